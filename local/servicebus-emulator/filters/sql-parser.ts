@@ -1,0 +1,53 @@
+/**
+ * Turns SQL filter / action text into the tree of sql-ast.ts, using a parser that peggy
+ * generates from SQL_GRAMMAR the first time one is needed (then reused for the process).
+ * Every syntax problem comes out as a FilterError naming the position and what was expected.
+ */
+
+import * as peggy from "peggy";
+import type { ActionStatement, PredicateNode } from "./sql-ast";
+import { type SqlTextKind, sqlTextError } from "./filter-error";
+import { SQL_GRAMMAR } from "./sql-grammar";
+
+let cachedParser: peggy.Parser | undefined;
+
+/** The generated parser; generation takes a few tens of milliseconds, so it is done once, lazily. */
+export function sqlParser(): peggy.Parser {
+  cachedParser ??= peggy.generate(SQL_GRAMMAR, { allowedStartRules: ["Filter", "Action"] });
+  return cachedParser;
+}
+
+export function parseSqlFilter(expression: string): PredicateNode {
+  return parse(expression, "filter") as PredicateNode;
+}
+
+export function parseSqlAction(expression: string): ActionStatement[] {
+  return parse(expression, "action") as ActionStatement[];
+}
+
+function parse(text: string, kind: SqlTextKind): unknown {
+  const parser = sqlParser();
+  try {
+    return parser.parse(text, { startRule: kind === "filter" ? "Filter" : "Action" }) as unknown;
+  } catch (error) {
+    if (error instanceof parser.SyntaxError) {
+      const { line, column } = error.location.start;
+      throw sqlTextError(kind, describeSyntaxError(parser, error), { line, column });
+    }
+    throw error;
+  }
+}
+
+/**
+ * peggy's own wording ("Expected X or Y but Z found."), lower-cased to follow our prefix, with
+ * whitespace left out of the alternatives: "expected whitespace" never helps anyone.
+ * Errors raised by the grammar's error() calls carry no expectations and keep their message.
+ */
+function describeSyntaxError(parser: peggy.Parser, error: peggy.parser.SyntaxError): string {
+  if (error.expected === null) return error.message;
+  const expected = error.expected.filter((e) => !(e.type === "other" && e.description === "whitespace"));
+  // The typings say `found: string`, but the runtime takes null for "end of input" (and that is
+  // what the error itself carries at the end of the text).
+  const message = parser.SyntaxError.buildMessage(expected, error.found as string);
+  return message.charAt(0).toLowerCase() + message.slice(1).replace(/\.$/, "");
+}
