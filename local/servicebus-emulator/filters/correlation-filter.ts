@@ -72,6 +72,9 @@ export function compileCorrelationFilter(spec: CorrelationFilterSpec): CompiledF
  * (int, long, double; a long may arrive as bigint). A string never equals a number.
  */
 function valuesEqual(actual: unknown, expected: string | number | boolean): boolean {
+  // Rules created through the SDK may carry other AMQP types, timestamps (Date) among them.
+  const expectedValue: unknown = expected;
+  if (expectedValue instanceof Date) return actual instanceof Date && actual.getTime() === expectedValue.getTime();
   if (typeof expected === "number") {
     if (typeof actual === "number") return actual === expected;
     if (typeof actual === "bigint") return Number(actual) === expected;

@@ -68,6 +68,10 @@ export class AmqpServer {
       idle_time_out: 120_000,
     } as unknown as rhea.ConnectionOptions);
     (connection as unknown as { accept(socket: net.Socket): void }).accept(socket);
+    // rhea learns of a socket's end only from 'end' or 'error'. A socket destroyed without
+    // either (a client that resets, emulator shutdown) would leave rhea's idle-timeout timer
+    // (2 × idle_time_out = 4 min) running and keep the process alive: tell rhea on 'close'.
+    socket.once("close", () => (connection as unknown as { eof(): void }).eof());
   }
 
   /** Fault injection: cut every client connection without closing frames, as a network failure would. */
@@ -178,7 +182,16 @@ export class AmqpServer {
         const request = context.message!;
         const entityPath = address.replace(/\/\$management$/i, "");
         const response = handleManagementRequest(this.options.namespace, entityPath, request, this.options.maxMessageSizeInBytes);
-        this.reply(context.connection, request, response);
+        try {
+          this.reply(context.connection, request, response);
+        } catch (error) {
+          // A response that cannot be encoded is an emulator bug; the client still gets an answer, not a time-out.
+          this.options.log(`management response for '${entityPath}' could not be sent: ${describe(error)}`);
+          this.reply(context.connection, request, {
+            application_properties: { statusCode: 500, statusDescription: `Emulator error: ${describe(error)}`, "error-condition": "amqp:internal-error" },
+            body: {},
+          });
+        }
         delivery.update(true, acceptedOutcome());
         return;
       }
@@ -196,6 +209,7 @@ export class AmqpServer {
       delivery.update(true, acceptedOutcome());
     } catch (error) {
       const emulatorError = error instanceof EmulatorError ? error : new EmulatorError("ArgumentError", describe(error));
+      this.options.log(`transfer to '${address}' refused: ${emulatorError.message}`);
       delivery.update(true, rejectedOutcome(emulatorError.toAmqpError()));
     }
   }

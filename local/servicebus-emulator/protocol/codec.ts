@@ -119,7 +119,7 @@ export function readLongArray(value: unknown, field: string): number[] {
 
 /** Sequence numbers as the SDK reads them back (an array of longs). */
 export function longArray(values: number[]): unknown {
-  return types.wrap_array(values.map((v) => types.wrap_long(v)), 0x81, undefined);
+  return types.wrap_array(values, 0x81, undefined);
 }
 
 /** Message size as the service counts it: the encoded message. */

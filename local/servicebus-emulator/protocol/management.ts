@@ -166,7 +166,8 @@ const OPERATIONS: Record<string, Handler> = {
   },
 
   "com.microsoft:enumerate-rules": (ns, address, body) => {
-    const rules = subscriptionAt(ns, address).rules();
+    // The service lists rules by name, not by creation ($Default, correlationRule, sqlRule).
+    const rules = [...subscriptionAt(ns, address).rules()].sort((a, b) => compareRuleNames(a.name, b.name));
     const skip = typeof body.skip === "number" ? body.skip : 0;
     const top = typeof body.top === "number" ? body.top : rules.length;
     const page = rules.slice(skip, skip + top);
@@ -206,6 +207,12 @@ export function handleManagementRequest(
       body: {},
     };
   }
+}
+
+function compareRuleNames(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function ok(body: unknown): ManagementReply {

@@ -141,7 +141,8 @@ class Subscription extends ReceivableEntity implements SubscriptionView {
   addRule(spec: RuleSpec): void {
     const key = spec.name.toLowerCase();
     if (this.compiledRules.has(key)) {
-      throw new EmulatorError("MessagingEntityAlreadyExists", `The rule '${spec.name}' already exists on subscription '${this.path}'.`);
+      // The service's wording (the SDK's own tests match /The messaging entity '.*ruleName' already exists./).
+      throw new EmulatorError("MessagingEntityAlreadyExists", `The messaging entity '${this.path}/Rules/${spec.name}' already exists.`);
     }
     let compiled: CompiledRule;
     try {
@@ -169,7 +170,7 @@ class Subscription extends ReceivableEntity implements SubscriptionView {
    */
   copiesFor(incoming: IncomingMessage): IncomingMessage[] {
     if (this.compiledRules.size === 0) return [];
-    const view = filterableView(incoming.amqp);
+    const view = filterableView(incoming.amqp, incoming.size);
     const copies: IncomingMessage[] = [];
     let plainCopy = false;
     for (const rule of this.compiledRules.values()) {
@@ -178,7 +179,7 @@ class Subscription extends ReceivableEntity implements SubscriptionView {
         plainCopy = true;
         continue;
       }
-      const modified = filterableView(incoming.amqp);
+      const modified = filterableView(incoming.amqp, incoming.size);
       rule.action.apply(modified);
       copies.push({ amqp: fromFilterableView(incoming.amqp, modified), size: incoming.size });
     }
@@ -417,7 +418,7 @@ function messageIdText(amqp: AmqpMessage): string | undefined {
 }
 
 /** System properties by their SQL names (`sys.Label`, …), for filters and rule actions. */
-function filterableView(amqp: AmqpMessage): FilterableMessage {
+function filterableView(amqp: AmqpMessage, size?: number): FilterableMessage {
   const systemProperties: Record<string, unknown> = {};
   const set = (name: string, value: unknown): void => {
     if (value !== undefined && value !== null) systemProperties[name] = value;
@@ -433,6 +434,9 @@ function filterableView(amqp: AmqpMessage): FilterableMessage {
   set("TimeToLive", amqp.ttl);
   const scheduled = amqp.message_annotations?.["x-opt-scheduled-enqueue-time"];
   set("ScheduledEnqueueTimeUtc", scheduled);
+  // Routing happens on arrival, before a subscription assigns its sequence number.
+  set("EnqueuedTimeUtc", new Date());
+  set("Size", size);
   return { systemProperties, applicationProperties: { ...(amqp.application_properties ?? {}) } };
 }
 
