@@ -8,3 +8,8 @@ test("sched", async () => {
   try { console.log(await sender.scheduleMessages([{ body: "keep" }], new Date(Date.now() + 500))); } catch (e) { console.log("ERR", e); }
   await client.close(); await emu.close();
 });
+afterAll(async () => {
+  await new Promise((r) => setTimeout(r, 200));
+  const handles = (process as any)._getActiveHandles();
+  console.log("HANDLES", handles.map((h: any) => h.constructor?.name + " " + (h._idleTimeout ?? "") + " " + (h._onTimeout?.toString().slice(0, 200) ?? "")));
+});

@@ -65,7 +65,6 @@ export class AmqpServer {
       treat_modified_as_released: false,
       container_id: "custody-servicebus-emulator",
       max_frame_size: 65536,
-      idle_time_out: 120_000,
     } as unknown as rhea.ConnectionOptions);
     (connection as unknown as { accept(socket: net.Socket): void }).accept(socket);
     // rhea learns of a socket's end only from 'end' or 'error'. A socket destroyed without

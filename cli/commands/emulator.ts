@@ -1,0 +1,58 @@
+/**
+ * `custody emulator servicebus [--port N] [--config FILE]`: runs the Service Bus emulator in
+ * the foreground. Prints one line with the connection string when ready (scripts wait for
+ * it), then runs until SIGINT/SIGTERM.
+ */
+import type { Command } from "commander";
+import { DEFAULT_CONFIG_FILE, startServiceBusEmulator } from "../../local/servicebus-emulator";
+
+export interface EmulatorCommandOptions {
+  port: string;
+  host: string;
+  config?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export function registerEmulatorCommands(program: Command): void {
+  const emulator = program.command("emulator").description("Local stand-ins for Azure services.");
+  emulator
+    .command("servicebus")
+    .description("Run the Service Bus emulator (AMQP + management API on one port) until interrupted.")
+    .option("--port <n>", "TCP port (0 picks a free one)", "5672")
+    .option("--host <address>", "interface to listen on", "127.0.0.1")
+    .option("--config <file>", "Config.json in Microsoft's emulator format", DEFAULT_CONFIG_FILE)
+    .option("--json", "print the ready line as JSON")
+    .option("--verbose", "log refused links and protocol errors to stderr")
+    .action(runServiceBusEmulator);
+}
+
+async function runServiceBusEmulator(options: EmulatorCommandOptions): Promise<void> {
+  const port = Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--port must be an integer from 0 to 65535, not '${options.port}'.`);
+  }
+  const emulator = await startServiceBusEmulator({
+    port,
+    host: options.host,
+    configFile: options.config,
+    log: options.verbose ? (line) => process.stderr.write(`servicebus-emulator: ${line}\n`) : undefined,
+  });
+  const queues = emulator.namespace.queues().length;
+  const topics = emulator.namespace.topics().length;
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ ready: true, connectionString: emulator.connectionString, port: emulator.port, queues, topics })}\n`);
+  } else {
+    process.stdout.write(`Service Bus emulator ready (${queues} queues, ${topics} topics): ${emulator.connectionString}\n`);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  await emulator.close();
+}

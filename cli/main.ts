@@ -1,0 +1,36 @@
+/**
+ * The `custody` command. Each command lives in cli/commands/; this file wires them into one
+ * program and maps outcomes to exit codes: 0 ok, 1 some recording failed, 2 usage or
+ * infrastructure error.
+ */
+import { Command, CommanderError } from "commander";
+import { registerEmulatorCommands } from "./commands/emulator";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED_RECORDING = 1;
+export const EXIT_USAGE_OR_INFRASTRUCTURE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command("custody")
+    .description("Court-ready evidence from body-worn video: pipeline, local stack and operations.")
+    .exitOverride()
+    .showHelpAfterError();
+  registerEmulatorCommands(program);
+  return program;
+}
+
+/** Runs the CLI; resolves with the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version requests exit 0; anything else commander rejects is a usage error.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE_OR_INFRASTRUCTURE;
+    }
+    console.error(`custody: ${(error as Error).message}`);
+    return EXIT_USAGE_OR_INFRASTRUCTURE;
+  }
+}
