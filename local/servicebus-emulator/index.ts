@@ -85,6 +85,9 @@ export async function startServiceBusEmulator(options: StartServiceBusEmulatorOp
     throw error;
   }
 
+  // A TLS socket wrapping an already-read stream does not own the TCP connection: when the
+  // handshake fails (or the HTTPS side closes), close the connection underneath as well.
+  management.server.on("tlsClientError", (_error, tlsSocket) => (tlsSocket as unknown as { _parent?: net.Socket })._parent?.destroy());
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);

@@ -279,15 +279,21 @@ export class AmqpServer {
     // The attach reply must carry the session id the emulator picked, which may take a while
     // (accept-next-session waits for one): hold the attach frame back until it is known.
     deferAttach(sender);
+    // Track the waiting link like an attached one: if the client detaches it or its connection
+    // drops while it waits, removeConsumer ends the wait. Otherwise a session arriving later
+    // would be locked to a receiver that no longer exists, and stay locked for LockDuration.
+    this.trackConsumer(consumer);
     entity.acceptSession(consumer, sessionId, waitMs).then(
       (acceptedId) => {
         consumer.sessionId = acceptedId;
         sender.set_source({ ...(sender.source as object), filter: { [SESSION_FILTER]: acceptedId } } as unknown as rhea.TerminusOptions);
         local.properties = { [LOCKED_UNTIL_PROPERTY]: rhea.types.wrap_long(ticksBuffer(entity.sessionLockedUntil(acceptedId))) };
         sender.open();
-        this.addConsumer(consumer);
+        entity.addConsumer(consumer);
       },
       (error: unknown) => {
+        this.untrackConsumer(consumer);
+        if (!sender.is_remote_open() || !sender.connection.is_open()) return; // the client gave up first
         const emulatorError = error instanceof EmulatorError ? error : new EmulatorError("ArgumentError", describe(error));
         sender.set_source({ ...(sender.source as object), filter: undefined } as unknown as rhea.TerminusOptions);
         sender.open();
@@ -297,12 +303,22 @@ export class AmqpServer {
   }
 
   private addConsumer(consumer: LinkConsumer): void {
+    this.trackConsumer(consumer);
+    consumer.entity.addConsumer(consumer);
+  }
+
+  /** Makes link-close and connection-drop events reach the consumer (see releaseConnection). */
+  private trackConsumer(consumer: LinkConsumer): void {
     const connection = consumer.sender.connection;
     let set = this.consumersByConnection.get(connection);
     if (!set) this.consumersByConnection.set(connection, (set = new Set()));
     set.add(consumer);
     consumers.set(consumer.sender, consumer);
-    consumer.entity.addConsumer(consumer);
+  }
+
+  private untrackConsumer(consumer: LinkConsumer): void {
+    this.consumersByConnection.get(consumer.sender.connection)?.delete(consumer);
+    consumers.delete(consumer.sender);
   }
 }
 
@@ -367,7 +383,7 @@ class LinkConsumer implements Consumer {
     setImmediate(() => {
       if (!this.sender.is_open()) return;
       this.entity.pump();
-      if (this.credit() > 0 && this.pending.length === 0) this.sender.set_drained(true);
+      if (this.credit() > 0 && this.pending.length === 0) this.reportDrained();
       else if (this.pending.length > 0) this.onDrainLater();
     });
   }
@@ -375,9 +391,20 @@ class LinkConsumer implements Consumer {
   private onDrainLater(): void {
     setImmediate(() => {
       if (!this.sender.is_open()) return;
-      if (this.credit() > 0 && this.pending.length === 0) this.sender.set_drained(true);
+      if (this.credit() > 0 && this.pending.length === 0) this.reportDrained();
       else if (this.pending.length > 0) this.onDrainLater();
     });
+  }
+
+  /**
+   * rhea's set_drained only marks the link for a flow frame; outside rhea's own event
+   * processing (we are in a setImmediate) nothing writes it until some other frame goes out.
+   * Without the drained flow the SDK gives up after 200 ms and closes the receive link —
+   * which for a session receiver means losing the session. Ask rhea to write it now.
+   */
+  private reportDrained(): void {
+    this.sender.set_drained(true);
+    (this.sender.connection as unknown as { _register(): void })._register();
   }
 
   /** Settlement over the receive link: complete / abandon / defer / dead-letter. */
@@ -385,6 +412,7 @@ class LinkConsumer implements Consumer {
     const lockToken = this.lockTokens.get(delivery);
     if (!lockToken) {
       if (!delivery.settled) delivery.update(true, acceptedOutcome());
+      releaseSettledDelivery(delivery);
       return;
     }
     this.lockTokens.delete(delivery);
@@ -420,6 +448,7 @@ class LinkConsumer implements Consumer {
       const emulatorError = error instanceof EmulatorError ? error : new EmulatorError("ArgumentError", describe(error));
       delivery.update(true, rejectedOutcome(emulatorError.toAmqpError()));
     }
+    releaseSettledDelivery(delivery);
   }
 
   private scheduleRepump(): void {
@@ -444,6 +473,19 @@ function deferAttach(sender: Sender): void {
     state.local_open = false;
     state.open_requests--;
   }
+}
+
+/**
+ * Lets rhea free an outgoing delivery that both ends have now settled. rhea drops a delivery
+ * from its session's buffer (2048 slots) only when it is settled locally and remote_settled,
+ * but under rcv-settle-mode "second" (the SDK's peek-lock receivers) the client sends its
+ * outcome unsettled and, once we settle, settles without another frame, as AMQP allows.
+ * Without this every peek-lock delivery stayed in the buffer and the 2049th delivery on a
+ * receive link overflowed it, which closed the client's connection.
+ */
+function releaseSettledDelivery(delivery: Delivery): void {
+  const state = delivery as unknown as { settled: boolean; remote_settled: boolean };
+  if (state.settled) state.remote_settled = true;
 }
 
 function ticksBuffer(ms: number): Buffer {

@@ -523,6 +523,13 @@ export class MessageEntity {
     const group = this.heldSession(sessionId);
     group.lockedUntilMs = Date.now() + this.settings.lockDurationInMs;
     this.sessionDeadlines.add(group.lockedUntilMs, sessionId);
+    // In a session the session lock is the messages' lock (the SDK never renews them one by
+    // one): renewing it keeps the session's received messages locked too.
+    for (const [token, message] of this.locks) {
+      if (message.sessionId !== sessionId || !message.lock) continue;
+      message.lock.lockedUntilMs = group.lockedUntilMs;
+      this.lockDeadlines.add(group.lockedUntilMs, token);
+    }
     return group.lockedUntilMs;
   }
 

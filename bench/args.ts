@@ -1,0 +1,48 @@
+import { parseArgs } from "node:util";
+
+/** Flags every bench entry point understands (`npm run bench -- --messages 2000 --json`). */
+export interface BenchArgs {
+  /** Print one JSON object on stdout instead of tables. */
+  json: boolean;
+  /** Messages per send → receive → complete run (Service Bus). */
+  messages: number;
+  /** Messages pre-loaded into the deep queue (Service Bus). */
+  deep: number;
+  /** How the Service Bus bench receives: `receiveMessages` in a loop, or `subscribe()`. */
+  receiver: "batch" | "subscribe";
+  /** Receive batch size (`receiveMessages` count; `maxConcurrentCalls` for subscribe; the bare rhea credit window). */
+  batch: number;
+}
+
+export const DEFAULT_BENCH_ARGS: BenchArgs = { json: false, messages: 10_000, deep: 100_000, receiver: "batch", batch: 500 };
+
+export function parseBenchArgs(argv: string[]): BenchArgs {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      json: { type: "boolean" },
+      messages: { type: "string" },
+      deep: { type: "string" },
+      receiver: { type: "string" },
+      batch: { type: "string" },
+    },
+  });
+  const receiver = values.receiver ?? DEFAULT_BENCH_ARGS.receiver;
+  if (receiver !== "batch" && receiver !== "subscribe") throw new Error(`--receiver must be "batch" or "subscribe", not "${receiver}"`);
+  return {
+    json: values.json ?? false,
+    messages: count(values.messages, "--messages", DEFAULT_BENCH_ARGS.messages, 1),
+    deep: count(values.deep, "--deep", DEFAULT_BENCH_ARGS.deep, 0),
+    receiver,
+    batch: count(values.batch, "--batch", DEFAULT_BENCH_ARGS.batch, 1),
+  };
+}
+
+function count(text: string | undefined, flag: string, fallback: number, min: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text.replace(/_/g, ""));
+  if (!Number.isSafeInteger(value) || value < min) throw new Error(`${flag} must be an integer ≥ ${min}, not "${text}"`);
+  return value;
+}

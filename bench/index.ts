@@ -1,0 +1,39 @@
+/**
+ * Runs every benchmark section and prints their tables (or, with `--json`, one JSON object
+ * keyed by section name). A section is a module exporting a `BenchSection` factory
+ * (`{ name, run(): Promise<BenchResult> }`); add new ones (hashing, transcoding, …) to
+ * `sections` below.
+ *
+ *   npm run bench
+ *   npm run bench -- --messages 2000 --deep 20000 --json
+ */
+import { parseBenchArgs, type BenchArgs } from "./args";
+import { serviceBusBench } from "./servicebus";
+import { environment, formatResult, type BenchResult, type BenchSection } from "./types";
+
+function sections(args: BenchArgs): BenchSection[] {
+  return [serviceBusBench({ messages: args.messages, deep: args.deep, receiver: args.receiver, batch: args.batch })];
+}
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs(process.argv.slice(2));
+  const env = environment();
+  const results: BenchResult[] = [];
+  for (const section of sections(args)) {
+    process.stderr.write(`running ${section.name}…\n`);
+    results.push(await section.run());
+  }
+  if (args.json) {
+    const output: Record<string, unknown> = { environment: env };
+    for (const result of results) output[result.name] = result.data;
+    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`node ${String(env.node)} on ${String(env.platform)}, ${String(env.cpus)} × ${String(env.cpuModel)}\n\n`);
+  process.stdout.write(`${results.map(formatResult).join("\n\n")}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,68 @@
+/**
+ * The shape every benchmark section shares, so `bench/index.ts` can run them all and print
+ * their tables one after the other. A section is `{ name, run() }`; its result carries
+ * tables for people and a plain `data` object for `--json`.
+ */
+import * as os from "node:os";
+
+export interface BenchTable {
+  title: string;
+  columns: string[];
+  /** Cells: numbers are formatted (thousands separators, 2 decimals below 10); null prints as "–". */
+  rows: Array<Array<string | number | null>>;
+}
+
+export interface BenchResult {
+  /** Section name, also its key in the `--json` output. */
+  name: string;
+  tables: BenchTable[];
+  /** Lines printed under the tables (method, caveats). */
+  notes: string[];
+  /** Machine-readable figures. */
+  data: Record<string, unknown>;
+}
+
+export interface BenchSection {
+  name: string;
+  run(): Promise<BenchResult>;
+}
+
+/** Peak resident set size of this process so far, in MiB (`maxRSS` is in KiB). */
+export function peakRssMiB(): number {
+  return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+}
+
+export function formatCell(cell: string | number | null): string {
+  if (cell === null) return "–";
+  if (typeof cell === "string") return cell;
+  if (!Number.isFinite(cell)) return String(cell);
+  if (Math.abs(cell) < 10) return cell.toFixed(2);
+  return Math.round(cell).toLocaleString("en-US");
+}
+
+export function formatTable(table: BenchTable): string {
+  const cells = table.rows.map((row) => row.map(formatCell));
+  const widths = table.columns.map((column, i) => Math.max(column.length, ...cells.map((row) => (row[i] ?? "").length)));
+  const line = (values: string[]): string =>
+    values.map((value, i) => (i === 0 ? value.padEnd(widths[i]) : value.padStart(widths[i]))).join("  ");
+  const rule = widths.map((w) => "-".repeat(w)).join("  ");
+  return [table.title, line(table.columns), rule, ...cells.map(line)].join("\n");
+}
+
+export function formatResult(result: BenchResult): string {
+  const parts = [`== ${result.name} ==`, ...result.tables.map(formatTable)];
+  if (result.notes.length > 0) parts.push(result.notes.map((note) => `  * ${note}`).join("\n"));
+  return parts.join("\n\n");
+}
+
+/** Host facts printed with every run, so figures can be read against the machine. */
+export function environment(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? "unknown",
+    totalMemoryMiB: Math.round(os.totalmem() / 1024 / 1024),
+  };
+}
