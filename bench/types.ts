@@ -36,7 +36,7 @@ export function formatCell(cell: string | number | null): string {
   if (cell === null) return "–";
   if (typeof cell === "string") return cell;
   if (!Number.isFinite(cell)) return String(cell);
-  if (Math.abs(cell) < 10) return cell.toFixed(2);
+  if (!Number.isInteger(cell) && Math.abs(cell) < 10) return cell.toFixed(2);
   return Math.round(cell).toLocaleString("en-US");
 }
 
