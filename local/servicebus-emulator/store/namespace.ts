@@ -69,6 +69,16 @@ abstract class ReceivableEntity {
     return this.entity.counts(this.deadLetterQueue.messageCount);
   }
 
+  get createdAt(): Date {
+    return this.entity.createdAt;
+  }
+  get modifiedAt(): Date {
+    return this.entity.modifiedAt;
+  }
+  get accessedAt(): Date {
+    return this.entity.accessedAt;
+  }
+
   private deadLetter(message: StoredMessage, applicationProperties: Record<string, unknown>): void {
     const incoming: IncomingMessage = { amqp: message.amqp, size: message.size };
     const target = this.settings.forwardDeadLetteredMessagesTo;
@@ -98,15 +108,6 @@ class Queue extends ReceivableEntity implements QueueView {
     this.duplicates = settings.requiresDuplicateDetection ? new DuplicateDetector(settings.duplicateDetectionHistoryTimeWindowInMs) : undefined;
   }
 
-  get createdAt(): Date {
-    return this.entity.createdAt;
-  }
-  get modifiedAt(): Date {
-    return this.entity.modifiedAt;
-  }
-  get accessedAt(): Date {
-    return this.entity.accessedAt;
-  }
 }
 
 class Subscription extends ReceivableEntity implements SubscriptionView {
@@ -123,15 +124,6 @@ class Subscription extends ReceivableEntity implements SubscriptionView {
     for (const rule of rules) this.addRule(rule);
   }
 
-  get createdAt(): Date {
-    return this.entity.createdAt;
-  }
-  get modifiedAt(): Date {
-    return this.entity.modifiedAt;
-  }
-  get accessedAt(): Date {
-    return this.entity.accessedAt;
-  }
 
   rules(): RuleSpec[] {
     return [...this.compiledRules.values()].map((rule) => rule.spec);
