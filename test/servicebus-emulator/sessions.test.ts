@@ -154,25 +154,6 @@ describe("accepting sessions", () => {
     const received = await Promise.all(accepted.map((r) => receiveAll(r)));
     received.forEach((messages, i) => expect(messages.map((m) => m.sessionId)).toEqual([accepted[i].sessionId]));
   });
-
-  it("an acceptNextSession whose client goes away does not take a session that arrives later", async () => {
-    const leaving = new ServiceBusClient(harness.emulator.connectionString, { retryOptions: { maxRetries: 0, timeoutInMs: 20_000 } });
-    const pending = leaving.acceptNextSession("s-abandoned-accept").then(
-      (receiver) => receiver,
-      (error: unknown) => error,
-    );
-    await delay(300); // the emulator now holds the waiting link
-    await leaving.close();
-    expect(await pending).toBeInstanceOf(Error);
-
-    await send("s-abandoned-accept", [{ id: "late-1", sessionId: "late" }]);
-    // Well within the 1.5 s lock a departed waiter would have put on the session.
-    const quick = new ServiceBusClient(harness.emulator.connectionString, { retryOptions: { maxRetries: 0, timeoutInMs: 1000 } });
-    extraClients.push(quick);
-    const receiver = track(await quick.acceptNextSession("s-abandoned-accept"));
-    expect(receiver.sessionId).toBe("late");
-    expect(ids(await receiveAll(receiver))).toEqual(["late-1"]);
-  });
 });
 
 describe("session misuse", () => {
@@ -230,9 +211,13 @@ describe("session state and locks", () => {
     const renewed = await receiver.renewSessionLock();
     expect(renewed.getTime()).toBeGreaterThan(before + 200);
     expect(receiver.sessionLockedUntilUtc.getTime()).toBe(renewed.getTime());
-    // Past the original expiry, the session is still ours.
-    await delay(before - Date.now() + 300);
-    expect(ids(await receiveAll(receiver))).toEqual(["renew-1"]);
+    // Past the original expiry the session is still ours (session operations need the lock).
+    await delay(Math.max(0, before - Date.now()) + 200);
+    expect(Date.now()).toBeLessThan(renewed.getTime());
+    await expect(receiver.getSessionState()).resolves.toBeFalsy();
+    // And once the renewed lock has expired too, it is not.
+    await delay(Math.max(0, renewed.getTime() - Date.now()) + 100);
+    await expect(receiver.getSessionState()).rejects.toMatchObject({ code: "SessionLockLost" });
   });
 
   it("an expired session lock frees the session for another receiver and redelivers its messages", async () => {
@@ -297,5 +282,28 @@ describe("settlement within a session", () => {
     // The other session was untouched.
     const other = await accept("s-settle", "U");
     expect(ids(await receiveAll(other))).toEqual(["other-1"]);
+  });
+});
+
+// Last in the file: it cuts every client connection (the SDK reconnects on next use).
+describe("a waiting acceptNextSession whose connection drops", () => {
+  it("does not take a session that arrives later", async () => {
+    const leaving = new ServiceBusClient(harness.emulator.connectionString, { retryOptions: { maxRetries: 0, timeoutInMs: 10_000 } });
+    extraClients.push(leaving);
+    const pending = leaving.acceptNextSession("s-abandoned-accept").then(
+      () => "accepted",
+      () => "failed",
+    );
+    await delay(300); // the emulator now holds the waiting link
+    expect(harness.emulator.dropConnections()).toBeGreaterThan(0);
+    expect(await pending).toBe("failed");
+
+    await send("s-abandoned-accept", [{ id: "late-1", sessionId: "late" }]);
+    // Well within the 1.5 s lock a departed waiter would have put on the session.
+    const quick = new ServiceBusClient(harness.emulator.connectionString, { retryOptions: { maxRetries: 0, timeoutInMs: 1000 } });
+    extraClients.push(quick);
+    const receiver = track(await quick.acceptNextSession("s-abandoned-accept"));
+    expect(receiver.sessionId).toBe("late");
+    expect(ids(await receiveAll(receiver))).toEqual(["late-1"]);
   });
 });

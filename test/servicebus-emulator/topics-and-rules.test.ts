@@ -153,7 +153,7 @@ afterAll(async () => {
   await harness?.close();
 });
 
-const DRAIN_WAIT_MS = 700;
+const DRAIN_WAIT_MS = 400;
 
 function sender(entity: string): ServiceBusSender {
   const s = harness.client.createSender(entity);
