@@ -12,9 +12,11 @@ export interface BenchArgs {
   receiver: "batch" | "subscribe";
   /** Receive batch size (`receiveMessages` count; `maxConcurrentCalls` for subscribe; the bare rhea credit window). */
   batch: number;
+  /** Repetitions of each measured run; tables show the median. */
+  rounds: number;
 }
 
-export const DEFAULT_BENCH_ARGS: BenchArgs = { json: false, messages: 10_000, deep: 100_000, receiver: "batch", batch: 500 };
+export const DEFAULT_BENCH_ARGS: BenchArgs = { json: false, messages: 10_000, deep: 100_000, receiver: "batch", batch: 500, rounds: 5 };
 
 export function parseBenchArgs(argv: string[]): BenchArgs {
   const { values } = parseArgs({
@@ -27,6 +29,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       deep: { type: "string" },
       receiver: { type: "string" },
       batch: { type: "string" },
+      rounds: { type: "string" },
     },
   });
   const receiver = values.receiver ?? DEFAULT_BENCH_ARGS.receiver;
@@ -37,6 +40,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     deep: count(values.deep, "--deep", DEFAULT_BENCH_ARGS.deep, 0),
     receiver,
     batch: count(values.batch, "--batch", DEFAULT_BENCH_ARGS.batch, 1),
+    rounds: count(values.rounds, "--rounds", DEFAULT_BENCH_ARGS.rounds, 1),
   };
 }
 

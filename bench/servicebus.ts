@@ -11,10 +11,12 @@
  *   shallow  N messages sent in batches (createMessageBatch), then received (peek-lock) and completed.
  *   preload  `--deep` messages sent in batches into a second queue.
  *   deep     the shallow run again, on the second queue, on top of the pre-loaded messages.
+ * bare, shallow and deep are repeated `--rounds` times (default 3); tables show medians.
  * The requirement checked: receive+complete on the deep queue runs at ≈ the shallow rate.
  */
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
+import { PerformanceObserver } from "node:perf_hooks";
 import { ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusReceiver, type ServiceBusSender } from "@azure/service-bus";
 import rhea = require("rhea");
 import { startServiceBusEmulator } from "../local/servicebus-emulator";
@@ -33,6 +35,7 @@ export interface ServiceBusBenchOptions {
   deep: number;
   receiver: BenchArgs["receiver"];
   batch: number;
+  rounds: number;
   /** Progress lines (stderr by default). */
   progress?: (line: string) => void;
 }
@@ -46,7 +49,24 @@ interface RunFigures {
   endToEndPerSecond: number;
   /** Active messages left in the queue afterwards (the depth the run was made on). */
   depthAfter: number;
+  /** Time spent in garbage collection pauses during the run. */
+  gcMs: number;
+  /** The part of gcMs that fell in the send leg. */
+  sendGcMs: number;
   peakRssMiB: number;
+}
+
+/** Medians over the rounds of one kind of run, and the rounds themselves. */
+interface RunSummary {
+  sendPerSecond: number;
+  receiveCompletePerSecond: number;
+  endToEndPerSecond: number;
+  gcMs: number;
+  receiveCompleteMin: number;
+  receiveCompleteMax: number;
+  depthAfter: number;
+  peakRssMiB: number;
+  rounds: RunFigures[];
 }
 
 interface BareFigures {
@@ -54,7 +74,15 @@ interface BareFigures {
   seconds: number;
   perSecond: number;
   creditWindow: number;
+  gcMs: number;
   peakRssMiB: number;
+}
+
+interface BareSummary {
+  perSecond: number;
+  creditWindow: number;
+  peakRssMiB: number;
+  rounds: BareFigures[];
 }
 
 interface PreloadFigures {
@@ -70,6 +98,7 @@ export function serviceBusBench(options: Partial<ServiceBusBenchOptions> = {}): 
     deep: options.deep ?? DEFAULT_BENCH_ARGS.deep,
     receiver: options.receiver ?? DEFAULT_BENCH_ARGS.receiver,
     batch: options.batch ?? DEFAULT_BENCH_ARGS.batch,
+    rounds: options.rounds ?? DEFAULT_BENCH_ARGS.rounds,
     progress: options.progress ?? ((line) => process.stderr.write(`[servicebus] ${line}\n`)),
   };
   return { name: "servicebus", run: () => runServiceBusBench(resolved) };
@@ -103,11 +132,24 @@ async function runServiceBusBench(options: ServiceBusBenchOptions): Promise<Benc
     }
     const afterWarmUp = peakRssMiB();
 
-    progress(`bare rhea baseline: ${options.messages} messages, credit window ${options.batch}`);
-    const bare = await bareRheaBaseline(options.messages, payload, options.batch);
+    const bareRounds: BareFigures[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      progress(`bare rhea baseline ${round}/${options.rounds}: ${options.messages} messages, credit window ${options.batch}`);
+      bareRounds.push(await bareRheaBaseline(options.messages, payload, options.batch));
+    }
+    const bare: BareSummary = {
+      perSecond: median(bareRounds.map((r) => r.perSecond)),
+      creditWindow: options.batch,
+      peakRssMiB: peakRssMiB(),
+      rounds: bareRounds,
+    };
 
-    progress(`shallow: ${options.messages} messages`);
-    const shallow = await sendReceiveComplete(shallowSender, shallowReceiver, options, payload, () => depth(SHALLOW_QUEUE));
+    const shallowRounds: RunFigures[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      progress(`shallow ${round}/${options.rounds}: ${options.messages} messages`);
+      shallowRounds.push(await sendReceiveComplete(shallowSender, shallowReceiver, options, payload, () => depth(SHALLOW_QUEUE)));
+    }
+    const shallow = summarize(shallowRounds);
 
     progress(`preload: ${options.deep} messages into ${DEEP_QUEUE}`);
     const preloadStart = performance.now();
@@ -122,8 +164,12 @@ async function runServiceBusBench(options: ServiceBusBenchOptions): Promise<Benc
     const depthBefore = depth(DEEP_QUEUE);
     if (depthBefore !== options.deep) throw new Error(`${DEEP_QUEUE} holds ${depthBefore} messages after the preload, expected ${options.deep}`);
 
-    progress(`deep: ${options.messages} messages on top of ${depthBefore}`);
-    const deep = await sendReceiveComplete(deepSender, deepReceiver, options, payload, () => depth(DEEP_QUEUE));
+    const deepRounds: RunFigures[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      progress(`deep ${round}/${options.rounds}: ${options.messages} messages on top of ${depth(DEEP_QUEUE)}`);
+      deepRounds.push(await sendReceiveComplete(deepSender, deepReceiver, options, payload, () => depth(DEEP_QUEUE)));
+    }
+    const deep = summarize(deepRounds);
 
     for (const link of [shallowSender, shallowReceiver, deepSender, deepReceiver]) await link.close();
     return report(options, { afterWarmUp, bare, shallow, preload, deep });
@@ -141,13 +187,17 @@ async function sendReceiveComplete(
   depth: () => number,
 ): Promise<RunFigures> {
   const count = options.messages;
+  const gcBefore = await gcMilliseconds();
   const start = performance.now();
   await sendInBatches(sender, count, payload);
   const sent = performance.now();
+  const gcAfterSend = await gcMilliseconds();
+  const receiveStart = performance.now();
   await receiveAndComplete(receiver, count, options);
   const done = performance.now();
+  const gcMs = (await gcMilliseconds()) - gcBefore;
   const sendSeconds = (sent - start) / 1000;
-  const receiveCompleteSeconds = (done - sent) / 1000;
+  const receiveCompleteSeconds = (done - receiveStart) / 1000;
   return {
     messages: count,
     sendSeconds,
@@ -156,8 +206,46 @@ async function sendReceiveComplete(
     receiveCompletePerSecond: count / receiveCompleteSeconds,
     endToEndPerSecond: count / (sendSeconds + receiveCompleteSeconds),
     depthAfter: depth(),
+    gcMs,
+    sendGcMs: gcAfterSend - gcBefore,
     peakRssMiB: peakRssMiB(),
   };
+}
+
+function summarize(rounds: RunFigures[]): RunSummary {
+  const receiveComplete = rounds.map((r) => r.receiveCompletePerSecond);
+  return {
+    sendPerSecond: median(rounds.map((r) => r.sendPerSecond)),
+    receiveCompletePerSecond: median(receiveComplete),
+    endToEndPerSecond: median(rounds.map((r) => r.endToEndPerSecond)),
+    gcMs: median(rounds.map((r) => r.gcMs)),
+    receiveCompleteMin: Math.min(...receiveComplete),
+    receiveCompleteMax: Math.max(...receiveComplete),
+    depthAfter: rounds[rounds.length - 1].depthAfter,
+    peakRssMiB: peakRssMiB(),
+    rounds,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Total GC pause time of this process so far, as reported by the perf_hooks 'gc' entries. */
+let gcTotalMs = 0;
+let gcObserver: PerformanceObserver | undefined;
+async function gcMilliseconds(): Promise<number> {
+  if (!gcObserver) {
+    gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcTotalMs += entry.duration;
+    });
+    gcObserver.observe({ entryTypes: ["gc"] });
+  }
+  // Entries are delivered asynchronously: let pending ones arrive first.
+  await new Promise((resolve) => setImmediate(resolve));
+  return gcTotalMs;
 }
 
 /** As a producer would: fill a batch up to the link's maximum message size, send it, repeat. */
@@ -227,27 +315,38 @@ async function bareRheaBaseline(count: number, payload: Buffer, creditWindow: nu
   const server = rhea.create_container({ id: "bare-server" });
   let received = 0;
   server.on("message", () => void received++);
-  const listener = server.listen({ port: 0, host: "127.0.0.1", receiver_options: { credit_window: creditWindow } } as rhea.ServerConnectionOptions);
+  // TCP_NODELAY on both ends, as the SDK sets on its side: rhea leaves Nagle on for
+  // accepted sockets and for connections that only send, and the small flow and
+  // disposition frames then wait for delayed ACKs (~40 ms), which would make the "floor"
+  // a measure of the kernel's timers (≈10,000 msg/s here) rather than of rhea.
+  const listener = server.listen({ port: 0, host: "127.0.0.1", tcp_no_delay: true, receiver_options: { credit_window: creditWindow } } as rhea.ServerConnectionOptions);
   await once(listener, "listening");
   const port = (listener.address() as AddressInfo).port;
 
   const client = rhea.create_container({ id: "bare-client" });
-  const connection = client.connect({ port, host: "127.0.0.1", reconnect: false });
+  const connection = client.connect({ port, host: "127.0.0.1", reconnect: false, tcp_no_delay: true } as rhea.ConnectionOptions);
   const sender = connection.open_sender({ target: { address: "bare" } });
   const body = rhea.message.data_section(payload) as unknown;
+  const gcBefore = await gcMilliseconds();
   let start = 0;
   const seconds = await new Promise<number>((resolve, reject) => {
     let sent = 0;
     let accepted = 0;
-    sender.on("sendable", () => {
-      if (start === 0) start = performance.now();
-      while (sent < count && sender.sendable()) {
+    // At most a credit window in flight (rhea's sendable() only checks that some credit and
+    // room in the session buffer remain, not how much is already queued).
+    const push = (): void => {
+      while (sent < count && sent - accepted < creditWindow && sender.sendable()) {
         sender.send({ body });
         sent++;
       }
+    };
+    sender.on("sendable", () => {
+      if (start === 0) start = performance.now();
+      push();
     });
     sender.on("accepted", () => {
       if (++accepted === count) resolve((performance.now() - start) / 1000);
+      else push();
     });
     for (const event of ["rejected", "released", "modified", "sender_error", "connection_error"] as const) {
       sender.on(event, () => reject(new Error(`bare rhea baseline: ${event}`)));
@@ -257,12 +356,13 @@ async function bareRheaBaseline(count: number, payload: Buffer, creditWindow: nu
   connection.close();
   await once(connection, "connection_close");
   await new Promise<void>((resolve) => listener.close(() => resolve()));
-  return { messages: count, seconds, perSecond: count / seconds, creditWindow, peakRssMiB: peakRssMiB() };
+  const gcMs = (await gcMilliseconds()) - gcBefore;
+  return { messages: count, seconds, perSecond: count / seconds, creditWindow, gcMs, peakRssMiB: peakRssMiB() };
 }
 
 function report(
   options: ServiceBusBenchOptions,
-  figures: { afterWarmUp: number; bare: BareFigures; shallow: RunFigures; preload: PreloadFigures; deep: RunFigures },
+  figures: { afterWarmUp: number; bare: BareSummary; shallow: RunSummary; preload: PreloadFigures; deep: RunSummary },
 ): BenchResult {
   const { bare, shallow, preload, deep } = figures;
   const deepOverShallow = {
@@ -276,34 +376,35 @@ function report(
     endToEnd: shallow.endToEndPerSecond / bare.perSecond,
   };
   const n = options.messages.toLocaleString("en-US");
+  const spread = (run: RunSummary): string => `${Math.round(run.receiveCompleteMin).toLocaleString("en-US")}–${Math.round(run.receiveCompleteMax).toLocaleString("en-US")}`;
   const runs: BenchTable = {
-    title: `Emulator through @azure/service-bus, ${n} × 1 KB messages per run (msg/s)`,
-    columns: ["run", "depth before", "send", "receive+complete", "end-to-end", "peak RSS MiB"],
+    title: `Emulator through @azure/service-bus, ${n} × 1 KB messages per run, median of ${options.rounds} (msg/s)`,
+    columns: ["run", "depth before", "send", "receive+complete", "(min–max)", "end-to-end", "GC ms/run", "peak RSS MiB"],
     rows: [
-      ["shallow", 0, shallow.sendPerSecond, shallow.receiveCompletePerSecond, shallow.endToEndPerSecond, shallow.peakRssMiB],
-      ["preload (send only)", 0, preload.sendPerSecond, null, null, preload.peakRssMiB],
-      ["deep", preload.messages, deep.sendPerSecond, deep.receiveCompletePerSecond, deep.endToEndPerSecond, deep.peakRssMiB],
-      ["ratio deep/shallow", null, deepOverShallow.send, deepOverShallow.receiveComplete, deepOverShallow.endToEnd, null],
+      ["shallow", 0, shallow.sendPerSecond, shallow.receiveCompletePerSecond, spread(shallow), shallow.endToEndPerSecond, shallow.gcMs, shallow.peakRssMiB],
+      ["preload (send only, once)", 0, preload.sendPerSecond, null, null, null, null, preload.peakRssMiB],
+      ["deep", preload.messages, deep.sendPerSecond, deep.receiveCompletePerSecond, spread(deep), deep.endToEndPerSecond, deep.gcMs, deep.peakRssMiB],
+      ["ratio deep/shallow", null, deepOverShallow.send, deepOverShallow.receiveComplete, null, deepOverShallow.endToEnd, null, null],
     ],
   };
   const baseline: BenchTable = {
-    title: "Bare rhea baseline (no emulator: rhea sender → rhea container that accepts), same process",
+    title: `Bare rhea baseline (no emulator logic): rhea sender → rhea container that accepts, same process, median of ${options.rounds}`,
     columns: ["run", "msg/s", "emulator send ÷ bare", "emulator recv+complete ÷ bare", "emulator end-to-end ÷ bare", "peak RSS MiB"],
     rows: [[`bare rhea, ${n} × 1 KB, credit ${bare.creditWindow}`, bare.perSecond, overBare.send, overBare.receiveComplete, overBare.endToEnd, bare.peakRssMiB]],
   };
   const receiving =
     options.receiver === "batch"
-      ? `receiveMessages(${options.batch}) in a loop, peek-lock, completing each batch with concurrent completeMessage calls`
+      ? `receiveMessages(${options.batch}) in a loop, peek-lock, each batch completed with concurrent completeMessage calls before the next receive`
       : `subscribe() with maxConcurrentCalls ${options.batch}, peek-lock, completeMessage in the handler`;
   return {
     name: "servicebus",
     tables: [runs, baseline],
     notes: [
-      `send: createMessageBatch filled to the link's max message size, batches sent one after another; receive: ${receiving}.`,
+      `send: createMessageBatch filled to the link's max message size (≈240 × 1 KB per batch), batches sent one after another; receive: ${receiving}.`,
       "end-to-end = messages ÷ (send time + receive+complete time) of the same run; each message crosses the wire twice.",
-      `deep: the run's messages go in behind ${preload.messages.toLocaleString("en-US")} pre-loaded ones, so the ${n} received are from a queue ${preload.messages.toLocaleString("en-US")}+ deep (FIFO); depth after: ${deep.depthAfter.toLocaleString("en-US")}.`,
-      "bare rhea: one transfer per message, settled by the container; the floor for the emulator's per-message work, not a target.",
-      `peak RSS is the process maximum so far (maxRSS), after warm-up ${figures.afterWarmUp} MiB.`,
+      `deep: each run's messages go in behind ${preload.messages.toLocaleString("en-US")} pre-loaded ones, so the ${n} received come from a queue ${preload.messages.toLocaleString("en-US")}+ deep (FIFO); depth after the last run: ${deep.depthAfter.toLocaleString("en-US")}. Deep runs also carry the larger heap (GC ms/run).`,
+      "bare rhea: one transfer per message, each accepted and settled by the container, TCP_NODELAY on both ends; a floor for per-message AMQP cost, not a target (the emulator's send leg moves ≈240 messages per transfer, so it can exceed it).",
+      `peak RSS is the process maximum so far (maxRSS) when the phase ended; after warm-up ${figures.afterWarmUp} MiB.`,
     ],
     data: {
       messages: options.messages,
@@ -311,6 +412,7 @@ function report(
       messageBytes: MESSAGE_BYTES,
       receiver: options.receiver,
       batch: options.batch,
+      rounds: options.rounds,
       bare,
       shallow,
       preload,
@@ -336,7 +438,10 @@ async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2));
   const result = await serviceBusBench(args).run();
   if (args.json) process.stdout.write(`${JSON.stringify({ environment: environment(), [result.name]: result.data }, null, 2)}\n`);
-  else process.stdout.write(`${formatResult(result)}\n`);
+  else {
+    const env = environment();
+    process.stdout.write(`node ${String(env.node)} on ${String(env.platform)}, ${String(env.cpus)} × ${String(env.cpuModel)}\n\n${formatResult(result)}\n`);
+  }
 }
 
 if (require.main === module) {

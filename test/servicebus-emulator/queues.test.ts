@@ -26,6 +26,7 @@ const config = emulatorConfig({
     { name: "compete" },
     { name: "size" },
     { name: "stream" },
+    { name: "many" },
   ],
 });
 
@@ -98,6 +99,26 @@ describe("sending and receiving", () => {
     expect(messages[1].messageId).not.toBe("");
     for (const message of messages) await receiver.completeMessage(message);
     expect(await receiver.receiveMessages(1, { maxWaitTimeInMs: 300 })).toHaveLength(0);
+    await receiver.close();
+  });
+
+  test("one peek-lock receiver takes thousands of messages (settled deliveries are released)", async () => {
+    const total = 3000; // beyond rhea's 2,048 in-flight deliveries per session
+    const sender = harness.client.createSender("many");
+    for (let sent = 0; sent < total; ) {
+      const batch = await sender.createMessageBatch();
+      while (sent < total && batch.tryAddMessage({ body: sent })) sent++;
+      await sender.sendMessages(batch);
+    }
+    await sender.close();
+    const receiver = harness.client.createReceiver("many");
+    const seen = new Set<number>();
+    for (let rounds = 0; seen.size < total && rounds < 50; rounds++) {
+      const messages = await receiver.receiveMessages(500, { maxWaitTimeInMs: 1000 });
+      await Promise.all(messages.map((m) => receiver.completeMessage(m)));
+      for (const m of messages) seen.add(m.body as number);
+    }
+    expect(seen.size).toBe(total);
     await receiver.close();
   });
 
