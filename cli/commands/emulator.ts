@@ -3,6 +3,7 @@
  * the foreground. Prints one line with the connection string when ready (scripts wait for
  * it), then runs until SIGINT/SIGTERM.
  */
+import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { DEFAULT_CONFIG_FILE, startServiceBusEmulator } from "../../local/servicebus-emulator";
 
@@ -12,6 +13,7 @@ export interface EmulatorCommandOptions {
   config?: string;
   json?: boolean;
   verbose?: boolean;
+  certOut?: string;
 }
 
 export function registerEmulatorCommands(program: Command): void {
@@ -24,6 +26,7 @@ export function registerEmulatorCommands(program: Command): void {
     .option("--config <file>", "Config.json in Microsoft's emulator format", DEFAULT_CONFIG_FILE)
     .option("--json", "print the ready line as JSON")
     .option("--verbose", "log refused links and protocol errors to stderr")
+    .option("--cert-out <file>", "write the management endpoint's self-signed certificate (PEM) here, for clients to trust (e.g. NODE_EXTRA_CA_CERTS)")
     .action(runServiceBusEmulator);
 }
 
@@ -38,6 +41,7 @@ async function runServiceBusEmulator(options: EmulatorCommandOptions): Promise<v
     configFile: options.config,
     log: options.verbose ? (line) => process.stderr.write(`servicebus-emulator: ${line}\n`) : undefined,
   });
+  if (options.certOut) await writeFile(options.certOut, emulator.certificatePem, { mode: 0o644 });
   const queues = emulator.namespace.queues().length;
   const topics = emulator.namespace.topics().length;
   if (options.json) {

@@ -5,7 +5,7 @@
  * `npm ci` builds through the `prepare` script.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -64,9 +64,11 @@ const userConfig = {
 };
 
 test("prints the connection string when ready, serves the SDK, and stops on SIGTERM", async () => {
-  const run = runCli(["emulator", "servicebus", "--port", "0", "--config", writeConfig(userConfig)]);
+  const certFile = path.join(mkdtempSync(path.join(os.tmpdir(), "custody-cert-")), "emulator.pem");
+  const run = runCli(["emulator", "servicebus", "--port", "0", "--config", writeConfig(userConfig), "--cert-out", certFile]);
   try {
     const line = await waitForLine(run, /UseDevelopmentEmulator=true/);
+    expect(readFileSync(certFile, "utf8")).toMatch(/^-----BEGIN CERTIFICATE-----/);
     const connectionString = /Endpoint=sb:\/\/localhost:\d+;[^\s]*UseDevelopmentEmulator=true;?/.exec(line)![0];
     const client = new ServiceBusClient(connectionString);
     const sender = client.createSender("orders.in");
