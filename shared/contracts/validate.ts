@@ -1,0 +1,52 @@
+/**
+ * Parsing message bodies at a boundary: JSON Schema validation (ajv, draft 2020-12), compiled
+ * once per schema. An invalid body becomes `CustodyError("InvalidMessage")` whose message lists
+ * every violation with its JSON pointer — the text an operator sees as the dead-letter reason.
+ */
+import Ajv2020 from "ajv/dist/2020";
+import { CustodyError } from "../errors";
+import {
+  EVIDENCE_RECEIVED_SCHEMA,
+  STAGE_RESULT_SCHEMA,
+  type EvidenceReceivedMessage,
+  type StageResultMessage,
+} from "./messages";
+
+export interface MessageKinds {
+  "evidence-received": EvidenceReceivedMessage;
+  "stage-result": StageResultMessage;
+}
+export type MessageKind = keyof MessageKinds;
+
+const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: false });
+const validators = {
+  "evidence-received": ajv.compile(EVIDENCE_RECEIVED_SCHEMA),
+  "stage-result": ajv.compile(STAGE_RESULT_SCHEMA),
+};
+
+/** Validates a received body (an object, a JSON string or a Buffer of JSON) as `kind`. */
+export function parseMessage<K extends MessageKind>(kind: K, body: unknown): MessageKinds[K] {
+  let value = body;
+  if (Buffer.isBuffer(value)) value = value.toString("utf8");
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch (error) {
+      throw new CustodyError("InvalidMessage", `${kind}: body is not JSON (${(error as Error).message})`);
+    }
+  }
+  const validate = validators[kind];
+  if (!validate(value)) {
+    const problems = (validate.errors ?? [])
+      .slice(0, 10)
+      .map((e) => `${e.instancePath || "/"} ${e.message ?? "is invalid"}${e.params && "allowedValues" in e.params ? ` (${JSON.stringify(e.params.allowedValues)})` : ""}`)
+      .join("; ");
+    throw new CustodyError("InvalidMessage", `${kind}: body does not match schema v1: ${problems}`);
+  }
+  return value as MessageKinds[K];
+}
+
+/** True when a value is a valid `kind` body (for tests and tools that only check). */
+export function isValidMessage(kind: MessageKind, body: unknown): boolean {
+  return validators[kind](body) === true;
+}

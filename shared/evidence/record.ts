@@ -1,0 +1,84 @@
+/**
+ * The index record: one Cosmos DB document per recording, written only by the index function.
+ * It is the evidence officer's view of a recording: where it came from, what the device
+ * claimed, what every stage did (attempts, last error, results), integrity findings, and an
+ * append-only custody log.
+ */
+import type {
+  CaptureMetadata,
+  HashResult,
+  OriginalRef,
+  PipelineStage,
+  RejectionReason,
+  StageError,
+} from "../contracts/messages";
+
+/**
+ * received   — ingest has announced it; stages are running
+ * ready      — every required stage succeeded (evidence-ready published)
+ * failed     — a required stage failed for good (evidence-failed published)
+ * rejected   — ingest could not accept it (metadata, name, container, empty); still hashed
+ */
+export type EvidenceStatus = "received" | "ready" | "failed" | "rejected";
+
+export type StageStatus = "pending" | "succeeded" | "failed" | "skipped";
+
+export interface StageState {
+  status: StageStatus;
+  /** Highest attempt number reported. */
+  attempts: number;
+  lastError?: StageError & { at: string; attempt: number };
+  startedAt?: string;
+  finishedAt?: string;
+  skipReason?: string;
+}
+
+export interface IntegrityFinding {
+  code: "DeviceHashMismatch";
+  message: string;
+  at: string;
+  expected: string;
+  actual: string;
+}
+
+export interface CustodyLogEntry {
+  /** Idempotency key: the id of the message that caused the entry (duplicates append nothing). */
+  key: string;
+  at: string;
+  /** Who: the function/host identity that did the work. */
+  actor: string;
+  /** What: e.g. `received`, `rejected`, `hashed`, `stage-failed`, `ready`, `failed`. */
+  action: string;
+  inputSha256?: string;
+  outputSha256?: string;
+  detail?: string;
+}
+
+export interface PublishedEvent {
+  messageId: string;
+  /** Set once the publish was confirmed; a record that says ready without it re-publishes (same id). */
+  publishedAt?: string;
+}
+
+export interface EvidenceRecord {
+  /** = evidenceId (Cosmos `id` and partition key `/id`). */
+  id: string;
+  evidenceId: string;
+  schemaVersion: 1;
+  status: EvidenceStatus;
+  /** Absent until evidence-received arrives (a stage result can come first). */
+  original?: OriginalRef;
+  capture?: Partial<CaptureMetadata>;
+  uploadedAt?: string;
+  rejection?: { reasons: RejectionReason[] };
+  /** Stages whose success makes the recording ready (configuration, frozen when the record is created). */
+  requiredStages: PipelineStage[];
+  stages: Partial<Record<PipelineStage, StageState>>;
+  hash?: HashResult;
+  integrityFindings: IntegrityFinding[];
+  custodyLog: CustodyLogEntry[];
+  /** The final event (evidence-ready or evidence-failed) and whether its publish was confirmed. */
+  finalEvent?: PublishedEvent & { type: "evidence-ready" | "evidence-failed" };
+  createdAt: string;
+  updatedAt: string;
+}

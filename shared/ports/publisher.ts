@@ -1,0 +1,21 @@
+/**
+ * Sending messages to Service Bus entities. Implemented by adapters/service-bus-publisher.ts.
+ * Every message carries a deterministic id (duplicate detection), the evidence id and the
+ * trace context as application properties so logs of all stages can be joined.
+ */
+export interface OutgoingMessage {
+  messageId: string;
+  body: unknown;
+  /** Service Bus `subject` (SQL `sys.Label`): the message kind, used by subscription filters. */
+  subject: string;
+  /** The evidence id; also set as the `evidenceId` application property. */
+  correlationId: string;
+  applicationProperties?: Record<string, string | number | boolean>;
+  /** W3C trace context of the work that produced the message. */
+  traceparent?: string;
+}
+
+export interface Publisher {
+  /** Sends to a queue or topic; resolves once the service accepted it. */
+  publish(entity: string, message: OutgoingMessage): Promise<void>;
+}
