@@ -1,0 +1,119 @@
+/**
+ * App settings, named the way Azure Functions names connections so the same names work with
+ * connection strings locally and keyless in Azure:
+ *
+ *   ServiceBusConnection                       connection string (local emulator)
+ *   ServiceBusConnection__fullyQualifiedNamespace  <ns>.servicebus.windows.net (Azure, managed identity)
+ *   EvidenceStorage                            connection string (Azurite)
+ *   EvidenceStorage__blobServiceUri            https://<account>.blob.core.windows.net (Azure)
+ *   EvidenceIndex                              AccountEndpoint=…;AccountKey=… (local stand-in)
+ *   EvidenceIndex__accountEndpoint             https://<account>.documents.azure.com:443/ (Azure)
+ *   <Name>__credential=managedidentity, <Name>__clientId=<guid>   user-assigned identity
+ *
+ * A missing or malformed setting fails at start with CustodyError("InvalidConfiguration")
+ * naming the setting. Nothing here is ever logged with its value (connection strings hold keys).
+ */
+import { CustodyError } from "./errors";
+import { PIPELINE_STAGES, type PipelineStage } from "./contracts/messages";
+
+export const SERVICE_BUS_CONNECTION = "ServiceBusConnection";
+export const STORAGE_CONNECTION = "EvidenceStorage";
+export const COSMOS_CONNECTION = "EvidenceIndex";
+
+export type ConnectionAuth =
+  | { kind: "connectionString"; connectionString: string }
+  | { kind: "identity"; endpoint: string; clientId?: string };
+
+export interface CosmosSettings {
+  auth: ConnectionAuth;
+  databaseName: string;
+  containerName: string;
+  /** Only for the local stand-in's self-signed certificate; refused for any non-loopback endpoint. */
+  allowSelfSignedCertificate: boolean;
+}
+
+export interface Settings {
+  serviceBus: ConnectionAuth;
+  storage: ConnectionAuth;
+  cosmos: CosmosSettings;
+  /** Stages whose success makes a recording ready (CUSTODY_REQUIRED_STAGES, comma-separated). */
+  requiredStages: PipelineStage[];
+  /** Containers ingest accepts recordings from (CUSTODY_ACCEPTED_CONTAINERS). */
+  acceptedContainers: string[];
+}
+
+export type Environment = Record<string, string | undefined>;
+
+export function loadSettings(env: Environment = process.env): Settings {
+  const cosmosAuth = connection(env, COSMOS_CONNECTION, "accountEndpoint", /^AccountEndpoint=https?:\/\/[^;]+;AccountKey=[^;]+;?/i);
+  const allowSelfSigned = (env[`${COSMOS_CONNECTION}__allowSelfSignedCertificate`] ?? "false").toLowerCase() === "true";
+  if (allowSelfSigned) {
+    const endpoint = cosmosAuth.kind === "identity" ? cosmosAuth.endpoint : /AccountEndpoint=([^;]+)/i.exec(cosmosAuth.connectionString)![1];
+    if (!/^https:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//i.test(endpoint)) {
+      throw invalid(`${COSMOS_CONNECTION}__allowSelfSignedCertificate`, "is only allowed for a local (loopback) Cosmos endpoint");
+    }
+  }
+  return {
+    serviceBus: connection(env, SERVICE_BUS_CONNECTION, "fullyQualifiedNamespace", /^Endpoint=sb:\/\/[^;]+;/i),
+    storage: connection(env, STORAGE_CONNECTION, "blobServiceUri", /(BlobEndpoint=|AccountName=)/i),
+    cosmos: {
+      auth: cosmosAuth,
+      databaseName: name(env, "CUSTODY_COSMOS_DATABASE", "custody"),
+      containerName: name(env, "CUSTODY_COSMOS_CONTAINER", "evidence"),
+      allowSelfSignedCertificate: allowSelfSigned,
+    },
+    requiredStages: stages(env),
+    acceptedContainers: list(env, "CUSTODY_ACCEPTED_CONTAINERS", ["originals"]),
+  };
+}
+
+function connection(env: Environment, prefix: string, endpointKey: string, connectionStringShape: RegExp): ConnectionAuth {
+  const connectionString = env[prefix];
+  const endpoint = env[`${prefix}__${endpointKey}`];
+  if (connectionString && endpoint) {
+    throw invalid(prefix, `and ${prefix}__${endpointKey} are both set; set one (a connection string locally, the endpoint with a managed identity in Azure)`);
+  }
+  if (connectionString) {
+    if (!connectionStringShape.test(connectionString)) throw invalid(prefix, "is not a connection string of the expected form");
+    return { kind: "connectionString", connectionString };
+  }
+  if (endpoint) {
+    const credential = env[`${prefix}__credential`];
+    if (credential !== undefined && credential.toLowerCase() !== "managedidentity") {
+      throw invalid(`${prefix}__credential`, `must be "managedidentity" when set, not "${credential}"`);
+    }
+    const clientId = env[`${prefix}__clientId`];
+    if (clientId !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(clientId)) {
+      throw invalid(`${prefix}__clientId`, "must be the client id (a GUID) of a user-assigned managed identity");
+    }
+    return { kind: "identity", endpoint, clientId };
+  }
+  throw invalid(prefix, `is not set: set ${prefix} (connection string) or ${prefix}__${endpointKey} (managed identity)`);
+}
+
+function stages(env: Environment): PipelineStage[] {
+  const values = list(env, "CUSTODY_REQUIRED_STAGES", ["hash"]);
+  for (const value of values) {
+    if (!(PIPELINE_STAGES as readonly string[]).includes(value)) {
+      throw invalid("CUSTODY_REQUIRED_STAGES", `names an unknown stage "${value}"; known: ${PIPELINE_STAGES.join(", ")}`);
+    }
+  }
+  if (!values.includes("hash")) throw invalid("CUSTODY_REQUIRED_STAGES", "must include hash: every recording is fingerprinted");
+  return values as PipelineStage[];
+}
+
+function list(env: Environment, key: string, fallback: string[]): string[] {
+  const raw = env[key];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  return raw.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function name(env: Environment, key: string, fallback: string): string {
+  const value = env[key] ?? fallback;
+  if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,254}$/.test(value)) throw invalid(key, "must be letters, digits and hyphens");
+  return value;
+}
+
+function invalid(setting: string, problem: string): CustodyError {
+  return new CustodyError("InvalidConfiguration", `Setting ${setting} ${problem}.`);
+}

@@ -1,0 +1,94 @@
+/**
+ * The Service Bus topology as the code sees it, read from the one topology file
+ * (topology/servicebus.json — the emulator's config, and Bicep's input). Code refers to
+ * entities through `ENTITIES`; each name is checked against the file when this module loads,
+ * so a rename in the file that the code did not follow fails at start (and in CI), never at
+ * 3 a.m. with MessagingEntityNotFound.
+ */
+import topologyFile from "../topology/servicebus.json";
+
+interface FileEntityProperties {
+  MaxDeliveryCount?: number;
+  LockDuration?: string;
+}
+interface FileSubscription {
+  Name: string;
+  Properties?: FileEntityProperties;
+}
+interface FileTopic {
+  Name: string;
+  Subscriptions?: FileSubscription[];
+}
+interface FileQueue {
+  Name: string;
+  Properties?: FileEntityProperties;
+}
+
+const namespace = (topologyFile as { UserConfig: { Namespaces: Array<{ Queues?: FileQueue[]; Topics?: FileTopic[] }> } }).UserConfig.Namespaces[0];
+
+export interface QueueEntity {
+  kind: "queue";
+  queueName: string;
+  maxDeliveryCount: number;
+}
+
+export interface SubscriptionEntity {
+  kind: "subscription";
+  topicName: string;
+  subscriptionName: string;
+  maxDeliveryCount: number;
+}
+
+export type ReceivableEntity = QueueEntity | SubscriptionEntity;
+
+/** The service's default when the file sets none. */
+const DEFAULT_MAX_DELIVERY_COUNT = 10;
+
+function queue(name: string): QueueEntity {
+  const found = (namespace.Queues ?? []).find((q) => q.Name === name);
+  if (!found) throw new Error(`topology/servicebus.json has no queue '${name}', which the code uses.`);
+  return { kind: "queue", queueName: name, maxDeliveryCount: found.Properties?.MaxDeliveryCount ?? DEFAULT_MAX_DELIVERY_COUNT };
+}
+
+function topic(name: string): string {
+  if (!(namespace.Topics ?? []).some((t) => t.Name === name)) {
+    throw new Error(`topology/servicebus.json has no topic '${name}', which the code uses.`);
+  }
+  return name;
+}
+
+function subscription(topicName: string, name: string): SubscriptionEntity {
+  const found = (namespace.Topics ?? []).find((t) => t.Name === topicName)?.Subscriptions?.find((s) => s.Name === name);
+  if (!found) throw new Error(`topology/servicebus.json has no subscription '${topicName}/${name}', which the code uses.`);
+  return {
+    kind: "subscription",
+    topicName,
+    subscriptionName: name,
+    maxDeliveryCount: found.Properties?.MaxDeliveryCount ?? DEFAULT_MAX_DELIVERY_COUNT,
+  };
+}
+
+export const ENTITIES = {
+  /** Event Grid delivers Microsoft.Storage.BlobCreated CloudEvents here. */
+  blobCreated: queue("blob-created"),
+  /** Ingest publishes one evidence-received message per recording. */
+  evidenceReceivedTopic: topic("evidence-received"),
+  hashSubscription: subscription("evidence-received", "hash"),
+  indexSubscription: subscription("evidence-received", "index"),
+  /** Every stage reports its outcome here; only index reads it. */
+  stageResults: queue("stage-results"),
+  /** The product's public contract: evidence-ready / evidence-failed events. */
+  evidenceReadyTopic: topic("evidence-ready"),
+} as const;
+
+/** Every queue and subscription in the topology (for the ops CLI's listings). */
+export function allReceivableEntities(): ReceivableEntity[] {
+  const queues = (namespace.Queues ?? []).map((q) => queue(q.Name));
+  const subscriptions = (namespace.Topics ?? []).flatMap((t) => (t.Subscriptions ?? []).map((s) => subscription(t.Name, s.Name)));
+  return [...queues, ...subscriptions];
+}
+
+/** The path a receiver uses: `queue` or `topic/Subscriptions/sub`. */
+export function entityPath(entity: ReceivableEntity): string {
+  return entity.kind === "queue" ? entity.queueName : `${entity.topicName}/Subscriptions/${entity.subscriptionName}`;
+}
