@@ -18,7 +18,8 @@ export interface MessageKinds {
 }
 export type MessageKind = keyof MessageKinds;
 
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: false });
+// strictRequired is off: the if/then blocks require properties declared at the top level, which strict mode cannot see.
+const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: false });
 const validators = {
   "evidence-received": ajv.compile(EVIDENCE_RECEIVED_SCHEMA),
   "stage-result": ajv.compile(STAGE_RESULT_SCHEMA),

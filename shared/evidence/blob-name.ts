@@ -1,0 +1,116 @@
+/**
+ * Which blob names we accept as evidence. Azure accepts almost any name (1 to 1,024 characters,
+ * any Unicode); evidence names end up in court bundles, disclosure exports to file systems, URLs
+ * and log lines, so we are stricter. A name that breaks a rule does not lose the recording: ingest
+ * still announces it (rejected, with these reasons) and it is still hashed and indexed under its
+ * real name.
+ *
+ * Rules (each broken rule is one reason, code `InvalidName`, field `name`):
+ *
+ * 1. Not empty; at most {@link AZURE_MAX_BLOB_NAME_LENGTH} characters (the service limit — such
+ *    names cannot exist in Azure, checked so the rule holds whatever store is behind the port).
+ * 2. At most {@link EVIDENCE_MAX_BLOB_NAME_LENGTH} characters (Unicode code points) and at most
+ *    {@link EVIDENCE_MAX_BLOB_NAME_BYTES} bytes of UTF-8. Dock names (`<unit>/<officer>/<device>/
+ *    <timestamp>.mp4`) are well under 200 characters: a longer name means a client is not the
+ *    dock. The byte limit also guarantees the percent-encoded URL (3 characters per byte at most)
+ *    fits the `evidence-received` schema's 4,096-character `url`.
+ * 3. Each `/`-separated segment at most {@link EVIDENCE_MAX_SEGMENT_BYTES} bytes of UTF-8: the
+ *    file-name limit of NTFS, ext4 and most other file systems exports are written to.
+ * 4. No control characters: C0 (U+0000–U+001F), DEL (U+007F), C1 (U+0080–U+009F). They are
+ *    invisible in listings and court paperwork and break logs and CSV exports.
+ * 5. No unpaired UTF-16 surrogates (not text; cannot be written as UTF-8 faithfully).
+ * 6. No backslash: Windows tools and some SDKs turn it into `/`, so the name would not round-trip.
+ * 7. Paths are relative and clean: no leading `/`, no empty segment (`a//b`, trailing `/`), no `.`
+ *    or `..` segment — exports to a file system must land where the name says, never elsewhere.
+ * 8. Does not end with `.` (Azure's naming guidance: such names are mishandled by clients and
+ *    file systems that trim trailing dots).
+ */
+import type { RejectionReason } from "../contracts/messages";
+
+/** Azure Blob Storage's limit on a blob name. */
+export const AZURE_MAX_BLOB_NAME_LENGTH = 1024;
+/** Our stricter limit for evidence, in Unicode code points. */
+export const EVIDENCE_MAX_BLOB_NAME_LENGTH = 512;
+/** Our limit for evidence in UTF-8 bytes (keeps the encoded URL within the message schema). */
+export const EVIDENCE_MAX_BLOB_NAME_BYTES = 1024;
+/** File-name component limit of common file systems. */
+export const EVIDENCE_MAX_SEGMENT_BYTES = 255;
+
+// Written with escapes so the source stays free of the characters it looks for.
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/u;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export function validateEvidenceBlobName(name: string): RejectionReason[] {
+  const reasons: RejectionReason[] = [];
+  const reject = (message: string): void => {
+    reasons.push({ code: "InvalidName", field: "name", message: `blob name ${describeName(name)} ${message}` });
+  };
+
+  if (name.length === 0) {
+    reject("is empty");
+    return reasons;
+  }
+
+  const length = codePointLength(name);
+  const bytes = Buffer.byteLength(name, "utf8");
+  if (length > AZURE_MAX_BLOB_NAME_LENGTH) {
+    reject(`is ${length} characters long: Azure allows at most ${AZURE_MAX_BLOB_NAME_LENGTH}`);
+  } else if (length > EVIDENCE_MAX_BLOB_NAME_LENGTH) {
+    reject(`is ${length} characters long: evidence names may have at most ${EVIDENCE_MAX_BLOB_NAME_LENGTH}; upload it again under a shorter name`);
+  } else if (bytes > EVIDENCE_MAX_BLOB_NAME_BYTES) {
+    reject(`is ${bytes} bytes long in UTF-8: evidence names may have at most ${EVIDENCE_MAX_BLOB_NAME_BYTES}; upload it again under a shorter name`);
+  }
+
+  const control = CONTROL_CHARACTER.exec(name);
+  if (control !== null) {
+    reject(`contains the control character ${codePointLabel(control[0])} at position ${control.index + 1}: names must be printable text`);
+  }
+  if (LONE_SURROGATE.test(name)) {
+    reject("contains an unpaired UTF-16 surrogate: names must be valid Unicode text");
+  }
+  if (name.includes("\\")) {
+    reject("contains a backslash: use '/' to separate folders");
+  }
+
+  if (name.startsWith("/")) {
+    reject("starts with '/': names are relative to the container");
+  }
+  // The leading '/' is reported above; it should not also count as an empty segment.
+  const segments = (name.startsWith("/") ? name.slice(1) : name).split("/");
+  if (segments.some((segment, index) => segment === "" && !(index === 0 && segments.length === 1))) {
+    reject("has an empty path segment ('//' or a trailing '/')");
+  }
+  if (segments.some((segment) => segment === "." || segment === "..")) {
+    reject("has a '.' or '..' path segment: names must not navigate folders");
+  }
+  const longSegment = segments.find((segment) => Buffer.byteLength(segment, "utf8") > EVIDENCE_MAX_SEGMENT_BYTES);
+  if (longSegment !== undefined) {
+    reject(`has a path segment of ${Buffer.byteLength(longSegment, "utf8")} bytes: each segment may have at most ${EVIDENCE_MAX_SEGMENT_BYTES}`);
+  }
+  if (name.endsWith(".") && !segments.some((segment) => segment === "." || segment === "..")) {
+    reject("ends with '.'");
+  }
+  return reasons;
+}
+
+function codePointLength(text: string): number {
+  return Array.from(text).length;
+}
+
+function codePointLabel(character: string): string {
+  return `U+${(character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+/**
+ * A short, printable rendering of a name for a message an evidence officer reads: control
+ * characters shown as escapes, long names cut in the middle (the message schema allows 1,000
+ * characters; the full name is in the message's `original.name`).
+ */
+export function describeName(name: string, maxLength = 120): string {
+  const printable = JSON.stringify(name).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  if (printable.length <= maxLength) return printable;
+  // Cut by code points so an emoji is never split into half a surrogate pair.
+  const points = Array.from(printable);
+  const half = Math.floor((maxLength - 30) / 2);
+  return `${points.slice(0, half).join("")}…(${codePointLength(name)} characters)…${points.slice(-half).join("")}`;
+}
