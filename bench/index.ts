@@ -12,7 +12,7 @@ import { serviceBusBench } from "./servicebus";
 import { environment, formatResult, type BenchResult, type BenchSection } from "./types";
 
 function sections(args: BenchArgs): BenchSection[] {
-  return [serviceBusBench({ messages: args.messages, deep: args.deep, receiver: args.receiver, batch: args.batch, rounds: args.rounds })];
+  return [serviceBusBench({ messages: args.messages, deep: args.deep, receiver: args.receiver, batch: args.batch, rounds: args.rounds }), (require("./hash") as typeof import("./hash")).hashBench()];
 }
 
 async function main(): Promise<void> {

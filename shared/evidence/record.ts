@@ -31,6 +31,12 @@ export interface StageState {
   startedAt?: string;
   finishedAt?: string;
   skipReason?: string;
+  /**
+   * Id of the stage-result message whose outcome `status`/`startedAt`/`finishedAt` show (added
+   * by the index merge: it breaks ties between results deterministically, so the record does
+   * not depend on the order results arrived in, and says which report decided the stage).
+   */
+  resultKey?: string;
 }
 
 export interface IntegrityFinding {
@@ -45,10 +51,17 @@ export interface CustodyLogEntry {
   /** Idempotency key: the id of the message that caused the entry (duplicates append nothing). */
   key: string;
   at: string;
+  /**
+   * When the index wrote the entry (processing time; `at` is when the thing happened, as its
+   * reporter said). Added by the index merge; absent on entries written before it existed.
+   */
+  recordedAt?: string;
   /** Who: the function/host identity that did the work. */
   actor: string;
   /** What: e.g. `received`, `rejected`, `hashed`, `stage-failed`, `ready`, `failed`. */
   action: string;
+  /** The pipeline stage the entry is about, for stage results (added by the index merge). */
+  stage?: PipelineStage;
   inputSha256?: string;
   outputSha256?: string;
   detail?: string;

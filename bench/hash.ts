@@ -1,0 +1,380 @@
+/**
+ * Hash-stage throughput and memory, through the real AzureBlobStore against Azurite, with the
+ * same work done by bare tools in the same run so the figures can be read across machines.
+ *
+ *   npm run build && node dist/bench/hash.js                      # 2 GiB, 3 rounds
+ *   node dist/bench/hash.js --hash-bytes 512M --hash-rounds 1 --json
+ *   CUSTODY_BENCH_HASH_BYTES=512M npm run bench                   # as a section of the full bench
+ *
+ * (`npm run bench` parses its flags strictly in bench/args.ts, which has no --hash-bytes yet:
+ * inside the full bench the size comes from CUSTODY_BENCH_HASH_BYTES.)
+ *
+ * Phases:
+ *   generate  a file of N pseudo-random bytes, streamed to disk 1 MiB at a time (never held in
+ *             memory), its SHA-256 computed on the way as the reference answer.
+ *   upload    the file to Azurite (`uploadFile`, 8 MiB blocks).
+ *   rounds    each of these, `--hash-rounds` times (tables show the median):
+ *     openssl        `openssl dgst -sha256 <file>` (if openssl is on PATH) — the floor for SHA-256 on this CPU.
+ *     node local     fs.createReadStream → crypto sha256 — the same, through Node streams.
+ *     node local+seg fs.createReadStream → the stage's digester (whole + 4 MiB segments).
+ *     sdk download   BlobClient.download() → crypto sha256 — the floor for "read it from storage and hash it".
+ *     hashOriginal   the stage, through AzureBlobStore (resumable, ETag-conditioned stream, segments).
+ * Every run's digest is checked against the reference. Peak RSS is sampled every 50 ms during
+ * each run (process.memoryUsage().rss) and reported as max minus the value just before the
+ * run; the requirement is constant memory whatever the size, so the delta should not grow
+ * with --hash-bytes (compare the first and second half of the run).
+ */
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { parseArgs } from "node:util";
+import type { BlobServiceClient } from "@azure/storage-blob";
+import { startAzurite } from "../local/azurite";
+import { AzureBlobStore } from "../shared/adapters/azure-blob-store";
+import { createBlobServiceClient } from "../shared/adapters/blob-service-client";
+import type { EvidenceReceivedMessage } from "../shared/contracts/messages";
+import { silentLogger } from "../shared/logging";
+import { DEFAULT_SEGMENT_SIZE_IN_BYTES, digestStream, hashOriginal } from "../shared/stages/hash-stage";
+import { environment, formatResult, type BenchResult, type BenchSection, type BenchTable } from "./types";
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const CONTAINER = "originals";
+const BLOB_NAME = "bench/hash-bench.mp4";
+const SAMPLE_INTERVAL_MS = 50;
+
+export interface HashBenchOptions {
+  /** Size of the generated original. */
+  bytes: number;
+  segmentSizeInBytes: number;
+  /** Repetitions of each measured run; tables show the median. */
+  rounds: number;
+  /** Where the generated file and Azurite's data go (a temp dir, removed afterwards, by default). */
+  directory?: string;
+  progress?: (line: string) => void;
+}
+
+export const DEFAULT_HASH_BENCH_OPTIONS: HashBenchOptions = { bytes: 2 * GiB, segmentSizeInBytes: DEFAULT_SEGMENT_SIZE_IN_BYTES, rounds: 3 };
+
+type RunName = "openssl" | "nodeLocal" | "nodeLocalSegments" | "sdkDownload" | "hashOriginal";
+
+const RUN_LABELS: Record<RunName, string> = {
+  openssl: "openssl dgst -sha256 <file>",
+  nodeLocal: "node: file → crypto sha256",
+  nodeLocalSegments: "node: file → stage digester (whole + segments)",
+  sdkDownload: "SDK download() → crypto sha256",
+  hashOriginal: "hashOriginal via AzureBlobStore",
+};
+
+interface RunFigures {
+  seconds: number;
+  mibPerSecond: number;
+  /** Peak RSS during the run minus RSS just before it, MiB. */
+  peakRssDeltaMiB: number;
+  /** The same peak, over the first and the second half of the run's duration: equal if memory is constant. */
+  firstHalfPeakDeltaMiB: number;
+  secondHalfPeakDeltaMiB: number;
+  baselineRssMiB: number;
+}
+
+interface RunSummary {
+  mibPerSecond: number;
+  seconds: number;
+  peakRssDeltaMiB: number;
+  firstHalfPeakDeltaMiB: number;
+  secondHalfPeakDeltaMiB: number;
+  rounds: RunFigures[];
+}
+
+export function hashBench(options: Partial<HashBenchOptions> = {}): BenchSection {
+  const resolved: HashBenchOptions = {
+    bytes: options.bytes ?? bytesFromEnvironment() ?? DEFAULT_HASH_BENCH_OPTIONS.bytes,
+    segmentSizeInBytes: options.segmentSizeInBytes ?? DEFAULT_HASH_BENCH_OPTIONS.segmentSizeInBytes,
+    rounds: options.rounds ?? DEFAULT_HASH_BENCH_OPTIONS.rounds,
+    directory: options.directory,
+    progress: options.progress ?? ((line) => process.stderr.write(`[hash] ${line}\n`)),
+  };
+  return { name: "hash", run: () => runHashBench(resolved) };
+}
+
+async function runHashBench(options: HashBenchOptions): Promise<BenchResult> {
+  const progress = options.progress ?? (() => undefined);
+  const directory = options.directory ?? mkdtempSync(path.join(os.tmpdir(), "custody-bench-hash-"));
+  const file = path.join(directory, "original.bin");
+  const azurite = await startAzurite({ location: path.join(directory, "azurite") });
+  try {
+    progress(`generate: ${mib(options.bytes)} MiB → ${file}`);
+    const generateStart = performance.now();
+    const reference = await generateFile(file, options.bytes);
+    const generateSeconds = (performance.now() - generateStart) / 1000;
+
+    const service = createBlobServiceClient({ connectionString: azurite.connectionString });
+    const container = service.getContainerClient(CONTAINER);
+    await container.createIfNotExists();
+    progress(`upload: ${mib(options.bytes)} MiB to Azurite`);
+    const uploadStart = performance.now();
+    const uploaded = await container.getBlockBlobClient(BLOB_NAME).uploadFile(file, { blockSize: 8 * MiB, concurrency: 4 });
+    const uploadSeconds = (performance.now() - uploadStart) / 1000;
+    const message = evidenceMessage(service, uploaded.etag!, options.bytes);
+    const store = new AzureBlobStore(service);
+    const hasOpenssl = await opensslAvailable();
+
+    const runs: Record<RunName, RunFigures[]> = { openssl: [], nodeLocal: [], nodeLocalSegments: [], sdkDownload: [], hashOriginal: [] };
+    const check = (run: RunName, sha256: string): void => {
+      if (sha256 !== reference) throw new Error(`${RUN_LABELS[run]} produced ${sha256}, expected ${reference}`);
+    };
+    for (let round = 1; round <= options.rounds; round++) {
+      if (hasOpenssl) {
+        progress(`round ${round}/${options.rounds}: openssl`);
+        runs.openssl.push(await measure(options.bytes, async () => check("openssl", await opensslSha256(file))));
+      }
+      progress(`round ${round}/${options.rounds}: node local file`);
+      runs.nodeLocal.push(await measure(options.bytes, async () => check("nodeLocal", await sha256Of(createReadStream(file, { highWaterMark: MiB })))));
+      progress(`round ${round}/${options.rounds}: node local file, stage digester`);
+      runs.nodeLocalSegments.push(
+        await measure(options.bytes, async () => check("nodeLocalSegments", (await digestStream(createReadStream(file, { highWaterMark: MiB }), { segmentSizeInBytes: options.segmentSizeInBytes })).sha256)),
+      );
+      progress(`round ${round}/${options.rounds}: plain SDK download → sha256`);
+      runs.sdkDownload.push(
+        await measure(options.bytes, async () => {
+          const response = await container.getBlobClient(BLOB_NAME).download();
+          check("sdkDownload", await sha256Of(response.readableStreamBody as Readable));
+        }),
+      );
+      progress(`round ${round}/${options.rounds}: hashOriginal`);
+      runs.hashOriginal.push(
+        await measure(options.bytes, async () => {
+          const result = await hashOriginal(message, { blobs: store }, { actor: "custody/bench", attempt: 1, maxAttempts: 1, traceparent: "00-00000000000000000000000000000001-0000000000000001-01", log: silentLogger }, { segmentSizeInBytes: options.segmentSizeInBytes });
+          check("hashOriginal", result.sha256);
+          const segments = Math.ceil(options.bytes / options.segmentSizeInBytes);
+          if (result.segmentSha256.length !== segments) throw new Error(`hashOriginal returned ${result.segmentSha256.length} segment digests, expected ${segments}`);
+        }),
+      );
+    }
+    return report(options, { reference, generateSeconds, uploadSeconds, hasOpenssl, runs });
+  } finally {
+    await azurite.stop();
+    if (options.directory === undefined) rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+/** Runs `work` while sampling RSS every 50 ms; throughput from wall time. */
+async function measure(bytes: number, work: () => Promise<void>): Promise<RunFigures> {
+  // Let garbage from the previous run go first, where the runtime allows it, so the baseline is honest.
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((resolve) => setImmediate(resolve));
+  const baseline = process.memoryUsage().rss;
+  const samples: Array<{ at: number; rss: number }> = [];
+  const start = performance.now();
+  const timer = setInterval(() => samples.push({ at: performance.now(), rss: process.memoryUsage().rss }), SAMPLE_INTERVAL_MS);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+  }
+  const end = performance.now();
+  samples.push({ at: end, rss: process.memoryUsage().rss });
+  const middle = (start + end) / 2;
+  const peak = (filter: (at: number) => boolean): number => Math.max(baseline, ...samples.filter((s) => filter(s.at)).map((s) => s.rss)) - baseline;
+  const seconds = (end - start) / 1000;
+  return {
+    seconds,
+    mibPerSecond: bytes / MiB / seconds,
+    peakRssDeltaMiB: toMiB(peak(() => true)),
+    firstHalfPeakDeltaMiB: toMiB(peak((at) => at <= middle)),
+    secondHalfPeakDeltaMiB: toMiB(peak((at) => at > middle)),
+    baselineRssMiB: toMiB(baseline),
+  };
+}
+
+/**
+ * Writes `bytes` of pseudo-random data, 1 MiB at a time with backpressure, and returns its
+ * SHA-256. One random MiB is generated once and each written MiB is a copy of it with its
+ * index stamped in, so no two MiB are alike (nothing downstream can shortcut repeated data)
+ * without paying crypto.randomBytes for gigabytes.
+ */
+async function generateFile(file: string, bytes: number): Promise<string> {
+  const pattern = randomBytes(MiB);
+  const hash = createHash("sha256");
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (let written = 0, index = 0; written < bytes; index++) {
+      const size = Math.min(MiB, bytes - written);
+      const chunk = Buffer.allocUnsafe(size);
+      pattern.copy(chunk, 0, 0, size);
+      chunk.writeUInt32LE(index >>> 0, 0);
+      if (size >= 8) chunk.writeUInt32LE(Math.floor(index / 2 ** 32), 4);
+      hash.update(chunk);
+      written += size;
+      yield chunk;
+    }
+  }
+  await pipeline(Readable.from(chunks()), createWriteStream(file));
+  return hash.digest("hex");
+}
+
+function sha256Of(stream: Readable): Promise<string> {
+  const hash = createHash("sha256");
+  return pipeline(
+    stream,
+    new Writable({
+      highWaterMark: MiB,
+      write(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback();
+      },
+    }),
+  ).then(() => hash.digest("hex"));
+}
+
+function opensslAvailable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn("openssl", ["version"], { stdio: "ignore" });
+    child.once("error", () => resolve(false));
+    child.once("exit", (code) => resolve(code === 0));
+  });
+}
+
+function opensslSha256(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("openssl", ["dgst", "-sha256", "-r", file], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      const digest = /^([0-9a-f]{64})/.exec(out.trim());
+      if (code === 0 && digest) resolve(digest[1]);
+      else reject(new Error(`openssl dgst exited ${code}: ${err.trim() || out.trim()}`));
+    });
+  });
+}
+
+function evidenceMessage(service: BlobServiceClient, etag: string, size: number): EvidenceReceivedMessage {
+  return {
+    schemaVersion: 1,
+    kind: "evidence-received",
+    evidenceId: "ev-00000000000000000000000000000001",
+    original: { account: service.accountName, container: CONTAINER, name: BLOB_NAME, etag, url: service.getContainerClient(CONTAINER).getBlobClient(BLOB_NAME).url, size, contentType: "video/mp4" },
+    acceptance: { status: "accepted" },
+    uploadedAt: new Date().toISOString(),
+    sourceEventId: "bench",
+  };
+}
+
+function summarize(rounds: RunFigures[]): RunSummary | undefined {
+  if (rounds.length === 0) return undefined;
+  return {
+    mibPerSecond: median(rounds.map((r) => r.mibPerSecond)),
+    seconds: median(rounds.map((r) => r.seconds)),
+    // Memory: the worst round, not the median — the requirement is a ceiling.
+    peakRssDeltaMiB: Math.max(...rounds.map((r) => r.peakRssDeltaMiB)),
+    firstHalfPeakDeltaMiB: Math.max(...rounds.map((r) => r.firstHalfPeakDeltaMiB)),
+    secondHalfPeakDeltaMiB: Math.max(...rounds.map((r) => r.secondHalfPeakDeltaMiB)),
+    rounds,
+  };
+}
+
+function report(
+  options: HashBenchOptions,
+  figures: { reference: string; generateSeconds: number; uploadSeconds: number; hasOpenssl: boolean; runs: Record<RunName, RunFigures[]> },
+): BenchResult {
+  const summaries = Object.fromEntries((Object.keys(figures.runs) as RunName[]).map((run) => [run, summarize(figures.runs[run])])) as Record<RunName, RunSummary | undefined>;
+  const stage = summaries.hashOriginal!;
+  const ratio = (run: RunName): number | null => (summaries[run] ? stage.mibPerSecond / summaries[run].mibPerSecond : null);
+  const size = `${mib(options.bytes).toLocaleString("en-US")} MiB`;
+  const throughput: BenchTable = {
+    title: `SHA-256 of a ${size} original, median of ${options.rounds} (MiB/s); peak RSS = max over rounds of (peak during run − RSS before it)`,
+    columns: ["run", "MiB/s", "seconds", "hashOriginal ÷ this", "peak RSS Δ MiB", "1st half Δ", "2nd half Δ"],
+    rows: (Object.keys(RUN_LABELS) as RunName[]).map((run) => {
+      const s = summaries[run];
+      if (!s) return [`${RUN_LABELS[run]} (not available)`, null, null, null, null, null, null];
+      return [RUN_LABELS[run], s.mibPerSecond, s.seconds, run === "hashOriginal" ? null : ratio(run), s.peakRssDeltaMiB, s.firstHalfPeakDeltaMiB, s.secondHalfPeakDeltaMiB];
+    }),
+  };
+  return {
+    name: "hash",
+    tables: [throughput],
+    notes: [
+      `file: ${size} of pseudo-random bytes, generated in ${figures.generateSeconds.toFixed(1)} s, uploaded to Azurite in ${figures.uploadSeconds.toFixed(1)} s (${(mib(options.bytes) / figures.uploadSeconds).toFixed(0)} MiB/s); every run's SHA-256 equals the reference ${figures.reference.slice(0, 16)}…`,
+      `hashOriginal computes two SHA-256s over every byte (whole file + ${mib(options.segmentSizeInBytes)} MiB segments, ${Math.ceil(options.bytes / options.segmentSizeInBytes)} digests) and reads through the resumable, ETag-conditioned AzureBlobStore stream; "SDK download" is one SHA-256 over a plain download().`,
+      "Azurite runs as a child process on the same machine (its CPU and memory are not in this process's figures); local-file runs read from the page cache.",
+      "RSS Δ is sampled every 50 ms with process.memoryUsage().rss; 1st/2nd half split the run's duration — constant memory means the second half does not exceed the first.",
+      figures.hasOpenssl ? "openssl: `openssl dgst -sha256 -r <file>` as a child process (its own RSS, not ours)." : "openssl was not found on PATH: no openssl baseline.",
+    ],
+    data: {
+      bytes: options.bytes,
+      segmentSizeInBytes: options.segmentSizeInBytes,
+      rounds: options.rounds,
+      referenceSha256: figures.reference,
+      generateSeconds: figures.generateSeconds,
+      uploadSeconds: figures.uploadSeconds,
+      runs: summaries,
+      ratioHashOriginalOver: { openssl: ratio("openssl"), nodeLocal: ratio("nodeLocal"), nodeLocalSegments: ratio("nodeLocalSegments"), sdkDownload: ratio("sdkDownload") },
+    },
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function mib(bytes: number): number {
+  return Math.round((bytes / MiB) * 100) / 100;
+}
+
+function toMiB(bytes: number): number {
+  return Math.round((bytes / MiB) * 10) / 10;
+}
+
+/** `2G`, `512M`, `64K`, `1_000_000` → bytes (binary units). */
+export function parseByteSize(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMG]i?B?)?$/i.exec(text.replace(/_/g, "").trim());
+  const unit = match?.[2]?.[0]?.toUpperCase();
+  const factor = unit === "G" ? GiB : unit === "M" ? MiB : unit === "K" ? 1024 : 1;
+  const value = match ? Math.round(Number(match[1]) * factor) : NaN;
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} must be a size like 2G, 512M or 1048576, not "${text}"`);
+  return value;
+}
+
+function bytesFromEnvironment(): number | undefined {
+  const text = process.env.CUSTODY_BENCH_HASH_BYTES;
+  return text === undefined || text === "" ? undefined : parseByteSize(text, "CUSTODY_BENCH_HASH_BYTES");
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    strict: true,
+    allowPositionals: false,
+    options: {
+      json: { type: "boolean" },
+      "hash-bytes": { type: "string" },
+      "hash-rounds": { type: "string" },
+      "hash-segment": { type: "string" },
+    },
+  });
+  const rounds = values["hash-rounds"] === undefined ? undefined : Number(values["hash-rounds"]);
+  if (rounds !== undefined && (!Number.isSafeInteger(rounds) || rounds < 1)) throw new Error(`--hash-rounds must be an integer ≥ 1, not "${values["hash-rounds"]}"`);
+  const result = await hashBench({
+    bytes: values["hash-bytes"] === undefined ? undefined : parseByteSize(values["hash-bytes"], "--hash-bytes"),
+    segmentSizeInBytes: values["hash-segment"] === undefined ? undefined : parseByteSize(values["hash-segment"], "--hash-segment"),
+    rounds,
+  }).run();
+  const env = environment();
+  if (values.json) process.stdout.write(`${JSON.stringify({ environment: env, [result.name]: result.data }, null, 2)}\n`);
+  else process.stdout.write(`node ${String(env.node)} on ${String(env.platform)}, ${String(env.cpus)} × ${String(env.cpuModel)}\n\n${formatResult(result)}\n`);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * index — the only writer of the evidence index (Cosmos DB). Two triggers:
+ *   index-received: evidence-received (subscription `index`) creates/merges the record;
+ *   index-results:  stage-results merges each stage outcome.
+ * When every required stage is done it publishes evidence-ready (or evidence-failed) once.
+ */
+import type { InvocationContext } from "@azure/functions";
+import { parseMessage } from "../shared/contracts/validate";
+import { indexEvidenceReceived, indexStageResult } from "../shared/stages/index-stage";
+import { ENTITIES } from "../shared/topology";
+import { settleInvalidMessages, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
+import { getServices } from "./services";
+
+export const indexReceivedFunction: FunctionDefinition = {
+  name: "index-received",
+  entity: ENTITIES.indexSubscription,
+  handler: indexReceivedHandler,
+};
+
+export const indexResultsFunction: FunctionDefinition = {
+  name: "index-results",
+  entity: ENTITIES.stageResults,
+  handler: indexResultsHandler,
+};
+
+export async function indexReceivedHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
+  const context = stageContextFor(indexReceivedFunction, invocation);
+  return settleInvalidMessages(context, async () => {
+    const received = parseMessage("evidence-received", message);
+    const { index, publisher, settings } = await getServices();
+    await indexEvidenceReceived(received, { index, publisher, requiredStages: settings.requiredStages, readyTopic: ENTITIES.evidenceReadyTopic }, context);
+  });
+}
+
+export async function indexResultsHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
+  const context = stageContextFor(indexResultsFunction, invocation);
+  return settleInvalidMessages(context, async () => {
+    const result = parseMessage("stage-result", message);
+    const { index, publisher, settings } = await getServices();
+    await indexStageResult(result, { index, publisher, requiredStages: settings.requiredStages, readyTopic: ENTITIES.evidenceReadyTopic }, context);
+  });
+}

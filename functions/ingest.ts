@@ -1,0 +1,41 @@
+/**
+ * ingest — Microsoft.Storage.BlobCreated (CloudEvents, from Event Grid via the blob-created
+ * queue) → one evidence-received message per recording. Accepted or rejected, every
+ * recording goes on: a rejected one is still hashed and indexed with its reasons.
+ */
+import type { InvocationContext } from "@azure/functions";
+import { evidenceReceivedMessageId } from "../shared/contracts/message-ids";
+import { parseBlobCreatedEvent } from "../shared/contracts/blob-created-event";
+import { ingestRecording } from "../shared/stages/ingest-stage";
+import { ENTITIES } from "../shared/topology";
+import { settleInvalidMessages, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
+import { getServices } from "./services";
+
+export const ingestFunction: FunctionDefinition = {
+  name: "ingest",
+  entity: ENTITIES.blobCreated,
+  handler: ingestHandler,
+};
+
+export async function ingestHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
+  const context = stageContextFor(ingestFunction, invocation);
+  return settleInvalidMessages(context, async () => {
+    const event = parseBlobCreatedEvent(message);
+    const { blobs, publisher, settings } = await getServices();
+    const received = await ingestRecording(event, { blobs }, context, { acceptedContainers: settings.acceptedContainers });
+    await publisher.publish(ENTITIES.evidenceReceivedTopic, {
+      messageId: evidenceReceivedMessageId(received.evidenceId),
+      body: received,
+      subject: "evidence-received",
+      correlationId: received.evidenceId,
+      applicationProperties: { acceptance: received.acceptance.status },
+      traceparent: context.traceparent,
+    });
+    context.log.info("recording received", {
+      evidenceId: received.evidenceId,
+      container: received.original.container,
+      name: received.original.name,
+      acceptance: received.acceptance.status,
+    });
+  });
+}

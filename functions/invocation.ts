@@ -1,0 +1,93 @@
+/**
+ * What every function does around its stage: turn the trigger's metadata into a
+ * StageContext (attempt, trace context, logger), and classify the outcome for the runtime
+ * that settles the message — the Functions host in Azure, the dev host locally.
+ *
+ * Trigger metadata follows the Functions host's Service Bus binding data: `deliveryCount`
+ * counts the first delivery as 1 (the host uses the .NET SDK), `messageId`,
+ * `applicationProperties`, `enqueuedTimeUtc`. The dev host supplies the same names.
+ */
+import { hostname } from "node:os";
+import type { InvocationContext } from "@azure/functions";
+import { CustodyError, isCustodyError } from "../shared/errors";
+import { createLogger, type Logger } from "../shared/logging";
+import type { StageContext } from "../shared/stages/stage-context";
+import type { ReceivableEntity } from "../shared/topology";
+import { childTraceparent } from "../shared/tracing";
+
+/** What the runtime must do with the message after the handler returned. */
+export type HandlerOutcome = { settle: "complete" } | { settle: "deadLetter"; reason: string; description: string };
+
+export type CustodyHandler = (message: unknown, context: InvocationContext) => Promise<HandlerOutcome>;
+
+export interface FunctionDefinition {
+  /** Function name (Functions host) and actor name in the custody log. */
+  name: string;
+  /** The queue or subscription that triggers it (from the topology file). */
+  entity: ReceivableEntity;
+  handler: CustodyHandler;
+}
+
+interface ServiceBusTriggerMetadata {
+  deliveryCount?: number;
+  messageId?: string;
+  applicationProperties?: Record<string, unknown>;
+  userProperties?: Record<string, unknown>;
+}
+
+export function stageContextFor(definition: Pick<FunctionDefinition, "name" | "entity">, context: InvocationContext): StageContext {
+  const metadata = (context.triggerMetadata ?? {}) as ServiceBusTriggerMetadata;
+  const properties = metadata.applicationProperties ?? metadata.userProperties ?? {};
+  const traceparent = childTraceparent(properties.traceparent ?? properties["Diagnostic-Id"]);
+  const attempt = Math.max(1, Number(metadata.deliveryCount ?? 1));
+  const log = loggerFor(context).child({
+    function: definition.name,
+    messageId: metadata.messageId,
+    evidenceId: properties.evidenceId,
+    traceparent,
+    attempt,
+  });
+  return {
+    actor: `custody/${definition.name}@${hostname()}`,
+    attempt,
+    maxAttempts: definition.entity.maxDeliveryCount,
+    traceparent,
+    log,
+  };
+}
+
+/**
+ * Wraps a function body: an invalid message (CustodyError InvalidMessage) is dead-lettered
+ * with its reason rather than retried; anything else thrown propagates, so the runtime
+ * abandons the message and Service Bus redelivers it.
+ */
+export async function settleInvalidMessages(context: StageContext, body: () => Promise<void>): Promise<HandlerOutcome> {
+  try {
+    await body();
+    return { settle: "complete" };
+  } catch (error) {
+    if (isCustodyError(error) && error.code === "InvalidMessage") {
+      context.log.error("invalid message: dead-lettering it", { error: error.message });
+      return { settle: "deadLetter", reason: error.code, description: error.message.slice(0, 1024) };
+    }
+    if (isCustodyError(error) && !error.retryable) {
+      // Deterministic failures are reported by the stages themselves; one escaping here is a
+      // misclassified case — dead-letter it with the reason rather than retry it pointlessly.
+      context.log.error("non-retryable failure: dead-lettering the message", { code: error.code, error: error.message });
+      return { settle: "deadLetter", reason: error.code, description: error.message.slice(0, 1024) };
+    }
+    throw error instanceof Error ? error : new CustodyError("Internal", String(error));
+  }
+}
+
+function loggerFor(context: InvocationContext): Logger {
+  // Through context.log the host attributes lines to the invocation (Application Insights).
+  return createLogger({
+    sink: (level, line) => {
+      if (level === "error") context.error(line);
+      else if (level === "warn") context.warn(line);
+      else if (level === "debug") context.debug(line);
+      else context.log(line);
+    },
+  });
+}

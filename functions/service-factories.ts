@@ -1,0 +1,44 @@
+/**
+ * Adapter construction from settings, kept apart from services.ts so each store's wiring
+ * (connection string locally, endpoint + managed identity in Azure) reads in one place.
+ */
+import * as https from "node:https";
+import { CosmosClient } from "@azure/cosmos";
+import { AzureBlobStore } from "../shared/adapters/azure-blob-store";
+import { createBlobServiceClient } from "../shared/adapters/blob-service-client";
+import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../shared/adapters/cosmos-evidence-index";
+import { createCredential } from "../shared/adapters/credential";
+import type { BlobStore } from "../shared/ports/blob-store";
+import type { EvidenceIndex } from "../shared/ports/evidence-index";
+import type { Settings } from "../shared/settings";
+
+export function createBlobStore(settings: Settings): BlobStore {
+  const auth = settings.storage;
+  const service =
+    auth.kind === "connectionString"
+      ? createBlobServiceClient({ connectionString: auth.connectionString })
+      : createBlobServiceClient({ blobServiceUri: auth.endpoint, credential: createCredential(auth.clientId) });
+  return new AzureBlobStore(service);
+}
+
+export function createCosmosClient(settings: Settings): CosmosClient {
+  const { auth, allowSelfSignedCertificate } = settings.cosmos;
+  // Only the local stand-in (loopback, checked by loadSettings) gets an agent that accepts its certificate.
+  const agent = allowSelfSignedCertificate ? new https.Agent({ rejectUnauthorized: false, keepAlive: true }) : undefined;
+  const connectionPolicy = allowSelfSignedCertificate ? { enableEndpointDiscovery: false } : undefined;
+  if (auth.kind === "connectionString") {
+    const endpoint = /AccountEndpoint=([^;]+)/i.exec(auth.connectionString)![1];
+    const key = /AccountKey=([^;]+)/i.exec(auth.connectionString)![1];
+    return new CosmosClient({ endpoint, key, agent, connectionPolicy });
+  }
+  return new CosmosClient({ endpoint: auth.endpoint, aadCredentials: createCredential(auth.clientId), agent, connectionPolicy });
+}
+
+export async function createEvidenceIndex(settings: Settings): Promise<{ index: EvidenceIndex; close(): Promise<void> }> {
+  const client = createCosmosClient(settings);
+  const container = await ensureEvidenceContainer(client, { databaseName: settings.cosmos.databaseName, containerName: settings.cosmos.containerName });
+  return {
+    index: new CosmosEvidenceIndex(container),
+    close: async () => client.dispose(),
+  };
+}

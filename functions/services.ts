@@ -1,0 +1,51 @@
+/**
+ * The composition root for functions: builds the adapters once per process from the
+ * settings (connection strings locally, managed identity in Azure) and hands them to the
+ * handlers. The dev host may install its own (same adapters, its own settings) with
+ * `useServices`.
+ */
+import { ServiceBusPublisher } from "../shared/adapters/service-bus-publisher";
+import { createServiceBusClient } from "../shared/adapters/service-bus-client";
+import type { BlobStore } from "../shared/ports/blob-store";
+import type { EvidenceIndex } from "../shared/ports/evidence-index";
+import type { Publisher } from "../shared/ports/publisher";
+import { loadSettings, type Settings } from "../shared/settings";
+import { createBlobStore, createEvidenceIndex } from "./service-factories";
+
+export interface FunctionServices {
+  settings: Settings;
+  blobs: BlobStore;
+  index: EvidenceIndex;
+  publisher: Publisher;
+  close(): Promise<void>;
+}
+
+let current: Promise<FunctionServices> | undefined;
+
+export function getServices(): Promise<FunctionServices> {
+  current ??= createServices(loadSettings());
+  return current;
+}
+
+/** Replaces the process's services (dev host, tests). */
+export function useServices(services: FunctionServices | undefined): void {
+  current = services ? Promise.resolve(services) : undefined;
+}
+
+export async function createServices(settings: Settings): Promise<FunctionServices> {
+  const serviceBus = createServiceBusClient(settings.serviceBus);
+  const publisher = new ServiceBusPublisher(serviceBus);
+  const blobs = createBlobStore(settings);
+  const { index, close: closeIndex } = await createEvidenceIndex(settings);
+  return {
+    settings,
+    blobs,
+    index,
+    publisher,
+    async close() {
+      await publisher.close();
+      await serviceBus.close();
+      await closeIndex();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The embedded stack: everything Custody needs on one machine with no Azure and no Docker —
+ * Azurite (blob, data on disk), the Cosmos stand-in (in memory), the Service Bus emulator
+ * (in memory, the project's topology), the dev host running the app's functions, and the
+ * blob-event source standing in for Event Grid. `npm start` runs it; `custody process`
+ * starts one when none is running; tests start one per suite.
+ */
+import { writeFile, rm, mkdir } from "node:fs/promises";
+import * as path from "node:path";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { FUNCTION_DEFINITIONS } from "../functions/definitions";
+import { createServices, useServices, type FunctionServices } from "../functions/services";
+import { createServiceBusClient } from "../shared/adapters/service-bus-client";
+import type { Logger } from "../shared/logging";
+import { loadSettings, type Environment } from "../shared/settings";
+import { ENTITIES } from "../shared/topology";
+import { startAzurite, type AzuriteInstance } from "./azurite";
+import { startBlobEventSource, type BlobEventSource } from "./blob-event-source";
+import { startLocalCosmos, type CosmosInstance } from "./cosmos";
+import { startDevHost, type DevHost } from "./dev-host/dev-host";
+import { readHostJson } from "./dev-host/host-json";
+import { startServiceBusEmulator, type ServiceBusEmulator, type ServiceBusEmulatorFaults } from "./servicebus-emulator";
+
+export const ORIGINALS_CONTAINER = "originals";
+export const DERIVED_CONTAINER = "derived";
+
+export interface StartStackOptions {
+  /** Folder for Azurite's data and the stack's state (created if missing). */
+  dataDir: string;
+  ports?: { blob?: number; cosmos?: number; serviceBus?: number };
+  log: Logger;
+  /** Run the functions (dev host) and the blob-event source. Default true. */
+  runFunctions?: boolean;
+  /** Extra settings (e.g. CUSTODY_REQUIRED_STAGES) for the functions. */
+  environment?: Environment;
+  serviceBusFaults?: ServiceBusEmulatorFaults;
+  /** Poll interval of the blob-event source. */
+  blobPollIntervalInMs?: number;
+}
+
+export interface RunningStack {
+  /** Functions-style settings that reach this stack (connection strings of local emulators only). */
+  environment: Record<string, string>;
+  endpoints: { blob: string; cosmos: string; serviceBus: string };
+  serviceBus: ServiceBusEmulator;
+  services: FunctionServices | undefined;
+  blobEvents: BlobEventSource | undefined;
+  /** File describing this running stack, for other commands (`custody process`) to find it. */
+  stackFile: string;
+  stop(): Promise<void>;
+}
+
+export function stackFileFor(dataDir: string): string {
+  return path.join(dataDir, "stack.json");
+}
+
+export async function startStack(options: StartStackOptions): Promise<RunningStack> {
+  await mkdir(options.dataDir, { recursive: true });
+  const stoppers: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const azurite: AzuriteInstance = await startAzurite({ location: path.join(options.dataDir, "azurite"), port: options.ports?.blob });
+    stoppers.push(() => azurite.stop());
+    const cosmos: CosmosInstance = await startLocalCosmos({ port: options.ports?.cosmos });
+    stoppers.push(() => cosmos.stop());
+    const serviceBus = await startServiceBusEmulator({ port: options.ports?.serviceBus, faults: options.serviceBusFaults });
+    stoppers.push(() => serviceBus.close());
+
+    const blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);
+    for (const name of [ORIGINALS_CONTAINER, DERIVED_CONTAINER]) await blobService.getContainerClient(name).createIfNotExists();
+
+    const environment: Record<string, string> = {
+      ServiceBusConnection: serviceBus.connectionString,
+      EvidenceStorage: azurite.connectionString,
+      EvidenceIndex: cosmos.connectionString,
+      EvidenceIndex__allowSelfSignedCertificate: "true",
+      ...(options.environment as Record<string, string> | undefined),
+    };
+    const settings = loadSettings(environment);
+    // The index container is created here (and by Bicep in Azure): the app itself never needs control-plane rights.
+    const services = await createServices(settings);
+    stoppers.push(() => services.close());
+
+    let devHost: DevHost | undefined;
+    let blobEvents: BlobEventSource | undefined;
+    if (options.runFunctions !== false) {
+      useServices(services);
+      stoppers.push(async () => useServices(undefined));
+      const client = createServiceBusClient(settings.serviceBus);
+      stoppers.push(() => client.close());
+      devHost = startDevHost({ client, definitions: FUNCTION_DEFINITIONS, hostSettings: readHostJson(), log: options.log.child({ component: "dev-host" }) });
+      stoppers.push(() => devHost!.stop());
+      // Listing retries stay short: a folder Azurite cannot list must not stall every poll.
+      const listingService = BlobServiceClient.fromConnectionString(azurite.connectionString, { retryOptions: { maxTries: 1 } });
+      blobEvents = await startBlobEventSource({
+        container: listingService.getContainerClient(ORIGINALS_CONTAINER),
+        client,
+        queueName: ENTITIES.blobCreated.queueName,
+        stateFile: path.join(options.dataDir, "blob-events.json"),
+        pollIntervalInMs: options.blobPollIntervalInMs,
+        log: options.log.child({ component: "blob-events" }),
+      });
+      stoppers.push(() => blobEvents!.stop());
+    }
+
+    const stackFile = stackFileFor(options.dataDir);
+    const endpoints = { blob: azurite.blobServiceUrl, cosmos: cosmos.endpoint, serviceBus: `sb://localhost:${serviceBus.port}` };
+    await writeFile(stackFile, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), endpoints, environment }, null, 2));
+    stoppers.push(() => rm(stackFile, { force: true }));
+
+    return {
+      environment,
+      endpoints,
+      serviceBus,
+      services,
+      blobEvents,
+      stackFile,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,355 @@
+/**
+ * How messages change an evidence record: pure functions, no I/O, no clock (the caller passes
+ * `nowIso`). The index function is the only writer of the record, but everything reaching it
+ * is at-least-once: evidence-received and stage results may arrive duplicated, out of order
+ * (a stage result before evidence-received) and concurrently (several index instances racing
+ * on one document, reconciled by ETag re-read-and-reapply). So every rule here is written as a
+ * merge whose result depends on the SET of messages applied, not on their order or count:
+ *
+ * - Each message is applied at most once in effect: its custody log entry is keyed by its
+ *   message id, and a second application changes nothing (same reference returned).
+ * - Per-stage state is a join: `attempts` is the maximum reported; `lastError` is the failure
+ *   with the highest attempt; the shown outcome is the result with the highest precedence
+ *   (succeeded > skipped > failed-final; a non-final failure never sets the outcome), ties
+ *   broken by the later `finishedAt` and then the message id. Success dominates failure
+ *   whatever the order: a redrive from the dead-letter queue restarts the delivery count, so
+ *   the redriven success may carry a LOWER attempt number than the final failure it repairs,
+ *   and a late duplicate failure must not undo work that demonstrably succeeded.
+ * - The custody log is kept ordered by `at` (when the thing happened, per its reporter) and
+ *   then `key`, so the document is the same whichever instance applied what first. Entries
+ *   are never changed or removed; `recordedAt` says when the index wrote each one.
+ *
+ * What is NOT order-independent, on purpose: the final-decision entries (`ready`, `failed`,
+ * `rejected`) record what the index decided at the time. If a transcode fails finally and its
+ * redrive succeeds, the order "failure, then redriven success" logs `failed` then `ready`
+ * (and subscribers saw evidence-failed, then evidence-ready); the other order logs only
+ * `ready`. The final status and final event are the same either way.
+ */
+import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, stageResultMessageId } from "../contracts/message-ids";
+import type { EvidenceReceivedMessage, HashResult, PipelineStage, StageResultMessage } from "../contracts/messages";
+import { CustodyError } from "../errors";
+import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageState, StageStatus } from "./record";
+
+/** Who applies the change and when (the index function's identity and clock). */
+export interface MergeContext {
+  /** Processing time, ISO 8601: `updatedAt`, `createdAt`, custody log `recordedAt`. */
+  nowIso: string;
+  /** The index function's identity (e.g. `custody/index@host`), for entries it authors. */
+  actor: string;
+}
+
+export type FinalEventType = "evidence-ready" | "evidence-failed";
+
+export interface FinalDecision {
+  status: EvidenceStatus;
+  /** The event this state must be announced with (absent while `received`). */
+  event?: { type: FinalEventType; messageId: string };
+}
+
+/** The stages a rejected recording still goes through: it must be fingerprinted all the same. */
+export const REJECTED_REQUIRED_STAGES: readonly PipelineStage[] = ["hash"];
+
+export function newRecord(evidenceId: string, requiredStages: readonly PipelineStage[], nowIso: string): EvidenceRecord {
+  return {
+    id: evidenceId,
+    evidenceId,
+    schemaVersion: 1,
+    status: "received",
+    requiredStages: [...requiredStages],
+    stages: {},
+    integrityFindings: [],
+    custodyLog: [],
+    createdAt: nowIso,
+    updatedAt: nowIso,
+  };
+}
+
+/**
+ * Records what ingest announced: the original, the capture metadata, the upload time and, for
+ * a rejected recording, the reasons — whose required stages then shrink to `hash` (a rejected
+ * recording is still fingerprinted, then ends `rejected`). The first application wins; a
+ * duplicate (same message id) changes nothing.
+ */
+export function applyEvidenceReceived(record: EvidenceRecord, message: EvidenceReceivedMessage, context: MergeContext): EvidenceRecord {
+  assertSameEvidence(record, message.evidenceId);
+  const next = clone(record);
+  const key = evidenceReceivedMessageId(message.evidenceId);
+  const rejected = message.acceptance.status === "rejected";
+  if (next.original === undefined) {
+    next.original = { ...message.original };
+    if (message.capture !== undefined) next.capture = { ...message.capture };
+    next.uploadedAt = message.uploadedAt;
+    if (message.acceptance.status === "rejected") {
+      next.rejection = { reasons: message.acceptance.reasons.map((reason) => ({ ...reason })) };
+      next.requiredStages = [...REJECTED_REQUIRED_STAGES];
+    }
+  }
+  const where = `${message.original.container}/${message.original.name} (${message.original.size} bytes, etag ${message.original.etag}${message.original.versionId ? `, version ${message.original.versionId}` : ""})`;
+  appendLogEntry(next, {
+    key,
+    at: message.uploadedAt,
+    recordedAt: context.nowIso,
+    actor: context.actor,
+    action: rejected ? "rejected" : "received",
+    detail:
+      message.acceptance.status === "rejected"
+        ? `${where} rejected by ingest: ${message.acceptance.reasons.map((r) => `${r.code}${r.field ? ` (${r.field})` : ""}`).join(", ")}`
+        : `${where} accepted by ingest (event ${message.sourceEventId})`,
+  });
+  return settle(record, next, context.nowIso);
+}
+
+/**
+ * Records one stage outcome. Results for stages outside `requiredStages` are recorded all the
+ * same (they just do not gate readiness). See the module comment for the merge rules.
+ */
+export function applyStageResult(record: EvidenceRecord, result: StageResultMessage, context: MergeContext): EvidenceRecord {
+  assertSameEvidence(record, result.evidenceId);
+  const next = clone(record);
+  const key = stageResultMessageId(result);
+  const state: StageState = next.stages[result.stage] ?? { status: "pending", attempts: 0 };
+
+  state.attempts = Math.max(state.attempts, result.attempt);
+
+  if (result.outcome === "failed") {
+    const error = result.error ?? { code: "Unknown", message: `${result.stage} failed without an error description`, retryable: !result.final };
+    const candidate = { ...error, at: result.finishedAt, attempt: result.attempt };
+    if (state.lastError === undefined || compareErrors(candidate, state.lastError) > 0) state.lastError = candidate;
+  }
+
+  // A non-final failure only moves attempts and lastError: the stage is still running.
+  if (result.outcome !== "failed" || result.final) {
+    const status: StageStatus = result.outcome;
+    if (outcomeBeats({ status, finishedAt: result.finishedAt, key }, state)) {
+      state.status = status;
+      state.startedAt = result.startedAt;
+      state.finishedAt = result.finishedAt;
+      state.resultKey = key;
+      if (result.outcome === "skipped" && result.skipReason !== undefined) state.skipReason = result.skipReason;
+      else delete state.skipReason;
+      if (result.stage === "hash" && result.outcome === "succeeded" && result.hash !== undefined) {
+        next.hash = cloneHash(result.hash);
+      }
+    }
+  }
+  next.stages[result.stage] = state;
+
+  // Every successful hash report with a device mismatch yields its finding — once per
+  // (expected, actual) pair, however often the report is delivered.
+  if (result.stage === "hash" && result.outcome === "succeeded" && result.hash?.matchesDevice === false) {
+    addFinding(next, deviceHashMismatch(result.hash, result.finishedAt));
+  }
+
+  appendLogEntry(next, stageLogEntry(result, key, context));
+  return settle(record, next, context.nowIso);
+}
+
+/**
+ * The state the record is in, and the event that announces it:
+ *
+ * - `ready` once evidence-received was applied and every required stage succeeded or was
+ *   skipped. Ready is terminal: once a record has decided evidence-ready (`finalEvent`), it
+ *   stays ready — a late failure report is logged but changes nothing.
+ * - `rejected` once a rejected recording's hash stage has finished (succeeded, skipped or
+ *   failed for good): announced with evidence-failed (stage `ingest`, code `Rejected`), so
+ *   subscribers that wait for a recording's outcome hear about it — see final-event.ts.
+ * - `failed` as soon as any required stage failed for good (no need to wait for the others:
+ *   the outcome is known, and an operator can act on it now). Not terminal: when a redriven
+ *   stage then succeeds and every stage is done, the record becomes `ready` and is
+ *   announced again with evidence-ready (a different message id). While other stages of a
+ *   record whose failed stage was redriven successfully are still running, it is `received`
+ *   again (its published evidence-failed stays in `finalEvent` until evidence-ready replaces it).
+ * - `received` otherwise.
+ */
+export function decideFinalState(record: EvidenceRecord): FinalDecision {
+  const ready = { type: "evidence-ready", messageId: evidenceReadyMessageId(record.evidenceId) } as const;
+  const failed = { type: "evidence-failed", messageId: evidenceFailedMessageId(record.evidenceId) } as const;
+  if (record.finalEvent?.type === "evidence-ready") return { status: "ready", event: ready };
+  if (record.original === undefined) return { status: "received" };
+  if (record.rejection !== undefined) {
+    const hash = record.stages.hash?.status;
+    return hash === undefined || hash === "pending" ? { status: "received" } : { status: "rejected", event: failed };
+  }
+  const statuses = record.requiredStages.map((stage) => record.stages[stage]?.status ?? "pending");
+  if (statuses.every((status) => status === "succeeded" || status === "skipped")) return { status: "ready", event: ready };
+  if (statuses.some((status) => status === "failed")) return { status: "failed", event: failed };
+  return { status: "received" };
+}
+
+/**
+ * Puts a decision on the record: its status and, when the decision announces a new event,
+ * `finalEvent` without `publishedAt` (the publish comes after this is persisted, so a crash in
+ * between leaves a record that says "publish me", and the redelivered message does) plus a
+ * custody log entry keyed by the event's message id.
+ */
+export function applyFinalDecision(record: EvidenceRecord, decision: FinalDecision, context: MergeContext): EvidenceRecord {
+  const next = clone(record);
+  next.status = decision.status;
+  if (decision.event !== undefined && next.finalEvent?.messageId !== decision.event.messageId) {
+    next.finalEvent = { type: decision.event.type, messageId: decision.event.messageId };
+    // A decision cannot precede the facts it rests on: when a stage host's clock runs ahead of
+    // the index's, its entry's `at` may be later than now, and the log (ordered by `at`) would
+    // show the verdict before its cause.
+    const latest = next.custodyLog.reduce((max, entry) => (compareTime(entry.at, max) > 0 ? entry.at : max), context.nowIso);
+    appendLogEntry(next, {
+      key: decision.event.messageId,
+      at: latest,
+      recordedAt: context.nowIso,
+      actor: context.actor,
+      action: decision.status,
+      detail: decisionDetail(next, decision.status),
+    });
+  }
+  return settle(record, next, context.nowIso);
+}
+
+/** Notes that the final event `messageId` was accepted by Service Bus (no-op when superseded or already noted). */
+export function markFinalEventPublished(record: EvidenceRecord, messageId: string, nowIso: string): EvidenceRecord {
+  if (record.finalEvent === undefined || record.finalEvent.messageId !== messageId || record.finalEvent.publishedAt !== undefined) return record;
+  const next = clone(record);
+  next.finalEvent = { ...record.finalEvent, publishedAt: nowIso };
+  return settle(record, next, nowIso);
+}
+
+/** The required stage whose final failure the record reports (first in `requiredStages` order). */
+export function failedRequiredStage(record: EvidenceRecord): PipelineStage | undefined {
+  return record.requiredStages.find((stage) => record.stages[stage]?.status === "failed");
+}
+
+/**
+ * JSON with keys sorted, `undefined` dropped: two records with the same content have the same
+ * text whatever order their properties were set in (or Cosmos DB returned them in).
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => {
+    if (item === null || typeof item !== "object" || Array.isArray(item)) return item;
+    const sorted: Record<string, unknown> = {};
+    for (const name of Object.keys(item).sort()) sorted[name] = (item as Record<string, unknown>)[name];
+    return sorted;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const PRECEDENCE: Record<StageStatus, number> = { pending: 0, failed: 1, skipped: 2, succeeded: 3 };
+
+/** Whether a final outcome should replace the outcome the stage shows (a total order, so the winner is the same in any order). */
+function outcomeBeats(candidate: { status: StageStatus; finishedAt: string; key: string }, current: StageState): boolean {
+  const byPrecedence = PRECEDENCE[candidate.status] - PRECEDENCE[current.status];
+  if (byPrecedence !== 0) return byPrecedence > 0;
+  const byTime = current.finishedAt === undefined ? 1 : compareTime(candidate.finishedAt, current.finishedAt);
+  if (byTime !== 0) return byTime > 0;
+  return compareText(candidate.key, current.resultKey ?? "") > 0;
+}
+
+type LastError = NonNullable<StageState["lastError"]>;
+
+function compareErrors(a: LastError, b: LastError): number {
+  return a.attempt - b.attempt || compareTime(a.at, b.at) || compareText(a.code, b.code) || compareText(a.message, b.message) || Number(a.retryable) - Number(b.retryable);
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Orders ISO 8601 times by instant (hosts may write offsets, or Event Grid's 7 fractional
+ * digits), then by text so that two spellings of one instant still have a fixed order.
+ */
+function compareTime(a: string, b: string): number {
+  const x = Date.parse(a);
+  const y = Date.parse(b);
+  if (Number.isFinite(x) && Number.isFinite(y) && x !== y) return x - y;
+  return compareText(a, b);
+}
+
+function stageLogEntry(result: StageResultMessage, key: string, context: MergeContext): CustodyLogEntry {
+  const entry: CustodyLogEntry = { key, at: result.finishedAt, recordedAt: context.nowIso, actor: result.actor, action: "", stage: result.stage };
+  if (result.inputSha256 !== undefined) entry.inputSha256 = result.inputSha256;
+  const attempt = `attempt ${result.attempt}`;
+  switch (result.outcome) {
+    case "succeeded":
+      if (result.stage === "hash" && result.hash !== undefined) {
+        entry.action = "hashed";
+        entry.outputSha256 = result.hash.sha256;
+        const device =
+          result.hash.matchesDevice === undefined ? "no device digest" : result.hash.matchesDevice ? "matches the device digest" : `DOES NOT match the device digest ${result.hash.deviceSha256 ?? ""}`.trim();
+        entry.detail = `${attempt}: ${result.hash.size} bytes, ${result.hash.segmentSha256.length} segments; ${device}`;
+      } else {
+        entry.action = "stage-succeeded";
+        entry.detail = `${result.stage} ${attempt}`;
+      }
+      break;
+    case "skipped":
+      entry.action = "stage-skipped";
+      entry.detail = `${result.stage} ${attempt}: ${result.skipReason ?? "no reason given"}`;
+      break;
+    case "failed":
+      entry.action = result.final ? "stage-failed" : "stage-attempt-failed";
+      entry.detail = `${result.stage} ${attempt}${result.final ? " (final)" : " (will be retried)"}: ${result.error?.code ?? "Unknown"}: ${result.error?.message ?? ""}`;
+      break;
+  }
+  return entry;
+}
+
+function decisionDetail(record: EvidenceRecord, status: EvidenceStatus): string {
+  switch (status) {
+    case "ready":
+      return `every required stage done (${record.requiredStages.join(", ")})${record.integrityFindings.length > 0 ? `; integrity findings: ${record.integrityFindings.map((f) => f.code).join(", ")}` : ""}`;
+    case "failed": {
+      const stage = failedRequiredStage(record);
+      const error = stage ? record.stages[stage]?.lastError : undefined;
+      return `${stage ?? "a required stage"} failed for good${error ? `: ${error.code}: ${error.message}` : ""}`;
+    }
+    case "rejected":
+      return `rejected by ingest (${(record.rejection?.reasons ?? []).map((r) => r.code).join(", ")}); original hashed`;
+    case "received":
+      return "received";
+  }
+}
+
+function deviceHashMismatch(hash: HashResult, at: string): IntegrityFinding {
+  const expected = hash.deviceSha256 ?? "(not reported)";
+  return {
+    code: "DeviceHashMismatch",
+    message: `The SHA-256 of the stored original (${hash.sha256}) differs from the digest the device supplied (${expected}): the recording may have been altered or corrupted between the camera and storage.`,
+    at,
+    expected,
+    actual: hash.sha256,
+  };
+}
+
+function addFinding(record: EvidenceRecord, finding: IntegrityFinding): void {
+  const exists = record.integrityFindings.some((f) => f.code === finding.code && f.expected === finding.expected && f.actual === finding.actual);
+  if (exists) return;
+  record.integrityFindings.push(finding);
+  record.integrityFindings.sort((a, b) => compareTime(a.at, b.at) || compareText(a.code, b.code) || compareText(a.actual, b.actual) || compareText(a.expected, b.expected));
+}
+
+/** Appends an entry unless one with its key exists; keeps the log ordered by (at, key). */
+function appendLogEntry(record: EvidenceRecord, entry: CustodyLogEntry): void {
+  if (record.custodyLog.some((existing) => existing.key === entry.key)) return;
+  record.custodyLog.push(entry);
+  record.custodyLog.sort((a, b) => compareTime(a.at, b.at) || compareText(a.key, b.key));
+}
+
+/** Returns `before` itself when nothing changed (callers skip the write), else `after` with `updatedAt`. */
+function settle(before: EvidenceRecord, after: EvidenceRecord, nowIso: string): EvidenceRecord {
+  if (canonicalJson(before) === canonicalJson(after)) return before;
+  after.updatedAt = nowIso;
+  return after;
+}
+
+function assertSameEvidence(record: EvidenceRecord, evidenceId: string): void {
+  if (record.evidenceId !== evidenceId) {
+    throw new CustodyError("Internal", `a message for ${evidenceId} was applied to the record of ${record.evidenceId}`, { retryable: false });
+  }
+}
+
+function cloneHash(hash: HashResult): HashResult {
+  return { ...hash, segmentSha256: [...hash.segmentSha256] };
+}
+
+function clone(record: EvidenceRecord): EvidenceRecord {
+  return structuredClone(record);
+}

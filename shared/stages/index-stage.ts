@@ -1,0 +1,160 @@
+/**
+ * The index stage: the single writer of the evidence index. It applies evidence-received and
+ * stage-result messages to the recording's record, decides its final state, and publishes the
+ * final event (evidence-ready / evidence-failed) exactly once as subscribers see it.
+ *
+ * Concurrency: read → apply (pure, record-merge.ts) → write with the ETag read (create when
+ * absent). A lost race ("conflict" / "exists") re-reads and re-applies; the merge is
+ * order-independent and idempotent, so re-applying onto someone else's newer write is always
+ * right. Bounded: after `maxWriteAttempts` rounds it gives up with a retryable
+ * CustodyError("ConcurrencyConflict") and Service Bus redelivers the message later.
+ *
+ * Exactly-once publishing, in three steps:
+ *   1. persist `finalEvent: { type, messageId }` (no `publishedAt`) with the state change;
+ *   2. publish with that deterministic message id (the topic has duplicate detection);
+ *   3. persist `publishedAt` (ETag-guarded; if someone else already set it, fine).
+ * A crash between 1 and 3 leaves a record that still says "publish me"; the redelivered
+ * message (or any later message for the recording) publishes again with the same id, and
+ * duplicate detection drops the copy. Concurrent handlers may both publish in that window —
+ * same id, same content, one delivery.
+ */
+import type { EvidenceReceivedMessage, PipelineStage, StageResultMessage } from "../contracts/messages";
+import { evidenceReceivedMessageId, stageResultMessageId } from "../contracts/message-ids";
+import { CustodyError, toCustodyError } from "../errors";
+import { buildFinalEvent } from "../evidence/final-event";
+import type { EvidenceRecord } from "../evidence/record";
+import {
+  applyEvidenceReceived,
+  applyFinalDecision,
+  applyStageResult,
+  decideFinalState,
+  markFinalEventPublished,
+  newRecord,
+  type MergeContext,
+} from "../evidence/record-merge";
+import type { Logger } from "../logging";
+import type { EvidenceIndex, StoredRecord } from "../ports/evidence-index";
+import type { Publisher } from "../ports/publisher";
+import type { StageContext } from "./stage-context";
+
+export interface IndexStageDeps {
+  index: EvidenceIndex;
+  publisher: Publisher;
+  /** Stages whose success makes a recording ready (frozen into a record when it is created). */
+  requiredStages: PipelineStage[];
+  /** Topic for evidence-ready / evidence-failed (ENTITIES.evidenceReady). */
+  readyTopic: string;
+  /** Read-modify-write rounds before giving up with ConcurrencyConflict. Default 20. */
+  maxWriteAttempts?: number;
+  /** Upper bound of the jittered backoff between rounds. Default 200 ms. */
+  maxBackoffInMs?: number;
+  /** Clock (tests). */
+  now?: () => Date;
+}
+
+export interface IndexOutcome {
+  /** The record as last persisted (or read, when the message changed nothing). */
+  record: EvidenceRecord;
+  /** Whether this call wrote the state change (false for a duplicate message). */
+  changed: boolean;
+  /** The final event's message id, when this call published it. */
+  publishedMessageId?: string;
+}
+
+const DEFAULT_MAX_WRITE_ATTEMPTS = 20;
+const DEFAULT_MAX_BACKOFF_IN_MS = 200;
+
+export function indexEvidenceReceived(message: EvidenceReceivedMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
+  return indexMessage(message.evidenceId, evidenceReceivedMessageId(message.evidenceId), (record, merge) => applyEvidenceReceived(record, message, merge), deps, context);
+}
+
+export function indexStageResult(message: StageResultMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
+  return indexMessage(message.evidenceId, stageResultMessageId(message), (record, merge) => applyStageResult(record, message, merge), deps, context);
+}
+
+type Apply = (record: EvidenceRecord, context: MergeContext) => EvidenceRecord;
+
+async function indexMessage(evidenceId: string, messageId: string, apply: Apply, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
+  const log = context.log.child({ evidenceId, messageId, stage: "index" });
+  const update = await updateRecord(evidenceId, deps, context, log, (current, merge) => {
+    const applied = apply(current ?? newRecord(evidenceId, deps.requiredStages, merge.nowIso), merge);
+    return applyFinalDecision(applied, decideFinalState(applied), merge);
+  });
+  // The mutation above always yields a record, so a stored one exists now.
+  let stored = update.stored!;
+  log.info(update.changed ? "evidence record updated" : "message already applied", { status: stored.record.status, attempt: context.attempt });
+
+  const finalEvent = stored.record.finalEvent;
+  if (finalEvent === undefined || finalEvent.publishedAt !== undefined) return { record: stored.record, changed: update.changed };
+
+  const event = buildFinalEvent(stored.record);
+  try {
+    await deps.publisher.publish(deps.readyTopic, { ...event, traceparent: context.traceparent });
+  } catch (error) {
+    const failure = toCustodyError(error);
+    // The record keeps finalEvent without publishedAt: the redelivered message publishes it.
+    log.warn("final event not published; the redelivery will publish it with the same id", { eventType: finalEvent.type, eventMessageId: finalEvent.messageId, code: failure.code, error: failure.message });
+    throw failure;
+  }
+  log.info("final event published", { eventType: finalEvent.type, eventMessageId: finalEvent.messageId, status: stored.record.status });
+
+  const confirmed = await updateRecord(evidenceId, deps, context, log, (current, merge) =>
+    current === undefined ? undefined : markFinalEventPublished(current, finalEvent.messageId, merge.nowIso),
+  );
+  if (confirmed.stored !== undefined) stored = confirmed.stored;
+  return { record: stored.record, changed: update.changed, publishedMessageId: finalEvent.messageId };
+}
+
+type Mutation = (current: EvidenceRecord | undefined, context: MergeContext) => EvidenceRecord | undefined;
+
+/**
+ * The ETag loop. `mutate` returns the record to write, the very record it was given when there
+ * is nothing to change (no write), or undefined to leave an absent record absent.
+ */
+async function updateRecord(
+  evidenceId: string,
+  deps: IndexStageDeps,
+  context: StageContext,
+  log: Logger,
+  mutate: Mutation,
+): Promise<{ stored?: StoredRecord; changed: boolean }> {
+  const maxAttempts = deps.maxWriteAttempts ?? DEFAULT_MAX_WRITE_ATTEMPTS;
+  const now = deps.now ?? (() => new Date());
+  for (let round = 1; ; round++) {
+    throwIfAborted(context.abortSignal);
+    const current = await deps.index.read(evidenceId);
+    const next = mutate(current?.record, { nowIso: now().toISOString(), actor: context.actor });
+    if (next === undefined || next === current?.record) return { stored: current, changed: false };
+    const written = current === undefined ? await deps.index.create(next) : await deps.index.replace(next, current.etag);
+    if (written !== "conflict" && written !== "exists") return { stored: written, changed: true };
+    if (round >= maxAttempts) {
+      throw new CustodyError("ConcurrencyConflict", `evidence ${evidenceId}: record still changing under us after ${round} read-modify-write rounds; the message will be retried`);
+    }
+    log.debug("evidence record changed since read; re-reading", { round, outcome: written });
+    await sleep(backoffInMs(round, deps.maxBackoffInMs ?? DEFAULT_MAX_BACKOFF_IN_MS), context.abortSignal);
+  }
+}
+
+/** Jittered exponential backoff (5, 10, 20, … ms, capped), randomised so racing writers spread out. */
+function backoffInMs(round: number, maxInMs: number): number {
+  const ceiling = Math.min(maxInMs, 5 * 2 ** Math.min(round, 10));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CustodyError("Transient", "index stage aborted (host shutting down)", { cause: signal.reason });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new CustodyError("Transient", "index stage aborted (host shutting down)", { cause: signal?.reason }));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,536 @@
+/**
+ * The record merge rules, pure: what each message does to the record, that duplicates change
+ * nothing, and that any order of the same messages yields the same record (apart from the
+ * processing timestamps) and the same final decision.
+ */
+import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
+import type { EvidenceReceivedMessage, HashResult, PipelineStage, StageResultMessage } from "../../shared/contracts/messages";
+import { isValidMessage } from "../../shared/contracts/validate";
+import { isCustodyError } from "../../shared/errors";
+import { buildFinalEvent, type FinalEventBody } from "../../shared/evidence/final-event";
+import type { EvidenceRecord } from "../../shared/evidence/record";
+import {
+  applyEvidenceReceived,
+  applyFinalDecision,
+  applyStageResult,
+  decideFinalState,
+  markFinalEventPublished,
+  newRecord,
+  type MergeContext,
+} from "../../shared/evidence/record-merge";
+
+const EV = "ev-0123456789abcdef0123456789abcdef";
+const ALL: PipelineStage[] = ["hash", "transcode", "thumbnail"];
+const SHA = "a".repeat(64);
+const DEVICE_SHA = "d".repeat(64);
+const ctx: MergeContext = { nowIso: "2026-11-26T10:00:00.000Z", actor: "custody/index@test" };
+
+type Message = EvidenceReceivedMessage | StageResultMessage;
+
+function received(overrides: Partial<EvidenceReceivedMessage> = {}): EvidenceReceivedMessage {
+  return {
+    schemaVersion: 1,
+    kind: "evidence-received",
+    evidenceId: EV,
+    original: { account: "devstoreaccount1", container: "originals", name: "borough-01/A123/cam7/2026-11-26T09-00-00Z.mp4", etag: '"0x8DD"', url: "https://example/originals/x.mp4", size: 1048576, contentType: "video/mp4" },
+    capture: { officerId: "A123", deviceId: "cam7", recordedAt: "2026-11-26T09:00:00+00:00", deviceSha256: DEVICE_SHA },
+    acceptance: { status: "accepted" },
+    uploadedAt: "2026-11-26T09:30:00.000Z",
+    sourceEventId: "evt-1",
+    ...overrides,
+  };
+}
+
+function rejectedReceived(): EvidenceReceivedMessage {
+  return received({
+    capture: { deviceId: "cam7" },
+    acceptance: { status: "rejected", reasons: [{ code: "MissingMetadata", message: "officer id missing", field: "officerid" }] },
+  });
+}
+
+function hashOf(sha256: string, deviceSha256?: string): HashResult {
+  const hash: HashResult = { sha256, size: 1048576, segmentSizeInBytes: 524288, segmentSha256: ["1".repeat(64), "2".repeat(64)] };
+  if (deviceSha256 !== undefined) {
+    hash.deviceSha256 = deviceSha256;
+    hash.matchesDevice = deviceSha256 === sha256;
+  }
+  return hash;
+}
+
+let clock = 0;
+/** Distinct, increasing event times so ordering by time is exercised. */
+function at(minute: number): string {
+  return new Date(Date.UTC(2026, 10, 26, 9, 40 + minute)).toISOString();
+}
+
+function result(stage: PipelineStage, attempt: number, outcome: StageResultMessage["outcome"], options: Partial<StageResultMessage> & { minute?: number } = {}): StageResultMessage {
+  const minute = options.minute ?? ++clock;
+  const { minute: _ignored, ...rest } = options;
+  const base: StageResultMessage = {
+    schemaVersion: 1,
+    kind: "stage-result",
+    evidenceId: EV,
+    stage,
+    attempt,
+    outcome,
+    final: outcome !== "failed",
+    startedAt: at(minute - 0.5),
+    finishedAt: at(minute),
+    actor: `custody/${stage}@host-${attempt}`,
+    inputSha256: SHA,
+  };
+  if (outcome === "failed") base.error = { code: "Transient", message: `attempt ${attempt} lost its connection`, retryable: true };
+  if (outcome === "skipped") base.skipReason = "audio-only recording: no video stream";
+  if (outcome === "succeeded" && stage === "hash") base.hash = hashOf(SHA);
+  return { ...base, ...rest };
+}
+
+function apply(record: EvidenceRecord, message: Message, context: MergeContext = ctx): EvidenceRecord {
+  return message.kind === "evidence-received" ? applyEvidenceReceived(record, message, context) : applyStageResult(record, message, context);
+}
+
+function applyAll(messages: Message[], required: PipelineStage[] = ALL, tick?: () => string): EvidenceRecord {
+  let record = newRecord(EV, required, tick ? tick() : ctx.nowIso);
+  for (const message of messages) record = apply(record, message, tick ? { ...ctx, nowIso: tick() } : ctx);
+  return record;
+}
+
+/** The record without processing timestamps: what must not depend on arrival order. */
+function normalise(record: EvidenceRecord): unknown {
+  const { createdAt: _c, updatedAt: _u, ...rest } = record;
+  return { ...rest, custodyLog: record.custodyLog.map(({ recordedAt: _r, ...entry }) => entry) };
+}
+
+describe("newRecord", () => {
+  test("starts received, empty, with the required stages frozen", () => {
+    const required: PipelineStage[] = ["hash", "transcode"];
+    const record = newRecord(EV, required, ctx.nowIso);
+    required.push("thumbnail");
+    expect(record).toEqual({
+      id: EV,
+      evidenceId: EV,
+      schemaVersion: 1,
+      status: "received",
+      requiredStages: ["hash", "transcode"],
+      stages: {},
+      integrityFindings: [],
+      custodyLog: [],
+      createdAt: ctx.nowIso,
+      updatedAt: ctx.nowIso,
+    });
+    expect(decideFinalState(record)).toEqual({ status: "received" });
+  });
+});
+
+describe("applyEvidenceReceived", () => {
+  test("fills original, capture and upload time, and logs `received` keyed by the message id", () => {
+    const before = newRecord(EV, ALL, "2026-11-26T09:59:00.000Z");
+    const snapshot = structuredClone(before);
+    const record = applyEvidenceReceived(before, received(), ctx);
+    expect(before).toEqual(snapshot); // pure: the input is not touched
+    expect(record.original?.name).toBe("borough-01/A123/cam7/2026-11-26T09-00-00Z.mp4");
+    expect(record.capture).toEqual(received().capture);
+    expect(record.uploadedAt).toBe("2026-11-26T09:30:00.000Z");
+    expect(record.rejection).toBeUndefined();
+    expect(record.requiredStages).toEqual(ALL);
+    expect(record.updatedAt).toBe(ctx.nowIso);
+    expect(record.custodyLog).toEqual([
+      expect.objectContaining({ key: evidenceReceivedMessageId(EV), action: "received", at: "2026-11-26T09:30:00.000Z", recordedAt: ctx.nowIso, actor: ctx.actor }),
+    ]);
+  });
+
+  test("a duplicate changes nothing (the very same record comes back)", () => {
+    const once = applyEvidenceReceived(newRecord(EV, ALL, ctx.nowIso), received(), ctx);
+    const twice = applyEvidenceReceived(once, received({ sourceEventId: "evt-redelivered" }), { ...ctx, nowIso: "2026-11-26T11:00:00.000Z" });
+    expect(twice).toBe(once);
+    expect(twice.custodyLog).toHaveLength(1);
+  });
+
+  test("a rejected recording records the reasons, is logged `rejected`, and only has to be hashed", () => {
+    const record = applyEvidenceReceived(newRecord(EV, ALL, ctx.nowIso), rejectedReceived(), ctx);
+    expect(record.rejection).toEqual({ reasons: [{ code: "MissingMetadata", message: "officer id missing", field: "officerid" }] });
+    expect(record.requiredStages).toEqual(["hash"]);
+    expect(record.custodyLog[0]).toMatchObject({ action: "rejected", key: evidenceReceivedMessageId(EV) });
+    expect(record.custodyLog[0].detail).toContain("MissingMetadata (officerid)");
+  });
+
+  test("refuses a message for another recording", () => {
+    expect.assertions(2);
+    try {
+      applyEvidenceReceived(newRecord(EV, ALL, ctx.nowIso), received({ evidenceId: "ev-ffffffffffffffffffffffffffffffff" }), ctx);
+    } catch (error) {
+      expect(isCustodyError(error)).toBe(true);
+      expect((error as { retryable: boolean }).retryable).toBe(false);
+    }
+  });
+});
+
+describe("applyStageResult", () => {
+  const base = () => applyEvidenceReceived(newRecord(EV, ALL, ctx.nowIso), received(), ctx);
+
+  test("a non-final failure moves attempts and lastError only", () => {
+    const failure = result("transcode", 2, "failed");
+    const record = applyStageResult(base(), failure, ctx);
+    expect(record.stages.transcode).toEqual({
+      status: "pending",
+      attempts: 2,
+      lastError: { code: "Transient", message: "attempt 2 lost its connection", retryable: true, at: failure.finishedAt, attempt: 2 },
+    });
+    const entry = record.custodyLog.find((e) => e.key === stageResultMessageId(failure));
+    expect(entry).toMatchObject({ action: "stage-attempt-failed", stage: "transcode", actor: "custody/transcode@host-2" });
+    expect(decideFinalState(record).status).toBe("received");
+  });
+
+  test("a final failure marks the stage failed, with the error in the custody log", () => {
+    const failure = result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder for hevc 12-bit", retryable: false } });
+    const record = applyStageResult(base(), failure, ctx);
+    expect(record.stages.transcode).toMatchObject({ status: "failed", attempts: 10, startedAt: failure.startedAt, finishedAt: failure.finishedAt, resultKey: stageResultMessageId(failure) });
+    expect(record.stages.transcode?.lastError).toMatchObject({ code: "UnsupportedCodec", attempt: 10 });
+    const entry = record.custodyLog.find((e) => e.action === "stage-failed");
+    expect(entry?.detail).toContain("UnsupportedCodec: no decoder for hevc 12-bit");
+  });
+
+  test("attempts is the maximum reported, whatever the order", () => {
+    const a = applyStageResult(applyStageResult(base(), result("hash", 3, "failed"), ctx), result("hash", 1, "failed"), ctx);
+    expect(a.stages.hash?.attempts).toBe(3);
+    expect(a.stages.hash?.lastError?.attempt).toBe(3);
+  });
+
+  test("a success after a final failure (redrive: the delivery count restarts at 1) marks the stage succeeded", () => {
+    const failure = result("transcode", 10, "failed", { final: true });
+    const redriven = result("transcode", 1, "succeeded");
+    const record = applyStageResult(applyStageResult(base(), failure, ctx), redriven, ctx);
+    expect(record.stages.transcode).toMatchObject({ status: "succeeded", attempts: 10, finishedAt: redriven.finishedAt, resultKey: stageResultMessageId(redriven) });
+    // The last error stays visible: it explains the attempts.
+    expect(record.stages.transcode?.lastError?.attempt).toBe(10);
+  });
+
+  test("a late failure after a success is logged but does not undo the success", () => {
+    const success = result("thumbnail", 1, "succeeded");
+    const late = result("thumbnail", 2, "failed", { final: true });
+    const record = applyStageResult(applyStageResult(base(), success, ctx), late, ctx);
+    expect(record.stages.thumbnail?.status).toBe("succeeded");
+    expect(record.stages.thumbnail?.finishedAt).toBe(success.finishedAt);
+    expect(record.custodyLog.map((e) => e.action)).toEqual(["received", "stage-succeeded", "stage-failed"]);
+  });
+
+  test("hash success stores the hash and logs `hashed` with input and output digests", () => {
+    const hashed = result("hash", 1, "succeeded", { hash: hashOf(SHA, SHA) });
+    const record = applyStageResult(base(), hashed, ctx);
+    expect(record.hash).toEqual(hashOf(SHA, SHA));
+    expect(record.integrityFindings).toEqual([]);
+    expect(record.custodyLog.find((e) => e.action === "hashed")).toMatchObject({ key: stageResultMessageId(hashed), outputSha256: SHA, inputSha256: SHA, stage: "hash" });
+  });
+
+  test("a device hash mismatch is an integrity finding — once, even when the result is delivered twice", () => {
+    const mismatch = result("hash", 1, "succeeded", { hash: hashOf(SHA, DEVICE_SHA) });
+    const once = applyStageResult(base(), mismatch, ctx);
+    const twice = applyStageResult(once, mismatch, { ...ctx, nowIso: "2026-11-26T12:00:00.000Z" });
+    expect(twice).toBe(once);
+    // A second hash run (another attempt) reporting the same mismatch adds no second finding.
+    const rerun = applyStageResult(twice, result("hash", 2, "succeeded", { hash: hashOf(SHA, DEVICE_SHA) }), ctx);
+    expect(rerun.integrityFindings).toEqual([
+      { code: "DeviceHashMismatch", message: expect.stringContaining(DEVICE_SHA), at: mismatch.finishedAt, expected: DEVICE_SHA, actual: SHA },
+    ]);
+    expect(rerun.custodyLog.filter((e) => e.action === "hashed")).toHaveLength(2);
+  });
+
+  test("skipped records the reason", () => {
+    const skipped = result("thumbnail", 1, "skipped");
+    const record = applyStageResult(base(), skipped, ctx);
+    expect(record.stages.thumbnail).toMatchObject({ status: "skipped", skipReason: "audio-only recording: no video stream" });
+    expect(record.custodyLog.find((e) => e.action === "stage-skipped")?.detail).toContain("audio-only");
+  });
+
+  test("results for stages that are not required are still recorded", () => {
+    const record = applyStageResult(applyEvidenceReceived(newRecord(EV, ["hash"], ctx.nowIso), received(), ctx), result("thumbnail", 1, "succeeded"), ctx);
+    expect(record.stages.thumbnail?.status).toBe("succeeded");
+    expect(record.requiredStages).toEqual(["hash"]);
+  });
+
+  test("the custody log is ordered by instant, whatever offset a host wrote its times in", () => {
+    const early = result("hash", 1, "failed", { startedAt: "2026-11-26T10:59:00+02:00", finishedAt: "2026-11-26T11:00:00+02:00" }); // 09:00Z
+    const record = applyStageResult(base(), early, ctx); // received was uploaded at 09:30Z
+    expect(record.custodyLog.map((e) => e.action)).toEqual(["stage-attempt-failed", "received"]);
+  });
+
+  test("a duplicate result changes nothing; a result before evidence-received is kept", () => {
+    const early = result("transcode", 1, "succeeded");
+    const first = applyStageResult(newRecord(EV, ALL, ctx.nowIso), early, ctx);
+    expect(first.original).toBeUndefined();
+    expect(first.stages.transcode?.status).toBe("succeeded");
+    expect(applyStageResult(first, early, { ...ctx, nowIso: "2026-11-26T13:00:00.000Z" })).toBe(first);
+    const later = applyEvidenceReceived(first, received(), ctx);
+    expect(later.stages.transcode?.status).toBe("succeeded");
+    expect(later.custodyLog.map((e) => e.action)).toEqual(["received", "stage-succeeded"]); // ordered by when things happened
+  });
+});
+
+describe("decideFinalState", () => {
+  const receivedRecord = () => applyEvidenceReceived(newRecord(EV, ALL, ctx.nowIso), received(), ctx);
+  const done = (record: EvidenceRecord, ...results: StageResultMessage[]) => results.reduce((r, m) => applyStageResult(r, m, ctx), record);
+
+  test("ready needs evidence-received: stage results alone leave it received", () => {
+    const record = done(newRecord(EV, ALL, ctx.nowIso), result("hash", 1, "succeeded"), result("transcode", 1, "succeeded"), result("thumbnail", 1, "succeeded"));
+    expect(decideFinalState(record)).toEqual({ status: "received" });
+    expect(decideFinalState(applyEvidenceReceived(record, received(), ctx))).toEqual({ status: "ready", event: { type: "evidence-ready", messageId: evidenceReadyMessageId(EV) } });
+  });
+
+  test("ready when every required stage succeeded or was skipped", () => {
+    const record = done(receivedRecord(), result("hash", 1, "succeeded"), result("transcode", 1, "succeeded"));
+    expect(decideFinalState(record).status).toBe("received");
+    expect(decideFinalState(done(record, result("thumbnail", 1, "skipped"))).status).toBe("ready");
+  });
+
+  test("failed as soon as a required stage failed for good; a non-required failure does not count", () => {
+    const record = done(receivedRecord(), result("transcode", 10, "failed", { final: true }));
+    expect(decideFinalState(record)).toEqual({ status: "failed", event: { type: "evidence-failed", messageId: evidenceFailedMessageId(EV) } });
+    const optional = done(applyEvidenceReceived(newRecord(EV, ["hash"], ctx.nowIso), received(), ctx), result("transcode", 10, "failed", { final: true }), result("hash", 1, "succeeded"));
+    expect(decideFinalState(optional).status).toBe("ready");
+  });
+
+  test("rejected once the hash is done (succeeded, or failed for good), announced with evidence-failed", () => {
+    const record = applyEvidenceReceived(newRecord(EV, ALL, ctx.nowIso), rejectedReceived(), ctx);
+    expect(decideFinalState(record).status).toBe("received");
+    expect(decideFinalState(done(record, result("hash", 1, "failed"))).status).toBe("received");
+    expect(decideFinalState(done(record, result("hash", 1, "succeeded")))).toEqual({ status: "rejected", event: { type: "evidence-failed", messageId: evidenceFailedMessageId(EV) } });
+    expect(decideFinalState(done(record, result("hash", 10, "failed", { final: true }))).status).toBe("rejected");
+    // Whatever the other stages do, a rejected recording never becomes ready.
+    expect(decideFinalState(done(record, result("transcode", 1, "succeeded"), result("thumbnail", 1, "succeeded"), result("hash", 1, "succeeded"))).status).toBe("rejected");
+  });
+
+  test("ready is terminal: a late final failure is logged, the status and event stay", () => {
+    let record = done(receivedRecord(), result("hash", 1, "succeeded"), result("transcode", 1, "succeeded"), result("thumbnail", 1, "succeeded"));
+    record = applyFinalDecision(record, decideFinalState(record), ctx);
+    record = markFinalEventPublished(record, evidenceReadyMessageId(EV), ctx.nowIso);
+    const late = applyStageResult(record, result("transcode", 2, "failed", { final: true }), ctx);
+    const decision = decideFinalState(late);
+    expect(decision).toEqual({ status: "ready", event: { type: "evidence-ready", messageId: evidenceReadyMessageId(EV) } });
+    const after = applyFinalDecision(late, decision, ctx);
+    expect(after.status).toBe("ready");
+    expect(after.finalEvent).toEqual(record.finalEvent); // publishedAt kept: nothing to re-publish
+    expect(after.custodyLog.at(-1)).toMatchObject({ action: "stage-failed", stage: "transcode" });
+    // Even a record whose stage state somehow says failed stays ready once ready was decided.
+    const forced = structuredClone(after);
+    forced.stages.transcode = { status: "failed", attempts: 3 };
+    expect(decideFinalState(forced).status).toBe("ready");
+  });
+
+  test("a failed record whose failed stage is redriven successfully is received again while others still run", () => {
+    let record = done(receivedRecord(), result("hash", 1, "succeeded"), result("transcode", 10, "failed", { final: true }));
+    record = applyFinalDecision(record, decideFinalState(record), ctx);
+    expect(record.status).toBe("failed");
+    record = applyFinalDecision(done(record, result("transcode", 1, "succeeded")), decideFinalState(done(record, result("transcode", 1, "succeeded"))), ctx);
+    expect(record.status).toBe("received");
+    expect(record.finalEvent?.type).toBe("evidence-failed"); // what subscribers last heard, until evidence-ready
+  });
+
+  test("failed can become ready when the redriven stage succeeds: a new event with a new id", () => {
+    let record = done(receivedRecord(), result("hash", 1, "succeeded"), result("thumbnail", 1, "succeeded"), result("transcode", 10, "failed", { final: true }));
+    record = applyFinalDecision(record, decideFinalState(record), ctx);
+    record = markFinalEventPublished(record, evidenceFailedMessageId(EV), ctx.nowIso);
+    expect(record.status).toBe("failed");
+    expect(record.finalEvent).toEqual({ type: "evidence-failed", messageId: evidenceFailedMessageId(EV), publishedAt: ctx.nowIso });
+
+    record = done(record, result("transcode", 1, "succeeded"));
+    const later = { ...ctx, nowIso: "2026-11-26T14:00:00.000Z" };
+    record = applyFinalDecision(record, decideFinalState(record), later);
+    expect(record.status).toBe("ready");
+    expect(record.finalEvent).toEqual({ type: "evidence-ready", messageId: evidenceReadyMessageId(EV) }); // not yet published
+    expect(record.custodyLog.filter((e) => e.action === "failed" || e.action === "ready").map((e) => [e.action, e.key])).toEqual([
+      ["failed", evidenceFailedMessageId(EV)],
+      ["ready", evidenceReadyMessageId(EV)],
+    ]);
+  });
+});
+
+describe("applyFinalDecision and markFinalEventPublished", () => {
+  test("deciding the same state again changes nothing and keeps publishedAt", () => {
+    let record = applyStageResult(applyEvidenceReceived(newRecord(EV, ["hash"], ctx.nowIso), received(), ctx), result("hash", 1, "succeeded"), ctx);
+    record = applyFinalDecision(record, decideFinalState(record), ctx);
+    expect(record.status).toBe("ready");
+    expect(record.custodyLog.at(-1)).toMatchObject({ key: evidenceReadyMessageId(EV), action: "ready", actor: ctx.actor });
+    const published = markFinalEventPublished(record, evidenceReadyMessageId(EV), "2026-11-26T10:00:01.000Z");
+    expect(published.finalEvent?.publishedAt).toBe("2026-11-26T10:00:01.000Z");
+    expect(applyFinalDecision(published, decideFinalState(published), { ...ctx, nowIso: "2026-11-26T15:00:00.000Z" })).toBe(published);
+    expect(markFinalEventPublished(published, evidenceReadyMessageId(EV), "2026-11-26T16:00:00.000Z")).toBe(published);
+    expect(markFinalEventPublished(record, evidenceFailedMessageId(EV), "2026-11-26T16:00:00.000Z")).toBe(record); // superseded id: no-op
+  });
+
+  test("received decides nothing and writes nothing", () => {
+    const record = applyEvidenceReceived(newRecord(EV, ALL, ctx.nowIso), received(), ctx);
+    expect(applyFinalDecision(record, decideFinalState(record), ctx)).toBe(record);
+  });
+});
+
+describe("order independence", () => {
+  /** A realistic set: out-of-order retries, a device mismatch, a final failure repaired by redrive, a skip. */
+  function realisticSet(): Message[] {
+    return [
+      received(),
+      result("hash", 1, "failed", { minute: 1 }),
+      result("hash", 2, "succeeded", { minute: 3, hash: hashOf(SHA, DEVICE_SHA) }),
+      result("transcode", 10, "failed", { minute: 2, final: true, error: { code: "Internal", message: "ffmpeg crashed", retryable: true } }),
+      result("transcode", 1, "succeeded", { minute: 30 }),
+      result("thumbnail", 1, "failed", { minute: 4 }),
+      result("thumbnail", 2, "skipped", { minute: 5 }),
+    ];
+  }
+
+  function* permutations<T>(items: T[]): Generator<T[]> {
+    if (items.length <= 1) {
+      yield items.slice();
+      return;
+    }
+    for (let i = 0; i < items.length; i++) {
+      const rest = [...items.slice(0, i), ...items.slice(i + 1)];
+      for (const tail of permutations(rest)) yield [items[i], ...tail];
+    }
+  }
+
+  /** Deterministic PRNG (mulberry32) so a failing sequence can be reproduced from its seed. */
+  function random(seed: number): () => number {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function ticker(): () => string {
+    let n = 0;
+    return () => new Date(Date.UTC(2026, 10, 26, 10, 0, n++)).toISOString();
+  }
+
+  const messages = realisticSet();
+  const expected = normalise(applyAll(messages));
+  const expectedDecision = decideFinalState(applyAll(messages));
+
+  test("the expected record is what the rules say", () => {
+    const record = applyAll(messages);
+    expect(expectedDecision).toEqual({ status: "ready", event: { type: "evidence-ready", messageId: evidenceReadyMessageId(EV) } });
+    expect(record.stages).toMatchObject({
+      hash: { status: "succeeded", attempts: 2 },
+      transcode: { status: "succeeded", attempts: 10, lastError: { code: "Internal", attempt: 10 } },
+      thumbnail: { status: "skipped", attempts: 2 },
+    });
+    expect(record.integrityFindings).toHaveLength(1);
+    expect(record.custodyLog).toHaveLength(messages.length);
+  });
+
+  test("every permutation yields the same record and decision (all 5,040 orders)", () => {
+    let count = 0;
+    for (const order of permutations(messages)) {
+      const record = applyAll(order, ALL, ticker());
+      expect(normalise(record)).toEqual(expected);
+      expect(decideFinalState(record)).toEqual(expectedDecision);
+      count++;
+    }
+    expect(count).toBe(5040);
+  });
+
+  test("random sequences with duplicates yield the same record and decision", () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const next = random(seed);
+      const sequence = [...messages];
+      const extra = Math.floor(next() * 8);
+      for (let i = 0; i < extra; i++) sequence.push(messages[Math.floor(next() * messages.length)]);
+      for (let i = sequence.length - 1; i > 0; i--) {
+        const j = Math.floor(next() * (i + 1));
+        [sequence[i], sequence[j]] = [sequence[j], sequence[i]];
+      }
+      const record = applyAll(sequence, ALL, ticker());
+      try {
+        expect(normalise(record)).toEqual(expected);
+        expect(decideFinalState(record)).toEqual(expectedDecision);
+      } catch (error) {
+        throw new Error(`seed ${seed}, order ${sequence.map((m) => (m.kind === "stage-result" ? stageResultMessageId(m) : m.kind)).join(", ")}: ${(error as Error).message}`);
+      }
+    }
+  });
+
+  test("deciding after every message (as the index does) ends in the same status and event in any order (1,260 orders)", () => {
+    const rejectedSet: Message[] = [rejectedReceived(), result("hash", 1, "succeeded", { minute: 2 }), result("transcode", 1, "failed", { minute: 1, final: true })];
+    for (const [set, status] of [
+      [messages, "ready"],
+      [rejectedSet, "rejected"],
+    ] as const) {
+      let n = 0;
+      for (const order of permutations(set)) {
+        if (set.length > 5 && n++ % 4 !== 0) continue; // every 4th of the 5,040 orders: the exhaustive run is above
+        let record = newRecord(EV, ALL, ctx.nowIso);
+        for (const message of order) {
+          record = apply(record, message);
+          record = applyFinalDecision(record, decideFinalState(record), ctx);
+        }
+        expect(record.status).toBe(status);
+        expect(record.finalEvent?.messageId).toBe(status === "ready" ? evidenceReadyMessageId(EV) : evidenceFailedMessageId(EV));
+      }
+    }
+  });
+});
+
+describe("fixtures", () => {
+  test("are valid messages (the merge is tested on what the schemas admit)", () => {
+    const fixtures: Message[] = [received(), rejectedReceived(), result("hash", 1, "succeeded"), result("transcode", 2, "failed"), result("thumbnail", 1, "skipped")];
+    for (const message of fixtures) {
+      expect(isValidMessage(message.kind, message)).toBe(true);
+    }
+  });
+});
+
+describe("buildFinalEvent", () => {
+  const ready = () => {
+    let record = applyAll([received(), result("hash", 1, "succeeded", { hash: hashOf(SHA, DEVICE_SHA) }), result("transcode", 1, "succeeded"), result("thumbnail", 1, "succeeded")]);
+    record = applyFinalDecision(record, decideFinalState(record), ctx);
+    return record;
+  };
+
+  test("evidence-ready carries the record's facts, the integrity findings, and filterable properties", () => {
+    const record = ready();
+    const message = buildFinalEvent(record);
+    expect(message).toMatchObject({
+      messageId: evidenceReadyMessageId(EV),
+      subject: "evidence-ready",
+      correlationId: EV,
+      applicationProperties: { eventType: "evidence-ready", evidenceId: EV, officerId: "A123", deviceId: "cam7", status: "ready" },
+    });
+    const body = message.body as FinalEventBody;
+    expect(body).toEqual({
+      type: "evidence-ready",
+      evidenceId: EV,
+      status: "ready",
+      original: record.original,
+      capture: record.capture,
+      hash: record.hash,
+      integrityFindings: [expect.objectContaining({ code: "DeviceHashMismatch", expected: DEVICE_SHA, actual: SHA })],
+    });
+  });
+
+  test("evidence-failed names the failed stage and its error", () => {
+    let record = applyAll([received(), result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder", retryable: false } })]);
+    record = applyFinalDecision(record, decideFinalState(record), ctx);
+    const body = buildFinalEvent(record).body as FinalEventBody;
+    expect(body).toMatchObject({ type: "evidence-failed", status: "failed", failure: { stage: "transcode", code: "UnsupportedCodec", message: "no decoder" } });
+    expect(body.hash).toBeUndefined();
+  });
+
+  test("a rejected recording's evidence-failed says ingest / Rejected with the reasons, and omits the missing officer", () => {
+    let record = applyAll([rejectedReceived(), result("hash", 1, "succeeded")]);
+    record = applyFinalDecision(record, decideFinalState(record), ctx);
+    const message = buildFinalEvent(record);
+    expect(message.applicationProperties).toEqual({ eventType: "evidence-failed", evidenceId: EV, status: "rejected", deviceId: "cam7" });
+    expect((message.body as FinalEventBody).failure).toEqual({
+      stage: "ingest",
+      code: "Rejected",
+      message: "MissingMetadata (officerid): officer id missing",
+      reasons: [{ code: "MissingMetadata", message: "officer id missing", field: "officerid" }],
+    });
+  });
+
+  test("a record without a final event cannot be announced", () => {
+    expect(() => buildFinalEvent(newRecord(EV, ALL, ctx.nowIso))).toThrow(/no final event/);
+  });
+});
