@@ -36,7 +36,13 @@ export function createCosmosClient(settings: Settings): CosmosClient {
 
 export async function createEvidenceIndex(settings: Settings): Promise<{ index: EvidenceIndex; close(): Promise<void> }> {
   const client = createCosmosClient(settings);
-  const container = await ensureEvidenceContainer(client, { databaseName: settings.cosmos.databaseName, containerName: settings.cosmos.containerName });
+  const names = { databaseName: settings.cosmos.databaseName, containerName: settings.cosmos.containerName };
+  // Locally (key auth) the app creates its database and container. In Azure the identity has
+  // only the data-plane role, which cannot create them: Bicep does, with the same policy.
+  const container =
+    settings.cosmos.auth.kind === "connectionString"
+      ? await ensureEvidenceContainer(client, names)
+      : client.database(names.databaseName).container(names.containerName);
   return {
     index: new CosmosEvidenceIndex(container),
     close: async () => client.dispose(),
