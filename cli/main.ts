@@ -5,16 +5,17 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerEmulatorCommands } from "./commands/emulator";
-
-export const EXIT_OK = 0;
-export const EXIT_FAILED_RECORDING = 1;
-export const EXIT_USAGE_OR_INFRASTRUCTURE = 2;
+import { registerEvidenceCommands } from "./commands/evidence";
+import { registerStackCommands } from "./commands/stack";
+import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "./exit-codes";
 
 export function buildProgram(): Command {
   const program = new Command("custody")
     .description("Court-ready evidence from body-worn video: pipeline, local stack and operations.")
     .exitOverride()
     .showHelpAfterError();
+  registerStackCommands(program);
+  registerEvidenceCommands(program);
   registerEmulatorCommands(program);
   return program;
 }

@@ -61,11 +61,28 @@ async function invoke(definition: FunctionDefinition, receiver: ServiceBusReceiv
     invocationId: randomUUID(),
     functionName: definition.name,
     triggerMetadata: triggerMetadataOf(message),
+    // Function logs arrive as the JSON lines shared/logging.ts writes; re-emit them through the
+    // dev host's logger so they go where the host's own logs go (and are silenced with them).
     logHandler: (level, ...args) => {
       const line = args.map(String).join(" ");
-      if (level === "error") process.stderr.write(`${line}\n`);
-      else if (level === "warning") process.stderr.write(`${line}\n`);
-      else process.stdout.write(`${line}\n`);
+      let fields: Record<string, unknown> = {};
+      let message = line;
+      try {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        if (parsed && typeof parsed === "object" && typeof parsed.message === "string") {
+          ({ message } = parsed as { message: string });
+          fields = parsed;
+          delete fields.message;
+          delete fields.time;
+          delete fields.level;
+        }
+      } catch {
+        // a plain text line
+      }
+      if (level === "error" || level === "critical") log.error(message, fields);
+      else if (level === "warning") log.warn(message, fields);
+      else if (level === "debug" || level === "trace") log.debug(message, fields);
+      else log.info(message, fields);
     },
   });
   let outcome;

@@ -1,0 +1,315 @@
+/**
+ * Evidence commands: `upload` (as a dock does), `process` (upload and wait for each
+ * recording's final state), `status` and `list` (read the index). `--json` everywhere; exit
+ * code 0 when every recording is ready, 1 when some recording failed or was rejected, 2 for
+ * usage or infrastructure errors.
+ */
+import { randomUUID } from "node:crypto";
+import { readdir, stat, mkdir, writeFile } from "node:fs/promises";
+import * as path from "node:path";
+import type { Command } from "commander";
+import { SingleBar, Presets } from "cli-progress";
+import { blobCreatedEvent } from "../../local/blob-event-source";
+import { ORIGINALS_CONTAINER } from "../../local/stack";
+import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
+import type { EvidenceRecord, EvidenceStatus } from "../../shared/evidence/record";
+import { ENTITIES } from "../../shared/topology";
+import { uploadRecording, type DockUploadResult } from "../dock-upload";
+import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
+import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+
+interface CommonOptions {
+  dataDir: string;
+  json?: boolean;
+}
+
+interface UploadOptions extends CommonOptions {
+  officer: string;
+  device: string;
+  recordedAt?: string;
+}
+
+interface ProcessOptions extends UploadOptions {
+  out?: string;
+  timeout: string;
+  verbose?: boolean;
+}
+
+export interface ProcessResult {
+  file: string;
+  evidenceId?: string;
+  status: EvidenceStatus | "timeout" | "error";
+  sha256?: string;
+  reason?: string;
+  stages?: EvidenceRecord["stages"];
+  integrityFindings?: EvidenceRecord["integrityFindings"];
+}
+
+export function registerEvidenceCommands(program: Command): void {
+  program
+    .command("upload <files...>")
+    .description("Upload recordings as a docking station does (parallel blocks, device SHA-256 as metadata).")
+    .requiredOption("--officer <id>", "officer id")
+    .requiredOption("--device <id>", "device id")
+    .option("--recorded-at <iso>", "capture time (ISO 8601 with offset); default: the file's modification time")
+    .option("--data-dir <dir>", "data folder of a running `custody start`", DEFAULT_DATA_DIR)
+    .option("--json", "print results as JSON")
+    .action(async (files: string[], options: UploadOptions) => {
+      const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
+      try {
+        const results: Array<{ file: string; blobName: string; sha256: string; size: number; evidenceId: string }> = [];
+        for (const file of await expandFiles(files)) {
+          const uploaded = await uploadWithProgress(target, file, options);
+          results.push({ file, blobName: uploaded.blobName, sha256: uploaded.sha256, size: uploaded.size, evidenceId: evidenceIdOf(target, uploaded) });
+        }
+        print(options.json, results, () => results.map((r) => `${r.file} → ${ORIGINALS_CONTAINER}/${r.blobName} (${r.evidenceId}) sha256 ${r.sha256}`).join("\n"));
+      } finally {
+        await target.close();
+      }
+      process.exitCode = EXIT_OK;
+    });
+
+  program
+    .command("process <paths...>")
+    .description("Upload files (or every file in folders) and wait for each recording's final state.")
+    .option("--officer <id>", "officer id for the recordings", "CLI")
+    .option("--device <id>", "device id for the recordings", "custody-process")
+    .option("--recorded-at <iso>", "capture time; default: each file's modification time")
+    .option("--out <dir>", "write each recording's index record under DIR/<evidenceId>/")
+    .option("--timeout <seconds>", "how long to wait for each recording", "300")
+    .option("--data-dir <dir>", "data folder (an embedded stack starts there if none is running)", DEFAULT_DATA_DIR)
+    .option("--json", "print a JSON array of results")
+    .option("--verbose", "log the embedded stack's work")
+    .action(async (paths: string[], options: ProcessOptions) => {
+      const timeoutInMs = Number(options.timeout) * 1000;
+      if (!Number.isFinite(timeoutInMs) || timeoutInMs <= 0) throw new Error(`--timeout must be a positive number of seconds, not '${options.timeout}'.`);
+      const files = await expandFiles(paths);
+      const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: true, verbose: options.verbose });
+      let results: ProcessResult[];
+      try {
+        results = await processFiles(target, files, options, timeoutInMs);
+        if (options.out) await writeRecords(target, results, options.out);
+      } finally {
+        await target.close();
+      }
+      print(options.json, results, () => results.map(describeResult).join("\n"));
+      process.exitCode = results.every((r) => r.status === "ready")
+        ? EXIT_OK
+        : results.some((r) => r.status === "timeout" || r.status === "error")
+          ? EXIT_USAGE_OR_INFRASTRUCTURE
+          : EXIT_FAILED_RECORDING;
+    });
+
+  program
+    .command("status <evidenceId>")
+    .description("Show one recording's index record.")
+    .option("--data-dir <dir>", "data folder of a running `custody start`", DEFAULT_DATA_DIR)
+    .option("--json", "print the record as JSON")
+    .action(async (evidenceId: string, options: CommonOptions) => {
+      const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
+      try {
+        const stored = await target.services.index.read(evidenceId);
+        if (!stored) {
+          process.stderr.write(`custody: no recording ${evidenceId}\n`);
+          process.exitCode = EXIT_USAGE_OR_INFRASTRUCTURE;
+          return;
+        }
+        print(options.json, stored.record, () => describeRecord(stored.record));
+        process.exitCode = stored.record.status === "ready" || stored.record.status === "received" ? EXIT_OK : EXIT_FAILED_RECORDING;
+      } finally {
+        await target.close();
+      }
+    });
+
+  program
+    .command("list")
+    .description("List recordings, newest first.")
+    .option("--status <status>", "received | ready | failed | rejected")
+    .option("--officer <id>", "only this officer's recordings")
+    .option("--since <iso>", "only recordings indexed at or after this time")
+    .option("--data-dir <dir>", "data folder of a running `custody start`", DEFAULT_DATA_DIR)
+    .option("--json", "print a JSON array")
+    .action(async (options: CommonOptions & { status?: string; officer?: string; since?: string }) => {
+      if (options.status && !["received", "ready", "failed", "rejected"].includes(options.status)) {
+        throw new Error(`--status must be received, ready, failed or rejected, not '${options.status}'.`);
+      }
+      if (options.since && Number.isNaN(Date.parse(options.since))) throw new Error(`--since must be an ISO 8601 time, not '${options.since}'.`);
+      const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
+      try {
+        const records: EvidenceRecord[] = [];
+        for await (const record of target.services.index.list({
+          status: options.status as EvidenceStatus | undefined,
+          officerId: options.officer,
+          since: options.since ? new Date(options.since).toISOString() : undefined,
+        })) {
+          records.push(record);
+        }
+        print(options.json, records.map(summary), () =>
+          records.map((r) => `${r.evidenceId}  ${r.status.padEnd(8)}  ${r.capture?.officerId ?? "-"}  ${r.original?.container ?? "?"}/${r.original?.name ?? "?"}`).join("\n"),
+        );
+      } finally {
+        await target.close();
+      }
+      process.exitCode = EXIT_OK;
+    });
+}
+
+async function processFiles(target: StackTarget, files: string[], options: ProcessOptions, timeoutInMs: number): Promise<ProcessResult[]> {
+  const results: ProcessResult[] = [];
+  const container = target.blobService.getContainerClient(ORIGINALS_CONTAINER);
+  // Each run gets its own folder so two files with the same name never overwrite each other.
+  const runId = new Date().toISOString().replace(/[:.]/g, "-") + "-" + randomUUID().slice(0, 8);
+  const pending: Array<{ file: string; evidenceId: string; upload: DockUploadResult }> = [];
+  for (const file of files) {
+    try {
+      const upload = await uploadWithProgress(target, file, { ...options, blobName: `${options.officer}/${options.device}/${runId}/${path.basename(file)}` });
+      const evidenceId = evidenceIdOf(target, upload);
+      // Announce it at once, as Event Grid would; the blob-event source's own announcement of
+      // the same version carries the same message id and is dropped as a duplicate.
+      const event = blobCreatedEvent(container, upload.blobName, upload.etag, { contentLength: upload.size, versionId: upload.versionId });
+      await target.services.publisher.publish(ENTITIES.blobCreated.queueName, {
+        messageId: event.id,
+        body: event,
+        subject: event.type,
+        correlationId: evidenceId,
+      });
+      pending.push({ file, evidenceId, upload });
+    } catch (error) {
+      results.push({ file, status: "error", reason: (error as Error).message });
+    }
+  }
+  const bar = !options.json && process.stderr.isTTY ? new SingleBar({ format: "waiting for final states [{bar}] {value}/{total}" }, Presets.shades_classic) : undefined;
+  bar?.start(pending.length, 0);
+  const finals = await Promise.all(
+    pending.map(async (item) => {
+      const record = await waitForFinal(target, item.evidenceId, timeoutInMs);
+      bar?.increment();
+      return { item, record };
+    }),
+  );
+  bar?.stop();
+  for (const { item, record } of finals) {
+    if (!record) {
+      results.push({ file: item.file, evidenceId: item.evidenceId, status: "timeout", sha256: undefined, reason: `no final state within ${timeoutInMs / 1000} s` });
+      continue;
+    }
+    results.push({
+      file: item.file,
+      evidenceId: item.evidenceId,
+      status: record.status,
+      sha256: record.hash?.sha256,
+      reason: reasonOf(record),
+      stages: record.stages,
+      integrityFindings: record.integrityFindings,
+    });
+  }
+  return files.map((file) => results.find((r) => r.file === file)!).filter(Boolean);
+}
+
+async function waitForFinal(target: StackTarget, evidenceId: string, timeoutInMs: number): Promise<EvidenceRecord | undefined> {
+  const deadline = Date.now() + timeoutInMs;
+  while (Date.now() < deadline) {
+    const stored = await target.services.index.read(evidenceId);
+    const record = stored?.record;
+    if (record && record.status !== "received" && record.finalEvent?.publishedAt) return record;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return undefined;
+}
+
+function reasonOf(record: EvidenceRecord): string | undefined {
+  if (record.status === "rejected") return record.rejection?.reasons.map((r) => `${r.code}: ${r.message}`).join("; ");
+  if (record.status === "failed") {
+    const failed = Object.entries(record.stages).find(([, state]) => state?.status === "failed");
+    return failed ? `${failed[0]} failed: ${failed[1]?.lastError?.code ?? ""} ${failed[1]?.lastError?.message ?? ""}`.trim() : "failed";
+  }
+  return undefined;
+}
+
+async function uploadWithProgress(target: StackTarget, file: string, options: UploadOptions & { blobName?: string; json?: boolean }): Promise<DockUploadResult> {
+  const size = (await stat(file)).size;
+  const showBar = !options.json && process.stderr.isTTY && size > 8 * 1024 * 1024;
+  const bar = showBar ? new SingleBar({ format: `${path.basename(file)} [{bar}] {percentage}%` }, Presets.shades_classic) : undefined;
+  bar?.start(size, 0);
+  try {
+    return await uploadRecording(target.blobService.getContainerClient(ORIGINALS_CONTAINER), file, {
+      officerId: options.officer,
+      deviceId: options.device,
+      recordedAt: options.recordedAt,
+      blobName: options.blobName,
+      onProgress: (loaded) => bar?.update(loaded),
+    });
+  } finally {
+    bar?.stop();
+  }
+}
+
+function evidenceIdOf(target: StackTarget, upload: DockUploadResult): string {
+  return deriveEvidenceId({ account: target.blobService.accountName, container: ORIGINALS_CONTAINER, name: upload.blobName, versionId: upload.versionId, etag: upload.etag });
+}
+
+/** Files named directly, and every regular file under named folders (sorted, recursively). */
+export async function expandFiles(paths: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const given of paths) {
+    const info = await stat(given).catch(() => undefined);
+    if (!info) throw new Error(`No such file or folder: ${given}`);
+    if (info.isDirectory()) {
+      const entries = await readdir(given, { withFileTypes: true });
+      const nested = entries.sort((a, b) => a.name.localeCompare(b.name)).map((entry) => path.join(given, entry.name));
+      files.push(...(await expandFiles(nested)));
+    } else if (info.isFile()) {
+      files.push(given);
+    }
+  }
+  return files;
+}
+
+async function writeRecords(target: StackTarget, results: ProcessResult[], outDir: string): Promise<void> {
+  for (const result of results) {
+    if (!result.evidenceId) continue;
+    const stored = await target.services.index.read(result.evidenceId);
+    if (!stored) continue;
+    const dir = path.join(outDir, result.evidenceId);
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, "record.json"), `${JSON.stringify(stored.record, null, 2)}\n`);
+  }
+}
+
+function summary(record: EvidenceRecord): Record<string, unknown> {
+  return {
+    evidenceId: record.evidenceId,
+    status: record.status,
+    officerId: record.capture?.officerId,
+    deviceId: record.capture?.deviceId,
+    recordedAt: record.capture?.recordedAt,
+    original: record.original ? `${record.original.container}/${record.original.name}` : undefined,
+    sha256: record.hash?.sha256,
+    createdAt: record.createdAt,
+  };
+}
+
+function describeResult(result: ProcessResult): string {
+  const head = `${result.status.toUpperCase().padEnd(8)} ${result.file}`;
+  const details = [result.evidenceId, result.sha256 ? `sha256 ${result.sha256}` : undefined, result.reason].filter(Boolean).join("  ");
+  return details ? `${head}\n         ${details}` : head;
+}
+
+function describeRecord(record: EvidenceRecord): string {
+  const lines = [
+    `${record.evidenceId}  ${record.status}`,
+    `  original   ${record.original ? `${record.original.container}/${record.original.name} (${record.original.size} bytes)` : "(not yet received)"}`,
+    `  capture    officer ${record.capture?.officerId ?? "-"}, device ${record.capture?.deviceId ?? "-"}, recorded ${record.capture?.recordedAt ?? "-"}`,
+    `  sha256     ${record.hash?.sha256 ?? "-"}`,
+  ];
+  for (const [stage, state] of Object.entries(record.stages)) {
+    lines.push(`  ${stage.padEnd(10)} ${state?.status} (attempts ${state?.attempts ?? 0})${state?.lastError ? ` last error ${state.lastError.code}: ${state.lastError.message}` : ""}`);
+  }
+  for (const finding of record.integrityFindings) lines.push(`  FINDING    ${finding.code}: ${finding.message}`);
+  if (record.rejection) for (const reason of record.rejection.reasons) lines.push(`  REJECTED   ${reason.code}: ${reason.message}`);
+  return lines.join("\n");
+}
+
+function print(json: boolean | undefined, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}

@@ -1,0 +1,98 @@
+/**
+ * `custody start` — the embedded stack in the foreground (what `npm start` runs).
+ * `custody dev-host` — only the functions, against whatever the settings in the environment
+ * name (the emulators of a running stack, or Azure).
+ */
+import * as path from "node:path";
+import type { Command } from "commander";
+import { FUNCTION_DEFINITIONS } from "../../functions/definitions";
+import { createServices, useServices } from "../../functions/services";
+import { startDevHost } from "../../local/dev-host/dev-host";
+import { readHostJson } from "../../local/dev-host/host-json";
+import { startStack } from "../../local/stack";
+import { createServiceBusClient } from "../../shared/adapters/service-bus-client";
+import { createLogger } from "../../shared/logging";
+import { loadSettings } from "../../shared/settings";
+import { DEFAULT_DATA_DIR } from "../stack-target";
+
+interface StartOptions {
+  dataDir: string;
+  blobPort: string;
+  cosmosPort: string;
+  servicebusPort: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerStackCommands(program: Command): void {
+  program
+    .command("start")
+    .description("Run the embedded stack (Azurite, Cosmos stand-in, Service Bus emulator, functions, blob events) until Ctrl-C.")
+    .option("--data-dir <dir>", "folder for Azurite's data and the stack's state", DEFAULT_DATA_DIR)
+    .option("--blob-port <n>", "Azurite blob port", "10000")
+    .option("--cosmos-port <n>", "Cosmos stand-in port", "8081")
+    .option("--servicebus-port <n>", "Service Bus emulator port", "5672")
+    .option("--json", "print the endpoints and settings as JSON")
+    .option("--quiet", "log warnings and errors only")
+    .action(async (options: StartOptions) => {
+      const log = createLogger({ minLevel: options.quiet ? "warn" : "info" });
+      const stack = await startStack({
+        dataDir: path.resolve(options.dataDir),
+        ports: { blob: port(options.blobPort, "--blob-port"), cosmos: port(options.cosmosPort, "--cosmos-port"), serviceBus: port(options.servicebusPort, "--servicebus-port") },
+        log,
+      });
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ ready: true, endpoints: stack.endpoints, settings: stack.environment })}\n`);
+      } else {
+        process.stdout.write(
+          [
+            "Custody embedded stack is running. Ctrl-C stops it.",
+            `  Blob (Azurite):        ${stack.endpoints.blob}`,
+            `  Cosmos DB stand-in:    ${stack.endpoints.cosmos}`,
+            `  Service Bus emulator:  ${stack.endpoints.serviceBus}`,
+            "Settings for other processes (local emulators only; these are their well-known development keys):",
+            ...Object.entries(stack.environment).map(([key, value]) => `  ${key}=${value}`),
+            `Upload with: custody upload <file> --officer <id> --device <id>`,
+            "",
+          ].join("\n"),
+        );
+      }
+      await untilSignal();
+      process.stdout.write("Stopping…\n");
+      await stack.stop();
+    });
+
+  program
+    .command("dev-host")
+    .description("Run the app's functions locally against the services named in the environment settings.")
+    .action(async () => {
+      const log = createLogger();
+      const settings = loadSettings();
+      const services = await createServices(settings);
+      useServices(services);
+      const client = createServiceBusClient(settings.serviceBus);
+      const host = startDevHost({ client, definitions: FUNCTION_DEFINITIONS, hostSettings: readHostJson(), log });
+      await untilSignal();
+      await host.stop();
+      await client.close();
+      await services.close();
+    });
+}
+
+function port(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number (0–65535), not '${value}'.`);
+  return n;
+}
+
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
