@@ -47,7 +47,7 @@ export async function startAzurite(options: StartAzuriteOptions): Promise<Azurit
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
-  const port = await waitForPort(child, options.startTimeoutInMs ?? 20_000);
+  const port = await waitForPort(child, options.startTimeoutInMs ?? 20_000, `${host}:${options.port ?? 0}`);
   const blobServiceUrl = `http://${host}:${port}/${AZURITE_ACCOUNT_NAME}`;
   return {
     port,
@@ -57,7 +57,7 @@ export async function startAzurite(options: StartAzuriteOptions): Promise<Azurit
   };
 }
 
-function waitForPort(child: ChildProcess, timeoutInMs: number): Promise<number> {
+function waitForPort(child: ChildProcess, timeoutInMs: number, address: string): Promise<number> {
   return new Promise((resolve, reject) => {
     let output = "";
     const timer = setTimeout(() => fail(new Error(`Azurite did not start within ${timeoutInMs} ms: ${output.trim()}`)), timeoutInMs);
@@ -69,7 +69,7 @@ function waitForPort(child: ChildProcess, timeoutInMs: number): Promise<number> 
         resolve(Number(listening[1]));
         return;
       }
-      if (/EADDRINUSE|address already in use/i.test(output)) fail(new Error(`Azurite cannot listen: the port is already in use. ${output.trim()}`));
+      if (/EADDRINUSE|address already in use/i.test(output)) fail(new Error(`Azurite cannot listen on ${address}: the port is already in use (choose another with --blob-port).`));
     };
     const onExit = (code: number | null): void => fail(new Error(`Azurite exited (code ${code}) before listening: ${output.trim()}`));
     const cleanup = (): void => {
