@@ -8,11 +8,17 @@
  *   npm run bench -- --messages 2000 --deep 20000 --json
  */
 import { parseBenchArgs, type BenchArgs } from "./args";
+import { hashBench } from "./hash";
+import { pipelineBench } from "./pipeline";
 import { serviceBusBench } from "./servicebus";
 import { environment, formatResult, type BenchResult, type BenchSection } from "./types";
 
 function sections(args: BenchArgs): BenchSection[] {
-  return [serviceBusBench({ messages: args.messages, deep: args.deep, receiver: args.receiver, batch: args.batch, rounds: args.rounds }), (require("./hash") as typeof import("./hash")).hashBench()];
+  return [
+    serviceBusBench({ messages: args.messages, deep: args.deep, receiver: args.receiver, batch: args.batch, rounds: args.rounds }),
+    hashBench(),
+    pipelineBench(),
+  ];
 }
 
 async function main(): Promise<void> {
