@@ -1,0 +1,62 @@
+/**
+ * Settings: Functions-style connection names, connection strings locally, managed identity in
+ * Azure, and failures that name the setting (never its value).
+ */
+import { isCustodyError } from "../../shared/errors";
+import { loadSettings, type Environment } from "../../shared/settings";
+
+const local: Environment = {
+  ServiceBusConnection: "Endpoint=sb://localhost:5672;SharedAccessKeyName=k;SharedAccessKey=secret-sb;UseDevelopmentEmulator=true;",
+  EvidenceStorage: "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=c2VjcmV0;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;",
+  EvidenceIndex: "AccountEndpoint=https://localhost:8081/;AccountKey=secret-cosmos;",
+  EvidenceIndex__allowSelfSignedCertificate: "true",
+};
+
+const azure: Environment = {
+  ServiceBusConnection__fullyQualifiedNamespace: "custody-prod.servicebus.windows.net",
+  ServiceBusConnection__credential: "managedidentity",
+  ServiceBusConnection__clientId: "0b3c5a5e-1111-4222-8333-944445555666",
+  EvidenceStorage__blobServiceUri: "https://custodyprod.blob.core.windows.net",
+  EvidenceIndex__accountEndpoint: "https://custody-prod.documents.azure.com:443/",
+  CUSTODY_REQUIRED_STAGES: "hash,transcode,thumbnail",
+};
+
+function failure(env: Environment): string {
+  try {
+    loadSettings(env);
+  } catch (error) {
+    expect(isCustodyError(error) && error.code === "InvalidConfiguration").toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error("loadSettings accepted an invalid environment");
+}
+
+test("local connection strings", () => {
+  const settings = loadSettings(local);
+  expect(settings.serviceBus.kind).toBe("connectionString");
+  expect(settings.cosmos.allowSelfSignedCertificate).toBe(true);
+  expect(settings.requiredStages).toEqual(["hash"]);
+  expect(settings.acceptedContainers).toEqual(["originals"]);
+});
+
+test("Azure: endpoints with a user-assigned managed identity", () => {
+  const settings = loadSettings(azure);
+  expect(settings.serviceBus).toEqual({ kind: "identity", endpoint: "custody-prod.servicebus.windows.net", clientId: "0b3c5a5e-1111-4222-8333-944445555666" });
+  expect(settings.storage).toEqual({ kind: "identity", endpoint: "https://custodyprod.blob.core.windows.net", clientId: undefined });
+  expect(settings.requiredStages).toEqual(["hash", "transcode", "thumbnail"]);
+});
+
+test.each([
+  ["a missing connection", { ...local, ServiceBusConnection: undefined }, "ServiceBusConnection"],
+  ["both forms at once", { ...local, EvidenceStorage__blobServiceUri: "https://x.blob.core.windows.net" }, "EvidenceStorage"],
+  ["a malformed connection string", { ...local, EvidenceIndex: "https://localhost:8081" }, "EvidenceIndex"],
+  ["a bad client id", { ...azure, ServiceBusConnection__clientId: "not-a-guid" }, "ServiceBusConnection__clientId"],
+  ["an unknown credential kind", { ...azure, ServiceBusConnection__credential: "password" }, "ServiceBusConnection__credential"],
+  ["an unknown stage", { ...local, CUSTODY_REQUIRED_STAGES: "hash,teleport" }, "CUSTODY_REQUIRED_STAGES"],
+  ["stages without hash", { ...local, CUSTODY_REQUIRED_STAGES: "transcode" }, "CUSTODY_REQUIRED_STAGES"],
+  ["self-signed TLS for a remote Cosmos", { ...azure, EvidenceIndex__allowSelfSignedCertificate: "true" }, "EvidenceIndex__allowSelfSignedCertificate"],
+])("%s fails at start naming the setting, never echoing secrets", (_label, env, setting) => {
+  const message = failure(env);
+  expect(message).toContain(setting);
+  expect(message).not.toMatch(/secret|c2VjcmV0/);
+});
