@@ -15,6 +15,11 @@ export type CustodyErrorCode =
   | "OriginalNotFound"
   /** The original changed since the event named it (ETag/version mismatch): a new event will follow. */
   | "OriginalChanged"
+  /**
+   * The blob's name has `.` or `..` path segments: every HTTP client (and the URL standard)
+   * normalises them away, so reading it would address a different blob. Never retried.
+   */
+  | "UnaddressableName"
   /** The evidence record a stage result refers to cannot be updated after repeated ETag conflicts. */
   | "ConcurrencyConflict"
   /** Throttling, timeouts, lost connections, 5xx: try again later. */
@@ -29,6 +34,7 @@ const RETRYABLE: Record<CustodyErrorCode, boolean> = {
   InvalidConfiguration: false,
   OriginalNotFound: false,
   OriginalChanged: false,
+  UnaddressableName: false,
   ConcurrencyConflict: true,
   Transient: true,
   AccessDenied: false,

@@ -125,6 +125,14 @@ export class AzureBlobStore implements BlobStore {
   }
 
   private blobClient(ref: BlobRef): BlobClient {
+    // A URL path with "." or ".." segments is normalised by every client (WHATWG URL treats
+    // %2E%2E the same), so such a name would silently address another blob. Refuse it.
+    if (ref.name.split("/").some((segment) => segment === "." || segment === "..")) {
+      throw new CustodyError(
+        "UnaddressableName",
+        `${ref.container}/${ref.name}: the name has '.' or '..' path segments, which HTTP clients normalise away; reading it would address a different blob. Copy it to a safe name with a tool that preserves names, then reprocess.`,
+      );
+    }
     const blob = this.service.getContainerClient(ref.container).getBlobClient(ref.name);
     return ref.versionId === undefined ? blob : blob.withVersion(ref.versionId);
   }

@@ -21,11 +21,11 @@
 import { blobLocationOf, type BlobCreatedEvent } from "../contracts/blob-created-event";
 import type { EvidenceReceivedMessage, OriginalRef, RejectionReason } from "../contracts/messages";
 import { parseMessage } from "../contracts/validate";
-import { CustodyError } from "../errors";
+import { CustodyError, isCustodyError } from "../errors";
 import { validateEvidenceBlobName } from "../evidence/blob-name";
 import { parseOffsetDateTime, validateCaptureMetadata } from "../evidence/capture-metadata";
 import { deriveEvidenceId, normalizeEtag, quotedEtag } from "../evidence/evidence-id";
-import type { BlobStore } from "../ports/blob-store";
+import type { BlobProperties, BlobStore } from "../ports/blob-store";
 import type { StageContext } from "./stage-context";
 
 export const DEFAULT_ACCEPTED_CONTAINERS: readonly string[] = ["originals"];
@@ -54,12 +54,33 @@ export async function ingestRecording(
 
   // The exact version the event announced: the version id when the event has one, else the ETag.
   // The store refuses (OriginalChanged) when the blob no longer is that version.
-  const properties = await deps.blobs.getProperties({
-    container: location.container,
-    name: location.name,
-    ...(event.data.versionId === undefined ? {} : { versionId: event.data.versionId }),
-    etag: quotedEtag(event.data.eTag),
-  });
+  let properties: BlobProperties;
+  // A name the store cannot address safely ('.'/'..' segments) is still recorded — from what the
+  // event says — as rejected; its hash stage then fails for good with the same reason.
+  let readable = true;
+  try {
+    properties = await deps.blobs.getProperties({
+      container: location.container,
+      name: location.name,
+      ...(event.data.versionId === undefined ? {} : { versionId: event.data.versionId }),
+      etag: quotedEtag(event.data.eTag),
+    });
+  } catch (error) {
+    if (!(isCustodyError(error) && error.code === "UnaddressableName")) throw error;
+    readable = false;
+    properties = {
+      account: location.account,
+      container: location.container,
+      name: location.name,
+      url: location.url,
+      size: event.data.contentLength,
+      etag: event.data.eTag,
+      versionId: event.data.versionId,
+      contentType: event.data.contentType,
+      lastModified: new Date(event.time),
+      metadata: {},
+    };
+  }
   if (event.data.versionId === undefined && normalizeEtag(properties.etag) !== normalizeEtag(event.data.eTag)) {
     // Belt and braces: a store that ignored the condition must not let us announce other bytes.
     throw new CustodyError(
@@ -102,7 +123,8 @@ export async function ingestRecording(
   // Taken from the event, not the clock, so the same event always gives the same verdict.
   const uploaded = parseOffsetDateTime(event.time);
   if (!uploaded.ok) throw new CustodyError("InvalidMessage", `blob-created: /time ${JSON.stringify(event.time)}: ${uploaded.problem}`);
-  const metadata = validateCaptureMetadata(properties.metadata, { uploadedAt: new Date(uploaded.epochMs) });
+  // Metadata of a blob that could not be read is unknown, not missing: say nothing about it.
+  const metadata = readable ? validateCaptureMetadata(properties.metadata, { uploadedAt: new Date(uploaded.epochMs) }) : { capture: {}, reasons: [] };
   reasons.push(...metadata.reasons);
 
   const contentType = properties.contentType ?? event.data.contentType;

@@ -214,6 +214,42 @@ test("a name with control characters is rejected as InvalidName and still hashed
   expect((await waitForFinalRecord(await evidenceIdForBlob(other.blobName))).status).toBe("ready");
 });
 
+test("a name longer than the evidence limit is rejected as InvalidName and still hashed", async () => {
+  const container = blobService.getContainerClient(ORIGINALS_CONTAINER);
+  const blobName = `rejects/${"long-name-".repeat(60)}.mp4`; // ~600 characters: legal in Azure (1,024), over the evidence limit (512)
+  const bytes = randomBytes(700);
+  await container.getBlockBlobClient(blobName).uploadData(bytes, {
+    metadata: { officerid: "PC1", deviceid: "BWV-1", recordedat: encodeURIComponent("2026-11-26T07:00:00Z") },
+  });
+  const record = await waitForFinalRecord(await evidenceIdForBlob(blobName));
+  expect(record.status).toBe("rejected");
+  expect(record.rejection?.reasons.every((r) => r.code === "InvalidName")).toBe(true);
+  expect(record.rejection?.reasons.map((r) => r.message).join(" ")).toMatch(/at most 512 characters|512/);
+  expect(record.original?.name).toBe(blobName);
+  expect(record.hash?.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
+});
+
+test("a name with a '..' segment is rejected, and never read through a normalised path that names another blob", async () => {
+  const container = blobService.getContainerClient(ORIGINALS_CONTAINER);
+  // What a client that normalises "evidence/../escape.mp4" would read instead.
+  await container.getBlockBlobClient("escape.mp4").uploadData(Buffer.from("a different recording"));
+  // Azure can hold such a name (written with encoded dots); the JS SDK cannot address it, so
+  // the event is sent as Event Grid would send it.
+  const blobName = "evidence/../escape.mp4";
+  const event = blobCreatedEvent(container, "placeholder.mp4", "0x8DD0000000000AA", { contentLength: 1234 });
+  event.subject = `/blobServices/default/containers/${ORIGINALS_CONTAINER}/blobs/${blobName}`;
+  event.data.url = `${container.url}/evidence/%2E%2E/escape.mp4`;
+  event.id = `${event.id}-dots`;
+  const sender = client.createSender(ENTITIES.blobCreated.queueName);
+  await sender.sendMessages({ body: event, messageId: event.id });
+  await sender.close();
+  const record = await waitForFinalRecord(await evidenceIdForBlob(blobName));
+  expect(record.status).toBe("rejected");
+  expect(record.rejection?.reasons.map((r) => r.code)).toContain("InvalidName");
+  expect(record.hash).toBeUndefined();
+  expect(record.stages.hash).toMatchObject({ status: "failed", lastError: expect.objectContaining({ code: "UnaddressableName" }) });
+});
+
 test("an invalid message body is dead-lettered with a reason, not retried", async () => {
   const sender = client.createSender(ENTITIES.blobCreated.queueName);
   await sender.sendMessages({ body: { specversion: "1.0", type: "Microsoft.Storage.BlobCreated", note: "no id, no data" }, messageId: "garbage-1" });
