@@ -1,0 +1,90 @@
+/**
+ * What the media stages need from ffmpeg/ffprobe. Implemented by
+ * shared/adapters/ffmpeg-media-tool.ts — the only file that may import fluent-ffmpeg (archived
+ * upstream). Stages never build command lines for a specific binary path or spawn processes.
+ */
+
+/** Where ffmpeg reads the original: a local file, or a short-lived read-only URL (no full local copy). */
+export type MediaInput = { kind: "file"; path: string } | { kind: "url"; url: string };
+
+export type MediaStreamType = "video" | "audio" | "data" | "subtitle" | "attachment" | "unknown";
+
+export interface MediaStreamInfo {
+  index: number;
+  type: MediaStreamType;
+  codec?: string;
+  /** e.g. `gpmd`, `tmcd`, `mebx`, `mett` for data/telemetry tracks. */
+  codecTag?: string;
+  handlerName?: string;
+  width?: number;
+  height?: number;
+  /** Frames per second (average), when known. */
+  frameRate?: number;
+  /** Display rotation in degrees, normalised to 0/90/180/270 (from the display matrix or the rotate tag). */
+  rotation?: number;
+  pixelFormat?: string;
+  bitDepth?: number;
+  colorTransfer?: string;
+  colorPrimaries?: string;
+  /** True for PQ (smpte2084) or HLG (arib-std-b67) transfer. */
+  hdr?: boolean;
+  sampleRate?: number;
+  channels?: number;
+  durationInSeconds?: number;
+  /** Frame/packet count when the container states it (an "empty" stream has 0). */
+  frames?: number;
+  isDefault?: boolean;
+  isAttachedPicture?: boolean;
+}
+
+export interface MediaProbe {
+  /** ffprobe's format_name, e.g. `mov,mp4,m4a,3gp,3g2,mj2`. */
+  container: string;
+  durationInSeconds?: number;
+  sizeInBytes?: number;
+  bitRate?: number;
+  streams: MediaStreamInfo[];
+  /** Index of the stream to use as the video (the real one: not cover art, not empty). */
+  primaryVideoIndex?: number;
+  primaryAudioIndex?: number;
+  /** Data/telemetry tracks present (codec tags or handler names), recorded, never mapped into outputs. */
+  dataTracks: string[];
+  /** From container/stream tags where present. */
+  creationTime?: string;
+  device?: { make?: string; model?: string };
+  /** ISO 6709 location string as the container stores it. */
+  location?: string;
+}
+
+export interface MediaRunOptions {
+  /** Hard limit; the process is killed (SIGKILL) when it passes. */
+  timeoutInMs: number;
+  abortSignal?: AbortSignal;
+  /** Called with 0..1 as ffmpeg reports progress (for lock renewal/logging). */
+  onProgress?: (fraction: number) => void;
+}
+
+export interface MediaRunResult {
+  /** The exact argument vector passed to the binary (provenance). */
+  arguments: string[];
+  /** Last lines of stderr (the real cause is often on the last line, not the first). */
+  stderrTail: string;
+  durationInMs: number;
+}
+
+export interface MediaToolVersions {
+  ffmpeg: string;
+  ffprobe: string;
+}
+
+export interface MediaTool {
+  versions(): Promise<MediaToolVersions>;
+  /** Probes the input; a crash (signal), a timeout or an unreadable file is a CustodyError with the stderr tail. */
+  probe(input: MediaInput, options: MediaRunOptions): Promise<MediaProbe>;
+  /**
+   * Runs ffmpeg with `outputArguments` after the hardened input options the adapter owns
+   * (protocol and demuxer allow-lists, `-nostdin`, …). The adapter adds `-i <input>`; the
+   * caller gives everything after it, including the output path(s).
+   */
+  run(input: MediaInput, outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult>;
+}
