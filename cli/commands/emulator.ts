@@ -6,6 +6,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { DEFAULT_CONFIG_FILE, startServiceBusEmulator } from "../../local/servicebus-emulator";
+import { untilSignal } from "../signals";
 
 export interface EmulatorCommandOptions {
   port: string;
@@ -49,14 +50,6 @@ async function runServiceBusEmulator(options: EmulatorCommandOptions): Promise<v
   } else {
     process.stdout.write(`Service Bus emulator ready (${queues} queues, ${topics} topics): ${emulator.connectionString}\n`);
   }
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  await untilSignal();
   await emulator.close();
 }

@@ -13,6 +13,7 @@ import { startStack } from "../../local/stack";
 import { createServiceBusClient } from "../../shared/adapters/service-bus-client";
 import { createLogger } from "../../shared/logging";
 import { loadSettings } from "../../shared/settings";
+import { untilSignal } from "../signals";
 import { DEFAULT_DATA_DIR } from "../stack-target";
 
 interface StartOptions {
@@ -83,16 +84,4 @@ function port(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number (0–65535), not '${value}'.`);
   return n;
-}
-
-export function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = (): void => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
 }

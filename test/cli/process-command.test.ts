@@ -3,25 +3,14 @@
  * an empty file and odd names. It starts an embedded stack, and prints one JSON result per
  * file with the correct SHA-256 and a final state.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { runCli } from "./run-cli";
 
-const BIN = path.resolve(__dirname, "..", "..", "bin", "custody.js");
 const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test("process gives every file a final state with its SHA-256, JSON on stdout, exit code 1 when one is rejected", async () => {
   const work = mkdtempSync(path.join(os.tmpdir(), "custody-process-"));
@@ -32,7 +21,7 @@ test("process gives every file a final state with its SHA-256, JSON on stdout, e
   writeFileSync(path.join(input, "empty.mp4"), "");
   const out = path.join(work, "out");
 
-  const result = await run(["process", input, "--json", "--out", out, "--data-dir", path.join(work, "data"), "--timeout", "60"]);
+  const result = await runCli(["process", input, "--json", "--out", out, "--data-dir", path.join(work, "data"), "--timeout", "60"]);
   expect(result.stderr).toBe("");
   const results = JSON.parse(result.stdout) as Array<{ file: string; evidenceId: string; status: string; sha256: string; reason?: string; stages: Record<string, { status: string }> }>;
   expect(results.map((r) => path.relative(input, r.file)).sort()).toEqual(["empty.mp4", path.join("nested", "Zoë #1 100%.m4a"), "phone clip.mp4"]);
@@ -51,7 +40,7 @@ test("process gives every file a final state with its SHA-256, JSON on stdout, e
 }, 90_000);
 
 test("a usage error exits with code 2 and says what is wrong", async () => {
-  const result = await run(["process", "/no/such/path", "--json"]);
+  const result = await runCli(["process", "/no/such/path", "--json"]);
   expect(result.code).toBe(2);
   expect(result.stderr).toMatch(/No such file or folder: \/no\/such\/path/);
 });

@@ -8,19 +8,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { CUSTODY_BIN as BIN, runCli } from "./run-cli";
 
-const BIN = path.resolve(__dirname, "..", "..", "bin", "custody.js");
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutInMs: number): Promise<T> {
   const deadline = Date.now() + timeoutInMs;
@@ -52,24 +42,24 @@ test("start serves upload, list and status from other processes, and stops clean
 
     const file = path.join(work, "clip.mp4");
     writeFileSync(file, "a short recording");
-    const upload = await run(["upload", file, "--officer", "PC77", "--device", "BWV-77", "--recorded-at", "2026-11-26T05:00:00Z", "--data-dir", dataDir, "--json"]);
+    const upload = await runCli(["upload", file, "--officer", "PC77", "--device", "BWV-77", "--recorded-at", "2026-11-26T05:00:00Z", "--data-dir", dataDir, "--json"]);
     expect(upload.code).toBe(0);
     const [uploaded] = JSON.parse(upload.stdout) as Array<{ evidenceId: string; sha256: string }>;
     expect(uploaded.sha256).toBe(createHash("sha256").update("a short recording").digest("hex"));
 
     const record = await waitFor(async () => {
-      const status = await run(["status", uploaded.evidenceId, "--data-dir", dataDir, "--json"]);
+      const status = await runCli(["status", uploaded.evidenceId, "--data-dir", dataDir, "--json"]);
       if (status.code !== 0) return undefined;
       const parsed = JSON.parse(status.stdout) as { status: string; hash?: { sha256: string } };
       return parsed.status === "ready" ? parsed : undefined;
     }, 30_000);
     expect(record.hash?.sha256).toBe(uploaded.sha256);
 
-    const list = await run(["list", "--officer", "PC77", "--status", "ready", "--data-dir", dataDir, "--json"]);
+    const list = await runCli(["list", "--officer", "PC77", "--status", "ready", "--data-dir", dataDir, "--json"]);
     expect(list.code).toBe(0);
     expect((JSON.parse(list.stdout) as Array<{ evidenceId: string }>).map((r) => r.evidenceId)).toEqual([uploaded.evidenceId]);
 
-    const missing = await run(["status", "ev-00000000000000000000000000000000", "--data-dir", dataDir]);
+    const missing = await runCli(["status", "ev-00000000000000000000000000000000", "--data-dir", dataDir]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no recording/);
   } finally {
@@ -84,7 +74,7 @@ test("a taken port stops start at once, naming the port", async () => {
   const port = (blocker.address() as net.AddressInfo).port;
   try {
     const work = mkdtempSync(path.join(os.tmpdir(), "custody-start-taken-"));
-    const result = await run(["start", "--data-dir", work, "--blob-port", "0", "--cosmos-port", "0", "--servicebus-port", String(port), "--quiet"]);
+    const result = await runCli(["start", "--data-dir", work, "--blob-port", "0", "--cosmos-port", "0", "--servicebus-port", String(port), "--quiet"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`Port ${port}`);
   } finally {
