@@ -31,6 +31,8 @@ export interface DockUploadResult {
   blobName: string;
   etag: string;
   versionId?: string;
+  /** Commit time (the BlobCreated event's time). */
+  lastModified?: Date;
   size: number;
   sha256: string;
 }
@@ -62,7 +64,7 @@ export async function uploadRecording(container: ContainerClient, file: string, 
     onProgress: (progress) => options.onProgress?.(progress.loadedBytes),
     abortSignal: options.abortSignal,
   });
-  return { blobName, etag: response.etag!, versionId: response.versionId, size: info.size, sha256 };
+  return { blobName, etag: response.etag!, versionId: response.versionId, lastModified: response.lastModified, size: info.size, sha256 };
 }
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -45,7 +45,8 @@ export async function resolveStackTarget(options: ResolveTargetOptions): Promise
   }
   const embedded = await startStack({
     dataDir: options.dataDir,
-    log: options.verbose ? createLogger({ minLevel: "info" }) : silentLogger,
+    // stderr: stdout carries the command's result (--json must stay parseable).
+    log: options.verbose ? createLogger({ minLevel: "info", sink: (_level, line) => process.stderr.write(`${line}\n`) }) : silentLogger,
     blobPollIntervalInMs: 250,
   });
   const target = await connect(`an embedded stack in ${options.dataDir}`, embedded.environment);

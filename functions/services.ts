@@ -23,7 +23,15 @@ export interface FunctionServices {
 let current: Promise<FunctionServices> | undefined;
 
 export function getServices(): Promise<FunctionServices> {
-  current ??= createServices(loadSettings());
+  if (current === undefined) {
+    const created = createServices(loadSettings());
+    current = created;
+    // A failed start (e.g. Cosmos DB unreachable at the first invocation) is not remembered:
+    // the next invocation tries again instead of failing every message until a restart.
+    created.catch(() => {
+      if (current === created) current = undefined;
+    });
+  }
   return current;
 }
 

@@ -14,6 +14,8 @@ export interface ListedBlob {
   contentLength: number;
   contentType?: string;
   versionId?: string;
+  /** When the blob was committed (Event Grid's event time). */
+  lastModified?: Date;
 }
 
 export async function* listBlobsIsolatingFailures(
@@ -34,6 +36,7 @@ export async function* listBlobsIsolatingFailures(
           contentLength: item.properties.contentLength ?? 0,
           contentType: item.properties.contentType,
           versionId: item.versionId,
+          lastModified: item.properties.lastModified,
         });
       }
     }

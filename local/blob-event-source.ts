@@ -136,7 +136,7 @@ export function blobCreatedEvent(
   container: ContainerClient,
   name: string,
   etag: string,
-  blob: { contentType?: string; contentLength: number; versionId?: string },
+  blob: { contentType?: string; contentLength: number; versionId?: string; lastModified?: Date },
 ): BlobCreatedCloudEvent {
   const id = deterministicUuid(`${container.accountName}/${container.containerName}/${name}#${etag}`);
   const url = container.getBlobClient(name).url.split("?")[0];
@@ -158,7 +158,9 @@ export function blobCreatedEvent(
     type: "Microsoft.Storage.BlobCreated",
     source: `${LOCAL_RESOURCE_PREFIX}/${container.accountName}`,
     id,
-    time: new Date().toISOString(),
+    // When the blob was committed, as Event Grid says — not when this source noticed it (ingest
+    // records it as the recording's uploadedAt). Now only when the caller does not know.
+    time: (blob.lastModified ?? new Date()).toISOString(),
     subject: `/blobServices/default/containers/${container.containerName}/blobs/${name}`,
     data,
   };

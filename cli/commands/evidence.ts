@@ -160,13 +160,19 @@ async function processFiles(target: StackTarget, files: string[], options: Proce
   // Each run gets its own folder so two files with the same name never overwrite each other.
   const runId = new Date().toISOString().replace(/[:.]/g, "-") + "-" + randomUUID().slice(0, 8);
   const pending: Array<{ file: string; evidenceId: string; upload: DockUploadResult }> = [];
+  // Files from different folders may share a name (cameras number their files per device):
+  // a repeated name goes one folder deeper, so no upload of this run overwrites another's original.
+  const usedNames = new Set<string>();
   for (const file of files) {
     try {
-      const upload = await uploadWithProgress(target, file, { ...options, blobName: `${options.officer}/${options.device}/${runId}/${path.basename(file)}` });
+      let blobName = `${options.officer}/${options.device}/${runId}/${path.basename(file)}`;
+      for (let n = 2; usedNames.has(blobName); n++) blobName = `${options.officer}/${options.device}/${runId}/${n}/${path.basename(file)}`;
+      usedNames.add(blobName);
+      const upload = await uploadWithProgress(target, file, { ...options, blobName });
       const evidenceId = evidenceIdOf(target, upload);
       // Announce it at once, as Event Grid would; the blob-event source's own announcement of
       // the same version carries the same message id and is dropped as a duplicate.
-      const event = blobCreatedEvent(container, upload.blobName, upload.etag, { contentLength: upload.size, versionId: upload.versionId });
+      const event = blobCreatedEvent(container, upload.blobName, upload.etag, { contentLength: upload.size, versionId: upload.versionId, lastModified: upload.lastModified });
       await target.services.publisher.publish(ENTITIES.blobCreated.queueName, {
         messageId: event.id,
         body: event,

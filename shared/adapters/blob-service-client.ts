@@ -32,14 +32,16 @@ export function createBlobServiceClient(settings: BlobServiceClientSettings): Bl
   }
   if (settings.blobServiceUri !== undefined && settings.blobServiceUri.trim() !== "") {
     let url: URL;
+    // Echoed without its query string: a pasted SAS URL carries its signature there.
+    const shown = settings.blobServiceUri.replace(/[?#].*$/s, "");
     try {
       url = new URL(settings.blobServiceUri);
     } catch (error) {
-      throw new CustodyError("InvalidConfiguration", `blobServiceUri "${settings.blobServiceUri}" is not a URL; expected https://<account>.blob.core.windows.net`, { cause: error });
+      throw new CustodyError("InvalidConfiguration", `blobServiceUri "${shown}" is not a URL; expected https://<account>.blob.core.windows.net`);
     }
     // A bearer token must never travel in clear text; the SDK refuses it too, but later and less clearly.
     if (url.protocol !== "https:") {
-      throw new CustodyError("InvalidConfiguration", `blobServiceUri "${settings.blobServiceUri}" must use https (Entra ID tokens are only sent over TLS); use a connection string for a local http emulator.`);
+      throw new CustodyError("InvalidConfiguration", `blobServiceUri "${shown}" must use https (Entra ID tokens are only sent over TLS); use a connection string for a local http emulator.`);
     }
     if (url.search !== "") {
       throw new CustodyError("InvalidConfiguration", `blobServiceUri must not carry a query string (a SAS); identity-based access needs only https://<account>.blob.core.windows.net`);

@@ -1,0 +1,43 @@
+/**
+ * The functions' composition root: a failure to build the services (e.g. Cosmos DB unreachable
+ * at the first invocation) must not be remembered — the next invocation tries again, instead of
+ * every later message failing until the process restarts.
+ */
+import { getServices, useServices } from "../../functions/services";
+import { LOCAL_COSMOS_KEY, startLocalCosmos, type CosmosInstance } from "../../local/cosmos";
+
+const saved = { ...process.env };
+let cosmos: CosmosInstance | undefined;
+
+afterEach(async () => {
+  const current = await getServicesIfAny();
+  await current?.close();
+  useServices(undefined);
+  await cosmos?.stop();
+  process.env = { ...saved };
+});
+
+async function getServicesIfAny() {
+  try {
+    return await getServices();
+  } catch {
+    return undefined;
+  }
+}
+
+test("a failed start is retried by the next invocation, not cached", async () => {
+  useServices(undefined);
+  Object.assign(process.env, {
+    // Service Bus and Blob clients connect lazily: only Cosmos DB is reached while building the services.
+    ServiceBusConnection: "Endpoint=sb://localhost:1;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true",
+    EvidenceStorage: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${LOCAL_COSMOS_KEY};BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;`,
+    EvidenceIndex: `AccountEndpoint=https://localhost:1/;AccountKey=${LOCAL_COSMOS_KEY};`,
+    EvidenceIndex__allowSelfSignedCertificate: "true",
+  });
+  await expect(getServices()).rejects.toMatchObject({ code: "Transient" });
+
+  cosmos = await startLocalCosmos();
+  process.env.EvidenceIndex = cosmos.connectionString;
+  const services = await getServices();
+  expect(services.settings.cosmos.databaseName).toBe("custody");
+});
