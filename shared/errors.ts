@@ -24,8 +24,27 @@ export type CustodyErrorCode =
   | "ConcurrencyConflict"
   /** Throttling, timeouts, lost connections, 5xx: try again later. */
   | "Transient"
-  /** Access denied to a resource: a deployment problem, not fixed by retrying. */
+  /** Access denied to a resource: a deployment problem (e.g. a role assignment not yet applied). */
   | "AccessDenied"
+  /**
+   * ffmpeg/ffprobe cannot use the original: corrupt or truncated (`moov atom not found`, bad
+   * EBML), encrypted, a codec the build lacks, no usable stream, or a format/protocol the
+   * hardened input options refuse (playlists, concat scripts, references to other files).
+   * The same bytes always fail the same way: recorded, never retried.
+   */
+  | "UnsupportedMedia"
+  /**
+   * ffmpeg/ffprobe died by a signal it did not ask for (SIGSEGV, SIGBUS, SIGABRT, …): a crash
+   * on these bytes, deterministic for the same input and binary, so not retried (no crash
+   * loop). A SIGKILL/SIGTERM from outside (OOM killer, host shutdown) is raised retryable.
+   */
+  | "MediaToolCrashed"
+  /**
+   * A media stage's output failed its check after ffmpeg exited 0 (no video where the source
+   * has video, a duration far from the source's, a wrong pixel format or codec, a missing or
+   * empty image): evidence must never get a silently wrong rendition. Never retried.
+   */
+  | "OutputVerificationFailed"
   /** Anything not classified: a bug. Retried (it may be a transient cause we did not recognise). */
   | "Internal";
 
@@ -37,7 +56,13 @@ const RETRYABLE: Record<CustodyErrorCode, boolean> = {
   UnaddressableName: false,
   ConcurrencyConflict: true,
   Transient: true,
-  AccessDenied: false,
+  // Retried like a transient error: right after a deployment, role assignments take minutes
+  // to apply, and a permissions problem is the deployment's, not the recording's. A stage
+  // reports it as final only on the message's last delivery.
+  AccessDenied: true,
+  UnsupportedMedia: false,
+  MediaToolCrashed: false,
+  OutputVerificationFailed: false,
   Internal: true,
 };
 
@@ -78,8 +103,13 @@ export function toCustodyError(error: unknown): CustodyError {
   if (status === 408 || status === 429 || (status !== undefined && status >= 500)) {
     return new CustodyError("Transient", message, { cause: error });
   }
-  if (candidate.retryable === true) return new CustodyError("Transient", message, { cause: error });
   const code = typeof candidate.code === "string" ? candidate.code : "";
+  // Service Bus SDK codes that no retry can fix (its own `retryable` is false for them, but
+  // also for QuotaExceeded, which should be retried — so they are named, not inferred).
+  if (code === "MessagingEntityNotFound") return new CustodyError("InvalidConfiguration", message, { cause: error });
+  if (code === "UnauthorizedAccess") return new CustodyError("AccessDenied", message, { cause: error });
+  if (code === "MessageSizeExceeded") return new CustodyError("Internal", message, { cause: error, retryable: false });
+  if (candidate.retryable === true) return new CustodyError("Transient", message, { cause: error });
   if (/^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|ServiceBusy|ServiceTimeout|ServiceCommunicationProblem)$/.test(code)) {
     return new CustodyError("Transient", message, { cause: error });
   }

@@ -9,9 +9,14 @@ export function evidenceReceivedMessageId(evidenceId: string): string {
   return `${evidenceId}:received`;
 }
 
-/** Each attempt's report is distinct (attempt number and outcome are part of it). */
-export function stageResultMessageId(result: Pick<StageResultMessage, "evidenceId" | "stage" | "attempt" | "outcome">): string {
-  return `${result.evidenceId}:${result.stage}:${result.attempt}:${result.outcome}`;
+/**
+ * Each attempt's report is distinct (attempt number and outcome are part of it). A final
+ * failure is marked as such: a redriven message starts counting attempts at 1 again, and its
+ * final failure must not share an id with the first run's non-final attempt of that number.
+ */
+export function stageResultMessageId(result: Pick<StageResultMessage, "evidenceId" | "stage" | "attempt" | "outcome" | "final">): string {
+  const suffix = result.outcome === "failed" && result.final ? ":final" : "";
+  return `${result.evidenceId}:${result.stage}:${result.attempt}:${result.outcome}${suffix}`;
 }
 
 export function evidenceReadyMessageId(evidenceId: string): string {

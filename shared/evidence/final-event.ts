@@ -33,7 +33,8 @@ export interface FinalEventBody {
   status: EvidenceStatus;
   original?: OriginalRef;
   capture?: Partial<CaptureMetadata>;
-  hash?: HashResult;
+  /** The recording's hash without its segment digests (those stay on the index record). */
+  hash?: Omit<HashResult, "segmentSha256"> & { segmentCount: number };
   integrityFindings: IntegrityFinding[];
   failure?: FinalEventFailure;
 }
@@ -57,7 +58,12 @@ export function buildFinalEvent(record: EvidenceRecord): OutgoingMessage {
   };
   if (record.original !== undefined) body.original = record.original;
   if (record.capture !== undefined) body.capture = record.capture;
-  if (record.hash !== undefined) body.hash = record.hash;
+  // Segment digests stay on the record (for `custody verify`); the event keeps to what consumers
+  // need, so it stays far below the 256 KB message limit whatever the recording's length.
+  if (record.hash !== undefined) {
+    const { segmentSha256, ...hash } = record.hash;
+    body.hash = { ...hash, segmentCount: segmentSha256.length };
+  }
   const failure = finalEvent.type === "evidence-failed" ? describeFailure(record) : undefined;
   if (failure !== undefined) body.failure = failure;
 

@@ -23,6 +23,21 @@ import type { StageContext } from "./stage-context";
 /** 4 MiB: the Azure block size uploads commonly use, ~2,500 digests for 10 GB — small enough to locate damage, few enough to store on the record. */
 export const DEFAULT_SEGMENT_SIZE_IN_BYTES = 4 * 1024 * 1024;
 
+/**
+ * At most this many segment digests per recording. Digests travel in the stage-result message
+ * (Service Bus Standard: 256 KB, ~67 bytes per digest in JSON) and live on the index record, so
+ * a 10-hour, 40 GiB recording must not need 10,000 of them: above 8 GiB the segment size
+ * doubles until the count fits (still fixed for the whole file, and recorded with it).
+ */
+export const MAX_SEGMENTS = 2048;
+
+/** The segment size for a file of `size` bytes: the default, doubled until there are at most MAX_SEGMENTS. */
+export function segmentSizeFor(size: number, base = DEFAULT_SEGMENT_SIZE_IN_BYTES): number {
+  let segment = base;
+  while (Math.ceil(size / segment) > MAX_SEGMENTS) segment *= 2;
+  return segment;
+}
+
 export interface HashOriginalOptions {
   /** Segment size for the per-segment digests; default {@link DEFAULT_SEGMENT_SIZE_IN_BYTES}. */
   segmentSizeInBytes?: number;
@@ -62,7 +77,7 @@ export async function hashOriginal(
   context: StageContext,
   options: HashOriginalOptions = {},
 ): Promise<HashResult> {
-  const segmentSizeInBytes = checkSegmentSize(options.segmentSizeInBytes ?? DEFAULT_SEGMENT_SIZE_IN_BYTES);
+  const segmentSizeInBytes = checkSegmentSize(options.segmentSizeInBytes ?? segmentSizeFor(input.original.size));
   const { original } = input;
   const log = context.log.child({ evidenceId: input.evidenceId, stage: "hash" });
   const abortSignal = context.abortSignal;

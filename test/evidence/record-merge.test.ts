@@ -504,7 +504,8 @@ describe("buildFinalEvent", () => {
       status: "ready",
       original: record.original,
       capture: record.capture,
-      hash: record.hash,
+      // The event carries the hash without the segment digests (they stay on the record).
+      hash: { sha256: record.hash!.sha256, size: record.hash!.size, segmentSizeInBytes: record.hash!.segmentSizeInBytes, segmentCount: 2, deviceSha256: DEVICE_SHA, matchesDevice: false },
       integrityFindings: [expect.objectContaining({ code: "DeviceHashMismatch", expected: DEVICE_SHA, actual: SHA })],
     });
   });

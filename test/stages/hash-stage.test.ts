@@ -330,3 +330,18 @@ describe("verifySegments: where a copy differs", () => {
     expect(result.differences[1].expectedSha256).toBeUndefined();
   });
 });
+
+describe("segment size for long recordings", () => {
+  test("stays 4 MiB up to 8 GiB, then doubles so there are never more than 2,048 digests", () => {
+    const { segmentSizeFor, MAX_SEGMENTS, DEFAULT_SEGMENT_SIZE_IN_BYTES } = require("../../shared/stages/hash-stage") as typeof import("../../shared/stages/hash-stage");
+    const GiB = 1024 ** 3;
+    expect(segmentSizeFor(0)).toBe(DEFAULT_SEGMENT_SIZE_IN_BYTES);
+    expect(segmentSizeFor(8 * GiB)).toBe(DEFAULT_SEGMENT_SIZE_IN_BYTES);
+    expect(segmentSizeFor(8 * GiB + 1)).toBe(2 * DEFAULT_SEGMENT_SIZE_IN_BYTES);
+    for (const size of [15.6 * GiB, 40 * GiB, 1000 * GiB]) {
+      expect(Math.ceil(size / segmentSizeFor(size))).toBeLessThanOrEqual(MAX_SEGMENTS);
+    }
+    // 2,048 digests in a stage-result body stay well below the 256 KB message limit.
+    expect(JSON.stringify(Array.from({ length: MAX_SEGMENTS }, () => "f".repeat(64))).length).toBeLessThan(150 * 1024);
+  });
+});
