@@ -22,12 +22,15 @@ export interface StartDevHostOptions {
 }
 
 export interface DevHost {
-  stop(): Promise<void>;
+  /** Stops taking messages, waits up to `drainTimeoutInMs` for running invocations, then closes. */
+  stop(drainTimeoutInMs?: number): Promise<void>;
 }
 
 export function startDevHost(options: StartDevHostOptions): DevHost {
   const receivers: ServiceBusReceiver[] = [];
   const subscriptions: Array<{ close(): Promise<void> }> = [];
+  // Invocations still running: stop() lets them finish and settle, as the Functions host drains.
+  const inFlight = new Set<Promise<void>>();
   for (const definition of options.definitions) {
     const receiver = options.client.createReceiver(entityPath(definition.entity), {
       receiveMode: "peekLock",
@@ -38,7 +41,11 @@ export function startDevHost(options: StartDevHostOptions): DevHost {
     subscriptions.push(
       receiver.subscribe(
         {
-          processMessage: (message) => invoke(definition, receiver, message, log),
+          processMessage: (message) => {
+            const invocation = invoke(definition, receiver, message, log);
+            inFlight.add(invocation);
+            return invocation.finally(() => inFlight.delete(invocation));
+          },
           processError: async (args) => {
             log.warn("receiver error (the SDK retries)", { error: args.error, source: args.errorSource });
           },
@@ -49,8 +56,18 @@ export function startDevHost(options: StartDevHostOptions): DevHost {
     log.info("listening", { entity: entityPath(definition.entity), maxConcurrentCalls: options.hostSettings.maxConcurrentCalls });
   }
   return {
-    async stop() {
+    async stop(drainTimeoutInMs = 30_000) {
       await Promise.all(subscriptions.map((s) => s.close()));
+      // Give running invocations time to finish; what does not finish is redelivered after its lock expires.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, drainTimeoutInMs);
+          timer.unref();
+        }),
+      ]);
+      if (timer) clearTimeout(timer);
       await Promise.all(receivers.map((r) => r.close()));
     },
   };
