@@ -7,5 +7,7 @@ import { hashFunction } from "./hash";
 import { indexReceivedFunction, indexResultsFunction } from "./index-evidence";
 import { ingestFunction } from "./ingest";
 import type { FunctionDefinition } from "./invocation";
+import { thumbnailFunction } from "./thumbnail";
+import { transcodeFunction } from "./transcode";
 
-export const FUNCTION_DEFINITIONS: readonly FunctionDefinition[] = [ingestFunction, hashFunction, indexReceivedFunction, indexResultsFunction];
+export const FUNCTION_DEFINITIONS: readonly FunctionDefinition[] = [ingestFunction, hashFunction, transcodeFunction, thumbnailFunction, indexReceivedFunction, indexResultsFunction];

@@ -8,11 +8,14 @@ import { AzureBlobStore } from "../shared/adapters/azure-blob-store";
 import { createBlobServiceClient } from "../shared/adapters/blob-service-client";
 import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../shared/adapters/cosmos-evidence-index";
 import { createCredential } from "../shared/adapters/credential";
-import type { BlobStore } from "../shared/ports/blob-store";
+import { createFfmpegMediaTool, type FfmpegMediaTool } from "../shared/adapters/ffmpeg-media-tool";
+import { CustodyError, toCustodyError } from "../shared/errors";
+import type { MediaBlobStore } from "../shared/ports/blob-store";
+import type { MediaTool } from "../shared/ports/media-tool";
 import type { EvidenceIndex } from "../shared/ports/evidence-index";
 import type { Settings } from "../shared/settings";
 
-export function createBlobStore(settings: Settings): BlobStore {
+export function createBlobStore(settings: Settings): MediaBlobStore {
   const auth = settings.storage;
   const service =
     auth.kind === "connectionString"
@@ -46,5 +49,32 @@ export async function createEvidenceIndex(settings: Settings): Promise<{ index: 
   return {
     index: new CosmosEvidenceIndex(container),
     close: async () => client.dispose(),
+  };
+}
+
+/**
+ * ffmpeg/ffprobe, located and checked (`-version`) on first use rather than when the services
+ * start: commands and functions that never touch media (ingest, index, `custody status`) do
+ * not depend on the binaries. A failure to start them is a deployment problem that a redeploy
+ * fixes, so it is retryable: the message is retried, then dead-lettered for redrive, instead of
+ * failing recordings for good. A failed start is not remembered.
+ */
+export function createMediaTool(create: () => Promise<FfmpegMediaTool> = () => createFfmpegMediaTool()): MediaTool {
+  let tool: Promise<FfmpegMediaTool> | undefined;
+  const get = (): Promise<FfmpegMediaTool> => {
+    if (tool === undefined) {
+      const started = create().catch((error: unknown) => {
+        if (tool === started) tool = undefined;
+        const failure = toCustodyError(error);
+        throw new CustodyError(failure.code, `ffmpeg/ffprobe unavailable: ${failure.message}`, { cause: error, retryable: true });
+      });
+      tool = started;
+    }
+    return tool;
+  };
+  return {
+    versions: async () => (await get()).versions(),
+    probe: async (input, options) => (await get()).probe(input, options),
+    run: async (input, args, options) => (await get()).run(input, args, options),
   };
 }

@@ -6,16 +6,19 @@
  */
 import { ServiceBusPublisher } from "../shared/adapters/service-bus-publisher";
 import { createServiceBusClient } from "../shared/adapters/service-bus-client";
-import type { BlobStore } from "../shared/ports/blob-store";
+import type { MediaBlobStore } from "../shared/ports/blob-store";
 import type { EvidenceIndex } from "../shared/ports/evidence-index";
+import type { MediaTool } from "../shared/ports/media-tool";
 import type { Publisher } from "../shared/ports/publisher";
 import { loadSettings, type Settings } from "../shared/settings";
-import { createBlobStore, createEvidenceIndex } from "./service-factories";
+import { createBlobStore, createEvidenceIndex, createMediaTool } from "./service-factories";
 
 export interface FunctionServices {
   settings: Settings;
-  blobs: BlobStore;
+  blobs: MediaBlobStore;
   index: EvidenceIndex;
+  /** ffmpeg/ffprobe for the media stages (binaries located and checked at start). */
+  media: MediaTool;
   publisher: Publisher;
   close(): Promise<void>;
 }
@@ -45,11 +48,13 @@ export async function createServices(settings: Settings): Promise<FunctionServic
   const publisher = new ServiceBusPublisher(serviceBus);
   const blobs = createBlobStore(settings);
   const { index, close: closeIndex } = await createEvidenceIndex(settings);
+  const media = createMediaTool();
   return {
     settings,
     blobs,
     index,
     publisher,
+    media,
     async close() {
       await publisher.close();
       await serviceBus.close();

@@ -40,6 +40,8 @@ export interface Settings {
   requiredStages: PipelineStage[];
   /** Containers ingest accepts recordings from (CUSTODY_ACCEPTED_CONTAINERS). */
   acceptedContainers: string[];
+  /** Media stages: the proxy's longest side (CUSTODY_PROXY_MAX_SIDE, default 1280) and thumbnails per recording (CUSTODY_THUMBNAIL_COUNT, default 8). */
+  media: { proxyMaxSide: number; thumbnailCount: number };
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -64,7 +66,22 @@ export function loadSettings(env: Environment = process.env): Settings {
     },
     requiredStages: stages(env),
     acceptedContainers: list(env, "CUSTODY_ACCEPTED_CONTAINERS", ["originals"]),
+    media: {
+      proxyMaxSide: integer(env, "CUSTODY_PROXY_MAX_SIDE", 1280, 16, 7680, (v) => v % 2 === 0 || "must be even (4:2:0 video needs even sizes)"),
+      thumbnailCount: integer(env, "CUSTODY_THUMBNAIL_COUNT", 8, 1, 99),
+    },
   };
+}
+
+function integer(env: Environment, key: string, fallback: number, min: number, max: number, check?: (value: number) => true | string): number {
+  const raw = env[key];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw invalid(key, `must be a whole number from ${min} to ${max}`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw invalid(key, `must be from ${min} to ${max}`);
+  const verdict = check?.(value) ?? true;
+  if (verdict !== true) throw invalid(key, verdict);
+  return value;
 }
 
 function connection(env: Environment, prefix: string, endpointKey: string, connectionStringShape: RegExp): ConnectionAuth {

@@ -74,6 +74,8 @@ export const ENTITIES = {
   /** Ingest publishes one evidence-received message per recording. */
   evidenceReceivedTopic: topic("evidence-received"),
   hashSubscription: subscription("evidence-received", "hash"),
+  transcodeSubscription: subscription("evidence-received", "transcode"),
+  thumbnailSubscription: subscription("evidence-received", "thumbnail"),
   indexSubscription: subscription("evidence-received", "index"),
   /** Every stage reports its outcome here; only index reads it. */
   stageResults: queue("stage-results"),

@@ -4,7 +4,10 @@
  * code 0 when every recording is ready, 1 when some recording failed or was rejected, 2 for
  * usage or infrastructure errors.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { readdir, stat, mkdir, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { Command } from "commander";
@@ -279,6 +282,38 @@ async function writeRecords(target: StackTarget, results: ProcessResult[], outDi
     const dir = path.join(outDir, result.evidenceId);
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, "record.json"), `${JSON.stringify(stored.record, null, 2)}\n`);
+    await writeRenditions(target, stored.record, dir);
+  }
+}
+
+/**
+ * The renditions beside record.json, laid out as in the `derived` container:
+ * `<evidenceId>/transcode/proxy.mp4`, `<evidenceId>/thumbnail/poster.jpg`, … Each download is
+ * checked against the SHA-256 on the record; a difference is reported on stderr.
+ */
+async function writeRenditions(target: StackTarget, record: EvidenceRecord, dir: string): Promise<void> {
+  for (const [stage, state] of Object.entries(record.stages)) {
+    for (const rendition of state?.renditions ?? []) {
+      const folder = path.join(dir, stage);
+      await mkdir(folder, { recursive: true });
+      const file = path.join(folder, path.basename(rendition.name));
+      const digest = createHash("sha256");
+      const body = await target.services.blobs.openRead({ container: rendition.container, name: rendition.path });
+      await pipeline(
+        body,
+        new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            digest.update(chunk);
+            callback(null, chunk);
+          },
+        }),
+        createWriteStream(file),
+      );
+      const sha256 = digest.digest("hex");
+      if (sha256 !== rendition.sha256) {
+        process.stderr.write(`custody: ${record.evidenceId} ${stage}/${rendition.name}: downloaded SHA-256 ${sha256} differs from the record's ${rendition.sha256} (rewritten by a later run?)\n`);
+      }
+    }
   }
 }
 

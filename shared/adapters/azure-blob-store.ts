@@ -9,10 +9,31 @@
  * Azurite ignores version ids (`withVersion()` returns the current blob), so locally the ETag
  * alone carries that guarantee.
  */
-import { Readable } from "node:stream";
-import type { BlobClient, BlobServiceClient } from "@azure/storage-blob";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  BlobSASPermissions,
+  SASProtocol,
+  StorageSharedKeyCredential,
+  generateBlobSASQueryParameters,
+  type BlobClient,
+  type BlobServiceClient,
+  type UserDelegationKey,
+} from "@azure/storage-blob";
 import { CustodyError, toCustodyError } from "../errors";
-import type { BlobProperties, BlobRef, BlobStore, OpenReadOptions } from "../ports/blob-store";
+import {
+  DERIVED_CONTAINER,
+  derivedBlobName,
+  type BlobProperties,
+  type BlobRef,
+  type DerivedBlobSource,
+  type DerivedBlobTarget,
+  type MediaBlobStore,
+  type OpenReadOptions,
+  type WrittenBlob,
+} from "../ports/blob-store";
 import { decodeMetadata } from "./blob-metadata";
 
 /**
@@ -41,10 +62,11 @@ export interface AzureBlobStoreOptions {
   resumeDelayInMs?: number;
 }
 
-export class AzureBlobStore implements BlobStore {
+export class AzureBlobStore implements MediaBlobStore {
   private readonly service: BlobServiceClient;
   private readonly maxDownloadResumes: number;
   private readonly resumeDelayInMs: number;
+  private delegationKey: Promise<UserDelegationKey> | undefined;
 
   constructor(service: BlobServiceClient, options: AzureBlobStoreOptions = {}) {
     this.service = service;
@@ -122,6 +144,97 @@ export class AzureBlobStore implements BlobStore {
         return streamError(error, ref, this.maxDownloadResumes);
       },
     });
+  }
+
+  /**
+   * A read-only SAS URL to the exact version (the version id is part of the URL in Azure).
+   *
+   * - Shared key credential (Azurite, connection strings): a service SAS signed with the key.
+   *   Azurite has no user delegation keys.
+   * - Entra ID (Azure, keyless; shared keys disabled on the account): a user delegation SAS,
+   *   signed with a user delegation key the identity requests (needs
+   *   `Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action`, part of
+   *   Storage Blob Data Reader), HTTPS only. The key is cached and renewed before it runs out.
+   *
+   * The version is checked first (getProperties with If-Match), so a deleted or overwritten
+   * original fails here as OriginalNotFound / OriginalChanged. A SAS URL cannot carry
+   * If-Match: where the store has no versions (Azurite), callers re-check the ETag afterwards.
+   */
+  async readUrl(ref: BlobRef, expiresInMs: number): Promise<string> {
+    await this.getProperties(ref);
+    const blob = this.blobClient(ref);
+    const startsOn = new Date(Date.now() - 5 * 60_000); // tolerate clock skew between us and the service
+    const expiresOn = new Date(Date.now() + Math.max(60_000, expiresInMs));
+    const values = {
+      containerName: ref.container,
+      blobName: ref.name,
+      versionId: ref.versionId,
+      permissions: BlobSASPermissions.parse("r"),
+      startsOn,
+      expiresOn,
+    };
+    const credential = this.service.credential;
+    let sas: string;
+    try {
+      if (credential instanceof StorageSharedKeyCredential) {
+        sas = generateBlobSASQueryParameters(values, credential).toString();
+      } else {
+        const key = await this.userDelegationKey(expiresOn);
+        sas = generateBlobSASQueryParameters({ ...values, protocol: SASProtocol.Https }, key, blob.accountName).toString();
+      }
+    } catch (error) {
+      throw blobError(error, ref, "sign a read URL for");
+    }
+    return `${blob.url}${blob.url.includes("?") ? "&" : "?"}${sas}`;
+  }
+
+  /**
+   * Uploads a rendition to `derived/<evidenceId>/<stage>/<name>` (overwriting), hashing the
+   * bytes as they stream to the service: constant memory (4 × 4 MiB blocks in flight).
+   */
+  async writeDerived(target: DerivedBlobTarget, source: DerivedBlobSource, options: { abortSignal?: AbortSignal } = {}): Promise<WrittenBlob> {
+    const name = derivedBlobName(target);
+    const ref = { container: DERIVED_CONTAINER, name };
+    const client = this.service.getContainerClient(DERIVED_CONTAINER).getBlockBlobClient(name);
+    const hash = createHash("sha256");
+    let size = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    const input = source.kind === "file" ? createReadStream(source.path) : source.stream;
+    try {
+      const [, response] = await Promise.all([
+        pipeline(input, tap, { signal: options.abortSignal }),
+        client.uploadStream(tap, 4 * 1024 * 1024, 4, {
+          blobHTTPHeaders: { blobContentType: target.contentType },
+          metadata: { evidenceid: target.evidenceId, stage: target.stage },
+          abortSignal: options.abortSignal,
+        }),
+      ]);
+      return { container: DERIVED_CONTAINER, name, url: withoutQuery(client.url), size, sha256: hash.digest("hex"), contentType: target.contentType, etag: response.etag ?? "" };
+    } catch (error) {
+      tap.destroy();
+      if ((error as { statusCode?: unknown } | null)?.statusCode === 404) {
+        throw new CustodyError("InvalidConfiguration", `Cannot write ${DERIVED_CONTAINER}/${name}: the '${DERIVED_CONTAINER}' container does not exist (the deployment creates it).`, { cause: error });
+      }
+      if (error instanceof CustodyError) throw error;
+      if ((error as { code?: unknown } | null)?.code === "ENOENT") throw new CustodyError("Internal", `Cannot upload ${source.kind === "file" ? source.path : "stream"}: ${(error as Error).message}`, { cause: error, retryable: false });
+      throw blobError(error, ref, "upload");
+    }
+  }
+
+  /** A user delegation key valid until at least `until` (requested for a day, renewed an hour before it ends). */
+  private async userDelegationKey(until: Date): Promise<UserDelegationKey> {
+    const cached = this.delegationKey === undefined ? undefined : await this.delegationKey.catch(() => undefined);
+    if (cached !== undefined && new Date(cached.signedExpiresOn).getTime() > until.getTime() + 60 * 60_000) return cached;
+    const startsOn = new Date(Date.now() - 5 * 60_000);
+    const expiresOn = new Date(Math.min(Date.now() + 7 * 24 * 3600_000 - 60_000, Math.max(until.getTime() + 2 * 3600_000, Date.now() + 24 * 3600_000)));
+    this.delegationKey = this.service.getUserDelegationKey(startsOn, expiresOn).then((response) => response as UserDelegationKey);
+    return this.delegationKey;
   }
 
   private blobClient(ref: BlobRef): BlobClient {

@@ -8,6 +8,10 @@
  * anything else is a new version that readers must accept side by side.
  */
 
+import type { MediaProbe } from "../ports/media-tool";
+
+export type { MediaProbe, MediaStreamInfo, MediaStreamType } from "../ports/media-tool";
+
 export const PIPELINE_STAGES = ["hash", "transcode", "thumbnail"] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
@@ -108,6 +112,62 @@ export interface StageResultMessage {
   error?: StageError;
   /** Why a stage was skipped (e.g. no video stream for thumbnails). */
   skipReason?: string;
+  /**
+   * What ffprobe found in the original (media stages). Both transcode and thumbnail probe and
+   * report it; the index keeps one (they are the same file and the same probe).
+   */
+  media?: MediaProbe;
+  /** Files the stage wrote to the `derived` container (its complete set: a re-run replaces them). */
+  renditions?: Rendition[];
+  /** How the stage produced its renditions (media stages): source version, tools, exact arguments, times. */
+  provenance?: StageProvenance;
+}
+
+export type RenditionKind = "proxy" | "audio-proxy" | "poster" | "thumbnail" | "sprite" | "sprite-vtt";
+
+/** One derived file, at a deterministic path `derived/<evidenceId>/<stage>/<name>` (re-runs overwrite it). */
+export interface Rendition {
+  kind: RenditionKind;
+  /** File name inside the stage's folder, e.g. `proxy.mp4`, `thumb-03.jpg`. */
+  name: string;
+  /** Always the derived container (originals are never written). */
+  container: string;
+  /** Blob name: `<evidenceId>/<stage>/<name>`. */
+  path: string;
+  contentType: string;
+  size: number;
+  /** SHA-256 of the bytes uploaded, computed while uploading, lower-case hex. */
+  sha256: string;
+  width?: number;
+  height?: number;
+  durationInSeconds?: number;
+  /** For stills: the time in the recording the frame shows (seconds from the start). */
+  timeInSeconds?: number;
+}
+
+/** One ffmpeg/ffprobe run, as executed. */
+export interface MediaToolRun {
+  /** What the run was for, e.g. `probe`, `transcode`, `verify`, `thumbnails`. */
+  purpose: string;
+  /** The exact argument vector passed to the binary (the input URL's SAS query is redacted). */
+  arguments: string[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+/**
+ * Where a stage's renditions came from. The stages read the original through a short-lived
+ * URL and never hash it, so they name the exact version they read (container, name, ETag,
+ * version id); the index joins that with the recording's SHA-256 from the hash stage
+ * (`sourceSha256` on the record) — the evidence id is derived from that same version, so
+ * the join cannot pick another file.
+ */
+export interface StageProvenance {
+  source: { container: string; name: string; versionId?: string; etag: string; sha256?: string };
+  tools: { ffmpeg: string; ffprobe: string };
+  runs: MediaToolRun[];
+  startedAt: string;
+  finishedAt: string;
 }
 
 export type PipelineMessage = EvidenceReceivedMessage | StageResultMessage;
@@ -130,6 +190,107 @@ const originalSchema = {
     url: shortText(4096),
     size: { type: "integer", minimum: 0 },
     contentType: shortText(256),
+  },
+} as const;
+
+const optionalNumber = { type: "number", minimum: 0 } as const;
+const optionalInteger = { type: "integer", minimum: 0 } as const;
+
+const mediaStreamSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["index", "type"],
+  properties: {
+    index: optionalInteger,
+    type: { enum: ["video", "audio", "data", "subtitle", "attachment", "unknown"] },
+    codec: shortText(64),
+    codecTag: shortText(64),
+    handlerName: shortText(256),
+    width: optionalInteger,
+    height: optionalInteger,
+    frameRate: optionalNumber,
+    rotation: { enum: [0, 90, 180, 270] },
+    pixelFormat: shortText(64),
+    bitDepth: optionalInteger,
+    colorTransfer: shortText(64),
+    colorPrimaries: shortText(64),
+    hdr: { type: "boolean" },
+    sampleRate: optionalInteger,
+    channels: optionalInteger,
+    durationInSeconds: optionalNumber,
+    frames: optionalInteger,
+    isDefault: { type: "boolean" },
+    isAttachedPicture: { type: "boolean" },
+  },
+} as const;
+
+const mediaProbeSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["container", "streams", "dataTracks"],
+  properties: {
+    container: shortText(256),
+    durationInSeconds: optionalNumber,
+    sizeInBytes: optionalInteger,
+    bitRate: optionalNumber,
+    streams: { type: "array", maxItems: 1000, items: mediaStreamSchema },
+    primaryVideoIndex: optionalInteger,
+    primaryAudioIndex: optionalInteger,
+    dataTracks: { type: "array", maxItems: 1000, items: shortText(256) },
+    creationTime: shortText(64),
+    device: { type: "object", additionalProperties: false, properties: { make: shortText(256), model: shortText(256) } },
+    location: shortText(256),
+  },
+} as const;
+
+const renditionSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "name", "container", "path", "contentType", "size", "sha256"],
+  properties: {
+    kind: { enum: ["proxy", "audio-proxy", "poster", "thumbnail", "sprite", "sprite-vtt"] },
+    name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$" },
+    container: shortText(63),
+    path: shortText(1024),
+    contentType: shortText(128),
+    size: optionalInteger,
+    sha256: sha256Hex,
+    width: optionalInteger,
+    height: optionalInteger,
+    durationInSeconds: optionalNumber,
+    timeInSeconds: optionalNumber,
+  },
+} as const;
+
+const provenanceSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["source", "tools", "runs", "startedAt", "finishedAt"],
+  properties: {
+    source: {
+      type: "object",
+      additionalProperties: false,
+      required: ["container", "name", "etag"],
+      properties: { container: shortText(63), name: shortText(1024), versionId: shortText(64), etag: shortText(128), sha256: sha256Hex },
+    },
+    tools: { type: "object", additionalProperties: false, required: ["ffmpeg", "ffprobe"], properties: { ffmpeg: shortText(512), ffprobe: shortText(512) } },
+    runs: {
+      type: "array",
+      maxItems: 32,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["purpose", "arguments", "startedAt", "finishedAt"],
+        properties: {
+          purpose: shortText(64),
+          arguments: { type: "array", maxItems: 512, items: { type: "string", maxLength: 8192 } },
+          startedAt: isoTime,
+          finishedAt: isoTime,
+        },
+      },
+    },
+    startedAt: isoTime,
+    finishedAt: isoTime,
   },
 } as const;
 
@@ -226,10 +387,14 @@ export const STAGE_RESULT_SCHEMA = {
       properties: { code: shortText(64), message: shortText(4000), retryable: { type: "boolean" } },
     },
     skipReason: shortText(1000),
+    media: mediaProbeSchema,
+    renditions: { type: "array", maxItems: 256, items: renditionSchema },
+    provenance: provenanceSchema,
   },
   allOf: [
     { if: { properties: { outcome: { const: "failed" } } }, then: { required: ["error"] } },
     { if: { properties: { outcome: { const: "succeeded" }, stage: { const: "hash" } } }, then: { required: ["hash"] } },
     { if: { properties: { outcome: { const: "skipped" } } }, then: { required: ["skipReason"] } },
+    { if: { properties: { outcome: { const: "succeeded" }, stage: { enum: ["transcode", "thumbnail"] } } }, then: { required: ["renditions", "provenance"] } },
   ],
 } as const;

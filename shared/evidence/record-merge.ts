@@ -26,7 +26,7 @@
  * `ready`. The final status and final event are the same either way.
  */
 import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, stageResultMessageId } from "../contracts/message-ids";
-import type { EvidenceReceivedMessage, HashResult, PipelineStage, StageResultMessage } from "../contracts/messages";
+import type { EvidenceReceivedMessage, HashResult, MediaProbe, PipelineStage, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageState, StageStatus } from "./record";
 
@@ -127,12 +127,22 @@ export function applyStageResult(record: EvidenceRecord, result: StageResultMess
       state.resultKey = key;
       if (result.outcome === "skipped" && result.skipReason !== undefined) state.skipReason = result.skipReason;
       else delete state.skipReason;
+      // The winning result's files and provenance REPLACE the stage's: a re-run (redelivery,
+      // redrive) wrote the same deterministic paths, so appending would list files twice.
+      if (result.outcome === "succeeded" && result.renditions !== undefined) state.renditions = structuredClone(result.renditions);
+      else delete state.renditions;
+      if (result.provenance !== undefined) state.provenance = structuredClone(result.provenance);
+      else delete state.provenance;
       if (result.stage === "hash" && result.outcome === "succeeded" && result.hash !== undefined) {
         next.hash = cloneHash(result.hash);
       }
     }
   }
   next.stages[result.stage] = state;
+
+  // Both media stages probe the same original; keep one probe whatever the arrival order.
+  if (result.media !== undefined) next.media = pickMedia(next.media, result.media);
+  joinSourceSha256(next);
 
   // Every successful hash report with a device mismatch yields its finding — once per
   // (expected, actual) pair, however often the report is delivered.
@@ -278,6 +288,11 @@ function stageLogEntry(result: StageResultMessage, key: string, context: MergeCo
       } else {
         entry.action = "stage-succeeded";
         entry.detail = `${result.stage} ${attempt}`;
+        if (result.renditions !== undefined && result.renditions.length > 0) {
+          const primary = result.renditions.find((r) => r.kind === "proxy" || r.kind === "audio-proxy" || r.kind === "poster") ?? result.renditions[0];
+          entry.outputSha256 = primary.sha256;
+          entry.detail += `: ${result.renditions.length} rendition${result.renditions.length === 1 ? "" : "s"} in ${primary.container}/${primary.path.slice(0, primary.path.lastIndexOf("/") + 1)} (${primary.name} sha256 ${primary.sha256})`;
+        }
       }
       break;
     case "skipped":
@@ -343,6 +358,30 @@ function settle(before: EvidenceRecord, after: EvidenceRecord, nowIso: string): 
 function assertSameEvidence(record: EvidenceRecord, evidenceId: string): void {
   if (record.evidenceId !== evidenceId) {
     throw new CustodyError("Internal", `a message for ${evidenceId} was applied to the record of ${record.evidenceId}`, { retryable: false });
+  }
+}
+
+/**
+ * The probe to keep when two are reported. Normally identical (same file, same ffprobe); when
+ * hosts run different ffprobe builds they may differ, and the smaller canonical JSON wins — a
+ * total order, so the record does not depend on which stage reported first.
+ */
+function pickMedia(current: MediaProbe | undefined, candidate: MediaProbe): MediaProbe {
+  if (current === undefined) return structuredClone(candidate);
+  return canonicalJson(candidate) < canonicalJson(current) ? structuredClone(candidate) : current;
+}
+
+/**
+ * Media stages read the original through a URL and never hash it: their provenance names the
+ * version read, and the SHA-256 of that version is the hash stage's (the evidence id is
+ * derived from that very version, so it cannot be another file's). Re-derived on every
+ * application, so it holds whichever of hash and provenance arrived last.
+ */
+function joinSourceSha256(record: EvidenceRecord): void {
+  const sha256 = record.hash?.sha256;
+  if (sha256 === undefined) return;
+  for (const state of Object.values(record.stages)) {
+    if (state?.provenance !== undefined) state.provenance.source.sha256 = sha256;
   }
 }
 

@@ -7,10 +7,13 @@
 import type {
   CaptureMetadata,
   HashResult,
+  MediaProbe,
   OriginalRef,
   PipelineStage,
   RejectionReason,
+  Rendition,
   StageError,
+  StageProvenance,
 } from "../contracts/messages";
 
 /**
@@ -37,6 +40,16 @@ export interface StageState {
    * not depend on the order results arrived in, and says which report decided the stage).
    */
   resultKey?: string;
+  /**
+   * The files the stage wrote (media stages), from the result `resultKey` names: a re-run
+   * writes the same paths and its result replaces this list — never appended to.
+   */
+  renditions?: Rendition[];
+  /**
+   * How the renditions were made (source version, tool versions, exact arguments, times), from
+   * the same result; `source.sha256` is joined in by the index from the hash stage.
+   */
+  provenance?: StageProvenance;
 }
 
 export interface IntegrityFinding {
@@ -88,6 +101,8 @@ export interface EvidenceRecord {
   requiredStages: PipelineStage[];
   stages: Partial<Record<PipelineStage, StageState>>;
   hash?: HashResult;
+  /** What ffprobe found in the original (first media stage to report it; identical either way). */
+  media?: MediaProbe;
   integrityFindings: IntegrityFinding[];
   custodyLog: CustodyLogEntry[];
   /** The final event (evidence-ready or evidence-failed) and whether its publish was confirmed. */

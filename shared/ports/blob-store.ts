@@ -3,6 +3,10 @@
  * SDK, against Azure or Azurite); stages never import the SDK.
  */
 import type { Readable } from "node:stream";
+import type { PipelineStage } from "../contracts/messages";
+
+/** Where renditions go. Derived files are written only here; originals are never written. */
+export const DERIVED_CONTAINER = "derived";
 
 /** One exact version of a blob. Reads are conditioned on `etag` (and `versionId` where the store has versions). */
 export interface BlobRef {
@@ -38,4 +42,55 @@ export interface BlobStore {
   getProperties(ref: BlobRef): Promise<BlobProperties>;
   /** A stream of the exact version's bytes (constant memory; retries transient network errors). */
   openRead(ref: BlobRef, options?: OpenReadOptions): Promise<Readable>;
+}
+
+/** A rendition's deterministic place: `derived/<evidenceId>/<stage>/<name>`. */
+export interface DerivedBlobTarget {
+  evidenceId: string;
+  stage: PipelineStage;
+  /** File name: letters, digits, `.`, `_`, `-`; no path separators. */
+  name: string;
+  contentType: string;
+}
+
+export type DerivedBlobSource = { kind: "file"; path: string } | { kind: "stream"; stream: Readable };
+
+export interface WrittenBlob {
+  container: string;
+  /** Blob name inside the container. */
+  name: string;
+  /** URL without query string. */
+  url: string;
+  size: number;
+  /** SHA-256 of the bytes sent, computed while uploading. */
+  sha256: string;
+  contentType: string;
+  etag: string;
+}
+
+/**
+ * What the media stages need besides reading: a short-lived read-only URL ffmpeg can read
+ * the exact original through (no local copy), and writing renditions. Kept apart from
+ * `BlobStore` so stages that only read (hash, ingest) and their test doubles stay as small.
+ */
+export interface MediaBlobStore extends BlobStore {
+  /**
+   * A read-only URL to the exact version, valid for `expiresInMs` (HTTPS only in Azure). It
+   * cannot carry If-Match, so callers check the ETag before and after using it. Fails like
+   * `getProperties` when the version is gone or changed.
+   */
+  readUrl(ref: BlobRef, expiresInMs: number): Promise<string>;
+  /**
+   * Uploads a rendition to `derived/<evidenceId>/<stage>/<name>`, overwriting what a previous
+   * run wrote there, with its content type; returns size and SHA-256 of the bytes sent.
+   */
+  writeDerived(target: DerivedBlobTarget, source: DerivedBlobSource, options?: { abortSignal?: AbortSignal }): Promise<WrittenBlob>;
+}
+
+/** The blob name of a rendition, validated (no separators, no dot segments, bounded). */
+export function derivedBlobName(target: Pick<DerivedBlobTarget, "evidenceId" | "stage" | "name">): string {
+  if (!/^ev-[0-9a-f]{32}$/.test(target.evidenceId)) throw new Error(`not an evidence id: ${target.evidenceId}`);
+  if (!/^[a-z]+$/.test(target.stage)) throw new Error(`not a stage name: ${target.stage}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(target.name)) throw new Error(`not a rendition file name: ${target.name}`);
+  return `${target.evidenceId}/${target.stage}/${target.name}`;
 }

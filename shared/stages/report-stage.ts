@@ -11,14 +11,35 @@
  * dead-letter queue, from where `custody dlq redrive` can retry it.
  */
 import { stageResultMessageId } from "../contracts/message-ids";
-import type { HashResult, PipelineStage, StageResultMessage } from "../contracts/messages";
-import { toCustodyError } from "../errors";
+import type { HashResult, MediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../contracts/messages";
+import { CustodyError, toCustodyError } from "../errors";
 import type { Publisher } from "../ports/publisher";
 import type { StageContext } from "./stage-context";
 
+/** What media stages add to any outcome (see StageResultMessage). */
+export interface StageMediaDetails {
+  media?: MediaProbe;
+  renditions?: Rendition[];
+  provenance?: StageProvenance;
+}
+
 export type StageWork =
-  | { outcome: "succeeded"; inputSha256?: string; hash?: HashResult }
-  | { outcome: "skipped"; skipReason: string; inputSha256?: string };
+  | ({ outcome: "succeeded"; inputSha256?: string; hash?: HashResult } & StageMediaDetails)
+  | ({ outcome: "skipped"; skipReason: string; inputSha256?: string } & StageMediaDetails);
+
+/**
+ * A failure that carries what the stage learned before failing (the probe, the runs made), so
+ * a recording that fails transcoding still has its media description and the exact arguments
+ * on the record.
+ */
+export class StageFailure extends CustodyError {
+  readonly details: Omit<StageMediaDetails, "renditions">;
+
+  constructor(cause: CustodyError, details: Omit<StageMediaDetails, "renditions">) {
+    super(cause.code, cause.message, { cause: cause.cause ?? cause, retryable: cause.retryable });
+    this.details = details;
+  }
+}
 
 export interface ReportStageOptions {
   stage: PipelineStage;
@@ -54,6 +75,10 @@ export async function runAndReportStage(options: ReportStageOptions, context: St
       finishedAt: new Date().toISOString(),
       error: { code: failure.code, message: truncate(failure.message, 4000), retryable: failure.retryable },
     };
+    if (failure instanceof StageFailure) {
+      if (failure.details.media !== undefined) result.media = failure.details.media;
+      if (failure.details.provenance !== undefined) result.provenance = failure.details.provenance;
+    }
     context.log.warn(`${options.stage} failed`, {
       evidenceId: options.evidenceId,
       attempt: context.attempt,

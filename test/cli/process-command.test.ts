@@ -34,6 +34,10 @@ test("process gives every file a final state with its SHA-256, JSON on stdout, e
   const byName = Object.fromEntries(results.map((r) => [path.basename(r.file), r]));
   expect(byName["phone clip.mp4"].status).toBe("ready");
   expect(byName["Zoë #1 100%.m4a"].status).toBe("ready");
+  // The renditions beside record.json, laid out as in the derived container.
+  const phone = path.join(out, byName["phone clip.mp4"].evidenceId);
+  for (const file of ["transcode/proxy.mp4", "thumbnail/poster.jpg", "thumbnail/thumb-01.jpg", "thumbnail/sprite.jpg", "thumbnail/sprite.vtt"]) expect(existsSync(path.join(phone, file))).toBe(true);
+  expect(existsSync(path.join(out, byName["Zoë #1 100%.m4a"].evidenceId, "transcode", "proxy.m4a"))).toBe(true);
   expect(byName["empty.mp4"].status).toBe("rejected");
   expect(byName["empty.mp4"].reason).toMatch(/EmptyBlob/);
   expect(result.code).toBe(1);

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -40,12 +40,13 @@ test("start serves upload, list and status from other processes, and stops clean
     }, 30_000);
     expect(Object.keys(ready.settings)).toEqual(expect.arrayContaining(["ServiceBusConnection", "EvidenceStorage", "EvidenceIndex"]));
 
+    // A real clip: the embedded stack requires transcode and thumbnail too for `ready`.
     const file = path.join(work, "clip.mp4");
-    writeFileSync(file, "a short recording");
+    writeFileSync(file, readFileSync(path.join(__dirname, "..", "..", "fixtures", "media", "exo_fragmented_fmp4.mp4")));
     const upload = await runCli(["upload", file, "--officer", "PC77", "--device", "BWV-77", "--recorded-at", "2026-11-26T05:00:00Z", "--data-dir", dataDir, "--json"]);
     expect(upload.code).toBe(0);
     const [uploaded] = JSON.parse(upload.stdout) as Array<{ evidenceId: string; sha256: string }>;
-    expect(uploaded.sha256).toBe(createHash("sha256").update("a short recording").digest("hex"));
+    expect(uploaded.sha256).toBe(createHash("sha256").update(readFileSync(file)).digest("hex"));
 
     const record = await waitFor(async () => {
       const status = await runCli(["status", uploaded.evidenceId, "--data-dir", dataDir, "--json"]);

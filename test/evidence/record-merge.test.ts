@@ -4,7 +4,7 @@
  * processing timestamps) and the same final decision.
  */
 import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
-import type { EvidenceReceivedMessage, HashResult, PipelineStage, StageResultMessage } from "../../shared/contracts/messages";
+import type { EvidenceReceivedMessage, HashResult, MediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../../shared/contracts/messages";
 import { isValidMessage } from "../../shared/contracts/validate";
 import { isCustodyError } from "../../shared/errors";
 import { buildFinalEvent, type FinalEventBody } from "../../shared/evidence/final-event";
@@ -55,6 +55,34 @@ function hashOf(sha256: string, deviceSha256?: string): HashResult {
     hash.matchesDevice = deviceSha256 === sha256;
   }
   return hash;
+}
+
+const MEDIA: MediaProbe = {
+  container: "mov,mp4,m4a,3gp,3g2,mj2",
+  durationInSeconds: 12.5,
+  streams: [
+    { index: 0, type: "data", codecTag: "mett" },
+    { index: 1, type: "audio", codec: "aac", sampleRate: 48000, channels: 2 },
+    { index: 2, type: "video", codec: "hevc", width: 1920, height: 1080, rotation: 90, bitDepth: 8 },
+  ],
+  primaryVideoIndex: 2,
+  primaryAudioIndex: 1,
+  dataTracks: ["mett"],
+};
+
+/** A proxy rendition whose content differs by `tag` (a re-run may produce other bytes at the same path). */
+function proxyRendition(tag: string): Rendition {
+  return { kind: "proxy", name: "proxy.mp4", container: "derived", path: `${EV}/transcode/proxy.mp4`, contentType: "video/mp4", size: 1000 + tag.length, sha256: tag.repeat(64).slice(0, 64), width: 720, height: 1280 };
+}
+
+function provenanceOf(stage: PipelineStage, fromMinute: number, toMinute: number): StageProvenance {
+  return {
+    source: { container: "originals", name: "borough-01/A123/cam7/2026-11-26T09-00-00Z.mp4", etag: '"0x8DD"' },
+    tools: { ffmpeg: "ffmpeg version test", ffprobe: "ffprobe version test" },
+    runs: [{ purpose: stage, arguments: ["-map", "0:2", "/tmp/out"], startedAt: at(fromMinute), finishedAt: at(toMinute) }],
+    startedAt: at(fromMinute),
+    finishedAt: at(toMinute),
+  };
 }
 
 let clock = 0;
@@ -371,9 +399,9 @@ describe("order independence", () => {
       result("hash", 1, "failed", { minute: 1 }),
       result("hash", 2, "succeeded", { minute: 3, hash: hashOf(SHA, DEVICE_SHA) }),
       result("transcode", 10, "failed", { minute: 2, final: true, error: { code: "Internal", message: "ffmpeg crashed", retryable: true } }),
-      result("transcode", 1, "succeeded", { minute: 30 }),
+      result("transcode", 1, "succeeded", { minute: 30, media: MEDIA, renditions: [proxyRendition("1")], provenance: provenanceOf("transcode", 29, 30) }),
       result("thumbnail", 1, "failed", { minute: 4 }),
-      result("thumbnail", 2, "skipped", { minute: 5 }),
+      result("thumbnail", 2, "skipped", { minute: 5, media: MEDIA, renditions: [], provenance: provenanceOf("thumbnail", 4.5, 5) }),
     ];
   }
 
@@ -416,6 +444,10 @@ describe("order independence", () => {
       transcode: { status: "succeeded", attempts: 10, lastError: { code: "Internal", attempt: 10 } },
       thumbnail: { status: "skipped", attempts: 2 },
     });
+    expect(record.media).toEqual(MEDIA);
+    expect(record.stages.transcode?.renditions).toEqual([proxyRendition("1")]);
+    expect(record.stages.transcode?.provenance?.source.sha256).toBe(SHA);
+    expect(record.stages.thumbnail?.provenance?.source.sha256).toBe(SHA);
     expect(record.integrityFindings).toHaveLength(1);
     expect(record.custodyLog).toHaveLength(messages.length);
   });
@@ -533,5 +565,93 @@ describe("buildFinalEvent", () => {
 
   test("a record without a final event cannot be announced", () => {
     expect(() => buildFinalEvent(newRecord(EV, ALL, ctx.nowIso))).toThrow(/no final event/);
+  });
+});
+
+describe("media stage results", () => {
+  const base = () => applyEvidenceReceived(newRecord(EV, ALL, ctx.nowIso), received(), ctx);
+
+  test("renditions, provenance and the probe are stored; the custody log names the proxy and its digest", () => {
+    const done = result("transcode", 1, "succeeded", { media: MEDIA, renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 1, 2) });
+    expect(isValidMessage("stage-result", done)).toBe(true);
+    const record = applyStageResult(base(), done, ctx);
+    expect(record.media).toEqual(MEDIA);
+    expect(record.stages.transcode).toMatchObject({ status: "succeeded", renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 1, 2) });
+    const entry = record.custodyLog.find((e) => e.action === "stage-succeeded");
+    expect(entry).toMatchObject({ outputSha256: proxyRendition("a").sha256 });
+    expect(entry?.detail).toContain(`1 rendition in derived/${EV}/transcode/ (proxy.mp4 sha256 ${proxyRendition("a").sha256})`);
+  });
+
+  test("a redelivered result replaces the stage's renditions (same paths), never appends", () => {
+    const first = result("transcode", 1, "succeeded", { minute: 1, renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 0.5, 1) });
+    const again = result("transcode", 2, "succeeded", { minute: 2, renditions: [proxyRendition("b")], provenance: provenanceOf("transcode", 1.5, 2) });
+    for (const order of [[first, again], [again, first], [first, again, first, again]]) {
+      let record = base();
+      for (const message of order) record = applyStageResult(record, message, ctx);
+      expect(record.stages.transcode?.renditions).toEqual([proxyRendition("b")]);
+      expect(record.stages.transcode?.provenance?.startedAt).toBe(at(1.5));
+    }
+  });
+
+  test("a failure keeps the probe and its provenance on the record, with no renditions; a later success brings them", () => {
+    const failed = result("transcode", 1, "failed", { final: true, error: { code: "UnsupportedMedia", message: "moov atom not found", retryable: false }, media: MEDIA, provenance: provenanceOf("transcode", 1, 2) });
+    expect(isValidMessage("stage-result", failed)).toBe(true);
+    const record = applyStageResult(base(), failed, ctx);
+    expect(record.media).toEqual(MEDIA);
+    expect(record.stages.transcode).toMatchObject({ status: "failed", provenance: provenanceOf("transcode", 1, 2) });
+    expect(record.stages.transcode?.renditions).toBeUndefined();
+  });
+
+  test("the source SHA-256 is joined from the hash stage whichever arrives first", () => {
+    const transcoded = result("transcode", 1, "succeeded", { renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 1, 2) });
+    const hashed = result("hash", 1, "succeeded");
+    const a = applyStageResult(applyStageResult(base(), transcoded, ctx), hashed, ctx);
+    const b = applyStageResult(applyStageResult(base(), hashed, ctx), transcoded, ctx);
+    expect(a.stages.transcode?.provenance?.source.sha256).toBe(SHA);
+    expect(normalise(a)).toEqual(normalise(b));
+  });
+
+  test("two different probes (hosts with different ffprobe builds) keep the same one in any order", () => {
+    const other: MediaProbe = { ...MEDIA, durationInSeconds: 12.48 };
+    const t = result("transcode", 1, "succeeded", { media: MEDIA, renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 1, 2) });
+    const n = result("thumbnail", 1, "skipped", { media: other, renditions: [], provenance: provenanceOf("thumbnail", 1, 2) });
+    const x = applyStageResult(applyStageResult(base(), t, ctx), n, ctx);
+    const y = applyStageResult(applyStageResult(base(), n, ctx), t, ctx);
+    expect(x.media).toEqual(y.media);
+  });
+
+  test("a succeeded media stage without renditions or provenance is not a valid message", () => {
+    const bare = result("thumbnail", 1, "succeeded");
+    expect(isValidMessage("stage-result", bare)).toBe(false);
+    expect(isValidMessage("stage-result", { ...bare, renditions: [{ ...proxyRendition("a"), name: "../escape" }], provenance: provenanceOf("thumbnail", 1, 2) })).toBe(false);
+    expect(isValidMessage("stage-result", { ...bare, renditions: [proxyRendition("a")], provenance: provenanceOf("thumbnail", 1, 2), extra: 1 })).toBe(false);
+  });
+
+  test("every order of redeliveries, a redriven failure and both media stages gives the same record (720 orders)", () => {
+    const set: Message[] = [
+      received(),
+      result("hash", 1, "succeeded", { minute: 1 }),
+      result("transcode", 1, "succeeded", { minute: 2, media: MEDIA, renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 1.5, 2) }),
+      result("transcode", 2, "succeeded", { minute: 3, media: MEDIA, renditions: [proxyRendition("b")], provenance: provenanceOf("transcode", 2.5, 3) }),
+      result("thumbnail", 5, "failed", { minute: 4, final: true, error: { code: "Transient", message: "storage timed out", retryable: true }, media: MEDIA, provenance: provenanceOf("thumbnail", 3.5, 4) }),
+      result("thumbnail", 1, "succeeded", { minute: 6, media: MEDIA, renditions: [{ ...proxyRendition("p"), kind: "poster", name: "poster.jpg", path: `${EV}/thumbnail/poster.jpg`, contentType: "image/jpeg" }], provenance: provenanceOf("thumbnail", 5, 6) }),
+    ];
+    const permutations = function* <T>(items: T[]): Generator<T[]> {
+      if (items.length <= 1) return yield items.slice();
+      for (let i = 0; i < items.length; i++) for (const tail of permutations([...items.slice(0, i), ...items.slice(i + 1)])) yield [items[i], ...tail];
+    };
+    const expectedRecord = normalise(applyAll(set));
+    let count = 0;
+    for (const order of permutations(set)) {
+      const record = applyAll(order);
+      expect(normalise(record)).toEqual(expectedRecord);
+      expect(decideFinalState(record).status).toBe("ready");
+      count++;
+    }
+    expect(count).toBe(720);
+    const record = applyAll(set);
+    expect(record.stages.transcode?.renditions).toEqual([proxyRendition("b")]);
+    expect(record.stages.thumbnail?.renditions?.map((r) => r.name)).toEqual(["poster.jpg"]);
+    expect(record.stages.thumbnail?.provenance?.source.sha256).toBe(SHA);
   });
 });

@@ -10,7 +10,7 @@ import { entityPath } from "../../shared/topology";
 test("every function is defined once, on an entity of the topology file", () => {
   const names = FUNCTION_DEFINITIONS.map((d) => d.name);
   expect(new Set(names).size).toBe(names.length);
-  expect(names.sort()).toEqual(["hash", "index-received", "index-results", "ingest"]);
+  expect(names.sort()).toEqual(["hash", "index-received", "index-results", "ingest", "thumbnail", "transcode"]);
   const namespace = topology.UserConfig.Namespaces[0];
   const paths = new Set([
     ...namespace.Queues.map((q) => q.Name),

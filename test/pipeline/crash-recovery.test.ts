@@ -28,7 +28,8 @@ let stack: RunningStack;
 const work = mkdtempSync(path.join(os.tmpdir(), "custody-crash-"));
 
 beforeAll(async () => {
-  stack = await startStack({ dataDir: path.join(work, "data"), log: silentLogger, runFunctions: false, serviceBusFaults: { lockDurationInMs: LOCK_MS } });
+  // About hashing a long recording (zeros, not media): only the hash stage gates readiness here.
+  stack = await startStack({ dataDir: path.join(work, "data"), log: silentLogger, runFunctions: false, serviceBusFaults: { lockDurationInMs: LOCK_MS }, environment: { CUSTODY_REQUIRED_STAGES: "hash" } });
 }, 60_000);
 
 afterAll(async () => {

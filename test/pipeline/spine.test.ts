@@ -4,7 +4,7 @@
  * upload → ingest → hash → index → evidence-ready.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ServiceBusClient, type ServiceBusReceivedMessage } from "@azure/service-bus";
@@ -20,6 +20,11 @@ let stack: RunningStack;
 let client: ServiceBusClient;
 let blobService: BlobServiceClient;
 const workDir = mkdtempSync(path.join(os.tmpdir(), "custody-spine-"));
+/**
+ * The embedded stack requires hash, transcode and thumbnail for `ready`, so recordings that
+ * must end ready are a real (1 s) clip; random bytes are kept where the outcome is `rejected`.
+ */
+const CLIP = readFileSync(path.join(__dirname, "..", "..", "fixtures", "media", "exo_fragmented_fmp4.mp4"));
 
 beforeAll(async () => {
   stack = await startStack({ dataDir: path.join(workDir, "data"), log: process.env.CUSTODY_TEST_LOGS ? createLogger() : silentLogger, blobPollIntervalInMs: 100 });
@@ -73,7 +78,7 @@ async function evidenceIdForBlob(blobName: string, timeoutInMs = 15_000): Promis
 }
 
 test("a docked recording is hashed, indexed and announced once", async () => {
-  const bytes = randomBytes(300 * 1024 + 17);
+  const bytes = CLIP;
   const file = writeRecording("clip-happy.mp4", bytes);
   const uploaded = await uploadRecording(blobService.getContainerClient(ORIGINALS_CONTAINER), file, {
     officerId: "PC1234",
@@ -89,6 +94,8 @@ test("a docked recording is hashed, indexed and announced once", async () => {
   expect(record.capture).toMatchObject({ officerId: "PC1234", deviceId: "BWV-0042", recordedAt: "2026-11-26T08:15:00Z" });
   expect(record.integrityFindings).toEqual([]);
   expect(record.custodyLog.map((entry) => entry.action)).toEqual(expect.arrayContaining(["received", "hashed"]));
+  expect(record.requiredStages).toEqual(["hash", "transcode", "thumbnail"]);
+  expect(record.stages).toMatchObject({ transcode: { status: "succeeded" }, thumbnail: { status: "succeeded" } });
   const events = await eventsFor(evidenceId);
   expect(events).toHaveLength(1);
   expect(events[0].subject).toBe("evidence-ready");
@@ -96,7 +103,7 @@ test("a docked recording is hashed, indexed and announced once", async () => {
 });
 
 test("the same BlobCreated event delivered three times gives one record and one evidence-ready event", async () => {
-  const bytes = randomBytes(64 * 1024);
+  const bytes = CLIP;
   const file = writeRecording("clip-thrice.mp4", bytes);
   const container = blobService.getContainerClient(ORIGINALS_CONTAINER);
   const uploaded = await uploadRecording(container, file, { officerId: "PC7", deviceId: "BWV-7", recordedAt: "2026-11-26T08:00:00Z" });
@@ -117,7 +124,7 @@ test("the same BlobCreated event delivered three times gives one record and one 
 });
 
 test("a wrong device hash is recorded as an integrity finding and reported", async () => {
-  const bytes = randomBytes(10_000);
+  const bytes = CLIP;
   const file = writeRecording("clip-tampered.mp4", bytes);
   const claimed = createHash("sha256").update("something else").digest("hex");
   const uploaded = await uploadRecording(blobService.getContainerClient(ORIGINALS_CONTAINER), file, {
@@ -206,7 +213,7 @@ test("a name with control characters is rejected as InvalidName and still hashed
   expect(record.hash?.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
 
   // The unlistable folder does not hide uploads elsewhere.
-  const other = await uploadRecording(container, writeRecording("after-odd-name.mp4", randomBytes(100)), {
+  const other = await uploadRecording(container, writeRecording("after-odd-name.mp4", CLIP), {
     officerId: "PC2",
     deviceId: "BWV-2",
     recordedAt: "2026-11-26T07:30:00Z",

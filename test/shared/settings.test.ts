@@ -60,3 +60,12 @@ test.each([
   expect(message).toContain(setting);
   expect(message).not.toMatch(/secret|c2VjcmV0/);
 });
+
+test("media settings: proxy side and thumbnail count, defaults 1280 and 8, bounded and named when wrong", () => {
+  expect(loadSettings(local).media).toEqual({ proxyMaxSide: 1280, thumbnailCount: 8 });
+  expect(loadSettings({ ...local, CUSTODY_PROXY_MAX_SIDE: "720", CUSTODY_THUMBNAIL_COUNT: "12" }).media).toEqual({ proxyMaxSide: 720, thumbnailCount: 12 });
+  expect(failure({ ...local, CUSTODY_PROXY_MAX_SIDE: "721" })).toMatch(/CUSTODY_PROXY_MAX_SIDE must be even/);
+  expect(failure({ ...local, CUSTODY_PROXY_MAX_SIDE: "big" })).toMatch(/CUSTODY_PROXY_MAX_SIDE must be a whole number/);
+  expect(failure({ ...local, CUSTODY_THUMBNAIL_COUNT: "0" })).toMatch(/CUSTODY_THUMBNAIL_COUNT must be from 1 to 99/);
+  expect(failure({ ...local, CUSTODY_THUMBNAIL_COUNT: "100" })).toMatch(/CUSTODY_THUMBNAIL_COUNT/);
+});

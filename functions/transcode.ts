@@ -1,0 +1,32 @@
+/**
+ * transcode — evidence-received (subscription `transcode`) → a verified browser-playable proxy
+ * in `derived/<evidenceId>/transcode/`, and the probe of the original; the outcome goes to
+ * stage-results. Long runs keep their message lock through the host's automatic lock renewal
+ * (host.json maxAutoLockRenewalDuration, 2 h).
+ */
+import type { InvocationContext } from "@azure/functions";
+import { parseMessage } from "../shared/contracts/validate";
+import { runAndReportStage } from "../shared/stages/report-stage";
+import { transcodeOriginal } from "../shared/stages/transcode-stage";
+import { ENTITIES } from "../shared/topology";
+import { settleInvalidMessages, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
+import { getServices } from "./services";
+
+export const transcodeFunction: FunctionDefinition = {
+  name: "transcode",
+  entity: ENTITIES.transcodeSubscription,
+  handler: transcodeHandler,
+};
+
+export async function transcodeHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
+  const context = stageContextFor(transcodeFunction, invocation);
+  return settleInvalidMessages(context, async () => {
+    const received = parseMessage("evidence-received", message);
+    const { blobs, media, publisher, settings } = await getServices();
+    await runAndReportStage(
+      { stage: "transcode", evidenceId: received.evidenceId, publisher, resultsEntity: ENTITIES.stageResults.queueName },
+      context,
+      () => transcodeOriginal(received, { blobs, media }, context, { maxSide: settings.media.proxyMaxSide }),
+    );
+  });
+}

@@ -1,0 +1,595 @@
+/**
+ * The `MediaTool` port on the ffmpeg/ffprobe binaries — the only file allowed to import
+ * fluent-ffmpeg. It does not: fluent-ffmpeg (archived upstream) cannot give ffprobe its own
+ * environment (GCONV_PATH, below), parses ffprobe's text output instead of JSON (losing side
+ * data), and hides the exact argument vector we record as provenance. Everything it would do
+ * here is a `spawn` with a timer, so the adapter spawns the binaries itself.
+ *
+ * Every process:
+ * - gets the hardened input options the adapter owns (`inputOptions`): a protocol allow-list
+ *   for the input kind (`file` for a file, `http,https,tcp,tls` for a URL) and a demuxer
+ *   allow-list ({@link ALLOWED_DEMUXERS}), so an upload that is really an HLS playlist, an
+ *   ffconcat script, an image sequence pattern, … is refused before it can open anything else;
+ *   a file input is passed as `file:<absolute path>` so no name is ever read as a protocol or
+ *   an option;
+ * - has `-hide_banner`, `-nostdin` (ffmpeg; ffprobe has no such option, its stdin is
+ *   /dev/null), `-y` for outputs, a log level tagged with `level+` (so error lines can be told
+ *   from noise), and a minimal environment: no connection strings or keys reach a process that
+ *   parses untrusted bytes, and `GCONV_PATH` names a directory that cannot exist (the static
+ *   ffprobe build segfaults on some MPEG-TS files while loading the host's iconv modules);
+ * - is killed with SIGKILL when `timeoutInMs` passes or `abortSignal` fires;
+ * - keeps the last {@link DEFAULT_STDERR_TAIL_LINES} lines of stderr.
+ *
+ * Failures are `MediaToolError` (a CustodyError) carrying the stderr tail, the arguments and
+ * the exit code or signal: `UnsupportedMedia` (corrupt, truncated, encrypted, missing decoder,
+ * no stream, refused format/protocol — never retried), `MediaToolCrashed` (death by signal),
+ * `Transient` (timeout, abort, network errors on a URL input), `OriginalNotFound` /
+ * `AccessDenied` (HTTP 404 / 401, 403 on a URL input), `Internal` (anything else).
+ */
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import { CustodyError, type CustodyErrorCode } from "../errors";
+import { normaliseProbe, type FfprobeOutput } from "../media/probe-normalise";
+import type { MediaInput, MediaProbe, MediaRunOptions, MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
+import { locateMediaBinaries, type LocateMediaBinariesOptions, type MediaBinary } from "./media-binaries";
+
+/**
+ * Demuxers an original may be read with (names as `ffmpeg -demuxers` lists them; a demuxer
+ * whose name list contains one of these matches). Camera and phone containers only — no
+ * playlists (`hls`, `dash`), scripts (`concat`), image sequences (`image2`), raw elementary
+ * streams, `lavfi` or device inputs.
+ */
+export const ALLOWED_DEMUXERS: readonly string[] = [
+  "mov", "mp4", "m4a", "3gp", "3g2", "mj2",
+  "matroska", "webm",
+  "mpegts", "mpeg",
+  "avi", "asf", "flv", "mxf", "dv",
+  "wav", "mp3", "aac", "ogg", "flac",
+];
+
+/** Protocols per input kind. `tls` is what `https` runs over; `crypto`, `data`, `subfile`, `concat`, … are never needed. */
+export const ALLOWED_PROTOCOLS: Readonly<Record<MediaInput["kind"], string>> = {
+  file: "file",
+  url: "http,https,tcp,tls",
+};
+
+export const DEFAULT_STDERR_TAIL_LINES = 40;
+
+/** A directory that cannot exist (`/dev/null` is not a directory), for GCONV_PATH. */
+const NO_GCONV = "/dev/null/custody-no-gconv";
+
+/** Environment variables a media process may see; everything else (connection strings, keys) is withheld. */
+const PASSED_ENVIRONMENT = [
+  "PATH", "LD_LIBRARY_PATH", "TMPDIR", "TMP", "TEMP", "SystemRoot",
+  "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+];
+
+export interface FfmpegMediaToolOptions extends LocateMediaBinariesOptions {
+  /** Lines of stderr kept for errors and results; default {@link DEFAULT_STDERR_TAIL_LINES}. */
+  stderrTailLines?: number;
+  /** Limit for the `-version` checks at start; default 15 s. */
+  startupTimeoutInMs?: number;
+  /** ffprobe JSON larger than this is refused (a crafted file with a million streams); default 32 MiB. */
+  maxProbeOutputBytes?: number;
+  /** Network stall limit for URL inputs (ffmpeg `-rw_timeout`); default 30 s. */
+  urlReadTimeoutInMs?: number;
+}
+
+export interface FfmpegMediaTool extends MediaTool {
+  /** The binaries in use (after any copy to a writable directory). */
+  readonly binaries: { readonly ffmpeg: MediaBinary; readonly ffprobe: MediaBinary };
+}
+
+/** A failed ffmpeg/ffprobe run: a CustodyError with what the process said. */
+export class MediaToolError extends CustodyError {
+  readonly tool: "ffmpeg" | "ffprobe";
+  readonly arguments: string[];
+  readonly stderrTail: string;
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+
+  constructor(
+    code: CustodyErrorCode,
+    message: string,
+    details: { tool: "ffmpeg" | "ffprobe"; arguments: string[]; stderrTail: string; exitCode: number | null; signal: NodeJS.Signals | null },
+    options: { cause?: unknown; retryable?: boolean } = {},
+  ) {
+    super(code, message, options);
+    this.name = "MediaToolError";
+    this.tool = details.tool;
+    this.arguments = details.arguments;
+    this.stderrTail = details.stderrTail;
+    this.exitCode = details.exitCode;
+    this.signal = details.signal;
+  }
+}
+
+/**
+ * Locates the binaries (copying them to a writable directory when they are not executable),
+ * runs `-version` on each, and returns the tool. Fails with InvalidConfiguration when a binary
+ * cannot be found or run.
+ */
+export async function createFfmpegMediaTool(options: FfmpegMediaToolOptions = {}): Promise<FfmpegMediaTool> {
+  const binaries = await locateMediaBinaries(options);
+  const config: Config = {
+    binaries,
+    env: childEnvironment(options.env ?? process.env),
+    tailLines: options.stderrTailLines ?? DEFAULT_STDERR_TAIL_LINES,
+    maxProbeOutputBytes: options.maxProbeOutputBytes ?? 32 * 1024 * 1024,
+    urlReadTimeoutInMs: options.urlReadTimeoutInMs ?? 30_000,
+  };
+  const startupTimeoutInMs = options.startupTimeoutInMs ?? 15_000;
+  const [ffmpeg, ffprobe] = await Promise.all([
+    binaryVersion(config, binaries.ffmpeg, startupTimeoutInMs),
+    binaryVersion(config, binaries.ffprobe, startupTimeoutInMs),
+  ]);
+  const versions: MediaToolVersions = { ffmpeg, ffprobe };
+  return {
+    binaries,
+    versions: async () => ({ ...versions }),
+    probe: (input, runOptions) => probe(config, input, runOptions),
+    run: (input, outputArguments, runOptions) => run(config, input, outputArguments, runOptions),
+  };
+}
+
+interface Config {
+  binaries: { ffmpeg: MediaBinary; ffprobe: MediaBinary };
+  env: NodeJS.ProcessEnv;
+  tailLines: number;
+  maxProbeOutputBytes: number;
+  urlReadTimeoutInMs: number;
+}
+
+async function binaryVersion(config: Config, binary: MediaBinary, timeoutInMs: number): Promise<string> {
+  const args = ["-hide_banner", "-version"];
+  const result = await runProcess(config, binary.path, args, { timeoutInMs, collectStdout: 64 * 1024 });
+  const firstLine = result.stdout.split(/\r?\n/, 1)[0]?.trim() ?? "";
+  if (result.spawnError || result.exitCode !== 0 || firstLine === "") {
+    const what = result.spawnError
+      ? result.spawnError.message
+      : result.timedOut
+        ? `timed out after ${timeoutInMs} ms`
+        : result.signal
+          ? `killed by ${result.signal}`
+          : `exit code ${result.exitCode}`;
+    const copied = binary.copiedFrom ? ` (a copy of ${binary.copiedFrom}, which was not executable)` : "";
+    throw new CustodyError(
+      "InvalidConfiguration",
+      `${binary.name} at ${binary.path}${copied} from ${binary.source} does not run: \`${binary.name} -version\` failed: ${what}` +
+        (result.stderrLines.length ? `: ${result.stderrLines.slice(-3).join(" | ")}` : ""),
+      { cause: result.spawnError },
+    );
+  }
+  return firstLine;
+}
+
+/** The hardened input options and the input argument itself. */
+export function inputArguments(input: MediaInput, urlReadTimeoutInMs = 30_000): string[] {
+  if (input.kind === "file") {
+    if (!input.path) throw new CustodyError("Internal", "media input has an empty path", { retryable: false });
+    return [
+      "-protocol_whitelist", ALLOWED_PROTOCOLS.file,
+      "-format_whitelist", ALLOWED_DEMUXERS.join(","),
+      "-i", `file:${path.resolve(input.path)}`,
+    ];
+  }
+  let url: URL;
+  try {
+    url = new URL(input.url);
+  } catch (error) {
+    throw new CustodyError("Internal", `media input URL is not a URL`, { cause: error, retryable: false });
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new CustodyError("Internal", `media input URL must be http(s), not ${url.protocol}`, { retryable: false });
+  }
+  return [
+    "-protocol_whitelist", ALLOWED_PROTOCOLS.url,
+    "-format_whitelist", ALLOWED_DEMUXERS.join(","),
+    "-rw_timeout", String(Math.max(1, Math.round(urlReadTimeoutInMs)) * 1000),
+    "-reconnect", "1",
+    "-reconnect_delay_max", "5",
+    "-i", input.url,
+  ];
+}
+
+async function probe(config: Config, input: MediaInput, options: MediaRunOptions): Promise<MediaProbe> {
+  const args = [
+    "-hide_banner",
+    "-loglevel", "level+warning",
+    ...inputArguments(input, config.urlReadTimeoutInMs),
+    "-show_format",
+    "-show_streams",
+    "-of", "json",
+  ];
+  const result = await runProcess(config, config.binaries.ffprobe.path, args, {
+    timeoutInMs: options.timeoutInMs,
+    abortSignal: options.abortSignal,
+    collectStdout: config.maxProbeOutputBytes,
+  });
+  if (result.stdoutOverflow && !result.aborted && !result.timedOut) {
+    // Killed by us for printing too much: a crafted file (say, a million streams), not a crash.
+    throw failure("UnsupportedMedia", `ffprobe output exceeds ${config.maxProbeOutputBytes} bytes on ${describe(input)}`, "ffprobe", args, result);
+  }
+  throwIfFailed(config, "ffprobe", args, input, result, options);
+  let parsed: FfprobeOutput;
+  try {
+    parsed = JSON.parse(result.stdout) as FfprobeOutput;
+  } catch (error) {
+    throw failure("Internal", `ffprobe printed no valid JSON (${(error as Error).message})`, "ffprobe", args, result, { cause: error });
+  }
+  const normalised = normaliseProbe(parsed);
+  if (normalised.streams.length === 0) {
+    throw failure("UnsupportedMedia", `ffprobe found no streams in ${describe(input)}`, "ffprobe", args, result);
+  }
+  return normalised;
+}
+
+async function run(config: Config, input: MediaInput, outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult> {
+  if (outputArguments.includes("-i")) {
+    // A second input would escape the allow-lists the adapter applies to the one it adds.
+    throw new CustodyError("Internal", "run() takes one input; `-i` in outputArguments is refused", { retryable: false });
+  }
+  const args = [
+    "-hide_banner",
+    "-nostdin",
+    "-y",
+    "-loglevel", "level+info",
+    "-nostats",
+    "-progress", "pipe:1",
+    ...inputArguments(input, config.urlReadTimeoutInMs),
+    ...outputArguments,
+  ];
+  const progress = options.onProgress ? new ProgressTracker(options.onProgress, outputArguments) : undefined;
+  const result = await runProcess(config, config.binaries.ffmpeg.path, args, {
+    timeoutInMs: options.timeoutInMs,
+    abortSignal: options.abortSignal,
+    onStdoutLine: progress ? (line) => progress.stdout(line) : undefined,
+    onStderrLine: progress ? (line) => progress.stderr(line) : undefined,
+  });
+  throwIfFailed(config, "ffmpeg", args, input, result, options);
+  progress?.done();
+  return { arguments: args.map(redact), stderrTail: result.stderrLines.join("\n"), durationInMs: result.durationInMs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failures
+
+function throwIfFailed(
+  config: Config,
+  tool: "ffmpeg" | "ffprobe",
+  args: string[],
+  input: MediaInput,
+  result: ProcessResult,
+  options: MediaRunOptions,
+): void {
+  const binary = config.binaries[tool].path;
+  if (result.aborted) {
+    const reason = options.abortSignal?.reason;
+    const because = reason instanceof Error ? reason.message : reason === undefined ? "" : String(reason);
+    throw failure("Transient", `${tool} was aborted${because ? ` (${because})` : ""} and killed (SIGKILL)`, tool, args, result, {
+      cause: reason,
+    });
+  }
+  if (result.timedOut) {
+    throw failure(
+      "Transient",
+      `${tool} timed out after ${options.timeoutInMs} ms on ${describe(input)} and was killed (SIGKILL)${lastLines(result, ": ")}`,
+      tool, args, result,
+    );
+  }
+  if (result.spawnError) {
+    throw failure("Internal", `${tool} (${binary}) could not be started: ${result.spawnError.message}`, tool, args, result, {
+      cause: result.spawnError,
+    });
+  }
+  if (result.signal) {
+    const external = ["SIGKILL", "SIGTERM", "SIGINT", "SIGHUP"].includes(result.signal);
+    throw failure(
+      "MediaToolCrashed",
+      `${tool} was killed by signal ${result.signal}${external ? "" : " (crashed)"} on ${describe(input)}` +
+        `; stderr tail: ${result.stderrLines.length ? result.stderrLines.slice(-5).join(" | ") : "(empty)"}`,
+      tool, args, result,
+      { retryable: external },
+    );
+  }
+  if (result.exitCode !== 0) {
+    const code = classify(result.stderrLines, input);
+    throw failure(code, `${tool} exited with code ${result.exitCode} on ${describe(input)}${lastLines(result, ": ")}`, tool, args, result);
+  }
+}
+
+function failure(
+  code: CustodyErrorCode,
+  message: string,
+  tool: "ffmpeg" | "ffprobe",
+  args: string[],
+  result: ProcessResult,
+  options: { cause?: unknown; retryable?: boolean } = {},
+): MediaToolError {
+  return new MediaToolError(
+    code,
+    message,
+    { tool, arguments: args.map(redact), stderrTail: result.stderrLines.join("\n"), exitCode: result.exitCode, signal: result.signal },
+    options,
+  );
+}
+
+const UNSUPPORTED: RegExp[] = [
+  /Invalid data found when processing input/i,
+  /moov atom not found/i,
+  /does not contain any stream/i,
+  /matches no streams/i,
+  /Decoder \(.*\) not found|Decoding requested, but no decoder found|No decoder (found )?for|Unknown decoder/i,
+  /Could not find codec parameters/i,
+  /Unsupported codec|codec not currently supported/i,
+  /EBML header parsing failed/i,
+  /error reading header/i,
+  /Format not on whitelist|Protocol '[^']*' not on whitelist|not on whitelist/i,
+  /Unknown input format|Invalid input format/i,
+  /encrypt|decrypt|\bcenc\b|\bDRM\b/i,
+  /Error splitting the input into NAL units/i,
+];
+
+const URL_ERRORS: Array<[RegExp, CustodyErrorCode]> = [
+  [/Server returned 404|HTTP error 404/i, "OriginalNotFound"],
+  [/Server returned 412|HTTP error 412/i, "OriginalChanged"],
+  [/Server returned 40[13]|HTTP error 40[13]/i, "AccessDenied"],
+  [/Server returned 5\d\d|Server returned 5XX|HTTP error 5\d\d|Server returned 429|HTTP error 429|Server returned 408/i, "Transient"],
+  [/Connection reset|Connection refused|Connection timed out|Operation timed out|timed out|Broken pipe|Network is unreachable|Temporary failure in name resolution|Failed to resolve hostname|Name or service not known|Input\/output error|End of file|Stream ends prematurely|Will reconnect/i, "Transient"],
+];
+
+const RESOURCE_ERRORS = /No space left on device|Cannot allocate memory|Resource temporarily unavailable/i;
+
+/**
+ * What a non-zero exit means, from the stderr tail. For a URL input, HTTP and network errors
+ * win (a body cut short also reads as "Invalid data"); then the input's own faults; then
+ * resources of this machine; anything else is Internal.
+ */
+export function classify(stderrLines: readonly string[], input: MediaInput): CustodyErrorCode {
+  // Only what ffmpeg says at warning level or above: info lines echo the file's own metadata,
+  // which must not steer the classification. A build without level tags gives everything.
+  const leveled = stderrLines.some((line) => LEVEL_TAG.test(line));
+  const text = (leveled ? stderrLines.filter((line) => PROBLEM_TAG.test(line)) : stderrLines).join("\n");
+  if (input.kind === "url") {
+    for (const [pattern, code] of URL_ERRORS) if (pattern.test(text)) return code;
+  }
+  if (UNSUPPORTED.some((pattern) => pattern.test(text))) return "UnsupportedMedia";
+  if (RESOURCE_ERRORS.test(text)) return "Transient";
+  return "Internal";
+}
+
+/** A `level+` tag at the start of a line, after an optional `[component]` prefix. */
+const LEVEL_TAG = /^(\[[^\]]*\] )?\[(panic|fatal|error|warning|info|verbose|debug|trace)\] /;
+const PROBLEM_TAG = /^(\[[^\]]*\] )?\[(panic|fatal|error|warning)\] /;
+const ERROR_TAG = /^(\[[^\]]*\] )?\[(panic|fatal|error)\] /;
+
+/** Generic lines ffmpeg prints after the real cause. */
+const GENERIC = /^(Conversion failed!?|Exiting normally.*|To ignore this, add a trailing '\?' to the map\.?)$/i;
+
+/**
+ * The last meaningful lines: error-level lines (`[error]`, `[fatal]`, `[panic]`) without the
+ * generic closers, else the last non-empty lines. The cause is often on the last line, not the
+ * first (MEDIA.md #4), so these come from the end.
+ */
+export function meaningfulLines(stderrLines: readonly string[], count = 2): string[] {
+  const untag = (line: string) => line.replace(LEVEL_TAG, "$1").trim();
+  const errors = stderrLines.filter((line) => ERROR_TAG.test(line)).map(untag).filter((line) => !GENERIC.test(line.replace(/^\[[^\]]+\] /, "")));
+  const pool = errors.length ? errors : stderrLines.map(untag).filter((line) => line !== "" && !GENERIC.test(line));
+  const unique: string[] = [];
+  for (const line of pool.reverse()) {
+    if (!unique.includes(line)) unique.unshift(line);
+    if (unique.length === count) break;
+  }
+  return unique;
+}
+
+function lastLines(result: ProcessResult, prefix: string): string {
+  const lines = meaningfulLines(result.stderrLines);
+  return lines.length ? `${prefix}${lines.join(" | ")}` : "";
+}
+
+/**
+ * Drops the query of every http(s) URL: a read URL carries a SAS token, which must not reach
+ * logs, error messages or the provenance recorded with the evidence.
+ */
+export function redact(text: string): string {
+  return text.replace(/(https?:\/\/[^\s'"?#]+)\?[^\s'"#]*/gi, "$1?<redacted>");
+}
+
+function describe(input: MediaInput): string {
+  if (input.kind === "file") return input.path;
+  try {
+    const url = new URL(input.url);
+    return `${url.origin}${url.pathname}`; // never the query: it may hold a SAS token
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress
+
+/** Turns `-progress pipe:1` output and the input's `Duration:` line into 0..1. */
+class ProgressTracker {
+  private totalInSeconds: number | undefined;
+  private readonly limitInSeconds: number | undefined;
+  private readonly startInSeconds: number;
+  private last = -1;
+
+  constructor(
+    private readonly onProgress: (fraction: number) => void,
+    outputArguments: string[],
+  ) {
+    this.limitInSeconds = optionSeconds(outputArguments, "-t");
+    this.startInSeconds = optionSeconds(outputArguments, "-ss") ?? 0;
+  }
+
+  stderr(line: string): void {
+    if (this.totalInSeconds !== undefined) return;
+    const match = /Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(line);
+    if (!match) return;
+    const input = Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) - this.startInSeconds;
+    const total = this.limitInSeconds === undefined ? input : Math.min(input, this.limitInSeconds);
+    if (total > 0) this.totalInSeconds = total;
+  }
+
+  stdout(line: string): void {
+    if (line === "progress=end") return this.report(1);
+    const match = /^out_time=(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(line);
+    if (!match || this.totalInSeconds === undefined) return;
+    const seconds = Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]);
+    this.report(Math.min(1, Math.max(0, seconds / this.totalInSeconds)));
+  }
+
+  done(): void {
+    this.report(1);
+  }
+
+  private report(fraction: number): void {
+    if (fraction <= this.last) return;
+    this.last = fraction;
+    try {
+      this.onProgress(fraction);
+    } catch {
+      // A progress callback must not break the run.
+    }
+  }
+}
+
+function optionSeconds(args: string[], name: string): number | undefined {
+  const at = args.indexOf(name);
+  const value = at >= 0 ? args[at + 1] : undefined;
+  if (value === undefined) return undefined;
+  const clock = /^(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$/.exec(value);
+  if (clock) return Number(clock[1] ?? 0) * 3600 + Number(clock[2]) * 60 + Number(clock[3]);
+  const seconds = Number(value);
+  return Number.isFinite(seconds) ? seconds : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+interface ProcessOptions {
+  timeoutInMs: number;
+  abortSignal?: AbortSignal;
+  /** Keep stdout up to this many bytes (probe JSON, -version). */
+  collectStdout?: number;
+  onStdoutLine?: (line: string) => void;
+  onStderrLine?: (line: string) => void;
+}
+
+interface ProcessResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stdoutOverflow: boolean;
+  stderrLines: string[];
+  timedOut: boolean;
+  aborted: boolean;
+  spawnError?: Error;
+  durationInMs: number;
+}
+
+const MAX_LINE_LENGTH = 2000;
+
+function childEnvironment(source: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of PASSED_ENVIRONMENT) if (source[name] !== undefined) env[name] = source[name];
+  env["GCONV_PATH"] = NO_GCONV;
+  return env;
+}
+
+function runProcess(config: Config, binary: string, args: string[], options: ProcessOptions): Promise<ProcessResult> {
+  const started = Date.now();
+  const stderrLines: string[] = [];
+  const result: ProcessResult = {
+    exitCode: null, signal: null, stdout: "", stdoutOverflow: false, stderrLines, timedOut: false, aborted: false, durationInMs: 0,
+  };
+  if (options.abortSignal?.aborted) {
+    result.aborted = true;
+    return Promise.resolve(result);
+  }
+  return new Promise((resolve) => {
+    let settled = false;
+    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], env: config.env, windowsHide: true });
+    const kill = () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    };
+    const timer = setTimeout(() => {
+      result.timedOut = true;
+      kill();
+    }, Math.max(1, options.timeoutInMs));
+    const onAbort = () => {
+      result.aborted = true;
+      kill();
+    };
+    options.abortSignal?.addEventListener("abort", onAbort, { once: true });
+
+    const stdoutChunks: Buffer[] = [];
+    let stdoutBytes = 0;
+    const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (options.collectStdout !== undefined && !result.stdoutOverflow) {
+        stdoutBytes += chunk.length;
+        if (stdoutBytes > options.collectStdout) {
+          result.stdoutOverflow = true;
+          stdoutChunks.length = 0;
+          kill();
+        } else {
+          stdoutChunks.push(chunk);
+        }
+      }
+      stdoutLines?.push(chunk);
+    });
+    const stderr = lineSplitter((line) => {
+      const clean = redact(line.replace(/ @ 0x[0-9a-f]+\]/gi, "]")).slice(0, MAX_LINE_LENGTH);
+      if (clean.trim() === "") return;
+      stderrLines.push(clean);
+      if (stderrLines.length > config.tailLines) stderrLines.shift();
+      options.onStderrLine?.(clean);
+    });
+    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.abortSignal?.removeEventListener("abort", onAbort);
+      stderr.end();
+      stdoutLines?.end();
+      result.stdout = Buffer.concat(stdoutChunks).toString("utf8");
+      result.durationInMs = Date.now() - started;
+      resolve(result);
+    };
+    child.on("error", (error) => {
+      result.spawnError = error;
+      // 'close' follows when the process had started; when spawn itself failed it may not.
+      setImmediate(() => {
+        if (child.pid === undefined) finish();
+      });
+    });
+    child.on("close", (code, signal) => {
+      result.exitCode = code;
+      result.signal = signal;
+      finish();
+    });
+  });
+}
+
+/** Splits a byte stream into lines at `\n` or `\r`; a runaway line is cut at MAX_LINE_LENGTH. */
+function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer): void; end(): void } {
+  let pending = "";
+  return {
+    push(chunk) {
+      pending += chunk.toString("utf8");
+      const parts = pending.split(/\r\n|\r|\n/);
+      pending = parts.pop() ?? "";
+      if (pending.length > MAX_LINE_LENGTH * 4) pending = pending.slice(0, MAX_LINE_LENGTH);
+      for (const part of parts) onLine(part);
+    },
+    end() {
+      if (pending !== "") onLine(pending);
+      pending = "";
+    },
+  };
+}

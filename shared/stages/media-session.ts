@@ -1,0 +1,175 @@
+/**
+ * What the two media stages (transcode, thumbnail) share: reading the exact original through
+ * a short-lived read-only URL (ffmpeg streams it with range requests — no local copy, memory
+ * independent of the recording's size), probing it, running ffmpeg with a time limit and the
+ * host's cancellation, recording every run for provenance, checking the original did not
+ * change underneath, uploading renditions to their deterministic paths, and turning failures
+ * into stage failures that keep the probe and the runs.
+ *
+ * Secrets: the URL carries a SAS. It is never logged, and it is redacted from the argument
+ * vectors kept for provenance and from error messages (ffmpeg's stderr names its input).
+ *
+ * Long runs: the message lock is renewed by the host (host.json `maxAutoLockRenewalDuration`
+ * 2 h, also honoured by the dev host), and every run's limit is capped at those 2 h.
+ */
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { EvidenceReceivedMessage, MediaProbe, MediaToolRun, PipelineStage, Rendition, RenditionKind, StageProvenance } from "../contracts/messages";
+import { CustodyError, toCustodyError } from "../errors";
+import type { Logger } from "../logging";
+import { boundedProbe } from "../media/report-bounds";
+import type { BlobRef, MediaBlobStore } from "../ports/blob-store";
+import type { MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
+import { StageFailure } from "./report-stage";
+import type { StageContext } from "./stage-context";
+
+export interface MediaStageDeps {
+  blobs: MediaBlobStore;
+  media: MediaTool;
+}
+
+/** ffprobe reads headers (and, for moov-at-end files, seeks once): a minute is plenty for any size. */
+export const PROBE_TIMEOUT_IN_MS = 60_000;
+/** Extra validity of the read URL beyond the run's own limit. */
+const URL_MARGIN_IN_MS = 5 * 60_000;
+
+export class MediaSession {
+  readonly ref: BlobRef;
+  readonly log: Logger;
+  readonly runs: MediaToolRun[] = [];
+  readonly startedAt = new Date().toISOString();
+  probe: MediaProbe | undefined;
+  private versions: MediaToolVersions | undefined;
+  private readonly secrets = new Set<string>();
+  private workDir: string | undefined;
+
+  constructor(
+    readonly input: EvidenceReceivedMessage,
+    readonly stage: PipelineStage,
+    readonly deps: MediaStageDeps,
+    readonly context: StageContext,
+  ) {
+    const { original } = input;
+    this.ref = { container: original.container, name: original.name, versionId: original.versionId, etag: original.etag };
+    this.log = context.log.child({ evidenceId: input.evidenceId, stage });
+  }
+
+  /** Tool versions, then the probe of the original (through a fresh read URL). */
+  async open(): Promise<MediaProbe> {
+    this.context.abortSignal?.throwIfAborted();
+    this.versions = await this.deps.media.versions();
+    const url = await this.readUrl(PROBE_TIMEOUT_IN_MS);
+    const started = new Date().toISOString();
+    // Bounded: the probe travels in the stage result, and its strings come from the upload.
+    this.probe = boundedProbe(await this.deps.media.probe({ kind: "url", url }, { timeoutInMs: PROBE_TIMEOUT_IN_MS, abortSignal: this.context.abortSignal }));
+    this.runs.push({ purpose: "probe", arguments: [], startedAt: started, finishedAt: new Date().toISOString() });
+    this.log.info("original probed", {
+      container: this.probe.container,
+      durationInSeconds: this.probe.durationInSeconds,
+      streams: this.probe.streams.length,
+      primaryVideoIndex: this.probe.primaryVideoIndex,
+      primaryAudioIndex: this.probe.primaryAudioIndex,
+      dataTracks: this.probe.dataTracks,
+    });
+    return this.probe;
+  }
+
+  /** Runs ffmpeg on the original with `args` (outputs), recorded as `purpose`. */
+  async run(purpose: string, args: string[], timeoutInMs: number): Promise<MediaRunResult> {
+    const url = await this.readUrl(timeoutInMs + URL_MARGIN_IN_MS);
+    const started = new Date().toISOString();
+    this.log.info(`${purpose} started`, { timeoutInMs });
+    const result = await this.deps.media.run({ kind: "url", url }, args, { timeoutInMs, abortSignal: this.context.abortSignal });
+    this.runs.push({ purpose, arguments: result.arguments.map((a) => this.redact(a)), startedAt: started, finishedAt: new Date().toISOString() });
+    this.log.info(`${purpose} finished`, { durationInMs: result.durationInMs });
+    return result;
+  }
+
+  /** Probes a local output file (verification). */
+  async probeFile(file: string, purpose = "verify"): Promise<MediaProbe> {
+    const started = new Date().toISOString();
+    const probe = await this.deps.media.probe({ kind: "file", path: file }, { timeoutInMs: PROBE_TIMEOUT_IN_MS, abortSignal: this.context.abortSignal });
+    this.runs.push({ purpose, arguments: [], startedAt: started, finishedAt: new Date().toISOString() });
+    return probe;
+  }
+
+  /**
+   * The read URL cannot carry If-Match: where the store keeps no versions (Azurite) the blob
+   * could have been overwritten while ffmpeg read it. Checking the ETag after the run turns
+   * that into OriginalChanged instead of renditions of other bytes. (In Azure the URL names
+   * the version id, which is immutable.)
+   */
+  async checkOriginalUnchanged(): Promise<void> {
+    await this.deps.blobs.getProperties(this.ref);
+  }
+
+  async tempDir(): Promise<string> {
+    this.workDir ??= await mkdtemp(path.join(os.tmpdir(), `custody-${this.stage}-`));
+    return this.workDir;
+  }
+
+  async cleanup(): Promise<void> {
+    if (this.workDir !== undefined) await rm(this.workDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** Uploads one local file as a rendition of this stage. */
+  async upload(kind: RenditionKind, file: string, name: string, contentType: string, extra: Partial<Rendition> = {}): Promise<Rendition> {
+    const written = await this.deps.blobs.writeDerived(
+      { evidenceId: this.input.evidenceId, stage: this.stage, name, contentType },
+      { kind: "file", path: file },
+      { abortSignal: this.context.abortSignal },
+    );
+    return { kind, name, container: written.container, path: written.name, contentType, size: written.size, sha256: written.sha256, ...extra };
+  }
+
+  provenance(): StageProvenance {
+    const { original } = this.input;
+    const source: StageProvenance["source"] = { container: original.container, name: original.name, etag: original.etag };
+    if (original.versionId !== undefined) source.versionId = original.versionId;
+    return {
+      source,
+      tools: { ffmpeg: this.versions?.ffmpeg ?? "unknown", ffprobe: this.versions?.ffprobe ?? "unknown" },
+      runs: this.runs.map((r) => ({ ...r, arguments: [...r.arguments] })),
+      startedAt: this.startedAt,
+      finishedAt: new Date().toISOString(),
+    };
+  }
+
+  /**
+   * Any failure as the stage reports it: classified, SAS redacted, carrying the probe and the
+   * runs so far. An abort (host shutdown, lock lost) is transient: the message is retried.
+   */
+  failure(error: unknown): StageFailure {
+    let classified = toCustodyError(error);
+    if (this.context.abortSignal?.aborted && !(classified.code === "OriginalChanged" || classified.code === "OriginalNotFound")) {
+      classified = new CustodyError("Transient", `${this.stage} of ${this.input.evidenceId} was aborted (host shutting down or lock lost); the message will be retried.`, { cause: error });
+    }
+    const message = this.redact(classified.message);
+    const redacted = message === classified.message ? classified : new CustodyError(classified.code, message, { cause: classified.cause, retryable: classified.retryable });
+    return new StageFailure(redacted, { media: this.probe, provenance: this.versions === undefined ? undefined : this.provenance() });
+  }
+
+  /** Size of a local file, or undefined when it was not written. */
+  async sizeOf(file: string): Promise<number | undefined> {
+    try {
+      return (await stat(file)).size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async readUrl(validForInMs: number): Promise<string> {
+    const url = await this.deps.blobs.readUrl(this.ref, validForInMs);
+    const query = url.indexOf("?");
+    if (query >= 0) this.secrets.add(url.slice(query + 1));
+    return url;
+  }
+
+  /** Removes every SAS handed out (and any `sig=` left in other spellings) from `text`. */
+  redact(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join("<read-only SAS redacted>");
+    return out.replace(/([?&]sig=)[^&\s"']+/gi, "$1<redacted>");
+  }
+}

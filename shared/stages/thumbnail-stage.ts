@@ -1,0 +1,87 @@
+/**
+ * The thumbnail stage: a poster frame, N thumbnails over the real duration, a sprite sheet
+ * and its WebVTT scrubbing track, under `derived/<evidenceId>/thumbnail/` (poster.jpg,
+ * thumb-01.jpg …, sprite.jpg, sprite.vtt). See shared/media/thumbnail-plan.ts.
+ *
+ * ffmpeg exits 0 without writing an image when a time is past the last frame, so every file
+ * is checked to exist and be non-empty: a missing poster or sprite, or no thumbnail at all, is
+ * OutputVerificationFailed. Fewer thumbnails than asked (a clip with very few frames, where
+ * the frame-rate filter stops at the last frame) are published as they are, with a WebVTT
+ * track over the ones that exist.
+ *
+ * A recording without video (voice memo, `.m4a`) is `skipped` with "no video stream" — which
+ * counts as done for readiness. No stream at all is UnsupportedMedia.
+ */
+import { writeFile } from "node:fs/promises";
+import * as path from "node:path";
+import type { EvidenceReceivedMessage, Rendition } from "../contracts/messages";
+import { CustodyError } from "../errors";
+import { DEFAULT_THUMBNAIL_COUNT, planThumbnails, webVtt } from "../media/thumbnail-plan";
+import { cappedSize, describeStreams, displaySize, mediaTimeoutInMs } from "../media/transcode-plan";
+import { missingOrEmpty, verificationFailure } from "../media/verify-output";
+import { MediaSession, type MediaStageDeps } from "./media-session";
+import type { StageWork } from "./report-stage";
+import type { StageContext } from "./stage-context";
+
+export const NO_VIDEO_SKIP_REASON = "no video stream";
+
+export interface ThumbnailOptions {
+  /** Thumbnails per recording (CUSTODY_THUMBNAIL_COUNT); default 8. */
+  count?: number;
+}
+
+export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: MediaStageDeps, context: StageContext, options: ThumbnailOptions = {}): Promise<StageWork> {
+  const session = new MediaSession(input, "thumbnail", deps, context);
+  try {
+    const probe = await session.open();
+    const video = probe.primaryVideoIndex === undefined ? undefined : probe.streams.find((s) => s.index === probe.primaryVideoIndex);
+    if (video === undefined) {
+      if (probe.primaryAudioIndex === undefined) throw new CustodyError("UnsupportedMedia", `No decodable video or audio stream in ${describeStreams(probe)}.`);
+      session.log.info("no video stream: thumbnails skipped");
+      return { outcome: "skipped", skipReason: NO_VIDEO_SKIP_REASON, media: probe, renditions: [], provenance: session.provenance() };
+    }
+    const dir = await session.tempDir();
+    const plan = planThumbnails(probe, video, { count: options.count ?? DEFAULT_THUMBNAIL_COUNT, outputDir: dir });
+    // Decoding once costs about what the transcode costs; same limit.
+    await session.run("thumbnails", plan.arguments, mediaTimeoutInMs(plan.durationInSeconds));
+
+    const file = (name: string): string => path.join(dir, name);
+    const sizes = await Promise.all([plan.files.poster, plan.files.sprite, ...plan.files.thumbnails].map(async (name) => ({ name, size: await session.sizeOf(file(name)) })));
+    const [poster, sprite, ...thumbnails] = sizes;
+    const produced = countLeading(thumbnails, (t) => t.size !== undefined && t.size > 0);
+    const problems = missingOrEmpty([poster, sprite]);
+    if (produced === 0) problems.push(`none of the ${plan.times.length} thumbnails was written`);
+    else if (thumbnails.slice(produced).some((t) => t.size !== undefined)) problems.push(`thumbnail ${thumbnails[produced].name} is empty`);
+    if (problems.length > 0) throw verificationFailure("thumbnail set", problems);
+    if (produced < plan.times.length) session.log.warn("fewer thumbnails than planned (few frames)", { planned: plan.times.length, produced });
+    await session.checkOriginalUnchanged();
+
+    await writeFile(file(plan.files.vtt), webVtt(plan, produced), "utf8");
+    const display = displaySize(video);
+    const posterSize = display === undefined ? undefined : cappedSize(display.width, display.height, 1280);
+    const uploads: Array<Promise<Rendition>> = [
+      session.upload("poster", file(plan.files.poster), plan.files.poster, "image/jpeg", { timeInSeconds: plan.posterTime, ...posterSize }),
+      ...plan.files.thumbnails
+        .slice(0, produced)
+        .map((name, k) => session.upload("thumbnail", file(name), name, "image/jpeg", { timeInSeconds: plan.times[k], ...plan.thumbnail })),
+      session.upload("sprite", file(plan.files.sprite), plan.files.sprite, "image/jpeg", {
+        width: plan.sprite.columns * plan.sprite.cell.width,
+        height: plan.sprite.rows * plan.sprite.cell.height,
+      }),
+      session.upload("sprite-vtt", file(plan.files.vtt), plan.files.vtt, "text/vtt"),
+    ];
+    const renditions = await Promise.all(uploads);
+    session.log.info("thumbnails published", { renditions: renditions.length, thumbnails: produced, poster: renditions[0].sha256 });
+    return { outcome: "succeeded", media: probe, renditions, provenance: session.provenance() };
+  } catch (error) {
+    throw session.failure(error);
+  } finally {
+    await session.cleanup();
+  }
+}
+
+function countLeading<T>(items: T[], predicate: (item: T) => boolean): number {
+  let n = 0;
+  while (n < items.length && predicate(items[n])) n++;
+  return n;
+}

@@ -1,0 +1,158 @@
+/**
+ * The media stages end to end on the embedded stack (hash, transcode and thumbnail all
+ * required for `ready`): a rotated phone clip becomes ready with an upright proxy and
+ * thumbnails; an audio-only recording becomes ready with an audio proxy and thumbnails
+ * skipped; a truncated MOV fails for good with its reason, keeping its hash and metadata;
+ * a redelivered evidence-received message rewrites the same blobs and duplicates nothing.
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ServiceBusClient } from "@azure/service-bus";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { uploadRecording } from "../../cli/dock-upload";
+import { DERIVED_CONTAINER, ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
+import { evidenceReceivedMessageId } from "../../shared/contracts/message-ids";
+import type { EvidenceReceivedMessage } from "../../shared/contracts/messages";
+import type { EvidenceRecord } from "../../shared/evidence/record";
+import { createLogger, silentLogger } from "../../shared/logging";
+import { ENTITIES } from "../../shared/topology";
+
+const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
+let stack: RunningStack;
+let blobService: BlobServiceClient;
+let derived: ContainerClient;
+const workDir = mkdtempSync(path.join(os.tmpdir(), "custody-media-e2e-"));
+
+beforeAll(async () => {
+  stack = await startStack({ dataDir: path.join(workDir, "data"), log: process.env.CUSTODY_TEST_LOGS ? createLogger() : silentLogger, blobPollIntervalInMs: 100 });
+  blobService = BlobServiceClient.fromConnectionString(stack.environment.EvidenceStorage);
+  derived = blobService.getContainerClient(DERIVED_CONTAINER);
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function upload(fixture: string, name = fixture): Promise<{ evidenceId: string; bytes: Buffer; blobName: string }> {
+  const file = path.join(FIXTURES, fixture);
+  const uploaded = await uploadRecording(blobService.getContainerClient(ORIGINALS_CONTAINER), file, { officerId: "PC4", deviceId: "BWV-4", recordedAt: "2026-11-26T08:00:00Z" });
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    for await (const record of stack.services!.index.list({})) if (record.original?.name === uploaded.blobName) return { evidenceId: record.evidenceId, bytes: readFileSync(file), blobName: uploaded.blobName };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no record for ${name}`);
+}
+
+async function waitFor(evidenceId: string, done: (record: EvidenceRecord) => boolean, timeoutInMs = 30_000): Promise<EvidenceRecord> {
+  const deadline = Date.now() + timeoutInMs;
+  for (;;) {
+    const record = (await stack.services!.index.read(evidenceId))?.record;
+    if (record && done(record)) return record;
+    if (Date.now() > deadline) throw new Error(`record ${evidenceId} not as expected: ${JSON.stringify(record ?? null)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const final = (record: EvidenceRecord): boolean => record.status !== "received" && record.finalEvent?.publishedAt !== undefined;
+
+async function derivedBlobs(evidenceId: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for await (const blob of derived.listBlobsFlat({ prefix: `${evidenceId}/` })) out.set(blob.name, blob.properties.etag ?? "");
+  return out;
+}
+
+async function sha256Of(blobPath: string): Promise<string> {
+  return createHash("sha256").update(await derived.getBlobClient(blobPath).downloadToBuffer()).digest("hex");
+}
+
+test("a rotated phone clip with a telemetry track → ready, upright proxy and thumbnails, provenance joined to the hash", async () => {
+  const { evidenceId, bytes } = await upload("exo_phone_hevc_mett_track_rot90.mp4");
+  const record = await waitFor(evidenceId, final);
+  expect(record.status).toBe("ready");
+  expect(record.hash?.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
+  expect(record.media).toMatchObject({ primaryVideoIndex: 2, dataTracks: ["mett"] });
+  const [proxy] = record.stages.transcode!.renditions!;
+  expect(proxy).toMatchObject({ kind: "proxy", path: `${evidenceId}/transcode/proxy.mp4` });
+  expect(proxy.width!).toBeLessThan(proxy.height!);
+  const poster = record.stages.thumbnail!.renditions!.find((r) => r.kind === "poster")!;
+  expect(poster.width!).toBeLessThan(poster.height!);
+  expect(record.stages.thumbnail!.renditions!.map((r) => r.kind)).toEqual(expect.arrayContaining(["poster", "thumbnail", "sprite", "sprite-vtt"]));
+  for (const stage of ["transcode", "thumbnail"] as const) {
+    expect(record.stages[stage]!.provenance!.source.sha256).toBe(record.hash!.sha256);
+    for (const rendition of record.stages[stage]!.renditions!) expect(await sha256Of(rendition.path)).toBe(rendition.sha256);
+  }
+  expect(JSON.stringify(record)).not.toMatch(/sig=(?!<redacted>)/);
+}, 45_000);
+
+test("audio only → ready with an AAC audio proxy; thumbnails skipped with 'no video stream'", async () => {
+  const { evidenceId } = await upload("ft_aac_audio_only.m4a");
+  const record = await waitFor(evidenceId, final);
+  expect(record.status).toBe("ready");
+  expect(record.stages.transcode).toMatchObject({ status: "succeeded", renditions: [expect.objectContaining({ kind: "audio-proxy", name: "proxy.m4a", contentType: "audio/mp4" })] });
+  expect(record.stages.thumbnail).toMatchObject({ status: "skipped", skipReason: "no video stream" });
+  expect([...(await derivedBlobs(evidenceId)).keys()]).toEqual([`${evidenceId}/transcode/proxy.m4a`]);
+}, 45_000);
+
+test("a MOV cut inside its moov → failed for good with the reason, hash and metadata kept, no retry loop", async () => {
+  const { evidenceId, bytes } = await upload("ft_mov_truncated_moov.mov");
+  const record = await waitFor(evidenceId, (r) => final(r) && r.stages.transcode?.status === "failed" && r.stages.thumbnail?.status === "failed");
+  expect(record.status).toBe("failed");
+  expect(record.finalEvent?.type).toBe("evidence-failed");
+  expect(record.hash?.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
+  expect(record.capture).toMatchObject({ officerId: "PC4", deviceId: "BWV-4" });
+  for (const stage of ["transcode", "thumbnail"] as const) {
+    expect(record.stages[stage]).toMatchObject({ status: "failed", attempts: 1, lastError: expect.objectContaining({ code: "UnsupportedMedia", retryable: false }) });
+    expect(record.stages[stage]!.lastError!.message.length).toBeGreaterThan(10);
+  }
+  expect(await derivedBlobs(evidenceId)).toEqual(new Map());
+}, 45_000);
+
+test("evidence-received delivered again → the same blobs rewritten, no duplicates on the record or in storage", async () => {
+  const { evidenceId, blobName } = await upload("exo_fragmented_fmp4.mp4", "redelivered.mp4");
+  const first = await waitFor(evidenceId, final);
+  expect(first.status).toBe("ready");
+  const before = await derivedBlobs(evidenceId);
+  expect(before.size).toBe(first.stages.transcode!.renditions!.length + first.stages.thumbnail!.renditions!.length);
+
+  // What ingest published, sent again outside duplicate detection (a new message id).
+  const original = first.original!;
+  const message: EvidenceReceivedMessage = {
+    schemaVersion: 1,
+    kind: "evidence-received",
+    evidenceId,
+    original,
+    capture: first.capture,
+    acceptance: { status: "accepted" },
+    uploadedAt: first.uploadedAt!,
+    sourceEventId: "redelivery-test",
+  };
+  expect(original.name).toBe(blobName);
+  const client = new ServiceBusClient(stack.environment.ServiceBusConnection);
+  const sender = client.createSender(ENTITIES.evidenceReceivedTopic);
+  await sender.sendMessages({ body: message, messageId: `${evidenceReceivedMessageId(evidenceId)}-again`, correlationId: evidenceId, applicationProperties: { evidenceId } });
+  await sender.close();
+  await client.close();
+
+  // Every derived blob is rewritten (new ETag) by the second run.
+  const deadline = Date.now() + 30_000;
+  let after = await derivedBlobs(evidenceId);
+  while ([...before].some(([name, etag]) => after.get(name) === etag) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    after = await derivedBlobs(evidenceId);
+  }
+  expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+  expect([...before].every(([name, etag]) => after.get(name) !== etag)).toBe(true);
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // let the second run's results reach the index
+
+  const record = (await stack.services!.index.read(evidenceId))!.record;
+  expect(record.status).toBe("ready");
+  expect(record.stages.transcode!.renditions).toHaveLength(1);
+  expect(record.stages.thumbnail!.renditions).toHaveLength(first.stages.thumbnail!.renditions!.length);
+  for (const stage of ["transcode", "thumbnail"] as const) {
+    for (const rendition of record.stages[stage]!.renditions!) expect(await sha256Of(rendition.path)).toBe(rendition.sha256);
+  }
+  expect(record.custodyLog.filter((e) => e.action === "ready")).toHaveLength(1);
+}, 60_000);

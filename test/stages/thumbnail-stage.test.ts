@@ -1,0 +1,103 @@
+/**
+ * The thumbnail stage with real ffmpeg against Azurite: a rotated phone clip gives upright
+ * images, a 0.5 s clip still gets a poster, audio-only is skipped with "no video stream", a
+ * truncated MOV fails for good; every file exists, is non-empty and matches its SHA-256.
+ */
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { isCustodyError } from "../../shared/errors";
+import type { StageWork } from "../../shared/stages/report-stage";
+import { thumbnailOriginal } from "../../shared/stages/thumbnail-stage";
+import { FIXTURES, sha256, stageContext, startMediaHarness, type MediaHarness } from "./media-harness";
+
+let h: MediaHarness;
+const context = stageContext("custody/thumbnail@test");
+
+beforeAll(async () => {
+  h = await startMediaHarness("thumbnail-stage");
+}, 60_000);
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+async function runThumbnails(file: string): Promise<{ work: StageWork; evidenceId: string }> {
+  const input = await h.upload(file);
+  return { work: await thumbnailOriginal(input, { blobs: h.store, media: h.media }, context), evidenceId: input.evidenceId };
+}
+
+/** Downloads every rendition, checks size and SHA-256, returns the bytes by name. */
+async function stored(work: StageWork): Promise<Record<string, Buffer>> {
+  const out: Record<string, Buffer> = {};
+  for (const rendition of work.renditions ?? []) {
+    const bytes = await h.download(rendition.path);
+    expect(bytes.length).toBeGreaterThan(0);
+    expect(bytes.length).toBe(rendition.size);
+    expect(sha256(bytes)).toBe(rendition.sha256);
+    out[rendition.name] = bytes;
+  }
+  return out;
+}
+
+function imageSize(bytes: Buffer, name: string): { width: number; height: number } {
+  const file = path.join(h.work, `${sha256(bytes).slice(0, 12)}-${name}`);
+  writeFileSync(file, bytes);
+  const [stream] = h.ffprobe(file).streams;
+  return { width: Number(stream.width), height: Number(stream.height) };
+}
+
+test("a rotated phone clip → upright poster, thumbnails and sprite, with a WebVTT track addressing the sprite", async () => {
+  const { work, evidenceId } = await runThumbnails(path.join(FIXTURES, "exo_phone_hevc_mett_track_rot90.mp4"));
+  expect(work.outcome).toBe("succeeded");
+  const names = work.renditions!.map((r) => r.name);
+  expect(names).toEqual(["poster.jpg", ...Array.from({ length: names.length - 3 }, (_, k) => `thumb-0${k + 1}.jpg`), "sprite.jpg", "sprite.vtt"]);
+  expect(work.renditions!.every((r) => r.path === `${evidenceId}/thumbnail/${r.name}` && r.container === "derived")).toBe(true);
+  const files = await stored(work);
+  const poster = imageSize(files["poster.jpg"], "poster.jpg");
+  expect(poster.height).toBeGreaterThan(poster.width);
+  const thumb = imageSize(files["thumb-01.jpg"], "thumb-01.jpg");
+  expect(thumb).toEqual({ width: 320, height: 568 });
+  const vtt = files["sprite.vtt"].toString("utf8");
+  expect(vtt.startsWith("WEBVTT\n")).toBe(true);
+  const cues = vtt.match(/sprite\.jpg#xywh=\d+,\d+,\d+,\d+/g) ?? [];
+  expect(cues).toHaveLength(names.length - 3);
+  const thumbnails = work.renditions!.filter((r) => r.kind === "thumbnail");
+  expect(thumbnails.map((t) => t.timeInSeconds)).toEqual([...thumbnails.map((t) => t.timeInSeconds!)].sort((a, b) => a - b));
+  expect(work.renditions!.find((r) => r.kind === "poster")!.timeInSeconds).toBeCloseTo(0.01, 2);
+  expect(work.provenance!.runs.map((r) => r.purpose)).toEqual(["probe", "thumbnails"]);
+}, 30_000);
+
+test("N thumbnails spread over a 10 s clip; the sprite is a 5×2 grid of 160 px cells", async () => {
+  const file = h.generate("ten-seconds.mp4", ["-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=10", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast"]);
+  const { work } = await runThumbnails(file);
+  const thumbnails = work.renditions!.filter((r) => r.kind === "thumbnail");
+  expect(thumbnails.map((t) => t.timeInSeconds)).toEqual([0, 1.25, 2.5, 3.75, 5, 6.25, 7.5, 8.75]);
+  const files = await stored(work);
+  expect(imageSize(files["sprite.jpg"], "sprite.jpg")).toEqual({ width: 5 * 160, height: 2 * 90 });
+  expect(files["sprite.vtt"].toString()).toContain("00:00:08.750 --> 00:00:10.000\nsprite.jpg#xywh=320,90,160,90");
+}, 30_000);
+
+test("a 0.5 s clip still gets a poster", async () => {
+  const file = h.generate("half-second.mp4", ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=0.5", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast"]);
+  const { work } = await runThumbnails(file);
+  const poster = work.renditions!.find((r) => r.kind === "poster")!;
+  expect(poster.timeInSeconds).toBeGreaterThan(0);
+  expect(poster.timeInSeconds).toBeLessThan(0.1); // 10 % of ~0.5 s
+  expect(poster.size).toBeGreaterThan(0);
+  await stored(work);
+}, 30_000);
+
+test("audio only → skipped with 'no video stream', nothing written", async () => {
+  const { work, evidenceId } = await runThumbnails(path.join(FIXTURES, "ft_aac_audio_only.m4a"));
+  expect(work).toMatchObject({ outcome: "skipped", skipReason: "no video stream", renditions: [] });
+  expect(work.media?.primaryAudioIndex).toBe(0);
+  const listed: string[] = [];
+  for await (const blob of h.derived.listBlobsFlat({ prefix: `${evidenceId}/` })) listed.push(blob.name);
+  expect(listed).toEqual([]);
+}, 30_000);
+
+test("a MOV cut inside its moov → final UnsupportedMedia", async () => {
+  const input = await h.upload(path.join(FIXTURES, "ft_mov_truncated_moov.mov"));
+  const failure = await thumbnailOriginal(input, { blobs: h.store, media: h.media }, context).catch((error: unknown) => error);
+  expect(isCustodyError(failure) && { code: failure.code, retryable: failure.retryable }).toEqual({ code: "UnsupportedMedia", retryable: false });
+}, 30_000);
