@@ -5,7 +5,10 @@
  * skipped; a truncated MOV fails for good with its reason, keeping its hash and metadata;
  * a redelivered evidence-received message rewrites the same blobs and duplicates nothing.
  */
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
 import { mkdtempSync, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -156,3 +159,33 @@ test("evidence-received delivered again → the same blobs rewritten, no duplica
   }
   expect(record.custodyLog.filter((e) => e.action === "ready")).toHaveLength(1);
 }, 60_000);
+
+test("a crafted playlist upload that points at a local file fails as unsupported and reads nothing", async () => {
+  const secret = path.join(workDir, "secret-fifo");
+  execFileSync("mkfifo", [secret]);
+  // Opening a FIFO for writing completes only when someone opens it for reading: if ffmpeg
+  // (or anything) followed the playlist to the local file, this promise would resolve.
+  const writer = fsp.open(secret, "w");
+  const opened = writer.then(() => true);
+  const crafted = path.join(workDir, "crafted.mp4");
+  fs.writeFileSync(crafted, `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://${secret}\n#EXT-X-ENDLIST\n`);
+  try {
+    const uploaded = await uploadRecording(blobService.getContainerClient(ORIGINALS_CONTAINER), crafted, { officerId: "PC6", deviceId: "BWV-6", recordedAt: "2026-11-26T08:00:00Z" });
+    let evidenceId: string | undefined;
+    const deadline = Date.now() + 15_000;
+    while (!evidenceId && Date.now() < deadline) {
+      for await (const record of stack.services!.index.list({})) if (record.original?.name === uploaded.blobName) evidenceId = record.evidenceId;
+      if (!evidenceId) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const record = await waitFor(evidenceId!, final);
+    expect(record.status).toBe("failed");
+    expect(record.stages.transcode?.lastError?.code).toBe("UnsupportedMedia");
+    expect(record.hash?.sha256).toBe(createHash("sha256").update(fs.readFileSync(crafted)).digest("hex"));
+    expect(await Promise.race([opened, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 300))])).toBe(false);
+  } finally {
+    // Free the pending open (and its thread-pool thread) with a reader of our own.
+    const reader = fs.openSync(secret, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    await (await writer).close();
+    fs.closeSync(reader);
+  }
+});
