@@ -1,9 +1,64 @@
 /**
- * The `MediaTool` port on the ffmpeg/ffprobe binaries — the only file allowed to import
- * fluent-ffmpeg. It does not: fluent-ffmpeg (archived upstream) cannot give ffprobe its own
- * environment (GCONV_PATH, below), parses ffprobe's text output instead of JSON (losing side
- * data), and hides the exact argument vector we record as provenance. Everything it would do
- * here is a `spawn` with a timer, so the adapter spawns the binaries itself.
+ * The `MediaTool` port on the ffmpeg/ffprobe binaries — the only file that imports
+ * fluent-ffmpeg (archived upstream, so it stays behind this one adapter).
+ *
+ * ffmpeg runs (`run`) go through fluent-ffmpeg; ffprobe and the `-version` checks at start are
+ * spawned directly. fluent-ffmpeg cannot give a process its own environment (it always spawns
+ * with `process.env`; ffmpeg gets its minimal one through a launcher script, see Environment
+ * below). Its ffprobe path parses ffprobe's output itself, losing side data (display matrix
+ * rotation), and runs without the allow-lists. So ffprobe stays a plain `spawn`.
+ *
+ * How an ffmpeg run uses fluent-ffmpeg (see {@link runFfmpeg}):
+ * - the argument vector is built here (`ffmpegArguments`) and fed through fluent-ffmpeg's
+ *   public builder so that its `_getArguments()` yields exactly that vector: every option
+ *   before the input is an input option, the caller's arguments are output options, and the
+ *   output is a stream. fluent-ffmpeg then writes `pipe:1` as that output's "target", which
+ *   completes `-progress pipe:1` (a global option: ffmpeg honours it after the outputs too).
+ *   A stream output is not a file output, so fluent-ffmpeg adds no `-y` of its own. The
+ *   command line in its `start` event is compared with the vector we built; a difference (say,
+ *   its `-strict experimental` insertion after `-acodec`) kills the process and fails the run
+ *   as Internal, so the recorded `arguments` are always the argv that ran;
+ * - progress comes from `-progress pipe:1` on stdout (fluent-ffmpeg pipes stdout into our
+ *   stream), never from its `progress` event: listening to that event makes it run its own
+ *   ffprobe on the input — without the allow-lists, with the host's environment;
+ * - stderr arrives line by line through its `stderr` event; the exit code or signal is read
+ *   from its `error` event ("ffmpeg exited with code N" / "ffmpeg was killed with signal S");
+ * - the timeout and abort are our own timer and listener calling `kill("SIGKILL")` (its
+ *   `timeout` option sends SIGTERM); a kill that comes before the spawn is delivered on `start`;
+ * - `setFfmpegPath` is process-wide in fluent-ffmpeg, so starts are serialised until the spawn
+ *   (a tool with another binary cannot switch the path under a pending start);
+ * - before its first run in a process fluent-ffmpeg runs `ffmpeg -formats` and `-encoders` and
+ *   caches them process-wide (whichever binary ran first); it refuses an output `-f` that list
+ *   does not name as a muxer ("Output format … is not available": Internal, nothing spawned).
+ *   One ffmpeg binary per process, as the hosts have, keeps that list right.
+ *
+ * Environment: every process gets a minimal one — the {@link PASSED_ENVIRONMENT} variables of
+ * the host (`PATH`, temp directories, proxies; no connection strings or keys, no `FFREPORT`,
+ * whose report file would hold the command line with the read URL's SAS) and `GCONV_PATH`
+ * naming a directory that cannot exist (the static ffprobe build segfaults on some MPEG-TS
+ * files while loading the host's iconv modules). ffprobe and the `-version` checks are spawned
+ * with it. fluent-ffmpeg has no `env` option, so its ffmpeg path is set to a launcher script
+ * instead of ffmpeg ({@link createFfmpegLauncher}), written at start into a private directory
+ * (`<writableDir>/custody-media-launcher-<uid>/ffmpeg-env-<hash>.sh`: ours, mode 0700, not
+ * writable by group or others — the checks media-binaries.ts makes for its copies):
+ *     #!/bin/sh
+ *     exec /usr/bin/env -i 'PATH=…' … 'GCONV_PATH=/dev/null/custody-no-gconv' '/real/ffmpeg' "$@"
+ * - the values are the host's at start, shell-quoted (a proxy URL with a password lands in
+ *   that 0700 file); the hash covers the content, so another environment or binary gets another
+ *   file, and one that is missing or differs from what it should be is rewritten (temporary
+ *   name, then rename) — at start and again before every run. The script replaces itself with `env`, which replaces itself with ffmpeg: the
+ *   pid fluent-ffmpeg (and our SIGKILL) sees is ffmpeg's, and so are the exit code and signal;
+ * - `/usr/bin/env` when it is executable, else the first executable `env` on the host's `PATH`
+ *   at start (an absolute path either way; {@link FfmpegMediaTool.ffmpegLauncher} says which).
+ *   None, a real ffmpeg path containing `=` (env would read it as an assignment) or a launcher
+ *   that cannot be written is InvalidConfiguration at start: ffmpeg never runs with the host's
+ *   environment. The launcher's `-version` must print what ffmpeg's does;
+ * - fluent-ffmpeg spawns everything ffmpeg through it, its `-formats` / `-encoders` queries too.
+ *   The argv it gets is ffmpeg's own (`"$@"`), so its `start` event, the comparison with the
+ *   built vector and the recorded `arguments` are unchanged; a failure to start names the real
+ *   ffmpeg and the launcher; exit codes 126/127 (env could not execute ffmpeg) say so;
+ * - on Windows (not a target) there is no launcher: ffmpeg gets the host's environment;
+ * - ffmpeg's stdin is an unused pipe instead of /dev/null; `-nostdin` keeps it unread.
  *
  * Every process:
  * - gets the hardened input options the adapter owns (`inputOptions`): a protocol allow-list
@@ -14,9 +69,7 @@
  *   an option;
  * - has `-hide_banner`, `-nostdin` (ffmpeg; ffprobe has no such option, its stdin is
  *   /dev/null), `-y` for outputs, a log level tagged with `level+` (so error lines can be told
- *   from noise), and a minimal environment: no connection strings or keys reach a process that
- *   parses untrusted bytes, and `GCONV_PATH` names a directory that cannot exist (the static
- *   ffprobe build segfaults on some MPEG-TS files while loading the host's iconv modules);
+ *   from noise); the minimal environment above;
  * - is killed with SIGKILL when `timeoutInMs` passes or `abortSignal` fires;
  * - keeps the last {@link DEFAULT_STDERR_TAIL_LINES} lines of stderr.
  *
@@ -27,7 +80,12 @@
  * `AccessDenied` (HTTP 404 / 401, 403 on a URL input), `Internal` (anything else).
  */
 import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { constants as fsConstants, promises as fs } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { Writable } from "node:stream";
+import ffmpeg = require("fluent-ffmpeg");
 import { CustodyError, type CustodyErrorCode } from "../errors";
 import { normaliseProbe, type FfprobeOutput } from "../media/probe-normalise";
 import type { MediaInput, MediaProbe, MediaRunOptions, MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
@@ -78,6 +136,22 @@ export interface FfmpegMediaToolOptions extends LocateMediaBinariesOptions {
 export interface FfmpegMediaTool extends MediaTool {
   /** The binaries in use (after any copy to a writable directory). */
   readonly binaries: { readonly ffmpeg: MediaBinary; readonly ffprobe: MediaBinary };
+  /** What fluent-ffmpeg spawns in place of ffmpeg to give it the minimal environment; undefined on Windows. */
+  readonly ffmpegLauncher: FfmpegLauncher | undefined;
+}
+
+/** The launcher script (see the file header). */
+export interface FfmpegLauncher {
+  /** The script, `<writableDir>/custody-media-launcher-<uid>/ffmpeg-env-<hash>.sh`. */
+  readonly path: string;
+  /** The `env` it runs: `/usr/bin/env`, or the one found on the host's PATH when that is missing. */
+  readonly envUtility: string;
+  /** The ffmpeg it runs (`binaries.ffmpeg.path`). */
+  readonly ffmpeg: string;
+}
+
+interface LauncherScript extends FfmpegLauncher {
+  readonly content: string;
 }
 
 /** A failed ffmpeg/ffprobe run: a CustodyError with what the process said. */
@@ -111,9 +185,13 @@ export class MediaToolError extends CustodyError {
  */
 export async function createFfmpegMediaTool(options: FfmpegMediaToolOptions = {}): Promise<FfmpegMediaTool> {
   const binaries = await locateMediaBinaries(options);
+  const env = childEnvironment(options.env ?? process.env);
+  const launcher =
+    process.platform === "win32" ? undefined : await createFfmpegLauncher(binaries.ffmpeg, env, options.writableDir ?? os.tmpdir());
   const config: Config = {
     binaries,
-    env: childEnvironment(options.env ?? process.env),
+    launcher,
+    env,
     tailLines: options.stderrTailLines ?? DEFAULT_STDERR_TAIL_LINES,
     maxProbeOutputBytes: options.maxProbeOutputBytes ?? 32 * 1024 * 1024,
     urlReadTimeoutInMs: options.urlReadTimeoutInMs ?? 30_000,
@@ -123,9 +201,11 @@ export async function createFfmpegMediaTool(options: FfmpegMediaToolOptions = {}
     binaryVersion(config, binaries.ffmpeg, startupTimeoutInMs),
     binaryVersion(config, binaries.ffprobe, startupTimeoutInMs),
   ]);
+  if (launcher) await checkLauncher(config, launcher, ffmpeg, startupTimeoutInMs);
   const versions: MediaToolVersions = { ffmpeg, ffprobe };
   return {
     binaries,
+    ffmpegLauncher: launcher && { path: launcher.path, envUtility: launcher.envUtility, ffmpeg: launcher.ffmpeg },
     versions: async () => ({ ...versions }),
     probe: (input, runOptions) => probe(config, input, runOptions),
     run: (input, outputArguments, runOptions) => run(config, input, outputArguments, runOptions),
@@ -134,6 +214,8 @@ export async function createFfmpegMediaTool(options: FfmpegMediaToolOptions = {}
 
 interface Config {
   binaries: { ffmpeg: MediaBinary; ffprobe: MediaBinary };
+  /** Spawned by fluent-ffmpeg instead of ffmpeg; undefined on Windows (ffmpeg itself, the host's environment). */
+  launcher: LauncherScript | undefined;
   env: NodeJS.ProcessEnv;
   tailLines: number;
   maxProbeOutputBytes: number;
@@ -161,6 +243,125 @@ async function binaryVersion(config: Config, binary: MediaBinary, timeoutInMs: n
     );
   }
   return firstLine;
+}
+
+/** The launcher must run ffmpeg: its `-version` prints what ffmpeg's did. */
+async function checkLauncher(config: Config, launcher: LauncherScript, ffmpegVersion: string, timeoutInMs: number): Promise<void> {
+  const result = await runProcess(config, launcher.path, ["-hide_banner", "-version"], { timeoutInMs, collectStdout: 64 * 1024 });
+  const firstLine = result.stdout.split(/\r?\n/, 1)[0]?.trim() ?? "";
+  if (!result.spawnError && result.exitCode === 0 && firstLine === ffmpegVersion) return;
+  const what = result.spawnError
+    ? result.spawnError.message
+    : result.timedOut
+      ? `timed out after ${timeoutInMs} ms`
+      : result.signal
+        ? `killed by ${result.signal}`
+        : result.exitCode !== 0
+          ? `exit code ${result.exitCode}`
+          : `it printed ${JSON.stringify(firstLine)}, not ${JSON.stringify(ffmpegVersion)}`;
+  throw new CustodyError(
+    "InvalidConfiguration",
+    `the environment launcher ${launcher.path} for ffmpeg (${launcher.ffmpeg}) does not run: \`<launcher> -version\` failed: ${what}` +
+      (result.stderrLines.length ? `: ${result.stderrLines.slice(-3).join(" | ")}` : ""),
+    { cause: result.spawnError },
+  );
+}
+
+/**
+ * Writes (or reuses) the launcher script that runs `ffmpeg` with exactly `env` (see the file
+ * header). Fails with InvalidConfiguration rather than let ffmpeg run with the host's environment.
+ */
+async function createFfmpegLauncher(ffmpegBinary: MediaBinary, env: NodeJS.ProcessEnv, writableDir: string): Promise<LauncherScript> {
+  const target = path.resolve(ffmpegBinary.path);
+  const fail = (why: string, cause?: unknown) =>
+    new CustodyError("InvalidConfiguration", `ffmpeg (${target}) cannot be given a minimal environment: ${why}`, { cause });
+  if (target.includes("=")) throw fail("its path contains `=`, which env(1) would read as a variable assignment; move or link it");
+  const envUtility = await findEnvUtility();
+  if (!envUtility) throw fail("there is no executable /usr/bin/env and no `env` on PATH");
+  const assignments = Object.entries(env)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([name, value]) => shellQuote(`${name}=${value}`));
+  const content =
+    "#!/bin/sh\n" +
+    "# Written by Custody (ffmpeg-media-tool.ts): runs ffmpeg with a minimal environment; fluent-ffmpeg cannot set one.\n" +
+    `exec ${shellQuote(envUtility)} -i ${assignments.join(" ")} ${shellQuote(target)} "$@"\n`;
+  const digest = createHash("sha256").update(content).digest("hex").slice(0, 16);
+  const uid = typeof process.getuid === "function" ? process.getuid() : "user";
+  const launcher = path.join(writableDir, `custody-media-launcher-${uid}`, `ffmpeg-env-${digest}.sh`);
+  try {
+    await installLauncher(launcher, content);
+  } catch (error) {
+    throw fail(`writing the launcher script ${launcher} (mode 0700) failed (${error instanceof Error ? error.message : String(error)})`, error);
+  }
+  return { path: launcher, envUtility, ffmpeg: target, content };
+}
+
+/**
+ * Makes `file` the launcher with `content` unless it already is: at start, and before every
+ * run (a temp cleaner may have removed it, and fluent-ffmpeg 2.1.3 throws an uncaught
+ * TypeError when the spawn itself fails, ENOENT included).
+ */
+async function installLauncher(file: string, content: string): Promise<void> {
+  await privateDirectory(path.dirname(file));
+  if (!(await isLauncher(file, content))) {
+    const temporary = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    try {
+      await fs.writeFile(temporary, content, { mode: 0o700, flag: "wx" });
+      await fs.chmod(temporary, 0o700); // the umask may have taken bits away
+      await fs.rename(temporary, file);
+    } finally {
+      await fs.rm(temporary, { force: true });
+    }
+  }
+  await fs.access(file, fsConstants.X_OK);
+}
+
+/** `/usr/bin/env` if it is executable, else the first executable `env` on the host's PATH, else undefined. */
+async function findEnvUtility(): Promise<string | undefined> {
+  const candidates = ["/usr/bin/env"];
+  for (const directory of (process.env["PATH"] ?? "").split(path.delimiter)) {
+    if (path.isAbsolute(directory)) candidates.push(path.join(directory, "env"));
+  }
+  for (const candidate of candidates) {
+    try {
+      if (!(await fs.stat(candidate)).isFile()) continue;
+      await fs.access(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The checks media-binaries.ts makes on its copy directory (its helper is not exported): a
+ * directory, ours, not writable by group or others — so no other user can swap what we execute.
+ */
+async function privateDirectory(directory: string): Promise<void> {
+  await fs.mkdir(directory, { recursive: true, mode: 0o700 });
+  const stat = await fs.lstat(directory);
+  if (!stat.isDirectory()) throw new Error(`${directory} is not a directory`);
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+  if (uid !== undefined && stat.uid !== uid) throw new Error(`${directory} belongs to uid ${stat.uid}, not to this process (uid ${uid})`);
+  if ((stat.mode & 0o022) !== 0) throw new Error(`${directory} is writable by others (mode ${(stat.mode & 0o777).toString(8)})`);
+}
+
+/** Whether `file` already is the launcher: a regular file of ours, mode 0700, with exactly `content`. */
+async function isLauncher(file: string, content: string): Promise<boolean> {
+  try {
+    const stat = await fs.lstat(file);
+    const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+    if (!stat.isFile() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o777) !== 0o700) return false;
+    return (await fs.readFile(file, "utf8")) === content;
+  } catch {
+    return false;
+  }
+}
+
+/** One shell word: single-quoted, each `'` as `'\''`. */
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, "'\\''")}'`;
 }
 
 /** The hardened input options and the input argument itself. */
@@ -229,26 +430,64 @@ async function run(config: Config, input: MediaInput, outputArguments: string[],
     // A second input would escape the allow-lists the adapter applies to the one it adds.
     throw new CustodyError("Internal", "run() takes one input; `-i` in outputArguments is refused", { retryable: false });
   }
-  const args = [
-    "-hide_banner",
-    "-nostdin",
-    "-y",
-    "-loglevel", "level+info",
-    "-nostats",
-    "-progress", "pipe:1",
-    ...inputArguments(input, config.urlReadTimeoutInMs),
-    ...outputArguments,
-  ];
+  const command = ffmpegArguments(input, outputArguments, config.urlReadTimeoutInMs);
+  const args = command.arguments;
+  if (config.launcher) {
+    try {
+      await installLauncher(config.launcher.path, config.launcher.content);
+    } catch (error) {
+      throw new CustodyError(
+        "Internal",
+        `ffmpeg's environment launcher ${config.launcher.path} is missing or altered and cannot be rewritten: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error, retryable: false },
+      );
+    }
+  }
   const progress = options.onProgress ? new ProgressTracker(options.onProgress, outputArguments) : undefined;
-  const result = await runProcess(config, config.binaries.ffmpeg.path, args, {
+  const result = await runFfmpeg(config, command, {
     timeoutInMs: options.timeoutInMs,
     abortSignal: options.abortSignal,
     onStdoutLine: progress ? (line) => progress.stdout(line) : undefined,
     onStderrLine: progress ? (line) => progress.stderr(line) : undefined,
   });
+  if (result.unexpectedCommandLine !== undefined && !result.aborted && !result.timedOut) {
+    throw failure(
+      "Internal",
+      `fluent-ffmpeg spawned a command line other than the one built (killed, so no unrecorded arguments run): ${redact(result.unexpectedCommandLine)}`,
+      "ffmpeg", args, result,
+      { retryable: false },
+    );
+  }
   throwIfFailed(config, "ffmpeg", args, input, result, options);
   progress?.done();
   return { arguments: args.map(redact), stderrTail: result.stderrLines.join("\n"), durationInMs: result.durationInMs };
+}
+
+/** What fluent-ffmpeg writes as the target of a stream output: the value of our trailing `-progress`. */
+const PROGRESS_TARGET = "pipe:1";
+
+/** An ffmpeg command line, split the way fluent-ffmpeg assembles it (see {@link runFfmpeg}). */
+interface FfmpegCommandLine {
+  /** Everything before `-i`: global options and the hardened input options. */
+  inputOptions: string[];
+  /** The `-i` argument. */
+  source: string;
+  /** The caller's output arguments, then `-progress` (fluent-ffmpeg appends its value, `pipe:1`). */
+  outputOptions: string[];
+  /** The whole argument vector ffmpeg is given. */
+  arguments: string[];
+}
+
+/**
+ * `-hide_banner -nostdin -y -loglevel level+info -nostats <input options> -i <input>
+ * <outputArguments> -progress pipe:1`.
+ */
+export function ffmpegArguments(input: MediaInput, outputArguments: string[], urlReadTimeoutInMs = 30_000): FfmpegCommandLine {
+  const hardened = inputArguments(input, urlReadTimeoutInMs);
+  const source = hardened[hardened.length - 1]!;
+  const inputOptions = ["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-nostats", ...hardened.slice(0, -2)];
+  const outputOptions = [...outputArguments, "-progress"];
+  return { inputOptions, source, outputOptions, arguments: [...inputOptions, "-i", source, ...outputOptions, PROGRESS_TARGET] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,8 +516,10 @@ function throwIfFailed(
       tool, args, result,
     );
   }
+  const launcher = tool === "ffmpeg" ? config.launcher : undefined;
   if (result.spawnError) {
-    throw failure("Internal", `${tool} (${binary}) could not be started: ${result.spawnError.message}`, tool, args, result, {
+    const via = launcher ? `, run through the environment launcher ${launcher.path}` : "";
+    throw failure("Internal", `${tool} (${binary}${via}) could not be started: ${result.spawnError.message}`, tool, args, result, {
       cause: result.spawnError,
     });
   }
@@ -294,7 +535,11 @@ function throwIfFailed(
   }
   if (result.exitCode !== 0) {
     const code = classify(result.stderrLines, input);
-    throw failure(code, `${tool} exited with code ${result.exitCode} on ${describe(input)}${lastLines(result, ": ")}`, tool, args, result);
+    const launcherFailed =
+      launcher && (result.exitCode === 126 || result.exitCode === 127)
+        ? ` (126/127: the environment launcher ${launcher.path} may have failed to execute ${binary})`
+        : "";
+    throw failure(code, `${tool} exited with code ${result.exitCode}${launcherFailed} on ${describe(input)}${lastLines(result, ": ")}`, tool, args, result);
   }
 }
 
@@ -487,6 +732,8 @@ interface ProcessResult {
   timedOut: boolean;
   aborted: boolean;
   spawnError?: Error;
+  /** fluent-ffmpeg's command line, when it differs from the one built (the process was killed). */
+  unexpectedCommandLine?: string;
   durationInMs: number;
 }
 
@@ -541,13 +788,7 @@ function runProcess(config: Config, binary: string, args: string[], options: Pro
       }
       stdoutLines?.push(chunk);
     });
-    const stderr = lineSplitter((line) => {
-      const clean = redact(line.replace(/ @ 0x[0-9a-f]+\]/gi, "]")).slice(0, MAX_LINE_LENGTH);
-      if (clean.trim() === "") return;
-      stderrLines.push(clean);
-      if (stderrLines.length > config.tailLines) stderrLines.shift();
-      options.onStderrLine?.(clean);
-    });
+    const stderr = lineSplitter(stderrCollector(config, stderrLines, options.onStderrLine));
     child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
 
     const finish = () => {
@@ -574,6 +815,144 @@ function runProcess(config: Config, binary: string, args: string[], options: Pro
       finish();
     });
   });
+}
+
+/**
+ * fluent-ffmpeg keeps the ffmpeg path process-wide (`setFfmpegPath`) and reads it when it
+ * spawns, after its asynchronous preparation. Starts take turns from setting the path until
+ * the spawn (or a failure before it), so two tools with different binaries cannot mix them up.
+ */
+let fluentTurn: Promise<void> = Promise.resolve();
+
+function nextFluentTurn(): Promise<() => void> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const previous = fluentTurn;
+  fluentTurn = previous.then(() => released);
+  return previous.then(() => release);
+}
+
+/** fluent-ffmpeg's `error` messages for a process that ran (its run(); `: <stderr>` may follow the code). */
+const FLUENT_EXIT = /^ffmpeg exited with code (-?\d+)/;
+const FLUENT_SIGNAL = /^ffmpeg was killed with signal (SIG[A-Z0-9]+)/;
+
+/**
+ * Runs ffmpeg through fluent-ffmpeg with `command` (see the file header): same result as
+ * {@link runProcess} gives for a direct spawn.
+ */
+function runFfmpeg(config: Config, command: FfmpegCommandLine, options: ProcessOptions): Promise<ProcessResult> {
+  const started = Date.now();
+  const stderrLines: string[] = [];
+  const result: ProcessResult = {
+    exitCode: null, signal: null, stdout: "", stdoutOverflow: false, stderrLines, timedOut: false, aborted: false, durationInMs: 0,
+  };
+  if (options.abortSignal?.aborted) {
+    result.aborted = true;
+    return Promise.resolve(result);
+  }
+  const expected = ["ffmpeg", ...command.arguments].join(" "); // how fluent-ffmpeg's `start` event spells it
+  return new Promise((resolve) => {
+    let settled = false;
+    let fluent: ffmpeg.FfmpegCommand | undefined;
+    let running = false; // between `start` and `error`/`end`: there is a process to kill
+    let releaseTurn: (() => void) | undefined;
+    const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.abortSignal?.removeEventListener("abort", onAbort);
+      releaseTurn?.();
+      stdoutLines?.end();
+      result.durationInMs = Date.now() - started;
+      resolve(result);
+    };
+    const stop = (why: "timedOut" | "aborted") => {
+      result[why] = true;
+      if (running) fluent?.kill("SIGKILL");
+      else finish(); // not spawned yet: `start`, if it ever comes, kills at once
+    };
+    const timer = setTimeout(() => stop("timedOut"), Math.max(1, options.timeoutInMs));
+    const onAbort = () => stop("aborted");
+    options.abortSignal?.addEventListener("abort", onAbort, { once: true });
+
+    void nextFluentTurn().then((release) => {
+      releaseTurn = release;
+      if (settled) return release();
+      try {
+        start(release);
+      } catch (error) {
+        // The builder refused the arguments (fluent-ffmpeg throws on what it cannot place).
+        result.spawnError = error instanceof Error ? error : new Error(String(error));
+        finish();
+      }
+    });
+
+    function start(release: () => void): void {
+      const stdout = new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          stdoutLines?.push(chunk);
+          callback();
+        },
+      });
+      const onStderr = stderrCollector(config, stderrLines, options.onStderrLine);
+      fluent = ffmpeg({ stdoutLines: config.tailLines })
+        // The launcher, not ffmpeg: it gives ffmpeg the minimal environment (file header). Its
+        // capability queries (`-formats`, `-encoders`) go through it too.
+        .setFfmpegPath(config.launcher?.path ?? config.binaries.ffmpeg.path)
+        .input(command.source)
+        .inputOptions(...command.inputOptions)
+        .outputOptions(...command.outputOptions)
+        // `end: false`: fluent-ffmpeg kills ffmpeg 20 ms after its output stream closes.
+        .output(stdout, { end: false });
+      fluent.on("start", (commandLine: string) => {
+        running = true;
+        release();
+        if (commandLine !== expected) {
+          result.unexpectedCommandLine = commandLine;
+          fluent!.kill("SIGKILL");
+        } else if (settled || result.timedOut || result.aborted) {
+          fluent!.kill("SIGKILL");
+        }
+      });
+      fluent.on("stderr", (line: string) => {
+        try {
+          onStderr(line);
+        } catch {
+          // Emitted from fluent-ffmpeg's stream handler: a throw there would be uncaught.
+        }
+      });
+      fluent.on("end", () => {
+        running = false;
+        result.exitCode = 0;
+        finish();
+      });
+      fluent.on("error", (error: Error) => {
+        const ran = running;
+        running = false;
+        const exit = ran ? FLUENT_EXIT.exec(error.message) : null;
+        const signal = ran ? FLUENT_SIGNAL.exec(error.message) : null;
+        // Not kept as the cause: fluent-ffmpeg appends stderr, which names the input (with its SAS).
+        if (exit) result.exitCode = Number(exit[1]);
+        else if (signal) result.signal = signal[1] as NodeJS.Signals;
+        else result.spawnError = error;
+        finish();
+      });
+      fluent.run();
+    }
+  });
+}
+
+/** Keeps a stderr line (component addresses dropped, SAS redacted, length capped) in the tail. */
+function stderrCollector(config: Config, stderrLines: string[], onLine?: (line: string) => void): (line: string) => void {
+  return (line) => {
+    const clean = redact(line.replace(/ @ 0x[0-9a-f]+\]/gi, "]")).slice(0, MAX_LINE_LENGTH);
+    if (clean.trim() === "") return;
+    stderrLines.push(clean);
+    if (stderrLines.length > config.tailLines) stderrLines.shift();
+    onLine?.(clean);
+  };
 }
 
 /** Splits a byte stream into lines at `\n` or `\r`; a runaway line is cut at MAX_LINE_LENGTH. */

@@ -19,6 +19,7 @@ import { createServer as createNetServer, type AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import * as vm from "node:vm";
 import { CustodyError } from "../../shared/errors";
 import { classify, createFfmpegMediaTool, meaningfulLines, MediaToolError, redact, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg-media-tool";
 import type { MediaInput } from "../../shared/ports/media-tool";
@@ -238,6 +239,141 @@ describe("fake binaries", () => {
     const [gconv, secret] = probe.streams[0]!.handlerName!.split("|");
     expect(fs.existsSync(gconv!)).toBe(false);
     expect(secret).toBe("withheld");
+  });
+});
+
+describe("ffmpeg's environment (fluent-ffmpeg spawns the launcher, which clears it)", () => {
+  // jest gives the test a copy of process.env; children spawned without `env` (as fluent-ffmpeg
+  // spawns ffmpeg) inherit the real one. Secrets are set on both, and a control shows they
+  // would reach a child spawned the way fluent-ffmpeg does it.
+  const realEnv = (vm.runInThisContext("process") as NodeJS.Process).env;
+  const SECRET = "CUSTODY_TEST_SECRET";
+  const secretValue = "DefaultEndpointsProtocol=https;AccountKey=c2VjcmV0";
+
+  function setHostVariable(name: string, value: string): void {
+    realEnv[name] = value;
+    process.env[name] = value;
+  }
+
+  afterEach(() => {
+    for (const name of [SECRET, "FFREPORT"]) {
+      delete realEnv[name];
+      delete process.env[name];
+    }
+  });
+
+  /** A fake ffmpeg appending `=== <argv>` and its environment to `log` on every start; `-version` prints a version. */
+  async function envFfmpeg(name: string, log: string): Promise<string> {
+    return script(
+      name,
+      `{ echo "=== $*"; env; } >> '${log}'\n` +
+        'if [ "$2" = "-version" ]; then echo "ffmpeg version env-fake"; fi\n' +
+        'for last; do :; done; [ "$last" = "pipe:1" ] && echo "progress=end"\nexit 0',
+    );
+  }
+
+  /** The log as one `{ argv, env }` per start. */
+  async function starts(log: string): Promise<Array<{ argv: string; env: string[] }>> {
+    const text = await fsp.readFile(log, "utf8");
+    return text.split(/^=== /m).slice(1).map((section) => {
+      const [argv, ...env] = section.split("\n");
+      return { argv: argv!, env: env.filter((line) => line !== "") };
+    });
+  }
+
+  test("a secret and FFREPORT in the host's environment do not reach ffmpeg, its capability queries or the -version checks", async () => {
+    setHostVariable(SECRET, secretValue);
+    setHostVariable("FFREPORT", `file=${path.join(work, "report-%p.log")}`);
+
+    // Control: a child spawned without `env` sees both.
+    const inherited = execFileSync("env").toString();
+    expect(inherited).toContain(`${SECRET}=${secretValue}`);
+    expect(inherited).toContain("FFREPORT=");
+
+    // A fresh adapter and fluent-ffmpeg, so that fluent-ffmpeg's process-wide capability
+    // queries (`-formats`, `-encoders`) are not cached yet and run on the fake.
+    let isolated!: { adapter: typeof import("../../shared/adapters/ffmpeg-media-tool"); fluent: typeof import("fluent-ffmpeg") };
+    jest.isolateModules(() => {
+      isolated = { adapter: require("../../shared/adapters/ffmpeg-media-tool"), fluent: require("fluent-ffmpeg") };
+    });
+    const log = path.join(work, "env-ffmpeg.log");
+    const fake = await envFfmpeg("env-ffmpeg", log);
+    const envTool = await isolated.adapter.createFfmpegMediaTool({ ffmpegPath: fake });
+    expect(envTool.binaries.ffmpeg.path).toBe(fake);
+    const launcher = envTool.ffmpegLauncher!;
+    expect(launcher).toMatchObject({ ffmpeg: fake, envUtility: fs.existsSync("/usr/bin/env") ? "/usr/bin/env" : expect.any(String) });
+    expect((await fsp.stat(launcher.path)).mode & 0o777).toBe(0o700);
+    expect((await fsp.stat(path.dirname(launcher.path))).mode & 0o077).toBe(0);
+    expect(await fsp.readFile(launcher.path, "utf8")).not.toContain(secretValue);
+    expect((await envTool.versions()).ffmpeg).toBe("ffmpeg version env-fake");
+
+    const output = path.join(work, "env-output.bin");
+    const result = await envTool.run({ kind: "file", path: clip }, [output], quick);
+
+    const seen = await starts(log);
+    const run = seen.find((start) => start.argv.endsWith("-progress pipe:1"));
+    expect(seen.map((start) => start.argv)).toEqual(expect.arrayContaining(["-hide_banner -version", "-formats", "-encoders"]));
+    expect(run).toBeDefined();
+    // The argv that ran is the one recorded: the launcher passes ffmpeg's own arguments through.
+    expect(run!.argv).toBe(result.arguments.join(" "));
+    expect(result.arguments.join(" ")).not.toContain(launcher.path);
+    for (const start of seen) {
+      expect(start.env).toContain("GCONV_PATH=/dev/null/custody-no-gconv");
+      expect(start.env.filter((line) => line.startsWith(`${SECRET}=`) || line.startsWith("FFREPORT="))).toEqual([]);
+    }
+
+    // Control: fluent-ffmpeg spawning the same fake directly (no launcher) passes both on.
+    const controlLog = path.join(work, "env-ffmpeg-control.log");
+    const direct = await envFfmpeg("env-ffmpeg-control", controlLog);
+    await new Promise<void>((resolve, reject) => {
+      isolated.fluent().setFfmpegPath(direct).input(`file:${clip}`).output(path.join(work, "env-control.bin")).on("end", () => resolve()).on("error", reject).run();
+    });
+    const [control] = await starts(controlLog);
+    expect(control!.env).toContain(`${SECRET}=${secretValue}`);
+    expect(control!.env.some((line) => line.startsWith("FFREPORT="))).toBe(true);
+
+    // A launcher removed (say, by a temp cleaner) or altered is rewritten before the next run.
+    await fsp.rm(launcher.path);
+    await envTool.run({ kind: "file", path: clip }, [output], quick);
+    await fsp.writeFile(launcher.path, `#!/bin/sh\nexec '${fake}' "$@"\n`, { mode: 0o700 });
+    await envTool.run({ kind: "file", path: clip }, [output], quick);
+    const last = (await starts(log)).slice(-2);
+    expect(last.map((start) => start.argv)).toEqual([result.arguments.join(" "), result.arguments.join(" ")]);
+    for (const start of last) expect(start.env.some((line) => line.startsWith(`${SECRET}=`))).toBe(false);
+  });
+
+  test("a failure before ffmpeg runs names the real ffmpeg and the launcher", async () => {
+    let adapter!: typeof import("../../shared/adapters/ffmpeg-media-tool");
+    jest.isolateModules(() => {
+      adapter = require("../../shared/adapters/ffmpeg-media-tool");
+    });
+    // fluent-ffmpeg's first run asks `-formats` (through the launcher); this fake refuses.
+    const failing = await script("formats-failing-ffmpeg", 'if [ "$2" = "-version" ]; then echo "ffmpeg version fake"; exit 0; fi\nexit 3');
+    const failingTool = await adapter.createFfmpegMediaTool({ ffmpegPath: failing });
+    // Not `rejection()`: the isolated adapter has its own CustodyError class.
+    const error = (await failingTool.run({ kind: "file", path: clip }, [path.join(work, "never.bin")], quick).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    )) as MediaToolError;
+    expect(error).toMatchObject({ name: "MediaToolError", code: "Internal", tool: "ffmpeg" });
+    expect(error.message).toBe(
+      `ffmpeg (${failing}, run through the environment launcher ${failingTool.ffmpegLauncher!.path}) could not be started: ffmpeg exited with code 3`,
+    );
+  });
+
+  test("with the real ffmpeg, FFREPORT in the host's environment writes no report (it does without the launcher)", async () => {
+    const reports = path.join(work, "reports");
+    await fsp.mkdir(reports);
+    setHostVariable("FFREPORT", `file=${path.join(reports, "report-%p.log")}`);
+
+    // Control: ffmpeg started with the host's environment writes the report.
+    execFileSync(tool.binaries.ffmpeg.path, ["-hide_banner", "-version"], { stdio: "pipe" });
+    expect(await fsp.readdir(reports)).toEqual(["report-ffmpeg.log"]);
+    await fsp.rm(path.join(reports, "report-ffmpeg.log"));
+
+    const result = await tool.run({ kind: "file", path: clip }, ["-t", "0.2", "-f", "null", "-"], quick);
+    expect(await fsp.readdir(reports)).toEqual([]);
+    expect(result.stderrTail).not.toMatch(/Report written/);
   });
 });
 
