@@ -177,9 +177,11 @@ test("a crafted playlist upload that points at a local file fails as unsupported
       for await (const record of stack.services!.index.list({})) if (record.original?.name === uploaded.blobName) evidenceId = record.evidenceId;
       if (!evidenceId) await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const record = await waitFor(evidenceId!, final);
+    // The record fails as soon as one media stage fails for good; wait for both to report.
+    const record = await waitFor(evidenceId!, (r) => final(r) && r.stages.transcode?.status === "failed" && r.stages.thumbnail?.status === "failed");
     expect(record.status).toBe("failed");
     expect(record.stages.transcode?.lastError?.code).toBe("UnsupportedMedia");
+    expect(record.stages.thumbnail?.lastError?.code).toBe("UnsupportedMedia");
     expect(record.hash?.sha256).toBe(createHash("sha256").update(fs.readFileSync(crafted)).digest("hex"));
     expect(await Promise.race([opened, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 300))])).toBe(false);
   } finally {
