@@ -89,7 +89,7 @@ import ffmpeg = require("fluent-ffmpeg");
 import { CustodyError, type CustodyErrorCode } from "../errors";
 import { normaliseProbe, type FfprobeOutput } from "../media/probe-normalise";
 import type { MediaInput, MediaProbe, MediaRunOptions, MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
-import { locateMediaBinaries, type LocateMediaBinariesOptions, type MediaBinary } from "./media-binaries";
+import { locateMediaBinaries, privateDirectory, type LocateMediaBinariesOptions, type MediaBinary } from "./media-binaries";
 
 /**
  * Demuxers an original may be read with (names as `ffmpeg -demuxers` lists them; a demuxer
@@ -332,19 +332,6 @@ async function findEnvUtility(): Promise<string | undefined> {
     }
   }
   return undefined;
-}
-
-/**
- * The checks media-binaries.ts makes on its copy directory (its helper is not exported): a
- * directory, ours, not writable by group or others — so no other user can swap what we execute.
- */
-async function privateDirectory(directory: string): Promise<void> {
-  await fs.mkdir(directory, { recursive: true, mode: 0o700 });
-  const stat = await fs.lstat(directory);
-  if (!stat.isDirectory()) throw new Error(`${directory} is not a directory`);
-  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
-  if (uid !== undefined && stat.uid !== uid) throw new Error(`${directory} belongs to uid ${stat.uid}, not to this process (uid ${uid})`);
-  if ((stat.mode & 0o022) !== 0) throw new Error(`${directory} is writable by others (mode ${(stat.mode & 0o777).toString(8)})`);
 }
 
 /** Whether `file` already is the launcher: a regular file of ours, mode 0700, with exactly `content`. */

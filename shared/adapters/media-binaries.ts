@@ -146,7 +146,8 @@ export async function ensureExecutable(
   );
 }
 
-async function privateDirectory(directory: string): Promise<void> {
+/** Creates (if needed) and checks a directory for executables: ours, not writable by group or others — so no other user can swap what we execute. */
+export async function privateDirectory(directory: string): Promise<void> {
   await fs.mkdir(directory, { recursive: true, mode: 0o700 });
   const stat = await fs.lstat(directory);
   if (!stat.isDirectory()) throw new Error(`${directory} is not a directory`);
