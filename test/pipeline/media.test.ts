@@ -191,3 +191,59 @@ test("a crafted playlist upload that points at a local file fails as unsupported
     fs.closeSync(reader);
   }
 });
+
+test("generated and odd footage end to end: HDR 10-bit → SDR 8-bit proxy, video without audio, a 0.5 s clip, GoPro telemetry, corrupt Matroska", async () => {
+  const ffmpeg = require("@ffmpeg-installer/ffmpeg").path as string;
+  const generate = (name: string, args: string[]): string => {
+    const file = path.join(workDir, name);
+    execFileSync(ffmpeg, ["-hide_banner", "-loglevel", "error", "-y", ...args, file]);
+    return file;
+  };
+  const clips = {
+    hdr: generate("hdr10.mp4", [
+      "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=1.5", "-f", "lavfi", "-i", "sine=frequency=440:duration=1.5",
+      "-pix_fmt", "yuv420p10le", "-c:v", "libx265", "-x265-params", "log-level=error", "-color_trc", "smpte2084", "-color_primaries", "bt2020", "-colorspace", "bt2020nc",
+      "-c:a", "aac", "-shortest",
+    ]),
+    silent: generate("no-audio.mp4", ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-pix_fmt", "yuv420p", "-c:v", "libx264"]),
+    short: generate("half-second.mp4", ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=0.5", "-pix_fmt", "yuv420p", "-c:v", "libx264"]),
+  };
+  const container = blobService.getContainerClient(ORIGINALS_CONTAINER);
+  const ids: Record<string, string> = {};
+  for (const [key, file] of Object.entries({ ...clips, gopro: path.join(FIXTURES, "gopro_max_heromode_gpmf.mp4"), corrupt: path.join(FIXTURES, "ft_mkv_corrupt_ebml.mkv") })) {
+    const uploaded = await uploadRecording(container, file, { officerId: "PC8", deviceId: "BWV-8", recordedAt: "2026-11-26T08:00:00Z" });
+    const deadline = Date.now() + 15_000;
+    while (!ids[key] && Date.now() < deadline) {
+      for await (const record of stack.services!.index.list({})) if (record.original?.name === uploaded.blobName) ids[key] = record.evidenceId;
+      if (!ids[key]) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  const settled = (r: EvidenceRecord): boolean => final(r) && ["transcode", "thumbnail"].every((s) => r.stages[s as "transcode"]?.status !== undefined && r.stages[s as "transcode"]?.status !== "pending");
+  const hdr = await waitFor(ids.hdr, settled, 60_000);
+  expect(hdr.status).toBe("ready");
+  expect(hdr.media?.streams.find((s) => s.type === "video")).toMatchObject({ hdr: true, bitDepth: 10 });
+  const hdrProxy = await stack.services!.media.probe({ kind: "url", url: await stack.services!.blobs.readUrl({ container: DERIVED_CONTAINER, name: `${ids.hdr}/transcode/proxy.mp4` }, 60_000) }, { timeoutInMs: 20_000 });
+  const proxyVideo = hdrProxy.streams.find((s) => s.type === "video");
+  expect(proxyVideo).toMatchObject({ codec: "h264", pixelFormat: "yuv420p" });
+  expect(proxyVideo?.hdr ?? false).toBe(false);
+  expect(proxyVideo?.bitDepth ?? 8).toBe(8);
+
+  const silent = await waitFor(ids.silent, settled, 60_000);
+  expect(silent.status).toBe("ready");
+  const silentProxy = silent.stages.transcode!.renditions!.find((r) => r.kind === "proxy")!;
+  const silentProbe = await stack.services!.media.probe({ kind: "url", url: await stack.services!.blobs.readUrl({ container: DERIVED_CONTAINER, name: silentProxy.path }, 60_000) }, { timeoutInMs: 20_000 });
+  expect(silentProbe.streams.map((s) => s.type)).toEqual(["video"]);
+
+  const short = await waitFor(ids.short, settled, 60_000);
+  expect(short.status).toBe("ready");
+  expect(short.stages.thumbnail!.renditions!.filter((r) => r.kind === "poster")).toHaveLength(1);
+
+  const gopro = await waitFor(ids.gopro, settled, 60_000);
+  expect(gopro.status).toBe("ready");
+  expect(gopro.media?.dataTracks).toEqual(expect.arrayContaining(["gpmd", "tmcd"]));
+
+  const corrupt = await waitFor(ids.corrupt, settled, 60_000);
+  expect(corrupt.status).toBe("failed");
+  expect(corrupt.stages.transcode?.lastError?.code).toBe("UnsupportedMedia");
+  expect(corrupt.hash?.sha256).toBe(createHash("sha256").update(fs.readFileSync(path.join(FIXTURES, "ft_mkv_corrupt_ebml.mkv"))).digest("hex"));
+}, 120_000);
