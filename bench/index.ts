@@ -9,6 +9,7 @@
  */
 import { parseBenchArgs, type BenchArgs } from "./args";
 import { hashBench } from "./hash";
+import { mediaBench } from "./media";
 import { pipelineBench } from "./pipeline";
 import { serviceBusBench } from "./servicebus";
 import { environment, formatResult, type BenchResult, type BenchSection } from "./types";
@@ -18,6 +19,7 @@ function sections(args: BenchArgs): BenchSection[] {
     serviceBusBench({ messages: args.messages, deep: args.deep, receiver: args.receiver, batch: args.batch, rounds: args.rounds }),
     hashBench(),
     pipelineBench(),
+    mediaBench(),
   ];
 }
 
