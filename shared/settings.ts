@@ -109,7 +109,8 @@ function connection(env: Environment, prefix: string, endpointKey: string, conne
 }
 
 function stages(env: Environment): PipelineStage[] {
-  const values = list(env, "CUSTODY_REQUIRED_STAGES", ["hash"]);
+  // Every stage is required unless a deployment says otherwise: a recording is evidence-ready with its proxy and thumbnails.
+  const values = list(env, "CUSTODY_REQUIRED_STAGES", [...PIPELINE_STAGES]);
   for (const value of values) {
     if (!(PIPELINE_STAGES as readonly string[]).includes(value)) {
       throw invalid("CUSTODY_REQUIRED_STAGES", `names an unknown stage "${value}"; known: ${PIPELINE_STAGES.join(", ")}`);

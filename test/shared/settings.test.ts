@@ -35,7 +35,7 @@ test("local connection strings", () => {
   const settings = loadSettings(local);
   expect(settings.serviceBus.kind).toBe("connectionString");
   expect(settings.cosmos.allowSelfSignedCertificate).toBe(true);
-  expect(settings.requiredStages).toEqual(["hash"]);
+  expect(settings.requiredStages).toEqual(["hash", "transcode", "thumbnail"]);
   expect(settings.acceptedContainers).toEqual(["originals"]);
 });
 
