@@ -216,7 +216,7 @@ async function generateFile(file: string, bytes: number): Promise<string> {
   return hash.digest("hex");
 }
 
-function sha256Of(stream: Readable): Promise<string> {
+export function sha256Of(stream: Readable): Promise<string> {
   const hash = createHash("sha256");
   return pipeline(
     stream,

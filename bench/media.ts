@@ -41,7 +41,6 @@
  *                RSS) from /proc/<pid>/status on every sample (ffmpeg, ffprobe, Azurite).
  */
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -64,7 +63,7 @@ import { hashOriginal } from "../shared/stages/hash-stage";
 import type { StageContext } from "../shared/stages/stage-context";
 import { transcodeOriginal } from "../shared/stages/transcode-stage";
 import { ENTITIES } from "../shared/topology";
-import { parseByteSize } from "./hash";
+import { parseByteSize, sha256Of } from "./hash";
 import { environment, formatResult, type BenchResult, type BenchSection, type BenchTable } from "./types";
 
 const MiB = 1024 * 1024;
@@ -457,20 +456,6 @@ async function hashComparison(
   }
   const figures = { stageSeconds: median(stage), downloadSeconds: median(download), sha256Seconds: median(sha), downloadThenSha256Seconds: median(serial) };
   return { label, bytes, rounds, ...figures, ratio: figures.stageSeconds / Math.max(figures.downloadSeconds, figures.sha256Seconds) };
-}
-
-function sha256Of(stream: Readable): Promise<string> {
-  const hash = createHash("sha256");
-  return pipeline(
-    stream,
-    new Writable({
-      highWaterMark: MiB,
-      write(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        callback();
-      },
-    }),
-  ).then(() => hash.digest("hex"));
 }
 
 async function drain(stream: Readable): Promise<number> {
