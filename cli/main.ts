@@ -4,9 +4,11 @@
  * infrastructure error.
  */
 import { Command, CommanderError } from "commander";
+import { registerDlqCommands } from "./commands/dlq";
 import { registerEmulatorCommands } from "./commands/emulator";
 import { registerEvidenceCommands } from "./commands/evidence";
 import { registerStackCommands } from "./commands/stack";
+import { registerVerifyCommand } from "./commands/verify";
 import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "./exit-codes";
 
 export function buildProgram(): Command {
@@ -16,7 +18,9 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerStackCommands(program);
   registerEvidenceCommands(program);
+  registerVerifyCommand(program);
   registerEmulatorCommands(program);
+  registerDlqCommands(program);
   return program;
 }
 

@@ -22,6 +22,8 @@ export interface StackTarget {
   settings: Settings;
   services: FunctionServices;
   blobService: BlobServiceClient;
+  /** PEM of the local Service Bus emulator's management certificate, when the target is one (stack.json, or NODE_EXTRA_CA_CERTS). */
+  serviceBusCertificatePem?: string;
   /** Set when this command started its own embedded stack. */
   embedded?: RunningStack;
   close(): Promise<void>;
@@ -36,9 +38,10 @@ export interface ResolveTargetOptions {
 
 export async function resolveStackTarget(options: ResolveTargetOptions): Promise<StackTarget> {
   const running = readRunningStack(options.dataDir);
-  if (running) return connect(`the stack running in ${options.dataDir} (pid ${running.pid})`, running.environment);
+  if (running) return connect(`the stack running in ${options.dataDir} (pid ${running.pid})`, running.environment, running.serviceBusCertificatePem);
   if (process.env[SERVICE_BUS_CONNECTION] || process.env[`${SERVICE_BUS_CONNECTION}__fullyQualifiedNamespace`]) {
-    return connect("the settings in the environment", process.env);
+    const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+    return connect("the settings in the environment", process.env, extraCa && existsSync(extraCa) ? readFileSync(extraCa, "utf8") : undefined);
   }
   if (!options.allowEmbedded) {
     throw new Error(`No Custody to talk to: start one with \`custody start\` (data folder ${options.dataDir}) or set ${SERVICE_BUS_CONNECTION}, EvidenceStorage and EvidenceIndex.`);
@@ -49,7 +52,7 @@ export async function resolveStackTarget(options: ResolveTargetOptions): Promise
     log: options.verbose ? createLogger({ minLevel: "info", sink: (_level, line) => process.stderr.write(`${line}\n`) }) : silentLogger,
     blobPollIntervalInMs: 250,
   });
-  const target = await connect(`an embedded stack in ${options.dataDir}`, embedded.environment);
+  const target = await connect(`an embedded stack in ${options.dataDir}`, embedded.environment, embedded.serviceBus.certificatePem);
   return {
     ...target,
     embedded,
@@ -60,7 +63,7 @@ export async function resolveStackTarget(options: ResolveTargetOptions): Promise
   };
 }
 
-async function connect(description: string, environment: Environment): Promise<StackTarget> {
+async function connect(description: string, environment: Environment, serviceBusCertificatePem?: string): Promise<StackTarget> {
   const settings = loadSettings(environment);
   const services = await createServices(settings);
   const storage = settings.storage;
@@ -68,12 +71,13 @@ async function connect(description: string, environment: Environment): Promise<S
     storage.kind === "connectionString"
       ? createBlobServiceClient({ connectionString: storage.connectionString })
       : createBlobServiceClient({ blobServiceUri: storage.endpoint, credential: createCredential(storage.clientId) });
-  return { description, settings, services, blobService, close: () => services.close() };
+  return { description, settings, services, blobService, serviceBusCertificatePem, close: () => services.close() };
 }
 
 interface StackFile {
   pid: number;
   environment: Record<string, string>;
+  serviceBusCertificatePem?: string;
 }
 
 function readRunningStack(dataDir: string): StackFile | undefined {

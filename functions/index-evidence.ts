@@ -1,12 +1,13 @@
 /**
  * index — the only writer of the evidence index (Cosmos DB). Two triggers:
  *   index-received: evidence-received (subscription `index`) creates/merges the record;
- *   index-results:  stage-results merges each stage outcome.
+ *   index-results:  stage-results merges each stage outcome, and each fixity check
+ *                   (`fixity-result`, from the fixity-sample timer or `custody verify --record`).
  * When every required stage is done it publishes evidence-ready (or evidence-failed) once.
  */
 import type { InvocationContext } from "@azure/functions";
-import { parseMessage } from "../shared/contracts/validate";
-import { indexEvidenceReceived, indexStageResult } from "../shared/stages/index-stage";
+import { claimedKind, parseMessage } from "../shared/contracts/validate";
+import { indexEvidenceReceived, indexFixityResult, indexStageResult } from "../shared/stages/index-stage";
 import { ENTITIES } from "../shared/topology";
 import { settleInvalidMessages, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
 import { getServices } from "./services";
@@ -35,6 +36,12 @@ export async function indexReceivedHandler(message: unknown, invocation: Invocat
 export async function indexResultsHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
   const context = stageContextFor(indexResultsFunction, invocation);
   return settleInvalidMessages(context, async () => {
+    if (claimedKind(message) === "fixity-result") {
+      const fixity = parseMessage("fixity-result", message);
+      const { index } = await getServices();
+      await indexFixityResult(fixity, { index }, context);
+      return;
+    }
     const result = parseMessage("stage-result", message);
     const { index, publisher, settings } = await getServices();
     await indexStageResult(result, { index, publisher, requiredStages: settings.requiredStages, readyTopic: ENTITIES.evidenceReadyTopic }, context);

@@ -14,10 +14,14 @@
 import { app, type InvocationContext } from "@azure/functions";
 import { CustodyError } from "../shared/errors";
 import { SERVICE_BUS_CONNECTION } from "../shared/settings";
-import { FUNCTION_DEFINITIONS } from "./definitions";
+import { FUNCTION_DEFINITIONS, TIMER_DEFINITIONS } from "./definitions";
 import type { FunctionDefinition } from "./invocation";
 
 for (const definition of FUNCTION_DEFINITIONS) register(definition);
+// Timers: the schedule comes from the app settings (process.env in the worker) and is checked at start.
+for (const timer of TIMER_DEFINITIONS) {
+  app.timer(timer.name, { schedule: timer.schedule(process.env), runOnStartup: false, handler: (trigger, context) => timer.handler(trigger, context) });
+}
 
 function register(definition: FunctionDefinition): void {
   const handler = async (message: unknown, context: InvocationContext): Promise<void> => {

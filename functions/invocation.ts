@@ -11,6 +11,7 @@ import { hostname } from "node:os";
 import type { InvocationContext } from "@azure/functions";
 import { CustodyError, isCustodyError } from "../shared/errors";
 import { createLogger, type Logger } from "../shared/logging";
+import type { Settings } from "../shared/settings";
 import type { StageContext } from "../shared/stages/stage-context";
 import type { ReceivableEntity } from "../shared/topology";
 import { childTraceparent } from "../shared/tracing";
@@ -26,6 +27,32 @@ export interface FunctionDefinition {
   /** The queue or subscription that triggers it (from the topology file). */
   entity: ReceivableEntity;
   handler: CustodyHandler;
+}
+
+/**
+ * A timer-triggered function (`app.timer` in Azure). The schedule is NCRONTAB (six fields,
+ * seconds first), resolved from the app settings when the app starts; the dev host, which has
+ * no NCRONTAB, runs it every `localIntervalInMs(settings)` when that is above 0.
+ */
+export interface TimerFunctionDefinition {
+  kind: "timer";
+  /** Function name (Functions host) and actor name in the custody log. */
+  name: string;
+  schedule(env: Record<string, string | undefined>): string;
+  localIntervalInMs(settings: Settings): number;
+  handler(timer: unknown, context: InvocationContext): Promise<void>;
+}
+
+/** The StageContext of one timer run: a new trace, one attempt (a timer run is not retried; the next run is the retry). */
+export function timerContextFor(definition: Pick<TimerFunctionDefinition, "name">, context: InvocationContext): StageContext {
+  const traceparent = childTraceparent(undefined);
+  return {
+    actor: `custody/${definition.name}@${hostname()}`,
+    attempt: 1,
+    maxAttempts: 1,
+    traceparent,
+    log: loggerFor(context).child({ function: definition.name, invocationId: context.invocationId, traceparent }),
+  };
 }
 
 interface ServiceBusTriggerMetadata {

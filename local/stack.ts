@@ -8,7 +8,7 @@
 import { writeFile, rm, mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { FUNCTION_DEFINITIONS } from "../functions/definitions";
+import { FUNCTION_DEFINITIONS, TIMER_DEFINITIONS } from "../functions/definitions";
 import { createServices, useServices, type FunctionServices } from "../functions/services";
 import { createServiceBusClient } from "../shared/adapters/service-bus-client";
 import type { Logger } from "../shared/logging";
@@ -19,6 +19,7 @@ import { startBlobEventSource, type BlobEventSource } from "./blob-event-source"
 import { startLocalCosmos, type CosmosInstance } from "./cosmos";
 import { startDevHost, type DevHost } from "./dev-host/dev-host";
 import { readHostJson } from "./dev-host/host-json";
+import { startTimers } from "./dev-host/timers";
 import { startServiceBusEmulator, type ServiceBusEmulator, type ServiceBusEmulatorFaults } from "./servicebus-emulator";
 
 export const ORIGINALS_CONTAINER = "originals";
@@ -96,6 +97,9 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
       stoppers.push(() => client.close());
       devHost = startDevHost({ client, definitions: FUNCTION_DEFINITIONS, hostSettings: readHostJson(), log: options.log.child({ component: "dev-host" }) });
       stoppers.push(() => devHost!.stop());
+      // Timer functions (fixity-sample) only at a local interval when one is set (CUSTODY_FIXITY_INTERVAL_MS).
+      const timers = startTimers(TIMER_DEFINITIONS, settings, options.log.child({ component: "dev-host" }));
+      stoppers.push(() => timers.stop());
       // Listing retries stay short: a folder Azurite cannot list must not stall every poll.
       const listingService = BlobServiceClient.fromConnectionString(azurite.connectionString, { retryOptions: { maxTries: 1 } });
       blobEvents = await startBlobEventSource({
@@ -111,7 +115,10 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
 
     const stackFile = stackFileFor(options.dataDir);
     const endpoints = { blob: azurite.blobServiceUrl, cosmos: cosmos.endpoint, serviceBus: `sb://localhost:${serviceBus.port}` };
-    await writeFile(stackFile, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), endpoints, environment }, null, 2));
+    // The emulator's management certificate (public, regenerated at each start) lets other
+    // processes' ServiceBusAdministrationClient trust it (`custody dlq list`).
+    const serviceBusCertificatePem = serviceBus.certificatePem;
+    await writeFile(stackFile, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), endpoints, environment, serviceBusCertificatePem }, null, 2));
     stoppers.push(() => rm(stackFile, { force: true }));
 
     return {

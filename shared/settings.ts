@@ -42,6 +42,14 @@ export interface Settings {
   acceptedContainers: string[];
   /** Media stages: the proxy's longest side (CUSTODY_PROXY_MAX_SIDE, default 1280) and thumbnails per recording (CUSTODY_THUMBNAIL_COUNT, default 8). */
   media: { proxyMaxSide: number; thumbnailCount: number };
+  /**
+   * The fixity-sample timer: recordings per run (CUSTODY_FIXITY_SAMPLE, default 10), how long a
+   * checked recording rests before it is checked again (CUSTODY_FIXITY_RECHECK_HOURS, default
+   * 168: weekly, which also bounds the custody log's growth to ~52 entries a year), and — the
+   * dev host only, which has no NCRONTAB — a run every CUSTODY_FIXITY_INTERVAL_MS (default 0:
+   * off). In Azure the schedule is CUSTODY_FIXITY_SCHEDULE (functions/fixity-sample.ts).
+   */
+  fixity: { sampleSize: number; recheckAfterHours: number; localIntervalInMs: number };
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -69,6 +77,11 @@ export function loadSettings(env: Environment = process.env): Settings {
     media: {
       proxyMaxSide: integer(env, "CUSTODY_PROXY_MAX_SIDE", 1280, 16, 7680, (v) => v % 2 === 0 || "must be even (4:2:0 video needs even sizes)"),
       thumbnailCount: integer(env, "CUSTODY_THUMBNAIL_COUNT", 8, 1, 99),
+    },
+    fixity: {
+      sampleSize: integer(env, "CUSTODY_FIXITY_SAMPLE", 10, 1, 10_000),
+      recheckAfterHours: integer(env, "CUSTODY_FIXITY_RECHECK_HOURS", 168, 0, 87_600),
+      localIntervalInMs: integer(env, "CUSTODY_FIXITY_INTERVAL_MS", 0, 0, 2_147_483_647),
     },
   };
 }

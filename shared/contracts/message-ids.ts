@@ -27,4 +27,9 @@ export function evidenceFailedMessageId(evidenceId: string): string {
   return `${evidenceId}:failed`;
 }
 
+/** One fixity check of a recording: its time is part of it, so each check is its own custody log entry. */
+export function fixityResultMessageId(result: { evidenceId: string; checkedAt: string }): string {
+  return `${result.evidenceId}:fixity:${result.checkedAt}`;
+}
+
 export type { PipelineStage };

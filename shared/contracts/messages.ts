@@ -398,3 +398,87 @@ export const STAGE_RESULT_SCHEMA = {
     { if: { properties: { outcome: { const: "succeeded" }, stage: { enum: ["transcode", "thumbnail"] } } }, then: { required: ["renditions", "provenance"] } },
   ],
 } as const;
+
+/** What re-hashing an original found (shared/stages/fixity-stage.ts). */
+export type FixityStatus = "intact" | "modified" | "missing" | "unverifiable";
+
+/** One segment of the original (as the hash stage cut it) that no longer matches: bytes [offset, offset + length). */
+export interface FixitySegmentDifference {
+  index: number;
+  offset: number;
+  length: number;
+}
+
+/** At most this many differing segments travel in a fixity-result message (the count is always given). */
+export const MAX_REPORTED_SEGMENTS = 256;
+
+/**
+ * The outcome of one fixity check of an original (the `fixity-sample` timer function, or
+ * `custody verify --record`), sent to the `stage-results` queue so that the index — the only
+ * writer of Cosmos DB — records it: an append-only custody log entry, the latest check on the
+ * record, and an integrity finding when the original was modified or is missing. The message
+ * id is `<evidenceId>:fixity:<checkedAt>`: one check, one entry, however often delivered.
+ */
+export interface FixityResultMessage {
+  schemaVersion: 1;
+  kind: "fixity-result";
+  evidenceId: string;
+  status: FixityStatus;
+  /** When the check finished reading (ISO 8601). */
+  checkedAt: string;
+  /** Who checked (custody log "who"). */
+  actor: string;
+  sha256Expected?: string;
+  sha256Actual?: string;
+  sizeExpected?: number;
+  sizeActual?: number;
+  /** The first MAX_REPORTED_SEGMENTS differing segments, in order. */
+  differingSegments?: FixitySegmentDifference[];
+  differingSegmentCount?: number;
+  /** The ETag recorded at ingest and the one the blob has now (Azurite has no versions: a rewrite changes it). */
+  etagExpected?: string;
+  etagActual?: string;
+  etagChanged?: boolean;
+  /** Why the check could not be made (unverifiable) or what was missing. */
+  reason?: string;
+}
+
+export const FIXITY_RESULT_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "https://custody.example/schemas/fixity-result.v1.json",
+  title: "fixity-result",
+  type: "object",
+  additionalProperties: false,
+  required: ["schemaVersion", "kind", "evidenceId", "status", "checkedAt", "actor"],
+  properties: {
+    schemaVersion: { const: 1 },
+    kind: { const: "fixity-result" },
+    evidenceId: evidenceIdSchema,
+    status: { enum: ["intact", "modified", "missing", "unverifiable"] },
+    checkedAt: isoTime,
+    actor: shortText(256),
+    sha256Expected: sha256Hex,
+    sha256Actual: sha256Hex,
+    sizeExpected: { type: "integer", minimum: 0 },
+    sizeActual: { type: "integer", minimum: 0 },
+    differingSegments: {
+      type: "array",
+      maxItems: MAX_REPORTED_SEGMENTS,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["index", "offset", "length"],
+        properties: { index: { type: "integer", minimum: 0 }, offset: { type: "integer", minimum: 0 }, length: { type: "integer", minimum: 0 } },
+      },
+    },
+    differingSegmentCount: { type: "integer", minimum: 0 },
+    etagExpected: shortText(128),
+    etagActual: shortText(128),
+    etagChanged: { type: "boolean" },
+    reason: shortText(4000),
+  },
+  allOf: [
+    { if: { properties: { status: { const: "modified" } } }, then: { required: ["sha256Expected", "sha256Actual"] } },
+    { if: { properties: { status: { enum: ["missing", "unverifiable"] } } }, then: { required: ["reason"] } },
+  ],
+} as const;

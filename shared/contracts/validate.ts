@@ -7,14 +7,17 @@ import Ajv2020 from "ajv/dist/2020";
 import { CustodyError } from "../errors";
 import {
   EVIDENCE_RECEIVED_SCHEMA,
+  FIXITY_RESULT_SCHEMA,
   STAGE_RESULT_SCHEMA,
   type EvidenceReceivedMessage,
+  type FixityResultMessage,
   type StageResultMessage,
 } from "./messages";
 
 export interface MessageKinds {
   "evidence-received": EvidenceReceivedMessage;
   "stage-result": StageResultMessage;
+  "fixity-result": FixityResultMessage;
 }
 export type MessageKind = keyof MessageKinds;
 
@@ -23,6 +26,7 @@ const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, 
 const validators = {
   "evidence-received": ajv.compile(EVIDENCE_RECEIVED_SCHEMA),
   "stage-result": ajv.compile(STAGE_RESULT_SCHEMA),
+  "fixity-result": ajv.compile(FIXITY_RESULT_SCHEMA),
 };
 
 /** Validates a received body (an object, a JSON string or a Buffer of JSON) as `kind`. */
@@ -50,4 +54,21 @@ export function parseMessage<K extends MessageKind>(kind: K, body: unknown): Mes
 /** True when a value is a valid `kind` body (for tests and tools that only check). */
 export function isValidMessage(kind: MessageKind, body: unknown): boolean {
   return validators[kind](body) === true;
+}
+
+/**
+ * The `kind` a body claims (an object, a JSON string or a Buffer of JSON), undefined when it
+ * names none or is not JSON: lets one queue carry several kinds (stage-results carries
+ * stage-result and fixity-result) while each is still validated by its own schema.
+ */
+export function claimedKind(body: unknown): string | undefined {
+  let value = body;
+  try {
+    if (Buffer.isBuffer(value)) value = value.toString("utf8");
+    if (typeof value === "string") value = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  const kind = value !== null && typeof value === "object" ? (value as { kind?: unknown }).kind : undefined;
+  return typeof kind === "string" ? kind : undefined;
 }

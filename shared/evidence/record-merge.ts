@@ -25,9 +25,10 @@
  * (and subscribers saw evidence-failed, then evidence-ready); the other order logs only
  * `ready`. The final status and final event are the same either way.
  */
-import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, stageResultMessageId } from "../contracts/message-ids";
-import type { EvidenceReceivedMessage, HashResult, MediaProbe, PipelineStage, StageResultMessage } from "../contracts/messages";
+import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, fixityResultMessageId, stageResultMessageId } from "../contracts/message-ids";
+import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, MediaProbe, PipelineStage, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
+import { describeFixity } from "./fixity";
 import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageState, StageStatus } from "./record";
 
 /** Who applies the change and when (the index function's identity and clock). */
@@ -151,6 +152,57 @@ export function applyStageResult(record: EvidenceRecord, result: StageResultMess
   }
 
   appendLogEntry(next, stageLogEntry(result, key, context));
+  return settle(record, next, context.nowIso);
+}
+
+/**
+ * Records one fixity check (custody verify --record, the fixity-sample timer). Same merge
+ * rules as the rest: one custody log entry per check (keyed by its message id, ordered by
+ * `checkedAt`); `fixity` shows the latest check (by `checkedAt`, then message id — a join);
+ * a modified or missing original adds an integrity finding once per (expected, actual),
+ * keeping the earliest check that found it, whatever the order of delivery. A fixity result
+ * never changes the recording's status or stages: it is a later observation about the
+ * original, not a pipeline outcome.
+ */
+export function applyFixityResult(record: EvidenceRecord, result: FixityResultMessage, context: MergeContext): EvidenceRecord {
+  assertSameEvidence(record, result.evidenceId);
+  const next = clone(record);
+  const key = fixityResultMessageId(result);
+  const shown = next.fixity;
+  if (shown === undefined || (compareTime(result.checkedAt, shown.lastCheckedAt) || compareText(key, shown.lastResultKey)) > 0) {
+    next.fixity = { lastCheckedAt: result.checkedAt, lastStatus: result.status, lastResultKey: key };
+  }
+  const detail = describeFixity(result);
+  if (result.status === "modified") {
+    const finding: IntegrityFinding = {
+      code: "OriginalModified",
+      message: `A fixity check found the stored original changed since ingest: ${detail}.`,
+      at: result.checkedAt,
+      expected: result.sha256Expected ?? "(not recorded)",
+      actual: result.sha256Actual ?? "(not reported)",
+    };
+    if (result.differingSegments !== undefined) finding.differingSegments = result.differingSegments.map((s) => ({ ...s }));
+    addFinding(next, finding);
+  } else if (result.status === "missing") {
+    addFinding(next, {
+      code: "OriginalMissing",
+      message: `A fixity check found the stored original gone: ${detail}.`,
+      at: result.checkedAt,
+      expected: result.sha256Expected ?? "(not recorded)",
+      actual: "(missing)",
+    });
+  }
+  const entry: CustodyLogEntry = {
+    key,
+    at: result.checkedAt,
+    recordedAt: context.nowIso,
+    actor: result.actor,
+    action: `fixity-${result.status}`,
+    detail: `${result.status.toUpperCase()}: ${detail}`,
+  };
+  if (result.sha256Expected !== undefined) entry.inputSha256 = result.sha256Expected;
+  if (result.sha256Actual !== undefined) entry.outputSha256 = result.sha256Actual;
+  appendLogEntry(next, entry);
   return settle(record, next, context.nowIso);
 }
 
@@ -334,9 +386,18 @@ function deviceHashMismatch(hash: HashResult, at: string): IntegrityFinding {
   };
 }
 
+/**
+ * Adds a finding once per (code, expected, actual). When the same finding is reported again
+ * (a later check, a redelivery with another time), the earliest report is kept — the smallest
+ * (at, message) — so the record does not depend on which report arrived first.
+ */
 function addFinding(record: EvidenceRecord, finding: IntegrityFinding): void {
-  const exists = record.integrityFindings.some((f) => f.code === finding.code && f.expected === finding.expected && f.actual === finding.actual);
-  if (exists) return;
+  const existing = record.integrityFindings.findIndex((f) => f.code === finding.code && f.expected === finding.expected && f.actual === finding.actual);
+  if (existing >= 0) {
+    const current = record.integrityFindings[existing];
+    if ((compareTime(finding.at, current.at) || compareText(finding.message, current.message)) >= 0) return;
+    record.integrityFindings.splice(existing, 1);
+  }
   record.integrityFindings.push(finding);
   record.integrityFindings.sort((a, b) => compareTime(a.at, b.at) || compareText(a.code, b.code) || compareText(a.actual, b.actual) || compareText(a.expected, b.expected));
 }

@@ -6,6 +6,8 @@
  */
 import type {
   CaptureMetadata,
+  FixitySegmentDifference,
+  FixityStatus,
   HashResult,
   MediaProbe,
   OriginalRef,
@@ -53,11 +55,26 @@ export interface StageState {
 }
 
 export interface IntegrityFinding {
-  code: "DeviceHashMismatch";
+  /**
+   * DeviceHashMismatch — the stored original differs from the device's digest (at ingest);
+   * OriginalModified — a later fixity check read bytes that differ from the hash recorded at ingest;
+   * OriginalMissing — a later fixity check found the original gone.
+   */
+  code: "DeviceHashMismatch" | "OriginalModified" | "OriginalMissing";
   message: string;
   at: string;
   expected: string;
   actual: string;
+  /** OriginalModified: where (the first segments that differ, as the fixity check reported them). */
+  differingSegments?: FixitySegmentDifference[];
+}
+
+/** The latest fixity check of the original (the custody log keeps every one). */
+export interface FixityState {
+  lastCheckedAt: string;
+  lastStatus: FixityStatus;
+  /** Id of the fixity-result message shown (ties between checks at the same time break on it). */
+  lastResultKey: string;
 }
 
 export interface CustodyLogEntry {
@@ -104,6 +121,8 @@ export interface EvidenceRecord {
   /** What ffprobe found in the original (first media stage to report it; identical either way). */
   media?: MediaProbe;
   integrityFindings: IntegrityFinding[];
+  /** The latest fixity check (`custody verify --record`, the fixity-sample timer); absent until one is recorded. */
+  fixity?: FixityState;
   custodyLog: CustodyLogEntry[];
   /** The final event (evidence-ready or evidence-failed) and whether its publish was confirmed. */
   finalEvent?: PublishedEvent & { type: "evidence-ready" | "evidence-failed" };

@@ -18,14 +18,15 @@
  * duplicate detection drops the copy. Concurrent handlers may both publish in that window —
  * same id, same content, one delivery.
  */
-import type { EvidenceReceivedMessage, PipelineStage, StageResultMessage } from "../contracts/messages";
-import { evidenceReceivedMessageId, stageResultMessageId } from "../contracts/message-ids";
+import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, StageResultMessage } from "../contracts/messages";
+import { evidenceReceivedMessageId, fixityResultMessageId, stageResultMessageId } from "../contracts/message-ids";
 import { CustodyError, toCustodyError } from "../errors";
 import { buildFinalEvent } from "../evidence/final-event";
 import type { EvidenceRecord } from "../evidence/record";
 import {
   applyEvidenceReceived,
   applyFinalDecision,
+  applyFixityResult,
   applyStageResult,
   decideFinalState,
   markFinalEventPublished,
@@ -72,6 +73,24 @@ export function indexStageResult(message: StageResultMessage, deps: IndexStageDe
   return indexMessage(message.evidenceId, stageResultMessageId(message), (record, merge) => applyStageResult(record, message, merge), deps, context);
 }
 
+/**
+ * Records a fixity check on an existing record (custody log entry, latest check, integrity
+ * finding). Never creates a record: a check of an unknown recording is logged and dropped
+ * (undefined), and it neither changes the status nor publishes anything.
+ */
+export async function indexFixityResult(message: FixityResultMessage, deps: Pick<IndexStageDeps, "index" | "maxWriteAttempts" | "maxBackoffInMs" | "now">, context: StageContext): Promise<IndexOutcome | undefined> {
+  const log = context.log.child({ evidenceId: message.evidenceId, messageId: fixityResultMessageId(message), stage: "index" });
+  const update = await updateRecord(message.evidenceId, deps, context, log, (current, merge) => (current === undefined ? undefined : applyFixityResult(current, message, merge)));
+  if (update.stored === undefined) {
+    log.warn("fixity result for a recording the index does not hold: dropped", { status: message.status });
+    return undefined;
+  }
+  const fields = { status: message.status, recordStatus: update.stored.record.status, findings: update.stored.record.integrityFindings.length };
+  if (message.status === "modified" || message.status === "missing") log.error(update.changed ? "fixity finding recorded" : "fixity result already recorded", fields);
+  else log.info(update.changed ? "fixity check recorded" : "fixity result already recorded", fields);
+  return { record: update.stored.record, changed: update.changed };
+}
+
 type Apply = (record: EvidenceRecord, context: MergeContext) => EvidenceRecord;
 
 async function indexMessage(evidenceId: string, messageId: string, apply: Apply, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
@@ -113,7 +132,7 @@ type Mutation = (current: EvidenceRecord | undefined, context: MergeContext) => 
  */
 async function updateRecord(
   evidenceId: string,
-  deps: IndexStageDeps,
+  deps: Pick<IndexStageDeps, "index" | "maxWriteAttempts" | "maxBackoffInMs" | "now">,
   context: StageContext,
   log: Logger,
   mutate: Mutation,

@@ -1,0 +1,231 @@
+/**
+ * Dead-letter commands for operators: `dlq list` (is anything stuck? counts per queue and
+ * subscription) and `dlq peek` (why did it fail? the dead-lettered messages, without locking
+ * them, joined with the last error the evidence record holds for that stage). Read-only.
+ * `--json` everywhere; exit code 0, or 2 for usage or infrastructure errors.
+ *
+ * ENTITY is `queue`, `topic/subscription` or `topic/Subscriptions/subscription`, and must be
+ * in the topology (topology/servicebus.json).
+ */
+import type { Command } from "commander";
+import { createQueueOperations } from "../../shared/adapters/service-bus-operations";
+import type { PipelineStage } from "../../shared/contracts/messages";
+import { EVIDENCE_ID_PATTERN } from "../../shared/evidence/evidence-id";
+import type { EvidenceRecord, StageState } from "../../shared/evidence/record";
+import type { DeadLetteredMessage, EntityCounts, QueueOperations } from "../../shared/ports/queue-operations";
+import { allReceivableEntities, ENTITIES, entityPath, type ReceivableEntity } from "../../shared/topology";
+import { EXIT_OK } from "../exit-codes";
+import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+
+interface DlqOptions {
+  dataDir: string;
+  json?: boolean;
+}
+
+/** One row of `dlq list`. */
+export interface DlqListRow extends Omit<EntityCounts, "entity"> {
+  /** `queue` or `topic/subscription`. */
+  entity: string;
+  /** The receiver path: `queue` or `topic/Subscriptions/subscription`. */
+  path: string;
+}
+
+/** What the evidence record says about a dead-lettered message's recording. */
+export interface RecordView {
+  status: EvidenceRecord["status"];
+  /** The stage the entity feeds, when it feeds one. */
+  stage?: PipelineStage;
+  stageStatus?: StageState["status"];
+  attempts?: number;
+  lastError?: StageState["lastError"];
+}
+
+/** One message of `dlq peek`. */
+export interface DlqPeekMessage {
+  sequenceNumber: string;
+  messageId?: string;
+  evidenceId?: string;
+  enqueuedTime?: string;
+  deliveryCount?: number;
+  deadLetterReason?: string;
+  deadLetterErrorDescription?: string;
+  deadLetterSource?: string;
+  subject?: string;
+  /** For a BlobCreated event (blob-created queue): the blob it announced. */
+  blobUrl?: string;
+  /** Null when the message names no evidence id or the index has no record for it. */
+  record: RecordView | null;
+}
+
+export interface DlqPeekResult {
+  entity: string;
+  path: string;
+  stage?: PipelineStage;
+  /** The dead-letter queue's message count when peeked (may exceed the messages shown). */
+  deadLetterCount: number;
+  messages: DlqPeekMessage[];
+}
+
+/** Entities whose messages feed a pipeline stage; the others (ingest, index, downstream) have none. */
+const STAGE_ENTITIES: ReadonlyArray<[ReceivableEntity, PipelineStage]> = [
+  [ENTITIES.hashSubscription, "hash"],
+  [ENTITIES.transcodeSubscription, "transcode"],
+  [ENTITIES.thumbnailSubscription, "thumbnail"],
+];
+
+export function stageOfEntity(entity: ReceivableEntity): PipelineStage | undefined {
+  return STAGE_ENTITIES.find(([candidate]) => entityPath(candidate) === entityPath(entity))?.[1];
+}
+
+/** `queue` or `topic/subscription`: how operators name entities. */
+export function entityName(entity: ReceivableEntity): string {
+  return entity.kind === "queue" ? entity.queueName : `${entity.topicName}/${entity.subscriptionName}`;
+}
+
+/** Resolves `queue`, `topic/subscription` or `topic/Subscriptions/subscription` against the topology. */
+export function resolveEntity(name: string): ReceivableEntity {
+  const all = allReceivableEntities();
+  const parts = name.split("/");
+  let found: ReceivableEntity | undefined;
+  if (parts.length === 1) {
+    found = all.find((e) => e.kind === "queue" && e.queueName === parts[0]);
+  } else if (parts.length === 2 || (parts.length === 3 && parts[1].toLowerCase() === "subscriptions")) {
+    const [topicName, subscriptionName] = [parts[0], parts[parts.length - 1]];
+    found = all.find((e) => e.kind === "subscription" && e.topicName === topicName && e.subscriptionName === subscriptionName);
+  }
+  if (!found) throw new Error(`Unknown entity '${name}'. Known queues and subscriptions: ${all.map(entityName).join(", ")}.`);
+  return found;
+}
+
+export function registerDlqCommands(program: Command): void {
+  const dlq = program.command("dlq").description("Dead-letter queues: what is stuck, and why (read-only).");
+
+  dlq
+    .command("list [entities...]")
+    .description("Active, dead-letter and scheduled message counts per queue and subscription (default: all in the topology).")
+    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
+    .option("--json", "print a JSON array")
+    .action(async (names: string[], options: DlqOptions) => {
+      const entities = names.length > 0 ? names.map(resolveEntity) : allReceivableEntities();
+      const rows = await withOperations(options, async (operations) => {
+        const counts = await operations.listCounts(entities);
+        return counts.map((c, i): DlqListRow => ({ ...c, entity: entityName(entities[i]), path: c.entity }));
+      });
+      print(options.json, rows, () => formatList(rows));
+      process.exitCode = EXIT_OK;
+    });
+
+  dlq
+    .command("peek <entity>")
+    .description("Show dead-lettered messages without locking them, with the cause the evidence record holds.")
+    .option("--max <n>", "at most this many messages", "50")
+    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
+    .option("--json", "print the result as JSON")
+    .action(async (name: string, options: DlqOptions & { max: string }) => {
+      const max = Number(options.max);
+      if (!/^\d+$/.test(options.max) || !Number.isSafeInteger(max) || max < 1) throw new Error(`--max must be a positive whole number, not '${options.max}'.`);
+      const entity = resolveEntity(name);
+      const stage = stageOfEntity(entity);
+      const result = await withOperations(options, async (operations, target): Promise<DlqPeekResult> => {
+        const [counts] = await operations.listCounts([entity]);
+        const peeked = await operations.peekDeadLetters(entity, max);
+        const records = new Map<string, EvidenceRecord | undefined>();
+        const messages: DlqPeekMessage[] = [];
+        for (const message of peeked) {
+          const evidenceId = evidenceIdOf(message);
+          if (evidenceId && !records.has(evidenceId)) records.set(evidenceId, (await target.services.index.read(evidenceId))?.record);
+          const record = evidenceId ? records.get(evidenceId) : undefined;
+          messages.push({
+            sequenceNumber: message.sequenceNumber,
+            messageId: message.messageId,
+            evidenceId,
+            enqueuedTime: message.enqueuedTime,
+            deliveryCount: message.deliveryCount,
+            deadLetterReason: message.deadLetterReason,
+            deadLetterErrorDescription: message.deadLetterErrorDescription,
+            deadLetterSource: message.deadLetterSource,
+            subject: message.subject,
+            blobUrl: blobUrlOf(message),
+            record: record ? recordView(record, stage) : null,
+          });
+        }
+        return { entity: entityName(entity), path: entityPath(entity), stage, deadLetterCount: counts.deadLetter, messages };
+      });
+      print(options.json, result, () => formatPeek(result));
+      process.exitCode = EXIT_OK;
+    });
+}
+
+async function withOperations<T>(options: DlqOptions, work: (operations: QueueOperations, target: StackTarget) => Promise<T>): Promise<T> {
+  const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
+  let operations: QueueOperations | undefined;
+  try {
+    operations = createQueueOperations(target.settings.serviceBus, { emulatorCertificatePem: target.serviceBusCertificatePem });
+    return await work(operations, target);
+  } catch (error) {
+    throw new Error(`${target.description}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await operations?.close().catch(() => undefined);
+    await target.close();
+  }
+}
+
+function evidenceIdOf(message: DeadLetteredMessage): string | undefined {
+  const property = message.applicationProperties.evidenceId;
+  if (typeof property === "string" && EVIDENCE_ID_PATTERN.test(property)) return property;
+  if (message.correlationId && EVIDENCE_ID_PATTERN.test(message.correlationId)) return message.correlationId;
+  return undefined;
+}
+
+function blobUrlOf(message: DeadLetteredMessage): string | undefined {
+  const body = message.body as { type?: unknown; data?: { url?: unknown } } | null | undefined;
+  return body && typeof body === "object" && typeof body.data?.url === "string" ? body.data.url : undefined;
+}
+
+function recordView(record: EvidenceRecord, stage: PipelineStage | undefined): RecordView {
+  if (!stage) return { status: record.status };
+  const state = record.stages[stage];
+  return { status: record.status, stage, stageStatus: state?.status, attempts: state?.attempts, lastError: state?.lastError };
+}
+
+function formatList(rows: DlqListRow[]): string {
+  const width = Math.max("ENTITY".length, ...rows.map((r) => r.entity.length));
+  const line = (entity: string, active: string, deadLetter: string, scheduled: string) =>
+    `${entity.padEnd(width)}  ${active.padStart(7)}  ${deadLetter.padStart(11)}  ${scheduled.padStart(9)}`;
+  const lines = [line("ENTITY", "ACTIVE", "DEAD-LETTER", "SCHEDULED")];
+  for (const r of rows) {
+    lines.push(line(r.entity, String(r.active), String(r.deadLetter), r.scheduled === null ? "-" : String(r.scheduled)));
+  }
+  const transfer = rows.filter((r) => r.transferDeadLetter > 0);
+  for (const r of transfer) lines.push(`${r.entity}: ${r.transferDeadLetter} message(s) in the transfer dead-letter queue`);
+  const stuck = rows.filter((r) => r.deadLetter > 0);
+  lines.push(stuck.length === 0 ? "No dead-lettered messages." : `Dead-lettered: ${stuck.map((r) => `${r.entity} (${r.deadLetter})`).join(", ")} — see \`custody dlq peek ENTITY\`.`);
+  return lines.join("\n");
+}
+
+function formatPeek(result: DlqPeekResult): string {
+  const head = `${result.entity}: ${result.messages.length} of ${result.deadLetterCount} dead-lettered message(s)${result.stage ? ` (stage ${result.stage})` : ""}`;
+  const lines = [head];
+  for (const m of result.messages) {
+    lines.push("");
+    lines.push(`#${m.sequenceNumber}  message ${m.messageId ?? "-"}  enqueued ${m.enqueuedTime ?? "-"}  delivery count ${m.deliveryCount ?? "-"}`);
+    lines.push(`  evidence     ${m.evidenceId ?? "- (the message names none)"}${m.blobUrl ? `  blob ${m.blobUrl}` : ""}`);
+    lines.push(`  dead-letter  ${m.deadLetterReason ?? "-"}${m.deadLetterErrorDescription ? `: ${m.deadLetterErrorDescription}` : ""}`);
+    lines.push(`  record       ${describeRecordView(m)}`);
+  }
+  return lines.join("\n");
+}
+
+function describeRecordView(m: DlqPeekMessage): string {
+  if (!m.evidenceId) return "-";
+  const r = m.record;
+  if (!r) return "no index record for this evidence id";
+  if (!r.stage) return `status ${r.status}`;
+  const stage = `${r.stage} ${r.stageStatus ?? "not reported"}${r.attempts ? ` after ${r.attempts} attempt(s)` : ""}`;
+  const error = r.lastError ? `; last error (attempt ${r.lastError.attempt}, ${r.lastError.at}) ${r.lastError.code}: ${r.lastError.message}` : "; no error recorded";
+  return `status ${r.status}; ${stage}${error}`;
+}
+
+function print(json: boolean | undefined, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}

@@ -1,0 +1,147 @@
+/**
+ * `custody verify [EVIDENCE_ID…] [--all] [--since T] [--json] [--record]` — is the original
+ * intact? Re-hashes each original's current bytes (streamed) and compares them with the hash
+ * recorded at ingest, naming the segments (byte ranges) that differ. Exit code 0 when every
+ * recording checked is intact, 1 when any original is modified or missing, 2 otherwise (a
+ * usage error, an id the index does not hold, a recording with nothing to verify against, or
+ * storage that could not be reached).
+ */
+import { hostname, userInfo } from "node:os";
+import type { Command } from "commander";
+import { SingleBar, Presets } from "cli-progress";
+import { describeFixity } from "../../shared/evidence/fixity";
+import type { EvidenceRecord } from "../../shared/evidence/record";
+import { EVIDENCE_ID_PATTERN } from "../../shared/evidence/evidence-id";
+import { isCustodyError } from "../../shared/errors";
+import { publishFixityResult, verifyOriginal, type FixityReport } from "../../shared/stages/fixity-stage";
+import { ENTITIES } from "../../shared/topology";
+import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
+import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+
+interface VerifyOptions {
+  all?: boolean;
+  since?: string;
+  json?: boolean;
+  record?: boolean;
+  concurrency: string;
+  dataDir: string;
+}
+
+/** One line of output: a report, or why there is none. */
+export type VerifyResult =
+  | (FixityReport & { recorded?: boolean })
+  | { evidenceId: string; status: "not-found" | "error"; reason: string; differingSegments: [] };
+
+export function registerVerifyCommand(program: Command): void {
+  program
+    .command("verify [evidenceIds...]")
+    .description("Re-hash originals and compare them with the hash recorded at ingest; name the byte ranges that differ.")
+    .option("--all", "every recording in the index (with --since: created at or after T)")
+    .option("--since <iso>", "with --all: only recordings indexed at or after this time")
+    .option("--record", "also record each result on the recording (custody log entry, integrity finding) through the index function")
+    .option("--concurrency <n>", "originals read at once", "4")
+    .option("--data-dir <dir>", "data folder of a running `custody start`", DEFAULT_DATA_DIR)
+    .option("--json", "print a JSON array of results")
+    .action(async (evidenceIds: string[], options: VerifyOptions) => {
+      if (options.all && evidenceIds.length > 0) throw new Error("give evidence ids or --all, not both.");
+      if (!options.all && evidenceIds.length === 0) throw new Error("name the recordings to verify (evidence ids), or --all.");
+      if (options.since && !options.all) throw new Error("--since selects recordings for --all; it needs --all.");
+      if (options.since && Number.isNaN(Date.parse(options.since))) throw new Error(`--since must be an ISO 8601 time, not '${options.since}'.`);
+      const concurrency = Number(options.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error(`--concurrency must be a whole number from 1 to 64, not '${options.concurrency}'.`);
+      const malformed = evidenceIds.filter((id) => !EVIDENCE_ID_PATTERN.test(id));
+      if (malformed.length > 0) throw new Error(`not an evidence id: ${malformed.join(", ")} (expected ev- and 32 hex digits).`);
+
+      const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
+      let results: VerifyResult[];
+      try {
+        results = await verifyAll(target, evidenceIds, options, concurrency);
+      } finally {
+        await target.close();
+      }
+      process.stdout.write(options.json ? `${JSON.stringify(results, null, 2)}\n` : `${results.map(describeResult).join("\n")}${results.length > 0 ? "\n" : ""}`);
+      if (!options.json) process.stderr.write(`${summarise(results)}\n`);
+      process.exitCode = exitCodeFor(results);
+    });
+}
+
+/** 1 when any original is modified or missing; else 2 when any could not be verified; else 0. */
+export function exitCodeFor(results: readonly VerifyResult[]): number {
+  if (results.some((r) => r.status === "modified" || r.status === "missing")) return EXIT_FAILED_RECORDING;
+  if (results.some((r) => r.status !== "intact")) return EXIT_USAGE_OR_INFRASTRUCTURE;
+  return EXIT_OK;
+}
+
+async function verifyAll(target: StackTarget, evidenceIds: string[], options: VerifyOptions, concurrency: number): Promise<VerifyResult[]> {
+  const { index, blobs, publisher } = target.services;
+  // Named recordings are read one by one; --all streams the listing and keeps only what it needs per record.
+  const selected: Array<EvidenceRecord | { evidenceId: string; missing: true }> = [];
+  if (options.all) {
+    for await (const record of index.list({ since: options.since ? new Date(options.since).toISOString() : undefined })) selected.push(record);
+    selected.sort((a, b) => (a.evidenceId < b.evidenceId ? -1 : 1));
+  } else {
+    for (const evidenceId of evidenceIds) selected.push((await index.read(evidenceId))?.record ?? { evidenceId, missing: true });
+  }
+  const actor = `custody-cli/${safeUser()}@${hostname()}`;
+  const bar = !options.json && process.stderr.isTTY && selected.length > 1 ? new SingleBar({ format: "verifying [{bar}] {value}/{total} recordings" }, Presets.shades_classic) : undefined;
+  bar?.start(selected.length, 0);
+  const results: VerifyResult[] = new Array(selected.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < selected.length; i = next++) {
+      const item = selected[i];
+      results[i] = "missing" in item ? { evidenceId: item.evidenceId, status: "not-found", reason: "the index holds no such recording", differingSegments: [] } : await verifyOne(item, blobs, options.record ? (report) => publishFixityResult(publisher, ENTITIES.stageResults.queueName, report, actor) : undefined);
+      bar?.increment();
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, selected.length)) }, worker));
+  } finally {
+    bar?.stop();
+  }
+  return results;
+}
+
+async function verifyOne(record: EvidenceRecord, blobs: StackTarget["services"]["blobs"], record_: ((report: FixityReport) => Promise<unknown>) | undefined): Promise<VerifyResult> {
+  let report: FixityReport;
+  try {
+    report = await verifyOriginal(record, { blobs });
+  } catch (error) {
+    const code = isCustodyError(error) ? `${error.code}: ` : "";
+    return { evidenceId: record.evidenceId, status: "error", reason: `${code}${(error as Error).message}`, differingSegments: [] };
+  }
+  if (record_ === undefined) return report;
+  try {
+    await record_(report);
+    return { ...report, recorded: true };
+  } catch (error) {
+    // The check stands; only its recording failed. Reported, and the exit code says so.
+    return { evidenceId: record.evidenceId, status: "error", reason: `verified ${report.status.toUpperCase()}, but recording the result failed: ${(error as Error).message}`, differingSegments: [] };
+  }
+}
+
+function isReport(result: VerifyResult): result is FixityReport & { recorded?: boolean } {
+  return result.status !== "not-found" && result.status !== "error";
+}
+
+function describeResult(result: VerifyResult): string {
+  const head = `${result.status.toUpperCase().padEnd(12)} ${result.evidenceId}`;
+  if (!isReport(result)) return `${head}  ${result.reason}`;
+  const where = result.original ? `\n${" ".repeat(13)}${result.original.container}/${result.original.name}${result.original.versionId ? ` (version ${result.original.versionId})` : ""}` : "";
+  return `${head}  ${describeFixity(result)}${where}`;
+}
+
+function summarise(results: readonly VerifyResult[]): string {
+  const counts = new Map<string, number>();
+  for (const r of results) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+  const parts = [...counts.entries()].map(([status, count]) => `${count} ${status}`);
+  return `custody verify: ${results.length} recording(s)${parts.length > 0 ? `: ${parts.join(", ")}` : ""}`;
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username || "unknown";
+  } catch {
+    return "unknown";
+  }
+}
