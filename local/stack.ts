@@ -77,10 +77,6 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
       EvidenceStorage: azurite.connectionString,
       EvidenceIndex: cosmos.connectionString,
       EvidenceIndex__allowSelfSignedCertificate: "true",
-      // The embedded stack runs every stage, so a recording is ready once it is hashed, has a
-      // verified proxy and has thumbnails (or none, for audio). The app's own default stays
-      // `hash`, for deployments that run the media stages elsewhere or not at all.
-      CUSTODY_REQUIRED_STAGES: "hash,transcode,thumbnail",
       ...(options.environment as Record<string, string> | undefined),
     };
     const settings = loadSettings(environment);
