@@ -2,24 +2,24 @@
  * How a fixity finding is put into words — the same text in `custody verify`, in the custody
  * log entry the index writes and in the integrity finding. Pure.
  */
-import type { FixitySegmentDifference, FixityStatus } from "../contracts/messages";
+import type { FixityResultMessage, FixitySegmentDifference } from "../contracts/messages";
 
 /** What a description needs (a verify report or a fixity-result message both have it). */
-export interface FixityFacts {
-  evidenceId: string;
-  status: FixityStatus;
-  sha256Expected?: string;
-  sha256Actual?: string;
-  sizeExpected?: number;
-  sizeActual?: number;
-  differingSegments?: FixitySegmentDifference[];
-  /** Total differing segments when `differingSegments` is a truncated list. */
-  differingSegmentCount?: number;
-  etagExpected?: string;
-  etagActual?: string;
-  etagChanged?: boolean;
-  reason?: string;
-}
+export type FixityFacts = Pick<
+  FixityResultMessage,
+  | "evidenceId"
+  | "status"
+  | "sha256Expected"
+  | "sha256Actual"
+  | "sizeExpected"
+  | "sizeActual"
+  | "differingSegments"
+  | "differingSegmentCount"
+  | "etagExpected"
+  | "etagActual"
+  | "etagChanged"
+  | "reason"
+>;
 
 /**
  * Consecutive segments joined into runs: `segment 3 (bytes 12582912–16777215)`,
