@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerDlqCommands } from "./commands/dlq";
+import { registerAuditCommand } from "./commands/dlq-redrive";
 import { registerEmulatorCommands } from "./commands/emulator";
 import { registerEvidenceCommands } from "./commands/evidence";
 import { registerStackCommands } from "./commands/stack";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerVerifyCommand(program);
   registerEmulatorCommands(program);
   registerDlqCommands(program);
+  registerAuditCommand(program);
   return program;
 }
 

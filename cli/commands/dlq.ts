@@ -1,7 +1,8 @@
 /**
  * Dead-letter commands for operators: `dlq list` (is anything stuck? counts per queue and
  * subscription) and `dlq peek` (why did it fail? the dead-lettered messages, without locking
- * them, joined with the last error the evidence record holds for that stage). Read-only.
+ * them, joined with the last error the evidence record holds for that stage), both read-only;
+ * `dlq redrive` and `dlq purge` live in dlq-redrive.ts.
  * `--json` everywhere; exit code 0, or 2 for usage or infrastructure errors.
  *
  * ENTITY is `queue`, `topic/subscription` or `topic/Subscriptions/subscription`, and must be
@@ -15,6 +16,7 @@ import type { EvidenceRecord, StageState } from "../../shared/evidence/record";
 import type { DeadLetteredMessage, EntityCounts, QueueOperations } from "../../shared/ports/queue-operations";
 import { allReceivableEntities, ENTITIES, entityPath, type ReceivableEntity } from "../../shared/topology";
 import { EXIT_OK } from "../exit-codes";
+import { registerDlqChangeCommands } from "./dlq-redrive";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
 
 interface DlqOptions {
@@ -98,7 +100,7 @@ export function resolveEntity(name: string): ReceivableEntity {
 }
 
 export function registerDlqCommands(program: Command): void {
-  const dlq = program.command("dlq").description("Dead-letter queues: what is stuck, and why (read-only).");
+  const dlq = program.command("dlq").description("Dead-letter queues: what is stuck, why, and sending it back (redrive) or deleting it (purge).");
 
   dlq
     .command("list [entities...]")
@@ -154,9 +156,11 @@ export function registerDlqCommands(program: Command): void {
       print(options.json, result, () => formatPeek(result));
       process.exitCode = EXIT_OK;
     });
+
+  registerDlqChangeCommands(dlq);
 }
 
-async function withOperations<T>(options: DlqOptions, work: (operations: QueueOperations, target: StackTarget) => Promise<T>): Promise<T> {
+export async function withOperations<T>(options: DlqOptions, work: (operations: QueueOperations, target: StackTarget) => Promise<T>): Promise<T> {
   const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
   let operations: QueueOperations | undefined;
   try {
@@ -170,7 +174,7 @@ async function withOperations<T>(options: DlqOptions, work: (operations: QueueOp
   }
 }
 
-function evidenceIdOf(message: DeadLetteredMessage): string | undefined {
+export function evidenceIdOf(message: DeadLetteredMessage): string | undefined {
   const property = message.applicationProperties.evidenceId;
   if (typeof property === "string" && EVIDENCE_ID_PATTERN.test(property)) return property;
   if (message.correlationId && EVIDENCE_ID_PATTERN.test(message.correlationId)) return message.correlationId;

@@ -17,7 +17,7 @@ import {
   type ServiceBusReceivedMessage,
 } from "@azure/service-bus";
 import { CustodyError } from "../errors";
-import type { DeadLetteredMessage, EntityCounts, QueueOperations } from "../ports/queue-operations";
+import type { DeadLetteredMessage, DeadLetterReceiver, EntityCounts, LockedDeadLetter, OutgoingMessage, QueueOperations } from "../ports/queue-operations";
 import type { ConnectionAuth } from "../settings";
 import { SERVICE_BUS_CONNECTION } from "../settings";
 import { entityPath, type ReceivableEntity } from "../topology";
@@ -126,8 +126,51 @@ export class ServiceBusOperations implements QueueOperations {
     }
   }
 
+  private sendClient: ServiceBusClient | undefined;
+
+  async openDeadLetterReceiver(entity: ReceivableEntity): Promise<DeadLetterReceiver> {
+    const client = this.newClient();
+    const receiver =
+      entity.kind === "queue"
+        ? client.createReceiver(entity.queueName, { subQueueType: "deadLetter", receiveMode: "peekLock" })
+        : client.createReceiver(entity.topicName, entity.subscriptionName, { subQueueType: "deadLetter", receiveMode: "peekLock" });
+    const raw = (message: LockedDeadLetter) => message.handle as ServiceBusReceivedMessage;
+    return {
+      async receive(max, maxWaitTimeInMs) {
+        const messages = await receiver.receiveMessages(max, { maxWaitTimeInMs });
+        return messages.map((m): LockedDeadLetter => ({ ...toDeadLettered(m), handle: m }));
+      },
+      complete: (message) => receiver.completeMessage(raw(message)),
+      abandon: (message) => receiver.abandonMessage(raw(message)),
+      async close() {
+        await receiver.close().catch(() => undefined);
+        await client.close();
+      },
+    };
+  }
+
+  async send(queueOrTopic: string, message: OutgoingMessage): Promise<void> {
+    this.sendClient ??= this.newClient();
+    const sender = this.sendClient.createSender(queueOrTopic);
+    try {
+      await sender.sendMessages({
+        messageId: message.messageId,
+        body: message.body,
+        contentType: message.contentType,
+        correlationId: message.correlationId,
+        subject: message.subject,
+        applicationProperties: message.applicationProperties,
+      });
+    } finally {
+      await sender.close().catch(() => undefined);
+    }
+  }
+
   async close(): Promise<void> {
-    // Nothing held between calls: each peek closes its own connection; the admin client is HTTP.
+    // The admin client is HTTP; peeks close their own connections; only the sender's connection is held.
+    const client = this.sendClient;
+    this.sendClient = undefined;
+    await client?.close();
   }
 }
 
@@ -148,6 +191,7 @@ function toDeadLettered(message: ServiceBusReceivedMessage): DeadLetteredMessage
     deadLetterReason: message.deadLetterReason,
     deadLetterErrorDescription: message.deadLetterErrorDescription,
     deadLetterSource: message.deadLetterSource,
+    contentType: message.contentType,
     applicationProperties: { ...(message.applicationProperties ?? {}) },
     body: message.body,
   };

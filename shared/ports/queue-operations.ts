@@ -33,8 +33,36 @@ export interface DeadLetteredMessage {
   deadLetterReason?: string;
   deadLetterErrorDescription?: string;
   deadLetterSource?: string;
+  contentType?: string;
   applicationProperties: Record<string, unknown>;
   body: unknown;
+}
+
+/** A dead-lettered message received under a peek-lock (redrive, purge). */
+export interface LockedDeadLetter extends DeadLetteredMessage {
+  /** The adapter's handle on the locked message; opaque to callers. */
+  readonly handle: unknown;
+}
+
+/** A receiver on one entity's dead-letter queue, in peek-lock mode. */
+export interface DeadLetterReceiver {
+  /** Up to `max` messages, locked; an empty array when none arrived within `maxWaitTimeInMs`. */
+  receive(max: number, maxWaitTimeInMs: number): Promise<LockedDeadLetter[]>;
+  /** Removes the message from the dead-letter queue. */
+  complete(message: LockedDeadLetter): Promise<void>;
+  /** Releases the lock: the message stays in the dead-letter queue. */
+  abandon(message: LockedDeadLetter): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A message to send (redrive copies). */
+export interface OutgoingMessage {
+  messageId: string;
+  body: unknown;
+  contentType?: string;
+  correlationId?: string;
+  subject?: string;
+  applicationProperties: Record<string, string | number | boolean | Date | null>;
 }
 
 export interface QueueOperations {
@@ -42,5 +70,9 @@ export interface QueueOperations {
   listCounts(entities: readonly ReceivableEntity[]): Promise<EntityCounts[]>;
   /** Up to `max` messages of the entity's dead-letter queue, oldest first, without locking any. */
   peekDeadLetters(entity: ReceivableEntity, max: number): Promise<DeadLetteredMessage[]>;
+  /** A peek-lock receiver on the entity's dead-letter queue. */
+  openDeadLetterReceiver(entity: ReceivableEntity): Promise<DeadLetterReceiver>;
+  /** Sends to a queue or a topic; resolves when Service Bus accepted the message. */
+  send(queueOrTopic: string, message: OutgoingMessage): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,0 +1,390 @@
+/**
+ * `custody dlq redrive` and `custody dlq purge`: the commands that change a dead-letter queue,
+ * and `custody audit`, which lists what they did.
+ *
+ * Redrive sends each matching dead-lettered message back where it failed: a queue's DLQ to
+ * that queue; a subscription's DLQ to its topic with the application property
+ * `custodyRedriveTo = <subscription>`, which only that subscription's `redrive` rule accepts
+ * (every other rule of every subscription requires NOT EXISTS(custodyRedriveTo) — see
+ * topology/servicebus.json and docs/operations.md). The copy keeps body, content type,
+ * correlation id, subject and application properties, drops the dead-letter properties, and
+ * carries `custodyRedriveCount` (previous + 1) and `custodyRedriveId` (one per run); its
+ * message id is `<original id>:redrive:<count>`, so duplicate detection drops a re-send of the
+ * same redrive after a crash but never a later redrive. The dead-lettered message is completed
+ * only after the send resolved: a crash in between can cause one duplicate (which the stages'
+ * idempotency absorbs), never a loss. Messages that do not match are abandoned (they stay).
+ *
+ * Every redrive or purge (not a dry run) writes an audit record (cli/audit-log.ts).
+ */
+import { randomUUID } from "node:crypto";
+import type { Command } from "commander";
+import type { DeadLetteredMessage, LockedDeadLetter, OutgoingMessage, QueueOperations } from "../../shared/ports/queue-operations";
+import type { ReceivableEntity } from "../../shared/topology";
+import { listAuditRecords, parseDuration, parseSince, whoAmI, writeAuditRecord, type AuditRecord } from "../audit-log";
+import { EXIT_OK } from "../exit-codes";
+import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+import { entityName, evidenceIdOf, resolveEntity, withOperations } from "./dlq";
+
+export const REDRIVE_TO_PROPERTY = "custodyRedriveTo";
+export const REDRIVE_COUNT_PROPERTY = "custodyRedriveCount";
+export const REDRIVE_ID_PROPERTY = "custodyRedriveId";
+const DEAD_LETTER_PROPERTIES = ["DeadLetterReason", "DeadLetterErrorDescription", "DeadLetterSource"];
+
+interface CommonOptions {
+  dataDir: string;
+  json?: boolean;
+  reasonLike?: string;
+}
+
+interface RedriveOptions extends CommonOptions {
+  evidence?: string;
+  max?: string;
+  rate?: string;
+  dryRun?: boolean;
+}
+
+interface PurgeOptions extends CommonOptions {
+  olderThan?: string;
+  yes?: boolean;
+}
+
+/** One message a redrive or purge moved (or, in a dry run, would move). */
+export interface MovedMessage {
+  sequenceNumber: string;
+  messageId?: string;
+  evidenceId?: string;
+  deadLetterReason?: string;
+  deadLetterErrorDescription?: string;
+  enqueuedTime?: string;
+  /** Redrive: the copy's message id. */
+  newMessageId?: string;
+  /** Redrive: the copy's custodyRedriveCount. */
+  redriveCount?: number;
+}
+
+export interface DlqChangeResult {
+  action: "redrive" | "purge";
+  dryRun: boolean;
+  id: string;
+  entity: string;
+  /** Redrive: the queue, or `topic (custodyRedriveTo=subscription)`. */
+  destination?: string;
+  filter: AuditRecord["filter"];
+  count: number;
+  messages: MovedMessage[];
+  /** The audit blob (`audit/…`), absent in a dry run. */
+  audit?: string;
+  error?: string;
+}
+
+/** Case-insensitive: a glob (`*`, `?`) matched against the reason, the description or `reason: description`; else a substring of them. */
+export function reasonMatcher(pattern: string | undefined): (m: DeadLetteredMessage) => boolean {
+  if (pattern === undefined) return () => true;
+  const texts = (m: DeadLetteredMessage) => {
+    const reason = m.deadLetterReason ?? "";
+    const description = m.deadLetterErrorDescription ?? "";
+    return [reason, description, `${reason}: ${description}`, `${reason} ${description}`];
+  };
+  if (/[*?]/.test(pattern)) {
+    const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    const regex = new RegExp(`^${source}$`, "is");
+    return (m) => texts(m).some((t) => regex.test(t));
+  }
+  const needle = pattern.toLowerCase();
+  return (m) => texts(m).some((t) => t.toLowerCase().includes(needle));
+}
+
+function positive(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n) || n <= 0) throw new Error(`${option} must be a positive number, not '${value}'.`);
+  return n;
+}
+
+function wholePositive(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new Error(`${option} must be a positive whole number, not '${value}'.`);
+  return n;
+}
+
+function destinationOf(entity: ReceivableEntity): { sendTo: string; redriveTo?: string; description: string } {
+  return entity.kind === "queue"
+    ? { sendTo: entity.queueName, description: entity.queueName }
+    : { sendTo: entity.topicName, redriveTo: entity.subscriptionName, description: `${entity.topicName} (${REDRIVE_TO_PROPERTY}=${entity.subscriptionName})` };
+}
+
+function redriveCountOf(m: DeadLetteredMessage): number {
+  const previous = Number(m.applicationProperties[REDRIVE_COUNT_PROPERTY]);
+  return Number.isSafeInteger(previous) && previous > 0 ? previous + 1 : 1;
+}
+
+function redriveMessageId(m: DeadLetteredMessage, count: number): string {
+  const base = (m.messageId ?? `seq-${m.sequenceNumber}`).replace(/:redrive:\d+$/, "");
+  return `${base}:redrive:${count}`;
+}
+
+/** The copy a redrive sends for a dead-lettered message. */
+export function redriveCopy(m: DeadLetteredMessage, entity: ReceivableEntity, redriveId: string): OutgoingMessage {
+  const count = redriveCountOf(m);
+  const properties: Record<string, string | number | boolean | Date | null> = {};
+  for (const [key, value] of Object.entries(m.applicationProperties)) {
+    if (DEAD_LETTER_PROPERTIES.includes(key) || key === REDRIVE_TO_PROPERTY) continue;
+    if (value === null || ["string", "number", "boolean"].includes(typeof value) || value instanceof Date) properties[key] = value as string | number | boolean | Date | null;
+  }
+  properties[REDRIVE_COUNT_PROPERTY] = count;
+  properties[REDRIVE_ID_PROPERTY] = redriveId;
+  const redriveTo = destinationOf(entity).redriveTo;
+  if (redriveTo) properties[REDRIVE_TO_PROPERTY] = redriveTo;
+  return {
+    messageId: redriveMessageId(m, count),
+    body: m.body,
+    contentType: m.contentType,
+    correlationId: m.correlationId,
+    subject: m.subject,
+    applicationProperties: properties,
+  };
+}
+
+function describe(m: DeadLetteredMessage, extra: Partial<MovedMessage> = {}): MovedMessage {
+  return {
+    sequenceNumber: m.sequenceNumber,
+    messageId: m.messageId,
+    evidenceId: evidenceIdOf(m),
+    deadLetterReason: m.deadLetterReason,
+    deadLetterErrorDescription: m.deadLetterErrorDescription,
+    enqueuedTime: m.enqueuedTime,
+    ...extra,
+  };
+}
+
+/** A progress bar on stderr when it is a terminal (stdout carries the result). */
+function progress(enabled: boolean, label: string, total: number): { tick(done: number): void; end(): void } {
+  if (!enabled || !process.stderr.isTTY || total < 1) return { tick: () => undefined, end: () => undefined };
+  const width = 30;
+  return {
+    tick(done) {
+      const filled = Math.min(width, Math.round((done / total) * width));
+      process.stderr.write(`\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`);
+    },
+    end: () => process.stderr.write("\n"),
+  };
+}
+
+/**
+ * Receives the dead-letter queue under peek-locks and hands each matching message to `act`
+ * (which completes it) until `max` acted on or the queue yields nothing new; the others are
+ * abandoned at the end (they stay, unchanged but for their delivery count).
+ */
+async function sweep(
+  operations: QueueOperations,
+  entity: ReceivableEntity,
+  options: { matches: (m: LockedDeadLetter) => boolean; max: number; act: (m: LockedDeadLetter, complete: () => Promise<void>) => Promise<void> },
+): Promise<void> {
+  const receiver = await operations.openDeadLetterReceiver(entity);
+  const held: LockedDeadLetter[] = [];
+  const seen = new Set<string>();
+  let acted = 0;
+  try {
+    while (acted < options.max) {
+      const batch = await receiver.receive(50, seen.size === 0 ? 5_000 : 1_000);
+      if (batch.length === 0) break;
+      let fresh = false;
+      for (const message of batch) {
+        const first = !seen.has(message.sequenceNumber);
+        seen.add(message.sequenceNumber);
+        fresh ||= first;
+        if (!first || acted >= options.max || !options.matches(message)) {
+          held.push(message);
+          continue;
+        }
+        acted++;
+        await options.act(message, () => receiver.complete(message));
+      }
+      if (!fresh) break;
+    }
+  } finally {
+    for (const message of held) await receiver.abandon(message).catch(() => undefined);
+    await receiver.close();
+  }
+}
+
+async function audit(target: StackTarget, result: DlqChangeResult): Promise<string> {
+  const record: AuditRecord = {
+    id: result.id,
+    action: result.action,
+    who: await whoAmI(target.settings),
+    at: new Date().toISOString(),
+    entity: result.entity,
+    destination: result.destination,
+    filter: result.filter,
+    count: result.count,
+    messageIds: result.messages.map((m) => m.messageId ?? `seq-${m.sequenceNumber}`),
+    evidenceIds: [...new Set(result.messages.map((m) => m.evidenceId).filter((id): id is string => id !== undefined))],
+    ...(result.error ? { error: result.error } : {}),
+  };
+  return `audit/${await writeAuditRecord(target.blobService, record)}`;
+}
+
+export function registerDlqChangeCommands(dlq: Command): void {
+  dlq
+    .command("redrive <entity>")
+    .description("Send matching dead-lettered messages back to the queue, or only the subscription, they failed in (audited).")
+    .option("--reason-like <pattern>", "only messages whose dead-letter reason or description matches (case-insensitive glob * ? or substring)")
+    .option("--evidence <id>", "only messages of this evidence id")
+    .option("--max <n>", "at most this many messages")
+    .option("--rate <n>", "at most this many messages per second")
+    .option("--dry-run", "peek only: print what would move, change nothing")
+    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
+    .option("--json", "print the result as JSON")
+    .action(async (name: string, options: RedriveOptions) => {
+      const entity = resolveEntity(name);
+      const max = wholePositive(options.max, "--max") ?? Number.MAX_SAFE_INTEGER;
+      const rate = positive(options.rate, "--rate");
+      const matchesReason = reasonMatcher(options.reasonLike);
+      const matches = (m: DeadLetteredMessage) => matchesReason(m) && (options.evidence === undefined || evidenceIdOf(m) === options.evidence);
+      const destination = destinationOf(entity);
+      const id = randomUUID();
+      const filter: AuditRecord["filter"] = { reasonLike: options.reasonLike, evidenceId: options.evidence, max: options.max === undefined ? undefined : max };
+      const result = await withOperations(options, async (operations, target): Promise<DlqChangeResult> => {
+        const base: DlqChangeResult = { action: "redrive", dryRun: !!options.dryRun, id, entity: entityName(entity), destination: destination.description, filter, count: 0, messages: [] };
+        const [counts] = await operations.listCounts([entity]);
+        if (options.dryRun) {
+          const peeked = await operations.peekDeadLetters(entity, Math.max(1, counts.deadLetter));
+          for (const m of peeked.filter(matches).slice(0, max)) {
+            const copy = redriveCopy(m, entity, id);
+            base.messages.push(describe(m, { newMessageId: copy.messageId, redriveCount: copy.applicationProperties[REDRIVE_COUNT_PROPERTY] as number }));
+          }
+          base.count = base.messages.length;
+          return base;
+        }
+        const bar = progress(!options.json, "redrive", Math.min(max, counts.deadLetter));
+        const interval = rate === undefined ? 0 : 1000 / rate;
+        let nextSendAt = 0;
+        try {
+          await sweep(operations, entity, {
+            matches,
+            max,
+            act: async (m, complete) => {
+              const wait = nextSendAt - Date.now();
+              if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+              nextSendAt = Date.now() + interval;
+              const copy = redriveCopy(m, entity, id);
+              await operations.send(destination.sendTo, copy);
+              // Only now: the copy is accepted, so completing cannot lose the message.
+              await complete();
+              base.messages.push(describe(m, { newMessageId: copy.messageId, redriveCount: copy.applicationProperties[REDRIVE_COUNT_PROPERTY] as number }));
+              base.count = base.messages.length;
+              bar.tick(base.count);
+            },
+          });
+        } catch (error) {
+          base.error = (error as Error).message;
+        } finally {
+          bar.end();
+        }
+        base.audit = await audit(target, base);
+        if (base.error) throw new Error(`redrive stopped after ${base.count} message(s) (audit ${base.audit}): ${base.error}`);
+        return base;
+      });
+      print(options.json, result, () => formatChange(result));
+      process.exitCode = EXIT_OK;
+    });
+
+  dlq
+    .command("purge <entity>")
+    .description("Delete matching dead-lettered messages for good (audited); requires --yes.")
+    .option("--reason-like <pattern>", "only messages whose dead-letter reason or description matches (case-insensitive glob * ? or substring)")
+    .option("--older-than <duration>", "only messages enqueued longer ago than this (30m, 12h, 7d)")
+    .option("--yes", "really delete them")
+    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
+    .option("--json", "print the result as JSON")
+    .action(async (name: string, options: PurgeOptions) => {
+      const entity = resolveEntity(name);
+      const olderThan = options.olderThan === undefined ? undefined : parseDuration(options.olderThan, "--older-than");
+      if (!options.yes) {
+        throw new Error(`purge deletes dead-lettered messages of ${entityName(entity)} for good: add --yes to confirm (see \`custody dlq peek ${entityName(entity)}\` first).`);
+      }
+      const matchesReason = reasonMatcher(options.reasonLike);
+      const cutoff = olderThan === undefined ? undefined : Date.now() - olderThan;
+      const matches = (m: DeadLetteredMessage) =>
+        matchesReason(m) && (cutoff === undefined || (m.enqueuedTime !== undefined && Date.parse(m.enqueuedTime) < cutoff));
+      const filter: AuditRecord["filter"] = { reasonLike: options.reasonLike, olderThan: options.olderThan };
+      const result = await withOperations(options, async (operations, target): Promise<DlqChangeResult> => {
+        const base: DlqChangeResult = { action: "purge", dryRun: false, id: randomUUID(), entity: entityName(entity), filter, count: 0, messages: [] };
+        const [counts] = await operations.listCounts([entity]);
+        const bar = progress(!options.json, "purge", counts.deadLetter);
+        try {
+          await sweep(operations, entity, {
+            matches,
+            max: Number.MAX_SAFE_INTEGER,
+            act: async (m, complete) => {
+              await complete();
+              base.messages.push(describe(m));
+              base.count = base.messages.length;
+              bar.tick(base.count);
+            },
+          });
+        } catch (error) {
+          base.error = (error as Error).message;
+        } finally {
+          bar.end();
+        }
+        base.audit = await audit(target, base);
+        if (base.error) throw new Error(`purge stopped after ${base.count} message(s) (audit ${base.audit}): ${base.error}`);
+        return base;
+      });
+      print(options.json, result, () => formatChange(result));
+      process.exitCode = EXIT_OK;
+    });
+}
+
+export function registerAuditCommand(program: Command): void {
+  program
+    .command("audit")
+    .description("Every dead-letter redrive and purge: who, when, what (newest first).")
+    .option("--since <time>", "only records at or after this ISO date/time, or this long ago (24h, 7d)")
+    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
+    .option("--json", "print a JSON array")
+    .action(async (options: { since?: string; dataDir: string; json?: boolean }) => {
+      const since = options.since === undefined ? undefined : parseSince(options.since);
+      const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
+      let records: AuditRecord[];
+      try {
+        records = await listAuditRecords(target.blobService, since);
+      } catch (error) {
+        throw new Error(`${target.description}: ${(error as Error).message}`, { cause: error });
+      } finally {
+        await target.close();
+      }
+      print(options.json, records, () =>
+        records.length === 0
+          ? "No audit records."
+          : records
+              .map(
+                (r) =>
+                  `${r.at}  ${r.action.padEnd(7)} ${r.entity}  ${r.count} message(s)  by ${r.who}  id ${r.id}` +
+                  `${Object.entries(r.filter).filter(([, v]) => v !== undefined).length ? `  filter ${JSON.stringify(r.filter)}` : ""}` +
+                  `${r.error ? `  STOPPED: ${r.error}` : ""}${r.evidenceIds.length ? `\n    evidence ${r.evidenceIds.join(", ")}` : ""}`,
+              )
+              .join("\n"),
+      );
+      process.exitCode = EXIT_OK;
+    });
+}
+
+function formatChange(result: DlqChangeResult): string {
+  const verb = result.action === "redrive" ? (result.dryRun ? "would redrive" : "redrove") : "purged";
+  const lines = [`${result.entity}: ${verb} ${result.count} message(s)${result.destination ? ` to ${result.destination}` : ""}${result.dryRun ? " (dry run: nothing changed)" : ""}`];
+  for (const m of result.messages) {
+    lines.push(
+      `  #${m.sequenceNumber}  ${m.messageId ?? "-"}${m.newMessageId ? ` -> ${m.newMessageId}` : ""}  evidence ${m.evidenceId ?? "-"}  ${m.deadLetterReason ?? "-"}`,
+    );
+  }
+  if (result.audit) lines.push(`Audit record: ${result.audit} (id ${result.id}); see \`custody audit\`.`);
+  return lines.join("\n");
+}
+
+function print(json: boolean | undefined, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
