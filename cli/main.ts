@@ -8,6 +8,7 @@ import { registerDlqCommands } from "./commands/dlq";
 import { registerAuditCommand } from "./commands/dlq-redrive";
 import { registerEmulatorCommands } from "./commands/emulator";
 import { registerEvidenceCommands } from "./commands/evidence";
+import { registerReconcileCommand } from "./commands/reconcile";
 import { registerStackCommands } from "./commands/stack";
 import { registerVerifyCommand } from "./commands/verify";
 import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "./exit-codes";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerEmulatorCommands(program);
   registerDlqCommands(program);
   registerAuditCommand(program);
+  registerReconcileCommand(program);
   return program;
 }
 

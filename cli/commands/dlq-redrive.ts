@@ -342,7 +342,7 @@ export function registerDlqChangeCommands(dlq: Command): void {
 export function registerAuditCommand(program: Command): void {
   program
     .command("audit")
-    .description("Every dead-letter redrive and purge: who, when, what (newest first).")
+    .description("Every dead-letter redrive and purge, and every reconcile that re-emitted events: who, when, what (newest first).")
     .option("--since <time>", "only records at or after this ISO date/time, or this long ago (24h, 7d)")
     .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
     .option("--json", "print a JSON array")
