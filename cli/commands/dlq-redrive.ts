@@ -22,6 +22,7 @@ import type { DeadLetteredMessage, LockedDeadLetter, OutgoingMessage, QueueOpera
 import type { ReceivableEntity } from "../../shared/topology";
 import { listAuditRecords, parseDuration, parseSince, whoAmI, writeAuditRecord, type AuditRecord } from "../audit-log";
 import { EXIT_OK } from "../exit-codes";
+import { progressBar } from "../progress";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
 import { entityName, evidenceIdOf, resolveEntity, withOperations } from "./dlq";
 
@@ -158,19 +159,6 @@ function describe(m: DeadLetteredMessage, extra: Partial<MovedMessage> = {}): Mo
   };
 }
 
-/** A progress bar on stderr when it is a terminal (stdout carries the result). */
-function progress(enabled: boolean, label: string, total: number): { tick(done: number): void; end(): void } {
-  if (!enabled || !process.stderr.isTTY || total < 1) return { tick: () => undefined, end: () => undefined };
-  const width = 30;
-  return {
-    tick(done) {
-      const filled = Math.min(width, Math.round((done / total) * width));
-      process.stderr.write(`\r${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`);
-    },
-    end: () => process.stderr.write("\n"),
-  };
-}
-
 /**
  * Receives the dead-letter queue under peek-locks and hands each matching message to `act`
  * (which completes it) until `max` acted on or the queue yields nothing new; the others are
@@ -207,6 +195,38 @@ async function sweep(
     for (const message of held) await receiver.abandon(message).catch(() => undefined);
     await receiver.close();
   }
+}
+
+/**
+ * A redrive or purge: sweeps the dead-letter queue with a progress bar, then writes the audit
+ * record whatever happened — a run stopped by an error is audited with what it did before.
+ */
+async function auditedSweep(
+  operations: QueueOperations,
+  target: StackTarget,
+  entity: ReceivableEntity,
+  result: DlqChangeResult,
+  options: { json?: boolean; total: number; matches: (m: LockedDeadLetter) => boolean; max: number; act: (m: LockedDeadLetter, complete: () => Promise<void>) => Promise<unknown> },
+): Promise<DlqChangeResult> {
+  const bar = progressBar(!options.json, `${result.action} [{bar}] {value}/{total}`, options.total);
+  try {
+    await sweep(operations, entity, {
+      matches: options.matches,
+      max: options.max,
+      act: async (m, complete) => {
+        await options.act(m, complete);
+        result.count = result.messages.length;
+        bar.update(result.count);
+      },
+    });
+  } catch (error) {
+    result.error = (error as Error).message;
+  } finally {
+    bar.stop();
+  }
+  result.audit = await audit(target, result);
+  if (result.error) throw new Error(`${result.action} stopped after ${result.count} message(s) (audit ${result.audit}): ${result.error}`);
+  return result;
 }
 
 async function audit(target: StackTarget, result: DlqChangeResult): Promise<string> {
@@ -258,34 +278,24 @@ export function registerDlqChangeCommands(dlq: Command): void {
           base.count = base.messages.length;
           return base;
         }
-        const bar = progress(!options.json, "redrive", Math.min(max, counts.deadLetter));
         const interval = rate === undefined ? 0 : 1000 / rate;
         let nextSendAt = 0;
-        try {
-          await sweep(operations, entity, {
-            matches,
-            max,
-            act: async (m, complete) => {
-              const wait = nextSendAt - Date.now();
-              if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-              nextSendAt = Date.now() + interval;
-              const copy = redriveCopy(m, entity, id);
-              await operations.send(destination.sendTo, copy);
-              // Only now: the copy is accepted, so completing cannot lose the message.
-              await complete();
-              base.messages.push(describe(m, { newMessageId: copy.messageId, redriveCount: copy.applicationProperties[REDRIVE_COUNT_PROPERTY] as number }));
-              base.count = base.messages.length;
-              bar.tick(base.count);
-            },
-          });
-        } catch (error) {
-          base.error = (error as Error).message;
-        } finally {
-          bar.end();
-        }
-        base.audit = await audit(target, base);
-        if (base.error) throw new Error(`redrive stopped after ${base.count} message(s) (audit ${base.audit}): ${base.error}`);
-        return base;
+        return auditedSweep(operations, target, entity, base, {
+          json: options.json,
+          total: Math.min(max, counts.deadLetter),
+          matches,
+          max,
+          act: async (m, complete) => {
+            const wait = nextSendAt - Date.now();
+            if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+            nextSendAt = Date.now() + interval;
+            const copy = redriveCopy(m, entity, id);
+            await operations.send(destination.sendTo, copy);
+            // Only now: the copy is accepted, so completing cannot lose the message.
+            await complete();
+            base.messages.push(describe(m, { newMessageId: copy.messageId, redriveCount: copy.applicationProperties[REDRIVE_COUNT_PROPERTY] as number }));
+          },
+        });
       });
       print(options.json, result, () => formatChange(result));
       process.exitCode = EXIT_OK;
@@ -313,26 +323,16 @@ export function registerDlqChangeCommands(dlq: Command): void {
       const result = await withOperations(options, async (operations, target): Promise<DlqChangeResult> => {
         const base: DlqChangeResult = { action: "purge", dryRun: false, id: randomUUID(), entity: entityName(entity), filter, count: 0, messages: [] };
         const [counts] = await operations.listCounts([entity]);
-        const bar = progress(!options.json, "purge", counts.deadLetter);
-        try {
-          await sweep(operations, entity, {
-            matches,
-            max: Number.MAX_SAFE_INTEGER,
-            act: async (m, complete) => {
-              await complete();
-              base.messages.push(describe(m));
-              base.count = base.messages.length;
-              bar.tick(base.count);
-            },
-          });
-        } catch (error) {
-          base.error = (error as Error).message;
-        } finally {
-          bar.end();
-        }
-        base.audit = await audit(target, base);
-        if (base.error) throw new Error(`purge stopped after ${base.count} message(s) (audit ${base.audit}): ${base.error}`);
-        return base;
+        return auditedSweep(operations, target, entity, base, {
+          json: options.json,
+          total: counts.deadLetter,
+          matches,
+          max: Number.MAX_SAFE_INTEGER,
+          act: async (m, complete) => {
+            await complete();
+            base.messages.push(describe(m));
+          },
+        });
       });
       print(options.json, result, () => formatChange(result));
       process.exitCode = EXIT_OK;

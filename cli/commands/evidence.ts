@@ -11,13 +11,13 @@ import { pipeline } from "node:stream/promises";
 import { readdir, stat, mkdir, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { Command } from "commander";
-import { SingleBar, Presets } from "cli-progress";
 import { blobCreatedEvent } from "../../local/blob-event-source";
 import { ORIGINALS_CONTAINER } from "../../local/stack";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord, EvidenceStatus } from "../../shared/evidence/record";
 import { ENTITIES } from "../../shared/topology";
 import { uploadRecording, type DockUploadResult } from "../dock-upload";
+import { progressBar } from "../progress";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
 
@@ -187,16 +187,15 @@ async function processFiles(target: StackTarget, files: string[], options: Proce
       results.push({ file, status: "error", reason: (error as Error).message });
     }
   }
-  const bar = !options.json && process.stderr.isTTY ? new SingleBar({ format: "waiting for final states [{bar}] {value}/{total}" }, Presets.shades_classic) : undefined;
-  bar?.start(pending.length, 0);
+  const bar = progressBar(!options.json, "waiting for final states [{bar}] {value}/{total}", pending.length);
   const finals = await Promise.all(
     pending.map(async (item) => {
       const record = await waitForFinal(target, item.evidenceId, timeoutInMs);
-      bar?.increment();
+      bar.increment();
       return { item, record };
     }),
   );
-  bar?.stop();
+  bar.stop();
   for (const { item, record } of finals) {
     if (!record) {
       results.push({ file: item.file, evidenceId: item.evidenceId, status: "timeout", sha256: undefined, reason: `no final state within ${timeoutInMs / 1000} s` });
@@ -237,19 +236,17 @@ function reasonOf(record: EvidenceRecord): string | undefined {
 
 async function uploadWithProgress(target: StackTarget, file: string, options: UploadOptions & { blobName?: string; json?: boolean }): Promise<DockUploadResult> {
   const size = (await stat(file)).size;
-  const showBar = !options.json && process.stderr.isTTY && size > 8 * 1024 * 1024;
-  const bar = showBar ? new SingleBar({ format: `${path.basename(file)} [{bar}] {percentage}%` }, Presets.shades_classic) : undefined;
-  bar?.start(size, 0);
+  const bar = progressBar(!options.json && size > 8 * 1024 * 1024, `${path.basename(file)} [{bar}] {percentage}%`, size);
   try {
     return await uploadRecording(target.blobService.getContainerClient(ORIGINALS_CONTAINER), file, {
       officerId: options.officer,
       deviceId: options.device,
       recordedAt: options.recordedAt,
       blobName: options.blobName,
-      onProgress: (loaded) => bar?.update(loaded),
+      onProgress: (loaded) => bar.update(loaded),
     });
   } finally {
-    bar?.stop();
+    bar.stop();
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import { hostname, userInfo } from "node:os";
 import type { Command } from "commander";
-import { SingleBar, Presets } from "cli-progress";
+import { progressBar } from "../progress";
 import { describeFixity } from "../../shared/evidence/fixity";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { EVIDENCE_ID_PATTERN } from "../../shared/evidence/evidence-id";
@@ -83,21 +83,20 @@ async function verifyAll(target: StackTarget, evidenceIds: string[], options: Ve
     for (const evidenceId of evidenceIds) selected.push((await index.read(evidenceId))?.record ?? { evidenceId, missing: true });
   }
   const actor = `custody-cli/${safeUser()}@${hostname()}`;
-  const bar = !options.json && process.stderr.isTTY && selected.length > 1 ? new SingleBar({ format: "verifying [{bar}] {value}/{total} recordings" }, Presets.shades_classic) : undefined;
-  bar?.start(selected.length, 0);
+  const bar = progressBar(!options.json && selected.length > 1, "verifying [{bar}] {value}/{total} recordings", selected.length);
   const results: VerifyResult[] = new Array(selected.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let i = next++; i < selected.length; i = next++) {
       const item = selected[i];
       results[i] = "missing" in item ? { evidenceId: item.evidenceId, status: "not-found", reason: "the index holds no such recording", differingSegments: [] } : await verifyOne(item, blobs, options.record ? (report) => publishFixityResult(publisher, ENTITIES.stageResults.queueName, report, actor) : undefined);
-      bar?.increment();
+      bar.increment();
     }
   };
   try {
     await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, selected.length)) }, worker));
   } finally {
-    bar?.stop();
+    bar.stop();
   }
   return results;
 }
