@@ -24,12 +24,11 @@ import { createEmulatorAdministrationClient } from "../../local/servicebus-emula
 import { startStack, type RunningStack } from "../../local/stack";
 import { createQueueOperations } from "../../shared/adapters/service-bus-operations";
 import type { EvidenceReceivedMessage } from "../../shared/contracts/messages";
-import { CustodyError } from "../../shared/errors";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
+import { blobsFailingReads, INJECTED_STORAGE_FAILURE as INJECTED, waitFor } from "./dead-letter-fixture";
 import { CUSTODY_BIN, runCli } from "./run-cli";
 
-const INJECTED = "Blob storage answered 503 ServerBusy (injected by the test)";
 const EVIDENCE_ID = "ev-0123456789abcdef0123456789abcdef";
 
 let stack: RunningStack;
@@ -37,16 +36,6 @@ let client: ServiceBusClient;
 let admin: ServiceBusAdministrationClient;
 let devHost: DevHost | undefined;
 let dataDir: string;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutInMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 function evidenceReceived(): EvidenceReceivedMessage {
   return {
@@ -75,17 +64,7 @@ beforeAll(async () => {
   stack = await startStack({ dataDir, log, runFunctions: false });
   const services = stack.services!;
   // The real services, except that every read of an original fails as a throttled store would.
-  const failingBlobs = new Proxy(services.blobs, {
-    get(target, property, receiver) {
-      if (property === "openRead") {
-        return async () => {
-          throw new CustodyError("Transient", INJECTED);
-        };
-      }
-      const value = Reflect.get(target, property, receiver) as unknown;
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  const failingBlobs = blobsFailingReads(services.blobs);
   const faulty: FunctionServices = { ...services, blobs: failingBlobs };
   useServices(faulty);
   client = new ServiceBusClient(stack.environment.ServiceBusConnection);

@@ -22,12 +22,11 @@ import { readHostJson } from "../../local/dev-host/host-json";
 import { createEmulatorAdministrationClient } from "../../local/servicebus-emulator";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import type { EvidenceReceivedMessage } from "../../shared/contracts/messages";
-import { CustodyError } from "../../shared/errors";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
+import { blobsFailingReads, waitFor } from "./dead-letter-fixture";
 import { runCli } from "./run-cli";
 
-const INJECTED = "Blob storage answered 503 ServerBusy (injected by the test)";
 const EVIDENCE_ID = "ev-fedcba9876543210fedcba9876543210";
 const BLOB_NAME = "PC1234/BWV-0042/redrive.mp4";
 
@@ -38,16 +37,6 @@ let devHost: DevHost | undefined;
 let dataDir: string;
 let failing = true;
 const log = process.env.CUSTODY_TEST_LOGS ? createLogger() : silentLogger;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutInMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 async function counts(topic: string, subscription: string): Promise<{ active: number; deadLetter: number }> {
   const p = await admin.getSubscriptionRuntimeProperties(topic, subscription);
@@ -68,18 +57,7 @@ beforeAll(async () => {
   // Only hash is required, so the recording can become ready without media tools.
   stack = await startStack({ dataDir, log, runFunctions: false, environment: { CUSTODY_REQUIRED_STAGES: "hash" } });
   const services = stack.services!;
-  const blobs = new Proxy(services.blobs, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (property === "openRead") {
-        return async (...args: unknown[]) => {
-          if (failing) throw new CustodyError("Transient", INJECTED);
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      }
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  const blobs = blobsFailingReads(services.blobs, () => failing);
   const faulty: FunctionServices = { ...services, blobs };
   useServices(faulty);
   client = new ServiceBusClient(stack.environment.ServiceBusConnection);
