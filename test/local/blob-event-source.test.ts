@@ -64,3 +64,33 @@ test("each version is announced once, across restarts, as a valid BlobCreated Cl
     await client.close();
   }
 });
+
+/*
+ * The event's `time`: Event Grid's BlobCreated `time` is when the blob was committed. The local source announces
+ * uploads made while it was down only later, and ingest records the event time as the
+ * recording's `uploadedAt` (and the custody log's "received" time): it must be the blob's
+ * commit time, not the time of the poll.
+ */
+test("an upload announced late carries its commit time, not the time of the poll", async () => {
+  const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("originals");
+  await container.createIfNotExists();
+  const client = new ServiceBusClient(emulator.connectionString);
+  const receiver = client.createReceiver("blob-created", { receiveMode: "receiveAndDelete" });
+  try {
+    const blob = container.getBlockBlobClient("a/late.mp4");
+    await blob.uploadData(Buffer.from("uploaded while the source was down"));
+    const committedAt = (await blob.getProperties()).lastModified!;
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+
+    const source = await startBlobEventSource({ container, client, queueName: "blob-created", stateFile: path.join(work, "state.json"), pollIntervalInMs: 60_000, log: silentLogger });
+    expect(await source.pollOnce()).toBe(1);
+    await source.stop();
+
+    const [message] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 1000 });
+    const event = parseBlobCreatedEvent(message!.body);
+    expect(Date.parse(event.time)).toBe(committedAt.getTime());
+  } finally {
+    await receiver.close();
+    await client.close();
+  }
+});
