@@ -733,16 +733,18 @@ function childEnvironment(source: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return env;
 }
 
+/** A run's result before it starts; already `aborted` when the caller's signal is. */
+function newProcessResult(options: ProcessOptions): ProcessResult {
+  return {
+    exitCode: null, signal: null, stdout: "", stdoutOverflow: false, stderrLines: [], timedOut: false, aborted: options.abortSignal?.aborted === true, durationInMs: 0,
+  };
+}
+
 function runProcess(config: Config, binary: string, args: string[], options: ProcessOptions): Promise<ProcessResult> {
   const started = Date.now();
-  const stderrLines: string[] = [];
-  const result: ProcessResult = {
-    exitCode: null, signal: null, stdout: "", stdoutOverflow: false, stderrLines, timedOut: false, aborted: false, durationInMs: 0,
-  };
-  if (options.abortSignal?.aborted) {
-    result.aborted = true;
-    return Promise.resolve(result);
-  }
+  const result = newProcessResult(options);
+  const { stderrLines } = result;
+  if (result.aborted) return Promise.resolve(result);
   return new Promise((resolve) => {
     let settled = false;
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], env: config.env, windowsHide: true });
@@ -829,14 +831,9 @@ const FLUENT_SIGNAL = /^ffmpeg was killed with signal (SIG[A-Z0-9]+)/;
  */
 function runFfmpeg(config: Config, command: FfmpegCommandLine, options: ProcessOptions): Promise<ProcessResult> {
   const started = Date.now();
-  const stderrLines: string[] = [];
-  const result: ProcessResult = {
-    exitCode: null, signal: null, stdout: "", stdoutOverflow: false, stderrLines, timedOut: false, aborted: false, durationInMs: 0,
-  };
-  if (options.abortSignal?.aborted) {
-    result.aborted = true;
-    return Promise.resolve(result);
-  }
+  const result = newProcessResult(options);
+  const { stderrLines } = result;
+  if (result.aborted) return Promise.resolve(result);
   const expected = ["ffmpeg", ...command.arguments].join(" "); // how fluent-ffmpeg's `start` event spells it
   return new Promise((resolve) => {
     let settled = false;
