@@ -3,25 +3,13 @@
  * VID_0001.MP4 in every device folder): each file must become its own recording — one upload
  * must never overwrite another's original.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { runCli } from "./run-cli";
 
-const BIN = path.resolve(__dirname, "..", "..", "bin", "custody.js");
 const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test("two files with the same name in different folders are two recordings, both ready", async () => {
   const work = mkdtempSync(path.join(os.tmpdir(), "custody-same-names-"));
@@ -31,7 +19,7 @@ test("two files with the same name in different folders are two recordings, both
   copyFileSync(path.join(FIXTURES, "exo_fragmented_fmp4.mp4"), path.join(input, "a", "VID_0001.MP4"));
   copyFileSync(path.join(FIXTURES, "ft_aac_audio_only.m4a"), path.join(input, "b", "VID_0001.MP4"));
 
-  const result = await run(["process", input, "--json", "--data-dir", path.join(work, "data"), "--timeout", "60"]);
+  const result = await runCli(["process", input, "--json", "--data-dir", path.join(work, "data"), "--timeout", "60"]);
   const results = JSON.parse(result.stdout) as Array<{ file: string; evidenceId: string; status: string; sha256: string }>;
   expect(results).toHaveLength(2);
   expect(new Set(results.map((r) => r.evidenceId)).size).toBe(2);
@@ -47,7 +35,7 @@ test("--json stays pure JSON on stdout with --verbose (the stack's logs go to st
   const file = path.join(work, "clip.mp4");
   copyFileSync(path.join(FIXTURES, "exo_fragmented_fmp4.mp4"), file);
 
-  const result = await run(["process", file, "--json", "--verbose", "--data-dir", path.join(work, "data"), "--timeout", "60"]);
+  const result = await runCli(["process", file, "--json", "--verbose", "--data-dir", path.join(work, "data"), "--timeout", "60"]);
   const results = JSON.parse(result.stdout) as Array<{ status: string }>;
   expect(results.map((r) => r.status)).toEqual(["ready"]);
   expect(result.stderr).toMatch(/"message":"listening"/);
