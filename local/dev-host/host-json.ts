@@ -3,7 +3,7 @@
  * host reads in Azure — so local concurrency and lock renewal match production.
  */
 import { readFileSync } from "node:fs";
-import * as path from "node:path";
+import { projectFile } from "../project-files";
 
 export interface ServiceBusHostSettings {
   maxConcurrentCalls: number;
@@ -12,7 +12,7 @@ export interface ServiceBusHostSettings {
 
 const DEFAULTS: ServiceBusHostSettings = { maxConcurrentCalls: 16, maxAutoLockRenewalDurationInMs: 5 * 60_000 };
 
-export function readHostJson(file = path.resolve(__dirname, "..", "..", ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? [".."] : []), "host.json")): ServiceBusHostSettings {
+export function readHostJson(file = projectFile("host.json")): ServiceBusHostSettings {
   const json = JSON.parse(readFileSync(file, "utf8")) as { extensions?: { serviceBus?: { maxConcurrentCalls?: number; maxAutoLockRenewalDuration?: string } } };
   const serviceBus = json.extensions?.serviceBus ?? {};
   return {

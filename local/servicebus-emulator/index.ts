@@ -5,18 +5,18 @@
  * `ServiceBusAdministrationClient` (entity counts). In-memory: messages do not survive a stop.
  */
 import * as net from "node:net";
-import * as path from "node:path";
 import { createManagementEndpoint, type ManagementEndpoint } from "./admin/endpoint";
 import { routeByFirstByte } from "./admin/port-sharing";
 import { loadEmulatorConfigFile, parseEmulatorConfig } from "./config/config-file";
 import type { NamespaceSpec } from "./config/types";
 import { compileSqlFilter, compileSqlRuleAction } from "./filters";
+import { projectFile } from "../project-files";
 import { AmqpServer } from "./protocol/amqp-server";
 import { ServiceBusNamespace } from "./store/namespace";
 import type { NamespaceView } from "./store/views";
 
 /** The project's topology file: the default configuration. */
-export const DEFAULT_CONFIG_FILE = path.resolve(__dirname, "..", "..", ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? [".."] : []), "topology", "servicebus.json");
+export const DEFAULT_CONFIG_FILE = projectFile("topology", "servicebus.json");
 
 /** The service's limit for Standard namespaces. */
 export const DEFAULT_MAX_MESSAGE_SIZE_IN_BYTES = 256 * 1024;
