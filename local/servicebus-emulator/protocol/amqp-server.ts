@@ -172,7 +172,7 @@ export class AmqpServer {
     const address = targetAddress(receiver);
     try {
       if (address === "$cbs") {
-        this.reply(context.connection, context.message!, cbsResponse(context.message!));
+        this.reply(context.connection, context.message!, CBS_ACCEPTED);
         delivery.update(true, acceptedOutcome());
         return;
       }
@@ -494,11 +494,8 @@ function ticksBuffer(ms: number): Buffer {
   return buffer;
 }
 
-function cbsResponse(request: AmqpMessage): { application_properties: Record<string, unknown>; body: unknown } {
-  // The emulator accepts every token (as Microsoft's emulator does); it has no keys to check against.
-  void request;
-  return { application_properties: { "status-code": 202, "status-description": "Accepted" }, body: {} };
-}
+/** The emulator accepts every CBS token (as Microsoft's emulator does): it has no keys to check against. */
+const CBS_ACCEPTED = { application_properties: { "status-code": 202, "status-description": "Accepted" }, body: {} };
 
 function sourceAddress(link: Sender | Receiver): string {
   return String((link.source as { address?: string } | undefined)?.address ?? "");

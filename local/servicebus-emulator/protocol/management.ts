@@ -13,7 +13,6 @@ import type { ServiceBusNamespace } from "../store/namespace";
 import {
   decodeMessage,
   encodeMessage,
-  encodedSize,
   ensureMessageId,
   lockTokenToUuid,
   longArray,
@@ -330,4 +329,3 @@ function describeRule(rule: RuleSpec): unknown {
   return described(RULE_DESCRIPTOR.ruleDescription, [filter, action, types.wrap_string(rule.name)]);
 }
 
-export { encodedSize };
