@@ -17,6 +17,7 @@
  *     openssl        `openssl dgst -sha256 <file>` (if openssl is on PATH) — the floor for SHA-256 on this CPU.
  *     node local     fs.createReadStream → crypto sha256 — the same, through Node streams.
  *     node local+seg fs.createReadStream → the stage's digester (whole + 4 MiB segments).
+ *     sdk drain      BlobClient.download() drained without hashing — what the storage path alone costs.
  *     sdk download   BlobClient.download() → crypto sha256 — the floor for "read it from storage and hash it".
  *     hashOriginal   the stage, through AzureBlobStore (resumable, ETag-conditioned stream, segments).
  * Every run's digest is checked against the reference. Peak RSS is sampled every 50 ms during
@@ -46,6 +47,7 @@ const GiB = 1024 * MiB;
 const CONTAINER = "originals";
 const BLOB_NAME = "bench/hash-bench.mp4";
 const SAMPLE_INTERVAL_MS = 50;
+const IN_MEMORY_BYTES = 256 * MiB;
 
 export interface HashBenchOptions {
   /** Size of the generated original. */
@@ -60,12 +62,15 @@ export interface HashBenchOptions {
 
 export const DEFAULT_HASH_BENCH_OPTIONS: HashBenchOptions = { bytes: 2 * GiB, segmentSizeInBytes: DEFAULT_SEGMENT_SIZE_IN_BYTES, rounds: 3 };
 
-type RunName = "openssl" | "nodeLocal" | "nodeLocalSegments" | "sdkDownload" | "hashOriginal";
+type RunName = "openssl" | "memorySha256" | "memorySegments" | "nodeLocal" | "nodeLocalSegments" | "sdkDrain" | "sdkDownload" | "hashOriginal";
 
 const RUN_LABELS: Record<RunName, string> = {
   openssl: "openssl dgst -sha256 <file>",
+  memorySha256: "node: 256 MiB in memory → crypto sha256",
+  memorySegments: "node: 256 MiB in memory → stage digester",
   nodeLocal: "node: file → crypto sha256",
   nodeLocalSegments: "node: file → stage digester (whole + segments)",
+  sdkDrain: "SDK download() drained, no hash",
   sdkDownload: "SDK download() → crypto sha256",
   hashOriginal: "hashOriginal via AzureBlobStore",
 };
@@ -79,6 +84,10 @@ interface RunFigures {
   firstHalfPeakDeltaMiB: number;
   secondHalfPeakDeltaMiB: number;
   baselineRssMiB: number;
+  /** This process's CPU time ÷ wall time (user + system, all its threads: the thread pool's hashing too). */
+  processCores: number;
+  /** Share of the machine's CPU time (all cores, every process — Azurite included) not idle during the run. */
+  machineBusyFraction: number;
 }
 
 interface RunSummary {
@@ -87,6 +96,8 @@ interface RunSummary {
   peakRssDeltaMiB: number;
   firstHalfPeakDeltaMiB: number;
   secondHalfPeakDeltaMiB: number;
+  processCores: number;
+  machineBusyFraction: number;
   rounds: RunFigures[];
 }
 
@@ -123,20 +134,40 @@ async function runHashBench(options: HashBenchOptions): Promise<BenchResult> {
     const store = new AzureBlobStore(service);
     const hasOpenssl = await opensslAvailable();
 
-    const runs: Record<RunName, RunFigures[]> = { openssl: [], nodeLocal: [], nodeLocalSegments: [], sdkDownload: [], hashOriginal: [] };
+    const runs: Record<RunName, RunFigures[]> = { openssl: [], memorySha256: [], memorySegments: [], nodeLocal: [], nodeLocalSegments: [], sdkDrain: [], sdkDownload: [], hashOriginal: [] };
     const check = (run: RunName, sha256: string): void => {
       if (sha256 !== reference) throw new Error(`${RUN_LABELS[run]} produced ${sha256}, expected ${reference}`);
+    };
+    // The digester alone, with no storage or disk in the way: what its second digest costs when a core is free for it.
+    const inMemoryChunk = randomBytes(64 * 1024);
+    const inMemoryStream = (): Readable => Readable.from((function* () {
+      for (let sent = 0; sent < IN_MEMORY_BYTES; sent += inMemoryChunk.length) yield inMemoryChunk;
+    })());
+    const inMemoryReference = await sha256Of(inMemoryStream());
+    const checkInMemory = (run: RunName, sha256: string): void => {
+      if (sha256 !== inMemoryReference) throw new Error(`${RUN_LABELS[run]} produced ${sha256}, expected ${inMemoryReference}`);
     };
     for (let round = 1; round <= options.rounds; round++) {
       if (hasOpenssl) {
         progress(`round ${round}/${options.rounds}: openssl`);
         runs.openssl.push(await measure(options.bytes, async () => check("openssl", await opensslSha256(file))));
       }
+      progress(`round ${round}/${options.rounds}: in memory`);
+      runs.memorySha256.push(await measure(IN_MEMORY_BYTES, async () => checkInMemory("memorySha256", await sha256Of(inMemoryStream()))));
+      runs.memorySegments.push(await measure(IN_MEMORY_BYTES, async () => checkInMemory("memorySegments", (await digestStream(inMemoryStream(), { segmentSizeInBytes: options.segmentSizeInBytes })).sha256)));
       progress(`round ${round}/${options.rounds}: node local file`);
       runs.nodeLocal.push(await measure(options.bytes, async () => check("nodeLocal", await sha256Of(createReadStream(file, { highWaterMark: MiB })))));
       progress(`round ${round}/${options.rounds}: node local file, stage digester`);
       runs.nodeLocalSegments.push(
         await measure(options.bytes, async () => check("nodeLocalSegments", (await digestStream(createReadStream(file, { highWaterMark: MiB }), { segmentSizeInBytes: options.segmentSizeInBytes })).sha256)),
+      );
+      progress(`round ${round}/${options.rounds}: plain SDK download, drained`);
+      runs.sdkDrain.push(
+        await measure(options.bytes, async () => {
+          const response = await container.getBlobClient(BLOB_NAME).download();
+          const received = await drain(response.readableStreamBody as Readable);
+          if (received !== options.bytes) throw new Error(`the drained download delivered ${received} bytes, expected ${options.bytes}`);
+        }),
       );
       progress(`round ${round}/${options.rounds}: plain SDK download → sha256`);
       runs.sdkDownload.push(
@@ -169,6 +200,8 @@ async function measure(bytes: number, work: () => Promise<void>): Promise<RunFig
   await new Promise((resolve) => setImmediate(resolve));
   const baseline = process.memoryUsage().rss;
   const samples: Array<{ at: number; rss: number }> = [];
+  const cpuBefore = process.cpuUsage();
+  const machineBefore = machineCpuTimes();
   const start = performance.now();
   const timer = setInterval(() => samples.push({ at: performance.now(), rss: process.memoryUsage().rss }), SAMPLE_INTERVAL_MS);
   try {
@@ -177,6 +210,8 @@ async function measure(bytes: number, work: () => Promise<void>): Promise<RunFig
     clearInterval(timer);
   }
   const end = performance.now();
+  const cpu = process.cpuUsage(cpuBefore);
+  const machineAfter = machineCpuTimes();
   samples.push({ at: end, rss: process.memoryUsage().rss });
   const middle = (start + end) / 2;
   const peak = (filter: (at: number) => boolean): number => Math.max(baseline, ...samples.filter((s) => filter(s.at)).map((s) => s.rss)) - baseline;
@@ -188,7 +223,20 @@ async function measure(bytes: number, work: () => Promise<void>): Promise<RunFig
     firstHalfPeakDeltaMiB: toMiB(peak((at) => at <= middle)),
     secondHalfPeakDeltaMiB: toMiB(peak((at) => at > middle)),
     baselineRssMiB: toMiB(baseline),
+    processCores: (cpu.user + cpu.system) / 1000 / (end - start),
+    machineBusyFraction: 1 - (machineAfter.idle - machineBefore.idle) / Math.max(1, machineAfter.total - machineBefore.total),
   };
+}
+
+/** Summed over all cores, in ms: to tell "waiting for bytes" from "every core busy" (Azurite shares the machine). */
+function machineCpuTimes(): { idle: number; total: number } {
+  let idle = 0;
+  let total = 0;
+  for (const cpu of os.cpus()) {
+    idle += cpu.times.idle;
+    total += cpu.times.user + cpu.times.nice + cpu.times.sys + cpu.times.idle + cpu.times.irq;
+  }
+  return { idle, total };
 }
 
 /**
@@ -228,6 +276,21 @@ export function sha256Of(stream: Readable): Promise<string> {
       },
     }),
   ).then(() => hash.digest("hex"));
+}
+
+async function drain(stream: Readable): Promise<number> {
+  let received = 0;
+  await pipeline(
+    stream,
+    new Writable({
+      highWaterMark: MiB,
+      write(chunk: Buffer, _encoding, callback) {
+        received += chunk.length;
+        callback();
+      },
+    }),
+  );
+  return received;
 }
 
 function opensslAvailable(): Promise<boolean> {
@@ -275,6 +338,8 @@ function summarize(rounds: RunFigures[]): RunSummary | undefined {
     peakRssDeltaMiB: Math.max(...rounds.map((r) => r.peakRssDeltaMiB)),
     firstHalfPeakDeltaMiB: Math.max(...rounds.map((r) => r.firstHalfPeakDeltaMiB)),
     secondHalfPeakDeltaMiB: Math.max(...rounds.map((r) => r.secondHalfPeakDeltaMiB)),
+    processCores: median(rounds.map((r) => r.processCores)),
+    machineBusyFraction: median(rounds.map((r) => r.machineBusyFraction)),
     rounds,
   };
 }
@@ -289,11 +354,11 @@ function report(
   const size = `${mib(options.bytes).toLocaleString("en-US")} MiB`;
   const throughput: BenchTable = {
     title: `SHA-256 of a ${size} original, median of ${options.rounds} (MiB/s); peak RSS = max over rounds of (peak during run − RSS before it)`,
-    columns: ["run", "MiB/s", "seconds", "hashOriginal ÷ this", "peak RSS Δ MiB", "1st half Δ", "2nd half Δ"],
+    columns: ["run", "MiB/s", "seconds", "hashOriginal ÷ this", "our cores", "machine busy", "peak RSS Δ MiB", "1st half Δ", "2nd half Δ"],
     rows: (Object.keys(RUN_LABELS) as RunName[]).map((run) => {
       const s = summaries[run];
-      if (!s) return [`${RUN_LABELS[run]} (not available)`, null, null, null, null, null, null];
-      return [RUN_LABELS[run], s.mibPerSecond, s.seconds, run === "hashOriginal" ? null : ratio(run), s.peakRssDeltaMiB, s.firstHalfPeakDeltaMiB, s.secondHalfPeakDeltaMiB];
+      if (!s) return [`${RUN_LABELS[run]} (not available)`, null, null, null, null, null, null, null, null];
+      return [RUN_LABELS[run], s.mibPerSecond, s.seconds, run === "hashOriginal" ? null : ratio(run), s.processCores, `${Math.round(s.machineBusyFraction * 100)} %`, s.peakRssDeltaMiB, s.firstHalfPeakDeltaMiB, s.secondHalfPeakDeltaMiB];
     }),
   };
   return {
@@ -302,7 +367,8 @@ function report(
     notes: [
       `file: ${size} of pseudo-random bytes, generated in ${figures.generateSeconds.toFixed(1)} s, uploaded to Azurite in ${figures.uploadSeconds.toFixed(1)} s (${(mib(options.bytes) / figures.uploadSeconds).toFixed(0)} MiB/s); every run's SHA-256 equals the reference ${figures.reference.slice(0, 16)}…`,
       `hashOriginal computes two SHA-256s over every byte (whole file + ${mib(options.segmentSizeInBytes)} MiB segments, ${Math.ceil(options.bytes / options.segmentSizeInBytes)} digests) and reads through the resumable, ETag-conditioned AzureBlobStore stream; "SDK download" is one SHA-256 over a plain download().`,
-      "Azurite runs as a child process on the same machine (its CPU and memory are not in this process's figures); local-file runs read from the page cache.",
+      "Azurite runs as a child process on the same machine (its CPU and memory are not in this process's figures, but are in \"machine busy\"); local-file runs read from the page cache.",
+      `"our cores" = this process's CPU time ÷ wall time (the stage's segment digests run on the libuv thread pool, so it can exceed 1); "machine busy" = non-idle share of all ${os.cpus().length} cores. A run with the machine near 100 % is limited by CPU, not by waiting for bytes.`,
       "RSS Δ is sampled every 50 ms with process.memoryUsage().rss; 1st/2nd half split the run's duration — constant memory means the second half does not exceed the first.",
       figures.hasOpenssl ? "openssl: `openssl dgst -sha256 -r <file>` as a child process (its own RSS, not ours)." : "openssl was not found on PATH: no openssl baseline.",
     ],
@@ -314,7 +380,7 @@ function report(
       generateSeconds: figures.generateSeconds,
       uploadSeconds: figures.uploadSeconds,
       runs: summaries,
-      ratioHashOriginalOver: { openssl: ratio("openssl"), nodeLocal: ratio("nodeLocal"), nodeLocalSegments: ratio("nodeLocalSegments"), sdkDownload: ratio("sdkDownload") },
+      ratioHashOriginalOver: { openssl: ratio("openssl"), nodeLocal: ratio("nodeLocal"), nodeLocalSegments: ratio("nodeLocalSegments"), sdkDrain: ratio("sdkDrain"), sdkDownload: ratio("sdkDownload") },
     },
   };
 }
