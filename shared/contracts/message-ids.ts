@@ -14,9 +14,17 @@ export function evidenceReceivedMessageId(evidenceId: string): string {
  * failure is marked as such: a redriven message starts counting attempts at 1 again, and its
  * final failure must not share an id with the first run's non-final attempt of that number.
  */
-export function stageResultMessageId(result: Pick<StageResultMessage, "evidenceId" | "stage" | "attempt" | "outcome" | "final">): string {
+export function stageResultMessageId(result: Pick<StageResultMessage, "evidenceId" | "stage" | "attempt" | "outcome" | "final" | "reprocess">): string {
   const suffix = result.outcome === "failed" && result.final ? ":final" : "";
-  return `${result.evidenceId}:${result.stage}:${result.attempt}:${result.outcome}${suffix}`;
+  // A reprocess run counts its attempts from 1 again: without the request id its result would
+  // be taken for the first run's (dropped by duplicate detection and by the custody log key).
+  const run = result.reprocess === undefined ? "" : `:reprocess-${result.reprocess.id}`;
+  return `${result.evidenceId}:${result.stage}${run}:${result.attempt}:${result.outcome}${suffix}`;
+}
+
+/** The evidence-received message a `custody reprocess` run sends to one stage's subscription. */
+export function reprocessMessageId(evidenceId: string, requestId: string, stage: PipelineStage): string {
+  return `${evidenceId}:received:reprocess-${requestId}:${stage}`;
 }
 
 export function evidenceReadyMessageId(evidenceId: string): string {

@@ -68,6 +68,24 @@ export interface EvidenceReceivedMessage {
   uploadedAt: string;
   /** The Event Grid event this came from (for tracing duplicates). */
   sourceEventId: string;
+  /**
+   * Present when an operator asked for a stage to run again (`custody reprocess`): the message
+   * then goes to that stage's subscription only, and the stage's result carries the request,
+   * so the re-run is its own custody log entry rather than a duplicate of the first run.
+   */
+  reprocess?: ReprocessRequest;
+}
+
+/** A re-run an operator asked for, carried from the request to the stage's result. */
+export interface ReprocessRequest {
+  /** One id per `custody reprocess` run — the id of its audit record. */
+  id: string;
+  /** The identity that asked (as `custody audit` shows it). */
+  requestedBy: string;
+  /** ISO 8601. */
+  requestedAt: string;
+  /** Why, in the operator's words (e.g. "ffmpeg 7.1 upgrade"). */
+  reason?: string;
 }
 
 export interface StageError {
@@ -121,6 +139,8 @@ export interface StageResultMessage {
   renditions?: Rendition[];
   /** How the stage produced its renditions (media stages): source version, tools, exact arguments, times. */
   provenance?: StageProvenance;
+  /** The operator's request when this run was a `custody reprocess` (copied from the evidence-received message). */
+  reprocess?: ReprocessRequest;
 }
 
 export type RenditionKind = "proxy" | "audio-proxy" | "poster" | "thumbnail" | "sprite" | "sprite-vtt";
@@ -294,6 +314,19 @@ const provenanceSchema = {
   },
 } as const;
 
+const reprocessSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["id", "requestedBy", "requestedAt"],
+  properties: {
+    // Part of stage-result message ids: the characters Service Bus and the custody log keys take.
+    id: { type: "string", pattern: "^[A-Za-z0-9-]{1,64}$" },
+    requestedBy: shortText(256),
+    requestedAt: isoTime,
+    reason: shortText(1000),
+  },
+} as const;
+
 export const EVIDENCE_RECEIVED_SCHEMA = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   $id: "https://custody.example/schemas/evidence-received.v1.json",
@@ -345,6 +378,7 @@ export const EVIDENCE_RECEIVED_SCHEMA = {
     },
     uploadedAt: isoTime,
     sourceEventId: shortText(256),
+    reprocess: reprocessSchema,
   },
 } as const;
 
@@ -390,6 +424,7 @@ export const STAGE_RESULT_SCHEMA = {
     media: mediaProbeSchema,
     renditions: { type: "array", maxItems: 256, items: renditionSchema },
     provenance: provenanceSchema,
+    reprocess: reprocessSchema,
   },
   allOf: [
     { if: { properties: { outcome: { const: "failed" } } }, then: { required: ["error"] } },

@@ -26,10 +26,10 @@
  * `ready`. The final status and final event are the same either way.
  */
 import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, fixityResultMessageId, stageResultMessageId } from "../contracts/message-ids";
-import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, MediaProbe, PipelineStage, StageResultMessage } from "../contracts/messages";
+import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, MediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import { describeFixity } from "./fixity";
-import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageState, StageStatus } from "./record";
+import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageState, StageStatus, SupersededRun } from "./record";
 
 /** Who applies the change and when (the index function's identity and clock). */
 export interface MergeContext {
@@ -121,7 +121,17 @@ export function applyStageResult(record: EvidenceRecord, result: StageResultMess
   // A non-final failure only moves attempts and lastError: the stage is still running.
   if (result.outcome !== "failed" || result.final) {
     const status: StageStatus = result.outcome;
-    if (outcomeBeats({ status, finishedAt: result.finishedAt, key }, state)) {
+    const beats = outcomeBeats({ status, finishedAt: result.finishedAt, key }, state);
+    // Superseded runs are a set — every successful run with files except the one shown — so
+    // they come out the same whichever run arrives first.
+    if (result.outcome === "succeeded" && result.renditions !== undefined) {
+      if (beats && state.status === "succeeded" && state.resultKey !== undefined && state.resultKey !== key && state.renditions !== undefined) {
+        addSuperseded(state, supersededRun(state.resultKey, state.startedAt ?? "", state.finishedAt ?? "", state.renditions, state.provenance));
+      } else if (!beats && state.resultKey !== key) {
+        addSuperseded(state, supersededRun(key, result.startedAt, result.finishedAt, result.renditions, result.provenance));
+      }
+    }
+    if (beats) {
       state.status = status;
       state.startedAt = result.startedAt;
       state.finishedAt = result.finishedAt;
@@ -304,6 +314,29 @@ function outcomeBeats(candidate: { status: StageStatus; finishedAt: string; key:
   return compareText(candidate.key, current.resultKey ?? "") > 0;
 }
 
+function supersededRun(resultKey: string, startedAt: string, finishedAt: string, renditions: readonly Rendition[], provenance: StageProvenance | undefined): SupersededRun {
+  const run: SupersededRun = {
+    resultKey,
+    startedAt,
+    finishedAt,
+    renditions: renditions.map(({ kind, name, path, size, sha256 }) => ({ kind, name, path, size, sha256 })),
+  };
+  if (provenance !== undefined) run.tools = { ...provenance.tools };
+  // The request id is part of the result's message id (message-ids.ts), so the key says it.
+  const reprocess = /:reprocess-([A-Za-z0-9-]+):/.exec(resultKey);
+  if (reprocess) run.reprocessId = reprocess[1];
+  return run;
+}
+
+/** Adds a run once (by result key), keeping the list ordered by (finishedAt, key). */
+function addSuperseded(state: StageState, run: SupersededRun): void {
+  const runs = state.superseded ?? [];
+  if (runs.some((existing) => existing.resultKey === run.resultKey)) return;
+  runs.push(run);
+  runs.sort((a, b) => compareTime(a.finishedAt, b.finishedAt) || compareText(a.resultKey, b.resultKey));
+  state.superseded = runs;
+}
+
 type LastError = NonNullable<StageState["lastError"]>;
 
 function compareErrors(a: LastError, b: LastError): number {
@@ -328,7 +361,9 @@ function compareTime(a: string, b: string): number {
 function stageLogEntry(result: StageResultMessage, key: string, context: MergeContext): CustodyLogEntry {
   const entry: CustodyLogEntry = { key, at: result.finishedAt, recordedAt: context.nowIso, actor: result.actor, action: "", stage: result.stage };
   if (result.inputSha256 !== undefined) entry.inputSha256 = result.inputSha256;
-  const attempt = `attempt ${result.attempt}`;
+  const attempt = result.reprocess === undefined
+    ? `attempt ${result.attempt}`
+    : `reprocess ${result.reprocess.id} (asked by ${result.reprocess.requestedBy}${result.reprocess.reason ? `: ${result.reprocess.reason}` : ""}) attempt ${result.attempt}`;
   switch (result.outcome) {
     case "succeeded":
       if (result.stage === "hash" && result.hash !== undefined) {

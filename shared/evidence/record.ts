@@ -52,6 +52,26 @@ export interface StageState {
    * the same result; `source.sha256` is joined in by the index from the hash stage.
    */
   provenance?: StageProvenance;
+  /**
+   * Earlier successful runs whose files a later run overwrote at the same paths (`custody
+   * reprocess` after a tool upgrade, or a redelivered message): what each wrote, so the hashes
+   * of renditions that were handed out before stay on the record. Oldest first.
+   */
+  superseded?: SupersededRun[];
+}
+
+/** A successful stage run that a later one replaced (see StageState.superseded). */
+export interface SupersededRun {
+  /** Its stage-result message id (the custody log entry with the same key describes it). */
+  resultKey: string;
+  startedAt: string;
+  finishedAt: string;
+  /** Each file it wrote: the path is the stage's deterministic one, so name, size and SHA-256 say what was there. */
+  renditions: Array<Pick<Rendition, "kind" | "name" | "path" | "size" | "sha256">>;
+  /** The tool versions that made them. */
+  tools?: StageProvenance["tools"];
+  /** Set when the run was itself a `custody reprocess`. */
+  reprocessId?: string;
 }
 
 export interface IntegrityFinding {

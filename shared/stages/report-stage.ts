@@ -11,7 +11,7 @@
  * dead-letter queue, from where `custody dlq redrive` can retry it.
  */
 import { stageResultMessageId } from "../contracts/message-ids";
-import type { HashResult, MediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../contracts/messages";
+import type { HashResult, MediaProbe, PipelineStage, Rendition, ReprocessRequest, StageProvenance, StageResultMessage } from "../contracts/messages";
 import { CustodyError, toCustodyError } from "../errors";
 import type { Publisher } from "../ports/publisher";
 import type { StageContext } from "./stage-context";
@@ -47,6 +47,8 @@ export interface ReportStageOptions {
   publisher: Publisher;
   /** Queue the result goes to (ENTITIES.stageResults). */
   resultsEntity: string;
+  /** The operator's request when the input message came from `custody reprocess`. */
+  reprocess?: ReprocessRequest;
 }
 
 export async function runAndReportStage(options: ReportStageOptions, context: StageContext, work: () => Promise<StageWork>): Promise<StageResultMessage> {
@@ -59,6 +61,7 @@ export async function runAndReportStage(options: ReportStageOptions, context: St
     attempt: context.attempt,
     startedAt,
     actor: context.actor,
+    ...(options.reprocess === undefined ? {} : { reprocess: { ...options.reprocess } }),
   };
   let result: StageResultMessage;
   let rethrow: unknown;

@@ -655,3 +655,64 @@ describe("media stage results", () => {
     expect(record.stages.thumbnail?.provenance?.source.sha256).toBe(SHA);
   });
 });
+
+describe("reprocess results (custody reprocess)", () => {
+  const base = () => applyEvidenceReceived(newRecord(EV, ALL, ctx.nowIso), received(), ctx);
+  const request = { id: "5f0c8a52-5a1e-4d1c-9c8e-2b8f8a0c1d2e", requestedBy: "ops@force.example", requestedAt: at(9), reason: "ffmpeg upgrade" };
+  const first = result("transcode", 1, "succeeded", { minute: 2, renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 1.5, 2) });
+  const rerun = result("transcode", 1, "succeeded", { minute: 10, renditions: [proxyRendition("b")], provenance: { ...provenanceOf("transcode", 9.5, 10), tools: { ffmpeg: "ffmpeg version 7.1", ffprobe: "ffprobe version 7.1" } }, reprocess: request });
+
+  test("a re-run with the same attempt number is its own message and custody log entry, and names the request", () => {
+    expect(isValidMessage("stage-result", rerun)).toBe(true);
+    expect(stageResultMessageId(rerun)).not.toBe(stageResultMessageId(first));
+    expect(stageResultMessageId(rerun)).toBe(`${EV}:transcode:reprocess-${request.id}:1:succeeded`);
+    const record = applyStageResult(applyStageResult(base(), first, ctx), rerun, ctx);
+    const entries = record.custodyLog.filter((e) => e.stage === "transcode");
+    expect(entries.map((e) => e.outputSha256)).toEqual([proxyRendition("a").sha256, proxyRendition("b").sha256]);
+    expect(entries[1].detail).toContain(`reprocess ${request.id} (asked by ops@force.example: ffmpeg upgrade) attempt 1`);
+  });
+
+  test("the new renditions and provenance are shown; the replaced run's files and tools stay on the record, in either order", () => {
+    const forward = applyStageResult(applyStageResult(base(), first, ctx), rerun, ctx);
+    const backward = applyStageResult(applyStageResult(base(), rerun, ctx), first, ctx);
+    expect(normalise(forward)).toEqual(normalise(backward));
+    expect(forward.stages.transcode?.renditions).toEqual([proxyRendition("b")]);
+    expect(forward.stages.transcode?.provenance?.tools.ffmpeg).toBe("ffmpeg version 7.1");
+    expect(forward.stages.transcode?.superseded).toEqual([
+      {
+        resultKey: stageResultMessageId(first),
+        startedAt: first.startedAt,
+        finishedAt: first.finishedAt,
+        renditions: [{ kind: "proxy", name: "proxy.mp4", path: `${EV}/transcode/proxy.mp4`, size: proxyRendition("a").size, sha256: proxyRendition("a").sha256 }],
+        tools: { ffmpeg: "ffmpeg version test", ffprobe: "ffprobe version test" },
+      },
+    ]);
+    // Applying either again changes nothing.
+    expect(applyStageResult(forward, rerun, ctx)).toBe(forward);
+    expect(applyStageResult(forward, first, ctx)).toBe(forward);
+  });
+
+  test("a second reprocess supersedes the first one, which is kept with its request id", () => {
+    const later = { ...rerun, finishedAt: at(20), startedAt: at(19.5), reprocess: { ...request, id: "9d7e1c1a-0000-4000-8000-000000000002" }, renditions: [proxyRendition("c")] };
+    const record = [first, later, rerun].reduce((r, m) => applyStageResult(r, m, ctx), base());
+    expect(record.stages.transcode?.renditions).toEqual([proxyRendition("c")]);
+    expect(record.stages.transcode?.superseded?.map((run) => [run.reprocessId, run.renditions[0].sha256])).toEqual([
+      [undefined, proxyRendition("a").sha256],
+      [request.id, proxyRendition("b").sha256],
+    ]);
+  });
+
+  test("a reprocess that fails leaves the earlier renditions shown, and its failure in the log", () => {
+    const failed = result("transcode", 1, "failed", { minute: 10, final: true, error: { code: "MediaToolCrashed", message: "ffmpeg was killed by SIGSEGV", retryable: false }, reprocess: request });
+    const record = applyStageResult(applyStageResult(base(), first, ctx), failed, ctx);
+    expect(record.stages.transcode).toMatchObject({ status: "succeeded", renditions: [proxyRendition("a")] });
+    expect(record.stages.transcode?.superseded).toBeUndefined();
+    expect(record.custodyLog.some((e) => e.action === "stage-failed" && e.detail?.includes(`reprocess ${request.id}`))).toBe(true);
+  });
+
+  test("a request id that could not be part of a message id is refused", () => {
+    expect(isValidMessage("stage-result", { ...rerun, reprocess: { ...request, id: "a:b" } })).toBe(false);
+    expect(isValidMessage("evidence-received", received({ reprocess: request }))).toBe(true);
+    expect(isValidMessage("evidence-received", received({ reprocess: { ...request, requestedBy: "" } }))).toBe(false);
+  });
+});
