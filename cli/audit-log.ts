@@ -1,5 +1,5 @@
 /**
- * The operators' audit log: one JSON blob per redrive, purge or reconcile in the container `audit` of
+ * The operators' audit log: one JSON blob per redrive, purge, reconcile or reprocess in the container `audit` of
  * the evidence storage account — `audit/<YYYY-MM-DD>/<timestamp>-<id>.json`. The CLI never
  * writes the index (Cosmos): the index function is its only writer. Blobs are written once
  * and never changed (`If-None-Match: *`).
@@ -14,7 +14,7 @@ export const AUDIT_CONTAINER = "audit";
 export interface AuditRecord {
   /** One id per CLI run (the redrive id for a redrive). */
   id: string;
-  action: "redrive" | "purge" | "reconcile";
+  action: "redrive" | "purge" | "reconcile" | "reprocess";
   /** The identity in use: the token's upn/oid with a managed identity or `az login`, else user@host. */
   who: string;
   /** ISO 8601, when the run finished. */
@@ -23,7 +23,7 @@ export interface AuditRecord {
   entity: string;
   /** Where the copies went (redrive). */
   destination?: string;
-  filter: { reasonLike?: string; evidenceId?: string; max?: number; olderThan?: string; since?: string; stuckAfter?: string };
+  filter: { reasonLike?: string; evidenceId?: string; max?: number; olderThan?: string; since?: string; stuckAfter?: string; stages?: string[]; reason?: string };
   count: number;
   messageIds: string[];
   evidenceIds: string[];

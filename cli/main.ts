@@ -9,6 +9,7 @@ import { registerAuditCommand } from "./commands/dlq-redrive";
 import { registerEmulatorCommands } from "./commands/emulator";
 import { registerEvidenceCommands } from "./commands/evidence";
 import { registerReconcileCommand } from "./commands/reconcile";
+import { registerReprocessCommand } from "./commands/reprocess";
 import { registerStackCommands } from "./commands/stack";
 import { registerVerifyCommand } from "./commands/verify";
 import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "./exit-codes";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerDlqCommands(program);
   registerAuditCommand(program);
   registerReconcileCommand(program);
+  registerReprocessCommand(program);
   return program;
 }
 

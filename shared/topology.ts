@@ -94,3 +94,11 @@ export function allReceivableEntities(): ReceivableEntity[] {
 export function entityPath(entity: ReceivableEntity): string {
   return entity.kind === "queue" ? entity.queueName : `${entity.topicName}/Subscriptions/${entity.subscriptionName}`;
 }
+
+/**
+ * The application property that addresses a message published on a topic to ONE of its
+ * subscriptions: each subscription's `redrive` rule accepts `custodyRedriveTo = '<its name>'`,
+ * and every other rule requires the property to be absent. Used by the dead-letter redrive
+ * and by `custody reprocess`.
+ */
+export const ROUTE_TO_SUBSCRIPTION_PROPERTY = "custodyRedriveTo";

@@ -19,14 +19,13 @@
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
 import type { DeadLetteredMessage, LockedDeadLetter, OutgoingMessage, QueueOperations } from "../../shared/ports/queue-operations";
-import type { ReceivableEntity } from "../../shared/topology";
+import { ROUTE_TO_SUBSCRIPTION_PROPERTY as REDRIVE_TO_PROPERTY, type ReceivableEntity } from "../../shared/topology";
 import { listAuditRecords, parseDuration, parseSince, whoAmI, writeAuditRecord, type AuditRecord } from "../audit-log";
 import { EXIT_OK } from "../exit-codes";
 import { progressBar } from "../progress";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
 import { entityName, evidenceIdOf, resolveEntity, withOperations } from "./dlq";
 
-export const REDRIVE_TO_PROPERTY = "custodyRedriveTo";
 export const REDRIVE_COUNT_PROPERTY = "custodyRedriveCount";
 export const REDRIVE_ID_PROPERTY = "custodyRedriveId";
 const DEAD_LETTER_PROPERTIES = ["DeadLetterReason", "DeadLetterErrorDescription", "DeadLetterSource"];
@@ -76,6 +75,14 @@ export interface DlqChangeResult {
   /** The audit blob (`audit/…`), absent in a dry run. */
   audit?: string;
   error?: string;
+  /** After a run: dead-lettered messages left in the entity (not matching, over --max, or not received). */
+  remaining?: number;
+  /**
+   * After a run: how many of `remaining` this run never received — locked by another receiver.
+   * A redrive that was killed keeps its locks until they expire (the entity's lock duration),
+   * so the next run sees those messages only after that; nothing is lost.
+   */
+  lockedElsewhere?: number;
 }
 
 /** Case-insensitive: a glob (`*`, `?`) matched against the reason, the description or `reason: description`; else a substring of them. */
@@ -167,15 +174,18 @@ function describe(m: DeadLetteredMessage, extra: Partial<MovedMessage> = {}): Mo
 async function sweep(
   operations: QueueOperations,
   entity: ReceivableEntity,
-  options: { matches: (m: LockedDeadLetter) => boolean; max: number; act: (m: LockedDeadLetter, complete: () => Promise<void>) => Promise<void> },
-): Promise<void> {
+  options: { matches: (m: LockedDeadLetter) => boolean; filtered: boolean; batch: number; max: number; act: (m: LockedDeadLetter, complete: () => Promise<void>) => Promise<void> },
+): Promise<{ held: number }> {
   const receiver = await operations.openDeadLetterReceiver(entity);
   const held: LockedDeadLetter[] = [];
   const seen = new Set<string>();
   let acted = 0;
   try {
     while (acted < options.max) {
-      const batch = await receiver.receive(50, seen.size === 0 ? 5_000 : 1_000);
+      // Without a filter every message received is acted on: lock no more than are still wanted,
+      // so `--max 1` does not hold 49 others from whoever else is looking. With a filter, a
+      // larger batch finds the matches among the rest in fewer round trips.
+      const batch = await receiver.receive(options.filtered ? options.batch : Math.min(options.batch, options.max - acted), seen.size === 0 ? 5_000 : 1_000);
       if (batch.length === 0) break;
       let fresh = false;
       for (const message of batch) {
@@ -195,6 +205,7 @@ async function sweep(
     for (const message of held) await receiver.abandon(message).catch(() => undefined);
     await receiver.close();
   }
+  return { held: new Set(held.map((m) => m.sequenceNumber)).size };
 }
 
 /**
@@ -206,23 +217,36 @@ async function auditedSweep(
   target: StackTarget,
   entity: ReceivableEntity,
   result: DlqChangeResult,
-  options: { json?: boolean; total: number; matches: (m: LockedDeadLetter) => boolean; max: number; act: (m: LockedDeadLetter, complete: () => Promise<void>) => Promise<unknown> },
+  options: { json?: boolean; total: number; matches: (m: LockedDeadLetter) => boolean; max: number; rate?: number; act: (m: LockedDeadLetter, complete: () => Promise<void>) => Promise<unknown> },
 ): Promise<DlqChangeResult> {
   const bar = progressBar(!options.json, `${result.action} [{bar}] {value}/{total}`, options.total);
+  let held = 0;
   try {
-    await sweep(operations, entity, {
+    ({ held } = await sweep(operations, entity, {
       matches: options.matches,
+      filtered: result.filter.reasonLike !== undefined || result.filter.evidenceId !== undefined || result.filter.olderThan !== undefined,
+      // Under --rate, lock no more than ~20 s of work at a time: a batch held longer than the
+      // entity's lock duration (1 min on the queues) would lose its locks before it is sent.
+      batch: options.rate === undefined ? 50 : Math.max(1, Math.min(50, Math.floor(options.rate * 20))),
       max: options.max,
       act: async (m, complete) => {
         await options.act(m, complete);
         result.count = result.messages.length;
         bar.update(result.count);
       },
-    });
+    }));
   } catch (error) {
     result.error = (error as Error).message;
   } finally {
     bar.stop();
+  }
+  if (result.error === undefined) {
+    // What is left, and whether some of it was out of reach (locked): an operator re-running
+    // after an interrupted redrive must know to wait for the old locks rather than assume
+    // the queue is done.
+    const [after] = await operations.listCounts([entity]);
+    result.remaining = after.deadLetter;
+    result.lockedElsewhere = Math.max(0, after.deadLetter - held);
   }
   result.audit = await audit(target, result);
   if (result.error) throw new Error(`${result.action} stopped after ${result.count} message(s) (audit ${result.audit}): ${result.error}`);
@@ -285,6 +309,7 @@ export function registerDlqChangeCommands(dlq: Command): void {
           total: Math.min(max, counts.deadLetter),
           matches,
           max,
+          rate,
           act: async (m, complete) => {
             const wait = nextSendAt - Date.now();
             if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -342,7 +367,7 @@ export function registerDlqChangeCommands(dlq: Command): void {
 export function registerAuditCommand(program: Command): void {
   program
     .command("audit")
-    .description("Every dead-letter redrive and purge, and every reconcile that re-emitted events: who, when, what (newest first).")
+    .description("Every dead-letter redrive and purge, every reconcile that re-emitted events and every reprocess: who, when, what (newest first).")
     .option("--since <time>", "only records at or after this ISO date/time, or this long ago (24h, 7d)")
     .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
     .option("--json", "print a JSON array")
@@ -363,7 +388,7 @@ export function registerAuditCommand(program: Command): void {
           : records
               .map(
                 (r) =>
-                  `${r.at}  ${r.action.padEnd(7)} ${r.entity}  ${r.count} message(s)  by ${r.who}  id ${r.id}` +
+                  `${r.at}  ${r.action.padEnd(9)} ${r.entity}  ${r.count} message(s)  by ${r.who}  id ${r.id}` +
                   `${Object.entries(r.filter).filter(([, v]) => v !== undefined).length ? `  filter ${JSON.stringify(r.filter)}` : ""}` +
                   `${r.error ? `  STOPPED: ${r.error}` : ""}${r.evidenceIds.length ? `\n    evidence ${r.evidenceIds.join(", ")}` : ""}`,
               )
@@ -379,6 +404,11 @@ function formatChange(result: DlqChangeResult): string {
   for (const m of result.messages) {
     lines.push(
       `  #${m.sequenceNumber}  ${m.messageId ?? "-"}${m.newMessageId ? ` -> ${m.newMessageId}` : ""}  evidence ${m.evidenceId ?? "-"}  ${m.deadLetterReason ?? "-"}`,
+    );
+  }
+  if (result.lockedElsewhere) {
+    lines.push(
+      `${result.lockedElsewhere} dead-lettered message(s) were not received: locked by another receiver. A redrive or purge that was interrupted keeps its locks until they expire (the entity's lock duration); run this again after that. Nothing is lost.`,
     );
   }
   if (result.audit) lines.push(`Audit record: ${result.audit} (id ${result.id}); see \`custody audit\`.`);

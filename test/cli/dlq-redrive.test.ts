@@ -265,5 +265,5 @@ test("--reason-like and --max select; purge needs --yes; audit lists every redri
   const future = await runCli(["audit", "--since", "2999-01-01", "--data-dir", dataDir, "--json"]);
   expect(JSON.parse(future.stdout)).toEqual([]);
   const text = await runCli(["audit", "--since", "1h", "--data-dir", dataDir]);
-  expect(text.stdout).toContain(`redrive evidence-received/hash  1 message(s)  by ${who}`);
+  expect(text.stdout).toContain(`redrive   evidence-received/hash  1 message(s)  by ${who}`);
 }, 90_000);

@@ -1,0 +1,135 @@
+/**
+ * `custody reprocess` on the embedded stack with the media stages running: a ready recording's
+ * transcode is re-run (as after an ffmpeg upgrade) — only the transcode, not the thumbnails, the
+ * hash or the announcement; the record shows the new proxy and provenance, keeps the replaced
+ * proxy's digest under `superseded` and both runs in the custody log; the request is audited.
+ * Requests that cannot be honoured (the hash stage, an unknown recording) exit 2 and send
+ * nothing for them; a dry run sends nothing at all.
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { ServiceBusAdministrationClient } from "@azure/service-bus";
+import { BlobServiceClient } from "@azure/storage-blob";
+import type { AuditRecord } from "../../cli/audit-log";
+import type { ReprocessResult } from "../../cli/commands/reprocess";
+import { uploadRecording } from "../../cli/dock-upload";
+import { createEmulatorAdministrationClient } from "../../local/servicebus-emulator";
+import { DERIVED_CONTAINER, ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
+import type { EvidenceRecord } from "../../shared/evidence/record";
+import { createLogger, silentLogger } from "../../shared/logging";
+import { ENTITIES } from "../../shared/topology";
+import { runCli } from "./run-cli";
+
+const FIXTURE = path.resolve(__dirname, "..", "..", "fixtures", "media", "exo_fragmented_fmp4.mp4");
+const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), "custody-reprocess-")), "data");
+let stack: RunningStack;
+let blobService: BlobServiceClient;
+let admin: ServiceBusAdministrationClient;
+let evidenceId: string;
+let before: EvidenceRecord;
+
+async function waitFor(done: (record: EvidenceRecord) => boolean, timeoutInMs = 60_000): Promise<EvidenceRecord> {
+  const deadline = Date.now() + timeoutInMs;
+  for (;;) {
+    const record = (await stack.services!.index.read(evidenceId))?.record;
+    if (record && done(record)) return record;
+    if (Date.now() > deadline) throw new Error(`record ${evidenceId} not as expected: ${JSON.stringify(record ?? null).slice(0, 3000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function announcements(): Promise<number> {
+  // Nothing consumes the example subscription on the embedded stack: every announcement stays there.
+  return (await admin.getSubscriptionRuntimeProperties(ENTITIES.evidenceReadyTopic, "all-events")).activeMessageCount;
+}
+
+beforeAll(async () => {
+  stack = await startStack({ dataDir, log: process.env.CUSTODY_TEST_LOGS ? createLogger() : silentLogger, blobPollIntervalInMs: 100 });
+  blobService = BlobServiceClient.fromConnectionString(stack.environment.EvidenceStorage);
+  admin = createEmulatorAdministrationClient(stack.environment.ServiceBusConnection, stack.serviceBus.certificatePem);
+  const uploaded = await uploadRecording(blobService.getContainerClient(ORIGINALS_CONTAINER), FIXTURE, { officerId: "PC4", deviceId: "BWV-4", recordedAt: "2026-11-26T08:00:00Z" });
+  const deadline = Date.now() + 15_000;
+  while (evidenceId === undefined && Date.now() < deadline) {
+    for await (const record of stack.services!.index.list({})) if (record.original?.name === uploaded.blobName) evidenceId = record.evidenceId;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(evidenceId).toBeDefined();
+  before = await waitFor((r) => r.status === "ready" && r.finalEvent?.publishedAt !== undefined);
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+test("a dry run lists the re-runs and sends nothing", async () => {
+  const dry = await runCli(["reprocess", evidenceId, "--dry-run", "--json", "--data-dir", dataDir]);
+  expect(dry.stderr).toBe("");
+  expect(dry.code).toBe(0);
+  const result = JSON.parse(dry.stdout) as ReprocessResult;
+  expect(result).toMatchObject({ dryRun: true, count: 2, stages: ["transcode", "thumbnail"] });
+  expect(result.items.map((i) => [i.stage, i.sent])).toEqual([
+    ["transcode", false],
+    ["thumbnail", false],
+  ]);
+  expect(result.audit).toBeUndefined();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  expect((await stack.services!.index.read(evidenceId))?.record.custodyLog).toEqual(before.custodyLog);
+}, 60_000);
+
+test("re-running the transcode replaces the proxy and its provenance, keeps the old digest, and touches nothing else", async () => {
+  const oldProxy = before.stages.transcode!.renditions![0];
+  const run = await runCli(["reprocess", evidenceId, "--stage", "transcode", "--reason", "ffmpeg upgrade", "--wait", "--json", "--data-dir", dataDir]);
+  expect(run.stderr).toBe("");
+  expect(run.code).toBe(0);
+  const result = JSON.parse(run.stdout) as ReprocessResult;
+  expect(result).toMatchObject({ dryRun: false, count: 1, stages: ["transcode"], reason: "ffmpeg upgrade" });
+  expect(result.items).toEqual([
+    expect.objectContaining({ evidenceId, stage: "transcode", sent: true, outcome: "succeeded", primary: expect.objectContaining({ name: oldProxy.name }), replaced: { name: oldProxy.name, sha256: oldProxy.sha256 } }),
+  ]);
+  expect(result.audit).toMatch(/^audit\//);
+
+  const after = (await stack.services!.index.read(evidenceId))!.record;
+  const transcode = after.stages.transcode!;
+  expect(transcode.resultKey).toBe(`${evidenceId}:transcode:reprocess-${result.id}:1:succeeded`);
+  expect(transcode.provenance!.startedAt > before.stages.transcode!.provenance!.finishedAt).toBe(true);
+  expect(transcode.superseded).toEqual([expect.objectContaining({ resultKey: before.stages.transcode!.resultKey, renditions: [expect.objectContaining({ path: oldProxy.path, sha256: oldProxy.sha256 })] })]);
+  // The proxy blob is the one the record now describes.
+  const proxy = transcode.renditions![0];
+  const bytes = await blobService.getContainerClient(DERIVED_CONTAINER).getBlobClient(proxy.path).downloadToBuffer();
+  expect(createHash("sha256").update(bytes).digest("hex")).toBe(proxy.sha256);
+  // Both runs are in the custody log, the re-run naming the request.
+  const entries = after.custodyLog.filter((e) => e.stage === "transcode");
+  expect(entries.map((e) => e.key)).toEqual([before.stages.transcode!.resultKey, transcode.resultKey]);
+  expect(entries[1].detail).toContain(`reprocess ${result.id} (asked by ${result.requestedBy}: ffmpeg upgrade)`);
+  // Nothing else ran again, and the recording was not announced again.
+  expect(after.stages.thumbnail).toEqual(before.stages.thumbnail);
+  expect(after.stages.hash).toEqual(before.stages.hash);
+  expect(after.hash).toEqual(before.hash);
+  expect(after.status).toBe("ready");
+  expect(after.finalEvent).toEqual(before.finalEvent);
+  expect(await announcements()).toBe(1);
+
+  const audit = await runCli(["audit", "--json", "--data-dir", dataDir]);
+  const records = JSON.parse(audit.stdout) as AuditRecord[];
+  expect(records[0]).toMatchObject({ id: result.id, action: "reprocess", count: 1, evidenceIds: [evidenceId], filter: { stages: ["transcode"], reason: "ffmpeg upgrade" } });
+}, 120_000);
+
+test("the hash stage is refused with a pointer to verify; an unknown recording is reported and the others still run", async () => {
+  const hash = await runCli(["reprocess", evidenceId, "--stage", "hash", "--data-dir", dataDir]);
+  expect(hash.code).toBe(2);
+  expect(hash.stderr).toContain("custody verify");
+
+  const unknown = "ev-00000000000000000000000000000000";
+  const run = await runCli(["reprocess", unknown, evidenceId, "--stage", "thumbnail", "--wait", "--json", "--data-dir", dataDir]);
+  expect(run.code).toBe(2);
+  const result = JSON.parse(run.stdout) as ReprocessResult;
+  expect(result.items).toEqual([
+    { evidenceId: unknown, stage: "thumbnail", sent: false, error: "no index record with this id" },
+    expect.objectContaining({ evidenceId, stage: "thumbnail", sent: true, outcome: "succeeded" }),
+  ]);
+  const after = (await stack.services!.index.read(evidenceId))!.record;
+  expect(after.stages.thumbnail!.superseded?.[0].resultKey).toBe(before.stages.thumbnail!.resultKey);
+  expect(await announcements()).toBe(1);
+}, 120_000);
