@@ -19,7 +19,7 @@ import type { InvocationContext } from "@azure/functions";
 import { CustodyError } from "../shared/errors";
 import { runFixitySample } from "../shared/stages/fixity-stage";
 import { ENTITIES } from "../shared/topology";
-import { timerContextFor, type TimerFunctionDefinition } from "./invocation";
+import { scheduleSetting, timerContextFor, type TimerFunctionDefinition } from "./invocation";
 import { getServices } from "./services";
 
 export const FIXITY_SCHEDULE_SETTING = "CUSTODY_FIXITY_SCHEDULE";
@@ -34,15 +34,9 @@ export const fixitySampleFunction: TimerFunctionDefinition = {
   handler: fixitySampleHandler,
 };
 
-/** The NCRONTAB schedule from the settings, checked for shape (six fields) so a typo fails the start, naming the setting. */
+/** The NCRONTAB schedule from the settings (see scheduleSetting). */
 export function fixitySchedule(env: Record<string, string | undefined> = process.env): string {
-  const raw = env[FIXITY_SCHEDULE_SETTING]?.trim();
-  if (raw === undefined || raw === "") return DEFAULT_FIXITY_SCHEDULE;
-  const fields = raw.split(/\s+/);
-  if (fields.length !== 6 || !fields.every((field) => /^[0-9A-Za-z*,/-]+$/.test(field))) {
-    throw new CustodyError("InvalidConfiguration", `Setting ${FIXITY_SCHEDULE_SETTING} must be an NCRONTAB expression with six fields (second minute hour day month day-of-week), e.g. "${DEFAULT_FIXITY_SCHEDULE}", not "${raw}".`);
-  }
-  return fields.join(" ");
+  return scheduleSetting(env, FIXITY_SCHEDULE_SETTING, DEFAULT_FIXITY_SCHEDULE);
 }
 
 export async function fixitySampleHandler(_timer: unknown, invocation: InvocationContext): Promise<void> {

@@ -43,6 +43,20 @@ export interface TimerFunctionDefinition {
   handler(timer: unknown, context: InvocationContext): Promise<void>;
 }
 
+/**
+ * A timer's NCRONTAB schedule from the app setting `setting` (default `fallback`), checked for
+ * shape (six fields) so a typo fails the start, naming the setting.
+ */
+export function scheduleSetting(env: Record<string, string | undefined>, setting: string, fallback: string): string {
+  const raw = env[setting]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  const fields = raw.split(/\s+/);
+  if (fields.length !== 6 || !fields.every((field) => /^[0-9A-Za-z*,/-]+$/.test(field))) {
+    throw new CustodyError("InvalidConfiguration", `Setting ${setting} must be an NCRONTAB expression with six fields (second minute hour day month day-of-week), e.g. "${fallback}", not "${raw}".`);
+  }
+  return fields.join(" ");
+}
+
 /** The StageContext of one timer run: a new trace, one attempt (a timer run is not retried; the next run is the retry). */
 export function timerContextFor(definition: Pick<TimerFunctionDefinition, "name">, context: InvocationContext): StageContext {
   const traceparent = childTraceparent(undefined);

@@ -10,12 +10,12 @@ import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../shared/adapters
 import { createCredential } from "../shared/adapters/credential";
 import { createFfmpegMediaTool, type FfmpegMediaTool } from "../shared/adapters/ffmpeg-media-tool";
 import { CustodyError, toCustodyError } from "../shared/errors";
-import type { MediaBlobStore } from "../shared/ports/blob-store";
+import type { BlobCatalog, MediaBlobStore } from "../shared/ports/blob-store";
 import type { MediaTool } from "../shared/ports/media-tool";
 import type { EvidenceIndex } from "../shared/ports/evidence-index";
 import type { Settings } from "../shared/settings";
 
-export function createBlobStore(settings: Settings): MediaBlobStore {
+export function createBlobStore(settings: Settings): MediaBlobStore & BlobCatalog {
   const auth = settings.storage;
   const service =
     auth.kind === "connectionString"

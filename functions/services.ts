@@ -6,7 +6,7 @@
  */
 import { ServiceBusPublisher } from "../shared/adapters/service-bus-publisher";
 import { createServiceBusClient } from "../shared/adapters/service-bus-client";
-import type { MediaBlobStore } from "../shared/ports/blob-store";
+import type { BlobCatalog, MediaBlobStore } from "../shared/ports/blob-store";
 import type { EvidenceIndex } from "../shared/ports/evidence-index";
 import type { MediaTool } from "../shared/ports/media-tool";
 import type { Publisher } from "../shared/ports/publisher";
@@ -15,7 +15,7 @@ import { createBlobStore, createEvidenceIndex, createMediaTool } from "./service
 
 export interface FunctionServices {
   settings: Settings;
-  blobs: MediaBlobStore;
+  blobs: MediaBlobStore & BlobCatalog;
   index: EvidenceIndex;
   /** ffmpeg/ffprobe for the media stages (binaries located and checked at start). */
   media: MediaTool;

@@ -9,13 +9,15 @@
  * event id is derived from name + ETag, so even a state file lost between send and save
  * yields the same message id, which the queue's duplicate detection drops.
  */
-import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { ServiceBusClient, ServiceBusSender } from "@azure/service-bus";
 import type { ContainerClient } from "@azure/storage-blob";
 import type { Logger } from "../shared/logging";
-import { listBlobsIsolatingFailures } from "./azurite-listing";
+import { listBlobsIsolatingFailures } from "../shared/adapters/blob-listing";
+import { blobCreatedEvent } from "../shared/contracts/blob-created-cloud-event";
+
+export { blobCreatedEvent, type BlobCreatedCloudEvent } from "../shared/contracts/blob-created-cloud-event";
 
 export interface StartBlobEventSourceOptions {
   container: ContainerClient;
@@ -41,7 +43,6 @@ interface AnnouncedState {
 }
 
 /** Subscription/resource group placeholders: the local account lives in no subscription. */
-const LOCAL_RESOURCE_PREFIX = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/custody-local/providers/Microsoft.Storage/storageAccounts";
 
 export async function startBlobEventSource(options: StartBlobEventSourceOptions): Promise<BlobEventSource> {
   const state = await loadState(options.stateFile);
@@ -107,68 +108,6 @@ export async function startBlobEventSource(options: StartBlobEventSourceOptions)
       await sender.close();
     },
   };
-}
-
-export interface BlobCreatedCloudEvent {
-  specversion: "1.0";
-  type: "Microsoft.Storage.BlobCreated";
-  source: string;
-  id: string;
-  time: string;
-  subject: string;
-  data: {
-    api: string;
-    clientRequestId: string;
-    requestId: string;
-    eTag: string;
-    contentType: string;
-    contentLength: number;
-    blobType: "BlockBlob";
-    url: string;
-    sequencer: string;
-    storageDiagnostics: { batchId: string };
-    versionId?: string;
-  };
-}
-
-/** The CloudEvent Event Grid sends for a block blob committed with PutBlockList. */
-export function blobCreatedEvent(
-  container: ContainerClient,
-  name: string,
-  etag: string,
-  blob: { contentType?: string; contentLength: number; versionId?: string; lastModified?: Date },
-): BlobCreatedCloudEvent {
-  const id = deterministicUuid(`${container.accountName}/${container.containerName}/${name}#${etag}`);
-  const url = container.getBlobClient(name).url.split("?")[0];
-  const data: BlobCreatedCloudEvent["data"] = {
-    api: "PutBlockList",
-    clientRequestId: id,
-    requestId: id,
-    eTag: etag,
-    contentType: blob.contentType ?? "application/octet-stream",
-    contentLength: blob.contentLength,
-    blobType: "BlockBlob",
-    url,
-    sequencer: createHash("sha256").update(id).digest("hex").slice(0, 32).toUpperCase(),
-    storageDiagnostics: { batchId: id },
-  };
-  if (blob.versionId) data.versionId = blob.versionId;
-  return {
-    specversion: "1.0",
-    type: "Microsoft.Storage.BlobCreated",
-    source: `${LOCAL_RESOURCE_PREFIX}/${container.accountName}`,
-    id,
-    // When the blob was committed, as Event Grid says — not when this source noticed it (ingest
-    // records it as the recording's uploadedAt). Now only when the caller does not know.
-    time: (blob.lastModified ?? new Date()).toISOString(),
-    subject: `/blobServices/default/containers/${container.containerName}/blobs/${name}`,
-    data,
-  };
-}
-
-function deterministicUuid(text: string): string {
-  const hex = createHash("sha256").update(text).digest("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 async function loadState(file: string): Promise<AnnouncedState> {

@@ -50,6 +50,14 @@ export interface Settings {
    * off). In Azure the schedule is CUSTODY_FIXITY_SCHEDULE (functions/fixity-sample.ts).
    */
   fixity: { sampleSize: number; recheckAfterHours: number; localIntervalInMs: number };
+  /**
+   * The reconcile timer: a `received` record unchanged for CUSTODY_RECONCILE_STUCK_AFTER_MINUTES
+   * (default 60) is stuck; originals modified in the last CUSTODY_RECONCILE_LOOKBACK_HOURS
+   * (default 72; 0 = all) are checked for a record — older ones were checked by earlier runs;
+   * the dev host runs it every CUSTODY_RECONCILE_INTERVAL_MS (default 0: off). In Azure the
+   * schedule is CUSTODY_RECONCILE_SCHEDULE (functions/reconcile.ts).
+   */
+  reconcile: { stuckAfterMinutes: number; lookbackHours: number; localIntervalInMs: number };
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -82,6 +90,11 @@ export function loadSettings(env: Environment = process.env): Settings {
       sampleSize: integer(env, "CUSTODY_FIXITY_SAMPLE", 10, 1, 10_000),
       recheckAfterHours: integer(env, "CUSTODY_FIXITY_RECHECK_HOURS", 168, 0, 87_600),
       localIntervalInMs: integer(env, "CUSTODY_FIXITY_INTERVAL_MS", 0, 0, 2_147_483_647),
+    },
+    reconcile: {
+      stuckAfterMinutes: integer(env, "CUSTODY_RECONCILE_STUCK_AFTER_MINUTES", 60, 1, 525_600),
+      lookbackHours: integer(env, "CUSTODY_RECONCILE_LOOKBACK_HOURS", 72, 0, 87_600),
+      localIntervalInMs: integer(env, "CUSTODY_RECONCILE_INTERVAL_MS", 0, 0, 2_147_483_647),
     },
   };
 }

@@ -1,36 +1,20 @@
 /**
  * `custody reconcile [--since T] [--stuck-after D] [--dry-run] [--json]` — the answer to a lost
- * Event Grid event. Finds
- *
- * - originals in the `originals` container with no index record (their BlobCreated event was
- *   never delivered, or ingest never got to it): the evidence id is derived from the blob's
- *   identity exactly as ingest derives it (account, container, name, version id else ETag);
- * - records stuck in a non-final state (`received`) whose last change is older than D
- *   (default 1h): some stage's message was lost;
- *
- * and sends, for each, the same `Microsoft.Storage.BlobCreated` CloudEvent Event Grid would
- * have sent (local/blob-event-source.ts builds it, with a deterministic id from name + ETag)
- * to the blob-created queue. Ingest re-announces the recording and the stages re-run
- * idempotently. A missing record's event carries message id = event id, so duplicate
- * detection drops a second reconcile (or a late Event Grid delivery) within its window; a
- * stuck record's re-emit carries `<event id>:reconcile:<updatedAt>`, so it is not taken for the
- * original delivery, yet a second reconcile of the same unchanged state is dropped.
+ * Event Grid event: re-emits the BlobCreated event of originals with no index record and of
+ * records stuck in `received` longer than D (default 1h). The work is
+ * shared/stages/reconcile-stage.ts, which the reconcile timer function runs too; this command
+ * prints it and writes an audit record (cli/audit-log.ts) when it re-emitted anything.
  *
  * Exit code 0 when nothing needed re-emitting or everything was re-emitted; 2 for usage or
  * infrastructure errors (a folder that could not be listed, an index read or a send that
- * failed — the others are still handled). A run that re-emitted anything (not a dry run) writes
- * an audit record (cli/audit-log.ts).
+ * failed — the others are still handled).
  */
 import { randomUUID } from "node:crypto";
+import * as os from "node:os";
 import type { Command } from "commander";
-import type { ContainerClient } from "@azure/storage-blob";
-import { blobCreatedEvent, type BlobCreatedCloudEvent } from "../../local/blob-event-source";
-import { listBlobsIsolatingFailures } from "../../local/azurite-listing";
-import { ORIGINALS_CONTAINER } from "../../local/stack";
-import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
-import type { EvidenceRecord } from "../../shared/evidence/record";
-import type { EvidenceIndex } from "../../shared/ports/evidence-index";
-import type { QueueOperations } from "../../shared/ports/queue-operations";
+import { silentLogger } from "../../shared/logging";
+import { reconcile, type ReconcileItem } from "../../shared/stages/reconcile-stage";
+import { childTraceparent } from "../../shared/tracing";
 import { ENTITIES } from "../../shared/topology";
 import { parseDuration, parseSince, whoAmI, writeAuditRecord, type AuditRecord } from "../audit-log";
 import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
@@ -43,22 +27,6 @@ interface ReconcileOptions {
   dryRun?: boolean;
   json?: boolean;
   dataDir: string;
-}
-
-/** One recording reconcile re-emitted (or, in a dry run, would re-emit). */
-export interface ReconcileItem {
-  evidenceId: string;
-  /** `container/name`. */
-  blob: string;
-  /** `no record`, or `stuck since <updatedAt>`. */
-  reason: string;
-  /** The BlobCreated CloudEvent's id (deterministic from name + ETag). */
-  eventId: string;
-  /** The Service Bus message id it is (or would be) sent with. */
-  messageId: string;
-  /** True once Service Bus accepted it; false in a dry run or when the send failed. */
-  sent: boolean;
-  error?: string;
 }
 
 export interface ReconcileResult {
@@ -76,11 +44,6 @@ export interface ReconcileResult {
   errors: string[];
   /** The audit blob (`audit/…`), when the run re-emitted anything. */
   audit?: string;
-}
-
-interface Candidate {
-  item: ReconcileItem;
-  event: BlobCreatedCloudEvent;
 }
 
 export function registerReconcileCommand(program: Command): void {
@@ -107,12 +70,19 @@ export function registerReconcileCommand(program: Command): void {
           items: [],
           errors: [],
         };
-        const candidates: Candidate[] = [];
-        const originals = target.blobService.getContainerClient(ORIGINALS_CONTAINER);
-        await findUnrecorded(originals, target.services.index, since, base, candidates);
-        await findStuck(target.services.index, (name) => target.blobService.getContainerClient(name), since, Date.now() - stuckAfter, base, candidates);
-        if (!base.dryRun) await send(operations, candidates);
-        base.items = candidates.map((c) => c.item);
+        const outcome = await reconcile(
+          {
+            catalog: target.services.blobs,
+            index: target.services.index,
+            send: (messageId, event) =>
+              operations.send(ENTITIES.blobCreated.queueName, { messageId, body: event, contentType: "application/cloudevents+json; charset=utf-8", subject: event.type, applicationProperties: {} }),
+          },
+          { actor: `custody/cli@${os.hostname()}`, attempt: 1, maxAttempts: 1, traceparent: childTraceparent(undefined), log: silentLogger },
+          { originalsContainers: target.settings.acceptedContainers, since, stuckBefore: new Date(Date.now() - stuckAfter), dryRun: base.dryRun },
+        );
+        base.scanned = outcome.scanned;
+        base.items = outcome.items;
+        base.errors = outcome.errors;
         base.count = base.items.length;
         if (!base.dryRun && base.items.some((i) => i.sent)) base.audit = await audit(target, base);
         return base;
@@ -121,96 +91,6 @@ export function registerReconcileCommand(program: Command): void {
       const failed = result.errors.length > 0 || (!result.dryRun && result.items.some((i) => !i.sent));
       process.exitCode = failed ? EXIT_USAGE_OR_INFRASTRUCTURE : EXIT_OK;
     });
-}
-
-async function findUnrecorded(container: ContainerClient, index: EvidenceIndex, since: Date | undefined, base: ReconcileResult, out: Candidate[]): Promise<void> {
-  const unlistable = (prefix: string, error: unknown): void => {
-    base.errors.push(`${container.containerName}/${prefix}: could not be listed: ${(error as Error).message}`);
-  };
-  for await (const blob of listBlobsIsolatingFailures(container, unlistable)) {
-    if (!blob.etag) continue;
-    if (since && blob.lastModified && blob.lastModified.getTime() < since.getTime()) continue;
-    base.scanned.originals++;
-    // Exactly as ingest derives it (shared/stages/ingest-stage.ts).
-    const evidenceId = deriveEvidenceId({
-      account: container.accountName,
-      container: container.containerName,
-      name: blob.name,
-      ...(blob.versionId ? { versionId: blob.versionId } : {}),
-      etag: blob.etag,
-    });
-    try {
-      if ((await index.read(evidenceId)) !== undefined) continue;
-    } catch (error) {
-      base.errors.push(`${evidenceId} (${container.containerName}/${blob.name}): index read failed: ${(error as Error).message}`);
-      continue;
-    }
-    const event = blobCreatedEvent(container, blob.name, blob.etag, blob);
-    out.push({ event, item: { evidenceId, blob: `${container.containerName}/${blob.name}`, reason: "no record", eventId: event.id, messageId: event.id, sent: false } });
-  }
-}
-
-async function findStuck(
-  index: EvidenceIndex,
-  containerFor: (name: string) => ContainerClient,
-  since: Date | undefined,
-  cutoff: number,
-  base: ReconcileResult,
-  out: Candidate[],
-): Promise<void> {
-  const stuck: EvidenceRecord[] = [];
-  try {
-    for await (const record of index.list({ status: "received", since: since?.toISOString() })) {
-      if (Date.parse(record.updatedAt) < cutoff) stuck.push(record);
-    }
-  } catch (error) {
-    base.errors.push(`listing records in state received failed: ${(error as Error).message}`);
-  }
-  stuck.sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0));
-  for (const record of stuck) {
-    base.scanned.stuck++;
-    const original = record.original;
-    if (!original) {
-      // A stage result arrived but evidence-received never did, and nothing says which blob it is.
-      base.errors.push(`${record.evidenceId}: stuck since ${record.updatedAt}, but the record names no original to re-announce`);
-      continue;
-    }
-    const container = containerFor(original.container);
-    const event = blobCreatedEvent(container, original.name, original.etag, {
-      contentType: original.contentType,
-      contentLength: original.size,
-      versionId: original.versionId,
-      lastModified: record.uploadedAt ? new Date(record.uploadedAt) : undefined,
-    });
-    out.push({
-      event,
-      item: {
-        evidenceId: record.evidenceId,
-        blob: `${original.container}/${original.name}`,
-        reason: `stuck since ${record.updatedAt}`,
-        eventId: event.id,
-        messageId: `${event.id}:reconcile:${Date.parse(record.updatedAt)}`,
-        sent: false,
-      },
-    });
-  }
-}
-
-async function send(operations: QueueOperations, candidates: Candidate[]): Promise<void> {
-  for (const { event, item } of candidates) {
-    try {
-      await operations.send(ENTITIES.blobCreated.queueName, {
-        messageId: item.messageId,
-        body: event,
-        contentType: "application/cloudevents+json; charset=utf-8",
-        subject: event.type,
-        applicationProperties: {},
-      });
-      item.sent = true;
-    } catch (error) {
-      item.error = (error as Error).message;
-    }
-  }
 }
 
 async function audit(target: StackTarget, result: ReconcileResult): Promise<string> {

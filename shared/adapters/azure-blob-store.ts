@@ -26,15 +26,18 @@ import { CustodyError, toCustodyError } from "../errors";
 import {
   DERIVED_CONTAINER,
   derivedBlobName,
+  type BlobCatalog,
   type BlobProperties,
   type BlobRef,
   type DerivedBlobSource,
   type DerivedBlobTarget,
+  type ListedBlob,
   type MediaBlobStore,
   type OpenReadOptions,
   type WrittenBlob,
 } from "../ports/blob-store";
 import { decodeMetadata } from "./blob-metadata";
+import { listBlobsIsolatingFailures } from "./blob-listing";
 
 /**
  * How many times one `openRead` stream may resume after the connection breaks mid-body
@@ -62,7 +65,7 @@ export interface AzureBlobStoreOptions {
   resumeDelayInMs?: number;
 }
 
-export class AzureBlobStore implements MediaBlobStore {
+export class AzureBlobStore implements MediaBlobStore, BlobCatalog {
   private readonly service: BlobServiceClient;
   private readonly maxDownloadResumes: number;
   private readonly resumeDelayInMs: number;
@@ -235,6 +238,18 @@ export class AzureBlobStore implements MediaBlobStore {
     const expiresOn = new Date(Math.min(Date.now() + 7 * 24 * 3600_000 - 60_000, Math.max(until.getTime() + 2 * 3600_000, Date.now() + 24 * 3600_000)));
     this.delegationKey = this.service.getUserDelegationKey(startsOn, expiresOn).then((response) => response as UserDelegationKey);
     return this.delegationKey;
+  }
+
+  get accountName(): string {
+    return this.service.accountName;
+  }
+
+  listBlobs(container: string, onUnlistable: (prefix: string, error: unknown) => void): AsyncIterable<ListedBlob> {
+    return listBlobsIsolatingFailures(this.service.getContainerClient(container), onUnlistable);
+  }
+
+  blobUrl(container: string, name: string): string {
+    return withoutQuery(this.service.getContainerClient(container).getBlobClient(name).url);
   }
 
   private blobClient(ref: BlobRef): BlobClient {

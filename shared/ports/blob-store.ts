@@ -87,6 +87,30 @@ export interface MediaBlobStore extends BlobStore {
   writeDerived(target: DerivedBlobTarget, source: DerivedBlobSource, options?: { abortSignal?: AbortSignal }): Promise<WrittenBlob>;
 }
 
+/** One blob as a container listing shows it. */
+export interface ListedBlob {
+  name: string;
+  etag: string;
+  contentLength: number;
+  contentType?: string;
+  versionId?: string;
+  /** When the blob was committed. */
+  lastModified?: Date;
+}
+
+/**
+ * Listing a container (reconcile): what is stored, whether or not an event announced it.
+ * Kept apart from the stages' ports: only reconcile walks containers.
+ */
+export interface BlobCatalog {
+  /** Every blob of `container`; a folder that cannot be listed is reported to `onUnlistable` and skipped, not fatal. */
+  listBlobs(container: string, onUnlistable: (prefix: string, error: unknown) => void): AsyncIterable<ListedBlob>;
+  /** The storage account's name, as evidence ids and blob URLs use it. */
+  readonly accountName: string;
+  /** The URL of a blob, without a query string. */
+  blobUrl(container: string, name: string): string;
+}
+
 /** The blob name of a rendition, validated (no separators, no dot segments, bounded). */
 export function derivedBlobName(target: Pick<DerivedBlobTarget, "evidenceId" | "stage" | "name">): string {
   if (!/^ev-[0-9a-f]{32}$/.test(target.evidenceId)) throw new Error(`not an evidence id: ${target.evidenceId}`);

@@ -16,7 +16,7 @@ import type { AuditRecord } from "../../cli/audit-log";
 import type { ReconcileResult } from "../../cli/commands/reconcile";
 import { FUNCTION_DEFINITIONS } from "../../functions/definitions";
 import { useServices } from "../../functions/services";
-import { listBlobsIsolatingFailures } from "../../local/azurite-listing";
+import { listBlobsIsolatingFailures } from "../../shared/adapters/blob-listing";
 import { blobCreatedEvent } from "../../local/blob-event-source";
 import { startDevHost, type DevHost } from "../../local/dev-host/dev-host";
 import { readHostJson } from "../../local/dev-host/host-json";

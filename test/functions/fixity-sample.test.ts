@@ -2,8 +2,11 @@
 import { TIMER_DEFINITIONS } from "../../functions/definitions";
 import { DEFAULT_FIXITY_SCHEDULE, fixitySchedule } from "../../functions/fixity-sample";
 
-test("the timer is defined once, hourly unless CUSTODY_FIXITY_SCHEDULE says otherwise", () => {
-  expect(TIMER_DEFINITIONS.map((d) => [d.kind, d.name])).toEqual([["timer", "fixity-sample"]]);
+test("the timers are defined once each; fixity is hourly unless CUSTODY_FIXITY_SCHEDULE says otherwise", () => {
+  expect(TIMER_DEFINITIONS.map((d) => [d.kind, d.name])).toEqual([
+    ["timer", "fixity-sample"],
+    ["timer", "reconcile"],
+  ]);
   expect(fixitySchedule({})).toBe(DEFAULT_FIXITY_SCHEDULE);
   expect(DEFAULT_FIXITY_SCHEDULE).toBe("0 0 * * * *");
   expect(fixitySchedule({ CUSTODY_FIXITY_SCHEDULE: " 0  30 2 * * 1-5 " })).toBe("0 30 2 * * 1-5");

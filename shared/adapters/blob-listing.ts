@@ -7,16 +7,9 @@
  * naming it, only the folder Azurite cannot list.
  */
 import type { ContainerClient } from "@azure/storage-blob";
+import type { ListedBlob } from "../ports/blob-store";
 
-export interface ListedBlob {
-  name: string;
-  etag: string;
-  contentLength: number;
-  contentType?: string;
-  versionId?: string;
-  /** When the blob was committed (Event Grid's event time). */
-  lastModified?: Date;
-}
+export type { ListedBlob };
 
 export async function* listBlobsIsolatingFailures(
   container: ContainerClient,

@@ -1,0 +1,163 @@
+/**
+ * Reconcile — the answer to a lost Event Grid event or a lost stage message. Finds
+ *
+ * - originals in the accepted containers with no index record (their BlobCreated event was
+ *   never delivered, or ingest never got to it): the evidence id is derived from the blob's
+ *   identity exactly as ingest derives it (account, container, name, version id else ETag);
+ * - records stuck in `received` whose last change is older than the cutoff (some stage's
+ *   message or result was lost);
+ *
+ * and re-sends, for each, the BlobCreated CloudEvent Event Grid would have sent (same
+ * deterministic id) to the blob-created queue. Ingest re-announces the recording and the stages
+ * re-run idempotently. An unrecorded original's event goes with message id = event id, so
+ * duplicate detection drops a second reconcile (or a late Event Grid delivery) within its
+ * window; a stuck record's with `<event id>:reconcile:<updatedAt>`, so it is not taken for the
+ * original delivery, yet a second reconcile of the same unchanged state is dropped.
+ *
+ * Used by `custody reconcile` (which audits what it sent) and the reconcile timer function.
+ * Never writes the index. A failure for one recording (a read, a send) is reported on it and
+ * the others are still handled.
+ */
+import { blobCreatedEvent, type BlobCreatedCloudEvent } from "../contracts/blob-created-cloud-event";
+import { deriveEvidenceId } from "../evidence/evidence-id";
+import type { EvidenceRecord } from "../evidence/record";
+import type { BlobCatalog } from "../ports/blob-store";
+import type { EvidenceIndex } from "../ports/evidence-index";
+import type { StageContext } from "./stage-context";
+
+export interface ReconcileDeps {
+  catalog: BlobCatalog;
+  index: EvidenceIndex;
+  /** Sends one event to the blob-created queue with the given message id; resolves once accepted. */
+  send(messageId: string, event: BlobCreatedCloudEvent): Promise<void>;
+}
+
+export interface ReconcileOptions {
+  /** The containers uploads land in (the settings' accepted containers). */
+  originalsContainers: readonly string[];
+  /** Only originals last modified, and records created, at or after this time. */
+  since?: Date;
+  /** A `received` record not changed since before this instant is stuck. */
+  stuckBefore: Date;
+  /** List only; send nothing. */
+  dryRun?: boolean;
+}
+
+/** One recording reconcile re-emitted (or, in a dry run, would re-emit). */
+export interface ReconcileItem {
+  evidenceId: string;
+  /** `container/name`. */
+  blob: string;
+  /** `no record`, or `stuck since <updatedAt>`. */
+  reason: string;
+  /** The BlobCreated CloudEvent's id (deterministic from name + ETag). */
+  eventId: string;
+  /** The Service Bus message id it is (or would be) sent with. */
+  messageId: string;
+  /** True once Service Bus accepted it; false in a dry run or when the send failed. */
+  sent: boolean;
+  error?: string;
+}
+
+export interface ReconcileOutcome {
+  /** Originals looked at and stuck records found. */
+  scanned: { originals: number; stuck: number };
+  items: ReconcileItem[];
+  /** Infrastructure errors (unlistable folders, failed reads); sends that failed are on their item. */
+  errors: string[];
+}
+
+interface Candidate {
+  item: ReconcileItem;
+  event: BlobCreatedCloudEvent;
+}
+
+export async function reconcile(deps: ReconcileDeps, context: StageContext, options: ReconcileOptions): Promise<ReconcileOutcome> {
+  const outcome: ReconcileOutcome = { scanned: { originals: 0, stuck: 0 }, items: [], errors: [] };
+  const candidates: Candidate[] = [];
+  for (const container of options.originalsContainers) await findUnrecorded(deps, container, options, outcome, candidates);
+  await findStuck(deps, options, outcome, candidates);
+  for (const { event, item } of candidates) {
+    if (!options.dryRun) {
+      try {
+        await deps.send(item.messageId, event);
+        item.sent = true;
+      } catch (error) {
+        item.error = (error as Error).message;
+      }
+    }
+    const fields = { evidenceId: item.evidenceId, blob: item.blob, reason: item.reason, messageId: item.messageId, sent: item.sent, dryRun: !!options.dryRun, error: item.error };
+    if (item.error !== undefined) context.log.error("reconcile: re-emit failed", fields);
+    else context.log.warn(options.dryRun ? "reconcile: would re-emit" : "reconcile: re-emitted", fields);
+  }
+  outcome.items = candidates.map((c) => c.item);
+  for (const error of outcome.errors) context.log.error("reconcile: could not check", { error });
+  return outcome;
+}
+
+async function findUnrecorded(deps: ReconcileDeps, container: string, options: ReconcileOptions, outcome: ReconcileOutcome, out: Candidate[]): Promise<void> {
+  const unlistable = (prefix: string, error: unknown): void => {
+    outcome.errors.push(`${container}/${prefix}: could not be listed: ${(error as Error).message}`);
+  };
+  const location = { accountName: deps.catalog.accountName, containerName: container, getBlobClient: (name: string) => ({ url: deps.catalog.blobUrl(container, name) }) };
+  for await (const blob of deps.catalog.listBlobs(container, unlistable)) {
+    if (!blob.etag) continue;
+    if (options.since && blob.lastModified && blob.lastModified.getTime() < options.since.getTime()) continue;
+    outcome.scanned.originals++;
+    // Exactly as ingest derives it (shared/stages/ingest-stage.ts).
+    const evidenceId = deriveEvidenceId({
+      account: deps.catalog.accountName,
+      container,
+      name: blob.name,
+      ...(blob.versionId ? { versionId: blob.versionId } : {}),
+      etag: blob.etag,
+    });
+    try {
+      if ((await deps.index.read(evidenceId)) !== undefined) continue;
+    } catch (error) {
+      outcome.errors.push(`${evidenceId} (${container}/${blob.name}): index read failed: ${(error as Error).message}`);
+      continue;
+    }
+    const event = blobCreatedEvent(location, blob.name, blob.etag, blob);
+    out.push({ event, item: { evidenceId, blob: `${container}/${blob.name}`, reason: "no record", eventId: event.id, messageId: event.id, sent: false } });
+  }
+}
+
+async function findStuck(deps: ReconcileDeps, options: ReconcileOptions, outcome: ReconcileOutcome, out: Candidate[]): Promise<void> {
+  const stuck: EvidenceRecord[] = [];
+  try {
+    for await (const record of deps.index.list({ status: "received", since: options.since?.toISOString() })) {
+      if (Date.parse(record.updatedAt) < options.stuckBefore.getTime()) stuck.push(record);
+    }
+  } catch (error) {
+    outcome.errors.push(`listing records in state received failed: ${(error as Error).message}`);
+  }
+  stuck.sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0));
+  for (const record of stuck) {
+    outcome.scanned.stuck++;
+    const original = record.original;
+    if (!original) {
+      // A stage result arrived but evidence-received never did, and nothing says which blob it is.
+      outcome.errors.push(`${record.evidenceId}: stuck since ${record.updatedAt}, but the record names no original to re-announce`);
+      continue;
+    }
+    const location = { accountName: deps.catalog.accountName, containerName: original.container, getBlobClient: (name: string) => ({ url: deps.catalog.blobUrl(original.container, name) }) };
+    const event = blobCreatedEvent(location, original.name, original.etag, {
+      contentType: original.contentType,
+      contentLength: original.size,
+      versionId: original.versionId,
+      lastModified: record.uploadedAt ? new Date(record.uploadedAt) : undefined,
+    });
+    out.push({
+      event,
+      item: {
+        evidenceId: record.evidenceId,
+        blob: `${original.container}/${original.name}`,
+        reason: `stuck since ${record.updatedAt}`,
+        eventId: event.id,
+        messageId: `${event.id}:reconcile:${Date.parse(record.updatedAt)}`,
+        sent: false,
+      },
+    });
+  }
+}
