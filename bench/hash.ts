@@ -278,7 +278,8 @@ export function sha256Of(stream: Readable): Promise<string> {
   ).then(() => hash.digest("hex"));
 }
 
-async function drain(stream: Readable): Promise<number> {
+/** Reads a stream to its end without looking at the bytes; returns how many there were. */
+export async function drain(stream: Readable): Promise<number> {
   let received = 0;
   await pipeline(
     stream,
