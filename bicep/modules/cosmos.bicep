@@ -88,4 +88,4 @@ resource operatorReadsIndex 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssign
 output accountName string = account.name
 output accountEndpoint string = account.properties.documentEndpoint
 output databaseName string = databaseName
-output containerName string = container.name
+output containerName string = containerName
