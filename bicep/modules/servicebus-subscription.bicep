@@ -38,8 +38,8 @@ resource subscriptionResource 'Microsoft.ServiceBus/namespaces/topics/subscripti
       requiresSession: props.RequiresSession
       defaultMessageTimeToLive: messageTimeToLive
     },
-    empty(props.ForwardTo) ? {} : { forwardTo: props.ForwardTo },
-    empty(props.ForwardDeadLetteredMessagesTo) ? {} : { forwardDeadLetteredMessagesTo: props.ForwardDeadLetteredMessagesTo }
+    empty(props.?ForwardTo ?? '') ? {} : { forwardTo: props.ForwardTo },
+    empty(props.?ForwardDeadLetteredMessagesTo ?? '') ? {} : { forwardDeadLetteredMessagesTo: props.ForwardDeadLetteredMessagesTo }
   )
 }
 

@@ -57,8 +57,8 @@ resource queues 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [for queue
       defaultMessageTimeToLive: messageTimeToLive
     },
     // The file writes "" for "not forwarded"; ARM wants the property absent.
-    empty(queue.Properties.ForwardTo) ? {} : { forwardTo: queue.Properties.ForwardTo },
-    empty(queue.Properties.ForwardDeadLetteredMessagesTo) ? {} : { forwardDeadLetteredMessagesTo: queue.Properties.ForwardDeadLetteredMessagesTo }
+    empty(queue.Properties.?ForwardTo ?? '') ? {} : { forwardTo: queue.Properties.ForwardTo },
+    empty(queue.Properties.?ForwardDeadLetteredMessagesTo ?? '') ? {} : { forwardDeadLetteredMessagesTo: queue.Properties.ForwardDeadLetteredMessagesTo }
   )
 }]
 

@@ -458,7 +458,7 @@ export function checkTopologyCreated(files: Files, topologyText: string): string
     for (const key of keys) {
       if (key === "DefaultMessageTimeToLive") {
         if (!/defaultMessageTimeToLive:\s*messageTimeToLive\b/.test(source)) problems.push(`${file}: ${what} TTL is not set from the messageTimeToLive parameter`);
-      } else if (!new RegExp(`\\.${key}\\b`).test(source)) problems.push(`${file}: the topology's ${what} property ${key} is not mapped to ARM`);
+      } else if (!new RegExp(`\\.\\??${key}\\b`).test(source)) problems.push(`${file}: the topology's ${what} property ${key} is not mapped to ARM`);
     }
   };
   const topics = namespace.Topics ?? [];
