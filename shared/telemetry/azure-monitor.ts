@@ -11,7 +11,7 @@
  * Neither setting is a secret (the connection string's key cannot ingest on its own), but the
  * connection string is never logged anyway.
  */
-import { ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
 import type { AzureMonitorOpenTelemetryOptions } from "@azure/monitor-opentelemetry";
 import { CustodyError } from "../errors";
 
@@ -90,5 +90,9 @@ function clientIdOf(authentication: string | undefined): string | undefined {
 }
 
 function defaultCredential(clientId: string | undefined): TokenCredential {
+  // Required here rather than imported: this module loads before everything else in the app
+  // (functions/telemetry-bootstrap.ts), and the SDK's HTTP stack should load after telemetry starts.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ManagedIdentityCredential } = require("@azure/identity") as typeof import("@azure/identity");
   return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
 }
