@@ -71,6 +71,37 @@ describe("startTelemetry", () => {
     expect(useAzureMonitor).not.toHaveBeenCalled();
   });
 
+  test("the app's bootstrap (functions/telemetry-bootstrap.ts) loads the distro only when the setting is present", () => {
+    const saved = process.env.APPLICATIONINSIGHTS_CONNECTION_STRING;
+    const runBootstrap = (connectionString: string | undefined): jest.Mock[] => {
+      const loaded = jest.fn();
+      const useAzureMonitor = jest.fn();
+      if (connectionString === undefined) delete process.env.APPLICATIONINSIGHTS_CONNECTION_STRING;
+      else process.env.APPLICATIONINSIGHTS_CONNECTION_STRING = connectionString;
+      try {
+        jest.isolateModules(() => {
+          jest.doMock("@azure/monitor-opentelemetry", () => {
+            loaded();
+            return { useAzureMonitor };
+          });
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          require("../../functions/telemetry-bootstrap");
+        });
+      } finally {
+        if (saved === undefined) delete process.env.APPLICATIONINSIGHTS_CONNECTION_STRING;
+        else process.env.APPLICATIONINSIGHTS_CONNECTION_STRING = saved;
+        jest.dontMock("@azure/monitor-opentelemetry");
+      }
+      return [loaded, useAzureMonitor];
+    };
+    const [loadedWithout, startedWithout] = runBootstrap(undefined);
+    expect(loadedWithout).not.toHaveBeenCalled();
+    expect(startedWithout).not.toHaveBeenCalled();
+    const [loadedWith, startedWith] = runBootstrap(CONNECTION);
+    expect(loadedWith).toHaveBeenCalledTimes(1);
+    expect(startedWith).toHaveBeenCalledWith(expect.objectContaining({ azureMonitorExporterOptions: expect.objectContaining({ connectionString: CONNECTION }) }));
+  });
+
   test("the real distro module exports useAzureMonitor (loaded lazily by startTelemetry)", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     expect(typeof (require("@azure/monitor-opentelemetry") as { useAzureMonitor: unknown }).useAzureMonitor).toBe("function");
