@@ -11,6 +11,8 @@
  * needs the Service Bus SDK binding (`sdkBinding`, @azure/functions-extensions-servicebus,
  * in preview) — see docs/architecture.md.
  */
+// First: telemetry must start before the SDKs it instruments are loaded (no-op without its setting).
+import "./telemetry-bootstrap";
 import { app, type InvocationContext } from "@azure/functions";
 import { CustodyError } from "../shared/errors";
 import { SERVICE_BUS_CONNECTION } from "../shared/settings";

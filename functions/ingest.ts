@@ -8,7 +8,7 @@ import { evidenceReceivedMessageId } from "../shared/contracts/message-ids";
 import { parseBlobCreatedEvent } from "../shared/contracts/blob-created-event";
 import { ingestRecording } from "../shared/stages/ingest-stage";
 import { ENTITIES } from "../shared/topology";
-import { settleInvalidMessages, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
+import { annotateEvidenceId, settleInvalidMessages, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
 import { getServices } from "./services";
 
 export const ingestFunction: FunctionDefinition = {
@@ -23,6 +23,7 @@ export async function ingestHandler(message: unknown, invocation: InvocationCont
     const event = parseBlobCreatedEvent(message);
     const { blobs, publisher, settings } = await getServices();
     const received = await ingestRecording(event, { blobs }, context, { acceptedContainers: settings.acceptedContainers });
+    annotateEvidenceId(context, received.evidenceId);
     await publisher.publish(ENTITIES.evidenceReceivedTopic, {
       messageId: evidenceReceivedMessageId(received.evidenceId),
       body: received,

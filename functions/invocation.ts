@@ -6,6 +6,9 @@
  * Trigger metadata follows the Functions host's Service Bus binding data: `deliveryCount`
  * counts the first delivery as 1 (the host uses the .NET SDK), `messageId`,
  * `applicationProperties`, `enqueuedTimeUtc`. The dev host supplies the same names.
+ *
+ * Each invocation is one OpenTelemetry span (shared/telemetry/stage-span.ts) continuing the
+ * message's trace context; it is a no-op unless telemetry was started (functions/index.ts).
  */
 import { hostname } from "node:os";
 import type { InvocationContext } from "@azure/functions";
@@ -13,7 +16,8 @@ import { CustodyError, isCustodyError } from "../shared/errors";
 import { createLogger, type Logger } from "../shared/logging";
 import type { Settings } from "../shared/settings";
 import type { StageContext } from "../shared/stages/stage-context";
-import type { ReceivableEntity } from "../shared/topology";
+import { startStageSpan, type StageSpan } from "../shared/telemetry/stage-span";
+import { entityPath, type ReceivableEntity } from "../shared/topology";
 import { childTraceparent } from "../shared/tracing";
 
 /** What the runtime must do with the message after the handler returned. */
@@ -76,11 +80,22 @@ interface ServiceBusTriggerMetadata {
   userProperties?: Record<string, unknown>;
 }
 
+/** The span of each stage invocation, kept beside its context so StageContext stays telemetry-free. */
+const spans = new WeakMap<StageContext, StageSpan>();
+
 export function stageContextFor(definition: Pick<FunctionDefinition, "name" | "entity">, context: InvocationContext): StageContext {
   const metadata = (context.triggerMetadata ?? {}) as ServiceBusTriggerMetadata;
   const properties = metadata.applicationProperties ?? metadata.userProperties ?? {};
-  const traceparent = childTraceparent(properties.traceparent ?? properties["Diagnostic-Id"]);
   const attempt = Math.max(1, Number(metadata.deliveryCount ?? 1));
+  const span = startStageSpan({
+    name: definition.name,
+    incomingTraceparent: properties.traceparent ?? properties["Diagnostic-Id"],
+    evidenceId: properties.evidenceId,
+    messageId: metadata.messageId,
+    attempt,
+    entityPath: entityPath(definition.entity),
+  });
+  const traceparent = span.traceparent;
   const log = loggerFor(context).child({
     function: definition.name,
     messageId: metadata.messageId,
@@ -88,13 +103,20 @@ export function stageContextFor(definition: Pick<FunctionDefinition, "name" | "e
     traceparent,
     attempt,
   });
-  return {
+  const stageContext: StageContext = {
     actor: `custody/${definition.name}@${hostname()}`,
     attempt,
     maxAttempts: definition.entity.maxDeliveryCount,
     traceparent,
     log,
   };
+  spans.set(stageContext, span);
+  return stageContext;
+}
+
+/** Records the evidence id on the invocation's span once the stage knows it (ingest derives it). */
+export function annotateEvidenceId(context: StageContext, evidenceId: string): void {
+  spans.get(context)?.setEvidenceId(evidenceId);
 }
 
 /**
@@ -103,20 +125,25 @@ export function stageContextFor(definition: Pick<FunctionDefinition, "name" | "e
  * abandons the message and Service Bus redelivers it.
  */
 export async function settleInvalidMessages(context: StageContext, body: () => Promise<void>): Promise<HandlerOutcome> {
+  const span = spans.get(context);
   try {
-    await body();
+    await (span ? span.run(body) : body());
+    span?.end();
     return { settle: "complete" };
   } catch (error) {
     if (isCustodyError(error) && error.code === "InvalidMessage") {
       context.log.error("invalid message: dead-lettering it", { error: error.message });
+      span?.end({ deadLettered: error.code });
       return { settle: "deadLetter", reason: error.code, description: error.message.slice(0, 1024) };
     }
     if (isCustodyError(error) && !error.retryable) {
       // Deterministic failures are reported by the stages themselves; one escaping here is a
       // misclassified case — dead-letter it with the reason rather than retry it pointlessly.
       context.log.error("non-retryable failure: dead-lettering the message", { code: error.code, error: error.message });
+      span?.end({ deadLettered: error.code });
       return { settle: "deadLetter", reason: error.code, description: error.message.slice(0, 1024) };
     }
+    span?.end({ error });
     throw error instanceof Error ? error : new CustodyError("Internal", String(error));
   }
 }

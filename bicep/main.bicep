@@ -1,0 +1,204 @@
+// Custody in one resource group, keyless: every service has shared-key / local auth turned
+// off and every access is an Entra ID role assignment scoped to the one container, queue,
+// topic, subscription or database it is for. `azd up` deploys this file (azure.yaml →
+// infra.path bicep/); docs/deploy.md explains each part and what it costs.
+//
+// Plain resources at pinned, generally available API versions rather than Azure Verified
+// Modules: the security review reads every property here, and the static tests in
+// test/deploy read the same text (AVM modules would hide the properties behind a registry
+// reference the tests cannot open).
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; names the resource group and seeds the resource-name token.')
+param environmentName string
+
+@minLength(1)
+@description('Region for every resource. It must offer Flex Consumption (az functionapp list-flexconsumption-locations).')
+param location string
+
+@description('Object id of whoever runs azd (AZURE_PRINCIPAL_ID): granted what the `custody` ops commands need. Empty = no operator roles.')
+param principalId string = ''
+
+@allowed(['User', 'Group', 'ServicePrincipal'])
+@description('What principalId is: a user running azd locally, a group of operators, or the pipeline identity in CI.')
+param principalType string = 'User'
+
+@minValue(1)
+@maxValue(146000)
+@description('Days each original version is kept immutable (WORM) by the originals container default policy. The policy stays unlocked until an operator locks it (docs/deploy.md).')
+param originalsRetentionDays int = 2557
+
+@description('Set to true once an operator has locked the originals retention policy (docs/deploy.md): a locked policy can only be extended, with `az storage container immutability-policy extend`, so the template stops declaring it.')
+param originalsPolicyLocked bool = false
+
+@description('Object ids (service principals / managed identities) of docking stations or upload services allowed to add recordings to originals.')
+param uploaderPrincipalIds array = []
+
+@description('Message time-to-live for every Service Bus entity in Azure. The topology file says PT1H because that is the Microsoft emulator\'s maximum; in Azure messages must outlive an outage of the app (docs/deploy.md).')
+param messageTimeToLive string = 'P14D'
+
+@allowed(['20', '22'])
+@description('Node.js major version of the Functions worker.')
+param nodeVersion string = '22'
+
+@allowed([2048, 4096])
+@description('Flex Consumption instance memory. Transcoding multi-GB recordings needs the larger size.')
+param instanceMemoryMB int = 4096
+
+@minValue(1)
+@maxValue(1000)
+@description('Upper bound on Flex Consumption instances: caps cost and the load on Cosmos DB at shift-change bursts.')
+param maximumInstanceCount int = 100
+
+@description('Cosmos DB serverless (pay per request) or provisioned autoscale throughput.')
+param cosmosServerless bool = true
+
+@description('Days of Log Analytics retention.')
+param logRetentionDays int = 90
+
+var tags = { 'azd-env-name': environmentName, application: 'custody' }
+// Short, stable, unique per subscription + environment + region: storage account names are global.
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+
+// The one topology file the code (shared/topology.ts) and the local emulator read too: queues,
+// topics, subscriptions and rules are created from it, so a name cannot drift.
+var topology = loadJsonContent('../topology/servicebus.json')
+var roles = loadJsonContent('roles.json')
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-custody-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identities 'modules/identities.bicep' = {
+  name: 'identities'
+  scope: rg
+  params: { location: location, tags: tags, token: token }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    token: token
+    retentionInDays: logRetentionDays
+    appPrincipalId: identities.outputs.appPrincipalId
+    roles: roles
+  }
+}
+
+module evidenceStorage 'modules/evidence-storage.bicep' = {
+  name: 'evidence-storage'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    token: token
+    originalsRetentionDays: originalsRetentionDays
+    originalsPolicyLocked: originalsPolicyLocked
+    appPrincipalId: identities.outputs.appPrincipalId
+    eventGridPrincipalId: identities.outputs.eventGridPrincipalId
+    operatorPrincipalId: principalId
+    operatorPrincipalType: principalType
+    uploaderPrincipalIds: uploaderPrincipalIds
+    roles: roles
+  }
+}
+
+module hostStorage 'modules/host-storage.bicep' = {
+  name: 'host-storage'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    token: token
+    appPrincipalId: identities.outputs.appPrincipalId
+    roles: roles
+  }
+}
+
+module serviceBus 'modules/servicebus.bicep' = {
+  name: 'servicebus'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    token: token
+    topology: topology
+    messageTimeToLive: messageTimeToLive
+    appAccess: loadJsonContent('service-bus-access.json')
+    appPrincipalId: identities.outputs.appPrincipalId
+    eventGridPrincipalId: identities.outputs.eventGridPrincipalId
+    operatorPrincipalId: principalId
+    operatorPrincipalType: principalType
+    roles: roles
+  }
+}
+
+module cosmos 'modules/cosmos.bicep' = {
+  name: 'cosmos'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    token: token
+    serverless: cosmosServerless
+    appPrincipalId: identities.outputs.appPrincipalId
+    operatorPrincipalId: principalId
+  }
+}
+
+module functions 'modules/functions.bicep' = {
+  name: 'functions'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    token: token
+    nodeVersion: nodeVersion
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    appIdentityName: identities.outputs.appIdentityName
+    hostStorageName: hostStorage.outputs.accountName
+    deploymentContainerName: hostStorage.outputs.deploymentContainerName
+    evidenceStorageName: evidenceStorage.outputs.accountName
+    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    cosmosAccountName: cosmos.outputs.accountName
+    cosmosDatabaseName: cosmos.outputs.databaseName
+    cosmosContainerName: cosmos.outputs.containerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+  }
+  // The host starts as soon as the code lands; every role it needs must exist by then.
+  dependsOn: [evidenceStorage, hostStorage, serviceBus, cosmos, monitoring]
+}
+
+module eventGrid 'modules/eventgrid.bicep' = {
+  name: 'eventgrid'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    token: token
+    evidenceStorageName: evidenceStorage.outputs.accountName
+    deadLetterContainerName: evidenceStorage.outputs.eventDeadLetterContainerName
+    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    eventGridIdentityName: identities.outputs.eventGridIdentityName
+  }
+  // Delivery with the topic's identity needs its Sender role on blob-created and its blob role on
+  // the dead-letter container before the subscription is created (Event Grid checks on create).
+  dependsOn: [serviceBus, evidenceStorage]
+}
+
+// Outputs are names and endpoints only — nothing here is a secret (azd stores outputs in .azure/).
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functions.outputs.appName
+output ServiceBusConnection__fullyQualifiedNamespace string = serviceBus.outputs.fullyQualifiedNamespace
+output EvidenceStorage__blobServiceUri string = evidenceStorage.outputs.blobServiceUri
+output EvidenceIndex__accountEndpoint string = cosmos.outputs.accountEndpoint

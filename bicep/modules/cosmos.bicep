@@ -1,0 +1,91 @@
+// Cosmos DB for NoSQL: local (key) auth off, so the only way in is an Entra ID token whose
+// principal holds a Cosmos *data-plane* role (sqlRoleAssignments) — ARM roles such as
+// Contributor give no access to the data. Database `custody`, container `evidence`,
+// partition key /id, indexing policy from cosmos-indexing-policy.json (the same policy the code
+// declares in shared/adapters/cosmos-evidence-index.ts; test/deploy checks they are equal).
+param location string
+param tags object
+param token string
+param serverless bool
+@description('Autoscale ceiling (RU/s) when not serverless.')
+param autoscaleMaxThroughput int = 4000
+param appPrincipalId string
+param operatorPrincipalId string
+
+// The defaults of CUSTODY_COSMOS_DATABASE / CUSTODY_COSMOS_CONTAINER (shared/settings.ts); the
+// functions module sets both settings from these outputs.
+var databaseName = 'custody'
+var containerName = 'evidence'
+// Built-in data-plane role definitions (the same ids in every account).
+var dataReaderRoleId = '00000000-0000-0000-0000-000000000001'
+var dataContributorRoleId = '00000000-0000-0000-0000-000000000002'
+
+resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
+  name: 'cosmos-custody-${token}'
+  location: location
+  tags: tags
+  kind: 'GlobalDocumentDB'
+  properties: {
+    databaseAccountOfferType: 'Standard'
+    // Entra ID only: account keys cannot read or write data.
+    disableLocalAuth: true
+    // Databases, containers and indexing policies change only through ARM (this template),
+    // never through a data-plane call, even by a key holder.
+    disableKeyBasedMetadataWriteAccess: true
+    minimalTlsVersion: 'Tls12'
+    consistencyPolicy: { defaultConsistencyLevel: 'Session' }
+    locations: [{ locationName: location, failoverPriority: 0, isZoneRedundant: false }]
+    capabilities: serverless ? [{ name: 'EnableServerless' }] : []
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15' = {
+  parent: account
+  name: databaseName
+  properties: { resource: { id: databaseName } }
+}
+
+resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = {
+  parent: database
+  name: containerName
+  properties: {
+    resource: {
+      id: containerName
+      // One document per recording, id = evidenceId: every write is a point operation.
+      partitionKey: { paths: ['/id'], kind: 'Hash', version: 2 }
+      indexingPolicy: loadJsonContent('../cosmos-indexing-policy.json')
+    }
+    options: serverless ? {} : { autoscaleSettings: { maxThroughput: autoscaleMaxThroughput } }
+  }
+}
+
+// Scoped to the database, not the account. The container would be narrower, but SDKs read
+// database metadata on the way to a container, which a container-scoped assignment refuses
+// (reported in Azure/azure-cosmos-dotnet-v3#3638); the database holds nothing else.
+resource appWritesIndex 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
+  parent: account
+  name: guid(database.id, appPrincipalId, dataContributorRoleId)
+  properties: {
+    roleDefinitionId: '${account.id}/sqlRoleDefinitions/${dataContributorRoleId}'
+    principalId: appPrincipalId
+    scope: '${account.id}/dbs/${databaseName}'
+  }
+}
+
+// The operator reads records (`custody status`, `list`, `dlq peek`, `verify`, `reconcile`); the
+// index function stays the only writer.
+resource operatorReadsIndex 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = if (!empty(operatorPrincipalId)) {
+  parent: account
+  name: guid(database.id, operatorPrincipalId, dataReaderRoleId)
+  properties: {
+    roleDefinitionId: '${account.id}/sqlRoleDefinitions/${dataReaderRoleId}'
+    principalId: operatorPrincipalId
+    scope: '${account.id}/dbs/${databaseName}'
+  }
+}
+
+output accountName string = account.name
+output accountEndpoint string = account.properties.documentEndpoint
+output databaseName string = databaseName
+output containerName string = containerName

@@ -1,0 +1,189 @@
+// The evidence account: keyless (shared key off, so no SAS but user-delegation SAS, no
+// connection strings), private containers, TLS 1.2, versioning on, and the `originals`
+// container under version-level immutability (WORM): every version of every recording is kept
+// unaltered and undeletable for `originalsRetentionDays`, whatever role the caller holds.
+param location string
+param tags object
+param token string
+param originalsRetentionDays int
+@description('Set after an operator has locked the originals policy (docs/deploy.md): a locked policy can only be extended, so the template stops declaring it.')
+param originalsPolicyLocked bool = false
+@allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS', 'Standard_RAGZRS'])
+param skuName string = 'Standard_ZRS'
+param appPrincipalId string
+param eventGridPrincipalId string
+param operatorPrincipalId string
+param operatorPrincipalType string
+param uploaderPrincipalIds array
+param roles object
+
+// Container names the code uses: ORIGINALS (local/stack.ts, CUSTODY_ACCEPTED_CONTAINERS),
+// DERIVED_CONTAINER (shared/ports/blob-store.ts), AUDIT_CONTAINER (cli/audit-log.ts).
+var originalsName = 'originals'
+var derivedName = 'derived'
+var auditName = 'audit'
+var eventDeadLetterName = 'event-deadletter'
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: 'stcustodyev${take(token, 12)}'
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: skuName }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    // Version-level WORM is not supported with a hierarchical namespace.
+    isHnsEnabled: false
+    publicNetworkAccess: 'Enabled'
+    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    // Version-level immutability requires versioning; an overwrite becomes a new version (and a
+    // new recording), never a change to the old bytes.
+    isVersioningEnabled: true
+    // An audit trail of every create/delete on the account, kept by the service.
+    changeFeed: { enabled: true }
+    deleteRetentionPolicy: { enabled: true, days: 30 }
+    containerDeleteRetentionPolicy: { enabled: true, days: 30 }
+  }
+}
+
+resource originals 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: originalsName
+  properties: {
+    publicAccess: 'None'
+    immutableStorageWithVersioning: { enabled: true }
+  }
+}
+
+// The container's default time-based retention policy: each new version inherits it. Created
+// unlocked — an unlocked policy can still be shortened or removed, so it protects against
+// mistakes but not against an administrator. Locking it (docs/deploy.md) is deliberate and
+// irreversible, and is an operator's step, not the template's.
+resource originalsRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (!originalsPolicyLocked) {
+  parent: originals
+  name: 'default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: originalsRetentionDays
+    allowProtectedAppendWrites: false
+    allowProtectedAppendWritesAll: false
+  }
+}
+
+resource derived 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: derivedName
+  properties: { publicAccess: 'None' }
+}
+
+resource audit 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: auditName
+  properties: { publicAccess: 'None' }
+}
+
+// Event Grid writes events it could not deliver here (modules/eventgrid.bicep).
+resource eventDeadLetter 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: eventDeadLetterName
+  properties: { publicAccess: 'None' }
+}
+
+// ---- The function app: read originals, write renditions, sign read URLs for ffmpeg --------
+
+resource appReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(originals.id, appPrincipalId, roles.storageBlobDataReader)
+  scope: originals
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appWritesDerived 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(derived.id, appPrincipalId, roles.storageBlobDataContributor)
+  scope: derived
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// A user delegation key is requested from the blob service as a whole (generateUserDelegationKey
+// is an account-level action), so this is the one account-scoped role. It grants no data
+// access: a user-delegation SAS is limited to what the signer's own roles allow (read on
+// originals, shared/adapters/azure-blob-store.ts readUrl).
+resource appSignsReadUrls 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, appPrincipalId, roles.storageBlobDelegator)
+  scope: account
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDelegator)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---- Event Grid: dead-letter undeliverable events -----------------------------------------
+
+resource eventGridWritesDeadLetters 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(eventDeadLetter.id, eventGridPrincipalId, roles.storageBlobDataContributor)
+  scope: eventDeadLetter
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: eventGridPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---- Docking stations / upload services: add recordings to originals ----------------------
+
+resource uploadersWriteOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for uploader in uploaderPrincipalIds: {
+  name: guid(originals.id, uploader, roles.storageBlobDataContributor)
+  scope: originals
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: uploader
+    principalType: 'ServicePrincipal'
+  }
+}]
+
+// ---- The operator (AZURE_PRINCIPAL_ID): `custody verify` / `reconcile` read originals, and
+// ---- `dlq redrive|purge` / `reconcile` write their audit record ----------------------------
+
+resource operatorReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(originals.id, operatorPrincipalId, roles.storageBlobDataReader)
+  scope: originals
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+resource operatorWritesAudit 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(audit.id, operatorPrincipalId, roles.storageBlobDataContributor)
+  scope: audit
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+output accountName string = account.name
+output blobServiceUri string = account.properties.primaryEndpoints.blob
+output eventDeadLetterContainerName string = eventDeadLetter.name

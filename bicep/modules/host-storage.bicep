@@ -1,0 +1,57 @@
+// The Functions host's own storage account, separate from the evidence: the host keeps its
+// leases (timer singleton locks, host id) here and Flex Consumption reads the deployment
+// package from a container here. The host needs broad blob rights on its storage (it creates
+// containers), so those rights must not be on the evidence account. Keyless like the rest.
+param location string
+param tags object
+param token string
+param appPrincipalId string
+param roles object
+
+var deploymentContainerName = 'app-package'
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: 'stcustodyfn${take(token, 12)}'
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: { publicAccess: 'None' }
+}
+
+// "Storage Blob Data Owner covers the basic needs of Functions host storage" (Functions docs,
+// identity-based host storage): the host creates its own containers, which Contributor cannot.
+// Scoped to this host-only account, never the evidence account (test/deploy checks both).
+resource appUsesHostStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, appPrincipalId, roles.storageBlobDataOwner)
+  scope: account
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+output accountName string = account.name
+output deploymentContainerName string = deploymentContainer.name

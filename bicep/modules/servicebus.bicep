@@ -1,0 +1,149 @@
+// Service Bus: a Standard namespace (topics and SQL filters need Standard or Premium) with
+// local (SAS) auth disabled, and every queue, topic, subscription and rule created from the
+// one topology file (topology/servicebus.json, loaded by main.bicep) — the file the code checks
+// its entity names against and the local emulator serves. Nothing here names an entity except
+// the app's role assignments, which service-bus-access.json lists and the tests check against
+// the code.
+//
+// Property names: the file uses the Microsoft emulator's Config.json names (PascalCase);
+// ARM uses camelCase. The mapping is below, one property at a time. DefaultMessageTimeToLive is
+// the one deliberate difference: see `messageTimeToLive`.
+param location string
+param tags object
+param token string
+@description('topology/servicebus.json as loaded by main.bicep.')
+param topology object
+@description('Replaces the file\'s DefaultMessageTimeToLive (PT1H, the emulator\'s maximum) on every entity.')
+param messageTimeToLive string
+@description('bicep/service-bus-access.json: the app identity\'s role per entity.')
+param appAccess object
+param appPrincipalId string
+param eventGridPrincipalId string
+param operatorPrincipalId string
+param operatorPrincipalType string
+param roles object
+@allowed(['Standard', 'Premium'])
+@description('Standard: 256 KB messages, shared capacity. Premium: 100 MB messages, dedicated capacity, private endpoints.')
+param skuName string = 'Standard'
+
+var config = topology.UserConfig.Namespaces[0]
+var queueConfigs = contains(config, 'Queues') ? config.Queues : []
+var topicConfigs = contains(config, 'Topics') ? config.Topics : []
+
+resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
+  name: 'sb-custody-${token}'
+  location: location
+  tags: tags
+  sku: { name: skuName, tier: skuName }
+  properties: {
+    // Entra ID only: no SAS keys, no connection strings that could leak.
+    disableLocalAuth: true
+    minimumTlsVersion: '1.2'
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource queues 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [for queue in queueConfigs: {
+  parent: namespace
+  name: queue.Name
+  properties: union(
+    {
+      lockDuration: queue.Properties.LockDuration
+      maxDeliveryCount: queue.Properties.MaxDeliveryCount
+      requiresDuplicateDetection: queue.Properties.RequiresDuplicateDetection
+      duplicateDetectionHistoryTimeWindow: queue.Properties.DuplicateDetectionHistoryTimeWindow
+      deadLetteringOnMessageExpiration: queue.Properties.DeadLetteringOnMessageExpiration
+      requiresSession: queue.Properties.RequiresSession
+      defaultMessageTimeToLive: messageTimeToLive
+    },
+    // The file writes "" for "not forwarded"; ARM wants the property absent.
+    empty(queue.Properties.?ForwardTo ?? '') ? {} : { forwardTo: queue.Properties.ForwardTo },
+    empty(queue.Properties.?ForwardDeadLetteredMessagesTo ?? '') ? {} : { forwardDeadLetteredMessagesTo: queue.Properties.ForwardDeadLetteredMessagesTo }
+  )
+}]
+
+// Bicep has no nested resource loops: one module per topic creates the topic and loops over
+// its subscriptions (and that module one per subscription for the rules).
+module topics 'servicebus-topic.bicep' = [for topic in topicConfigs: {
+  name: 'sb-topic-${topic.Name}'
+  params: {
+    namespaceName: namespace.name
+    topic: topic
+    messageTimeToLive: messageTimeToLive
+    appSubscriptionAccess: filter(appAccess.subscriptions, access => access.topic == topic.Name)
+    appPrincipalId: appPrincipalId
+    roles: roles
+  }
+}]
+
+// ---- The function app: one role per queue / topic it uses (subscriptions: in the topic module)
+
+resource accessedQueues 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = [for access in appAccess.queues: {
+  parent: namespace
+  name: access.queue
+}]
+
+resource appQueueRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (access, i) in appAccess.queues: {
+  name: guid(accessedQueues[i].id, appPrincipalId, roles[access.role])
+  scope: accessedQueues[i]
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles[access.role])
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+  dependsOn: [queues]
+}]
+
+resource accessedTopics 'Microsoft.ServiceBus/namespaces/topics@2024-01-01' existing = [for access in appAccess.topics: {
+  parent: namespace
+  name: access.topic
+}]
+
+resource appTopicRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (access, i) in appAccess.topics: {
+  name: guid(accessedTopics[i].id, appPrincipalId, roles[access.role])
+  scope: accessedTopics[i]
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles[access.role])
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+  dependsOn: [topics]
+}]
+
+// ---- Event Grid: send BlobCreated events to the blob-created queue, nothing else ----------
+
+resource blobCreatedQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
+  parent: namespace
+  name: 'blob-created'
+}
+
+resource eventGridSendsBlobCreated 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(blobCreatedQueue.id, eventGridPrincipalId, roles.serviceBusDataSender)
+  scope: blobCreatedQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
+    principalId: eventGridPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+  dependsOn: [queues]
+}
+
+// ---- The operator: `custody dlq list|peek|redrive|purge` and `reconcile` -------------------
+// They receive from dead-letter queues, send (redrive, reconcile) to any entity, and read
+// runtime counts through the management endpoint (ServiceBusAdministrationClient), which
+// requires the Manage claim — only Data Owner grants that to an Entra ID caller. Namespace
+// scope because the commands work on every entity. A person, not the app, and only when
+// AZURE_PRINCIPAL_ID is set; drop it where operators use the portal instead.
+
+resource operatorOperatesQueues 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(namespace.id, operatorPrincipalId, roles.serviceBusDataOwner)
+  scope: namespace
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataOwner)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+output namespaceName string = namespace.name
+output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'

@@ -1,0 +1,667 @@
+/**
+ * The deployment's rules as checks over file contents: each returns the problems it finds
+ * (empty = the rule holds). The tests run them on the real files, and on copies mutated in
+ * memory to show that each check catches what it is for.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import {
+  allDeclarations,
+  bicepFiles,
+  loadedFiles,
+  literal,
+  objectProperty,
+  outputs,
+  params,
+  property,
+  propertyPath,
+  REPO_ROOT,
+  resolveName,
+  stripComments,
+  topLevelEntries,
+  vars,
+  type Declaration,
+  type Files,
+} from "./bicep";
+
+// ---------------------------------------------------------------------------------------------
+// Roles
+
+/**
+ * Built-in role definition ids, as published in "Azure built-in roles" (learn.microsoft.com/
+ * azure/role-based-access-control/built-in-roles): the only roles the templates may use.
+ */
+export const KNOWN_ROLES: Record<string, string> = {
+  storageBlobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+  storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+  storageBlobDataOwner: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+  storageBlobDelegator: "db58b8e5-c6ad-4a2a-8342-4190687cbf4a",
+  serviceBusDataReceiver: "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0",
+  serviceBusDataSender: "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
+  serviceBusDataOwner: "090c5cfd-751d-490a-894a-3ce6f1109419",
+  monitoringMetricsPublisher: "3913510d-42f4-4e42-8a64-420c390055eb",
+};
+
+/** Roles that grant management or role-assignment rights: never assigned by these templates. */
+export const FORBIDDEN_ROLES: Record<string, string> = {
+  "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+  "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+  "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+  "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
+  "17d1049b-9a84-46fb-8f53-869881c3d3ab": "Storage Account Contributor",
+};
+
+/** Cosmos DB data-plane built-in role definitions (sqlRoleDefinitions, the same ids in every account). */
+export const COSMOS_DATA_READER = "00000000-0000-0000-0000-000000000001";
+export const COSMOS_DATA_CONTRIBUTOR = "00000000-0000-0000-0000-000000000002";
+
+type Principal = "app" | "eventGrid" | "operator" | "uploader";
+
+interface Grant {
+  principal: Principal;
+  role: string;
+  /** Resource type the assignment is scoped to. */
+  scopeType: string;
+  /** The scoped resource's name, when it is a literal (or a var holding one). */
+  scopeName?: string;
+  file: string;
+}
+
+/**
+ * Who may get what, where. Anything else is broader than the code needs. Service Bus entity
+ * roles of the app come from bicep/service-bus-access.json and are checked against the code
+ * separately (checkServiceBusAccessMatchesCode).
+ */
+const ALLOWED_GRANTS: Array<Partial<Grant> & { why: string }> = [
+  { principal: "app", role: "storageBlobDataReader", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "originals", why: "stages read originals" },
+  { principal: "app", role: "storageBlobDataContributor", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "derived", why: "media stages write renditions" },
+  { principal: "app", role: "storageBlobDelegator", scopeType: "Microsoft.Storage/storageAccounts", file: "bicep/modules/evidence-storage.bicep", why: "user-delegation SAS for ffmpeg reads" },
+  { principal: "app", role: "storageBlobDataOwner", scopeType: "Microsoft.Storage/storageAccounts", file: "bicep/modules/host-storage.bicep", why: "Functions host storage (host-only account)" },
+  { principal: "app", role: "serviceBusDataReceiver", scopeType: "Microsoft.ServiceBus/namespaces/queues", why: "queue-triggered functions" },
+  { principal: "app", role: "serviceBusDataSender", scopeType: "Microsoft.ServiceBus/namespaces/queues", why: "results to queues" },
+  { principal: "app", role: "serviceBusDataSender", scopeType: "Microsoft.ServiceBus/namespaces/topics", why: "events to topics" },
+  { principal: "app", role: "serviceBusDataReceiver", scopeType: "Microsoft.ServiceBus/namespaces/topics/subscriptions", why: "subscription-triggered functions" },
+  { principal: "app", role: "monitoringMetricsPublisher", scopeType: "Microsoft.Insights/components", why: "telemetry with Entra ID" },
+  { principal: "eventGrid", role: "serviceBusDataSender", scopeType: "Microsoft.ServiceBus/namespaces/queues", scopeName: "blob-created", why: "event delivery" },
+  { principal: "eventGrid", role: "storageBlobDataContributor", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "event-deadletter", why: "event dead-lettering" },
+  { principal: "operator", role: "storageBlobDataReader", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "originals", why: "custody verify / reconcile" },
+  { principal: "operator", role: "storageBlobDataContributor", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "audit", why: "audit records of redrive/purge/reconcile" },
+  { principal: "operator", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces", why: "custody dlq (runtime counts need Manage)" },
+  { principal: "uploader", role: "storageBlobDataContributor", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "originals", why: "docks upload recordings" },
+];
+
+const PRINCIPALS: Record<string, Principal> = {
+  appPrincipalId: "app",
+  eventGridPrincipalId: "eventGrid",
+  operatorPrincipalId: "operator",
+  uploader: "uploader",
+};
+
+function rolesJson(files: Files): Record<string, string> {
+  const text = files.get("bicep/roles.json");
+  if (text === undefined) throw new Error("bicep/roles.json is missing");
+  const parsed = JSON.parse(text) as Record<string, string>;
+  delete parsed.$comment;
+  return parsed;
+}
+
+function serviceBusAccess(files: Files): ServiceBusAccessFile {
+  const text = files.get("bicep/service-bus-access.json");
+  if (text === undefined) throw new Error("bicep/service-bus-access.json is missing");
+  return JSON.parse(text) as ServiceBusAccessFile;
+}
+
+interface ServiceBusAccessFile {
+  queues: Array<{ queue: string; role: string }>;
+  topics: Array<{ topic: string; role: string }>;
+  subscriptions: Array<{ topic: string; subscription: string; role: string }>;
+}
+
+/** roles.json holds only the known built-in roles, with their published ids. */
+export function checkRoleDefinitions(files: Files): string[] {
+  const problems: string[] = [];
+  for (const [name, id] of Object.entries(rolesJson(files))) {
+    if (FORBIDDEN_ROLES[id.toLowerCase()]) problems.push(`roles.json: ${name} is ${FORBIDDEN_ROLES[id.toLowerCase()]} (${id}), a management role`);
+    else if (KNOWN_ROLES[name] === undefined) problems.push(`roles.json: ${name} is not a role the deployment is allowed to use`);
+    else if (KNOWN_ROLES[name] !== id.toLowerCase()) problems.push(`roles.json: ${name} is ${id}, but that role's id is ${KNOWN_ROLES[name]}`);
+  }
+  // A GUID written straight into a template would bypass roles.json.
+  for (const [file, text] of bicepFiles(files)) {
+    for (const match of stripComments(text).matchAll(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi)) {
+      if (match[0] !== COSMOS_DATA_READER && match[0] !== COSMOS_DATA_CONTRIBUTOR) problems.push(`${file}: literal GUID ${match[0]} (role ids belong in roles.json)`);
+    }
+  }
+  return problems;
+}
+
+/** Every Azure role assignment: role from roles.json, scoped to a declared resource, and allowed by ALLOWED_GRANTS. */
+export function checkRoleAssignments(files: Files): string[] {
+  const problems: string[] = [];
+  const roles = rolesJson(files);
+  const access = serviceBusAccess(files);
+  const declared = allDeclarations(files);
+  const assignments = declared.filter((d) => d.kind === "resource" && d.type === "Microsoft.Authorization/roleAssignments");
+  if (assignments.length === 0) problems.push("no role assignments found");
+  for (const assignment of assignments) {
+    const where = `${assignment.file} ${assignment.symbol}`;
+    const props = objectProperty(assignment.body, "properties") ?? "";
+    const roleExpression = property(props, "roleDefinitionId") ?? "";
+    const scopeExpression = property(assignment.body, "scope")?.trim();
+    const principalExpression = property(props, "principalId")?.trim() ?? "";
+    const principal = PRINCIPALS[principalExpression];
+    if (principal === undefined) {
+      problems.push(`${where}: principal '${principalExpression}' is not one of the deployment's identities`);
+      continue;
+    }
+    if (scopeExpression === undefined) {
+      problems.push(`${where}: no scope — it would apply to the whole resource group or subscription`);
+      continue;
+    }
+    if (/resourceGroup\(\)|subscription\(\)|tenant\(\)|managementGroup\(/.test(scopeExpression)) {
+      problems.push(`${where}: scope ${scopeExpression} is a resource group or wider`);
+      continue;
+    }
+    const scopeSymbol = /^([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]+\])?$/.exec(scopeExpression)?.[1];
+    const scoped = declared.find((d) => d.file === assignment.file && d.symbol === scopeSymbol);
+    if (scoped === undefined || scoped.kind !== "resource") {
+      problems.push(`${where}: scope '${scopeExpression}' is not a resource declared in ${assignment.file}`);
+      continue;
+    }
+    const roleNames = roleNamesOf(roleExpression, assignment, access);
+    if (roleNames === undefined) {
+      problems.push(`${where}: role '${roleExpression}' is not taken from roles.json`);
+      continue;
+    }
+    const source = files.get(assignment.file) ?? "";
+    for (const roleName of roleNames) {
+      if (roles[roleName] === undefined) {
+        problems.push(`${where}: role ${roleName} is not in roles.json`);
+        continue;
+      }
+      const grant: Grant = { principal, role: roleName, scopeType: scoped.type, scopeName: resolveName(property(scoped.body, "name"), source), file: assignment.file };
+      const allowed = ALLOWED_GRANTS.some(
+        (rule) =>
+          rule.principal === grant.principal &&
+          rule.role === grant.role &&
+          rule.scopeType === grant.scopeType &&
+          (rule.scopeName === undefined || rule.scopeName === grant.scopeName) &&
+          (rule.file === undefined || rule.file === grant.file),
+      );
+      if (!allowed) problems.push(`${where}: ${principal} gets ${roleName} on ${grant.scopeType} ${grant.scopeName ?? "(computed name)"} — broader than the code needs`);
+    }
+  }
+  return problems;
+}
+
+/** `subscriptionResourceId('…roleDefinitions', roles.X)` → [X]; `roles[access.role]` in an access loop → the roles that JSON list uses. */
+function roleNamesOf(expression: string, assignment: Declaration, access: ServiceBusAccessFile): string[] | undefined {
+  const direct = /subscriptionResourceId\(\s*'Microsoft\.Authorization\/roleDefinitions'\s*,\s*roles\.([A-Za-z]+)\s*\)/.exec(expression);
+  if (direct) return [direct[1]];
+  if (/subscriptionResourceId\(\s*'Microsoft\.Authorization\/roleDefinitions'\s*,\s*roles\[access\.role\]\s*\)/.test(expression)) {
+    const collection = /\bin\s+(appAccess(?:\.(queues|topics|subscriptions))?)\s*$/.exec(assignment.loop ?? "")?.[2] as keyof ServiceBusAccessFile | undefined;
+    const entries = collection ? access[collection] : access.subscriptions;
+    return [...new Set(entries.map((e) => e.role))];
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service Bus access ↔ code
+
+export interface CodeServiceBusUse {
+  /** `receive queue blob-created`, `send topic evidence-ready`, `receive subscription evidence-received/hash`. */
+  uses: Set<string>;
+}
+
+/** What the app's identity must be able to do, from the access file. */
+export function serviceBusAccessUses(files: Files): Set<string> {
+  const access = serviceBusAccess(files);
+  const verb = (role: string): string => (role === "serviceBusDataReceiver" ? "receive" : role === "serviceBusDataSender" ? "send" : `(${role})`);
+  return new Set([
+    ...access.queues.map((a) => `${verb(a.role)} queue ${a.queue}`),
+    ...access.topics.map((a) => `${verb(a.role)} topic ${a.topic}`),
+    ...access.subscriptions.map((a) => `${verb(a.role)} subscription ${a.topic}/${a.subscription}`),
+  ]);
+}
+
+export function checkServiceBusAccessMatchesCode(files: Files, codeUses: Set<string>): string[] {
+  const granted = serviceBusAccessUses(files);
+  const problems: string[] = [];
+  for (const use of codeUses) if (!granted.has(use)) problems.push(`the code does "${use}" but service-bus-access.json grants no role for it`);
+  for (const use of granted) if (!codeUses.has(use)) problems.push(`service-bus-access.json grants "${use}", which no function does (broader than needed)`);
+  return problems;
+}
+
+/** The access file is what the templates assign: loaded by main.bicep and looped at entity scope. */
+export function checkServiceBusAccessWiring(files: Files): string[] {
+  const problems: string[] = [];
+  const main = files.get("bicep/main.bicep") ?? "";
+  if (!loadedFiles("bicep/main.bicep", main).includes("bicep/service-bus-access.json")) problems.push("main.bicep does not load service-bus-access.json");
+  const declared = allDeclarations(files).filter((d) => d.type === "Microsoft.Authorization/roleAssignments");
+  const expect = (file: string, collection: RegExp, scopeType: string): void => {
+    const found = declared.find((d) => d.file === file && collection.test(d.loop ?? ""));
+    if (!found) {
+      problems.push(`${file}: no role assignment loop over ${collection.source}`);
+      return;
+    }
+    const scopeSymbol = /^([A-Za-z_][A-Za-z0-9_]*)/.exec(property(found.body, "scope")?.trim() ?? "")?.[1];
+    const scoped = allDeclarations(files).find((d) => d.file === file && d.symbol === scopeSymbol);
+    if (scoped?.type !== scopeType) problems.push(`${file}: ${found.symbol} is scoped to ${scoped?.type ?? "nothing"}, not ${scopeType}`);
+  };
+  expect("bicep/modules/servicebus.bicep", /\bin\s+appAccess\.queues$/, "Microsoft.ServiceBus/namespaces/queues");
+  expect("bicep/modules/servicebus.bicep", /\bin\s+appAccess\.topics$/, "Microsoft.ServiceBus/namespaces/topics");
+  expect("bicep/modules/servicebus-subscription.bicep", /\bin\s+appAccess$/, "Microsoft.ServiceBus/namespaces/topics/subscriptions");
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cosmos DB data-plane roles
+
+export function checkCosmosRoles(files: Files): string[] {
+  const problems: string[] = [];
+  const file = "bicep/modules/cosmos.bicep";
+  const source = files.get(file) ?? "";
+  const variables = vars(source);
+  const assignments = allDeclarations(files).filter((d) => d.type === "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments");
+  const app = assignments.find((d) => property(objectProperty(d.body, "properties") ?? "", "principalId")?.trim() === "appPrincipalId");
+  if (!app) problems.push("no Cosmos DB data-plane role assignment (sqlRoleAssignments) for the app identity");
+  for (const assignment of assignments) {
+    const props = objectProperty(assignment.body, "properties") ?? "";
+    const roleVar = /sqlRoleDefinitions\/\$\{([A-Za-z_]+)\}/.exec(property(props, "roleDefinitionId") ?? "")?.[1];
+    const roleId = roleVar ? literal(variables.get(roleVar)) : undefined;
+    const principal = property(props, "principalId")?.trim();
+    const expected = principal === "appPrincipalId" ? COSMOS_DATA_CONTRIBUTOR : principal === "operatorPrincipalId" ? COSMOS_DATA_READER : undefined;
+    if (expected === undefined) problems.push(`${assignment.symbol}: principal ${principal} should have no Cosmos DB data access`);
+    else if (roleId !== expected) problems.push(`${assignment.symbol}: ${principal} gets Cosmos role ${roleId ?? "(unknown)"}, expected ${expected}`);
+    if (!/\/dbs\//.test(property(props, "scope") ?? "")) problems.push(`${assignment.symbol}: scope is the whole account, not the database`);
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys, secrets, local auth
+
+const SECRET_PATTERNS: Array<[RegExp, string]> = [
+  [/\blist[A-Z][A-Za-z]*\s*\(/, "a list*() call (listKeys, listConnectionStrings, listAccountSas …) returns keys"],
+  [/\.list[A-Z][A-Za-z]*\s*\(/, "a resource.list*() call returns keys"],
+  [/AccountKey\s*=/i, "an account key"],
+  [/SharedAccessKey/i, "a SAS key"],
+  [/SharedAccessSignature/i, "a SAS"],
+  [/[?&]sig=/i, "a SAS signature"],
+  [/DefaultEndpointsProtocol\s*=/i, "a storage connection string"],
+  [/InstrumentationKey\s*=/i, "an instrumentation key"],
+  [/@secure\(\)/, "a secure parameter (nothing secret should need passing)"],
+  [/primary(Master)?Key|secondary(Master)?Key|primaryConnectionString|secondaryConnectionString/i, "a key property"],
+  [/authorizationRules/i, "a SAS authorization rule"],
+];
+
+/** No keys, SAS or connection strings with keys anywhere in the deployment files or outputs. */
+export function checkNoSecrets(files: Files): string[] {
+  const problems: string[] = [];
+  for (const [file, raw] of files) {
+    if (!file.startsWith("bicep/")) continue;
+    const text = file.endsWith(".bicep") ? stripComments(raw) : raw;
+    for (const [pattern, what] of SECRET_PATTERNS) if (pattern.test(text)) problems.push(`${file}: ${what} (${pattern.source})`);
+    if (file.endsWith(".bicep")) {
+      // The one connection string in the templates is Application Insights': it names the
+      // component (its key cannot ingest with local auth off) and is passed straight to the app.
+      text.split("\n").forEach((line, i) => {
+        if (/connectionstring/i.test(line) && !/^\s*APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights\.properties\.ConnectionString\s*$/.test(line)) {
+          problems.push(`${file}:${i + 1}: a connection string: ${line.trim()}`);
+        }
+      });
+      for (const output of outputs(raw)) {
+        if (/key|secret|password|connectionstring|sas\b|token|credential/i.test(`${output.name} ${output.value}`)) problems.push(`${file}: output ${output.name} looks like a secret (${output.value})`);
+      }
+    }
+  }
+  const parameters = files.get("bicep/main.parameters.json");
+  if (parameters) {
+    const values = JSON.parse(parameters) as { parameters: Record<string, { value: unknown }> };
+    for (const [name, { value }] of Object.entries(values.parameters)) {
+      if (typeof value !== "string" || !/^\$\{[A-Z0-9_]+(=[^}]*)?\}$/.test(value)) problems.push(`main.parameters.json: ${name} is not an azd environment reference (${JSON.stringify(value)})`);
+      if (/key|secret|password|token/i.test(name)) problems.push(`main.parameters.json: parameter ${name} looks like a secret`);
+    }
+  }
+  return problems;
+}
+
+const LOCAL_AUTH_RULES: Array<{ type: string; property: string; expected: string; what: string }> = [
+  { type: "Microsoft.Storage/storageAccounts", property: "properties.allowSharedKeyAccess", expected: "false", what: "shared-key access" },
+  { type: "Microsoft.Storage/storageAccounts", property: "properties.allowBlobPublicAccess", expected: "false", what: "anonymous blob access" },
+  { type: "Microsoft.Storage/storageAccounts", property: "properties.minimumTlsVersion", expected: "'TLS1_2'", what: "TLS below 1.2" },
+  { type: "Microsoft.ServiceBus/namespaces", property: "properties.disableLocalAuth", expected: "true", what: "SAS (local) auth" },
+  { type: "Microsoft.DocumentDB/databaseAccounts", property: "properties.disableLocalAuth", expected: "true", what: "key (local) auth" },
+  { type: "Microsoft.Insights/components", property: "properties.DisableLocalAuth", expected: "true", what: "instrumentation-key ingestion" },
+];
+
+/** Every storage account, Service Bus namespace, Cosmos account and Application Insights component the templates create is keyless. */
+export function checkLocalAuthDisabled(files: Files): string[] {
+  const problems: string[] = [];
+  const created = allDeclarations(files).filter((d) => d.kind === "resource" && !d.existing);
+  for (const type of new Set(LOCAL_AUTH_RULES.map((r) => r.type))) {
+    if (!created.some((d) => d.type === type)) problems.push(`no ${type} is created`);
+  }
+  for (const resource of created) {
+    for (const rule of LOCAL_AUTH_RULES.filter((r) => r.type === resource.type)) {
+      const value = propertyPath(resource.body, rule.property);
+      if (value !== rule.expected) problems.push(`${resource.file} ${resource.symbol}: ${rule.property} is ${value ?? "not set"} — ${rule.what} is allowed`);
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Immutable originals
+
+export function checkOriginalsImmutable(files: Files): string[] {
+  const problems: string[] = [];
+  const file = "bicep/modules/evidence-storage.bicep";
+  const source = files.get(file) ?? "";
+  const declared = allDeclarations(files).filter((d) => d.file === file);
+  const blobService = declared.find((d) => d.type === "Microsoft.Storage/storageAccounts/blobServices");
+  if (propertyPath(blobService?.body ?? "", "properties.isVersioningEnabled") !== "true") problems.push("blob versioning is not enabled on the evidence account (version-level immutability needs it)");
+  const originals = declared.find((d) => d.type === "Microsoft.Storage/storageAccounts/blobServices/containers" && resolveName(property(d.body, "name"), source) === "originals");
+  if (!originals) return [...problems, "no originals container"];
+  if (originals.condition) problems.push(`the originals container is conditional (${originals.condition})`);
+  if (propertyPath(originals.body, "properties.immutableStorageWithVersioning.enabled") !== "true") problems.push("originals lacks version-level immutability (immutableStorageWithVersioning.enabled: true)");
+  if (propertyPath(originals.body, "properties.publicAccess") !== "'None'") problems.push("originals is not private");
+  const policy = declared.find((d) => d.type === "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies" && property(d.body, "parent")?.trim() === originals.symbol);
+  if (!policy) return [...problems, "originals has no default time-based retention policy"];
+  if (literal(property(policy.body, "name")) !== "default") problems.push("the retention policy must be named 'default'");
+  const days = propertyPath(policy.body, "properties.immutabilityPeriodSinceCreationInDays");
+  if (days === undefined || !params(source).has(days)) problems.push(`the retention period is ${days ?? "not set"}, not a parameter`);
+  if (propertyPath(policy.body, "properties.allowProtectedAppendWrites") !== "false") problems.push("protected append writes are allowed on originals");
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event Grid
+
+export function checkEventGrid(files: Files, contract: { eventType: string; committedApis: readonly string[]; specVersion: string }): string[] {
+  const problems: string[] = [];
+  const file = "bicep/modules/eventgrid.bicep";
+  const source = files.get(file) ?? "";
+  const declared = allDeclarations(files).filter((d) => d.file === file);
+  const topic = declared.find((d) => d.type === "Microsoft.EventGrid/systemTopics" && !d.existing);
+  if (!topic) return ["no Event Grid system topic"];
+  if (literal(propertyPath(topic.body, "properties.topicType")) !== "Microsoft.Storage.StorageAccounts") problems.push("the system topic is not on a storage account");
+  if (!/UserAssigned|SystemAssigned/.test(propertyPath(topic.body, "identity.type") ?? "")) problems.push("the system topic has no managed identity");
+  const subscriptions = declared.filter((d) => d.type === "Microsoft.EventGrid/systemTopics/eventSubscriptions");
+  if (subscriptions.length !== 1) return [...problems, `expected one event subscription, found ${subscriptions.length}`];
+  const props = objectProperty(subscriptions[0].body, "properties") ?? "";
+  if (contract.specVersion !== "1.0") problems.push(`the ingest contract parses specversion ${contract.specVersion}, not CloudEvents 1.0`);
+  if (literal(property(props, "eventDeliverySchema")) !== "CloudEventSchemaV1_0") problems.push("events are not delivered as CloudEvents 1.0 (the schema shared/contracts/blob-created-event.ts parses)");
+  if (property(props, "destination") !== undefined) problems.push("a plain `destination` is set: delivery must use the topic identity (deliveryWithResourceIdentity)");
+  const delivery = objectProperty(props, "deliveryWithResourceIdentity");
+  if (!delivery) problems.push("no deliveryWithResourceIdentity: events would be delivered without the topic's identity");
+  else {
+    if (!/UserAssigned|SystemAssigned/.test(propertyPath(delivery, "identity.type") ?? "")) problems.push("delivery identity type missing");
+    if (literal(propertyPath(delivery, "destination.endpointType")) !== "ServiceBusQueue") problems.push("events are not delivered to a Service Bus queue");
+    const queueSymbol = /^([A-Za-z_]+)\.id$/.exec(propertyPath(delivery, "destination.properties.resourceId") ?? "")?.[1];
+    const queue = declared.find((d) => d.symbol === queueSymbol);
+    if (queue?.type !== "Microsoft.ServiceBus/namespaces/queues" || literal(property(queue.body, "name")) !== "blob-created") problems.push("events are not delivered to the blob-created queue");
+  }
+  const deadLetter = objectProperty(props, "deadLetterWithResourceIdentity");
+  if (!deadLetter) problems.push("no dead-letter destination with the topic identity (deadLetterWithResourceIdentity)");
+  else if (literal(propertyPath(deadLetter, "deadLetterDestination.endpointType")) !== "StorageBlob") problems.push("dead-letter destination is not a blob container");
+  if (property(props, "deadLetterDestination") !== undefined) problems.push("a key-based deadLetterDestination is set");
+  if (!objectProperty(props, "retryPolicy")) problems.push("no retry policy");
+  const filter = objectProperty(props, "filter") ?? "";
+  if (!(property(filter, "includedEventTypes") ?? "").includes(`'${contract.eventType}'`)) problems.push(`the subscription does not include ${contract.eventType}`);
+  if (literal(property(filter, "subjectBeginsWith")) !== "/blobServices/default/containers/originals/") problems.push("the subscription is not filtered to the originals container");
+  const apis = vars(source).get("committedApis");
+  const listed = apis ? [...apis.matchAll(/'([^']+)'/g)].map((m) => m[1]) : [];
+  if (JSON.stringify(listed) !== JSON.stringify([...contract.committedApis])) problems.push(`the data.api filter (${listed.join(", ")}) differs from BLOB_CREATED_COMMITTED_APIS (${contract.committedApis.join(", ")})`);
+  if (!/key:\s*'data\.api'/.test(filter) || !/values:\s*committedApis/.test(filter)) problems.push("the subscription does not filter data.api to committed blobs");
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Topology
+
+/** Emulator property name → how servicebus*.bicep must refer to it. */
+const TOPOLOGY_LOOPS: Array<{ file: string; declaration: (d: Declaration) => boolean; collection: string; what: string }> = [
+  { file: "bicep/modules/servicebus.bicep", declaration: (d) => d.type === "Microsoft.ServiceBus/namespaces/queues" && !d.existing, collection: "Queues", what: "queues" },
+  { file: "bicep/modules/servicebus.bicep", declaration: (d) => d.kind === "module" && d.type === "servicebus-topic.bicep", collection: "Topics", what: "topics" },
+  { file: "bicep/modules/servicebus-topic.bicep", declaration: (d) => d.kind === "module" && d.type === "servicebus-subscription.bicep", collection: "Subscriptions", what: "subscriptions" },
+  { file: "bicep/modules/servicebus-subscription.bicep", declaration: (d) => d.type === "Microsoft.ServiceBus/namespaces/topics/subscriptions/rules", collection: "Rules", what: "rules" },
+];
+
+interface TopologyFile {
+  UserConfig: { Namespaces: Array<{ Queues?: Array<{ Name: string; Properties: Record<string, unknown> }>; Topics?: Array<{ Name: string; Properties: Record<string, unknown>; Subscriptions?: Array<{ Name: string; Properties: Record<string, unknown>; Rules?: Array<{ Name: string; Properties: Record<string, unknown> }> }> }> }> };
+}
+
+export function checkTopologyCreated(files: Files, topologyText: string): string[] {
+  const problems: string[] = [];
+  const main = files.get("bicep/main.bicep") ?? "";
+  if (!loadedFiles("bicep/main.bicep", main).includes("topology/servicebus.json")) problems.push("main.bicep does not loadJsonContent('../topology/servicebus.json')");
+  if (!/topology:\s*topology\b/.test(stripComments(main))) problems.push("main.bicep does not pass the loaded topology to the Service Bus module");
+  const declared = allDeclarations(files);
+  for (const loop of TOPOLOGY_LOOPS) {
+    const source = files.get(loop.file) ?? "";
+    const found = declared.filter((d) => d.file === loop.file && loop.declaration(d));
+    const looped = found.find((d) => {
+      const collection = /\bin\s+([A-Za-z_]+)\s*$/.exec(d.loop ?? "")?.[1];
+      const definition = collection ? vars(source).get(collection) : undefined;
+      return definition !== undefined && new RegExp(`\\.${loop.collection}\\b`).test(definition);
+    });
+    if (!looped) problems.push(`${loop.file}: the ${loop.what} are not created by a loop over the topology's ${loop.collection}`);
+  }
+  // Every property the file sets must be carried over (a new one would otherwise be ignored).
+  const topology = JSON.parse(topologyText) as TopologyFile;
+  const namespace = topology.UserConfig.Namespaces[0];
+  const mapped = (file: string, entities: Array<{ Properties: Record<string, unknown> }>, what: string): void => {
+    const source = stripComments(files.get(file) ?? "");
+    const keys = new Set(entities.flatMap((e) => Object.keys(e.Properties ?? {})));
+    for (const key of keys) {
+      if (key === "DefaultMessageTimeToLive") {
+        if (!/defaultMessageTimeToLive:\s*messageTimeToLive\b/.test(source)) problems.push(`${file}: ${what} TTL is not set from the messageTimeToLive parameter`);
+      } else if (!new RegExp(`\\.\\??${key}\\b`).test(source)) problems.push(`${file}: the topology's ${what} property ${key} is not mapped to ARM`);
+    }
+  };
+  const topics = namespace.Topics ?? [];
+  const subscriptions = topics.flatMap((t) => t.Subscriptions ?? []);
+  const rules = subscriptions.flatMap((s) => s.Rules ?? []);
+  mapped("bicep/modules/servicebus.bicep", namespace.Queues ?? [], "queue");
+  mapped("bicep/modules/servicebus-topic.bicep", topics, "topic");
+  mapped("bicep/modules/servicebus-subscription.bicep", subscriptions, "subscription");
+  const ruleSource = stripComments(files.get("bicep/modules/servicebus-subscription.bicep") ?? "");
+  for (const rule of rules) {
+    const type = rule.Properties.FilterType;
+    if (type === "Sql" && !/filterType:\s*'SqlFilter'/.test(ruleSource)) problems.push(`rule ${rule.Name}: SQL filters are not mapped to filterType 'SqlFilter'`);
+    else if (type === "Correlation" && !/filterType:\s*'CorrelationFilter'/.test(ruleSource)) problems.push(`rule ${rule.Name}: correlation filters are not mapped`);
+    else if (type !== "Sql" && type !== "Correlation") problems.push(`rule ${rule.Name}: filter type ${String(type)} is not handled`);
+    if ("Action" in rule.Properties && !/action:\s*\{\s*sqlExpression/.test(ruleSource)) problems.push(`rule ${rule.Name}: its action is not mapped`);
+  }
+  const ttl = params(main).get("messageTimeToLive")?.defaultValue;
+  if (ttl !== "'P14D'") problems.push(`main.bicep messageTimeToLive default is ${ttl ?? "missing"} (Azure entities must not expire messages after the emulator's PT1H)`);
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Function app and its settings
+
+export interface AppSetting {
+  name: string;
+  /** The Bicep expression. */
+  expression: string;
+}
+
+export function appSettings(files: Files): AppSetting[] {
+  const declared = allDeclarations(files).filter((d) => d.type === "Microsoft.Web/sites/config");
+  const settings = declared.find((d) => literal(property(d.body, "name")) === "appsettings");
+  if (!settings) return [];
+  const props = objectProperty(settings.body, "properties") ?? "";
+  return [...topLevelEntries(props)].map(([name, expression]) => ({ name, expression }));
+}
+
+/**
+ * The environment the app would see in Azure: literals as written, and for expressions a
+ * representative value of the right shape (the endpoint or client id ARM would fill in).
+ */
+export function azureEnvironment(settings: AppSetting[], files?: Files): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const { name, expression } of settings) {
+    const value = literal(expression) ?? (files ? literalThroughModules(files, "bicep/modules/functions.bicep", expression) : undefined);
+    if (value !== undefined) env[name] = value;
+    else if (/__clientId$/.test(name)) env[name] = "3f2c1a7e-9b6d-4c1e-8f00-0123456789ab";
+    else if (/__fullyQualifiedNamespace$/.test(name)) env[name] = "sb-custody-example.servicebus.windows.net";
+    else if (/__blobServiceUri$/.test(name)) env[name] = "https://stcustodyevexample.blob.core.windows.net/";
+    else if (/__accountEndpoint$/.test(name)) env[name] = "https://cosmos-custody-example.documents.azure.com:443/";
+    else if (name === "APPLICATIONINSIGHTS_AUTHENTICATION_STRING") env[name] = expression.replace(/^'|'$/g, "").replace("${clientId}", "3f2c1a7e-9b6d-4c1e-8f00-0123456789ab");
+    else env[name] = `<${expression}>`;
+  }
+  return env;
+}
+
+/**
+ * Follows a module parameter back to a literal: `param x` of `file` ← main.bicep passes
+ * `other.outputs.y` ← `output y … = v` of that module ← `var v = '…'`. Undefined when any step is
+ * not that simple.
+ */
+export function literalThroughModules(files: Files, file: string, expression: string): string | undefined {
+  const name = expression.trim();
+  if (!params(files.get(file) ?? "").has(name)) return undefined;
+  const modules = allDeclarations(files).filter((d) => d.file === "bicep/main.bicep" && d.kind === "module");
+  const caller = modules.find((d) => `bicep/${d.type}` === file);
+  const passed = caller ? property(objectProperty(caller.body, "params") ?? "", name)?.trim() : undefined;
+  const fromOutput = passed ? /^([A-Za-z_]+)\.outputs\.([A-Za-z_]+)$/.exec(passed) : null;
+  if (!fromOutput) return passed ? literal(passed) : undefined;
+  const producer = modules.find((d) => d.symbol === fromOutput[1]);
+  const producerFile = producer ? `bicep/${producer.type}` : undefined;
+  const source = producerFile ? files.get(producerFile) ?? "" : "";
+  const output = outputs(source).find((o) => o.name === fromOutput[2]);
+  return output ? resolveName(output.value, source) : undefined;
+}
+
+/** Settings the code reads that must NOT be set in Azure, with the reason. */
+export const LOCAL_ONLY_SETTINGS: Record<string, string> = {
+  ServiceBusConnection: "a connection string (SAS key); Azure uses ServiceBusConnection__fullyQualifiedNamespace",
+  EvidenceStorage: "a connection string (account key); Azure uses EvidenceStorage__blobServiceUri",
+  EvidenceIndex: "a connection string (account key); Azure uses EvidenceIndex__accountEndpoint",
+  EvidenceIndex__allowSelfSignedCertificate: "the local Cosmos stand-in's certificate only",
+  CUSTODY_FIXITY_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_FIXITY_SCHEDULE)",
+  CUSTODY_RECONCILE_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_RECONCILE_SCHEDULE)",
+  FFMPEG_PATH: "an override of the bundled ffmpeg binary",
+  FFPROBE_PATH: "an override of the bundled ffprobe binary",
+};
+
+/** Setting names the code names in its source: CUSTODY_* literals and Functions-style connection keys. */
+export function settingNamesInCode(sources: Map<string, string>, connectionPrefixes: string[]): Set<string> {
+  const names = new Set<string>();
+  for (const text of sources.values()) {
+    for (const match of text.matchAll(/"(CUSTODY_[A-Z0-9_]+)"/g)) names.add(match[1]);
+    for (const match of text.matchAll(/"((?:FFMPEG|FFPROBE)_PATH)"|variable:\s*"([A-Z_]+)"/g)) names.add(match[1] ?? match[2]);
+    for (const match of text.matchAll(/"(APPLICATIONINSIGHTS_[A-Z_]+)"/g)) names.add(match[1]);
+  }
+  for (const prefix of connectionPrefixes) names.add(prefix);
+  return names;
+}
+
+export function codeSources(): Map<string, string> {
+  const sources = new Map<string, string>();
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(path.join(REPO_ROOT, dir), { withFileTypes: true })) {
+      const relative = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(relative);
+      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) sources.set(relative, readFileSync(path.join(REPO_ROOT, relative), "utf8"));
+    }
+  };
+  walk("shared");
+  walk("functions");
+  return sources;
+}
+
+export interface SettingsProbe {
+  /** Runs the code's settings readers against `env`; returns the keys they read, or throws what they throw. */
+  read(env: Record<string, string>): Set<string>;
+}
+
+export function checkAppSettings(files: Files, probe: SettingsProbe, namesInCode: Set<string>): string[] {
+  const problems: string[] = [];
+  const settings = appSettings(files);
+  if (settings.length === 0) return ["no appsettings resource (Microsoft.Web/sites/config 'appsettings') found"];
+  const env = azureEnvironment(settings, files);
+  let read: Set<string>;
+  try {
+    read = probe.read(env);
+  } catch (error) {
+    return [`the code refuses the Bicep app settings: ${(error as Error).message}`];
+  }
+  for (const key of read) {
+    if (key in env) continue;
+    if (!(key in LOCAL_ONLY_SETTINGS)) problems.push(`the code reads ${key}, which Bicep does not set`);
+  }
+  for (const key of namesInCode) {
+    if (!(key in env) && !(key in LOCAL_ONLY_SETTINGS)) problems.push(`the code names setting ${key}, which Bicep does not set`);
+  }
+  for (const key of Object.keys(LOCAL_ONLY_SETTINGS)) if (key in env) problems.push(`Bicep sets ${key}: ${LOCAL_ONLY_SETTINGS[key]}`);
+  for (const { name, expression } of settings) {
+    if (/__credential$/.test(name) && literal(expression) !== "managedidentity") problems.push(`${name} is ${expression}, not 'managedidentity'`);
+  }
+  const prefixes = [...new Set(settings.filter((s) => /__credential$/.test(s.name)).map((s) => s.name.replace(/__credential$/, "")))];
+  for (const prefix of prefixes) if (!(`${prefix}__clientId` in env)) problems.push(`${prefix}__clientId is not set: the user-assigned identity would not be used`);
+  if ("AzureWebJobsStorage" in env) problems.push("AzureWebJobsStorage is a connection string: use AzureWebJobsStorage__accountName with the identity");
+  if (!("AzureWebJobsStorage__accountName" in env) && !("AzureWebJobsStorage__blobServiceUri" in env)) problems.push("host storage (AzureWebJobsStorage__…) is not identity-based");
+  if (!/^ClientId=[0-9a-f-]{36};Authorization=AAD$/.test(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? "")) problems.push("APPLICATIONINSIGHTS_AUTHENTICATION_STRING is not ClientId=<app identity>;Authorization=AAD");
+  return problems;
+}
+
+/** Flex Consumption, Node, a user-assigned identity and an identity-based deployment container. */
+export function checkFunctionApp(files: Files): string[] {
+  const problems: string[] = [];
+  const file = "bicep/modules/functions.bicep";
+  const source = files.get(file) ?? "";
+  const declared = allDeclarations(files).filter((d) => d.file === file);
+  const plan = declared.find((d) => d.type === "Microsoft.Web/serverfarms");
+  if (literal(propertyPath(plan?.body ?? "", "sku.name")) !== "FC1" || literal(propertyPath(plan?.body ?? "", "sku.tier")) !== "FlexConsumption") problems.push("the plan is not Flex Consumption (FC1)");
+  const site = declared.find((d) => d.type === "Microsoft.Web/sites");
+  const config = objectProperty(objectProperty(site?.body ?? "", "properties") ?? "", "functionAppConfig") ?? "";
+  if (literal(propertyPath(config, "runtime.name")) !== "node") problems.push("the runtime is not node");
+  const version = propertyPath(config, "runtime.version");
+  if (!version || !params(source).has(version)) problems.push("the Node version is not a parameter");
+  for (const key of ["instanceMemoryMB", "maximumInstanceCount"]) {
+    const value = propertyPath(config, `scaleAndConcurrency.${key}`);
+    if (!value || !params(source).has(value)) problems.push(`scaleAndConcurrency.${key} is not a parameter`);
+  }
+  if (literal(propertyPath(config, "deployment.storage.authentication.type")) !== "UserAssignedIdentity") problems.push("the deployment container is not read with the app identity");
+  if (literal(propertyPath(site?.body ?? "", "identity.type")) !== "UserAssigned") problems.push("the app has no user-assigned identity");
+  if (!/'azd-service-name':\s*'custody'/.test(property(site?.body ?? "", "tags") ?? "")) problems.push("the site is not tagged azd-service-name: custody (azure.yaml's service)");
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// azd
+
+export function checkAzureYaml(files: Files): string[] {
+  const problems: string[] = [];
+  let doc: { name?: unknown; infra?: { path?: unknown; provider?: unknown; module?: unknown }; services?: Record<string, { project?: unknown; language?: unknown; host?: unknown }> };
+  try {
+    doc = parseYaml(files.get("azure.yaml") ?? "") as typeof doc;
+  } catch (error) {
+    return [`azure.yaml is not valid YAML: ${(error as Error).message}`];
+  }
+  if (typeof doc?.name !== "string" || !/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(doc.name)) problems.push("azure.yaml name must be lower-case letters, digits and hyphens");
+  const infraPath = doc?.infra?.path;
+  if (infraPath !== "bicep" && infraPath !== "./bicep" && infraPath !== "bicep/") problems.push(`azure.yaml infra.path is ${JSON.stringify(infraPath)}, not bicep`);
+  const module = typeof doc?.infra?.module === "string" ? doc.infra.module : "main";
+  if (typeof infraPath === "string" && !files.has(`bicep/${module}.bicep`)) problems.push(`azure.yaml points to ${infraPath}/${module}.bicep, which does not exist`);
+  if (!files.has("bicep/main.parameters.json")) problems.push("bicep/main.parameters.json is missing");
+  const service = doc?.services?.custody;
+  if (!service) problems.push("azure.yaml has no service custody");
+  else {
+    if (service.host !== "function") problems.push(`service custody host is ${JSON.stringify(service.host)}, not function`);
+    if (service.language !== "ts") problems.push(`service custody language is ${JSON.stringify(service.language)}, not ts`);
+    if (service.project !== "." && service.project !== "./") problems.push(`service custody project is ${JSON.stringify(service.project)}, not the repository root`);
+  }
+  const parameters = JSON.parse(files.get("bicep/main.parameters.json") ?? "{}") as { parameters?: Record<string, { value: string }> };
+  const declared = params(files.get(`bicep/${module}.bicep`) ?? "");
+  for (const [name, variable] of [["environmentName", "AZURE_ENV_NAME"], ["location", "AZURE_LOCATION"], ["principalId", "AZURE_PRINCIPAL_ID"]]) {
+    if (parameters.parameters?.[name]?.value !== `\${${variable}}`) problems.push(`main.parameters.json: ${name} is not \${${variable}}`);
+  }
+  for (const name of Object.keys(parameters.parameters ?? {})) if (!declared.has(name)) problems.push(`main.parameters.json sets ${name}, which main.bicep does not declare`);
+  for (const [name, { defaultValue }] of declared) if (defaultValue === undefined && !(name in (parameters.parameters ?? {}))) problems.push(`main.bicep parameter ${name} has no default and no value in main.parameters.json`);
+  return problems;
+}
