@@ -167,7 +167,7 @@ module functions 'modules/functions.bicep' = {
     hostStorageName: hostStorage.outputs.accountName
     deploymentContainerName: hostStorage.outputs.deploymentContainerName
     evidenceStorageName: evidenceStorage.outputs.accountName
-    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
     cosmosAccountName: cosmos.outputs.accountName
     cosmosDatabaseName: cosmos.outputs.databaseName
     cosmosContainerName: cosmos.outputs.containerName

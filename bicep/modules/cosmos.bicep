@@ -63,6 +63,12 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
 // Scoped to the database, not the account. The container would be narrower, but SDKs read
 // database metadata on the way to a container, which a container-scoped assignment refuses
 // (reported in Azure/azure-cosmos-dotnet-v3#3638); the database holds nothing else.
+//
+// One at a time: Cosmos DB takes an account-wide lock for each of these operations, and a
+// role assignment written while the container (or the other assignment) is still being
+// created fails with 412 "another operation is in progress" (seen in
+// hashicorp/terraform-provider-azurerm#15842 and #17233). Nothing here references the
+// container, so ARM would otherwise start all three at once: container → app → operator.
 resource appWritesIndex 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
   parent: account
   name: guid(database.id, appPrincipalId, dataContributorRoleId)
@@ -71,6 +77,7 @@ resource appWritesIndex 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignment
     principalId: appPrincipalId
     scope: '${account.id}/dbs/${databaseName}'
   }
+  dependsOn: [container]
 }
 
 // The operator reads records (`custody status`, `list`, `dlq peek`, `verify`, `reconcile`); the
@@ -83,6 +90,7 @@ resource operatorReadsIndex 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssign
     principalId: operatorPrincipalId
     scope: '${account.id}/dbs/${databaseName}'
   }
+  dependsOn: [appWritesIndex]
 }
 
 output accountName string = account.name

@@ -14,7 +14,8 @@ param appIdentityName string
 param hostStorageName string
 param deploymentContainerName string
 param evidenceStorageName string
-param serviceBusNamespaceName string
+@description('The namespace host from its endpoint (servicebus module output), so sovereign clouds get their own suffix.')
+param serviceBusFullyQualifiedNamespace string
 param cosmosAccountName string
 param cosmosDatabaseName string
 param cosmosContainerName string
@@ -104,7 +105,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${clientId};Authorization=AAD'
 
     // The pipeline's three connections (shared/settings.ts).
-    ServiceBusConnection__fullyQualifiedNamespace: '${serviceBusNamespaceName}.servicebus.windows.net'
+    ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
     ServiceBusConnection__credential: 'managedidentity'
     ServiceBusConnection__clientId: clientId
     EvidenceStorage__blobServiceUri: evidenceStorage.properties.primaryEndpoints.blob

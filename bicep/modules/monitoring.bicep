@@ -1,6 +1,6 @@
-// Log Analytics + workspace-based Application Insights with local (instrumentation-key) auth
-// disabled: telemetry is accepted only with an Entra ID token of an identity that holds
-// Monitoring Metrics Publisher on this component — the function app's.
+// Log Analytics (workspace keys disabled) + workspace-based Application Insights with local
+// (instrumentation-key) auth disabled: telemetry is accepted only with an Entra ID token of an
+// identity that holds Monitoring Metrics Publisher on this component — the function app's.
 param location string
 param tags object
 param token string
@@ -15,6 +15,10 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   properties: {
     sku: { name: 'PerGB2018' }
     retentionInDays: retentionInDays
+    // No workspace (shared) keys: ingestion through the Data Collector API or agents with the
+    // workspace key, and queries, need an Entra ID token. Application Insights ingests through
+    // its own endpoint (Entra ID too, below) and is not affected.
+    features: { disableLocalAuth: true }
   }
 }
 

@@ -1,20 +1,26 @@
 // One subscription of the topology file, its rules, and the app's role on it.
 //
-// Service Bus gives every new subscription a `$Default` rule (1=1). The topology relies on its
-// own rules only (redrive copies must reach one subscription); the service drops `$Default`
-// when the first rule is created through the resource provider, as the rules here are.
+// Service Bus gives every new subscription a `$Default` rule (1=1, TrueFilter). The topology
+// relies on its own rules only: a redrive copy carries custodyRedriveTo and must reach that one
+// subscription. Whether creating other rules through ARM removes `$Default` is reported both
+// ways, so it is not left to chance: `$Default` is declared here with a filter that matches
+// nothing (a PUT of a rule replaces its filter). Kept or removed by the service, it then routes
+// no message; the subscription's rules are the topology file's.
 param namespaceName string
 param topicName string
 @description('One element of a topic\'s Subscriptions in topology/servicebus.json.')
 param subscriptionConfig object
 param messageTimeToLive string
-@description('The app identity\'s roles on this subscription (receive, for the function it triggers).')
-param appAccess array
+@description('The app identity\'s roles on subscriptions, every topic\'s (service-bus-access.json `subscriptions`); the entries for this one are picked below.')
+param appSubscriptionAccess array
 param appPrincipalId string
 param roles object
 
 var props = subscriptionConfig.Properties
 var ruleConfigs = contains(subscriptionConfig, 'Rules') ? subscriptionConfig.Rules : []
+// This subscription's entries, compared with this module's own parameters (no loop variable in
+// the lambda). Owner on a subscription that triggers a function: see service-bus-access.json.
+var appAccess = filter(appSubscriptionAccess, entry => entry.topic == topicName && entry.subscription == subscriptionConfig.Name)
 
 resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
   name: namespaceName
@@ -43,8 +49,20 @@ resource subscriptionResource 'Microsoft.ServiceBus/namespaces/topics/subscripti
   )
 }
 
+// The service's catch-all rule, neutralised: matches no message (see the top of this file).
+resource defaultRule 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2024-01-01' = {
+  parent: subscriptionResource
+  name: '$Default'
+  properties: {
+    filterType: 'SqlFilter'
+    sqlFilter: { sqlExpression: '1=0' }
+  }
+}
+
 // Emulator FilterType "Sql" → ARM "SqlFilter", "Correlation" → "CorrelationFilter"; an optional
-// SQL rule action ("Action": {"SqlExpression": "SET …"}) is carried over as `action`.
+// SQL rule action ("Action": {"SqlExpression": "SET …"}) is carried over as `action`. One at a
+// time and after `$Default`: the subscription's rules are never written concurrently.
+@batchSize(1)
 resource rules 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2024-01-01' = [for rule in ruleConfigs: {
   parent: subscriptionResource
   name: rule.Name
@@ -70,6 +88,7 @@ resource rules 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2024-
         },
     contains(rule.Properties, 'Action') ? { action: { sqlExpression: rule.Properties.Action.SqlExpression } } : {}
   )
+  dependsOn: [defaultRule]
 }]
 
 resource appRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for access in appAccess: {

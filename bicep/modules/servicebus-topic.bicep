@@ -3,7 +3,7 @@ param namespaceName string
 @description('One element of Topics in topology/servicebus.json.')
 param topic object
 param messageTimeToLive string
-@description('The app identity\'s roles on this topic\'s subscriptions (service-bus-access.json).')
+@description('The app identity\'s roles on subscriptions, every topic\'s (service-bus-access.json `subscriptions`): each subscription module picks its own.')
 param appSubscriptionAccess array
 param appPrincipalId string
 param roles object
@@ -31,7 +31,7 @@ module subscriptions 'servicebus-subscription.bicep' = [for sub in subscriptionC
     topicName: topicResource.name
     subscriptionConfig: sub
     messageTimeToLive: messageTimeToLive
-    appAccess: filter(appSubscriptionAccess, access => access.subscription == sub.Name)
+    appSubscriptionAccess: appSubscriptionAccess
     appPrincipalId: appPrincipalId
     roles: roles
   }

@@ -63,14 +63,16 @@ resource queues 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = [for queue
 }]
 
 // Bicep has no nested resource loops: one module per topic creates the topic and loops over
-// its subscriptions (and that module one per subscription for the rules).
+// its subscriptions (and that module one per subscription for the rules). Every module gets the
+// whole subscription access list; the subscription module picks its own entries by comparing
+// with its own parameters, so no lambda here or in the topic module reads a loop variable.
 module topics 'servicebus-topic.bicep' = [for topic in topicConfigs: {
   name: 'sb-topic-${topic.Name}'
   params: {
     namespaceName: namespace.name
     topic: topic
     messageTimeToLive: messageTimeToLive
-    appSubscriptionAccess: filter(appAccess.subscriptions, access => access.topic == topic.Name)
+    appSubscriptionAccess: appAccess.subscriptions
     appPrincipalId: appPrincipalId
     roles: roles
   }
@@ -133,7 +135,9 @@ resource eventGridSendsBlobCreated 'Microsoft.Authorization/roleAssignments@2022
 // runtime counts through the management endpoint (ServiceBusAdministrationClient), which
 // requires the Manage claim — only Data Owner grants that to an Entra ID caller. Namespace
 // scope because the commands work on every entity. A person, not the app, and only when
-// AZURE_PRINCIPAL_ID is set; drop it where operators use the portal instead.
+// AZURE_PRINCIPAL_ID is set; drop it where operators use the portal instead. Broad: the role's
+// management actions cover the whole namespace (entities, settings, local auth) — docs/deploy.md
+// ("The operator's Service Bus role") describes holding it just in time instead.
 
 resource operatorOperatesQueues 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
   name: guid(namespace.id, operatorPrincipalId, roles.serviceBusDataOwner)
@@ -146,4 +150,7 @@ resource operatorOperatesQueues 'Microsoft.Authorization/roleAssignments@2022-04
 }
 
 output namespaceName string = namespace.name
-output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
+// The host of the namespace's own endpoint (https://<namespace>.<the cloud's Service Bus
+// suffix>:443/), not a suffix written here: servicebus.windows.net in Azure, another name in a
+// sovereign cloud (Azure Government, Azure operated by 21Vianet).
+output fullyQualifiedNamespace string = split(split(namespace.properties.serviceBusEndpoint, '/')[2], ':')[0]

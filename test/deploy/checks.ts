@@ -11,6 +11,7 @@ import {
   bicepFiles,
   loadedFiles,
   literal,
+  matchingBracket,
   objectProperty,
   outputs,
   params,
@@ -65,15 +66,20 @@ interface Grant {
   scopeType: string;
   /** The scoped resource's name, when it is a literal (or a var holding one). */
   scopeName?: string;
+  /** The Service Bus entity, as `queue blob-created` / `subscription evidence-received/hash`, when known (literal scope or service-bus-access.json entry). */
+  entity?: string;
   file: string;
 }
+
+/** A rule of ALLOWED_GRANTS; `triggersOnly`: the scoped entity must be one a function is triggered by. */
+type AllowedGrant = Partial<Omit<Grant, "entity">> & { triggersOnly?: boolean; why: string };
 
 /**
  * Who may get what, where. Anything else is broader than the code needs. Service Bus entity
  * roles of the app come from bicep/service-bus-access.json and are checked against the code
  * separately (checkServiceBusAccessMatchesCode).
  */
-const ALLOWED_GRANTS: Array<Partial<Grant> & { why: string }> = [
+const ALLOWED_GRANTS: AllowedGrant[] = [
   { principal: "app", role: "storageBlobDataReader", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "originals", why: "stages read originals" },
   { principal: "app", role: "storageBlobDataContributor", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "derived", why: "media stages write renditions" },
   { principal: "app", role: "storageBlobDelegator", scopeType: "Microsoft.Storage/storageAccounts", file: "bicep/modules/evidence-storage.bicep", why: "user-delegation SAS for ffmpeg reads" },
@@ -82,6 +88,10 @@ const ALLOWED_GRANTS: Array<Partial<Grant> & { why: string }> = [
   { principal: "app", role: "serviceBusDataSender", scopeType: "Microsoft.ServiceBus/namespaces/queues", why: "results to queues" },
   { principal: "app", role: "serviceBusDataSender", scopeType: "Microsoft.ServiceBus/namespaces/topics", why: "events to topics" },
   { principal: "app", role: "serviceBusDataReceiver", scopeType: "Microsoft.ServiceBus/namespaces/topics/subscriptions", why: "subscription-triggered functions" },
+  // Owner on the one entity a function is triggered by: the Functions scale monitor reads its
+  // message count through the management endpoint (Manage claim). Never a topic or the namespace.
+  { principal: "app", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces/queues", triggersOnly: true, why: "queue trigger + target-based scaling" },
+  { principal: "app", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces/topics/subscriptions", triggersOnly: true, why: "subscription trigger + target-based scaling" },
   { principal: "app", role: "monitoringMetricsPublisher", scopeType: "Microsoft.Insights/components", why: "telemetry with Entra ID" },
   { principal: "eventGrid", role: "serviceBusDataSender", scopeType: "Microsoft.ServiceBus/namespaces/queues", scopeName: "blob-created", why: "event delivery" },
   { principal: "eventGrid", role: "storageBlobDataContributor", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "event-deadletter", why: "event dead-lettering" },
@@ -135,8 +145,12 @@ export function checkRoleDefinitions(files: Files): string[] {
   return problems;
 }
 
-/** Every Azure role assignment: role from roles.json, scoped to a declared resource, and allowed by ALLOWED_GRANTS. */
-export function checkRoleAssignments(files: Files): string[] {
+/**
+ * Every Azure role assignment: role from roles.json, scoped to a declared resource, and allowed
+ * by ALLOWED_GRANTS. `triggers`: the Service Bus entities functions are triggered by
+ * (`queue blob-created`, `subscription evidence-received/hash`), from functions/definitions.ts.
+ */
+export function checkRoleAssignments(files: Files, triggers: ReadonlySet<string>): string[] {
   const problems: string[] = [];
   const roles = rolesJson(files);
   const access = serviceBusAccess(files);
@@ -168,40 +182,47 @@ export function checkRoleAssignments(files: Files): string[] {
       problems.push(`${where}: scope '${scopeExpression}' is not a resource declared in ${assignment.file}`);
       continue;
     }
-    const roleNames = roleNamesOf(roleExpression, assignment, access);
-    if (roleNames === undefined) {
+    const roleGrants = roleNamesOf(roleExpression, assignment, access);
+    if (roleGrants === undefined) {
       problems.push(`${where}: role '${roleExpression}' is not taken from roles.json`);
       continue;
     }
     const source = files.get(assignment.file) ?? "";
-    for (const roleName of roleNames) {
+    const scopeName = resolveName(property(scoped.body, "name"), source);
+    const literalEntity = scopeName === undefined ? undefined : scoped.type === "Microsoft.ServiceBus/namespaces/queues" ? `queue ${scopeName}` : undefined;
+    for (const { role: roleName, entity } of roleGrants) {
       if (roles[roleName] === undefined) {
         problems.push(`${where}: role ${roleName} is not in roles.json`);
         continue;
       }
-      const grant: Grant = { principal, role: roleName, scopeType: scoped.type, scopeName: resolveName(property(scoped.body, "name"), source), file: assignment.file };
+      const grant: Grant = { principal, role: roleName, scopeType: scoped.type, scopeName, entity: entity ?? literalEntity, file: assignment.file };
       const allowed = ALLOWED_GRANTS.some(
         (rule) =>
           rule.principal === grant.principal &&
           rule.role === grant.role &&
           rule.scopeType === grant.scopeType &&
           (rule.scopeName === undefined || rule.scopeName === grant.scopeName) &&
-          (rule.file === undefined || rule.file === grant.file),
+          (rule.file === undefined || rule.file === grant.file) &&
+          (!rule.triggersOnly || (grant.entity !== undefined && triggers.has(grant.entity))),
       );
-      if (!allowed) problems.push(`${where}: ${principal} gets ${roleName} on ${grant.scopeType} ${grant.scopeName ?? "(computed name)"} — broader than the code needs`);
+      if (!allowed) problems.push(`${where}: ${principal} gets ${roleName} on ${grant.scopeType} ${grant.entity ?? grant.scopeName ?? "(computed name)"} — broader than the code needs`);
     }
   }
   return problems;
 }
 
-/** `subscriptionResourceId('…roleDefinitions', roles.X)` → [X]; `roles[access.role]` in an access loop → the roles that JSON list uses. */
-function roleNamesOf(expression: string, assignment: Declaration, access: ServiceBusAccessFile): string[] | undefined {
+/**
+ * `subscriptionResourceId('…roleDefinitions', roles.X)` → [X]; `roles[access.role]` in an
+ * access loop → one grant per entry of that JSON list, with the entry's entity.
+ */
+function roleNamesOf(expression: string, assignment: Declaration, access: ServiceBusAccessFile): Array<{ role: string; entity?: string }> | undefined {
   const direct = /subscriptionResourceId\(\s*'Microsoft\.Authorization\/roleDefinitions'\s*,\s*roles\.([A-Za-z]+)\s*\)/.exec(expression);
-  if (direct) return [direct[1]];
+  if (direct) return [{ role: direct[1] }];
   if (/subscriptionResourceId\(\s*'Microsoft\.Authorization\/roleDefinitions'\s*,\s*roles\[access\.role\]\s*\)/.test(expression)) {
     const collection = /\bin\s+(appAccess(?:\.(queues|topics|subscriptions))?)\s*$/.exec(assignment.loop ?? "")?.[2] as keyof ServiceBusAccessFile | undefined;
-    const entries = collection ? access[collection] : access.subscriptions;
-    return [...new Set(entries.map((e) => e.role))];
+    if (collection === "queues") return access.queues.map((e) => ({ role: e.role, entity: `queue ${e.queue}` }));
+    if (collection === "topics") return access.topics.map((e) => ({ role: e.role, entity: `topic ${e.topic}` }));
+    return access.subscriptions.map((e) => ({ role: e.role, entity: `subscription ${e.topic}/${e.subscription}` }));
   }
   return undefined;
 }
@@ -210,18 +231,30 @@ function roleNamesOf(expression: string, assignment: Declaration, access: Servic
 // Service Bus access ↔ code
 
 export interface CodeServiceBusUse {
-  /** `receive queue blob-created`, `send topic evidence-ready`, `receive subscription evidence-received/hash`. */
+  /** `receive queue blob-created`, `send topic evidence-ready`, `read-counts subscription evidence-received/hash`. */
   uses: Set<string>;
+}
+
+/**
+ * What a role on one entity lets the app do, as the uses the code is compared with. Data Owner
+ * on an entity a function is triggered by stands for the trigger's two needs: receive, and the
+ * scale monitor's read of the message count (the Manage claim). Owner could also send, but a
+ * send is recorded by its own Sender entry, so the access file keeps saying what the code sends.
+ */
+function verbs(role: string): string[] {
+  if (role === "serviceBusDataReceiver") return ["receive"];
+  if (role === "serviceBusDataSender") return ["send"];
+  if (role === "serviceBusDataOwner") return ["receive", "read-counts"];
+  return [`(${role})`];
 }
 
 /** What the app's identity must be able to do, from the access file. */
 export function serviceBusAccessUses(files: Files): Set<string> {
   const access = serviceBusAccess(files);
-  const verb = (role: string): string => (role === "serviceBusDataReceiver" ? "receive" : role === "serviceBusDataSender" ? "send" : `(${role})`);
   return new Set([
-    ...access.queues.map((a) => `${verb(a.role)} queue ${a.queue}`),
-    ...access.topics.map((a) => `${verb(a.role)} topic ${a.topic}`),
-    ...access.subscriptions.map((a) => `${verb(a.role)} subscription ${a.topic}/${a.subscription}`),
+    ...access.queues.flatMap((a) => verbs(a.role).map((v) => `${v} queue ${a.queue}`)),
+    ...access.topics.flatMap((a) => verbs(a.role).map((v) => `${v} topic ${a.topic}`)),
+    ...access.subscriptions.flatMap((a) => verbs(a.role).map((v) => `${v} subscription ${a.topic}/${a.subscription}`)),
   ]);
 }
 
@@ -276,6 +309,48 @@ export function checkCosmosRoles(files: Files): string[] {
     else if (roleId !== expected) problems.push(`${assignment.symbol}: ${principal} gets Cosmos role ${roleId ?? "(unknown)"}, expected ${expected}`);
     if (!/\/dbs\//.test(property(props, "scope") ?? "")) problems.push(`${assignment.symbol}: scope is the whole account, not the database`);
   }
+  problems.push(...checkCosmosSerialized(files));
+  return problems;
+}
+
+/** Symbols a declaration names in `dependsOn: [a, b]`. */
+export function dependsOnSymbols(declaration: Declaration): string[] {
+  const value = property(declaration.body, "dependsOn")?.trim() ?? "";
+  if (!value.startsWith("[")) return [];
+  return [...value.slice(1, -1).matchAll(/[A-Za-z_][A-Za-z0-9_]*/g)].map((m) => m[0]);
+}
+
+/**
+ * Cosmos DB locks the whole account while it creates a container or a data-plane role
+ * assignment; a second one started meanwhile fails with 412 ("another operation is in
+ * progress", terraform-provider-azurerm#15842, #17233). So the container and every
+ * sqlRoleAssignment must be ordered one after another by dependsOn: of any two, one must
+ * (transitively) depend on the other.
+ */
+export function checkCosmosSerialized(files: Files): string[] {
+  const file = "bicep/modules/cosmos.bicep";
+  const declared = allDeclarations(files).filter((d) => d.file === file && d.kind === "resource" && !d.existing);
+  const locked = declared.filter((d) => d.type === "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers" || d.type === "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments");
+  const bySymbol = new Map(declared.map((d) => [d.symbol, d]));
+  const ancestors = (symbol: string, seen = new Set<string>()): Set<string> => {
+    const declaration = bySymbol.get(symbol);
+    if (!declaration) return seen;
+    const parent = property(declaration.body, "parent")?.trim();
+    for (const next of [...dependsOnSymbols(declaration), ...(parent ? [parent] : [])]) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        ancestors(next, seen);
+      }
+    }
+    return seen;
+  };
+  const problems: string[] = [];
+  for (let i = 0; i < locked.length; i++) {
+    for (let j = i + 1; j < locked.length; j++) {
+      const [a, b] = [locked[i].symbol, locked[j].symbol];
+      if (!ancestors(a).has(b) && !ancestors(b).has(a)) problems.push(`${file}: ${a} and ${b} can run at the same time (Cosmos DB refuses concurrent operations on one account with 412); order them with dependsOn`);
+    }
+  }
   return problems;
 }
 
@@ -296,7 +371,7 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
   [/authorizationRules/i, "a SAS authorization rule"],
 ];
 
-/** No keys, SAS or connection strings with keys anywhere in the deployment files or outputs. */
+/** No keys, shared-key SAS or connection strings with keys anywhere in the deployment files or outputs (the app's user-delegation SAS is made by the code at run time, with its Entra ID identity). */
 export function checkNoSecrets(files: Files): string[] {
   const problems: string[] = [];
   for (const [file, raw] of files) {
@@ -334,9 +409,10 @@ const LOCAL_AUTH_RULES: Array<{ type: string; property: string; expected: string
   { type: "Microsoft.ServiceBus/namespaces", property: "properties.disableLocalAuth", expected: "true", what: "SAS (local) auth" },
   { type: "Microsoft.DocumentDB/databaseAccounts", property: "properties.disableLocalAuth", expected: "true", what: "key (local) auth" },
   { type: "Microsoft.Insights/components", property: "properties.DisableLocalAuth", expected: "true", what: "instrumentation-key ingestion" },
+  { type: "Microsoft.OperationalInsights/workspaces", property: "properties.features.disableLocalAuth", expected: "true", what: "workspace (shared) key access" },
 ];
 
-/** Every storage account, Service Bus namespace, Cosmos account and Application Insights component the templates create is keyless. */
+/** Every storage account, Service Bus namespace, Cosmos account, Application Insights component and Log Analytics workspace the templates create is keyless. */
 export function checkLocalAuthDisabled(files: Files): string[] {
   const problems: string[] = [];
   const created = allDeclarations(files).filter((d) => d.kind === "resource" && !d.existing);
@@ -347,6 +423,118 @@ export function checkLocalAuthDisabled(files: Files): string[] {
     for (const rule of LOCAL_AUTH_RULES.filter((r) => r.type === resource.type)) {
       const value = propertyPath(resource.body, rule.property);
       if (value !== rule.expected) problems.push(`${resource.file} ${resource.symbol}: ${rule.property} is ${value ?? "not set"} — ${rule.what} is allowed`);
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cloud-neutral endpoints
+
+/** Host suffixes of the public Azure cloud; sovereign clouds use others. */
+const PUBLIC_CLOUD_SUFFIXES = [/servicebus\.windows\.net/i, /core\.windows\.net/i, /documents\.azure\.com/i, /azurewebsites\.net/i, /vault\.azure\.net/i];
+
+/**
+ * No public-cloud host written into a template: endpoints come from the resources themselves
+ * (`primaryEndpoints.blob`, `documentEndpoint`, `serviceBusEndpoint`), so the deployment works
+ * in Azure Government or Azure operated by 21Vianet too. The Service Bus namespace host the app
+ * and the CLI use is the host of the namespace's serviceBusEndpoint.
+ */
+export function checkCloudNeutralEndpoints(files: Files): string[] {
+  const problems: string[] = [];
+  for (const [file, raw] of bicepFiles(files)) {
+    const text = stripComments(raw);
+    text.split("\n").forEach((line, i) => {
+      for (const suffix of PUBLIC_CLOUD_SUFFIXES) if (suffix.test(line)) problems.push(`${file}:${i + 1}: public-cloud host written into the template (${line.trim()}); take it from the resource`);
+    });
+  }
+  const serviceBus = files.get("bicep/modules/servicebus.bicep") ?? "";
+  const fqdn = outputs(serviceBus).find((o) => o.name === "fullyQualifiedNamespace");
+  if (!fqdn || !/\bnamespace\.properties\.serviceBusEndpoint\b/.test(fqdn.value)) problems.push("servicebus.bicep output fullyQualifiedNamespace is not taken from namespace.properties.serviceBusEndpoint");
+  const setting = appSettings(files).find((s) => s.name === "ServiceBusConnection__fullyQualifiedNamespace");
+  const passed = setting ? traceModuleParameter(files, "bicep/modules/functions.bicep", setting.expression) : undefined;
+  if (passed !== "serviceBus.outputs.fullyQualifiedNamespace") problems.push(`ServiceBusConnection__fullyQualifiedNamespace is ${setting?.expression ?? "not set"}, not the servicebus module's fullyQualifiedNamespace output`);
+  const output = outputs(files.get("bicep/main.bicep") ?? "").find((o) => o.name === "ServiceBusConnection__fullyQualifiedNamespace");
+  if (output?.value !== "serviceBus.outputs.fullyQualifiedNamespace") problems.push("main.bicep output ServiceBusConnection__fullyQualifiedNamespace is not the servicebus module's output");
+  return problems;
+}
+
+/** What main.bicep passes for parameter `expression` of module `file`, when `expression` is a bare parameter name. */
+function traceModuleParameter(files: Files, file: string, expression: string): string | undefined {
+  const name = expression.trim();
+  if (!params(files.get(file) ?? "").has(name)) return undefined;
+  const caller = allDeclarations(files).find((d) => d.file === "bicep/main.bicep" && d.kind === "module" && `bicep/${d.type}` === file);
+  return caller ? property(objectProperty(caller.body, "params") ?? "", name)?.trim() : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lambdas in loops
+
+/**
+ * No lambda (`x => …`) inside a resource or module loop refers to that loop's variables: ARM
+ * would have to evaluate copyIndex() inside a lambda, which is not documented to work. Filter
+ * inside the child module, against its own parameters, instead.
+ */
+export function checkNoLoopVariablesInLambdas(files: Files): string[] {
+  const problems: string[] = [];
+  for (const declaration of allDeclarations(files)) {
+    if (!declaration.loop) continue;
+    const header = /^(?:\(([^)]*)\)|([A-Za-z_][A-Za-z0-9_]*))\s+in\b/.exec(declaration.loop);
+    const loopVariables = (header?.[1] ?? header?.[2] ?? "").split(",").map((v) => v.trim()).filter(Boolean);
+    const body = declaration.body;
+    for (const arrow of body.matchAll(/=>/g)) {
+      // The call the lambda is an argument of: the nearest unclosed '(' before the arrow.
+      let depth = 0;
+      let open = -1;
+      for (let i = arrow.index! - 1; i >= 0; i--) {
+        const c = body[i];
+        if (c === ")" || c === "]" || c === "}") depth++;
+        else if (c === "(" || c === "[" || c === "{") {
+          if (depth === 0 && c === "(") {
+            open = i;
+            break;
+          }
+          depth = Math.max(0, depth - 1);
+        }
+      }
+      if (open < 0) continue;
+      const call = body.slice(open, matchingBracket(body, open) + 1);
+      const lambdaParams = (/(?:\(([^)]*)\)|([A-Za-z_][A-Za-z0-9_]*))\s*=>/.exec(call)?.slice(1).find(Boolean) ?? "").split(",").map((v) => v.trim());
+      for (const variable of loopVariables) {
+        if (lambdaParams.includes(variable)) continue;
+        if (new RegExp(`(?<![.\\w])${variable}\\b`).test(call)) problems.push(`${declaration.file} ${declaration.symbol}: a lambda reads loop variable '${variable}' (${call.replace(/\s+/g, " ")})`);
+      }
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscription rules: $Default
+
+/**
+ * Each subscription's `$Default` rule (1=1, created by the service) is declared with a filter
+ * that matches nothing, so whether or not the service removes it when other rules are added,
+ * it delivers no message — in particular no redrive copy addressed to another subscription.
+ */
+export function checkDefaultRuleNeutralised(files: Files, topologyText: string): string[] {
+  const problems: string[] = [];
+  const file = "bicep/modules/servicebus-subscription.bicep";
+  const declared = allDeclarations(files).filter((d) => d.file === file && d.type === "Microsoft.ServiceBus/namespaces/topics/subscriptions/rules" && !d.existing);
+  const subscription = allDeclarations(files).find((d) => d.file === file && d.type === "Microsoft.ServiceBus/namespaces/topics/subscriptions" && !d.existing);
+  const defaultRule = declared.find((d) => literal(property(d.body, "name")) === "$Default");
+  if (!defaultRule) return [`${file}: no rule named $Default: the service's 1=1 rule may stay and deliver every message, redrive copies for other subscriptions included`];
+  if (defaultRule.loop || defaultRule.condition) problems.push(`${file} ${defaultRule.symbol}: $Default must be declared once per subscription, unconditionally`);
+  if (property(defaultRule.body, "parent")?.trim() !== subscription?.symbol) problems.push(`${file} ${defaultRule.symbol}: $Default is not a rule of the subscription the module creates`);
+  const filterType = literal(propertyPath(defaultRule.body, "properties.filterType"));
+  const expression = literal(propertyPath(defaultRule.body, "properties.sqlFilter.sqlExpression"))?.replace(/\s+/g, "").toUpperCase();
+  if (filterType !== "SqlFilter" || !(expression === "1=0" || expression === "FALSE")) problems.push(`${file} ${defaultRule.symbol}: $Default is ${filterType ?? "?"} ${expression ?? "?"}, not a SqlFilter matching nothing (1=0)`);
+  if (propertyPath(defaultRule.body, "properties.action") !== undefined) problems.push(`${file} ${defaultRule.symbol}: $Default carries an action`);
+  const topology = JSON.parse(topologyText) as TopologyFile;
+  for (const topic of topology.UserConfig.Namespaces[0].Topics ?? []) {
+    for (const sub of topic.Subscriptions ?? []) {
+      if ((sub.Rules ?? []).length === 0) problems.push(`topology: ${topic.Name}/${sub.Name} has no rules of its own (with $Default neutralised it would receive nothing)`);
+      for (const rule of sub.Rules ?? []) if (rule.Name === "$Default") problems.push(`topology: ${topic.Name}/${sub.Name} names a rule $Default, which the template neutralises`);
     }
   }
   return problems;
@@ -467,7 +655,9 @@ export function checkTopologyCreated(files: Files, topologyText: string): string
   mapped("bicep/modules/servicebus.bicep", namespace.Queues ?? [], "queue");
   mapped("bicep/modules/servicebus-topic.bicep", topics, "topic");
   mapped("bicep/modules/servicebus-subscription.bicep", subscriptions, "subscription");
-  const ruleSource = stripComments(files.get("bicep/modules/servicebus-subscription.bicep") ?? "");
+  // The rules created from the file: the looped declaration (the neutralised $Default is another).
+  const ruleSource =
+    declared.find((d) => d.file === "bicep/modules/servicebus-subscription.bicep" && d.type === "Microsoft.ServiceBus/namespaces/topics/subscriptions/rules" && d.loop !== undefined)?.body ?? "";
   for (const rule of rules) {
     const type = rule.Properties.FilterType;
     if (type === "Sql" && !/filterType:\s*'SqlFilter'/.test(ruleSource)) problems.push(`rule ${rule.Name}: SQL filters are not mapped to filterType 'SqlFilter'`);

@@ -20,10 +20,14 @@ import {
   appSettings,
   checkAppSettings,
   checkAzureYaml,
+  checkCloudNeutralEndpoints,
   checkCosmosRoles,
+  checkCosmosSerialized,
+  checkDefaultRuleNeutralised,
   checkEventGrid,
   checkFunctionApp,
   checkLocalAuthDisabled,
+  checkNoLoopVariablesInLambdas,
   checkNoSecrets,
   checkOriginalsImmutable,
   checkRoleAssignments,
@@ -66,11 +70,20 @@ const probe: SettingsProbe = {
   },
 };
 
+/** The entities functions are triggered by, `queue blob-created` / `subscription evidence-received/hash`. */
+function triggerEntities(definitions: typeof FUNCTION_DEFINITIONS): Set<string> {
+  return new Set(definitions.map((d) => (d.entity.kind === "queue" ? `queue ${d.entity.queueName}` : `subscription ${entityPath(d.entity).replace("/Subscriptions/", "/")}`)));
+}
+
+const triggeredEntities = triggerEntities(FUNCTION_DEFINITIONS);
+
 /**
  * What the functions do on Service Bus, from the code: each definition receives from its
- * trigger entity; every other ENTITIES.<x> a function file names is a destination it sends to.
+ * trigger entity, whose message count the Functions host's scale monitor reads (the Manage
+ * claim: target-based scaling on Flex Consumption); every other ENTITIES.<x> a function file
+ * names is a destination it sends to.
  */
-function serviceBusUsesFromCode(sources: Map<string, string>): Set<string> {
+function serviceBusUsesFromCode(sources: Map<string, string>, definitions: typeof FUNCTION_DEFINITIONS = FUNCTION_DEFINITIONS): Set<string> {
   const uses = new Set<string>();
   const describe = (key: string): string => {
     const value = (ENTITIES as Record<string, unknown>)[key];
@@ -78,8 +91,9 @@ function serviceBusUsesFromCode(sources: Map<string, string>): Set<string> {
     const entity = value as { kind: string; queueName?: string; topicName?: string; subscriptionName?: string };
     return entity.kind === "queue" ? `queue ${entity.queueName}` : `subscription ${entity.topicName}/${entity.subscriptionName}`;
   };
-  for (const definition of FUNCTION_DEFINITIONS) {
-    uses.add(`receive ${definition.entity.kind === "queue" ? `queue ${definition.entity.queueName}` : `subscription ${entityPath(definition.entity).replace("/Subscriptions/", "/")}`}`);
+  for (const entity of triggerEntities(definitions)) {
+    uses.add(`receive ${entity}`);
+    uses.add(`read-counts ${entity}`);
   }
   for (const [file, text] of sources) {
     if (!file.startsWith("functions/")) continue;
@@ -98,12 +112,24 @@ describe("the real templates", () => {
     expect(checkAzureYaml(files)).toEqual([]);
   });
 
-  test("no keys, SAS, list*() calls or connection strings with keys, in templates, parameters or outputs", () => {
+  test("no keys, shared-key SAS, list*() calls or connection strings with keys, in templates, parameters or outputs", () => {
     expect(checkNoSecrets(files)).toEqual([]);
   });
 
-  test("shared-key / local auth is off on every storage account, Service Bus namespace, Cosmos account and Application Insights", () => {
+  test("shared-key / local auth is off on every storage account, Service Bus namespace, Cosmos account, Application Insights and Log Analytics workspace", () => {
     expect(checkLocalAuthDisabled(files)).toEqual([]);
+  });
+
+  test("no public-cloud host in the templates: the Service Bus namespace host comes from its serviceBusEndpoint", () => {
+    expect(checkCloudNeutralEndpoints(files)).toEqual([]);
+  });
+
+  test("no lambda inside a resource or module loop reads the loop variable", () => {
+    expect(checkNoLoopVariablesInLambdas(files)).toEqual([]);
+  });
+
+  test("each subscription's $Default rule is declared matching nothing; its own rules come from the topology file", () => {
+    expect(checkDefaultRuleNeutralised(files, topologyText)).toEqual([]);
   });
 
   test("originals: version-level immutability with a default retention policy from a parameter", () => {
@@ -120,15 +146,21 @@ describe("the real templates", () => {
 
   test("roles: only known built-in roles, each assignment scoped to the one resource it is for", () => {
     expect(checkRoleDefinitions(files)).toEqual([]);
-    expect(checkRoleAssignments(files)).toEqual([]);
+    expect(checkRoleAssignments(files, triggeredEntities)).toEqual([]);
     expect(checkCosmosRoles(files)).toEqual([]);
+  });
+
+  test("Cosmos DB: the container and the data-plane role assignments are created one after another", () => {
+    expect(checkCosmosSerialized(files)).toEqual([]);
   });
 
   test("Service Bus roles: exactly the receives and sends the functions do, at entity scope", () => {
     const uses = serviceBusUsesFromCode(sources);
     // The derivation itself: ingest receives blob-created and sends to evidence-received.
     expect(uses).toContain("receive queue blob-created");
+    expect(uses).toContain("read-counts subscription evidence-received/transcode");
     expect(uses).toContain("send topic evidence-received");
+    expect([...triggeredEntities].sort()).toEqual(["queue blob-created", "queue stage-results", "subscription evidence-received/hash", "subscription evidence-received/index", "subscription evidence-received/thumbnail", "subscription evidence-received/transcode"]);
     expect(checkServiceBusAccessMatchesCode(files, uses)).toEqual([]);
     expect(checkServiceBusAccessWiring(files)).toEqual([]);
   });
@@ -206,6 +238,8 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["Service Bus SAS", serviceBus, "disableLocalAuth: true", "disableLocalAuth: false"],
     ["Cosmos keys", "bicep/modules/cosmos.bicep", "disableLocalAuth: true", "disableLocalAuth: false"],
     ["Application Insights keys", "bicep/modules/monitoring.bicep", "DisableLocalAuth: true", "DisableLocalAuth: false"],
+    ["Log Analytics workspace keys", "bicep/modules/monitoring.bicep", "features: { disableLocalAuth: true }", "features: { disableLocalAuth: false }"],
+    ["Log Analytics features unset", "bicep/modules/monitoring.bicep", "    features: { disableLocalAuth: true }\n", ""],
   ])("local auth: %s", (_what, file, search, replacement) => {
     expect(checkLocalAuthDisabled(mutate(files, file, search, replacement))).not.toEqual([]);
   });
@@ -244,7 +278,7 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["rules not looped", "bicep/modules/servicebus-subscription.bicep", "subscriptionConfig.Rules", "[]"],
     ["a property dropped", serviceBus, "      maxDeliveryCount: queue.Properties.MaxDeliveryCount\n", ""],
     ["TTL from the file", "bicep/modules/servicebus-subscription.bicep", "defaultMessageTimeToLive: messageTimeToLive", "defaultMessageTimeToLive: props.DefaultMessageTimeToLive"],
-    ["SQL filters unmapped", "bicep/modules/servicebus-subscription.bicep", "filterType: 'SqlFilter'", "filterType: 'Sql'"],
+    ["SQL filters unmapped", "bicep/modules/servicebus-subscription.bicep", ": {\n          filterType: 'SqlFilter'", ": {\n          filterType: 'Sql'"],
   ])("topology: %s", (_what, file, search, replacement) => {
     expect(checkTopologyCreated(mutate(files, file, search, replacement), topologyText)).not.toEqual([]);
   });
@@ -272,17 +306,28 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["app gets Service Bus Data Owner", serviceBus, "principalId: operatorPrincipalId", "principalId: appPrincipalId"],
     ["receiver at namespace scope", "bicep/modules/servicebus-subscription.bicep", "scope: subscriptionResource", "scope: namespace"],
   ])("role assignments: %s", (_what, file, search, replacement) => {
-    expect(checkRoleAssignments(mutate(files, file, search, replacement))).not.toEqual([]);
-  });
-
-  test("role assignments: an access entry with a role broader than send/receive", () => {
-    const broadened = mutate(files, "bicep/service-bus-access.json", '{ "topic": "evidence-ready", "role": "serviceBusDataSender"', '{ "topic": "evidence-ready", "role": "serviceBusDataOwner"');
-    expect(checkRoleAssignments(broadened)).not.toEqual([]);
+    expect(checkRoleAssignments(mutate(files, file, search, replacement), triggeredEntities)).not.toEqual([]);
   });
 
   test.each([
-    ["a receive dropped", '    { "topic": "evidence-received", "subscription": "thumbnail", "role": "serviceBusDataReceiver", "why": "thumbnail is triggered by it" },\n', ""],
+    ["Data Owner on a topic", '{ "topic": "evidence-ready", "role": "serviceBusDataSender"', '{ "topic": "evidence-ready", "role": "serviceBusDataOwner"'],
+    ["Data Owner on a subscription no function is triggered by", '"subscriptions": [', '"subscriptions": [\n    { "topic": "evidence-ready", "subscription": "all-events", "role": "serviceBusDataOwner", "why": "none" },'],
+  ])("role assignments: %s", (_what, search, replacement) => {
+    expect(checkRoleAssignments(mutate(files, "bicep/service-bus-access.json", search, replacement), triggeredEntities)).not.toEqual([]);
+  });
+
+  test("role assignments: Data Owner stays on a queue after its function stops being triggered by it", () => {
+    const withoutIndexResults = FUNCTION_DEFINITIONS.filter((d) => !(d.entity.kind === "queue" && d.entity.queueName === "stage-results"));
+    expect(withoutIndexResults.length).toBe(FUNCTION_DEFINITIONS.length - 1);
+    expect(checkRoleAssignments(files, triggerEntities(withoutIndexResults))).not.toEqual([]);
+    expect(checkServiceBusAccessMatchesCode(files, serviceBusUsesFromCode(sources, withoutIndexResults))).not.toEqual([]);
+  });
+
+  test.each([
+    ["a trigger dropped", /    \{ "topic": "evidence-received", "subscription": "thumbnail", [^\n]*\n/, ""],
     ["a receive the code does not do", '"subscriptions": [', '"subscriptions": [\n    { "topic": "evidence-ready", "subscription": "all-events", "role": "serviceBusDataReceiver", "why": "none" },'],
+    ["a queue trigger with Receiver only (the scale monitor cannot read the count)", '{ "queue": "stage-results", "role": "serviceBusDataOwner"', '{ "queue": "stage-results", "role": "serviceBusDataReceiver"'],
+    ["a subscription trigger with Receiver only", '"subscription": "transcode", "role": "serviceBusDataOwner"', '"subscription": "transcode", "role": "serviceBusDataReceiver"'],
   ])("Service Bus access vs code: %s", (_what, search, replacement) => {
     expect(checkServiceBusAccessMatchesCode(mutate(files, "bicep/service-bus-access.json", search, replacement), serviceBusUsesFromCode(sources))).not.toEqual([]);
   });
@@ -302,8 +347,50 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   test.each([
     ["app gets the reader role", "principalId: appPrincipalId\n    scope", "principalId: operatorPrincipalId\n    scope"],
     ["account-wide scope", "scope: '${account.id}/dbs/${databaseName}'", "scope: account.id"],
+    ["app assignment in parallel with the container", "  dependsOn: [container]\n", ""],
+    ["operator assignment in parallel with the app's", "  dependsOn: [appWritesIndex]\n", ""],
   ])("Cosmos roles: %s", (_what, search, replacement) => {
     expect(checkCosmosRoles(mutate(files, "bicep/modules/cosmos.bicep", search, replacement))).not.toEqual([]);
+  });
+
+  test("Cosmos: both assignments after the container but not after each other", () => {
+    expect(checkCosmosSerialized(mutate(files, "bicep/modules/cosmos.bicep", "  dependsOn: [appWritesIndex]\n", "  dependsOn: [container]\n"))).not.toEqual([]);
+  });
+
+  test.each([
+    ["hard-coded suffix in the app setting", functions, "ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace", "ServiceBusConnection__fullyQualifiedNamespace: '${serviceBusFullyQualifiedNamespace}.servicebus.windows.net'"],
+    ["hard-coded suffix in the module output", serviceBus, "output fullyQualifiedNamespace string = split(split(namespace.properties.serviceBusEndpoint, '/')[2], ':')[0]", "output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'"],
+    ["setting not from the module output", "bicep/main.bicep", "serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace", "serviceBusFullyQualifiedNamespace: serviceBus.outputs.namespaceName"],
+    ["hard-coded blob host", storage, "output blobServiceUri string = account.properties.primaryEndpoints.blob", "output blobServiceUri string = 'https://${account.name}.blob.core.windows.net/'"],
+  ])("cloud-neutral endpoints: %s", (_what, file, search, replacement) => {
+    expect(checkCloudNeutralEndpoints(mutate(files, file, search, replacement))).not.toEqual([]);
+  });
+
+  test.each([
+    ["the topic loop filters with its loop variable", serviceBus, "appSubscriptionAccess: appAccess.subscriptions", "appSubscriptionAccess: filter(appAccess.subscriptions, access => access.topic == topic.Name)"],
+    ["the subscription loop filters with its loop variable", "bicep/modules/servicebus-topic.bicep", "appSubscriptionAccess: appSubscriptionAccess\n", "appSubscriptionAccess: filter(appSubscriptionAccess, access => access.subscription == sub.Name)\n"],
+  ])("lambdas in loops: %s", (_what, file, search, replacement) => {
+    expect(checkNoLoopVariablesInLambdas(mutate(files, file, search, replacement))).not.toEqual([]);
+  });
+
+  test("lambdas in loops: a lambda over the module's own parameters is fine", () => {
+    const mutated = mutate(files, "bicep/modules/servicebus-topic.bicep", "appSubscriptionAccess: appSubscriptionAccess\n", "appSubscriptionAccess: filter(appSubscriptionAccess, entry => entry.topic == topic.Name)\n");
+    expect(checkNoLoopVariablesInLambdas(mutated)).toEqual([]);
+  });
+
+  test.each([
+    ["$Default not declared", /\/\/ The service's catch-all rule[\s\S]*?\n\}\n/, ""],
+    ["$Default left matching everything", "sqlExpression: '1=0'", "sqlExpression: '1=1'"],
+    ["$Default only on some subscriptions", "resource defaultRule 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2024-01-01' = {", "resource defaultRule 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2024-01-01' = if (subscriptionConfig.Name == 'hash') {"],
+    ["$Default as a TrueFilter", "filterType: 'SqlFilter'\n    sqlFilter: { sqlExpression: '1=0' }", "filterType: 'TrueFilter'\n    sqlFilter: { sqlExpression: '1=0' }"],
+  ])("subscription rules: %s", (_what, search, replacement) => {
+    expect(checkDefaultRuleNeutralised(mutate(files, "bicep/modules/servicebus-subscription.bicep", search, replacement), topologyText)).not.toEqual([]);
+  });
+
+  test("subscription rules: a subscription in the topology file without rules of its own", () => {
+    const bare = JSON.parse(topologyText) as { UserConfig: { Namespaces: Array<{ Topics: Array<{ Subscriptions: Array<{ Rules?: unknown[] }> }> }> } };
+    delete bare.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules;
+    expect(checkDefaultRuleNeutralised(files, JSON.stringify(bare))).not.toEqual([]);
   });
 
   test.each([
