@@ -14,6 +14,7 @@
  * naming the setting. Nothing here is ever logged with its value (connection strings hold keys).
  */
 import { CustodyError } from "./errors";
+import { DEFAULT_EVENT_SOURCE } from "./contracts/evidence-events";
 import { PIPELINE_STAGES, type PipelineStage } from "./contracts/messages";
 
 export const SERVICE_BUS_CONNECTION = "ServiceBusConnection";
@@ -50,6 +51,12 @@ export interface Settings {
    * off). In Azure the schedule is CUSTODY_FIXITY_SCHEDULE (functions/fixity-sample.ts).
    */
   fixity: { sampleSize: number; recheckAfterHours: number; localIntervalInMs: number };
+  /**
+   * CloudEvents `source` of the evidence events (CUSTODY_EVENT_SOURCE, default `/custody`): a
+   * URI-reference naming this deployment, e.g. `/custody/metpolice-prod`, so a consumer fed by
+   * several deployments can tell them apart (`source` + `id` is unique).
+   */
+  eventSource: string;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -83,6 +90,7 @@ export function loadSettings(env: Environment = process.env): Settings {
       recheckAfterHours: integer(env, "CUSTODY_FIXITY_RECHECK_HOURS", 168, 0, 87_600),
       localIntervalInMs: integer(env, "CUSTODY_FIXITY_INTERVAL_MS", 0, 0, 2_147_483_647),
     },
+    eventSource: eventSource(env),
   };
 }
 
@@ -137,6 +145,17 @@ function list(env: Environment, key: string, fallback: string[]): string[] {
   const raw = env[key];
   if (raw === undefined || raw.trim() === "") return fallback;
   return raw.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function eventSource(env: Environment): string {
+  const key = "CUSTODY_EVENT_SOURCE";
+  const raw = env[key];
+  if (raw === undefined || raw.trim() === "") return DEFAULT_EVENT_SOURCE;
+  // A URI-reference (CloudEvents `source`): an absolute path or an absolute URI, printable ASCII, no spaces.
+  if (!/^(\/|[A-Za-z][A-Za-z0-9+.-]*:)[\x21-\x7e]{0,1023}$/.test(raw) || /[?#]/.test(raw)) {
+    throw invalid(key, "must be a URI-reference naming this deployment, e.g. /custody/metpolice-prod (no spaces, query or fragment)");
+  }
+  return raw;
 }
 
 function name(env: Environment, key: string, fallback: string): string {
