@@ -10,6 +10,7 @@ import { registerEmulatorCommands } from "./commands/emulator";
 import { registerEvidenceCommands } from "./commands/evidence";
 import { registerReconcileCommand } from "./commands/reconcile";
 import { registerStackCommands } from "./commands/stack";
+import { registerSubscribeCommand } from "./commands/subscribe";
 import { registerVerifyCommand } from "./commands/verify";
 import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "./exit-codes";
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerDlqCommands(program);
   registerAuditCommand(program);
   registerReconcileCommand(program);
+  registerSubscribeCommand(program);
   return program;
 }
 

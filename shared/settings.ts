@@ -71,7 +71,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     }
   }
   return {
-    serviceBus: connection(env, SERVICE_BUS_CONNECTION, "fullyQualifiedNamespace", /^Endpoint=sb:\/\/[^;]+;/i),
+    serviceBus: loadServiceBusConnection(env),
     storage: connection(env, STORAGE_CONNECTION, "blobServiceUri", /(BlobEndpoint=|AccountName=)/i),
     cosmos: {
       auth: cosmosAuth,
@@ -92,6 +92,15 @@ export function loadSettings(env: Environment = process.env): Settings {
     },
     eventSource: eventSource(env),
   };
+}
+
+/**
+ * Only the Service Bus connection (ServiceBusConnection or its keyless form): for tools that
+ * talk to the topics alone — `custody subscribe` run by a downstream team has no business
+ * needing the storage account's or Cosmos DB's settings.
+ */
+export function loadServiceBusConnection(env: Environment = process.env): ConnectionAuth {
+  return connection(env, SERVICE_BUS_CONNECTION, "fullyQualifiedNamespace", /^Endpoint=sb:\/\/[^;]+;/i);
 }
 
 function integer(env: Environment, key: string, fallback: number, min: number, max: number, check?: (value: number) => true | string): number {

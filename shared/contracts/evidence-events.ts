@@ -251,9 +251,14 @@ export function parseEvidenceEvent(message: ReceivedEventMessage): EvidenceEvent
   return { specversion: CLOUDEVENTS_SPEC_VERSION, id: id!, source: source!, type, subject: subject!, time: time!, dataschema: dataschema!, datacontenttype: contentType, data } as EvidenceEvent;
 }
 
-/** `cloudEvents:time`: an AMQP timestamp (a Date from the SDK) or its canonical RFC 3339 string — the binding allows both. */
+/**
+ * `cloudEvents:time`: an AMQP timestamp or its canonical RFC 3339 string — the binding allows
+ * both. The JavaScript SDK hands an AMQP timestamp over as epoch milliseconds (a number)
+ * unless the receiver asks for `skipConvertingDate`, so a number is read as that.
+ */
 function eventTime(value: unknown, problems: string[]): string | undefined {
   if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
+  if (typeof value === "number" && Number.isSafeInteger(value) && value > 0) return new Date(value).toISOString();
   if (typeof value === "string" && !Number.isNaN(Date.parse(value))) return value;
   problems.push(`application property cloudEvents:time is ${value === undefined ? "missing" : "not a timestamp"}`);
   return undefined;

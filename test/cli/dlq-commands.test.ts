@@ -234,7 +234,9 @@ test("an unknown entity exits 2 naming the known ones; a bad --max exits 2", asy
 test("peek pages through a dead-letter queue with --max, oldest first, without moving anything", async () => {
   // Dead-letter five messages of evidence-ready/failures directly, with a reason, as a consumer would.
   const sender = client.createSender(ENTITIES.evidenceReadyTopic);
-  await sender.sendMessages(Array.from({ length: 5 }, (_, i) => ({ messageId: `failed-${i}`, body: { i }, subject: "evidence-failed", correlationId: EVIDENCE_ID })));
+  await sender.sendMessages(
+    Array.from({ length: 5 }, (_, i) => ({ messageId: `failed-${i}`, body: { i }, subject: "evidence-failed", correlationId: EVIDENCE_ID, applicationProperties: { eventType: "org.custody.evidence.failed.v1" } })),
+  );
   await sender.close();
   const receiver = client.createReceiver(ENTITIES.evidenceReadyTopic, "failures");
   let deadLettered = 0;

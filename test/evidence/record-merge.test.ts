@@ -656,11 +656,15 @@ describe("parseEvidenceEvent (what a consumer checks)", () => {
     return { body: Buffer.from(JSON.stringify(message.body)), contentType: message.contentType, applicationProperties: { ...message.applicationProperties! } as Record<string, unknown> };
   };
 
-  test("accepts the time as an AMQP timestamp or as its RFC 3339 string", () => {
+  test("accepts the time as an AMQP timestamp (a Date, or the SDK's epoch milliseconds) or as its RFC 3339 string", () => {
     const message = good();
     const asDate = parseEvidenceEvent(message);
     message.applicationProperties["cloudEvents:time"] = asDate.time;
     expect(parseEvidenceEvent(message).time).toBe(asDate.time);
+    message.applicationProperties["cloudEvents:time"] = Date.parse(asDate.time);
+    expect(parseEvidenceEvent(message).time).toBe(asDate.time);
+    message.applicationProperties["cloudEvents:time"] = "yesterday";
+    expect(() => parseEvidenceEvent(message)).toThrow(/cloudEvents:time is not a timestamp/);
   });
 
   test.each([

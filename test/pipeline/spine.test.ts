@@ -15,6 +15,7 @@ import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
+import { expectEvidenceEvent } from "../events/event-contract";
 
 let stack: RunningStack;
 let client: ServiceBusClient;
@@ -60,6 +61,8 @@ async function eventsFor(evidenceId: string): Promise<ServiceBusReceivedMessage[
   for (;;) {
     const batch = await receiver.receiveMessages(50, { maxWaitTimeInMs: 500 });
     if (batch.length === 0) break;
+    // Every event the spine publishes is checked against the contract as it is drained.
+    for (const message of batch) expectEvidenceEvent(message);
     seenEvents.push(...batch);
   }
   await receiver.close();
@@ -98,7 +101,7 @@ test("a docked recording is hashed, indexed and announced once", async () => {
   expect(record.stages).toMatchObject({ transcode: { status: "succeeded" }, thumbnail: { status: "succeeded" } });
   const events = await eventsFor(evidenceId);
   expect(events).toHaveLength(1);
-  expect(events[0].subject).toBe("evidence-ready");
+  expect(events[0].subject).toBe("org.custody.evidence.ready.v1");
   expect(events[0].messageId).toBe(`${evidenceId}:ready`);
 });
 
