@@ -183,18 +183,45 @@ export type EvidenceEvent = {
 
 // strictRequired is off: the ready schema narrows `$ref`'d objects with `required` beside an allOf.
 const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
+/**
+ * What consumers validate against: the published schemas, which admit properties they do not
+ * name — additive changes keep the version, so a consumer written against v1 must still accept
+ * a v1 event that gained an optional property.
+ */
 const validators = {
   "org.custody.evidence.ready.v1": ajv.compile(evidenceReadySchema),
   "org.custody.evidence.failed.v1": ajv.compile(evidenceFailedSchema),
 } as const;
+/**
+ * What Custody checks its own events against: the same schemas closed (`additionalProperties:
+ * false` on every object that names its properties), so a property the producer adds without
+ * adding it to the published schema fails the tests instead of shipping undocumented.
+ */
+const producerAjv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
+const producerValidators = {
+  "org.custody.evidence.ready.v1": producerAjv.compile(closed(evidenceReadySchema) as object),
+  "org.custody.evidence.failed.v1": producerAjv.compile(closed(evidenceFailedSchema) as object),
+} as const;
+
+function closed(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(closed);
+  if (schema === null || typeof schema !== "object") return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) out[key] = key === "properties" ? Object.fromEntries(Object.entries(value as object).map(([name, sub]) => [name, closed(sub)])) : closed(value);
+  if ("properties" in out && !("additionalProperties" in out)) out.additionalProperties = false;
+  return out;
+}
 
 export function isEvidenceEventType(value: unknown): value is EvidenceEventType {
   return typeof value === "string" && Object.prototype.hasOwnProperty.call(validators, value);
 }
 
-/** The schema violations of `data` for `type` (JSON pointer + message), empty when valid. */
-export function eventDataProblems(type: EvidenceEventType, data: unknown): string[] {
-  const validate = validators[type];
+/**
+ * The schema violations of `data` for `type` (JSON pointer + message), empty when valid.
+ * `closed`: check as the producer (no property the schema does not name) — Custody's own tests.
+ */
+export function eventDataProblems(type: EvidenceEventType, data: unknown, options: { closed?: boolean } = {}): string[] {
+  const validate = (options.closed ? producerValidators : validators)[type];
   if (validate(data)) return [];
   return (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? "is invalid"}${e.params && "allowedValues" in e.params ? ` (${JSON.stringify(e.params.allowedValues)})` : ""}`);
 }
@@ -212,7 +239,7 @@ export interface ReceivedEventMessage {
  * attribute, data that does not match — is CustodyError("InvalidMessage") listing the
  * problems: the text to dead-letter it with.
  */
-export function parseEvidenceEvent(message: ReceivedEventMessage): EvidenceEvent {
+export function parseEvidenceEvent(message: ReceivedEventMessage, options: { closed?: boolean } = {}): EvidenceEvent {
   const properties = message.applicationProperties ?? {};
   const problems: string[] = [];
   const attribute = (name: keyof typeof EVENT_PROPERTIES): string | undefined => {
@@ -243,7 +270,7 @@ export function parseEvidenceEvent(message: ReceivedEventMessage): EvidenceEvent
     }
   }
   if (problems.length === 0 && isEvidenceEventType(type)) {
-    for (const problem of eventDataProblems(type, data)) problems.push(`data${problem}`);
+    for (const problem of eventDataProblems(type, data, options)) problems.push(`data${problem}`);
     const evidenceId = (data as { evidenceId?: unknown } | null)?.evidenceId;
     if (problems.length === 0 && subject !== evidenceId) problems.push(`cloudEvents:subject '${subject}' is not the data's evidenceId '${String(evidenceId)}'`);
   }

@@ -70,7 +70,7 @@ export function buildFinalEvent(record: EvidenceRecord, options: BuildFinalEvent
     evidenceId: record.evidenceId,
     original: eventOriginal(original, record.hash?.sha256),
     renditions: eventRenditions(record, original),
-    integrityFindings: record.integrityFindings.map((finding) => ({ ...finding })),
+    integrityFindings: record.integrityFindings.map((finding) => ({ ...finding, message: withoutQueryStrings(finding.message) })),
   };
   const capture = eventCapture(record.capture);
   const media = record.media === undefined ? undefined : mediaSummary(record.media);
@@ -234,7 +234,23 @@ function pickDefined<T extends object, K extends keyof T>(source: T, keys: reado
   return out;
 }
 
+/**
+ * Free text (a stage's error, a finding) with every URL's query string dropped: error messages
+ * quote the URL a tool read — the stages already redact its SAS, and the event drops even the
+ * redacted query, so no event ever carries a URL with a query string.
+ */
+function withoutQueryStrings(text: string): string {
+  return text.replace(/(https?:\/\/[^\s?#"']+)[?#][^\s"']*/g, "$1");
+}
+
 function describeFailure(record: EvidenceRecord): EventFailure {
+  const failure = describeFailureAsRecorded(record);
+  const out: EventFailure = { ...failure, reason: withoutQueryStrings(failure.reason) };
+  if (failure.reasons !== undefined) out.reasons = failure.reasons.map((reason) => ({ ...reason, message: withoutQueryStrings(reason.message) }));
+  return out;
+}
+
+function describeFailureAsRecorded(record: EvidenceRecord): EventFailure {
   if (record.rejection !== undefined) {
     const reasons = record.rejection.reasons;
     return {

@@ -9,7 +9,7 @@ import { ENTITIES } from "../../shared/topology";
 
 /** Parses a received message as an evidence event, failing the test with the reason when it is not one. */
 export function expectEvidenceEvent(message: Pick<ServiceBusReceivedMessage, "body" | "contentType" | "applicationProperties" | "messageId">): EvidenceEvent {
-  const event = parseEvidenceEvent(message);
+  const event = parseEvidenceEvent(message, { closed: true });
   // The Service Bus message id is the CloudEvents id: duplicate detection and consumers dedupe on the same value.
   expect(message.messageId).toBe(event.id);
   return event;

@@ -526,7 +526,7 @@ describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
     record = applyFinalDecision(record, decideFinalState(record), ctx);
     return record;
   };
-  const asReceived = (message: ReturnType<typeof buildFinalEvent>) => parseEvidenceEvent({ body: JSON.parse(JSON.stringify(message.body)), contentType: message.contentType, applicationProperties: message.applicationProperties });
+  const asReceived = (message: ReturnType<typeof buildFinalEvent>) => parseEvidenceEvent({ body: JSON.parse(JSON.stringify(message.body)), contentType: message.contentType, applicationProperties: message.applicationProperties }, { closed: true });
 
   test("evidence-ready: cloudEvents: attributes, routing properties, and data that matches its schema", () => {
     const record = ready();
@@ -553,7 +553,7 @@ describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
       },
     });
     expect(message.applicationProperties).not.toHaveProperty("cloudEvents:datacontenttype"); // the AMQP content-type carries it
-    expect(eventDataProblems("org.custody.evidence.ready.v1", message.body)).toEqual([]);
+    expect(eventDataProblems("org.custody.evidence.ready.v1", message.body, { closed: true })).toEqual([]);
     const data = message.body as EvidenceReadyData;
     expect(data).toEqual({
       evidenceId: EV,
@@ -599,7 +599,7 @@ describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
     expect(JSON.stringify(message)).not.toMatch(/SECRET|sig=|\?/);
     expect(data.original.url).toBe("https://acct.blob.core.windows.net/originals/a%20b/c.mp4");
     expect(data.renditions[0].url).toBe(`https://acct.blob.core.windows.net/derived/${EV}/transcode/proxy.mp4`);
-    expect(eventDataProblems("org.custody.evidence.ready.v1", data)).toEqual([]);
+    expect(eventDataProblems("org.custody.evidence.ready.v1", data, { closed: true })).toEqual([]);
   });
 
   test("path-style (Azurite) URLs keep the account segment in rendition URLs; the unit becomes a routing property", () => {
@@ -621,7 +621,16 @@ describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
     expect(message).toMatchObject({ messageId: evidenceFailedMessageId(EV), subject: "org.custody.evidence.failed.v1", applicationProperties: { eventType: "org.custody.evidence.failed.v1", status: "failed" } });
     expect(data).toMatchObject({ status: "failed", failure: { stage: "transcode", code: "UnsupportedCodec", reason: "no decoder" }, renditions: [] });
     expect(data.original.sha256).toBeUndefined(); // not hashed (yet): the event says what is known
-    expect(eventDataProblems("org.custody.evidence.failed.v1", data)).toEqual([]);
+    expect(eventDataProblems("org.custody.evidence.failed.v1", data, { closed: true })).toEqual([]);
+  });
+
+  test("a failure reason that quotes a URL (with the SAS already redacted) loses the query string in the event", () => {
+    const error = { code: "UnsupportedMedia", message: "ffprobe exited with code 1 on http://127.0.0.1:1/acct/originals/a.mp4?<redacted> Invalid data; see https://x.example/b?sig=abc#frag", retryable: false };
+    let record = applyAll([received(), result("transcode", 1, "failed", { final: true, error })]);
+    record = applyFinalDecision(record, decideFinalState(record), ctx);
+    const data = buildFinalEvent(record).body as EvidenceFailedData;
+    expect(data.failure.reason).toBe("ffprobe exited with code 1 on http://127.0.0.1:1/acct/originals/a.mp4 Invalid data; see https://x.example/b");
+    expect(eventDataProblems("org.custody.evidence.failed.v1", data, { closed: true })).toEqual([]);
     expect(eventDataProblems("org.custody.evidence.ready.v1", data).length).toBeGreaterThan(0);
   });
 
@@ -639,7 +648,7 @@ describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
       reasons: [{ code: "MissingMetadata", message: "officer id missing", field: "officerid" }],
     });
     expect(data.capture).toEqual({ deviceId: "cam7" });
-    expect(eventDataProblems("org.custody.evidence.failed.v1", data)).toEqual([]);
+    expect(eventDataProblems("org.custody.evidence.failed.v1", data, { closed: true })).toEqual([]);
     expect(asReceived(message).type).toBe("org.custody.evidence.failed.v1");
   });
 
@@ -665,6 +674,17 @@ describe("parseEvidenceEvent (what a consumer checks)", () => {
     expect(parseEvidenceEvent(message).time).toBe(asDate.time);
     message.applicationProperties["cloudEvents:time"] = "yesterday";
     expect(() => parseEvidenceEvent(message)).toThrow(/cloudEvents:time is not a timestamp/);
+  });
+
+  test("a consumer accepts a property added later (additive change, same version); Custody's own check refuses an undocumented one", () => {
+    const message = good();
+    const data = JSON.parse(message.body.toString()) as Record<string, unknown>;
+    message.body = Buffer.from(JSON.stringify({ ...data, addedInV1_1: { anything: true } }));
+    expect(parseEvidenceEvent(message).data.evidenceId).toBe(EV);
+    expect(() => parseEvidenceEvent(message, { closed: true })).toThrow(/must NOT have additional properties/);
+    expect(eventDataProblems("org.custody.evidence.ready.v1", { ...data, original: { ...(data.original as object), sasToken: "x" } }, { closed: true })).toEqual([
+      "/original must NOT have additional properties",
+    ]);
   });
 
   test.each([

@@ -197,7 +197,7 @@ describe("index stage", () => {
     });
     expect(message.body as EvidenceReadyData).toMatchObject({ evidenceId: id, status: "ready", original: { sha256: SHA }, integrityFindings: [] });
     expect(message.body).not.toHaveProperty("failure");
-    expect(eventDataProblems("org.custody.evidence.ready.v1", message.body)).toEqual([]);
+    expect(eventDataProblems("org.custody.evidence.ready.v1", message.body, { closed: true })).toEqual([]);
   });
 
   test("the same evidence-received three times: one record, one received entry, one publish", async () => {
@@ -290,7 +290,7 @@ describe("index stage", () => {
     expect(publisher.delivered(id)).toHaveLength(1);
     expect(publisher.sent[0].message).toMatchObject({ subject: "org.custody.evidence.failed.v1", applicationProperties: { eventType: "org.custody.evidence.failed.v1", status: "failed" } });
     expect((publisher.sent[0].message.body as EvidenceFailedData).failure).toEqual({ stage: "transcode", code: "UnsupportedCodec", reason: "no decoder for this stream" });
-    expect(eventDataProblems("org.custody.evidence.failed.v1", publisher.sent[0].message.body)).toEqual([]);
+    expect(eventDataProblems("org.custody.evidence.failed.v1", publisher.sent[0].message.body, { closed: true })).toEqual([]);
 
     // Thumbnail finishing changes nothing about the verdict (same event id, nothing new published).
     await deliver(result(id, "thumbnail", 1, "succeeded", 4));
