@@ -66,26 +66,20 @@ export function buildFinalEvent(record: EvidenceRecord, options: BuildFinalEvent
     throw new CustodyError("Internal", `evidence ${record.evidenceId} has a final event but no original`, { retryable: false });
   }
   const type = EVIDENCE_EVENT_TYPES[finalEvent.type];
-  const common = {
-    evidenceId: record.evidenceId,
-    original: eventOriginal(original, record.hash?.sha256),
-    renditions: eventRenditions(record, original),
-    integrityFindings: record.integrityFindings.map((finding) => ({ ...finding, message: withoutQueryStrings(finding.message) })),
-  };
   const capture = eventCapture(record.capture);
   const media = record.media === undefined ? undefined : mediaSummary(record.media);
-
-  let data: FinalEventData;
-  if (finalEvent.type === "evidence-ready") {
-    const ready = { ...common, status: "ready", capture } as EvidenceReadyData;
-    if (media !== undefined) ready.media = media;
-    data = ready;
-  } else {
-    const failed: EvidenceFailedData = { ...common, status: record.status === "rejected" ? "rejected" : "failed", failure: describeFailure(record) };
-    if (capture !== undefined) failed.capture = capture;
-    if (media !== undefined) failed.media = media;
-    data = failed;
-  }
+  // Built in reading order (who/what first, files, findings, then why it failed): the JSON a
+  // person sees in `custody subscribe --json` or a Service Bus explorer reads top to bottom.
+  const data = {
+    evidenceId: record.evidenceId,
+    status: finalEvent.type === "evidence-ready" ? "ready" : record.status === "rejected" ? "rejected" : "failed",
+    original: eventOriginal(original, record.hash?.sha256),
+    ...(capture === undefined ? {} : { capture }),
+    ...(media === undefined ? {} : { media }),
+    renditions: eventRenditions(record, original),
+    integrityFindings: record.integrityFindings.map((finding) => ({ ...finding, message: withoutQueryStrings(finding.message) })),
+    ...(finalEvent.type === "evidence-failed" ? { failure: describeFailure(record) } : {}),
+  } as FinalEventData;
 
   const applicationProperties: Record<string, string | Date> = {
     [EVENT_PROPERTIES.specversion]: CLOUDEVENTS_SPEC_VERSION,

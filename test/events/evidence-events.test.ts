@@ -30,6 +30,7 @@ let blobService: BlobServiceClient;
 const workDir = mkdtempSync(path.join(os.tmpdir(), "custody-events-"));
 const dataDir = path.join(workDir, "data");
 const CLIP = readFileSync(path.join(__dirname, "..", "..", "fixtures", "media", "exo_fragmented_fmp4.mp4"));
+const CORRUPT = readFileSync(path.join(__dirname, "..", "..", "fixtures", "media", "ft_mkv_corrupt_ebml.mkv"));
 const TOPIC = ENTITIES.evidenceReadyTopic;
 
 beforeAll(async () => {
@@ -99,7 +100,8 @@ test("the example subscriptions receive exactly their events, once per recording
   const a = await upload(CLIP, { officerId: "PC-A", deviceId: "BWV-A", unit: "camden" });
   const b = await upload(CLIP, { officerId: "PC-B", deviceId: "BWV-B", unit: "hackney" });
   const c = await upload(randomBytes(3000), { officerId: "PC-C", deviceId: "BWV-C", unit: "camden", extraMetadata: { recordedat: "yesterday" } });
-  const d = await upload(randomBytes(3000), { officerId: "PC-D", deviceId: "BWV-D" });
+  // A Matroska file with a broken header: transcode fails for good, deterministically.
+  const d = await upload(CORRUPT, { officerId: "PC-D", deviceId: "BWV-D" });
   const [recordA, recordB, recordC, recordD] = await Promise.all([a, b, c, d].map((r) => waitForFinal(r.evidenceId)));
   expect([recordA.status, recordB.status, recordC.status, recordD.status]).toEqual(["ready", "ready", "rejected", "failed"]);
 
@@ -171,9 +173,9 @@ test("the example subscriptions receive exactly their events, once per recording
   const eventC = received_["all-events"].find(({ event }) => event.subject === c.evidenceId)!;
   expect(eventC.event.data).toMatchObject({ status: "rejected", failure: { stage: "ingest", code: "Rejected" } });
   const eventD = received_["all-events"].find(({ event }) => event.subject === d.evidenceId)!;
-  expect(eventD.event.data).toMatchObject({ status: "failed", failure: { stage: expect.stringMatching(/transcode|thumbnail/), code: expect.stringMatching(/^[A-Za-z]+$/) } });
+  expect(eventD.event.data).toMatchObject({ status: "failed", failure: { stage: expect.stringMatching(/transcode|thumbnail/), code: "UnsupportedMedia" } });
   if (eventD.event.type !== "org.custody.evidence.failed.v1") throw new Error("expected evidence-failed");
-  expect(eventD.event.data.failure.reason.length).toBeGreaterThan(0);
+  expect(eventD.event.data.failure.reason).not.toMatch(/\?/); // the stage's message quotes the URL it read; the event drops the query
   expect(eventD.message.applicationProperties).not.toHaveProperty("unit");
 }, 180_000);
 
