@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ServiceBusClient } from "@azure/service-bus";
+import Long from "long";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { uploadRecording, type DockUploadOptions } from "../../cli/dock-upload";
 import { blobCreatedEvent } from "../../local/blob-event-source";
@@ -77,7 +78,8 @@ async function waitForQuiet(timeoutInMs = 60_000): Promise<void> {
     while (quietRounds < 2) {
       if (Date.now() > deadline) throw new Error("the pipeline did not go quiet");
       // Peek shows locked messages too: empty means nothing waiting and nothing being processed.
-      const peeked = await Promise.all(entities.map((receiver) => receiver.peekMessages(1, { fromSequenceNumber: undefined })));
+      // From sequence number 0 each time: without one, the SDK goes on after the last message it peeked.
+      const peeked = await Promise.all(entities.map((receiver) => receiver.peekMessages(1, { fromSequenceNumber: Long.fromNumber(0) })));
       quietRounds = peeked.every((messages) => messages.length === 0) ? quietRounds + 1 : 0;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

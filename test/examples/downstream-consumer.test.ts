@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ServiceBusClient } from "@azure/service-bus";
+import Long from "long";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { startConsumer, type EvidenceEvent, type RunningConsumer } from "../../examples/downstream-consumer/consumer";
 import { uploadRecording } from "../../cli/dock-upload";
@@ -121,7 +122,7 @@ test("filtered, validated, idempotent across a restart, and dead-letters what it
     await sendCopy(mineRecord, "2");
     await until("the copy to be consumed", async () => {
       const receiver = client.createReceiver(ENTITIES.evidenceReadyTopic, SUBSCRIPTION);
-      const [left] = await receiver.peekMessages(1, { fromSequenceNumber: undefined });
+      const [left] = await receiver.peekMessages(1, { fromSequenceNumber: Long.fromNumber(0) });
       await receiver.close();
       return left === undefined ? true : undefined;
     });
