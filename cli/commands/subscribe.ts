@@ -22,7 +22,7 @@
  */
 import type { Command } from "commander";
 import { openEventSubscription } from "../../shared/adapters/service-bus-event-subscription";
-import { EVENT_PROPERTIES, parseEvidenceEvent, type EvidenceEvent } from "../../shared/contracts/evidence-events";
+import { parseEvidenceEvent, type EvidenceEvent } from "../../shared/contracts/evidence-events";
 import { planFilterReplacement, SUBSCRIBE_RULE_NAME } from "../../shared/contracts/event-filters";
 import { isCustodyError } from "../../shared/errors";
 import type { EventSubscription, ReceivedMessage, SubscriptionRule } from "../../shared/ports/event-subscription";
@@ -40,20 +40,12 @@ interface SubscribeOptions {
   json?: boolean;
 }
 
-/** One line of `--json` output: the event in the CloudEvents JSON format, plus its routing properties. */
-export interface SubscribeJsonLine {
-  specversion: "1.0";
-  id: string;
-  source: string;
-  type: string;
-  subject: string;
-  time: string;
-  dataschema: string;
-  datacontenttype: string;
-  data: EvidenceEvent["data"];
-  /** The routing properties the event carried (eventType, evidenceId, status, officerId, deviceId, unit). */
-  routing: Record<string, unknown>;
-}
+/**
+ * One line of `--json` output: the event in the CloudEvents JSON format, exactly — a line can be
+ * handed to any CloudEvents tool. (The routing properties are not repeated: each is a field of
+ * `data` or the `type`.)
+ */
+export type SubscribeJsonLine = EvidenceEvent;
 
 const RECEIVE_BATCH = 16;
 const RECEIVE_WAIT_IN_MS = 1000;
@@ -67,7 +59,7 @@ export function registerSubscribeCommand(program: Command): void {
     .option("--max <n>", "exit after this many events")
     .option("--timeout <seconds>", "exit after this long (exit code 1 when --max events had not arrived)")
     .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
-    .option("--json", "print one JSON object per event (CloudEvents JSON format + routing properties)")
+    .option("--json", "print one JSON object per event, in the CloudEvents JSON format")
     .action(async (name: string, options: SubscribeOptions) => {
       process.exitCode = await subscribe(name, options);
     });
@@ -150,17 +142,10 @@ async function handle(subscription: EventSubscription, message: ReceivedMessage,
     await subscription.deadLetter(message, "InvalidEvent", reason);
     return false;
   }
-  process.stdout.write(`${json ? JSON.stringify(jsonLine(event, message)) : textLine(event)}\n`);
+  const line: SubscribeJsonLine = event;
+  process.stdout.write(`${json ? JSON.stringify(line) : textLine(event)}\n`);
   await subscription.complete(message);
   return true;
-}
-
-function jsonLine(event: EvidenceEvent, message: ReceivedMessage): SubscribeJsonLine {
-  const routing: Record<string, unknown> = {};
-  for (const key of [EVENT_PROPERTIES.eventType, EVENT_PROPERTIES.evidenceId, EVENT_PROPERTIES.status, EVENT_PROPERTIES.officerId, EVENT_PROPERTIES.deviceId, EVENT_PROPERTIES.unit]) {
-    if (message.applicationProperties[key] !== undefined) routing[key] = message.applicationProperties[key];
-  }
-  return { ...event, routing };
 }
 
 function textLine(event: EvidenceEvent): string {
