@@ -178,32 +178,23 @@ function eventRendition(rendition: Rendition, stage: EventRendition["stage"], ba
  * The blob service URL the original lives under (`https://<account>.blob.core.windows.net`, or
  * Azurite's path-style `http://127.0.0.1:10000/<account>`): the original's URL up to its
  * container segment. Undefined when the URL does not have that shape — then renditions carry
- * container and path only, never a guessed URL.
+ * container and path only, never a guessed URL. Textual on purpose, like `withoutQuery`.
  */
 function storageBaseUrl(original: OriginalRef): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(original.url);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
-  const segments = url.pathname.split("/");
-  const at = segments.findIndex((segment, i) => i > 0 && segment === original.container);
-  if (at < 0) return undefined;
-  return `${url.origin}${segments.slice(0, at).join("/")}`;
+  const url = withoutQuery(original.url);
+  const scheme = /^https?:\/\/[^/]+/i.exec(url);
+  if (scheme === null) return undefined;
+  const at = url.indexOf(`/${original.container}/`, scheme[0].length);
+  return at < 0 ? undefined : url.slice(0, at);
 }
 
-/** The URL without query string or fragment: whatever the record holds, no SAS leaves in an event. */
+/**
+ * The URL without query string or fragment: whatever the record holds, no SAS leaves in an
+ * event. Text only, never parsed and re-serialised: a URL parser resolves `%2E%2E` segments,
+ * and the URL of a blob named `a/../b.mp4` would then name another blob.
+ */
 function withoutQuery(value: string): string {
-  try {
-    const url = new URL(value);
-    url.search = "";
-    url.hash = "";
-    return url.toString();
-  } catch {
-    return value.replace(/[?#].*$/, "");
-  }
+  return value.replace(/[?#].*$/s, "");
 }
 
 function mediaSummary(media: MediaProbe): EventMediaSummary {

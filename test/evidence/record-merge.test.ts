@@ -602,6 +602,14 @@ describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
     expect(eventDataProblems("org.custody.evidence.ready.v1", data, { closed: true })).toEqual([]);
   });
 
+  test("the original's URL is passed on as text: a '..' segment is not resolved into another blob's URL", () => {
+    const record = ready();
+    record.original = { ...record.original!, url: "https://acct.blob.core.windows.net/originals/evidence/%2E%2E/escape.mp4?sig=x" };
+    const data = buildFinalEvent(record).body as EvidenceReadyData;
+    expect(data.original.url).toBe("https://acct.blob.core.windows.net/originals/evidence/%2E%2E/escape.mp4");
+    expect(data.renditions[0].url).toBe(`https://acct.blob.core.windows.net/derived/${EV}/transcode/proxy.mp4`);
+  });
+
   test("path-style (Azurite) URLs keep the account segment in rendition URLs; the unit becomes a routing property", () => {
     const record = ready();
     record.original = { ...record.original!, url: "http://127.0.0.1:10000/devstoreaccount1/originals/x.mp4" };

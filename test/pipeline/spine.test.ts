@@ -275,3 +275,20 @@ test("an invalid message body is dead-lettered with a reason, not retried", asyn
   expect(dead!.deadLetterErrorDescription).toMatch(/BlobCreated|data|id/);
   expect(dead!.deliveryCount).toBe(0);
 });
+
+test("every event the spine published — ready, rejected, odd names included — is a valid CloudEvent, one per recording", async () => {
+  await eventsFor("(drain the rest)");
+  expect(seenEvents.length).toBeGreaterThanOrEqual(8);
+  const events = seenEvents.map((message) => expectEvidenceEvent(message));
+  const subjects = events.map((event) => event.subject);
+  expect(new Set(subjects).size).toBe(subjects.length);
+  const rejected = events.filter((event) => event.data.status === "rejected");
+  expect(rejected.length).toBeGreaterThanOrEqual(5);
+  for (const event of rejected) {
+    if (event.type !== "org.custody.evidence.failed.v1") throw new Error(`rejected but ${event.type}`);
+    expect(event.data.failure).toMatchObject({ stage: "ingest", code: "Rejected" });
+  }
+  // The URL of a blob named with a '..' segment is passed on as it was, not resolved to another blob.
+  const dots = events.find((event) => event.data.original.name === "evidence/../escape.mp4");
+  expect(dots?.data.original.url).toMatch(/\/evidence\/%2E%2E\/escape\.mp4$/);
+});
