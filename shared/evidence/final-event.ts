@@ -92,7 +92,9 @@ export function buildFinalEvent(record: EvidenceRecord, options: BuildFinalEvent
     [EVENT_PROPERTIES.dataschema]: EVIDENCE_EVENT_DATASCHEMAS[type],
     [EVENT_PROPERTIES.eventType]: type,
     [EVENT_PROPERTIES.evidenceId]: record.evidenceId,
-    [EVENT_PROPERTIES.status]: record.status,
+    // The event's status, not the record's: a failed record being redriven is `received` again
+    // for a while, and a re-publish of its evidence-failed must still say `failed`.
+    [EVENT_PROPERTIES.status]: data.status,
   };
   if (capture?.officerId !== undefined) applicationProperties[EVENT_PROPERTIES.officerId] = capture.officerId;
   if (capture?.deviceId !== undefined) applicationProperties[EVENT_PROPERTIES.deviceId] = capture.deviceId;

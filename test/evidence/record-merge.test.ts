@@ -632,6 +632,14 @@ describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
     expect(eventDataProblems("org.custody.evidence.failed.v1", data, { closed: true })).toEqual([]);
   });
 
+  test("a re-publish of evidence-failed while a redrive has made the record `received` again still says failed", () => {
+    let record = applyAll([received(), result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder", retryable: false } })]);
+    record = applyFinalDecision(record, decideFinalState(record), ctx);
+    const message = buildFinalEvent({ ...record, status: "received" });
+    expect(message.applicationProperties).toMatchObject({ status: "failed", eventType: "org.custody.evidence.failed.v1" });
+    expect((message.body as EvidenceFailedData).status).toBe("failed");
+  });
+
   test("a failure reason that quotes a URL (with the SAS already redacted) loses the query string in the event", () => {
     const error = { code: "UnsupportedMedia", message: "ffprobe exited with code 1 on http://127.0.0.1:1/acct/originals/a.mp4?<redacted> Invalid data; see https://x.example/b?sig=abc#frag", retryable: false };
     let record = applyAll([received(), result("transcode", 1, "failed", { final: true, error })]);
