@@ -171,6 +171,8 @@ module functions 'modules/functions.bicep' = {
     cosmosAccountName: cosmos.outputs.accountName
     cosmosDatabaseName: cosmos.outputs.databaseName
     cosmosContainerName: cosmos.outputs.containerName
+    // The evidence events' CloudEvents `source`: names this deployment, so consumers fed by several tell them apart.
+    eventSource: '/custody/${environmentName}'
     applicationInsightsName: monitoring.outputs.applicationInsightsName
   }
   // The host starts as soon as the code lands; every role it needs must exist by then.

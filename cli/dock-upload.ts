@@ -16,6 +16,8 @@ export interface DockUploadOptions {
   deviceId: string;
   /** ISO 8601 with offset; default: the file's modification time. */
   recordedAt?: string;
+  /** Unit or borough (metadata `unit`); omitted when not given. */
+  unit?: string;
   /** Blob name; default: `<officerId>/<deviceId>/<basename>`. */
   blobName?: string;
   /** Extra metadata (tests use it to send deliberately bad values). */
@@ -53,6 +55,7 @@ export async function uploadRecording(container: ContainerClient, file: string, 
     deviceid: options.deviceId,
     recordedat: options.recordedAt ?? info.mtime.toISOString(),
     ...(options.omitDeviceHash ? {} : { sha256 }),
+    ...(options.unit === undefined ? {} : { unit: options.unit }),
     ...options.extraMetadata,
   };
   const blob = container.getBlockBlobClient(blobName);

@@ -11,6 +11,7 @@ import { registerEvidenceCommands } from "./commands/evidence";
 import { registerReconcileCommand } from "./commands/reconcile";
 import { registerReprocessCommand } from "./commands/reprocess";
 import { registerStackCommands } from "./commands/stack";
+import { registerSubscribeCommand } from "./commands/subscribe";
 import { registerVerifyCommand } from "./commands/verify";
 import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "./exit-codes";
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   registerReconcileCommand(program);
   registerReprocessCommand(program);
+  registerSubscribeCommand(program);
   return program;
 }
 

@@ -10,7 +10,7 @@ import { createServices, type FunctionServices } from "../functions/services";
 import { createBlobServiceClient } from "../shared/adapters/blob-service-client";
 import { createCredential } from "../shared/adapters/credential";
 import { createLogger, silentLogger } from "../shared/logging";
-import { loadSettings, SERVICE_BUS_CONNECTION, type Environment, type Settings } from "../shared/settings";
+import { loadServiceBusConnection, loadSettings, SERVICE_BUS_CONNECTION, type ConnectionAuth, type Environment, type Settings } from "../shared/settings";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import { stackFileFor, startStack, type RunningStack } from "../local/stack";
 
@@ -72,6 +72,20 @@ async function connect(description: string, environment: Environment, serviceBus
       ? createBlobServiceClient({ connectionString: storage.connectionString })
       : createBlobServiceClient({ blobServiceUri: storage.endpoint, credential: createCredential(storage.clientId) });
   return { description, settings, services, blobService, serviceBusCertificatePem, close: () => services.close() };
+}
+
+/**
+ * Only the Service Bus namespace, for commands that need nothing else (`custody subscribe`):
+ * a running `custody start` in the data folder, else ServiceBusConnection (or
+ * ServiceBusConnection__fullyQualifiedNamespace with `az login` / a managed identity).
+ */
+export function resolveServiceBus(dataDir: string): { description: string; auth: ConnectionAuth } {
+  const running = readRunningStack(dataDir);
+  if (running) return { description: `the stack running in ${dataDir} (pid ${running.pid})`, auth: loadServiceBusConnection(running.environment) };
+  if (process.env[SERVICE_BUS_CONNECTION] || process.env[`${SERVICE_BUS_CONNECTION}__fullyQualifiedNamespace`]) {
+    return { description: "the settings in the environment", auth: loadServiceBusConnection(process.env) };
+  }
+  throw new Error(`No Custody to talk to: start one with \`custody start\` (data folder ${dataDir}) or set ${SERVICE_BUS_CONNECTION} (or ${SERVICE_BUS_CONNECTION}__fullyQualifiedNamespace).`);
 }
 
 interface StackFile {

@@ -29,7 +29,7 @@ export async function indexReceivedHandler(message: unknown, invocation: Invocat
   return settleInvalidMessages(context, async () => {
     const received = parseMessage("evidence-received", message);
     const { index, publisher, settings } = await getServices();
-    await indexEvidenceReceived(received, { index, publisher, requiredStages: settings.requiredStages, readyTopic: ENTITIES.evidenceReadyTopic }, context);
+    await indexEvidenceReceived(received, { index, publisher, requiredStages: settings.requiredStages, readyTopic: ENTITIES.evidenceReadyTopic, eventSource: settings.eventSource }, context);
   });
 }
 
@@ -44,6 +44,6 @@ export async function indexResultsHandler(message: unknown, invocation: Invocati
     }
     const result = parseMessage("stage-result", message);
     const { index, publisher, settings } = await getServices();
-    await indexStageResult(result, { index, publisher, requiredStages: settings.requiredStages, readyTopic: ENTITIES.evidenceReadyTopic }, context);
+    await indexStageResult(result, { index, publisher, requiredStages: settings.requiredStages, readyTopic: ENTITIES.evidenceReadyTopic, eventSource: settings.eventSource }, context);
   });
 }

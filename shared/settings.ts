@@ -14,6 +14,7 @@
  * naming the setting. Nothing here is ever logged with its value (connection strings hold keys).
  */
 import { CustodyError } from "./errors";
+import { DEFAULT_EVENT_SOURCE } from "./contracts/evidence-events";
 import { PIPELINE_STAGES, type PipelineStage } from "./contracts/messages";
 
 export const SERVICE_BUS_CONNECTION = "ServiceBusConnection";
@@ -58,6 +59,12 @@ export interface Settings {
    * schedule is CUSTODY_RECONCILE_SCHEDULE (functions/reconcile.ts).
    */
   reconcile: { stuckAfterMinutes: number; lookbackHours: number; localIntervalInMs: number };
+  /**
+   * CloudEvents `source` of the evidence events (CUSTODY_EVENT_SOURCE, default `/custody`): a
+   * URI-reference naming this deployment, e.g. `/custody/metpolice-prod`, so a consumer fed by
+   * several deployments can tell them apart (`source` + `id` is unique).
+   */
+  eventSource: string;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -72,7 +79,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     }
   }
   return {
-    serviceBus: connection(env, SERVICE_BUS_CONNECTION, "fullyQualifiedNamespace", /^Endpoint=sb:\/\/[^;]+;/i),
+    serviceBus: loadServiceBusConnection(env),
     storage: connection(env, STORAGE_CONNECTION, "blobServiceUri", /(BlobEndpoint=|AccountName=)/i),
     cosmos: {
       auth: cosmosAuth,
@@ -96,7 +103,17 @@ export function loadSettings(env: Environment = process.env): Settings {
       lookbackHours: integer(env, "CUSTODY_RECONCILE_LOOKBACK_HOURS", 72, 0, 87_600),
       localIntervalInMs: integer(env, "CUSTODY_RECONCILE_INTERVAL_MS", 0, 0, 2_147_483_647),
     },
+    eventSource: eventSource(env),
   };
+}
+
+/**
+ * Only the Service Bus connection (ServiceBusConnection or its keyless form): for tools that
+ * talk to the topics alone — `custody subscribe` run by a downstream team has no business
+ * needing the storage account's or Cosmos DB's settings.
+ */
+export function loadServiceBusConnection(env: Environment = process.env): ConnectionAuth {
+  return connection(env, SERVICE_BUS_CONNECTION, "fullyQualifiedNamespace", /^Endpoint=sb:\/\/[^;]+;/i);
 }
 
 function integer(env: Environment, key: string, fallback: number, min: number, max: number, check?: (value: number) => true | string): number {
@@ -150,6 +167,17 @@ function list(env: Environment, key: string, fallback: string[]): string[] {
   const raw = env[key];
   if (raw === undefined || raw.trim() === "") return fallback;
   return raw.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function eventSource(env: Environment): string {
+  const key = "CUSTODY_EVENT_SOURCE";
+  const raw = env[key];
+  if (raw === undefined || raw.trim() === "") return DEFAULT_EVENT_SOURCE;
+  // A URI-reference (CloudEvents `source`): an absolute path or an absolute URI, printable ASCII, no spaces.
+  if (!/^(\/|[A-Za-z][A-Za-z0-9+.-]*:)[\x21-\x7e]{0,1023}$/.test(raw) || /[?#]/.test(raw)) {
+    throw invalid(key, "must be a URI-reference naming this deployment, e.g. /custody/metpolice-prod (no spaces, query or fragment)");
+  }
+  return raw;
 }
 
 function name(env: Environment, key: string, fallback: string): string {

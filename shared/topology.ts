@@ -11,9 +11,19 @@ interface FileEntityProperties {
   MaxDeliveryCount?: number;
   LockDuration?: string;
 }
+interface FileRule {
+  Name: string;
+  Properties?: {
+    FilterType?: string;
+    SqlFilter?: { SqlExpression?: string };
+    CorrelationFilter?: Record<string, unknown>;
+    Action?: { SqlExpression?: string };
+  };
+}
 interface FileSubscription {
   Name: string;
   Properties?: FileEntityProperties;
+  Rules?: FileRule[];
 }
 interface FileTopic {
   Name: string;
@@ -102,3 +112,32 @@ export function entityPath(entity: ReceivableEntity): string {
  * and by `custody reprocess`.
  */
 export const ROUTE_TO_SUBSCRIPTION_PROPERTY = "custodyRedriveTo";
+
+/** A subscription rule as the topology file declares it (what `custody subscribe` restores). */
+export interface DeclaredRule {
+  name: string;
+  filter: { kind: "sql"; sqlExpression: string } | { kind: "correlation"; properties: Record<string, unknown> };
+  actionSqlExpression?: string;
+}
+
+/** The rules the topology file declares for a subscription; undefined when it is not in the file. */
+export function declaredRules(topicName: string, subscriptionName: string): DeclaredRule[] | undefined {
+  const found = (namespace.Topics ?? []).find((t) => t.Name === topicName)?.Subscriptions?.find((s) => s.Name === subscriptionName);
+  if (!found) return undefined;
+  return (found.Rules ?? []).map((rule): DeclaredRule => {
+    const properties = rule.Properties ?? {};
+    const filter: DeclaredRule["filter"] =
+      properties.FilterType === "Correlation"
+        ? { kind: "correlation", properties: correlationFromFile(properties.CorrelationFilter ?? {}) }
+        : { kind: "sql", sqlExpression: properties.SqlFilter?.SqlExpression ?? "1=1" };
+    const declared: DeclaredRule = { name: rule.Name, filter };
+    if (properties.Action?.SqlExpression) declared.actionSqlExpression = properties.Action.SqlExpression;
+    return declared;
+  });
+}
+
+/** Config.json's correlation filter fields (PascalCase; `Label` is the SDK's `subject`) as the SDK names them. */
+function correlationFromFile(filter: Record<string, unknown>): Record<string, unknown> {
+  const names: Record<string, string> = { CorrelationId: "correlationId", MessageId: "messageId", To: "to", ReplyTo: "replyTo", Label: "subject", SessionId: "sessionId", ReplyToSessionId: "replyToSessionId", ContentType: "contentType", Properties: "applicationProperties" };
+  return Object.fromEntries(Object.entries(filter).map(([key, value]) => [names[key] ?? key, value]));
+}

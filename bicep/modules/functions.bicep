@@ -20,6 +20,8 @@ param cosmosAccountName string
 param cosmosDatabaseName string
 param cosmosContainerName string
 param applicationInsightsName string
+@description('CloudEvents source of the evidence events (CUSTODY_EVENT_SOURCE), e.g. /custody/<environment>.')
+param eventSource string
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: appIdentityName
@@ -122,6 +124,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CUSTODY_ACCEPTED_CONTAINERS: 'originals'
     CUSTODY_PROXY_MAX_SIDE: '1280'
     CUSTODY_THUMBNAIL_COUNT: '8'
+    CUSTODY_EVENT_SOURCE: eventSource
     CUSTODY_FIXITY_SCHEDULE: '0 0 * * * *'
     CUSTODY_FIXITY_SAMPLE: '10'
     CUSTODY_FIXITY_RECHECK_HOURS: '168'

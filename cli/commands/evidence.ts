@@ -30,6 +30,7 @@ interface UploadOptions extends CommonOptions {
   officer: string;
   device: string;
   recordedAt?: string;
+  unit?: string;
 }
 
 interface ProcessOptions extends UploadOptions {
@@ -55,6 +56,7 @@ export function registerEvidenceCommands(program: Command): void {
     .requiredOption("--officer <id>", "officer id")
     .requiredOption("--device <id>", "device id")
     .option("--recorded-at <iso>", "capture time (ISO 8601 with offset); default: the file's modification time")
+    .option("--unit <id>", "unit or borough the recordings belong to (metadata `unit`, optional)")
     .option("--data-dir <dir>", "data folder of a running `custody start`", DEFAULT_DATA_DIR)
     .option("--json", "print results as JSON")
     .action(async (files: string[], options: UploadOptions) => {
@@ -78,6 +80,7 @@ export function registerEvidenceCommands(program: Command): void {
     .option("--officer <id>", "officer id for the recordings", "CLI")
     .option("--device <id>", "device id for the recordings", "custody-process")
     .option("--recorded-at <iso>", "capture time; default: each file's modification time")
+    .option("--unit <id>", "unit or borough the recordings belong to (metadata `unit`, optional)")
     .option("--out <dir>", "write each recording's index record under DIR/<evidenceId>/")
     .option("--timeout <seconds>", "how long to wait for each recording", "300")
     .option("--data-dir <dir>", "data folder (an embedded stack starts there if none is running)", DEFAULT_DATA_DIR)
@@ -242,6 +245,7 @@ async function uploadWithProgress(target: StackTarget, file: string, options: Up
       officerId: options.officer,
       deviceId: options.device,
       recordedAt: options.recordedAt,
+      unit: options.unit,
       blobName: options.blobName,
       onProgress: (loaded) => bar.update(loaded),
     });

@@ -19,7 +19,7 @@ export class ServiceBusPublisher implements Publisher {
       sender = this.client.createSender(entity);
       this.senders.set(entity, sender);
     }
-    const applicationProperties: Record<string, string | number | boolean> = {
+    const applicationProperties: Record<string, string | number | boolean | Date> = {
       ...(message.applicationProperties ?? {}),
       evidenceId: message.correlationId,
     };
@@ -32,7 +32,7 @@ export class ServiceBusPublisher implements Publisher {
       await sender.sendMessages({
         messageId: message.messageId,
         body: message.body,
-        contentType: "application/json",
+        contentType: message.contentType ?? "application/json",
         subject: message.subject,
         correlationId: message.correlationId,
         applicationProperties,

@@ -40,6 +40,11 @@ export interface CaptureMetadata {
   recordedAt: string;
   /** SHA-256 the device computed, lower-case hex, if it sent one. */
   deviceSha256?: string;
+  /**
+   * The unit or borough the recording belongs to, when the dock sends one (metadata `unit`,
+   * optional): lets downstream subscriptions filter on it (the events' `unit` property).
+   */
+  unit?: string;
 }
 
 export interface RejectionReason {
@@ -347,6 +352,7 @@ export const EVIDENCE_RECEIVED_SCHEMA = {
         deviceId: shortText(64),
         recordedAt: isoTime,
         deviceSha256: sha256Hex,
+        unit: shortText(64),
       },
     },
     acceptance: {

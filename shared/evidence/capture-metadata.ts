@@ -12,6 +12,7 @@
  * | `deviceid`   | yes      | same rule as `officerid` |
  * | `recordedat` | yes      | ISO 8601 / RFC 3339 date-time with seconds optional, fraction up to 9 digits and a time zone (`Z` or `±hh:mm`); a real calendar date and time; not before 2000-01-01T00:00:00Z (cameras whose clock reset report 1970 or 2000-ish dates); not more than 5 minutes after the upload time (the camera's clock may be a little fast; more than that means the clock is wrong) |
  * | `sha256`     | no       | 64 hexadecimal digits, any case; stored lower-case |
+ * | `unit`       | no       | same rule as `officerid`: the unit or borough (e.g. `camden`), for downstream subscriptions to filter on |
  *
  * Values are not trimmed or otherwise repaired: what the device sent is evidence, and a value that
  * needs repairing is reported, not silently changed. The only normalisation is the SHA-256's
@@ -29,6 +30,7 @@ export const CAPTURE_METADATA_KEYS = {
   deviceId: "deviceid",
   recordedAt: "recordedat",
   sha256: "sha256",
+  unit: "unit",
 } as const;
 
 export const IDENTIFIER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -98,6 +100,15 @@ export function validateCaptureMetadata(
     // to); absent is fine — the hash stage computes the digest either way.
     if (SHA256_PATTERN.test(sha256)) capture.deviceSha256 = sha256.toLowerCase();
     else invalid(sha256Key, sha256, "expected the file's SHA-256 as 64 hexadecimal characters (0-9, a-f), or no 'sha256' at all");
+  }
+
+  const unitKey = CAPTURE_METADATA_KEYS.unit;
+  const unit = metadata[unitKey];
+  if (unit !== undefined) {
+    // Optional, but present and malformed is reported like any other value: a subscription
+    // filtering on units must not silently miss a recording whose unit was mistyped.
+    if (IDENTIFIER_PATTERN.test(unit)) capture.unit = unit;
+    else invalid(unitKey, unit, `expected the unit or borough as ${IDENTIFIER_RULE}, or no 'unit' at all`);
   }
 
   return { capture, reasons };

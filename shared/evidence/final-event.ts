@@ -1,8 +1,11 @@
 /**
  * The final event of a recording — evidence-ready or evidence-failed — as published on the
- * evidence-ready topic. Built from the record alone, so a re-publish after a crash sends the
- * same id with the same content. (A later issue formalises the body as CloudEvents 1.0; this
- * builder is the one place to change.)
+ * evidence-ready topic: a CloudEvent 1.0 in the AMQP binding's binary content mode (the
+ * contract, its property names and why binary: shared/contracts/evidence-events.ts and
+ * docs/events.md). Built from the record alone (plus the deployment's `source`), so a
+ * re-publish after a crash sends the same id with the same content — `time` included: it is
+ * when the index decided the outcome (the custody log entry of the decision), not when the
+ * message happened to be sent.
  *
  * Decisions:
  * - A device-hash mismatch does not fail the recording: it is still evidence (the stored
@@ -12,90 +15,240 @@
  *   evidence-failed, `status: "rejected"`, `failure: { stage: "ingest", code: "Rejected" }`
  *   and the reasons, once it has been hashed: every recording ends with exactly one outcome
  *   event, and subscribers that track recordings do not wait forever for a rejected one.
+ * - No secrets and no SAS: URLs are the blobs' plain URLs (a query string is dropped), and
+ *   consumers read with their own identity. Segment digests, provenance and GPS tags stay on
+ *   the index record: the event fans out to many systems and carries what they need to act.
  */
-import type { CaptureMetadata, HashResult, OriginalRef, PipelineStage, RejectionReason } from "../contracts/messages";
+import {
+  CLOUDEVENTS_SPEC_VERSION,
+  DEFAULT_EVENT_SOURCE,
+  EVENT_PROPERTIES,
+  EVIDENCE_EVENT_CONTENT_TYPE,
+  EVIDENCE_EVENT_DATASCHEMAS,
+  EVIDENCE_EVENT_TYPES,
+  type EventCapture,
+  type EventFailure,
+  type EventMediaSummary,
+  type EventOriginal,
+  type EventRendition,
+  type EvidenceFailedData,
+  type EvidenceReadyData,
+} from "../contracts/evidence-events";
+import type { MediaProbe, OriginalRef, Rendition } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import type { OutgoingMessage } from "../ports/publisher";
-import type { EvidenceRecord, EvidenceStatus, IntegrityFinding } from "./record";
-import { failedRequiredStage, type FinalEventType } from "./record-merge";
+import type { EvidenceRecord } from "./record";
+import { failedRequiredStage } from "./record-merge";
 
-export interface FinalEventFailure {
-  stage: PipelineStage | "ingest";
-  code: string;
-  message: string;
-  /** For a rejected recording: every reason ingest gave. */
-  reasons?: RejectionReason[];
+export interface BuildFinalEventOptions {
+  /** CloudEvents `source` of this deployment (CUSTODY_EVENT_SOURCE). Default `/custody`. */
+  source?: string;
 }
 
-export interface FinalEventBody {
-  type: FinalEventType;
-  evidenceId: string;
-  status: EvidenceStatus;
-  original?: OriginalRef;
-  capture?: Partial<CaptureMetadata>;
-  /** The recording's hash without its segment digests (those stay on the index record). */
-  hash?: Omit<HashResult, "segmentSha256"> & { segmentCount: number };
-  integrityFindings: IntegrityFinding[];
-  failure?: FinalEventFailure;
-}
+/** The body (CloudEvents `data`) of either event. */
+export type FinalEventData = EvidenceReadyData | EvidenceFailedData;
 
 /**
- * The message for the record's `finalEvent`: deterministic id, subject = event type (the
- * subscriptions filter on `sys.Label`), and application properties for SQL filters
- * (`eventType`, `evidenceId`, `officerId`, `deviceId`, `status`; officer/device omitted when
- * a rejected recording has none).
+ * The message for the record's `finalEvent`: Service Bus message id = CloudEvents id
+ * (`<evidenceId>:ready` / `<evidenceId>:failed`, so duplicate detection drops a re-publish),
+ * Service Bus subject = the CloudEvents type, correlation id = evidence id, the
+ * `cloudEvents:` attributes, and the routing properties (`eventType`, `evidenceId`, `status`,
+ * and `officerId` / `deviceId` / `unit` when the recording has them).
  */
-export function buildFinalEvent(record: EvidenceRecord): OutgoingMessage {
+export function buildFinalEvent(record: EvidenceRecord, options: BuildFinalEventOptions = {}): OutgoingMessage {
   const finalEvent = record.finalEvent;
   if (finalEvent === undefined) {
     throw new CustodyError("Internal", `evidence ${record.evidenceId} has no final event to publish (status ${record.status})`, { retryable: false });
   }
-  const body: FinalEventBody = {
-    type: finalEvent.type,
-    evidenceId: record.evidenceId,
-    status: record.status,
-    integrityFindings: record.integrityFindings,
-  };
-  if (record.original !== undefined) body.original = record.original;
-  if (record.capture !== undefined) body.capture = record.capture;
-  // Segment digests stay on the record (for `custody verify`); the event keeps to what consumers
-  // need, so it stays far below the 256 KB message limit whatever the recording's length.
-  if (record.hash !== undefined) {
-    const { segmentSha256, ...hash } = record.hash;
-    body.hash = { ...hash, segmentCount: segmentSha256.length };
+  const original = record.original;
+  if (original === undefined) {
+    // decideFinalState never decides without evidence-received (which brings the original).
+    throw new CustodyError("Internal", `evidence ${record.evidenceId} has a final event but no original`, { retryable: false });
   }
-  const failure = finalEvent.type === "evidence-failed" ? describeFailure(record) : undefined;
-  if (failure !== undefined) body.failure = failure;
-
-  const applicationProperties: Record<string, string> = {
-    eventType: finalEvent.type,
+  const type = EVIDENCE_EVENT_TYPES[finalEvent.type];
+  const capture = eventCapture(record.capture);
+  const media = record.media === undefined ? undefined : mediaSummary(record.media);
+  // Built in reading order (who/what first, files, findings, then why it failed): the JSON a
+  // person sees in `custody subscribe --json` or a Service Bus explorer reads top to bottom.
+  const data = {
     evidenceId: record.evidenceId,
-    status: record.status,
+    status: finalEvent.type === "evidence-ready" ? "ready" : record.status === "rejected" ? "rejected" : "failed",
+    original: eventOriginal(original, record.hash?.sha256),
+    ...(capture === undefined ? {} : { capture }),
+    ...(media === undefined ? {} : { media }),
+    renditions: eventRenditions(record, original),
+    integrityFindings: record.integrityFindings.map((finding) => ({ ...finding, message: withoutQueryStrings(finding.message) })),
+    ...(finalEvent.type === "evidence-failed" ? { failure: describeFailure(record) } : {}),
+  } as FinalEventData;
+
+  const applicationProperties: Record<string, string | Date> = {
+    [EVENT_PROPERTIES.specversion]: CLOUDEVENTS_SPEC_VERSION,
+    [EVENT_PROPERTIES.id]: finalEvent.messageId,
+    [EVENT_PROPERTIES.source]: options.source ?? DEFAULT_EVENT_SOURCE,
+    [EVENT_PROPERTIES.type]: type,
+    [EVENT_PROPERTIES.subject]: record.evidenceId,
+    // An AMQP timestamp, as the binding prefers (receivers must also accept the RFC 3339 string).
+    [EVENT_PROPERTIES.time]: new Date(decidedAt(record)),
+    [EVENT_PROPERTIES.dataschema]: EVIDENCE_EVENT_DATASCHEMAS[type],
+    [EVENT_PROPERTIES.eventType]: type,
+    [EVENT_PROPERTIES.evidenceId]: record.evidenceId,
+    // The event's status, not the record's: a failed record being redriven is `received` again
+    // for a while, and a re-publish of its evidence-failed must still say `failed`.
+    [EVENT_PROPERTIES.status]: data.status,
   };
-  if (record.capture?.officerId !== undefined) applicationProperties.officerId = record.capture.officerId;
-  if (record.capture?.deviceId !== undefined) applicationProperties.deviceId = record.capture.deviceId;
+  if (capture?.officerId !== undefined) applicationProperties[EVENT_PROPERTIES.officerId] = capture.officerId;
+  if (capture?.deviceId !== undefined) applicationProperties[EVENT_PROPERTIES.deviceId] = capture.deviceId;
+  if (capture?.unit !== undefined) applicationProperties[EVENT_PROPERTIES.unit] = capture.unit;
 
   return {
     messageId: finalEvent.messageId,
-    body,
-    subject: finalEvent.type,
+    body: data,
+    contentType: EVIDENCE_EVENT_CONTENT_TYPE,
+    subject: type,
     correlationId: record.evidenceId,
     applicationProperties,
   };
 }
 
-function describeFailure(record: EvidenceRecord): FinalEventFailure {
+/** When the outcome was decided: the decision's custody log entry (keyed by the event's id), else the record's last change. */
+function decidedAt(record: EvidenceRecord): string {
+  const entry = record.custodyLog.find((e) => e.key === record.finalEvent?.messageId);
+  const at = entry?.at ?? record.updatedAt;
+  return Number.isNaN(Date.parse(at)) ? record.updatedAt : at;
+}
+
+function eventOriginal(original: OriginalRef, sha256: string | undefined): EventOriginal {
+  const out: EventOriginal = {
+    storageAccount: original.account,
+    container: original.container,
+    name: original.name,
+    etag: original.etag,
+    size: original.size,
+    url: withoutQuery(original.url),
+  };
+  if (original.versionId !== undefined) out.versionId = original.versionId;
+  if (original.contentType !== undefined) out.contentType = original.contentType;
+  if (sha256 !== undefined) out.sha256 = sha256;
+  return out;
+}
+
+function eventCapture(capture: EvidenceRecord["capture"]): EventCapture | undefined {
+  if (capture === undefined) return undefined;
+  const out: EventCapture = {};
+  if (capture.officerId !== undefined) out.officerId = capture.officerId;
+  if (capture.deviceId !== undefined) out.deviceId = capture.deviceId;
+  if (capture.recordedAt !== undefined) out.recordedAt = capture.recordedAt;
+  if (capture.unit !== undefined) out.unit = capture.unit;
+  if (capture.deviceSha256 !== undefined) out.deviceSha256 = capture.deviceSha256;
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+const RENDITION_STAGES = ["transcode", "thumbnail"] as const;
+
+/** The renditions of every media stage that succeeded (a failed stage's files are not evidence anyone should use). */
+function eventRenditions(record: EvidenceRecord, original: OriginalRef): EventRendition[] {
+  const base = storageBaseUrl(original);
+  const out: EventRendition[] = [];
+  for (const stage of RENDITION_STAGES) {
+    const state = record.stages[stage];
+    if (state?.status !== "succeeded") continue;
+    for (const rendition of state.renditions ?? []) out.push(eventRendition(rendition, stage, base));
+  }
+  return out;
+}
+
+function eventRendition(rendition: Rendition, stage: EventRendition["stage"], base: string | undefined): EventRendition {
+  const out: EventRendition = {
+    kind: rendition.kind,
+    stage,
+    name: rendition.name,
+    container: rendition.container,
+    path: rendition.path,
+    contentType: rendition.contentType,
+    size: rendition.size,
+    sha256: rendition.sha256,
+  };
+  if (base !== undefined) out.url = `${base}/${encodeURIComponent(rendition.container)}/${rendition.path.split("/").map(encodeURIComponent).join("/")}`;
+  for (const key of ["width", "height", "durationInSeconds", "timeInSeconds"] as const) {
+    const value = rendition[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * The blob service URL the original lives under (`https://<account>.blob.core.windows.net`, or
+ * Azurite's path-style `http://127.0.0.1:10000/<account>`): the original's URL up to its
+ * container segment. Undefined when the URL does not have that shape — then renditions carry
+ * container and path only, never a guessed URL. Textual on purpose, like `withoutQuery`.
+ */
+function storageBaseUrl(original: OriginalRef): string | undefined {
+  const url = withoutQuery(original.url);
+  const scheme = /^https?:\/\/[^/]+/i.exec(url);
+  if (scheme === null) return undefined;
+  const at = url.indexOf(`/${original.container}/`, scheme[0].length);
+  return at < 0 ? undefined : url.slice(0, at);
+}
+
+/**
+ * The URL without query string or fragment: whatever the record holds, no SAS leaves in an
+ * event. Text only, never parsed and re-serialised: a URL parser resolves `%2E%2E` segments,
+ * and the URL of a blob named `a/../b.mp4` would then name another blob.
+ */
+function withoutQuery(value: string): string {
+  return value.replace(/[?#].*$/s, "");
+}
+
+function mediaSummary(media: MediaProbe): EventMediaSummary {
+  const out: EventMediaSummary = { container: media.container, dataTracks: [...media.dataTracks] };
+  if (media.durationInSeconds !== undefined) out.durationInSeconds = media.durationInSeconds;
+  if (media.sizeInBytes !== undefined) out.sizeInBytes = media.sizeInBytes;
+  if (media.bitRate !== undefined) out.bitRate = media.bitRate;
+  const video = media.primaryVideoIndex === undefined ? undefined : media.streams.find((s) => s.index === media.primaryVideoIndex);
+  if (video !== undefined) {
+    out.video = pickDefined(video, ["codec", "width", "height", "frameRate", "rotation", "pixelFormat", "bitDepth", "hdr"]);
+  }
+  const audio = media.primaryAudioIndex === undefined ? undefined : media.streams.find((s) => s.index === media.primaryAudioIndex);
+  if (audio !== undefined) out.audio = pickDefined(audio, ["codec", "sampleRate", "channels"]);
+  if (media.creationTime !== undefined) out.creationTime = media.creationTime;
+  if (media.device !== undefined && (media.device.make !== undefined || media.device.model !== undefined)) out.device = pickDefined(media.device, ["make", "model"]);
+  return out;
+}
+
+function pickDefined<T extends object, K extends keyof T>(source: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
+  return out;
+}
+
+/**
+ * Free text (a stage's error, a finding) with every URL's query string dropped: error messages
+ * quote the URL a tool read — the stages already redact its SAS, and the event drops even the
+ * redacted query, so no event ever carries a URL with a query string.
+ */
+function withoutQueryStrings(text: string): string {
+  return text.replace(/(https?:\/\/[^\s?#"']+)[?#][^\s"']*/g, "$1");
+}
+
+function describeFailure(record: EvidenceRecord): EventFailure {
+  const failure = describeFailureAsRecorded(record);
+  const out: EventFailure = { ...failure, reason: withoutQueryStrings(failure.reason) };
+  if (failure.reasons !== undefined) out.reasons = failure.reasons.map((reason) => ({ ...reason, message: withoutQueryStrings(reason.message) }));
+  return out;
+}
+
+function describeFailureAsRecorded(record: EvidenceRecord): EventFailure {
   if (record.rejection !== undefined) {
     const reasons = record.rejection.reasons;
     return {
       stage: "ingest",
       code: "Rejected",
-      message: reasons.map((reason) => `${reason.code}${reason.field ? ` (${reason.field})` : ""}: ${reason.message}`).join("; "),
+      reason: reasons.map((reason) => `${reason.code}${reason.field ? ` (${reason.field})` : ""}: ${reason.message}`).join("; "),
       reasons,
     };
   }
   const stage = failedRequiredStage(record);
-  if (stage === undefined) return { stage: "ingest", code: "Unknown", message: "failed without a failed required stage on record" };
+  if (stage === undefined) return { stage: "ingest", code: "Unknown", reason: "failed without a failed required stage on record" };
   const error = record.stages[stage]?.lastError;
-  return { stage, code: error?.code ?? "Unknown", message: error?.message ?? `${stage} failed` };
+  return { stage, code: error?.code ?? "Unknown", reason: error?.message ?? `${stage} failed` };
 }

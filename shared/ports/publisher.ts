@@ -10,7 +10,10 @@ export interface OutgoingMessage {
   subject: string;
   /** The evidence id; also set as the `evidenceId` application property. */
   correlationId: string;
-  applicationProperties?: Record<string, string | number | boolean>;
+  /** AMQP content type; default `application/json`. */
+  contentType?: string;
+  /** Dates travel as AMQP timestamps (the CloudEvents binding's `cloudEvents:time`). */
+  applicationProperties?: Record<string, string | number | boolean | Date>;
   /** W3C trace context of the work that produced the message. */
   traceparent?: string;
 }

@@ -45,6 +45,8 @@ export interface IndexStageDeps {
   requiredStages: PipelineStage[];
   /** Topic for evidence-ready / evidence-failed (ENTITIES.evidenceReady). */
   readyTopic: string;
+  /** CloudEvents `source` of the final events (Settings.eventSource). Default `/custody`. */
+  eventSource?: string;
   /** Read-modify-write rounds before giving up with ConcurrencyConflict. Default 20. */
   maxWriteAttempts?: number;
   /** Upper bound of the jittered backoff between rounds. Default 200 ms. */
@@ -106,7 +108,7 @@ async function indexMessage(evidenceId: string, messageId: string, apply: Apply,
   const finalEvent = stored.record.finalEvent;
   if (finalEvent === undefined || finalEvent.publishedAt !== undefined) return { record: stored.record, changed: update.changed };
 
-  const event = buildFinalEvent(stored.record);
+  const event = buildFinalEvent(stored.record, { source: deps.eventSource });
   try {
     await deps.publisher.publish(deps.readyTopic, { ...event, traceparent: context.traceparent });
   } catch (error) {

@@ -129,7 +129,9 @@ test("dlq list shows active, dead-letter and scheduled counts for every queue an
       "evidence-received/thumbnail",
       "evidence-received/index",
       "evidence-ready/all-events",
+      "evidence-ready/ready",
       "evidence-ready/failures",
+      "evidence-ready/unit-camden",
     ].sort(),
   );
   expect(byEntity["blob-created"]).toMatchObject({ path: "blob-created", kind: "queue", active: 0, deadLetter: 1, scheduled: 0, transferDeadLetter: 0 });
@@ -141,6 +143,7 @@ test("dlq list shows active, dead-letter and scheduled counts for every queue an
   // The evidence-failed event waits in both subscriptions; the expired event is in all-events' DLQ.
   expect(byEntity["evidence-ready/all-events"]).toMatchObject({ active: 1, deadLetter: 1 });
   expect(byEntity["evidence-ready/failures"]).toMatchObject({ active: 1, deadLetter: 0 });
+  expect(byEntity["evidence-ready/ready"]).toMatchObject({ active: 0, deadLetter: 0 });
 
   const text = await runCli(["dlq", "list", "--data-dir", dataDir]);
   expect(text.code).toBe(0);
@@ -234,7 +237,9 @@ test("an unknown entity exits 2 naming the known ones; a bad --max exits 2", asy
 test("peek pages through a dead-letter queue with --max, oldest first, without moving anything", async () => {
   // Dead-letter five messages of evidence-ready/failures directly, with a reason, as a consumer would.
   const sender = client.createSender(ENTITIES.evidenceReadyTopic);
-  await sender.sendMessages(Array.from({ length: 5 }, (_, i) => ({ messageId: `failed-${i}`, body: { i }, subject: "evidence-failed", correlationId: EVIDENCE_ID })));
+  await sender.sendMessages(
+    Array.from({ length: 5 }, (_, i) => ({ messageId: `failed-${i}`, body: { i }, subject: "evidence-failed", correlationId: EVIDENCE_ID, applicationProperties: { eventType: "org.custody.evidence.failed.v1" } })),
+  );
   await sender.close();
   const receiver = client.createReceiver(ENTITIES.evidenceReadyTopic, "failures");
   let deadLettered = 0;

@@ -165,7 +165,7 @@ test("redrive of a subscription's dead-letters reaches only that subscription; -
   const events = client.createReceiver(ENTITIES.evidenceReadyTopic, "all-events");
   const published = await events.peekMessages(100);
   await events.close();
-  expect(published.filter((m) => m.correlationId === EVIDENCE_ID && m.subject === "evidence-ready")).toHaveLength(1);
+  expect(published.filter((m) => m.correlationId === EVIDENCE_ID && m.subject === "org.custody.evidence.ready.v1")).toHaveLength(1);
 }, 90_000);
 
 test("--reason-like and --max select; purge needs --yes; audit lists every redrive and purge", async () => {
@@ -177,7 +177,8 @@ test("--reason-like and --max select; purge needs --yes; audit lists every redri
       subject: "evidence-failed",
       correlationId: EVIDENCE_ID,
       contentType: "application/json",
-      applicationProperties: { origin: "test", i },
+      // The failures subscription routes on the event type.
+      applicationProperties: { origin: "test", i, eventType: "org.custody.evidence.failed.v1" },
     })),
   );
   await sender.close();

@@ -708,8 +708,9 @@ export function azureEnvironment(settings: AppSetting[], files?: Files): Record<
 
 /**
  * Follows a module parameter back to a literal: `param x` of `file` ← main.bicep passes
- * `other.outputs.y` ← `output y … = v` of that module ← `var v = '…'`. Undefined when any step is
- * not that simple.
+ * `other.outputs.y` ← `output y … = v` of that module ← `var v = '…'`; an interpolated string
+ * passed directly becomes a representative value with `example` for each `${…}`. Undefined when
+ * any step is not that simple.
  */
 export function literalThroughModules(files: Files, file: string, expression: string): string | undefined {
   const name = expression.trim();
@@ -718,7 +719,8 @@ export function literalThroughModules(files: Files, file: string, expression: st
   const caller = modules.find((d) => `bicep/${d.type}` === file);
   const passed = caller ? property(objectProperty(caller.body, "params") ?? "", name)?.trim() : undefined;
   const fromOutput = passed ? /^([A-Za-z_]+)\.outputs\.([A-Za-z_]+)$/.exec(passed) : null;
-  if (!fromOutput) return passed ? literal(passed) : undefined;
+  // An interpolated string ('/custody/${environmentName}') stands for a value of its shape.
+  if (!fromOutput) return passed ? literal(passed) ?? literal(passed.replace(/\$\{[^}]*\}/g, "example")) : undefined;
   const producer = modules.find((d) => d.symbol === fromOutput[1]);
   const producerFile = producer ? `bicep/${producer.type}` : undefined;
   const source = producerFile ? files.get(producerFile) ?? "" : "";

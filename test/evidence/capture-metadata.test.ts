@@ -93,6 +93,14 @@ describe("validateCaptureMetadata", () => {
     expect(check({ ...good, recordedat: "2026-11-26T10:30:00-01:00" }).reasons[0]!.message).toContain("1 h 30 min after the upload");
   });
 
+  it("keeps an optional unit (borough) for downstream routing, and refuses a malformed one", () => {
+    expect(check({ ...good, unit: "camden" })).toEqual({ capture: { officerId: "PC1234", deviceId: "axon-b3.X_99", recordedAt: "2026-11-26T09:30:00Z", unit: "camden" }, reasons: [] });
+    expect(check(good).capture).not.toHaveProperty("unit");
+    const { capture, reasons } = check({ ...good, unit: "Camden Town" });
+    expect(capture).not.toHaveProperty("unit");
+    expect(reasons).toEqual([{ code: "InvalidMetadata", field: "unit", message: expect.stringContaining("unit or borough") }]);
+  });
+
   it.each(["abc", "ab".repeat(31), "ab".repeat(33), "g".repeat(64), ""])("refuses sha256 %j", (sha256) => {
     const { capture, reasons } = check({ ...good, sha256 });
     expect(capture.deviceSha256).toBeUndefined();

@@ -7,7 +7,8 @@ import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessag
 import type { EvidenceReceivedMessage, HashResult, MediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../../shared/contracts/messages";
 import { isValidMessage } from "../../shared/contracts/validate";
 import { isCustodyError } from "../../shared/errors";
-import { buildFinalEvent, type FinalEventBody } from "../../shared/evidence/final-event";
+import { eventDataProblems, parseEvidenceEvent, type EvidenceFailedData, type EvidenceReadyData } from "../../shared/contracts/evidence-events";
+import { buildFinalEvent } from "../../shared/evidence/final-event";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import {
   applyEvidenceReceived,
@@ -513,58 +514,213 @@ describe("fixtures", () => {
   });
 });
 
-describe("buildFinalEvent", () => {
-  const ready = () => {
-    let record = applyAll([received(), result("hash", 1, "succeeded", { hash: hashOf(SHA, DEVICE_SHA) }), result("transcode", 1, "succeeded"), result("thumbnail", 1, "succeeded")]);
+describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
+  const ready = (messages: Message[] = []) => {
+    let record = applyAll([
+      received(),
+      result("hash", 1, "succeeded", { hash: hashOf(SHA, DEVICE_SHA) }),
+      result("transcode", 1, "succeeded", { media: MEDIA, renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 1, 2) }),
+      result("thumbnail", 1, "succeeded"),
+      ...messages,
+    ]);
     record = applyFinalDecision(record, decideFinalState(record), ctx);
     return record;
   };
+  const asReceived = (message: ReturnType<typeof buildFinalEvent>) => parseEvidenceEvent({ body: JSON.parse(JSON.stringify(message.body)), contentType: message.contentType, applicationProperties: message.applicationProperties }, { closed: true });
 
-  test("evidence-ready carries the record's facts, the integrity findings, and filterable properties", () => {
+  test("evidence-ready: cloudEvents: attributes, routing properties, and data that matches its schema", () => {
     const record = ready();
-    const message = buildFinalEvent(record);
+    const message = buildFinalEvent(record, { source: "/custody/test" });
+    const decision = record.custodyLog.find((entry) => entry.key === evidenceReadyMessageId(EV))!;
     expect(message).toMatchObject({
       messageId: evidenceReadyMessageId(EV),
-      subject: "evidence-ready",
+      subject: "org.custody.evidence.ready.v1",
       correlationId: EV,
-      applicationProperties: { eventType: "evidence-ready", evidenceId: EV, officerId: "A123", deviceId: "cam7", status: "ready" },
+      contentType: "application/json",
+      applicationProperties: {
+        "cloudEvents:specversion": "1.0",
+        "cloudEvents:id": evidenceReadyMessageId(EV),
+        "cloudEvents:source": "/custody/test",
+        "cloudEvents:type": "org.custody.evidence.ready.v1",
+        "cloudEvents:subject": EV,
+        "cloudEvents:time": new Date(decision.at),
+        "cloudEvents:dataschema": "https://custody.example/schemas/events/evidence-ready.v1.json",
+        eventType: "org.custody.evidence.ready.v1",
+        evidenceId: EV,
+        officerId: "A123",
+        deviceId: "cam7",
+        status: "ready",
+      },
     });
-    const body = message.body as FinalEventBody;
-    expect(body).toEqual({
-      type: "evidence-ready",
+    expect(message.applicationProperties).not.toHaveProperty("cloudEvents:datacontenttype"); // the AMQP content-type carries it
+    expect(eventDataProblems("org.custody.evidence.ready.v1", message.body, { closed: true })).toEqual([]);
+    const data = message.body as EvidenceReadyData;
+    expect(data).toEqual({
       evidenceId: EV,
       status: "ready",
-      original: record.original,
-      capture: record.capture,
-      // The event carries the hash without the segment digests (they stay on the record).
-      hash: { sha256: record.hash!.sha256, size: record.hash!.size, segmentSizeInBytes: record.hash!.segmentSizeInBytes, segmentCount: 2, deviceSha256: DEVICE_SHA, matchesDevice: false },
+      original: {
+        storageAccount: "devstoreaccount1",
+        container: "originals",
+        name: record.original!.name,
+        etag: '"0x8DD"',
+        size: 1048576,
+        contentType: "video/mp4",
+        sha256: SHA,
+        url: "https://example/originals/x.mp4",
+      },
+      capture: { officerId: "A123", deviceId: "cam7", recordedAt: "2026-11-26T09:00:00+00:00", deviceSha256: DEVICE_SHA },
+      media: {
+        container: "mov,mp4,m4a,3gp,3g2,mj2",
+        durationInSeconds: 12.5,
+        video: { codec: "hevc", width: 1920, height: 1080, rotation: 90, bitDepth: 8 },
+        audio: { codec: "aac", sampleRate: 48000, channels: 2 },
+        dataTracks: ["mett"],
+      },
+      renditions: [{ ...proxyRendition("a"), stage: "transcode", url: `https://example/derived/${EV}/transcode/proxy.mp4` }],
       integrityFindings: [expect.objectContaining({ code: "DeviceHashMismatch", expected: DEVICE_SHA, actual: SHA })],
     });
+    // Segment digests and provenance stay on the index record.
+    expect(JSON.stringify(data)).not.toMatch(/segmentSha256|provenance|arguments/);
+    expect(asReceived(message)).toMatchObject({ id: evidenceReadyMessageId(EV), type: "org.custody.evidence.ready.v1", subject: EV, time: decision.at, data });
   });
 
-  test("evidence-failed names the failed stage and its error", () => {
+  test("the same record gives the same event, time included (a re-publish after a crash is identical)", () => {
+    const record = ready();
+    const later = { ...record, updatedAt: "2026-11-26T11:00:00.000Z" };
+    expect(buildFinalEvent(later)).toEqual(buildFinalEvent(record));
+    expect(buildFinalEvent(record).applicationProperties!["cloudEvents:source"]).toBe("/custody");
+  });
+
+  test("no SAS and no query string leaves in an event, whatever the record holds", () => {
+    const record = ready();
+    record.original = { ...record.original!, url: "https://acct.blob.core.windows.net/originals/a%20b/c.mp4?sv=2024&sig=SECRET" };
+    const message = buildFinalEvent(record);
+    const data = message.body as EvidenceReadyData;
+    expect(JSON.stringify(message)).not.toMatch(/SECRET|sig=|\?/);
+    expect(data.original.url).toBe("https://acct.blob.core.windows.net/originals/a%20b/c.mp4");
+    expect(data.renditions[0].url).toBe(`https://acct.blob.core.windows.net/derived/${EV}/transcode/proxy.mp4`);
+    expect(eventDataProblems("org.custody.evidence.ready.v1", data, { closed: true })).toEqual([]);
+  });
+
+  test("the original's URL is passed on as text: a '..' segment is not resolved into another blob's URL", () => {
+    const record = ready();
+    record.original = { ...record.original!, url: "https://acct.blob.core.windows.net/originals/evidence/%2E%2E/escape.mp4?sig=x" };
+    const data = buildFinalEvent(record).body as EvidenceReadyData;
+    expect(data.original.url).toBe("https://acct.blob.core.windows.net/originals/evidence/%2E%2E/escape.mp4");
+    expect(data.renditions[0].url).toBe(`https://acct.blob.core.windows.net/derived/${EV}/transcode/proxy.mp4`);
+  });
+
+  test("path-style (Azurite) URLs keep the account segment in rendition URLs; the unit becomes a routing property", () => {
+    const record = ready();
+    record.original = { ...record.original!, url: "http://127.0.0.1:10000/devstoreaccount1/originals/x.mp4" };
+    record.capture = { ...record.capture, unit: "camden" };
+    const message = buildFinalEvent(record);
+    const data = message.body as EvidenceReadyData;
+    expect(data.renditions[0].url).toBe(`http://127.0.0.1:10000/devstoreaccount1/derived/${EV}/transcode/proxy.mp4`);
+    expect(data.capture.unit).toBe("camden");
+    expect(message.applicationProperties).toMatchObject({ unit: "camden" });
+  });
+
+  test("evidence-failed names the failed stage, its code and reason, and matches its schema", () => {
     let record = applyAll([received(), result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder", retryable: false } })]);
     record = applyFinalDecision(record, decideFinalState(record), ctx);
-    const body = buildFinalEvent(record).body as FinalEventBody;
-    expect(body).toMatchObject({ type: "evidence-failed", status: "failed", failure: { stage: "transcode", code: "UnsupportedCodec", message: "no decoder" } });
-    expect(body.hash).toBeUndefined();
+    const message = buildFinalEvent(record);
+    const data = message.body as EvidenceFailedData;
+    expect(message).toMatchObject({ messageId: evidenceFailedMessageId(EV), subject: "org.custody.evidence.failed.v1", applicationProperties: { eventType: "org.custody.evidence.failed.v1", status: "failed" } });
+    expect(data).toMatchObject({ status: "failed", failure: { stage: "transcode", code: "UnsupportedCodec", reason: "no decoder" }, renditions: [] });
+    expect(data.original.sha256).toBeUndefined(); // not hashed (yet): the event says what is known
+    expect(eventDataProblems("org.custody.evidence.failed.v1", data, { closed: true })).toEqual([]);
+  });
+
+  test("a re-publish of evidence-failed while a redrive has made the record `received` again still says failed", () => {
+    let record = applyAll([received(), result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder", retryable: false } })]);
+    record = applyFinalDecision(record, decideFinalState(record), ctx);
+    const message = buildFinalEvent({ ...record, status: "received" });
+    expect(message.applicationProperties).toMatchObject({ status: "failed", eventType: "org.custody.evidence.failed.v1" });
+    expect((message.body as EvidenceFailedData).status).toBe("failed");
+  });
+
+  test("a failure reason that quotes a URL (with the SAS already redacted) loses the query string in the event", () => {
+    const error = { code: "UnsupportedMedia", message: "ffprobe exited with code 1 on http://127.0.0.1:1/acct/originals/a.mp4?<redacted> Invalid data; see https://x.example/b?sig=abc#frag", retryable: false };
+    let record = applyAll([received(), result("transcode", 1, "failed", { final: true, error })]);
+    record = applyFinalDecision(record, decideFinalState(record), ctx);
+    const data = buildFinalEvent(record).body as EvidenceFailedData;
+    expect(data.failure.reason).toBe("ffprobe exited with code 1 on http://127.0.0.1:1/acct/originals/a.mp4 Invalid data; see https://x.example/b");
+    expect(eventDataProblems("org.custody.evidence.failed.v1", data, { closed: true })).toEqual([]);
+    expect(eventDataProblems("org.custody.evidence.ready.v1", data).length).toBeGreaterThan(0);
   });
 
   test("a rejected recording's evidence-failed says ingest / Rejected with the reasons, and omits the missing officer", () => {
     let record = applyAll([rejectedReceived(), result("hash", 1, "succeeded")]);
     record = applyFinalDecision(record, decideFinalState(record), ctx);
     const message = buildFinalEvent(record);
-    expect(message.applicationProperties).toEqual({ eventType: "evidence-failed", evidenceId: EV, status: "rejected", deviceId: "cam7" });
-    expect((message.body as FinalEventBody).failure).toEqual({
+    const routing = Object.fromEntries(Object.entries(message.applicationProperties!).filter(([name]) => !name.startsWith("cloudEvents:")));
+    expect(routing).toEqual({ eventType: "org.custody.evidence.failed.v1", evidenceId: EV, status: "rejected", deviceId: "cam7" });
+    const data = message.body as EvidenceFailedData;
+    expect(data.failure).toEqual({
       stage: "ingest",
       code: "Rejected",
-      message: "MissingMetadata (officerid): officer id missing",
+      reason: "MissingMetadata (officerid): officer id missing",
       reasons: [{ code: "MissingMetadata", message: "officer id missing", field: "officerid" }],
     });
+    expect(data.capture).toEqual({ deviceId: "cam7" });
+    expect(eventDataProblems("org.custody.evidence.failed.v1", data, { closed: true })).toEqual([]);
+    expect(asReceived(message).type).toBe("org.custody.evidence.failed.v1");
   });
 
   test("a record without a final event cannot be announced", () => {
     expect(() => buildFinalEvent(newRecord(EV, ALL, ctx.nowIso))).toThrow(/no final event/);
+  });
+});
+
+describe("parseEvidenceEvent (what a consumer checks)", () => {
+  const good = () => {
+    let record = applyAll([received(), result("hash", 1, "succeeded"), result("transcode", 1, "succeeded"), result("thumbnail", 1, "succeeded")]);
+    record = applyFinalDecision(record, decideFinalState(record), ctx);
+    const message = buildFinalEvent(record);
+    return { body: Buffer.from(JSON.stringify(message.body)), contentType: message.contentType, applicationProperties: { ...message.applicationProperties! } as Record<string, unknown> };
+  };
+
+  test("accepts the time as an AMQP timestamp (a Date, or the SDK's epoch milliseconds) or as its RFC 3339 string", () => {
+    const message = good();
+    const asDate = parseEvidenceEvent(message);
+    message.applicationProperties["cloudEvents:time"] = asDate.time;
+    expect(parseEvidenceEvent(message).time).toBe(asDate.time);
+    message.applicationProperties["cloudEvents:time"] = Date.parse(asDate.time);
+    expect(parseEvidenceEvent(message).time).toBe(asDate.time);
+    message.applicationProperties["cloudEvents:time"] = "yesterday";
+    expect(() => parseEvidenceEvent(message)).toThrow(/cloudEvents:time is not a timestamp/);
+  });
+
+  test("a consumer accepts a property added later (additive change, same version); Custody's own check refuses an undocumented one", () => {
+    const message = good();
+    const data = JSON.parse(message.body.toString()) as Record<string, unknown>;
+    message.body = Buffer.from(JSON.stringify({ ...data, addedInV1_1: { anything: true } }));
+    expect(parseEvidenceEvent(message).data.evidenceId).toBe(EV);
+    expect(() => parseEvidenceEvent(message, { closed: true })).toThrow(/must NOT have additional properties/);
+    expect(eventDataProblems("org.custody.evidence.ready.v1", { ...data, original: { ...(data.original as object), sasToken: "x" } }, { closed: true })).toEqual([
+      "/original must NOT have additional properties",
+    ]);
+  });
+
+  test.each([
+    ["an unknown type", (m: ReturnType<typeof good>) => (m.applicationProperties["cloudEvents:type"] = "org.custody.evidence.ready.v9"), /not an evidence event type/],
+    ["a missing id", (m: ReturnType<typeof good>) => delete m.applicationProperties["cloudEvents:id"], /cloudEvents:id is missing/],
+    ["structured mode", (m: ReturnType<typeof good>) => (m.contentType = "application/cloudevents+json"), /binary content mode/],
+    ["a body that is not JSON", (m: ReturnType<typeof good>) => (m.body = Buffer.from("{nope")), /not JSON/],
+    ["data that breaks the schema", (m: ReturnType<typeof good>) => (m.body = Buffer.from(JSON.stringify({ ...JSON.parse(m.body.toString()), status: "done" }))), /data\/status/],
+    ["a subject that is not the evidence id", (m: ReturnType<typeof good>) => (m.applicationProperties["cloudEvents:subject"] = "ev-ffffffffffffffffffffffffffffffff"), /not the data's evidenceId/],
+  ])("refuses %s with InvalidMessage and the reason", (_label, spoil, reason) => {
+    const message = good();
+    spoil(message);
+    let caught: unknown;
+    try {
+      parseEvidenceEvent(message);
+    } catch (error) {
+      caught = error;
+    }
+    expect(isCustodyError(caught) && caught.code === "InvalidMessage").toBe(true);
+    expect((caught as Error).message).toMatch(reason);
   });
 });
 

@@ -17,6 +17,7 @@ import { blobCreatedEvent } from "../../local/blob-event-source";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { silentLogger } from "../../shared/logging";
+import { drainEvents } from "../events/event-contract";
 import { ENTITIES } from "../../shared/topology";
 
 const BIN = path.resolve(__dirname, "..", "..", "bin", "custody.js");
@@ -95,6 +96,9 @@ test("a dev host killed while hashing: the message is redelivered after the lock
       expect(record?.hash?.size).toBe(SIZE);
       // The second host got the redelivered message: its delivery count says so.
       expect(record?.stages.hash?.attempts).toBeGreaterThanOrEqual(2);
+      // Two hosts, a kill mid-stage, a redelivery: still one evidence-ready, and a valid one.
+      const events = (await drainEvents(client, "all-events")).filter(({ event }) => event.subject === evidenceId);
+      expect(events.map(({ event }) => event.type)).toEqual(["org.custody.evidence.ready.v1"]);
     } finally {
       second.kill("SIGTERM");
       await new Promise((resolve) => second.on("exit", resolve));

@@ -20,6 +20,7 @@ import { evidenceReceivedMessageId } from "../../shared/contracts/message-ids";
 import type { EvidenceReceivedMessage } from "../../shared/contracts/messages";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
+import { drainEvents } from "../events/event-contract";
 import { ENTITIES } from "../../shared/topology";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
@@ -247,3 +248,22 @@ test("generated and odd footage end to end: HDR 10-bit → SDR 8-bit proxy, vide
   expect(corrupt.stages.transcode?.lastError?.code).toBe("UnsupportedMedia");
   expect(corrupt.hash?.sha256).toBe(createHash("sha256").update(fs.readFileSync(path.join(FIXTURES, "ft_mkv_corrupt_ebml.mkv"))).digest("hex"));
 }, 120_000);
+
+test("every evidence event this file's recordings published is a valid CloudEvent, its data matching its schema, one per outcome", async () => {
+  const client = new ServiceBusClient(stack.environment.ServiceBusConnection);
+  try {
+    const events = await drainEvents(client, "all-events");
+    expect(events.length).toBeGreaterThanOrEqual(5);
+    // Real media: the ready events carry renditions (with plain URLs), the failed ones a stage and a reason.
+    const ready = events.filter(({ event }) => event.type === "org.custody.evidence.ready.v1");
+    expect(ready.some(({ event }) => event.data.renditions.some((r) => r.kind === "proxy" && r.url !== undefined && !r.url.includes("?")))).toBe(true);
+    const failed = events.filter(({ event }) => event.type === "org.custody.evidence.failed.v1");
+    expect(failed.length).toBeGreaterThanOrEqual(1);
+    for (const { event } of failed) if (event.data.status === "failed") expect(event.data.failure.stage).toMatch(/^(hash|transcode|thumbnail)$/);
+    const ids = events.map(({ event }) => event.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  } finally {
+    await client.close();
+  }
+}, 60_000);
+

@@ -15,6 +15,7 @@ import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
+import { expectEvidenceEvent } from "../events/event-contract";
 
 let stack: RunningStack;
 let client: ServiceBusClient;
@@ -60,6 +61,8 @@ async function eventsFor(evidenceId: string): Promise<ServiceBusReceivedMessage[
   for (;;) {
     const batch = await receiver.receiveMessages(50, { maxWaitTimeInMs: 500 });
     if (batch.length === 0) break;
+    // Every event the spine publishes is checked against the contract as it is drained.
+    for (const message of batch) expectEvidenceEvent(message);
     seenEvents.push(...batch);
   }
   await receiver.close();
@@ -98,7 +101,7 @@ test("a docked recording is hashed, indexed and announced once", async () => {
   expect(record.stages).toMatchObject({ transcode: { status: "succeeded" }, thumbnail: { status: "succeeded" } });
   const events = await eventsFor(evidenceId);
   expect(events).toHaveLength(1);
-  expect(events[0].subject).toBe("evidence-ready");
+  expect(events[0].subject).toBe("org.custody.evidence.ready.v1");
   expect(events[0].messageId).toBe(`${evidenceId}:ready`);
 });
 
@@ -271,4 +274,21 @@ test("an invalid message body is dead-lettered with a reason, not retried", asyn
   expect(dead!.deadLetterReason).toBe("InvalidMessage");
   expect(dead!.deadLetterErrorDescription).toMatch(/BlobCreated|data|id/);
   expect(dead!.deliveryCount).toBe(0);
+});
+
+test("every event the spine published — ready, rejected, odd names included — is a valid CloudEvent, one per recording", async () => {
+  await eventsFor("(drain the rest)");
+  expect(seenEvents.length).toBeGreaterThanOrEqual(8);
+  const events = seenEvents.map((message) => expectEvidenceEvent(message));
+  const subjects = events.map((event) => event.subject);
+  expect(new Set(subjects).size).toBe(subjects.length);
+  const rejected = events.filter((event) => event.data.status === "rejected");
+  expect(rejected.length).toBeGreaterThanOrEqual(5);
+  for (const event of rejected) {
+    if (event.type !== "org.custody.evidence.failed.v1") throw new Error(`rejected but ${event.type}`);
+    expect(event.data.failure).toMatchObject({ stage: "ingest", code: "Rejected" });
+  }
+  // The URL of a blob named with a '..' segment is passed on as it was, not resolved to another blob.
+  const dots = events.find((event) => event.data.original.name === "evidence/../escape.mp4");
+  expect(dots?.data.original.url).toMatch(/\/evidence\/%2E%2E\/escape\.mp4$/);
 });

@@ -69,3 +69,12 @@ test("media settings: proxy side and thumbnail count, defaults 1280 and 8, bound
   expect(failure({ ...local, CUSTODY_THUMBNAIL_COUNT: "0" })).toMatch(/CUSTODY_THUMBNAIL_COUNT must be from 1 to 99/);
   expect(failure({ ...local, CUSTODY_THUMBNAIL_COUNT: "100" })).toMatch(/CUSTODY_THUMBNAIL_COUNT/);
 });
+
+test("the events' CloudEvents source: /custody unless CUSTODY_EVENT_SOURCE names the deployment; a malformed one is refused", () => {
+  expect(loadSettings(local).eventSource).toBe("/custody");
+  expect(loadSettings({ ...local, CUSTODY_EVENT_SOURCE: "/custody/metpolice-prod" }).eventSource).toBe("/custody/metpolice-prod");
+  expect(loadSettings({ ...local, CUSTODY_EVENT_SOURCE: "urn:custody:metpolice-prod" }).eventSource).toBe("urn:custody:metpolice-prod");
+  for (const bad of ["custody prod", "no-scheme-or-slash", "/custody?x=1", "/custody/é"]) {
+    expect(failure({ ...local, CUSTODY_EVENT_SOURCE: bad })).toMatch(/CUSTODY_EVENT_SOURCE must be a URI-reference/);
+  }
+});

@@ -10,7 +10,7 @@ import { CosmosEvidenceIndex, ensureEvidenceContainer, listQuery } from "../../s
 import { evidenceFailedMessageId, evidenceReadyMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
 import type { EvidenceReceivedMessage, HashResult, PipelineStage, StageResultMessage } from "../../shared/contracts/messages";
 import { CustodyError, isCustodyError } from "../../shared/errors";
-import type { FinalEventBody } from "../../shared/evidence/final-event";
+import { eventDataProblems, type EvidenceFailedData, type EvidenceReadyData } from "../../shared/contracts/evidence-events";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { applyEvidenceReceived, applyStageResult, decideFinalState, newRecord } from "../../shared/evidence/record-merge";
 import { silentLogger } from "../../shared/logging";
@@ -190,13 +190,14 @@ describe("index stage", () => {
     expect(entity).toBe(READY_TOPIC);
     expect(message).toMatchObject({
       messageId: evidenceReadyMessageId(id),
-      subject: "evidence-ready",
+      subject: "org.custody.evidence.ready.v1",
       correlationId: id,
-      applicationProperties: { eventType: "evidence-ready", evidenceId: id, officerId: "A123", deviceId: "cam7", status: "ready" },
+      applicationProperties: { "cloudEvents:id": evidenceReadyMessageId(id), eventType: "org.custody.evidence.ready.v1", evidenceId: id, officerId: "A123", deviceId: "cam7", status: "ready" },
       traceparent: expect.stringMatching(/^00-/),
     });
-    expect(message.body as FinalEventBody).toMatchObject({ type: "evidence-ready", evidenceId: id, status: "ready", hash: { sha256: SHA }, integrityFindings: [] });
-    expect((message.body as FinalEventBody).failure).toBeUndefined();
+    expect(message.body as EvidenceReadyData).toMatchObject({ evidenceId: id, status: "ready", original: { sha256: SHA }, integrityFindings: [] });
+    expect(message.body).not.toHaveProperty("failure");
+    expect(eventDataProblems("org.custody.evidence.ready.v1", message.body, { closed: true })).toEqual([]);
   });
 
   test("the same evidence-received three times: one record, one received entry, one publish", async () => {
@@ -273,7 +274,7 @@ describe("index stage", () => {
     expect(record.integrityFindings).toEqual([expect.objectContaining({ code: "DeviceHashMismatch", expected: DEVICE_SHA, actual: SHA })]);
     const events = publisher.delivered(id);
     expect(events).toHaveLength(1);
-    expect((events[0].body as FinalEventBody).integrityFindings).toEqual(record.integrityFindings);
+    expect((events[0].body as EvidenceReadyData).integrityFindings).toEqual(record.integrityFindings);
   });
 
   test("final failure: failed + evidence-failed naming the stage; a redriven success then makes it ready with a new event", async () => {
@@ -287,8 +288,9 @@ describe("index stage", () => {
     expect(record.stages.transcode).toMatchObject({ status: "failed", attempts: 10, lastError: { code: "UnsupportedCodec" } });
     expect(record.finalEvent).toMatchObject({ type: "evidence-failed", messageId: evidenceFailedMessageId(id), publishedAt: expect.any(String) });
     expect(publisher.delivered(id)).toHaveLength(1);
-    expect(publisher.sent[0].message).toMatchObject({ subject: "evidence-failed", applicationProperties: { eventType: "evidence-failed", status: "failed" } });
-    expect((publisher.sent[0].message.body as FinalEventBody).failure).toEqual({ stage: "transcode", code: "UnsupportedCodec", message: "no decoder for this stream" });
+    expect(publisher.sent[0].message).toMatchObject({ subject: "org.custody.evidence.failed.v1", applicationProperties: { eventType: "org.custody.evidence.failed.v1", status: "failed" } });
+    expect((publisher.sent[0].message.body as EvidenceFailedData).failure).toEqual({ stage: "transcode", code: "UnsupportedCodec", reason: "no decoder for this stream" });
+    expect(eventDataProblems("org.custody.evidence.failed.v1", publisher.sent[0].message.body, { closed: true })).toEqual([]);
 
     // Thumbnail finishing changes nothing about the verdict (same event id, nothing new published).
     await deliver(result(id, "thumbnail", 1, "succeeded", 4));
@@ -361,8 +363,9 @@ describe("index stage", () => {
     expect(record.hash?.sha256).toBe(SHA);
     expect(record.finalEvent).toMatchObject({ type: "evidence-failed", messageId: evidenceFailedMessageId(id), publishedAt: expect.any(String) });
     const [event] = publisher.delivered(id);
-    expect(event.applicationProperties).toEqual({ eventType: "evidence-failed", evidenceId: id, status: "rejected", deviceId: "cam7" });
-    expect((event.body as FinalEventBody).failure).toMatchObject({ stage: "ingest", code: "Rejected", reasons: [{ code: "MissingMetadata" }] });
+    expect(event.applicationProperties).toMatchObject({ eventType: "org.custody.evidence.failed.v1", evidenceId: id, status: "rejected", deviceId: "cam7" });
+    expect(event.applicationProperties).not.toHaveProperty("officerId");
+    expect((event.body as EvidenceFailedData).failure).toMatchObject({ stage: "ingest", code: "Rejected", reasons: [{ code: "MissingMetadata" }] });
   });
 
   test("a record that keeps changing under the writer gives up with a retryable ConcurrencyConflict", async () => {

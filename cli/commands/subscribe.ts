@@ -1,0 +1,176 @@
+/**
+ * `custody subscribe SUBSCRIPTION [--filter SQL] [--keep-filter] [--max N] [--timeout S] [--json]`
+ * — tails the evidence events one subscription of the evidence-ready topic receives: each is
+ * received under a peek-lock, checked as a CloudEvent (attributes, data against its schema),
+ * printed, and completed. For people watching a deployment, and for smoke tests
+ * (`--max 1 --timeout 120 --json`). It CONSUMES what it prints: point it at a subscription
+ * of its own, not at one a downstream system reads.
+ *
+ * `--filter SQL` narrows the subscription to the events that match (a Service Bus SQL filter
+ * over the routing properties, e.g. `unit = 'camden' AND status = 'ready'`): its rules are
+ * replaced by one rule, `(SQL) AND NOT EXISTS(custodyRedriveTo)`, keeping the `redrive` rule
+ * (shared/contracts/event-filters.ts says why). On exit — Ctrl-C, `--max`, `--timeout` — the
+ * rules the topology declares for it (or, for a subscription not in the topology, the rules it
+ * had) are put back, unless `--keep-filter`. A run killed outright (SIGKILL) leaves the filter:
+ * the next `custody subscribe` of that subscription, with or without `--filter`, repairs it.
+ *
+ * An event that is not a valid evidence event is dead-lettered with the reason
+ * (`InvalidEvent`), never printed as if it were one.
+ *
+ * Exit codes: 0; 1 when `--timeout` passed before `--max` events arrived; 2 for usage or
+ * infrastructure errors (unknown subscription, a filter Service Bus refuses).
+ */
+import type { Command } from "commander";
+import { openEventSubscription } from "../../shared/adapters/service-bus-event-subscription";
+import { parseEvidenceEvent, type EvidenceEvent } from "../../shared/contracts/evidence-events";
+import { planFilterReplacement, SUBSCRIBE_RULE_NAME } from "../../shared/contracts/event-filters";
+import { isCustodyError } from "../../shared/errors";
+import type { EventSubscription, ReceivedMessage, SubscriptionRule } from "../../shared/ports/event-subscription";
+import { declaredRules, ENTITIES } from "../../shared/topology";
+import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
+import { untilSignal } from "../signals";
+import { DEFAULT_DATA_DIR, resolveServiceBus } from "../stack-target";
+
+interface SubscribeOptions {
+  filter?: string;
+  keepFilter?: boolean;
+  max?: string;
+  timeout?: string;
+  dataDir: string;
+  json?: boolean;
+}
+
+/**
+ * One line of `--json` output: the event in the CloudEvents JSON format, exactly — a line can be
+ * handed to any CloudEvents tool. (The routing properties are not repeated: each is a field of
+ * `data` or the `type`.)
+ */
+export type SubscribeJsonLine = EvidenceEvent;
+
+const RECEIVE_BATCH = 16;
+const RECEIVE_WAIT_IN_MS = 1000;
+
+export function registerSubscribeCommand(program: Command): void {
+  program
+    .command("subscribe <subscription>")
+    .description("Tail the evidence events a subscription of the evidence-ready topic receives (consumes them: use a subscription of your own).")
+    .option("--filter <sql>", "narrow the subscription to a SQL filter over the routing properties (restored on exit), e.g. \"unit = 'camden'\"")
+    .option("--keep-filter", "leave the --filter in place on exit")
+    .option("--max <n>", "exit after this many events")
+    .option("--timeout <seconds>", "exit after this long (exit code 1 when --max events had not arrived)")
+    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
+    .option("--json", "print one JSON object per event, in the CloudEvents JSON format")
+    .action(async (name: string, options: SubscribeOptions) => {
+      process.exitCode = await subscribe(name, options);
+    });
+}
+
+async function subscribe(name: string, options: SubscribeOptions): Promise<number> {
+  const max = positiveInteger(options.max, "--max");
+  const timeoutInSeconds = positiveInteger(options.timeout, "--timeout");
+  if (options.keepFilter && options.filter === undefined) throw new Error("--keep-filter needs --filter.");
+  const subscriptionName = subscriptionOf(name);
+  const topicName = ENTITIES.evidenceReadyTopic;
+  const { auth, description } = resolveServiceBus(options.dataDir);
+  const subscription = openEventSubscription(auth, topicName, subscriptionName);
+
+  const stop = new AbortController();
+  void untilSignal().then(() => stop.abort());
+  const timer = timeoutInSeconds === undefined ? undefined : setTimeout(() => stop.abort(), timeoutInSeconds * 1000);
+
+  let restore: (() => Promise<void>) | undefined;
+  let received = 0;
+  try {
+    restore = await prepareRules(subscription, options.filter, declaredRules(topicName, subscriptionName));
+    process.stderr.write(`custody subscribe: listening on ${topicName}/${subscriptionName} (${description})${options.filter ? ` with filter ${options.filter}` : ""}; Ctrl-C to stop\n`);
+    while (!stop.signal.aborted && (max === undefined || received < max)) {
+      const messages = await subscription.receive(max === undefined ? RECEIVE_BATCH : Math.min(RECEIVE_BATCH, max - received), RECEIVE_WAIT_IN_MS, stop.signal);
+      for (const message of messages) {
+        if (await handle(subscription, message, options.json === true)) received++;
+      }
+    }
+  } catch (error) {
+    process.stderr.write(`custody subscribe: ${isCustodyError(error) ? error.message : (error as Error).message}\n`);
+    return EXIT_USAGE_OR_INFRASTRUCTURE;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    try {
+      if (restore !== undefined && !options.keepFilter) await restore();
+    } catch (error) {
+      process.stderr.write(`custody subscribe: could not restore the subscription's rules (run custody subscribe ${subscriptionName} again to repair them): ${(error as Error).message}\n`);
+    } finally {
+      await subscription.close();
+    }
+  }
+  process.stderr.write(`custody subscribe: ${received} event(s)\n`);
+  return max !== undefined && received < max ? EXIT_FAILED_RECORDING : EXIT_OK;
+}
+
+/**
+ * Sets the filter, or — without one — repairs a subscription that a killed run left filtered.
+ * Returns what undoes the filter (undefined when there is nothing to undo).
+ */
+async function prepareRules(subscription: EventSubscription, filter: string | undefined, declared: SubscriptionRule[] | undefined): Promise<(() => Promise<void>) | undefined> {
+  const current = await subscription.listRules();
+  const putBack = async (rules: readonly SubscriptionRule[]): Promise<void> => {
+    const present = new Set((await subscription.listRules()).map((rule) => rule.name));
+    for (const rule of rules) if (!present.has(rule.name)) await subscription.addRule(rule);
+    if (present.has(SUBSCRIBE_RULE_NAME)) await subscription.removeRule(SUBSCRIBE_RULE_NAME);
+  };
+  if (filter === undefined) {
+    if (current.some((rule) => rule.name === SUBSCRIBE_RULE_NAME)) {
+      process.stderr.write(`custody subscribe: removing the filter a previous run left on ${subscription.subscriptionName}\n`);
+      await putBack(declared ?? current.filter((rule) => rule.name !== SUBSCRIBE_RULE_NAME));
+    }
+    return undefined;
+  }
+  const plan = planFilterReplacement(current, filter, declared);
+  for (const name of plan.stale) await subscription.removeRule(name);
+  await subscription.addRule(plan.add);
+  for (const name of plan.remove) await subscription.removeRule(name);
+  return () => putBack(plan.restore);
+}
+
+/** Prints and completes a valid event (true); dead-letters anything else with the reason (false). */
+async function handle(subscription: EventSubscription, message: ReceivedMessage, json: boolean): Promise<boolean> {
+  let event: EvidenceEvent;
+  try {
+    event = parseEvidenceEvent(message);
+  } catch (error) {
+    const reason = (error as Error).message;
+    process.stderr.write(`custody subscribe: dead-lettered message ${message.messageId ?? "(no id)"}: ${reason}\n`);
+    await subscription.deadLetter(message, "InvalidEvent", reason);
+    return false;
+  }
+  const line: SubscribeJsonLine = event;
+  process.stdout.write(`${json ? JSON.stringify(line) : textLine(event)}\n`);
+  await subscription.complete(message);
+  return true;
+}
+
+function textLine(event: EvidenceEvent): string {
+  const data = event.data;
+  const who = [`officer ${data.capture?.officerId ?? "-"}`, `device ${data.capture?.deviceId ?? "-"}`, ...(data.capture?.unit ? [`unit ${data.capture.unit}`] : [])].join("  ");
+  const outcome =
+    data.status === "ready"
+      ? `${data.renditions.length} rendition(s)`
+      : `${data.failure.stage}/${data.failure.code}: ${data.failure.reason}`;
+  const findings = data.integrityFindings.length > 0 ? `  INTEGRITY: ${data.integrityFindings.map((f) => f.code).join(", ")}` : "";
+  return `${event.time}  ${event.type}  ${data.evidenceId}  ${data.status.padEnd(8)}  ${who}  ${outcome}${findings}`;
+}
+
+/** `name` or `evidence-ready/name` (or `evidence-ready/Subscriptions/name`). */
+function subscriptionOf(name: string): string {
+  const parts = name.split("/");
+  if (parts.length === 1 && parts[0] !== "") return parts[0];
+  const topic = ENTITIES.evidenceReadyTopic;
+  if (parts[0] === topic && (parts.length === 2 || (parts.length === 3 && parts[1].toLowerCase() === "subscriptions")) && parts[parts.length - 1] !== "") return parts[parts.length - 1];
+  throw new Error(`'${name}' is not a subscription of the ${topic} topic: give its name, e.g. all-events.`);
+}
+
+function positiveInteger(value: string | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new Error(`${option} must be a positive whole number, not '${value}'.`);
+  return n;
+}
