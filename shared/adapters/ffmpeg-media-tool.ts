@@ -560,6 +560,9 @@ const UNSUPPORTED: RegExp[] = [
   /Unknown input format|Invalid input format/i,
   /encrypt|decrypt|\bcenc\b|\bDRM\b/i,
   /Error splitting the input into NAL units/i,
+  // The mp3 demuxer on bytes that are not MPEG audio (it looks for a frame past the end and
+  // fails with EINVAL): the file, not the tool.
+  /Failed to read frame size: Could not seek/i,
 ];
 
 const URL_ERRORS: Array<[RegExp, CustodyErrorCode]> = [

@@ -12,6 +12,7 @@
  * the allow-lists and sees the FIFO opened.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { constants as fsConstants, promises as fsp } from "node:fs";
 import * as fs from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -201,6 +202,22 @@ describe("reading stderr", () => {
     expect(classify(["[error] https://a/b: Server returned 503 Service Unavailable"], { kind: "url", url: "https://a/b" })).toBe("Transient");
     expect(classify(["[error] https://a/b: Server returned 403 Forbidden (access denied)"], { kind: "url", url: "https://a/b" })).toBe("AccessDenied");
     expect(classify(["moov atom not found"], file)).toBe("UnsupportedMedia"); // a build without level tags
+  });
+
+  test("bytes that are not audio, named .mp3: the mp3 demuxer's failed seek is UnsupportedMedia (final), not Internal (retried)", async () => {
+    // 16 KiB of deterministic pseudo-random bytes: ffprobe picks the mp3 demuxer from the name,
+    // finds no frame and fails with "Failed to read frame size: Could not seek to …: Invalid argument".
+    const chunks: Buffer[] = [];
+    for (let i = 0; chunks.length * 32 < 16384; i++) chunks.push(createHash("sha256").update(`not-audio:${i}`).digest());
+    const file = path.join(work, "not-audio.mp3");
+    await fsp.writeFile(file, Buffer.concat(chunks));
+    const failure = await tool.probe({ kind: "file", path: file }, { timeoutInMs: 20_000 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(MediaToolError);
+    expect(failure).toMatchObject({ code: "UnsupportedMedia", retryable: false });
+    expect((failure as Error).message).toMatch(/Failed to read frame size|Invalid data found/);
   });
 
   test("URL queries (SAS tokens) are redacted", () => {
