@@ -346,6 +346,12 @@ function describeRecord(record: EvidenceRecord): string {
   ];
   for (const [stage, state] of Object.entries(record.stages)) {
     lines.push(`  ${stage.padEnd(10)} ${state?.status} (attempts ${state?.attempts ?? 0})${state?.lastError ? ` last error ${state.lastError.code}: ${state.lastError.message}` : ""}`);
+    const primary = state?.renditions?.[0];
+    if (primary) lines.push(`             ${primary.name} sha256 ${primary.sha256}${state?.provenance ? ` (${state.provenance.tools.ffmpeg.split(" ").slice(0, 3).join(" ")})` : ""}`);
+    // Runs a reprocess (or a redelivery) replaced: the digests handed out before stay visible.
+    for (const run of state?.superseded ?? []) {
+      lines.push(`             replaced: ${run.renditions[0]?.name ?? "-"} sha256 ${run.renditions[0]?.sha256 ?? "-"} (finished ${run.finishedAt}${run.reprocessId ? `, reprocess ${run.reprocessId}` : ""})`);
+    }
   }
   for (const finding of record.integrityFindings) lines.push(`  FINDING    ${finding.code}: ${finding.message}`);
   if (record.rejection) for (const reason of record.rejection.reasons) lines.push(`  REJECTED   ${reason.code}: ${reason.message}`);

@@ -111,6 +111,11 @@ test("re-running the transcode replaces the proxy and its provenance, keeps the 
   expect(after.finalEvent).toEqual(before.finalEvent);
   expect(await announcements()).toBe(1);
 
+  // What an operator sees: the proxy shown now, and the one it replaced.
+  const status = await runCli(["status", evidenceId, "--data-dir", dataDir]);
+  expect(status.stdout).toContain(`${proxy.name} sha256 ${proxy.sha256}`);
+  expect(status.stdout).toContain(`replaced: ${oldProxy.name} sha256 ${oldProxy.sha256}`);
+
   const audit = await runCli(["audit", "--json", "--data-dir", dataDir]);
   const records = JSON.parse(audit.stdout) as AuditRecord[];
   expect(records[0]).toMatchObject({ id: result.id, action: "reprocess", count: 1, evidenceIds: [evidenceId], filter: { stages: ["transcode"], reason: "ffmpeg upgrade" } });
