@@ -189,13 +189,16 @@ export async function verifySegments(
  * with the download and the whole-file digest for this thread, which is what made the stage
  * slower than a plain download. Gathering costs one memcpy per byte (~20× cheaper than a
  * SHA-256 of it). Memory stays bounded: at most {@link MAX_SEGMENT_DIGESTS_IN_FLIGHT}
- * segments are being digested at once; `write` waits for the oldest before taking more.
+ * segments are being digested at once (each in its own buffer); `write` waits for the oldest
+ * before taking more.
  * Digests are collected in segment order whatever order the pool finishes them in.
  */
 class SegmentedSha256 {
   private readonly whole: Hash = createHash("sha256");
   /** The segment being gathered; allocated lazily so an empty stream allocates nothing. */
   private buffer: Buffer | undefined;
+  /** Full-size buffers whose digest has finished, ready for the next segment. */
+  private readonly spare: Buffer[] = [];
   /** Bytes already in the current segment. */
   private segmentFilled = 0;
   private readonly pending: Array<Promise<string>> = [];
@@ -211,7 +214,9 @@ class SegmentedSha256 {
     let position = 0;
     while (position < chunk.length) {
       const take = Math.min(this.segmentSizeInBytes - this.segmentFilled, chunk.length - position);
-      this.buffer ??= Buffer.allocUnsafe(Math.min(this.segmentSizeInBytes, MAX_GATHER_BUFFER_IN_BYTES));
+      // Small at first (a 2 KiB file does not allocate 4 MiB); after a whole segment, a buffer
+      // whose digest has finished is reused (fresh 4 MiB buffers cost page faults every time).
+      this.buffer ??= this.spare.pop() ?? Buffer.allocUnsafe(Math.min(this.segmentSizeInBytes, MAX_GATHER_BUFFER_IN_BYTES));
       if (this.segmentFilled + take > this.buffer.length) this.buffer = grow(this.buffer, this.segmentFilled + take, this.segmentSizeInBytes);
       chunk.copy(this.buffer, this.segmentFilled, position, position + take);
       position += take;
@@ -252,9 +257,16 @@ class SegmentedSha256 {
   }
 
   private startSegmentDigest(): void {
-    // WebCrypto copies the bytes into its job before returning, so the buffer is reused at once.
-    const bytes = this.buffer!.subarray(0, this.segmentFilled);
-    this.pending.push(webcrypto.subtle.digest("SHA-256", bytes).then((digest) => Buffer.from(digest).toString("hex")));
+    // The buffer is handed over and comes back only once its digest has finished, so the digest
+    // is right whether or not WebCrypto copies its input before it returns.
+    const buffer = this.buffer!;
+    this.buffer = undefined;
+    this.pending.push(
+      webcrypto.subtle.digest("SHA-256", buffer.subarray(0, this.segmentFilled)).then((digest) => {
+        if (buffer.length === this.segmentSizeInBytes) this.spare.push(buffer);
+        return Buffer.from(digest).toString("hex");
+      }),
+    );
     this.segmentFilled = 0;
   }
 }
@@ -262,7 +274,7 @@ class SegmentedSha256 {
 /** Segments digested on the thread pool at once (each holds one copy of a segment in the job). */
 const MAX_SEGMENT_DIGESTS_IN_FLIGHT = 2;
 
-/** The gathering buffer starts at most this big and grows to the segment size only if a stream fills it (a 2 KiB file does not allocate 4 MiB). */
+/** A segment's buffer starts at most this big and grows to the segment size only as the stream fills it (a 2 KiB file does not allocate 4 MiB). */
 const MAX_GATHER_BUFFER_IN_BYTES = 256 * 1024;
 
 function grow(buffer: Buffer, needed: number, limit: number): Buffer {
