@@ -4,7 +4,7 @@
  * at all) once some copies have arrived. Every message is then either still dead-lettered or
  * already back in the queue — at most one (the one between "resend confirmed" and "complete")
  * in both. The killed run's locks outlive it (as on Azure: until the lock duration, shortened
- * here to 20 s, runs out), so a redrive right away moves nothing and says that the rest are
+ * here to 45 s, runs out), so a redrive right away moves nothing and says that the rest are
  * locked; once the locks expire, a redrive moves the rest, and each message is in the queue.
  * Nothing consumes the queue (the functions do not run), so peeking shows exactly where each
  * message is.
@@ -25,7 +25,8 @@ import { CUSTODY_BIN, runCli } from "./run-cli";
 
 const QUEUE = ENTITIES.blobCreated.queueName;
 const COUNT = 20;
-const LOCK_DURATION_IN_MS = 20_000;
+// Long enough that the two runs right after the kill finish well inside it on a slow machine.
+const LOCK_DURATION_IN_MS = 45_000;
 let stack: RunningStack;
 let client: ServiceBusClient;
 let admin: ServiceBusAdministrationClient;
