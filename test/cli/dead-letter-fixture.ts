@@ -1,21 +1,11 @@
 /**
- * What the dead-letter CLI tests share: polling until a condition holds, and a blob store
- * whose reads fail transiently (so a stage's message really exhausts its deliveries).
+ * What the dead-letter CLI tests share: a blob store whose reads fail transiently (so a
+ * stage's message really exhausts its deliveries).
  */
 import { CustodyError } from "../../shared/errors";
 import type { FunctionServices } from "../../functions/services";
 
 export const INJECTED_STORAGE_FAILURE = "Blob storage answered 503 ServerBusy (injected by the test)";
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutInMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 /** The same blob store, but `openRead` throws a transient error while `failing()` says so. */
 export function blobsFailingReads(blobs: FunctionServices["blobs"], failing: () => boolean = () => true): FunctionServices["blobs"] {

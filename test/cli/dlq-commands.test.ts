@@ -26,7 +26,8 @@ import { createQueueOperations } from "../../shared/adapters/service-bus-operati
 import type { EvidenceReceivedMessage } from "../../shared/contracts/messages";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
-import { blobsFailingReads, INJECTED_STORAGE_FAILURE as INJECTED, waitFor } from "./dead-letter-fixture";
+import { waitFor } from "../support/polling";
+import { blobsFailingReads, INJECTED_STORAGE_FAILURE as INJECTED } from "./dead-letter-fixture";
 import { CUSTODY_BIN, runCli } from "./run-cli";
 
 const EVIDENCE_ID = "ev-0123456789abcdef0123456789abcdef";

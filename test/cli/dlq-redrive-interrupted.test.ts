@@ -20,7 +20,7 @@ import { createEmulatorAdministrationClient } from "../../local/servicebus-emula
 import { startStack, type RunningStack } from "../../local/stack";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
-import { waitFor } from "./dead-letter-fixture";
+import { waitFor } from "../support/polling";
 import { CUSTODY_BIN, runCli } from "./run-cli";
 
 const QUEUE = ENTITIES.blobCreated.queueName;

@@ -24,7 +24,8 @@ import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/
 import type { EvidenceReceivedMessage } from "../../shared/contracts/messages";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
-import { blobsFailingReads, waitFor } from "./dead-letter-fixture";
+import { waitFor } from "../support/polling";
+import { blobsFailingReads } from "./dead-letter-fixture";
 import { runCli } from "./run-cli";
 
 const EVIDENCE_ID = "ev-fedcba9876543210fedcba9876543210";

@@ -26,6 +26,7 @@ import { parseBlobCreatedEvent } from "../../shared/contracts/blob-created-event
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
+import { isFinal, waitForRecord } from "../support/polling";
 import { runCli } from "./run-cli";
 
 const BLOB_NAME = "PC4711/BWV-0007/never-announced.mp4";
@@ -133,15 +134,7 @@ test("reconcile re-emits the BlobCreated event of an original whose event was ne
 test("with the functions running, the re-emitted event takes the recording to a final state; reconcile then finds nothing", async () => {
   useServices(stack.services!);
   devHost = startDevHost({ client, definitions: FUNCTION_DEFINITIONS, hostSettings: readHostJson(), log: log.child({ component: "dev-host" }) });
-  const deadline = Date.now() + 60_000;
-  let status: string | undefined;
-  for (;;) {
-    const record = (await stack.services!.index.read(evidenceId))?.record;
-    status = record?.status;
-    if (record && record.status !== "received" && record.finalEvent?.publishedAt) break;
-    if (Date.now() > deadline) throw new Error(`not final in time; last record ${JSON.stringify(record)?.slice(0, 3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const { status } = await waitForRecord(stack.services!.index, evidenceId, isFinal, 60_000);
   expect(["ready", "failed", "rejected"]).toContain(status);
 
   const after = await runCli(["reconcile", "--json", "--stuck-after", "1s", "--data-dir", dataDir]);

@@ -20,6 +20,7 @@ import { DERIVED_CONTAINER, ORIGINALS_CONTAINER, startStack, type RunningStack }
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
+import { evidenceIdForBlob, waitForRecord } from "../support/polling";
 import { runCli } from "./run-cli";
 
 const FIXTURE = path.resolve(__dirname, "..", "..", "fixtures", "media", "exo_fragmented_fmp4.mp4");
@@ -30,14 +31,8 @@ let admin: ServiceBusAdministrationClient;
 let evidenceId: string;
 let before: EvidenceRecord;
 
-async function waitFor(done: (record: EvidenceRecord) => boolean, timeoutInMs = 60_000): Promise<EvidenceRecord> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const record = (await stack.services!.index.read(evidenceId))?.record;
-    if (record && done(record)) return record;
-    if (Date.now() > deadline) throw new Error(`record ${evidenceId} not as expected: ${JSON.stringify(record ?? null).slice(0, 3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function waitFor(done: (record: EvidenceRecord) => boolean): Promise<EvidenceRecord> {
+  return waitForRecord(stack.services!.index, evidenceId, done, 60_000);
 }
 
 async function announcements(): Promise<number> {
@@ -50,12 +45,7 @@ beforeAll(async () => {
   blobService = BlobServiceClient.fromConnectionString(stack.environment.EvidenceStorage);
   admin = createEmulatorAdministrationClient(stack.environment.ServiceBusConnection, stack.serviceBus.certificatePem);
   const uploaded = await uploadRecording(blobService.getContainerClient(ORIGINALS_CONTAINER), FIXTURE, { officerId: "PC4", deviceId: "BWV-4", recordedAt: "2026-11-26T08:00:00Z" });
-  const deadline = Date.now() + 15_000;
-  while (evidenceId === undefined && Date.now() < deadline) {
-    for await (const record of stack.services!.index.list({})) if (record.original?.name === uploaded.blobName) evidenceId = record.evidenceId;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  expect(evidenceId).toBeDefined();
+  evidenceId = await evidenceIdForBlob(stack.services!.index, uploaded.blobName);
   before = await waitFor((r) => r.status === "ready" && r.finalEvent?.publishedAt !== undefined);
 }, 120_000);
 

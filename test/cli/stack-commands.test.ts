@@ -8,19 +8,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { waitFor } from "../support/polling";
 import { CUSTODY_BIN as BIN, runCli } from "./run-cli";
-
-
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutInMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 test("start serves upload, list and status from other processes, and stops cleanly on SIGINT", async () => {
   const work = mkdtempSync(path.join(os.tmpdir(), "custody-start-"));
@@ -34,7 +23,7 @@ test("start serves upload, list and status from other processes, and stops clean
   stack.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   const exited = new Promise<number | null>((resolve) => stack.on("exit", (code) => resolve(code)));
   try {
-    const ready = await waitFor(async () => {
+    const ready = await waitFor("the stack's ready line", async () => {
       const line = stdout.split("\n").find((l) => l.includes('"ready":true'));
       return line ? (JSON.parse(line) as { settings: Record<string, string> }) : undefined;
     }, 30_000);
@@ -48,7 +37,7 @@ test("start serves upload, list and status from other processes, and stops clean
     const [uploaded] = JSON.parse(upload.stdout) as Array<{ evidenceId: string; sha256: string }>;
     expect(uploaded.sha256).toBe(createHash("sha256").update(readFileSync(file)).digest("hex"));
 
-    const record = await waitFor(async () => {
+    const record = await waitFor("the recording to be ready", async () => {
       const status = await runCli(["status", uploaded.evidenceId, "--data-dir", dataDir, "--json"]);
       if (status.code !== 0) return undefined;
       const parsed = JSON.parse(status.stdout) as { status: string; hash?: { sha256: string } };

@@ -17,6 +17,7 @@ import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
+import { waitForRecord as waitForIndexRecord } from "../support/polling";
 import { runCli } from "./run-cli";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
@@ -46,14 +47,8 @@ function paddedClip(): Buffer {
   return Buffer.concat([clip, header, Buffer.alloc(boxSize - 8, 0x5a)]);
 }
 
-async function waitForRecord(evidenceId: string, done: (record: EvidenceRecord) => boolean, timeoutInMs = 60_000): Promise<EvidenceRecord> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const stored = await stack.services!.index.read(evidenceId);
-    if (stored && done(stored.record)) return stored.record;
-    if (Date.now() > deadline) throw new Error(`${evidenceId}: condition not met in time; last record ${JSON.stringify(stored?.record, null, 2)?.slice(0, 4000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+function waitForRecord(evidenceId: string, done: (record: EvidenceRecord) => boolean, timeoutInMs = 60_000): Promise<EvidenceRecord> {
+  return waitForIndexRecord(stack.services!.index, evidenceId, done, timeoutInMs);
 }
 
 beforeAll(async () => {

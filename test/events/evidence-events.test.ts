@@ -23,6 +23,7 @@ import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { declaredRules, ENTITIES } from "../../shared/topology";
 import { CUSTODY_BIN, runCli } from "../cli/run-cli";
+import { isFinal, waitForRecord } from "../support/polling";
 import { drainEvents, expectEvidenceEvent } from "./event-contract";
 
 let stack: RunningStack;
@@ -55,14 +56,8 @@ async function upload(bytes: Buffer, options: Omit<DockUploadOptions, "recordedA
   return { evidenceId, blobName: uploaded.blobName, etag: uploaded.etag, size: uploaded.size };
 }
 
-async function waitForFinal(evidenceId: string, timeoutInMs = 60_000): Promise<EvidenceRecord> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const record = (await stack.services!.index.read(evidenceId))?.record;
-    if (record && record.status !== "received" && record.finalEvent?.publishedAt) return record;
-    if (Date.now() > deadline) throw new Error(`record ${evidenceId} not final: ${JSON.stringify(record ?? null)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function waitForFinal(evidenceId: string, timeoutInMs = 60_000): Promise<EvidenceRecord> {
+  return waitForRecord(stack.services!.index, evidenceId, isFinal, timeoutInMs);
 }
 
 /** Until every pipeline queue and subscription is empty twice in a row (re-runs of duplicates included). */

@@ -19,6 +19,7 @@ import { buildFinalEvent } from "../../shared/evidence/final-event";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
+import { isFinal, waitFor, waitForRecord } from "../support/polling";
 
 let stack: RunningStack;
 let client: ServiceBusClient;
@@ -48,21 +49,13 @@ async function upload(bytes: Buffer, officerId: string, extraMetadata?: Record<s
   return deriveEvidenceId({ account: blobService.accountName, container: ORIGINALS_CONTAINER, name: uploaded.blobName, etag: uploaded.etag, versionId: uploaded.versionId });
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutInMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function finalRecord(evidenceId: string): Promise<EvidenceRecord> {
+  return waitForRecord(stack.services!.index, evidenceId, isFinal, 60_000);
 }
 
-async function finalRecord(evidenceId: string): Promise<EvidenceRecord> {
-  return until(`record ${evidenceId} to be final`, async () => {
-    const record = (await stack.services!.index.read(evidenceId))?.record;
-    return record && record.status !== "received" && record.finalEvent?.publishedAt ? record : undefined;
-  });
+/** Polls `probe` until it yields a value (a minute at most). */
+function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  return waitFor(what, probe, 60_000);
 }
 
 /** The evidence event of a record, sent again as a copy with a new Service Bus message id (duplicate detection cannot drop it). */

@@ -30,6 +30,7 @@ import { createLogger, silentLogger } from "../../shared/logging";
 import { loadSettings } from "../../shared/settings";
 import { ENTITIES, ROUTE_TO_SUBSCRIPTION_PROPERTY } from "../../shared/topology";
 import { runCli } from "../cli/run-cli";
+import { waitForRecord } from "../support/polling";
 
 const log = process.env.CUSTODY_TEST_LOGS ? createLogger() : silentLogger;
 const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), "custody-reconcile-timer-")), "data");
@@ -49,14 +50,8 @@ async function upload(name: string): Promise<{ evidenceId: string; etag: string;
   return { evidenceId: deriveEvidenceId({ account: originals.accountName, container: ORIGINALS_CONTAINER, name, etag: uploaded.etag! }), etag: uploaded.etag!, size: bytes.length, url: blob.url };
 }
 
-async function waitFor(evidenceId: string, done: (record: EvidenceRecord) => boolean, timeoutInMs = 60_000): Promise<EvidenceRecord> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const record = (await stack.services!.index.read(evidenceId))?.record;
-    if (record && done(record)) return record;
-    if (Date.now() > deadline) throw new Error(`record ${evidenceId} not as expected: ${JSON.stringify(record ?? null).slice(0, 2000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+function waitFor(evidenceId: string, done: (record: EvidenceRecord) => boolean): Promise<EvidenceRecord> {
+  return waitForRecord(stack.services!.index, evidenceId, done, 60_000);
 }
 
 beforeAll(async () => {

@@ -22,6 +22,7 @@ import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { drainEvents } from "../events/event-contract";
 import { ENTITIES } from "../../shared/topology";
+import { evidenceIdForBlob, isFinal, waitForRecord } from "../support/polling";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
 let stack: RunningStack;
@@ -39,28 +40,15 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function upload(fixture: string, name = fixture): Promise<{ evidenceId: string; bytes: Buffer; blobName: string }> {
+async function upload(fixture: string): Promise<{ evidenceId: string; bytes: Buffer; blobName: string }> {
   const file = path.join(FIXTURES, fixture);
   const uploaded = await uploadRecording(blobService.getContainerClient(ORIGINALS_CONTAINER), file, { officerId: "PC4", deviceId: "BWV-4", recordedAt: "2026-11-26T08:00:00Z" });
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    for await (const record of stack.services!.index.list({})) if (record.original?.name === uploaded.blobName) return { evidenceId: record.evidenceId, bytes: readFileSync(file), blobName: uploaded.blobName };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no record for ${name}`);
+  return { evidenceId: await evidenceIdForBlob(stack.services!.index, uploaded.blobName), bytes: readFileSync(file), blobName: uploaded.blobName };
 }
 
-async function waitFor(evidenceId: string, done: (record: EvidenceRecord) => boolean, timeoutInMs = 30_000): Promise<EvidenceRecord> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const record = (await stack.services!.index.read(evidenceId))?.record;
-    if (record && done(record)) return record;
-    if (Date.now() > deadline) throw new Error(`record ${evidenceId} not as expected: ${JSON.stringify(record ?? null)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function waitFor(evidenceId: string, done: (record: EvidenceRecord) => boolean, timeoutInMs = 30_000): Promise<EvidenceRecord> {
+  return waitForRecord(stack.services!.index, evidenceId, done, timeoutInMs);
 }
-
-const final = (record: EvidenceRecord): boolean => record.status !== "received" && record.finalEvent?.publishedAt !== undefined;
 
 async function derivedBlobs(evidenceId: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -74,7 +62,7 @@ async function sha256Of(blobPath: string): Promise<string> {
 
 test("a rotated phone clip with a telemetry track → ready, upright proxy and thumbnails, provenance joined to the hash", async () => {
   const { evidenceId, bytes } = await upload("exo_phone_hevc_mett_track_rot90.mp4");
-  const record = await waitFor(evidenceId, final);
+  const record = await waitFor(evidenceId, isFinal);
   expect(record.status).toBe("ready");
   expect(record.hash?.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
   expect(record.media).toMatchObject({ primaryVideoIndex: 2, dataTracks: ["mett"] });
@@ -93,7 +81,7 @@ test("a rotated phone clip with a telemetry track → ready, upright proxy and t
 
 test("audio only → ready with an AAC audio proxy; thumbnails skipped with 'no video stream'", async () => {
   const { evidenceId } = await upload("ft_aac_audio_only.m4a");
-  const record = await waitFor(evidenceId, final);
+  const record = await waitFor(evidenceId, isFinal);
   expect(record.status).toBe("ready");
   expect(record.stages.transcode).toMatchObject({ status: "succeeded", renditions: [expect.objectContaining({ kind: "audio-proxy", name: "proxy.m4a", contentType: "audio/mp4" })] });
   expect(record.stages.thumbnail).toMatchObject({ status: "skipped", skipReason: "no video stream" });
@@ -102,7 +90,7 @@ test("audio only → ready with an AAC audio proxy; thumbnails skipped with 'no 
 
 test("a MOV cut inside its moov → failed for good with the reason, hash and metadata kept, no retry loop", async () => {
   const { evidenceId, bytes } = await upload("ft_mov_truncated_moov.mov");
-  const record = await waitFor(evidenceId, (r) => final(r) && r.stages.transcode?.status === "failed" && r.stages.thumbnail?.status === "failed");
+  const record = await waitFor(evidenceId, (r) => isFinal(r) && r.stages.transcode?.status === "failed" && r.stages.thumbnail?.status === "failed");
   expect(record.status).toBe("failed");
   expect(record.finalEvent?.type).toBe("evidence-failed");
   expect(record.hash?.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
@@ -115,8 +103,8 @@ test("a MOV cut inside its moov → failed for good with the reason, hash and me
 }, 45_000);
 
 test("evidence-received delivered again → the same blobs rewritten, no duplicates on the record or in storage", async () => {
-  const { evidenceId, blobName } = await upload("exo_fragmented_fmp4.mp4", "redelivered.mp4");
-  const first = await waitFor(evidenceId, final);
+  const { evidenceId, blobName } = await upload("exo_fragmented_fmp4.mp4");
+  const first = await waitFor(evidenceId, isFinal);
   expect(first.status).toBe("ready");
   const before = await derivedBlobs(evidenceId);
   expect(before.size).toBe(first.stages.transcode!.renditions!.length + first.stages.thumbnail!.renditions!.length);
@@ -172,14 +160,9 @@ test("a crafted playlist upload that points at a local file fails as unsupported
   fs.writeFileSync(crafted, `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile://${secret}\n#EXT-X-ENDLIST\n`);
   try {
     const uploaded = await uploadRecording(blobService.getContainerClient(ORIGINALS_CONTAINER), crafted, { officerId: "PC6", deviceId: "BWV-6", recordedAt: "2026-11-26T08:00:00Z" });
-    let evidenceId: string | undefined;
-    const deadline = Date.now() + 15_000;
-    while (!evidenceId && Date.now() < deadline) {
-      for await (const record of stack.services!.index.list({})) if (record.original?.name === uploaded.blobName) evidenceId = record.evidenceId;
-      if (!evidenceId) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const evidenceId = await evidenceIdForBlob(stack.services!.index, uploaded.blobName);
     // The record fails as soon as one media stage fails for good; wait for both to report.
-    const record = await waitFor(evidenceId!, (r) => final(r) && r.stages.transcode?.status === "failed" && r.stages.thumbnail?.status === "failed");
+    const record = await waitFor(evidenceId, (r) => isFinal(r) && r.stages.transcode?.status === "failed" && r.stages.thumbnail?.status === "failed");
     expect(record.status).toBe("failed");
     expect(record.stages.transcode?.lastError?.code).toBe("UnsupportedMedia");
     expect(record.stages.thumbnail?.lastError?.code).toBe("UnsupportedMedia");
@@ -213,13 +196,9 @@ test("generated and odd footage end to end: HDR 10-bit → SDR 8-bit proxy, vide
   const ids: Record<string, string> = {};
   for (const [key, file] of Object.entries({ ...clips, gopro: path.join(FIXTURES, "gopro_max_heromode_gpmf.mp4"), corrupt: path.join(FIXTURES, "ft_mkv_corrupt_ebml.mkv") })) {
     const uploaded = await uploadRecording(container, file, { officerId: "PC8", deviceId: "BWV-8", recordedAt: "2026-11-26T08:00:00Z" });
-    const deadline = Date.now() + 15_000;
-    while (!ids[key] && Date.now() < deadline) {
-      for await (const record of stack.services!.index.list({})) if (record.original?.name === uploaded.blobName) ids[key] = record.evidenceId;
-      if (!ids[key]) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    ids[key] = await evidenceIdForBlob(stack.services!.index, uploaded.blobName);
   }
-  const settled = (r: EvidenceRecord): boolean => final(r) && ["transcode", "thumbnail"].every((s) => r.stages[s as "transcode"]?.status !== undefined && r.stages[s as "transcode"]?.status !== "pending");
+  const settled = (r: EvidenceRecord): boolean => isFinal(r) && ["transcode", "thumbnail"].every((s) => r.stages[s as "transcode"]?.status !== undefined && r.stages[s as "transcode"]?.status !== "pending");
   const hdr = await waitFor(ids.hdr, settled, 60_000);
   expect(hdr.status).toBe("ready");
   expect(hdr.media?.streams.find((s) => s.type === "video")).toMatchObject({ hdr: true, bitDepth: 10 });

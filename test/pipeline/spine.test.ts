@@ -16,6 +16,7 @@ import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
 import { expectEvidenceEvent } from "../events/event-contract";
+import { evidenceIdForBlob as evidenceIdForBlobIn, isFinal, waitForRecord } from "../support/polling";
 
 let stack: RunningStack;
 let client: ServiceBusClient;
@@ -44,14 +45,8 @@ function writeRecording(name: string, bytes: Buffer): string {
   return file;
 }
 
-async function waitForFinalRecord(evidenceId: string, timeoutInMs = 20_000): Promise<EvidenceRecord> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const stored = await stack.services!.index.read(evidenceId);
-    if (stored && stored.record.status !== "received" && stored.record.finalEvent?.publishedAt) return stored.record;
-    if (Date.now() > deadline) throw new Error(`record ${evidenceId} not final: ${JSON.stringify(stored?.record ?? null)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function waitForFinalRecord(evidenceId: string, timeoutInMs = 20_000): Promise<EvidenceRecord> {
+  return waitForRecord(stack.services!.index, evidenceId, isFinal, timeoutInMs);
 }
 
 /** All events published so far for one evidence id, drained from a dedicated subscription. */
@@ -69,15 +64,8 @@ async function eventsFor(evidenceId: string): Promise<ServiceBusReceivedMessage[
   return seenEvents.filter((m) => m.correlationId === evidenceId);
 }
 
-async function evidenceIdForBlob(blobName: string, timeoutInMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutInMs;
-  while (Date.now() < deadline) {
-    for await (const record of stack.services!.index.list({})) {
-      if (record.original?.name === blobName) return record.evidenceId;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no record for blob ${blobName}`);
+function evidenceIdForBlob(blobName: string, timeoutInMs = 15_000): Promise<string> {
+  return evidenceIdForBlobIn(stack.services!.index, blobName, timeoutInMs);
 }
 
 test("a docked recording is hashed, indexed and announced once", async () => {
