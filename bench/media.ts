@@ -51,7 +51,7 @@ import * as vm from "node:vm";
 import { ServiceBusClient } from "@azure/service-bus";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { uploadRecording } from "../cli/dock-upload";
-import { blobCreatedEvent } from "../local/blob-event-source";
+import { blobCreatedEvent } from "../shared/contracts/blob-created-cloud-event";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../local/stack";
 import { createFfmpegMediaTool } from "../shared/adapters/ffmpeg-media-tool";
 import type { EvidenceReceivedMessage, MediaToolRun, PipelineStage } from "../shared/contracts/messages";

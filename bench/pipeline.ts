@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { ServiceBusClient } from "@azure/service-bus";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { uploadRecording } from "../cli/dock-upload";
-import { blobCreatedEvent } from "../local/blob-event-source";
+import { blobCreatedEvent } from "../shared/contracts/blob-created-cloud-event";
 import { ORIGINALS_CONTAINER, startStack } from "../local/stack";
 import { deriveEvidenceId } from "../shared/evidence/evidence-id";
 import { silentLogger } from "../shared/logging";

@@ -17,8 +17,6 @@ import type { Logger } from "../shared/logging";
 import { listBlobsIsolatingFailures } from "../shared/adapters/blob-listing";
 import { blobCreatedEvent } from "../shared/contracts/blob-created-cloud-event";
 
-export { blobCreatedEvent, type BlobCreatedCloudEvent } from "../shared/contracts/blob-created-cloud-event";
-
 export interface StartBlobEventSourceOptions {
   container: ContainerClient;
   client: ServiceBusClient;

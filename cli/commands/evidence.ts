@@ -11,7 +11,7 @@ import { pipeline } from "node:stream/promises";
 import { readdir, stat, mkdir, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { Command } from "commander";
-import { blobCreatedEvent } from "../../local/blob-event-source";
+import { blobCreatedEvent } from "../../shared/contracts/blob-created-cloud-event";
 import { ORIGINALS_CONTAINER } from "../../local/stack";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord, EvidenceStatus } from "../../shared/evidence/record";

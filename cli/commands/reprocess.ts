@@ -25,6 +25,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
+import { reprocessIdOf } from "../../shared/contracts/message-ids";
 import type { ReprocessRequest } from "../../shared/contracts/messages";
 import { EVIDENCE_ID_PATTERN } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../../shared/evidence/record";
@@ -33,7 +34,7 @@ import { isCustodyError } from "../../shared/errors";
 import { ENTITIES, ROUTE_TO_SUBSCRIPTION_PROPERTY } from "../../shared/topology";
 import { whoAmI, writeAuditRecord, type AuditRecord } from "../audit-log";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
-import { DEFAULT_DATA_DIR } from "../stack-target";
+import { DEFAULT_DATA_DIR, type StackTarget } from "../stack-target";
 import { withOperations } from "./dlq";
 
 interface ReprocessOptions {
@@ -149,7 +150,7 @@ function parseStages(values: string[] | undefined): ReprocessableStage[] {
   return [...new Set(stages)] as ReprocessableStage[];
 }
 
-async function audit(target: Parameters<Parameters<typeof withOperations>[1]>[1], result: ReprocessResult, request: ReprocessRequest): Promise<string> {
+async function audit(target: StackTarget, result: ReprocessResult, request: ReprocessRequest): Promise<string> {
   const sent = result.items.filter((i) => i.sent);
   const failed = result.items.filter((i) => !i.sent);
   const record: AuditRecord = {
@@ -170,16 +171,19 @@ async function audit(target: Parameters<Parameters<typeof withOperations>[1]>[1]
 
 /**
  * Polls the index until every item's re-run reported a final outcome — a custody log entry
- * whose key carries the request id (message-ids.ts) with a final action — or time runs out.
+ * whose key is a stage result of this request, with a final action — or time runs out.
  */
 async function waitForOutcomes(items: ReprocessItem[], requestId: string, timeoutInMs: number, read: (evidenceId: string) => Promise<{ record: EvidenceRecord } | undefined>): Promise<void> {
   const deadline = Date.now() + timeoutInMs;
-  const marker = `:reprocess-${requestId}:`;
+  const ofThisRequest = (key: string | undefined): boolean => key !== undefined && reprocessIdOf(key) === requestId;
   let pending = items;
   while (pending.length > 0) {
+    // One read per recording per round, however many of its stages were asked for.
+    const records = new Map<string, EvidenceRecord | undefined>();
+    for (const evidenceId of new Set(pending.map((i) => i.evidenceId))) records.set(evidenceId, (await read(evidenceId))?.record);
     for (const item of pending) {
-      const record = (await read(item.evidenceId))?.record;
-      const entry = record?.custodyLog.find((e) => e.stage === item.stage && e.key.includes(marker) && e.action !== "stage-attempt-failed");
+      const record = records.get(item.evidenceId);
+      const entry = record?.custodyLog.find((e) => e.stage === item.stage && ofThisRequest(e.key) && e.action !== "stage-attempt-failed");
       if (record === undefined || entry === undefined) continue;
       const state = record.stages[item.stage];
       if (entry.action === "stage-failed") {
@@ -188,7 +192,7 @@ async function waitForOutcomes(items: ReprocessItem[], requestId: string, timeou
         continue;
       }
       item.outcome = entry.action === "stage-skipped" ? "skipped" : "succeeded";
-      const primary = state?.resultKey?.includes(marker) ? state.renditions?.[0] : undefined;
+      const primary = ofThisRequest(state?.resultKey) ? state?.renditions?.[0] : undefined;
       if (primary) item.primary = { name: primary.name, sha256: primary.sha256 };
       const replaced = state?.superseded?.at(-1)?.renditions[0];
       if (replaced) item.replaced = { name: replaced.name, sha256: replaced.sha256 };

@@ -22,6 +22,11 @@ export function stageResultMessageId(result: Pick<StageResultMessage, "evidenceI
   return `${result.evidenceId}:${result.stage}${run}:${result.attempt}:${result.outcome}${suffix}`;
 }
 
+/** The reprocess request a stage-result message id belongs to (see stageResultMessageId); undefined for a pipeline run. */
+export function reprocessIdOf(stageResultId: string): string | undefined {
+  return /:reprocess-([A-Za-z0-9-]+):/.exec(stageResultId)?.[1];
+}
+
 /** The evidence-received message a `custody reprocess` run sends to one stage's subscription. */
 export function reprocessMessageId(evidenceId: string, requestId: string, stage: PipelineStage): string {
   return `${evidenceId}:received:reprocess-${requestId}:${stage}`;

@@ -25,7 +25,7 @@
  * (and subscribers saw evidence-failed, then evidence-ready); the other order logs only
  * `ready`. The final status and final event are the same either way.
  */
-import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, fixityResultMessageId, stageResultMessageId } from "../contracts/message-ids";
+import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, fixityResultMessageId, reprocessIdOf, stageResultMessageId } from "../contracts/message-ids";
 import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, MediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import { describeFixity } from "./fixity";
@@ -322,9 +322,9 @@ function supersededRun(resultKey: string, startedAt: string, finishedAt: string,
     renditions: renditions.map(({ kind, name, path, size, sha256 }) => ({ kind, name, path, size, sha256 })),
   };
   if (provenance !== undefined) run.tools = { ...provenance.tools };
-  // The request id is part of the result's message id (message-ids.ts), so the key says it.
-  const reprocess = /:reprocess-([A-Za-z0-9-]+):/.exec(resultKey);
-  if (reprocess) run.reprocessId = reprocess[1];
+  // The request id is part of the result's message id, so the key says it.
+  const reprocessId = reprocessIdOf(resultKey);
+  if (reprocessId !== undefined) run.reprocessId = reprocessId;
   return run;
 }
 

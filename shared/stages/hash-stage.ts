@@ -246,9 +246,8 @@ class SegmentedSha256 {
           (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
         );
       },
-      // Segment digests still running when the stream ends are awaited by digest(); a failure
-      // there surfaces from it. Nothing is left unobserved if the pipeline fails first:
-      final: (callback: (error?: Error | null) => void): void => callback(),
+      // Segment digests still running when the stream ends are awaited by digest(), where a
+      // failure surfaces; if the pipeline fails first, they are observed here instead.
       destroy: (error: Error | null, callback: (error?: Error | null) => void): void => {
         for (const next of this.pending) next.catch(() => undefined);
         callback(error);

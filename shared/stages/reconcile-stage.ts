@@ -18,7 +18,7 @@
  * Never writes the index. A failure for one recording (a read, a send) is reported on it and
  * the others are still handled.
  */
-import { blobCreatedEvent, type BlobCreatedCloudEvent } from "../contracts/blob-created-cloud-event";
+import { blobCreatedEvent, type BlobContainerLocation, type BlobCreatedCloudEvent } from "../contracts/blob-created-cloud-event";
 import { deriveEvidenceId } from "../evidence/evidence-id";
 import type { EvidenceRecord } from "../evidence/record";
 import type { BlobCatalog } from "../ports/blob-store";
@@ -99,7 +99,7 @@ async function findUnrecorded(deps: ReconcileDeps, container: string, options: R
   const unlistable = (prefix: string, error: unknown): void => {
     outcome.errors.push(`${container}/${prefix}: could not be listed: ${(error as Error).message}`);
   };
-  const location = { accountName: deps.catalog.accountName, containerName: container, getBlobClient: (name: string) => ({ url: deps.catalog.blobUrl(container, name) }) };
+  const location = locationOf(deps.catalog, container);
   for await (const blob of deps.catalog.listBlobs(container, unlistable)) {
     if (!blob.etag) continue;
     if (options.since && blob.lastModified && blob.lastModified.getTime() < options.since.getTime()) continue;
@@ -141,8 +141,7 @@ async function findStuck(deps: ReconcileDeps, options: ReconcileOptions, outcome
       outcome.errors.push(`${record.evidenceId}: stuck since ${record.updatedAt}, but the record names no original to re-announce`);
       continue;
     }
-    const location = { accountName: deps.catalog.accountName, containerName: original.container, getBlobClient: (name: string) => ({ url: deps.catalog.blobUrl(original.container, name) }) };
-    const event = blobCreatedEvent(location, original.name, original.etag, {
+    const event = blobCreatedEvent(locationOf(deps.catalog, original.container), original.name, original.etag, {
       contentType: original.contentType,
       contentLength: original.size,
       versionId: original.versionId,
@@ -160,4 +159,9 @@ async function findStuck(deps: ReconcileDeps, options: ReconcileOptions, outcome
       },
     });
   }
+}
+
+/** A container as the event builder addresses it, through the catalog. */
+function locationOf(catalog: BlobCatalog, container: string): BlobContainerLocation {
+  return { accountName: catalog.accountName, containerName: container, getBlobClient: (name) => ({ url: catalog.blobUrl(container, name) }) };
 }

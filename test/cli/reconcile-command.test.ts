@@ -17,7 +17,7 @@ import type { ReconcileResult } from "../../cli/commands/reconcile";
 import { FUNCTION_DEFINITIONS } from "../../functions/definitions";
 import { useServices } from "../../functions/services";
 import { listBlobsIsolatingFailures } from "../../shared/adapters/blob-listing";
-import { blobCreatedEvent } from "../../local/blob-event-source";
+import { blobCreatedEvent } from "../../shared/contracts/blob-created-cloud-event";
 import { startDevHost, type DevHost } from "../../local/dev-host/dev-host";
 import { readHostJson } from "../../local/dev-host/host-json";
 import { createEmulatorAdministrationClient } from "../../local/servicebus-emulator";

@@ -15,7 +15,7 @@ import { ServiceBusClient } from "@azure/service-bus";
 import Long from "long";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { uploadRecording, type DockUploadOptions } from "../../cli/dock-upload";
-import { blobCreatedEvent } from "../../local/blob-event-source";
+import { blobCreatedEvent } from "../../shared/contracts/blob-created-cloud-event";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import type { EvidenceReceivedMessage, StageResultMessage } from "../../shared/contracts/messages";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";

@@ -13,7 +13,7 @@ import { pipeline } from "node:stream/promises";
 import { ServiceBusClient } from "@azure/service-bus";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { uploadRecording } from "../../cli/dock-upload";
-import { blobCreatedEvent } from "../../local/blob-event-source";
+import { blobCreatedEvent } from "../../shared/contracts/blob-created-cloud-event";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { silentLogger } from "../../shared/logging";
