@@ -14,12 +14,19 @@ export function evidenceReceivedMessageId(evidenceId: string): string {
  * failure is marked as such: a redriven message starts counting attempts at 1 again, and its
  * final failure must not share an id with the first run's non-final attempt of that number.
  */
-export function stageResultMessageId(result: Pick<StageResultMessage, "evidenceId" | "stage" | "attempt" | "outcome" | "final" | "reprocess">): string {
+export function stageResultMessageId(result: Pick<StageResultMessage, "evidenceId" | "stage" | "attempt" | "outcome" | "final" | "reprocess" | "retry">): string {
   const suffix = result.outcome === "failed" && result.final ? ":final" : "";
   // A reprocess run counts its attempts from 1 again: without the request id its result would
   // be taken for the first run's (dropped by duplicate detection and by the custody log key).
   const run = result.reprocess === undefined ? "" : `:reprocess-${result.reprocess.id}`;
-  return `${result.evidenceId}:${result.stage}${run}:${result.attempt}:${result.outcome}${suffix}`;
+  // Likewise each retry round: a redelivery within one round and the next round may report the same attempt number.
+  const round = result.retry === undefined ? "" : `:retry-${result.retry.round}`;
+  return `${result.evidenceId}:${result.stage}${run}${round}:${result.attempt}:${result.outcome}${suffix}`;
+}
+
+/** The evidence-received message the index sends to one stage's subscription for retry round `round` (see EvidenceReceivedMessage.retry). */
+export function stageRetryMessageId(evidenceId: string, stage: PipelineStage, round: number, reprocessId?: string): string {
+  return `${evidenceId}:received${reprocessId === undefined ? "" : `:reprocess-${reprocessId}`}:retry-${round}:${stage}`;
 }
 
 /** The reprocess request a stage-result message id belongs to (see stageResultMessageId); undefined for a pipeline run. */

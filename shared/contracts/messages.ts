@@ -79,6 +79,20 @@ export interface EvidenceReceivedMessage {
    * so the re-run is its own custody log entry rather than a duplicate of the first run.
    */
   reprocess?: ReprocessRequest;
+  /**
+   * Present when the index re-sends the message to one stage's subscription because the stage
+   * failed for a transient cause (a retry with backoff, scheduled by the index): the round it
+   * is. The stage's result carries it, so each round is its own result and custody log entry.
+   */
+  retry?: RetryRound;
+}
+
+/** One retry of a stage the index scheduled after a transient failure (see EvidenceReceivedMessage.retry). */
+export interface RetryRound {
+  /** 1 for the first retry; the pipeline's own run is round 0. */
+  round: number;
+  /** When the run first failed (round 0's failure): the retry budget counts from here. */
+  firstFailedAt: string;
 }
 
 /** A re-run an operator asked for, carried from the request to the stage's result. */
@@ -146,6 +160,8 @@ export interface StageResultMessage {
   provenance?: StageProvenance;
   /** The operator's request when this run was a `custody reprocess` (copied from the evidence-received message). */
   reprocess?: ReprocessRequest;
+  /** The retry round when this run was a retry the index scheduled (copied from the evidence-received message). */
+  retry?: RetryRound;
 }
 
 export type RenditionKind = "proxy" | "audio-proxy" | "poster" | "thumbnail" | "sprite" | "sprite-vtt";
@@ -319,6 +335,13 @@ const provenanceSchema = {
   },
 } as const;
 
+const retrySchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["round", "firstFailedAt"],
+  properties: { round: { type: "integer", minimum: 1, maximum: 100000 }, firstFailedAt: isoTime },
+} as const;
+
 const reprocessSchema = {
   type: "object",
   additionalProperties: false,
@@ -385,6 +408,7 @@ export const EVIDENCE_RECEIVED_SCHEMA = {
     uploadedAt: isoTime,
     sourceEventId: shortText(256),
     reprocess: reprocessSchema,
+    retry: retrySchema,
   },
 } as const;
 
@@ -431,6 +455,7 @@ export const STAGE_RESULT_SCHEMA = {
     renditions: { type: "array", maxItems: 256, items: renditionSchema },
     provenance: provenanceSchema,
     reprocess: reprocessSchema,
+    retry: retrySchema,
   },
   allOf: [
     { if: { properties: { outcome: { const: "failed" } } }, then: { required: ["error"] } },

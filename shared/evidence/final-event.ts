@@ -77,7 +77,8 @@ export function buildFinalEvent(record: EvidenceRecord, options: BuildFinalEvent
     ...(capture === undefined ? {} : { capture }),
     ...(media === undefined ? {} : { media }),
     renditions: eventRenditions(record, original),
-    integrityFindings: record.integrityFindings.map((finding) => ({ ...finding, message: withoutQueryStrings(finding.message) })),
+    // The id of a refused claim's message is the index's business, not the consumers'.
+    integrityFindings: record.integrityFindings.map(({ claimMessageId: _claim, ...finding }) => ({ ...finding, message: withoutQueryStrings(finding.message) })),
     ...(finalEvent.type === "evidence-failed" ? { failure: describeFailure(record) } : {}),
   } as FinalEventData;
 

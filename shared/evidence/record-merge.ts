@@ -30,6 +30,7 @@ import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, MediaPro
 import { CustodyError } from "../errors";
 import { describeFixity } from "./fixity";
 import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageState, StageStatus, SupersededRun } from "./record";
+import { DEFAULT_RETRY_POLICY, describeBudget, retryBudgetSpent, retryDelayInMs, type RetryPolicy } from "./retry-policy";
 
 /** Who applies the change and when (the index function's identity and clock). */
 export interface MergeContext {
@@ -37,6 +38,8 @@ export interface MergeContext {
   nowIso: string;
   /** The index function's identity (e.g. `custody/index@host`), for entries it authors. */
   actor: string;
+  /** Retry budget and backoff for transient stage failures (settings); default DEFAULT_RETRY_POLICY. */
+  retryPolicy?: RetryPolicy;
 }
 
 export type FinalEventType = "evidence-ready" | "evidence-failed";
@@ -84,6 +87,7 @@ export function applyEvidenceReceived(record: EvidenceRecord, message: EvidenceR
       next.rejection = { reasons: message.acceptance.reasons.map((reason) => ({ ...reason })) };
       next.requiredStages = [...REJECTED_REQUIRED_STAGES];
     }
+    joinDeviceMatch(next);
   }
   const where = `${message.original.container}/${message.original.name} (${message.original.size} bytes, etag ${message.original.etag}${message.original.versionId ? `, version ${message.original.versionId}` : ""})`;
   appendLogEntry(next, {
@@ -104,10 +108,15 @@ export function applyEvidenceReceived(record: EvidenceRecord, message: EvidenceR
  * Records one stage outcome. Results for stages outside `requiredStages` are recorded all the
  * same (they just do not gate readiness). See the module comment for the merge rules.
  */
-export function applyStageResult(record: EvidenceRecord, result: StageResultMessage, context: MergeContext): EvidenceRecord {
-  assertSameEvidence(record, result.evidenceId);
+export function applyStageResult(record: EvidenceRecord, reported: StageResultMessage, context: MergeContext): EvidenceRecord {
+  assertSameEvidence(record, reported.evidenceId);
+  const key = stageResultMessageId(reported);
+  // The fingerprint is set once: a hash result with another SHA-256 is refused, and recorded as
+  // an integrity finding naming both digests and the message (the index also dead-letters it).
+  if (isConflictingHashClaim(record, reported)) return refuseConflictingHashClaim(record, reported, key, context);
+  const policy = context.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  const result = withRetryBudget(reported, policy);
   const next = clone(record);
-  const key = stageResultMessageId(result);
   const state: StageState = next.stages[result.stage] ?? { status: "pending", attempts: 0 };
 
   state.attempts = Math.max(state.attempts, result.attempt);
@@ -116,9 +125,10 @@ export function applyStageResult(record: EvidenceRecord, result: StageResultMess
     const error = result.error ?? { code: "Unknown", message: `${result.stage} failed without an error description`, retryable: !result.final };
     const candidate = { ...error, at: result.finishedAt, attempt: result.attempt };
     if (state.lastError === undefined || compareErrors(candidate, state.lastError) > 0) state.lastError = candidate;
+    if (!result.final) joinRetry(state, result, policy);
   }
 
-  // A non-final failure only moves attempts and lastError: the stage is still running.
+  // A non-final failure only moves attempts, lastError and the retry: the stage is still running.
   if (result.outcome !== "failed" || result.final) {
     const status: StageStatus = result.outcome;
     const beats = outcomeBeats({ status, finishedAt: result.finishedAt, key }, state);
@@ -144,8 +154,11 @@ export function applyStageResult(record: EvidenceRecord, result: StageResultMess
       else delete state.renditions;
       if (result.provenance !== undefined) state.provenance = structuredClone(result.provenance);
       else delete state.provenance;
-      if (result.stage === "hash" && result.outcome === "succeeded" && result.hash !== undefined) {
-        next.hash = cloneHash(result.hash);
+      if (result.stage === "hash" && result.outcome === "succeeded" && result.hash !== undefined && next.hash === undefined) {
+        // The device's digest and whether it matches come from the record (what ingest read
+        // from the blob's metadata), never from the claim.
+        const { deviceSha256: _claimedDevice, matchesDevice: _claimedMatch, ...hash } = cloneHash(result.hash);
+        next.hash = hash;
       }
     }
   }
@@ -155,11 +168,7 @@ export function applyStageResult(record: EvidenceRecord, result: StageResultMess
   if (result.media !== undefined) next.media = pickMedia(next.media, result.media);
   joinSourceSha256(next);
 
-  // Every successful hash report with a device mismatch yields its finding — once per
-  // (expected, actual) pair, however often the report is delivered.
-  if (result.stage === "hash" && result.outcome === "succeeded" && result.hash?.matchesDevice === false) {
-    addFinding(next, deviceHashMismatch(result.hash, result.finishedAt));
-  }
+  joinDeviceMatch(next);
 
   appendLogEntry(next, stageLogEntry(result, key, context));
   return settle(record, next, context.nowIso);
@@ -244,8 +253,17 @@ export function decideFinalState(record: EvidenceRecord): FinalDecision {
   }
   const statuses = record.requiredStages.map((stage) => record.stages[stage]?.status ?? "pending");
   if (statuses.every((status) => status === "succeeded" || status === "skipped")) return { status: "ready", event: ready };
-  if (statuses.some((status) => status === "failed")) return { status: "failed", event: failed };
+  // evidence-failed carries the fingerprint when hashing succeeded, so it waits for the hash
+  // stage's outcome even when a media stage failed first (hash is always required).
+  const hashDone = (record.stages.hash?.status ?? "pending") !== "pending";
+  if (hashDone && statuses.some((status) => status === "failed")) return { status: "failed", event: failed };
+  if (record.requiredStages.some((stage) => isWaiting(record.stages[stage]))) return { status: "waiting" };
   return { status: "received" };
+}
+
+/** A stage with no outcome yet whose last run failed for a transient cause: its retry is scheduled. */
+export function isWaiting(state: StageState | undefined): boolean {
+  return state !== undefined && state.status === "pending" && state.retry !== undefined;
 }
 
 /**
@@ -369,9 +387,10 @@ function stageLogEntry(result: StageResultMessage, key: string, context: MergeCo
       if (result.stage === "hash" && result.hash !== undefined) {
         entry.action = "hashed";
         entry.outputSha256 = result.hash.sha256;
-        const device =
-          result.hash.matchesDevice === undefined ? "no device digest" : result.hash.matchesDevice ? "matches the device digest" : `DOES NOT match the device digest ${result.hash.deviceSha256 ?? ""}`.trim();
-        entry.detail = `${attempt}: ${result.hash.size} bytes, ${result.hash.segmentSha256.length} segments; ${device}`;
+        // Whether it matches the device's digest is the record's (hash.matchesDevice, findings),
+        // computed from what ingest read — not the claim's, and not here: the entry must read the
+        // same whichever message arrived first.
+        entry.detail = `${attempt}: ${result.hash.size} bytes, ${result.hash.segmentSha256.length} segments`;
       } else {
         entry.action = "stage-succeeded";
         entry.detail = `${result.stage} ${attempt}`;
@@ -388,7 +407,7 @@ function stageLogEntry(result: StageResultMessage, key: string, context: MergeCo
       break;
     case "failed":
       entry.action = result.final ? "stage-failed" : "stage-attempt-failed";
-      entry.detail = `${result.stage} ${attempt}${result.final ? " (final)" : " (will be retried)"}: ${result.error?.code ?? "Unknown"}: ${result.error?.message ?? ""}`;
+      entry.detail = `${result.stage} ${attempt}${result.retry ? ` (retry ${result.retry.round})` : ""}${result.final ? " (final)" : ` (retry due ${nextRetryAt(result, context.retryPolicy ?? DEFAULT_RETRY_POLICY)})`}: ${result.error?.code ?? "Unknown"}: ${result.error?.message ?? ""}`;
       break;
   }
   return entry;
@@ -407,18 +426,122 @@ function decisionDetail(record: EvidenceRecord, status: EvidenceStatus): string 
       return `rejected by ingest (${(record.rejection?.reasons ?? []).map((r) => r.code).join(", ")}); original hashed`;
     case "received":
       return "received";
+    case "waiting":
+      return "waiting for a retry";
   }
 }
 
-function deviceHashMismatch(hash: HashResult, at: string): IntegrityFinding {
-  const expected = hash.deviceSha256 ?? "(not reported)";
+/**
+ * Puts the device's digest (from the capture metadata ingest read) beside the fingerprint and
+ * whether they match; a mismatch is an integrity finding, once per (expected, actual) pair.
+ * Re-derived whenever either side arrives, so it holds in any order.
+ */
+function joinDeviceMatch(record: EvidenceRecord): void {
+  const hash = record.hash;
+  const device = record.capture?.deviceSha256;
+  if (hash === undefined || device === undefined) return;
+  hash.deviceSha256 = device;
+  hash.matchesDevice = device === hash.sha256;
+  if (!hash.matchesDevice) {
+    addFinding(record, {
+      code: "DeviceHashMismatch",
+      message: `The SHA-256 of the stored original (${hash.sha256}) differs from the digest the device supplied (${device}): the recording may have been altered or corrupted between the camera and storage.`,
+      at: record.stages.hash?.finishedAt ?? record.uploadedAt ?? record.createdAt,
+      expected: device,
+      actual: hash.sha256,
+    });
+  }
+}
+
+/** Whether `result` claims another SHA-256 for the original than the fingerprint the record holds. */
+export function isConflictingHashClaim(record: EvidenceRecord, result: StageResultMessage): boolean {
+  if (result.stage !== "hash" || result.outcome !== "succeeded" || record.hash === undefined || result.hash === undefined) return false;
+  const kept = record.hash;
+  const claim = result.hash;
+  return (
+    claim.sha256 !== kept.sha256 ||
+    claim.size !== kept.size ||
+    claim.segmentSizeInBytes !== kept.segmentSizeInBytes ||
+    claim.segmentSha256.length !== kept.segmentSha256.length ||
+    claim.segmentSha256.some((digest, i) => digest !== kept.segmentSha256[i])
+  );
+}
+
+function refuseConflictingHashClaim(record: EvidenceRecord, result: StageResultMessage, key: string, context: MergeContext): EvidenceRecord {
+  const next = clone(record);
+  const kept = record.hash!.sha256;
+  const claimed = result.hash!.sha256;
+  addFinding(next, {
+    code: "ConflictingHashClaim",
+    message: `A hash result (message ${key}, from ${result.actor}) claimed SHA-256 ${claimed} (${result.hash!.size} bytes) for the original, whose fingerprint is ${kept} (${record.hash!.size} bytes${claimed === kept ? "; other segment digests" : ""}): the claim was refused and the fingerprint kept.`,
+    at: context.nowIso,
+    expected: kept,
+    actual: claimed,
+    claimMessageId: key,
+  });
+  appendLogEntry(next, {
+    key,
+    at: context.nowIso,
+    recordedAt: context.nowIso,
+    actor: context.actor,
+    action: "claim-refused",
+    stage: "hash",
+    inputSha256: kept,
+    outputSha256: claimed,
+    detail: `hash result from ${result.actor} claimed another SHA-256 than the recorded fingerprint: refused, fingerprint kept`,
+  });
+  return settle(record, next, context.nowIso);
+}
+
+/**
+ * A non-final failure whose retry chain has run longer than the budget is final: the stage has
+ * failed for good, with the last cause and how long it was retried.
+ */
+function withRetryBudget(result: StageResultMessage, policy: RetryPolicy): StageResultMessage {
+  if (result.outcome !== "failed" || result.final) return result;
+  const firstFailedAt = result.retry?.firstFailedAt ?? result.finishedAt;
+  if (!retryBudgetSpent(policy, firstFailedAt, result.finishedAt)) return result;
+  const error = result.error ?? { code: "Unknown", message: "no error description", retryable: true };
   return {
-    code: "DeviceHashMismatch",
-    message: `The SHA-256 of the stored original (${hash.sha256}) differs from the digest the device supplied (${expected}): the recording may have been altered or corrupted between the camera and storage.`,
-    at,
-    expected,
-    actual: hash.sha256,
+    ...result,
+    final: true,
+    error: { ...error, message: `retried for ${describeBudget(policy)} (the retry budget) since ${firstFailedAt}, ${(result.retry?.round ?? 0) + 1} runs, without success; last cause: ${error.message}`.slice(0, 4000) },
   };
+}
+
+/** Joins a transient failure into the stage's retry state (see StageState.retry): a join, so any order gives the same state. */
+function joinRetry(state: StageState, result: StageResultMessage, policy: RetryPolicy): void {
+  const round = result.retry?.round ?? 0;
+  const firstFailedAt = result.retry?.firstFailedAt ?? result.finishedAt;
+  const due = nextRetryAt(result, policy);
+  const retry = state.retry;
+  if (retry === undefined) {
+    state.retry = { firstFailedAt, round, lastFailedAt: result.finishedAt, nextAttemptAt: due };
+    return;
+  }
+  if (compareTime(firstFailedAt, retry.firstFailedAt) < 0) retry.firstFailedAt = firstFailedAt;
+  if (round > retry.round || (round === retry.round && compareTime(result.finishedAt, retry.lastFailedAt) > 0)) {
+    retry.round = round;
+    retry.lastFailedAt = result.finishedAt;
+    retry.nextAttemptAt = due;
+  }
+}
+
+/**
+ * When the retry after the non-final failure `result` is due: its finish time plus the backoff
+ * for the next round, with jitter keyed by recording, stage, run and round (the index schedules
+ * the retry for exactly this time, whichever instance handles the result).
+ */
+export function nextRetryAt(result: Pick<StageResultMessage, "evidenceId" | "stage" | "finishedAt" | "retry" | "reprocess">, policy: RetryPolicy): string {
+  const round = (result.retry?.round ?? 0) + 1;
+  const delay = retryDelayInMs(policy, round, `${result.evidenceId}:${result.stage}:${result.reprocess?.id ?? ""}:${round}`);
+  const base = Date.parse(result.finishedAt);
+  return new Date((Number.isFinite(base) ? base : 0) + delay).toISOString();
+}
+
+/** Whether a non-final failure is past its retry budget (then the index records it as final and schedules nothing). */
+export function isRetryBudgetSpent(result: StageResultMessage, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
+  return withRetryBudget(result, policy) !== result;
 }
 
 /**

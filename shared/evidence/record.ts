@@ -20,11 +20,14 @@ import type {
 
 /**
  * received   — ingest has announced it; stages are running
+ * waiting    — a required stage failed for a transient cause (storage, index or broker
+ *              unreachable, throttling) and its retry is scheduled: see the stage's `retry`;
+ *              it becomes `failed` only when the retry budget (a time, default 6 h) is spent
  * ready      — every required stage succeeded (evidence-ready published)
  * failed     — a required stage failed for good (evidence-failed published)
  * rejected   — ingest could not accept it (metadata, name, container, empty); still hashed
  */
-export type EvidenceStatus = "received" | "ready" | "failed" | "rejected";
+export type EvidenceStatus = "received" | "waiting" | "ready" | "failed" | "rejected";
 
 export type StageStatus = "pending" | "succeeded" | "failed" | "skipped";
 
@@ -58,6 +61,24 @@ export interface StageState {
    * of renditions that were handed out before stay on the record. Oldest first.
    */
   superseded?: SupersededRun[];
+  /**
+   * Transient failures of this stage and the retry the index scheduled for them (absent when the
+   * stage never failed transiently). A join over the non-final failures reported: shown as
+   * `waiting` while the stage has no final outcome.
+   */
+  retry?: StageRetry;
+}
+
+/** See StageState.retry. */
+export interface StageRetry {
+  /** The first transient failure (the retry budget counts from here). */
+  firstFailedAt: string;
+  /** The latest failed round (0 = the pipeline's own run; each retry the index schedules is the next round). */
+  round: number;
+  /** When that round failed. */
+  lastFailedAt: string;
+  /** When the next round is due (scheduled by the index; exponential backoff with jitter). */
+  nextAttemptAt: string;
 }
 
 /** A successful stage run that a later one replaced (see StageState.superseded). */
@@ -78,15 +99,19 @@ export interface IntegrityFinding {
   /**
    * DeviceHashMismatch — the stored original differs from the device's digest (at ingest);
    * OriginalModified — a later fixity check read bytes that differ from the hash recorded at ingest;
-   * OriginalMissing — a later fixity check found the original gone.
+   * OriginalMissing — a later fixity check found the original gone;
+   * ConflictingHashClaim — a hash result claimed another SHA-256 than the fingerprint already
+   *   recorded (`expected`: the fingerprint, kept; `actual`: the claim, refused; `claimMessageId`).
    */
-  code: "DeviceHashMismatch" | "OriginalModified" | "OriginalMissing";
+  code: "DeviceHashMismatch" | "OriginalModified" | "OriginalMissing" | "ConflictingHashClaim";
   message: string;
   at: string;
   expected: string;
   actual: string;
   /** OriginalModified: where (the first segments that differ, as the fixity check reported them). */
   differingSegments?: FixitySegmentDifference[];
+  /** ConflictingHashClaim: the id of the message that made the refused claim. */
+  claimMessageId?: string;
 }
 
 /** The latest fixity check of the original (the custody log keeps every one). */

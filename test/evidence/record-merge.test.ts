@@ -15,10 +15,14 @@ import {
   applyFinalDecision,
   applyStageResult,
   decideFinalState,
+  isConflictingHashClaim,
+  isRetryBudgetSpent,
   markFinalEventPublished,
   newRecord,
+  nextRetryAt,
   type MergeContext,
 } from "../../shared/evidence/record-merge";
+import { DEFAULT_RETRY_POLICY } from "../../shared/evidence/retry-policy";
 
 const EV = "ev-0123456789abcdef0123456789abcdef";
 const ALL: PipelineStage[] = ["hash", "transcode", "thumbnail"];
@@ -197,17 +201,52 @@ describe("applyEvidenceReceived", () => {
 describe("applyStageResult", () => {
   const base = () => applyEvidenceReceived(newRecord(EV, ALL, ctx.nowIso), received(), ctx);
 
-  test("a non-final failure moves attempts and lastError only", () => {
+  test("a non-final failure moves attempts, lastError and the retry only: the recording is waiting", () => {
     const failure = result("transcode", 2, "failed");
     const record = applyStageResult(base(), failure, ctx);
+    const due = nextRetryAt(failure, DEFAULT_RETRY_POLICY);
     expect(record.stages.transcode).toEqual({
       status: "pending",
       attempts: 2,
       lastError: { code: "Transient", message: "attempt 2 lost its connection", retryable: true, at: failure.finishedAt, attempt: 2 },
+      retry: { firstFailedAt: failure.finishedAt, round: 0, lastFailedAt: failure.finishedAt, nextAttemptAt: due },
     });
+    // The first retry comes after 2.5–5 s (equal jitter on the 5 s first delay).
+    const delay = Date.parse(due) - Date.parse(failure.finishedAt);
+    expect(delay).toBeGreaterThanOrEqual(2_500);
+    expect(delay).toBeLessThanOrEqual(5_000);
     const entry = record.custodyLog.find((e) => e.key === stageResultMessageId(failure));
     expect(entry).toMatchObject({ action: "stage-attempt-failed", stage: "transcode", actor: "custody/transcode@host-2" });
-    expect(decideFinalState(record).status).toBe("received");
+    expect(entry?.detail).toContain(`retry due ${due}`);
+    expect(decideFinalState(record)).toEqual({ status: "waiting" });
+  });
+
+  test("retry rounds: the state follows the latest round, the budget counts from the first failure, in any order", () => {
+    const first = result("hash", 1, "failed", { minute: 1 });
+    const round1 = result("hash", 2, "failed", { minute: 2, retry: { round: 1, firstFailedAt: first.finishedAt } });
+    const round2 = result("hash", 3, "failed", { minute: 4, retry: { round: 2, firstFailedAt: first.finishedAt } });
+    const forward = [first, round1, round2].reduce((r, m) => applyStageResult(r, m, ctx), base());
+    const backward = [round2, round1, first].reduce((r, m) => applyStageResult(r, m, ctx), base());
+    expect(normalise(backward)).toEqual(normalise(forward));
+    expect(forward.stages.hash?.retry).toEqual({ firstFailedAt: first.finishedAt, round: 2, lastFailedAt: round2.finishedAt, nextAttemptAt: nextRetryAt(round2, DEFAULT_RETRY_POLICY) });
+    expect(decideFinalState(forward).status).toBe("waiting");
+    // Each round is its own custody log entry (the round is part of the message id).
+    expect(new Set([first, round1, round2].map(stageResultMessageId)).size).toBe(3);
+  });
+
+  test("a transient failure becomes final only when the retry budget is spent: the stage fails with the last cause", () => {
+    const policy = { ...DEFAULT_RETRY_POLICY, budgetInMs: 10 * 60_000 };
+    const first = result("hash", 1, "failed", { minute: 1 });
+    const within = result("hash", 2, "failed", { minute: 9, retry: { round: 3, firstFailedAt: first.finishedAt } });
+    const spent = result("hash", 3, "failed", { minute: 11, retry: { round: 4, firstFailedAt: first.finishedAt } });
+    const waiting = [first, within].reduce((r, m) => applyStageResult(r, m, { ...ctx, retryPolicy: policy }), base());
+    expect(waiting.stages.hash?.status).toBe("pending");
+    expect(isRetryBudgetSpent(within, policy)).toBe(false);
+    expect(isRetryBudgetSpent(spent, policy)).toBe(true);
+    const failed = applyStageResult(waiting, spent, { ...ctx, retryPolicy: policy });
+    expect(failed.stages.hash).toMatchObject({ status: "failed", resultKey: stageResultMessageId(spent) });
+    expect(failed.stages.hash?.lastError?.message).toMatch(/^retried for 10 min \(the retry budget\) since .*, 5 runs, without success; last cause: attempt 3 lost its connection$/);
+    expect(decideFinalState(failed).status).toBe("failed");
   });
 
   test("a final failure marks the stage failed, with the error in the custody log", () => {
@@ -245,10 +284,49 @@ describe("applyStageResult", () => {
 
   test("hash success stores the hash and logs `hashed` with input and output digests", () => {
     const hashed = result("hash", 1, "succeeded", { hash: hashOf(SHA, SHA) });
-    const record = applyStageResult(base(), hashed, ctx);
+    const record = applyStageResult(applyEvidenceReceived(newRecord(EV, ALL, ctx.nowIso), received({ capture: { ...received().capture!, deviceSha256: SHA } }), ctx), hashed, ctx);
     expect(record.hash).toEqual(hashOf(SHA, SHA));
     expect(record.integrityFindings).toEqual([]);
     expect(record.custodyLog.find((e) => e.action === "hashed")).toMatchObject({ key: stageResultMessageId(hashed), outputSha256: SHA, inputSha256: SHA, stage: "hash" });
+  });
+
+  test("the device match is the index's: a hash claim saying it matches the device is not believed, in either order", () => {
+    // The device's digest (from ingest, DEVICE_SHA) differs; the claim says `matchesDevice: true`.
+    const lying = result("hash", 2, "succeeded", { hash: { ...hashOf(SHA, SHA), deviceSha256: SHA, matchesDevice: true } });
+    const after = applyStageResult(base(), lying, ctx);
+    const before = applyEvidenceReceived(applyStageResult(newRecord(EV, ALL, ctx.nowIso), lying, ctx), received(), ctx);
+    for (const record of [after, before]) {
+      expect(record.hash).toMatchObject({ sha256: SHA, deviceSha256: DEVICE_SHA, matchesDevice: false });
+      expect(record.integrityFindings).toEqual([{ code: "DeviceHashMismatch", message: expect.stringContaining(DEVICE_SHA), at: lying.finishedAt, expected: DEVICE_SHA, actual: SHA }]);
+    }
+    expect(normalise(before)).toEqual(normalise(after));
+  });
+
+  test("a fingerprint is set once: a hash result with another SHA-256 is refused and becomes a finding naming both digests and the message", () => {
+    const genuine = result("hash", 1, "succeeded", { minute: 1 });
+    const forged = result("hash", 2, "succeeded", { minute: 3, finishedAt: "2030-01-01T00:00:00.000Z", hash: { ...hashOf("b".repeat(64)), deviceSha256: "b".repeat(64), matchesDevice: true } });
+    const hashed = applyStageResult(base(), genuine, ctx);
+    const refused = applyStageResult(hashed, forged, ctx);
+    expect(isConflictingHashClaim(hashed, forged)).toBe(true);
+    expect(refused.hash).toEqual(hashed.hash);
+    expect(refused.stages.hash).toEqual(hashed.stages.hash);
+    expect(refused.integrityFindings).toContainEqual({
+      code: "ConflictingHashClaim",
+      message: expect.stringContaining("b".repeat(64)),
+      at: ctx.nowIso,
+      expected: SHA,
+      actual: "b".repeat(64),
+      claimMessageId: stageResultMessageId(forged),
+    });
+    expect(refused.custodyLog.find((e) => e.key === stageResultMessageId(forged))).toMatchObject({ action: "claim-refused", stage: "hash", inputSha256: SHA, outputSha256: "b".repeat(64) });
+    // The same digest with other segment digests is a conflicting claim too; the same hash again is not.
+    expect(isConflictingHashClaim(hashed, result("hash", 3, "succeeded", { hash: { ...hashOf(SHA), segmentSha256: ["3".repeat(64), "2".repeat(64)] } }))).toBe(true);
+    expect(isConflictingHashClaim(hashed, result("hash", 3, "succeeded"))).toBe(false);
+    // The findings never leave the index with the message id (the event's finding has no such field).
+    const complete = [result("transcode", 1, "succeeded"), result("thumbnail", 1, "skipped")].reduce((r, m) => applyStageResult(r, m, ctx), refused);
+    const event = buildFinalEvent(applyFinalDecision(complete, decideFinalState(complete), ctx));
+    expect((event.body as EvidenceReadyData).original.sha256).toBe(SHA);
+    expect(JSON.stringify(event.body)).not.toContain("claimMessageId");
   });
 
   test("a device hash mismatch is an integrity finding — once, even when the result is delivered twice", () => {
@@ -311,9 +389,14 @@ describe("decideFinalState", () => {
     expect(decideFinalState(done(record, result("thumbnail", 1, "skipped"))).status).toBe("ready");
   });
 
-  test("failed as soon as a required stage failed for good; a non-required failure does not count", () => {
-    const record = done(receivedRecord(), result("transcode", 10, "failed", { final: true }));
+  test("failed once a required stage failed for good and the hash outcome is known; a non-required failure does not count", () => {
+    const mediaFailed = done(receivedRecord(), result("transcode", 10, "failed", { final: true }));
+    // The failed event carries the fingerprint: it waits for the hash stage.
+    expect(decideFinalState(mediaFailed)).toEqual({ status: "received" });
+    expect(decideFinalState(done(mediaFailed, result("hash", 1, "failed"))).status).toBe("waiting");
+    const record = done(mediaFailed, result("hash", 1, "succeeded"));
     expect(decideFinalState(record)).toEqual({ status: "failed", event: { type: "evidence-failed", messageId: evidenceFailedMessageId(EV) } });
+    expect(decideFinalState(done(mediaFailed, result("hash", 1, "failed", { final: true }))).status).toBe("failed");
     const optional = done(applyEvidenceReceived(newRecord(EV, ["hash"], ctx.nowIso), received(), ctx), result("transcode", 10, "failed", { final: true }), result("hash", 1, "succeeded"));
     expect(decideFinalState(optional).status).toBe("ready");
   });
@@ -621,19 +704,19 @@ describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
     expect(message.applicationProperties).toMatchObject({ unit: "camden" });
   });
 
-  test("evidence-failed names the failed stage, its code and reason, and matches its schema", () => {
-    let record = applyAll([received(), result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder", retryable: false } })]);
+  test("evidence-failed names the failed stage, its code and reason, carries the fingerprint, and matches its schema", () => {
+    let record = applyAll([received(), result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder", retryable: false } }), result("hash", 1, "succeeded")]);
     record = applyFinalDecision(record, decideFinalState(record), ctx);
     const message = buildFinalEvent(record);
     const data = message.body as EvidenceFailedData;
     expect(message).toMatchObject({ messageId: evidenceFailedMessageId(EV), subject: "org.custody.evidence.failed.v1", applicationProperties: { eventType: "org.custody.evidence.failed.v1", status: "failed" } });
     expect(data).toMatchObject({ status: "failed", failure: { stage: "transcode", code: "UnsupportedCodec", reason: "no decoder" }, renditions: [] });
-    expect(data.original.sha256).toBeUndefined(); // not hashed (yet): the event says what is known
+    expect(data.original.sha256).toBe(SHA);
     expect(eventDataProblems("org.custody.evidence.failed.v1", data, { closed: true })).toEqual([]);
   });
 
   test("a re-publish of evidence-failed while a redrive has made the record `received` again still says failed", () => {
-    let record = applyAll([received(), result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder", retryable: false } })]);
+    let record = applyAll([received(), result("hash", 1, "succeeded"), result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder", retryable: false } })]);
     record = applyFinalDecision(record, decideFinalState(record), ctx);
     const message = buildFinalEvent({ ...record, status: "received" });
     expect(message.applicationProperties).toMatchObject({ status: "failed", eventType: "org.custody.evidence.failed.v1" });
@@ -642,7 +725,7 @@ describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
 
   test("a failure reason that quotes a URL (with the SAS already redacted) loses the query string in the event", () => {
     const error = { code: "UnsupportedMedia", message: "ffprobe exited with code 1 on http://127.0.0.1:1/acct/originals/a.mp4?<redacted> Invalid data; see https://x.example/b?sig=abc#frag", retryable: false };
-    let record = applyAll([received(), result("transcode", 1, "failed", { final: true, error })]);
+    let record = applyAll([received(), result("hash", 1, "succeeded"), result("transcode", 1, "failed", { final: true, error })]);
     record = applyFinalDecision(record, decideFinalState(record), ctx);
     const data = buildFinalEvent(record).body as EvidenceFailedData;
     expect(data.failure.reason).toBe("ffprobe exited with code 1 on http://127.0.0.1:1/acct/originals/a.mp4 Invalid data; see https://x.example/b");
