@@ -22,7 +22,7 @@ export async function hashHandler(message: unknown, invocation: InvocationContex
     const received = parseMessage("evidence-received", message);
     const { blobs, publisher } = await getServices();
     await runAndReportStage(
-      { stage: "hash", evidenceId: received.evidenceId, publisher, resultsEntity: ENTITIES.stageResults.queueName, reprocess: received.reprocess },
+      { stage: "hash", evidenceId: received.evidenceId, publisher, resultsEntity: ENTITIES.stageResults.queueName, reprocess: received.reprocess, retry: received.retry },
       context,
       async () => {
         const hash = await hashOriginal(received, { blobs }, context);

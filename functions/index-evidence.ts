@@ -7,10 +7,11 @@
  */
 import type { InvocationContext } from "@azure/functions";
 import { claimedKind, parseMessage } from "../shared/contracts/validate";
-import { indexEvidenceReceived, indexFixityResult, indexStageResult } from "../shared/stages/index-stage";
+import type { Settings } from "../shared/settings";
+import { indexEvidenceReceived, indexFixityResult, indexStageResult, type IndexStageDeps } from "../shared/stages/index-stage";
 import { ENTITIES } from "../shared/topology";
-import { settleInvalidMessages, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
-import { getServices } from "./services";
+import { settleWithRetries, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
+import { getServices, retryDeps } from "./services";
 
 export const indexReceivedFunction: FunctionDefinition = {
   name: "index-received",
@@ -26,24 +27,36 @@ export const indexResultsFunction: FunctionDefinition = {
 
 export async function indexReceivedHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
   const context = stageContextFor(indexReceivedFunction, invocation);
-  return settleInvalidMessages(context, async () => {
+  return settleWithRetries(indexReceivedFunction, invocation, context, message, retryDeps, async () => {
     const received = parseMessage("evidence-received", message);
     const { index, publisher, settings } = await getServices();
-    await indexEvidenceReceived(received, { index, publisher, requiredStages: settings.requiredStages, readyTopic: ENTITIES.evidenceReadyTopic, eventSource: settings.eventSource }, context);
+    await indexEvidenceReceived(received, indexDeps(index, publisher, settings), context);
   });
 }
 
 export async function indexResultsHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
   const context = stageContextFor(indexResultsFunction, invocation);
-  return settleInvalidMessages(context, async () => {
+  return settleWithRetries(indexResultsFunction, invocation, context, message, retryDeps, async () => {
     if (claimedKind(message) === "fixity-result") {
       const fixity = parseMessage("fixity-result", message);
-      const { index } = await getServices();
-      await indexFixityResult(fixity, { index }, context);
+      const { index, settings } = await getServices();
+      await indexFixityResult(fixity, { index, retryPolicy: settings.retry }, context);
       return;
     }
     const result = parseMessage("stage-result", message);
     const { index, publisher, settings } = await getServices();
-    await indexStageResult(result, { index, publisher, requiredStages: settings.requiredStages, readyTopic: ENTITIES.evidenceReadyTopic, eventSource: settings.eventSource }, context);
+    await indexStageResult(result, indexDeps(index, publisher, settings), context);
   });
+}
+
+function indexDeps(index: IndexStageDeps["index"], publisher: IndexStageDeps["publisher"], settings: Settings): IndexStageDeps {
+  return {
+    index,
+    publisher,
+    requiredStages: settings.requiredStages,
+    readyTopic: ENTITIES.evidenceReadyTopic,
+    receivedTopic: ENTITIES.evidenceReceivedTopic,
+    eventSource: settings.eventSource,
+    retryPolicy: settings.retry,
+  };
 }

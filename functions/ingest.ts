@@ -8,8 +8,8 @@ import { evidenceReceivedMessageId } from "../shared/contracts/message-ids";
 import { parseBlobCreatedEvent } from "../shared/contracts/blob-created-event";
 import { ingestRecording } from "../shared/stages/ingest-stage";
 import { ENTITIES } from "../shared/topology";
-import { annotateEvidenceId, settleInvalidMessages, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
-import { getServices } from "./services";
+import { annotateEvidenceId, settleWithRetries, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
+import { getServices, retryDeps } from "./services";
 
 export const ingestFunction: FunctionDefinition = {
   name: "ingest",
@@ -19,7 +19,7 @@ export const ingestFunction: FunctionDefinition = {
 
 export async function ingestHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
   const context = stageContextFor(ingestFunction, invocation);
-  return settleInvalidMessages(context, async () => {
+  return settleWithRetries(ingestFunction, invocation, context, message, retryDeps, async () => {
     const event = parseBlobCreatedEvent(message);
     const { blobs, publisher, settings } = await getServices();
     const received = await ingestRecording(event, { blobs }, context, { acceptedContainers: settings.acceptedContainers });

@@ -12,12 +12,14 @@
  */
 import { hostname } from "node:os";
 import type { InvocationContext } from "@azure/functions";
-import { CustodyError, isCustodyError } from "../shared/errors";
+import { CustodyError, isCustodyError, toCustodyError } from "../shared/errors";
+import { retryBudgetSpent, retryDelayInMs, type RetryPolicy } from "../shared/evidence/retry-policy";
+import type { Publisher } from "../shared/ports/publisher";
 import { createLogger, type Logger } from "../shared/logging";
 import type { Settings } from "../shared/settings";
 import type { StageContext } from "../shared/stages/stage-context";
 import { startStageSpan, type StageSpan } from "../shared/telemetry/stage-span";
-import { entityPath, type ReceivableEntity } from "../shared/topology";
+import { entityPath, ROUTE_TO_SUBSCRIPTION_PROPERTY, type ReceivableEntity } from "../shared/topology";
 import { childTraceparent } from "../shared/tracing";
 
 /** What the runtime must do with the message after the handler returned. */
@@ -76,6 +78,10 @@ export function timerContextFor(definition: Pick<TimerFunctionDefinition, "name"
 interface ServiceBusTriggerMetadata {
   deliveryCount?: number;
   messageId?: string;
+  correlationId?: string;
+  subject?: string;
+  label?: string;
+  contentType?: string;
   applicationProperties?: Record<string, unknown>;
   userProperties?: Record<string, unknown>;
 }
@@ -158,4 +164,99 @@ function loggerFor(context: InvocationContext): Logger {
       else context.log(line);
     },
   });
+}
+
+/** Application properties a re-scheduled copy carries (see settleWithRetries). */
+export const RESCHEDULE_ROUND_PROPERTY = "custodyRescheduleRound";
+export const RESCHEDULE_FIRST_FAILED_AT_PROPERTY = "custodyRescheduleFirstFailedAt";
+
+export interface RescheduleDeps {
+  publisher: Publisher;
+  policy: RetryPolicy;
+  /** Clock (tests). */
+  now?: () => Date;
+}
+
+/**
+ * Like settleInvalidMessages, for the functions that own their input's retries (ingest and
+ * the index, whose own writes fail when storage or Cosmos DB is unreachable or throttled): a
+ * transient failure sends a copy of the message to the same entity, scheduled after an
+ * exponential backoff with jitter and carrying its round and the first failure's time, then
+ * completes the original — instead of abandoning it, which Service Bus redelivers at once and
+ * which would use up MaxDeliveryCount in seconds. A subscription's copy goes to its topic
+ * with the redrive rule's property, so only that subscription receives it. When the retry
+ * budget (a time) is spent, or the copy cannot be sent (the broker itself is unreachable),
+ * the error propagates: the message is abandoned, and MaxDeliveryCount dead-letters it.
+ */
+export async function settleWithRetries(
+  definition: Pick<FunctionDefinition, "name" | "entity">,
+  invocation: InvocationContext,
+  context: StageContext,
+  message: unknown,
+  retry: () => Promise<RescheduleDeps>,
+  body: () => Promise<void>,
+): Promise<HandlerOutcome> {
+  try {
+    return await settleInvalidMessages(context, body);
+  } catch (error) {
+    const failure = toCustodyError(error);
+    if (!failure.retryable) throw failure;
+    const deps = await retry().catch(() => undefined);
+    if (deps === undefined) throw failure;
+    const rescheduled = await reschedule(definition, invocation, context, message, failure, deps);
+    if (!rescheduled) throw failure;
+    return { settle: "complete" };
+  }
+}
+
+async function reschedule(
+  definition: Pick<FunctionDefinition, "name" | "entity">,
+  invocation: InvocationContext,
+  context: StageContext,
+  message: unknown,
+  failure: CustodyError,
+  deps: RescheduleDeps,
+): Promise<boolean> {
+  const metadata = (invocation.triggerMetadata ?? {}) as ServiceBusTriggerMetadata;
+  const properties = { ...(metadata.applicationProperties ?? metadata.userProperties ?? {}) };
+  const now = (deps.now ?? (() => new Date()))();
+  const previousRound = Number(properties[RESCHEDULE_ROUND_PROPERTY] ?? 0);
+  const round = (Number.isInteger(previousRound) && previousRound >= 0 ? previousRound : 0) + 1;
+  const firstText = properties[RESCHEDULE_FIRST_FAILED_AT_PROPERTY];
+  const firstFailedAt = typeof firstText === "string" && Number.isFinite(Date.parse(firstText)) ? firstText : now.toISOString();
+  if (retryBudgetSpent(deps.policy, firstFailedAt, now.getTime())) {
+    context.log.error("retry budget spent: the message is abandoned and will be dead-lettered", { code: failure.code, error: failure.message, firstFailedAt, round });
+    return false;
+  }
+  const baseId = (metadata.messageId ?? `${definition.name}:${invocation.invocationId}`).replace(/:reschedule-\d+$/, "");
+  const messageId = `${baseId}:reschedule-${round}`;
+  const dueAt = new Date(now.getTime() + retryDelayInMs(deps.policy, round, messageId));
+  // The publisher sets these from the message itself.
+  for (const name of ["evidenceId", "traceparent", "Diagnostic-Id"]) delete properties[name];
+  const applicationProperties: Record<string, string | number | boolean | Date> = {};
+  for (const [name, value] of Object.entries(properties)) {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean" || value instanceof Date) applicationProperties[name] = value;
+  }
+  applicationProperties[RESCHEDULE_ROUND_PROPERTY] = round;
+  applicationProperties[RESCHEDULE_FIRST_FAILED_AT_PROPERTY] = firstFailedAt;
+  const entity = definition.entity;
+  if (entity.kind === "subscription") applicationProperties[ROUTE_TO_SUBSCRIPTION_PROPERTY] = entity.subscriptionName;
+  const evidenceId = metadata.correlationId ?? (typeof properties.evidenceId === "string" ? properties.evidenceId : undefined);
+  try {
+    await deps.publisher.publish(entity.kind === "queue" ? entity.queueName : entity.topicName, {
+      messageId,
+      body: message,
+      subject: metadata.subject ?? metadata.label ?? definition.name,
+      correlationId: evidenceId ?? "",
+      contentType: metadata.contentType ?? "application/json",
+      applicationProperties,
+      traceparent: context.traceparent,
+      scheduledEnqueueTime: dueAt,
+    });
+  } catch (sendError) {
+    context.log.warn("could not re-schedule the message (abandoning it instead)", { code: failure.code, error: toCustodyError(sendError).message });
+    return false;
+  }
+  context.log.warn("transient failure: message re-scheduled", { code: failure.code, error: failure.message, round, dueAt: dueAt.toISOString(), firstFailedAt, copyMessageId: messageId });
+  return true;
 }

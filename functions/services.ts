@@ -11,6 +11,7 @@ import type { EvidenceIndex } from "../shared/ports/evidence-index";
 import type { MediaTool } from "../shared/ports/media-tool";
 import type { Publisher } from "../shared/ports/publisher";
 import { loadSettings, type Settings } from "../shared/settings";
+import type { RescheduleDeps } from "./invocation";
 import { createBlobStore, createEvidenceIndex, createMediaTool } from "./service-factories";
 
 export interface FunctionServices {
@@ -36,6 +37,12 @@ export function getServices(): Promise<FunctionServices> {
     });
   }
   return current;
+}
+
+/** What a function that re-schedules its own input on a transient failure needs (functions/invocation.ts settleWithRetries). */
+export async function retryDeps(): Promise<RescheduleDeps> {
+  const { publisher, settings } = await getServices();
+  return { publisher, policy: settings.retry };
 }
 
 /** Replaces the process's services (dev host, tests). */

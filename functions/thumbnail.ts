@@ -23,7 +23,7 @@ export async function thumbnailHandler(message: unknown, invocation: InvocationC
     const received = parseMessage("evidence-received", message);
     const { blobs, media, publisher, settings } = await getServices();
     await runAndReportStage(
-      { stage: "thumbnail", evidenceId: received.evidenceId, publisher, resultsEntity: ENTITIES.stageResults.queueName, reprocess: received.reprocess },
+      { stage: "thumbnail", evidenceId: received.evidenceId, publisher, resultsEntity: ENTITIES.stageResults.queueName, reprocess: received.reprocess, retry: received.retry },
       context,
       () => thumbnailOriginal(received, { blobs, media }, context, { count: settings.media.thumbnailCount }),
     );

@@ -24,7 +24,7 @@ export async function transcodeHandler(message: unknown, invocation: InvocationC
     const received = parseMessage("evidence-received", message);
     const { blobs, media, publisher, settings } = await getServices();
     await runAndReportStage(
-      { stage: "transcode", evidenceId: received.evidenceId, publisher, resultsEntity: ENTITIES.stageResults.queueName, reprocess: received.reprocess },
+      { stage: "transcode", evidenceId: received.evidenceId, publisher, resultsEntity: ENTITIES.stageResults.queueName, reprocess: received.reprocess, retry: received.retry },
       context,
       () => transcodeOriginal(received, { blobs, media }, context, { maxSide: settings.media.proxyMaxSide }),
     );

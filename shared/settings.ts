@@ -16,6 +16,7 @@
 import { CustodyError } from "./errors";
 import { DEFAULT_EVENT_SOURCE } from "./contracts/evidence-events";
 import { PIPELINE_STAGES, type PipelineStage } from "./contracts/messages";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./evidence/retry-policy";
 
 export const SERVICE_BUS_CONNECTION = "ServiceBusConnection";
 export const STORAGE_CONNECTION = "EvidenceStorage";
@@ -65,6 +66,14 @@ export interface Settings {
    * several deployments can tell them apart (`source` + `id` is unique).
    */
   eventSource: string;
+  /**
+   * Transient failures (storage, index or broker unreachable, throttling, a stalled media run)
+   * are retried with exponential backoff and jitter — the first after
+   * CUSTODY_RETRY_FIRST_DELAY_MS (default 5,000), doubling up to CUSTODY_RETRY_MAX_DELAY_MS
+   * (default 300,000) — until CUSTODY_RETRY_BUDGET_MINUTES (default 360) have passed since the
+   * first failure; only then does the recording fail.
+   */
+  retry: RetryPolicy;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -104,7 +113,15 @@ export function loadSettings(env: Environment = process.env): Settings {
       localIntervalInMs: integer(env, "CUSTODY_RECONCILE_INTERVAL_MS", 0, 0, 2_147_483_647),
     },
     eventSource: eventSource(env),
+    retry: retryPolicy(env),
   };
+}
+
+function retryPolicy(env: Environment): RetryPolicy {
+  const firstDelayInMs = integer(env, "CUSTODY_RETRY_FIRST_DELAY_MS", DEFAULT_RETRY_POLICY.firstDelayInMs, 100, 3_600_000);
+  const maxDelayInMs = integer(env, "CUSTODY_RETRY_MAX_DELAY_MS", DEFAULT_RETRY_POLICY.maxDelayInMs, 100, 3_600_000, (v) => v >= firstDelayInMs || "must not be below CUSTODY_RETRY_FIRST_DELAY_MS");
+  const budgetMinutes = integer(env, "CUSTODY_RETRY_BUDGET_MINUTES", DEFAULT_RETRY_POLICY.budgetInMs / 60_000, 1, 20_160);
+  return { budgetInMs: budgetMinutes * 60_000, firstDelayInMs, maxDelayInMs };
 }
 
 /**

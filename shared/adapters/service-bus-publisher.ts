@@ -19,10 +19,9 @@ export class ServiceBusPublisher implements Publisher {
       sender = this.client.createSender(entity);
       this.senders.set(entity, sender);
     }
-    const applicationProperties: Record<string, string | number | boolean | Date> = {
-      ...(message.applicationProperties ?? {}),
-      evidenceId: message.correlationId,
-    };
+    const applicationProperties: Record<string, string | number | boolean | Date> = { ...(message.applicationProperties ?? {}) };
+    // A message about no recording yet (a re-scheduled blob-created event) has no evidence id.
+    if (message.correlationId !== "") applicationProperties.evidenceId = message.correlationId;
     if (message.traceparent) {
       applicationProperties.traceparent = message.traceparent;
       // The name Azure SDKs and the Functions host use for the same W3C context.
@@ -34,8 +33,9 @@ export class ServiceBusPublisher implements Publisher {
         body: message.body,
         contentType: message.contentType ?? "application/json",
         subject: message.subject,
-        correlationId: message.correlationId,
+        ...(message.correlationId === "" ? {} : { correlationId: message.correlationId }),
         applicationProperties,
+        ...(message.scheduledEnqueueTime === undefined ? {} : { scheduledEnqueueTimeUtc: message.scheduledEnqueueTime }),
       });
     } catch (error) {
       throw toCustodyError(error);

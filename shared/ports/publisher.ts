@@ -16,6 +16,8 @@ export interface OutgoingMessage {
   applicationProperties?: Record<string, string | number | boolean | Date>;
   /** W3C trace context of the work that produced the message. */
   traceparent?: string;
+  /** Enqueue it only at this time (a retry with backoff); duplicate detection applies when it is sent. */
+  scheduledEnqueueTime?: Date;
 }
 
 export interface Publisher {

@@ -21,6 +21,7 @@
 import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, StageResultMessage } from "../contracts/messages";
 import { evidenceReceivedMessageId, fixityResultMessageId, stageResultMessageId } from "../contracts/message-ids";
 import { CustodyError, toCustodyError } from "../errors";
+import { checkEvidenceReceived, checkFixityResult, checkStageResult } from "../evidence/claim-checks";
 import { buildFinalEvent } from "../evidence/final-event";
 import type { EvidenceRecord } from "../evidence/record";
 import {
@@ -29,10 +30,14 @@ import {
   applyFixityResult,
   applyStageResult,
   decideFinalState,
+  isConflictingHashClaim,
+  isRetryBudgetSpent,
   markFinalEventPublished,
   newRecord,
   type MergeContext,
 } from "../evidence/record-merge";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../evidence/retry-policy";
+import { buildStageRetryMessage } from "../evidence/stage-retry";
 import type { Logger } from "../logging";
 import type { EvidenceIndex, StoredRecord } from "../ports/evidence-index";
 import type { Publisher } from "../ports/publisher";
@@ -47,6 +52,10 @@ export interface IndexStageDeps {
   readyTopic: string;
   /** CloudEvents `source` of the final events (Settings.eventSource). Default `/custody`. */
   eventSource?: string;
+  /** Retry budget and backoff for stages that failed for a transient cause (Settings.retry). */
+  retryPolicy?: RetryPolicy;
+  /** Topic the index re-sends evidence-received to for a stage's retry (ENTITIES.evidenceReceivedTopic). */
+  receivedTopic?: string;
   /** Read-modify-write rounds before giving up with ConcurrencyConflict. Default 20. */
   maxWriteAttempts?: number;
   /** Upper bound of the jittered backoff between rounds. Default 200 ms. */
@@ -68,11 +77,73 @@ const DEFAULT_MAX_WRITE_ATTEMPTS = 20;
 const DEFAULT_MAX_BACKOFF_IN_MS = 200;
 
 export function indexEvidenceReceived(message: EvidenceReceivedMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
-  return indexMessage(message.evidenceId, evidenceReceivedMessageId(message.evidenceId), (record, merge) => applyEvidenceReceived(record, message, merge), deps, context);
+  return indexMessage(
+    message.evidenceId,
+    evidenceReceivedMessageId(message.evidenceId),
+    (record, merge) => {
+      checkEvidenceReceived(record, message, Date.parse(merge.nowIso));
+      return applyEvidenceReceived(record ?? newRecord(message.evidenceId, deps.requiredStages, merge.nowIso), message, merge);
+    },
+    deps,
+    context,
+  );
 }
 
-export function indexStageResult(message: StageResultMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
-  return indexMessage(message.evidenceId, stageResultMessageId(message), (record, merge) => applyStageResult(record, message, merge), deps, context);
+/**
+ * Applies a stage's result. A transient failure (`final: false`) leaves the recording waiting
+ * and the index schedules the stage's next round: evidence-received, rebuilt from the record,
+ * to that stage's subscription only, enqueued when the backoff says (stage-retry.ts). Once the
+ * retry budget is spent the failure is applied as final instead, and nothing is scheduled.
+ */
+export async function indexStageResult(message: StageResultMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
+  const messageId = stageResultMessageId(message);
+  const outcome = await indexMessage(
+    message.evidenceId,
+    messageId,
+    (record, merge) => {
+      checkStageResult(record, message, Date.parse(merge.nowIso));
+      return applyStageResult(record ?? newRecord(message.evidenceId, deps.requiredStages, merge.nowIso), message, merge);
+    },
+    deps,
+    context,
+  );
+  const record = outcome.record;
+  if (isConflictingHashClaim(record, message)) {
+    // Recorded as a finding by the merge; an error line for alerts, and the message itself is dead-lettered.
+    context.log.error("integrity: a hash result claimed another SHA-256 than the recorded fingerprint; refused, fingerprint kept", {
+      evidenceId: message.evidenceId,
+      claimMessageId: messageId,
+      fingerprint: record.hash?.sha256,
+      claimed: message.hash?.sha256,
+      actor: message.actor,
+    });
+    throw new CustodyError("InvalidMessage", `claim refused for ${message.evidenceId}: the hash result claims SHA-256 ${message.hash?.sha256}; the recorded fingerprint is ${record.hash?.sha256} (kept; recorded as a ConflictingHashClaim finding)`, { retryable: false });
+  }
+  if (message.outcome === "failed" && !message.final && !isRetryBudgetSpent(message, deps.retryPolicy ?? DEFAULT_RETRY_POLICY)) {
+    await scheduleStageRetry(record, message, deps, context);
+  }
+  return outcome;
+}
+
+async function scheduleStageRetry(record: EvidenceRecord, failure: StageResultMessage, deps: IndexStageDeps, context: StageContext): Promise<void> {
+  const state = record.stages[failure.stage];
+  // A stage that has an outcome needs no retry (a late report of an earlier round) — unless the
+  // failure belongs to an operator's reprocess, which re-runs a stage that has one.
+  if (failure.reprocess === undefined && state !== undefined && state.status !== "pending") return;
+  if (record.original === undefined || record.uploadedAt === undefined) {
+    // The result came before evidence-received was indexed: this result is tried again later, by then it is.
+    throw new CustodyError("Transient", `evidence ${failure.evidenceId}: cannot schedule the ${failure.stage} retry before the record names its original`);
+  }
+  const retry = buildStageRetryMessage(record, failure, deps.retryPolicy ?? DEFAULT_RETRY_POLICY);
+  await deps.publisher.publish(deps.receivedTopic ?? "evidence-received", { ...retry, traceparent: context.traceparent });
+  context.log.info("stage retry scheduled", {
+    evidenceId: failure.evidenceId,
+    stage: failure.stage,
+    round: retry.body.retry?.round,
+    dueAt: retry.scheduledEnqueueTime?.toISOString(),
+    cause: failure.error?.code,
+    retryMessageId: retry.messageId,
+  });
 }
 
 /**
@@ -80,9 +151,12 @@ export function indexStageResult(message: StageResultMessage, deps: IndexStageDe
  * finding). Never creates a record: a check of an unknown recording is logged and dropped
  * (undefined), and it neither changes the status nor publishes anything.
  */
-export async function indexFixityResult(message: FixityResultMessage, deps: Pick<IndexStageDeps, "index" | "maxWriteAttempts" | "maxBackoffInMs" | "now">, context: StageContext): Promise<IndexOutcome | undefined> {
+export async function indexFixityResult(message: FixityResultMessage, deps: Pick<IndexStageDeps, "index" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">, context: StageContext): Promise<IndexOutcome | undefined> {
   const log = context.log.child({ evidenceId: message.evidenceId, messageId: fixityResultMessageId(message), stage: "index" });
-  const update = await updateRecord(message.evidenceId, deps, context, log, (current, merge) => (current === undefined ? undefined : applyFixityResult(current, message, merge)));
+  const update = await updateRecord(message.evidenceId, deps, context, log, (current, merge) => {
+    checkFixityResult(current, message, Date.parse(merge.nowIso));
+    return current === undefined ? undefined : applyFixityResult(current, message, merge);
+  });
   if (update.stored === undefined) {
     log.warn("fixity result for a recording the index does not hold: dropped", { status: message.status });
     return undefined;
@@ -93,12 +167,13 @@ export async function indexFixityResult(message: FixityResultMessage, deps: Pick
   return { record: update.stored.record, changed: update.changed };
 }
 
-type Apply = (record: EvidenceRecord, context: MergeContext) => EvidenceRecord;
+/** Checks the claim against the record (throwing InvalidMessage to refuse it), then applies it. */
+type Apply = (record: EvidenceRecord | undefined, context: MergeContext) => EvidenceRecord;
 
 async function indexMessage(evidenceId: string, messageId: string, apply: Apply, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
   const log = context.log.child({ evidenceId, messageId, stage: "index" });
   const update = await updateRecord(evidenceId, deps, context, log, (current, merge) => {
-    const applied = apply(current ?? newRecord(evidenceId, deps.requiredStages, merge.nowIso), merge);
+    const applied = apply(current, merge);
     return applyFinalDecision(applied, decideFinalState(applied), merge);
   });
   // The mutation above always yields a record, so a stored one exists now.
@@ -134,7 +209,7 @@ type Mutation = (current: EvidenceRecord | undefined, context: MergeContext) => 
  */
 async function updateRecord(
   evidenceId: string,
-  deps: Pick<IndexStageDeps, "index" | "maxWriteAttempts" | "maxBackoffInMs" | "now">,
+  deps: Pick<IndexStageDeps, "index" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">,
   context: StageContext,
   log: Logger,
   mutate: Mutation,
@@ -144,7 +219,7 @@ async function updateRecord(
   for (let round = 1; ; round++) {
     throwIfAborted(context.abortSignal);
     const current = await deps.index.read(evidenceId);
-    const next = mutate(current?.record, { nowIso: now().toISOString(), actor: context.actor });
+    const next = mutate(current?.record, { nowIso: now().toISOString(), actor: context.actor, retryPolicy: deps.retryPolicy });
     if (next === undefined || next === current?.record) return { stored: current, changed: false };
     const written = current === undefined ? await deps.index.create(next) : await deps.index.replace(next, current.etag);
     if (written !== "conflict" && written !== "exists") return { stored: written, changed: true };

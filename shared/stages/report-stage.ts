@@ -1,17 +1,18 @@
 /**
- * Runs a pipeline stage for one recording and reports its outcome on the stage-results
- * queue — success, skip, or failure — so the index can record attempts and the last error
- * even while the input message is still being retried.
+ * Runs a pipeline stage for one recording and reports its outcome on the results queue —
+ * success, skip, or failure — so the index can record attempts and the last error.
  *
  * Retry policy: a deterministic failure (CustodyError with retryable=false) is reported as
- * final and the input message is completed: retrying cannot help. A transient failure is
- * reported as non-final and rethrown, so the host abandons the message and Service Bus
- * redelivers it; on the last attempt the entity allows (MaxDeliveryCount) it is reported as
- * final, so the recording reaches `failed` even though the message then goes to the
- * dead-letter queue, from where `custody dlq redrive` can retry it.
+ * final: retrying cannot help. A transient failure (storage or broker unreachable, throttling,
+ * a stalled media run) is reported as NOT final, and the input message is completed all the
+ * same: the index schedules the stage's next round with backoff (stage-retry.ts) and decides
+ * when the retry budget — a time, not a delivery count — is spent. Abandoning instead would
+ * bring the message straight back and use up MaxDeliveryCount in seconds. Only when the
+ * report itself cannot be sent does the error propagate (the host abandons the message and
+ * Service Bus redelivers it); MaxDeliveryCount is for that, for poison messages and crashes.
  */
 import { stageResultMessageId } from "../contracts/message-ids";
-import type { HashResult, MediaProbe, PipelineStage, Rendition, ReprocessRequest, StageProvenance, StageResultMessage } from "../contracts/messages";
+import type { HashResult, MediaProbe, PipelineStage, Rendition, ReprocessRequest, RetryRound, StageProvenance, StageResultMessage } from "../contracts/messages";
 import { CustodyError, toCustodyError } from "../errors";
 import type { Publisher } from "../ports/publisher";
 import type { StageContext } from "./stage-context";
@@ -49,6 +50,8 @@ export interface ReportStageOptions {
   resultsEntity: string;
   /** The operator's request when the input message came from `custody reprocess`. */
   reprocess?: ReprocessRequest;
+  /** The retry round when the input message is a retry the index scheduled. */
+  retry?: RetryRound;
 }
 
 export async function runAndReportStage(options: ReportStageOptions, context: StageContext, work: () => Promise<StageWork>): Promise<StageResultMessage> {
@@ -58,23 +61,23 @@ export async function runAndReportStage(options: ReportStageOptions, context: St
     kind: "stage-result" as const,
     evidenceId: options.evidenceId,
     stage: options.stage,
-    attempt: context.attempt,
+    // Runs so far: earlier rounds plus this round's deliveries (a redelivery after a crash counts).
+    attempt: context.attempt + (options.retry?.round ?? 0),
     startedAt,
     actor: context.actor,
     ...(options.reprocess === undefined ? {} : { reprocess: { ...options.reprocess } }),
+    ...(options.retry === undefined ? {} : { retry: { ...options.retry } }),
   };
   let result: StageResultMessage;
-  let rethrow: unknown;
   try {
     const done = await work();
     result = { ...base, ...done, final: true, finishedAt: new Date().toISOString() };
   } catch (error) {
     const failure = toCustodyError(error);
-    const lastAttempt = context.attempt >= context.maxAttempts;
     result = {
       ...base,
       outcome: "failed",
-      final: !failure.retryable || lastAttempt,
+      final: !failure.retryable,
       finishedAt: new Date().toISOString(),
       error: { code: failure.code, message: truncate(failure.message, 4000), retryable: failure.retryable },
     };
@@ -82,15 +85,14 @@ export async function runAndReportStage(options: ReportStageOptions, context: St
       if (failure.details.media !== undefined) result.media = failure.details.media;
       if (failure.details.provenance !== undefined) result.provenance = failure.details.provenance;
     }
-    context.log.warn(`${options.stage} failed`, {
+    context.log.warn(`${options.stage} failed${failure.retryable ? " (transient: the index schedules a retry)" : ""}`, {
       evidenceId: options.evidenceId,
-      attempt: context.attempt,
-      maxAttempts: context.maxAttempts,
+      attempt: base.attempt,
+      round: options.retry?.round ?? 0,
       code: failure.code,
       retryable: failure.retryable,
       error: failure.message,
     });
-    if (failure.retryable) rethrow = failure;
   }
   await options.publisher.publish(options.resultsEntity, {
     messageId: stageResultMessageId(result),
@@ -100,7 +102,6 @@ export async function runAndReportStage(options: ReportStageOptions, context: St
     applicationProperties: { stage: result.stage, outcome: result.outcome },
     traceparent: context.traceparent,
   });
-  if (rethrow) throw rethrow;
   return result;
 }
 

@@ -8,27 +8,39 @@ import { randomBytes } from "node:crypto";
 import type { Container, CosmosClient } from "@azure/cosmos";
 import { CosmosEvidenceIndex, ensureEvidenceContainer, listQuery } from "../../shared/adapters/cosmos-evidence-index";
 import { evidenceFailedMessageId, evidenceReadyMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
-import type { EvidenceReceivedMessage, HashResult, PipelineStage, StageResultMessage } from "../../shared/contracts/messages";
+import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, PipelineStage, StageResultMessage } from "../../shared/contracts/messages";
+import { isValidMessage } from "../../shared/contracts/validate";
 import { CustodyError, isCustodyError } from "../../shared/errors";
 import { eventDataProblems, type EvidenceFailedData, type EvidenceReadyData } from "../../shared/contracts/evidence-events";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { applyEvidenceReceived, applyStageResult, decideFinalState, newRecord } from "../../shared/evidence/record-merge";
 import { silentLogger } from "../../shared/logging";
 import type { OutgoingMessage, Publisher } from "../../shared/ports/publisher";
-import { indexEvidenceReceived, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
+import { indexEvidenceReceived, indexFixityResult, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
 import type { StageContext } from "../../shared/stages/stage-context";
 import { childTraceparent } from "../../shared/tracing";
 import { createLocalCosmosClient, startLocalCosmos, type CosmosInstance } from "../../local/cosmos";
 
 const ALL: PipelineStage[] = ["hash", "transcode", "thumbnail"];
 const READY_TOPIC = "evidence-ready";
+const RECEIVED_TOPIC = "evidence-received";
 const SHA = "a".repeat(64);
 const DEVICE_SHA = "d".repeat(64);
 
 /** Records every publish; `delivered` is what subscribers get (duplicate detection by message id). */
 class RecordingPublisher implements Publisher {
-  readonly sent: Array<{ entity: string; message: OutgoingMessage }> = [];
+  readonly all: Array<{ entity: string; message: OutgoingMessage }> = [];
   private failuresLeft = 0;
+
+  /** What went to the evidence-ready topic (the final events). */
+  get sent(): Array<{ entity: string; message: OutgoingMessage }> {
+    return this.all.filter((s) => s.entity === READY_TOPIC);
+  }
+
+  /** The stage retries the index scheduled (evidence-received to one stage's subscription). */
+  retries(evidenceId: string): OutgoingMessage[] {
+    return this.all.filter((s) => s.entity === RECEIVED_TOPIC && s.message.correlationId === evidenceId).map((s) => s.message);
+  }
 
   failNext(times: number): void {
     this.failuresLeft = times;
@@ -40,7 +52,7 @@ class RecordingPublisher implements Publisher {
       this.failuresLeft--;
       throw new CustodyError("Transient", "Service Bus: ServiceBusy (injected)");
     }
-    this.sent.push({ entity, message: structuredClone(message) });
+    this.all.push({ entity, message: structuredClone(message) });
   }
 
   delivered(evidenceId: string): OutgoingMessage[] {
@@ -79,7 +91,7 @@ beforeEach(() => {
 });
 
 function deps(overrides: Partial<IndexStageDeps> = {}): IndexStageDeps {
-  return { index, publisher, requiredStages: ALL, readyTopic: READY_TOPIC, ...overrides };
+  return { index, publisher, requiredStages: ALL, readyTopic: READY_TOPIC, receivedTopic: RECEIVED_TOPIC, ...overrides };
 }
 
 function context(attempt = 1): StageContext {
@@ -267,14 +279,144 @@ describe("index stage", () => {
 
   test("device hash mismatch: an integrity finding, still ready, and the finding is in the event", async () => {
     const id = newEvidenceId();
-    const mismatch = result(id, "hash", 1, "succeeded", 1, { hash: hashOf(SHA, DEVICE_SHA) });
-    for (const m of [received(id), mismatch, mismatch, result(id, "transcode", 1, "succeeded", 2), result(id, "thumbnail", 1, "succeeded", 3)]) await deliver(m);
+    // The device's digest comes from the capture metadata (evidence-received), not from the hash result.
+    const mismatch = result(id, "hash", 1, "succeeded", 1, { hash: hashOf(SHA) });
+    for (const m of [received(id, { capture: { ...received(id).capture!, deviceSha256: DEVICE_SHA } }), mismatch, mismatch, result(id, "transcode", 1, "succeeded", 2), result(id, "thumbnail", 1, "succeeded", 3)]) await deliver(m);
     const record = await readRecord(id);
     expect(record.status).toBe("ready");
     expect(record.integrityFindings).toEqual([expect.objectContaining({ code: "DeviceHashMismatch", expected: DEVICE_SHA, actual: SHA })]);
     const events = publisher.delivered(id);
     expect(events).toHaveLength(1);
     expect((events[0].body as EvidenceReadyData).integrityFindings).toEqual(record.integrityFindings);
+  });
+
+  test("a forged hash result on a ready recording: refused (InvalidMessage), a ConflictingHashClaim finding, fingerprint and published event unchanged", async () => {
+    const id = newEvidenceId();
+    for (const m of [received(id), result(id, "hash", 1, "succeeded", 1), result(id, "transcode", 1, "succeeded", 2), result(id, "thumbnail", 1, "succeeded", 3)]) await deliver(m);
+    const before = await readRecord(id);
+    expect(before.status).toBe("ready");
+    const other = "b".repeat(64);
+    // As measured: attempt 2, a time far ahead, its own `matchesDevice: true`.
+    const forged = result(id, "hash", 2, "succeeded", 4, { finishedAt: new Date(Date.now() + 60_000).toISOString(), hash: { ...hashOf(other, other) } });
+    await expect(deliver(forged)).rejects.toMatchObject({ code: "InvalidMessage", message: expect.stringContaining(`the recorded fingerprint is ${SHA}`) });
+    const after = await readRecord(id);
+    expect(after.hash).toEqual(before.hash);
+    expect(after.status).toBe("ready");
+    expect(after.integrityFindings).toEqual([expect.objectContaining({ code: "ConflictingHashClaim", expected: SHA, actual: other, claimMessageId: stageResultMessageId(forged) })]);
+    // Delivered again (the dead-letter failed, say): still refused, nothing new on the record.
+    await expect(deliver(forged)).rejects.toMatchObject({ code: "InvalidMessage" });
+    expect((await readRecord(id)).integrityFindings).toHaveLength(1);
+    // Downstream heard of the recording once, with the genuine fingerprint.
+    const events = publisher.delivered(id);
+    expect(events).toHaveLength(1);
+    expect((events[0].body as EvidenceReadyData).original.sha256).toBe(SHA);
+  });
+
+  test("claims that contradict the record or come from the future are refused before anything is written", async () => {
+    const id = newEvidenceId();
+    await deliver(received(id));
+    await deliver(result(id, "hash", 1, "succeeded", 1));
+    const before = await readRecord(id);
+    const future = new Date(Date.now() + 60 * 60_000).toISOString();
+    const refused: Array<[Message, RegExp]> = [
+      [result(id, "transcode", 1, "failed", 2, { finishedAt: future }), /finishedAt .* is in the future/],
+      [result(id, "hash", 3, "succeeded", 2, { hash: { ...hashOf(SHA), size: 4096, segmentSha256: ["1".repeat(64), "2".repeat(64), "3".repeat(64), "4".repeat(64)] } }), /original has 4096 bytes; the record says 2048/],
+      [result(id, "transcode", 1, "succeeded", 2, { inputSha256: "c".repeat(64) }), /input SHA-256 c+; the recording's fingerprint is a+/],
+      [
+        result(id, "thumbnail", 1, "succeeded", 2, {
+          renditions: [{ kind: "poster", name: "poster.jpg", container: "derived", path: "ev-00000000000000000000000000000000/thumbnail/poster.jpg", contentType: "image/jpeg", size: 10, sha256: "e".repeat(64) }],
+        }),
+        /outside ev-[0-9a-f]+\/thumbnail\//,
+      ],
+      [received(id, { original: { ...received(id).original, name: "someone/else.mp4" } }), /another original \(name/],
+      [received(id, { uploadedAt: future }), /uploadedAt .* is in the future/],
+    ];
+    for (const [message, reason] of refused) {
+      await expect(deliver(message)).rejects.toMatchObject({ code: "InvalidMessage", retryable: false, message: expect.stringMatching(reason) });
+    }
+    expect(await readRecord(id)).toEqual(before);
+  });
+
+  test("a forged fixity result (expected digest or size not the record's) is refused; a genuine one is recorded", async () => {
+    const id = newEvidenceId();
+    for (const m of [received(id), result(id, "hash", 1, "succeeded", 1)]) await deliver(m);
+    const before = await readRecord(id);
+    const fixity = (extra: Partial<FixityResultMessage>): FixityResultMessage => ({ schemaVersion: 1, kind: "fixity-result", evidenceId: id, status: "intact", checkedAt: new Date().toISOString(), actor: "custody/fixity@test", ...extra });
+    const other = "f".repeat(64);
+    await expect(indexFixityResult(fixity({ status: "modified", sha256Expected: other, sha256Actual: "9".repeat(64), sizeExpected: 2048, sizeActual: 2048 }), deps(), context())).rejects.toMatchObject({ code: "InvalidMessage", message: expect.stringContaining(`expected SHA-256 ${other}`) });
+    await expect(indexFixityResult(fixity({ status: "modified", sha256Expected: SHA, sha256Actual: "9".repeat(64), sizeExpected: 999, sizeActual: 999 }), deps(), context())).rejects.toMatchObject({ code: "InvalidMessage", message: expect.stringContaining("expected 999 bytes") });
+    await expect(indexFixityResult(fixity({ status: "intact", sha256Expected: SHA, sha256Actual: other, sizeExpected: 2048 }), deps(), context())).rejects.toMatchObject({ code: "InvalidMessage" });
+    await expect(indexFixityResult(fixity({ status: "intact", checkedAt: new Date(Date.now() + 3_600_000).toISOString() }), deps(), context())).rejects.toMatchObject({ code: "InvalidMessage" });
+    expect(await readRecord(id)).toEqual(before);
+    const genuine = await indexFixityResult(fixity({ status: "intact", sha256Expected: SHA, sha256Actual: SHA, sizeExpected: 2048, sizeActual: 2048, etagExpected: '"0x8DD"' }), deps(), context());
+    expect(genuine?.record.fixity?.lastStatus).toBe("intact");
+    expect(genuine?.record.integrityFindings).toEqual([]);
+  });
+
+  test("a transient failure: the recording is waiting and the index schedules the stage's retry, once, to that stage only", async () => {
+    const id = newEvidenceId();
+    await deliver(received(id));
+    const failure = result(id, "transcode", 1, "failed", 2, { error: { code: "Transient", message: "storage unreachable", retryable: true } });
+    await deliver(failure);
+    await deliver(failure, 2); // a duplicate delivery schedules the same message (same id: dropped by the topic)
+    const record = await readRecord(id);
+    expect(record.status).toBe("waiting");
+    expect(record.stages.transcode?.retry).toMatchObject({ round: 0, firstFailedAt: failure.finishedAt, nextAttemptAt: expect.any(String) });
+    const retries = publisher.retries(id);
+    expect(new Set(retries.map((m) => m.messageId))).toEqual(new Set([`${id}:received:retry-1:transcode`]));
+    expect(retries[0]).toMatchObject({
+      subject: "evidence-received",
+      applicationProperties: { custodyRedriveTo: "transcode", custodyRetryRound: 1 },
+      body: { kind: "evidence-received", evidenceId: id, original: received(id).original, capture: received(id).capture, retry: { round: 1, firstFailedAt: failure.finishedAt } },
+    });
+    expect(retries[0].scheduledEnqueueTime?.toISOString()).toBe(record.stages.transcode?.retry?.nextAttemptAt);
+    expect(isValidMessage("evidence-received", retries[0].body)).toBe(true);
+    expect(publisher.sent).toHaveLength(0);
+
+    // Round 1 fails again: round 2 is scheduled later (backoff), the budget still counts from the first failure.
+    const round1 = result(id, "transcode", 2, "failed", 3, { retry: { round: 1, firstFailedAt: failure.finishedAt }, error: { code: "Transient", message: "storage unreachable", retryable: true } });
+    await deliver(round1);
+    const second = publisher.retries(id).find((m) => m.messageId === `${id}:received:retry-2:transcode`);
+    expect(second?.body).toMatchObject({ retry: { round: 2, firstFailedAt: failure.finishedAt } });
+    // Then it succeeds, and the hash stage (which did not fail) completes the recording.
+    await deliver(result(id, "transcode", 3, "succeeded", 4, { retry: { round: 2, firstFailedAt: failure.finishedAt } }));
+    await deliver(result(id, "thumbnail", 1, "succeeded", 5));
+    await deliver(result(id, "hash", 1, "succeeded", 6));
+    const ready = await readRecord(id);
+    expect(ready.status).toBe("ready");
+    expect(ready.stages.transcode).toMatchObject({ status: "succeeded", attempts: 3 });
+    expect(publisher.delivered(id).map((m) => m.messageId)).toEqual([evidenceReadyMessageId(id)]);
+  });
+
+  test("a transient failure past the retry budget is final: failed, announced once with the fingerprint, nothing scheduled", async () => {
+    const id = newEvidenceId();
+    const policy = { budgetInMs: 60_000, firstDelayInMs: 1_000, maxDelayInMs: 10_000 };
+    await deliver(received(id), 1, { retryPolicy: policy });
+    await deliver(result(id, "hash", 1, "succeeded", 1), 1, { retryPolicy: policy });
+    const first = result(id, "thumbnail", 1, "failed", 2);
+    await deliver(first, 1, { retryPolicy: policy });
+    expect((await readRecord(id)).status).toBe("waiting");
+    const late = result(id, "thumbnail", 7, "failed", 4, { retry: { round: 6, firstFailedAt: first.finishedAt } });
+    await deliver(late, 1, { retryPolicy: policy });
+    const record = await readRecord(id);
+    expect(record.status).toBe("failed");
+    expect(record.stages.thumbnail?.lastError?.message).toContain("retried for 1 min (the retry budget)");
+    expect(publisher.retries(id).map((m) => m.messageId)).toEqual([`${id}:received:retry-1:thumbnail`]);
+    const events = publisher.delivered(id);
+    expect(events.map((m) => m.messageId)).toEqual([evidenceFailedMessageId(id)]);
+    expect((events[0].body as EvidenceFailedData).original.sha256).toBe(SHA);
+  });
+
+  test("a media stage that fails for good before the hash reports: evidence-failed waits for the fingerprint", async () => {
+    const id = newEvidenceId();
+    await deliver(received(id));
+    await deliver(result(id, "transcode", 1, "failed", 1, { final: true, error: { code: "UnsupportedMedia", message: "moov atom not found", retryable: false } }));
+    expect((await readRecord(id)).status).toBe("received");
+    expect(publisher.sent).toHaveLength(0);
+    await deliver(result(id, "hash", 1, "succeeded", 2));
+    const events = publisher.delivered(id);
+    expect(events.map((m) => m.messageId)).toEqual([evidenceFailedMessageId(id)]);
+    expect((events[0].body as EvidenceFailedData).original.sha256).toBe(SHA);
   });
 
   test("final failure: failed + evidence-failed naming the stage; a redriven success then makes it ready with a new event", async () => {

@@ -23,6 +23,7 @@ import {
   encodedSize,
   ensureMessageId,
   lockTokenToDeliveryTag,
+  scheduledEnqueueTimeOf,
   toDeliveredMessage,
   withoutBrokerAnnotations,
 } from "./codec";
@@ -204,7 +205,8 @@ export class AmqpServer {
         }
       }
       // All messages of a batch are validated before any is stored: a batch is accepted or refused whole.
-      for (const incoming of messages) this.options.namespace.send(address, incoming);
+      // A message may ask to be scheduled by its annotation (ServiceBusMessage.scheduledEnqueueTimeUtc), as on the service.
+      for (const incoming of messages) this.options.namespace.send(address, incoming, scheduledEnqueueTimeOf(incoming.amqp));
       delivery.update(true, acceptedOutcome());
     } catch (error) {
       const emulatorError = error instanceof EmulatorError ? error : new EmulatorError("ArgumentError", describe(error));

@@ -1,0 +1,103 @@
+/**
+ * Messages are claims; the index decides. Anything on a queue may be duplicated, late,
+ * reordered — or forged by whoever holds Send on the entity. Before the index applies a
+ * message it checks the claim against what the record already holds; a claim that
+ * contradicts it is refused (CustodyError `InvalidMessage`: dead-lettered with the reason,
+ * the record untouched). What cannot be checked yet (a result that arrives before its
+ * recording's evidence-received) is applied, and the facts that arrive later are checked
+ * against it in turn.
+ *
+ * A hash result with another SHA-256 than the recorded fingerprint is not refused here: it
+ * is recorded as a `ConflictingHashClaim` finding first (record-merge.ts), then dead-lettered.
+ * Pure: the caller passes the time.
+ */
+import type { EvidenceReceivedMessage, FixityResultMessage, OriginalRef, StageResultMessage } from "../contracts/messages";
+import { CustodyError } from "../errors";
+import type { EvidenceRecord } from "./record";
+
+/** How far a reporter's clock may run ahead of the index's before its times are refused. */
+export const MAX_CLOCK_SKEW_IN_MS = 5 * 60 * 1000;
+
+export function checkEvidenceReceived(record: EvidenceRecord | undefined, message: EvidenceReceivedMessage, nowInMs: number): void {
+  refuseIf(futureTime(message.uploadedAt, nowInMs, "uploadedAt"), message.evidenceId);
+  const known = record?.original;
+  if (known !== undefined) refuseIf(otherOriginal(known, message.original), message.evidenceId);
+}
+
+export function checkStageResult(record: EvidenceRecord | undefined, result: StageResultMessage, nowInMs: number): void {
+  const id = result.evidenceId;
+  refuseIf(futureTime(result.startedAt, nowInMs, "startedAt") ?? futureTime(result.finishedAt, nowInMs, "finishedAt"), id);
+  if (result.retry !== undefined) refuseIf(futureTime(result.retry.firstFailedAt, nowInMs, "retry.firstFailedAt"), id);
+  const original = record?.original;
+  const fingerprint = record?.hash?.sha256;
+  if (result.hash !== undefined) {
+    const size = original?.size ?? record?.hash?.size;
+    if (size !== undefined && result.hash.size !== size) refuseIf(`the hash result says the original has ${result.hash.size} bytes; the record says ${size}`, id);
+    const segments = result.hash.size === 0 ? [0, 1] : [Math.ceil(result.hash.size / result.hash.segmentSizeInBytes)];
+    if (!segments.includes(result.hash.segmentSha256.length)) {
+      refuseIf(`the hash result lists ${result.hash.segmentSha256.length} segment digests for ${result.hash.size} bytes in segments of ${result.hash.segmentSizeInBytes}`, id);
+    }
+  }
+  if (result.inputSha256 !== undefined && fingerprint !== undefined && result.stage !== "hash" && result.inputSha256 !== fingerprint) {
+    refuseIf(`the ${result.stage} result names input SHA-256 ${result.inputSha256}; the recording's fingerprint is ${fingerprint}`, id);
+  }
+  const source = result.provenance?.source;
+  if (source !== undefined && original !== undefined) {
+    const differs =
+      source.container !== original.container ||
+      source.name !== original.name ||
+      source.etag !== original.etag ||
+      (source.versionId !== undefined && original.versionId !== undefined && source.versionId !== original.versionId);
+    if (differs) refuseIf(`the ${result.stage} result says it read ${source.container}/${source.name} (etag ${source.etag}); the recording is ${original.container}/${original.name} (etag ${original.etag})`, id);
+  }
+  for (const rendition of result.renditions ?? []) {
+    // Each stage writes only below its own deterministic folder: a result cannot adopt another recording's (or stage's) files.
+    const folder = `${result.evidenceId}/${result.stage}/`;
+    if (!rendition.path.startsWith(folder) || rendition.path !== `${folder}${rendition.name}`) {
+      refuseIf(`the ${result.stage} result lists rendition ${rendition.container}/${rendition.path}, outside ${folder}`, id);
+    }
+  }
+}
+
+export function checkFixityResult(record: EvidenceRecord | undefined, result: FixityResultMessage, nowInMs: number): void {
+  const id = result.evidenceId;
+  refuseIf(futureTime(result.checkedAt, nowInMs, "checkedAt"), id);
+  if (record === undefined) return; // a check of an unknown recording is dropped, not applied
+  const fingerprint = record.hash?.sha256;
+  if (result.sha256Expected !== undefined && result.sha256Expected !== fingerprint) {
+    refuseIf(`the fixity result expected SHA-256 ${result.sha256Expected}; the recording's fingerprint is ${fingerprint ?? "not recorded yet"}`, id);
+  }
+  const size = record.original?.size ?? record.hash?.size;
+  if (result.sizeExpected !== undefined && result.sizeExpected !== size) {
+    refuseIf(`the fixity result expected ${result.sizeExpected} bytes; the record says ${size ?? "nothing yet"}`, id);
+  }
+  if (result.etagExpected !== undefined && result.etagExpected !== record.original?.etag) {
+    refuseIf(`the fixity result expected ETag ${result.etagExpected}; the record says ${record.original?.etag ?? "nothing yet"}`, id);
+  }
+  if (result.status === "modified" && result.sha256Actual === result.sha256Expected && result.sizeActual === result.sizeExpected && result.etagChanged !== true) {
+    refuseIf("the fixity result says the original was modified, but reports the expected digest, size and ETag", id);
+  }
+  if (result.status === "intact" && result.sha256Actual !== undefined && result.sha256Actual !== fingerprint) {
+    refuseIf(`the fixity result says the original is intact, but reports SHA-256 ${result.sha256Actual}; the fingerprint is ${fingerprint ?? "not recorded yet"}`, id);
+  }
+}
+
+function refuseIf(reason: string | undefined, evidenceId: string): void {
+  if (reason === undefined) return;
+  throw new CustodyError("InvalidMessage", `claim refused for ${evidenceId}: ${reason}`, { retryable: false });
+}
+
+function futureTime(value: string, nowInMs: number, field: string): string | undefined {
+  const at = Date.parse(value);
+  if (!Number.isFinite(at)) return `${field} '${value}' is not a time`;
+  if (at > nowInMs + MAX_CLOCK_SKEW_IN_MS) return `${field} ${value} is in the future (the index's clock says ${new Date(nowInMs).toISOString()}; at most ${MAX_CLOCK_SKEW_IN_MS / 60_000} minutes of clock skew are accepted)`;
+  return undefined;
+}
+
+/** The evidence id is derived from the original's identity: another original under the same id is not this recording. */
+function otherOriginal(known: OriginalRef, claimed: OriginalRef): string | undefined {
+  const fields = ["account", "container", "name", "etag", "size", "versionId"] as const;
+  const differing = fields.filter((field) => known[field] !== claimed[field]);
+  if (differing.length === 0) return undefined;
+  return `the message names another original (${differing.map((f) => `${f} ${JSON.stringify(claimed[f])} ≠ ${JSON.stringify(known[f])}`).join(", ")}) than the one the recording was created from`;
+}
