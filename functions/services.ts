@@ -41,9 +41,21 @@ export function getServices(): Promise<FunctionServices> {
 
 /** What a function that re-schedules its own input on a transient failure needs (functions/invocation.ts settleWithRetries). */
 export async function retryDeps(): Promise<RescheduleDeps> {
-  const { publisher, settings } = await getServices();
-  return { publisher, policy: settings.retry };
+  try {
+    const { publisher, settings } = await getServices();
+    return { publisher, policy: settings.retry };
+  } catch {
+    // The services cannot be built while Cosmos DB is unreachable (a host started during an
+    // outage): re-scheduling needs only Service Bus, so it gets a publisher of its own.
+    if (fallbackPublisher === undefined) {
+      const settings = loadSettings();
+      fallbackPublisher = { publisher: new ServiceBusPublisher(createServiceBusClient(settings.serviceBus)), policy: settings.retry };
+    }
+    return fallbackPublisher;
+  }
 }
+
+let fallbackPublisher: RescheduleDeps | undefined;
 
 /** Replaces the process's services (dev host, tests). */
 export function useServices(services: FunctionServices | undefined): void {
