@@ -15,6 +15,7 @@ import { blobCreatedEvent } from "../../shared/contracts/blob-created-cloud-even
 import { ORIGINALS_CONTAINER } from "../../local/stack";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord, EvidenceStatus } from "../../shared/evidence/record";
+import { isWaiting } from "../../shared/evidence/record-merge";
 import { ENTITIES } from "../../shared/topology";
 import { uploadRecording, type DockUploadResult } from "../dock-upload";
 import { progressBar } from "../progress";
@@ -121,7 +122,7 @@ export function registerEvidenceCommands(program: Command): void {
           return;
         }
         print(options.json, stored.record, () => describeRecord(stored.record));
-        process.exitCode = stored.record.status === "ready" || stored.record.status === "received" ? EXIT_OK : EXIT_FAILED_RECORDING;
+        process.exitCode = stored.record.status === "ready" || stored.record.status === "received" || stored.record.status === "waiting" ? EXIT_OK : EXIT_FAILED_RECORDING;
       } finally {
         await target.close();
       }
@@ -130,14 +131,14 @@ export function registerEvidenceCommands(program: Command): void {
   program
     .command("list")
     .description("List recordings, newest first.")
-    .option("--status <status>", "received | ready | failed | rejected")
+    .option("--status <status>", "received | waiting | ready | failed | rejected (waiting: a stage's retry is scheduled after a transient failure)")
     .option("--officer <id>", "only this officer's recordings")
     .option("--since <iso>", "only recordings indexed at or after this time")
     .option("--data-dir <dir>", "data folder of a running `custody start`", DEFAULT_DATA_DIR)
     .option("--json", "print a JSON array")
     .action(async (options: CommonOptions & { status?: string; officer?: string; since?: string }) => {
-      if (options.status && !["received", "ready", "failed", "rejected"].includes(options.status)) {
-        throw new Error(`--status must be received, ready, failed or rejected, not '${options.status}'.`);
+      if (options.status && !["received", "waiting", "ready", "failed", "rejected"].includes(options.status)) {
+        throw new Error(`--status must be received, waiting, ready, failed or rejected, not '${options.status}'.`);
       }
       if (options.since && Number.isNaN(Date.parse(options.since))) throw new Error(`--since must be an ISO 8601 time, not '${options.since}'.`);
       const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
@@ -222,7 +223,7 @@ async function waitForFinal(target: StackTarget, evidenceId: string, timeoutInMs
   while (Date.now() < deadline) {
     const stored = await target.services.index.read(evidenceId);
     const record = stored?.record;
-    if (record && record.status !== "received" && record.finalEvent?.publishedAt) return record;
+    if (record && (record.status === "ready" || record.status === "failed" || record.status === "rejected") && record.finalEvent?.publishedAt) return record;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return undefined;
@@ -345,7 +346,11 @@ function describeRecord(record: EvidenceRecord): string {
     `  sha256     ${record.hash?.sha256 ?? "-"}`,
   ];
   for (const [stage, state] of Object.entries(record.stages)) {
-    lines.push(`  ${stage.padEnd(10)} ${state?.status} (attempts ${state?.attempts ?? 0})${state?.lastError ? ` last error ${state.lastError.code}: ${state.lastError.message}` : ""}`);
+    const shown = isWaiting(state) ? "waiting" : state?.status;
+    lines.push(`  ${stage.padEnd(10)} ${shown} (attempts ${state?.attempts ?? 0})${state?.lastError ? ` last error ${state.lastError.code}: ${state.lastError.message}` : ""}`);
+    if (isWaiting(state) && state?.retry) {
+      lines.push(`             retry ${state.retry.round + 1} due ${state.retry.nextAttemptAt} (failing since ${state.retry.firstFailedAt})`);
+    }
     const primary = state?.renditions?.[0];
     if (primary) lines.push(`             ${primary.name} sha256 ${primary.sha256}${state?.provenance ? ` (${state.provenance.tools.ffmpeg.split(" ").slice(0, 3).join(" ")})` : ""}`);
     // Runs a reprocess (or a redelivery) replaced: the digests handed out before stay visible.

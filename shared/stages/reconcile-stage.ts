@@ -125,12 +125,17 @@ async function findUnrecorded(deps: ReconcileDeps, container: string, options: R
 
 async function findStuck(deps: ReconcileDeps, options: ReconcileOptions, outcome: ReconcileOutcome, out: Candidate[]): Promise<void> {
   const stuck: EvidenceRecord[] = [];
-  try {
-    for await (const record of deps.index.list({ status: "received", since: options.since?.toISOString() })) {
-      if (Date.parse(record.updatedAt) < options.stuckBefore.getTime()) stuck.push(record);
+  // A waiting record changes at every retry (each round's failure is recorded, at most every
+  // few minutes): one unchanged for the stuck period has lost its retry (a dead-lettered
+  // round, say), and is re-announced like a record stuck in `received`.
+  for (const status of ["received", "waiting"] as const) {
+    try {
+      for await (const record of deps.index.list({ status, since: options.since?.toISOString() })) {
+        if (Date.parse(record.updatedAt) < options.stuckBefore.getTime()) stuck.push(record);
+      }
+    } catch (error) {
+      outcome.errors.push(`listing records in state ${status} failed: ${(error as Error).message}`);
     }
-  } catch (error) {
-    outcome.errors.push(`listing records in state received failed: ${(error as Error).message}`);
   }
   stuck.sort((a, b) => (a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0));
   for (const record of stuck) {

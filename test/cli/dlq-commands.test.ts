@@ -1,10 +1,10 @@
 /**
  * `custody dlq list` and `custody dlq peek` against an embedded stack, with messages that
  * dead-lettered for real: the app's own functions run in a dev host (ingest, hash, both index
- * functions) while the blob store fails every read transiently, so
+ * functions) while the broker refuses every stage result (so the hash stage cannot report), so
  *   - an invalid body on blob-created is dead-lettered by the dev host as InvalidMessage;
- *   - a recording's hash message exhausts MaxDeliveryCount (MaxDeliveryCountExceeded), while
- *     each attempt is reported to the index, which records the stage's last error;
+ *   - a recording's hash message exhausts MaxDeliveryCount (MaxDeliveryCountExceeded) — the
+ *     record, which heard nothing from the stage, stays `received`;
  *   - an event that outlives its time-to-live expires into a dead-letter queue (TTLExpiredException).
  * The CLI runs as a separate process (bin/custody.js) against the stack's data folder.
  */
@@ -27,7 +27,7 @@ import type { EvidenceReceivedMessage } from "../../shared/contracts/messages";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
 import { waitFor } from "../support/polling";
-import { blobsFailingReads, INJECTED_STORAGE_FAILURE as INJECTED } from "./dead-letter-fixture";
+import { publisherFailingResults } from "./dead-letter-fixture";
 import { CUSTODY_BIN, runCli } from "./run-cli";
 
 const EVIDENCE_ID = "ev-0123456789abcdef0123456789abcdef";
@@ -64,9 +64,8 @@ beforeAll(async () => {
   const log = process.env.CUSTODY_TEST_LOGS ? createLogger() : silentLogger;
   stack = await startStack({ dataDir, log, runFunctions: false });
   const services = stack.services!;
-  // The real services, except that every read of an original fails as a throttled store would.
-  const failingBlobs = blobsFailingReads(services.blobs);
-  const faulty: FunctionServices = { ...services, blobs: failingBlobs };
+  // The real services, except that the broker refuses every stage result.
+  const faulty: FunctionServices = { ...services, publisher: publisherFailingResults(services.publisher) };
   useServices(faulty);
   client = new ServiceBusClient(stack.environment.ServiceBusConnection);
   admin = createEmulatorAdministrationClient(stack.environment.ServiceBusConnection, stack.serviceBus.certificatePem);
@@ -82,7 +81,7 @@ beforeAll(async () => {
   await blobCreated.sendMessages({ messageId: "not-a-cloudevent", body: { hello: "world" }, contentType: "application/json" });
   await blobCreated.close();
 
-  // (b) A recording whose hash stage fails transiently on every delivery.
+  // (b) A recording whose hash stage cannot report on any delivery.
   await services.publisher.publish(ENTITIES.evidenceReceivedTopic, {
     messageId: `${EVIDENCE_ID}:received`,
     body: evidenceReceived(),
@@ -100,10 +99,7 @@ beforeAll(async () => {
     (await admin.getSubscriptionRuntimeProperties("evidence-received", "hash")).deadLetterMessageCount === 1 ? true : undefined,
   );
   await waitFor("the event to expire", async () => ((await admin.getSubscriptionRuntimeProperties("evidence-ready", "all-events")).deadLetterMessageCount === 1 ? true : undefined));
-  await waitFor("the record to be final", async () => {
-    const record = (await services.index.read(EVIDENCE_ID))?.record;
-    return record?.status === "failed" && record.finalEvent?.publishedAt ? record : undefined;
-  });
+  await waitFor("the record to exist", async () => (await services.index.read(EVIDENCE_ID))?.record);
   await devHost.stop();
   devHost = undefined;
 }, 90_000);
@@ -141,9 +137,9 @@ test("dlq list shows active, dead-letter and scheduled counts for every queue an
   expect(byEntity["evidence-received/transcode"]).toMatchObject({ active: 1, deadLetter: 0 });
   expect(byEntity["evidence-received/index"]).toMatchObject({ active: 0, deadLetter: 0 });
   expect(byEntity["stage-results"]).toMatchObject({ active: 0, deadLetter: 0 });
-  // The evidence-failed event waits in both subscriptions; the expired event is in all-events' DLQ.
-  expect(byEntity["evidence-ready/all-events"]).toMatchObject({ active: 1, deadLetter: 1 });
-  expect(byEntity["evidence-ready/failures"]).toMatchObject({ active: 1, deadLetter: 0 });
+  // No final event (the recording is not final); the expired event is in all-events' DLQ.
+  expect(byEntity["evidence-ready/all-events"]).toMatchObject({ active: 0, deadLetter: 1 });
+  expect(byEntity["evidence-ready/failures"]).toMatchObject({ active: 0, deadLetter: 0 });
   expect(byEntity["evidence-ready/ready"]).toMatchObject({ active: 0, deadLetter: 0 });
 
   const text = await runCli(["dlq", "list", "--data-dir", dataDir]);
@@ -162,7 +158,7 @@ test("dlq list shows active, dead-letter and scheduled counts for every queue an
   ]);
 }, 60_000);
 
-test("dlq peek on a stage's subscription shows the dead-letter reason and the stage's last error from the record", async () => {
+test("dlq peek on a stage's subscription shows the dead-letter reason and what the record says of the stage", async () => {
   const result = await runCli(["dlq", "peek", "evidence-received/hash", "--data-dir", dataDir, "--json"]);
   expect(result.code).toBe(0);
   const peek = JSON.parse(result.stdout) as DlqPeekResult;
@@ -173,14 +169,11 @@ test("dlq peek on a stage's subscription shows the dead-letter reason and the st
     messageId: `${EVIDENCE_ID}:received`,
     evidenceId: EVIDENCE_ID,
     deadLetterReason: "MaxDeliveryCountExceeded",
-    record: {
-      status: "failed",
-      stage: "hash",
-      stageStatus: "failed",
-      attempts: ENTITIES.hashSubscription.maxDeliveryCount,
-      lastError: { code: "Transient", message: INJECTED, attempt: ENTITIES.hashSubscription.maxDeliveryCount },
-    },
+    record: { status: "received", stage: "hash" },
   });
+  // The stage never reported: the record has no state for it, and says so.
+  expect(message.record).not.toHaveProperty("lastError.code");
+  expect(message.deliveryCount).toBe(ENTITIES.hashSubscription.maxDeliveryCount);
   expect(message.deadLetterErrorDescription).toBeTruthy();
   expect(message.sequenceNumber).toMatch(/^\d+$/);
   expect(Number.isNaN(Date.parse(message.enqueuedTime!))).toBe(false);
@@ -191,7 +184,8 @@ test("dlq peek on a stage's subscription shows the dead-letter reason and the st
   expect(text.stdout).toContain("evidence-received/hash: 1 of 1 dead-lettered message(s) (stage hash)");
   expect(text.stdout).toContain(`evidence     ${EVIDENCE_ID}`);
   expect(text.stdout).toContain(`dead-letter  MaxDeliveryCountExceeded: ${message.deadLetterErrorDescription}`);
-  expect(text.stdout).toContain(`Transient: ${INJECTED}`);
+  expect(text.stdout).toContain("record       status received");
+  expect(text.stdout).toContain("no error recorded");
 
   // Peeking locks nothing and moves nothing: the same message is there, as often as asked.
   const again = JSON.parse((await runCli(["dlq", "peek", "evidence-received/Subscriptions/hash", "--data-dir", dataDir, "--json"])).stdout) as DlqPeekResult;
@@ -213,10 +207,10 @@ test("dlq peek on blob-created shows the schema violations; on an event subscrip
   expect(expired.code).toBe(0);
   const peekExpired = JSON.parse(expired.stdout) as DlqPeekResult;
   expect(peekExpired.messages).toHaveLength(1);
-  expect(peekExpired.messages[0]).toMatchObject({ messageId: "short-lived", evidenceId: EVIDENCE_ID, deadLetterReason: "TTLExpiredException", record: { status: "failed" } });
+  expect(peekExpired.messages[0]).toMatchObject({ messageId: "short-lived", evidenceId: EVIDENCE_ID, deadLetterReason: "TTLExpiredException", record: { status: "received" } });
   expect(peekExpired.messages[0].record).not.toHaveProperty("lastError");
   const text = await runCli(["dlq", "peek", "evidence-ready/all-events", "--data-dir", dataDir]);
-  expect(text.stdout).toContain("record       status failed");
+  expect(text.stdout).toContain("record       status received");
 }, 60_000);
 
 test("an unknown entity exits 2 naming the known ones; a bad --max exits 2", async () => {
@@ -272,7 +266,7 @@ test("peek pages through a dead-letter queue with --max, oldest first, without m
   const peek = JSON.parse(cli.stdout) as DlqPeekResult;
   expect(peek.deadLetterCount).toBe(6);
   expect(peek.messages).toHaveLength(2);
-  expect(peek.messages[0].record).toEqual({ status: "failed" });
+  expect(peek.messages[0].record).toEqual({ status: "received" });
   expect((await admin.getSubscriptionRuntimeProperties("evidence-ready", "failures")).deadLetterMessageCount).toBe(6);
 }, 60_000);
 
