@@ -169,18 +169,6 @@ export function sourceDuration(probe: MediaProbe, mapped: Array<MediaStreamInfo 
   return probe.durationInSeconds !== undefined && probe.durationInSeconds > 0 ? probe.durationInSeconds : undefined;
 }
 
-/**
- * How long one ffmpeg run over a recording may take: 10 s + 4× its duration (veryfast at
- * ≤1280 runs far faster than real time; a run 4× slower than real time is stuck), capped at
- * 2 h — the host's maxAutoLockRenewalDuration, beyond which the message lock is lost anyway.
- * Unknown duration: the cap.
- */
-export function mediaTimeoutInMs(durationInSeconds: number | undefined, factor = 4): number {
-  const cap = 2 * 60 * 60 * 1000;
-  if (durationInSeconds === undefined || !Number.isFinite(durationInSeconds) || durationInSeconds <= 0) return cap;
-  return Math.min(cap, Math.ceil(10_000 + factor * durationInSeconds * 1000));
-}
-
 export function describeStreams(probe: MediaProbe): string {
   const streams = probe.streams.map((s) => `#${s.index} ${s.type}${s.codec ? ` ${s.codec}` : ""}${s.codecTag ? ` (${s.codecTag})` : ""}`).join(", ");
   return `a ${probe.container || "unknown"} file with ${probe.streams.length === 0 ? "no streams" : `streams ${streams}`}`;

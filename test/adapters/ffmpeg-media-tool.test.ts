@@ -23,7 +23,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as vm from "node:vm";
 import { CustodyError } from "../../shared/errors";
 import { classify, createFfmpegMediaTool, meaningfulLines, MediaToolError, redact, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg-media-tool";
-import { mediaTimeoutInMs } from "../../shared/media/transcode-plan";
+import { mediaRunLimits } from "../../shared/media/run-limits";
 import type { MediaInput } from "../../shared/ports/media-tool";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
@@ -627,15 +627,14 @@ describe("time limits from progress", () => {
     const probe = await tool.probe({ kind: "file", path: short }, quick);
     const duration = probe.durationInSeconds!;
     // 35× slower than real time, frame by frame: a very busy machine, still moving.
-    const result = await tool.run({ kind: "file", path: short }, ["-vf", "setpts=35*PTS,realtime", "-f", "null", "-"], {
-      timeoutInMs: mediaTimeoutInMs(duration),
-      stallTimeoutInMs: 5_000,
-    });
+    const limits = mediaRunLimits({ durationInSeconds: duration, video: probe.streams[probe.primaryVideoIndex!] }, 5_000);
+    const result = await tool.run({ kind: "file", path: short }, ["-vf", "setpts=35*PTS,realtime", "-f", "null", "-"], { timeoutInMs: limits.ceilingInMs, stallTimeoutInMs: limits.stallTimeoutInMs });
     expect(result.durationInMs).toBeGreaterThan(10_000 + 4 * duration * 1000); // the case: beyond the old limit
   }, 60_000);
 
   test("a run whose input stops sending bytes mid-file is killed after the stall window, retryable, naming the window", async () => {
-    throttle.stallAtBytes = Math.floor(served.get("/long.mp4")!.length / 2);
+    // Half the file, 16 KiB every 200 ms (so progress is reported on the way), then nothing.
+    Object.assign(throttle, { chunkBytes: 16 * 1024, intervalInMs: 200, stallAtBytes: Math.floor(served.get("/long.mp4")!.length / 2) });
     // -rw_timeout far away, so only the progress watch can end this run.
     const patient = await createFfmpegMediaTool({ urlReadTimeoutInMs: 600_000 });
     const started = Date.now();
