@@ -24,6 +24,7 @@ import * as vm from "node:vm";
 import { CustodyError } from "../../shared/errors";
 import { classify, createFfmpegMediaTool, meaningfulLines, MediaToolError, redact, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg-media-tool";
 import { mediaRunLimits } from "../../shared/media/run-limits";
+import { planThumbnails } from "../../shared/media/thumbnail-plan";
 import type { MediaInput } from "../../shared/ports/media-tool";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
@@ -605,6 +606,7 @@ describe("time limits from progress", () => {
       });
       let at = start;
       const next = () => {
+        if (response.destroyed) return; // ffmpeg was killed
         const until = Math.min(end + 1, at + throttle.chunkBytes, stall ? Math.max(at, throttle.stallAtBytes) : Infinity);
         if (until > at) response.write(body.subarray(at, until));
         at = until;
@@ -630,6 +632,17 @@ describe("time limits from progress", () => {
     const limits = mediaRunLimits({ durationInSeconds: duration, video: probe.streams[probe.primaryVideoIndex!] }, 5_000);
     const result = await tool.run({ kind: "file", path: short }, ["-vf", "setpts=35*PTS,realtime", "-f", "null", "-"], { timeoutInMs: limits.ceilingInMs, stallTimeoutInMs: limits.stallTimeoutInMs });
     expect(result.durationInMs).toBeGreaterThan(10_000 + 4 * duration * 1000); // the case: beyond the old limit
+  }, 60_000);
+
+  test("a thumbnail run shows progress while it decodes, not only at each thumbnail: few thumbnails over a slowly read recording finish", async () => {
+    // One thumbnail over 30 s: the image outputs advance once at the start and once at the end.
+    Object.assign(throttle, { chunkBytes: 16 * 1024, intervalInMs: 150, stallAtBytes: Infinity });
+    const probe = await tool.probe({ kind: "file", path: longFast }, quick);
+    const dir = await fsp.mkdtemp(path.join(work, "thumbnails-"));
+    const plan = planThumbnails(probe, probe.streams[probe.primaryVideoIndex!]!, { count: 1, outputDir: dir });
+    const result = await tool.run({ kind: "url", url: `${base}/long.mp4` }, plan.arguments, { timeoutInMs: 60_000, stallTimeoutInMs: 2_000 });
+    expect(result.durationInMs).toBeGreaterThan(2_000); // the case: longer than the stall window
+    for (const name of [plan.files.poster, plan.files.thumbnails[0]!, plan.files.sprite]) expect((await fsp.stat(path.join(dir, name))).size).toBeGreaterThan(0);
   }, 60_000);
 
   test("a run whose input stops sending bytes mid-file is killed after the stall window, retryable, naming the window", async () => {
