@@ -21,6 +21,7 @@
  *   run: a 10-year duration would make the frame rate N/d round to zero.
  */
 import type { MediaProbe, MediaStreamInfo } from "../ports/media-tool";
+import { assertPlausible } from "./plausible-media";
 import { capFilter, displaySize, sdrFilters, sourceDuration } from "./transcode-plan";
 
 export const DEFAULT_THUMBNAIL_COUNT = 8;
@@ -88,6 +89,7 @@ export function scaledSize(width: number, display: Size | undefined): Size {
 export function planThumbnails(probe: MediaProbe, video: MediaStreamInfo, options: ThumbnailPlanOptions): ThumbnailPlan {
   const count = options.count;
   if (!Number.isSafeInteger(count) || count < 1 || count > MAX_THUMBNAIL_COUNT) throw new Error(`thumbnail count must be 1…${MAX_THUMBNAIL_COUNT}, not ${count}`);
+  assertPlausible(probe, [video]);
   const durationInSeconds = sourceDuration(probe, [video]);
   const display = displaySize(video);
   const thumbnail = scaledSize(options.thumbnailWidth ?? 320, display);

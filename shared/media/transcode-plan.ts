@@ -18,9 +18,12 @@
  *   SDR sources are only converted. Always `yuv420p` (browsers do not play High 10).
  * - **H.264 High + AAC-LC in MP4 with `+faststart`** (moov first: playable while downloading).
  *   Audio-only sources get an AAC `.m4a`; video without audio a video-only MP4.
+ * - **Implausible probes** (a 10-year duration, a 0×0 picture; shared/media/plausible-media.ts)
+ *   are UnsupportedMedia before anything runs.
  */
 import { CustodyError } from "../errors";
 import type { MediaProbe, MediaStreamInfo } from "../ports/media-tool";
+import { assertPlausible } from "./plausible-media";
 
 export const DEFAULT_PROXY_MAX_SIDE = 1280;
 
@@ -68,6 +71,7 @@ export function planTranscode(probe: MediaProbe, options: TranscodePlanOptions):
   if (video === undefined && audio === undefined) {
     throw new CustodyError("UnsupportedMedia", `No decodable video or audio stream in ${describeStreams(probe)}: nothing to transcode.`);
   }
+  assertPlausible(probe, [video, audio]);
   const args: string[] = [];
   if (video !== undefined) args.push("-map", `0:${video.index}`);
   if (audio !== undefined) args.push("-map", `0:${audio.index}`);
