@@ -8,7 +8,8 @@ import * as path from "node:path";
 import { isCustodyError } from "../../shared/errors";
 import type { StageWork } from "../../shared/stages/report-stage";
 import { thumbnailOriginal } from "../../shared/stages/thumbnail-stage";
-import { FIXTURES, sha256, stageContext, startMediaHarness, withClaimedMatroskaDuration, type MediaHarness } from "./media-harness";
+import { FIXTURES, sha256, stageContext, startMediaHarness, type MediaHarness } from "./media-harness";
+import { withClaimedMatroskaDuration } from "../support/crafted-media";
 
 let h: MediaHarness;
 const context = stageContext("custody/thumbnail@test");

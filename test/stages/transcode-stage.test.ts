@@ -12,7 +12,8 @@ import { isCustodyError } from "../../shared/errors";
 import type { MediaTool } from "../../shared/ports/media-tool";
 import { StageFailure, type StageWork } from "../../shared/stages/report-stage";
 import { transcodeOriginal } from "../../shared/stages/transcode-stage";
-import { FIXTURES, sha256, stageContext, startMediaHarness, withClaimedMatroskaDuration, type MediaHarness } from "./media-harness";
+import { FIXTURES, sha256, stageContext, startMediaHarness, type MediaHarness } from "./media-harness";
+import { withClaimedMatroskaDuration } from "../support/crafted-media";
 
 let h: MediaHarness;
 const context = stageContext("custody/transcode@test");
