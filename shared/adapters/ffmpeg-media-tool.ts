@@ -437,10 +437,12 @@ async function run(config: Config, input: MediaInput, outputArguments: string[],
       );
     }
   }
+  const stallTimeoutInMs = options.stallTimeoutInMs ?? config.stallTimeoutInMs;
+  if (!(stallTimeoutInMs > 0)) throw new CustodyError("Internal", `stallTimeoutInMs must be a positive number of milliseconds, not ${stallTimeoutInMs}`, { retryable: false });
   const progress = options.onProgress ? new ProgressFraction(options.onProgress, outputArguments) : undefined;
   const result = await runFfmpeg(config, command, {
     timeoutInMs: options.timeoutInMs,
-    stallTimeoutInMs: options.stallTimeoutInMs ?? config.stallTimeoutInMs,
+    stallTimeoutInMs,
     abortSignal: options.abortSignal,
     onStdoutLine: progress ? (line) => progress.stdout(line) : undefined,
     onStderrLine: progress ? (line) => progress.stderr(line) : undefined,
@@ -726,13 +728,19 @@ function watchRun(options: ProcessOptions, result: ProcessResult, stop: () => vo
   return watchdog;
 }
 
-/** Stdout lines to the watchdog (when it watches progress) and to the caller. */
-function stdoutConsumer(options: ProcessOptions, watchdog: MediaRunWatchdog): ((line: string) => void) | undefined {
-  const { onStdoutLine, stallTimeoutInMs } = options;
-  if (stallTimeoutInMs === undefined) return onStdoutLine;
-  return (line) => {
-    watchdog.progressLine(line);
-    onStdoutLine?.(line);
+/** Output lines to the watchdog (when it watches progress: `-progress` on stdout, the muxer's notices on stderr) and to the caller. */
+function watchedLines(options: ProcessOptions, watchdog: MediaRunWatchdog): { stdout?: (line: string) => void; stderr?: (line: string) => void } {
+  const { onStdoutLine, onStderrLine, stallTimeoutInMs } = options;
+  if (stallTimeoutInMs === undefined) return { stdout: onStdoutLine, stderr: onStderrLine };
+  return {
+    stdout: (line) => {
+      watchdog.progressLine(line);
+      onStdoutLine?.(line);
+    },
+    stderr: (line) => {
+      watchdog.stderrLine(line);
+      onStderrLine?.(line);
+    },
   };
 }
 
@@ -752,8 +760,8 @@ function runProcess(config: Config, binary: string, args: string[], options: Pro
 
     const stdoutChunks: Buffer[] = [];
     let stdoutBytes = 0;
-    const onStdoutLine = stdoutConsumer(options, watchdog);
-    const stdoutLines = onStdoutLine ? lineSplitter(onStdoutLine) : undefined;
+    const lines = watchedLines(options, watchdog);
+    const stdoutLines = lines.stdout ? lineSplitter(lines.stdout) : undefined;
     child.stdout.on("data", (chunk: Buffer) => {
       if (options.collectStdout !== undefined && !result.stdoutOverflow) {
         stdoutBytes += chunk.length;
@@ -767,7 +775,7 @@ function runProcess(config: Config, binary: string, args: string[], options: Pro
       }
       stdoutLines?.push(chunk);
     });
-    const stderr = lineSplitter(stderrCollector(config, stderrLines, options.onStderrLine));
+    const stderr = lineSplitter(stderrCollector(config, stderrLines, lines.stderr));
     child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
 
     const finish = () => {
@@ -841,8 +849,8 @@ function runFfmpeg(config: Config, command: FfmpegCommandLine, options: ProcessO
     };
     // Not spawned yet: `start`, if it ever comes, kills at once.
     const watchdog = watchRun(options, result, () => (running ? fluent?.kill("SIGKILL") : finish()));
-    const onStdoutLine = stdoutConsumer(options, watchdog);
-    const stdoutLines = onStdoutLine ? lineSplitter(onStdoutLine) : undefined;
+    const lines = watchedLines(options, watchdog);
+    const stdoutLines = lines.stdout ? lineSplitter(lines.stdout) : undefined;
 
     void nextFluentTurn().then((release) => {
       releaseTurn = release;
@@ -863,7 +871,7 @@ function runFfmpeg(config: Config, command: FfmpegCommandLine, options: ProcessO
           callback();
         },
       });
-      const onStderr = stderrCollector(config, stderrLines, options.onStderrLine);
+      const onStderr = stderrCollector(config, stderrLines, lines.stderr);
       fluent = ffmpeg({ stdoutLines: config.tailLines })
         // The launcher, not ffmpeg: it gives ffmpeg the minimal environment (file header). Its
         // capability queries (`-formats`, `-encoders`) go through it too.

@@ -10,6 +10,10 @@
  *   same values, while their input read hangs; older ones print nothing then. The window
  *   starts when the process starts (not while fluent-ffmpeg queues it), so a run that never
  *   produces a first frame is stopped too.
+ * - **Finishing**: `-progress` stands still while the MP4 muxer rewrites the file to put the
+ *   moov first (`+faststart`: a pass over the whole output, after the last frame). ffmpeg says
+ *   so on stderr ("Starting second pass: moving the moov atom …"); from then on only the
+ *   ceiling applies, so a long recording's proxy is not killed while it is being finished.
  * - **Ceiling**: a run is stopped when it lasts longer than this, progressing or not — the
  *   backstop for a run that moves forever (say, timestamps that loop). The caller derives it
  *   from the expected work (shared/media/run-limits.ts), generously.
@@ -111,6 +115,9 @@ export interface MediaRunWatchdogOptions {
 /** The largest delay Node's timers take (about 24.8 days); a longer one would fire at once. */
 const MAX_TIMER_IN_MS = 2_147_483_647;
 
+/** The MP4/MOV muxer's notice that it is rewriting the output to move the moov atom first. */
+const SECOND_PASS = /Starting second pass: moving the moov atom/;
+
 export class MediaRunWatchdog {
   private readonly parser = new ProgressParser();
   readonly progress = new ProgressHighWater();
@@ -119,6 +126,7 @@ export class MediaRunWatchdog {
   private lastAdvanceAt = 0;
   private stopped: MediaRunStopReason | undefined;
   private disposed = false;
+  private finishing = false;
   private readonly onAbort = () => this.stop("abort");
 
   /** Arms the ceiling and the abort listener at once; the stall clock waits for {@link processStarted}. */
@@ -145,6 +153,13 @@ export class MediaRunWatchdog {
     if (snapshot !== undefined && this.progress.advance(snapshot)) this.lastAdvanceAt = Date.now();
   }
 
+  /** One line of the process's stderr: the notice of a final rewrite ends the stall watch. */
+  stderrLine(line: string): void {
+    if (this.stallTimer === undefined || !SECOND_PASS.test(line)) return;
+    clearTimeout(this.stallTimer);
+    this.finishing = true;
+  }
+
   /** Clears the timers and the abort listener (the process has ended). */
   dispose(): void {
     this.disposed = true;
@@ -159,6 +174,7 @@ export class MediaRunWatchdog {
    */
   private armStall(delayInMs: number): void {
     this.stallTimer = setTimeout(() => {
+      if (this.finishing) return;
       const window = this.options.stallTimeoutInMs!;
       const idle = Date.now() - this.lastAdvanceAt;
       if (idle >= window) this.stop("stall");

@@ -155,6 +155,12 @@ describe("run", () => {
     expect(error.message).toMatch(/Stream map '0:v:0' matches no streams/);
   });
 
+  test("a stall window that is not a positive number is refused before anything runs", async () => {
+    for (const stallTimeoutInMs of [0, -1, Number.NaN]) {
+      await expect(tool.run({ kind: "file", path: clip }, ["-f", "null", "-"], { ...quick, stallTimeoutInMs })).rejects.toMatchObject({ code: "Internal", retryable: false });
+    }
+  });
+
   test("a second input is refused (it would escape the allow-lists)", async () => {
     await expect(tool.run({ kind: "file", path: clip }, ["-i", "/etc/passwd", "-f", "null", "-"], quick)).rejects.toMatchObject({ retryable: false });
   });
@@ -644,6 +650,27 @@ describe("time limits from progress", () => {
     expect(result.durationInMs).toBeGreaterThan(2_000); // the case: longer than the stall window
     for (const name of [plan.files.poster, plan.files.thumbnails[0]!, plan.files.sprite]) expect((await fsp.stat(path.join(dir, name))).size).toBeGreaterThan(0);
   }, 60_000);
+
+  test("the muxer's final rewrite (faststart), during which progress stands still, is not taken for a stall", async () => {
+    // A stand-in ffmpeg: one progress block, then 3 s without one, then the end — with and
+    // without the notice the real mp4 muxer prints when it starts moving the moov atom.
+    const fake = (name: string, notice: boolean) =>
+      script(
+        name,
+        'if [ "$2" = "-version" ]; then echo "ffmpeg version fake-finishing"; exit 0; fi\n' +
+          'case "$1" in -formats|-encoders) exit 0;; esac\n' + // fluent-ffmpeg's capability queries
+          "printf 'frame=250\\nout_time_us=10000000\\nprogress=continue\\n'\n" +
+          (notice ? "echo '[mp4] [info] Starting second pass: moving the moov atom to the beginning of the file' >&2\n" : "") +
+          "sleep 3\nprintf 'frame=250\\nout_time_us=10000000\\nprogress=end\\n'",
+      );
+    const finishing = await createFfmpegMediaTool({ ffmpegPath: await fake("finishing-ffmpeg", true) });
+    // No `-f`: fluent-ffmpeg checks it against the formats of whichever ffmpeg ran first in the process.
+    const output = [path.join(work, "finishing.bin")];
+    await expect(finishing.run({ kind: "file", path: clip }, output, { timeoutInMs: 20_000, stallTimeoutInMs: 1_000 })).resolves.toMatchObject({ arguments: expect.any(Array) });
+    const silent = await createFfmpegMediaTool({ ffmpegPath: await fake("silent-ffmpeg", false) });
+    const error = await rejection(silent.run({ kind: "file", path: clip }, output, { timeoutInMs: 20_000, stallTimeoutInMs: 1_000 }));
+    expect(error.message).toMatch(/made no progress for 1000 ms .*out_time 00:00:10.000, frame 250/);
+  }, 30_000);
 
   test("a run whose input stops sending bytes mid-file is killed after the stall window, retryable, naming the window", async () => {
     // Half the file, 16 KiB every 200 ms (so progress is reported on the way), then nothing.

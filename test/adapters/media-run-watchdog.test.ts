@@ -107,6 +107,25 @@ describe("the watchdog", () => {
     expect(stops).toEqual(["stall"]);
   });
 
+  test("once the muxer starts its faststart rewrite (no progress until it ends), only the ceiling applies", () => {
+    const { watchdog, stops } = watch({ ceilingInMs: 3_600_000, stallTimeoutInMs: 60_000 });
+    watchdog.processStarted();
+    for (const line of block({ frame: "9000", us: "300000000" })) watchdog.progressLine(line);
+    watchdog.stderrLine("[mp4] [info] Starting second pass: moving the moov atom to the beginning of the file");
+    jest.advanceTimersByTime(30 * 60_000);
+    expect(stops).toEqual([]);
+    jest.advanceTimersByTime(30 * 60_000);
+    expect(stops).toEqual(["ceiling"]);
+  });
+
+  test("other stderr lines change nothing", () => {
+    const { watchdog, stops } = watch({ ceilingInMs: 3_600_000, stallTimeoutInMs: 60_000 });
+    watchdog.processStarted();
+    watchdog.stderrLine("[https] [warning] Will reconnect at 1048576 in 0 second(s), error=End of file.");
+    jest.advanceTimersByTime(60_000);
+    expect(stops).toEqual(["stall"]);
+  });
+
   test("without a stall window (ffprobe) only the ceiling and the abort apply; dispose clears everything", () => {
     const controller = new AbortController();
     const probe = watch({ ceilingInMs: 60_000, abortSignal: controller.signal });
