@@ -42,8 +42,12 @@ export interface Settings {
   requiredStages: PipelineStage[];
   /** Containers ingest accepts recordings from (CUSTODY_ACCEPTED_CONTAINERS). */
   acceptedContainers: string[];
-  /** Media stages: the proxy's longest side (CUSTODY_PROXY_MAX_SIDE, default 1280) and thumbnails per recording (CUSTODY_THUMBNAIL_COUNT, default 8). */
-  media: { proxyMaxSide: number; thumbnailCount: number };
+  /**
+   * Media stages: the proxy's longest side (CUSTODY_PROXY_MAX_SIDE, default 1280), thumbnails per
+   * recording (CUSTODY_THUMBNAIL_COUNT, default 8), and how long an ffmpeg run may make no
+   * progress before it is killed and retried (CUSTODY_MEDIA_STALL_TIMEOUT_MS, default 60000).
+   */
+  media: { proxyMaxSide: number; thumbnailCount: number; stallTimeoutInMs: number };
   /**
    * The fixity-sample timer: recordings per run (CUSTODY_FIXITY_SAMPLE, default 10), how long a
    * checked recording rests before it is checked again (CUSTODY_FIXITY_RECHECK_HOURS, default
@@ -101,6 +105,7 @@ export function loadSettings(env: Environment = process.env): Settings {
     media: {
       proxyMaxSide: integer(env, "CUSTODY_PROXY_MAX_SIDE", 1280, 16, 7680, (v) => v % 2 === 0 || "must be even (4:2:0 video needs even sizes)"),
       thumbnailCount: integer(env, "CUSTODY_THUMBNAIL_COUNT", 8, 1, 99),
+      stallTimeoutInMs: integer(env, "CUSTODY_MEDIA_STALL_TIMEOUT_MS", 60_000, 5_000, 3_600_000),
     },
     fixity: {
       sampleSize: integer(env, "CUSTODY_FIXITY_SAMPLE", 10, 1, 10_000),

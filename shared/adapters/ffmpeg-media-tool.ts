@@ -23,8 +23,9 @@
  *   ffprobe on the input — without the allow-lists, with the host's environment;
  * - stderr arrives line by line through its `stderr` event; the exit code or signal is read
  *   from its `error` event ("ffmpeg exited with code N" / "ffmpeg was killed with signal S");
- * - the timeout and abort are our own timer and listener calling `kill("SIGKILL")` (its
- *   `timeout` option sends SIGTERM); a kill that comes before the spawn is delivered on `start`;
+ * - the limits (stall window, ceiling, abort; media-run-watchdog.ts) are ours, calling
+ *   `kill("SIGKILL")` (its `timeout` option sends SIGTERM and knows no progress); a kill that
+ *   comes before the spawn is delivered on `start`;
  * - `setFfmpegPath` is process-wide in fluent-ffmpeg, so starts are serialised until the spawn
  *   (a tool with another binary cannot switch the path under a pending start);
  * - before its first run in a process fluent-ffmpeg runs `ffmpeg -formats` and `-encoders` and
@@ -70,13 +71,15 @@
  * - has `-hide_banner`, `-nostdin` (ffmpeg; ffprobe has no such option, its stdin is
  *   /dev/null), `-y` for outputs, a log level tagged with `level+` (so error lines can be told
  *   from noise); the minimal environment above;
- * - is killed with SIGKILL when `timeoutInMs` passes or `abortSignal` fires;
+ * - is killed with SIGKILL when `abortSignal` fires or its ceiling (`timeoutInMs`) passes, and
+ *   an ffmpeg run also when its `-progress` has not advanced for the stall window
+ *   (`stallTimeoutInMs`, default {@link DEFAULT_STALL_TIMEOUT_IN_MS}): see media-run-watchdog.ts;
  * - keeps the last {@link DEFAULT_STDERR_TAIL_LINES} lines of stderr.
  *
  * Failures are `MediaToolError` (a CustodyError) carrying the stderr tail, the arguments and
  * the exit code or signal: `UnsupportedMedia` (corrupt, truncated, encrypted, missing decoder,
  * no stream, refused format/protocol — never retried), `MediaToolCrashed` (death by signal),
- * `Transient` (timeout, abort, network errors on a URL input), `OriginalNotFound` /
+ * `Transient` (stall, ceiling, abort, network errors on a URL input), `OriginalNotFound` /
  * `AccessDenied` (HTTP 404 / 401, 403 on a URL input), `Internal` (anything else).
  */
 import { spawn } from "node:child_process";
@@ -90,6 +93,7 @@ import { CustodyError, type CustodyErrorCode } from "../errors";
 import { normaliseProbe, type FfprobeOutput } from "../media/probe-normalise";
 import type { MediaInput, MediaProbe, MediaRunOptions, MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
 import { locateMediaBinaries, privateDirectory, type LocateMediaBinariesOptions, type MediaBinary } from "./media-binaries";
+import { MediaRunWatchdog, ProgressFraction, type MediaRunStopReason } from "./media-run-watchdog";
 
 /**
  * Demuxers an original may be read with (names as `ffmpeg -demuxers` lists them; a demuxer
@@ -113,6 +117,9 @@ export const ALLOWED_PROTOCOLS: Readonly<Record<MediaInput["kind"], string>> = {
 
 export const DEFAULT_STDERR_TAIL_LINES = 40;
 
+/** How long an ffmpeg run may go without progress before it counts as hung. */
+export const DEFAULT_STALL_TIMEOUT_IN_MS = 60_000;
+
 /** A directory that cannot exist (`/dev/null` is not a directory), for GCONV_PATH. */
 const NO_GCONV = "/dev/null/custody-no-gconv";
 
@@ -131,6 +138,8 @@ export interface FfmpegMediaToolOptions extends LocateMediaBinariesOptions {
   maxProbeOutputBytes?: number;
   /** Network stall limit for URL inputs (ffmpeg `-rw_timeout`); default 30 s. */
   urlReadTimeoutInMs?: number;
+  /** Stall window of ffmpeg runs that do not give their own; default {@link DEFAULT_STALL_TIMEOUT_IN_MS}. */
+  stallTimeoutInMs?: number;
 }
 
 export interface FfmpegMediaTool extends MediaTool {
@@ -195,6 +204,7 @@ export async function createFfmpegMediaTool(options: FfmpegMediaToolOptions = {}
     tailLines: options.stderrTailLines ?? DEFAULT_STDERR_TAIL_LINES,
     maxProbeOutputBytes: options.maxProbeOutputBytes ?? 32 * 1024 * 1024,
     urlReadTimeoutInMs: options.urlReadTimeoutInMs ?? 30_000,
+    stallTimeoutInMs: options.stallTimeoutInMs ?? DEFAULT_STALL_TIMEOUT_IN_MS,
   };
   const startupTimeoutInMs = options.startupTimeoutInMs ?? 15_000;
   const [ffmpeg, ffprobe] = await Promise.all([
@@ -220,6 +230,7 @@ interface Config {
   tailLines: number;
   maxProbeOutputBytes: number;
   urlReadTimeoutInMs: number;
+  stallTimeoutInMs: number;
 }
 
 async function binaryVersion(config: Config, binary: MediaBinary, timeoutInMs: number): Promise<string> {
@@ -241,7 +252,7 @@ async function binaryVersion(config: Config, binary: MediaBinary, timeoutInMs: n
 function whyVersionFailed(result: ProcessResult, timeoutInMs: number, otherwise: string): string {
   const what = result.spawnError
     ? result.spawnError.message
-    : result.timedOut
+    : result.stoppedBy === "ceiling"
       ? `timed out after ${timeoutInMs} ms`
       : result.signal
         ? `killed by ${result.signal}`
@@ -390,7 +401,7 @@ async function probe(config: Config, input: MediaInput, options: MediaRunOptions
     abortSignal: options.abortSignal,
     collectStdout: config.maxProbeOutputBytes,
   });
-  if (result.stdoutOverflow && !result.aborted && !result.timedOut) {
+  if (result.stdoutOverflow && result.stoppedBy === undefined) {
     // Killed by us for printing too much: a crafted file (say, a million streams), not a crash.
     throw failure("UnsupportedMedia", `ffprobe output exceeds ${config.maxProbeOutputBytes} bytes on ${describe(input)}`, "ffprobe", args, result);
   }
@@ -426,14 +437,17 @@ async function run(config: Config, input: MediaInput, outputArguments: string[],
       );
     }
   }
-  const progress = options.onProgress ? new ProgressTracker(options.onProgress, outputArguments) : undefined;
+  const stallTimeoutInMs = options.stallTimeoutInMs ?? config.stallTimeoutInMs;
+  if (!(stallTimeoutInMs > 0)) throw new CustodyError("Internal", `stallTimeoutInMs must be a positive number of milliseconds, not ${stallTimeoutInMs}`, { retryable: false });
+  const progress = options.onProgress ? new ProgressFraction(options.onProgress, outputArguments) : undefined;
   const result = await runFfmpeg(config, command, {
     timeoutInMs: options.timeoutInMs,
+    stallTimeoutInMs,
     abortSignal: options.abortSignal,
     onStdoutLine: progress ? (line) => progress.stdout(line) : undefined,
     onStderrLine: progress ? (line) => progress.stderr(line) : undefined,
   });
-  if (result.unexpectedCommandLine !== undefined && !result.aborted && !result.timedOut) {
+  if (result.unexpectedCommandLine !== undefined && result.stoppedBy === undefined) {
     throw failure(
       "Internal",
       `fluent-ffmpeg spawned a command line other than the one built (killed, so no unrecorded arguments run): ${redact(result.unexpectedCommandLine)}`,
@@ -485,17 +499,29 @@ function throwIfFailed(
   options: MediaRunOptions,
 ): void {
   const binary = config.binaries[tool].path;
-  if (result.aborted) {
+  if (result.stoppedBy === "abort") {
     const reason = options.abortSignal?.reason;
     const because = reason instanceof Error ? reason.message : reason === undefined ? "" : String(reason);
     throw failure("Transient", `${tool} was aborted${because ? ` (${because})` : ""} and killed (SIGKILL)`, tool, args, result, {
       cause: reason,
     });
   }
-  if (result.timedOut) {
+  if (result.stoppedBy === "stall") {
+    // Transient: a run that stops moving is waiting on something outside it (storage that
+    // stopped serving bytes, a starved machine); a fresh attempt is the remedy.
     throw failure(
       "Transient",
-      `${tool} timed out after ${options.timeoutInMs} ms on ${describe(input)} and was killed (SIGKILL)${lastLines(result, ": ")}`,
+      `${tool} made no progress for ${result.stallTimeoutInMs} ms (the stall window) on ${describe(input)} and was killed (SIGKILL); ` +
+        `last progress: ${result.progress ?? "none"}${lastLines(result, ": ")}`,
+      tool, args, result,
+    );
+  }
+  if (result.stoppedBy === "ceiling") {
+    const watched = result.stallTimeoutInMs !== undefined;
+    throw failure(
+      "Transient",
+      `${tool} timed out after ${options.timeoutInMs} ms${watched ? " (the ceiling for this run)" : ""} on ${describe(input)}` +
+        `${watched ? ` while still making progress (${result.progress ?? "none"})` : ""} and was killed (SIGKILL)${lastLines(result, ": ")}`,
       tool, args, result,
     );
   }
@@ -638,70 +664,13 @@ function describe(input: MediaInput): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Progress
-
-/** Turns `-progress pipe:1` output and the input's `Duration:` line into 0..1. */
-class ProgressTracker {
-  private totalInSeconds: number | undefined;
-  private readonly limitInSeconds: number | undefined;
-  private readonly startInSeconds: number;
-  private last = -1;
-
-  constructor(
-    private readonly onProgress: (fraction: number) => void,
-    outputArguments: string[],
-  ) {
-    this.limitInSeconds = optionSeconds(outputArguments, "-t");
-    this.startInSeconds = optionSeconds(outputArguments, "-ss") ?? 0;
-  }
-
-  stderr(line: string): void {
-    if (this.totalInSeconds !== undefined) return;
-    const match = /Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(line);
-    if (!match) return;
-    const input = Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) - this.startInSeconds;
-    const total = this.limitInSeconds === undefined ? input : Math.min(input, this.limitInSeconds);
-    if (total > 0) this.totalInSeconds = total;
-  }
-
-  stdout(line: string): void {
-    if (line === "progress=end") return this.report(1);
-    const match = /^out_time=(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(line);
-    if (!match || this.totalInSeconds === undefined) return;
-    const seconds = Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]);
-    this.report(Math.min(1, Math.max(0, seconds / this.totalInSeconds)));
-  }
-
-  done(): void {
-    this.report(1);
-  }
-
-  private report(fraction: number): void {
-    if (fraction <= this.last) return;
-    this.last = fraction;
-    try {
-      this.onProgress(fraction);
-    } catch {
-      // A progress callback must not break the run.
-    }
-  }
-}
-
-function optionSeconds(args: string[], name: string): number | undefined {
-  const at = args.indexOf(name);
-  const value = at >= 0 ? args[at + 1] : undefined;
-  if (value === undefined) return undefined;
-  const clock = /^(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$/.exec(value);
-  if (clock) return Number(clock[1] ?? 0) * 3600 + Number(clock[2]) * 60 + Number(clock[3]);
-  const seconds = Number(value);
-  return Number.isFinite(seconds) ? seconds : undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Processes
 
 interface ProcessOptions {
+  /** The ceiling. */
   timeoutInMs: number;
+  /** Watch `-progress` on stdout and stop the run when it stalls this long; undefined: no watch. */
+  stallTimeoutInMs?: number;
   abortSignal?: AbortSignal;
   /** Keep stdout up to this many bytes (probe JSON, -version). */
   collectStdout?: number;
@@ -715,8 +684,12 @@ interface ProcessResult {
   stdout: string;
   stdoutOverflow: boolean;
   stderrLines: string[];
-  timedOut: boolean;
-  aborted: boolean;
+  /** Why the run was stopped by us (the process was killed), if it was. */
+  stoppedBy?: MediaRunStopReason;
+  /** The stall window it ran with, if any. */
+  stallTimeoutInMs?: number;
+  /** How far its `-progress` got (for messages), when it was watched. */
+  progress?: string;
   spawnError?: Error;
   /** fluent-ffmpeg's command line, when it differs from the one built (the process was killed). */
   unexpectedCommandLine?: string;
@@ -732,10 +705,42 @@ function childEnvironment(source: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return env;
 }
 
-/** A run's result before it starts; already `aborted` when the caller's signal is. */
+/** A run's result before it starts; already stopped by `abort` when the caller's signal is aborted. */
 function newProcessResult(options: ProcessOptions): ProcessResult {
+  const result: ProcessResult = { exitCode: null, signal: null, stdout: "", stdoutOverflow: false, stderrLines: [], durationInMs: 0 };
+  if (options.abortSignal?.aborted === true) result.stoppedBy = "abort";
+  if (options.stallTimeoutInMs !== undefined) result.stallTimeoutInMs = options.stallTimeoutInMs;
+  return result;
+}
+
+/** The limits of one run (media-run-watchdog.ts); `stop` kills the process. */
+function watchRun(options: ProcessOptions, result: ProcessResult, stop: () => void): MediaRunWatchdog {
+  const watchdog = new MediaRunWatchdog({
+    ceilingInMs: options.timeoutInMs,
+    stallTimeoutInMs: options.stallTimeoutInMs,
+    abortSignal: options.abortSignal,
+    onStop: (reason) => {
+      result.stoppedBy = reason;
+      if (options.stallTimeoutInMs !== undefined) result.progress = watchdog.progress.describe();
+      stop();
+    },
+  });
+  return watchdog;
+}
+
+/** Output lines to the watchdog (when it watches progress: `-progress` on stdout, the muxer's notices on stderr) and to the caller. */
+function watchedLines(options: ProcessOptions, watchdog: MediaRunWatchdog): { stdout?: (line: string) => void; stderr?: (line: string) => void } {
+  const { onStdoutLine, onStderrLine, stallTimeoutInMs } = options;
+  if (stallTimeoutInMs === undefined) return { stdout: onStdoutLine, stderr: onStderrLine };
   return {
-    exitCode: null, signal: null, stdout: "", stdoutOverflow: false, stderrLines: [], timedOut: false, aborted: options.abortSignal?.aborted === true, durationInMs: 0,
+    stdout: (line) => {
+      watchdog.progressLine(line);
+      onStdoutLine?.(line);
+    },
+    stderr: (line) => {
+      watchdog.stderrLine(line);
+      onStderrLine?.(line);
+    },
   };
 }
 
@@ -743,26 +748,20 @@ function runProcess(config: Config, binary: string, args: string[], options: Pro
   const started = Date.now();
   const result = newProcessResult(options);
   const { stderrLines } = result;
-  if (result.aborted) return Promise.resolve(result);
+  if (result.stoppedBy !== undefined) return Promise.resolve(result);
   return new Promise((resolve) => {
     let settled = false;
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], env: config.env, windowsHide: true });
     const kill = () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     };
-    const timer = setTimeout(() => {
-      result.timedOut = true;
-      kill();
-    }, Math.max(1, options.timeoutInMs));
-    const onAbort = () => {
-      result.aborted = true;
-      kill();
-    };
-    options.abortSignal?.addEventListener("abort", onAbort, { once: true });
+    const watchdog = watchRun(options, result, kill);
+    watchdog.processStarted();
 
     const stdoutChunks: Buffer[] = [];
     let stdoutBytes = 0;
-    const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
+    const lines = watchedLines(options, watchdog);
+    const stdoutLines = lines.stdout ? lineSplitter(lines.stdout) : undefined;
     child.stdout.on("data", (chunk: Buffer) => {
       if (options.collectStdout !== undefined && !result.stdoutOverflow) {
         stdoutBytes += chunk.length;
@@ -776,14 +775,13 @@ function runProcess(config: Config, binary: string, args: string[], options: Pro
       }
       stdoutLines?.push(chunk);
     });
-    const stderr = lineSplitter(stderrCollector(config, stderrLines, options.onStderrLine));
+    const stderr = lineSplitter(stderrCollector(config, stderrLines, lines.stderr));
     child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
 
     const finish = () => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      options.abortSignal?.removeEventListener("abort", onAbort);
+      watchdog.dispose();
       stderr.end();
       stdoutLines?.end();
       result.stdout = Buffer.concat(stdoutChunks).toString("utf8");
@@ -832,33 +830,27 @@ function runFfmpeg(config: Config, command: FfmpegCommandLine, options: ProcessO
   const started = Date.now();
   const result = newProcessResult(options);
   const { stderrLines } = result;
-  if (result.aborted) return Promise.resolve(result);
+  if (result.stoppedBy !== undefined) return Promise.resolve(result);
   const expected = ["ffmpeg", ...command.arguments].join(" "); // how fluent-ffmpeg's `start` event spells it
   return new Promise((resolve) => {
     let settled = false;
     let fluent: ffmpeg.FfmpegCommand | undefined;
     let running = false; // between `start` and `error`/`end`: there is a process to kill
     let releaseTurn: (() => void) | undefined;
-    const stdoutLines = options.onStdoutLine ? lineSplitter(options.onStdoutLine) : undefined;
 
     const finish = () => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      options.abortSignal?.removeEventListener("abort", onAbort);
+      watchdog.dispose();
       releaseTurn?.();
       stdoutLines?.end();
       result.durationInMs = Date.now() - started;
       resolve(result);
     };
-    const stop = (why: "timedOut" | "aborted") => {
-      result[why] = true;
-      if (running) fluent?.kill("SIGKILL");
-      else finish(); // not spawned yet: `start`, if it ever comes, kills at once
-    };
-    const timer = setTimeout(() => stop("timedOut"), Math.max(1, options.timeoutInMs));
-    const onAbort = () => stop("aborted");
-    options.abortSignal?.addEventListener("abort", onAbort, { once: true });
+    // Not spawned yet: `start`, if it ever comes, kills at once.
+    const watchdog = watchRun(options, result, () => (running ? fluent?.kill("SIGKILL") : finish()));
+    const lines = watchedLines(options, watchdog);
+    const stdoutLines = lines.stdout ? lineSplitter(lines.stdout) : undefined;
 
     void nextFluentTurn().then((release) => {
       releaseTurn = release;
@@ -879,7 +871,7 @@ function runFfmpeg(config: Config, command: FfmpegCommandLine, options: ProcessO
           callback();
         },
       });
-      const onStderr = stderrCollector(config, stderrLines, options.onStderrLine);
+      const onStderr = stderrCollector(config, stderrLines, lines.stderr);
       fluent = ffmpeg({ stdoutLines: config.tailLines })
         // The launcher, not ffmpeg: it gives ffmpeg the minimal environment (file header). Its
         // capability queries (`-formats`, `-encoders`) go through it too.
@@ -895,8 +887,10 @@ function runFfmpeg(config: Config, command: FfmpegCommandLine, options: ProcessO
         if (commandLine !== expected) {
           result.unexpectedCommandLine = commandLine;
           fluent!.kill("SIGKILL");
-        } else if (settled || result.timedOut || result.aborted) {
+        } else if (settled || result.stoppedBy !== undefined) {
           fluent!.kill("SIGKILL");
+        } else {
+          watchdog.processStarted();
         }
       });
       fluent.on("stderr", (line: string) => {

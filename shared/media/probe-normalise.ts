@@ -96,8 +96,9 @@ function normaliseStream(stream: FfprobeStream, position: number): MediaStreamIn
   assign(info, "codecTag", codecTag !== undefined && !EMPTY_TAG.test(codecTag) ? codecTag : undefined);
   assign(info, "handlerName", cleanHandlerName(tag(tags, "handler_name")));
   if (type === "video") {
-    assign(info, "width", positiveInteger(stream.width));
-    assign(info, "height", positiveInteger(stream.height));
+    // 0 kept: it is how ffprobe says it could not read the picture (plausible-media.ts refuses it).
+    assign(info, "width", nonNegativeInteger(stream.width));
+    assign(info, "height", nonNegativeInteger(stream.height));
     assign(info, "frameRate", rational(stream.avg_frame_rate) ?? rational(stream.r_frame_rate));
     assign(info, "rotation", rotation(stream));
     assign(info, "pixelFormat", nonEmpty(stream.pix_fmt));

@@ -12,8 +12,16 @@
  * - **Sprite**: the thumbnails again at cell size, tiled (columns ≤ 5) into one JPEG; the
  *   WebVTT track has one cue per thumbnail, `sprite.jpg#xywh=x,y,w,h`.
  * - The images are upright (ffmpeg auto-rotates) and tone-mapped for PQ/HLG like the proxy.
+ * - **Progress**: the first output is every decoded frame into the `null` muxer (frames are
+ *   only referenced, not encoded). The image outputs advance once per thumbnail — every d/N of
+ *   the recording, over an hour apart for a long one — so without it ffmpeg's `-progress`
+ *   would stand still while it decodes, and the stall watch (run-limits.ts) would kill a
+ *   healthy run.
+ * - **Implausible probes** (shared/media/plausible-media.ts) are UnsupportedMedia before any
+ *   run: a 10-year duration would make the frame rate N/d round to zero.
  */
 import type { MediaProbe, MediaStreamInfo } from "../ports/media-tool";
+import { assertPlausible } from "./plausible-media";
 import { capFilter, displaySize, sdrFilters, sourceDuration } from "./transcode-plan";
 
 export const DEFAULT_THUMBNAIL_COUNT = 8;
@@ -81,6 +89,7 @@ export function scaledSize(width: number, display: Size | undefined): Size {
 export function planThumbnails(probe: MediaProbe, video: MediaStreamInfo, options: ThumbnailPlanOptions): ThumbnailPlan {
   const count = options.count;
   if (!Number.isSafeInteger(count) || count < 1 || count > MAX_THUMBNAIL_COUNT) throw new Error(`thumbnail count must be 1…${MAX_THUMBNAIL_COUNT}, not ${count}`);
+  assertPlausible(probe, [video]);
   const durationInSeconds = sourceDuration(probe, [video]);
   const display = displaySize(video);
   const thumbnail = scaledSize(options.thumbnailWidth ?? 320, display);
@@ -96,7 +105,7 @@ export function planThumbnails(probe: MediaProbe, video: MediaStreamInfo, option
     vtt: "sprite.vtt",
   };
   const graph = [
-    `[0:${video.index}]${sdrFilters(video).join(",")},split=2[p][t]`,
+    `[0:${video.index}]${sdrFilters(video).join(",")},split=3[progress][p][t]`,
     `[p]trim=start=${seconds(poster)},${capFilter(options.posterMaxSide ?? 1280)},setsar=1[poster]`,
     `[t]fps=fps=${rate.toFixed(6)},split=2[a][b]`,
     `[a]scale=${thumbnail.width}:${thumbnail.height},setsar=1[thumbs]`,
@@ -105,6 +114,7 @@ export function planThumbnails(probe: MediaProbe, video: MediaStreamInfo, option
   const args = [
     "-filter_complex", graph,
     "-map_metadata", "-1",
+    "-map", "[progress]", "-f", "null", "-",
     "-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-f", "image2", "-y", `${dir}/${files.poster}`,
     "-map", "[thumbs]", "-frames:v", String(count), "-q:v", "4", "-start_number", "1", "-f", "image2", "-y", `${dir}/thumb-%02d.jpg`,
     "-map", "[sprite]", "-frames:v", "1", "-q:v", "4", "-f", "image2", "-y", `${dir}/${files.sprite}`,

@@ -18,9 +18,12 @@
  *   SDR sources are only converted. Always `yuv420p` (browsers do not play High 10).
  * - **H.264 High + AAC-LC in MP4 with `+faststart`** (moov first: playable while downloading).
  *   Audio-only sources get an AAC `.m4a`; video without audio a video-only MP4.
+ * - **Implausible probes** (a 10-year duration, a 0×0 picture; shared/media/plausible-media.ts)
+ *   are UnsupportedMedia before anything runs.
  */
 import { CustodyError } from "../errors";
 import type { MediaProbe, MediaStreamInfo } from "../ports/media-tool";
+import { assertPlausible } from "./plausible-media";
 
 export const DEFAULT_PROXY_MAX_SIDE = 1280;
 
@@ -68,6 +71,7 @@ export function planTranscode(probe: MediaProbe, options: TranscodePlanOptions):
   if (video === undefined && audio === undefined) {
     throw new CustodyError("UnsupportedMedia", `No decodable video or audio stream in ${describeStreams(probe)}: nothing to transcode.`);
   }
+  assertPlausible(probe, [video, audio]);
   const args: string[] = [];
   if (video !== undefined) args.push("-map", `0:${video.index}`);
   if (audio !== undefined) args.push("-map", `0:${audio.index}`);
@@ -167,18 +171,6 @@ export function sourceDuration(probe: MediaProbe, mapped: Array<MediaStreamInfo 
   const durations = mapped.map((s) => s?.durationInSeconds).filter((d): d is number => d !== undefined && Number.isFinite(d) && d > 0);
   if (durations.length > 0) return Math.max(...durations);
   return probe.durationInSeconds !== undefined && probe.durationInSeconds > 0 ? probe.durationInSeconds : undefined;
-}
-
-/**
- * How long one ffmpeg run over a recording may take: 10 s + 4× its duration (veryfast at
- * ≤1280 runs far faster than real time; a run 4× slower than real time is stuck), capped at
- * 2 h — the host's maxAutoLockRenewalDuration, beyond which the message lock is lost anyway.
- * Unknown duration: the cap.
- */
-export function mediaTimeoutInMs(durationInSeconds: number | undefined, factor = 4): number {
-  const cap = 2 * 60 * 60 * 1000;
-  if (durationInSeconds === undefined || !Number.isFinite(durationInSeconds) || durationInSeconds <= 0) return cap;
-  return Math.min(cap, Math.ceil(10_000 + factor * durationInSeconds * 1000));
 }
 
 export function describeStreams(probe: MediaProbe): string {

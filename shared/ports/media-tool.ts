@@ -57,8 +57,18 @@ export interface MediaProbe {
 }
 
 export interface MediaRunOptions {
-  /** Hard limit; the process is killed (SIGKILL) when it passes. */
+  /**
+   * Ceiling: the process is killed (SIGKILL) when it passes, whatever its progress. For ffmpeg
+   * runs a generous backstop derived from the expected work (shared/media/run-limits.ts); the
+   * stall window is what catches a hung run.
+   */
   timeoutInMs: number;
+  /**
+   * ffmpeg runs: killed when its `-progress` output (out_time, frame, total_size) has not
+   * advanced for this long — a hung read or a stuck process, retried as transient. Default:
+   * the adapter's (60 s). Probes print no progress and have only `timeoutInMs`.
+   */
+  stallTimeoutInMs?: number;
   abortSignal?: AbortSignal;
   /** Called with 0..1 as ffmpeg reports progress (for lock renewal/logging). */
   onProgress?: (fraction: number) => void;

@@ -9,8 +9,10 @@
  * Secrets: the URL carries a SAS. It is never logged, and it is redacted from the argument
  * vectors kept for provenance and from error messages (ffmpeg's stderr names its input).
  *
- * Long runs: the message lock is renewed by the host (host.json `maxAutoLockRenewalDuration`
- * 2 h, also honoured by the dev host), and every run's limit is capped at those 2 h.
+ * Time limits (shared/media/run-limits.ts): a run is killed when ffmpeg's progress stalls for
+ * the stall window, or at a generous ceiling from the expected work — never for being slow
+ * while it moves. The message lock is renewed by the host meanwhile (host.json
+ * `maxAutoLockRenewalDuration`, also honoured by the dev host).
  */
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import * as os from "node:os";
@@ -19,6 +21,7 @@ import type { EvidenceReceivedMessage, MediaProbe, MediaToolRun, PipelineStage, 
 import { CustodyError, toCustodyError } from "../errors";
 import type { Logger } from "../logging";
 import { boundedProbe } from "../media/report-bounds";
+import type { MediaRunLimits } from "../media/run-limits";
 import type { BlobRef, MediaBlobStore } from "../ports/blob-store";
 import type { MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
 import { StageFailure } from "./report-stage";
@@ -29,7 +32,11 @@ export interface MediaStageDeps {
   media: MediaTool;
 }
 
-/** ffprobe reads headers (and, for moov-at-end files, seeks once): a minute is plenty for any size. */
+/**
+ * ffprobe reads headers (and, for moov-at-end files, seeks once): a minute is plenty for any
+ * size, even on a busy machine. It prints no progress, so this is its only limit; its network
+ * reads have their own (the adapter's `-rw_timeout`).
+ */
 export const PROBE_TIMEOUT_IN_MS = 60_000;
 /** Extra validity of the read URL beyond the run's own limit. */
 const URL_MARGIN_IN_MS = 5 * 60_000;
@@ -76,11 +83,15 @@ export class MediaSession {
   }
 
   /** Runs ffmpeg on the original with `args` (outputs), recorded as `purpose`. */
-  async run(purpose: string, args: string[], timeoutInMs: number): Promise<MediaRunResult> {
-    const url = await this.readUrl(timeoutInMs + URL_MARGIN_IN_MS);
+  async run(purpose: string, args: string[], limits: MediaRunLimits): Promise<MediaRunResult> {
+    const url = await this.readUrl(limits.ceilingInMs + URL_MARGIN_IN_MS);
     const started = new Date().toISOString();
-    this.log.info(`${purpose} started`, { timeoutInMs });
-    const result = await this.deps.media.run({ kind: "url", url }, args, { timeoutInMs, abortSignal: this.context.abortSignal });
+    this.log.info(`${purpose} started`, { ceilingInMs: limits.ceilingInMs, stallTimeoutInMs: limits.stallTimeoutInMs });
+    const result = await this.deps.media.run({ kind: "url", url }, args, {
+      timeoutInMs: limits.ceilingInMs,
+      stallTimeoutInMs: limits.stallTimeoutInMs,
+      abortSignal: this.context.abortSignal,
+    });
     this.runs.push({ purpose, arguments: result.arguments.map((a) => this.redact(a)), startedAt: started, finishedAt: new Date().toISOString() });
     this.log.info(`${purpose} finished`, { durationInMs: result.durationInMs });
     return result;

@@ -17,7 +17,8 @@ import * as path from "node:path";
 import type { EvidenceReceivedMessage, Rendition } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import { DEFAULT_THUMBNAIL_COUNT, planThumbnails, webVtt } from "../media/thumbnail-plan";
-import { cappedSize, describeStreams, displaySize, mediaTimeoutInMs } from "../media/transcode-plan";
+import { mediaRunLimits } from "../media/run-limits";
+import { cappedSize, describeStreams, displaySize } from "../media/transcode-plan";
 import { missingOrEmpty, verificationFailure } from "../media/verify-output";
 import { MediaSession, type MediaStageDeps } from "./media-session";
 import type { StageWork } from "./report-stage";
@@ -28,6 +29,8 @@ export const NO_VIDEO_SKIP_REASON = "no video stream";
 export interface ThumbnailOptions {
   /** Thumbnails per recording (CUSTODY_THUMBNAIL_COUNT); default 8. */
   count?: number;
+  /** How long ffmpeg may make no progress (CUSTODY_MEDIA_STALL_TIMEOUT_MS); default the media tool's (60 s). */
+  stallTimeoutInMs?: number;
 }
 
 export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: MediaStageDeps, context: StageContext, options: ThumbnailOptions = {}): Promise<StageWork> {
@@ -42,8 +45,8 @@ export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: Me
     }
     const dir = await session.tempDir();
     const plan = planThumbnails(probe, video, { count: options.count ?? DEFAULT_THUMBNAIL_COUNT, outputDir: dir });
-    // Decoding once costs about what the transcode costs; same limit.
-    await session.run("thumbnails", plan.arguments, mediaTimeoutInMs(plan.durationInSeconds));
+    // Decoding once costs about what the transcode costs; same limits.
+    await session.run("thumbnails", plan.arguments, mediaRunLimits({ durationInSeconds: plan.durationInSeconds, video }, options.stallTimeoutInMs));
 
     const file = (name: string): string => path.join(dir, name);
     const sizes = await Promise.all([plan.files.poster, plan.files.sprite, ...plan.files.thumbnails].map(async (name) => ({ name, size: await session.sizeOf(file(name)) })));

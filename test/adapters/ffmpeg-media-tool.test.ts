@@ -23,6 +23,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as vm from "node:vm";
 import { CustodyError } from "../../shared/errors";
 import { classify, createFfmpegMediaTool, meaningfulLines, MediaToolError, redact, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg-media-tool";
+import { mediaRunLimits } from "../../shared/media/run-limits";
+import { planThumbnails } from "../../shared/media/thumbnail-plan";
 import type { MediaInput } from "../../shared/ports/media-tool";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
@@ -151,6 +153,12 @@ describe("run", () => {
     const error = await rejection(tool.run(fixture("ft_aac_audio_only.m4a"), ["-map", "0:v:0", "-frames:v", "1", path.join(work, "x.jpg")], quick));
     expect(error).toMatchObject({ code: "UnsupportedMedia", retryable: false, tool: "ffmpeg" });
     expect(error.message).toMatch(/Stream map '0:v:0' matches no streams/);
+  });
+
+  test("a stall window that is not a positive number is refused before anything runs", async () => {
+    for (const stallTimeoutInMs of [0, -1, Number.NaN]) {
+      await expect(tool.run({ kind: "file", path: clip }, ["-f", "null", "-"], { ...quick, stallTimeoutInMs })).rejects.toMatchObject({ code: "Internal", retryable: false });
+    }
   });
 
   test("a second input is refused (it would escape the allow-lists)", async () => {
@@ -566,4 +574,115 @@ describe("URL inputs", () => {
   test("only http(s) URLs are accepted", async () => {
     await expect(tool.probe({ kind: "url", url: "file:///etc/passwd" }, quick)).rejects.toMatchObject({ retryable: false });
   });
+});
+
+describe("time limits from progress", () => {
+  let short: string; // 0.4 s 160x120 at 25 fps
+  let longFast: string; // the 30 s clip with its moov first, for reading over HTTP as it arrives
+  let server: Server;
+  let base: string;
+
+  /**
+   * Serves files with ranges, `chunkBytes` every `intervalInMs` (a slow store); `/stall/…` sends
+   * the first `stallAtBytes` and then nothing more, keeping the connection open (a store that
+   * stopped serving bytes).
+   */
+  const served = new Map<string, Buffer>();
+  const throttle = { chunkBytes: 64 * 1024, intervalInMs: 0, stallAtBytes: Infinity };
+
+  beforeAll(async () => {
+    short = path.join(work, "short.mp4");
+    longFast = path.join(work, "long-faststart.mp4");
+    const generate = (args: string[]) => execFileSync(tool.binaries.ffmpeg.path, ["-hide_banner", "-nostdin", "-v", "error", "-y", ...args], { stdio: "pipe" });
+    generate(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=0.4", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", short]);
+    generate(["-i", long, "-c", "copy", "-movflags", "+faststart", longFast]);
+    served.set("/long.mp4", await fsp.readFile(longFast));
+    server = createServer((request, response) => {
+      const stall = request.url?.startsWith("/stall/") === true;
+      const body = served.get((request.url ?? "").replace(/^\/stall/, "").replace(/\?.*$/, ""));
+      if (body === undefined) return void response.writeHead(404).end();
+      const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
+      const start = range ? Number(range[1]) : 0;
+      const end = range && range[2] ? Number(range[2]) : body.length - 1;
+      response.writeHead(range ? 206 : 200, {
+        "Content-Type": "video/mp4",
+        "Accept-Ranges": "bytes",
+        "Content-Length": end - start + 1,
+        ...(range ? { "Content-Range": `bytes ${start}-${end}/${body.length}` } : {}),
+      });
+      let at = start;
+      const next = () => {
+        if (response.destroyed) return; // ffmpeg was killed
+        const until = Math.min(end + 1, at + throttle.chunkBytes, stall ? Math.max(at, throttle.stallAtBytes) : Infinity);
+        if (until > at) response.write(body.subarray(at, until));
+        at = until;
+        if (at > end) return void response.end();
+        if (stall && at >= throttle.stallAtBytes) return; // hang: no more bytes, connection kept open
+        setTimeout(next, throttle.intervalInMs);
+      };
+      next();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  test("a slowed but progressing run outlasts the old duration-based limit (10 s + 4× duration) and completes", async () => {
+    const probe = await tool.probe({ kind: "file", path: short }, quick);
+    const duration = probe.durationInSeconds!;
+    // 35× slower than real time, frame by frame: a very busy machine, still moving.
+    const limits = mediaRunLimits({ durationInSeconds: duration, video: probe.streams[probe.primaryVideoIndex!] }, 5_000);
+    const result = await tool.run({ kind: "file", path: short }, ["-vf", "setpts=35*PTS,realtime", "-f", "null", "-"], { timeoutInMs: limits.ceilingInMs, stallTimeoutInMs: limits.stallTimeoutInMs });
+    expect(result.durationInMs).toBeGreaterThan(10_000 + 4 * duration * 1000); // the case: beyond the old limit
+  }, 60_000);
+
+  test("a thumbnail run shows progress while it decodes, not only at each thumbnail: few thumbnails over a slowly read recording finish", async () => {
+    // One thumbnail over 30 s: the image outputs advance once at the start and once at the end.
+    Object.assign(throttle, { chunkBytes: 16 * 1024, intervalInMs: 150, stallAtBytes: Infinity });
+    const probe = await tool.probe({ kind: "file", path: longFast }, quick);
+    const dir = await fsp.mkdtemp(path.join(work, "thumbnails-"));
+    const plan = planThumbnails(probe, probe.streams[probe.primaryVideoIndex!]!, { count: 1, outputDir: dir });
+    const result = await tool.run({ kind: "url", url: `${base}/long.mp4` }, plan.arguments, { timeoutInMs: 60_000, stallTimeoutInMs: 2_000 });
+    expect(result.durationInMs).toBeGreaterThan(2_000); // the case: longer than the stall window
+    for (const name of [plan.files.poster, plan.files.thumbnails[0]!, plan.files.sprite]) expect((await fsp.stat(path.join(dir, name))).size).toBeGreaterThan(0);
+  }, 60_000);
+
+  test("the muxer's final rewrite (faststart), during which progress stands still, is not taken for a stall", async () => {
+    // A stand-in ffmpeg: one progress block, then 3 s without one, then the end — with and
+    // without the notice the real mp4 muxer prints when it starts moving the moov atom.
+    const fake = (name: string, notice: boolean) =>
+      script(
+        name,
+        'if [ "$2" = "-version" ]; then echo "ffmpeg version fake-finishing"; exit 0; fi\n' +
+          'case "$1" in -formats|-encoders) exit 0;; esac\n' + // fluent-ffmpeg's capability queries
+          "printf 'frame=250\\nout_time_us=10000000\\nprogress=continue\\n'\n" +
+          (notice ? "echo '[mp4] [info] Starting second pass: moving the moov atom to the beginning of the file' >&2\n" : "") +
+          "sleep 3\nprintf 'frame=250\\nout_time_us=10000000\\nprogress=end\\n'",
+      );
+    const finishing = await createFfmpegMediaTool({ ffmpegPath: await fake("finishing-ffmpeg", true) });
+    // No `-f`: fluent-ffmpeg checks it against the formats of whichever ffmpeg ran first in the process.
+    const output = [path.join(work, "finishing.bin")];
+    await expect(finishing.run({ kind: "file", path: clip }, output, { timeoutInMs: 20_000, stallTimeoutInMs: 1_000 })).resolves.toMatchObject({ arguments: expect.any(Array) });
+    const silent = await createFfmpegMediaTool({ ffmpegPath: await fake("silent-ffmpeg", false) });
+    const error = await rejection(silent.run({ kind: "file", path: clip }, output, { timeoutInMs: 20_000, stallTimeoutInMs: 1_000 }));
+    expect(error.message).toMatch(/made no progress for 1000 ms .*out_time 00:00:10.000, frame 250/);
+  }, 30_000);
+
+  test("a run whose input stops sending bytes mid-file is killed after the stall window, retryable, naming the window", async () => {
+    // Half the file, 16 KiB every 200 ms (so progress is reported on the way), then nothing.
+    Object.assign(throttle, { chunkBytes: 16 * 1024, intervalInMs: 200, stallAtBytes: Math.floor(served.get("/long.mp4")!.length / 2) });
+    // -rw_timeout far away, so only the progress watch can end this run.
+    const patient = await createFfmpegMediaTool({ urlReadTimeoutInMs: 600_000 });
+    const started = Date.now();
+    const error = await rejection(patient.run({ kind: "url", url: `${base}/stall/long.mp4?sig=secret` }, ["-f", "null", "-"], { timeoutInMs: 25_000, stallTimeoutInMs: 2_000 }));
+    expect(error).toMatchObject({ code: "Transient", retryable: true, signal: "SIGKILL", tool: "ffmpeg" });
+    expect(error.message).toMatch(/made no progress for 2000 ms \(the stall window\)/);
+    expect(error.message).toMatch(/out_time 00:00:\d\d/); // how far it got
+    expect(error.message).not.toContain("sig=secret");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_000); // not before the window
+  }, 60_000);
 });

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { normaliseProbe, type FfprobeOutput } from "../../shared/media/probe-normalise";
-import { cappedSize, capFilter, displaySize, mediaTimeoutInMs, planTranscode, sdrFilters, sourceDuration } from "../../shared/media/transcode-plan";
+import { cappedSize, capFilter, displaySize, planTranscode, sdrFilters, sourceDuration } from "../../shared/media/transcode-plan";
 import type { MediaProbe, MediaStreamInfo } from "../../shared/ports/media-tool";
 
 function captured(name: string): MediaProbe {
@@ -142,13 +142,6 @@ describe("sizes, durations and limits", () => {
     const probe = synthetic({ durationInSeconds: 9 }, { durationInSeconds: 9.5 }, { durationInSeconds: 60 });
     expect(sourceDuration(probe, probe.streams)).toBe(9.5);
     expect(sourceDuration(probe, [{ index: 0, type: "video" }])).toBe(60);
-  });
-
-  test("time limit: 10 s + 4× the duration, capped at the 2 h lock renewal; unknown → the cap", () => {
-    expect(mediaTimeoutInMs(60)).toBe(250_000);
-    expect(mediaTimeoutInMs(0.1)).toBe(10_400);
-    expect(mediaTimeoutInMs(10 * 3600)).toBe(7_200_000);
-    expect(mediaTimeoutInMs(undefined)).toBe(7_200_000);
   });
 
   test("8-bit SDR needs only the format filter", () => {

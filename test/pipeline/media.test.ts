@@ -22,6 +22,7 @@ import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { drainEvents } from "../events/event-contract";
 import { ENTITIES } from "../../shared/topology";
+import { withClaimedMatroskaDuration } from "../support/crafted-media";
 import { evidenceIdForBlob, isFinal, waitForRecord } from "../support/polling";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
@@ -98,6 +99,23 @@ test("a MOV cut inside its moov → failed for good with the reason, hash and me
   for (const stage of ["transcode", "thumbnail"] as const) {
     expect(record.stages[stage]).toMatchObject({ status: "failed", attempts: 1, lastError: expect.objectContaining({ code: "UnsupportedMedia", retryable: false }) });
     expect(record.stages[stage]!.lastError!.message.length).toBeGreaterThan(10);
+  }
+  expect(await derivedBlobs(evidenceId)).toEqual(new Map());
+}, 45_000);
+
+test("an MKV whose header claims a 10-year duration → failed for good as implausible media after one attempt per stage, hash kept", async () => {
+  const ffmpeg = require("@ffmpeg-installer/ffmpeg").path as string;
+  const clip = path.join(workDir, "two-seconds.mkv");
+  execFileSync(ffmpeg, ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-pix_fmt", "yuv420p", "-c:v", "libx264", clip]);
+  const crafted = withClaimedMatroskaDuration(clip, 10 * 365 * 86_400, path.join(workDir, "ten-years.mkv"));
+  const uploaded = await uploadRecording(blobService.getContainerClient(ORIGINALS_CONTAINER), crafted, { officerId: "PC4", deviceId: "BWV-4", recordedAt: "2026-11-26T08:00:00Z" });
+  const evidenceId = await evidenceIdForBlob(stack.services!.index, uploaded.blobName);
+  const record = await waitFor(evidenceId, (r) => isFinal(r) && r.stages.transcode?.status === "failed" && r.stages.thumbnail?.status === "failed");
+  expect(record.status).toBe("failed");
+  expect(record.hash?.sha256).toBe(createHash("sha256").update(readFileSync(crafted)).digest("hex"));
+  for (const stage of ["transcode", "thumbnail"] as const) {
+    expect(record.stages[stage]).toMatchObject({ status: "failed", attempts: 1, lastError: expect.objectContaining({ code: "UnsupportedMedia", retryable: false }) });
+    expect(record.stages[stage]!.lastError!.message).toMatch(/Implausible media: .*claims a duration of 3650 days/);
   }
   expect(await derivedBlobs(evidenceId)).toEqual(new Map());
 }, 45_000);

@@ -61,13 +61,18 @@ test.each([
   expect(message).not.toMatch(/secret|c2VjcmV0/);
 });
 
-test("media settings: proxy side and thumbnail count, defaults 1280 and 8, bounded and named when wrong", () => {
-  expect(loadSettings(local).media).toEqual({ proxyMaxSide: 1280, thumbnailCount: 8 });
-  expect(loadSettings({ ...local, CUSTODY_PROXY_MAX_SIDE: "720", CUSTODY_THUMBNAIL_COUNT: "12" }).media).toEqual({ proxyMaxSide: 720, thumbnailCount: 12 });
+test("media settings: proxy side, thumbnail count and stall window, defaults 1280, 8 and 60 s, bounded and named when wrong", () => {
+  expect(loadSettings(local).media).toEqual({ proxyMaxSide: 1280, thumbnailCount: 8, stallTimeoutInMs: 60_000 });
+  expect(loadSettings({ ...local, CUSTODY_PROXY_MAX_SIDE: "720", CUSTODY_THUMBNAIL_COUNT: "12", CUSTODY_MEDIA_STALL_TIMEOUT_MS: "120000" }).media).toEqual({
+    proxyMaxSide: 720,
+    thumbnailCount: 12,
+    stallTimeoutInMs: 120_000,
+  });
   expect(failure({ ...local, CUSTODY_PROXY_MAX_SIDE: "721" })).toMatch(/CUSTODY_PROXY_MAX_SIDE must be even/);
   expect(failure({ ...local, CUSTODY_PROXY_MAX_SIDE: "big" })).toMatch(/CUSTODY_PROXY_MAX_SIDE must be a whole number/);
   expect(failure({ ...local, CUSTODY_THUMBNAIL_COUNT: "0" })).toMatch(/CUSTODY_THUMBNAIL_COUNT must be from 1 to 99/);
   expect(failure({ ...local, CUSTODY_THUMBNAIL_COUNT: "100" })).toMatch(/CUSTODY_THUMBNAIL_COUNT/);
+  expect(failure({ ...local, CUSTODY_MEDIA_STALL_TIMEOUT_MS: "1000" })).toMatch(/CUSTODY_MEDIA_STALL_TIMEOUT_MS must be from 5000 to 3600000/);
 });
 
 test("the events' CloudEvents source: /custody unless CUSTODY_EVENT_SOURCE names the deployment; a malformed one is refused", () => {

@@ -9,6 +9,7 @@ import { isCustodyError } from "../../shared/errors";
 import type { StageWork } from "../../shared/stages/report-stage";
 import { thumbnailOriginal } from "../../shared/stages/thumbnail-stage";
 import { FIXTURES, sha256, stageContext, startMediaHarness, type MediaHarness } from "./media-harness";
+import { withClaimedMatroskaDuration } from "../support/crafted-media";
 
 let h: MediaHarness;
 const context = stageContext("custody/thumbnail@test");
@@ -100,4 +101,14 @@ test("a MOV cut inside its moov → final UnsupportedMedia", async () => {
   const input = await h.upload(path.join(FIXTURES, "ft_mov_truncated_moov.mov"));
   const failure = await thumbnailOriginal(input, { blobs: h.store, media: h.media }, context).catch((error: unknown) => error);
   expect(isCustodyError(failure) && { code: failure.code, retryable: failure.retryable }).toEqual({ code: "UnsupportedMedia", retryable: false });
+}, 30_000);
+
+test("an MKV whose header claims a 10-year duration → final UnsupportedMedia naming the claim, not Internal (retried)", async () => {
+  const clip = h.generate("two-seconds.mkv", ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast"]);
+  const crafted = withClaimedMatroskaDuration(clip, 10 * 365 * 86_400, path.join(h.work, "ten-years.mkv"));
+  expect(Number(h.ffprobe(crafted).format.duration)).toBe(315_360_000); // what the header says
+  const input = await h.upload(crafted);
+  const failure = await thumbnailOriginal(input, { blobs: h.store, media: h.media }, context).catch((error: unknown) => error);
+  expect(isCustodyError(failure) && { code: failure.code, retryable: failure.retryable }).toEqual({ code: "UnsupportedMedia", retryable: false });
+  expect((failure as Error).message).toMatch(/claims a duration of 3650 days.*7 days/);
 }, 30_000);

@@ -13,6 +13,7 @@ import type { MediaTool } from "../../shared/ports/media-tool";
 import { StageFailure, type StageWork } from "../../shared/stages/report-stage";
 import { transcodeOriginal } from "../../shared/stages/transcode-stage";
 import { FIXTURES, sha256, stageContext, startMediaHarness, type MediaHarness } from "./media-harness";
+import { withClaimedMatroskaDuration } from "../support/crafted-media";
 
 let h: MediaHarness;
 const context = stageContext("custody/transcode@test");
@@ -144,4 +145,20 @@ test("re-running overwrites the same blob: one proxy per recording, same path", 
   for await (const blob of h.derived.listBlobsFlat({ prefix: `${input.evidenceId}/` })) listed.push(blob.name);
   expect(listed).toEqual([`${input.evidenceId}/transcode/proxy.mp4`]);
   expect(sha256(await h.download(listed[0]))).toBe(second.renditions![0].sha256);
+}, 30_000);
+
+test("an MKV whose header claims a 10-year duration → final UnsupportedMedia before any ffmpeg run, nothing written", async () => {
+  const clip = h.generate("two-seconds.mkv", ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast"]);
+  const input = await h.upload(withClaimedMatroskaDuration(clip, 10 * 365 * 86_400, path.join(h.work, "ten-years.mkv")));
+  const failure = await transcodeOriginal(input, { blobs: h.store, media: h.media }, context).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(failure).toBeInstanceOf(StageFailure);
+  expect(isCustodyError(failure) && { code: failure.code, retryable: failure.retryable }).toEqual({ code: "UnsupportedMedia", retryable: false });
+  expect((failure as Error).message).toMatch(/claims a duration of 3650 days/);
+  expect((failure as StageFailure).details.provenance?.runs.map((r) => r.purpose)).toEqual(["probe"]);
+  const listed: string[] = [];
+  for await (const blob of h.derived.listBlobsFlat({ prefix: `${input.evidenceId}/` })) listed.push(blob.name);
+  expect(listed).toEqual([]);
 }, 30_000);
