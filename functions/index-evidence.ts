@@ -1,14 +1,22 @@
 /**
- * index — the only writer of the evidence index (Cosmos DB). Two triggers:
- *   index-received: evidence-received (subscription `index`) creates/merges the record;
- *   index-results:  stage-results merges each stage outcome, and each fixity check
- *                   (`fixity-result`, from the fixity-sample timer or `custody verify --record`).
+ * index — the only writer of the evidence index (Cosmos DB). Three triggers:
+ *   index-received:      evidence-received (subscription `index`) creates/merges the record;
+ *   index-results:       stage-results, the core app's claims: hash results, and fixity checks
+ *                        (`fixity-result`, from the fixity-sample timer or `custody verify --record`);
+ *   index-media-results: media-results, the media app's claims: transcode and thumbnail results.
  * When every required stage is done it publishes evidence-ready (or evidence-failed) once.
+ *
+ * Each results queue carries the claims of one identity, and only that identity may send to it
+ * (Azure RBAC, bicep/service-bus-access.json). A claim that arrives by another producer's route
+ * is refused before it reaches the index: a hash result on media-results would be the code that
+ * parses hostile media claiming a fingerprint.
  */
 import type { InvocationContext } from "@azure/functions";
+import type { PipelineStage } from "../shared/contracts/messages";
 import { claimedKind, parseMessage } from "../shared/contracts/validate";
+import { CustodyError } from "../shared/errors";
 import { indexEvidenceReceived, indexFixityResult, indexStageResult } from "../shared/stages/index-stage";
-import { ENTITIES } from "../shared/topology";
+import { ENTITIES, type QueueEntity } from "../shared/topology";
 import { settleInvalidMessages, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
 import { getServices } from "./services";
 
@@ -21,8 +29,41 @@ export const indexReceivedFunction: FunctionDefinition = {
 export const indexResultsFunction: FunctionDefinition = {
   name: "index-results",
   entity: ENTITIES.stageResults,
-  handler: indexResultsHandler,
+  handler: (message, invocation) => indexResults(indexResultsFunction, ENTITIES.stageResults, message, invocation),
 };
+
+export const indexMediaResultsFunction: FunctionDefinition = {
+  name: "index-media-results",
+  entity: ENTITIES.mediaResults,
+  handler: (message, invocation) => indexResults(indexMediaResultsFunction, ENTITIES.mediaResults, message, invocation),
+};
+
+/** A claim as the route rule sees it. */
+export type ResultClaim = { kind: "stage-result"; stage: PipelineStage } | { kind: "fixity-result" };
+
+/**
+ * The one queue each kind of claim may arrive by: its producer's. Exhaustive over the stages,
+ * so a new stage does not compile until its route (and so its identity) is decided.
+ */
+const STAGE_ROUTES: Record<PipelineStage, string> = {
+  hash: ENTITIES.stageResults.queueName,
+  transcode: ENTITIES.mediaResults.queueName,
+  thumbnail: ENTITIES.mediaResults.queueName,
+};
+const FIXITY_ROUTE = ENTITIES.stageResults.queueName;
+
+/** The queue a claim must arrive by. */
+export function expectedResultRoute(claim: ResultClaim): string {
+  return claim.kind === "fixity-result" ? FIXITY_ROUTE : STAGE_ROUTES[claim.stage];
+}
+
+/** Why a claim that arrived on `queueName` is refused, or undefined when that is its route. */
+export function resultRouteRefusal(queueName: string, claim: ResultClaim): string | undefined {
+  const expected = expectedResultRoute(claim);
+  if (queueName === expected) return undefined;
+  const what = claim.kind === "fixity-result" ? "a fixity-result" : `a ${claim.stage} stage-result`;
+  return `wrong route: ${what} arrived on ${queueName}, but only ${expected} carries it (each results queue takes the claims of the one identity allowed to send to it); refused, the record is unchanged`;
+}
 
 export async function indexReceivedHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
   const context = stageContextFor(indexReceivedFunction, invocation);
@@ -33,17 +74,25 @@ export async function indexReceivedHandler(message: unknown, invocation: Invocat
   });
 }
 
-export async function indexResultsHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
-  const context = stageContextFor(indexResultsFunction, invocation);
+/** Both results triggers: the route rule, then the index stage. */
+async function indexResults(definition: FunctionDefinition, route: QueueEntity, message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
+  const context = stageContextFor(definition, invocation);
   return settleInvalidMessages(context, async () => {
     if (claimedKind(message) === "fixity-result") {
       const fixity = parseMessage("fixity-result", message);
+      refuseWrongRoute(route, { kind: "fixity-result" });
       const { index } = await getServices();
       await indexFixityResult(fixity, { index }, context);
       return;
     }
     const result = parseMessage("stage-result", message);
+    refuseWrongRoute(route, { kind: "stage-result", stage: result.stage });
     const { index, publisher, settings } = await getServices();
     await indexStageResult(result, { index, publisher, requiredStages: settings.requiredStages, readyTopic: ENTITIES.evidenceReadyTopic, eventSource: settings.eventSource }, context);
   });
+}
+
+function refuseWrongRoute(route: QueueEntity, claim: ResultClaim): void {
+  const refusal = resultRouteRefusal(route.queueName, claim);
+  if (refusal !== undefined) throw new CustodyError("InvalidMessage", refusal, { retryable: false });
 }

@@ -36,7 +36,8 @@ export interface CosmosSettings {
 export interface Settings {
   serviceBus: ConnectionAuth;
   storage: ConnectionAuth;
-  cosmos: CosmosSettings;
+  /** Undefined when loaded without the evidence index (the media app: LoadSettingsOptions.evidenceIndex false). */
+  cosmos: CosmosSettings | undefined;
   /** Stages whose success makes a recording ready (CUSTODY_REQUIRED_STAGES, comma-separated). */
   requiredStages: PipelineStage[];
   /** Containers ingest accepts recordings from (CUSTODY_ACCEPTED_CONTAINERS). */
@@ -69,24 +70,20 @@ export interface Settings {
 
 export type Environment = Record<string, string | undefined>;
 
-export function loadSettings(env: Environment = process.env): Settings {
-  const cosmosAuth = connection(env, COSMOS_CONNECTION, "accountEndpoint", /^AccountEndpoint=https?:\/\/[^;]+;AccountKey=[^;]+;?/i);
-  const allowSelfSigned = (env[`${COSMOS_CONNECTION}__allowSelfSignedCertificate`] ?? "false").toLowerCase() === "true";
-  if (allowSelfSigned) {
-    const endpoint = cosmosAuth.kind === "identity" ? cosmosAuth.endpoint : /AccountEndpoint=([^;]+)/i.exec(cosmosAuth.connectionString)![1];
-    if (!/^https:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//i.test(endpoint)) {
-      throw invalid(`${COSMOS_CONNECTION}__allowSelfSignedCertificate`, "is only allowed for a local (loopback) Cosmos endpoint");
-    }
-  }
+export interface LoadSettingsOptions {
+  /**
+   * Read the evidence index (Cosmos DB) settings. Default true; false for a process that never
+   * touches the index (the media app, functions/app-roles.ts): EvidenceIndex is then neither
+   * required nor read, and `cosmos` is undefined.
+   */
+  evidenceIndex?: boolean;
+}
+
+export function loadSettings(env: Environment = process.env, options: LoadSettingsOptions = {}): Settings {
   return {
     serviceBus: loadServiceBusConnection(env),
     storage: connection(env, STORAGE_CONNECTION, "blobServiceUri", /(BlobEndpoint=|AccountName=)/i),
-    cosmos: {
-      auth: cosmosAuth,
-      databaseName: name(env, "CUSTODY_COSMOS_DATABASE", "custody"),
-      containerName: name(env, "CUSTODY_COSMOS_CONTAINER", "evidence"),
-      allowSelfSignedCertificate: allowSelfSigned,
-    },
+    cosmos: options.evidenceIndex === false ? undefined : cosmosSettings(env),
     requiredStages: stages(env),
     acceptedContainers: list(env, "CUSTODY_ACCEPTED_CONTAINERS", ["originals"]),
     media: {
@@ -104,6 +101,23 @@ export function loadSettings(env: Environment = process.env): Settings {
       localIntervalInMs: integer(env, "CUSTODY_RECONCILE_INTERVAL_MS", 0, 0, 2_147_483_647),
     },
     eventSource: eventSource(env),
+  };
+}
+
+function cosmosSettings(env: Environment): CosmosSettings {
+  const cosmosAuth = connection(env, COSMOS_CONNECTION, "accountEndpoint", /^AccountEndpoint=https?:\/\/[^;]+;AccountKey=[^;]+;?/i);
+  const allowSelfSigned = (env[`${COSMOS_CONNECTION}__allowSelfSignedCertificate`] ?? "false").toLowerCase() === "true";
+  if (allowSelfSigned) {
+    const endpoint = cosmosAuth.kind === "identity" ? cosmosAuth.endpoint : /AccountEndpoint=([^;]+)/i.exec(cosmosAuth.connectionString)![1];
+    if (!/^https:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//i.test(endpoint)) {
+      throw invalid(`${COSMOS_CONNECTION}__allowSelfSignedCertificate`, "is only allowed for a local (loopback) Cosmos endpoint");
+    }
+  }
+  return {
+    auth: cosmosAuth,
+    databaseName: name(env, "CUSTODY_COSMOS_DATABASE", "custody"),
+    containerName: name(env, "CUSTODY_COSMOS_CONTAINER", "evidence"),
+    allowSelfSignedCertificate: allowSelfSigned,
   };
 }
 
