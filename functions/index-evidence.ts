@@ -16,6 +16,7 @@ import type { PipelineStage } from "../shared/contracts/messages";
 import { claimedKind, parseMessage } from "../shared/contracts/validate";
 import { CustodyError } from "../shared/errors";
 import { indexEvidenceReceived, indexFixityResult, indexStageResult } from "../shared/stages/index-stage";
+import type { StageContext } from "../shared/stages/stage-context";
 import { ENTITIES, type QueueEntity } from "../shared/topology";
 import { settleInvalidMessages, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
 import { getServices } from "./services";
@@ -80,19 +81,23 @@ async function indexResults(definition: FunctionDefinition, route: QueueEntity, 
   return settleInvalidMessages(context, async () => {
     if (claimedKind(message) === "fixity-result") {
       const fixity = parseMessage("fixity-result", message);
-      refuseWrongRoute(route, { kind: "fixity-result" });
+      refuseWrongRoute(route, { kind: "fixity-result" }, fixity.evidenceId, context);
       const { index } = await getServices();
       await indexFixityResult(fixity, { index }, context);
       return;
     }
     const result = parseMessage("stage-result", message);
-    refuseWrongRoute(route, { kind: "stage-result", stage: result.stage });
+    refuseWrongRoute(route, { kind: "stage-result", stage: result.stage }, result.evidenceId, context);
     const { index, publisher, settings } = await getServices();
     await indexStageResult(result, { index, publisher, requiredStages: settings.requiredStages, readyTopic: ENTITIES.evidenceReadyTopic, eventSource: settings.eventSource }, context);
   });
 }
 
-function refuseWrongRoute(route: QueueEntity, claim: ResultClaim): void {
+function refuseWrongRoute(route: QueueEntity, claim: ResultClaim, evidenceId: string, context: StageContext): void {
   const refusal = resultRouteRefusal(route.queueName, claim);
-  if (refusal !== undefined) throw new CustodyError("InvalidMessage", refusal, { retryable: false });
+  if (refusal === undefined) return;
+  // Its own line for an alert: only an identity with Send on this queue can have sent it (a
+  // hash or fixity claim on media-results: the media app, i.e. possibly a crafted recording).
+  context.log.error("claim refused: wrong route", { evidenceId, route: route.queueName, expectedRoute: expectedResultRoute(claim), claim: claim.kind === "fixity-result" ? claim.kind : `${claim.stage} ${claim.kind}` });
+  throw new CustodyError("InvalidMessage", refusal, { retryable: false });
 }

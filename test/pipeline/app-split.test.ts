@@ -16,7 +16,7 @@ import { uploadRecording } from "../../cli/dock-upload";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import type { FixityResultMessage, StageResultMessage } from "../../shared/contracts/messages";
 import type { EvidenceRecord } from "../../shared/evidence/record";
-import { silentLogger } from "../../shared/logging";
+import { createLogger } from "../../shared/logging";
 import type { StoredRecord } from "../../shared/ports/evidence-index";
 import { ENTITIES } from "../../shared/topology";
 import { drainEvents } from "../events/event-contract";
@@ -30,11 +30,14 @@ let client: ServiceBusClient;
 let media: ChildProcess;
 let mediaEnvironment: Record<string, string>;
 const mediaLog: Array<Record<string, unknown>> = [];
+/** The core functions' error lines (the in-process dev host relays them here). */
+const coreErrors: Array<Record<string, unknown>> = [];
 const work = mkdtempSync(path.join(os.tmpdir(), "custody-split-"));
 let evidenceId: string;
 
 beforeAll(async () => {
-  stack = await startStack({ dataDir: path.join(work, "data"), log: silentLogger, roles: ["core"], blobPollIntervalInMs: 100 });
+  const log = createLogger({ minLevel: "error", sink: (_level, line) => coreErrors.push(JSON.parse(line) as Record<string, unknown>) });
+  stack = await startStack({ dataDir: path.join(work, "data"), log, roles: ["core"], blobPollIntervalInMs: 100 });
   client = new ServiceBusClient(stack.environment.ServiceBusConnection);
   // The media app's environment: Service Bus and storage only — nothing names the index.
   mediaEnvironment = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !/^(EvidenceIndex|CUSTODY_COSMOS|CUSTODY_APP_ROLE)/.test(e[0])));
@@ -150,6 +153,8 @@ describe("a claim by another producer's route is refused", () => {
     expect(dead.deadLetterReason).toBe("InvalidMessage");
     expect(dead.deadLetterErrorDescription).toMatch(/^wrong route: a hash stage-result arrived on media-results, but only stage-results carries it/);
     expect(record.hash!.sha256).not.toBe("e".repeat(64));
+    // The line an alert fires on: who claimed what, by which route.
+    expect(coreErrors).toContainEqual(expect.objectContaining({ message: "claim refused: wrong route", evidenceId, route: "media-results", expectedRoute: "stage-results", claim: "hash stage-result" }));
   });
 
   test("a forged fixity result on media-results (made-up expected hash and size)", async () => {
