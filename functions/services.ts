@@ -2,8 +2,8 @@
  * The composition root for functions: builds the adapters once per process from the
  * settings (connection strings locally, managed identity in Azure) and hands them to the
  * handlers. Role-aware: a process running only the media role (CUSTODY_APP_ROLE=media) neither
- * needs nor reads the evidence index settings. The dev host may install its own (same adapters, its own settings) with
- * `useServices`.
+ * needs nor reads the evidence index settings. The dev host may install its own (same
+ * adapters, its own settings) with `useServices`.
  */
 import { ServiceBusPublisher } from "../shared/adapters/service-bus-publisher";
 import { createServiceBusClient } from "../shared/adapters/service-bus-client";
