@@ -88,6 +88,7 @@ module monitoring 'modules/monitoring.bicep' = {
     token: token
     retentionInDays: logRetentionDays
     appPrincipalId: identities.outputs.appPrincipalId
+    mediaPrincipalId: identities.outputs.mediaPrincipalId
     roles: roles
   }
 }
@@ -102,6 +103,7 @@ module evidenceStorage 'modules/evidence-storage.bicep' = {
     originalsRetentionDays: originalsRetentionDays
     originalsPolicyLocked: originalsPolicyLocked
     appPrincipalId: identities.outputs.appPrincipalId
+    mediaPrincipalId: identities.outputs.mediaPrincipalId
     eventGridPrincipalId: identities.outputs.eventGridPrincipalId
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
@@ -110,6 +112,7 @@ module evidenceStorage 'modules/evidence-storage.bicep' = {
   }
 }
 
+// One host storage account per app: Owner on a host account could replace that app's package.
 module hostStorage 'modules/host-storage.bicep' = {
   name: 'host-storage'
   scope: rg
@@ -117,7 +120,21 @@ module hostStorage 'modules/host-storage.bicep' = {
     location: location
     tags: tags
     token: token
-    appPrincipalId: identities.outputs.appPrincipalId
+    accountNamePrefix: 'stcustodyfn'
+    hostedAppPrincipalId: identities.outputs.appPrincipalId
+    roles: roles
+  }
+}
+
+module mediaHostStorage 'modules/host-storage.bicep' = {
+  name: 'media-host-storage'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    token: token
+    accountNamePrefix: 'stcustodymd'
+    hostedAppPrincipalId: identities.outputs.mediaPrincipalId
     roles: roles
   }
 }
@@ -132,7 +149,7 @@ module serviceBus 'modules/servicebus.bicep' = {
     topology: topology
     messageTimeToLive: messageTimeToLive
     appAccess: loadJsonContent('service-bus-access.json')
-    appPrincipalId: identities.outputs.appPrincipalId
+    principalIds: { core: identities.outputs.appPrincipalId, media: identities.outputs.mediaPrincipalId }
     eventGridPrincipalId: identities.outputs.eventGridPrincipalId
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
@@ -148,6 +165,7 @@ module cosmos 'modules/cosmos.bicep' = {
     tags: tags
     token: token
     serverless: cosmosServerless
+    // The core app's identity only: the media app has no index access of any kind.
     appPrincipalId: identities.outputs.appPrincipalId
     operatorPrincipalId: principalId
   }
@@ -166,6 +184,9 @@ module functions 'modules/functions.bicep' = {
     appIdentityName: identities.outputs.appIdentityName
     hostStorageName: hostStorage.outputs.accountName
     deploymentContainerName: hostStorage.outputs.deploymentContainerName
+    mediaIdentityName: identities.outputs.mediaIdentityName
+    mediaHostStorageName: mediaHostStorage.outputs.accountName
+    mediaDeploymentContainerName: mediaHostStorage.outputs.deploymentContainerName
     evidenceStorageName: evidenceStorage.outputs.accountName
     serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
     cosmosAccountName: cosmos.outputs.accountName
@@ -176,7 +197,7 @@ module functions 'modules/functions.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
   }
   // The host starts as soon as the code lands; every role it needs must exist by then.
-  dependsOn: [evidenceStorage, hostStorage, serviceBus, cosmos, monitoring]
+  dependsOn: [evidenceStorage, hostStorage, mediaHostStorage, serviceBus, cosmos, monitoring]
 }
 
 module eventGrid 'modules/eventgrid.bicep' = {
@@ -201,6 +222,7 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functions.outputs.appName
+output AZURE_MEDIA_FUNCTION_APP_NAME string = functions.outputs.mediaAppName
 output ServiceBusConnection__fullyQualifiedNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output EvidenceStorage__blobServiceUri string = evidenceStorage.outputs.blobServiceUri
 output EvidenceIndex__accountEndpoint string = cosmos.outputs.accountEndpoint

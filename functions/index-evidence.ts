@@ -1,15 +1,24 @@
 /**
- * index — the only writer of the evidence index (Cosmos DB). Two triggers:
- *   index-received: evidence-received (subscription `index`) creates/merges the record;
- *   index-results:  stage-results merges each stage outcome, and each fixity check
- *                   (`fixity-result`, from the fixity-sample timer or `custody verify --record`).
+ * index — the only writer of the evidence index (Cosmos DB). Three triggers:
+ *   index-received:      evidence-received (subscription `index`) creates/merges the record;
+ *   index-results:       stage-results, the core app's claims: hash results, and fixity checks
+ *                        (`fixity-result`, from the fixity-sample timer or `custody verify --record`);
+ *   index-media-results: media-results, the media app's claims: transcode and thumbnail results.
  * When every required stage is done it publishes evidence-ready (or evidence-failed) once.
+ *
+ * Each results queue carries the claims of one identity, and only that identity may send to it
+ * (Azure RBAC, bicep/service-bus-access.json). A claim that arrives by another producer's route
+ * is refused before it reaches the index: a hash result on media-results would be the code that
+ * parses hostile media claiming a fingerprint.
  */
 import type { InvocationContext } from "@azure/functions";
+import type { PipelineStage } from "../shared/contracts/messages";
 import { claimedKind, parseMessage } from "../shared/contracts/validate";
+import { CustodyError } from "../shared/errors";
 import type { Settings } from "../shared/settings";
 import { indexEvidenceReceived, indexFixityResult, indexStageResult, type IndexStageDeps } from "../shared/stages/index-stage";
-import { ENTITIES } from "../shared/topology";
+import type { StageContext } from "../shared/stages/stage-context";
+import { ENTITIES, type QueueEntity } from "../shared/topology";
 import { settleWithRetries, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
 import { getServices, retryDeps } from "./services";
 
@@ -22,8 +31,41 @@ export const indexReceivedFunction: FunctionDefinition = {
 export const indexResultsFunction: FunctionDefinition = {
   name: "index-results",
   entity: ENTITIES.stageResults,
-  handler: indexResultsHandler,
+  handler: (message, invocation) => indexResults(indexResultsFunction, ENTITIES.stageResults, message, invocation),
 };
+
+export const indexMediaResultsFunction: FunctionDefinition = {
+  name: "index-media-results",
+  entity: ENTITIES.mediaResults,
+  handler: (message, invocation) => indexResults(indexMediaResultsFunction, ENTITIES.mediaResults, message, invocation),
+};
+
+/** A claim as the route rule sees it. */
+export type ResultClaim = { kind: "stage-result"; stage: PipelineStage } | { kind: "fixity-result" };
+
+/**
+ * The one queue each kind of claim may arrive by: its producer's. Exhaustive over the stages,
+ * so a new stage does not compile until its route (and so its identity) is decided.
+ */
+const STAGE_ROUTES: Record<PipelineStage, string> = {
+  hash: ENTITIES.stageResults.queueName,
+  transcode: ENTITIES.mediaResults.queueName,
+  thumbnail: ENTITIES.mediaResults.queueName,
+};
+const FIXITY_ROUTE = ENTITIES.stageResults.queueName;
+
+/** The queue a claim must arrive by. */
+export function expectedResultRoute(claim: ResultClaim): string {
+  return claim.kind === "fixity-result" ? FIXITY_ROUTE : STAGE_ROUTES[claim.stage];
+}
+
+/** Why a claim that arrived on `queueName` is refused, or undefined when that is its route. */
+export function resultRouteRefusal(queueName: string, claim: ResultClaim): string | undefined {
+  const expected = expectedResultRoute(claim);
+  if (queueName === expected) return undefined;
+  const what = claim.kind === "fixity-result" ? "a fixity-result" : `a ${claim.stage} stage-result`;
+  return `wrong route: ${what} arrived on ${queueName}, but only ${expected} carries it (each results queue takes the claims of the one identity allowed to send to it); refused, the record is unchanged`;
+}
 
 export async function indexReceivedHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
   const context = stageContextFor(indexReceivedFunction, invocation);
@@ -34,16 +76,24 @@ export async function indexReceivedHandler(message: unknown, invocation: Invocat
   });
 }
 
-export async function indexResultsHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
-  const context = stageContextFor(indexResultsFunction, invocation);
-  return settleWithRetries(indexResultsFunction, invocation, context, message, retryDeps, async () => {
+/** The stage-results trigger (hash results and fixity checks). */
+export function indexResultsHandler(message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
+  return indexResults(indexResultsFunction, ENTITIES.stageResults, message, invocation);
+}
+
+/** Both results triggers: the route rule, then the index stage. */
+async function indexResults(definition: FunctionDefinition, route: QueueEntity, message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
+  const context = stageContextFor(definition, invocation);
+  return settleWithRetries(definition, invocation, context, message, retryDeps, async () => {
     if (claimedKind(message) === "fixity-result") {
       const fixity = parseMessage("fixity-result", message);
+      refuseWrongRoute(route, { kind: "fixity-result" }, fixity.evidenceId, context);
       const { index, settings } = await getServices();
       await indexFixityResult(fixity, { index, retryPolicy: settings.retry }, context);
       return;
     }
     const result = parseMessage("stage-result", message);
+    refuseWrongRoute(route, { kind: "stage-result", stage: result.stage }, result.evidenceId, context);
     const { index, publisher, settings } = await getServices();
     await indexStageResult(result, indexDeps(index, publisher, settings), context);
   });
@@ -59,4 +109,13 @@ function indexDeps(index: IndexStageDeps["index"], publisher: IndexStageDeps["pu
     eventSource: settings.eventSource,
     retryPolicy: settings.retry,
   };
+}
+
+function refuseWrongRoute(route: QueueEntity, claim: ResultClaim, evidenceId: string, context: StageContext): void {
+  const refusal = resultRouteRefusal(route.queueName, claim);
+  if (refusal === undefined) return;
+  // Its own line for an alert: only an identity with Send on this queue can have sent it (a
+  // hash or fixity claim on media-results: the media app, i.e. possibly a crafted recording).
+  context.log.error("claim refused: wrong route", { evidenceId, route: route.queueName, expectedRoute: expectedResultRoute(claim), claim: claim.kind === "fixity-result" ? claim.kind : `${claim.stage} ${claim.kind}` });
+  throw new CustodyError("InvalidMessage", refusal, { retryable: false });
 }

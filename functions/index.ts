@@ -1,5 +1,6 @@
 /**
- * The Azure Functions entry point (package.json "main"): registers every function definition
+ * The Azure Functions entry point (package.json "main"): registers the function definitions of
+ * this app's role (CUSTODY_APP_ROLE: the core app or the media app, functions/app-roles.ts)
  * with the v4 programming model. Outside the Functions host these registrations are skipped
  * ("test mode"), which is why the dev host reads FUNCTION_DEFINITIONS instead.
  *
@@ -16,12 +17,15 @@ import "./telemetry-bootstrap";
 import { app, type InvocationContext } from "@azure/functions";
 import { CustodyError } from "../shared/errors";
 import { SERVICE_BUS_CONNECTION } from "../shared/settings";
-import { FUNCTION_DEFINITIONS, TIMER_DEFINITIONS } from "./definitions";
+import { appRoles } from "./app-roles";
+import { definitionsForRoles } from "./definitions";
 import type { FunctionDefinition } from "./invocation";
 
-for (const definition of FUNCTION_DEFINITIONS) register(definition);
+// Only this app's role's functions (CUSTODY_APP_ROLE; an unknown role fails the start, naming the setting).
+const { functions, timers } = definitionsForRoles(appRoles(process.env));
+for (const definition of functions) register(definition);
 // Timers: the schedule comes from the app settings (process.env in the worker) and is checked at start.
-for (const timer of TIMER_DEFINITIONS) {
+for (const timer of timers) {
   app.timer(timer.name, { schedule: timer.schedule(process.env), runOnStartup: false, handler: (trigger, context) => timer.handler(trigger, context) });
 }
 

@@ -13,7 +13,7 @@ import { CustodyError, toCustodyError } from "../shared/errors";
 import type { BlobCatalog, MediaBlobStore } from "../shared/ports/blob-store";
 import type { MediaTool } from "../shared/ports/media-tool";
 import type { EvidenceIndex } from "../shared/ports/evidence-index";
-import type { Settings } from "../shared/settings";
+import type { CosmosSettings, Settings } from "../shared/settings";
 
 export function createBlobStore(settings: Settings): MediaBlobStore & BlobCatalog {
   const auth = settings.storage;
@@ -24,8 +24,8 @@ export function createBlobStore(settings: Settings): MediaBlobStore & BlobCatalo
   return new AzureBlobStore(service);
 }
 
-export function createCosmosClient(settings: Settings): CosmosClient {
-  const { auth, allowSelfSignedCertificate } = settings.cosmos;
+export function createCosmosClient(cosmos: CosmosSettings): CosmosClient {
+  const { auth, allowSelfSignedCertificate } = cosmos;
   // Only the local stand-in (loopback, checked by loadSettings) gets an agent that accepts its certificate.
   const agent = allowSelfSignedCertificate ? new https.Agent({ rejectUnauthorized: false, keepAlive: true }) : undefined;
   const connectionPolicy = allowSelfSignedCertificate ? { enableEndpointDiscovery: false } : undefined;
@@ -37,18 +37,39 @@ export function createCosmosClient(settings: Settings): CosmosClient {
   return new CosmosClient({ endpoint: auth.endpoint, aadCredentials: createCredential(auth.clientId), agent, connectionPolicy });
 }
 
+/**
+ * The index from the settings; without index settings (the media app) an index that refuses
+ * every call, so a media function that reached for it would fail loudly rather than write.
+ */
 export async function createEvidenceIndex(settings: Settings): Promise<{ index: EvidenceIndex; close(): Promise<void> }> {
-  const client = createCosmosClient(settings);
-  const names = { databaseName: settings.cosmos.databaseName, containerName: settings.cosmos.containerName };
+  const cosmos = settings.cosmos;
+  if (cosmos === undefined) return { index: noEvidenceIndex(), close: async () => undefined };
+  const client = createCosmosClient(cosmos);
+  const names = { databaseName: cosmos.databaseName, containerName: cosmos.containerName };
   // Locally (key auth) the app creates its database and container. In Azure the identity has
   // only the data-plane role, which cannot create them: Bicep does, with the same policy.
   const container =
-    settings.cosmos.auth.kind === "connectionString"
+    cosmos.auth.kind === "connectionString"
       ? await ensureEvidenceContainer(client, names)
       : client.database(names.databaseName).container(names.containerName);
   return {
     index: new CosmosEvidenceIndex(container),
     close: async () => client.dispose(),
+  };
+}
+
+/** The index of an app that has none (the media role): every call is an InvalidConfiguration naming why. */
+export function noEvidenceIndex(): EvidenceIndex {
+  const refuse = (): never => {
+    throw new CustodyError("InvalidConfiguration", "This app runs without the evidence index (CUSTODY_APP_ROLE=media: no EvidenceIndex setting, no Cosmos DB role); only the core app reads or writes it.");
+  };
+  return {
+    read: async () => refuse(),
+    create: async () => refuse(),
+    replace: async () => refuse(),
+    list: () => ({
+      [Symbol.asyncIterator]: () => ({ next: async () => refuse() }),
+    }),
   };
 }
 

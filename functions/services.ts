@@ -1,8 +1,9 @@
 /**
  * The composition root for functions: builds the adapters once per process from the
  * settings (connection strings locally, managed identity in Azure) and hands them to the
- * handlers. The dev host may install its own (same adapters, its own settings) with
- * `useServices`.
+ * handlers. Role-aware: a process running only the media role (CUSTODY_APP_ROLE=media) neither
+ * needs nor reads the evidence index settings. The dev host may install its own (same
+ * adapters, its own settings) with `useServices`.
  */
 import { ServiceBusPublisher } from "../shared/adapters/service-bus-publisher";
 import { createServiceBusClient } from "../shared/adapters/service-bus-client";
@@ -12,11 +13,13 @@ import type { MediaTool } from "../shared/ports/media-tool";
 import type { Publisher } from "../shared/ports/publisher";
 import { loadSettings, type Settings } from "../shared/settings";
 import type { RescheduleDeps } from "./invocation";
+import { appRoles, rolesNeedEvidenceIndex } from "./app-roles";
 import { createBlobStore, createEvidenceIndex, createMediaTool } from "./service-factories";
 
 export interface FunctionServices {
   settings: Settings;
   blobs: MediaBlobStore & BlobCatalog;
+  /** The evidence index; in the media app (no index settings) one that refuses every call. */
   index: EvidenceIndex;
   /** ffmpeg/ffprobe for the media stages (binaries located and checked at start). */
   media: MediaTool;
@@ -28,7 +31,9 @@ let current: Promise<FunctionServices> | undefined;
 
 export function getServices(): Promise<FunctionServices> {
   if (current === undefined) {
-    const created = createServices(loadSettings());
+    // The media app has no index settings (and no Cosmos DB role): its services go without.
+    // A missing or malformed setting rejects like any other failed start (and is not remembered either).
+    const created = Promise.resolve().then(() => createServices(loadSettings(process.env, { evidenceIndex: rolesNeedEvidenceIndex(appRoles()) })));
     current = created;
     // A failed start (e.g. Cosmos DB unreachable at the first invocation) is not remembered:
     // the next invocation tries again instead of failing every message until a restart.

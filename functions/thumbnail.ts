@@ -1,7 +1,7 @@
 /**
  * thumbnail — evidence-received (subscription `thumbnail`) → poster, thumbnails, sprite sheet
  * and WebVTT track in `derived/<evidenceId>/thumbnail/` (or `skipped: no video stream` for
- * audio-only recordings); the outcome goes to stage-results.
+ * audio-only recordings); the outcome goes to media-results (the media app's only results route).
  */
 import type { InvocationContext } from "@azure/functions";
 import { parseMessage } from "../shared/contracts/validate";
@@ -23,9 +23,9 @@ export async function thumbnailHandler(message: unknown, invocation: InvocationC
     const received = parseMessage("evidence-received", message);
     const { blobs, media, publisher, settings } = await getServices();
     await runAndReportStage(
-      { stage: "thumbnail", evidenceId: received.evidenceId, publisher, resultsEntity: ENTITIES.stageResults.queueName, reprocess: received.reprocess, retry: received.retry },
+      { stage: "thumbnail", evidenceId: received.evidenceId, publisher, resultsEntity: ENTITIES.mediaResults.queueName, reprocess: received.reprocess, retry: received.retry },
       context,
-      () => thumbnailOriginal(received, { blobs, media }, context, { count: settings.media.thumbnailCount }),
+      () => thumbnailOriginal(received, { blobs, media }, context, { count: settings.media.thumbnailCount, stallTimeoutInMs: settings.media.stallTimeoutInMs }),
     );
   });
 }

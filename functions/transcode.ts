@@ -1,8 +1,8 @@
 /**
  * transcode — evidence-received (subscription `transcode`) → a verified browser-playable proxy
  * in `derived/<evidenceId>/transcode/`, and the probe of the original; the outcome goes to
- * stage-results. Long runs keep their message lock through the host's automatic lock renewal
- * (host.json maxAutoLockRenewalDuration, 2 h).
+ * media-results (the media app's only results route). Long runs keep their message lock
+ * through the host's automatic lock renewal (host.json maxAutoLockRenewalDuration, 2 h).
  */
 import type { InvocationContext } from "@azure/functions";
 import { parseMessage } from "../shared/contracts/validate";
@@ -24,9 +24,9 @@ export async function transcodeHandler(message: unknown, invocation: InvocationC
     const received = parseMessage("evidence-received", message);
     const { blobs, media, publisher, settings } = await getServices();
     await runAndReportStage(
-      { stage: "transcode", evidenceId: received.evidenceId, publisher, resultsEntity: ENTITIES.stageResults.queueName, reprocess: received.reprocess, retry: received.retry },
+      { stage: "transcode", evidenceId: received.evidenceId, publisher, resultsEntity: ENTITIES.mediaResults.queueName, reprocess: received.reprocess, retry: received.retry },
       context,
-      () => transcodeOriginal(received, { blobs, media }, context, { maxSide: settings.media.proxyMaxSide }),
+      () => transcodeOriginal(received, { blobs, media }, context, { maxSide: settings.media.proxyMaxSide, stallTimeoutInMs: settings.media.stallTimeoutInMs }),
     );
   });
 }

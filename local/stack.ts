@@ -8,7 +8,8 @@
 import { writeFile, rm, mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { FUNCTION_DEFINITIONS, TIMER_DEFINITIONS } from "../functions/definitions";
+import { APP_ROLES, type AppRole } from "../functions/app-roles";
+import { definitionsForRoles } from "../functions/definitions";
 import { createServices, useServices, type FunctionServices } from "../functions/services";
 import { createServiceBusClient } from "../shared/adapters/service-bus-client";
 import type { Logger } from "../shared/logging";
@@ -32,6 +33,8 @@ export interface StartStackOptions {
   log: Logger;
   /** Run the functions (dev host) and the blob-event source. Default true. */
   runFunctions?: boolean;
+  /** Which apps' functions the stack's dev host runs (functions/app-roles.ts). Default both. */
+  roles?: readonly AppRole[];
   /** Extra settings (e.g. CUSTODY_REQUIRED_STAGES) for the functions. */
   environment?: Environment;
   serviceBusFaults?: ServiceBusEmulatorFaults;
@@ -91,10 +94,11 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
       stoppers.push(async () => useServices(undefined));
       const client = createServiceBusClient(settings.serviceBus);
       stoppers.push(() => client.close());
-      devHost = startDevHost({ client, definitions: FUNCTION_DEFINITIONS, hostSettings: readHostJson(), log: options.log.child({ component: "dev-host" }) });
+      const { functions, timers: timerDefinitions } = definitionsForRoles(options.roles ?? APP_ROLES);
+      devHost = startDevHost({ client, definitions: functions, hostSettings: readHostJson(), log: options.log.child({ component: "dev-host" }) });
       stoppers.push(() => devHost!.stop());
       // Timer functions (fixity-sample) only at a local interval when one is set (CUSTODY_FIXITY_INTERVAL_MS).
-      const timers = startTimers(TIMER_DEFINITIONS, settings, options.log.child({ component: "dev-host" }));
+      const timers = startTimers(timerDefinitions, settings, options.log.child({ component: "dev-host" }));
       stoppers.push(() => timers.stop());
       // Listing retries stay short: a folder Azurite cannot list must not stall every poll.
       const listingService = BlobServiceClient.fromConnectionString(azurite.connectionString, { retryOptions: { maxTries: 1 } });

@@ -37,7 +37,8 @@ export interface CosmosSettings {
 export interface Settings {
   serviceBus: ConnectionAuth;
   storage: ConnectionAuth;
-  cosmos: CosmosSettings;
+  /** Undefined when loaded without the evidence index (the media app: LoadSettingsOptions.evidenceIndex false). */
+  cosmos: CosmosSettings | undefined;
   /** Stages whose success makes a recording ready (CUSTODY_REQUIRED_STAGES, comma-separated). */
   requiredStages: PipelineStage[];
   /** Containers ingest accepts recordings from (CUSTODY_ACCEPTED_CONTAINERS). */
@@ -82,24 +83,20 @@ export interface Settings {
 
 export type Environment = Record<string, string | undefined>;
 
-export function loadSettings(env: Environment = process.env): Settings {
-  const cosmosAuth = connection(env, COSMOS_CONNECTION, "accountEndpoint", /^AccountEndpoint=https?:\/\/[^;]+;AccountKey=[^;]+;?/i);
-  const allowSelfSigned = (env[`${COSMOS_CONNECTION}__allowSelfSignedCertificate`] ?? "false").toLowerCase() === "true";
-  if (allowSelfSigned) {
-    const endpoint = cosmosAuth.kind === "identity" ? cosmosAuth.endpoint : /AccountEndpoint=([^;]+)/i.exec(cosmosAuth.connectionString)![1];
-    if (!/^https:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//i.test(endpoint)) {
-      throw invalid(`${COSMOS_CONNECTION}__allowSelfSignedCertificate`, "is only allowed for a local (loopback) Cosmos endpoint");
-    }
-  }
+export interface LoadSettingsOptions {
+  /**
+   * Read the evidence index (Cosmos DB) settings. Default true; false for a process that never
+   * touches the index (the media app, functions/app-roles.ts): EvidenceIndex is then neither
+   * required nor read, and `cosmos` is undefined.
+   */
+  evidenceIndex?: boolean;
+}
+
+export function loadSettings(env: Environment = process.env, options: LoadSettingsOptions = {}): Settings {
   return {
     serviceBus: loadServiceBusConnection(env),
     storage: connection(env, STORAGE_CONNECTION, "blobServiceUri", /(BlobEndpoint=|AccountName=)/i),
-    cosmos: {
-      auth: cosmosAuth,
-      databaseName: name(env, "CUSTODY_COSMOS_DATABASE", "custody"),
-      containerName: name(env, "CUSTODY_COSMOS_CONTAINER", "evidence"),
-      allowSelfSignedCertificate: allowSelfSigned,
-    },
+    cosmos: options.evidenceIndex === false ? undefined : cosmosSettings(env),
     requiredStages: stages(env),
     acceptedContainers: list(env, "CUSTODY_ACCEPTED_CONTAINERS", ["originals"]),
     media: {
@@ -127,6 +124,23 @@ function retryPolicy(env: Environment): RetryPolicy {
   const maxDelayInMs = integer(env, "CUSTODY_RETRY_MAX_DELAY_MS", DEFAULT_RETRY_POLICY.maxDelayInMs, 100, 3_600_000, (v) => v >= firstDelayInMs || "must not be below CUSTODY_RETRY_FIRST_DELAY_MS");
   const budgetMinutes = integer(env, "CUSTODY_RETRY_BUDGET_MINUTES", DEFAULT_RETRY_POLICY.budgetInMs / 60_000, 1, 20_160);
   return { budgetInMs: budgetMinutes * 60_000, firstDelayInMs, maxDelayInMs };
+}
+
+function cosmosSettings(env: Environment): CosmosSettings {
+  const cosmosAuth = connection(env, COSMOS_CONNECTION, "accountEndpoint", /^AccountEndpoint=https?:\/\/[^;]+;AccountKey=[^;]+;?/i);
+  const allowSelfSigned = (env[`${COSMOS_CONNECTION}__allowSelfSignedCertificate`] ?? "false").toLowerCase() === "true";
+  if (allowSelfSigned) {
+    const endpoint = cosmosAuth.kind === "identity" ? cosmosAuth.endpoint : /AccountEndpoint=([^;]+)/i.exec(cosmosAuth.connectionString)![1];
+    if (!/^https:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//i.test(endpoint)) {
+      throw invalid(`${COSMOS_CONNECTION}__allowSelfSignedCertificate`, "is only allowed for a local (loopback) Cosmos endpoint");
+    }
+  }
+  return {
+    auth: cosmosAuth,
+    databaseName: name(env, "CUSTODY_COSMOS_DATABASE", "custody"),
+    containerName: name(env, "CUSTODY_COSMOS_CONTAINER", "evidence"),
+    allowSelfSignedCertificate: allowSelfSigned,
+  };
 }
 
 /**

@@ -87,8 +87,16 @@ export const ENTITIES = {
   transcodeSubscription: subscription("evidence-received", "transcode"),
   thumbnailSubscription: subscription("evidence-received", "thumbnail"),
   indexSubscription: subscription("evidence-received", "index"),
-  /** Every stage reports its outcome here; only index reads it. */
+  /**
+   * The core app's claims: hash results and fixity results (also `custody verify --record`).
+   * Only the core identity may send here, so only it can claim a fingerprint; only index reads it.
+   */
   stageResults: queue("stage-results"),
+  /**
+   * The media app's claims: transcode and thumbnail results (and any later media stage's). The
+   * media identity may send here and nowhere else; index refuses a hash or fixity claim on it.
+   */
+  mediaResults: queue("media-results"),
   /** The product's public contract: evidence-ready / evidence-failed events. */
   evidenceReadyTopic: topic("evidence-ready"),
 } as const;

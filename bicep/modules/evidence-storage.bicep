@@ -10,7 +10,10 @@ param originalsRetentionDays int
 param originalsPolicyLocked bool = false
 @allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS', 'Standard_RAGZRS'])
 param skuName string = 'Standard_ZRS'
+@description('The core app\'s identity: ingest, hash, fixity and reconcile read originals.')
 param appPrincipalId string
+@description('The media app\'s identity: transcode and thumbnail read originals through signed URLs and write renditions.')
+param mediaPrincipalId string
 param eventGridPrincipalId string
 param operatorPrincipalId string
 param operatorPrincipalType string
@@ -101,7 +104,7 @@ resource eventDeadLetter 'Microsoft.Storage/storageAccounts/blobServices/contain
   properties: { publicAccess: 'None' }
 }
 
-// ---- The function app: read originals, write renditions, sign read URLs for ffmpeg --------
+// ---- The core app: read originals (ingest, hash, fixity, reconcile), nothing else ----------
 
 resource appReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(originals.id, appPrincipalId, roles.storageBlobDataReader)
@@ -113,12 +116,24 @@ resource appReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 }
 
-resource appWritesDerived 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(derived.id, appPrincipalId, roles.storageBlobDataContributor)
+// ---- The media app: read originals, write renditions, sign read URLs for ffmpeg ------------
+
+resource mediaReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(originals.id, mediaPrincipalId, roles.storageBlobDataReader)
+  scope: originals
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: mediaPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource mediaWritesDerived 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(derived.id, mediaPrincipalId, roles.storageBlobDataContributor)
   scope: derived
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
-    principalId: appPrincipalId
+    principalId: mediaPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
@@ -127,12 +142,12 @@ resource appWritesDerived 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 // is an account-level action), so this is the one account-scoped role. It grants no data
 // access: a user-delegation SAS is limited to what the signer's own roles allow (read on
 // originals, shared/adapters/azure-blob-store.ts readUrl).
-resource appSignsReadUrls 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, appPrincipalId, roles.storageBlobDelegator)
+resource mediaSignsReadUrls 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, mediaPrincipalId, roles.storageBlobDelegator)
   scope: account
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDelegator)
-    principalId: appPrincipalId
+    principalId: mediaPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

@@ -1,18 +1,29 @@
-// The function app on Flex Consumption (Linux, per-instance memory, scale to zero, up to
-// `maximumInstanceCount` instances), running as the user-assigned app identity. Every
-// connection is identity-based: the settings below are the names shared/settings.ts reads
+// The two function apps, both built from the one package (azure.yaml: services custody and
+// custody-media), each on its own Flex Consumption plan (one app per plan; Linux, per-instance
+// memory, scale to zero, up to `maximumInstanceCount` instances) and running as its own
+// user-assigned identity:
+// - the core app (CUSTODY_APP_ROLE=core): ingest, hash, the index and the timers;
+// - the media app (CUSTODY_APP_ROLE=media): transcode and thumbnail, the code that parses
+//   untrusted video. It has no evidence index setting (and its identity no Cosmos DB role), and
+//   its identity may send to media-results only — it cannot claim a hash or publish an event.
+// Every connection is identity-based: the settings below are the names shared/settings.ts reads
 // (`<Connection>__fullyQualifiedNamespace | __blobServiceUri | __accountEndpoint`, with
 // `__credential` = managedidentity and `__clientId`), and none of them carries a key —
-// test/deploy/app-settings.test.ts feeds them to the code's own settings loader.
+// test/deploy/templates.test.ts feeds each app's to the code's own settings loader.
 param location string
 param tags object
 param token string
 param nodeVersion string
 param instanceMemoryMB int
 param maximumInstanceCount int
+@description('The core app\'s identity, host storage account and package container.')
 param appIdentityName string
 param hostStorageName string
 param deploymentContainerName string
+@description('The media app\'s identity, host storage account and package container (its own: see host-storage.bicep).')
+param mediaIdentityName string
+param mediaHostStorageName string
+param mediaDeploymentContainerName string
 param evidenceStorageName string
 @description('The namespace host from its endpoint (servicebus module output), so sovereign clouds get their own suffix.')
 param serviceBusFullyQualifiedNamespace string
@@ -31,6 +42,14 @@ resource hostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hostStorageName
 }
 
+resource mediaIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: mediaIdentityName
+}
+
+resource mediaHostStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: mediaHostStorageName
+}
+
 resource evidenceStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: evidenceStorageName
 }
@@ -44,6 +63,9 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
 }
 
 var clientId = appIdentity.properties.clientId
+var mediaClientId = mediaIdentity.properties.clientId
+
+// ---- The core app -------------------------------------------------------------------------
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: 'plan-custody-${token}'
@@ -106,6 +128,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${clientId};Authorization=AAD'
 
+    // Which functions this app registers (functions/app-roles.ts).
+    CUSTODY_APP_ROLE: 'core'
+
     // The pipeline's three connections (shared/settings.ts).
     ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
     ServiceBusConnection__credential: 'managedidentity'
@@ -148,4 +173,92 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
   properties: { allow: false }
 }
 
+// ---- The media app ------------------------------------------------------------------------
+
+resource mediaPlan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-custody-media-${token}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { tier: 'FlexConsumption', name: 'FC1' }
+  properties: { reserved: true }
+}
+
+resource mediaApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: 'func-custody-media-${token}'
+  location: location
+  // azd deploys the `custody-media` service of azure.yaml (the same package) here.
+  tags: union(tags, { 'azd-service-name': 'custody-media' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${mediaIdentity.id}': {} }
+  }
+  properties: {
+    serverFarmId: mediaPlan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${mediaHostStorage.properties.primaryEndpoints.blob}${mediaDeploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: mediaIdentity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: { name: 'node', version: nodeVersion }
+    }
+  }
+}
+
+// Only what the media stages use: no EvidenceIndex (no index access at all) and none of the
+// index's, ingest's or the timers' settings.
+resource mediaAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: mediaApp
+  name: 'appsettings'
+  properties: {
+    AzureWebJobsStorage__accountName: mediaHostStorage.name
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: mediaClientId
+
+    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${mediaClientId};Authorization=AAD'
+
+    CUSTODY_APP_ROLE: 'media'
+
+    ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
+    ServiceBusConnection__credential: 'managedidentity'
+    ServiceBusConnection__clientId: mediaClientId
+    EvidenceStorage__blobServiceUri: evidenceStorage.properties.primaryEndpoints.blob
+    EvidenceStorage__credential: 'managedidentity'
+    EvidenceStorage__clientId: mediaClientId
+
+    CUSTODY_PROXY_MAX_SIDE: '1280'
+    CUSTODY_THUMBNAIL_COUNT: '8'
+  }
+}
+
+resource mediaFtpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: mediaApp
+  name: 'ftp'
+  properties: { allow: false }
+}
+
+resource mediaScmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: mediaApp
+  name: 'scm'
+  properties: { allow: false }
+}
+
 output appName string = app.name
+output mediaAppName string = mediaApp.name

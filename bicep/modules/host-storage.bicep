@@ -1,17 +1,22 @@
-// The Functions host's own storage account, separate from the evidence: the host keeps its
+// A Functions host's own storage account, separate from the evidence: the host keeps its
 // leases (timer singleton locks, host id) here and Flex Consumption reads the deployment
 // package from a container here. The host needs broad blob rights on its storage (it creates
-// containers), so those rights must not be on the evidence account. Keyless like the rest.
+// containers), so those rights must not be on the evidence account — nor on the other app's
+// host account: an identity with Owner there could replace that app's package and run as it.
+// So each app gets its own account from this module (main.bicep). Keyless like the rest.
 param location string
 param tags object
 param token string
-param appPrincipalId string
+@description('Name prefix of the account (\'stcustodyfn\' for the core app, \'stcustodymd\' for the media app).')
+param accountNamePrefix string
+@description('The identity of the one app this account hosts.')
+param hostedAppPrincipalId string
 param roles object
 
 var deploymentContainerName = 'app-package'
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  name: 'stcustodyfn${take(token, 12)}'
+  name: '${accountNamePrefix}${take(token, 12)}'
   location: location
   tags: tags
   kind: 'StorageV2'
@@ -44,11 +49,11 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 // identity-based host storage): the host creates its own containers, which Contributor cannot.
 // Scoped to this host-only account, never the evidence account (test/deploy checks both).
 resource appUsesHostStorage 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, appPrincipalId, roles.storageBlobDataOwner)
+  name: guid(account.id, hostedAppPrincipalId, roles.storageBlobDataOwner)
   scope: account
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
-    principalId: appPrincipalId
+    principalId: hostedAppPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

@@ -1,6 +1,9 @@
-// Two user-assigned identities, so each can be granted exactly what it needs before anything
+// Three user-assigned identities, so each can be granted exactly what it needs before anything
 // runs (a system-assigned identity exists only once its resource does):
-// - the function app's: every data-plane access of the pipeline;
+// - the core app's (`app`): ingest, hash, the index and the timers — reads originals, writes the
+//   evidence index, publishes events, claims hashes (stage-results);
+// - the media app's: transcode and thumbnail, the code that parses untrusted video — reads
+//   originals, writes derived renditions, sends to media-results; no index, no other Send;
 // - Event Grid's: send to the blob-created queue and write dead-lettered events, nothing else.
 param location string
 param tags object
@@ -8,6 +11,12 @@ param token string
 
 resource app 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: 'id-custody-app-${token}'
+  location: location
+  tags: tags
+}
+
+resource media 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-custody-media-${token}'
   location: location
   tags: tags
 }
@@ -20,5 +29,7 @@ resource eventGrid 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31'
 
 output appIdentityName string = app.name
 output appPrincipalId string = app.properties.principalId
+output mediaIdentityName string = media.name
+output mediaPrincipalId string = media.properties.principalId
 output eventGridIdentityName string = eventGrid.name
 output eventGridPrincipalId string = eventGrid.properties.principalId

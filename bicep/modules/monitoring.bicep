@@ -1,11 +1,12 @@
 // Log Analytics (workspace keys disabled) + workspace-based Application Insights with local
 // (instrumentation-key) auth disabled: telemetry is accepted only with an Entra ID token of an
-// identity that holds Monitoring Metrics Publisher on this component — the function app's.
+// identity that holds Monitoring Metrics Publisher on this component — the two function apps'.
 param location string
 param tags object
 param token string
 param retentionInDays int
 param appPrincipalId string
+param mediaPrincipalId string
 param roles object
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
@@ -41,6 +42,16 @@ resource appPublishesTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
     principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource mediaPublishesTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, mediaPrincipalId, roles.monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    principalId: mediaPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

@@ -1,4 +1,4 @@
-// One subscription of the topology file, its rules, and the app's role on it.
+// One subscription of the topology file, its rules, and the app identities' roles on it.
 //
 // Service Bus gives every new subscription a `$Default` rule (1=1, TrueFilter). The topology
 // relies on its own rules only: a redrive copy carries custodyRedriveTo and must reach that one
@@ -11,9 +11,10 @@ param topicName string
 @description('One element of a topic\'s Subscriptions in topology/servicebus.json.')
 param subscriptionConfig object
 param messageTimeToLive string
-@description('The app identity\'s roles on subscriptions, every topic\'s (service-bus-access.json `subscriptions`); the entries for this one are picked below.')
+@description('The app identities\' roles on subscriptions, every topic\'s (service-bus-access.json `subscriptions`); the entries for this one are picked below.')
 param appSubscriptionAccess array
-param appPrincipalId string
+@description('Principal id of each app identity, by the entries\' `identity`: { core: …, media: … }.')
+param principalIds object
 param roles object
 
 var props = subscriptionConfig.Properties
@@ -92,11 +93,11 @@ resource rules 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2024-
 }]
 
 resource appRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for access in appAccess: {
-  name: guid(subscriptionResource.id, appPrincipalId, roles[access.role])
+  name: guid(subscriptionResource.id, principalIds[access.identity], roles[access.role])
   scope: subscriptionResource
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles[access.role])
-    principalId: appPrincipalId
+    principalId: principalIds[access.identity]
     principalType: 'ServicePrincipal'
   }
 }]

@@ -3,9 +3,10 @@ param namespaceName string
 @description('One element of Topics in topology/servicebus.json.')
 param topic object
 param messageTimeToLive string
-@description('The app identity\'s roles on subscriptions, every topic\'s (service-bus-access.json `subscriptions`): each subscription module picks its own.')
+@description('The app identities\' roles on subscriptions, every topic\'s (service-bus-access.json `subscriptions`): each subscription module picks its own.')
 param appSubscriptionAccess array
-param appPrincipalId string
+@description('Principal id of each app identity: { core: …, media: … }.')
+param principalIds object
 param roles object
 
 var subscriptionConfigs = contains(topic, 'Subscriptions') ? topic.Subscriptions : []
@@ -32,7 +33,7 @@ module subscriptions 'servicebus-subscription.bicep' = [for sub in subscriptionC
     subscriptionConfig: sub
     messageTimeToLive: messageTimeToLive
     appSubscriptionAccess: appSubscriptionAccess
-    appPrincipalId: appPrincipalId
+    principalIds: principalIds
     roles: roles
   }
 }]

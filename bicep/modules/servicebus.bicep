@@ -2,8 +2,8 @@
 // local (SAS) auth disabled, and every queue, topic, subscription and rule created from the
 // one topology file (topology/servicebus.json, loaded by main.bicep) — the file the code checks
 // its entity names against and the local emulator serves. Nothing here names an entity except
-// the app's role assignments, which service-bus-access.json lists and the tests check against
-// the code.
+// the apps' role assignments, which service-bus-access.json lists (per app identity) and the
+// tests check against the code.
 //
 // Property names: the file uses the Microsoft emulator's Config.json names (PascalCase);
 // ARM uses camelCase. The mapping is below, one property at a time. DefaultMessageTimeToLive is
@@ -15,9 +15,10 @@ param token string
 param topology object
 @description('Replaces the file\'s DefaultMessageTimeToLive (PT1H, the emulator\'s maximum) on every entity.')
 param messageTimeToLive string
-@description('bicep/service-bus-access.json: the app identity\'s role per entity.')
+@description('bicep/service-bus-access.json: each app identity\'s role per entity (`identity`: core or media).')
 param appAccess object
-param appPrincipalId string
+@description('Principal id of each app identity, by the `identity` names service-bus-access.json uses: { core: …, media: … }.')
+param principalIds object
 param eventGridPrincipalId string
 param operatorPrincipalId string
 param operatorPrincipalType string
@@ -73,12 +74,12 @@ module topics 'servicebus-topic.bicep' = [for topic in topicConfigs: {
     topic: topic
     messageTimeToLive: messageTimeToLive
     appSubscriptionAccess: appAccess.subscriptions
-    appPrincipalId: appPrincipalId
+    principalIds: principalIds
     roles: roles
   }
 }]
 
-// ---- The function app: one role per queue / topic it uses (subscriptions: in the topic module)
+// ---- The function apps: one role per queue / topic each uses (subscriptions: in the topic module)
 
 resource accessedQueues 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = [for access in appAccess.queues: {
   parent: namespace
@@ -86,11 +87,11 @@ resource accessedQueues 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' exis
 }]
 
 resource appQueueRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (access, i) in appAccess.queues: {
-  name: guid(accessedQueues[i].id, appPrincipalId, roles[access.role])
+  name: guid(accessedQueues[i].id, principalIds[access.identity], roles[access.role])
   scope: accessedQueues[i]
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles[access.role])
-    principalId: appPrincipalId
+    principalId: principalIds[access.identity]
     principalType: 'ServicePrincipal'
   }
   dependsOn: [queues]
@@ -102,11 +103,11 @@ resource accessedTopics 'Microsoft.ServiceBus/namespaces/topics@2024-01-01' exis
 }]
 
 resource appTopicRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (access, i) in appAccess.topics: {
-  name: guid(accessedTopics[i].id, appPrincipalId, roles[access.role])
+  name: guid(accessedTopics[i].id, principalIds[access.identity], roles[access.role])
   scope: accessedTopics[i]
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles[access.role])
-    principalId: appPrincipalId
+    principalId: principalIds[access.identity]
     principalType: 'ServicePrincipal'
   }
   dependsOn: [topics]

@@ -1,14 +1,16 @@
 /**
  * `custody start` — the embedded stack in the foreground (what `npm start` runs).
  * `custody dev-host` — only the functions, against whatever the settings in the environment
- * name (the emulators of a running stack, or Azure).
+ * name (the emulators of a running stack, or Azure); `--role core|media` runs one app's.
  */
 import * as path from "node:path";
 import type { Command } from "commander";
-import { FUNCTION_DEFINITIONS } from "../../functions/definitions";
+import { APP_ROLE_SETTING, appRoles, parseAppRole, rolesNeedEvidenceIndex } from "../../functions/app-roles";
+import { definitionsForRoles } from "../../functions/definitions";
 import { createServices, useServices } from "../../functions/services";
 import { startDevHost } from "../../local/dev-host/dev-host";
 import { readHostJson } from "../../local/dev-host/host-json";
+import { startTimers } from "../../local/dev-host/timers";
 import { startStack } from "../../local/stack";
 import { createServiceBusClient } from "../../shared/adapters/service-bus-client";
 import { createLogger } from "../../shared/logging";
@@ -66,14 +68,21 @@ export function registerStackCommands(program: Command): void {
   program
     .command("dev-host")
     .description("Run the app's functions locally against the services named in the environment settings.")
-    .action(async () => {
+    .option("--role <role>", `run only one app's functions: core or media (default: ${APP_ROLE_SETTING}, else both)`)
+    .action(async (options: { role?: string }) => {
       const log = createLogger();
-      const settings = loadSettings();
+      const roles = options.role === undefined ? appRoles() : [parseAppRole(options.role, "--role")];
+      // The media role runs without the index: no EvidenceIndex setting is needed or read.
+      const settings = loadSettings(process.env, { evidenceIndex: rolesNeedEvidenceIndex(roles) });
       const services = await createServices(settings);
       useServices(services);
       const client = createServiceBusClient(settings.serviceBus);
-      const host = startDevHost({ client, definitions: FUNCTION_DEFINITIONS, hostSettings: readHostJson(), log });
+      const { functions, timers } = definitionsForRoles(roles);
+      log.info("dev host starting", { roles });
+      const host = startDevHost({ client, definitions: functions, hostSettings: readHostJson(), log });
+      const timerRunner = startTimers(timers, settings, log);
       await untilSignal();
+      await timerRunner.stop();
       await host.stop();
       await client.close();
       await services.close();

@@ -125,7 +125,8 @@ export interface HashResult {
 }
 
 /**
- * A stage's outcome for one recording, sent to the `stage-results` queue. A failed attempt
+ * A stage's outcome for one recording, sent to its producer's results queue (`stage-results` for
+ * hash, `media-results` for the media stages: functions/index-evidence.ts). A failed attempt
  * that will be retried is reported too (`final: false`), so the record shows attempts and the
  * last error while the message is still being retried.
  */

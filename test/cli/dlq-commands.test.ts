@@ -121,6 +121,7 @@ test("dlq list shows active, dead-letter and scheduled counts for every queue an
     [
       "blob-created",
       "stage-results",
+      "media-results",
       "evidence-received/hash",
       "evidence-received/transcode",
       "evidence-received/thumbnail",

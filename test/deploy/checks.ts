@@ -57,7 +57,15 @@ export const FORBIDDEN_ROLES: Record<string, string> = {
 export const COSMOS_DATA_READER = "00000000-0000-0000-0000-000000000001";
 export const COSMOS_DATA_CONTRIBUTOR = "00000000-0000-0000-0000-000000000002";
 
-type Principal = "app" | "eventGrid" | "operator" | "uploader";
+/** The two Function apps' identities, by the names service-bus-access.json and functions/app-roles.ts use. */
+export const APP_IDENTITIES = ["core", "media"] as const;
+export type AppIdentity = (typeof APP_IDENTITIES)[number];
+
+/** `hostedApp`: host-storage.bicep's one parameter, the identity of whichever app the account hosts (main.bicep wires each; checkAppIdentities checks it). */
+type Principal = AppIdentity | "hostedApp" | "eventGrid" | "operator" | "uploader";
+
+/** Per app identity: the entities its functions are triggered by (`queue blob-created`, `subscription evidence-received/hash`). */
+export type TriggersByIdentity = Record<AppIdentity, ReadonlySet<string>>;
 
 interface Grant {
   principal: Principal;
@@ -71,42 +79,57 @@ interface Grant {
   file: string;
 }
 
-/** A rule of ALLOWED_GRANTS; `triggersOnly`: the scoped entity must be one a function is triggered by. */
-type AllowedGrant = Partial<Omit<Grant, "entity">> & { triggersOnly?: boolean; why: string };
+/** A rule of ALLOWED_GRANTS; `triggersOnly`: the scoped entity must be one a function of that identity's app is triggered by. */
+type AllowedGrant = Partial<Grant> & { triggersOnly?: boolean; why: string };
+
+const CONTAINERS = "Microsoft.Storage/storageAccounts/blobServices/containers";
+const QUEUES = "Microsoft.ServiceBus/namespaces/queues";
+const TOPICS = "Microsoft.ServiceBus/namespaces/topics";
+const SUBSCRIPTIONS = "Microsoft.ServiceBus/namespaces/topics/subscriptions";
 
 /**
  * Who may get what, where. Anything else is broader than the code needs. Service Bus entity
- * roles of the app come from bicep/service-bus-access.json and are checked against the code
- * separately (checkServiceBusAccessMatchesCode).
+ * roles of the apps come from bicep/service-bus-access.json and are checked against the code,
+ * per app, separately (checkServiceBusAccessMatchesCode). The media identity — the code that
+ * parses untrusted video — gets no index access, and Send on media-results only.
  */
 const ALLOWED_GRANTS: AllowedGrant[] = [
-  { principal: "app", role: "storageBlobDataReader", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "originals", why: "stages read originals" },
-  { principal: "app", role: "storageBlobDataContributor", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "derived", why: "media stages write renditions" },
-  { principal: "app", role: "storageBlobDelegator", scopeType: "Microsoft.Storage/storageAccounts", file: "bicep/modules/evidence-storage.bicep", why: "user-delegation SAS for ffmpeg reads" },
-  { principal: "app", role: "storageBlobDataOwner", scopeType: "Microsoft.Storage/storageAccounts", file: "bicep/modules/host-storage.bicep", why: "Functions host storage (host-only account)" },
-  { principal: "app", role: "serviceBusDataReceiver", scopeType: "Microsoft.ServiceBus/namespaces/queues", why: "queue-triggered functions" },
-  { principal: "app", role: "serviceBusDataSender", scopeType: "Microsoft.ServiceBus/namespaces/queues", why: "results to queues" },
-  { principal: "app", role: "serviceBusDataSender", scopeType: "Microsoft.ServiceBus/namespaces/topics", why: "events to topics" },
-  { principal: "app", role: "serviceBusDataReceiver", scopeType: "Microsoft.ServiceBus/namespaces/topics/subscriptions", why: "subscription-triggered functions" },
+  { principal: "core", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "originals", why: "ingest, hash, fixity and reconcile read originals" },
+  { principal: "core", role: "serviceBusDataReceiver", scopeType: QUEUES, why: "queue-triggered functions" },
+  { principal: "core", role: "serviceBusDataSender", scopeType: QUEUES, why: "hash and fixity results, re-sent BlobCreated events" },
+  { principal: "core", role: "serviceBusDataSender", scopeType: TOPICS, why: "evidence-received, evidence-ready" },
+  { principal: "core", role: "serviceBusDataReceiver", scopeType: SUBSCRIPTIONS, why: "subscription-triggered functions" },
   // Owner on the one entity a function is triggered by: the Functions scale monitor reads its
   // message count through the management endpoint (Manage claim). Never a topic or the namespace.
-  { principal: "app", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces/queues", triggersOnly: true, why: "queue trigger + target-based scaling" },
-  { principal: "app", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces/topics/subscriptions", triggersOnly: true, why: "subscription trigger + target-based scaling" },
-  { principal: "app", role: "monitoringMetricsPublisher", scopeType: "Microsoft.Insights/components", why: "telemetry with Entra ID" },
-  { principal: "eventGrid", role: "serviceBusDataSender", scopeType: "Microsoft.ServiceBus/namespaces/queues", scopeName: "blob-created", why: "event delivery" },
-  { principal: "eventGrid", role: "storageBlobDataContributor", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "event-deadletter", why: "event dead-lettering" },
-  { principal: "operator", role: "storageBlobDataReader", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "originals", why: "custody verify / reconcile" },
-  { principal: "operator", role: "storageBlobDataContributor", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "audit", why: "audit records of redrive/purge/reconcile" },
+  { principal: "core", role: "serviceBusDataOwner", scopeType: QUEUES, triggersOnly: true, why: "queue trigger + target-based scaling" },
+  { principal: "core", role: "serviceBusDataOwner", scopeType: SUBSCRIPTIONS, triggersOnly: true, why: "subscription trigger + target-based scaling" },
+  { principal: "core", role: "monitoringMetricsPublisher", scopeType: "Microsoft.Insights/components", why: "telemetry with Entra ID" },
+  { principal: "media", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "originals", why: "media stages read originals" },
+  { principal: "media", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "derived", why: "media stages write renditions" },
+  { principal: "media", role: "storageBlobDelegator", scopeType: "Microsoft.Storage/storageAccounts", file: "bicep/modules/evidence-storage.bicep", why: "user-delegation SAS for ffmpeg reads" },
+  { principal: "media", role: "serviceBusDataSender", scopeType: QUEUES, entity: "queue media-results", why: "transcode and thumbnail results: the media app's only Send" },
+  { principal: "media", role: "serviceBusDataReceiver", scopeType: SUBSCRIPTIONS, why: "subscription-triggered functions" },
+  { principal: "media", role: "serviceBusDataOwner", scopeType: SUBSCRIPTIONS, triggersOnly: true, why: "subscription trigger + target-based scaling" },
+  { principal: "media", role: "monitoringMetricsPublisher", scopeType: "Microsoft.Insights/components", why: "telemetry with Entra ID" },
+  { principal: "hostedApp", role: "storageBlobDataOwner", scopeType: "Microsoft.Storage/storageAccounts", file: "bicep/modules/host-storage.bicep", why: "Functions host storage (a host-only account per app)" },
+  { principal: "eventGrid", role: "serviceBusDataSender", scopeType: QUEUES, scopeName: "blob-created", why: "event delivery" },
+  { principal: "eventGrid", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "event-deadletter", why: "event dead-lettering" },
+  { principal: "operator", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "originals", why: "custody verify / reconcile" },
+  { principal: "operator", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "audit", why: "audit records of redrive/purge/reconcile" },
   { principal: "operator", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces", why: "custody dlq (runtime counts need Manage)" },
-  { principal: "uploader", role: "storageBlobDataContributor", scopeType: "Microsoft.Storage/storageAccounts/blobServices/containers", scopeName: "originals", why: "docks upload recordings" },
+  { principal: "uploader", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "originals", why: "docks upload recordings" },
 ];
 
+/** principalId expressions → who. `principalIds[access.identity]` (the access-file loops) names the identity per entry. */
 const PRINCIPALS: Record<string, Principal> = {
-  appPrincipalId: "app",
+  appPrincipalId: "core",
+  mediaPrincipalId: "media",
+  hostedAppPrincipalId: "hostedApp",
   eventGridPrincipalId: "eventGrid",
   operatorPrincipalId: "operator",
   uploader: "uploader",
 };
+const PER_ENTRY_PRINCIPAL = "principalIds[access.identity]";
 
 function rolesJson(files: Files): Record<string, string> {
   const text = files.get("bicep/roles.json");
@@ -123,9 +146,9 @@ function serviceBusAccess(files: Files): ServiceBusAccessFile {
 }
 
 interface ServiceBusAccessFile {
-  queues: Array<{ queue: string; role: string }>;
-  topics: Array<{ topic: string; role: string }>;
-  subscriptions: Array<{ topic: string; subscription: string; role: string }>;
+  queues: Array<{ identity: string; queue: string; role: string }>;
+  topics: Array<{ identity: string; topic: string; role: string }>;
+  subscriptions: Array<{ identity: string; topic: string; subscription: string; role: string }>;
 }
 
 /** roles.json holds only the known built-in roles, with their published ids. */
@@ -145,13 +168,10 @@ export function checkRoleDefinitions(files: Files): string[] {
   return problems;
 }
 
-/**
- * Every Azure role assignment: role from roles.json, scoped to a declared resource, and allowed
- * by ALLOWED_GRANTS. `triggers`: the Service Bus entities functions are triggered by
- * (`queue blob-created`, `subscription evidence-received/hash`), from functions/definitions.ts.
- */
-export function checkRoleAssignments(files: Files, triggers: ReadonlySet<string>): string[] {
+/** Every Azure role assignment the templates declare, resolved to who gets which role where (problems for what cannot be resolved). */
+export function roleGrants(files: Files): { grants: Array<Grant & { where: string }>; problems: string[] } {
   const problems: string[] = [];
+  const grants: Array<Grant & { where: string }> = [];
   const roles = rolesJson(files);
   const access = serviceBusAccess(files);
   const declared = allDeclarations(files);
@@ -164,7 +184,7 @@ export function checkRoleAssignments(files: Files, triggers: ReadonlySet<string>
     const scopeExpression = property(assignment.body, "scope")?.trim();
     const principalExpression = property(props, "principalId")?.trim() ?? "";
     const principal = PRINCIPALS[principalExpression];
-    if (principal === undefined) {
+    if (principal === undefined && principalExpression !== PER_ENTRY_PRINCIPAL) {
       problems.push(`${where}: principal '${principalExpression}' is not one of the deployment's identities`);
       continue;
     }
@@ -182,47 +202,68 @@ export function checkRoleAssignments(files: Files, triggers: ReadonlySet<string>
       problems.push(`${where}: scope '${scopeExpression}' is not a resource declared in ${assignment.file}`);
       continue;
     }
-    const roleGrants = roleNamesOf(roleExpression, assignment, access);
-    if (roleGrants === undefined) {
+    const entries = roleNamesOf(roleExpression, assignment, access);
+    if (entries === undefined) {
       problems.push(`${where}: role '${roleExpression}' is not taken from roles.json`);
       continue;
     }
     const source = files.get(assignment.file) ?? "";
     const scopeName = resolveName(property(scoped.body, "name"), source);
-    const literalEntity = scopeName === undefined ? undefined : scoped.type === "Microsoft.ServiceBus/namespaces/queues" ? `queue ${scopeName}` : undefined;
-    for (const { role: roleName, entity } of roleGrants) {
+    const literalEntity = scopeName === undefined ? undefined : scoped.type === QUEUES ? `queue ${scopeName}` : undefined;
+    for (const { role: roleName, entity, identity } of entries) {
       if (roles[roleName] === undefined) {
         problems.push(`${where}: role ${roleName} is not in roles.json`);
         continue;
       }
-      const grant: Grant = { principal, role: roleName, scopeType: scoped.type, scopeName, entity: entity ?? literalEntity, file: assignment.file };
-      const allowed = ALLOWED_GRANTS.some(
-        (rule) =>
-          rule.principal === grant.principal &&
-          rule.role === grant.role &&
-          rule.scopeType === grant.scopeType &&
-          (rule.scopeName === undefined || rule.scopeName === grant.scopeName) &&
-          (rule.file === undefined || rule.file === grant.file) &&
-          (!rule.triggersOnly || (grant.entity !== undefined && triggers.has(grant.entity))),
-      );
-      if (!allowed) problems.push(`${where}: ${principal} gets ${roleName} on ${grant.scopeType} ${grant.entity ?? grant.scopeName ?? "(computed name)"} — broader than the code needs`);
+      const who = principal ?? (identity !== undefined && (APP_IDENTITIES as readonly string[]).includes(identity) ? (identity as AppIdentity) : undefined);
+      if (who === undefined) {
+        problems.push(`${where}: an access entry's identity '${identity ?? "(none)"}' is not one of ${APP_IDENTITIES.join(", ")}`);
+        continue;
+      }
+      if (principal !== undefined && identity !== undefined) {
+        problems.push(`${where}: assigns the access file's entries to one fixed principal (${principalExpression}) instead of each entry's identity`);
+      }
+      grants.push({ where, principal: who, role: roleName, scopeType: scoped.type, scopeName, entity: entity ?? literalEntity, file: assignment.file });
     }
+  }
+  return { grants, problems };
+}
+
+/**
+ * Every Azure role assignment: role from roles.json, scoped to a declared resource, and allowed
+ * by ALLOWED_GRANTS. `triggers`: per app identity, the Service Bus entities its functions are
+ * triggered by, from functions/definitions.ts.
+ */
+export function checkRoleAssignments(files: Files, triggers: TriggersByIdentity): string[] {
+  const { grants, problems } = roleGrants(files);
+  for (const grant of grants) {
+    const allowed = ALLOWED_GRANTS.some(
+      (rule) =>
+        rule.principal === grant.principal &&
+        rule.role === grant.role &&
+        rule.scopeType === grant.scopeType &&
+        (rule.scopeName === undefined || rule.scopeName === grant.scopeName) &&
+        (rule.entity === undefined || rule.entity === grant.entity) &&
+        (rule.file === undefined || rule.file === grant.file) &&
+        (!rule.triggersOnly || (grant.entity !== undefined && (grant.principal === "core" || grant.principal === "media") && triggers[grant.principal].has(grant.entity))),
+    );
+    if (!allowed) problems.push(`${grant.where}: ${grant.principal} gets ${grant.role} on ${grant.scopeType} ${grant.entity ?? grant.scopeName ?? "(computed name)"} — broader than the code needs`);
   }
   return problems;
 }
 
 /**
  * `subscriptionResourceId('…roleDefinitions', roles.X)` → [X]; `roles[access.role]` in an
- * access loop → one grant per entry of that JSON list, with the entry's entity.
+ * access loop → one grant per entry of that JSON list, with the entry's entity and identity.
  */
-function roleNamesOf(expression: string, assignment: Declaration, access: ServiceBusAccessFile): Array<{ role: string; entity?: string }> | undefined {
+function roleNamesOf(expression: string, assignment: Declaration, access: ServiceBusAccessFile): Array<{ role: string; entity?: string; identity?: string }> | undefined {
   const direct = /subscriptionResourceId\(\s*'Microsoft\.Authorization\/roleDefinitions'\s*,\s*roles\.([A-Za-z]+)\s*\)/.exec(expression);
   if (direct) return [{ role: direct[1] }];
   if (/subscriptionResourceId\(\s*'Microsoft\.Authorization\/roleDefinitions'\s*,\s*roles\[access\.role\]\s*\)/.test(expression)) {
     const collection = /\bin\s+(appAccess(?:\.(queues|topics|subscriptions))?)\s*$/.exec(assignment.loop ?? "")?.[2] as keyof ServiceBusAccessFile | undefined;
-    if (collection === "queues") return access.queues.map((e) => ({ role: e.role, entity: `queue ${e.queue}` }));
-    if (collection === "topics") return access.topics.map((e) => ({ role: e.role, entity: `topic ${e.topic}` }));
-    return access.subscriptions.map((e) => ({ role: e.role, entity: `subscription ${e.topic}/${e.subscription}` }));
+    if (collection === "queues") return access.queues.map((e) => ({ role: e.role, entity: `queue ${e.queue}`, identity: e.identity }));
+    if (collection === "topics") return access.topics.map((e) => ({ role: e.role, entity: `topic ${e.topic}`, identity: e.identity }));
+    return access.subscriptions.map((e) => ({ role: e.role, entity: `subscription ${e.topic}/${e.subscription}`, identity: e.identity }));
   }
   return undefined;
 }
@@ -230,13 +271,8 @@ function roleNamesOf(expression: string, assignment: Declaration, access: Servic
 // ---------------------------------------------------------------------------------------------
 // Service Bus access ↔ code
 
-export interface CodeServiceBusUse {
-  /** `receive queue blob-created`, `send topic evidence-ready`, `read-counts subscription evidence-received/hash`. */
-  uses: Set<string>;
-}
-
 /**
- * What a role on one entity lets the app do, as the uses the code is compared with. Data Owner
+ * What a role on one entity lets an app do, as the uses the code is compared with. Data Owner
  * on an entity a function is triggered by stands for the trigger's two needs: receive, and the
  * scale monitor's read of the message count (the Manage claim). Owner could also send, but a
  * send is recorded by its own Sender entry, so the access file keeps saying what the code sends.
@@ -248,21 +284,29 @@ function verbs(role: string): string[] {
   return [`(${role})`];
 }
 
-/** What the app's identity must be able to do, from the access file. */
-export function serviceBusAccessUses(files: Files): Set<string> {
+/** What one app's identity may do, from the access file. */
+export function serviceBusAccessUses(files: Files, identity: AppIdentity): Set<string> {
   const access = serviceBusAccess(files);
+  const mine = <T extends { identity: string }>(entries: T[]): T[] => entries.filter((e) => e.identity === identity);
   return new Set([
-    ...access.queues.flatMap((a) => verbs(a.role).map((v) => `${v} queue ${a.queue}`)),
-    ...access.topics.flatMap((a) => verbs(a.role).map((v) => `${v} topic ${a.topic}`)),
-    ...access.subscriptions.flatMap((a) => verbs(a.role).map((v) => `${v} subscription ${a.topic}/${a.subscription}`)),
+    ...mine(access.queues).flatMap((a) => verbs(a.role).map((v) => `${v} queue ${a.queue}`)),
+    ...mine(access.topics).flatMap((a) => verbs(a.role).map((v) => `${v} topic ${a.topic}`)),
+    ...mine(access.subscriptions).flatMap((a) => verbs(a.role).map((v) => `${v} subscription ${a.topic}/${a.subscription}`)),
   ]);
 }
 
-export function checkServiceBusAccessMatchesCode(files: Files, codeUses: Set<string>): string[] {
-  const granted = serviceBusAccessUses(files);
+/** Per app: the access file grants its identity exactly the receives and sends its functions do — no more, no less. */
+export function checkServiceBusAccessMatchesCode(files: Files, codeUses: Record<AppIdentity, Set<string>>): string[] {
   const problems: string[] = [];
-  for (const use of codeUses) if (!granted.has(use)) problems.push(`the code does "${use}" but service-bus-access.json grants no role for it`);
-  for (const use of granted) if (!codeUses.has(use)) problems.push(`service-bus-access.json grants "${use}", which no function does (broader than needed)`);
+  const access = serviceBusAccess(files);
+  for (const entry of [...access.queues, ...access.topics, ...access.subscriptions]) {
+    if (!(APP_IDENTITIES as readonly string[]).includes(entry.identity)) problems.push(`service-bus-access.json: an entry for identity '${entry.identity}', which is not one of ${APP_IDENTITIES.join(", ")}`);
+  }
+  for (const identity of APP_IDENTITIES) {
+    const granted = serviceBusAccessUses(files, identity);
+    for (const use of codeUses[identity]) if (!granted.has(use)) problems.push(`the ${identity} app's code does "${use}" but service-bus-access.json grants its identity no role for it`);
+    for (const use of granted) if (!codeUses[identity].has(use)) problems.push(`service-bus-access.json grants the ${identity} identity "${use}", which no function of that app does (broader than needed)`);
+  }
   return problems;
 }
 
@@ -679,8 +723,21 @@ export interface AppSetting {
   expression: string;
 }
 
-export function appSettings(files: Files): AppSetting[] {
-  const declared = allDeclarations(files).filter((d) => d.type === "Microsoft.Web/sites/config");
+/** The function apps: azd service name (the site's azd-service-name tag) → the role the app runs. */
+export const FUNCTION_APPS: Record<string, AppIdentity> = { custody: "core", "custody-media": "media" };
+
+/** The site (Microsoft.Web/sites) tagged azd-service-name: `service`. */
+export function functionSite(files: Files, service: string): Declaration | undefined {
+  return allDeclarations(files).find(
+    (d) => d.file === "bicep/modules/functions.bicep" && d.type === "Microsoft.Web/sites" && !d.existing && new RegExp(`'azd-service-name':\\s*'${service}'`).test(property(d.body, "tags") ?? ""),
+  );
+}
+
+/** The app settings of the site tagged `service` (default: the core app, `custody`). */
+export function appSettings(files: Files, service = "custody"): AppSetting[] {
+  const site = functionSite(files, service);
+  if (!site) return [];
+  const declared = allDeclarations(files).filter((d) => d.type === "Microsoft.Web/sites/config" && property(d.body, "parent")?.trim() === site.symbol);
   const settings = declared.find((d) => literal(property(d.body, "name")) === "appsettings");
   if (!settings) return [];
   const props = objectProperty(settings.body, "properties") ?? "";
@@ -700,7 +757,7 @@ export function azureEnvironment(settings: AppSetting[], files?: Files): Record<
     else if (/__fullyQualifiedNamespace$/.test(name)) env[name] = "sb-custody-example.servicebus.windows.net";
     else if (/__blobServiceUri$/.test(name)) env[name] = "https://stcustodyevexample.blob.core.windows.net/";
     else if (/__accountEndpoint$/.test(name)) env[name] = "https://cosmos-custody-example.documents.azure.com:443/";
-    else if (name === "APPLICATIONINSIGHTS_AUTHENTICATION_STRING") env[name] = expression.replace(/^'|'$/g, "").replace("${clientId}", "3f2c1a7e-9b6d-4c1e-8f00-0123456789ab");
+    else if (name === "APPLICATIONINSIGHTS_AUTHENTICATION_STRING") env[name] = expression.replace(/^'|'$/g, "").replace(/\$\{[A-Za-z]+\}/, "3f2c1a7e-9b6d-4c1e-8f00-0123456789ab");
     else env[name] = `<${expression}>`;
   }
   return env;
@@ -767,60 +824,230 @@ export function codeSources(): Map<string, string> {
 }
 
 export interface SettingsProbe {
-  /** Runs the code's settings readers against `env`; returns the keys they read, or throws what they throw. */
-  read(env: Record<string, string>): Set<string>;
+  /** Runs the code's settings readers against `env` as the app of `role` would; returns the keys they read, or throws what they throw. */
+  read(env: Record<string, string>, role: AppIdentity): Set<string>;
 }
 
-export function checkAppSettings(files: Files, probe: SettingsProbe, namesInCode: Set<string>): string[] {
+/**
+ * Settings the shared loader reads in every app but only the core app's functions use (the
+ * index's, ingest's and the timers'): the media app runs without them (the loader's defaults,
+ * which nothing in it acts on), so its settings say only what it runs.
+ */
+export const CORE_ONLY_SETTINGS: Record<string, string> = {
+  CUSTODY_REQUIRED_STAGES: "the index decides readiness",
+  CUSTODY_ACCEPTED_CONTAINERS: "ingest and reconcile",
+  CUSTODY_EVENT_SOURCE: "the index publishes the events",
+  CUSTODY_FIXITY_SCHEDULE: "the fixity-sample timer",
+  CUSTODY_FIXITY_SAMPLE: "the fixity-sample timer",
+  CUSTODY_FIXITY_RECHECK_HOURS: "the fixity-sample timer",
+  CUSTODY_RECONCILE_SCHEDULE: "the reconcile timer",
+  CUSTODY_RECONCILE_STUCK_AFTER_MINUTES: "the reconcile timer",
+  CUSTODY_RECONCILE_LOOKBACK_HOURS: "the reconcile timer",
+  CUSTODY_COSMOS_DATABASE: "the evidence index",
+  CUSTODY_COSMOS_CONTAINER: "the evidence index",
+};
+
+/**
+ * One app's settings (`service`: custody or custody-media): every setting the code reads in
+ * that role is set, identity-based, with that app's own client id, and accepted by the code's
+ * own loader; CUSTODY_APP_ROLE names the role. The media app has no evidence index setting.
+ */
+export function checkAppSettings(files: Files, probe: SettingsProbe, namesInCode: Set<string>, service = "custody"): string[] {
   const problems: string[] = [];
-  const settings = appSettings(files);
-  if (settings.length === 0) return ["no appsettings resource (Microsoft.Web/sites/config 'appsettings') found"];
+  const role = FUNCTION_APPS[service];
+  if (role === undefined) return [`no function app is known as ${service}`];
+  const settings = appSettings(files, service);
+  if (settings.length === 0) return [`no appsettings resource (Microsoft.Web/sites/config 'appsettings') for the ${service} app found`];
   const env = azureEnvironment(settings, files);
   let read: Set<string>;
   try {
-    read = probe.read(env);
+    read = probe.read(env, role);
   } catch (error) {
-    return [`the code refuses the Bicep app settings: ${(error as Error).message}`];
+    return [`the code refuses the ${service} app's Bicep settings: ${(error as Error).message}`];
   }
+  const unusedHere = role === "media" ? CORE_ONLY_SETTINGS : {};
   for (const key of read) {
-    if (key in env) continue;
-    if (!(key in LOCAL_ONLY_SETTINGS)) problems.push(`the code reads ${key}, which Bicep does not set`);
+    if (key in env || key in unusedHere) continue;
+    if (!(key in LOCAL_ONLY_SETTINGS)) problems.push(`the ${service} app's code reads ${key}, which Bicep does not set`);
   }
   for (const key of namesInCode) {
-    if (!(key in env) && !(key in LOCAL_ONLY_SETTINGS)) problems.push(`the code names setting ${key}, which Bicep does not set`);
+    if (!(key in env) && !(key in LOCAL_ONLY_SETTINGS) && !(key in unusedHere)) problems.push(`the code names setting ${key}, which Bicep does not set on the ${service} app`);
   }
-  for (const key of Object.keys(LOCAL_ONLY_SETTINGS)) if (key in env) problems.push(`Bicep sets ${key}: ${LOCAL_ONLY_SETTINGS[key]}`);
+  for (const key of Object.keys(LOCAL_ONLY_SETTINGS)) if (key in env) problems.push(`Bicep sets ${key} on the ${service} app: ${LOCAL_ONLY_SETTINGS[key]}`);
+  if (literal(settings.find((s) => s.name === "CUSTODY_APP_ROLE")?.expression) !== role) problems.push(`the ${service} app's CUSTODY_APP_ROLE is not '${role}': it would register ${role === "core" ? "other" : "every"} app's functions`);
+  if (role === "media") {
+    for (const { name } of settings) {
+      if (/^EvidenceIndex/.test(name) || name in CORE_ONLY_SETTINGS) problems.push(`the media app sets ${name}: it has no index access and runs none of the functions that use it`);
+    }
+  }
   for (const { name, expression } of settings) {
-    if (/__credential$/.test(name) && literal(expression) !== "managedidentity") problems.push(`${name} is ${expression}, not 'managedidentity'`);
+    if (/__credential$/.test(name) && literal(expression) !== "managedidentity") problems.push(`${service}: ${name} is ${expression}, not 'managedidentity'`);
   }
   const prefixes = [...new Set(settings.filter((s) => /__credential$/.test(s.name)).map((s) => s.name.replace(/__credential$/, "")))];
-  for (const prefix of prefixes) if (!(`${prefix}__clientId` in env)) problems.push(`${prefix}__clientId is not set: the user-assigned identity would not be used`);
-  if ("AzureWebJobsStorage" in env) problems.push("AzureWebJobsStorage is a connection string: use AzureWebJobsStorage__accountName with the identity");
-  if (!("AzureWebJobsStorage__accountName" in env) && !("AzureWebJobsStorage__blobServiceUri" in env)) problems.push("host storage (AzureWebJobsStorage__…) is not identity-based");
-  if (!/^ClientId=[0-9a-f-]{36};Authorization=AAD$/.test(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? "")) problems.push("APPLICATIONINSIGHTS_AUTHENTICATION_STRING is not ClientId=<app identity>;Authorization=AAD");
+  for (const prefix of prefixes) if (!(`${prefix}__clientId` in env)) problems.push(`${service}: ${prefix}__clientId is not set: the user-assigned identity would not be used`);
+  if ("AzureWebJobsStorage" in env) problems.push(`${service}: AzureWebJobsStorage is a connection string: use AzureWebJobsStorage__accountName with the identity`);
+  if (!("AzureWebJobsStorage__accountName" in env) && !("AzureWebJobsStorage__blobServiceUri" in env)) problems.push(`${service}: host storage (AzureWebJobsStorage__…) is not identity-based`);
+  if (!/^ClientId=[0-9a-f-]{36};Authorization=AAD$/.test(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? "")) problems.push(`${service}: APPLICATIONINSIGHTS_AUTHENTICATION_STRING is not ClientId=<app identity>;Authorization=AAD`);
   return problems;
 }
 
-/** Flex Consumption, Node, a user-assigned identity and an identity-based deployment container. */
+/** Each function app (both azd services): Flex Consumption on its own plan, Node, a user-assigned identity and an identity-based deployment container. */
 export function checkFunctionApp(files: Files): string[] {
   const problems: string[] = [];
   const file = "bicep/modules/functions.bicep";
   const source = files.get(file) ?? "";
   const declared = allDeclarations(files).filter((d) => d.file === file);
-  const plan = declared.find((d) => d.type === "Microsoft.Web/serverfarms");
-  if (literal(propertyPath(plan?.body ?? "", "sku.name")) !== "FC1" || literal(propertyPath(plan?.body ?? "", "sku.tier")) !== "FlexConsumption") problems.push("the plan is not Flex Consumption (FC1)");
-  const site = declared.find((d) => d.type === "Microsoft.Web/sites");
-  const config = objectProperty(objectProperty(site?.body ?? "", "properties") ?? "", "functionAppConfig") ?? "";
-  if (literal(propertyPath(config, "runtime.name")) !== "node") problems.push("the runtime is not node");
-  const version = propertyPath(config, "runtime.version");
-  if (!version || !params(source).has(version)) problems.push("the Node version is not a parameter");
-  for (const key of ["instanceMemoryMB", "maximumInstanceCount"]) {
-    const value = propertyPath(config, `scaleAndConcurrency.${key}`);
-    if (!value || !params(source).has(value)) problems.push(`scaleAndConcurrency.${key} is not a parameter`);
+  const plans = new Set<string>();
+  for (const service of Object.keys(FUNCTION_APPS)) {
+    const site = functionSite(files, service);
+    if (!site) {
+      problems.push(`no site is tagged azd-service-name: ${service} (azure.yaml's service)`);
+      continue;
+    }
+    const props = objectProperty(site.body, "properties") ?? "";
+    const planSymbol = /^([A-Za-z_][A-Za-z0-9_]*)\.id$/.exec(property(props, "serverFarmId")?.trim() ?? "")?.[1];
+    const plan = declared.find((d) => d.symbol === planSymbol && d.type === "Microsoft.Web/serverfarms");
+    if (literal(propertyPath(plan?.body ?? "", "sku.name")) !== "FC1" || literal(propertyPath(plan?.body ?? "", "sku.tier")) !== "FlexConsumption") problems.push(`${service}: the plan is not Flex Consumption (FC1)`);
+    if (planSymbol !== undefined && plans.has(planSymbol)) problems.push(`${service}: shares its plan with another app (Flex Consumption runs one app per plan)`);
+    if (planSymbol !== undefined) plans.add(planSymbol);
+    const config = objectProperty(props, "functionAppConfig") ?? "";
+    if (literal(propertyPath(config, "runtime.name")) !== "node") problems.push(`${service}: the runtime is not node`);
+    const version = propertyPath(config, "runtime.version");
+    if (!version || !params(source).has(version)) problems.push(`${service}: the Node version is not a parameter`);
+    for (const key of ["instanceMemoryMB", "maximumInstanceCount"]) {
+      const value = propertyPath(config, `scaleAndConcurrency.${key}`);
+      if (!value || !params(source).has(value)) problems.push(`${service}: scaleAndConcurrency.${key} is not a parameter`);
+    }
+    if (literal(propertyPath(config, "deployment.storage.authentication.type")) !== "UserAssignedIdentity") problems.push(`${service}: the deployment container is not read with the app identity`);
+    if (literal(propertyPath(site.body, "identity.type")) !== "UserAssigned") problems.push(`${service}: the app has no user-assigned identity`);
   }
-  if (literal(propertyPath(config, "deployment.storage.authentication.type")) !== "UserAssignedIdentity") problems.push("the deployment container is not read with the app identity");
-  if (literal(propertyPath(site?.body ?? "", "identity.type")) !== "UserAssigned") problems.push("the app has no user-assigned identity");
-  if (!/'azd-service-name':\s*'custody'/.test(property(site?.body ?? "", "tags") ?? "")) problems.push("the site is not tagged azd-service-name: custody (azure.yaml's service)");
+  return problems;
+}
+
+/** The identity module output, host storage module and Cosmos principal each app's wiring must use. */
+const APP_WIRING: Record<AppIdentity, { service: string; identityParam: string; identityOutput: string; principalOutput: string; hostStorageParam: string; containerParam: string }> = {
+  core: { service: "custody", identityParam: "appIdentityName", identityOutput: "appIdentityName", principalOutput: "appPrincipalId", hostStorageParam: "hostStorageName", containerParam: "deploymentContainerName" },
+  media: { service: "custody-media", identityParam: "mediaIdentityName", identityOutput: "mediaIdentityName", principalOutput: "mediaPrincipalId", hostStorageParam: "mediaHostStorageName", containerParam: "mediaDeploymentContainerName" },
+};
+
+/**
+ * Each app runs as its own identity, end to end: the site's user-assigned identity, the
+ * package read and every connection's client id are that identity's; its host storage is its
+ * own account (Owner there could replace the other app's package), hosted for that identity;
+ * and only the core identity reaches the evidence index.
+ */
+export function checkAppIdentities(files: Files): string[] {
+  const problems: string[] = [];
+  const file = "bicep/modules/functions.bicep";
+  const source = stripComments(files.get(file) ?? "");
+  const declared = allDeclarations(files);
+  const mainModules = declared.filter((d) => d.file === "bicep/main.bicep" && d.kind === "module");
+  const moduleParams = (symbol: string | undefined): string => objectProperty(mainModules.find((d) => d.symbol === symbol)?.body ?? "", "params") ?? "";
+  const functionsModule = mainModules.find((d) => d.type === "modules/functions.bicep");
+  const passed = objectProperty(functionsModule?.body ?? "", "params") ?? "";
+  const hostModules = new Set<string>();
+  for (const identity of APP_IDENTITIES) {
+    const wiring = APP_WIRING[identity];
+    const site = functionSite(files, wiring.service);
+    if (!site) {
+      problems.push(`no site for the ${identity} app (${wiring.service})`);
+      continue;
+    }
+    // The identity resource the site runs as, and the variable holding its client id.
+    const identitySymbol = declared.find((d) => d.file === file && d.existing && d.type === "Microsoft.ManagedIdentity/userAssignedIdentities" && property(d.body, "name")?.trim() === wiring.identityParam)?.symbol;
+    if (!identitySymbol) {
+      problems.push(`functions.bicep: no identity resource named by ${wiring.identityParam}`);
+      continue;
+    }
+    if (property(passed, wiring.identityParam)?.trim() !== `identities.outputs.${wiring.identityOutput}`) problems.push(`main.bicep passes ${property(passed, wiring.identityParam)?.trim() ?? "nothing"} as ${wiring.identityParam}, not identities.outputs.${wiring.identityOutput}`);
+    const identities = property(objectProperty(site.body, "identity") ?? "", "userAssignedIdentities") ?? "";
+    if (!identities.includes(`\${${identitySymbol}.id}`) || (identities.match(/\$\{/g) ?? []).length !== 1) problems.push(`${wiring.service}: the site does not run as exactly its own identity (${identitySymbol})`);
+    const storage = objectProperty(objectProperty(objectProperty(objectProperty(site.body, "properties") ?? "", "functionAppConfig") ?? "", "deployment") ?? "", "storage") ?? "";
+    if (propertyPath(storage, "authentication.userAssignedIdentityResourceId") !== `${identitySymbol}.id`) problems.push(`${wiring.service}: the package is read with another identity than the app's`);
+    const hostSymbol = declared.find((d) => d.file === file && d.existing && d.type === "Microsoft.Storage/storageAccounts" && property(d.body, "name")?.trim() === wiring.hostStorageParam)?.symbol;
+    if (!hostSymbol || !(property(storage, "value") ?? "").includes(`\${${hostSymbol}.properties.primaryEndpoints.blob}\${${wiring.containerParam}}`)) problems.push(`${wiring.service}: the package container is not in the app's own host storage (${wiring.hostStorageParam}/${wiring.containerParam})`);
+    const clientIdVar = [...vars(source)].find(([, value]) => value === `${identitySymbol}.properties.clientId`)?.[0];
+    const settings = appSettings(files, wiring.service);
+    for (const { name, expression } of settings) {
+      if (/__clientId$/.test(name) && expression.trim() !== clientIdVar) problems.push(`${wiring.service}: ${name} is ${expression}, not the app's own identity (${clientIdVar ?? "?"})`);
+      if (name === "APPLICATIONINSIGHTS_AUTHENTICATION_STRING" && !expression.includes(`\${${clientIdVar}}`)) problems.push(`${wiring.service}: telemetry is sent as another identity`);
+      if (name === "AzureWebJobsStorage__accountName" && expression.trim() !== `${hostSymbol}.name`) problems.push(`${wiring.service}: the host storage setting names another account than the app's own`);
+    }
+    // The host storage account passed for this app is a module instance hosting this identity.
+    const hostModule = /^([A-Za-z_][A-Za-z0-9_]*)\.outputs\.accountName$/.exec(property(passed, wiring.hostStorageParam)?.trim() ?? "")?.[1];
+    const containerModule = /^([A-Za-z_][A-Za-z0-9_]*)\.outputs\.deploymentContainerName$/.exec(property(passed, wiring.containerParam)?.trim() ?? "")?.[1];
+    if (!hostModule || hostModule !== containerModule) problems.push(`${wiring.service}: its host storage and package container do not come from one host-storage module`);
+    else {
+      if (hostModules.has(hostModule)) problems.push(`${wiring.service}: shares host storage module ${hostModule} with another app`);
+      hostModules.add(hostModule);
+      if (mainModules.find((d) => d.symbol === hostModule)?.type !== "modules/host-storage.bicep") problems.push(`${wiring.service}: ${hostModule} is not a host-storage module`);
+      if (property(moduleParams(hostModule), "hostedAppPrincipalId")?.trim() !== `identities.outputs.${wiring.principalOutput}`) problems.push(`${wiring.service}: its host storage (${hostModule}) is granted to another identity than the app's`);
+    }
+  }
+  const prefixes = [...hostModules].map((m) => property(moduleParams(m), "accountNamePrefix")?.trim());
+  if (new Set(prefixes).size !== prefixes.length) problems.push(`the host storage accounts would have the same name (prefixes ${prefixes.join(", ")})`);
+  // Only the core identity reaches the index: the cosmos module gets the core principal and nothing names the media one.
+  const cosmosModule = mainModules.find((d) => d.type === "modules/cosmos.bicep");
+  if (property(moduleParams(cosmosModule?.symbol), "appPrincipalId")?.trim() !== "identities.outputs.appPrincipalId") problems.push("main.bicep gives the evidence index (cosmos module) another identity than the core app's");
+  if (/mediaPrincipalId|mediaIdentity/.test(stripComments(cosmosModule?.body ?? ""))) problems.push("main.bicep passes the media identity to the cosmos module");
+  return problems;
+}
+
+/**
+ * The media identity's whole reach, on every path the templates grant access: no Cosmos DB
+ * data-plane role, and no Send (Sender or Owner) on any queue or topic but media-results — so
+ * the code that parses untrusted video cannot claim a hash (stage-results), publish an event
+ * (evidence-ready), announce a recording (evidence-received, blob-created) or touch the index.
+ */
+export function checkMediaIdentity(files: Files): string[] {
+  const problems: string[] = [];
+  for (const assignment of allDeclarations(files).filter((d) => d.type === "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments")) {
+    if (property(objectProperty(assignment.body, "properties") ?? "", "principalId")?.trim() === "mediaPrincipalId") problems.push(`${assignment.file} ${assignment.symbol}: the media identity gets a Cosmos DB data-plane role`);
+  }
+  const { grants, problems: unresolved } = roleGrants(files);
+  problems.push(...unresolved);
+  for (const grant of grants.filter((g) => g.principal === "media")) {
+    if (/^Microsoft\.DocumentDB\//.test(grant.scopeType)) problems.push(`${grant.where}: the media identity gets ${grant.role} on the Cosmos DB account`);
+    const sends = grant.role === "serviceBusDataSender" || grant.role === "serviceBusDataOwner";
+    const onQueueOrTopic = grant.scopeType === "Microsoft.ServiceBus/namespaces" || grant.scopeType === QUEUES || grant.scopeType === TOPICS;
+    if (sends && onQueueOrTopic && !(grant.role === "serviceBusDataSender" && grant.entity === "queue media-results")) {
+      problems.push(`${grant.where}: the media identity gets ${grant.role} on ${grant.entity ?? grant.scopeName ?? grant.scopeType} — it may send to media-results only`);
+    }
+  }
+  if (!grants.some((g) => g.principal === "media" && g.role === "serviceBusDataSender" && g.entity === "queue media-results")) problems.push("the media identity cannot send its results to media-results");
+  return problems;
+}
+
+/**
+ * What each app's functions use, from the function files (`const { … } = await getServices()`),
+ * against what its identity is granted: the index ⇔ the Cosmos DB data-plane role; the media
+ * tool (ffmpeg reading through signed URLs, renditions written) ⇔ Blob Delegator on the evidence
+ * account and Contributor on derived; blobs ⇔ Reader on originals.
+ */
+export function checkStorageAndIndexAccessMatchesCode(files: Files, servicesUsed: Record<AppIdentity, Set<string>>): string[] {
+  const problems: string[] = [];
+  const { grants, problems: unresolved } = roleGrants(files);
+  problems.push(...unresolved);
+  const cosmosPrincipals = new Set(
+    allDeclarations(files)
+      .filter((d) => d.type === "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments")
+      .map((d) => PRINCIPALS[property(objectProperty(d.body, "properties") ?? "", "principalId")?.trim() ?? ""]),
+  );
+  for (const identity of APP_IDENTITIES) {
+    const uses = servicesUsed[identity];
+    const has = (role: string, scopeName?: string, scopeType?: string): boolean =>
+      grants.some((g) => g.principal === identity && g.role === role && (scopeName === undefined || g.scopeName === scopeName) && (scopeType === undefined || g.scopeType === scopeType));
+    const needs: Array<[boolean, boolean, string]> = [
+      [uses.has("index"), cosmosPrincipals.has(identity), "the evidence index (Cosmos DB data-plane role)"],
+      [uses.has("media"), has("storageBlobDelegator", undefined, "Microsoft.Storage/storageAccounts"), "signing read URLs for ffmpeg (Storage Blob Delegator)"],
+      [uses.has("media"), has("storageBlobDataContributor", "derived"), "writing renditions (Contributor on derived)"],
+      [uses.has("blobs") || uses.has("media"), has("storageBlobDataReader", "originals"), "reading originals (Reader on originals)"],
+    ];
+    for (const [needed, granted, what] of needs) {
+      if (needed && !granted) problems.push(`the ${identity} app's functions need ${what}, which its identity is not granted`);
+      if (!needed && granted) problems.push(`the ${identity} identity is granted ${what}, which no function of that app uses (broader than needed)`);
+    }
+  }
   return problems;
 }
 
@@ -841,13 +1068,19 @@ export function checkAzureYaml(files: Files): string[] {
   const module = typeof doc?.infra?.module === "string" ? doc.infra.module : "main";
   if (typeof infraPath === "string" && !files.has(`bicep/${module}.bicep`)) problems.push(`azure.yaml points to ${infraPath}/${module}.bicep, which does not exist`);
   if (!files.has("bicep/main.parameters.json")) problems.push("bicep/main.parameters.json is missing");
-  const service = doc?.services?.custody;
-  if (!service) problems.push("azure.yaml has no service custody");
-  else {
-    if (service.host !== "function") problems.push(`service custody host is ${JSON.stringify(service.host)}, not function`);
-    if (service.language !== "ts") problems.push(`service custody language is ${JSON.stringify(service.language)}, not ts`);
-    if (service.project !== "." && service.project !== "./") problems.push(`service custody project is ${JSON.stringify(service.project)}, not the repository root`);
+  // One package, two apps: each service deploys the repository root to the site tagged with its name.
+  for (const name of Object.keys(FUNCTION_APPS)) {
+    const service = doc?.services?.[name];
+    if (!service) {
+      problems.push(`azure.yaml has no service ${name}`);
+      continue;
+    }
+    if (service.host !== "function") problems.push(`service ${name} host is ${JSON.stringify(service.host)}, not function`);
+    if (service.language !== "ts") problems.push(`service ${name} language is ${JSON.stringify(service.language)}, not ts`);
+    if (service.project !== "." && service.project !== "./") problems.push(`service ${name} project is ${JSON.stringify(service.project)}, not the repository root`);
+    if (!functionSite(files, name)) problems.push(`service ${name}: no function app is tagged azd-service-name: ${name}`);
   }
+  for (const name of Object.keys(doc?.services ?? {})) if (!(name in FUNCTION_APPS)) problems.push(`azure.yaml service ${name} is not one of the function apps (${Object.keys(FUNCTION_APPS).join(", ")})`);
   const parameters = JSON.parse(files.get("bicep/main.parameters.json") ?? "{}") as { parameters?: Record<string, { value: string }> };
   const declared = params(files.get(`bicep/${module}.bicep`) ?? "");
   for (const [name, variable] of [["environmentName", "AZURE_ENV_NAME"], ["location", "AZURE_LOCATION"], ["principalId", "AZURE_PRINCIPAL_ID"]]) {

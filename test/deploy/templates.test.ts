@@ -6,18 +6,21 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { fixitySchedule } from "../../functions/fixity-sample";
-import { FUNCTION_DEFINITIONS } from "../../functions/definitions";
+import { appRoles, rolesNeedEvidenceIndex } from "../../functions/app-roles";
+import { definitionsForRoles, FUNCTION_DEFINITIONS, TIMER_DEFINITIONS, type AppFunctionDefinition } from "../../functions/definitions";
 import { EVIDENCE_INDEXING_POLICY, DEFAULT_EVIDENCE_CONTAINER_NAMES } from "../../shared/adapters/cosmos-evidence-index";
 import { BLOB_CREATED_COMMITTED_APIS, BLOB_CREATED_EVENT_SCHEMA, BLOB_CREATED_EVENT_TYPE } from "../../shared/contracts/blob-created-event";
 import { DERIVED_CONTAINER } from "../../shared/ports/blob-store";
-import { loadSettings } from "../../shared/settings";
+import { loadSettings, type ConnectionAuth } from "../../shared/settings";
 import { DEFAULT_ACCEPTED_CONTAINERS } from "../../shared/stages/ingest-stage";
 import { resetTelemetryForTests, startTelemetry } from "../../shared/telemetry/azure-monitor";
 import { ENTITIES, entityPath } from "../../shared/topology";
 import { AUDIT_CONTAINER } from "../../cli/audit-log";
 import { allDeclarations, literal, mutate, propertyPath, readDeploymentFiles, REPO_ROOT, type Files } from "./bicep";
 import {
+  APP_IDENTITIES,
   appSettings,
+  checkAppIdentities,
   checkAppSettings,
   checkAzureYaml,
   checkCloudNeutralEndpoints,
@@ -27,6 +30,7 @@ import {
   checkEventGrid,
   checkFunctionApp,
   checkLocalAuthDisabled,
+  checkMediaIdentity,
   checkNoLoopVariablesInLambdas,
   checkNoSecrets,
   checkOriginalsImmutable,
@@ -34,19 +38,22 @@ import {
   checkRoleDefinitions,
   checkServiceBusAccessMatchesCode,
   checkServiceBusAccessWiring,
+  checkStorageAndIndexAccessMatchesCode,
   checkTopologyCreated,
   codeSources,
   settingNamesInCode,
+  type AppIdentity,
   type SettingsProbe,
+  type TriggersByIdentity,
 } from "./checks";
 
 const files: Files = readDeploymentFiles();
 const topologyText = readFileSync(path.join(REPO_ROOT, "topology", "servicebus.json"), "utf8");
 const contract = { eventType: BLOB_CREATED_EVENT_TYPE, committedApis: BLOB_CREATED_COMMITTED_APIS, specVersion: BLOB_CREATED_EVENT_SCHEMA.properties.specversion.const };
 
-/** Runs the code's own settings readers on `env` and records every key they look at. */
+/** Runs the code's own settings readers on `env`, as the app of `role` does, and records every key they look at. */
 const probe: SettingsProbe = {
-  read(env) {
+  read(env, role) {
     const read = new Set<string>();
     const recording = new Proxy(env as Record<string, string | undefined>, {
       get(target, key) {
@@ -54,11 +61,15 @@ const probe: SettingsProbe = {
         return target[key as string];
       },
     });
-    const settings = loadSettings(recording);
-    for (const [name, auth] of Object.entries({ serviceBus: settings.serviceBus, storage: settings.storage, cosmos: settings.cosmos.auth })) {
-      if (auth.kind !== "identity" || !auth.clientId) throw new Error(`${name} would not use the app's managed identity`);
+    const roles = appRoles(recording);
+    if (roles.length !== 1 || roles[0] !== role) throw new Error(`CUSTODY_APP_ROLE makes this app run ${roles.join(" and ")}, not ${role} alone`);
+    const settings = loadSettings(recording, { evidenceIndex: rolesNeedEvidenceIndex(roles) });
+    const connections: Record<string, ConnectionAuth | undefined> = { serviceBus: settings.serviceBus, storage: settings.storage };
+    if (role === "core") connections.cosmos = settings.cosmos?.auth;
+    for (const [name, auth] of Object.entries(connections)) {
+      if (auth?.kind !== "identity" || !auth.clientId) throw new Error(`${name} would not use the app's managed identity`);
     }
-    fixitySchedule(recording);
+    if (definitionsForRoles(roles).timers.includes(TIMER_DEFINITIONS.find((t) => t.name === "fixity-sample")!)) fixitySchedule(recording);
     resetTelemetryForTests();
     try {
       const state = startTelemetry(recording, { useAzureMonitor: () => undefined, createCredential: () => ({ getToken: async () => null }) });
@@ -70,39 +81,76 @@ const probe: SettingsProbe = {
   },
 };
 
-/** The entities functions are triggered by, `queue blob-created` / `subscription evidence-received/hash`. */
-function triggerEntities(definitions: typeof FUNCTION_DEFINITIONS): Set<string> {
-  return new Set(definitions.map((d) => (d.entity.kind === "queue" ? `queue ${d.entity.queueName}` : `subscription ${entityPath(d.entity).replace("/Subscriptions/", "/")}`)));
+type Definitions = readonly AppFunctionDefinition[];
+
+/** The entities an app's functions are triggered by, `queue blob-created` / `subscription evidence-received/hash`. */
+function triggerEntities(definitions: Definitions, identity: AppIdentity): Set<string> {
+  return new Set(
+    definitions.filter((d) => d.role === identity).map((d) => (d.entity.kind === "queue" ? `queue ${d.entity.queueName}` : `subscription ${entityPath(d.entity).replace("/Subscriptions/", "/")}`)),
+  );
 }
 
-const triggeredEntities = triggerEntities(FUNCTION_DEFINITIONS);
+function triggersByIdentity(definitions: Definitions = FUNCTION_DEFINITIONS): TriggersByIdentity {
+  return { core: triggerEntities(definitions, "core"), media: triggerEntities(definitions, "media") };
+}
+
+const triggeredEntities = triggersByIdentity();
 
 /**
- * What the functions do on Service Bus, from the code: each definition receives from its
+ * The app each function file belongs to: the roles of the definitions it declares (`name: "…"`,
+ * functions/definitions.ts). A file that uses Service Bus entities or the services without
+ * declaring a function cannot be attributed, and fails the test rather than slip past it.
+ */
+function fileRoles(file: string, text: string, definitions: Definitions = FUNCTION_DEFINITIONS): Set<AppIdentity> {
+  const all = [...definitions, ...TIMER_DEFINITIONS];
+  const declared = [...text.matchAll(/^\s*name:\s*"([a-z-]+)",$/gm)].map((m) => m[1]);
+  const roles = new Set(all.filter((d) => declared.includes(d.name)).map((d) => d.role));
+  if (roles.size === 0 && /ENTITIES\.|await getServices\(\)/.test(text) && declared.length === 0) throw new Error(`${file} uses Service Bus entities or the services but declares no function: which app does it run in?`);
+  return roles;
+}
+
+/**
+ * What each app's functions do on Service Bus, from the code: each definition receives from its
  * trigger entity, whose message count the Functions host's scale monitor reads (the Manage
  * claim: target-based scaling on Flex Consumption); every other ENTITIES.<x> a function file
- * names is a destination it sends to.
+ * names is a destination it sends to — attributed to the app that runs the file's functions.
  */
-function serviceBusUsesFromCode(sources: Map<string, string>, definitions: typeof FUNCTION_DEFINITIONS = FUNCTION_DEFINITIONS): Set<string> {
-  const uses = new Set<string>();
+function serviceBusUsesFromCode(sources: Map<string, string>, definitions: Definitions = FUNCTION_DEFINITIONS): Record<AppIdentity, Set<string>> {
+  const uses: Record<AppIdentity, Set<string>> = { core: new Set(), media: new Set() };
   const describe = (key: string): string => {
     const value = (ENTITIES as Record<string, unknown>)[key];
     if (typeof value === "string") return `topic ${value}`;
     const entity = value as { kind: string; queueName?: string; topicName?: string; subscriptionName?: string };
     return entity.kind === "queue" ? `queue ${entity.queueName}` : `subscription ${entity.topicName}/${entity.subscriptionName}`;
   };
-  for (const entity of triggerEntities(definitions)) {
-    uses.add(`receive ${entity}`);
-    uses.add(`read-counts ${entity}`);
+  for (const identity of APP_IDENTITIES) {
+    for (const entity of triggerEntities(definitions, identity)) {
+      uses[identity].add(`receive ${entity}`);
+      uses[identity].add(`read-counts ${entity}`);
+    }
   }
   for (const [file, text] of sources) {
     if (!file.startsWith("functions/")) continue;
+    const roles = fileRoles(file, text, definitions);
     const triggers = new Set([...text.matchAll(/entity:\s*ENTITIES\.([A-Za-z]+)/g)].map((m) => m[1]));
     for (const match of text.matchAll(/ENTITIES\.([A-Za-z]+)/g)) {
-      if (!triggers.has(match[1])) uses.add(`send ${describe(match[1])}`);
+      if (!triggers.has(match[1])) for (const role of roles) uses[role].add(`send ${describe(match[1])}`);
     }
   }
   return uses;
+}
+
+/** The services each app's function files take from the composition root (`const { blobs, index, … } = await getServices()`). */
+function servicesUsedFromCode(sources: Map<string, string>): Record<AppIdentity, Set<string>> {
+  const used: Record<AppIdentity, Set<string>> = { core: new Set(), media: new Set() };
+  for (const [file, text] of sources) {
+    if (!file.startsWith("functions/")) continue;
+    const roles = fileRoles(file, text);
+    for (const match of text.matchAll(/const\s*\{([^}]*)\}\s*=\s*await getServices\(\)/g)) {
+      for (const name of match[1].split(",").map((n) => n.trim().split(":")[0].trim()).filter(Boolean)) for (const role of roles) used[role].add(name);
+    }
+  }
+  return used;
 }
 
 const sources = codeSources();
@@ -154,24 +202,54 @@ describe("the real templates", () => {
     expect(checkCosmosSerialized(files)).toEqual([]);
   });
 
-  test("Service Bus roles: exactly the receives and sends the functions do, at entity scope", () => {
+  test("Service Bus roles: per app, exactly the receives and sends its functions do, at entity scope", () => {
     const uses = serviceBusUsesFromCode(sources);
-    // The derivation itself: ingest receives blob-created and sends to evidence-received.
-    expect(uses).toContain("receive queue blob-created");
-    expect(uses).toContain("read-counts subscription evidence-received/transcode");
-    expect(uses).toContain("send topic evidence-received");
-    expect([...triggeredEntities].sort()).toEqual(["queue blob-created", "queue stage-results", "subscription evidence-received/hash", "subscription evidence-received/index", "subscription evidence-received/thumbnail", "subscription evidence-received/transcode"]);
+    // The derivation itself: ingest receives blob-created and sends to evidence-received; the media stages send to media-results.
+    expect(uses.core).toContain("receive queue blob-created");
+    expect(uses.core).toContain("send topic evidence-received");
+    expect(uses.core).toContain("send queue stage-results");
+    expect(uses.media).toContain("read-counts subscription evidence-received/transcode");
+    expect([...uses.media].filter((u) => u.startsWith("send ")).sort()).toEqual(["send queue media-results"]);
+    expect([...triggeredEntities.core].sort()).toEqual(["queue blob-created", "queue media-results", "queue stage-results", "subscription evidence-received/hash", "subscription evidence-received/index"]);
+    expect([...triggeredEntities.media].sort()).toEqual(["subscription evidence-received/thumbnail", "subscription evidence-received/transcode"]);
     expect(checkServiceBusAccessMatchesCode(files, uses)).toEqual([]);
     expect(checkServiceBusAccessWiring(files)).toEqual([]);
   });
 
-  test("app settings: every setting the code reads is set, identity-based, and accepted by the code's own loader", () => {
-    expect(checkAppSettings(files, probe, settingNamesInCode(sources, []))).toEqual([]);
-    const names = appSettings(files).map((s) => s.name);
-    expect(names).toEqual(expect.arrayContaining(["ServiceBusConnection__fullyQualifiedNamespace", "EvidenceStorage__blobServiceUri", "EvidenceIndex__accountEndpoint"]));
+  test("each app's identity has exactly the storage and index access its functions use", () => {
+    const used = servicesUsedFromCode(sources);
+    // The derivation itself: the index is core's, ffmpeg is media's.
+    expect(used.core).toContain("index");
+    expect(used.media).toContain("media");
+    expect(used.media).not.toContain("index");
+    expect(checkStorageAndIndexAccessMatchesCode(files, used)).toEqual([]);
   });
 
-  test("function app: Flex Consumption, Node, parameters for memory and scale, user-assigned identity", () => {
+  test("the media identity (the code that parses hostile video): no Cosmos DB role, no Send but media-results", () => {
+    expect(checkMediaIdentity(files)).toEqual([]);
+  });
+
+  test("each app runs as its own identity with its own host storage; only the core identity reaches the index", () => {
+    expect(checkAppIdentities(files)).toEqual([]);
+  });
+
+  test("app settings: per app, every setting the code reads is set, identity-based, and accepted by the code's own loader in that role", () => {
+    for (const service of ["custody", "custody-media"]) expect(checkAppSettings(files, probe, settingNamesInCode(sources, []), service)).toEqual([]);
+    expect(appSettings(files).map((s) => s.name)).toEqual(expect.arrayContaining(["ServiceBusConnection__fullyQualifiedNamespace", "EvidenceStorage__blobServiceUri", "EvidenceIndex__accountEndpoint", "CUSTODY_APP_ROLE"]));
+    const media = appSettings(files, "custody-media").map((s) => s.name);
+    expect(media).toEqual(expect.arrayContaining(["ServiceBusConnection__fullyQualifiedNamespace", "EvidenceStorage__blobServiceUri", "CUSTODY_APP_ROLE"]));
+    expect(media.filter((name) => name.startsWith("EvidenceIndex"))).toEqual([]);
+  });
+
+  test("every function is registered in exactly one app, and every app's role is run by exactly one site", () => {
+    const byApp = APP_IDENTITIES.map((identity) => definitionsForRoles([identity]));
+    const registered = byApp.flatMap(({ functions, timers }) => [...functions, ...timers].map((d) => d.name));
+    expect(registered.sort()).toEqual([...FUNCTION_DEFINITIONS, ...TIMER_DEFINITIONS].map((d) => d.name).sort());
+    const roles = ["custody", "custody-media"].map((service) => literal(appSettings(files, service).find((s) => s.name === "CUSTODY_APP_ROLE")?.expression));
+    expect(roles).toEqual(["core", "media"]);
+  });
+
+  test("function apps: Flex Consumption, one plan each, Node, parameters for memory and scale, user-assigned identity", () => {
     expect(checkFunctionApp(files)).toEqual([]);
   });
 
@@ -203,6 +281,9 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   const functions = "bicep/modules/functions.bicep";
 
   test.each([
+    ["the media service missing", /  custody-media:\n(    [^\n]*\n)+/, ""],
+    ["the media service from another folder", /(custody-media:\n    project:) \./, "$1 ./media"],
+    ["a service no app is tagged with", "  custody-media:", "  custody-transcoder:"],
     ["infra path", "path: bicep", "path: infra"],
     ["host", "host: function", "host: appservice"],
     ["language", "language: ts", "language: python"],
@@ -299,7 +380,8 @@ describe("each check catches the mistake it is for (templates mutated in memory)
 
   test.each([
     ["reader on the account instead of originals", storage, "name: guid(originals.id, appPrincipalId, roles.storageBlobDataReader)\n  scope: originals", "name: guid(originals.id, appPrincipalId, roles.storageBlobDataReader)\n  scope: account"],
-    ["write on originals", storage, "name: guid(derived.id, appPrincipalId, roles.storageBlobDataContributor)\n  scope: derived", "name: guid(derived.id, appPrincipalId, roles.storageBlobDataContributor)\n  scope: originals"],
+    ["write on originals", storage, "name: guid(derived.id, mediaPrincipalId, roles.storageBlobDataContributor)\n  scope: derived", "name: guid(derived.id, mediaPrincipalId, roles.storageBlobDataContributor)\n  scope: originals"],
+    ["the core identity writes renditions (only media does)", storage, "    principalId: mediaPrincipalId\n    principalType: 'ServicePrincipal'\n  }\n}\n\n// A user delegation key", "    principalId: appPrincipalId\n    principalType: 'ServicePrincipal'\n  }\n}\n\n// A user delegation key"],
     ["Data Owner on evidence storage", storage, "roles.storageBlobDelegator)\n    principalId", "roles.storageBlobDataOwner)\n    principalId"],
     ["no scope (resource group)", "bicep/modules/monitoring.bicep", "  scope: appInsights\n", ""],
     ["Event Grid sends to every queue", serviceBus, "  scope: blobCreatedQueue\n", "  scope: namespace\n"],
@@ -310,8 +392,11 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   });
 
   test.each([
-    ["Data Owner on a topic", '{ "topic": "evidence-ready", "role": "serviceBusDataSender"', '{ "topic": "evidence-ready", "role": "serviceBusDataOwner"'],
-    ["Data Owner on a subscription no function is triggered by", '"subscriptions": [', '"subscriptions": [\n    { "topic": "evidence-ready", "subscription": "all-events", "role": "serviceBusDataOwner", "why": "none" },'],
+    ["Data Owner on a topic", '"topic": "evidence-ready", "role": "serviceBusDataSender"', '"topic": "evidence-ready", "role": "serviceBusDataOwner"'],
+    ["Data Owner on a subscription no function is triggered by", '"subscriptions": [', '"subscriptions": [\n    { "identity": "core", "topic": "evidence-ready", "subscription": "all-events", "role": "serviceBusDataOwner", "why": "none" },'],
+    ["Data Owner on a subscription of the other app's function", '"identity": "media", "topic": "evidence-received", "subscription": "transcode"', '"identity": "core", "topic": "evidence-received", "subscription": "transcode"'],
+    ["the media identity sends to stage-results", '{ "identity": "media", "queue": "media-results"', '{ "identity": "media", "queue": "stage-results"'],
+    ["an entry for an identity that does not exist", '{ "identity": "media", "queue": "media-results"', '{ "identity": "ffmpeg", "queue": "media-results"'],
   ])("role assignments: %s", (_what, search, replacement) => {
     expect(checkRoleAssignments(mutate(files, "bicep/service-bus-access.json", search, replacement), triggeredEntities)).not.toEqual([]);
   });
@@ -319,14 +404,17 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   test("role assignments: Data Owner stays on a queue after its function stops being triggered by it", () => {
     const withoutIndexResults = FUNCTION_DEFINITIONS.filter((d) => !(d.entity.kind === "queue" && d.entity.queueName === "stage-results"));
     expect(withoutIndexResults.length).toBe(FUNCTION_DEFINITIONS.length - 1);
-    expect(checkRoleAssignments(files, triggerEntities(withoutIndexResults))).not.toEqual([]);
+    expect(checkRoleAssignments(files, triggersByIdentity(withoutIndexResults))).not.toEqual([]);
     expect(checkServiceBusAccessMatchesCode(files, serviceBusUsesFromCode(sources, withoutIndexResults))).not.toEqual([]);
   });
 
   test.each([
-    ["a trigger dropped", /    \{ "topic": "evidence-received", "subscription": "thumbnail", [^\n]*\n/, ""],
-    ["a receive the code does not do", '"subscriptions": [', '"subscriptions": [\n    { "topic": "evidence-ready", "subscription": "all-events", "role": "serviceBusDataReceiver", "why": "none" },'],
-    ["a queue trigger with Receiver only (the scale monitor cannot read the count)", '{ "queue": "stage-results", "role": "serviceBusDataOwner"', '{ "queue": "stage-results", "role": "serviceBusDataReceiver"'],
+    ["a trigger dropped", /    \{ "identity": "media", "topic": "evidence-received", "subscription": "thumbnail", [^\n]*\n/, ""],
+    ["a receive the code does not do", '"subscriptions": [', '"subscriptions": [\n    { "identity": "core", "topic": "evidence-ready", "subscription": "all-events", "role": "serviceBusDataReceiver", "why": "none" },'],
+    ["a queue trigger with Receiver only (the scale monitor cannot read the count)", '"queue": "stage-results", "role": "serviceBusDataOwner"', '"queue": "stage-results", "role": "serviceBusDataReceiver"'],
+    ["a trigger granted to the other app's identity", '"identity": "core", "queue": "media-results", "role": "serviceBusDataOwner"', '"identity": "media", "queue": "media-results", "role": "serviceBusDataOwner"'],
+    ["the media app's send granted to the core identity", '"identity": "media", "queue": "media-results", "role": "serviceBusDataSender"', '"identity": "core", "queue": "media-results", "role": "serviceBusDataSender"'],
+    ["the media identity receives the hash subscription", '"subscriptions": [', '"subscriptions": [\n    { "identity": "media", "topic": "evidence-received", "subscription": "hash", "role": "serviceBusDataReceiver", "why": "none" },'],
     ["a subscription trigger with Receiver only", '"subscription": "transcode", "role": "serviceBusDataOwner"', '"subscription": "transcode", "role": "serviceBusDataReceiver"'],
   ])("Service Bus access vs code: %s", (_what, search, replacement) => {
     expect(checkServiceBusAccessMatchesCode(mutate(files, "bicep/service-bus-access.json", search, replacement), serviceBusUsesFromCode(sources))).not.toEqual([]);
@@ -419,5 +507,79 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["no azd tag", "'azd-service-name': 'custody'", "'azd-service-name': 'api'"],
   ])("function app: %s", (_what, search, replacement) => {
     expect(checkFunctionApp(mutate(files, functions, search, replacement))).not.toEqual([]);
+  });
+
+  test.each([
+    ["the media app on the core app's plan", "serverFarmId: mediaPlan.id", "serverFarmId: plan.id"],
+    ["the media app untagged", "'azd-service-name': 'custody-media'", "'azd-service-name': 'media'"],
+  ])("function apps: %s", (_what, search, replacement) => {
+    expect(checkFunctionApp(mutate(files, functions, search, replacement))).not.toEqual([]);
+  });
+
+  test.each([
+    ["a Cosmos DB role for the media identity", "bicep/modules/cosmos.bicep", "    principalId: appPrincipalId\n", "    principalId: mediaPrincipalId\n"],
+    ["Service Bus Data Owner on the namespace for the media identity", serviceBus, "principalId: operatorPrincipalId", "principalId: mediaPrincipalId"],
+    ["Send on stage-results (a hash claim)", "bicep/service-bus-access.json", '{ "identity": "media", "queue": "media-results", "role": "serviceBusDataSender"', '{ "identity": "media", "queue": "stage-results", "role": "serviceBusDataSender"'],
+    ["Send on evidence-ready", "bicep/service-bus-access.json", '"topics": [', '"topics": [\n    { "identity": "media", "topic": "evidence-ready", "role": "serviceBusDataSender", "why": "none" },'],
+    ["Send on evidence-received", "bicep/service-bus-access.json", '"topics": [', '"topics": [\n    { "identity": "media", "topic": "evidence-received", "role": "serviceBusDataSender", "why": "none" },'],
+    ["Send on blob-created", "bicep/service-bus-access.json", '"queues": [', '"queues": [\n    { "identity": "media", "queue": "blob-created", "role": "serviceBusDataSender", "why": "none" },'],
+    ["Data Owner on its results queue (Owner can send anywhere it manages, and forward)", "bicep/service-bus-access.json", '{ "identity": "media", "queue": "media-results", "role": "serviceBusDataSender"', '{ "identity": "media", "queue": "media-results", "role": "serviceBusDataOwner"'],
+    ["no Send on media-results at all", "bicep/service-bus-access.json", '{ "identity": "media", "queue": "media-results", "role": "serviceBusDataSender"', '{ "identity": "core", "queue": "media-results", "role": "serviceBusDataSender"'],
+    ["the access entries assigned to one fixed principal", "bicep/modules/servicebus-subscription.bicep", "principalId: principalIds[access.identity]", "principalId: mediaPrincipalId"],
+  ])("media identity: %s", (_what, file, search, replacement) => {
+    expect(checkMediaIdentity(mutate(files, file, search, replacement))).not.toEqual([]);
+  });
+
+  test.each([
+    ["the media identity cannot sign read URLs", storage, /resource mediaSignsReadUrls [\s\S]*?\n\}\n/, ""],
+    ["the media identity cannot write renditions", storage, /resource mediaWritesDerived [\s\S]*?\n\}\n/, ""],
+    ["the core identity keeps the delegator role it no longer uses", storage, "  name: guid(account.id, mediaPrincipalId, roles.storageBlobDelegator)\n  scope: account\n  properties: {\n    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDelegator)\n    principalId: mediaPrincipalId", "  name: guid(account.id, appPrincipalId, roles.storageBlobDelegator)\n  scope: account\n  properties: {\n    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDelegator)\n    principalId: appPrincipalId"],
+    ["the core identity loses the index", "bicep/modules/cosmos.bicep", "    principalId: appPrincipalId\n", "    principalId: mediaPrincipalId\n"],
+  ])("storage and index access vs code: %s", (_what, file, search, replacement) => {
+    expect(checkStorageAndIndexAccessMatchesCode(mutate(files, file, search, replacement), servicesUsedFromCode(sources))).not.toEqual([]);
+  });
+
+  test("storage and index access vs code: a media function starts using the index", () => {
+    const transcode = sources.get("functions/transcode.ts")!;
+    expect(transcode).toContain("const { blobs, media, publisher, settings } = await getServices();");
+    const grown = new Map(sources).set("functions/transcode.ts", transcode.replace("const { blobs, media, publisher, settings } = await getServices();", "const { blobs, media, publisher, settings, index } = await getServices();"));
+    expect(checkStorageAndIndexAccessMatchesCode(files, servicesUsedFromCode(grown))).not.toEqual([]);
+  });
+
+  test("Service Bus access vs code: a media function starts sending to stage-results", () => {
+    const thumbnail = sources.get("functions/thumbnail.ts")!;
+    const grown = new Map(sources).set("functions/thumbnail.ts", thumbnail.replace("ENTITIES.mediaResults.queueName", "ENTITIES.stageResults.queueName"));
+    expect(serviceBusUsesFromCode(grown).media).toContain("send queue stage-results");
+    expect(checkServiceBusAccessMatchesCode(files, serviceBusUsesFromCode(grown))).not.toEqual([]);
+  });
+
+  test.each([
+    ["the media app runs as the core identity", functions, "userAssignedIdentities: { '${mediaIdentity.id}': {} }", "userAssignedIdentities: { '${appIdentity.id}': {} }"],
+    ["the media app runs as both identities", functions, "userAssignedIdentities: { '${mediaIdentity.id}': {} }", "userAssignedIdentities: { '${mediaIdentity.id}': {}, '${appIdentity.id}': {} }"],
+    ["the media package read with the core identity", functions, "userAssignedIdentityResourceId: mediaIdentity.id", "userAssignedIdentityResourceId: appIdentity.id"],
+    ["a media connection with the core client id", functions, "ServiceBusConnection__clientId: mediaClientId", "ServiceBusConnection__clientId: clientId"],
+    ["media telemetry as the core identity", functions, "'ClientId=${mediaClientId};Authorization=AAD'", "'ClientId=${clientId};Authorization=AAD'"],
+    ["the media package in the core app's host storage", functions, "'${mediaHostStorage.properties.primaryEndpoints.blob}${mediaDeploymentContainerName}'", "'${hostStorage.properties.primaryEndpoints.blob}${mediaDeploymentContainerName}'"],
+    ["the media host setting names the core app's account", functions, "AzureWebJobsStorage__accountName: mediaHostStorage.name", "AzureWebJobsStorage__accountName: hostStorage.name"],
+    ["both apps share one host storage account", "bicep/main.bicep", "mediaHostStorageName: mediaHostStorage.outputs.accountName\n    mediaDeploymentContainerName: mediaHostStorage.outputs.deploymentContainerName", "mediaHostStorageName: hostStorage.outputs.accountName\n    mediaDeploymentContainerName: hostStorage.outputs.deploymentContainerName"],
+    ["the media host storage granted to the core identity", "bicep/main.bicep", "hostedAppPrincipalId: identities.outputs.mediaPrincipalId", "hostedAppPrincipalId: identities.outputs.appPrincipalId"],
+    ["the two host accounts with one name", "bicep/main.bicep", "accountNamePrefix: 'stcustodymd'", "accountNamePrefix: 'stcustodyfn'"],
+    ["the index given to the media identity", "bicep/main.bicep", "    appPrincipalId: identities.outputs.appPrincipalId\n    operatorPrincipalId: principalId", "    appPrincipalId: identities.outputs.mediaPrincipalId\n    operatorPrincipalId: principalId"],
+  ])("app identities: %s", (_what, file, search, replacement) => {
+    expect(checkAppIdentities(mutate(files, file, search, replacement))).not.toEqual([]);
+  });
+
+  test.each([
+    ["an evidence index setting", "    CUSTODY_APP_ROLE: 'media'\n", "    CUSTODY_APP_ROLE: 'media'\n    EvidenceIndex__accountEndpoint: cosmos.properties.documentEndpoint\n"],
+    ["a setting only core functions use", "    CUSTODY_APP_ROLE: 'media'\n", "    CUSTODY_APP_ROLE: 'media'\n    CUSTODY_EVENT_SOURCE: eventSource\n"],
+    ["the core role", "CUSTODY_APP_ROLE: 'media'", "CUSTODY_APP_ROLE: 'core'"],
+    ["no role (it would register every function)", "    CUSTODY_APP_ROLE: 'media'\n", ""],
+    ["a setting its stages read not set", /(CUSTODY_APP_ROLE: 'media'[\s\S]*?)    CUSTODY_THUMBNAIL_COUNT: '8'\n/, "$1"],
+  ])("media app settings: %s", (_what, search, replacement) => {
+    expect(checkAppSettings(mutate(files, functions, search, replacement), probe, settingNamesInCode(sources, []), "custody-media")).not.toEqual([]);
+  });
+
+  test("core app settings: no role (it would register the media functions too)", () => {
+    expect(checkAppSettings(mutate(files, functions, "    CUSTODY_APP_ROLE: 'core'\n", ""), probe, settingNamesInCode(sources, []))).not.toEqual([]);
   });
 });

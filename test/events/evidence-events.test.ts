@@ -65,6 +65,7 @@ async function waitForQuiet(timeoutInMs = 60_000): Promise<void> {
   const entities = [
     client.createReceiver(ENTITIES.blobCreated.queueName),
     client.createReceiver(ENTITIES.stageResults.queueName),
+    client.createReceiver(ENTITIES.mediaResults.queueName),
     ...[ENTITIES.hashSubscription, ENTITIES.transcodeSubscription, ENTITIES.thumbnailSubscription, ENTITIES.indexSubscription].map((s) => client.createReceiver(s.topicName, s.subscriptionName)),
   ];
   const deadline = Date.now() + timeoutInMs;

@@ -39,5 +39,26 @@ test("a failed start is retried by the next invocation, not cached", async () =>
   cosmos = await startLocalCosmos();
   process.env.EvidenceIndex = cosmos.connectionString;
   const services = await getServices();
-  expect(services.settings.cosmos.databaseName).toBe("custody");
+  expect(services.settings.cosmos?.databaseName).toBe("custody");
+});
+
+test("the media app (CUSTODY_APP_ROLE=media) starts without any evidence index setting, and its index refuses every call", async () => {
+  useServices(undefined);
+  for (const key of Object.keys(process.env)) if (key.startsWith("EvidenceIndex") || key.startsWith("CUSTODY_COSMOS")) delete process.env[key];
+  Object.assign(process.env, {
+    CUSTODY_APP_ROLE: "media",
+    ServiceBusConnection: "Endpoint=sb://localhost:1;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true",
+    EvidenceStorage: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${LOCAL_COSMOS_KEY};BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;`,
+  });
+  const services = await getServices();
+  expect(services.settings.cosmos).toBeUndefined();
+  await expect(services.index.read("ev-1")).rejects.toMatchObject({ code: "InvalidConfiguration", message: expect.stringContaining("CUSTODY_APP_ROLE=media") });
+
+  // The same environment as the core app (or both roles) is refused at start, naming the setting.
+  useServices(undefined);
+  process.env.CUSTODY_APP_ROLE = "core";
+  await expect(getServices()).rejects.toMatchObject({ code: "InvalidConfiguration", message: expect.stringContaining("EvidenceIndex") });
+  useServices(undefined);
+  process.env.CUSTODY_APP_ROLE = "thumbnails";
+  await expect(getServices()).rejects.toMatchObject({ code: "InvalidConfiguration", message: expect.stringContaining("CUSTODY_APP_ROLE") });
 });

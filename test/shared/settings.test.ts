@@ -34,7 +34,7 @@ function failure(env: Environment): string {
 test("local connection strings", () => {
   const settings = loadSettings(local);
   expect(settings.serviceBus.kind).toBe("connectionString");
-  expect(settings.cosmos.allowSelfSignedCertificate).toBe(true);
+  expect(settings.cosmos?.allowSelfSignedCertificate).toBe(true);
   expect(settings.requiredStages).toEqual(["hash", "transcode", "thumbnail"]);
   expect(settings.acceptedContainers).toEqual(["originals"]);
 });
@@ -44,6 +44,22 @@ test("Azure: endpoints with a user-assigned managed identity", () => {
   expect(settings.serviceBus).toEqual({ kind: "identity", endpoint: "custody-prod.servicebus.windows.net", clientId: "0b3c5a5e-1111-4222-8333-944445555666" });
   expect(settings.storage).toEqual({ kind: "identity", endpoint: "https://custodyprod.blob.core.windows.net", clientId: undefined });
   expect(settings.requiredStages).toEqual(["hash", "transcode", "thumbnail"]);
+});
+
+test("without the evidence index (the media app): EvidenceIndex is neither required nor read", () => {
+  const { EvidenceIndex: _index, EvidenceIndex__allowSelfSignedCertificate: _tls, ...media } = local;
+  expect(() => loadSettings(media)).toThrow(/EvidenceIndex/);
+  const read = new Set<string>();
+  const recording = new Proxy(media, {
+    get(target, key) {
+      if (typeof key === "string") read.add(key);
+      return target[key as string];
+    },
+  });
+  const settings = loadSettings(recording, { evidenceIndex: false });
+  expect(settings.cosmos).toBeUndefined();
+  expect(settings.storage.kind).toBe("connectionString");
+  expect([...read].filter((key) => key.startsWith("EvidenceIndex") || key.startsWith("CUSTODY_COSMOS"))).toEqual([]);
 });
 
 test.each([
