@@ -845,6 +845,9 @@ export const CORE_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_RECONCILE_LOOKBACK_HOURS: "the reconcile timer",
   CUSTODY_COSMOS_DATABASE: "the evidence index",
   CUSTODY_COSMOS_CONTAINER: "the evidence index",
+  CUSTODY_RETRY_BUDGET_MINUTES: "the index schedules the stages' retries and ingest/the index re-schedule their own messages",
+  CUSTODY_RETRY_FIRST_DELAY_MS: "the index schedules the stages' retries and ingest/the index re-schedule their own messages",
+  CUSTODY_RETRY_MAX_DELAY_MS: "the index schedules the stages' retries and ingest/the index re-schedule their own messages",
 };
 
 /**
