@@ -45,7 +45,10 @@ export type CustodyErrorCode =
    * empty image): evidence must never get a silently wrong rendition. Never retried.
    */
   | "OutputVerificationFailed"
-  /** Anything not classified: a bug. Retried (it may be a transient cause we did not recognise). */
+  /**
+   * Anything not classified. Retried (it may be a transient cause we did not recognise) —
+   * except a plain TypeError, RangeError, ReferenceError or SyntaxError: a bug, final.
+   */
   | "Internal";
 
 const RETRYABLE: Record<CustodyErrorCode, boolean> = {
@@ -113,5 +116,20 @@ export function toCustodyError(error: unknown): CustodyError {
   if (/^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|ServiceBusy|ServiceTimeout|ServiceCommunicationProblem)$/.test(code)) {
     return new CustodyError("Transient", message, { cause: error });
   }
+  if (isProgrammingError(error)) {
+    // A bug in our code (a TypeError, RangeError, …) fails the same way on every try: retrying
+    // it for the whole retry budget only hides it. Final, with the message for the bug report.
+    return new CustodyError("Internal", message, { cause: error, retryable: false });
+  }
   return new CustodyError("Internal", message, { cause: error });
+}
+
+/**
+ * The JavaScript errors a deterministic bug raises. `fetch` reports network failures as a
+ * TypeError ("fetch failed") with the network error as its cause: that one is not a bug.
+ */
+function isProgrammingError(error: unknown): boolean {
+  if (!(error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError || error instanceof SyntaxError)) return false;
+  const cause = (error as { cause?: unknown }).cause;
+  return cause === undefined && error.message !== "fetch failed";
 }

@@ -30,3 +30,14 @@ test("a final failure's message id differs from a non-final attempt with the sam
   expect(stageResultMessageId({ ...base, final: true })).not.toBe(stageResultMessageId({ ...base, final: false }));
   expect(stageResultMessageId({ ...base, outcome: "succeeded", final: true })).toBe("ev-00000000000000000000000000000001:hash:1:succeeded");
 });
+
+test("a bug (a plain TypeError, RangeError, …) is final: it would fail the same way for the whole retry budget", () => {
+  const bug = toCustodyError(new TypeError("Cannot read properties of undefined (reading 'sha256')"));
+  expect([bug.code, bug.retryable]).toEqual(["Internal", false]);
+  expect(toCustodyError(new RangeError("Invalid array length")).retryable).toBe(false);
+  // fetch reports a network failure as a TypeError with the network error as its cause: transient.
+  const network = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
+  expect(toCustodyError(network).retryable).toBe(true);
+  // An unclassified Error stays retryable (it may be a transient cause nobody recognised yet).
+  expect(toCustodyError(new Error("something odd")).retryable).toBe(true);
+});
