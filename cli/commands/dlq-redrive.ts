@@ -25,6 +25,7 @@ import { EXIT_OK } from "../exit-codes";
 import { progressBar } from "../progress";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
 import { entityName, evidenceIdOf, resolveEntity, withOperations } from "./dlq";
+import { printResult } from "../output";
 
 export const REDRIVE_COUNT_PROPERTY = "custodyRedriveCount";
 export const REDRIVE_ID_PROPERTY = "custodyRedriveId";
@@ -322,7 +323,7 @@ export function registerDlqChangeCommands(dlq: Command): void {
           },
         });
       });
-      print(options.json, result, () => formatChange(result));
+      printResult(options.json, result, () => formatChange(result));
       process.exitCode = EXIT_OK;
     });
 
@@ -359,7 +360,7 @@ export function registerDlqChangeCommands(dlq: Command): void {
           },
         });
       });
-      print(options.json, result, () => formatChange(result));
+      printResult(options.json, result, () => formatChange(result));
       process.exitCode = EXIT_OK;
     });
 }
@@ -382,7 +383,7 @@ export function registerAuditCommand(program: Command): void {
       } finally {
         await target.close();
       }
-      print(options.json, records, () =>
+      printResult(options.json, records, () =>
         records.length === 0
           ? "No audit records."
           : records
@@ -413,8 +414,4 @@ function formatChange(result: DlqChangeResult): string {
   }
   if (result.audit) lines.push(`Audit record: ${result.audit} (id ${result.id}); see \`custody audit\`.`);
   return lines.join("\n");
-}
-
-function print(json: boolean | undefined, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }

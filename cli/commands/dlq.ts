@@ -18,6 +18,7 @@ import { allReceivableEntities, ENTITIES, entityPath, type ReceivableEntity } fr
 import { EXIT_OK } from "../exit-codes";
 import { registerDlqChangeCommands } from "./dlq-redrive";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+import { printResult } from "../output";
 
 interface DlqOptions {
   dataDir: string;
@@ -113,7 +114,7 @@ export function registerDlqCommands(program: Command): void {
         const counts = await operations.listCounts(entities);
         return counts.map((c, i): DlqListRow => ({ ...c, entity: entityName(entities[i]), path: c.entity }));
       });
-      print(options.json, rows, () => formatList(rows));
+      printResult(options.json, rows, () => formatList(rows));
       process.exitCode = EXIT_OK;
     });
 
@@ -153,7 +154,7 @@ export function registerDlqCommands(program: Command): void {
         }
         return { entity: entityName(entity), path: entityPath(entity), stage, deadLetterCount: counts.deadLetter, messages };
       });
-      print(options.json, result, () => formatPeek(result));
+      printResult(options.json, result, () => formatPeek(result));
       process.exitCode = EXIT_OK;
     });
 
@@ -228,8 +229,4 @@ function describeRecordView(m: DlqPeekMessage): string {
   const stage = `${r.stage} ${r.stageStatus ?? "not reported"}${r.attempts ? ` after ${r.attempts} attempt(s)` : ""}`;
   const error = r.lastError ? `; last error (attempt ${r.lastError.attempt}, ${r.lastError.at}) ${r.lastError.code}: ${r.lastError.message}` : "; no error recorded";
   return `status ${r.status}; ${stage}${error}`;
-}
-
-function print(json: boolean | undefined, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }

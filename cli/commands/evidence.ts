@@ -20,6 +20,7 @@ import { uploadRecording, type DockUploadResult } from "../dock-upload";
 import { progressBar } from "../progress";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+import { printResult, writeErrorLine } from "../output";
 
 interface CommonOptions {
   dataDir: string;
@@ -67,7 +68,7 @@ export function registerEvidenceCommands(program: Command): void {
           const uploaded = await uploadWithProgress(target, file, options);
           results.push({ file, blobName: uploaded.blobName, sha256: uploaded.sha256, size: uploaded.size, evidenceId: evidenceIdOf(target, uploaded) });
         }
-        print(options.json, results, () => results.map((r) => `${r.file} → ${ORIGINALS_CONTAINER}/${r.blobName} (${r.evidenceId}) sha256 ${r.sha256}`).join("\n"));
+        printResult(options.json, results, () => results.map((r) => `${r.file} → ${ORIGINALS_CONTAINER}/${r.blobName} (${r.evidenceId}) sha256 ${r.sha256}`).join("\n"));
       } finally {
         await target.close();
       }
@@ -98,7 +99,7 @@ export function registerEvidenceCommands(program: Command): void {
       } finally {
         await target.close();
       }
-      print(options.json, results, () => results.map(describeResult).join("\n"));
+      printResult(options.json, results, () => results.map(describeResult).join("\n"));
       process.exitCode = results.every((r) => r.status === "ready")
         ? EXIT_OK
         : results.some((r) => r.status === "timeout" || r.status === "error")
@@ -116,11 +117,11 @@ export function registerEvidenceCommands(program: Command): void {
       try {
         const stored = await target.services.index.read(evidenceId);
         if (!stored) {
-          process.stderr.write(`custody: no recording ${evidenceId}\n`);
+          writeErrorLine(`custody: no recording ${evidenceId}`);
           process.exitCode = EXIT_USAGE_OR_INFRASTRUCTURE;
           return;
         }
-        print(options.json, stored.record, () => describeRecord(stored.record));
+        printResult(options.json, stored.record, () => describeRecord(stored.record));
         process.exitCode = stored.record.status === "ready" || stored.record.status === "received" ? EXIT_OK : EXIT_FAILED_RECORDING;
       } finally {
         await target.close();
@@ -150,7 +151,7 @@ export function registerEvidenceCommands(program: Command): void {
         })) {
           records.push(record);
         }
-        print(options.json, records.map(summary), () =>
+        printResult(options.json, records.map(summary), () =>
           records.map((r) => `${r.evidenceId}  ${r.status.padEnd(8)}  ${r.capture?.officerId ?? "-"}  ${r.original?.container ?? "?"}/${r.original?.name ?? "?"}`).join("\n"),
         );
       } finally {
@@ -312,7 +313,7 @@ async function writeRenditions(target: StackTarget, record: EvidenceRecord, dir:
       );
       const sha256 = digest.digest("hex");
       if (sha256 !== rendition.sha256) {
-        process.stderr.write(`custody: ${record.evidenceId} ${stage}/${rendition.name}: downloaded SHA-256 ${sha256} differs from the record's ${rendition.sha256} (rewritten by a later run?)\n`);
+        writeErrorLine(`custody: ${record.evidenceId} ${stage}/${rendition.name}: downloaded SHA-256 ${sha256} differs from the record's ${rendition.sha256} (rewritten by a later run?)`);
       }
     }
   }
@@ -356,8 +357,4 @@ function describeRecord(record: EvidenceRecord): string {
   for (const finding of record.integrityFindings) lines.push(`  FINDING    ${finding.code}: ${finding.message}`);
   if (record.rejection) for (const reason of record.rejection.reasons) lines.push(`  REJECTED   ${reason.code}: ${reason.message}`);
   return lines.join("\n");
-}
-
-function print(json: boolean | undefined, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }

@@ -36,6 +36,7 @@ import { whoAmI, writeAuditRecord, type AuditRecord } from "../audit-log";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { DEFAULT_DATA_DIR, type StackTarget } from "../stack-target";
 import { withOperations } from "./dlq";
+import { printResult } from "../output";
 
 interface ReprocessOptions {
   stage?: string[];
@@ -133,7 +134,7 @@ export function registerReprocessCommand(program: Command): void {
         if (options.wait && !base.dryRun) await waitForOutcomes(base.items.filter((i) => i.sent), request.id, waitSeconds * 1000, (id) => target.services.index.read(id));
         return base;
       });
-      process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${format(result)}\n`);
+      printResult(options.json, result, () => format(result));
       const requestFailed = result.items.some((i) => i.error !== undefined && i.outcome === undefined);
       const rerunFailed = result.items.some((i) => i.outcome === "failed" || i.outcome === "timed-out");
       process.exitCode = requestFailed ? EXIT_USAGE_OR_INFRASTRUCTURE : rerunFailed ? EXIT_FAILED_RECORDING : EXIT_OK;

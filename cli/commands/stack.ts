@@ -14,6 +14,7 @@ import { createServiceBusClient } from "../../shared/adapters/service-bus-client
 import { createLogger } from "../../shared/logging";
 import { loadSettings } from "../../shared/settings";
 import { untilSignal } from "../signals";
+import { writeJsonLine, writeLine } from "../output";
 import { DEFAULT_DATA_DIR } from "../stack-target";
 
 interface StartOptions {
@@ -43,9 +44,9 @@ export function registerStackCommands(program: Command): void {
         log,
       });
       if (options.json) {
-        process.stdout.write(`${JSON.stringify({ ready: true, endpoints: stack.endpoints, settings: stack.environment })}\n`);
+        writeJsonLine({ ready: true, endpoints: stack.endpoints, settings: stack.environment });
       } else {
-        process.stdout.write(
+        writeLine(
           [
             "Custody embedded stack is running. Ctrl-C stops it.",
             `  Blob (Azurite):        ${stack.endpoints.blob}`,
@@ -54,12 +55,11 @@ export function registerStackCommands(program: Command): void {
             "Settings for other processes (local emulators only; these are their well-known development keys):",
             ...Object.entries(stack.environment).map(([key, value]) => `  ${key}=${value}`),
             `Upload with: custody upload <file> --officer <id> --device <id>`,
-            "",
           ].join("\n"),
         );
       }
       await untilSignal();
-      process.stdout.write("Stopping…\n");
+      writeLine("Stopping…");
       await stack.stop();
     });
 

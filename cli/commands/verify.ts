@@ -17,6 +17,7 @@ import { publishFixityResult, verifyOriginal, type FixityReport } from "../../sh
 import { ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+import { printResult, writeErrorLine } from "../output";
 
 interface VerifyOptions {
   all?: boolean;
@@ -59,8 +60,8 @@ export function registerVerifyCommand(program: Command): void {
       } finally {
         await target.close();
       }
-      process.stdout.write(options.json ? `${JSON.stringify(results, null, 2)}\n` : `${results.map(describeResult).join("\n")}${results.length > 0 ? "\n" : ""}`);
-      if (!options.json) process.stderr.write(`${summarise(results)}\n`);
+      if (options.json || results.length > 0) printResult(options.json, results, () => results.map(describeResult).join("\n"));
+      if (!options.json) writeErrorLine(summarise(results));
       process.exitCode = exitCodeFor(results);
     });
 }

@@ -25,11 +25,12 @@ export function hasUnsafeCharacters(text: string): boolean {
 }
 
 /**
- * `text` with every unsafe character written as `\u{XXXX}` (its code point in hex), so it can be
+ * `text` with every unsafe character written as `\u{1B}`, `\u{202E}` (its code point in hex, as in
+ * a JavaScript string), so it can be
  * printed on a terminal or put in a report and shows exactly what is there. Idempotent.
  */
 export function printable(text: string): string {
-  return text.replace(UNSAFE_ALL, (character) => `\\u{${codePointHex(character)}}`);
+  return text.replace(UNSAFE_ALL, (character) => `\\u{${(character.codePointAt(0) ?? 0).toString(16).toUpperCase()}}`);
 }
 
 /**
@@ -52,13 +53,9 @@ export function printableJsonText(json: string): string {
   return json.replace(UNSAFE_ALL, (character) => (character === "\t" || character === "\n" || character === "\r" ? character : jsonEscape(character)));
 }
 
-/** `U+202E`: how a character is named to a person (in reasons, in the runbook). */
+/** `U+202E`, `U+001B`: how a character is named to a person (in reasons, in the runbook). */
 export function codePointLabel(character: string): string {
-  return `U+${codePointHex(character)}`;
-}
-
-function codePointHex(character: string): string {
-  return (character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+  return `U+${(character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
 }
 
 function jsonEscape(character: string): string {
