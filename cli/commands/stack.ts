@@ -24,6 +24,7 @@ interface StartOptions {
   servicebusPort: string;
   json?: boolean;
   quiet?: boolean;
+  verbose?: boolean;
 }
 
 export function registerStackCommands(program: Command): void {
@@ -36,15 +37,17 @@ export function registerStackCommands(program: Command): void {
     .option("--servicebus-port <n>", "Service Bus emulator port", "5672")
     .option("--json", "print the endpoints and settings as JSON")
     .option("--quiet", "log warnings and errors only")
+    .option("--verbose", "also write Azurite's debug log to <data-dir>/azurite-debug.log (every request, SAS signatures included; grows fast)")
     .action(async (options: StartOptions) => {
       const log = createLogger({ minLevel: options.quiet ? "warn" : "info" });
       const stack = await startStack({
         dataDir: path.resolve(options.dataDir),
         ports: { blob: port(options.blobPort, "--blob-port"), cosmos: port(options.cosmosPort, "--cosmos-port"), serviceBus: port(options.servicebusPort, "--servicebus-port") },
         log,
+        ...(options.verbose ? { azuriteDebugLog: true } : {}),
       });
       if (options.json) {
-        writeJsonLine({ ready: true, endpoints: stack.endpoints, settings: stack.environment });
+        writeJsonLine({ ready: true, endpoints: stack.endpoints, settings: stack.environment, ...(stack.azuriteDebugLogFile === undefined ? {} : { azuriteDebugLog: stack.azuriteDebugLogFile }) });
       } else {
         writeLine(
           [
@@ -52,6 +55,7 @@ export function registerStackCommands(program: Command): void {
             `  Blob (Azurite):        ${stack.endpoints.blob}`,
             `  Cosmos DB stand-in:    ${stack.endpoints.cosmos}`,
             `  Service Bus emulator:  ${stack.endpoints.serviceBus}`,
+            ...(stack.azuriteDebugLogFile === undefined ? [] : [`  Azurite debug log:     ${stack.azuriteDebugLogFile} (every request, SAS signatures included: delete it when done)`]),
             "Settings for other processes (local emulators only; these are their well-known development keys):",
             ...Object.entries(stack.environment).map(([key, value]) => `  ${key}=${value}`),
             `Upload with: custody upload <file> --officer <id> --device <id>`,
