@@ -2,9 +2,11 @@
  * Everything the CLI prints goes through here. Its output carries text from outside — blob
  * names, message ids, dead-letter descriptions, event fields — that can hold terminal escape
  * sequences or bidi controls; shared/text/printable.ts escapes them (`\u{1B}`, `\u{202E}`) so an
- * operator's terminal shows what is there instead of acting on it. Text output is escaped line by
- * line (the CLI's own line breaks stay); JSON output stays valid JSON, with those characters as
- * `\uXXXX` escapes that read back as the same strings.
+ * operator's terminal shows what is there instead of acting on it. The commands escape each
+ * outside value where they put it into a line (`printable(name)`), so a line break inside a
+ * value cannot forge a row either; here every text line is escaped once more as a safety net
+ * (escaping is idempotent; the CLI's own line breaks stay). JSON output stays valid JSON, with
+ * those characters as `\uXXXX` escapes that read back as the same strings.
  */
 import { printable, printableJson } from "../shared/text/printable";
 

@@ -19,6 +19,7 @@ import { EXIT_OK } from "../exit-codes";
 import { registerDlqChangeCommands } from "./dlq-redrive";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
 import { printResult } from "../output";
+import { printable } from "../../shared/text/printable";
 
 interface DlqOptions {
   dataDir: string;
@@ -213,9 +214,9 @@ function formatPeek(result: DlqPeekResult): string {
   const lines = [head];
   for (const m of result.messages) {
     lines.push("");
-    lines.push(`#${m.sequenceNumber}  message ${m.messageId ?? "-"}  enqueued ${m.enqueuedTime ?? "-"}  delivery count ${m.deliveryCount ?? "-"}`);
-    lines.push(`  evidence     ${m.evidenceId ?? "- (the message names none)"}${m.blobUrl ? `  blob ${m.blobUrl}` : ""}`);
-    lines.push(`  dead-letter  ${m.deadLetterReason ?? "-"}${m.deadLetterErrorDescription ? `: ${m.deadLetterErrorDescription}` : ""}`);
+    lines.push(`#${m.sequenceNumber}  message ${printable(m.messageId ?? "-")}  enqueued ${m.enqueuedTime ?? "-"}  delivery count ${m.deliveryCount ?? "-"}`);
+    lines.push(`  evidence     ${m.evidenceId ?? "- (the message names none)"}${m.blobUrl ? `  blob ${printable(m.blobUrl)}` : ""}`);
+    lines.push(`  dead-letter  ${printable(m.deadLetterReason ?? "-")}${m.deadLetterErrorDescription ? `: ${printable(m.deadLetterErrorDescription)}` : ""}`);
     lines.push(`  record       ${describeRecordView(m)}`);
   }
   return lines.join("\n");
@@ -227,6 +228,6 @@ function describeRecordView(m: DlqPeekMessage): string {
   if (!r) return "no index record for this evidence id";
   if (!r.stage) return `status ${r.status}`;
   const stage = `${r.stage} ${r.stageStatus ?? "not reported"}${r.attempts ? ` after ${r.attempts} attempt(s)` : ""}`;
-  const error = r.lastError ? `; last error (attempt ${r.lastError.attempt}, ${r.lastError.at}) ${r.lastError.code}: ${r.lastError.message}` : "; no error recorded";
+  const error = r.lastError ? `; last error (attempt ${r.lastError.attempt}, ${r.lastError.at}) ${r.lastError.code}: ${printable(r.lastError.message)}` : "; no error recorded";
   return `status ${r.status}; ${stage}${error}`;
 }

@@ -21,6 +21,7 @@ import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { DEFAULT_DATA_DIR, type StackTarget } from "../stack-target";
 import { withOperations } from "./dlq";
 import { printResult } from "../output";
+import { printable } from "../../shared/text/printable";
 
 interface ReconcileOptions {
   since?: string;
@@ -120,9 +121,9 @@ function format(result: ReconcileResult): string {
     `reconcile: ${result.scanned.originals} original(s) checked, ${result.scanned.stuck} stuck record(s); ${verb} ${sent} BlobCreated event(s) to ${result.queue}${result.dryRun ? " (dry run: nothing sent)" : ""}`,
   ];
   for (const i of result.items) {
-    lines.push(`  ${i.evidenceId}  ${i.blob}  ${i.reason}${result.dryRun ? "" : i.sent ? "  sent" : `  NOT SENT: ${i.error ?? "unknown error"}`}`);
+    lines.push(`  ${i.evidenceId}  ${printable(i.blob)}  ${printable(i.reason)}${result.dryRun ? "" : i.sent ? "  sent" : `  NOT SENT: ${printable(i.error ?? "unknown error")}`}`);
   }
-  for (const e of result.errors) lines.push(`  ERROR ${e}`);
+  for (const e of result.errors) lines.push(`  ERROR ${printable(e)}`);
   if (result.audit) lines.push(`Audit record: ${result.audit} (id ${result.id}); see \`custody audit\`.`);
   return lines.join("\n");
 }

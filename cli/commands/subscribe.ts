@@ -31,6 +31,7 @@ import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "..
 import { untilSignal } from "../signals";
 import { DEFAULT_DATA_DIR, resolveServiceBus } from "../stack-target";
 import { writeErrorLine, writeJsonLine, writeLine } from "../output";
+import { printable } from "../../shared/text/printable";
 
 interface SubscribeOptions {
   filter?: string;
@@ -139,7 +140,7 @@ async function handle(subscription: EventSubscription, message: ReceivedMessage,
     event = parseEvidenceEvent(message);
   } catch (error) {
     const reason = (error as Error).message;
-    writeErrorLine(`custody subscribe: dead-lettered message ${message.messageId ?? "(no id)"}: ${reason}`);
+    writeErrorLine(`custody subscribe: dead-lettered message ${printable(message.messageId ?? "(no id)")}: ${printable(reason)}`);
     await subscription.deadLetter(message, "InvalidEvent", reason);
     return false;
   }
@@ -152,11 +153,11 @@ async function handle(subscription: EventSubscription, message: ReceivedMessage,
 
 function textLine(event: EvidenceEvent): string {
   const data = event.data;
-  const who = [`officer ${data.capture?.officerId ?? "-"}`, `device ${data.capture?.deviceId ?? "-"}`, ...(data.capture?.unit ? [`unit ${data.capture.unit}`] : [])].join("  ");
+  const who = [`officer ${printable(data.capture?.officerId ?? "-")}`, `device ${printable(data.capture?.deviceId ?? "-")}`, ...(data.capture?.unit ? [`unit ${printable(data.capture.unit)}`] : [])].join("  ");
   const outcome =
     data.status === "ready"
       ? `${data.renditions.length} rendition(s)`
-      : `${data.failure.stage}/${data.failure.code}: ${data.failure.reason}`;
+      : `${data.failure.stage}/${data.failure.code}: ${printable(data.failure.reason)}`;
   const findings = data.integrityFindings.length > 0 ? `  INTEGRITY: ${data.integrityFindings.map((f) => f.code).join(", ")}` : "";
   return `${event.time}  ${event.type}  ${data.evidenceId}  ${data.status.padEnd(8)}  ${who}  ${outcome}${findings}`;
 }
