@@ -32,7 +32,7 @@
  *    a URL or file tool that decodes the name would navigate folders, as with rule 7.
  */
 import type { RejectionReason } from "../contracts/messages";
-import { codePointLabel, printable } from "../text/printable";
+import { codePointLabel, printable, quoted } from "../text/printable";
 
 /** Azure Blob Storage's limit on a blob name. */
 export const AZURE_MAX_BLOB_NAME_LENGTH = 1024;
@@ -186,9 +186,7 @@ function decodesToDotSegment(segment: string): boolean {
  * characters; the full name is in the message's `original.name`).
  */
 export function describeName(name: string, maxLength = 120): string {
-  // Quoted as JSON (C0 controls, quotes and backslashes escaped), then every other character a
-  // reader would not see as is (DEL, C1, format characters) escaped the one shared way.
-  const shown = printable(JSON.stringify(name));
+  const shown = quoted(name);
   if (shown.length <= maxLength) return shown;
   // Cut by code points so an emoji is never split into half a surrogate pair.
   const points = Array.from(shown);

@@ -11,8 +11,8 @@
  * U+0080–U+009F), format characters (`\p{Cf}`: bidi controls, zero-width characters, BOM, soft
  * hyphen, tag characters…), unpaired surrogates, and the line and paragraph separators
  * U+2028/U+2029. Everything else, including non-Latin scripts and emoji, is shown as is.
- * Backslashes are not doubled: names holding one are refused at ingest, and doubling them would
- * garble the JSON-quoted names inside reasons.
+ * Backslashes are not doubled by {@link printable}: names holding one are refused at ingest, and
+ * doubling them would garble the quoted names inside reasons ({@link quoted} escapes them).
  */
 
 /** One character that must not reach a terminal or a document as is. */
@@ -31,6 +31,15 @@ export function hasUnsafeCharacters(text: string): boolean {
  */
 export function printable(text: string): string {
   return text.replace(UNSAFE_ALL, (character) => `\\u{${(character.codePointAt(0) ?? 0).toString(16).toUpperCase()}}`);
+}
+
+/**
+ * `text` in double quotes for a sentence a person reads (a rejection reason): quotes and
+ * backslashes escaped with a backslash, everything else as {@link printable} shows it —
+ * `"evidence\u{202E}gpj.mp4"`.
+ */
+export function quoted(text: string): string {
+  return `"${printable(text.replace(/["\\]/g, "\\$&"))}"`;
 }
 
 /**

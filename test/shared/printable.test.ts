@@ -1,4 +1,4 @@
-import { codePointLabel, hasUnsafeCharacters, printable, printableJson, printableJsonText } from "../../shared/text/printable";
+import { codePointLabel, hasUnsafeCharacters, printable, printableJson, printableJsonText, quoted } from "../../shared/text/printable";
 
 describe("printable", () => {
   it.each([
@@ -21,6 +21,10 @@ describe("printable", () => {
     const text = "München/Żółć/日本/📹 a\\b \"quoted\" 100%";
     expect(printable(text)).toBe(text);
     expect(printable(printable("a\u001bb\u202e"))).toBe(printable("a\u001bb\u202e"));
+  });
+
+  it("quotes text for a sentence: quotes and backslashes escaped, the rest as printable shows it", () => {
+    expect(quoted('say "a\\b"\u202e\u0007')).toBe('"say \\"a\\\\b\\"\\u{202E}\\u{7}"');
   });
 
   it("names a character as U+XXXX", () => {
