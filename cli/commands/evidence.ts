@@ -21,7 +21,7 @@ import { progressBar } from "../progress";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
 import { printResult, writeErrorLine } from "../output";
-import { printable } from "../../shared/text/printable";
+import { printable, printableJson } from "../../shared/text/printable";
 
 interface CommonOptions {
   dataDir: string;
@@ -284,7 +284,8 @@ async function writeRecords(target: StackTarget, results: ProcessResult[], outDi
     if (!stored) continue;
     const dir = path.join(outDir, result.evidenceId);
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, "record.json"), `${JSON.stringify(stored.record, null, 2)}\n`);
+    // Escaped as the CLI prints JSON: bidi and other invisible characters in names cannot mislead whoever opens the file.
+    await writeFile(path.join(dir, "record.json"), `${printableJson(stored.record, 2)}\n`);
     await writeRenditions(target, stored.record, dir);
   }
 }
