@@ -32,6 +32,8 @@ export interface FaultProxy {
   readonly connections: number;
   /** Connections accepted since the start (a client that reconnects shows here). */
   readonly accepted: number;
+  /** Bytes read and held back by the current blackhole, not yet delivered. */
+  readonly heldBytes: number;
   cut(mode: CutMode): void;
   restore(): void;
   close(): Promise<void>;
@@ -43,6 +45,7 @@ class Link {
   /** Bytes (or an end) read while blackholed, delivered on restore in order. */
   private readonly held: { toUpstream: Array<Buffer | "end">; toClient: Array<Buffer | "end"> } = { toUpstream: [], toClient: [] };
   private pendingClose = false;
+  heldBytes = 0;
   private closed = false;
 
   constructor(
@@ -72,6 +75,7 @@ class Link {
     if (this.closed) return;
     if (this.isHeld()) {
       this.held[direction].push(chunk);
+      if (chunk !== "end") this.heldBytes += chunk.length;
       // Stop reading: the sender's writes back up in TCP buffers, as they would across a partition.
       this.client.pause();
       this.upstream?.pause();
@@ -93,6 +97,7 @@ class Link {
   release(): void {
     if (this.closed) return;
     if (!this.upstream) this.connectUpstream();
+    this.heldBytes = 0;
     for (const direction of ["toUpstream", "toClient"] as const) {
       const chunks = this.held[direction].splice(0);
       for (const chunk of chunks) this.forward(chunk, direction);
@@ -155,6 +160,11 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
     },
     get accepted() {
       return accepted;
+    },
+    get heldBytes() {
+      let total = 0;
+      for (const link of links) total += link.heldBytes;
+      return total;
     },
     cut(mode) {
       state = mode;

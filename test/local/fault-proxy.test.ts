@@ -100,7 +100,7 @@ test("blackhole: nothing answers and nothing closes; on restore what was held is
   // Silence is what is being checked: wait until the proxy holds both connections, then for
   // a round trip through an uncut proxy to the same echo server, which is far longer than
   // the proxy needs to forward a byte it was allowed to forward.
-  await waitFor("both connections held", () => (proxy.connections === 2 ? true : undefined), 5000);
+  await waitFor("both connections held (the open one's byte read and held, the new one not read at all)", () => (proxy.connections === 2 && proxy.heldBytes === 1 ? true : undefined), 5000);
   const control = await proxyToEcho();
   const probe = await connect(control.port);
   probe.socket.write("control");
@@ -151,8 +151,8 @@ describe("through the Cosmos SDK", () => {
     proxy.cut("blackhole");
     let settled = false;
     const read = client.database("proxy-test").read().finally(() => (settled = true));
-    // The request is in the proxy's hands (a connection held or bytes held) before restoring.
-    await waitFor("the request held by the proxy", () => (proxy.connections > 0 ? true : undefined), 5000);
+    // The request's bytes are in the proxy's hands before restoring.
+    await waitFor("the request held by the proxy", () => (proxy.heldBytes > 0 ? true : undefined), 5000);
     expect(settled).toBe(false);
     proxy.restore();
     const { resource } = await read;
