@@ -3,9 +3,12 @@
  * in front of each embedded service, hands the functions host the proxy's port, and cuts it to
  * stage an outage while the harness still reaches the service directly.
  *
- * Two ways to cut, because clients notice them differently:
+ * Three ways to cut, because clients notice them differently (the Cosmos SDK, for one, retries
+ * reads after ECONNRESET for ten seconds but not after ECONNREFUSED, and never retries writes):
+ * - `down`: open connections are reset and the proxy stops listening — a stopped service:
+ *   new connections fail with ECONNREFUSED. Restore listens on the same port again.
  * - `refuse`: every open connection is reset (RST) and every new one is reset as soon as it is
- *   accepted — a crashed service or a closed port: clients fail fast with ECONNRESET.
+ *   accepted — a service that crashes on each request: clients fail with ECONNRESET.
  * - `blackhole`: nothing is closed and nothing answers — a network partition: open connections
  *   go silent (bytes are held, not dropped, and flow again on restore, as TCP retransmission
  *   would deliver them), new connections are accepted but never reach the service until
@@ -13,7 +16,7 @@
  */
 import * as net from "node:net";
 
-export type CutMode = "refuse" | "blackhole";
+export type CutMode = "down" | "refuse" | "blackhole";
 
 export interface StartFaultProxyOptions {
   /** Where the service listens. */
@@ -34,8 +37,8 @@ export interface FaultProxy {
   readonly accepted: number;
   /** Bytes read and held back by the current blackhole, not yet delivered. */
   readonly heldBytes: number;
-  cut(mode: CutMode): void;
-  restore(): void;
+  cut(mode: CutMode): Promise<void>;
+  restore(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -135,20 +138,22 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
   const server = net.createServer((socket) => {
     accepted++;
     socket.setNoDelay(true);
-    if (state === "refuse") {
+    if (state === "refuse" || state === "down") {
       socket.on("error", () => undefined);
       socket.resetAndDestroy();
       return;
     }
     links.add(new Link(socket, options.target, () => state === "blackhole", (link) => links.delete(link)));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
+  const listen = (port: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, options.host ?? "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  await listen(options.port ?? 0);
   const port = (server.address() as net.AddressInfo).port;
   return {
     port,
@@ -166,19 +171,23 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
       for (const link of links) total += link.heldBytes;
       return total;
     },
-    cut(mode) {
+    async cut(mode) {
+      if (state === "down") await listen(port);
       state = mode;
-      if (mode === "refuse") for (const link of [...links]) link.reset();
+      if (mode === "refuse" || mode === "down") for (const link of [...links]) link.reset();
+      if (mode === "down") await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-    restore() {
-      const wasHeld = state === "blackhole";
+    async restore() {
+      const was = state;
       state = "open";
-      if (wasHeld) for (const link of [...links]) link.release();
+      if (was === "blackhole") for (const link of [...links]) link.release();
+      if (was === "down") await listen(port);
     },
     async close() {
+      const was = state;
       state = "open";
       for (const link of [...links]) link.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (was !== "down") await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

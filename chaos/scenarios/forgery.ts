@@ -122,10 +122,12 @@ export function forgeryScenario(): Scenario {
           differingSegments: [{ index: 0, offset: 0, length: 12345 }],
           differingSegmentCount: 1,
         };
+        // Refused outright: a claim from the future, a fixity check whose expected values are not the record's.
+        // The hash claim dated now is not refusable on its face: it must become a finding instead.
         const stageClaims = [
-          { label: "forged hash result dated 2030", id: stageResultMessageId(futureClaim), body: futureClaim as unknown },
-          { label: "forged hash result dated now", id: stageResultMessageId(nowClaim), body: nowClaim as unknown },
-          { label: "forged fixity result", id: fixityResultMessageId(fixityClaim), body: fixityClaim as unknown },
+          { label: "forged hash result dated 2030", id: stageResultMessageId(futureClaim), body: futureClaim as unknown, refused: true },
+          { label: "forged hash result dated now", id: stageResultMessageId(nowClaim), body: nowClaim as unknown, refused: false },
+          { label: "forged fixity result", id: fixityResultMessageId(fixityClaim), body: fixityClaim as unknown, refused: true },
         ];
         for (const claim of stageClaims) {
           await results.sendMessages({ messageId: claim.id, body: claim.body, contentType: "application/json", correlationId: (claim.body as { evidenceId: string }).evidenceId, subject: (claim.body as { kind: string }).kind });
@@ -178,7 +180,7 @@ export function forgeryScenario(): Scenario {
         const after = await readAll(chaos.index);
         const deadLettered = await deadLetteredResults(chaos);
 
-        for (const claim of stageClaims) {
+        for (const claim of stageClaims.filter((c) => c.refused)) {
           const dead = deadLettered.get(claim.id);
           checks.push({ what: `${claim.label} refused`, held: dead !== undefined, detail: "accepted (not dead-lettered)" });
         }

@@ -11,10 +11,10 @@ export function fullSuite(): Scenario[] {
     burstScenario({ uploads: 200 }),
     hostKillScenario({ uploads: 30, kills: 4, recoveryLimitInMs: 120_000, extraWaitInMs: 300_000 }),
     duplicateDeliveryScenario({ uploads: 30 }),
-    outageScenario({ service: "cosmos", cutInMs: 5_000, mode: "refuse", uploads: 15 }),
-    outageScenario({ service: "cosmos", cutInMs: 120_000, mode: "refuse", uploads: 15 }),
+    outageScenario({ service: "cosmos", cutInMs: 5_000, mode: "down", uploads: 15 }),
+    outageScenario({ service: "cosmos", cutInMs: 120_000, mode: "down", uploads: 15 }),
     outageScenario({ service: "blob", cutInMs: 150_000, mode: "blackhole", uploads: 15 }),
-    outageScenario({ service: "serviceBus", cutInMs: 60_000, mode: "refuse", uploads: 15 }),
+    outageScenario({ service: "serviceBus", cutInMs: 60_000, mode: "down", uploads: 15 }),
     forgeryScenario(),
   ];
 }

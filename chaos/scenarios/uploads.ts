@@ -177,9 +177,9 @@ export function outageScenario(options: OutageOptions): Scenario {
         // Cut while recordings are in flight: once the first one has a record.
         const indexed = await until(async () => (await chaos.index.read(uploads[0].evidenceId).catch(() => undefined)) !== undefined, 60_000, 50);
         const cutAt = Date.now();
-        chaos.proxies[options.service].cut(options.mode);
+        await chaos.proxies[options.service].cut(options.mode);
         await delay(options.cutInMs);
-        chaos.proxies[options.service].restore();
+        await chaos.proxies[options.service].restore();
         const restoredAt = Date.now();
         context.log(`${name}: cut ${options.mode} ${((restoredAt - cutAt) / 1000).toFixed(1)} s${indexed ? "" : " (the first upload was not indexed within 60 s)"}`);
         return { uploads, since: { at: restoredAt, label: "restore" }, notes: [`${options.mode}`], settleInMs };

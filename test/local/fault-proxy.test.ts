@@ -1,7 +1,8 @@
 /**
  * The fault proxy the fault suite puts in front of each service: it forwards faithfully while
  * open; `refuse` resets open and new connections at once; `blackhole` answers nothing without
- * closing anything, and delivers what it held once restored. Checked with raw sockets against
+ * closing anything, and delivers what it held once restored; `down` stops listening, so new
+ * connections are refused, and listens on the same port again on restore. Checked with raw sockets against
  * an echo server, and with the real Cosmos SDK against the Cosmos stand-in.
  */
 import * as net from "node:net";
@@ -68,7 +69,7 @@ test("refuse: open connections are reset, new ones are reset on arrival, and res
   before.socket.write("ping");
   await waitFor("the echo", () => (before.received() === "ping" ? true : undefined), 5000);
 
-  proxy.cut("refuse");
+  await proxy.cut("refuse");
   expect(await before.ended).toBe("ECONNRESET");
   expect(proxy.connections).toBe(0);
 
@@ -79,10 +80,27 @@ test("refuse: open connections are reset, new ones are reset on arrival, and res
   });
   expect(outcome).toBe("ECONNRESET");
 
-  proxy.restore();
+  await proxy.restore();
   const after = await connect(proxy.port);
   after.socket.write("pong");
   await waitFor("the echo after restore", () => (after.received() === "pong" ? true : undefined), 5000);
+  after.socket.destroy();
+});
+
+test("down: open connections are reset, new ones are refused, and restore listens on the same port again", async () => {
+  const proxy = await proxyToEcho();
+  const before = await connect(proxy.port);
+  await proxy.cut("down");
+  expect(await before.ended).toBe("ECONNRESET");
+  const refused = await connect(proxy.port).then(
+    () => "connected",
+    (error: NodeJS.ErrnoException) => error.code,
+  );
+  expect(refused).toBe("ECONNREFUSED");
+  await proxy.restore();
+  const after = await connect(proxy.port);
+  after.socket.write("back");
+  await waitFor("the echo after restore", () => (after.received() === "back" ? true : undefined), 5000);
   after.socket.destroy();
 });
 
@@ -92,7 +110,7 @@ test("blackhole: nothing answers and nothing closes; on restore what was held is
   open.socket.write("a");
   await waitFor("the echo", () => (open.received() === "a" ? true : undefined), 5000);
 
-  proxy.cut("blackhole");
+  await proxy.cut("blackhole");
   open.socket.write("b");
   // A new connection is accepted (the client sees it open) but reaches nothing.
   const arriving = await connect(proxy.port);
@@ -110,7 +128,7 @@ test("blackhole: nothing answers and nothing closes; on restore what was held is
   expect(arriving.received()).toBe("");
   expect(open.socket.destroyed || arriving.socket.destroyed).toBe(false);
 
-  proxy.restore();
+  await proxy.restore();
   await waitFor("the held bytes echoed", () => (open.received() === "ab" && arriving.received() === "c" ? true : undefined), 5000);
   open.socket.destroy();
   arriving.socket.destroy();
@@ -135,26 +153,38 @@ describe("through the Cosmos SDK", () => {
   });
 
   test("refuse: a read fails with a connection error; after restore the same client reads again", async () => {
-    proxy.cut("refuse");
+    await proxy.cut("refuse");
     const failure = await client.database("proxy-test").read().then(
       () => undefined,
       (error: { code?: string; message?: string }) => error,
     );
     expect(failure).toBeDefined();
     expect(`${failure?.code} ${failure?.message}`).toMatch(/ECONNRESET|socket hang up|ECONNREFUSED/);
-    proxy.restore();
+    await proxy.restore();
+    const { resource } = await client.database("proxy-test").read();
+    expect(resource?.id).toBe("proxy-test");
+  });
+
+  test("down: a read fails with ECONNREFUSED, without the ten seconds of retries a reset gets; after restore it reads again", async () => {
+    await proxy.cut("down");
+    const failure = await client.database("proxy-test").read().then(
+      () => undefined,
+      (error: { code?: string }) => error,
+    );
+    expect(failure?.code).toBe("ECONNREFUSED");
+    await proxy.restore();
     const { resource } = await client.database("proxy-test").read();
     expect(resource?.id).toBe("proxy-test");
   });
 
   test("blackhole: a read started during the cut waits, and completes once restored", async () => {
-    proxy.cut("blackhole");
+    await proxy.cut("blackhole");
     let settled = false;
     const read = client.database("proxy-test").read().finally(() => (settled = true));
     // The request's bytes are in the proxy's hands before restoring.
     await waitFor("the request held by the proxy", () => (proxy.heldBytes > 0 ? true : undefined), 5000);
     expect(settled).toBe(false);
-    proxy.restore();
+    await proxy.restore();
     const { resource } = await read;
     expect(resource?.id).toBe("proxy-test");
   });
