@@ -25,7 +25,7 @@ import { hostProcess, type HostProcess } from "./host-process";
 /** The subscription the harness counts published events on: it takes every evidence event. */
 export const EVENTS_SUBSCRIPTION = "all-events";
 
-export interface ChaosStackOptions {
+export interface StartChaosStackOptions {
   /** Folder for this scenario's data and the host's log. */
   workDir: string;
   serviceBusFaults?: ServiceBusEmulatorFaults;
@@ -66,7 +66,7 @@ export interface ChaosStack {
   stop(): Promise<void>;
 }
 
-export async function startChaosStack(options: ChaosStackOptions): Promise<ChaosStack> {
+export async function startChaosStack(options: StartChaosStackOptions): Promise<ChaosStack> {
   mkdirSync(options.workDir, { recursive: true });
   const stack = await startStack({
     dataDir: path.join(options.workDir, "data"),
@@ -194,14 +194,33 @@ export async function readAll(index: EvidenceIndex): Promise<Map<string, Evidenc
   return records;
 }
 
-/** Polls until every upload's record is final, or `timeoutInMs` passes; returns the last read. */
-export async function waitForFinal(index: EvidenceIndex, uploads: readonly Upload[], timeoutInMs: number): Promise<Map<string, EvidenceRecord>> {
-  const deadline = Date.now() + timeoutInMs;
+export interface WaitForFinalOptions {
+  /** Longest wait. */
+  timeoutInMs: number;
+  /**
+   * Stop earlier when no upload's record has changed for this long: a slow machine makes a
+   * burst slow, not stuck, so a burst waits as long as recordings keep moving. Default: off
+   * (scenarios where the time itself is what must hold).
+   */
+  stalledAfterInMs?: number;
+}
+
+/** Polls until every upload's record is final (or the wait ends, see the options); returns the last read. */
+export async function waitForFinal(index: EvidenceIndex, uploads: readonly Upload[], options: WaitForFinalOptions): Promise<Map<string, EvidenceRecord>> {
+  const deadline = Date.now() + options.timeoutInMs;
+  let lastChangeAt = Date.now();
+  let lastState = "";
   for (;;) {
     const records = await readAll(index).catch(() => undefined);
     if (records && uploads.every((upload) => isFinal(records.get(upload.evidenceId)))) return records;
-    if (Date.now() > deadline) return records ?? new Map();
-    await delay(500);
+    const state = uploads.map((upload) => records?.get(upload.evidenceId)?.updatedAt ?? "").join();
+    if (records && state !== lastState) {
+      lastState = state;
+      lastChangeAt = Date.now();
+    }
+    const stalled = options.stalledAfterInMs !== undefined && Date.now() - lastChangeAt > options.stalledAfterInMs;
+    if (Date.now() > deadline || stalled) return records ?? new Map();
+    await delay(1000);
   }
 }
 

@@ -25,6 +25,12 @@ export interface StartHostProcessOptions {
   logFile: string;
 }
 
+/** Hosts still running when this process exits (a harness error, Ctrl-C) are killed with it, not left behind. */
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 export function hostProcess(options: StartHostProcessOptions): HostProcess {
   const bin = projectFile("bin", "custody.js");
   let child: ChildProcess | undefined;
@@ -46,6 +52,9 @@ export function hostProcess(options: StartHostProcessOptions): HostProcess {
         closeSync(fd);
       }
       starts++;
+      const started = child;
+      running.add(started);
+      started.once("exit", () => running.delete(started));
     },
     async kill() {
       if (!child) return;

@@ -55,7 +55,7 @@ async function main(): Promise<number> {
     for (const scenario of selected) {
       log(`${scenario.name}: ${scenario.summary}`);
       const started = Date.now();
-      const outcome = await scenario.run({ workDir, clip, seed, log });
+      const outcome = await scenario.run({ workDir, clip, seed, log }).catch((error: unknown) => harnessFailure(scenario.name, error));
       outcomes.push(outcome);
       log(`${scenario.name}: ${passed(outcome) ? "held" : "did NOT hold"} (${Math.round((Date.now() - started) / 1000)} s)`);
       process.stdout.write(`${markdownTable([outcome]).split("\n").slice(2).join("\n")}\n`);
@@ -71,6 +71,31 @@ async function main(): Promise<number> {
   }
   return outcomes.every(passed) ? 0 : 1;
 }
+
+/** A scenario the harness could not run to the end still gets its row, saying why. */
+function harnessFailure(scenario: string, error: unknown): ScenarioOutcome {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${scenario}: harness error: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+  return {
+    scenario,
+    uploads: 0,
+    ready: 0,
+    failed: 0,
+    rejected: 0,
+    failedTransient: 0,
+    duplicateRecords: 0,
+    duplicateEvents: 0,
+    stuck: 0,
+    deadLettered: 0,
+    since: "start",
+    checks: [{ what: "ran to the end", held: false, detail: `harness error: ${message.slice(0, 300)}` }],
+    notes: [],
+  };
+}
+
+// Ctrl-C: exit through process 'exit', where the host processes are killed (chaos/host-process.ts).
+process.once("SIGINT", () => process.exit(130));
+process.once("SIGTERM", () => process.exit(143));
 
 main().then(
   (code) => process.exit(code),

@@ -76,7 +76,7 @@ export function forgeryScenario(): Scenario {
       try {
         chaos.host.start();
         const uploads = await chaos.upload(context.clip, 6, name);
-        const settled = await waitForFinal(chaos.index, uploads, 120_000);
+        await waitForFinal(chaos.index, uploads, { timeoutInMs: 180_000 });
         await chaos.events.quiet(EVENTS_QUIET_IN_MS);
         const [hashFuture, hashNow, fixity, received, blobReplay, readyEvent] = uploads.map((u) => u.evidenceId);
         const before = await readAll(chaos.index);
@@ -205,8 +205,7 @@ export function forgeryScenario(): Scenario {
         checks.push({ what: "published events unchanged", held: newEvents.length === 0, detail: `${newEvents.length} new events (${[...new Set(newEvents.map((e) => e.type.split(".")[2]))].join(", ")})` });
 
         const forgedDelivered = chaos.events.all.some((event) => event.messageId === forgedReadyId);
-        const figures = measure({ scenario: name, uploads, records: after, events: chaos.events.all.filter((e) => e.messageId !== forgedReadyId), deadLettered: chaos.deadLettered(), since: { at: Date.parse(now.toISOString()), label: "forgeries" } });
-        void settled;
+        const figures = measure({ scenario: name, uploads, records: after, events: chaos.events.all.filter((e) => e.messageId !== forgedReadyId), deadLettered: chaos.deadLettered(), since: { at: now.getTime(), label: "forgeries" } });
         return {
           ...figures,
           timeToLastFinalInMs: undefined,

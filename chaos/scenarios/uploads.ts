@@ -13,6 +13,13 @@ import { seededRandom, type Scenario, type ScenarioContext } from "../scenario";
 /** How long the events subscription must stay silent before events are counted. */
 const EVENTS_QUIET_IN_MS = 3000;
 
+/**
+ * Where time is not what must hold (a burst, duplicate delivery), recordings are waited for as
+ * long as they keep moving, up to 30 minutes: longer than any lock, so a lost message would
+ * have come back.
+ */
+const STALLED_AFTER_IN_MS = 6 * 60_000;
+
 interface UploadRun {
   chaos: ChaosStack;
   uploads: Upload[];
@@ -24,6 +31,8 @@ interface UploadRun {
   /** Longest wait for every recording to be final, from `since`. */
   settleInMs: number;
   distinctEventIds?: boolean;
+  /** Stop waiting when no record moved for this long (see waitForFinal). */
+  stalledAfterInMs?: number;
 }
 
 async function runUploads(
@@ -35,7 +44,7 @@ async function runUploads(
   const chaos = await startChaosStack({ workDir: path.join(context.workDir, name), ...stackOptions });
   try {
     const run = await act(chaos);
-    const records = await waitForFinal(chaos.index, run.uploads, Math.max(0, run.since.at + run.settleInMs - Date.now()));
+    const records = await waitForFinal(chaos.index, run.uploads, { timeoutInMs: Math.max(0, run.since.at + run.settleInMs - Date.now()), stalledAfterInMs: run.stalledAfterInMs });
     await chaos.events.quiet(EVENTS_QUIET_IN_MS);
     const figures = measure({
       scenario: name,
@@ -52,12 +61,12 @@ async function runUploads(
   }
 }
 
-export interface BurstOptions {
+export interface BurstScenarioOptions {
   uploads: number;
   settleInMs?: number;
 }
 
-export function burstScenario(options: BurstOptions): Scenario {
+export function burstScenario(options: BurstScenarioOptions): Scenario {
   const name = `burst-${options.uploads}`;
   return {
     name,
@@ -69,12 +78,12 @@ export function burstScenario(options: BurstOptions): Scenario {
         const at = Date.now();
         const uploads = await chaos.upload(context.clip, options.uploads, name, 16);
         context.log(`${name}: ${uploads.length} uploaded in ${((Date.now() - at) / 1000).toFixed(1)} s`);
-        return { uploads, since: { at, label: "first upload" }, notes: [], settleInMs: options.settleInMs ?? Math.max(120_000, options.uploads * 3000) };
+        return { uploads, since: { at, label: "first upload" }, notes: [], settleInMs: options.settleInMs ?? 30 * 60_000, stalledAfterInMs: STALLED_AFTER_IN_MS };
       }),
   };
 }
 
-export interface HostKillOptions {
+export interface HostKillScenarioOptions {
   uploads: number;
   kills: number;
   /** Override every entity's lock duration (the short test); default: the topology's. */
@@ -85,7 +94,7 @@ export interface HostKillOptions {
   extraWaitInMs?: number;
 }
 
-export function hostKillScenario(options: HostKillOptions): Scenario {
+export function hostKillScenario(options: HostKillScenarioOptions): Scenario {
   const name = `host-kill-${options.kills}x${options.uploads}`;
   const limitText = `${Math.round(options.recoveryLimitInMs / 1000)} s`;
   return {
@@ -129,11 +138,11 @@ export function hostKillScenario(options: HostKillOptions): Scenario {
   };
 }
 
-export interface DuplicateDeliveryOptions {
+export interface DuplicateDeliveryScenarioOptions {
   uploads: number;
 }
 
-export function duplicateDeliveryScenario(options: DuplicateDeliveryOptions): Scenario {
+export function duplicateDeliveryScenario(options: DuplicateDeliveryScenarioOptions): Scenario {
   const name = `duplicate-delivery-${options.uploads}`;
   return {
     name,
@@ -144,7 +153,7 @@ export function duplicateDeliveryScenario(options: DuplicateDeliveryOptions): Sc
         chaos.host.start();
         const at = Date.now();
         const uploads = await chaos.upload(context.clip, options.uploads, name);
-        return { uploads, since: { at, label: "first upload" }, notes: ["events counted by distinct id"], settleInMs: Math.max(120_000, options.uploads * 3000), distinctEventIds: true };
+        return { uploads, since: { at, label: "first upload" }, notes: ["events counted by distinct id"], settleInMs: 30 * 60_000, stalledAfterInMs: STALLED_AFTER_IN_MS, distinctEventIds: true };
       }),
   };
 }
@@ -153,7 +162,7 @@ export type CuttableService = "cosmos" | "blob" | "serviceBus";
 
 const SERVICE_NAMES: Record<CuttableService, string> = { cosmos: "Cosmos", blob: "Azurite", serviceBus: "Service Bus" };
 
-export interface OutageOptions {
+export interface OutageScenarioOptions {
   service: CuttableService;
   cutInMs: number;
   mode: CutMode;
@@ -162,7 +171,7 @@ export interface OutageOptions {
   settleInMs?: number;
 }
 
-export function outageScenario(options: OutageOptions): Scenario {
+export function outageScenario(options: OutageScenarioOptions): Scenario {
   const seconds = Math.round(options.cutInMs / 1000);
   const name = `${options.service === "serviceBus" ? "servicebus" : options.service === "blob" ? "azurite" : "cosmos"}-cut-${seconds}s`;
   const settleInMs = options.settleInMs ?? 240_000;
