@@ -13,6 +13,8 @@ export function fullSuite(): Scenario[] {
     duplicateDeliveryScenario({ uploads: 30 }),
     outageScenario({ service: "cosmos", cutInMs: 5_000, mode: "down", uploads: 15 }),
     outageScenario({ service: "cosmos", cutInMs: 120_000, mode: "down", uploads: 15 }),
+    outageScenario({ service: "blob", cutInMs: 150_000, mode: "down", uploads: 15 }),
+    // A partition rather than a stopped service: requests hang instead of failing.
     outageScenario({ service: "blob", cutInMs: 150_000, mode: "blackhole", uploads: 15 }),
     outageScenario({ service: "serviceBus", cutInMs: 60_000, mode: "down", uploads: 15 }),
     forgeryScenario(),

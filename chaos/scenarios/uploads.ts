@@ -173,7 +173,8 @@ export interface OutageScenarioOptions {
 
 export function outageScenario(options: OutageScenarioOptions): Scenario {
   const seconds = Math.round(options.cutInMs / 1000);
-  const name = `${options.service === "serviceBus" ? "servicebus" : options.service === "blob" ? "azurite" : "cosmos"}-cut-${seconds}s`;
+  // `down` is the plain outage (`…-cut-…`); the other kinds say theirs.
+  const name = `${options.service === "serviceBus" ? "servicebus" : options.service === "blob" ? "azurite" : "cosmos"}-${options.mode === "down" ? "cut" : options.mode}-${seconds}s`;
   const settleInMs = options.settleInMs ?? 240_000;
   return {
     name,
