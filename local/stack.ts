@@ -19,6 +19,7 @@ import { startAzurite, type AzuriteInstance } from "./azurite";
 import { startBlobEventSource, type BlobEventSource } from "./blob-event-source";
 import { startLocalCosmos, type CosmosInstance } from "./cosmos";
 import { startDevHost, type DevHost } from "./dev-host/dev-host";
+import { startFaultProxy, type FaultProxy } from "./fault-proxy";
 import { readHostJson } from "./dev-host/host-json";
 import { startTimers } from "./dev-host/timers";
 import { startServiceBusEmulator, type ServiceBusEmulator, type ServiceBusEmulatorFaults } from "./servicebus-emulator";
@@ -35,6 +36,20 @@ export interface StartStackOptions {
   runFunctions?: boolean;
   /** Which apps' functions the stack's dev host runs (functions/app-roles.ts). Default both. */
   roles?: readonly AppRole[];
+  /**
+   * Run the blob-event source (the local Event Grid) even when `runFunctions` is false — for a
+   * functions host run as its own process (`custody dev-host` with `environment`). Default:
+   * as `runFunctions`.
+   */
+  runBlobEvents?: boolean;
+  /**
+   * Put a fault proxy (local/fault-proxy.ts) in front of Azurite, the Cosmos stand-in and the
+   * Service Bus emulator, and name the proxies in `environment`: a functions host started with
+   * it can be cut off from each service, while this process (`services`, the blob-event source,
+   * `directEnvironment`) still reaches them directly. Needs `runFunctions: false` (the host
+   * runs apart, so it can also be killed).
+   */
+  faultProxies?: boolean;
   /** Extra settings (e.g. CUSTODY_REQUIRED_STAGES) for the functions. */
   environment?: Environment;
   serviceBusFaults?: ServiceBusEmulatorFaults;
@@ -51,8 +66,15 @@ export interface StartStackOptions {
 export interface RunningStack {
   /** The file Azurite's debug log goes to, when it is written. */
   azuriteDebugLogFile: string | undefined;
-  /** Functions-style settings that reach this stack (connection strings of local emulators only). */
+  /**
+   * Functions-style settings for a functions host (connection strings of local emulators only;
+   * through the fault proxies when the stack has them).
+   */
   environment: Record<string, string>;
+  /** The same settings straight to the services, never through a fault proxy. */
+  directEnvironment: Record<string, string>;
+  /** The fault proxies `environment` names (with `faultProxies`). */
+  proxies: { blob: FaultProxy; cosmos: FaultProxy; serviceBus: FaultProxy } | undefined;
   endpoints: { blob: string; cosmos: string; serviceBus: string };
   serviceBus: ServiceBusEmulator;
   services: FunctionServices | undefined;
@@ -72,6 +94,9 @@ export function stackFileFor(dataDir: string): string {
 }
 
 export async function startStack(options: StartStackOptions): Promise<RunningStack> {
+  if (options.faultProxies && options.runFunctions !== false) {
+    throw new Error("faultProxies needs runFunctions: false: run the functions host as its own process with the stack's environment.");
+  }
   await mkdir(options.dataDir, { recursive: true });
   const stoppers: Array<() => Promise<void>> = [];
   const stopAll = async (): Promise<void> => {
@@ -93,31 +118,50 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     const blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);
     for (const name of [ORIGINALS_CONTAINER, DERIVED_CONTAINER]) await blobService.getContainerClient(name).createIfNotExists();
 
-    const environment: Record<string, string> = {
+    const directEnvironment: Record<string, string> = {
       ServiceBusConnection: serviceBus.connectionString,
       EvidenceStorage: azurite.connectionString,
       EvidenceIndex: cosmos.connectionString,
       EvidenceIndex__allowSelfSignedCertificate: "true",
       ...(options.environment as Record<string, string> | undefined),
     };
-    const settings = loadSettings(environment);
+    let environment = directEnvironment;
+    let proxies: RunningStack["proxies"];
+    if (options.faultProxies) {
+      const proxyTo = async (port: number): Promise<FaultProxy> => {
+        const proxy = await startFaultProxy({ target: { host: "127.0.0.1", port } });
+        stoppers.push(() => proxy.close());
+        return proxy;
+      };
+      proxies = { blob: await proxyTo(azurite.port), cosmos: await proxyTo(cosmos.port), serviceBus: await proxyTo(serviceBus.port) };
+      environment = {
+        ...directEnvironment,
+        ServiceBusConnection: withPort(serviceBus.connectionString, serviceBus.port, proxies.serviceBus.port),
+        EvidenceStorage: withPort(azurite.connectionString, azurite.port, proxies.blob.port),
+        EvidenceIndex: withPort(cosmos.connectionString, cosmos.port, proxies.cosmos.port),
+      };
+    }
+    const settings = loadSettings(directEnvironment);
     // The index container is created here (and by Bicep in Azure): the app itself never needs control-plane rights.
     const services = await createServices(settings);
     stoppers.push(() => services.close());
 
     let devHost: DevHost | undefined;
     let blobEvents: BlobEventSource | undefined;
-    if (options.runFunctions !== false) {
+    const runFunctions = options.runFunctions !== false;
+    const client = runFunctions || options.runBlobEvents ? createServiceBusClient(settings.serviceBus) : undefined;
+    if (client) stoppers.push(() => client.close());
+    if (runFunctions && client) {
       useServices(services);
       stoppers.push(async () => useServices(undefined));
-      const client = createServiceBusClient(settings.serviceBus);
-      stoppers.push(() => client.close());
       const { functions, timers: timerDefinitions } = definitionsForRoles(options.roles ?? APP_ROLES);
       devHost = startDevHost({ client, definitions: functions, hostSettings: readHostJson(), log: options.log.child({ component: "dev-host" }) });
       stoppers.push(() => devHost!.stop());
       // Timer functions (fixity-sample) only at a local interval when one is set (CUSTODY_FIXITY_INTERVAL_MS).
       const timers = startTimers(timerDefinitions, settings, options.log.child({ component: "dev-host" }));
       stoppers.push(() => timers.stop());
+    }
+    if ((options.runBlobEvents ?? runFunctions) && client) {
       // Listing retries stay short: a folder Azurite cannot list must not stall every poll.
       const listingService = BlobServiceClient.fromConnectionString(azurite.connectionString, { retryOptions: { maxTries: 1 } });
       blobEvents = await startBlobEventSource({
@@ -136,12 +180,15 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     // The emulator's management certificate (public, regenerated at each start) lets other
     // processes' ServiceBusAdministrationClient trust it (`custody dlq list`).
     const serviceBusCertificatePem = serviceBus.certificatePem;
-    await writeFile(stackFile, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), endpoints, environment, serviceBusCertificatePem }, null, 2));
+    // Other commands (`custody process`, `dlq`) reach the services directly, never through a cut proxy.
+    await writeFile(stackFile, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), endpoints, environment: directEnvironment, serviceBusCertificatePem }, null, 2));
     stoppers.push(() => rm(stackFile, { force: true }));
 
     return {
       azuriteDebugLogFile: debugLogFile,
       environment,
+      directEnvironment,
+      proxies,
       endpoints,
       serviceBus,
       services,
@@ -153,4 +200,11 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     await stopAll();
     throw error;
   }
+}
+
+/** A local connection string with its service's port replaced by a proxy's. */
+function withPort(connectionString: string, from: number, to: number): string {
+  const replaced = connectionString.replace(new RegExp(`:${from}(?=[/;])`, "g"), `:${to}`);
+  if (replaced === connectionString) throw new Error(`no port ${from} in a local connection string`);
+  return replaced;
 }
