@@ -27,6 +27,8 @@ export interface ScenarioOutcome {
   duplicateEvents: number;
   /** Uploads without a final record at the end (no record at all counts). */
   stuck: number;
+  /** Evidence events whose fingerprint (`original.sha256`) is not the record's, or missing though the record has one. */
+  eventFingerprintMismatches: number;
   /** Messages dead-lettered on the pipeline's entities at the end. */
   deadLettered: number;
   /** From the scenario's reference moment (`since`) to the last final event's confirmation. */
@@ -60,7 +62,7 @@ export function measure(input: MeasureInput): Omit<ScenarioOutcome, "checks" | "
     if (name === undefined) continue;
     byName.set(name, [...(byName.get(name) ?? []), record]);
   }
-  let ready = 0, failed = 0, rejected = 0, failedTransient = 0, stuck = 0, duplicateRecords = 0, duplicateEvents = 0;
+  let ready = 0, failed = 0, rejected = 0, failedTransient = 0, stuck = 0, duplicateRecords = 0, duplicateEvents = 0, eventFingerprintMismatches = 0;
   let lastFinal: number | undefined;
   for (const upload of input.uploads) {
     const record = input.records.get(upload.evidenceId);
@@ -68,6 +70,8 @@ export function measure(input: MeasureInput): Omit<ScenarioOutcome, "checks" | "
     const events = input.events.filter((event) => event.subject === upload.evidenceId);
     const count = input.distinctEventIds ? new Set(events.map((event) => event.messageId)).size : events.length;
     duplicateEvents += Math.max(0, count - 1);
+    const sha256 = record?.hash?.sha256;
+    if (sha256 !== undefined) eventFingerprintMismatches += events.filter((event) => event.sha256 !== sha256).length;
     if (!record || !isFinal(record)) {
       stuck++;
       continue;
@@ -91,6 +95,7 @@ export function measure(input: MeasureInput): Omit<ScenarioOutcome, "checks" | "
     duplicateRecords,
     duplicateEvents,
     stuck,
+    eventFingerprintMismatches,
     deadLettered: input.deadLettered,
     timeToLastFinalInMs: lastFinal === undefined ? undefined : lastFinal - input.since.at,
     since: input.since.label,
@@ -110,6 +115,7 @@ export function standardChecks(figures: Omit<ScenarioOutcome, "checks" | "notes"
     { what: "none failed for a transient cause", held: figures.failedTransient === 0, detail: `${figures.failedTransient} failed for a transient cause` },
     { what: "0 duplicate records", held: figures.duplicateRecords === 0, detail: `${figures.duplicateRecords} duplicate records` },
     { what: "0 duplicate events", held: figures.duplicateEvents === 0, detail: `${figures.duplicateEvents} duplicate events` },
+    { what: "every event carries the record's fingerprint", held: figures.eventFingerprintMismatches === 0, detail: `${figures.eventFingerprintMismatches} events without it or with another` },
   ];
   // The clips are good media: anything but ready is a failure the faults caused.
   if (options.allReady) checks.push({ what: "all ready", held: figures.ready === figures.uploads, detail: `${figures.ready} ready, ${figures.failed} failed` });

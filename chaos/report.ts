@@ -46,7 +46,7 @@ export function markdownTable(outcomes: readonly ScenarioOutcome[]): string {
  * Replaces the generated section of `file` with the rows of this run. Rows of scenarios not run
  * this time are kept from the previous table, so running one scenario updates its row only.
  */
-export function writeTable(file: string, outcomes: readonly ScenarioOutcome[], meta: string): void {
+export function writeTable(file: string, outcomes: readonly ScenarioOutcome[], meta: string, order: readonly string[] = []): void {
   const text = readFileSync(file, "utf8");
   const start = text.indexOf(TABLE_START);
   const end = text.indexOf(TABLE_END);
@@ -60,6 +60,9 @@ export function writeTable(file: string, outcomes: readonly ScenarioOutcome[], m
   const fresh = markdownTable(outcomes).split("\n").slice(2);
   for (const [i, outcome] of outcomes.entries()) rows.set(outcome.scenario, `${fresh[i]}`);
   const header = markdownTable([]).split("\n");
-  const section = [TABLE_START, "", meta, "", ...header, ...rows.values(), "", TABLE_END].join("\n");
+  // The suite's order; rows of scenarios it no longer has go last.
+  const rank = (name: string): number => (order.includes(name) ? order.indexOf(name) : order.length);
+  const sorted = [...rows.entries()].sort(([a], [b]) => rank(a) - rank(b)).map(([, line]) => line);
+  const section = [TABLE_START, "", meta, "", ...header, ...sorted, "", TABLE_END].join("\n");
   writeFileSync(file, text.slice(0, start) + section + text.slice(end + TABLE_END.length));
 }

@@ -67,7 +67,7 @@ async function main(): Promise<number> {
   else process.stdout.write(`\n${markdownTable(outcomes)}\n`);
   if (!values["no-docs"]) {
     const meta = `Last updated ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${os.cpus().length} cores (Node ${process.version}); each row is the latest run of its scenario.`;
-    writeTable(projectFile("docs", "reliability.md"), outcomes, meta);
+    writeTable(projectFile("docs", "reliability.md"), outcomes, meta, suite.map((s) => s.name));
   }
   return outcomes.every(passed) ? 0 : 1;
 }
@@ -86,6 +86,7 @@ function harnessFailure(scenario: string, error: unknown): ScenarioOutcome {
     duplicateRecords: 0,
     duplicateEvents: 0,
     stuck: 0,
+    eventFingerprintMismatches: 0,
     deadLettered: 0,
     since: "start",
     checks: [{ what: "ran to the end", held: false, detail: `harness error: ${message.slice(0, 300)}` }],

@@ -206,6 +206,7 @@ export function forgeryScenario(): Scenario {
 
         const forgedDelivered = chaos.events.all.some((event) => event.messageId === forgedReadyId);
         const figures = measure({ scenario: name, uploads, records: after, events: chaos.events.all.filter((e) => e.messageId !== forgedReadyId), deadLettered: chaos.deadLettered(), since: { at: now.getTime(), label: "forgeries" } });
+        checks.push({ what: "events and records agree on every fingerprint", held: figures.eventFingerprintMismatches === 0, detail: `${figures.eventFingerprintMismatches} events whose fingerprint the record no longer has` });
         return {
           ...figures,
           timeToLastFinalInMs: undefined,
