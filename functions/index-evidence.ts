@@ -71,8 +71,8 @@ export async function indexReceivedHandler(message: unknown, invocation: Invocat
   const context = stageContextFor(indexReceivedFunction, invocation);
   return settleWithRetries(indexReceivedFunction, invocation, context, message, retryDeps, async () => {
     const received = parseMessage("evidence-received", message);
-    const { index, publisher, settings } = await getServices();
-    await indexEvidenceReceived(received, indexDeps(index, publisher, settings), context);
+    const { index, ledger, publisher, settings } = await getServices();
+    await indexEvidenceReceived(received, indexDeps(index, ledger, publisher, settings), context);
   });
 }
 
@@ -88,20 +88,21 @@ async function indexResults(definition: FunctionDefinition, route: QueueEntity, 
     if (claimedKind(message) === "fixity-result") {
       const fixity = parseMessage("fixity-result", message);
       refuseWrongRoute(route, { kind: "fixity-result" }, fixity.evidenceId, context);
-      const { index, settings } = await getServices();
-      await indexFixityResult(fixity, { index, retryPolicy: settings.retry }, context);
+      const { index, ledger, settings } = await getServices();
+      await indexFixityResult(fixity, { index, ledger, requiredStages: settings.requiredStages, retryPolicy: settings.retry }, context);
       return;
     }
     const result = parseMessage("stage-result", message);
     refuseWrongRoute(route, { kind: "stage-result", stage: result.stage }, result.evidenceId, context);
-    const { index, publisher, settings } = await getServices();
-    await indexStageResult(result, indexDeps(index, publisher, settings), context);
+    const { index, ledger, publisher, settings } = await getServices();
+    await indexStageResult(result, indexDeps(index, ledger, publisher, settings), context);
   });
 }
 
-function indexDeps(index: IndexStageDeps["index"], publisher: IndexStageDeps["publisher"], settings: Settings): IndexStageDeps {
+function indexDeps(index: IndexStageDeps["index"], ledger: IndexStageDeps["ledger"], publisher: IndexStageDeps["publisher"], settings: Settings): IndexStageDeps {
   return {
     index,
+    ledger,
     publisher,
     requiredStages: settings.requiredStages,
     readyTopic: ENTITIES.evidenceReadyTopic,

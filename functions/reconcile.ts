@@ -33,12 +33,13 @@ export const reconcileFunction: TimerFunctionDefinition = {
 
 export async function reconcileHandler(_timer: unknown, invocation: InvocationContext): Promise<void> {
   const context = timerContextFor(reconcileFunction, invocation);
-  const { blobs, index, publisher, settings } = await getServices();
+  const { blobs, index, ledger, publisher, settings } = await getServices();
   const now = Date.now();
   const outcome = await reconcile(
     {
       catalog: blobs,
       index,
+      ledger: { ledger, requiredStages: settings.requiredStages, retryPolicy: settings.retry },
       send: (messageId, event) => publisher.publish(ENTITIES.blobCreated.queueName, { messageId, body: event, subject: event.type, correlationId: event.id, traceparent: context.traceparent }),
     },
     context,
@@ -49,8 +50,8 @@ export async function reconcileHandler(_timer: unknown, invocation: InvocationCo
     },
   );
   const failed = outcome.items.filter((i) => !i.sent);
-  const counts = { originalsChecked: outcome.scanned.originals, stuck: outcome.scanned.stuck, reemitted: outcome.items.length - failed.length, notSent: failed.length, errors: outcome.errors.length };
-  if (outcome.items.length > 0) context.log.warn("reconcile finished: recordings re-announced", counts);
+  const counts = { originalsChecked: outcome.scanned.originals, stuck: outcome.scanned.stuck, rebuiltFromLedger: outcome.rebuilt.filter((r) => r.written).length, reemitted: outcome.items.length - failed.length, notSent: failed.length, errors: outcome.errors.length };
+  if (outcome.items.length > 0 || outcome.rebuilt.length > 0) context.log.warn("reconcile finished: recordings re-announced", counts);
   else context.log.info("reconcile finished: nothing missing", counts);
   if (failed.length > 0 || outcome.errors.length > 0) {
     throw new CustodyError("Transient", `reconcile: ${failed.length} event(s) not sent, ${outcome.errors.length} check(s) not made (${[...failed.map((i) => `${i.evidenceId}: ${i.error ?? "?"}`), ...outcome.errors].slice(0, 5).join("; ")}); the next run tries again.`);

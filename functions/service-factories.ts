@@ -4,24 +4,34 @@
  */
 import * as https from "node:https";
 import { CosmosClient } from "@azure/cosmos";
+import type { BlobServiceClient } from "@azure/storage-blob";
 import { AzureBlobStore } from "../shared/adapters/azure-blob-store";
+import { BlobCustodyLedger } from "../shared/adapters/blob-custody-ledger";
 import { createBlobServiceClient } from "../shared/adapters/blob-service-client";
 import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../shared/adapters/cosmos-evidence-index";
 import { createCredential } from "../shared/adapters/credential";
 import { createFfmpegMediaTool, type FfmpegMediaTool } from "../shared/adapters/ffmpeg-media-tool";
 import { CustodyError, toCustodyError } from "../shared/errors";
 import type { BlobCatalog, MediaBlobStore } from "../shared/ports/blob-store";
+import type { CustodyLedger } from "../shared/ports/custody-ledger";
 import type { MediaTool } from "../shared/ports/media-tool";
 import type { EvidenceIndex } from "../shared/ports/evidence-index";
 import type { CosmosSettings, Settings } from "../shared/settings";
 
 export function createBlobStore(settings: Settings): MediaBlobStore & BlobCatalog {
+  return new AzureBlobStore(blobServiceClientFor(settings));
+}
+
+/** The custody ledger (append blobs in the evidence account's `ledger` container). Locally the app creates the container; in Azure Bicep does. */
+export function createCustodyLedger(settings: Settings): CustodyLedger {
+  return new BlobCustodyLedger(blobServiceClientFor(settings), { createContainer: settings.storage.kind === "connectionString" });
+}
+
+function blobServiceClientFor(settings: Settings): BlobServiceClient {
   const auth = settings.storage;
-  const service =
-    auth.kind === "connectionString"
-      ? createBlobServiceClient({ connectionString: auth.connectionString })
-      : createBlobServiceClient({ blobServiceUri: auth.endpoint, credential: createCredential(auth.clientId) });
-  return new AzureBlobStore(service);
+  return auth.kind === "connectionString"
+    ? createBlobServiceClient({ connectionString: auth.connectionString })
+    : createBlobServiceClient({ blobServiceUri: auth.endpoint, credential: createCredential(auth.clientId) });
 }
 
 export function createCosmosClient(cosmos: CosmosSettings): CosmosClient {

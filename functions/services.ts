@@ -10,11 +10,12 @@ import { createServiceBusClient } from "../shared/adapters/service-bus-client";
 import type { BlobCatalog, MediaBlobStore } from "../shared/ports/blob-store";
 import type { EvidenceIndex } from "../shared/ports/evidence-index";
 import type { MediaTool } from "../shared/ports/media-tool";
+import type { CustodyLedger } from "../shared/ports/custody-ledger";
 import type { Publisher } from "../shared/ports/publisher";
 import { loadSettings, type Settings } from "../shared/settings";
 import type { RescheduleDeps } from "./invocation";
 import { appRoles, rolesNeedEvidenceIndex } from "./app-roles";
-import { createBlobStore, createEvidenceIndex, createMediaTool } from "./service-factories";
+import { createBlobStore, createCustodyLedger, createEvidenceIndex, createMediaTool } from "./service-factories";
 
 export interface FunctionServices {
   settings: Settings;
@@ -24,6 +25,8 @@ export interface FunctionServices {
   /** ffmpeg/ffprobe for the media stages (binaries located and checked at start). */
   media: MediaTool;
   publisher: Publisher;
+  /** The custody ledger the index writes before it acts (core app; unused by the media app). */
+  ledger: CustodyLedger;
   close(): Promise<void>;
 }
 
@@ -53,7 +56,7 @@ export async function retryDeps(): Promise<RescheduleDeps> {
     // The services cannot be built while Cosmos DB is unreachable (a host started during an
     // outage): re-scheduling needs only Service Bus, so it gets a publisher of its own.
     if (fallbackPublisher === undefined) {
-      const settings = loadSettings();
+      const settings = loadSettings(process.env, { evidenceIndex: false });
       fallbackPublisher = { publisher: new ServiceBusPublisher(createServiceBusClient(settings.serviceBus)), policy: settings.retry };
     }
     return fallbackPublisher;
@@ -73,12 +76,14 @@ export async function createServices(settings: Settings): Promise<FunctionServic
   const blobs = createBlobStore(settings);
   const { index, close: closeIndex } = await createEvidenceIndex(settings);
   const media = createMediaTool();
+  const ledger = createCustodyLedger(settings);
   return {
     settings,
     blobs,
     index,
     publisher,
     media,
+    ledger,
     async close() {
       await publisher.close();
       await serviceBus.close();

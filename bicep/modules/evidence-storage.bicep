@@ -21,8 +21,10 @@ param uploaderPrincipalIds array
 param roles object
 
 // Container names the code uses: ORIGINALS (local/stack.ts, CUSTODY_ACCEPTED_CONTAINERS),
-// DERIVED_CONTAINER (shared/ports/blob-store.ts), AUDIT_CONTAINER (cli/audit-log.ts).
+// DERIVED_CONTAINER (shared/ports/blob-store.ts), AUDIT_CONTAINER (cli/audit-log.ts),
+// LEDGER_CONTAINER (shared/ports/custody-ledger.ts).
 var originalsName = 'originals'
+var ledgerName = 'ledger'
 var derivedName = 'derived'
 var auditName = 'audit'
 var eventDeadLetterName = 'event-deadletter'
@@ -91,6 +93,28 @@ resource derived 'Microsoft.Storage/storageAccounts/blobServices/containers@2023
   properties: { publicAccess: 'None' }
 }
 
+// The custody ledger: one append blob per recording, every fact the index acted on. Write once:
+// version-level immutability with protected append writes — entries can be appended, never
+// changed or deleted, for the same retention as the originals (it is their proof).
+resource ledger 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: ledgerName
+  properties: {
+    publicAccess: 'None'
+    immutableStorageWithVersioning: { enabled: true }
+  }
+}
+
+resource ledgerRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (!originalsPolicyLocked) {
+  parent: ledger
+  name: 'default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: originalsRetentionDays
+    allowProtectedAppendWrites: true
+    allowProtectedAppendWritesAll: false
+  }
+}
+
 resource audit 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobService
   name: auditName
@@ -111,6 +135,17 @@ resource appReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   scope: originals
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The index appends to the custody ledger (append blobs; the policy refuses anything else).
+resource appAppendsLedger 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(ledger.id, appPrincipalId, roles.storageBlobDataContributor)
+  scope: ledger
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
@@ -182,6 +217,17 @@ resource uploadersWriteOriginals 'Microsoft.Authorization/roleAssignments@2022-0
 resource operatorReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
   name: guid(originals.id, operatorPrincipalId, roles.storageBlobDataReader)
   scope: originals
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+// `custody reconcile` reads the ledger to say what it would rebuild.
+resource operatorReadsLedger 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(ledger.id, operatorPrincipalId, roles.storageBlobDataReader)
+  scope: ledger
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
     principalId: operatorPrincipalId

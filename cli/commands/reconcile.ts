@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto";
 import * as os from "node:os";
 import type { Command } from "commander";
 import { silentLogger } from "../../shared/logging";
-import { reconcile, type ReconcileItem } from "../../shared/stages/reconcile-stage";
+import { reconcile, type RebuiltItem, type ReconcileItem } from "../../shared/stages/reconcile-stage";
 import { childTraceparent } from "../../shared/tracing";
 import { ENTITIES } from "../../shared/topology";
 import { parseDuration, parseSince, whoAmI, writeAuditRecord, type AuditRecord } from "../audit-log";
@@ -42,6 +42,8 @@ export interface ReconcileResult {
   scanned: { originals: number; stuck: number };
   count: number;
   items: ReconcileItem[];
+  /** Records rebuilt from the custody ledger (the index had lost them): nothing re-hashed, nothing re-announced. */
+  rebuilt: RebuiltItem[];
   /** Infrastructure errors (unlistable folders, failed reads); sends that failed are on their item. */
   errors: string[];
   /** The audit blob (`audit/…`), when the run re-emitted anything. */
@@ -70,12 +72,14 @@ export function registerReconcileCommand(program: Command): void {
           scanned: { originals: 0, stuck: 0 },
           count: 0,
           items: [],
+          rebuilt: [],
           errors: [],
         };
         const outcome = await reconcile(
           {
             catalog: target.services.blobs,
             index: target.services.index,
+            ledger: { ledger: target.services.ledger, requiredStages: target.settings.requiredStages, retryPolicy: target.settings.retry },
             send: (messageId, event) =>
               operations.send(ENTITIES.blobCreated.queueName, { messageId, body: event, contentType: "application/cloudevents+json; charset=utf-8", subject: event.type, applicationProperties: {} }),
           },
@@ -84,13 +88,14 @@ export function registerReconcileCommand(program: Command): void {
         );
         base.scanned = outcome.scanned;
         base.items = outcome.items;
+        base.rebuilt = outcome.rebuilt;
         base.errors = outcome.errors;
         base.count = base.items.length;
-        if (!base.dryRun && base.items.some((i) => i.sent)) base.audit = await audit(target, base);
+        if (!base.dryRun && (base.items.some((i) => i.sent) || base.rebuilt.some((r) => r.written))) base.audit = await audit(target, base);
         return base;
       });
       printResult(options.json, result, () => format(result));
-      const failed = result.errors.length > 0 || (!result.dryRun && result.items.some((i) => !i.sent));
+      const failed = result.errors.length > 0 || (!result.dryRun && (result.items.some((i) => !i.sent) || result.rebuilt.some((r) => !r.written)));
       process.exitCode = failed ? EXIT_USAGE_OR_INFRASTRUCTURE : EXIT_OK;
     });
 }
@@ -108,7 +113,7 @@ async function audit(target: StackTarget, result: ReconcileResult): Promise<stri
     filter: { since: result.since, stuckAfter: result.stuckAfter },
     count: sent.length,
     messageIds: sent.map((i) => i.messageId),
-    evidenceIds: [...new Set(sent.map((i) => i.evidenceId))],
+    evidenceIds: [...new Set([...sent.map((i) => i.evidenceId), ...result.rebuilt.filter((r) => r.written).map((r) => r.evidenceId)])],
     ...(failed.length > 0 ? { error: `${failed.length} event(s) not sent: ${failed[0].error ?? "unknown error"}` } : {}),
   };
   return `audit/${await writeAuditRecord(target.blobService, record)}`;
@@ -118,10 +123,13 @@ function format(result: ReconcileResult): string {
   const verb = result.dryRun ? "would re-emit" : "re-emitted";
   const sent = result.dryRun ? result.count : result.items.filter((i) => i.sent).length;
   const lines = [
-    `reconcile: ${result.scanned.originals} original(s) checked, ${result.scanned.stuck} stuck record(s); ${verb} ${sent} BlobCreated event(s) to ${result.queue}${result.dryRun ? " (dry run: nothing sent)" : ""}`,
+    `reconcile: ${result.scanned.originals} original(s) checked, ${result.scanned.stuck} stuck record(s); ${result.rebuilt.length} record(s) ${result.dryRun ? "would be " : ""}rebuilt from the custody ledger; ${verb} ${sent} BlobCreated event(s) to ${result.queue}${result.dryRun ? " (dry run: nothing sent)" : ""}`,
   ];
   for (const i of result.items) {
     lines.push(`  ${i.evidenceId}  ${printable(i.blob)}  ${printable(i.reason)}${result.dryRun ? "" : i.sent ? "  sent" : `  NOT SENT: ${printable(i.error ?? "unknown error")}`}`);
+  }
+  for (const r of result.rebuilt) {
+    lines.push(`  ${r.evidenceId}  ${printable(r.blob)}  ${result.dryRun ? "would be rebuilt" : r.written ? "rebuilt" : `NOT REBUILT: ${printable(r.error ?? "unknown error")}`} from the custody ledger (${r.entries} entries): ${r.status}`);
   }
   for (const e of result.errors) lines.push(`  ERROR ${printable(e)}`);
   if (result.audit) lines.push(`Audit record: ${result.audit} (id ${result.id}); see \`custody audit\`.`);

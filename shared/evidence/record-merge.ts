@@ -28,6 +28,7 @@
 import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, fixityResultMessageId, reprocessIdOf, stageResultMessageId } from "../contracts/message-ids";
 import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, MediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
+import { canonicalJson } from "./canonical-json";
 import { describeFixity } from "./fixity";
 import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageState, StageStatus, SupersededRun } from "./record";
 import { DEFAULT_RETRY_POLICY, describeBudget, retryBudgetSpent, retryDelayInMs, type RetryPolicy } from "./retry-policy";
@@ -306,18 +307,6 @@ export function failedRequiredStage(record: EvidenceRecord): PipelineStage | und
   return record.requiredStages.find((stage) => record.stages[stage]?.status === "failed");
 }
 
-/**
- * JSON with keys sorted, `undefined` dropped: two records with the same content have the same
- * text whatever order their properties were set in (or Cosmos DB returned them in).
- */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => {
-    if (item === null || typeof item !== "object" || Array.isArray(item)) return item;
-    const sorted: Record<string, unknown> = {};
-    for (const name of Object.keys(item).sort()) sorted[name] = (item as Record<string, unknown>)[name];
-    return sorted;
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ import {
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../evidence/retry-policy";
 import { buildStageRetryMessage } from "../evidence/stage-retry";
 import type { Logger } from "../logging";
+import type { AppliedMessageEntry, CustodyLedger } from "../ports/custody-ledger";
 import type { EvidenceIndex, StoredRecord } from "../ports/evidence-index";
 import type { Publisher } from "../ports/publisher";
 import type { StageContext } from "./stage-context";
@@ -56,6 +57,12 @@ export interface IndexStageDeps {
   retryPolicy?: RetryPolicy;
   /** Topic the index re-sends evidence-received to for a stage's retry (ENTITIES.evidenceReceivedTopic). */
   receivedTopic?: string;
+  /**
+   * The custody ledger (ports/custody-ledger.ts): every message is appended there before the
+   * index applies it, and every published final event after Service Bus accepted it. Absent
+   * only in tests of the index alone.
+   */
+  ledger?: CustodyLedger;
   /** Read-modify-write rounds before giving up with ConcurrencyConflict. Default 20. */
   maxWriteAttempts?: number;
   /** Upper bound of the jittered backoff between rounds. Default 200 ms. */
@@ -76,7 +83,8 @@ export interface IndexOutcome {
 const DEFAULT_MAX_WRITE_ATTEMPTS = 20;
 const DEFAULT_MAX_BACKOFF_IN_MS = 200;
 
-export function indexEvidenceReceived(message: EvidenceReceivedMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
+export async function indexEvidenceReceived(message: EvidenceReceivedMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
+  const at = await ledgerFirst(message.evidenceId, evidenceReceivedMessageId(message.evidenceId), message, (record, nowInMs) => checkEvidenceReceived(record, message, nowInMs), deps, context);
   return indexMessage(
     message.evidenceId,
     evidenceReceivedMessageId(message.evidenceId),
@@ -86,6 +94,7 @@ export function indexEvidenceReceived(message: EvidenceReceivedMessage, deps: In
     },
     deps,
     context,
+    at,
   );
 }
 
@@ -97,6 +106,7 @@ export function indexEvidenceReceived(message: EvidenceReceivedMessage, deps: In
  */
 export async function indexStageResult(message: StageResultMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
   const messageId = stageResultMessageId(message);
+  const at = await ledgerFirst(message.evidenceId, messageId, message, (record, nowInMs) => checkStageResult(record, message, nowInMs), deps, context);
   const outcome = await indexMessage(
     message.evidenceId,
     messageId,
@@ -106,6 +116,7 @@ export async function indexStageResult(message: StageResultMessage, deps: IndexS
     },
     deps,
     context,
+    at,
   );
   const record = outcome.record;
   if (isConflictingHashClaim(record, message)) {
@@ -152,12 +163,20 @@ async function scheduleStageRetry(record: EvidenceRecord, failure: StageResultMe
  * finding). Never creates a record: a check of an unknown recording is logged and dropped
  * (undefined), and it neither changes the status nor publishes anything.
  */
-export async function indexFixityResult(message: FixityResultMessage, deps: Pick<IndexStageDeps, "index" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">, context: StageContext): Promise<IndexOutcome | undefined> {
+export async function indexFixityResult(message: FixityResultMessage, deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">, context: StageContext): Promise<IndexOutcome | undefined> {
   const log = context.log.child({ evidenceId: message.evidenceId, messageId: fixityResultMessageId(message), stage: "index" });
-  const update = await updateRecord(message.evidenceId, deps, context, log, (current, merge) => {
-    checkFixityResult(current, message, Date.parse(merge.nowIso));
-    return current === undefined ? undefined : applyFixityResult(current, message, merge);
-  });
+  const at = await ledgerFirst(message.evidenceId, fixityResultMessageId(message), message, (record, nowInMs) => checkFixityResult(record, message, nowInMs), deps, context, { onlyForKnownRecords: true });
+  const update = await updateRecord(
+    message.evidenceId,
+    deps,
+    context,
+    log,
+    (current, merge) => {
+      checkFixityResult(current, message, Date.parse(merge.nowIso));
+      return current === undefined ? undefined : applyFixityResult(current, message, merge);
+    },
+    at,
+  );
   if (update.stored === undefined) {
     log.warn("fixity result for a recording the index does not hold: dropped", { status: message.status });
     return undefined;
@@ -171,12 +190,19 @@ export async function indexFixityResult(message: FixityResultMessage, deps: Pick
 /** Checks the claim against the record (throwing InvalidMessage to refuse it), then applies it. */
 type Apply = (record: EvidenceRecord | undefined, context: MergeContext) => EvidenceRecord;
 
-async function indexMessage(evidenceId: string, messageId: string, apply: Apply, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
+async function indexMessage(evidenceId: string, messageId: string, apply: Apply, deps: IndexStageDeps, context: StageContext, at?: string): Promise<IndexOutcome> {
   const log = context.log.child({ evidenceId, messageId, stage: "index" });
-  const update = await updateRecord(evidenceId, deps, context, log, (current, merge) => {
-    const applied = apply(current, merge);
-    return applyFinalDecision(applied, decideFinalState(applied), merge);
-  });
+  const update = await updateRecord(
+    evidenceId,
+    deps,
+    context,
+    log,
+    (current, merge) => {
+      const applied = apply(current, merge);
+      return applyFinalDecision(applied, decideFinalState(applied), merge);
+    },
+    at,
+  );
   // The mutation above always yields a record, so a stored one exists now.
   let stored = update.stored!;
   log.info(update.changed ? "evidence record updated" : "message already applied", { status: stored.record.status, attempt: context.attempt });
@@ -194,12 +220,47 @@ async function indexMessage(evidenceId: string, messageId: string, apply: Apply,
     throw failure;
   }
   log.info("final event published", { eventType: finalEvent.type, eventMessageId: finalEvent.messageId, status: stored.record.status });
+  // In the ledger before the record says so: a record rebuilt from the ledger never announces it again.
+  const publishedAt = (deps.now ?? (() => new Date()))().toISOString();
+  await deps.ledger?.append(evidenceId, [{ v: 1, kind: "published", evidenceId, recordedAt: publishedAt, recordedBy: context.actor, messageId: finalEvent.messageId, eventType: finalEvent.type }]);
 
-  const confirmed = await updateRecord(evidenceId, deps, context, log, (current, merge) =>
-    current === undefined ? undefined : markFinalEventPublished(current, finalEvent.messageId, merge.nowIso),
+  const confirmed = await updateRecord(
+    evidenceId,
+    deps,
+    context,
+    log,
+    (current, merge) => (current === undefined ? undefined : markFinalEventPublished(current, finalEvent.messageId, merge.nowIso)),
+    deps.ledger === undefined ? undefined : publishedAt,
   );
   if (confirmed.stored !== undefined) stored = confirmed.stored;
   return { record: stored.record, changed: update.changed, publishedMessageId: finalEvent.messageId };
+}
+
+/**
+ * Checks the claim against the record as it stands (refusing it before anything is written
+ * anywhere), then appends it to the custody ledger — unless the record already shows it
+ * applied (its custody log holds the message's key), in which case the ledger has it.
+ */
+async function ledgerFirst(
+  evidenceId: string,
+  messageId: string,
+  message: AppliedMessageEntry["message"],
+  check: (record: EvidenceRecord | undefined, nowInMs: number) => void,
+  deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "now">,
+  context: StageContext,
+  options: { onlyForKnownRecords?: boolean } = {},
+): Promise<string | undefined> {
+  if (deps.ledger === undefined) return undefined;
+  const now = (deps.now ?? (() => new Date()))();
+  const current = (await deps.index.read(evidenceId))?.record;
+  check(current, now.getTime());
+  if (current === undefined && options.onlyForKnownRecords) return undefined;
+  if (current?.custodyLog.some((entry) => entry.key === messageId)) return undefined;
+  await deps.ledger.append(evidenceId, [
+    { v: 1, kind: "applied", evidenceId, recordedAt: now.toISOString(), recordedBy: context.actor, messageId, message, requiredStages: current?.requiredStages ?? deps.requiredStages },
+  ]);
+  // The index applies it at the ledger's time, so a rebuild from the ledger gives the same record.
+  return now.toISOString();
 }
 
 type Mutation = (current: EvidenceRecord | undefined, context: MergeContext) => EvidenceRecord | undefined;
@@ -214,13 +275,15 @@ async function updateRecord(
   context: StageContext,
   log: Logger,
   mutate: Mutation,
+  /** The time to apply it at (the ledger's); default the clock at each round. */
+  at?: string,
 ): Promise<{ stored?: StoredRecord; changed: boolean }> {
   const maxAttempts = deps.maxWriteAttempts ?? DEFAULT_MAX_WRITE_ATTEMPTS;
   const now = deps.now ?? (() => new Date());
   for (let round = 1; ; round++) {
     throwIfAborted(context.abortSignal);
     const current = await deps.index.read(evidenceId);
-    const next = mutate(current?.record, { nowIso: now().toISOString(), actor: context.actor, retryPolicy: deps.retryPolicy });
+    const next = mutate(current?.record, { nowIso: at ?? now().toISOString(), actor: context.actor, retryPolicy: deps.retryPolicy });
     if (next === undefined || next === current?.record) return { stored: current, changed: false };
     const written = current === undefined ? await deps.index.create(next) : await deps.index.replace(next, current.etag);
     if (written !== "conflict" && written !== "exists") return { stored: written, changed: true };

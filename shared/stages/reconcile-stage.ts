@@ -20,7 +20,11 @@
  */
 import { blobCreatedEvent, type BlobContainerLocation, type BlobCreatedCloudEvent } from "../contracts/blob-created-cloud-event";
 import { deriveEvidenceId } from "../evidence/evidence-id";
+import type { PipelineStage } from "../contracts/messages";
 import type { EvidenceRecord } from "../evidence/record";
+import type { RetryPolicy } from "../evidence/retry-policy";
+import { rebuildRecord } from "../ledger/rebuild";
+import type { CustodyLedger } from "../ports/custody-ledger";
 import type { BlobCatalog, UnlistableFolder } from "../ports/blob-store";
 import type { EvidenceIndex } from "../ports/evidence-index";
 import type { StageContext } from "./stage-context";
@@ -28,6 +32,12 @@ import type { StageContext } from "./stage-context";
 export interface ReconcileDeps {
   catalog: BlobCatalog;
   index: EvidenceIndex;
+  /**
+   * The custody ledger: an original with no record whose recording the ledger knows is rebuilt
+   * from it (same status, fingerprint, custody log, findings; nothing re-hashed, no event
+   * announced again) instead of going through ingest again.
+   */
+  ledger?: { ledger: CustodyLedger; requiredStages: PipelineStage[]; retryPolicy?: RetryPolicy };
   /** Sends one event to the blob-created queue with the given message id; resolves once accepted. */
   send(messageId: string, event: BlobCreatedCloudEvent): Promise<void>;
 }
@@ -59,10 +69,26 @@ export interface ReconcileItem {
   error?: string;
 }
 
+/** A record rebuilt from the custody ledger (or, in a dry run, that would be). */
+export interface RebuiltItem {
+  evidenceId: string;
+  /** `container/name`. */
+  blob: string;
+  /** The rebuilt record's status. */
+  status: string;
+  /** Ledger entries it was rebuilt from. */
+  entries: number;
+  /** True once the index holds it (false in a dry run, or when the write failed). */
+  written: boolean;
+  error?: string;
+}
+
 export interface ReconcileOutcome {
   /** Originals looked at and stuck records found. */
   scanned: { originals: number; stuck: number };
   items: ReconcileItem[];
+  /** Records rebuilt from the custody ledger (an index that lost them). */
+  rebuilt: RebuiltItem[];
   /** Infrastructure errors (unlistable folders, failed reads); sends that failed are on their item. */
   errors: string[];
 }
@@ -73,7 +99,7 @@ interface Candidate {
 }
 
 export async function reconcile(deps: ReconcileDeps, context: StageContext, options: ReconcileOptions): Promise<ReconcileOutcome> {
-  const outcome: ReconcileOutcome = { scanned: { originals: 0, stuck: 0 }, items: [], errors: [] };
+  const outcome: ReconcileOutcome = { scanned: { originals: 0, stuck: 0 }, items: [], rebuilt: [], errors: [] };
   const candidates: Candidate[] = [];
   for (const container of options.originalsContainers) await findUnrecorded(deps, container, options, outcome, candidates);
   await findStuck(deps, options, outcome, candidates);
@@ -91,6 +117,11 @@ export async function reconcile(deps: ReconcileDeps, context: StageContext, opti
     else context.log.warn(options.dryRun ? "reconcile: would re-emit" : "reconcile: re-emitted", fields);
   }
   outcome.items = candidates.map((c) => c.item);
+  for (const item of outcome.rebuilt) {
+    const fields = { evidenceId: item.evidenceId, blob: item.blob, status: item.status, entries: item.entries, written: item.written, dryRun: !!options.dryRun, error: item.error };
+    if (item.error !== undefined) context.log.error("reconcile: rebuilding a record from the custody ledger failed", fields);
+    else context.log.warn(options.dryRun ? "reconcile: would rebuild a record from the custody ledger" : "reconcile: record rebuilt from the custody ledger", fields);
+  }
   for (const error of outcome.errors) context.log.error("reconcile: could not check", { error });
   return outcome;
 }
@@ -124,7 +155,47 @@ async function findUnrecorded(deps: ReconcileDeps, container: string, options: R
       continue;
     }
     const event = blobCreatedEvent(location, blob.name, blob.etag, blob);
-    out.push({ event, item: { evidenceId, blob: `${container}/${blob.name}`, reason: "no record", eventId: event.id, messageId: event.id, sent: false } });
+    const where = `${container}/${blob.name}`;
+    if (deps.ledger !== undefined) {
+      const rebuilt = await rebuildFromLedger(deps, evidenceId, where, options, outcome);
+      // Known to the ledger: rebuilt, not re-ingested. Only a final event the ledger does not
+      // record as published still needs announcing: the re-sent event makes the index do it.
+      if (rebuilt === "failed" || (rebuilt !== undefined && (rebuilt.finalEvent === undefined || rebuilt.finalEvent.publishedAt !== undefined))) continue;
+      if (rebuilt !== undefined) {
+        out.push({ event, item: { evidenceId, blob: where, reason: "rebuilt from the ledger; its final event was never confirmed published", eventId: event.id, messageId: `${event.id}:publish`, sent: false } });
+        continue;
+      }
+    }
+    out.push({ event, item: { evidenceId, blob: where, reason: "no record", eventId: event.id, messageId: event.id, sent: false } });
+  }
+}
+
+/** The rebuilt record (written unless a dry run), undefined when the ledger has nothing, "failed" when reading or writing failed (reported). */
+async function rebuildFromLedger(deps: ReconcileDeps, evidenceId: string, blob: string, options: ReconcileOptions, outcome: ReconcileOutcome): Promise<EvidenceRecord | "failed" | undefined> {
+  const { ledger, requiredStages, retryPolicy } = deps.ledger!;
+  let record: EvidenceRecord | undefined;
+  let entries = 0;
+  try {
+    const read = await ledger.read(evidenceId);
+    entries = read.length;
+    record = rebuildRecord(evidenceId, read, { requiredStages, retryPolicy });
+  } catch (error) {
+    outcome.errors.push(`${evidenceId} (${blob}): custody ledger read failed: ${(error as Error).message}`);
+    return "failed";
+  }
+  if (record === undefined) return undefined;
+  const item: RebuiltItem = { evidenceId, blob, status: record.status, entries, written: false };
+  outcome.rebuilt.push(item);
+  if (options.dryRun) return record;
+  try {
+    // "exists": someone (the index itself) got there first — its record stands.
+    const created = await deps.index.create(record);
+    item.written = true;
+    if (created !== "exists") return created.record;
+    return record;
+  } catch (error) {
+    item.error = (error as Error).message;
+    return "failed";
   }
 }
 

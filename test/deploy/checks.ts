@@ -116,6 +116,8 @@ const ALLOWED_GRANTS: AllowedGrant[] = [
   { principal: "eventGrid", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "event-deadletter", why: "event dead-lettering" },
   { principal: "operator", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "originals", why: "custody verify / reconcile" },
   { principal: "operator", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "audit", why: "audit records of redrive/purge/reconcile" },
+  { principal: "core", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "ledger", why: "the index appends to the custody ledger (append blobs under protected append writes)" },
+  { principal: "operator", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "ledger", why: "custody reconcile reads the custody ledger" },
   { principal: "operator", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces", why: "custody dlq (runtime counts need Manage)" },
   { principal: "uploader", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "originals", why: "docks upload recordings" },
 ];
@@ -588,23 +590,35 @@ export function checkDefaultRuleNeutralised(files: Files, topologyText: string):
 // Immutable originals
 
 export function checkOriginalsImmutable(files: Files): string[] {
+  return checkImmutableContainer(files, "originals", { protectedAppendWrites: false });
+}
+
+/** The custody ledger: write once like the originals, but its append blobs may be appended to (protected append writes). */
+export function checkLedgerImmutable(files: Files): string[] {
+  return checkImmutableContainer(files, "ledger", { protectedAppendWrites: true });
+}
+
+function checkImmutableContainer(files: Files, name: string, expected: { protectedAppendWrites: boolean }): string[] {
   const problems: string[] = [];
   const file = "bicep/modules/evidence-storage.bicep";
   const source = files.get(file) ?? "";
   const declared = allDeclarations(files).filter((d) => d.file === file);
   const blobService = declared.find((d) => d.type === "Microsoft.Storage/storageAccounts/blobServices");
   if (propertyPath(blobService?.body ?? "", "properties.isVersioningEnabled") !== "true") problems.push("blob versioning is not enabled on the evidence account (version-level immutability needs it)");
-  const originals = declared.find((d) => d.type === "Microsoft.Storage/storageAccounts/blobServices/containers" && resolveName(property(d.body, "name"), source) === "originals");
-  if (!originals) return [...problems, "no originals container"];
-  if (originals.condition) problems.push(`the originals container is conditional (${originals.condition})`);
-  if (propertyPath(originals.body, "properties.immutableStorageWithVersioning.enabled") !== "true") problems.push("originals lacks version-level immutability (immutableStorageWithVersioning.enabled: true)");
-  if (propertyPath(originals.body, "properties.publicAccess") !== "'None'") problems.push("originals is not private");
-  const policy = declared.find((d) => d.type === "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies" && property(d.body, "parent")?.trim() === originals.symbol);
-  if (!policy) return [...problems, "originals has no default time-based retention policy"];
+  const container = declared.find((d) => d.type === "Microsoft.Storage/storageAccounts/blobServices/containers" && resolveName(property(d.body, "name"), source) === name);
+  if (!container) return [...problems, `no ${name} container`];
+  if (container.condition) problems.push(`the ${name} container is conditional (${container.condition})`);
+  if (propertyPath(container.body, "properties.immutableStorageWithVersioning.enabled") !== "true") problems.push(`${name} lacks version-level immutability (immutableStorageWithVersioning.enabled: true)`);
+  if (propertyPath(container.body, "properties.publicAccess") !== "'None'") problems.push(`${name} is not private`);
+  const policy = declared.find((d) => d.type === "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies" && property(d.body, "parent")?.trim() === container.symbol);
+  if (!policy) return [...problems, `${name} has no default time-based retention policy`];
   if (literal(property(policy.body, "name")) !== "default") problems.push("the retention policy must be named 'default'");
   const days = propertyPath(policy.body, "properties.immutabilityPeriodSinceCreationInDays");
   if (days === undefined || !params(source).has(days)) problems.push(`the retention period is ${days ?? "not set"}, not a parameter`);
-  if (propertyPath(policy.body, "properties.allowProtectedAppendWrites") !== "false") problems.push("protected append writes are allowed on originals");
+  if (propertyPath(policy.body, "properties.allowProtectedAppendWrites") !== String(expected.protectedAppendWrites)) {
+    problems.push(expected.protectedAppendWrites ? `protected append writes are not allowed on ${name} (its append blobs could not grow)` : `protected append writes are allowed on ${name}`);
+  }
+  if (propertyPath(policy.body, "properties.allowProtectedAppendWritesAll") !== "false") problems.push(`${name}: allowProtectedAppendWritesAll lets block blobs be appended to`);
   return problems;
 }
 

@@ -33,6 +33,7 @@ import {
   checkMediaIdentity,
   checkNoLoopVariablesInLambdas,
   checkNoSecrets,
+  checkLedgerImmutable,
   checkOriginalsImmutable,
   checkRoleAssignments,
   checkRoleDefinitions,
@@ -185,6 +186,7 @@ describe("the real templates", () => {
 
   test("originals: version-level immutability with a default retention policy from a parameter", () => {
     expect(checkOriginalsImmutable(files)).toEqual([]);
+    expect(checkLedgerImmutable(files)).toEqual([]);
   });
 
   test("Event Grid: BlobCreated on originals, CloudEvents 1.0, to blob-created with the topic identity, dead-letter and retry", () => {
@@ -336,6 +338,15 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["policy on another container", "  parent: originals\n  name: 'default'", "  parent: derived\n  name: 'default'"],
   ])("originals: %s", (_what, search, replacement) => {
     expect(checkOriginalsImmutable(mutate(files, storage, search, replacement))).not.toEqual([]);
+  });
+
+  test.each([
+    ["no version-level immutability", "  name: ledgerName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: true }", "  name: ledgerName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: false }"],
+    ["no retention policy", "  parent: ledger\n  name: 'default'", "  parent: audit\n  name: 'default'"],
+    ["append writes refused (the index could not append)", "    allowProtectedAppendWrites: true", "    allowProtectedAppendWrites: false"],
+    ["block blobs appendable", "    allowProtectedAppendWrites: true\n    allowProtectedAppendWritesAll: false", "    allowProtectedAppendWrites: true\n    allowProtectedAppendWritesAll: true"],
+  ])("ledger: %s", (_what, search, replacement) => {
+    expect(checkLedgerImmutable(mutate(files, storage, search, replacement))).not.toEqual([]);
   });
 
   test.each([

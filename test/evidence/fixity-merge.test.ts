@@ -7,7 +7,8 @@ import { fixityResultMessageId, stageResultMessageId } from "../../shared/contra
 import type { EvidenceReceivedMessage, FixityResultMessage, StageResultMessage } from "../../shared/contracts/messages";
 import { isValidMessage } from "../../shared/contracts/validate";
 import type { EvidenceRecord } from "../../shared/evidence/record";
-import { applyEvidenceReceived, applyFinalDecision, applyFixityResult, applyStageResult, canonicalJson, decideFinalState, newRecord, type MergeContext } from "../../shared/evidence/record-merge";
+import { canonicalJson } from "../../shared/evidence/canonical-json";
+import { applyEvidenceReceived, applyFinalDecision, applyFixityResult, applyStageResult, decideFinalState, newRecord, type MergeContext } from "../../shared/evidence/record-merge";
 
 const EV = "ev-0123456789abcdef0123456789abcdef";
 const SHA = "a".repeat(64);

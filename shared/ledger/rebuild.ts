@@ -1,0 +1,47 @@
+/**
+ * Rebuilding a lost index record from the custody ledger: the record is a projection of the
+ * facts the index applied, so replaying the ledger's entries through the same merge rules, with
+ * the times and identities the ledger recorded, gives back the record — status, fingerprint,
+ * custody log, superseded renditions, findings, and which final event was already published
+ * (so it is not announced again). Nothing is re-hashed: the fingerprint is the hash result the
+ * ledger holds. Pure: no I/O.
+ */
+import type { PipelineStage } from "../contracts/messages";
+import type { EvidenceRecord } from "../evidence/record";
+import { applyEvidenceReceived, applyFinalDecision, applyFixityResult, applyStageResult, decideFinalState, markFinalEventPublished, newRecord, type MergeContext } from "../evidence/record-merge";
+import type { RetryPolicy } from "../evidence/retry-policy";
+import type { AppliedMessageEntry, LedgerEntry } from "../ports/custody-ledger";
+
+export interface RebuildOptions {
+  /** Required stages for a ledger whose entries do not say (entries written by this version do). */
+  requiredStages: PipelineStage[];
+  retryPolicy?: RetryPolicy;
+}
+
+/** The record the ledger's entries make, or undefined when it has no applied message. */
+export function rebuildRecord(evidenceId: string, entries: readonly LedgerEntry[], options: RebuildOptions): EvidenceRecord | undefined {
+  const applied = entries.filter((entry): entry is AppliedMessageEntry => entry.kind === "applied" && entry.evidenceId === evidenceId);
+  if (applied.length === 0) return undefined;
+  const first = applied[0];
+  let record = newRecord(evidenceId, first.requiredStages ?? options.requiredStages, first.recordedAt);
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    if (entry.evidenceId !== evidenceId) continue;
+    const key = `${entry.kind}:${entry.messageId}`;
+    if (seen.has(key)) continue; // appended again by a redelivery or a racing instance
+    seen.add(key);
+    const merge: MergeContext = { nowIso: entry.recordedAt, actor: entry.recordedBy, retryPolicy: options.retryPolicy };
+    if (entry.kind === "published") {
+      record = markFinalEventPublished(record, entry.messageId, entry.recordedAt);
+      continue;
+    }
+    const message = entry.message;
+    if (message.kind === "fixity-result") {
+      record = applyFixityResult(record, message, merge);
+      continue;
+    }
+    record = message.kind === "evidence-received" ? applyEvidenceReceived(record, message, merge) : applyStageResult(record, message, merge);
+    record = applyFinalDecision(record, decideFinalState(record), merge);
+  }
+  return record;
+}

@@ -1,0 +1,53 @@
+/**
+ * The custody ledger: an append-only record, outside the index, of every fact the index acted
+ * on — each message it applied (ingest's evidence-received, every stage result with its
+ * fingerprint or rendition digests, every fixity check) and each final event it published.
+ * Written BEFORE the index acts on the fact, so the index (Cosmos DB) is a projection that can
+ * be lost and rebuilt from it (shared/ledger/rebuild.ts), and a rebuild never has to
+ * re-fingerprint an original or re-announce an event. In Azure the ledger is a container of
+ * append blobs under version-level immutability with protected append writes: entries can be
+ * added, never changed or removed. Implemented by adapters/blob-custody-ledger.ts.
+ */
+import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, StageResultMessage } from "../contracts/messages";
+
+/** The container the ledger lives in (Bicep makes it immutable, with protected append writes). */
+export const LEDGER_CONTAINER = "ledger";
+
+interface LedgerEntryBase {
+  /** Entry format version. */
+  v: 1;
+  evidenceId: string;
+  /** When the index wrote the entry (its clock), ISO 8601. */
+  recordedAt: string;
+  /** The identity that wrote it (the index function), e.g. `custody/index-results@host`. */
+  recordedBy: string;
+}
+
+/** A message the index accepted (after its claim checks) and applied to the record. */
+export interface AppliedMessageEntry extends LedgerEntryBase {
+  kind: "applied";
+  messageId: string;
+  message: EvidenceReceivedMessage | StageResultMessage | FixityResultMessage;
+  /** The record's required stages when it was applied (a rebuild creates the record with them). */
+  requiredStages?: PipelineStage[];
+}
+
+/** A final event Service Bus accepted (evidence-ready / evidence-failed, by its message id). */
+export interface PublishedEventEntry extends LedgerEntryBase {
+  kind: "published";
+  messageId: string;
+  eventType: "evidence-ready" | "evidence-failed";
+}
+
+export type LedgerEntry = AppliedMessageEntry | PublishedEventEntry;
+
+export interface CustodyLedger {
+  /**
+   * Appends entries to the recording's ledger, in order; resolves once they are durable. An
+   * entry already there (same kind and message id) may be appended again by a redelivery or a
+   * racing instance: readers take the first of each.
+   */
+  append(evidenceId: string, entries: LedgerEntry[]): Promise<void>;
+  /** The recording's entries in the order they were appended; [] when it has none. */
+  read(evidenceId: string): Promise<LedgerEntry[]>;
+}

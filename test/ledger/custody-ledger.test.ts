@@ -1,0 +1,202 @@
+/**
+ * The custody ledger through the real SDKs (append blobs on Azurite, the index on the Cosmos
+ * stand-in): the index appends every message before applying it and every published event
+ * after Service Bus accepted it; when the index loses a record, reconcile rebuilds it from the
+ * ledger — same status, fingerprint, custody log, superseded renditions and findings — without
+ * re-hashing the original or announcing anything again. The publisher is a recording stand-in
+ * that models the topic's duplicate detection (as in the index stage's tests).
+ */
+import { mkdtempSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { CosmosClient } from "@azure/cosmos";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { AzureBlobStore } from "../../shared/adapters/azure-blob-store";
+import { BlobCustodyLedger } from "../../shared/adapters/blob-custody-ledger";
+import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../../shared/adapters/cosmos-evidence-index";
+import { evidenceReadyMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
+import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, Rendition, StageResultMessage } from "../../shared/contracts/messages";
+import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
+import type { EvidenceRecord } from "../../shared/evidence/record";
+import { rebuildRecord } from "../../shared/ledger/rebuild";
+import { silentLogger } from "../../shared/logging";
+import { LEDGER_CONTAINER } from "../../shared/ports/custody-ledger";
+import type { OutgoingMessage, Publisher } from "../../shared/ports/publisher";
+import { indexEvidenceReceived, indexFixityResult, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
+import { reconcile } from "../../shared/stages/reconcile-stage";
+import type { StageContext } from "../../shared/stages/stage-context";
+import { childTraceparent } from "../../shared/tracing";
+import { startAzurite, type AzuriteInstance } from "../../local/azurite";
+import { createLocalCosmosClient, startLocalCosmos, type CosmosInstance } from "../../local/cosmos";
+
+const ALL: PipelineStage[] = ["hash", "transcode", "thumbnail"];
+const SHA = "a".repeat(64);
+const DEVICE_SHA = "d".repeat(64);
+
+class RecordingPublisher implements Publisher {
+  readonly sent: Array<{ entity: string; message: OutgoingMessage }> = [];
+  async publish(entity: string, message: OutgoingMessage): Promise<void> {
+    this.sent.push({ entity, message: structuredClone(message) });
+  }
+  events(): string[] {
+    return this.sent.filter((s) => s.entity === "evidence-ready").map((s) => s.message.messageId);
+  }
+}
+
+let azurite: AzuriteInstance;
+let cosmos: CosmosInstance;
+let cosmosClient: CosmosClient;
+let blobService: BlobServiceClient;
+let ledger: BlobCustodyLedger;
+let index: CosmosEvidenceIndex;
+let publisher: RecordingPublisher;
+
+beforeAll(async () => {
+  azurite = await startAzurite({ location: mkdtempSync(path.join(os.tmpdir(), "custody-ledger-")) });
+  cosmos = await startLocalCosmos();
+  cosmosClient = createLocalCosmosClient(cosmos.endpoint);
+  blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);
+  await blobService.getContainerClient("originals").createIfNotExists();
+  ledger = new BlobCustodyLedger(blobService, { createContainer: true });
+  index = new CosmosEvidenceIndex(await ensureEvidenceContainer(cosmosClient, { databaseName: "custody", containerName: "evidence" }));
+}, 60_000);
+
+afterAll(async () => {
+  cosmosClient?.dispose();
+  await cosmos?.stop();
+  await azurite?.stop();
+});
+
+beforeEach(() => {
+  publisher = new RecordingPublisher();
+});
+
+function deps(overrides: Partial<IndexStageDeps> = {}): IndexStageDeps {
+  return { index, ledger, publisher, requiredStages: ALL, readyTopic: "evidence-ready", receivedTopic: "evidence-received", ...overrides };
+}
+
+const context: StageContext = { actor: "custody/index@test", attempt: 1, maxAttempts: 10, traceparent: childTraceparent(), log: silentLogger };
+
+/** A real original in Azurite (reconcile lists it), and its evidence id as ingest derives it. */
+async function upload(name: string): Promise<{ evidenceId: string; received: EvidenceReceivedMessage }> {
+  const blob = blobService.getContainerClient("originals").getBlockBlobClient(name);
+  const bytes = Buffer.from(`recording ${name}`);
+  const uploaded = await blob.upload(bytes, bytes.length, { blobHTTPHeaders: { blobContentType: "video/mp4" } });
+  const original = { account: "devstoreaccount1", container: "originals", name, etag: uploaded.etag!, url: blob.url, size: bytes.length, contentType: "video/mp4" };
+  const evidenceId = deriveEvidenceId(original);
+  return {
+    evidenceId,
+    received: {
+      schemaVersion: 1,
+      kind: "evidence-received",
+      evidenceId,
+      original,
+      capture: { officerId: "A123", deviceId: "cam7", recordedAt: "2026-12-05T06:00:00Z", deviceSha256: DEVICE_SHA },
+      acceptance: { status: "accepted" },
+      uploadedAt: "2026-12-05T06:30:00.000Z",
+      sourceEventId: `evt-${name}`,
+    },
+  };
+}
+
+function result(evidenceId: string, stage: PipelineStage, minute: number, extra: Partial<StageResultMessage> = {}): StageResultMessage {
+  const time = (m: number) => new Date(Date.UTC(2026, 11, 5, 7, m)).toISOString();
+  const message: StageResultMessage = { schemaVersion: 1, kind: "stage-result", evidenceId, stage, attempt: 1, outcome: "succeeded", final: true, startedAt: time(minute - 1), finishedAt: time(minute), actor: `custody/${stage}@host` };
+  if (stage === "hash") message.hash = { sha256: SHA, size: 0, segmentSizeInBytes: 4194304, segmentSha256: ["1".repeat(64)] };
+  else {
+    const rendition: Rendition = { kind: stage === "transcode" ? "proxy" : "poster", name: stage === "transcode" ? "proxy.mp4" : "poster.jpg", container: "derived", path: `${evidenceId}/${stage}/${stage === "transcode" ? "proxy.mp4" : "poster.jpg"}`, contentType: "video/mp4", size: 10, sha256: "e".repeat(64) };
+    message.renditions = [rendition];
+  }
+  return { ...message, ...extra };
+}
+
+/** What a rebuild must give back. */
+function facts(record: EvidenceRecord) {
+  return {
+    status: record.status,
+    original: record.original,
+    capture: record.capture,
+    hash: record.hash,
+    stages: record.stages,
+    integrityFindings: record.integrityFindings,
+    fixity: record.fixity,
+    custodyLog: record.custodyLog.map(({ recordedAt: _r, ...entry }) => entry),
+    finalEvent: { type: record.finalEvent?.type, messageId: record.finalEvent?.messageId, published: record.finalEvent?.publishedAt !== undefined },
+  };
+}
+
+test("every applied message and published event is in the ledger, once, as canonical JSON lines; a refused claim is not", async () => {
+  const { evidenceId, received } = await upload("A123/cam7/one.mp4");
+  const hash = result(evidenceId, "hash", 1, { hash: { sha256: SHA, size: received.original.size, segmentSizeInBytes: 4194304, segmentSha256: ["1".repeat(64)] } });
+  await indexEvidenceReceived(received, deps(), context);
+  await indexEvidenceReceived(received, deps(), context); // redelivered: not appended again
+  await indexStageResult(hash, deps(), context);
+  await indexStageResult(result(evidenceId, "transcode", 2), deps(), context);
+  await expect(indexStageResult(result(evidenceId, "thumbnail", 3, { finishedAt: "2031-01-01T00:00:00.000Z" }), deps(), context)).rejects.toMatchObject({ code: "InvalidMessage" });
+  await indexStageResult(result(evidenceId, "thumbnail", 3), deps(), context);
+
+  const entries = await ledger.read(evidenceId);
+  expect(entries.map((e) => [e.kind, e.messageId])).toEqual([
+    ["applied", `${evidenceId}:received`],
+    ["applied", stageResultMessageId(hash)],
+    ["applied", stageResultMessageId(result(evidenceId, "transcode", 2))],
+    ["applied", stageResultMessageId(result(evidenceId, "thumbnail", 3))],
+    ["published", evidenceReadyMessageId(evidenceId)],
+  ]);
+  expect(entries[1]).toMatchObject({ v: 1, recordedBy: "custody/index@test", message: { hash: { sha256: SHA } }, requiredStages: ALL });
+  const text = (await blobService.getContainerClient(LEDGER_CONTAINER).getBlobClient(`${evidenceId}.jsonl`).downloadToBuffer()).toString("utf8");
+  for (const line of text.trim().split("\n")) {
+    const keys = Object.keys(JSON.parse(line) as object);
+    expect(keys).toEqual([...keys].sort());
+  }
+  expect(rebuildRecord(evidenceId, entries, { requiredStages: ALL }) && facts(rebuildRecord(evidenceId, entries, { requiredStages: ALL })!)).toEqual(facts((await index.read(evidenceId))!.record));
+}, 60_000);
+
+test("index lost: reconcile rebuilds the record from the ledger — fingerprint, findings, superseded runs and log intact — and announces nothing again", async () => {
+  const { evidenceId, received } = await upload("A123/cam7/two.mp4");
+  const size = received.original.size;
+  const hash = result(evidenceId, "hash", 1, { hash: { sha256: SHA, size, segmentSizeInBytes: 4194304, segmentSha256: ["1".repeat(64)] } });
+  for (const m of [hash, result(evidenceId, "transcode", 2), result(evidenceId, "thumbnail", 3)]) await indexStageResult(m, deps(), context);
+  await indexEvidenceReceived(received, deps(), context);
+  // A reprocessed transcode (new proxy digest; the first run's is kept as superseded) and a fixity check that found the original changed.
+  const reprocessed = result(evidenceId, "transcode", 20, { reprocess: { id: "r-1", requestedBy: "ops@test", requestedAt: "2026-12-05T07:19:00.000Z", reason: "ffmpeg upgrade" } });
+  reprocessed.renditions = [{ ...reprocessed.renditions![0], sha256: "f".repeat(64) }];
+  await indexStageResult(reprocessed, deps(), context);
+  const fixity: FixityResultMessage = { schemaVersion: 1, kind: "fixity-result", evidenceId, status: "modified", checkedAt: new Date().toISOString(), actor: "custody/fixity@test", sha256Expected: SHA, sha256Actual: "9".repeat(64), sizeExpected: size, sizeActual: size };
+  await indexFixityResult(fixity, deps(), context);
+  const before = (await index.read(evidenceId))!.record;
+  expect(before.status).toBe("ready");
+  expect(before.integrityFindings.map((f) => f.code).sort()).toEqual(["DeviceHashMismatch", "OriginalModified"]);
+  expect(before.stages.transcode?.superseded).toHaveLength(1);
+  expect(publisher.events()).toEqual([evidenceReadyMessageId(evidenceId)]);
+
+  // The index is lost (a new, empty container); the originals and the ledger are not.
+  const lostIndex = new CosmosEvidenceIndex(await ensureEvidenceContainer(cosmosClient, { databaseName: "custody", containerName: `rebuilt-${Date.now()}` }));
+  const sent: string[] = [];
+  const catalog = new AzureBlobStore(blobService);
+  const dry = await reconcile(
+    { catalog, index: lostIndex, ledger: { ledger, requiredStages: ALL }, send: async (messageId) => void sent.push(messageId) },
+    context,
+    { originalsContainers: ["originals"], stuckBefore: new Date(0), dryRun: true },
+  );
+  expect(dry.rebuilt.find((r) => r.evidenceId === evidenceId)).toMatchObject({ status: "ready", written: false });
+  expect(await lostIndex.read(evidenceId)).toBeUndefined();
+
+  const outcome = await reconcile(
+    { catalog, index: lostIndex, ledger: { ledger, requiredStages: ALL }, send: async (messageId) => void sent.push(messageId) },
+    context,
+    { originalsContainers: ["originals"], stuckBefore: new Date(0) },
+  );
+  expect(outcome.rebuilt.find((r) => r.evidenceId === evidenceId)).toMatchObject({ status: "ready", written: true });
+  // Nothing went back through ingest for it: no re-hash of the (now different) bytes, no second announcement.
+  expect(outcome.items.filter((i) => i.evidenceId === evidenceId)).toEqual([]);
+  expect(sent.filter((id) => id.includes(evidenceId))).toEqual([]);
+  const rebuilt = (await lostIndex.read(evidenceId))!.record;
+  expect(facts(rebuilt)).toEqual(facts(before));
+  expect(rebuilt.hash?.sha256).toBe(SHA);
+
+  // A message redelivered to the rebuilt index changes nothing and publishes nothing.
+  publisher = new RecordingPublisher();
+  await indexStageResult(result(evidenceId, "thumbnail", 3), deps({ index: lostIndex }), context);
+  expect(publisher.events()).toEqual([]);
+}, 90_000);
