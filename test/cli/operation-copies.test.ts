@@ -215,13 +215,13 @@ test("a stuck recording re-announced by reconcile twice within the window reache
     const result = JSON.parse(out.stdout) as ReconcileResult;
     const item = result.items.find((i) => i.evidenceId === evidenceId);
     expect(item).toMatchObject({ reason: `stuck since ${received.updatedAt}`, sent: true });
-    expect(item!.messageId).toBe(`${item!.eventId}:reconcile-${result.id}:${ENTITIES.blobCreated.queueName}`);
     ids.push(result.id);
     // Ingest turned it into an evidence-received that the hash subscription really got.
     const arrived = await waitFor(`re-announcement ${run} at the hash stage`, async () => {
       const copies = (await peekAll("hash")).filter((m) => m.correlationId === evidenceId);
       return copies.length === run ? copies : undefined;
     });
+    expect(item!.messageId).toBe(`${item!.eventId}:reconcile-${result.id}:${ENTITIES.blobCreated.queueName}`);
     expect(arrived.map((m) => m.messageId)).toEqual(ids.map((id) => `${evidenceId}:received:reconcile-${id}`));
   }
   await stopFunctions();
