@@ -146,6 +146,15 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+test("custody list on an empty index says so, and says where recordings come from", async () => {
+  const text = await runCli(["list", "--data-dir", dataDir]);
+  expect(text.code).toBe(0);
+  expect(text.stdout).toMatch(/^No recordings in the index\. Upload with `custody process FILE…`.*`custody reconcile --dry-run`\.\n$/);
+  const filtered = await runCli(["list", "--status", "failed", "--officer", "PC1", "--data-dir", dataDir]);
+  expect(filtered.stdout).toBe("No recordings with status failed, officer PC1 (`custody list` without filters shows all).\n");
+  expect(JSON.parse((await runCli(["list", "--json", "--data-dir", dataDir])).stdout)).toEqual([]);
+});
+
 test("one recording dead-lettered on transcode and thumbnail, redriven from each back to back: both copies arrive", async () => {
   // No blob and no function: only the messages matter here.
   const evidenceId = "ev-0123456789abcdef0123456789abcdef";
@@ -192,6 +201,52 @@ test("one recording dead-lettered on transcode and thumbnail, redriven from each
   // The audit record says how fast it went.
   const audit = JSON.parse((await runCli(["audit", "--json", "--data-dir", dataDir])).stdout) as AuditRecord[];
   expect(audit.find((r) => r.id === two.id)).toMatchObject({ count: 1, filter: { evidenceId, rate: 5 }, messageIds: [`${evidenceId}:received`] });
+}, 120_000);
+
+test("dlq peek --json shows each message's application properties and a reprocess request; purge --dry-run and --evidence", async () => {
+  const [a, b] = ["ev-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "ev-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"];
+  const sender = client.createSender(TOPIC);
+  const request = { id: "6f1c2a9e-0000-4000-8000-000000000001", requestedBy: "alice@host", requestedAt: new Date().toISOString(), reason: "ffmpeg 7.1 upgrade" };
+  await sender.sendMessages([
+    { messageId: `${a}:received`, body: { evidenceId: a }, correlationId: a, subject: "evidence-received", applicationProperties: { evidenceId: a, acceptance: "accepted", [ROUTE_TO_SUBSCRIPTION_PROPERTY]: "hash" } },
+    { messageId: `${b}:received:reprocess-${request.id}:hash`, body: { evidenceId: b, reprocess: request }, correlationId: b, subject: "evidence-received", applicationProperties: { evidenceId: b, [ROUTE_TO_SUBSCRIPTION_PROPERTY]: "hash" } },
+  ]);
+  await sender.close();
+  const receiver = client.createReceiver(TOPIC, "hash");
+  let deadLettered = 0;
+  while (deadLettered < 2) {
+    for (const m of await receiver.receiveMessages(2, { maxWaitTimeInMs: 5000 })) {
+      await receiver.deadLetterMessage(m, { deadLetterReason: "MaxDeliveryCountExceeded", deadLetterErrorDescription: "test" });
+      deadLettered++;
+    }
+  }
+  await receiver.close();
+
+  const peek = JSON.parse((await runCli(["dlq", "peek", `${TOPIC}/hash`, "--json", "--data-dir", dataDir])).stdout) as { messages: Array<Record<string, unknown>> };
+  const byEvidence = new Map(peek.messages.map((m) => [m.evidenceId as string, m]));
+  expect(byEvidence.get(a)).toMatchObject({ correlationId: a, applicationProperties: { evidenceId: a, acceptance: "accepted", custodyRedriveTo: "hash" } });
+  expect(byEvidence.get(a)!.reprocess).toBeUndefined();
+  expect(byEvidence.get(b)).toMatchObject({ reprocess: { id: request.id, requestedBy: "alice@host", reason: "ffmpeg 7.1 upgrade" } });
+  const text = (await runCli(["dlq", "peek", `${TOPIC}/hash`, "--data-dir", dataDir])).stdout;
+  expect(text).toContain(`reprocess    request ${request.id} by alice@host (ffmpeg 7.1 upgrade): fix the cause, then \`custody dlq redrive ${TOPIC}/hash --evidence ${b}\``);
+
+  const refused = await runCli(["dlq", "purge", `${TOPIC}/hash`, "--evidence", a, "--data-dir", dataDir]);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toContain("--dry-run");
+  const dry = JSON.parse((await runCli(["dlq", "purge", `${TOPIC}/hash`, "--evidence", a, "--dry-run", "--data-dir", dataDir, "--json"])).stdout) as DlqChangeResult;
+  expect(dry).toMatchObject({ action: "purge", dryRun: true, count: 1 });
+  expect(dry.messages.map((m) => m.messageId)).toEqual([`${a}:received`]);
+  expect(dry.audit).toBeUndefined();
+  expect((await runCli(["dlq", "purge", `${TOPIC}/hash`, "--dry-run", "--data-dir", dataDir])).stdout).toContain("would purge 2 message(s) (dry run: nothing changed)");
+  expect(await counts("hash")).toEqual({ active: 0, deadLetter: 2 });
+
+  const purged = JSON.parse((await runCli(["dlq", "purge", `${TOPIC}/hash`, "--evidence", a, "--yes", "--data-dir", dataDir, "--json"])).stdout) as DlqChangeResult;
+  expect(purged.messages.map((m) => m.evidenceId)).toEqual([a]);
+  expect(await counts("hash")).toEqual({ active: 0, deadLetter: 1 });
+  const audit = JSON.parse((await runCli(["audit", "--json", "--data-dir", dataDir])).stdout) as AuditRecord[];
+  expect(audit.find((r) => r.id === purged.id)).toMatchObject({ action: "purge", count: 1, filter: { evidenceId: a }, evidenceIds: [a] });
+  await runCli(["dlq", "purge", `${TOPIC}/hash`, "--yes", "--data-dir", dataDir]);
+  expect(await counts("hash")).toEqual({ active: 0, deadLetter: 0 });
 }, 120_000);
 
 test("a stuck recording re-announced by reconcile twice within the window reaches the stages twice", async () => {
