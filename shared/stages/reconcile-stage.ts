@@ -4,9 +4,8 @@
  * - originals in the accepted containers with no index record (their BlobCreated event was
  *   never delivered, or ingest never got to it): the evidence id is derived from the blob's
  *   identity exactly as ingest derives it (account, container, name, version id else ETag);
- * - records stuck in `received` whose last change is older than the cutoff (some stage's
- *   message or result was lost);
- *
+ * - records stuck in `received` or `waiting` whose last change is older than the cutoff (some
+ *   stage's message or result was lost);
  * - records created by stage results alone (their evidence-received never arrived, so they name
  *   no original): their original is found by the same listing — the blob whose derived id is
  *   theirs. One the listing does not find is reported as an error saying what to check;
@@ -167,7 +166,7 @@ async function findStuck(deps: ReconcileDeps, options: ReconcileOptions, outcome
         `${record.evidenceId}: stuck since ${record.updatedAt}; the record was made by stage results alone and no original in ${options.originalsContainers.join(", ")}` +
           `${options.since ? ` modified since ${options.since.toISOString()}` : ""} has this evidence id, so there is nothing to re-announce. ` +
           `${options.since ? "Run `custody reconcile` without --since to search every original; if that finds none, " : "If "}` +
-          "the original was deleted, renamed or overwritten (a new version has a new id) or the results were not the pipeline's own: see `custody evidence " +
+          "the original was deleted, renamed or overwritten (a new version has a new id) or the results were not the pipeline's own: see `custody status " +
           `${record.evidenceId}\` and docs/operations.md ("A record with no original").`,
       );
       continue;

@@ -305,7 +305,7 @@ test("a record made by stage results alone: reconcile re-announces its original;
   expect(result.items.find((i) => i.evidenceId === orphan)).toBeUndefined();
   expect(result.errors).toEqual([expect.stringContaining(`${orphan}: stuck since`)]);
   expect(result.errors[0]).toContain("nothing to re-announce");
-  expect(result.errors[0]).toContain(`custody evidence ${orphan}`);
+  expect(result.errors[0]).toContain(`custody status ${orphan}`);
   const text = await runCli(["reconcile", "--stuck-after", "1s", "--dry-run", "--data-dir", dataDir]);
   expect(text.stdout).toContain(`ERROR ${orphan}`);
 
