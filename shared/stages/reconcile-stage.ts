@@ -13,11 +13,14 @@
  * and re-sends, for each, the BlobCreated CloudEvent Event Grid would have sent (same
  * deterministic event id) to the blob-created queue. Ingest re-announces the recording and the
  * stages re-run idempotently. Each run is one operation with its own id: the message id is
- * `<event id>:reconcile-<operation id>:blob-created` and the message carries
+ * `<event id>:reconcile-<operation id>:blob-created`. Duplicate detection drops a repeated id
+ * silently (the send still succeeds), so an id that repeated Event Grid's or an earlier
+ * reconcile's would be "sent" and lost; these are new for every run, so a send that resolved is
+ * a delivery. A record's re-announcement (stuck, or made by results alone) also carries
  * `custodyOperation = reconcile-<operation id>`, which ingest puts into the evidence-received id
- * it sends. Duplicate detection drops a repeated id silently (the send still succeeds), so ids
- * that repeated the first announcement's — or an earlier reconcile's — would be "sent" and lost;
- * these are new for every run, so a send that resolved is a delivery.
+ * it sends: the first announcement's id may still be in the topic's window. An original with no
+ * record does not: if its first evidence-received was sent within the window (its event was
+ * only in flight), dropping the second is right.
  *
  * Used by `custody reconcile` (which audits what it sent) and the reconcile timer function.
  * Never writes the index. A failure for one recording (a read, a send) is reported on it and
@@ -79,6 +82,8 @@ export interface ReconcileOutcome {
 interface Candidate {
   item: ReconcileItem;
   event: BlobCreatedCloudEvent;
+  /** A record's re-announcement: ingest must give its evidence-received an id of this operation. */
+  reannounce: boolean;
 }
 
 export async function reconcile(deps: ReconcileDeps, context: StageContext, options: ReconcileOptions): Promise<ReconcileOutcome> {
@@ -87,10 +92,10 @@ export async function reconcile(deps: ReconcileDeps, context: StageContext, opti
   for (const container of options.originalsContainers) await findUnrecorded(deps, container, options, outcome, candidates);
   await findStuck(deps, options, outcome, candidates);
   const properties = { [OPERATION_PROPERTY]: operationLabel(operationOf(options)) };
-  for (const { event, item } of candidates) {
+  for (const { event, item, reannounce } of candidates) {
     if (!options.dryRun) {
       try {
-        await deps.send(item.messageId, event, properties);
+        await deps.send(item.messageId, event, reannounce ? properties : {});
         item.sent = true;
       } catch (error) {
         item.error = (error as Error).message;
@@ -136,7 +141,7 @@ async function findUnrecorded(deps: ReconcileDeps, container: string, options: R
       continue;
     }
     const event = blobCreatedEvent(location, blob.name, blob.etag, blob);
-    out.push({ event, item: { evidenceId, blob: `${container}/${blob.name}`, reason, eventId: event.id, messageId: copyMessageId(event.id, options), sent: false } });
+    out.push({ event, reannounce: reason !== "no record", item: { evidenceId, blob: `${container}/${blob.name}`, reason, eventId: event.id, messageId: copyMessageId(event.id, options), sent: false } });
   }
 }
 
@@ -179,6 +184,7 @@ async function findStuck(deps: ReconcileDeps, options: ReconcileOptions, outcome
     });
     out.push({
       event,
+      reannounce: true,
       item: {
         evidenceId: record.evidenceId,
         blob: `${original.container}/${original.name}`,

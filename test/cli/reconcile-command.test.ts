@@ -113,7 +113,9 @@ test("reconcile re-emits the BlobCreated event of an original whose event was ne
     const peeked = await receiver.peekMessages(10);
     expect(peeked).toHaveLength(1);
     expect(peeked[0].messageId).toBe(messageId);
-    expect(peeked[0].applicationProperties).toMatchObject({ custodyOperation: `reconcile-${result.id}` });
+    // An original with no record: ingest announces it with the usual id (a first announcement
+    // still in the topic's window means its event was only in flight).
+    expect(peeked[0].applicationProperties ?? {}).not.toHaveProperty("custodyOperation");
     const event = parseBlobCreatedEvent(peeked[0].body);
     expect(event.id).toBe(expectedEventId);
     expect(event.subject).toBe(`/blobServices/default/containers/${ORIGINALS_CONTAINER}/blobs/${BLOB_NAME}`);
