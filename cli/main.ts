@@ -14,6 +14,7 @@ import { registerStackCommands } from "./commands/stack";
 import { registerSubscribeCommand } from "./commands/subscribe";
 import { registerVerifyCommand } from "./commands/verify";
 import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "./exit-codes";
+import { writeErrorLine } from "./output";
 
 export function buildProgram(): Command {
   const program = new Command("custody")
@@ -43,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version requests exit 0; anything else commander rejects is a usage error.
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE_OR_INFRASTRUCTURE;
     }
-    console.error(`custody: ${(error as Error).message}`);
+    writeErrorLine(`custody: ${(error as Error).message}`);
     return EXIT_USAGE_OR_INFRASTRUCTURE;
   }
 }

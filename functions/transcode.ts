@@ -2,7 +2,7 @@
  * transcode — evidence-received (subscription `transcode`) → a verified browser-playable proxy
  * in `derived/<evidenceId>/transcode/`, and the probe of the original; the outcome goes to
  * media-results (the media app's only results route). Long runs keep their message lock
- * through the host's automatic lock renewal (host.json maxAutoLockRenewalDuration, 2 h).
+ * through the host's automatic lock renewal (host.json maxAutoLockRenewalDuration); the run is bounded by its progress (the stall window), not by a duration guess.
  */
 import type { InvocationContext } from "@azure/functions";
 import { parseMessage } from "../shared/contracts/validate";

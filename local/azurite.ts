@@ -3,6 +3,9 @@
  * with `--skipApiVersionCheck` (the current storage SDK sends a newer API version than Azurite
  * knows) and `--disableTelemetry` (otherwise it tries to reach the internet). Data lives on
  * disk in `location`, so it survives restarts.
+ *
+ * Azurite's debug log is off unless a file is given: it records every request in full — SAS
+ * URLs with their signatures included — and grows by gigabytes a day even when idle.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir } from "node:fs/promises";
@@ -20,6 +23,8 @@ export interface StartAzuriteOptions {
   host?: string;
   /** Milliseconds to wait for Azurite to listen. */
   startTimeoutInMs?: number;
+  /** Write Azurite's debug log (every request, signatures included) to this file. Default: none. */
+  debugLogFile?: string;
 }
 
 export interface AzuriteInstance {
@@ -31,6 +36,7 @@ export interface AzuriteInstance {
 
 export async function startAzurite(options: StartAzuriteOptions): Promise<AzuriteInstance> {
   await mkdir(options.location, { recursive: true });
+  if (options.debugLogFile !== undefined) await mkdir(path.dirname(options.debugLogFile), { recursive: true });
   const host = options.host ?? "127.0.0.1";
   const main = require.resolve("azurite/dist/src/blob/main.js");
   const child = spawn(
@@ -40,7 +46,7 @@ export async function startAzurite(options: StartAzuriteOptions): Promise<Azurit
       "--blobHost", host,
       "--blobPort", String(options.port ?? 0),
       "--location", options.location,
-      "--debug", path.join(options.location, "debug.log"),
+      ...(options.debugLogFile === undefined ? [] : ["--debug", options.debugLogFile]),
       "--skipApiVersionCheck",
       "--disableTelemetry",
       "--loose",

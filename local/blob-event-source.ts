@@ -14,7 +14,7 @@ import * as path from "node:path";
 import type { ServiceBusClient, ServiceBusSender } from "@azure/service-bus";
 import type { ContainerClient } from "@azure/storage-blob";
 import type { Logger } from "../shared/logging";
-import { listBlobsIsolatingFailures } from "../shared/adapters/blob-listing";
+import { listBlobsIsolatingFailures, type UnlistableFolder } from "../shared/adapters/blob-listing";
 import { blobCreatedEvent } from "../shared/contracts/blob-created-cloud-event";
 
 export interface StartBlobEventSourceOptions {
@@ -46,7 +46,6 @@ export async function startBlobEventSource(options: StartBlobEventSourceOptions)
   const state = await loadState(options.stateFile);
   const sender: ServiceBusSender = options.client.createSender(options.queueName);
   const interval = options.pollIntervalInMs ?? 500;
-  const warnedFolders = new Set<string>();
   let stopped = false;
   let running: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -60,14 +59,18 @@ export async function startBlobEventSource(options: StartBlobEventSourceOptions)
 
   async function poll(): Promise<number> {
     let sent = 0;
-    const unlistable = (prefix: string, error: unknown): void => {
-      if (warnedFolders.has(prefix)) return; // once per folder, not every poll
-      warnedFolders.add(prefix);
-      options.log.warn("Azurite cannot list this folder (a blob name in it likely holds control characters); its uploads are not announced", {
-        container: options.container.containerName,
-        folder: prefix || "/",
-        error,
-      });
+    // Reported on every poll while it lasts (one line per folder per poll): a warning logged
+    // once scrolls away, and the uploads it hides stay unannounced for as long as it lasts.
+    const unlistable = (folder: UnlistableFolder): void => {
+      options.log.warn(
+        "Azurite cannot list all of this folder (a blob name in it holds a character XML cannot carry, such as a control character): the entries after listedUpTo are not announced; rename or delete that blob",
+        {
+          container: options.container.containerName,
+          folder: folder.prefix || "/",
+          listedUpTo: folder.listedUpTo ?? null,
+          error: folder.error,
+        },
+      );
     };
     for await (const blob of listBlobsIsolatingFailures(options.container, unlistable)) {
       const etag = blob.etag;

@@ -40,9 +40,17 @@ export interface StartStackOptions {
   serviceBusFaults?: ServiceBusEmulatorFaults;
   /** Poll interval of the blob-event source. */
   blobPollIntervalInMs?: number;
+  /**
+   * Write Azurite's debug log to `<dataDir>/azurite-debug.log` (`custody start --verbose`, or
+   * CUSTODY_AZURITE_DEBUG_LOG=1). Off by default: it holds SAS URLs with their signatures and
+   * grows by gigabytes a day.
+   */
+  azuriteDebugLog?: boolean;
 }
 
 export interface RunningStack {
+  /** The file Azurite's debug log goes to, when it is written. */
+  azuriteDebugLogFile: string | undefined;
   /** Functions-style settings that reach this stack (connection strings of local emulators only). */
   environment: Record<string, string>;
   endpoints: { blob: string; cosmos: string; serviceBus: string };
@@ -52,6 +60,11 @@ export interface RunningStack {
   /** File describing this running stack, for other commands (`custody process`) to find it. */
   stackFile: string;
   stop(): Promise<void>;
+}
+
+/** Where the stack writes Azurite's debug log when asked to. */
+export function azuriteDebugLogFile(dataDir: string): string {
+  return path.join(dataDir, "azurite-debug.log");
 }
 
 export function stackFileFor(dataDir: string): string {
@@ -65,7 +78,12 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
   };
   try {
-    const azurite: AzuriteInstance = await startAzurite({ location: path.join(options.dataDir, "azurite"), port: options.ports?.blob });
+    const debugLogFile = (options.azuriteDebugLog ?? /^(1|true|yes)$/i.test(process.env.CUSTODY_AZURITE_DEBUG_LOG ?? "")) ? azuriteDebugLogFile(options.dataDir) : undefined;
+    const azurite: AzuriteInstance = await startAzurite({
+      location: path.join(options.dataDir, "azurite"),
+      port: options.ports?.blob,
+      ...(debugLogFile === undefined ? {} : { debugLogFile }),
+    });
     stoppers.push(() => azurite.stop());
     const cosmos: CosmosInstance = await startLocalCosmos({ port: options.ports?.cosmos });
     stoppers.push(() => cosmos.stop());
@@ -122,6 +140,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     stoppers.push(() => rm(stackFile, { force: true }));
 
     return {
+      azuriteDebugLogFile: debugLogFile,
       environment,
       endpoints,
       serviceBus,

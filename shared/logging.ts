@@ -3,6 +3,8 @@
  * `messageId` wherever known, so every stage's lines for one recording can be joined (in
  * Application Insights through the Functions host, locally on stdout).
  */
+import { printableJsonText } from "./text/printable";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
 
@@ -31,7 +33,9 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const base = options.fields ?? {};
   const write = (level: LogLevel, message: string, fields?: LogFields): void => {
     if (LEVELS[level] < minLevel) return;
-    sink(level, JSON.stringify({ time: new Date().toISOString(), level, message, ...base, ...(fields ? serializable(fields) : {}) }));
+    // Values come from outside (blob names, message ids): bidi and other invisible characters are
+    // escaped too, so a log viewer or terminal shows them instead of acting on them.
+    sink(level, printableJsonText(JSON.stringify({ time: new Date().toISOString(), level, message, ...base, ...(fields ? serializable(fields) : {}) })));
   };
   return {
     debug: (m, f) => write("debug", m, f),

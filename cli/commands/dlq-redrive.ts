@@ -31,6 +31,8 @@ import { EXIT_OK } from "../exit-codes";
 import { progressBar } from "../progress";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
 import { entityName, evidenceIdOf, resolveEntity, withOperations } from "./dlq";
+import { printResult } from "../output";
+import { printable } from "../../shared/text/printable";
 
 export const REDRIVE_COUNT_PROPERTY = "custodyRedriveCount";
 export const REDRIVE_ID_PROPERTY = "custodyRedriveId";
@@ -338,7 +340,7 @@ export function registerDlqChangeCommands(dlq: Command): void {
           },
         });
       });
-      print(options.json, result, () => formatChange(result));
+      printResult(options.json, result, () => formatChange(result));
       process.exitCode = EXIT_OK;
     });
 
@@ -385,7 +387,7 @@ export function registerDlqChangeCommands(dlq: Command): void {
           },
         });
       });
-      print(options.json, result, () => formatChange(result));
+      printResult(options.json, result, () => formatChange(result));
       process.exitCode = EXIT_OK;
     });
 }
@@ -408,15 +410,15 @@ export function registerAuditCommand(program: Command): void {
       } finally {
         await target.close();
       }
-      print(options.json, records, () =>
+      printResult(options.json, records, () =>
         records.length === 0
           ? "No audit records."
           : records
               .map(
                 (r) =>
-                  `${r.at}  ${r.action.padEnd(9)} ${r.entity}  ${r.count} message(s)  by ${r.who}  id ${r.id}` +
-                  `${Object.entries(r.filter).filter(([, v]) => v !== undefined).length ? `  filter ${JSON.stringify(r.filter)}` : ""}` +
-                  `${r.error ? `  STOPPED: ${r.error}` : ""}${r.evidenceIds.length ? `\n    evidence ${r.evidenceIds.join(", ")}` : ""}`,
+                  `${printable(r.at)}  ${printable(r.action.padEnd(9))} ${printable(r.entity)}  ${r.count} message(s)  by ${printable(r.who)}  id ${printable(r.id)}` +
+                  `${Object.entries(r.filter).filter(([, v]) => v !== undefined).length ? `  filter ${printable(JSON.stringify(r.filter))}` : ""}` +
+                  `${r.error ? `  STOPPED: ${printable(r.error)}` : ""}${r.evidenceIds.length ? `\n    evidence ${printable(r.evidenceIds.join(", "))}` : ""}`,
               )
               .join("\n"),
       );
@@ -429,7 +431,7 @@ function formatChange(result: DlqChangeResult): string {
   const lines = [`${result.entity}: ${verb} ${result.count} message(s)${result.destination ? ` to ${result.destination}` : ""}${result.dryRun ? " (dry run: nothing changed)" : ""}`];
   for (const m of result.messages) {
     lines.push(
-      `  #${m.sequenceNumber}  ${m.messageId ?? "-"}${m.newMessageId ? ` -> ${m.newMessageId}` : ""}  evidence ${m.evidenceId ?? "-"}  ${m.deadLetterReason ?? "-"}`,
+      `  #${m.sequenceNumber}  ${printable(m.messageId ?? "-")}${m.newMessageId ? ` -> ${printable(m.newMessageId)}` : ""}  evidence ${printable(m.evidenceId ?? "-")}  ${printable(m.deadLetterReason ?? "-")}`,
     );
   }
   if (result.lockedElsewhere) {
@@ -439,8 +441,4 @@ function formatChange(result: DlqChangeResult): string {
   }
   if (result.audit) lines.push(`Audit record: ${result.audit} (id ${result.id}); see \`custody audit\`.`);
   return lines.join("\n");
-}
-
-function print(json: boolean | undefined, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }

@@ -18,6 +18,8 @@ import { allReceivableEntities, ENTITIES, entityPath, type ReceivableEntity } fr
 import { EXIT_OK } from "../exit-codes";
 import { registerDlqChangeCommands } from "./dlq-redrive";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+import { printResult } from "../output";
+import { printable } from "../../shared/text/printable";
 
 interface DlqOptions {
   dataDir: string;
@@ -121,7 +123,7 @@ export function registerDlqCommands(program: Command): void {
         const counts = await operations.listCounts(entities);
         return counts.map((c, i): DlqListRow => ({ ...c, entity: entityName(entities[i]), path: c.entity }));
       });
-      print(options.json, rows, () => formatList(rows));
+      printResult(options.json, rows, () => formatList(rows));
       process.exitCode = EXIT_OK;
     });
 
@@ -166,7 +168,7 @@ export function registerDlqCommands(program: Command): void {
         }
         return { entity: entityName(entity), path: entityPath(entity), stage, deadLetterCount: counts.deadLetter, messages };
       });
-      print(options.json, result, () => formatPeek(result));
+      printResult(options.json, result, () => formatPeek(result));
       process.exitCode = EXIT_OK;
     });
 
@@ -240,14 +242,14 @@ function formatPeek(result: DlqPeekResult): string {
   const lines = [head];
   for (const m of result.messages) {
     lines.push("");
-    lines.push(`#${m.sequenceNumber}  message ${m.messageId ?? "-"}  enqueued ${m.enqueuedTime ?? "-"}  delivery count ${m.deliveryCount ?? "-"}`);
-    lines.push(`  evidence     ${m.evidenceId ?? "- (the message names none)"}${m.blobUrl ? `  blob ${m.blobUrl}` : ""}`);
-    lines.push(`  dead-letter  ${m.deadLetterReason ?? "-"}${m.deadLetterErrorDescription ? `: ${m.deadLetterErrorDescription}` : ""}`);
+    lines.push(`#${m.sequenceNumber}  message ${printable(m.messageId ?? "-")}  enqueued ${m.enqueuedTime ?? "-"}  delivery count ${m.deliveryCount ?? "-"}`);
+    lines.push(`  evidence     ${m.evidenceId ?? "- (the message names none)"}${m.blobUrl ? `  blob ${printable(m.blobUrl)}` : ""}`);
+    lines.push(`  dead-letter  ${printable(m.deadLetterReason ?? "-")}${m.deadLetterErrorDescription ? `: ${printable(m.deadLetterErrorDescription)}` : ""}`);
     lines.push(`  record       ${describeRecordView(m)}`);
     if (m.reprocess) {
       // A re-run that could not report: redriving it re-runs the stage under the same request.
       lines.push(
-        `  reprocess    request ${m.reprocess.id}${m.reprocess.requestedBy ? ` by ${m.reprocess.requestedBy}` : ""}${m.reprocess.reason ? ` (${m.reprocess.reason})` : ""}: ` +
+        `  reprocess    request ${printable(m.reprocess.id)}${m.reprocess.requestedBy ? ` by ${printable(m.reprocess.requestedBy)}` : ""}${m.reprocess.reason ? ` (${printable(m.reprocess.reason)})` : ""}: ` +
           `fix the cause, then \`custody dlq redrive ${result.entity} --evidence ${m.evidenceId ?? "ev-…"}\` re-runs it under this request (docs/operations.md, "A reprocess that dead-lettered")`,
       );
     }
@@ -261,10 +263,6 @@ function describeRecordView(m: DlqPeekMessage): string {
   if (!r) return "no index record for this evidence id";
   if (!r.stage) return `status ${r.status}`;
   const stage = `${r.stage} ${r.stageStatus ?? "not reported"}${r.attempts ? ` after ${r.attempts} attempt(s)` : ""}`;
-  const error = r.lastError ? `; last error (attempt ${r.lastError.attempt}, ${r.lastError.at}) ${r.lastError.code}: ${r.lastError.message}` : "; no error recorded";
+  const error = r.lastError ? `; last error (attempt ${r.lastError.attempt}, ${r.lastError.at}) ${r.lastError.code}: ${printable(r.lastError.message)}` : "; no error recorded";
   return `status ${r.status}; ${stage}${error}`;
-}
-
-function print(json: boolean | undefined, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }

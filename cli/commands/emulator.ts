@@ -7,6 +7,7 @@ import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { DEFAULT_CONFIG_FILE, startServiceBusEmulator } from "../../local/servicebus-emulator";
 import { untilSignal } from "../signals";
+import { writeErrorLine, writeJsonLine, writeLine } from "../output";
 
 export interface EmulatorCommandOptions {
   port: string;
@@ -40,15 +41,15 @@ async function runServiceBusEmulator(options: EmulatorCommandOptions): Promise<v
     port,
     host: options.host,
     configFile: options.config,
-    log: options.verbose ? (line) => process.stderr.write(`servicebus-emulator: ${line}\n`) : undefined,
+    log: options.verbose ? (line) => writeErrorLine(`servicebus-emulator: ${line}`) : undefined,
   });
   if (options.certOut) await writeFile(options.certOut, emulator.certificatePem, { mode: 0o644 });
   const queues = emulator.namespace.queues().length;
   const topics = emulator.namespace.topics().length;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ ready: true, connectionString: emulator.connectionString, port: emulator.port, queues, topics })}\n`);
+    writeJsonLine({ ready: true, connectionString: emulator.connectionString, port: emulator.port, queues, topics });
   } else {
-    process.stdout.write(`Service Bus emulator ready (${queues} queues, ${topics} topics): ${emulator.connectionString}\n`);
+    writeLine(`Service Bus emulator ready (${queues} queues, ${topics} topics): ${emulator.connectionString}`);
   }
   await untilSignal();
   await emulator.close();

@@ -21,6 +21,8 @@ import { uploadRecording, type DockUploadResult } from "../dock-upload";
 import { progressBar } from "../progress";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+import { printResult, writeErrorLine } from "../output";
+import { printable, printableJson } from "../../shared/text/printable";
 
 interface CommonOptions {
   dataDir: string;
@@ -68,7 +70,7 @@ export function registerEvidenceCommands(program: Command): void {
           const uploaded = await uploadWithProgress(target, file, options);
           results.push({ file, blobName: uploaded.blobName, sha256: uploaded.sha256, size: uploaded.size, evidenceId: evidenceIdOf(target, uploaded) });
         }
-        print(options.json, results, () => results.map((r) => `${r.file} → ${ORIGINALS_CONTAINER}/${r.blobName} (${r.evidenceId}) sha256 ${r.sha256}`).join("\n"));
+        printResult(options.json, results, () => results.map((r) => `${printable(r.file)} → ${ORIGINALS_CONTAINER}/${printable(r.blobName)} (${r.evidenceId}) sha256 ${r.sha256}`).join("\n"));
       } finally {
         await target.close();
       }
@@ -99,7 +101,7 @@ export function registerEvidenceCommands(program: Command): void {
       } finally {
         await target.close();
       }
-      print(options.json, results, () => results.map(describeResult).join("\n"));
+      printResult(options.json, results, () => results.map(describeResult).join("\n"));
       process.exitCode = results.every((r) => r.status === "ready")
         ? EXIT_OK
         : results.some((r) => r.status === "timeout" || r.status === "error")
@@ -117,11 +119,11 @@ export function registerEvidenceCommands(program: Command): void {
       try {
         const stored = await target.services.index.read(evidenceId);
         if (!stored) {
-          process.stderr.write(`custody: no recording ${evidenceId}\n`);
+          writeErrorLine(`custody: no recording ${printable(evidenceId)}`);
           process.exitCode = EXIT_USAGE_OR_INFRASTRUCTURE;
           return;
         }
-        print(options.json, stored.record, () => describeRecord(stored.record));
+        printResult(options.json, stored.record, () => describeRecord(stored.record));
         process.exitCode = stored.record.status === "ready" || stored.record.status === "received" || stored.record.status === "waiting" ? EXIT_OK : EXIT_FAILED_RECORDING;
       } finally {
         await target.close();
@@ -151,10 +153,10 @@ export function registerEvidenceCommands(program: Command): void {
         })) {
           records.push(record);
         }
-        print(options.json, records.map(summary), () =>
+        printResult(options.json, records.map(summary), () =>
           records.length === 0
             ? emptyList(options)
-            : records.map((r) => `${r.evidenceId}  ${r.status.padEnd(8)}  ${r.capture?.officerId ?? "-"}  ${r.original?.container ?? "?"}/${r.original?.name ?? "?"}`).join("\n"),
+            : records.map((r) => `${r.evidenceId}  ${r.status.padEnd(8)}  ${printable(r.capture?.officerId ?? "-")}  ${printable(r.original?.container ?? "?")}/${printable(r.original?.name ?? "?")}`).join("\n"),
         );
       } finally {
         await target.close();
@@ -285,7 +287,8 @@ async function writeRecords(target: StackTarget, results: ProcessResult[], outDi
     if (!stored) continue;
     const dir = path.join(outDir, result.evidenceId);
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, "record.json"), `${JSON.stringify(stored.record, null, 2)}\n`);
+    // Escaped as the CLI prints JSON: bidi and other invisible characters in names cannot mislead whoever opens the file.
+    await writeFile(path.join(dir, "record.json"), `${printableJson(stored.record, 2)}\n`);
     await writeRenditions(target, stored.record, dir);
   }
 }
@@ -315,7 +318,7 @@ async function writeRenditions(target: StackTarget, record: EvidenceRecord, dir:
       );
       const sha256 = digest.digest("hex");
       if (sha256 !== rendition.sha256) {
-        process.stderr.write(`custody: ${record.evidenceId} ${stage}/${rendition.name}: downloaded SHA-256 ${sha256} differs from the record's ${rendition.sha256} (rewritten by a later run?)\n`);
+        writeErrorLine(`custody: ${record.evidenceId} ${stage}/${rendition.name}: downloaded SHA-256 ${sha256} differs from the record's ${rendition.sha256} (rewritten by a later run?)`);
       }
     }
   }
@@ -323,7 +326,7 @@ async function writeRenditions(target: StackTarget, record: EvidenceRecord, dir:
 
 /** What an empty `custody list` says: which filter found nothing, and where recordings come from. */
 function emptyList(options: { status?: string; officer?: string; since?: string }): string {
-  const filters = [options.status ? `status ${options.status}` : "", options.officer ? `officer ${options.officer}` : "", options.since ? `since ${options.since}` : ""].filter(Boolean);
+  const filters = [options.status ? `status ${options.status}` : "", options.officer ? `officer ${printable(options.officer)}` : "", options.since ? `since ${printable(options.since)}` : ""].filter(Boolean);
   if (filters.length > 0) return `No recordings with ${filters.join(", ")} (\`custody list\` without filters shows all).`;
   return "No recordings in the index. Upload with `custody process FILE…`; originals stored without an index record are found by `custody reconcile --dry-run`.";
 }
@@ -342,16 +345,16 @@ function summary(record: EvidenceRecord): Record<string, unknown> {
 }
 
 function describeResult(result: ProcessResult): string {
-  const head = `${result.status.toUpperCase().padEnd(8)} ${result.file}`;
-  const details = [result.evidenceId, result.sha256 ? `sha256 ${result.sha256}` : undefined, result.reason].filter(Boolean).join("  ");
+  const head = `${result.status.toUpperCase().padEnd(8)} ${printable(result.file)}`;
+  const details = [result.evidenceId, result.sha256 ? `sha256 ${result.sha256}` : undefined, result.reason === undefined ? undefined : printable(result.reason)].filter(Boolean).join("  ");
   return details ? `${head}\n         ${details}` : head;
 }
 
 export function describeRecord(record: EvidenceRecord): string {
   const lines = [
     `${record.evidenceId}  ${record.status}`,
-    `  original   ${record.original ? `${record.original.container}/${record.original.name} (${record.original.size} bytes)` : "(not yet received)"}`,
-    `  capture    officer ${record.capture?.officerId ?? "-"}, device ${record.capture?.deviceId ?? "-"}, recorded ${record.capture?.recordedAt ?? "-"}`,
+    `  original   ${record.original ? `${printable(record.original.container)}/${printable(record.original.name)} (${record.original.size} bytes)` : "(not yet received)"}`,
+    `  capture    officer ${printable(record.capture?.officerId ?? "-")}, device ${printable(record.capture?.deviceId ?? "-")}, recorded ${printable(record.capture?.recordedAt ?? "-")}`,
     `  sha256     ${record.hash?.sha256 ?? "-"}`,
   ];
   for (const [stage, state] of Object.entries(record.stages)) {
@@ -360,23 +363,19 @@ export function describeRecord(record: EvidenceRecord): string {
     // redrive or a retry that worked it is history, shown as such with when it happened.
     const settled = state?.status === "succeeded" || state?.status === "skipped";
     const error = state?.lastError;
-    lines.push(`  ${stage.padEnd(10)} ${shown} (attempts ${state?.attempts ?? 0})${error && !settled ? ` last error ${error.code}: ${error.message}` : ""}`);
-    if (error && settled) lines.push(`             earlier failure (attempt ${error.attempt}, ${error.at}, before this outcome): ${error.code}: ${error.message}`);
+    lines.push(`  ${stage.padEnd(10)} ${shown} (attempts ${state?.attempts ?? 0})${error && !settled ? ` last error ${error.code}: ${printable(error.message)}` : ""}`);
+    if (error && settled) lines.push(`             earlier failure (attempt ${error.attempt}, ${error.at}, before this outcome): ${error.code}: ${printable(error.message)}`);
     if (isWaiting(state) && state?.retry) {
       lines.push(`             retry ${state.retry.round + 1} due ${state.retry.nextAttemptAt} (failing since ${state.retry.firstFailedAt})`);
     }
     const primary = state?.renditions?.[0];
-    if (primary) lines.push(`             ${primary.name} sha256 ${primary.sha256}${state?.provenance ? ` (${state.provenance.tools.ffmpeg.split(" ").slice(0, 3).join(" ")})` : ""}`);
+    if (primary) lines.push(`             ${printable(primary.name)} sha256 ${primary.sha256}${state?.provenance ? ` (${printable(state.provenance.tools.ffmpeg.split(" ").slice(0, 3).join(" "))})` : ""}`);
     // Runs a reprocess (or a redelivery) replaced: the digests handed out before stay visible.
     for (const run of state?.superseded ?? []) {
-      lines.push(`             replaced: ${run.renditions[0]?.name ?? "-"} sha256 ${run.renditions[0]?.sha256 ?? "-"} (finished ${run.finishedAt}${run.reprocessId ? `, reprocess ${run.reprocessId}` : ""})`);
+      lines.push(`             replaced: ${printable(run.renditions[0]?.name ?? "-")} sha256 ${run.renditions[0]?.sha256 ?? "-"} (finished ${run.finishedAt}${run.reprocessId ? `, reprocess ${run.reprocessId}` : ""})`);
     }
   }
-  for (const finding of record.integrityFindings) lines.push(`  FINDING    ${finding.code}: ${finding.message}`);
-  if (record.rejection) for (const reason of record.rejection.reasons) lines.push(`  REJECTED   ${reason.code}: ${reason.message}`);
+  for (const finding of record.integrityFindings) lines.push(`  FINDING    ${finding.code}: ${printable(finding.message)}`);
+  if (record.rejection) for (const reason of record.rejection.reasons) lines.push(`  REJECTED   ${reason.code}: ${printable(reason.message)}`);
   return lines.join("\n");
-}
-
-function print(json: boolean | undefined, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }

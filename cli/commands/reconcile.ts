@@ -25,6 +25,8 @@ import { parseDuration, parseSince, whoAmI, writeAuditRecord, type AuditRecord }
 import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { DEFAULT_DATA_DIR, type StackTarget } from "../stack-target";
 import { withOperations } from "./dlq";
+import { printResult } from "../output";
+import { printable } from "../../shared/text/printable";
 
 interface ReconcileOptions {
   since?: string;
@@ -92,7 +94,7 @@ export function registerReconcileCommand(program: Command): void {
         if (!base.dryRun && base.items.some((i) => i.sent)) base.audit = await audit(target, base);
         return base;
       });
-      print(options.json, result, () => format(result));
+      printResult(options.json, result, () => format(result));
       const failed = result.errors.length > 0 || (!result.dryRun && result.items.some((i) => !i.sent));
       process.exitCode = failed ? EXIT_USAGE_OR_INFRASTRUCTURE : EXIT_OK;
     });
@@ -124,13 +126,9 @@ function format(result: ReconcileResult): string {
     `reconcile: ${result.scanned.originals} original(s) checked, ${result.scanned.stuck} stuck record(s); ${verb} ${sent} BlobCreated event(s) to ${result.queue}${result.dryRun ? " (dry run: nothing sent)" : ""}`,
   ];
   for (const i of result.items) {
-    lines.push(`  ${i.evidenceId}  ${i.blob}  ${i.reason}${result.dryRun ? "" : i.sent ? "  sent" : `  NOT SENT: ${i.error ?? "unknown error"}`}`);
+    lines.push(`  ${i.evidenceId}  ${printable(i.blob)}  ${printable(i.reason)}${result.dryRun ? "" : i.sent ? "  sent" : `  NOT SENT: ${printable(i.error ?? "unknown error")}`}`);
   }
-  for (const e of result.errors) lines.push(`  ERROR ${e}`);
+  for (const e of result.errors) lines.push(`  ERROR ${printable(e)}`);
   if (result.audit) lines.push(`Audit record: ${result.audit} (id ${result.id}); see \`custody audit\`.`);
   return lines.join("\n");
-}
-
-function print(json: boolean | undefined, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }

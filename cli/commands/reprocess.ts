@@ -36,6 +36,8 @@ import { whoAmI, writeAuditRecord, type AuditRecord } from "../audit-log";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { DEFAULT_DATA_DIR, type StackTarget } from "../stack-target";
 import { withOperations } from "./dlq";
+import { printResult } from "../output";
+import { printable } from "../../shared/text/printable";
 
 interface ReprocessOptions {
   stage?: string[];
@@ -133,7 +135,7 @@ export function registerReprocessCommand(program: Command): void {
         if (options.wait && !base.dryRun) await waitForOutcomes(base.items.filter((i) => i.sent), request.id, waitSeconds * 1000, (id) => target.services.index.read(id));
         return base;
       });
-      process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${format(result)}\n`);
+      printResult(options.json, result, () => format(result));
       const requestFailed = result.items.some((i) => i.error !== undefined && i.outcome === undefined);
       const rerunFailed = result.items.some((i) => i.outcome === "failed" || i.outcome === "timed-out");
       process.exitCode = requestFailed ? EXIT_USAGE_OR_INFRASTRUCTURE : rerunFailed ? EXIT_FAILED_RECORDING : EXIT_OK;
@@ -209,16 +211,16 @@ async function waitForOutcomes(items: ReprocessItem[], requestId: string, timeou
 
 function format(result: ReprocessResult): string {
   const verb = result.dryRun ? "would re-run" : "re-run requested";
-  const lines = [`reprocess ${result.id} by ${result.requestedBy}${result.reason ? ` (${result.reason})` : ""}: ${verb} for ${result.count} stage(s)${result.dryRun ? " (dry run: nothing sent)" : ""}`];
+  const lines = [`reprocess ${result.id} by ${printable(result.requestedBy)}${result.reason ? ` (${printable(result.reason)})` : ""}: ${verb} for ${result.count} stage(s)${result.dryRun ? " (dry run: nothing sent)" : ""}`];
   for (const i of result.items) {
-    let line = `  ${i.evidenceId}  ${i.stage.padEnd(9)}  `;
-    if (i.error !== undefined && i.outcome === undefined) line += `NOT REQUESTED: ${i.error}`;
+    let line = `  ${printable(i.evidenceId)}  ${i.stage.padEnd(9)}  `;
+    if (i.error !== undefined && i.outcome === undefined) line += `NOT REQUESTED: ${printable(i.error)}`;
     else if (result.dryRun) line += "would re-run";
     else if (i.outcome === undefined) line += "requested";
-    else if (i.outcome === "failed") line += `FAILED: ${i.error ?? ""} (the earlier renditions are still the ones shown)`;
+    else if (i.outcome === "failed") line += `FAILED: ${printable(i.error ?? "")} (the earlier renditions are still the ones shown)`;
     else if (i.outcome === "timed-out")
       line += `no outcome yet (timed out waiting; see \`custody status ${i.evidenceId}\`; if \`custody dlq list\` shows evidence-received/${i.stage} dead-lettered, the run could not report: \`custody dlq peek evidence-received/${i.stage}\`, fix the cause, \`custody dlq redrive evidence-received/${i.stage} --evidence ${i.evidenceId}\`)`;
-    else line += `${i.outcome}${i.primary ? `: ${i.primary.name} sha256 ${i.primary.sha256}` : ""}${i.replaced ? ` (replaced ${i.replaced.sha256})` : ""}`;
+    else line += `${i.outcome}${i.primary ? `: ${printable(i.primary.name)} sha256 ${i.primary.sha256}` : ""}${i.replaced ? ` (replaced ${i.replaced.sha256})` : ""}`;
     lines.push(line);
   }
   if (result.audit) lines.push(`Audit record: ${result.audit} (id ${result.id}); see \`custody audit\`.`);

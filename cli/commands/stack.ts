@@ -16,6 +16,7 @@ import { createServiceBusClient } from "../../shared/adapters/service-bus-client
 import { createLogger } from "../../shared/logging";
 import { loadSettings } from "../../shared/settings";
 import { untilSignal } from "../signals";
+import { writeJsonLine, writeLine } from "../output";
 import { DEFAULT_DATA_DIR } from "../stack-target";
 
 interface StartOptions {
@@ -25,6 +26,7 @@ interface StartOptions {
   servicebusPort: string;
   json?: boolean;
   quiet?: boolean;
+  verbose?: boolean;
 }
 
 export function registerStackCommands(program: Command): void {
@@ -37,31 +39,33 @@ export function registerStackCommands(program: Command): void {
     .option("--servicebus-port <n>", "Service Bus emulator port", "5672")
     .option("--json", "print the endpoints and settings as JSON")
     .option("--quiet", "log warnings and errors only")
+    .option("--verbose", "also write Azurite's debug log to <data-dir>/azurite-debug.log (every request, SAS signatures included; grows fast)")
     .action(async (options: StartOptions) => {
       const log = createLogger({ minLevel: options.quiet ? "warn" : "info" });
       const stack = await startStack({
         dataDir: path.resolve(options.dataDir),
         ports: { blob: port(options.blobPort, "--blob-port"), cosmos: port(options.cosmosPort, "--cosmos-port"), serviceBus: port(options.servicebusPort, "--servicebus-port") },
         log,
+        ...(options.verbose ? { azuriteDebugLog: true } : {}),
       });
       if (options.json) {
-        process.stdout.write(`${JSON.stringify({ ready: true, endpoints: stack.endpoints, settings: stack.environment })}\n`);
+        writeJsonLine({ ready: true, endpoints: stack.endpoints, settings: stack.environment, ...(stack.azuriteDebugLogFile === undefined ? {} : { azuriteDebugLog: stack.azuriteDebugLogFile }) });
       } else {
-        process.stdout.write(
+        writeLine(
           [
             "Custody embedded stack is running. Ctrl-C stops it.",
             `  Blob (Azurite):        ${stack.endpoints.blob}`,
             `  Cosmos DB stand-in:    ${stack.endpoints.cosmos}`,
             `  Service Bus emulator:  ${stack.endpoints.serviceBus}`,
+            ...(stack.azuriteDebugLogFile === undefined ? [] : [`  Azurite debug log:     ${stack.azuriteDebugLogFile} (every request, SAS signatures included: delete it when done)`]),
             "Settings for other processes (local emulators only; these are their well-known development keys):",
             ...Object.entries(stack.environment).map(([key, value]) => `  ${key}=${value}`),
             `Upload with: custody upload <file> --officer <id> --device <id>`,
-            "",
           ].join("\n"),
         );
       }
       await untilSignal();
-      process.stdout.write("Stopping…\n");
+      writeLine("Stopping…");
       await stack.stop();
     });
 

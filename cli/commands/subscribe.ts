@@ -35,6 +35,8 @@ import { declaredRules, ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { untilSignal } from "../signals";
 import { DEFAULT_DATA_DIR, resolveServiceBus } from "../stack-target";
+import { writeErrorLine, writeJsonLine, writeLine } from "../output";
+import { printable } from "../../shared/text/printable";
 
 interface SubscribeOptions {
   filter?: string;
@@ -88,7 +90,7 @@ async function subscribe(name: string, options: SubscribeOptions): Promise<numbe
   let received = 0;
   try {
     restore = await prepareRules(subscription, options.filter, declaredRules(topicName, subscriptionName));
-    process.stderr.write(`custody subscribe: listening on ${topicName}/${subscriptionName} (${description})${options.filter ? ` with filter ${options.filter}` : ""}; Ctrl-C to stop\n`);
+    writeErrorLine(`custody subscribe: listening on ${topicName}/${subscriptionName} (${description})${options.filter ? ` with filter ${options.filter}` : ""}; Ctrl-C to stop`);
     while (!stop.signal.aborted && (max === undefined || received < max)) {
       try {
         const messages = await subscription.receive(max === undefined ? RECEIVE_BATCH : Math.min(RECEIVE_BATCH, max - received), RECEIVE_WAIT_IN_MS, stop.signal);
@@ -113,19 +115,19 @@ async function subscribe(name: string, options: SubscribeOptions): Promise<numbe
       }
     }
   } catch (error) {
-    process.stderr.write(`custody subscribe: ${isCustodyError(error) ? error.message : (error as Error).message}\n`);
+    writeErrorLine(`custody subscribe: ${isCustodyError(error) ? error.message : (error as Error).message}`);
     return EXIT_USAGE_OR_INFRASTRUCTURE;
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     try {
       if (restore !== undefined && !options.keepFilter) await restore(subscription);
     } catch (error) {
-      process.stderr.write(`custody subscribe: could not restore the subscription's rules (run custody subscribe ${subscriptionName} again to repair them): ${(error as Error).message}\n`);
+      writeErrorLine(`custody subscribe: could not restore the subscription's rules (run custody subscribe ${subscriptionName} again to repair them): ${(error as Error).message}`);
     } finally {
       await subscription.close();
     }
   }
-  process.stderr.write(`custody subscribe: ${received} event(s)\n`);
+  writeErrorLine(`custody subscribe: ${received} event(s)`);
   return max !== undefined && received < max ? EXIT_FAILED_RECORDING : EXIT_OK;
 }
 
@@ -197,7 +199,7 @@ async function prepareRules(subscription: EventSubscription, filter: string | un
   };
   if (filter === undefined) {
     if (current.some((rule) => rule.name === SUBSCRIBE_RULE_NAME)) {
-      process.stderr.write(`custody subscribe: removing the filter a previous run left on ${subscription.subscriptionName}\n`);
+      writeErrorLine(`custody subscribe: removing the filter a previous run left on ${subscription.subscriptionName}`);
       await putBack(declared ?? current.filter((rule) => rule.name !== SUBSCRIBE_RULE_NAME));
     }
     return undefined;
@@ -217,23 +219,24 @@ async function handle(subscription: EventSubscription, message: ReceivedMessage,
     event = parseEvidenceEvent(message);
   } catch (error) {
     const reason = (error as Error).message;
-    process.stderr.write(`custody subscribe: dead-lettered message ${message.messageId ?? "(no id)"}: ${reason}\n`);
+    writeErrorLine(`custody subscribe: dead-lettered message ${printable(message.messageId ?? "(no id)")}: ${printable(reason)}`);
     await subscription.deadLetter(message, "InvalidEvent", reason);
     return false;
   }
   const line: SubscribeJsonLine = event;
-  process.stdout.write(`${json ? JSON.stringify(line) : textLine(event)}\n`);
+  if (json) writeJsonLine(line);
+  else writeLine(textLine(event));
   await subscription.complete(message);
   return true;
 }
 
 function textLine(event: EvidenceEvent): string {
   const data = event.data;
-  const who = [`officer ${data.capture?.officerId ?? "-"}`, `device ${data.capture?.deviceId ?? "-"}`, ...(data.capture?.unit ? [`unit ${data.capture.unit}`] : [])].join("  ");
+  const who = [`officer ${printable(data.capture?.officerId ?? "-")}`, `device ${printable(data.capture?.deviceId ?? "-")}`, ...(data.capture?.unit ? [`unit ${printable(data.capture.unit)}`] : [])].join("  ");
   const outcome =
     data.status === "ready"
       ? `${data.renditions.length} rendition(s)`
-      : `${data.failure.stage}/${data.failure.code}: ${data.failure.reason}`;
+      : `${data.failure.stage}/${data.failure.code}: ${printable(data.failure.reason)}`;
   const findings = data.integrityFindings.length > 0 ? `  INTEGRITY: ${data.integrityFindings.map((f) => f.code).join(", ")}` : "";
   return `${event.time}  ${event.type}  ${data.evidenceId}  ${data.status.padEnd(8)}  ${who}  ${outcome}${findings}`;
 }

@@ -17,6 +17,8 @@ import { publishFixityResult, verifyOriginal, type FixityReport } from "../../sh
 import { ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+import { printResult, writeErrorLine } from "../output";
+import { printable } from "../../shared/text/printable";
 
 interface VerifyOptions {
   all?: boolean;
@@ -59,8 +61,8 @@ export function registerVerifyCommand(program: Command): void {
       } finally {
         await target.close();
       }
-      process.stdout.write(options.json ? `${JSON.stringify(results, null, 2)}\n` : `${results.map(describeResult).join("\n")}${results.length > 0 ? "\n" : ""}`);
-      if (!options.json) process.stderr.write(`${summarise(results)}\n`);
+      if (options.json || results.length > 0) printResult(options.json, results, () => results.map(describeResult).join("\n"));
+      if (!options.json) writeErrorLine(summarise(results));
       process.exitCode = exitCodeFor(results);
     });
 }
@@ -125,9 +127,9 @@ function isReport(result: VerifyResult): result is FixityReport & { recorded?: b
 
 function describeResult(result: VerifyResult): string {
   const head = `${result.status.toUpperCase().padEnd(12)} ${result.evidenceId}`;
-  if (!isReport(result)) return `${head}  ${result.reason}`;
-  const where = result.original ? `\n${" ".repeat(13)}${result.original.container}/${result.original.name}${result.original.versionId ? ` (version ${result.original.versionId})` : ""}` : "";
-  return `${head}  ${describeFixity(result)}${where}`;
+  if (!isReport(result)) return `${head}  ${printable(result.reason)}`;
+  const where = result.original ? `\n${" ".repeat(13)}${printable(result.original.container)}/${printable(result.original.name)}${result.original.versionId ? ` (version ${printable(result.original.versionId)})` : ""}` : "";
+  return `${head}  ${printable(describeFixity(result))}${where}`;
 }
 
 function summarise(results: readonly VerifyResult[]): string {

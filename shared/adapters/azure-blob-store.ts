@@ -34,6 +34,7 @@ import {
   type ListedBlob,
   type MediaBlobStore,
   type OpenReadOptions,
+  type UnlistableFolder,
   type WrittenBlob,
 } from "../ports/blob-store";
 import { decodeMetadata } from "./blob-metadata";
@@ -244,7 +245,7 @@ export class AzureBlobStore implements MediaBlobStore, BlobCatalog {
     return this.service.accountName;
   }
 
-  listBlobs(container: string, onUnlistable: (prefix: string, error: unknown) => void): AsyncIterable<ListedBlob> {
+  listBlobs(container: string, onUnlistable: (folder: UnlistableFolder) => void): AsyncIterable<ListedBlob> {
     return listBlobsIsolatingFailures(this.service.getContainerClient(container), onUnlistable);
   }
 

@@ -24,8 +24,15 @@
  *    or `..` segment — exports to a file system must land where the name says, never elsewhere.
  * 8. Does not end with `.` (Azure's naming guidance: such names are mishandled by clients and
  *    file systems that trim trailing dots).
+ * 9. No Unicode format characters (`\p{Cf}`): bidi controls (U+202E makes `evidence<U+202E>gpj.mp4`
+ *    read "evidence4pm.jpg"), zero-width characters (a twin of `clip.mp4` that looks the same),
+ *    BOM, soft hyphen, tag characters. They change how a name reads, not what it is — an officer
+ *    could pick the wrong recording from a list.
+ * 10. No percent-encoded dot segments (`%2e%2e`, `.%2E`, `%252e`…, also across an encoded `/`):
+ *    a URL or file tool that decodes the name would navigate folders, as with rule 7.
  */
 import type { RejectionReason } from "../contracts/messages";
+import { codePointLabel, printable, quoted } from "../text/printable";
 
 /** Azure Blob Storage's limit on a blob name. */
 export const AZURE_MAX_BLOB_NAME_LENGTH = 1024;
@@ -39,6 +46,31 @@ export const EVIDENCE_MAX_SEGMENT_BYTES = 255;
 // Written with escapes so the source stays free of the characters it looks for.
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/u;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const FORMAT_CHARACTER = /\p{Cf}/u;
+/** Names of the format characters a name is most likely to hold, for the reason a person reads. */
+const FORMAT_CHARACTER_NAMES: Readonly<Record<number, string>> = {
+  0x00ad: "SOFT HYPHEN",
+  0x061c: "ARABIC LETTER MARK",
+  0x180e: "MONGOLIAN VOWEL SEPARATOR",
+  0x200b: "ZERO WIDTH SPACE",
+  0x200c: "ZERO WIDTH NON-JOINER",
+  0x200d: "ZERO WIDTH JOINER",
+  0x200e: "LEFT-TO-RIGHT MARK",
+  0x200f: "RIGHT-TO-LEFT MARK",
+  0x202a: "LEFT-TO-RIGHT EMBEDDING",
+  0x202b: "RIGHT-TO-LEFT EMBEDDING",
+  0x202c: "POP DIRECTIONAL FORMATTING",
+  0x202d: "LEFT-TO-RIGHT OVERRIDE",
+  0x202e: "RIGHT-TO-LEFT OVERRIDE",
+  0x2060: "WORD JOINER",
+  0x2066: "LEFT-TO-RIGHT ISOLATE",
+  0x2067: "RIGHT-TO-LEFT ISOLATE",
+  0x2068: "FIRST STRONG ISOLATE",
+  0x2069: "POP DIRECTIONAL ISOLATE",
+  0xfeff: "BYTE ORDER MARK / ZERO WIDTH NO-BREAK SPACE",
+};
+/** Percent-decoding stops after this many rounds (`%25252e` is three); deeper nesting is not a name. */
+const MAX_DECODE_ROUNDS = 4;
 
 export function validateEvidenceBlobName(name: string): RejectionReason[] {
   const reasons: RejectionReason[] = [];
@@ -63,7 +95,14 @@ export function validateEvidenceBlobName(name: string): RejectionReason[] {
 
   const control = CONTROL_CHARACTER.exec(name);
   if (control !== null) {
-    reject(`contains the control character ${codePointLabel(control[0])} at position ${control.index + 1}: names must be printable text`);
+    reject(`contains the control character ${codePointLabel(control[0])} at position ${codePointLength(name.slice(0, control.index)) + 1}: names must be printable text`);
+  }
+  const format = firstFormatCharacter(name);
+  if (format !== undefined) {
+    const what = format.count === 1 ? "an invisible format character" : `${format.count} invisible format characters, the first`;
+    reject(
+      `contains ${what} ${format.label} at position ${format.position} (counting characters from 1): such characters reorder or hide parts of a name, so it reads as another; upload it again under a name without them`,
+    );
   }
   if (LONE_SURROGATE.test(name)) {
     reject("contains an unpaired UTF-16 surrogate: names must be valid Unicode text");
@@ -83,6 +122,10 @@ export function validateEvidenceBlobName(name: string): RejectionReason[] {
   if (segments.some((segment) => segment === "." || segment === "..")) {
     reject("has a '.' or '..' path segment: names must not navigate folders");
   }
+  const encodedDots = segments.find((segment) => segment !== "." && segment !== ".." && decodesToDotSegment(segment));
+  if (encodedDots !== undefined) {
+    reject(`has the path segment '${printable(encodedDots)}', a percent-encoded '.' or '..': a tool that decodes the name would navigate folders; upload it again under a name without it`);
+  }
   const longSegment = segments.find((segment) => Buffer.byteLength(segment, "utf8") > EVIDENCE_MAX_SEGMENT_BYTES);
   if (longSegment !== undefined) {
     reject(`has a path segment of ${Buffer.byteLength(longSegment, "utf8")} bytes: each segment may have at most ${EVIDENCE_MAX_SEGMENT_BYTES}`);
@@ -97,8 +140,44 @@ function codePointLength(text: string): number {
   return Array.from(text).length;
 }
 
-function codePointLabel(character: string): string {
-  return `U+${(character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+interface FoundFormatCharacter {
+  /** `U+202E (RIGHT-TO-LEFT OVERRIDE)`. */
+  label: string;
+  /** 1-based, in characters (code points). */
+  position: number;
+  count: number;
+}
+
+function firstFormatCharacter(name: string): FoundFormatCharacter | undefined {
+  let found: FoundFormatCharacter | undefined;
+  let position = 0;
+  for (const character of name) {
+    position++;
+    if (!FORMAT_CHARACTER.test(character)) continue;
+    if (found !== undefined) {
+      found.count++;
+      continue;
+    }
+    const known = FORMAT_CHARACTER_NAMES[character.codePointAt(0) ?? 0];
+    found = { label: `${codePointLabel(character)}${known === undefined ? "" : ` (${known})`}`, position, count: 1 };
+  }
+  return found;
+}
+
+/**
+ * True when percent-decoding `segment` (repeatedly, as layered tools would) yields a `.` or `..`
+ * segment — on its own or between decoded `/` or `\`. Malformed escapes (`100%`) are left as
+ * they are, as decoders that do not throw leave them.
+ */
+function decodesToDotSegment(segment: string): boolean {
+  let text = segment;
+  for (let round = 0; round < MAX_DECODE_ROUNDS && text.includes("%"); round++) {
+    const decoded = text.replace(/%([0-9a-f]{2})/gi, (_escape, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    if (decoded === text) break;
+    text = decoded;
+    if (text.split(/[/\\]/).some((part) => part === "." || part === "..")) return true;
+  }
+  return false;
 }
 
 /**
@@ -107,10 +186,10 @@ function codePointLabel(character: string): string {
  * characters; the full name is in the message's `original.name`).
  */
 export function describeName(name: string, maxLength = 120): string {
-  const printable = JSON.stringify(name).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  if (printable.length <= maxLength) return printable;
+  const shown = quoted(name);
+  if (shown.length <= maxLength) return shown;
   // Cut by code points so an emoji is never split into half a surrogate pair.
-  const points = Array.from(printable);
+  const points = Array.from(shown);
   const half = Math.floor((maxLength - 30) / 2);
   return `${points.slice(0, half).join("")}…(${codePointLength(name)} characters)…${points.slice(-half).join("")}`;
 }

@@ -23,6 +23,7 @@
  * as much as is known about a rejected recording.
  */
 import type { CaptureMetadata, RejectionReason } from "../contracts/messages";
+import { quoted } from "../text/printable";
 
 /** The metadata keys the dock writes (lower-case: that is how the service returns them). */
 export const CAPTURE_METADATA_KEYS = {
@@ -195,6 +196,5 @@ function describeDuration(ms: number): string {
 function describeValue(value: string, maxLength = 100): string {
   const points = Array.from(value);
   const shown = points.length > maxLength ? `${points.slice(0, maxLength).join("")}…` : value;
-  const quoted = JSON.stringify(shown).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  return points.length > maxLength ? `${quoted} (${points.length} characters)` : quoted;
+  return points.length > maxLength ? `${quoted(shown)} (${points.length} characters)` : quoted(shown);
 }

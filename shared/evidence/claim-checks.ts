@@ -13,6 +13,7 @@
  */
 import type { EvidenceReceivedMessage, FixityResultMessage, OriginalRef, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
+import { deriveEvidenceId } from "./evidence-id";
 import type { EvidenceRecord } from "./record";
 
 /** How far a reporter's clock may run ahead of the index's before its times are refused. */
@@ -20,6 +21,10 @@ export const MAX_CLOCK_SKEW_IN_MS = 5 * 60 * 1000;
 
 export function checkEvidenceReceived(record: EvidenceRecord | undefined, message: EvidenceReceivedMessage, nowInMs: number): void {
   refuseIf(futureTime(message.uploadedAt, nowInMs, "uploadedAt"), message.evidenceId);
+  // The evidence id is derived from the original's identity (ingest, evidence-id.ts): a message
+  // whose id is not its original's names a recording that does not exist.
+  const derived = deriveEvidenceId(message.original);
+  if (derived !== message.evidenceId) refuseIf(`the evidence id is not the one derived from the original it names (${message.original.container}/${message.original.name}, etag ${message.original.etag}: ${derived})`, message.evidenceId);
   const known = record?.original;
   if (known !== undefined) refuseIf(otherOriginal(known, message.original), message.evidenceId);
 }

@@ -98,13 +98,25 @@ export interface ListedBlob {
   lastModified?: Date;
 }
 
+/** A folder a listing could not cover entirely (Azurite cannot list a name with control characters). */
+export interface UnlistableFolder {
+  /** The folder (`officer/device/`), `""` for the container's top level. */
+  prefix: string;
+  /** The last entry listed in it; the ones after it were not seen. Absent: none was. */
+  listedUpTo?: string;
+  error: unknown;
+}
+
 /**
  * Listing a container (reconcile): what is stored, whether or not an event announced it.
  * Kept apart from the stages' ports: only reconcile walks containers.
  */
 export interface BlobCatalog {
-  /** Every blob of `container`; a folder that cannot be listed is reported to `onUnlistable` and skipped, not fatal. */
-  listBlobs(container: string, onUnlistable: (prefix: string, error: unknown) => void): AsyncIterable<ListedBlob>;
+  /**
+   * Every blob of `container` that can be listed; a folder that cannot be listed entirely is
+   * reported to `onUnlistable` (each time) and the rest is still listed, not fatal.
+   */
+  listBlobs(container: string, onUnlistable: (folder: UnlistableFolder) => void): AsyncIterable<ListedBlob>;
   /** The storage account's name, as evidence ids and blob URLs use it. */
   readonly accountName: string;
   /** The URL of a blob, without a query string. */

@@ -127,9 +127,10 @@ export async function indexStageResult(message: StageResultMessage, deps: IndexS
 
 async function scheduleStageRetry(record: EvidenceRecord, failure: StageResultMessage, deps: IndexStageDeps, context: StageContext): Promise<void> {
   const state = record.stages[failure.stage];
-  // A stage that has an outcome needs no retry (a late report of an earlier round) — unless the
-  // failure belongs to an operator's reprocess, which re-runs a stage that has one.
-  if (failure.reprocess === undefined && state !== undefined && state.status !== "pending") return;
+  // A stage that succeeded needs no retry (a late report of an earlier round) — unless the
+  // failure belongs to an operator's reprocess, which re-runs a stage that has. A stage that
+  // failed for good and was redriven does: the redriven run's transient failure is retried too.
+  if (failure.reprocess === undefined && (state?.status === "succeeded" || state?.status === "skipped")) return;
   if (record.original === undefined || record.uploadedAt === undefined) {
     // The result came before evidence-received was indexed: this result is tried again later, by then it is.
     throw new CustodyError("Transient", `evidence ${failure.evidenceId}: cannot schedule the ${failure.stage} retry before the record names its original`);

@@ -29,7 +29,7 @@
 import { blobCreatedEvent, type BlobContainerLocation, type BlobCreatedCloudEvent } from "../contracts/blob-created-cloud-event";
 import { deriveEvidenceId } from "../evidence/evidence-id";
 import type { EvidenceRecord } from "../evidence/record";
-import type { BlobCatalog } from "../ports/blob-store";
+import type { BlobCatalog, UnlistableFolder } from "../ports/blob-store";
 import type { EvidenceIndex } from "../ports/evidence-index";
 import { OPERATION_PROPERTY, operationCopyMessageId, operationLabel, type OperationRef } from "../contracts/message-ids";
 import { ENTITIES } from "../topology";
@@ -111,8 +111,13 @@ export async function reconcile(deps: ReconcileDeps, context: StageContext, opti
 }
 
 async function findUnrecorded(deps: ReconcileDeps, container: string, options: ReconcileOptions, outcome: ReconcileOutcome, out: Candidate[]): Promise<void> {
-  const unlistable = (prefix: string, error: unknown): void => {
-    outcome.errors.push(`${container}/${prefix}: could not be listed: ${(error as Error).message}`);
+  const unlistable = (folder: UnlistableFolder): void => {
+    const where = `${container}/${folder.prefix}`;
+    const seen = folder.listedUpTo === undefined ? "none of its entries could be listed" : `its entries after ${container}/${folder.listedUpTo} could not be listed`;
+    const cause = (folder.error as Error).message;
+    outcome.errors.push(
+      `${where}: ${seen}${cause ? ` (${cause})` : ""}; originals there without a record are not found. On Azurite this is a blob name with a control character: rename or delete it`,
+    );
   };
   const location = locationOf(deps.catalog, container);
   for await (const blob of deps.catalog.listBlobs(container, unlistable)) {

@@ -24,13 +24,24 @@ import { createEmulatorAdministrationClient } from "../../local/servicebus-emula
 import { startStack, type RunningStack } from "../../local/stack";
 import { createQueueOperations } from "../../shared/adapters/service-bus-operations";
 import type { EvidenceReceivedMessage } from "../../shared/contracts/messages";
+import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
 import { waitFor } from "../support/polling";
 import { publisherFailingResults } from "./dead-letter-fixture";
 import { CUSTODY_BIN, runCli } from "./run-cli";
 
-const EVIDENCE_ID = "ev-0123456789abcdef0123456789abcdef";
+const ORIGINAL: EvidenceReceivedMessage["original"] = {
+  account: "devstoreaccount1",
+  container: "originals",
+  name: "PC1234/BWV-0042/clip.mp4",
+  etag: "0x8DDEADBEEF00001",
+  url: "http://127.0.0.1:10000/devstoreaccount1/originals/PC1234/BWV-0042/clip.mp4",
+  size: 4096,
+  contentType: "video/mp4",
+};
+/** As ingest derives it (the index refuses an evidence-received whose id is not its original's). */
+const EVIDENCE_ID = deriveEvidenceId(ORIGINAL);
 
 let stack: RunningStack;
 let client: ServiceBusClient;
@@ -43,15 +54,7 @@ function evidenceReceived(): EvidenceReceivedMessage {
     schemaVersion: 1,
     kind: "evidence-received",
     evidenceId: EVIDENCE_ID,
-    original: {
-      account: "devstoreaccount1",
-      container: "originals",
-      name: "PC1234/BWV-0042/clip.mp4",
-      etag: "0x8DDEADBEEF00001",
-      url: "http://127.0.0.1:10000/devstoreaccount1/originals/PC1234/BWV-0042/clip.mp4",
-      size: 4096,
-      contentType: "video/mp4",
-    },
+    original: { ...ORIGINAL },
     capture: { officerId: "PC1234", deviceId: "BWV-0042", recordedAt: "2026-11-26T08:15:00Z" },
     acceptance: { status: "accepted" },
     uploadedAt: "2026-11-26T08:20:00Z",

@@ -25,10 +25,12 @@ import type { EvidenceReceivedMessage } from "../../shared/contracts/messages";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
 import { waitFor } from "../support/polling";
+import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { publisherFailingResults } from "./dead-letter-fixture";
 import { runCli } from "./run-cli";
 
-const EVIDENCE_ID = "ev-fedcba9876543210fedcba9876543210";
+/** Derived from the uploaded original, as ingest does (the index refuses an evidence-received whose id is not its original's). */
+let EVIDENCE_ID: string;
 const BLOB_NAME = "PC1234/BWV-0042/redrive.mp4";
 
 let stack: RunningStack;
@@ -67,6 +69,7 @@ beforeAll(async () => {
   const bytes = randomBytes(4096);
   const blob = BlobServiceClient.fromConnectionString(stack.environment.EvidenceStorage).getContainerClient(ORIGINALS_CONTAINER).getBlockBlobClient(BLOB_NAME);
   const uploaded = await blob.upload(bytes, bytes.length, { blobHTTPHeaders: { blobContentType: "video/mp4" } });
+  EVIDENCE_ID = deriveEvidenceId({ account: "devstoreaccount1", container: ORIGINALS_CONTAINER, name: BLOB_NAME, etag: uploaded.etag! });
   const received: EvidenceReceivedMessage = {
     schemaVersion: 1,
     kind: "evidence-received",

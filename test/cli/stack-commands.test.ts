@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -56,7 +56,34 @@ test("start serves upload, list and status from other processes, and stops clean
     stack.kill("SIGINT");
   }
   expect(await exited).toBe(0);
+  // Azurite's debug log (every request, SAS signatures included) is not written by default.
+  const files = readdirSync(dataDir, { recursive: true, encoding: "utf8" }).filter((f) => statSync(path.join(dataDir, f)).isFile());
+  expect(files.filter((f) => /debug/i.test(f))).toEqual([]);
 }, 90_000);
+
+test("start --verbose writes Azurite's debug log to one named file", async () => {
+  const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), "custody-start-verbose-")), "data");
+  const stack: ChildProcess = spawn(
+    process.execPath,
+    [BIN, "start", "--data-dir", dataDir, "--blob-port", "0", "--cosmos-port", "0", "--servicebus-port", "0", "--json", "--quiet", "--verbose"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stdout = "";
+  stack.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  const exited = new Promise<number | null>((resolve) => stack.on("exit", (code) => resolve(code)));
+  let ready: { azuriteDebugLog?: string };
+  try {
+    ready = await waitFor("the stack's ready line", async () => {
+      const line = stdout.split("\n").find((l) => l.includes('"ready":true'));
+      return line ? (JSON.parse(line) as { azuriteDebugLog?: string }) : undefined;
+    }, 30_000);
+  } finally {
+    stack.kill("SIGINT");
+  }
+  expect(await exited).toBe(0);
+  expect(ready.azuriteDebugLog).toBe(path.join(dataDir, "azurite-debug.log"));
+  expect(existsSync(ready.azuriteDebugLog!)).toBe(true);
+}, 60_000);
 
 test("a taken port stops start at once, naming the port", async () => {
   const blocker = net.createServer();

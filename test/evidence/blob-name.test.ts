@@ -58,6 +58,61 @@ describe("validateEvidenceBlobName", () => {
     expect(reasons[0]).toContain("position 2");
   });
 
+  describe("refuses names that look like other names", () => {
+    it("a right-to-left override that shows evidence<U+202E>gpj.mp4 as evidence4pm.jpg", () => {
+      const reasons = messages("evidence\u202egpj.mp4");
+      expect(reasons).toHaveLength(1);
+      expect(reasons[0]).toContain("U+202E");
+      expect(reasons[0]).toContain("RIGHT-TO-LEFT OVERRIDE");
+      expect(reasons[0]).toContain("position 9");
+      // The reason itself must not carry the character it reports.
+      expect(reasons[0]).not.toMatch(/\p{Cf}/u);
+    });
+
+    it("a zero-width twin of clip.mp4", () => {
+      expect(messages("cl\u200bip.mp4")).toEqual([expect.stringMatching(/U\+200B \(ZERO WIDTH SPACE\) at position 3/)]);
+    });
+
+    it.each([
+      ["byte order mark", "\ufeffclip.mp4", "U+FEFF", 1],
+      ["left-to-right mark", "a/b\u200e.mp4", "U+200E", 4],
+      ["right-to-left isolate", "a/\u2067b.mp4", "U+2067", 3],
+      ["zero width joiner", "a\u200db.mp4", "U+200D", 2],
+      ["word joiner", "a\u2060b.mp4", "U+2060", 2],
+      ["soft hyphen", "a\u00adb.mp4", "U+00AD", 2],
+      ["Arabic letter mark", "a\u061cb.mp4", "U+061C", 2],
+      // Positions count characters, not UTF-16 units: the emoji before it is one character.
+      ["tag character after an emoji", "\u{1F4F9}\u{E0041}.mp4", "U+E0041", 2],
+    ])("any other format character (%s), naming it and its position", (_label, name, code, position) => {
+      const reasons = messages(name);
+      expect(reasons).toHaveLength(1);
+      expect(reasons[0]).toContain(code);
+      expect(reasons[0]).toContain(`position ${position}`);
+    });
+
+    it("counts every format character but names the first", () => {
+      expect(messages("a\u202eb\u200bc.mp4")).toEqual([expect.stringMatching(/2 invisible format characters.*U\+202E.*position 2/)]);
+    });
+
+    it.each([
+      ["%2e%2e/%2e%2e/x.mp4", "%2e%2e"],
+      ["a/%2E%2E/b.mp4", "%2E%2E"],
+      ["a/%2e%2E/b.mp4", "%2e%2E"],
+      ["a/.%2e/b.mp4", ".%2e"],
+      ["a/%2e./b.mp4", "%2e."],
+      ["a/%2e/b.mp4", "%2e"],
+      ["a/%252e%252e/b.mp4", "%252e%252e"],
+      ["a/x%2f..%2fb.mp4", "x%2f..%2fb.mp4"],
+    ])("a percent-encoded dot segment (%s)", (name, segment) => {
+      expect(messages(name)).toEqual([expect.stringContaining(`'${segment}'`)]);
+      expect(messages(name)[0]).toContain("percent-encoded");
+    });
+
+    it.each(["a/%2e%2ex.mp4", "a/x%2e.mp4", "a/100%/b.mp4", "a/%zz%2/b.mp4", "a/b%20c.mp4"])("but accepts %j", (name) => {
+      expect(validateEvidenceBlobName(name)).toEqual([]);
+    });
+  });
+
   it("refuses unpaired surrogates", () => {
     expect(messages("a\ud800b.mp4")).toEqual([expect.stringContaining("unpaired")]);
   });

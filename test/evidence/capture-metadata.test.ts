@@ -116,7 +116,7 @@ describe("validateCaptureMetadata", () => {
   it("quotes long or odd values briefly and printably", () => {
     const { reasons } = check({ ...good, officerid: `\u0085${"x".repeat(5000)}` });
     expect(reasons[0]!.message.length).toBeLessThan(400);
-    expect(reasons[0]!.message).toContain("\\u0085");
+    expect(reasons[0]!.message).toContain("\\u{85}");
     expect(reasons[0]!.message).toContain("5001 characters");
   });
 });

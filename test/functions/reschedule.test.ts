@@ -74,26 +74,25 @@ const failure: StageResultMessage = {
   schemaVersion: 1,
   kind: "stage-result",
   evidenceId: EV,
-  stage: "transcode",
+  stage: "hash",
   attempt: 1,
   outcome: "succeeded",
   final: true,
   startedAt: "2026-12-05T07:00:00.000Z",
   finishedAt: "2026-12-05T07:00:05.000Z",
-  actor: "custody/transcode@test",
-  renditions: [{ kind: "proxy", name: "proxy.mp4", container: "derived", path: `${EV}/transcode/proxy.mp4`, contentType: "video/mp4", size: 10, sha256: "a".repeat(64) }],
-  provenance: { source: { container: "originals", name: "x.mp4", etag: '"e"' }, tools: { ffmpeg: "f", ffprobe: "p" }, runs: [], startedAt: "2026-12-05T07:00:00.000Z", finishedAt: "2026-12-05T07:00:05.000Z" },
+  actor: "custody/hash@test",
+  hash: { sha256: "a".repeat(64), size: 10, segmentSizeInBytes: 4194304, segmentSha256: ["b".repeat(64)] },
 };
 
 test("index unreachable: the stage result is re-scheduled on its queue with backoff, round by round, the budget counted from the first failure", async () => {
   const sentAt = Date.now();
-  const outcome = await indexResultsHandler(failure, invocation("index-results", { messageId: `${EV}:transcode:1:succeeded`, correlationId: EV, subject: "stage-result", applicationProperties: { evidenceId: EV, stage: "transcode", outcome: "succeeded" } }));
+  const outcome = await indexResultsHandler(failure, invocation("index-results", { messageId: `${EV}:hash:1:succeeded`, correlationId: EV, subject: "stage-result", applicationProperties: { evidenceId: EV, stage: "hash", outcome: "succeeded" } }));
   expect(outcome).toEqual({ settle: "complete" });
 
   const copy = await receiveOne([ENTITIES.stageResults.queueName]);
-  expect(copy.messageId).toBe(`${EV}:transcode:1:succeeded:reschedule-1`);
+  expect(copy.messageId).toBe(`${EV}:hash:1:succeeded:reschedule-1`);
   expect(copy.body).toEqual(failure);
-  expect(copy.applicationProperties).toMatchObject({ stage: "transcode", outcome: "succeeded", evidenceId: EV, [RESCHEDULE_ROUND_PROPERTY]: 1 });
+  expect(copy.applicationProperties).toMatchObject({ stage: "hash", outcome: "succeeded", evidenceId: EV, [RESCHEDULE_ROUND_PROPERTY]: 1 });
   const firstFailedAt = copy.applicationProperties?.[RESCHEDULE_FIRST_FAILED_AT_PROPERTY] as string;
   expect(Date.parse(firstFailedAt)).toBeGreaterThanOrEqual(sentAt - 1000);
   // Not redelivered at once: enqueued after the first backoff (0.5–1 s with jitter).
@@ -102,14 +101,14 @@ test("index unreachable: the stage result is re-scheduled on its queue with back
   // The copy fails again: round 2, same first failure time, the id does not grow.
   await indexResultsHandler(copy.body, invocation("index-results", { messageId: copy.messageId, correlationId: EV, subject: copy.subject, applicationProperties: copy.applicationProperties }));
   const second = await receiveOne([ENTITIES.stageResults.queueName]);
-  expect(second.messageId).toBe(`${EV}:transcode:1:succeeded:reschedule-2`);
+  expect(second.messageId).toBe(`${EV}:hash:1:succeeded:reschedule-2`);
   expect(second.applicationProperties).toMatchObject({ [RESCHEDULE_ROUND_PROPERTY]: 2, [RESCHEDULE_FIRST_FAILED_AT_PROPERTY]: firstFailedAt });
 }, 60_000);
 
 test("past the retry budget the message is abandoned (the host's MaxDeliveryCount then dead-letters it) rather than re-scheduled", async () => {
   const longAgo = new Date(Date.now() - 31 * 60_000).toISOString();
   await expect(
-    indexResultsHandler(failure, invocation("index-results", { messageId: `${EV}:transcode:1:succeeded:reschedule-40`, correlationId: EV, applicationProperties: { [RESCHEDULE_ROUND_PROPERTY]: 40, [RESCHEDULE_FIRST_FAILED_AT_PROPERTY]: longAgo } })),
+    indexResultsHandler(failure, invocation("index-results", { messageId: `${EV}:hash:1:succeeded:reschedule-40`, correlationId: EV, applicationProperties: { [RESCHEDULE_ROUND_PROPERTY]: 40, [RESCHEDULE_FIRST_FAILED_AT_PROPERTY]: longAgo } })),
   ).rejects.toMatchObject({ code: "Transient" });
 });
 

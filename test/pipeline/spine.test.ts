@@ -212,6 +212,22 @@ test("a name with control characters is rejected as InvalidName and still hashed
   expect((await waitForFinalRecord(await evidenceIdForBlob(other.blobName))).status).toBe("ready");
 });
 
+test.each([
+  ["a right-to-left override (reads as evidence4pm.jpg)", "lying-names/evidence\u202egpj.mp4", "U+202E"],
+  ["a zero-width character (a twin of clip.mp4)", "lying-names/cl\u200bip.mp4", "U+200B"],
+  ["percent-encoded dot segments", "%2e%2e/%2e%2e/x.mp4", "percent-encoded"],
+])("a name with %s is rejected as InvalidName, kept under its real name and still hashed", async (_label, blobName, expected) => {
+  const bytes = randomBytes(600);
+  await blobService.getContainerClient(ORIGINALS_CONTAINER).getBlockBlobClient(blobName).uploadData(bytes, {
+    metadata: { officerid: "PC1", deviceid: "BWV-1", recordedat: encodeURIComponent("2026-11-26T07:00:00Z") },
+  });
+  const record = await waitForFinalRecord(await evidenceIdForBlob(blobName));
+  expect(record.status).toBe("rejected");
+  expect(record.rejection?.reasons).toEqual([expect.objectContaining({ code: "InvalidName", message: expect.stringContaining(expected) })]);
+  expect(record.original?.name).toBe(blobName);
+  expect(record.hash?.sha256).toBe(createHash("sha256").update(bytes).digest("hex"));
+});
+
 test("a name longer than the evidence limit is rejected as InvalidName and still hashed", async () => {
   const container = blobService.getContainerClient(ORIGINALS_CONTAINER);
   const blobName = `rejects/${"long-name-".repeat(60)}.mp4`; // ~600 characters: legal in Azure (1,024), over the evidence limit (512)

@@ -12,6 +12,7 @@ import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, Pipeline
 import { isValidMessage } from "../../shared/contracts/validate";
 import { CustodyError, isCustodyError } from "../../shared/errors";
 import { eventDataProblems, type EvidenceFailedData, type EvidenceReadyData } from "../../shared/contracts/evidence-events";
+import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { applyEvidenceReceived, applyStageResult, decideFinalState, newRecord } from "../../shared/evidence/record-merge";
 import { silentLogger } from "../../shared/logging";
@@ -98,8 +99,15 @@ function context(attempt = 1): StageContext {
   return { actor: "custody/index@test", attempt, maxAttempts: 10, traceparent: childTraceparent(), log: silentLogger };
 }
 
+/** Each test recording's original; its evidence id is derived from it, as ingest does (the index checks). */
+const ORIGINALS = new Map<string, EvidenceReceivedMessage["original"]>();
+
 function newEvidenceId(): string {
-  return `ev-${randomBytes(16).toString("hex")}`;
+  const token = randomBytes(8).toString("hex");
+  const original = { account: "devstoreaccount1", container: "originals", name: `A123/cam7/${token}.mp4`, etag: '"0x8DD"', url: `https://example/originals/${token}.mp4`, size: 2048, contentType: "video/mp4" };
+  const evidenceId = deriveEvidenceId(original);
+  ORIGINALS.set(evidenceId, original);
+  return evidenceId;
 }
 
 function received(evidenceId: string, overrides: Partial<EvidenceReceivedMessage> = {}): EvidenceReceivedMessage {
@@ -107,7 +115,7 @@ function received(evidenceId: string, overrides: Partial<EvidenceReceivedMessage
     schemaVersion: 1,
     kind: "evidence-received",
     evidenceId,
-    original: { account: "devstoreaccount1", container: "originals", name: `A123/cam7/${evidenceId}.mp4`, etag: '"0x8DD"', url: `https://example/originals/${evidenceId}.mp4`, size: 2048, contentType: "video/mp4" },
+    original: { ...ORIGINALS.get(evidenceId)! },
     capture: { officerId: "A123", deviceId: "cam7", recordedAt: "2026-11-26T09:00:00+00:00", deviceSha256: SHA },
     acceptance: { status: "accepted" },
     uploadedAt: "2026-11-26T09:30:00.000Z",
@@ -328,7 +336,8 @@ describe("index stage", () => {
         }),
         /outside ev-[0-9a-f]+\/thumbnail\//,
       ],
-      [received(id, { original: { ...received(id).original, name: "someone/else.mp4" } }), /another original \(name/],
+      [received(id, { original: { ...received(id).original, name: "someone/else.mp4" } }), /evidence id is not the one derived from the original it names/],
+      [received(id, { original: { ...received(id).original, size: 9999 } }), /another original \(size 9999/],
       [received(id, { uploadedAt: future }), /uploadedAt .* is in the future/],
     ];
     for (const [message, reason] of refused) {

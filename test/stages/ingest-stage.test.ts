@@ -267,6 +267,16 @@ describe("ingestRecording", () => {
       expect(message.original.name).toBe("unit-7/clip\u0007.mp4");
     });
 
+    it.each([
+      ["a right-to-left override (shows as evidence4pm.jpg)", "unit-7/evidence\u202egpj.mp4", "U+202E"],
+      ["a zero-width twin of clip.mp4", "unit-7/cl\u200bip.mp4", "U+200B"],
+      ["percent-encoded dot segments", "%2e%2e/%2e%2e/x.mp4", "percent-encoded"],
+    ])("a name with %s, keeping the real name", async (_label, name, expected) => {
+      const { message } = await ingest("originals", name);
+      expect(reasonsOf(message)).toEqual([{ code: "InvalidName", field: "name", message: expect.stringContaining(expected) }]);
+      expect(message.original.name).toBe(name);
+    });
+
     it("a '..' segment in the name", async () => {
       const { message } = await ingest("originals", "unit-7/../clip.mp4");
       expect(reasonsOf(message)).toEqual([{ code: "InvalidName", field: "name", message: expect.stringContaining("'..'") }]);
