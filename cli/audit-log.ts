@@ -23,7 +23,7 @@ export interface AuditRecord {
   entity: string;
   /** Where the copies went (redrive). */
   destination?: string;
-  filter: { reasonLike?: string; evidenceId?: string; max?: number; olderThan?: string; since?: string; stuckAfter?: string; stages?: string[]; reason?: string };
+  filter: { reasonLike?: string; evidenceId?: string; max?: number; rate?: number; olderThan?: string; since?: string; stuckAfter?: string; stages?: string[]; reason?: string };
   count: number;
   messageIds: string[];
   evidenceIds: string[];

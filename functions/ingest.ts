@@ -4,7 +4,7 @@
  * recording goes on: a rejected one is still hashed and indexed with its reasons.
  */
 import type { InvocationContext } from "@azure/functions";
-import { evidenceReceivedMessageId } from "../shared/contracts/message-ids";
+import { evidenceReceivedMessageId, operationLabelOf, reannouncedEvidenceReceivedMessageId } from "../shared/contracts/message-ids";
 import { parseBlobCreatedEvent } from "../shared/contracts/blob-created-event";
 import { ingestRecording } from "../shared/stages/ingest-stage";
 import { ENTITIES } from "../shared/topology";
@@ -24,8 +24,11 @@ export async function ingestHandler(message: unknown, invocation: InvocationCont
     const { blobs, publisher, settings } = await getServices();
     const received = await ingestRecording(event, { blobs }, context, { acceptedContainers: settings.acceptedContainers });
     annotateEvidenceId(context, received.evidenceId);
+    // A re-announcement (reconcile, a redrive of this queue) gets its own id: the first
+    // announcement's would be dropped by the topic's duplicate detection inside its window.
+    const operation = operationLabelOf(triggerProperties(invocation));
     await publisher.publish(ENTITIES.evidenceReceivedTopic, {
-      messageId: evidenceReceivedMessageId(received.evidenceId),
+      messageId: operation === undefined ? evidenceReceivedMessageId(received.evidenceId) : reannouncedEvidenceReceivedMessageId(received.evidenceId, operation),
       body: received,
       subject: "evidence-received",
       correlationId: received.evidenceId,
@@ -37,6 +40,12 @@ export async function ingestHandler(message: unknown, invocation: InvocationCont
       container: received.original.container,
       name: received.original.name,
       acceptance: received.acceptance.status,
+      ...(operation === undefined ? {} : { operation }),
     });
   });
+}
+
+function triggerProperties(invocation: InvocationContext): Record<string, unknown> | undefined {
+  const metadata = (invocation.triggerMetadata ?? {}) as { applicationProperties?: Record<string, unknown>; userProperties?: Record<string, unknown> };
+  return metadata.applicationProperties ?? metadata.userProperties;
 }

@@ -13,6 +13,7 @@
  *
  * Locally the dev host runs it every CUSTODY_RECONCILE_INTERVAL_MS when that is set.
  */
+import { randomUUID } from "node:crypto";
 import type { InvocationContext } from "@azure/functions";
 import { CustodyError } from "../shared/errors";
 import { reconcile } from "../shared/stages/reconcile-stage";
@@ -35,23 +36,27 @@ export async function reconcileHandler(_timer: unknown, invocation: InvocationCo
   const context = timerContextFor(reconcileFunction, invocation);
   const { blobs, index, ledger, publisher, settings } = await getServices();
   const now = Date.now();
+  const operationId = randomUUID();
   const outcome = await reconcile(
     {
       catalog: blobs,
       index,
       ledger: { ledger, requiredStages: settings.requiredStages, retryPolicy: settings.retry },
-      send: (messageId, event) => publisher.publish(ENTITIES.blobCreated.queueName, { messageId, body: event, subject: event.type, correlationId: event.id, traceparent: context.traceparent }),
+      send: (messageId, event, applicationProperties) =>
+        publisher.publish(ENTITIES.blobCreated.queueName, { messageId, body: event, subject: event.type, correlationId: event.id, applicationProperties, traceparent: context.traceparent }),
     },
     context,
     {
+      // Each run is its own operation: its re-announcements are never taken for an earlier run's.
+      operationId,
       originalsContainers: settings.acceptedContainers,
       since: settings.reconcile.lookbackHours === 0 ? undefined : new Date(now - settings.reconcile.lookbackHours * 3600_000),
       stuckBefore: new Date(now - settings.reconcile.stuckAfterMinutes * 60_000),
     },
   );
   const failed = outcome.items.filter((i) => !i.sent);
-  const counts = { originalsChecked: outcome.scanned.originals, stuck: outcome.scanned.stuck, rebuiltFromLedger: outcome.rebuilt.filter((r) => r.written).length, reemitted: outcome.items.length - failed.length, notSent: failed.length, errors: outcome.errors.length };
-  if (outcome.items.length > 0 || outcome.rebuilt.length > 0) context.log.warn("reconcile finished: recordings re-announced", counts);
+  const counts = { operationId, originalsChecked: outcome.scanned.originals, stuck: outcome.scanned.stuck, rebuiltFromLedger: outcome.rebuilt.filter((r) => r.written).length, reemitted: outcome.items.length - failed.length, notSent: failed.length, errors: outcome.errors.length };
+  if (outcome.items.length > 0 || outcome.rebuilt.length > 0) context.log.warn("reconcile finished: recordings re-announced or rebuilt", counts);
   else context.log.info("reconcile finished: nothing missing", counts);
   if (failed.length > 0 || outcome.errors.length > 0) {
     throw new CustodyError("Transient", `reconcile: ${failed.length} event(s) not sent, ${outcome.errors.length} check(s) not made (${[...failed.map((i) => `${i.evidenceId}: ${i.error ?? "?"}`), ...outcome.errors].slice(0, 5).join("; ")}); the next run tries again.`);

@@ -8,17 +8,23 @@
  * (every other rule of every subscription requires NOT EXISTS(custodyRedriveTo) — see
  * topology/servicebus.json and docs/operations.md). The copy keeps body, content type,
  * correlation id, subject and application properties, drops the dead-letter properties, and
- * carries `custodyRedriveCount` (previous + 1) and `custodyRedriveId` (one per run); its
- * message id is `<original id>:redrive:<count>`, so duplicate detection drops a re-send of the
- * same redrive after a crash but never a later redrive. The dead-lettered message is completed
- * only after the send resolved: a crash in between can cause one duplicate (which the stages'
- * idempotency absorbs), never a loss. Messages that do not match are abandoned (they stay).
+ * carries `custodyRedriveCount` (previous + 1), `custodyRedriveId` (one per run) and
+ * `custodyOperation` (`redrive-<id>`); its message id is
+ * `<original id>:redrive-<run id>:<subscription or queue>:<sequence number>`
+ * (shared/contracts/message-ids.ts operationCopyMessageId). Duplicate detection drops a send
+ * whose id it saw within its window *and the send still succeeds*, so every copy's id must be
+ * new: redriving the same recording's dead-letters from two subscriptions of one topic back to
+ * back sends two distinct copies, and a later redrive never repeats an earlier one's id. The
+ * dead-lettered message is completed only after the send of its (distinct) copy resolved: a
+ * crash in between can cause one duplicate (which the stages' idempotency absorbs), never a
+ * loss. Messages that do not match are abandoned (they stay).
  *
  * Every redrive or purge (not a dry run) writes an audit record (cli/audit-log.ts).
  */
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
 import type { DeadLetteredMessage, LockedDeadLetter, OutgoingMessage, QueueOperations } from "../../shared/ports/queue-operations";
+import { OPERATION_PROPERTY, operationCopyBase, operationCopyMessageId, operationLabel, type OperationRef } from "../../shared/contracts/message-ids";
 import { ROUTE_TO_SUBSCRIPTION_PROPERTY as REDRIVE_TO_PROPERTY, type ReceivableEntity } from "../../shared/topology";
 import { listAuditRecords, parseDuration, parseSince, whoAmI, writeAuditRecord, type AuditRecord } from "../audit-log";
 import { EXIT_OK } from "../exit-codes";
@@ -47,6 +53,8 @@ interface RedriveOptions extends CommonOptions {
 
 interface PurgeOptions extends CommonOptions {
   olderThan?: string;
+  evidence?: string;
+  dryRun?: boolean;
   yes?: boolean;
 }
 
@@ -129,14 +137,15 @@ function redriveCountOf(m: DeadLetteredMessage): number {
   return Number.isSafeInteger(previous) && previous > 0 ? previous + 1 : 1;
 }
 
-function redriveMessageId(m: DeadLetteredMessage, count: number): string {
-  const base = (m.messageId ?? `seq-${m.sequenceNumber}`).replace(/:redrive:\d+$/, "");
-  return `${base}:redrive:${count}`;
+/** The subscription, or the queue, a copy is meant for: the target part of its id. */
+function targetOf(entity: ReceivableEntity): string {
+  return entity.kind === "queue" ? entity.queueName : entity.subscriptionName;
 }
 
-/** The copy a redrive sends for a dead-lettered message. */
+/** The copy a redrive (operation `redriveId`) sends for a dead-lettered message; see operationCopyMessageId. */
 export function redriveCopy(m: DeadLetteredMessage, entity: ReceivableEntity, redriveId: string): OutgoingMessage {
   const count = redriveCountOf(m);
+  const operation: OperationRef = { kind: "redrive", id: redriveId };
   const properties: Record<string, string | number | boolean | Date | null> = {};
   for (const [key, value] of Object.entries(m.applicationProperties)) {
     if (DEAD_LETTER_PROPERTIES.includes(key) || key === REDRIVE_TO_PROPERTY) continue;
@@ -144,10 +153,11 @@ export function redriveCopy(m: DeadLetteredMessage, entity: ReceivableEntity, re
   }
   properties[REDRIVE_COUNT_PROPERTY] = count;
   properties[REDRIVE_ID_PROPERTY] = redriveId;
+  properties[OPERATION_PROPERTY] = operationLabel(operation);
   const redriveTo = destinationOf(entity).redriveTo;
   if (redriveTo) properties[REDRIVE_TO_PROPERTY] = redriveTo;
   return {
-    messageId: redriveMessageId(m, count),
+    messageId: operationCopyMessageId(operationCopyBase(m.messageId ?? `seq-${m.sequenceNumber}`), operation, targetOf(entity), m.sequenceNumber),
     body: m.body,
     contentType: m.contentType,
     correlationId: m.correlationId,
@@ -291,7 +301,7 @@ export function registerDlqChangeCommands(dlq: Command): void {
       const matches = (m: DeadLetteredMessage) => matchesReason(m) && (options.evidence === undefined || evidenceIdOf(m) === options.evidence);
       const destination = destinationOf(entity);
       const id = randomUUID();
-      const filter: AuditRecord["filter"] = { reasonLike: options.reasonLike, evidenceId: options.evidence, max: options.max === undefined ? undefined : max };
+      const filter: AuditRecord["filter"] = { reasonLike: options.reasonLike, evidenceId: options.evidence, max: options.max === undefined ? undefined : max, rate };
       const result = await withOperations(options, async (operations, target): Promise<DlqChangeResult> => {
         const base: DlqChangeResult = { action: "redrive", dryRun: !!options.dryRun, id, entity: entityName(entity), destination: destination.description, filter, count: 0, messages: [] };
         const [counts] = await operations.listCounts([entity]);
@@ -306,6 +316,7 @@ export function registerDlqChangeCommands(dlq: Command): void {
         }
         const interval = rate === undefined ? 0 : 1000 / rate;
         let nextSendAt = 0;
+        const sentIds = new Set<string>();
         return auditedSweep(operations, target, entity, base, {
           json: options.json,
           total: Math.min(max, counts.deadLetter),
@@ -317,6 +328,11 @@ export function registerDlqChangeCommands(dlq: Command): void {
             if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
             nextSendAt = Date.now() + interval;
             const copy = redriveCopy(m, entity, id);
+            // A repeated id would be dropped by duplicate detection while the send succeeds: never
+            // complete a dead-letter on such a send (the ids carry the sequence number, so this
+            // means the queue handed out one message twice).
+            if (sentIds.has(copy.messageId)) throw new Error(`copy id ${copy.messageId} was already sent in this run; #${m.sequenceNumber} left in the dead-letter queue`);
+            sentIds.add(copy.messageId);
             await operations.send(destination.sendTo, copy);
             // Only now: the copy is accepted, so completing cannot lose the message.
             await complete();
@@ -330,26 +346,36 @@ export function registerDlqChangeCommands(dlq: Command): void {
 
   dlq
     .command("purge <entity>")
-    .description("Delete matching dead-lettered messages for good (audited); requires --yes.")
+    .description("Delete matching dead-lettered messages for good (audited); requires --yes (or --dry-run to see what would go).")
     .option("--reason-like <pattern>", "only messages whose dead-letter reason or description matches (case-insensitive glob * ? or substring)")
+    .option("--evidence <id>", "only messages of this evidence id")
     .option("--older-than <duration>", "only messages enqueued longer ago than this (30m, 12h, 7d)")
+    .option("--dry-run", "peek only: print what would be deleted, change nothing")
     .option("--yes", "really delete them")
     .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
     .option("--json", "print the result as JSON")
     .action(async (name: string, options: PurgeOptions) => {
       const entity = resolveEntity(name);
       const olderThan = options.olderThan === undefined ? undefined : parseDuration(options.olderThan, "--older-than");
-      if (!options.yes) {
-        throw new Error(`purge deletes dead-lettered messages of ${entityName(entity)} for good: add --yes to confirm (see \`custody dlq peek ${entityName(entity)}\` first).`);
+      if (!options.yes && !options.dryRun) {
+        throw new Error(`purge deletes dead-lettered messages of ${entityName(entity)} for good: add --yes to confirm, or --dry-run to see what would go (see \`custody dlq peek ${entityName(entity)}\` first).`);
       }
       const matchesReason = reasonMatcher(options.reasonLike);
       const cutoff = olderThan === undefined ? undefined : Date.now() - olderThan;
       const matches = (m: DeadLetteredMessage) =>
-        matchesReason(m) && (cutoff === undefined || (m.enqueuedTime !== undefined && Date.parse(m.enqueuedTime) < cutoff));
-      const filter: AuditRecord["filter"] = { reasonLike: options.reasonLike, olderThan: options.olderThan };
+        matchesReason(m) &&
+        (options.evidence === undefined || evidenceIdOf(m) === options.evidence) &&
+        (cutoff === undefined || (m.enqueuedTime !== undefined && Date.parse(m.enqueuedTime) < cutoff));
+      const filter: AuditRecord["filter"] = { reasonLike: options.reasonLike, evidenceId: options.evidence, olderThan: options.olderThan };
       const result = await withOperations(options, async (operations, target): Promise<DlqChangeResult> => {
-        const base: DlqChangeResult = { action: "purge", dryRun: false, id: randomUUID(), entity: entityName(entity), filter, count: 0, messages: [] };
+        const base: DlqChangeResult = { action: "purge", dryRun: !!options.dryRun, id: randomUUID(), entity: entityName(entity), filter, count: 0, messages: [] };
         const [counts] = await operations.listCounts([entity]);
+        if (options.dryRun) {
+          const peeked = await operations.peekDeadLetters(entity, Math.max(1, counts.deadLetter));
+          base.messages = peeked.filter(matches).map((m) => describe(m));
+          base.count = base.messages.length;
+          return base;
+        }
         return auditedSweep(operations, target, entity, base, {
           json: options.json,
           total: counts.deadLetter,
@@ -401,7 +427,7 @@ export function registerAuditCommand(program: Command): void {
 }
 
 function formatChange(result: DlqChangeResult): string {
-  const verb = result.action === "redrive" ? (result.dryRun ? "would redrive" : "redrove") : "purged";
+  const verb = result.action === "redrive" ? (result.dryRun ? "would redrive" : "redrove") : result.dryRun ? "would purge" : "purged";
   const lines = [`${result.entity}: ${verb} ${result.count} message(s)${result.destination ? ` to ${result.destination}` : ""}${result.dryRun ? " (dry run: nothing changed)" : ""}`];
   for (const m of result.messages) {
     lines.push(

@@ -55,8 +55,16 @@ export interface DlqPeekMessage {
   deadLetterErrorDescription?: string;
   deadLetterSource?: string;
   subject?: string;
+  correlationId?: string;
+  contentType?: string;
+  /** Every application property the message carries as dead-lettered (routing, redrive, operation, trace). */
+  applicationProperties: Record<string, unknown>;
   /** For a BlobCreated event (blob-created queue): the blob it announced. */
   blobUrl?: string;
+  /** Who sent the claim, when the body names it (stage and fixity results: `actor`). */
+  actor?: string;
+  /** For a `custody reprocess` request (its evidence-received carries the request): id, who, why. */
+  reprocess?: { id: string; requestedBy?: string; reason?: string };
   /** Null when the message names no evidence id or the index has no record for it. */
   record: RecordView | null;
 }
@@ -149,7 +157,12 @@ export function registerDlqCommands(program: Command): void {
             deadLetterErrorDescription: message.deadLetterErrorDescription,
             deadLetterSource: message.deadLetterSource,
             subject: message.subject,
+            correlationId: message.correlationId,
+            contentType: message.contentType,
+            applicationProperties: message.applicationProperties,
             blobUrl: blobUrlOf(message),
+            actor: actorOf(message),
+            reprocess: reprocessOf(message),
             record: record ? recordView(record, stage) : null,
           });
         }
@@ -188,6 +201,21 @@ function blobUrlOf(message: DeadLetteredMessage): string | undefined {
   return body && typeof body === "object" && typeof body.data?.url === "string" ? body.data.url : undefined;
 }
 
+function actorOf(message: DeadLetteredMessage): string | undefined {
+  const body = message.body as { actor?: unknown } | null | undefined;
+  return body && typeof body === "object" && typeof body.actor === "string" ? body.actor : undefined;
+}
+
+function reprocessOf(message: DeadLetteredMessage): DlqPeekMessage["reprocess"] {
+  const request = (message.body as { reprocess?: { id?: unknown; requestedBy?: unknown; reason?: unknown } } | null | undefined)?.reprocess;
+  if (!request || typeof request !== "object" || typeof request.id !== "string") return undefined;
+  return {
+    id: request.id,
+    ...(typeof request.requestedBy === "string" ? { requestedBy: request.requestedBy } : {}),
+    ...(typeof request.reason === "string" ? { reason: request.reason } : {}),
+  };
+}
+
 function recordView(record: EvidenceRecord, stage: PipelineStage | undefined): RecordView {
   if (!stage) return { status: record.status };
   const state = record.stages[stage];
@@ -218,6 +246,13 @@ function formatPeek(result: DlqPeekResult): string {
     lines.push(`  evidence     ${m.evidenceId ?? "- (the message names none)"}${m.blobUrl ? `  blob ${printable(m.blobUrl)}` : ""}`);
     lines.push(`  dead-letter  ${printable(m.deadLetterReason ?? "-")}${m.deadLetterErrorDescription ? `: ${printable(m.deadLetterErrorDescription)}` : ""}`);
     lines.push(`  record       ${describeRecordView(m)}`);
+    if (m.reprocess) {
+      // A re-run that could not report: redriving it re-runs the stage under the same request.
+      lines.push(
+        `  reprocess    request ${printable(m.reprocess.id)}${m.reprocess.requestedBy ? ` by ${printable(m.reprocess.requestedBy)}` : ""}${m.reprocess.reason ? ` (${printable(m.reprocess.reason)})` : ""}: ` +
+          `fix the cause, then \`custody dlq redrive ${result.entity} --evidence ${m.evidenceId ?? "ev-…"}\` re-runs it under this request (docs/operations.md, "A reprocess that dead-lettered")`,
+      );
+    }
   }
   return lines.join("\n");
 }

@@ -154,7 +154,9 @@ export function registerEvidenceCommands(program: Command): void {
           records.push(record);
         }
         printResult(options.json, records.map(summary), () =>
-          records.map((r) => `${r.evidenceId}  ${r.status.padEnd(8)}  ${printable(r.capture?.officerId ?? "-")}  ${printable(r.original?.container ?? "?")}/${printable(r.original?.name ?? "?")}`).join("\n"),
+          records.length === 0
+            ? emptyList(options)
+            : records.map((r) => `${r.evidenceId}  ${r.status.padEnd(8)}  ${printable(r.capture?.officerId ?? "-")}  ${printable(r.original?.container ?? "?")}/${printable(r.original?.name ?? "?")}`).join("\n"),
         );
       } finally {
         await target.close();
@@ -322,6 +324,13 @@ async function writeRenditions(target: StackTarget, record: EvidenceRecord, dir:
   }
 }
 
+/** What an empty `custody list` says: which filter found nothing, and where recordings come from. */
+function emptyList(options: { status?: string; officer?: string; since?: string }): string {
+  const filters = [options.status ? `status ${options.status}` : "", options.officer ? `officer ${printable(options.officer)}` : "", options.since ? `since ${printable(options.since)}` : ""].filter(Boolean);
+  if (filters.length > 0) return `No recordings with ${filters.join(", ")} (\`custody list\` without filters shows all).`;
+  return "No recordings in the index. Upload with `custody process FILE…`; originals stored without an index record are found by `custody reconcile --dry-run`.";
+}
+
 function summary(record: EvidenceRecord): Record<string, unknown> {
   return {
     evidenceId: record.evidenceId,
@@ -341,7 +350,7 @@ function describeResult(result: ProcessResult): string {
   return details ? `${head}\n         ${details}` : head;
 }
 
-function describeRecord(record: EvidenceRecord): string {
+export function describeRecord(record: EvidenceRecord): string {
   const lines = [
     `${record.evidenceId}  ${record.status}`,
     `  original   ${record.original ? `${printable(record.original.container)}/${printable(record.original.name)} (${record.original.size} bytes)` : "(not yet received)"}`,
@@ -350,7 +359,12 @@ function describeRecord(record: EvidenceRecord): string {
   ];
   for (const [stage, state] of Object.entries(record.stages)) {
     const shown = isWaiting(state) ? "waiting" : state?.status;
-    lines.push(`  ${stage.padEnd(10)} ${shown} (attempts ${state?.attempts ?? 0})${state?.lastError ? ` last error ${state.lastError.code}: ${printable(state.lastError.message)}` : ""}`);
+    // An error is current only while the stage has not succeeded (or been skipped) since: after a
+    // redrive or a retry that worked it is history, shown as such with when it happened.
+    const settled = state?.status === "succeeded" || state?.status === "skipped";
+    const error = state?.lastError;
+    lines.push(`  ${stage.padEnd(10)} ${shown} (attempts ${state?.attempts ?? 0})${error && !settled ? ` last error ${error.code}: ${printable(error.message)}` : ""}`);
+    if (error && settled) lines.push(`             earlier failure (attempt ${error.attempt}, ${error.at}, before this outcome): ${error.code}: ${printable(error.message)}`);
     if (isWaiting(state) && state?.retry) {
       lines.push(`             retry ${state.retry.round + 1} due ${state.retry.nextAttemptAt} (failing since ${state.retry.firstFailedAt})`);
     }

@@ -5,6 +5,11 @@
  * shared/stages/reconcile-stage.ts, which the reconcile timer function runs too; this command
  * prints it and writes an audit record (cli/audit-log.ts) when it re-emitted anything.
  *
+ * Every run is one operation: its id (the audit record's) is part of every message id it sends and
+ * travels on to the evidence-received message ingest sends for it, so a re-announcement is never
+ * taken for the first announcement (or an earlier reconcile) and dropped by duplicate detection
+ * while reported "sent" (shared/stages/reconcile-stage.ts).
+ *
  * Exit code 0 when nothing needed re-emitting or everything was re-emitted; 2 for usage or
  * infrastructure errors (a folder that could not be listed, an index read or a send that
  * failed — the others are still handled).
@@ -80,11 +85,11 @@ export function registerReconcileCommand(program: Command): void {
             catalog: target.services.blobs,
             index: target.services.index,
             ledger: { ledger: target.services.ledger, requiredStages: target.settings.requiredStages, retryPolicy: target.settings.retry },
-            send: (messageId, event) =>
-              operations.send(ENTITIES.blobCreated.queueName, { messageId, body: event, contentType: "application/cloudevents+json; charset=utf-8", subject: event.type, applicationProperties: {} }),
+            send: (messageId, event, applicationProperties) =>
+              operations.send(ENTITIES.blobCreated.queueName, { messageId, body: event, contentType: "application/cloudevents+json; charset=utf-8", subject: event.type, applicationProperties }),
           },
           { actor: `custody/cli@${os.hostname()}`, attempt: 1, maxAttempts: 1, traceparent: childTraceparent(undefined), log: silentLogger },
-          { originalsContainers: target.settings.acceptedContainers, since, stuckBefore: new Date(Date.now() - stuckAfter), dryRun: base.dryRun },
+          { operationId: base.id, originalsContainers: target.settings.acceptedContainers, since, stuckBefore: new Date(Date.now() - stuckAfter), dryRun: base.dryRun },
         );
         base.scanned = outcome.scanned;
         base.items = outcome.items;

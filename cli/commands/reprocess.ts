@@ -218,7 +218,8 @@ function format(result: ReprocessResult): string {
     else if (result.dryRun) line += "would re-run";
     else if (i.outcome === undefined) line += "requested";
     else if (i.outcome === "failed") line += `FAILED: ${printable(i.error ?? "")} (the earlier renditions are still the ones shown)`;
-    else if (i.outcome === "timed-out") line += "no outcome yet (timed out waiting; see `custody status`)";
+    else if (i.outcome === "timed-out")
+      line += `no outcome yet (timed out waiting; see \`custody status ${i.evidenceId}\`; if \`custody dlq list\` shows evidence-received/${i.stage} dead-lettered, the run could not report: \`custody dlq peek evidence-received/${i.stage}\`, fix the cause, \`custody dlq redrive evidence-received/${i.stage} --evidence ${i.evidenceId}\`)`;
     else line += `${i.outcome}${i.primary ? `: ${printable(i.primary.name)} sha256 ${i.primary.sha256}` : ""}${i.replaced ? ` (replaced ${i.replaced.sha256})` : ""}`;
     lines.push(line);
   }

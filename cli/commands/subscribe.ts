@@ -14,6 +14,11 @@
  * had) are put back, unless `--keep-filter`. A run killed outright (SIGKILL) leaves the filter:
  * the next `custody subscribe` of that subscription, with or without `--filter`, repairs it.
  *
+ * When the connection is lost (the broker restarted, the network dropped) it says so on stderr
+ * and reconnects with backoff (1 s doubling to 30 s) until the namespace answers again; messages
+ * it had locked are delivered again. Only an error no reconnect can fix (unknown subscription,
+ * missing rights) ends it.
+ *
  * An event that is not a valid evidence event is dead-lettered with the reason
  * (`InvalidEvent`), never printed as if it were one.
  *
@@ -24,7 +29,7 @@ import type { Command } from "commander";
 import { openEventSubscription } from "../../shared/adapters/service-bus-event-subscription";
 import { parseEvidenceEvent, type EvidenceEvent } from "../../shared/contracts/evidence-events";
 import { planFilterReplacement, SUBSCRIBE_RULE_NAME } from "../../shared/contracts/event-filters";
-import { isCustodyError } from "../../shared/errors";
+import { isCustodyError, toCustodyError } from "../../shared/errors";
 import type { EventSubscription, ReceivedMessage, SubscriptionRule } from "../../shared/ports/event-subscription";
 import { declaredRules, ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
@@ -74,21 +79,39 @@ async function subscribe(name: string, options: SubscribeOptions): Promise<numbe
   const subscriptionName = subscriptionOf(name);
   const topicName = ENTITIES.evidenceReadyTopic;
   const { auth, description } = resolveServiceBus(options.dataDir);
-  const subscription = openEventSubscription(auth, topicName, subscriptionName);
+  const open = () => openEventSubscription(auth, topicName, subscriptionName);
+  let subscription = open();
 
   const stop = new AbortController();
   void untilSignal().then(() => stop.abort());
   const timer = timeoutInSeconds === undefined ? undefined : setTimeout(() => stop.abort(), timeoutInSeconds * 1000);
 
-  let restore: (() => Promise<void>) | undefined;
+  let restore: ((current: EventSubscription) => Promise<void>) | undefined;
   let received = 0;
   try {
     restore = await prepareRules(subscription, options.filter, declaredRules(topicName, subscriptionName));
     writeErrorLine(`custody subscribe: listening on ${topicName}/${subscriptionName} (${description})${options.filter ? ` with filter ${options.filter}` : ""}; Ctrl-C to stop`);
     while (!stop.signal.aborted && (max === undefined || received < max)) {
-      const messages = await subscription.receive(max === undefined ? RECEIVE_BATCH : Math.min(RECEIVE_BATCH, max - received), RECEIVE_WAIT_IN_MS, stop.signal);
-      for (const message of messages) {
-        if (await handle(subscription, message, options.json === true)) received++;
+      try {
+        const messages = await subscription.receive(max === undefined ? RECEIVE_BATCH : Math.min(RECEIVE_BATCH, max - received), RECEIVE_WAIT_IN_MS, stop.signal);
+        for (const message of messages) {
+          if (await handle(subscription, message, options.json === true)) received++;
+        }
+      } catch (error) {
+        if (stop.signal.aborted) break;
+        if (!isConnectionLoss(error)) throw error;
+        // The broker restarted or the network dropped (the SDK's own retries are spent): a tail
+        // that exits here silently stops watching. Reconnect with backoff until it answers again.
+        // Messages locked before the loss are delivered again (at least once).
+        const reconnected = await reconnect(subscription, open, error, stop.signal, async (fresh) => {
+          if (options.filter !== undefined && !(await fresh.listRules()).some((rule) => rule.name === SUBSCRIBE_RULE_NAME)) {
+            // A namespace that lost its rules (an emulator restart) gets the filter again.
+            restore = await prepareRules(fresh, options.filter, declaredRules(topicName, subscriptionName));
+          }
+        });
+        if (reconnected === undefined) break;
+        subscription = reconnected;
+        process.stderr.write(`custody subscribe: reconnected to ${topicName}/${subscriptionName}\n`);
       }
     }
   } catch (error) {
@@ -97,7 +120,7 @@ async function subscribe(name: string, options: SubscribeOptions): Promise<numbe
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     try {
-      if (restore !== undefined && !options.keepFilter) await restore();
+      if (restore !== undefined && !options.keepFilter) await restore(subscription);
     } catch (error) {
       writeErrorLine(`custody subscribe: could not restore the subscription's rules (run custody subscribe ${subscriptionName} again to repair them): ${(error as Error).message}`);
     } finally {
@@ -108,16 +131,71 @@ async function subscribe(name: string, options: SubscribeOptions): Promise<numbe
   return max !== undefined && received < max ? EXIT_FAILED_RECORDING : EXIT_OK;
 }
 
+const RECONNECT_FIRST_DELAY_IN_MS = 1000;
+const RECONNECT_MAX_DELAY_IN_MS = 30_000;
+
+/** Errors no reconnect can fix: a subscription that does not exist, missing rights, a refused filter. */
+function isConnectionLoss(error: unknown): boolean {
+  const failure = toCustodyError(error);
+  return failure.code !== "InvalidConfiguration" && failure.code !== "AccessDenied" && !(error instanceof TypeError || error instanceof RangeError);
+}
+
+/**
+ * Opens the subscription again, with exponential backoff, until it answers (its rules can be
+ * listed) or `signal` aborts (undefined). `ready` runs on the fresh subscription before it is used.
+ */
+async function reconnect(
+  lost: EventSubscription,
+  open: () => EventSubscription,
+  cause: unknown,
+  signal: AbortSignal,
+  ready: (fresh: EventSubscription) => Promise<void>,
+): Promise<EventSubscription | undefined> {
+  await lost.close().catch(() => undefined);
+  let reason = toCustodyError(cause).message;
+  process.stderr.write(`custody subscribe: connection lost: ${reason}\n`);
+  for (let delay = RECONNECT_FIRST_DELAY_IN_MS; !signal.aborted; delay = Math.min(RECONNECT_MAX_DELAY_IN_MS, delay * 2)) {
+    process.stderr.write(`custody subscribe: reconnecting in ${Math.round(delay / 1000)} s\n`);
+    await abortableDelay(delay, signal);
+    if (signal.aborted) break;
+    const fresh = open();
+    try {
+      await ready(fresh);
+      await fresh.listRules();
+      return fresh;
+    } catch (error) {
+      await fresh.close().catch(() => undefined);
+      if (!isConnectionLoss(error)) throw error;
+      const next = toCustodyError(error).message;
+      if (next !== reason) process.stderr.write(`custody subscribe: still unreachable: ${next}\n`);
+      reason = next;
+    }
+  }
+  return undefined;
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
 /**
  * Sets the filter, or — without one — repairs a subscription that a killed run left filtered.
  * Returns what undoes the filter (undefined when there is nothing to undo).
  */
-async function prepareRules(subscription: EventSubscription, filter: string | undefined, declared: SubscriptionRule[] | undefined): Promise<(() => Promise<void>) | undefined> {
+async function prepareRules(subscription: EventSubscription, filter: string | undefined, declared: SubscriptionRule[] | undefined): Promise<((current: EventSubscription) => Promise<void>) | undefined> {
   const current = await subscription.listRules();
-  const putBack = async (rules: readonly SubscriptionRule[]): Promise<void> => {
-    const present = new Set((await subscription.listRules()).map((rule) => rule.name));
-    for (const rule of rules) if (!present.has(rule.name)) await subscription.addRule(rule);
-    if (present.has(SUBSCRIBE_RULE_NAME)) await subscription.removeRule(SUBSCRIBE_RULE_NAME);
+  const putBack = async (rules: readonly SubscriptionRule[], on: EventSubscription = subscription): Promise<void> => {
+    const present = new Set((await on.listRules()).map((rule) => rule.name));
+    for (const rule of rules) if (!present.has(rule.name)) await on.addRule(rule);
+    if (present.has(SUBSCRIBE_RULE_NAME)) await on.removeRule(SUBSCRIBE_RULE_NAME);
   };
   if (filter === undefined) {
     if (current.some((rule) => rule.name === SUBSCRIBE_RULE_NAME)) {
@@ -130,7 +208,8 @@ async function prepareRules(subscription: EventSubscription, filter: string | un
   for (const name of plan.stale) await subscription.removeRule(name);
   await subscription.addRule(plan.add);
   for (const name of plan.remove) await subscription.removeRule(name);
-  return () => putBack(plan.restore);
+  // On the subscription in use at exit: after a reconnect that is another object.
+  return (on) => putBack(plan.restore, on);
 }
 
 /** Prints and completes a valid event (true); dead-letters anything else with the reason (false). */

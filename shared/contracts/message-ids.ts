@@ -3,7 +3,11 @@
  * entities' duplicate detection drops re-sends after a crash or a redelivery, while the
  * handlers' idempotency covers whatever falls outside the detection window.
  */
+import { createHash } from "node:crypto";
 import type { PipelineStage, StageResultMessage } from "./messages";
+
+/** Service Bus refuses longer message ids. */
+export const MAX_MESSAGE_ID_LENGTH = 128;
 
 export function evidenceReceivedMessageId(evidenceId: string): string {
   return `${evidenceId}:received`;
@@ -50,6 +54,64 @@ export function evidenceFailedMessageId(evidenceId: string): string {
 /** One fixity check of a recording: its time is part of it, so each check is its own custody log entry. */
 export function fixityResultMessageId(result: { evidenceId: string; checkedAt: string }): string {
   return `${result.evidenceId}:fixity:${result.checkedAt}`;
+}
+
+/**
+ * An operator operation that sends copies of messages (`custody dlq redrive`, `custody reconcile`
+ * and the reconcile timer): its kind and its id (a UUID, the audit record's id).
+ */
+export interface OperationRef {
+  kind: "redrive" | "reconcile";
+  id: string;
+}
+
+/**
+ * Application property naming the operation a copy belongs to (`redrive-<uuid>`,
+ * `reconcile-<uuid>`). Ingest carries it into the evidence-received message it sends, whose id
+ * would otherwise repeat the first announcement's and be dropped inside the duplicate window.
+ */
+export const OPERATION_PROPERTY = "custodyOperation";
+
+const OPERATION_LABEL = /^(redrive|reconcile)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function operationLabel(operation: OperationRef): string {
+  return `${operation.kind}-${operation.id}`;
+}
+
+/** The operation label a message carries, when it is well-formed (anything else is ignored). */
+export function operationLabelOf(properties: Record<string, unknown> | undefined): string | undefined {
+  const value = properties?.[OPERATION_PROPERTY];
+  return typeof value === "string" && OPERATION_LABEL.test(value) ? value : undefined;
+}
+
+/**
+ * The id of a copy an operation sends: `<base>:<kind>-<operation id>:<target>[:<distinct>]`.
+ *
+ * Duplicate detection drops any message whose id its entity saw within the window — silently, the
+ * send still succeeds — so a copy's id must be one no earlier send can have used: the operation id
+ * (new for every run) makes it distinct from every other run's; the target (the subscription or
+ * queue it is meant for) from the same run's copies of the same message for other subscriptions
+ * (they all go to one topic); `distinct` (the dead-letter's sequence number) from another
+ * dead-letter of the same entity that carries the same id. Within one operation it is
+ * deterministic, so a re-send of the same copy is still dropped. A base too long to fit is
+ * shortened and completed with its digest.
+ */
+export function operationCopyMessageId(base: string, operation: OperationRef, target: string, distinct?: string): string {
+  const suffix = `:${operationLabel(operation)}:${target}${distinct === undefined ? "" : `:${distinct}`}`;
+  if (base.length + suffix.length <= MAX_MESSAGE_ID_LENGTH) return `${base}${suffix}`;
+  const digest = createHash("sha256").update(base, "utf8").digest("hex").slice(0, 16);
+  const keep = Math.max(0, MAX_MESSAGE_ID_LENGTH - suffix.length - digest.length - 1);
+  return `${base.slice(0, keep)}~${digest}${suffix}`.slice(0, MAX_MESSAGE_ID_LENGTH);
+}
+
+/** The id an earlier operation's copy was derived from (for a copy of a copy). */
+export function operationCopyBase(messageId: string): string {
+  return messageId.replace(/:(?:redrive|reconcile)-[0-9a-f-]{36}:.*$/, "").replace(/:redrive:\d+$/, "");
+}
+
+/** The evidence-received message ingest sends when an operation (a reconcile) re-announced the recording. */
+export function reannouncedEvidenceReceivedMessageId(evidenceId: string, operation: string): string {
+  return `${evidenceReceivedMessageId(evidenceId)}:${operation}`;
 }
 
 export type { PipelineStage };

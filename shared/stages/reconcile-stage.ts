@@ -4,15 +4,23 @@
  * - originals in the accepted containers with no index record (their BlobCreated event was
  *   never delivered, or ingest never got to it): the evidence id is derived from the blob's
  *   identity exactly as ingest derives it (account, container, name, version id else ETag);
- * - records stuck in `received` whose last change is older than the cutoff (some stage's
- *   message or result was lost);
+ * - records stuck in `received` or `waiting` whose last change is older than the cutoff (some
+ *   stage's message or result was lost);
+ * - records created by stage results alone (their evidence-received never arrived, so they name
+ *   no original): their original is found by the same listing — the blob whose derived id is
+ *   theirs. One the listing does not find is reported as an error saying what to check;
  *
  * and re-sends, for each, the BlobCreated CloudEvent Event Grid would have sent (same
- * deterministic id) to the blob-created queue. Ingest re-announces the recording and the stages
- * re-run idempotently. An unrecorded original's event goes with message id = event id, so
- * duplicate detection drops a second reconcile (or a late Event Grid delivery) within its
- * window; a stuck record's with `<event id>:reconcile:<updatedAt>`, so it is not taken for the
- * original delivery, yet a second reconcile of the same unchanged state is dropped.
+ * deterministic event id) to the blob-created queue. Ingest re-announces the recording and the
+ * stages re-run idempotently. Each run is one operation with its own id: the message id is
+ * `<event id>:reconcile-<operation id>:blob-created`. Duplicate detection drops a repeated id
+ * silently (the send still succeeds), so an id that repeated Event Grid's or an earlier
+ * reconcile's would be "sent" and lost; these are new for every run, so a send that resolved is
+ * a delivery. A record's re-announcement (stuck, or made by results alone) also carries
+ * `custodyOperation = reconcile-<operation id>`, which ingest puts into the evidence-received id
+ * it sends: the first announcement's id may still be in the topic's window. An original with no
+ * record does not: if its first evidence-received was sent within the window (its event was
+ * only in flight), dropping the second is right.
  *
  * Used by `custody reconcile` (which audits what it sent) and the reconcile timer function.
  * Never writes the index. A failure for one recording (a read, a send) is reported on it and
@@ -27,6 +35,8 @@ import { rebuildRecord } from "../ledger/rebuild";
 import type { CustodyLedger } from "../ports/custody-ledger";
 import type { BlobCatalog, UnlistableFolder } from "../ports/blob-store";
 import type { EvidenceIndex } from "../ports/evidence-index";
+import { OPERATION_PROPERTY, operationCopyMessageId, operationLabel, type OperationRef } from "../contracts/message-ids";
+import { ENTITIES } from "../topology";
 import type { StageContext } from "./stage-context";
 
 export interface ReconcileDeps {
@@ -38,11 +48,13 @@ export interface ReconcileDeps {
    * announced again) instead of going through ingest again.
    */
   ledger?: { ledger: CustodyLedger; requiredStages: PipelineStage[]; retryPolicy?: RetryPolicy };
-  /** Sends one event to the blob-created queue with the given message id; resolves once accepted. */
-  send(messageId: string, event: BlobCreatedCloudEvent): Promise<void>;
+  /** Sends one event to the blob-created queue with the given message id and application properties; resolves once accepted. */
+  send(messageId: string, event: BlobCreatedCloudEvent, applicationProperties: Record<string, string>): Promise<void>;
 }
 
 export interface ReconcileOptions {
+  /** This run's id (a UUID; the CLI's audit record id): part of every message id it sends. */
+  operationId: string;
   /** The containers uploads land in (the settings' accepted containers). */
   originalsContainers: readonly string[];
   /** Only originals last modified, and records created, at or after this time. */
@@ -58,7 +70,7 @@ export interface ReconcileItem {
   evidenceId: string;
   /** `container/name`. */
   blob: string;
-  /** `no record`, or `stuck since <updatedAt>`. */
+  /** `no record`, `stuck since <updatedAt>`, or `record names no original (created by stage results alone) since <updatedAt>`. */
   reason: string;
   /** The BlobCreated CloudEvent's id (deterministic from name + ETag). */
   eventId: string;
@@ -96,6 +108,8 @@ export interface ReconcileOutcome {
 interface Candidate {
   item: ReconcileItem;
   event: BlobCreatedCloudEvent;
+  /** A record's re-announcement: ingest must give its evidence-received an id of this operation. */
+  reannounce: boolean;
 }
 
 export async function reconcile(deps: ReconcileDeps, context: StageContext, options: ReconcileOptions): Promise<ReconcileOutcome> {
@@ -103,10 +117,11 @@ export async function reconcile(deps: ReconcileDeps, context: StageContext, opti
   const candidates: Candidate[] = [];
   for (const container of options.originalsContainers) await findUnrecorded(deps, container, options, outcome, candidates);
   await findStuck(deps, options, outcome, candidates);
-  for (const { event, item } of candidates) {
+  const properties = { [OPERATION_PROPERTY]: operationLabel(operationOf(options)) };
+  for (const { event, item, reannounce } of candidates) {
     if (!options.dryRun) {
       try {
-        await deps.send(item.messageId, event);
+        await deps.send(item.messageId, event, reannounce ? properties : {});
         item.sent = true;
       } catch (error) {
         item.error = (error as Error).message;
@@ -148,25 +163,29 @@ async function findUnrecorded(deps: ReconcileDeps, container: string, options: R
       ...(blob.versionId ? { versionId: blob.versionId } : {}),
       etag: blob.etag,
     });
+    let reason = "no record";
     try {
-      if ((await deps.index.read(evidenceId)) !== undefined) continue;
+      const record = (await deps.index.read(evidenceId))?.record;
+      if (record !== undefined) {
+        // A record made by stage results alone names no original; this blob is it. Re-announced
+        // once stuck, like any record (its evidence-received may only be late).
+        if (record.original !== undefined || Date.parse(record.updatedAt) >= options.stuckBefore.getTime()) continue;
+        reason = `record names no original (created by stage results alone) since ${record.updatedAt}`;
+      }
     } catch (error) {
       outcome.errors.push(`${evidenceId} (${container}/${blob.name}): index read failed: ${(error as Error).message}`);
       continue;
     }
     const event = blobCreatedEvent(location, blob.name, blob.etag, blob);
     const where = `${container}/${blob.name}`;
-    if (deps.ledger !== undefined) {
+    if (reason === "no record" && deps.ledger !== undefined) {
       const rebuilt = await rebuildFromLedger(deps, evidenceId, where, options, outcome);
       // Known to the ledger: rebuilt, not re-ingested. Only a final event the ledger does not
-      // record as published still needs announcing: the re-sent event makes the index do it.
+      // record as published still needs announcing: the re-announced recording makes the index do it.
       if (rebuilt === "failed" || (rebuilt !== undefined && (rebuilt.finalEvent === undefined || rebuilt.finalEvent.publishedAt !== undefined))) continue;
-      if (rebuilt !== undefined) {
-        out.push({ event, item: { evidenceId, blob: where, reason: "rebuilt from the ledger; its final event was never confirmed published", eventId: event.id, messageId: `${event.id}:publish`, sent: false } });
-        continue;
-      }
+      if (rebuilt !== undefined) reason = "rebuilt from the custody ledger; its final event was never confirmed published";
     }
-    out.push({ event, item: { evidenceId, blob: where, reason: "no record", eventId: event.id, messageId: event.id, sent: false } });
+    out.push({ event, reannounce: reason !== "no record", item: { evidenceId, blob: where, reason, eventId: event.id, messageId: copyMessageId(event.id, options), sent: false } });
   }
 }
 
@@ -218,8 +237,16 @@ async function findStuck(deps: ReconcileDeps, options: ReconcileOptions, outcome
     outcome.scanned.stuck++;
     const original = record.original;
     if (!original) {
-      // A stage result arrived but evidence-received never did, and nothing says which blob it is.
-      outcome.errors.push(`${record.evidenceId}: stuck since ${record.updatedAt}, but the record names no original to re-announce`);
+      // A stage result arrived but evidence-received never did: the listing above re-announces
+      // the original whose derived id is this one, when there is such a blob.
+      if (out.some((c) => c.item.evidenceId === record.evidenceId)) continue;
+      outcome.errors.push(
+        `${record.evidenceId}: stuck since ${record.updatedAt}; the record was made by stage results alone and no original in ${options.originalsContainers.join(", ")}` +
+          `${options.since ? ` modified since ${options.since.toISOString()}` : ""} has this evidence id, so there is nothing to re-announce. ` +
+          `${options.since ? "Run `custody reconcile` without --since to search every original; if that finds none, " : "If "}` +
+          "the original was deleted, renamed or overwritten (a new version has a new id) or the results were not the pipeline's own: see `custody status " +
+          `${record.evidenceId}\` and docs/operations.md ("A record with no original").`,
+      );
       continue;
     }
     const event = blobCreatedEvent(locationOf(deps.catalog, original.container), original.name, original.etag, {
@@ -230,16 +257,26 @@ async function findStuck(deps: ReconcileDeps, options: ReconcileOptions, outcome
     });
     out.push({
       event,
+      reannounce: true,
       item: {
         evidenceId: record.evidenceId,
         blob: `${original.container}/${original.name}`,
         reason: `stuck since ${record.updatedAt}`,
         eventId: event.id,
-        messageId: `${event.id}:reconcile:${Date.parse(record.updatedAt)}`,
+        messageId: copyMessageId(event.id, options),
         sent: false,
       },
     });
   }
+}
+
+function operationOf(options: ReconcileOptions): OperationRef {
+  return { kind: "reconcile", id: options.operationId };
+}
+
+/** See the header: new for every run, so a resolved send is a delivery. */
+function copyMessageId(eventId: string, options: ReconcileOptions): string {
+  return operationCopyMessageId(eventId, operationOf(options), ENTITIES.blobCreated.queueName);
 }
 
 /** A container as the event builder addresses it, through the catalog. */

@@ -115,7 +115,9 @@ test("redrive of a subscription's dead-letters reaches only that subscription; -
   const dryResult = JSON.parse(dry.stdout) as DlqChangeResult;
   expect(dryResult).toMatchObject({ action: "redrive", dryRun: true, entity: "evidence-received/hash", count: 1 });
   expect(dryResult.audit).toBeUndefined();
-  expect(dryResult.messages[0]).toMatchObject({ messageId: `${EVIDENCE_ID}:received`, newMessageId: `${EVIDENCE_ID}:received:redrive:1`, evidenceId: EVIDENCE_ID, deadLetterReason: "MaxDeliveryCountExceeded" });
+  expect(dryResult.messages[0]).toMatchObject({ messageId: `${EVIDENCE_ID}:received`, evidenceId: EVIDENCE_ID, deadLetterReason: "MaxDeliveryCountExceeded" });
+  // The copy's id names the run and the subscription (and the dead-letter's sequence number).
+  expect(dryResult.messages[0].newMessageId).toBe(`${EVIDENCE_ID}:received:redrive-${dryResult.id}:hash:${dryResult.messages[0].sequenceNumber}`);
   const dryText = await runCli(["dlq", "redrive", "evidence-received/hash", "--dry-run", "--data-dir", dataDir]);
   expect(dryText.stdout).toContain("would redrive 1 message(s)");
   expect(dryText.stdout).toContain("dry run: nothing changed");
@@ -143,7 +145,7 @@ test("redrive of a subscription's dead-letters reaches only that subscription; -
   const peeker = client.createReceiver("evidence-received", "hash");
   const [copy] = await peeker.peekMessages(1);
   await peeker.close();
-  expect(copy.messageId).toBe(`${EVIDENCE_ID}:received:redrive:1`);
+  expect(copy.messageId).toBe(`${EVIDENCE_ID}:received:redrive-${result.id}:hash:${result.messages[0].sequenceNumber}`);
   expect(copy.correlationId).toBe(EVIDENCE_ID);
   expect(copy.subject).toBe("evidence-received");
   expect(copy.body).toMatchObject({ evidenceId: EVIDENCE_ID, kind: "evidence-received" });
@@ -214,7 +216,7 @@ test("--reason-like and --max select; purge needs --yes; audit lists every redri
   expect(redrove.count).toBe(2);
   const movedIds = redrove.messages.map((m) => m.messageId!);
   for (const id of movedIds) expect(["f-0", "f-1", "f-2"]).toContain(id);
-  expect(redrove.messages.map((m) => m.newMessageId).sort()).toEqual(movedIds.map((id) => `${id}:redrive:1`).sort());
+  expect(redrove.messages.map((m) => m.newMessageId)).toEqual(redrove.messages.map((m) => `${m.messageId}:redrive-${redrove.id}:failures:${m.sequenceNumber}`));
   expect(await counts("evidence-ready", "failures")).toEqual({ active: 2, deadLetter: 3 });
   expect(await counts("evidence-ready", "all-events")).toEqual(allEventsBefore);
   const peeker = client.createReceiver(ENTITIES.evidenceReadyTopic, "failures");
@@ -260,7 +262,7 @@ test("--reason-like and --max select; purge needs --yes; audit lists every redri
   const who = `${os.userInfo().username}@${os.hostname()}`;
   for (const r of records) expect(r.who).toBe(who);
   expect(records[2]).toMatchObject({ filter: { reasonLike: "beta" }, messageIds: expect.arrayContaining(["f-3", "f-4"]), evidenceIds: [EVIDENCE_ID] });
-  expect(records[3]).toMatchObject({ id: redrove.id, filter: { reasonLike: "*alpha*", max: 2 }, messageIds: movedIds, evidenceIds: [EVIDENCE_ID] });
+  expect(records[3]).toMatchObject({ id: redrove.id, filter: { reasonLike: "*alpha*", max: 2, rate: 20 }, messageIds: movedIds, evidenceIds: [EVIDENCE_ID] });
   expect(records[4]).toMatchObject({ filter: { reasonLike: "maxdelivery", evidenceId: EVIDENCE_ID }, messageIds: [`${EVIDENCE_ID}:received`], evidenceIds: [EVIDENCE_ID], destination: "evidence-received (custodyRedriveTo=hash)" });
 
   const future = await runCli(["audit", "--since", "2999-01-01", "--data-dir", dataDir, "--json"]);

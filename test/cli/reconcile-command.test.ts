@@ -2,8 +2,9 @@
  * `custody reconcile` on the embedded stack: the functions (and so the blob-event source, the
  * local Event Grid) do not run, so an original uploaded with the blob SDK is one whose event
  * was never sent. `--dry-run` lists it and sends nothing; a real run sends exactly the
- * BlobCreated CloudEvent Event Grid would have sent (deterministic id, valid contract) and
- * writes an audit record; a second run is dropped by the queue's duplicate detection. Then the
+ * BlobCreated CloudEvent Event Grid would have sent (deterministic event id, valid contract) in a
+ * message whose id names the run, and writes an audit record; a second run within the
+ * duplicate-detection window is delivered too (its own id), not dropped while reported sent. Then the
  * functions run and the recording reaches a final state.
  */
 import { randomBytes } from "node:crypto";
@@ -85,7 +86,7 @@ test("reconcile re-emits the BlobCreated event of an original whose event was ne
   expect(dryResult).toMatchObject({ dryRun: true, queue: QUEUE, count: 1, errors: [] });
   expect(dryResult.audit).toBeUndefined();
   expect(dryResult.items).toEqual([
-    { evidenceId, blob: `${ORIGINALS_CONTAINER}/${BLOB_NAME}`, reason: "no record", eventId: expectedEventId, messageId: expectedEventId, sent: false },
+    { evidenceId, blob: `${ORIGINALS_CONTAINER}/${BLOB_NAME}`, reason: "no record", eventId: expectedEventId, messageId: `${expectedEventId}:reconcile-${dryResult.id}:${QUEUE}`, sent: false },
   ]);
   const dryText = await runCli(["reconcile", "--dry-run", "--data-dir", dataDir]);
   expect(dryText.code).toBe(0);
@@ -103,14 +104,18 @@ test("reconcile re-emits the BlobCreated event of an original whose event was ne
   expect(run.code).toBe(0);
   const result = JSON.parse(run.stdout) as ReconcileResult;
   expect(result).toMatchObject({ dryRun: false, count: 1, errors: [] });
-  expect(result.items[0]).toMatchObject({ evidenceId, reason: "no record", messageId: expectedEventId, sent: true });
+  const messageId = `${expectedEventId}:reconcile-${result.id}:${QUEUE}`;
+  expect(result.items[0]).toMatchObject({ evidenceId, reason: "no record", eventId: expectedEventId, messageId, sent: true });
   expect(result.audit).toMatch(/^audit\//);
 
   const receiver = client.createReceiver(QUEUE);
   try {
     const peeked = await receiver.peekMessages(10);
     expect(peeked).toHaveLength(1);
-    expect(peeked[0].messageId).toBe(expectedEventId);
+    expect(peeked[0].messageId).toBe(messageId);
+    // An original with no record: ingest announces it with the usual id (a first announcement
+    // still in the topic's window means its event was only in flight).
+    expect(peeked[0].applicationProperties ?? {}).not.toHaveProperty("custodyOperation");
     const event = parseBlobCreatedEvent(peeked[0].body);
     expect(event.id).toBe(expectedEventId);
     expect(event.subject).toBe(`/blobServices/default/containers/${ORIGINALS_CONTAINER}/blobs/${BLOB_NAME}`);
@@ -118,17 +123,20 @@ test("reconcile re-emits the BlobCreated event of an original whose event was ne
     await receiver.close();
   }
 
-  // Again, within the duplicate-detection window: sent, and dropped by the queue.
+  // Again, within the duplicate-detection window: "sent" means delivered, so it is a message of
+  // its own (ingest is idempotent), not a repeat the queue drops.
   const again = await runCli(["reconcile", "--json", "--data-dir", dataDir]);
   expect(again.code).toBe(0);
-  expect(JSON.parse(again.stdout)).toMatchObject({ count: 1 });
-  expect(await activeCount()).toBe(1);
+  const second = JSON.parse(again.stdout) as ReconcileResult;
+  expect(second).toMatchObject({ count: 1 });
+  expect(second.items[0]).toMatchObject({ eventId: expectedEventId, messageId: `${expectedEventId}:reconcile-${second.id}:${QUEUE}`, sent: true });
+  expect(await activeCount()).toBe(2);
 
   const audit = await runCli(["audit", "--json", "--data-dir", dataDir]);
   expect(audit.code).toBe(0);
   const records = JSON.parse(audit.stdout) as AuditRecord[];
   expect(records).toHaveLength(2);
-  expect(records[0]).toMatchObject({ action: "reconcile", entity: QUEUE, count: 1, messageIds: [expectedEventId], evidenceIds: [evidenceId] });
+  expect(records[0]).toMatchObject({ id: second.id, action: "reconcile", entity: QUEUE, count: 1, messageIds: [second.items[0].messageId], evidenceIds: [evidenceId] });
 }, 120_000);
 
 test("with the functions running, the re-emitted event takes the recording to a final state; reconcile then finds nothing", async () => {

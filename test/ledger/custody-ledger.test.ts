@@ -177,7 +177,7 @@ test("index lost: reconcile rebuilds the record from the ledger — fingerprint,
   const dry = await reconcile(
     { catalog, index: lostIndex, ledger: { ledger, requiredStages: ALL }, send: async (messageId) => void sent.push(messageId) },
     context,
-    { originalsContainers: ["originals"], stuckBefore: new Date(0), dryRun: true },
+    { operationId: "ledger-dry", originalsContainers: ["originals"], stuckBefore: new Date(0), dryRun: true },
   );
   expect(dry.rebuilt.find((r) => r.evidenceId === evidenceId)).toMatchObject({ status: "ready", written: false });
   expect(await lostIndex.read(evidenceId)).toBeUndefined();
@@ -185,7 +185,7 @@ test("index lost: reconcile rebuilds the record from the ledger — fingerprint,
   const outcome = await reconcile(
     { catalog, index: lostIndex, ledger: { ledger, requiredStages: ALL }, send: async (messageId) => void sent.push(messageId) },
     context,
-    { originalsContainers: ["originals"], stuckBefore: new Date(0) },
+    { operationId: "ledger-run", originalsContainers: ["originals"], stuckBefore: new Date(0) },
   );
   expect(outcome.rebuilt.find((r) => r.evidenceId === evidenceId)).toMatchObject({ status: "ready", written: true });
   // Nothing went back through ingest for it: no re-hash of the (now different) bytes, no second announcement.
