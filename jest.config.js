@@ -28,7 +28,8 @@ module.exports = {
   projects: [
     { ...common, displayName: "unit", testMatch: TEST_FILES, testPathIgnorePatterns: [...ALWAYS_IGNORED, ...paths(INTEGRATION), ...paths(E2E)] },
     { ...common, displayName: "integration", testMatch: globs(INTEGRATION), testPathIgnorePatterns: ALWAYS_IGNORED },
-    { ...common, displayName: "e2e", testMatch: globs(E2E), testPathIgnorePatterns: ALWAYS_IGNORED },
+    // The e2e tests start the CLI and the dev host as processes, from dist/: built first when a source is newer.
+    { ...common, displayName: "e2e", testMatch: globs(E2E), testPathIgnorePatterns: ALWAYS_IGNORED, globalSetup: "<rootDir>/test/support/e2e-global-setup.js" },
   ],
   reporters: ["default", "<rootDir>/test/support/timing-reporter.js"],
 };
