@@ -17,14 +17,14 @@ const globs = (list) => list.map((entry) => (entry.endsWith("/") ? `<rootDir>/${
 const common = {
   testEnvironment: "node",
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] },
-  // Integration tests talk to real servers over loopback; keep a generous ceiling per test.
-  testTimeout: 30000,
 };
 const TEST_FILES = ["<rootDir>/test/**/*.test.ts", "<rootDir>/{local,shared,cli,functions}/**/*.test.ts"];
 const ALWAYS_IGNORED = ["/node_modules/", "/dist/"];
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Integration tests talk to real servers over loopback; keep a generous ceiling per test (a global option, not a project one).
+  testTimeout: 30000,
   projects: [
     { ...common, displayName: "unit", testMatch: TEST_FILES, testPathIgnorePatterns: [...ALWAYS_IGNORED, ...paths(INTEGRATION), ...paths(E2E)] },
     { ...common, displayName: "integration", testMatch: globs(INTEGRATION), testPathIgnorePatterns: ALWAYS_IGNORED },
