@@ -124,8 +124,10 @@ test("the timers reach the host with their NCRONTAB schedules from the settings,
 
 test("a message the handler dead-letters makes the registered handler throw, so the host does not complete it", async () => {
   const hash = registeredWith("core").find((r) => r.metadata.name === "hash")!;
-  const context = new InvocationContext({ functionName: "hash", invocationId: "test", triggerMetadata: { deliveryCount: 1, messageId: "not-a-message" } });
+  const logged: unknown[][] = [];
+  const context = new InvocationContext({ functionName: "hash", invocationId: "test", triggerMetadata: { deliveryCount: 1, messageId: "not-a-message" }, logHandler: (_level, ...args) => void logged.push(args) });
   await expect(hash.handler({ not: "an evidence-received message" }, context)).rejects.toMatchObject({ code: "InvalidMessage", retryable: false });
+  expect(JSON.stringify(logged)).toContain("invalid message: dead-lettering it");
 });
 
 test("an unknown role fails the start, naming the setting", () => {
