@@ -12,6 +12,7 @@
  */
 import { hostname } from "node:os";
 import type { InvocationContext } from "@azure/functions";
+import { Cron } from "croner";
 import { CustodyError, isCustodyError, toCustodyError } from "../shared/errors";
 import { retryBudgetSpent, retryDelayInMs, type RetryPolicy } from "../shared/evidence/retry-policy";
 import type { Publisher } from "../shared/ports/publisher";
@@ -50,17 +51,32 @@ export interface TimerFunctionDefinition {
 }
 
 /**
- * A timer's NCRONTAB schedule from the app setting `setting` (default `fallback`), checked for
- * shape (six fields) so a typo fails the start, naming the setting.
+ * A timer's NCRONTAB schedule from the app setting `setting` (default `fallback`), checked at
+ * start so a typo fails it, naming the setting: exactly six fields (what the Functions host
+ * takes; croner would also take five, seven or "@daily"), each value in range and the whole
+ * able to fire — croner parses it as the host's NCRONTAB would.
  */
 export function scheduleSetting(env: Record<string, string | undefined>, setting: string, fallback: string): string {
   const raw = env[setting]?.trim();
   if (raw === undefined || raw === "") return fallback;
   const fields = raw.split(/\s+/);
-  if (fields.length !== 6 || !fields.every((field) => /^[0-9A-Za-z*,/-]+$/.test(field))) {
-    throw new CustodyError("InvalidConfiguration", `Setting ${setting} must be an NCRONTAB expression with six fields (second minute hour day month day-of-week), e.g. "${fallback}", not "${raw}".`);
+  const expression = fields.join(" ");
+  const problem = fields.length !== 6 ? `it has ${fields.length} field${fields.length === 1 ? "" : "s"}` : cronProblem(expression);
+  if (problem !== undefined) {
+    throw new CustodyError("InvalidConfiguration", `Setting ${setting} must be an NCRONTAB expression with six fields (second minute hour day month day-of-week), e.g. "${fallback}", not "${raw}": ${problem}.`);
   }
-  return fields.join(" ");
+  return expression;
+}
+
+/** Why croner refuses a six-field expression, or undefined when it is a schedule that fires. */
+function cronProblem(expression: string): string | undefined {
+  let job: Cron;
+  try {
+    job = new Cron(expression, { paused: true });
+  } catch (error) {
+    return error instanceof Error ? error.message.replace(/^CronPattern: /, "") : String(error);
+  }
+  return job.nextRun() === null ? "it never fires" : undefined;
 }
 
 /** The StageContext of one timer run: a new trace, one attempt (a timer run is not retried; the next run is the retry). */

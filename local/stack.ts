@@ -53,6 +53,8 @@ export interface StartStackOptions {
   /** Extra settings (e.g. CUSTODY_REQUIRED_STAGES) for the functions. */
   environment?: Environment;
   serviceBusFaults?: ServiceBusEmulatorFaults;
+  /** The Service Bus topology (a Config.json object) instead of topology/servicebus.json, e.g. a test's variant of it. */
+  serviceBusConfig?: unknown;
   /** Poll interval of the blob-event source. */
   blobPollIntervalInMs?: number;
   /**
@@ -112,7 +114,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     stoppers.push(() => azurite.stop());
     const cosmos: CosmosInstance = await startLocalCosmos({ port: options.ports?.cosmos });
     stoppers.push(() => cosmos.stop());
-    const serviceBus = await startServiceBusEmulator({ port: options.ports?.serviceBus, faults: options.serviceBusFaults });
+    const serviceBus = await startServiceBusEmulator({ port: options.ports?.serviceBus, faults: options.serviceBusFaults, config: options.serviceBusConfig });
     stoppers.push(() => serviceBus.close());
 
     const blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);

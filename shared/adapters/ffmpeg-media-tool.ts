@@ -626,7 +626,8 @@ const GENERIC = /^(Conversion failed!?|Exiting normally.*|To ignore this, add a 
 /**
  * The last meaningful lines: error-level lines (`[error]`, `[fatal]`, `[panic]`) without the
  * generic closers, else the last non-empty lines. The cause is often on the last line, not the
- * first (MEDIA.md #4), so these come from the end.
+ * first (an AVCHD clip's "non-existing PPS" comes before the filter-graph error), so these come
+ * from the end.
  */
 export function meaningfulLines(stderrLines: readonly string[], count = 2): string[] {
   const untag = (line: string) => line.replace(LEVEL_TAG, "$1").trim();

@@ -2,7 +2,8 @@
  * MediaProbe → the ffmpeg output arguments of a browser-playable proxy. Pure: no I/O, no
  * clock; unit-tested on probes of the real fixtures.
  *
- * What the proxy is, and why each argument is there (MEDIA.md lists what the naive command did):
+ * What the proxy is, and why each argument is there (each one answers what a naive command did
+ * with real footage):
  *
  * - **The real video stream, explicitly** (`-map 0:<primaryVideoIndex>`): never `0:v:0`, which
  *   picked an empty stream in a WMV with three video streams. Likewise the primary audio.

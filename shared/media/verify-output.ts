@@ -1,6 +1,6 @@
 /**
- * Checks of what ffmpeg wrote, because an exit code of 0 proves nothing (MEDIA.md: an empty
- * video stream picked, no image written for `-ss` past the end, High 10 output). Pure over the
+ * Checks of what ffmpeg wrote, because an exit code of 0 proves nothing (seen with real
+ * footage: an empty video stream picked, no image written for `-ss` past the end, High 10 output). Pure over the
  * proxy's probe and the files' sizes; a failed check is `OutputVerificationFailed`, never
  * retried — the same input gives the same wrong output.
  */

@@ -196,7 +196,7 @@ describe("reading stderr", () => {
     "[fatal] Conversion failed!",
   ];
 
-  test("the last error lines, without generic closers (MEDIA.md #4)", () => {
+  test("the last error lines, without generic closers (the cause is often last)", () => {
     expect(meaningfulLines(avchd)).toEqual(["[h264] non-existing PPS 0 referenced", "[Parsed_anull_0] Error configuring filter graph"]);
     expect(meaningfulLines(avchd, 1)).toEqual(["[Parsed_anull_0] Error configuring filter graph"]);
     expect(meaningfulLines(["plain line one", "plain line two", ""], 1)).toEqual(["plain line two"]);
@@ -447,7 +447,7 @@ describe("binaries without the exec bit", () => {
   });
 });
 
-describe("crafted uploads (MEDIA.md #7)", () => {
+describe("crafted uploads (playlists and concat lists that name local files)", () => {
   let dir: string;
   let secret: string;
 

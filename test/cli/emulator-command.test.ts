@@ -2,7 +2,7 @@
  * `custody emulator servicebus` as a user runs it: a child process that prints one ready line
  * with the connection string, serves the real SDK, and stops on SIGTERM; start-up problems
  * fail at once with a message naming the cause. Runs the compiled CLI (bin/custody.js), which
- * `npm ci` builds through the `prepare` script.
+ * the e2e project's global setup rebuilds when a source changed (scripts/build-if-stale.js).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";

@@ -21,6 +21,7 @@ import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
 import { evidenceIdForBlob, waitForRecord } from "../support/polling";
+import { waitForQuietPipeline } from "../support/quiet";
 import { runCli } from "./run-cli";
 
 const FIXTURE = path.resolve(__dirname, "..", "..", "fixtures", "media", "exo_fragmented_fmp4.mp4");
@@ -64,7 +65,7 @@ test("a dry run lists the re-runs and sends nothing", async () => {
     ["thumbnail", false],
   ]);
   expect(result.audit).toBeUndefined();
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await waitForQuietPipeline(stack.serviceBus.namespace);
   expect((await stack.services!.index.read(evidenceId))?.record.custodyLog).toEqual(before.custodyLog);
 }, 60_000);
 

@@ -1,4 +1,8 @@
-/** Runs the compiled `custody` CLI (bin/custody.js) as a user would, capturing its output. */
+/**
+ * Runs the `custody` CLI (bin/custody.js → dist/) as a user would, capturing its output. The e2e
+ * project's global setup rebuilds dist/ first when a source changed (scripts/build-if-stale.js),
+ * so this runs the current sources.
+ */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 

@@ -20,6 +20,7 @@ import type { EvidenceRecord } from "../../shared/evidence/record";
 import { silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
 import { isFinal, waitFor, waitForRecord } from "../support/polling";
+import { waitForQuietPipeline } from "../support/quiet";
 
 let stack: RunningStack;
 let client: ServiceBusClient;
@@ -56,6 +57,14 @@ function finalRecord(evidenceId: string): Promise<EvidenceRecord> {
 /** Polls `probe` until it yields a value (a minute at most). */
 function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
   return waitFor(what, probe, 60_000);
+}
+
+/** True once the consumer has settled everything on its subscription (peek shows locked messages too). */
+async function subscriptionDrained(): Promise<true | undefined> {
+  const receiver = client.createReceiver(ENTITIES.evidenceReadyTopic, SUBSCRIPTION);
+  const [left] = await receiver.peekMessages(1, { fromSequenceNumber: Long.fromNumber(0) });
+  await receiver.close();
+  return left === undefined ? true : undefined;
 }
 
 /** The evidence event of a record, sent again as a copy with a new Service Bus message id (duplicate detection cannot drop it). */
@@ -98,7 +107,9 @@ test("filtered, validated, idempotent across a restart, and dead-letters what it
     await sendCopy(mineRecord, "1");
 
     await until("both of the officer's events and the dead letter", () => (handled.length >= 2 && deadLettered.length >= 1 ? true : undefined));
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // anything extra would have arrived by now
+    // Everything sent so far is settled — the pipeline's own messages and the consumer's subscription.
+    await waitForQuietPipeline(stack.serviceBus.namespace);
+    await until("the consumer's subscription to be drained", subscriptionDrained);
     expect(handled.map((e) => [e.data.evidenceId, e.type, e.data.status]).sort()).toEqual(
       [
         [mine, "org.custody.evidence.ready.v1", "ready"],
@@ -113,12 +124,7 @@ test("filtered, validated, idempotent across a restart, and dead-letters what it
     await consumer.stop();
     consumer = await start();
     await sendCopy(mineRecord, "2");
-    await until("the copy to be consumed", async () => {
-      const receiver = client.createReceiver(ENTITIES.evidenceReadyTopic, SUBSCRIPTION);
-      const [left] = await receiver.peekMessages(1, { fromSequenceNumber: Long.fromNumber(0) });
-      await receiver.close();
-      return left === undefined ? true : undefined;
-    });
+    await until("the copy to be consumed", subscriptionDrained);
     expect(handled).toHaveLength(2);
     expect(readFileSync(STATE, "utf8").trim().split("\n").sort()).toEqual([`/custody ${mine}:ready`, `/custody ${mineRejected}:failed`].sort());
   } finally {

@@ -30,7 +30,8 @@ import { createLogger, silentLogger } from "../../shared/logging";
 import { loadSettings } from "../../shared/settings";
 import { ENTITIES, ROUTE_TO_SUBSCRIPTION_PROPERTY } from "../../shared/topology";
 import { runCli } from "../cli/run-cli";
-import { waitForRecord } from "../support/polling";
+import { waitFor as waitForCondition, waitForRecord } from "../support/polling";
+import { waitForQuietPipeline } from "../support/quiet";
 
 const log = process.env.CUSTODY_TEST_LOGS ? createLogger() : silentLogger;
 const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), "custody-reconcile-timer-")), "data");
@@ -81,7 +82,8 @@ test("the reconcile timer is scheduled every 30 minutes by default and validates
 
 test("the timer re-announces an original whose event was lost, and the recording becomes ready", async () => {
   const lost = await upload("PC4711/BWV-0007/lost-event.mp4");
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  // Without the timer nothing announces it: the pipeline has settled with no record for it.
+  await waitForQuietPipeline(stack.serviceBus.namespace);
   expect(await stack.services!.index.read(lost.evidenceId)).toBeUndefined();
 
   const settings = loadSettings({ ...stack.environment, CUSTODY_RECONCILE_INTERVAL_MS: "1000" });
@@ -111,8 +113,11 @@ test("a record stuck in received (its stage messages lost) is re-announced by re
   await sender.close();
   const received = await waitFor(stuck.evidenceId, (r) => r.original !== undefined);
   expect(received.status).toBe("received");
-  await new Promise((resolve) => setTimeout(resolve, 2500));
+  // Nothing else comes for it: with the pipeline settled, it is still received.
+  await waitForQuietPipeline(stack.serviceBus.namespace);
   expect((await stack.services!.index.read(stuck.evidenceId))!.record.status).toBe("received");
+  // --stuck-after 2s below: the record must be that old.
+  await waitForCondition("the record to be older than 2 s", () => (Date.now() - Date.parse(received.updatedAt) > 2_000 ? true : undefined));
 
   const dry = await runCli(["reconcile", "--dry-run", "--json", "--stuck-after", "2s", "--data-dir", dataDir]);
   expect(dry.code).toBe(0);

@@ -4,6 +4,10 @@
  * thumbnails; an audio-only recording becomes ready with an audio proxy and thumbnails
  * skipped; a truncated MOV fails for good with its reason, keeping its hash and metadata;
  * a redelivered evidence-received message rewrites the same blobs and duplicates nothing.
+ *
+ * The results queues run here without duplicate detection — as for a redelivery after the
+ * detection window — so a re-run's result, which has the first run's message id, reaches the
+ * index and the index's own idempotency is what the re-run test checks.
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -22,6 +26,7 @@ import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { drainEvents } from "../events/event-contract";
 import { ENTITIES } from "../../shared/topology";
+import topology from "../../topology/servicebus.json";
 import { withClaimedMatroskaDuration } from "../support/crafted-media";
 import { evidenceIdForBlob, isFinal, waitForRecord } from "../support/polling";
 
@@ -31,8 +36,22 @@ let blobService: BlobServiceClient;
 let derived: ContainerClient;
 const workDir = mkdtempSync(path.join(os.tmpdir(), "custody-media-e2e-"));
 
+/** The project's topology with duplicate detection off on the queues results travel on. */
+function withoutResultDuplicateDetection(): unknown {
+  const config = structuredClone(topology);
+  for (const queue of config.UserConfig.Namespaces[0].Queues) {
+    if (queue.Name === ENTITIES.stageResults.queueName || queue.Name === ENTITIES.mediaResults.queueName) queue.Properties.RequiresDuplicateDetection = false;
+  }
+  return config;
+}
+
 beforeAll(async () => {
-  stack = await startStack({ dataDir: path.join(workDir, "data"), log: process.env.CUSTODY_TEST_LOGS ? createLogger() : silentLogger, blobPollIntervalInMs: 100 });
+  stack = await startStack({
+    dataDir: path.join(workDir, "data"),
+    log: process.env.CUSTODY_TEST_LOGS ? createLogger() : silentLogger,
+    blobPollIntervalInMs: 100,
+    serviceBusConfig: withoutResultDuplicateDetection(),
+  });
   blobService = BlobServiceClient.fromConnectionString(stack.environment.EvidenceStorage);
   derived = blobService.getContainerClient(DERIVED_CONTAINER);
 }, 60_000);
@@ -155,16 +174,24 @@ test("evidence-received delivered again → the same blobs rewritten, no duplica
   }
   expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
   expect([...before].every(([name, etag]) => after.get(name) !== etag)).toBe(true);
-  await new Promise((resolve) => setTimeout(resolve, 1000)); // let the second run's results reach the index
 
-  const record = (await stack.services!.index.read(evidenceId))!.record;
+  // The second run's results reach the index, with the first run's result keys: the record now
+  // describes the second run (the files as they are now), and lists nothing twice.
+  const secondRun = (r: EvidenceRecord): boolean => (["transcode", "thumbnail"] as const).every((stage) => r.stages[stage]!.finishedAt! > first.stages[stage]!.finishedAt!);
+  const record = await waitFor(evidenceId, secondRun);
   expect(record.status).toBe("ready");
+  expect(record.finalEvent).toEqual(first.finalEvent);
   expect(record.stages.transcode!.renditions).toHaveLength(1);
   expect(record.stages.thumbnail!.renditions).toHaveLength(first.stages.thumbnail!.renditions!.length);
   for (const stage of ["transcode", "thumbnail"] as const) {
+    expect(record.stages[stage]!.resultKey).toBe(first.stages[stage]!.resultKey);
+    expect(record.stages[stage]!.superseded).toBeUndefined();
+    expect(record.stages[stage]!.provenance!.startedAt > first.stages[stage]!.provenance!.finishedAt).toBe(true);
+    expect(record.stages[stage]!.renditions!.map((r) => r.path).sort()).toEqual(first.stages[stage]!.renditions!.map((r) => r.path).sort());
     for (const rendition of record.stages[stage]!.renditions!) expect(await sha256Of(rendition.path)).toBe(rendition.sha256);
   }
   expect(record.custodyLog.filter((e) => e.action === "ready")).toHaveLength(1);
+  expect(record.custodyLog.map((e) => e.key)).toEqual(first.custodyLog.map((e) => e.key));
 }, 60_000);
 
 test("a crafted playlist upload that points at a local file fails as unsupported and reads nothing", async () => {

@@ -17,6 +17,7 @@ import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
 import { expectEvidenceEvent } from "../events/event-contract";
 import { evidenceIdForBlob as evidenceIdForBlobIn, isFinal, waitForRecord } from "../support/polling";
+import { waitForQuietPipeline } from "../support/quiet";
 
 let stack: RunningStack;
 let client: ServiceBusClient;
@@ -106,7 +107,7 @@ test("the same BlobCreated event delivered three times gives one record and one 
   const evidenceId = await evidenceIdForBlob(uploaded.blobName);
   const record = await waitForFinalRecord(evidenceId);
   expect(record.status).toBe("ready");
-  await new Promise((resolve) => setTimeout(resolve, 1500)); // let the duplicates run through
+  await waitForQuietPipeline(stack.serviceBus.namespace); // every redelivery has run through
   let count = 0;
   for await (const r of stack.services!.index.list({})) if (r.original?.name === uploaded.blobName) count++;
   expect(count).toBe(1);

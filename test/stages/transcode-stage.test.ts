@@ -127,7 +127,7 @@ test("a MOV cut inside its moov → final UnsupportedMedia with a reason, nothin
 }, 30_000);
 
 test("ffmpeg exiting 0 without a usable proxy → OutputVerificationFailed, final", async () => {
-  // A tool that "succeeds" without writing (as ffmpeg does in the cases MEDIA.md lists).
+  // A tool that "succeeds" without writing (as ffmpeg does for an empty stream or a seek past the end).
   const lazy: MediaTool = { versions: () => h.media.versions(), probe: (i, o) => h.media.probe(i, o), run: async () => ({ arguments: ["ffmpeg"], stderrTail: "", durationInMs: 1 }) };
   const input = await h.upload(path.join(FIXTURES, "exo_fragmented_fmp4.mp4"));
   await expect(transcodeOriginal(input, { blobs: h.store, media: lazy }, context)).rejects.toMatchObject({ code: "OutputVerificationFailed", retryable: false, message: expect.stringMatching(/wrote no file/) });

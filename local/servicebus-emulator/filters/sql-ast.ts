@@ -1,5 +1,5 @@
 /**
- * The syntax tree the peggy grammar (sql-grammar.ts) builds for SQL filters and rule actions.
+ * The syntax tree the peggy grammar (sql.peggy) builds for SQL filters and rule actions.
  * These shapes are produced by the grammar's JavaScript actions, so any change here must be
  * mirrored there.
  */

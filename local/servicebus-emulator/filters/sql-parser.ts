@@ -1,21 +1,19 @@
 /**
- * Turns SQL filter / action text into the tree of sql-ast.ts, using a parser that peggy
- * generates from SQL_GRAMMAR the first time one is needed (then reused for the process).
+ * Turns SQL filter / action text into the tree of sql-ast.ts, using the parser peggy generated
+ * ahead of time from sql.peggy (sql-parser.generated.ts; scripts/generate-sql-parser.js).
  * Every syntax problem comes out as a FilterError naming the position and what was expected.
  */
 
-import * as peggy from "peggy";
+import type * as peggy from "peggy";
 import type { ActionStatement, PredicateNode } from "./sql-ast";
 import { type SqlTextKind, sqlTextError } from "./filter-error";
-import { SQL_GRAMMAR } from "./sql-grammar";
+import * as generated from "./sql-parser.generated";
 
-let cachedParser: peggy.Parser | undefined;
-
-/** The generated parser; generation takes a few tens of milliseconds, so it is done once, lazily. */
-export function sqlParser(): peggy.Parser {
-  cachedParser ??= peggy.generate(SQL_GRAMMAR, { allowedStartRules: ["Filter", "Action"] });
-  return cachedParser;
-}
+/**
+ * The generated module is untyped JavaScript (its file is not type-checked) with the shape of a
+ * peggy parser; peggy's own types describe it — the one cast at the generated-code boundary.
+ */
+const parser = generated as unknown as Pick<peggy.Parser, "parse" | "SyntaxError">;
 
 export function parseSqlFilter(expression: string): PredicateNode {
   return parse(expression, "filter") as PredicateNode;
@@ -26,13 +24,12 @@ export function parseSqlAction(expression: string): ActionStatement[] {
 }
 
 function parse(text: string, kind: SqlTextKind): unknown {
-  const parser = sqlParser();
   try {
     return parser.parse(text, { startRule: kind === "filter" ? "Filter" : "Action" }) as unknown;
   } catch (error) {
     if (error instanceof parser.SyntaxError) {
       const { line, column } = error.location.start;
-      throw sqlTextError(kind, describeSyntaxError(parser, error), { line, column });
+      throw sqlTextError(kind, describeSyntaxError(error), { line, column });
     }
     throw error;
   }
@@ -43,7 +40,7 @@ function parse(text: string, kind: SqlTextKind): unknown {
  * whitespace left out of the alternatives: "expected whitespace" never helps anyone.
  * Errors raised by the grammar's error() calls carry no expectations and keep their message.
  */
-function describeSyntaxError(parser: peggy.Parser, error: peggy.parser.SyntaxError): string {
+function describeSyntaxError(error: peggy.parser.SyntaxError): string {
   if (error.expected === null) return error.message;
   const expected = error.expected.filter((e) => !(e.type === "other" && e.description === "whitespace"));
   // The typings say `found: string`, but the runtime takes null for "end of input" (and that is
