@@ -10,7 +10,9 @@ const INTEGRATION = [
   "test/adapters/ffmpeg-media-tool.test.ts",
   "test/functions/reschedule.test.ts",
   "test/functions/services.test.ts",
+  "test/ledger/custody-ledger.test.ts",
   "test/local/blob-event-source.test.ts",
+  "test/local/fault-proxy.test.ts",
   "test/local/stand-ins.test.ts",
   "test/servicebus-emulator/admin-port-sharing.test.ts",
   "test/servicebus-emulator/admin.test.ts",
@@ -31,6 +33,7 @@ const E2E = [
   "test/examples/downstream-consumer.test.ts",
   "test/functions/reconcile-timer.test.ts",
   "test/local/azurite-debug-log.test.ts",
+  "test/local/fault-proxied-stack.test.ts",
   "test/pipeline/",
   "test/stages/reconcile-stage.test.ts",
 ];
