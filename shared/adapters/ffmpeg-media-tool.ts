@@ -89,9 +89,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import ffmpeg = require("fluent-ffmpeg");
-import { CustodyError, type CustodyErrorCode } from "../errors";
+import { CustodyError, toCustodyError, type CustodyErrorCode } from "../errors";
 import { normaliseProbe, type FfprobeOutput } from "../media/probe-normalise";
-import type { MediaInput, MediaProbe, MediaRunOptions, MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
+import type { MediaInput, MediaProbe, MediaRunOptions, MediaRunResult, MediaTool } from "../ports/media-tool";
 import { locateMediaBinaries, privateDirectory, type LocateMediaBinariesOptions, type MediaBinary } from "./media-binaries";
 import { MediaRunWatchdog, ProgressFraction, type MediaRunStopReason } from "./media-run-watchdog";
 
@@ -207,16 +207,24 @@ export async function createFfmpegMediaTool(options: FfmpegMediaToolOptions = {}
     stallTimeoutInMs: options.stallTimeoutInMs ?? DEFAULT_STALL_TIMEOUT_IN_MS,
   };
   const startupTimeoutInMs = options.startupTimeoutInMs ?? 15_000;
-  const [ffmpeg, ffprobe] = await Promise.all([
-    binaryVersion(config, binaries.ffmpeg, startupTimeoutInMs),
-    binaryVersion(config, binaries.ffprobe, startupTimeoutInMs),
-  ]);
+  // Both must run before the tool is handed out (a broken deployment fails at start, naming the binary).
+  const [ffmpeg] = await Promise.all([binaryVersion(config, binaries.ffmpeg, startupTimeoutInMs), binaryVersion(config, binaries.ffprobe, startupTimeoutInMs)]);
   if (launcher) await checkLauncher(config, launcher, ffmpeg, startupTimeoutInMs);
-  const versions: MediaToolVersions = { ffmpeg, ffprobe };
   return {
     binaries,
     ffmpegLauncher: launcher && { path: launcher.path, envUtility: launcher.envUtility, ffmpeg: launcher.ffmpeg },
-    versions: async () => ({ ...versions }),
+    // Read for each run, not once at start: provenance must name the binary that actually ran,
+    // also after ffmpeg was replaced under a running host. A binary that stopped running is a
+    // deployment problem a redeploy fixes: retryable, like a failed start.
+    versions: async () => {
+      try {
+        const [ffmpegNow, ffprobeNow] = await Promise.all([binaryVersion(config, binaries.ffmpeg, startupTimeoutInMs), binaryVersion(config, binaries.ffprobe, startupTimeoutInMs)]);
+        return { ffmpeg: ffmpegNow, ffprobe: ffprobeNow };
+      } catch (error) {
+        const failure = toCustodyError(error);
+        throw new CustodyError(failure.code, failure.message, { cause: failure, retryable: true });
+      }
+    },
     probe: (input, runOptions) => probe(config, input, runOptions),
     run: (input, outputArguments, runOptions) => run(config, input, outputArguments, runOptions),
   };

@@ -78,6 +78,17 @@ test("versions are the first line of `-version`", async () => {
   expect(versions.ffmpeg).not.toContain("\n");
 });
 
+test("versions are read for each run: after ffmpeg is replaced under a running host, provenance names the new one", async () => {
+  const file = await script("replaceable-ffmpeg", 'echo "ffmpeg version 6.1-before-upgrade"');
+  const replaceable = await createFfmpegMediaTool({ ffmpegPath: file });
+  expect((await replaceable.versions()).ffmpeg).toBe("ffmpeg version 6.1-before-upgrade");
+  await fsp.writeFile(file, '#!/bin/sh\necho "ffmpeg version 7.1-after-upgrade"\n', { mode: 0o755 });
+  expect((await replaceable.versions()).ffmpeg).toBe("ffmpeg version 7.1-after-upgrade");
+  // A binary that stopped running is the deployment's problem, not the recording's: retryable.
+  await fsp.writeFile(file, "#!/bin/sh\nexit 3\n", { mode: 0o755 });
+  await expect(replaceable.versions()).rejects.toMatchObject({ code: "InvalidConfiguration", retryable: true });
+});
+
 describe("probe on the fixtures", () => {
   test("phone clip: HEVC, rotation 90, mett track, audio", async () => {
     const probe = await tool.probe(fixture("exo_phone_hevc_mett_track_rot90.mp4"), quick);
