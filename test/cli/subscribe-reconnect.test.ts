@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { ServiceBusClient } from "@azure/service-bus";
 import { startServiceBusEmulator, type ServiceBusEmulator } from "../../local/servicebus-emulator";
 import { ENTITIES } from "../../shared/topology";
+import { waitFor } from "../support/polling";
 import { CUSTODY_BIN } from "./run-cli";
 
 const TOPIC = ENTITIES.evidenceReadyTopic;
@@ -42,14 +43,15 @@ test("custody subscribe reconnects when the broker restarts, instead of exiting"
   let exitCode: number | null | undefined;
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.on("exit", (code) => ((exitCode = code), resolve())));
-  const waitForStderr = async (pattern: RegExp, timeoutInMs = 60_000): Promise<void> => {
-    const deadline = Date.now() + timeoutInMs;
-    while (!pattern.test(stderr)) {
-      if (exitCode !== undefined) throw new Error(`custody subscribe exited (${exitCode}) before ${pattern}: ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`no ${pattern} on stderr: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
+  const waitForStderr = (pattern: RegExp, timeoutInMs = 60_000): Promise<true> =>
+    waitFor(
+      `${pattern} on stderr (so far: ${stderr})`,
+      () => {
+        if (exitCode !== undefined) throw new Error(`custody subscribe exited (${exitCode}) before ${pattern}: ${stderr}`);
+        return pattern.test(stderr) ? true : undefined;
+      },
+      timeoutInMs,
+    );
   try {
     await waitForStderr(/listening on evidence-ready\/all-events/);
     await sendNonEvent(connectionString, "before-restart");
@@ -58,9 +60,8 @@ test("custody subscribe reconnects when the broker restarts, instead of exiting"
     await emulator.close();
     emulator = undefined;
     await waitForStderr(/connection lost/);
-    // Down for longer than the SDK retries a receive on its own.
-    await waitForStderr(/reconnecting in/);
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    // Down until a reconnect attempt of its own has failed: longer than the SDK retries a receive on its own.
+    await waitForStderr(/reconnecting in[\s\S]*reconnecting in/);
     emulator = await startServiceBusEmulator({ port });
     await waitForStderr(/reconnected to evidence-ready\/all-events/);
     await sendNonEvent(connectionString, "after-restart");

@@ -21,7 +21,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 
 /** A recording that reached its outcome and whose final event Service Bus accepted. */
 export function isFinal(record: EvidenceRecord): boolean {
-  return record.status !== "received" && record.finalEvent?.publishedAt !== undefined;
+  return (record.status === "ready" || record.status === "failed" || record.status === "rejected") && record.finalEvent?.publishedAt !== undefined;
 }
 
 /** The record of `evidenceId` once `done` holds for it (default: final). */
