@@ -84,7 +84,7 @@ const DEFAULT_MAX_WRITE_ATTEMPTS = 20;
 const DEFAULT_MAX_BACKOFF_IN_MS = 200;
 
 export async function indexEvidenceReceived(message: EvidenceReceivedMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
-  const at = await ledgerFirst(message.evidenceId, evidenceReceivedMessageId(message.evidenceId), message, (record, nowInMs) => checkEvidenceReceived(record, message, nowInMs), deps, context);
+  const first = await ledgerFirst(message.evidenceId, evidenceReceivedMessageId(message.evidenceId), message, (record, nowInMs) => checkEvidenceReceived(record, message, nowInMs), deps, context);
   return indexMessage(
     message.evidenceId,
     evidenceReceivedMessageId(message.evidenceId),
@@ -94,7 +94,7 @@ export async function indexEvidenceReceived(message: EvidenceReceivedMessage, de
     },
     deps,
     context,
-    at,
+    first,
   );
 }
 
@@ -106,7 +106,7 @@ export async function indexEvidenceReceived(message: EvidenceReceivedMessage, de
  */
 export async function indexStageResult(message: StageResultMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
   const messageId = stageResultMessageId(message);
-  const at = await ledgerFirst(message.evidenceId, messageId, message, (record, nowInMs) => checkStageResult(record, message, nowInMs), deps, context);
+  const first = await ledgerFirst(message.evidenceId, messageId, message, (record, nowInMs) => checkStageResult(record, message, nowInMs), deps, context);
   const outcome = await indexMessage(
     message.evidenceId,
     messageId,
@@ -116,7 +116,7 @@ export async function indexStageResult(message: StageResultMessage, deps: IndexS
     },
     deps,
     context,
-    at,
+    first,
   );
   const record = outcome.record;
   if (isConflictingHashClaim(record, message)) {
@@ -165,7 +165,7 @@ async function scheduleStageRetry(record: EvidenceRecord, failure: StageResultMe
  */
 export async function indexFixityResult(message: FixityResultMessage, deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">, context: StageContext): Promise<IndexOutcome | undefined> {
   const log = context.log.child({ evidenceId: message.evidenceId, messageId: fixityResultMessageId(message), stage: "index" });
-  const at = await ledgerFirst(message.evidenceId, fixityResultMessageId(message), message, (record, nowInMs) => checkFixityResult(record, message, nowInMs), deps, context, { onlyForKnownRecords: true });
+  const first = await ledgerFirst(message.evidenceId, fixityResultMessageId(message), message, (record, nowInMs) => checkFixityResult(record, message, nowInMs), deps, context, { onlyForKnownRecords: true });
   const update = await updateRecord(
     message.evidenceId,
     deps,
@@ -175,7 +175,7 @@ export async function indexFixityResult(message: FixityResultMessage, deps: Pick
       checkFixityResult(current, message, Date.parse(merge.nowIso));
       return current === undefined ? undefined : applyFixityResult(current, message, merge);
     },
-    at,
+    first,
   );
   if (update.stored === undefined) {
     log.warn("fixity result for a recording the index does not hold: dropped", { status: message.status });
@@ -190,7 +190,7 @@ export async function indexFixityResult(message: FixityResultMessage, deps: Pick
 /** Checks the claim against the record (throwing InvalidMessage to refuse it), then applies it. */
 type Apply = (record: EvidenceRecord | undefined, context: MergeContext) => EvidenceRecord;
 
-async function indexMessage(evidenceId: string, messageId: string, apply: Apply, deps: IndexStageDeps, context: StageContext, at?: string): Promise<IndexOutcome> {
+async function indexMessage(evidenceId: string, messageId: string, apply: Apply, deps: IndexStageDeps, context: StageContext, first: LedgerFirst = {}): Promise<IndexOutcome> {
   const log = context.log.child({ evidenceId, messageId, stage: "index" });
   const update = await updateRecord(
     evidenceId,
@@ -201,7 +201,7 @@ async function indexMessage(evidenceId: string, messageId: string, apply: Apply,
       const applied = apply(current, merge);
       return applyFinalDecision(applied, decideFinalState(applied), merge);
     },
-    at,
+    first,
   );
   // The mutation above always yields a record, so a stored one exists now.
   let stored = update.stored!;
@@ -230,7 +230,7 @@ async function indexMessage(evidenceId: string, messageId: string, apply: Apply,
     context,
     log,
     (current, merge) => (current === undefined ? undefined : markFinalEventPublished(current, finalEvent.messageId, merge.nowIso)),
-    deps.ledger === undefined ? undefined : publishedAt,
+    deps.ledger === undefined ? {} : { at: publishedAt },
   );
   if (confirmed.stored !== undefined) stored = confirmed.stored;
   return { record: stored.record, changed: update.changed, publishedMessageId: finalEvent.messageId };
@@ -249,18 +249,26 @@ async function ledgerFirst(
   deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "now">,
   context: StageContext,
   options: { onlyForKnownRecords?: boolean } = {},
-): Promise<string | undefined> {
-  if (deps.ledger === undefined) return undefined;
+): Promise<LedgerFirst> {
+  if (deps.ledger === undefined) return {};
   const now = (deps.now ?? (() => new Date()))();
-  const current = (await deps.index.read(evidenceId))?.record;
+  const stored = await deps.index.read(evidenceId);
+  const current = stored?.record;
   check(current, now.getTime());
-  if (current === undefined && options.onlyForKnownRecords) return undefined;
-  if (current?.custodyLog.some((entry) => entry.key === messageId)) return undefined;
+  // The record just read serves the update's first round: one read per message, not two.
+  if (current === undefined && options.onlyForKnownRecords) return { read: { stored } };
+  if (current?.custodyLog.some((entry) => entry.key === messageId)) return { read: { stored } };
   await deps.ledger.append(evidenceId, [
     { v: 1, kind: "applied", evidenceId, recordedAt: now.toISOString(), recordedBy: context.actor, messageId, message, requiredStages: current?.requiredStages ?? deps.requiredStages },
   ]);
   // The index applies it at the ledger's time, so a rebuild from the ledger gives the same record.
-  return now.toISOString();
+  return { at: now.toISOString(), read: { stored } };
+}
+
+/** What ledgerFirst leaves for the update: the time to apply the message at, and the record it read. */
+interface LedgerFirst {
+  at?: string;
+  read?: { stored: StoredRecord | undefined };
 }
 
 type Mutation = (current: EvidenceRecord | undefined, context: MergeContext) => EvidenceRecord | undefined;
@@ -275,14 +283,15 @@ async function updateRecord(
   context: StageContext,
   log: Logger,
   mutate: Mutation,
-  /** The time to apply it at (the ledger's); default the clock at each round. */
-  at?: string,
+  /** The time to apply it at (the ledger's; default the clock at each round) and the record already read for round 1. */
+  first: LedgerFirst = {},
 ): Promise<{ stored?: StoredRecord; changed: boolean }> {
+  const { at } = first;
   const maxAttempts = deps.maxWriteAttempts ?? DEFAULT_MAX_WRITE_ATTEMPTS;
   const now = deps.now ?? (() => new Date());
   for (let round = 1; ; round++) {
     throwIfAborted(context.abortSignal);
-    const current = await deps.index.read(evidenceId);
+    const current = round === 1 && first.read !== undefined ? first.read.stored : await deps.index.read(evidenceId);
     const next = mutate(current?.record, { nowIso: at ?? now().toISOString(), actor: context.actor, retryPolicy: deps.retryPolicy });
     if (next === undefined || next === current?.record) return { stored: current, changed: false };
     const written = current === undefined ? await deps.index.create(next) : await deps.index.replace(next, current.etag);
