@@ -50,7 +50,7 @@ import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import { ServiceBusClient } from "@azure/service-bus";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { uploadRecording } from "../cli/dock-upload";
+import { uploadRecording } from "../shared/adapters/dock-upload";
 import { blobCreatedEvent } from "../shared/contracts/blob-created-cloud-event";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../local/stack";
 import { createFfmpegMediaTool } from "../shared/adapters/ffmpeg-media-tool";

@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ServiceBusClient } from "@azure/service-bus";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { uploadRecording } from "../cli/dock-upload";
+import { uploadRecording } from "../shared/adapters/dock-upload";
 import { blobCreatedEvent } from "../shared/contracts/blob-created-cloud-event";
 import { ORIGINALS_CONTAINER, startStack } from "../local/stack";
 import { deriveEvidenceId } from "../shared/evidence/evidence-id";

@@ -10,7 +10,7 @@ import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { ServiceBusClient, type ServiceBusReceiver } from "@azure/service-bus";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { uploadRecording } from "../cli/dock-upload";
+import { uploadRecording } from "../shared/adapters/dock-upload";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../local/stack";
 import type { ServiceBusEmulatorFaults } from "../local/servicebus-emulator";
 import { locateMediaBinaries } from "../shared/adapters/media-binaries";

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { registerDlqCommands } from "./commands/dlq";
-import { registerAuditCommand } from "./commands/dlq-redrive";
+import { registerAuditCommand } from "./commands/audit";
 import { registerEmulatorCommands } from "./commands/emulator";
 import { registerEvidenceCommands } from "./commands/evidence";
 import { registerReconcileCommand } from "./commands/reconcile";

@@ -2,17 +2,17 @@
  * Which Custody the CLI talks to: a stack started by `custody start` in this data folder (its
  * stack.json), else the settings in the environment (an Azure deployment: the same
  * Functions-style names, keyless with `az login`), else — for commands that allow it — an
- * embedded stack started for the duration of the command.
+ * embedded stack started for the duration of the command. The clients come from the adapters'
+ * factories (shared/adapters/factories.ts), as the function app's do; the embedded stack is
+ * loaded only when one is started.
  */
 import { existsSync, readFileSync } from "node:fs";
-import * as path from "node:path";
-import { createServices, type FunctionServices } from "../functions/services";
-import { createBlobServiceClient } from "../shared/adapters/blob-service-client";
-import { createCredential } from "../shared/adapters/credential";
-import { createLogger, silentLogger } from "../shared/logging";
+import { openServiceClients, operatorName, type ServiceClients } from "../shared/adapters/factories";
+import { createQueueOperations } from "../shared/adapters/service-bus-operations";
+import type { QueueOperations } from "../shared/ports/queue-operations";
 import { loadServiceBusConnection, loadSettings, SERVICE_BUS_CONNECTION, type ConnectionAuth, type Environment, type Settings } from "../shared/settings";
-import type { BlobServiceClient } from "@azure/storage-blob";
-import { stackFileFor, startStack, type RunningStack } from "../local/stack";
+import { readRunningStack } from "../local/stack-file";
+import { startEmbeddedStack } from "./embedded-stack";
 
 export const DEFAULT_DATA_DIR = ".custody";
 
@@ -20,12 +20,9 @@ export interface StackTarget {
   /** Where the settings came from, for messages. */
   description: string;
   settings: Settings;
-  services: FunctionServices;
-  blobService: BlobServiceClient;
+  services: ServiceClients;
   /** PEM of the local Service Bus emulator's management certificate, when the target is one (stack.json, or NODE_EXTRA_CA_CERTS). */
   serviceBusCertificatePem?: string;
-  /** Set when this command started its own embedded stack. */
-  embedded?: RunningStack;
   close(): Promise<void>;
 }
 
@@ -46,16 +43,10 @@ export async function resolveStackTarget(options: ResolveTargetOptions): Promise
   if (!options.allowEmbedded) {
     throw new Error(`No Custody to talk to: start one with \`custody start\` (data folder ${options.dataDir}) or set ${SERVICE_BUS_CONNECTION}, EvidenceStorage and EvidenceIndex.`);
   }
-  const embedded = await startStack({
-    dataDir: options.dataDir,
-    // stderr: stdout carries the command's result (--json must stay parseable).
-    log: options.verbose ? createLogger({ minLevel: "info", sink: (_level, line) => process.stderr.write(`${line}\n`) }) : silentLogger,
-    blobPollIntervalInMs: 250,
-  });
-  const target = await connect(`an embedded stack in ${options.dataDir}`, embedded.environment, embedded.serviceBus.certificatePem);
+  const embedded = await startEmbeddedStack({ dataDir: options.dataDir, verbose: options.verbose });
+  const target = await connect(`an embedded stack in ${options.dataDir}`, embedded.environment, embedded.serviceBusCertificatePem);
   return {
     ...target,
-    embedded,
     async close() {
       await target.close();
       await embedded.stop();
@@ -65,13 +56,31 @@ export async function resolveStackTarget(options: ResolveTargetOptions): Promise
 
 async function connect(description: string, environment: Environment, serviceBusCertificatePem?: string): Promise<StackTarget> {
   const settings = loadSettings(environment);
-  const services = await createServices(settings);
-  const storage = settings.storage;
-  const blobService =
-    storage.kind === "connectionString"
-      ? createBlobServiceClient({ connectionString: storage.connectionString })
-      : createBlobServiceClient({ blobServiceUri: storage.endpoint, credential: createCredential(storage.clientId) });
-  return { description, settings, services, blobService, serviceBusCertificatePem, close: () => services.close() };
+  const services = await openServiceClients(settings);
+  return { description, settings, services, serviceBusCertificatePem, close: () => services.close() };
+}
+
+/**
+ * Runs `work` with the target and its Service Bus queue operations, closing both after; an
+ * error names the target, so an operator sees which Custody refused.
+ */
+export async function withOperations<T>(options: { dataDir: string }, work: (operations: QueueOperations, target: StackTarget) => Promise<T>): Promise<T> {
+  const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
+  let operations: QueueOperations | undefined;
+  try {
+    operations = createQueueOperations(target.settings.serviceBus, { emulatorCertificatePem: target.serviceBusCertificatePem });
+    return await work(operations, target);
+  } catch (error) {
+    throw new Error(`${target.description}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await operations?.close().catch(() => undefined);
+    await target.close();
+  }
+}
+
+/** Who is acting, for audit records and requests: the token's upn/oid in Azure, else user@host. */
+export function operatorOf(target: StackTarget): Promise<string> {
+  return operatorName(target.settings.serviceBus);
 }
 
 /**
@@ -86,22 +95,4 @@ export function resolveServiceBus(dataDir: string): { description: string; auth:
     return { description: "the settings in the environment", auth: loadServiceBusConnection(process.env) };
   }
   throw new Error(`No Custody to talk to: start one with \`custody start\` (data folder ${dataDir}) or set ${SERVICE_BUS_CONNECTION} (or ${SERVICE_BUS_CONNECTION}__fullyQualifiedNamespace).`);
-}
-
-interface StackFile {
-  pid: number;
-  environment: Record<string, string>;
-  serviceBusCertificatePem?: string;
-}
-
-function readRunningStack(dataDir: string): StackFile | undefined {
-  const file = stackFileFor(path.resolve(dataDir));
-  if (!existsSync(file)) return undefined;
-  try {
-    const parsed = JSON.parse(readFileSync(file, "utf8")) as StackFile;
-    process.kill(parsed.pid, 0); // throws when the process is gone (a stale file after a crash)
-    return parsed;
-  } catch {
-    return undefined;
-  }
 }

@@ -5,29 +5,18 @@
  * needs nor reads the evidence index settings. The dev host may install its own (same
  * adapters, its own settings) with `useServices`.
  */
-import { ServiceBusPublisher } from "../shared/adapters/service-bus-publisher";
-import { createServiceBusClient } from "../shared/adapters/service-bus-client";
-import type { BlobCatalog, MediaBlobStore } from "../shared/ports/blob-store";
-import type { EvidenceIndex } from "../shared/ports/evidence-index";
+import { openPublisher, openServiceClients, type ServiceClients } from "../shared/adapters/factories";
 import type { MediaTool } from "../shared/ports/media-tool";
-import type { CustodyLedger } from "../shared/ports/custody-ledger";
-import type { Publisher } from "../shared/ports/publisher";
 import { loadSettings, type Settings } from "../shared/settings";
 import type { RescheduleDeps } from "./invocation";
 import { appRoles, rolesNeedEvidenceIndex } from "./app-roles";
-import { createBlobStore, createCustodyLedger, createEvidenceIndex, createMediaTool } from "./service-factories";
+import { createMediaTool } from "./service-factories";
 
-export interface FunctionServices {
+/** The stores' clients (the index refuses every call in the media app; the ledger is the core app's), plus ffmpeg. */
+export interface FunctionServices extends ServiceClients {
   settings: Settings;
-  blobs: MediaBlobStore & BlobCatalog;
-  /** The evidence index; in the media app (no index settings) one that refuses every call. */
-  index: EvidenceIndex;
-  /** ffmpeg/ffprobe for the media stages (binaries located and checked at start). */
+  /** ffmpeg/ffprobe for the media stages (binaries located and checked at first use). */
   media: MediaTool;
-  publisher: Publisher;
-  /** The custody ledger the index writes before it acts (core app; unused by the media app). */
-  ledger: CustodyLedger;
-  close(): Promise<void>;
 }
 
 let current: Promise<FunctionServices> | undefined;
@@ -57,7 +46,7 @@ export async function retryDeps(): Promise<RescheduleDeps> {
     // outage): re-scheduling needs only Service Bus, so it gets a publisher of its own.
     if (fallbackPublisher === undefined) {
       const settings = loadSettings(process.env, { evidenceIndex: false });
-      fallbackPublisher = { publisher: new ServiceBusPublisher(createServiceBusClient(settings.serviceBus)), policy: settings.retry };
+      fallbackPublisher = { publisher: openPublisher(settings.serviceBus).publisher, policy: settings.retry };
     }
     return fallbackPublisher;
   }
@@ -71,23 +60,6 @@ export function useServices(services: FunctionServices | undefined): void {
 }
 
 export async function createServices(settings: Settings): Promise<FunctionServices> {
-  const serviceBus = createServiceBusClient(settings.serviceBus);
-  const publisher = new ServiceBusPublisher(serviceBus);
-  const blobs = createBlobStore(settings);
-  const { index, close: closeIndex } = await createEvidenceIndex(settings);
-  const media = createMediaTool();
-  const ledger = createCustodyLedger(settings);
-  return {
-    settings,
-    blobs,
-    index,
-    publisher,
-    media,
-    ledger,
-    async close() {
-      await publisher.close();
-      await serviceBus.close();
-      await closeIndex();
-    },
-  };
+  const clients = await openServiceClients(settings);
+  return { ...clients, settings, media: createMediaTool() };
 }

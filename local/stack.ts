@@ -5,7 +5,7 @@
  * blob-event source standing in for Event Grid. `npm start` runs it; `custody process`
  * starts one when none is running; tests start one per suite.
  */
-import { writeFile, rm, mkdir } from "node:fs/promises";
+import { rm, mkdir } from "node:fs/promises";
 import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { APP_ROLES, type AppRole } from "../functions/app-roles";
@@ -14,6 +14,7 @@ import { createServices, useServices, type FunctionServices } from "../functions
 import { createServiceBusClient } from "../shared/adapters/service-bus-client";
 import type { Logger } from "../shared/logging";
 import { loadSettings, type Environment } from "../shared/settings";
+import { DERIVED_CONTAINER, ORIGINALS_CONTAINER } from "../shared/ports/blob-store";
 import { ENTITIES } from "../shared/topology";
 import { startAzurite, type AzuriteInstance } from "./azurite";
 import { startBlobEventSource, type BlobEventSource } from "./blob-event-source";
@@ -23,9 +24,9 @@ import { startFaultProxy, type FaultProxy } from "./fault-proxy";
 import { readHostJson } from "./dev-host/host-json";
 import { startTimers } from "./dev-host/timers";
 import { startServiceBusEmulator, type ServiceBusEmulator, type ServiceBusEmulatorFaults } from "./servicebus-emulator";
+import { stackFileFor, writeStackFile } from "./stack-file";
 
-export const ORIGINALS_CONTAINER = "originals";
-export const DERIVED_CONTAINER = "derived";
+export { DERIVED_CONTAINER, ORIGINALS_CONTAINER } from "../shared/ports/blob-store";
 
 export interface StartStackOptions {
   /** Folder for Azurite's data and the stack's state (created if missing). */
@@ -89,10 +90,6 @@ export interface RunningStack {
 /** Where the stack writes Azurite's debug log when asked to. */
 export function azuriteDebugLogFile(dataDir: string): string {
   return path.join(dataDir, "azurite-debug.log");
-}
-
-export function stackFileFor(dataDir: string): string {
-  return path.join(dataDir, "stack.json");
 }
 
 export async function startStack(options: StartStackOptions): Promise<RunningStack> {
@@ -183,7 +180,7 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     // processes' ServiceBusAdministrationClient trust it (`custody dlq list`).
     const serviceBusCertificatePem = serviceBus.certificatePem;
     // Other commands (`custody process`, `dlq`) reach the services directly, never through a cut proxy.
-    await writeFile(stackFile, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString(), endpoints, environment: directEnvironment, serviceBusCertificatePem }, null, 2));
+    await writeStackFile(stackFile, { pid: process.pid, startedAt: new Date().toISOString(), endpoints, environment: directEnvironment, serviceBusCertificatePem });
     stoppers.push(() => rm(stackFile, { force: true }));
 
     return {

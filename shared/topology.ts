@@ -113,6 +113,11 @@ export function entityPath(entity: ReceivableEntity): string {
   return entity.kind === "queue" ? entity.queueName : `${entity.topicName}/Subscriptions/${entity.subscriptionName}`;
 }
 
+/** `queue` or `topic/subscription`: how operators name entities. */
+export function entityName(entity: ReceivableEntity): string {
+  return entity.kind === "queue" ? entity.queueName : `${entity.topicName}/${entity.subscriptionName}`;
+}
+
 /**
  * The application property that addresses a message published on a topic to ONE of its
  * subscriptions: each subscription's `redrive` rule accepts `custodyRedriveTo = '<its name>'`,

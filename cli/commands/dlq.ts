@@ -2,22 +2,22 @@
  * Dead-letter commands for operators: `dlq list` (is anything stuck? counts per queue and
  * subscription) and `dlq peek` (why did it fail? the dead-lettered messages, without locking
  * them, joined with the last error the evidence record holds for that stage), both read-only;
- * `dlq redrive` and `dlq purge` live in dlq-redrive.ts.
+ * `dlq redrive` and `dlq purge` live in dlq-redrive.ts (their work in shared/operations/redrive.ts).
  * `--json` everywhere; exit code 0, or 2 for usage or infrastructure errors.
  *
  * ENTITY is `queue`, `topic/subscription` or `topic/Subscriptions/subscription`, and must be
  * in the topology (topology/servicebus.json).
  */
 import type { Command } from "commander";
-import { createQueueOperations } from "../../shared/adapters/service-bus-operations";
 import type { PipelineStage } from "../../shared/contracts/messages";
-import { EVIDENCE_ID_PATTERN } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord, StageState } from "../../shared/evidence/record";
-import type { DeadLetteredMessage, EntityCounts, QueueOperations } from "../../shared/ports/queue-operations";
-import { allReceivableEntities, ENTITIES, entityPath, type ReceivableEntity } from "../../shared/topology";
+import { evidenceIdOf } from "../../shared/operations/dead-letters";
+import type { DeadLetteredMessage, EntityCounts } from "../../shared/ports/queue-operations";
+import { allReceivableEntities, ENTITIES, entityName, entityPath, type ReceivableEntity } from "../../shared/topology";
 import { EXIT_OK } from "../exit-codes";
+import { positiveInteger, receivableEntity } from "../options";
 import { registerDlqChangeCommands } from "./dlq-redrive";
-import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+import { DEFAULT_DATA_DIR, withOperations } from "../stack-target";
 import { printResult } from "../output";
 import { printable } from "../../shared/text/printable";
 
@@ -89,26 +89,6 @@ export function stageOfEntity(entity: ReceivableEntity): PipelineStage | undefin
   return STAGE_ENTITIES.find(([candidate]) => entityPath(candidate) === entityPath(entity))?.[1];
 }
 
-/** `queue` or `topic/subscription`: how operators name entities. */
-export function entityName(entity: ReceivableEntity): string {
-  return entity.kind === "queue" ? entity.queueName : `${entity.topicName}/${entity.subscriptionName}`;
-}
-
-/** Resolves `queue`, `topic/subscription` or `topic/Subscriptions/subscription` against the topology. */
-export function resolveEntity(name: string): ReceivableEntity {
-  const all = allReceivableEntities();
-  const parts = name.split("/");
-  let found: ReceivableEntity | undefined;
-  if (parts.length === 1) {
-    found = all.find((e) => e.kind === "queue" && e.queueName === parts[0]);
-  } else if (parts.length === 2 || (parts.length === 3 && parts[1].toLowerCase() === "subscriptions")) {
-    const [topicName, subscriptionName] = [parts[0], parts[parts.length - 1]];
-    found = all.find((e) => e.kind === "subscription" && e.topicName === topicName && e.subscriptionName === subscriptionName);
-  }
-  if (!found) throw new Error(`Unknown entity '${name}'. Known queues and subscriptions: ${all.map(entityName).join(", ")}.`);
-  return found;
-}
-
 export function registerDlqCommands(program: Command): void {
   const dlq = program.command("dlq").description("Dead-letter queues: what is stuck, why, and sending it back (redrive) or deleting it (purge).");
 
@@ -118,7 +98,7 @@ export function registerDlqCommands(program: Command): void {
     .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
     .option("--json", "print a JSON array")
     .action(async (names: string[], options: DlqOptions) => {
-      const entities = names.length > 0 ? names.map(resolveEntity) : allReceivableEntities();
+      const entities = names.length > 0 ? names.map(receivableEntity) : allReceivableEntities();
       const rows = await withOperations(options, async (operations) => {
         const counts = await operations.listCounts(entities);
         return counts.map((c, i): DlqListRow => ({ ...c, entity: entityName(entities[i]), path: c.entity }));
@@ -134,9 +114,8 @@ export function registerDlqCommands(program: Command): void {
     .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
     .option("--json", "print the result as JSON")
     .action(async (name: string, options: DlqOptions & { max: string }) => {
-      const max = Number(options.max);
-      if (!/^\d+$/.test(options.max) || !Number.isSafeInteger(max) || max < 1) throw new Error(`--max must be a positive whole number, not '${options.max}'.`);
-      const entity = resolveEntity(name);
+      const max = positiveInteger(options.max, "--max");
+      const entity = receivableEntity(name);
       const stage = stageOfEntity(entity);
       const result = await withOperations(options, async (operations, target): Promise<DlqPeekResult> => {
         const [counts] = await operations.listCounts([entity]);
@@ -173,27 +152,6 @@ export function registerDlqCommands(program: Command): void {
     });
 
   registerDlqChangeCommands(dlq);
-}
-
-export async function withOperations<T>(options: DlqOptions, work: (operations: QueueOperations, target: StackTarget) => Promise<T>): Promise<T> {
-  const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
-  let operations: QueueOperations | undefined;
-  try {
-    operations = createQueueOperations(target.settings.serviceBus, { emulatorCertificatePem: target.serviceBusCertificatePem });
-    return await work(operations, target);
-  } catch (error) {
-    throw new Error(`${target.description}: ${(error as Error).message}`, { cause: error });
-  } finally {
-    await operations?.close().catch(() => undefined);
-    await target.close();
-  }
-}
-
-export function evidenceIdOf(message: DeadLetteredMessage): string | undefined {
-  const property = message.applicationProperties.evidenceId;
-  if (typeof property === "string" && EVIDENCE_ID_PATTERN.test(property)) return property;
-  if (message.correlationId && EVIDENCE_ID_PATTERN.test(message.correlationId)) return message.correlationId;
-  return undefined;
 }
 
 function blobUrlOf(message: DeadLetteredMessage): string | undefined {

@@ -5,8 +5,8 @@
  */
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { DEFAULT_CONFIG_FILE, startServiceBusEmulator } from "../../local/servicebus-emulator";
 import { untilSignal } from "../signals";
+import { portNumber } from "../options";
 import { writeErrorLine, writeJsonLine, writeLine } from "../output";
 
 export interface EmulatorCommandOptions {
@@ -25,7 +25,7 @@ export function registerEmulatorCommands(program: Command): void {
     .description("Run the Service Bus emulator (AMQP + management API on one port) until interrupted.")
     .option("--port <n>", "TCP port (0 picks a free one)", "5672")
     .option("--host <address>", "interface to listen on", "127.0.0.1")
-    .option("--config <file>", "Config.json in Microsoft's emulator format", DEFAULT_CONFIG_FILE)
+    .option("--config <file>", "Config.json in Microsoft's emulator format (default: the project's topology/servicebus.json)")
     .option("--json", "print the ready line as JSON")
     .option("--verbose", "log refused links and protocol errors to stderr")
     .option("--cert-out <file>", "write the management endpoint's self-signed certificate (PEM) here, for clients to trust (e.g. NODE_EXTRA_CA_CERTS)")
@@ -33,10 +33,9 @@ export function registerEmulatorCommands(program: Command): void {
 }
 
 async function runServiceBusEmulator(options: EmulatorCommandOptions): Promise<void> {
-  const port = Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--port must be an integer from 0 to 65535, not '${options.port}'.`);
-  }
+  const port = portNumber(options.port, "--port");
+  // Loaded only when the emulator runs: registering the command loads nothing of it.
+  const { startServiceBusEmulator } = await import("../../local/servicebus-emulator/index.js");
   const emulator = await startServiceBusEmulator({
     port,
     host: options.host,

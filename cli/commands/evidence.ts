@@ -12,14 +12,15 @@ import { readdir, stat, mkdir, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { blobCreatedEvent } from "../../shared/contracts/blob-created-cloud-event";
-import { ORIGINALS_CONTAINER } from "../../local/stack";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord, EvidenceStatus } from "../../shared/evidence/record";
 import { isWaiting } from "../../shared/evidence/record-merge";
 import { ENTITIES } from "../../shared/topology";
-import { uploadRecording, type DockUploadResult } from "../dock-upload";
+import { openDock, type DockUploadResult } from "../../shared/adapters/dock-upload";
+import { ORIGINALS_CONTAINER } from "../../shared/ports/blob-store";
 import { progressBar } from "../progress";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
+import { secondsInMs } from "../options";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
 import { printResult, writeErrorLine } from "../output";
 import { printable, printableJson } from "../../shared/text/printable";
@@ -66,8 +67,9 @@ export function registerEvidenceCommands(program: Command): void {
       const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
       try {
         const results: Array<{ file: string; blobName: string; sha256: string; size: number; evidenceId: string }> = [];
+        const dock = openDock(target.settings.storage, ORIGINALS_CONTAINER);
         for (const file of await expandFiles(files)) {
-          const uploaded = await uploadWithProgress(target, file, options);
+          const uploaded = await uploadWithProgress(dock, file, options);
           results.push({ file, blobName: uploaded.blobName, sha256: uploaded.sha256, size: uploaded.size, evidenceId: evidenceIdOf(target, uploaded) });
         }
         printResult(options.json, results, () => results.map((r) => `${printable(r.file)} → ${ORIGINALS_CONTAINER}/${printable(r.blobName)} (${r.evidenceId}) sha256 ${r.sha256}`).join("\n"));
@@ -90,8 +92,7 @@ export function registerEvidenceCommands(program: Command): void {
     .option("--json", "print a JSON array of results")
     .option("--verbose", "log the embedded stack's work")
     .action(async (paths: string[], options: ProcessOptions) => {
-      const timeoutInMs = Number(options.timeout) * 1000;
-      if (!Number.isFinite(timeoutInMs) || timeoutInMs <= 0) throw new Error(`--timeout must be a positive number of seconds, not '${options.timeout}'.`);
+      const timeoutInMs = secondsInMs(options.timeout, "--timeout");
       const files = await expandFiles(paths);
       const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: true, verbose: options.verbose });
       let results: ProcessResult[];
@@ -167,7 +168,9 @@ export function registerEvidenceCommands(program: Command): void {
 
 async function processFiles(target: StackTarget, files: string[], options: ProcessOptions, timeoutInMs: number): Promise<ProcessResult[]> {
   const results: ProcessResult[] = [];
-  const container = target.blobService.getContainerClient(ORIGINALS_CONTAINER);
+  const catalog = target.services.blobs;
+  const container = { accountName: catalog.accountName, containerName: ORIGINALS_CONTAINER, getBlobClient: (name: string) => ({ url: catalog.blobUrl(ORIGINALS_CONTAINER, name) }) };
+  const dock = openDock(target.settings.storage, ORIGINALS_CONTAINER);
   // Each run gets its own folder so two files with the same name never overwrite each other.
   const runId = new Date().toISOString().replace(/[:.]/g, "-") + "-" + randomUUID().slice(0, 8);
   const pending: Array<{ file: string; evidenceId: string; upload: DockUploadResult }> = [];
@@ -179,7 +182,7 @@ async function processFiles(target: StackTarget, files: string[], options: Proce
       let blobName = `${options.officer}/${options.device}/${runId}/${path.basename(file)}`;
       for (let n = 2; usedNames.has(blobName); n++) blobName = `${options.officer}/${options.device}/${runId}/${n}/${path.basename(file)}`;
       usedNames.add(blobName);
-      const upload = await uploadWithProgress(target, file, { ...options, blobName });
+      const upload = await uploadWithProgress(dock, file, { ...options, blobName });
       const evidenceId = evidenceIdOf(target, upload);
       // Announce it at once, as Event Grid would; the blob-event source's own announcement of
       // the same version carries the same message id and is dropped as a duplicate.
@@ -242,11 +245,13 @@ function reasonOf(record: EvidenceRecord): string | undefined {
   return undefined;
 }
 
-async function uploadWithProgress(target: StackTarget, file: string, options: UploadOptions & { blobName?: string; json?: boolean }): Promise<DockUploadResult> {
+type Dock = ReturnType<typeof openDock>;
+
+async function uploadWithProgress(dock: Dock, file: string, options: UploadOptions & { blobName?: string; json?: boolean }): Promise<DockUploadResult> {
   const size = (await stat(file)).size;
   const bar = progressBar(!options.json && size > 8 * 1024 * 1024, `${path.basename(file)} [{bar}] {percentage}%`, size);
   try {
-    return await uploadRecording(target.blobService.getContainerClient(ORIGINALS_CONTAINER), file, {
+    return await dock(file, {
       officerId: options.officer,
       deviceId: options.device,
       recordedAt: options.recordedAt,
@@ -260,7 +265,7 @@ async function uploadWithProgress(target: StackTarget, file: string, options: Up
 }
 
 function evidenceIdOf(target: StackTarget, upload: DockUploadResult): string {
-  return deriveEvidenceId({ account: target.blobService.accountName, container: ORIGINALS_CONTAINER, name: upload.blobName, versionId: upload.versionId, etag: upload.etag });
+  return deriveEvidenceId({ account: target.services.blobs.accountName, container: ORIGINALS_CONTAINER, name: upload.blobName, versionId: upload.versionId, etag: upload.etag });
 }
 
 /** Files named directly, and every regular file under named folders (sorted, recursively). */

@@ -21,10 +21,10 @@ import { silentLogger } from "../../shared/logging";
 import { reconcile, type RebuiltItem, type ReconcileItem } from "../../shared/stages/reconcile-stage";
 import { childTraceparent } from "../../shared/tracing";
 import { ENTITIES } from "../../shared/topology";
-import { parseDuration, parseSince, whoAmI, writeAuditRecord, type AuditRecord } from "../audit-log";
+import type { AuditRecord } from "../../shared/ports/audit-log";
+import { durationInMs, since as sinceOption } from "../options";
 import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
-import { DEFAULT_DATA_DIR, type StackTarget } from "../stack-target";
-import { withOperations } from "./dlq";
+import { DEFAULT_DATA_DIR, operatorOf, withOperations, type StackTarget } from "../stack-target";
 import { printResult } from "../output";
 import { printable } from "../../shared/text/printable";
 
@@ -65,8 +65,8 @@ export function registerReconcileCommand(program: Command): void {
     .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
     .option("--json", "print the result as JSON")
     .action(async (options: ReconcileOptions) => {
-      const since = options.since === undefined ? undefined : parseSince(options.since);
-      const stuckAfter = parseDuration(options.stuckAfter, "--stuck-after");
+      const since = options.since === undefined ? undefined : sinceOption(options.since);
+      const stuckAfter = durationInMs(options.stuckAfter, "--stuck-after");
       const result = await withOperations(options, async (operations, target): Promise<ReconcileResult> => {
         const base: ReconcileResult = {
           dryRun: !!options.dryRun,
@@ -111,7 +111,7 @@ async function audit(target: StackTarget, result: ReconcileResult): Promise<stri
   const record: AuditRecord = {
     id: result.id,
     action: "reconcile",
-    who: await whoAmI(target.settings),
+    who: await operatorOf(target),
     at: new Date().toISOString(),
     entity: result.queue,
     destination: result.queue,
@@ -121,7 +121,7 @@ async function audit(target: StackTarget, result: ReconcileResult): Promise<stri
     evidenceIds: [...new Set([...sent.map((i) => i.evidenceId), ...result.rebuilt.filter((r) => r.written).map((r) => r.evidenceId)])],
     ...(failed.length > 0 ? { error: `${failed.length} event(s) not sent: ${failed[0].error ?? "unknown error"}` } : {}),
   };
-  return `audit/${await writeAuditRecord(target.blobService, record)}`;
+  return target.services.audit.write(record);
 }
 
 function format(result: ReconcileResult): string {

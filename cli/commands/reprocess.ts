@@ -32,10 +32,10 @@ import type { EvidenceRecord } from "../../shared/evidence/record";
 import { REPROCESSABLE_STAGES, buildReprocessMessage, isReprocessableStage, type ReprocessableStage } from "../../shared/evidence/reprocess";
 import { isCustodyError } from "../../shared/errors";
 import { ENTITIES, ROUTE_TO_SUBSCRIPTION_PROPERTY } from "../../shared/topology";
-import { whoAmI, writeAuditRecord, type AuditRecord } from "../audit-log";
+import type { AuditRecord } from "../../shared/ports/audit-log";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
-import { DEFAULT_DATA_DIR, type StackTarget } from "../stack-target";
-import { withOperations } from "./dlq";
+import { secondsInMs } from "../options";
+import { DEFAULT_DATA_DIR, operatorOf, withOperations, type StackTarget } from "../stack-target";
 import { printResult } from "../output";
 import { printable } from "../../shared/text/printable";
 
@@ -95,12 +95,11 @@ export function registerReprocessCommand(program: Command): void {
       for (const evidenceId of evidenceIds) {
         if (!EVIDENCE_ID_PATTERN.test(evidenceId)) throw new Error(`"${evidenceId}" is not an evidence id (ev- and 32 hex digits, as \`custody evidence\` and \`custody dlq peek\` show them)`);
       }
-      const waitSeconds = Number(options.waitSeconds);
-      if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) throw new Error(`--wait-seconds must be a positive number, not "${options.waitSeconds}"`);
+      const waitInMs = secondsInMs(options.waitSeconds, "--wait-seconds");
       if (options.reason !== undefined && (options.reason.trim() === "" || options.reason.length > 1000)) throw new Error("--reason must be 1 to 1,000 characters");
 
       const result = await withOperations(options, async (operations, target): Promise<ReprocessResult> => {
-        const request: ReprocessRequest = { id: randomUUID(), requestedBy: await whoAmI(target.settings), requestedAt: new Date().toISOString() };
+        const request: ReprocessRequest = { id: randomUUID(), requestedBy: await operatorOf(target), requestedAt: new Date().toISOString() };
         if (options.reason !== undefined) request.reason = options.reason.trim();
         const base: ReprocessResult = { dryRun: !!options.dryRun, id: request.id, requestedBy: request.requestedBy, reason: request.reason, stages, count: 0, items: [] };
         for (const evidenceId of [...new Set(evidenceIds)]) {
@@ -132,7 +131,7 @@ export function registerReprocessCommand(program: Command): void {
         }
         base.count = base.items.filter((i) => (base.dryRun ? i.messageId !== undefined && i.error === undefined : i.sent)).length;
         if (base.items.some((i) => i.sent)) base.audit = await audit(target, base, request);
-        if (options.wait && !base.dryRun) await waitForOutcomes(base.items.filter((i) => i.sent), request.id, waitSeconds * 1000, (id) => target.services.index.read(id));
+        if (options.wait && !base.dryRun) await waitForOutcomes(base.items.filter((i) => i.sent), request.id, waitInMs, (id) => target.services.index.read(id));
         return base;
       });
       printResult(options.json, result, () => format(result));
@@ -168,7 +167,7 @@ async function audit(target: StackTarget, result: ReprocessResult, request: Repr
     evidenceIds: [...new Set(sent.map((i) => i.evidenceId))],
     ...(failed.length > 0 ? { error: `${failed.length} re-run(s) not requested: ${failed[0].evidenceId} ${failed[0].stage}: ${failed[0].error ?? "unknown error"}` } : {}),
   };
-  return `audit/${await writeAuditRecord(target.blobService, record)}`;
+  return target.services.audit.write(record);
 }
 
 /**

@@ -2,21 +2,17 @@
  * `custody start` — the embedded stack in the foreground (what `npm start` runs).
  * `custody dev-host` — only the functions, against whatever the settings in the environment
  * name (the emulators of a running stack, or Azure); `--role core|media` runs one app's.
+ * The stack and the function app are loaded when one of these runs (`await import`), not when
+ * the commands are registered: every other command starts without them.
  */
 import * as path from "node:path";
 import type { Command } from "commander";
-import { APP_ROLE_SETTING, appRoles, parseAppRole, rolesNeedEvidenceIndex } from "../../functions/app-roles";
-import { definitionsForRoles } from "../../functions/definitions";
-import { createServices, useServices } from "../../functions/services";
-import { startDevHost } from "../../local/dev-host/dev-host";
-import { readHostJson } from "../../local/dev-host/host-json";
-import { startTimers } from "../../local/dev-host/timers";
-import { startStack } from "../../local/stack";
 import { createServiceBusClient } from "../../shared/adapters/service-bus-client";
 import { createLogger } from "../../shared/logging";
 import { loadSettings } from "../../shared/settings";
 import { untilSignal } from "../signals";
 import { writeJsonLine, writeLine } from "../output";
+import { portNumber } from "../options";
 import { DEFAULT_DATA_DIR } from "../stack-target";
 
 interface StartOptions {
@@ -41,10 +37,11 @@ export function registerStackCommands(program: Command): void {
     .option("--quiet", "log warnings and errors only")
     .option("--verbose", "also write Azurite's debug log to <data-dir>/azurite-debug.log (every request, SAS signatures included; grows fast)")
     .action(async (options: StartOptions) => {
+      const { startStack } = await import("../../local/stack.js");
       const log = createLogger({ minLevel: options.quiet ? "warn" : "info" });
       const stack = await startStack({
         dataDir: path.resolve(options.dataDir),
-        ports: { blob: port(options.blobPort, "--blob-port"), cosmos: port(options.cosmosPort, "--cosmos-port"), serviceBus: port(options.servicebusPort, "--servicebus-port") },
+        ports: { blob: portNumber(options.blobPort, "--blob-port"), cosmos: portNumber(options.cosmosPort, "--cosmos-port"), serviceBus: portNumber(options.servicebusPort, "--servicebus-port") },
         log,
         ...(options.verbose ? { azuriteDebugLog: true } : {}),
       });
@@ -72,8 +69,16 @@ export function registerStackCommands(program: Command): void {
   program
     .command("dev-host")
     .description("Run the app's functions locally against the services named in the environment settings.")
-    .option("--role <role>", `run only one app's functions: core or media (default: ${APP_ROLE_SETTING}, else both)`)
+    .option("--role <role>", "run only one app's functions: core or media (default: the app setting CUSTODY_APP_ROLE, else both)")
     .action(async (options: { role?: string }) => {
+      const [{ appRoles, parseAppRole, rolesNeedEvidenceIndex }, { definitionsForRoles }, { createServices, useServices }, { startDevHost }, { readHostJson }, { startTimers }] = await Promise.all([
+        import("../../functions/app-roles.js"),
+        import("../../functions/definitions.js"),
+        import("../../functions/services.js"),
+        import("../../local/dev-host/dev-host.js"),
+        import("../../local/dev-host/host-json.js"),
+        import("../../local/dev-host/timers.js"),
+      ]);
       const log = createLogger();
       const roles = options.role === undefined ? appRoles() : [parseAppRole(options.role, "--role")];
       // The media role runs without the index: no EvidenceIndex setting is needed or read.
@@ -91,10 +96,4 @@ export function registerStackCommands(program: Command): void {
       await client.close();
       await services.close();
     });
-}
-
-function port(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number (0–65535), not '${value}'.`);
-  return n;
 }

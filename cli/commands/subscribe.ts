@@ -34,6 +34,7 @@ import type { EventSubscription, ReceivedMessage, SubscriptionRule } from "../..
 import { declaredRules, ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { untilSignal } from "../signals";
+import { positiveInteger, secondsInMs } from "../options";
 import { DEFAULT_DATA_DIR, resolveServiceBus } from "../stack-target";
 import { writeErrorLine, writeJsonLine, writeLine } from "../output";
 import { printable } from "../../shared/text/printable";
@@ -73,8 +74,8 @@ export function registerSubscribeCommand(program: Command): void {
 }
 
 async function subscribe(name: string, options: SubscribeOptions): Promise<number> {
-  const max = positiveInteger(options.max, "--max");
-  const timeoutInSeconds = positiveInteger(options.timeout, "--timeout");
+  const max = options.max === undefined ? undefined : positiveInteger(options.max, "--max");
+  const timeoutInMs = options.timeout === undefined ? undefined : secondsInMs(options.timeout, "--timeout");
   if (options.keepFilter && options.filter === undefined) throw new Error("--keep-filter needs --filter.");
   const subscriptionName = subscriptionOf(name);
   const topicName = ENTITIES.evidenceReadyTopic;
@@ -84,7 +85,7 @@ async function subscribe(name: string, options: SubscribeOptions): Promise<numbe
 
   const stop = new AbortController();
   void untilSignal().then(() => stop.abort());
-  const timer = timeoutInSeconds === undefined ? undefined : setTimeout(() => stop.abort(), timeoutInSeconds * 1000);
+  const timer = timeoutInMs === undefined ? undefined : setTimeout(() => stop.abort(), timeoutInMs);
 
   let restore: ((current: EventSubscription) => Promise<void>) | undefined;
   let received = 0;
@@ -248,11 +249,4 @@ function subscriptionOf(name: string): string {
   const topic = ENTITIES.evidenceReadyTopic;
   if (parts[0] === topic && (parts.length === 2 || (parts.length === 3 && parts[1].toLowerCase() === "subscriptions")) && parts[parts.length - 1] !== "") return parts[parts.length - 1];
   throw new Error(`'${name}' is not a subscription of the ${topic} topic: give its name, e.g. all-events.`);
-}
-
-function positiveInteger(value: string | undefined, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new Error(`${option} must be a positive whole number, not '${value}'.`);
-  return n;
 }

@@ -16,6 +16,7 @@ import { isCustodyError } from "../../shared/errors";
 import { publishFixityResult, verifyOriginal, type FixityReport } from "../../shared/stages/fixity-stage";
 import { ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
+import { integerInRange, isoTime } from "../options";
 import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
 import { printResult, writeErrorLine } from "../output";
 import { printable } from "../../shared/text/printable";
@@ -48,9 +49,8 @@ export function registerVerifyCommand(program: Command): void {
       if (options.all && evidenceIds.length > 0) throw new Error("give evidence ids or --all, not both.");
       if (!options.all && evidenceIds.length === 0) throw new Error("name the recordings to verify (evidence ids), or --all.");
       if (options.since && !options.all) throw new Error("--since selects recordings for --all; it needs --all.");
-      if (options.since && Number.isNaN(Date.parse(options.since))) throw new Error(`--since must be an ISO 8601 time, not '${options.since}'.`);
-      const concurrency = Number(options.concurrency);
-      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error(`--concurrency must be a whole number from 1 to 64, not '${options.concurrency}'.`);
+      if (options.since) isoTime(options.since, "--since");
+      const concurrency = integerInRange(options.concurrency, "--concurrency", 1, 64);
       const malformed = evidenceIds.filter((id) => !EVIDENCE_ID_PATTERN.test(id));
       if (malformed.length > 0) throw new Error(`not an evidence id: ${malformed.join(", ")} (expected ev- and 32 hex digits).`);
 

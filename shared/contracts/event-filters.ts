@@ -10,7 +10,14 @@
  * `NOT EXISTS(custodyRedriveTo)` — without that, a message redriven to ANOTHER subscription
  * that also matches the filter would arrive here a second time.
  */
-import type { SubscriptionRule } from "../ports/event-subscription";
+
+/** A subscription rule as Service Bus holds it (SQL or correlation filter, optional SQL action). */
+export interface SubscriptionRule {
+  name: string;
+  filter: { kind: "sql"; sqlExpression: string } | { kind: "correlation"; properties: Record<string, unknown> } | { kind: "true" } | { kind: "false" };
+  /** A SQL rule action, when the rule has one. */
+  actionSqlExpression?: string;
+}
 
 /** The rule through which redriven dead letters come back (kept whatever the filter). */
 export const REDRIVE_RULE_NAME = "redrive";

@@ -8,9 +8,9 @@
  * anything else is a new version that readers must accept side by side.
  */
 
-import type { MediaProbe } from "../ports/media-tool";
+import type { MediaProbe } from "../media/probe";
 
-export type { MediaProbe, MediaStreamInfo, MediaStreamType } from "../ports/media-tool";
+export type { MediaProbe, MediaStreamInfo, MediaStreamType } from "../media/probe";
 
 export const PIPELINE_STAGES = ["hash", "transcode", "thumbnail"] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];

@@ -14,7 +14,7 @@
  * - **frame rate, sample rate, channels**, when stated: finite numbers.
  */
 import { CustodyError } from "../errors";
-import type { MediaProbe, MediaStreamInfo } from "../ports/media-tool";
+import type { MediaProbe, MediaStreamInfo } from "./probe";
 
 export const MAX_PLAUSIBLE_DURATION_IN_SECONDS = 7 * 24 * 3600;
 export const MAX_PLAUSIBLE_SIDE = 16_384;

@@ -22,7 +22,7 @@
  * - Tag keys are matched case-insensitively (Matroska writes them upper-case); QuickTime
  *   handler names lose their Pascal-string length byte and padding (GoPro's `\vGoPro AVC  `).
  */
-import type { MediaProbe, MediaStreamInfo, MediaStreamType } from "../ports/media-tool";
+import type { MediaProbe, MediaStreamInfo, MediaStreamType } from "./probe";
 
 /** The parts of ffprobe's JSON this module reads; everything else is ignored. */
 export interface FfprobeOutput {

@@ -7,7 +7,7 @@
  * finite and non-negative are dropped, and at most {@link MAX_REPORTED_STREAMS} streams are
  * kept (the primary video and audio always among them).
  */
-import type { MediaProbe, MediaStreamInfo } from "../ports/media-tool";
+import type { MediaProbe, MediaStreamInfo } from "./probe";
 
 export const MAX_REPORTED_STREAMS = 64;
 export const MAX_REPORTED_DATA_TRACKS = 64;

@@ -16,7 +16,7 @@
  * The host has its own limit (host.json `functionTimeout`), which ends the invocation whatever
  * these say.
  */
-import type { MediaStreamInfo } from "../ports/media-tool";
+import type { MediaStreamInfo } from "./probe";
 
 export const DEFAULT_STALL_TIMEOUT_IN_MS = 60_000;
 export const CEILING_FLOOR_IN_MS = 60 * 60_000;

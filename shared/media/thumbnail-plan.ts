@@ -20,7 +20,7 @@
  * - **Implausible probes** (shared/media/plausible-media.ts) are UnsupportedMedia before any
  *   run: a 10-year duration would make the frame rate N/d round to zero.
  */
-import type { MediaProbe, MediaStreamInfo } from "../ports/media-tool";
+import type { MediaProbe, MediaStreamInfo } from "./probe";
 import { assertPlausible } from "./plausible-media";
 import { capFilter, displaySize, sdrFilters, sourceDuration } from "./transcode-plan";
 

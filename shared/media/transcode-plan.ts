@@ -23,7 +23,7 @@
  *   are UnsupportedMedia before anything runs.
  */
 import { CustodyError } from "../errors";
-import type { MediaProbe, MediaStreamInfo } from "../ports/media-tool";
+import type { MediaProbe, MediaStreamInfo } from "./probe";
 import { assertPlausible } from "./plausible-media";
 
 export const DEFAULT_PROXY_MAX_SIDE = 1280;

@@ -5,7 +5,7 @@
  * retried — the same input gives the same wrong output.
  */
 import { CustodyError } from "../errors";
-import type { MediaProbe } from "../ports/media-tool";
+import type { MediaProbe } from "./probe";
 import type { ProxyExpectation } from "./transcode-plan";
 
 /** How far the proxy's duration may be from the source's: max(0.5 s, 2 %). */

@@ -7,6 +7,8 @@ import type { PipelineStage } from "../contracts/messages";
 
 /** Where renditions go. Derived files are written only here; originals are never written. */
 export const DERIVED_CONTAINER = "derived";
+/** Where docks upload originals (the default of CUSTODY_ACCEPTED_CONTAINERS; versioned and immutable in Azure). */
+export const ORIGINALS_CONTAINER = "originals";
 
 /** One exact version of a blob. Reads are conditioned on `etag` (and `versionId` where the store has versions). */
 export interface BlobRef {

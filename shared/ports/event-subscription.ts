@@ -4,14 +4,9 @@
  * peek-lock receiving with complete / dead-letter. Implemented by
  * adapters/service-bus-event-subscription.ts; the same code against Azure and the emulator.
  */
+import type { SubscriptionRule } from "../contracts/event-filters";
 
-/** A subscription rule as Service Bus holds it (SQL or correlation filter, optional SQL action). */
-export interface SubscriptionRule {
-  name: string;
-  filter: { kind: "sql"; sqlExpression: string } | { kind: "correlation"; properties: Record<string, unknown> } | { kind: "true" } | { kind: "false" };
-  /** A SQL rule action, when the rule has one. */
-  actionSqlExpression?: string;
-}
+export type { SubscriptionRule } from "../contracts/event-filters";
 
 /** A received message, as much of it as an evidence event reader needs. */
 export interface ReceivedMessage {

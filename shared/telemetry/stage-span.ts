@@ -5,7 +5,7 @@
  * stage puts on every message it sends — so ingest → hash/transcode/thumbnail/index → index-results
  * → evidence-ready is one trace per recording in Application Insights.
  *
- * When telemetry is off (no tracer provider registered: shared/telemetry/azure-monitor.ts did
+ * When telemetry is off (no tracer provider registered: shared/adapters/azure-monitor.ts did
  * not start) the span does not record, and the stage gets what it always got: a child
  * `traceparent` with the incoming trace id and a fresh span id (shared/tracing.ts).
  */

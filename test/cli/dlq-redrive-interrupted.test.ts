@@ -15,7 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ServiceBusClient, type ServiceBusAdministrationClient, type ServiceBusReceivedMessage } from "@azure/service-bus";
 import Long from "long";
-import type { DlqChangeResult } from "../../cli/commands/dlq-redrive";
+import type { DeadLetterChangeResult } from "../../shared/operations/redrive";
 import { createEmulatorAdministrationClient } from "../../local/servicebus-emulator";
 import { startStack, type RunningStack } from "../../local/stack";
 import { createLogger, silentLogger } from "../../shared/logging";
@@ -97,7 +97,7 @@ test("SIGKILL during a redrive: nothing lost, at most one message in both places
   // Right away, the killed run's locks still hold the rest: nothing moves, and the run says why.
   const blocked = await runCli(["dlq", "redrive", QUEUE, "--json", "--data-dir", dataDir]);
   expect(blocked.code).toBe(0);
-  const blockedResult = JSON.parse(blocked.stdout) as DlqChangeResult;
+  const blockedResult = JSON.parse(blocked.stdout) as DeadLetterChangeResult;
   expect(blockedResult).toMatchObject({ count: 0, remaining: interrupted.deadLettered.length, lockedElsewhere: interrupted.deadLettered.length });
   const blockedText = await runCli(["dlq", "redrive", QUEUE, "--data-dir", dataDir]);
   expect(blockedText.stdout).toContain(`${interrupted.deadLettered.length} dead-lettered message(s) were not received: locked by another receiver`);
@@ -109,7 +109,7 @@ test("SIGKILL during a redrive: nothing lost, at most one message in both places
       const run = await runCli(["dlq", "redrive", QUEUE, "--json", "--data-dir", dataDir]);
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
-      const result = JSON.parse(run.stdout) as DlqChangeResult;
+      const result = JSON.parse(run.stdout) as DeadLetterChangeResult;
       return result.count > 0 ? result : undefined;
     },
     LOCK_DURATION_IN_MS * 3,

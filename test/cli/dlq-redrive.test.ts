@@ -12,8 +12,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ServiceBusClient, type ServiceBusAdministrationClient } from "@azure/service-bus";
 import { BlobServiceClient } from "@azure/storage-blob";
-import type { AuditRecord } from "../../cli/audit-log";
-import type { DlqChangeResult } from "../../cli/commands/dlq-redrive";
+import type { AuditRecord } from "../../shared/ports/audit-log";
+import type { DeadLetterChangeResult } from "../../shared/operations/redrive";
 import { hashFunction } from "../../functions/hash";
 import { indexReceivedFunction, indexResultsFunction } from "../../functions/index-evidence";
 import { useServices, type FunctionServices } from "../../functions/services";
@@ -112,7 +112,7 @@ test("redrive of a subscription's dead-letters reaches only that subscription; -
   const dry = await runCli(["dlq", "redrive", "evidence-received/hash", "--dry-run", "--data-dir", dataDir, "--json"]);
   expect(dry.stderr).toBe("");
   expect(dry.code).toBe(0);
-  const dryResult = JSON.parse(dry.stdout) as DlqChangeResult;
+  const dryResult = JSON.parse(dry.stdout) as DeadLetterChangeResult;
   expect(dryResult).toMatchObject({ action: "redrive", dryRun: true, entity: "evidence-received/hash", count: 1 });
   expect(dryResult.audit).toBeUndefined();
   expect(dryResult.messages[0]).toMatchObject({ messageId: `${EVIDENCE_ID}:received`, evidenceId: EVIDENCE_ID, deadLetterReason: "MaxDeliveryCountExceeded" });
@@ -132,7 +132,7 @@ test("redrive of a subscription's dead-letters reaches only that subscription; -
   const redrive = await runCli(["dlq", "redrive", "evidence-received/hash", "--reason-like", "maxdelivery", "--evidence", EVIDENCE_ID, "--data-dir", dataDir, "--json"]);
   expect(redrive.stderr).toBe("");
   expect(redrive.code).toBe(0);
-  const result = JSON.parse(redrive.stdout) as DlqChangeResult;
+  const result = JSON.parse(redrive.stdout) as DeadLetterChangeResult;
   expect(result).toMatchObject({ action: "redrive", dryRun: false, count: 1, destination: "evidence-received (custodyRedriveTo=hash)" });
   expect(result.audit).toMatch(/^audit\/\d{4}-\d\d-\d\d\/.+\.json$/);
 
@@ -202,17 +202,17 @@ test("--reason-like and --max select; purge needs --yes; audit lists every redri
   expect(await counts("evidence-ready", "failures")).toEqual({ active: 0, deadLetter: 5 });
   const allEventsBefore = await counts("evidence-ready", "all-events");
 
-  const substring = JSON.parse((await runCli(["dlq", "redrive", "evidence-ready/failures", "--reason-like", "ALPHA", "--dry-run", "--data-dir", dataDir, "--json"])).stdout) as DlqChangeResult;
+  const substring = JSON.parse((await runCli(["dlq", "redrive", "evidence-ready/failures", "--reason-like", "ALPHA", "--dry-run", "--data-dir", dataDir, "--json"])).stdout) as DeadLetterChangeResult;
   expect(substring.messages.map((m) => m.messageId).sort()).toEqual(["f-0", "f-1", "f-2"]);
-  const glob = JSON.parse((await runCli(["dlq", "redrive", "evidence-ready/failures", "--reason-like", "poison*", "--dry-run", "--data-dir", dataDir, "--json"])).stdout) as DlqChangeResult;
+  const glob = JSON.parse((await runCli(["dlq", "redrive", "evidence-ready/failures", "--reason-like", "poison*", "--dry-run", "--data-dir", dataDir, "--json"])).stdout) as DeadLetterChangeResult;
   expect(glob.messages.map((m) => m.messageId).sort()).toEqual(["f-3", "f-4"]);
-  const maxed = JSON.parse((await runCli(["dlq", "redrive", "evidence-ready/failures", "--max", "4", "--dry-run", "--data-dir", dataDir, "--json"])).stdout) as DlqChangeResult;
+  const maxed = JSON.parse((await runCli(["dlq", "redrive", "evidence-ready/failures", "--max", "4", "--dry-run", "--data-dir", dataDir, "--json"])).stdout) as DeadLetterChangeResult;
   expect(maxed.count).toBe(4);
 
   const run = await runCli(["dlq", "redrive", "evidence-ready/failures", "--reason-like", "*alpha*", "--max", "2", "--rate", "20", "--data-dir", dataDir, "--json"]);
   expect(run.stderr).toBe("");
   expect(run.code).toBe(0);
-  const redrove = JSON.parse(run.stdout) as DlqChangeResult;
+  const redrove = JSON.parse(run.stdout) as DeadLetterChangeResult;
   expect(redrove.count).toBe(2);
   const movedIds = redrove.messages.map((m) => m.messageId!);
   for (const id of movedIds) expect(["f-0", "f-1", "f-2"]).toContain(id);
@@ -236,10 +236,10 @@ test("--reason-like and --max select; purge needs --yes; audit lists every redri
   expect(refused.stderr).toContain("--yes");
   expect((await counts("evidence-ready", "failures")).deadLetter).toBe(3);
 
-  const beta = JSON.parse((await runCli(["dlq", "purge", "evidence-ready/failures", "--reason-like", "beta", "--yes", "--data-dir", dataDir, "--json"])).stdout) as DlqChangeResult;
+  const beta = JSON.parse((await runCli(["dlq", "purge", "evidence-ready/failures", "--reason-like", "beta", "--yes", "--data-dir", dataDir, "--json"])).stdout) as DeadLetterChangeResult;
   expect(beta.messages.map((m) => m.messageId).sort()).toEqual(["f-3", "f-4"]);
   expect((await counts("evidence-ready", "failures")).deadLetter).toBe(1);
-  const notOldEnough = JSON.parse((await runCli(["dlq", "purge", "evidence-ready/failures", "--older-than", "1d", "--yes", "--data-dir", dataDir, "--json"])).stdout) as DlqChangeResult;
+  const notOldEnough = JSON.parse((await runCli(["dlq", "purge", "evidence-ready/failures", "--older-than", "1d", "--yes", "--data-dir", dataDir, "--json"])).stdout) as DeadLetterChangeResult;
   expect(notOldEnough.count).toBe(0);
   const rest = await runCli(["dlq", "purge", "evidence-ready/failures", "--yes", "--data-dir", dataDir]);
   expect(rest.code).toBe(0);

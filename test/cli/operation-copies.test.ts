@@ -19,8 +19,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ServiceBusClient, type ServiceBusAdministrationClient, type ServiceBusReceivedMessage } from "@azure/service-bus";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import type { AuditRecord } from "../../cli/audit-log";
-import type { DlqChangeResult } from "../../cli/commands/dlq-redrive";
+import type { AuditRecord } from "../../shared/ports/audit-log";
+import type { DeadLetterChangeResult } from "../../shared/operations/redrive";
 import type { ReconcileResult } from "../../cli/commands/reconcile";
 import { indexMediaResultsFunction, indexReceivedFunction } from "../../functions/index-evidence";
 import { ingestFunction } from "../../functions/ingest";
@@ -181,7 +181,7 @@ test("one recording dead-lettered on transcode and thumbnail, redriven from each
   const second = await runCli(["dlq", "redrive", `${TOPIC}/thumbnail`, "--evidence", evidenceId, "--rate", "5", "--data-dir", dataDir, "--json"]);
   expect(second.stderr).toBe("");
   expect(second.code).toBe(0);
-  const [one, two] = [JSON.parse(first.stdout) as DlqChangeResult, JSON.parse(second.stdout) as DlqChangeResult];
+  const [one, two] = [JSON.parse(first.stdout) as DeadLetterChangeResult, JSON.parse(second.stdout) as DeadLetterChangeResult];
   expect(one.count).toBe(1);
   expect(two.count).toBe(1);
 
@@ -233,14 +233,14 @@ test("dlq peek --json shows each message's application properties and a reproces
   const refused = await runCli(["dlq", "purge", `${TOPIC}/hash`, "--evidence", a, "--data-dir", dataDir]);
   expect(refused.code).toBe(2);
   expect(refused.stderr).toContain("--dry-run");
-  const dry = JSON.parse((await runCli(["dlq", "purge", `${TOPIC}/hash`, "--evidence", a, "--dry-run", "--data-dir", dataDir, "--json"])).stdout) as DlqChangeResult;
+  const dry = JSON.parse((await runCli(["dlq", "purge", `${TOPIC}/hash`, "--evidence", a, "--dry-run", "--data-dir", dataDir, "--json"])).stdout) as DeadLetterChangeResult;
   expect(dry).toMatchObject({ action: "purge", dryRun: true, count: 1 });
   expect(dry.messages.map((m) => m.messageId)).toEqual([`${a}:received`]);
   expect(dry.audit).toBeUndefined();
   expect((await runCli(["dlq", "purge", `${TOPIC}/hash`, "--dry-run", "--data-dir", dataDir])).stdout).toContain("would purge 2 message(s) (dry run: nothing changed)");
   expect(await counts("hash")).toEqual({ active: 0, deadLetter: 2 });
 
-  const purged = JSON.parse((await runCli(["dlq", "purge", `${TOPIC}/hash`, "--evidence", a, "--yes", "--data-dir", dataDir, "--json"])).stdout) as DlqChangeResult;
+  const purged = JSON.parse((await runCli(["dlq", "purge", `${TOPIC}/hash`, "--evidence", a, "--yes", "--data-dir", dataDir, "--json"])).stdout) as DeadLetterChangeResult;
   expect(purged.messages.map((m) => m.evidenceId)).toEqual([a]);
   expect(await counts("hash")).toEqual({ active: 0, deadLetter: 1 });
   const audit = JSON.parse((await runCli(["audit", "--json", "--data-dir", dataDir])).stdout) as AuditRecord[];

@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ServiceBusClient, type ServiceBusAdministrationClient } from "@azure/service-bus";
 import { BlobServiceClient } from "@azure/storage-blob";
-import type { AuditRecord } from "../../cli/audit-log";
+import type { AuditRecord } from "../../shared/ports/audit-log";
 import type { ReconcileResult } from "../../cli/commands/reconcile";
 import { FUNCTION_DEFINITIONS } from "../../functions/definitions";
 import { useServices } from "../../functions/services";

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { uploadRecording } from "../../cli/dock-upload";
+import { uploadRecording } from "../../shared/adapters/dock-upload";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../../shared/evidence/record";

@@ -13,9 +13,9 @@ import { BLOB_CREATED_COMMITTED_APIS, BLOB_CREATED_EVENT_SCHEMA, BLOB_CREATED_EV
 import { DERIVED_CONTAINER } from "../../shared/ports/blob-store";
 import { loadSettings, type ConnectionAuth } from "../../shared/settings";
 import { DEFAULT_ACCEPTED_CONTAINERS } from "../../shared/stages/ingest-stage";
-import { resetTelemetryForTests, startTelemetry } from "../../shared/telemetry/azure-monitor";
+import { resetTelemetryForTests, startTelemetry } from "../../shared/adapters/azure-monitor";
 import { ENTITIES, entityPath } from "../../shared/topology";
-import { AUDIT_CONTAINER } from "../../cli/audit-log";
+import { AUDIT_CONTAINER } from "../../shared/adapters/blob-audit-log";
 import { allDeclarations, literal, mutate, propertyPath, readDeploymentFiles, REPO_ROOT, type Files } from "./bicep";
 import {
   APP_IDENTITIES,

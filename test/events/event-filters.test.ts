@@ -4,7 +4,7 @@
  * the topology's declaration when there is one — which also repairs a run killed mid-way.
  */
 import { consumerFilterExpression, planFilterReplacement } from "../../shared/contracts/event-filters";
-import type { SubscriptionRule } from "../../shared/ports/event-subscription";
+import type { SubscriptionRule } from "../../shared/contracts/event-filters";
 import { declaredRules } from "../../shared/topology";
 
 const sql = (name: string, sqlExpression: string): SubscriptionRule => ({ name, filter: { kind: "sql", sqlExpression } });

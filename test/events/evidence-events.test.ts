@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { ServiceBusClient } from "@azure/service-bus";
 import Long from "long";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { uploadRecording, type DockUploadOptions } from "../../cli/dock-upload";
+import { uploadRecording, type DockUploadOptions } from "../../shared/adapters/dock-upload";
 import { blobCreatedEvent } from "../../shared/contracts/blob-created-cloud-event";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import type { EvidenceReceivedMessage, StageResultMessage } from "../../shared/contracts/messages";

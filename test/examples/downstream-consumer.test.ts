@@ -12,7 +12,7 @@ import { ServiceBusClient } from "@azure/service-bus";
 import Long from "long";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { startConsumer, type EvidenceEvent, type RunningConsumer } from "../../examples/downstream-consumer/consumer";
-import { uploadRecording } from "../../cli/dock-upload";
+import { uploadRecording } from "../../shared/adapters/dock-upload";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { buildFinalEvent } from "../../shared/evidence/final-event";

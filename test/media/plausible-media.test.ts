@@ -8,7 +8,7 @@ import { assertPlausible, implausibility, MAX_PLAUSIBLE_DURATION_IN_SECONDS } fr
 import { normaliseProbe } from "../../shared/media/probe-normalise";
 import { planThumbnails } from "../../shared/media/thumbnail-plan";
 import { planTranscode } from "../../shared/media/transcode-plan";
-import type { MediaProbe, MediaStreamInfo } from "../../shared/ports/media-tool";
+import type { MediaProbe, MediaStreamInfo } from "../../shared/media/probe";
 
 const TEN_YEARS = 10 * 365 * 86_400;
 

@@ -3,7 +3,7 @@
  */
 import { isValidMessage } from "../../shared/contracts/validate";
 import { boundedProbe, MAX_REPORTED_STREAMS } from "../../shared/media/report-bounds";
-import type { MediaProbe, MediaStreamInfo } from "../../shared/ports/media-tool";
+import type { MediaProbe, MediaStreamInfo } from "../../shared/media/probe";
 
 test("over-long and empty strings, NaN and thousands of streams are bounded; the primary streams survive", () => {
   const streams: MediaStreamInfo[] = Array.from({ length: 3000 }, (_, index) => ({

@@ -2,7 +2,7 @@
  * Poster and thumbnail times, sprite layout, WebVTT and the one-pass ffmpeg graph, pure.
  */
 import { planThumbnails, posterTime, scaledSize, spriteLayout, thumbnailTimes, vttTime, webVtt } from "../../shared/media/thumbnail-plan";
-import type { MediaProbe, MediaStreamInfo } from "../../shared/ports/media-tool";
+import type { MediaProbe, MediaStreamInfo } from "../../shared/media/probe";
 
 function probeOf(video: Partial<MediaStreamInfo>, durationInSeconds: number | undefined = 10): { probe: MediaProbe; video: MediaStreamInfo } {
   const stream: MediaStreamInfo = { index: 3, type: "video", width: 1920, height: 1080, durationInSeconds, ...video };

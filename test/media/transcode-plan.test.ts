@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { normaliseProbe, type FfprobeOutput } from "../../shared/media/probe-normalise";
 import { cappedSize, capFilter, displaySize, planTranscode, sdrFilters, sourceDuration } from "../../shared/media/transcode-plan";
-import type { MediaProbe, MediaStreamInfo } from "../../shared/ports/media-tool";
+import type { MediaProbe, MediaStreamInfo } from "../../shared/media/probe";
 
 function captured(name: string): MediaProbe {
   return normaliseProbe(JSON.parse(readFileSync(path.join(__dirname, "probes", `${name}.json`), "utf8")) as FfprobeOutput);

@@ -3,7 +3,7 @@
  */
 import { durationTolerance, missingOrEmpty, proxyProblems, verifyProxy } from "../../shared/media/verify-output";
 import type { ProxyExpectation } from "../../shared/media/transcode-plan";
-import type { MediaProbe, MediaStreamInfo } from "../../shared/ports/media-tool";
+import type { MediaProbe, MediaStreamInfo } from "../../shared/media/probe";
 
 const expected: ProxyExpectation = { hasVideo: true, hasAudio: true, durationInSeconds: 60, width: 720, height: 1280, maxSide: 1280 };
 

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { ServiceBusClient } from "@azure/service-bus";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { uploadRecording } from "../../cli/dock-upload";
+import { uploadRecording } from "../../shared/adapters/dock-upload";
 import { blobCreatedEvent } from "../../shared/contracts/blob-created-cloud-event";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";

@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ServiceBusClient } from "@azure/service-bus";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { uploadRecording } from "../../cli/dock-upload";
+import { uploadRecording } from "../../shared/adapters/dock-upload";
 import { DERIVED_CONTAINER, ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import { evidenceReceivedMessageId } from "../../shared/contracts/message-ids";
 import type { EvidenceReceivedMessage } from "../../shared/contracts/messages";

@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ServiceBusClient, type ServiceBusReceivedMessage } from "@azure/service-bus";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { uploadRecording } from "../../cli/dock-upload";
+import { uploadRecording } from "../../shared/adapters/dock-upload";
 import { blobCreatedEvent } from "../../shared/contracts/blob-created-cloud-event";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import type { EvidenceRecord } from "../../shared/evidence/record";

@@ -12,7 +12,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "
 import { settleInvalidMessages, stageContextFor, type FunctionDefinition } from "../../functions/invocation";
 import { ServiceBusPublisher } from "../../shared/adapters/service-bus-publisher";
 import { isCustodyError } from "../../shared/errors";
-import { resetTelemetryForTests, startTelemetry } from "../../shared/telemetry/azure-monitor";
+import { resetTelemetryForTests, startTelemetry } from "../../shared/adapters/azure-monitor";
 import { EVIDENCE_ID_ATTRIBUTE } from "../../shared/telemetry/stage-span";
 import { ENTITIES } from "../../shared/topology";
 import { traceIdOf } from "../../shared/tracing";

@@ -9,7 +9,9 @@ import { stat } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { ContainerClient } from "@azure/storage-blob";
-import { encodeMetadata } from "../shared/adapters/blob-metadata";
+import type { ConnectionAuth } from "../settings";
+import { encodeMetadata } from "./blob-metadata";
+import { blobServiceClientFor } from "./factories";
 
 export interface DockUploadOptions {
   officerId: string;
@@ -43,6 +45,12 @@ export async function sha256OfFile(file: string): Promise<string> {
   const hash = createHash("sha256");
   await pipeline(createReadStream(file), hash);
   return hash.digest("hex");
+}
+
+/** A dock uploading into one container of the storage account the settings name (`custody upload`, `custody process`). */
+export function openDock(storage: ConnectionAuth, containerName: string): (file: string, options: DockUploadOptions) => Promise<DockUploadResult> {
+  const container = blobServiceClientFor(storage).getContainerClient(containerName);
+  return (file, options) => uploadRecording(container, file, options);
 }
 
 export async function uploadRecording(container: ContainerClient, file: string, options: DockUploadOptions): Promise<DockUploadResult> {

@@ -1,0 +1,139 @@
+/**
+ * Adapters from settings: the one place that turns Settings into SDK clients (connection
+ * strings locally, endpoint + managed identity in Azure) and wraps them in the ports. The
+ * function app (functions/services.ts) and the operator CLI (cli/stack-target.ts) both build
+ * their clients here, so each store's wiring reads in one place.
+ */
+import * as https from "node:https";
+import * as os from "node:os";
+import { CosmosClient } from "@azure/cosmos";
+import type { BlobServiceClient } from "@azure/storage-blob";
+import { CustodyError } from "../errors";
+import type { AuditLog } from "../ports/audit-log";
+import type { BlobCatalog, MediaBlobStore } from "../ports/blob-store";
+import type { CustodyLedger } from "../ports/custody-ledger";
+import type { EvidenceIndex } from "../ports/evidence-index";
+import type { Publisher } from "../ports/publisher";
+import type { ConnectionAuth, CosmosSettings, Settings } from "../settings";
+import { AzureBlobStore } from "./azure-blob-store";
+import { BlobAuditLog } from "./blob-audit-log";
+import { BlobCustodyLedger } from "./blob-custody-ledger";
+import { createBlobServiceClient } from "./blob-service-client";
+import { CosmosEvidenceIndex, ensureEvidenceContainer } from "./cosmos-evidence-index";
+import { createCredential } from "./credential";
+import { createServiceBusClient } from "./service-bus-client";
+import { ServiceBusPublisher } from "./service-bus-publisher";
+
+/** The clients every part of Custody that talks to a deployment uses (the function app, the operator CLI). */
+export interface ServiceClients {
+  blobs: MediaBlobStore & BlobCatalog;
+  /** The evidence index; without index settings (the media app) one that refuses every call. */
+  index: EvidenceIndex;
+  publisher: Publisher;
+  /** The custody ledger (append blobs in the evidence account's `ledger` container). */
+  ledger: CustodyLedger;
+  /** The operators' audit log (the evidence account's `audit` container). */
+  audit: AuditLog;
+  close(): Promise<void>;
+}
+
+export async function openServiceClients(settings: Settings): Promise<ServiceClients> {
+  const serviceBus = createServiceBusClient(settings.serviceBus);
+  const publisher = new ServiceBusPublisher(serviceBus);
+  const blobService = blobServiceClientFor(settings.storage);
+  const { index, close: closeIndex } = await openEvidenceIndex(settings.cosmos);
+  return {
+    blobs: new AzureBlobStore(blobService),
+    index,
+    publisher,
+    // Locally the app creates the ledger container; in Azure Bicep does.
+    ledger: new BlobCustodyLedger(blobService, { createContainer: settings.storage.kind === "connectionString" }),
+    audit: new BlobAuditLog(blobService),
+    async close() {
+      await publisher.close();
+      await serviceBus.close();
+      await closeIndex();
+    },
+  };
+}
+
+/** A publisher of its own (Service Bus only): what re-scheduling needs while the rest cannot be built. */
+export function openPublisher(auth: ConnectionAuth): { publisher: ServiceBusPublisher; close(): Promise<void> } {
+  const client = createServiceBusClient(auth);
+  const publisher = new ServiceBusPublisher(client);
+  return {
+    publisher,
+    async close() {
+      await publisher.close();
+      await client.close();
+    },
+  };
+}
+
+export function blobServiceClientFor(auth: ConnectionAuth): BlobServiceClient {
+  return auth.kind === "connectionString"
+    ? createBlobServiceClient({ connectionString: auth.connectionString })
+    : createBlobServiceClient({ blobServiceUri: auth.endpoint, credential: createCredential(auth.clientId) });
+}
+
+export function createCosmosClient(cosmos: CosmosSettings): CosmosClient {
+  const { auth, allowSelfSignedCertificate } = cosmos;
+  // Only the local stand-in (loopback, checked by loadSettings) gets an agent that accepts its certificate.
+  const agent = allowSelfSignedCertificate ? new https.Agent({ rejectUnauthorized: false, keepAlive: true }) : undefined;
+  const connectionPolicy = allowSelfSignedCertificate ? { enableEndpointDiscovery: false } : undefined;
+  if (auth.kind === "connectionString") {
+    const endpoint = /AccountEndpoint=([^;]+)/i.exec(auth.connectionString)![1];
+    const key = /AccountKey=([^;]+)/i.exec(auth.connectionString)![1];
+    return new CosmosClient({ endpoint, key, agent, connectionPolicy });
+  }
+  return new CosmosClient({ endpoint: auth.endpoint, aadCredentials: createCredential(auth.clientId), agent, connectionPolicy });
+}
+
+/**
+ * The index from the settings; without index settings (the media app) an index that refuses
+ * every call, so a media function that reached for it would fail loudly rather than write.
+ */
+export async function openEvidenceIndex(cosmos: CosmosSettings | undefined): Promise<{ index: EvidenceIndex; close(): Promise<void> }> {
+  if (cosmos === undefined) return { index: noEvidenceIndex(), close: async () => undefined };
+  const client = createCosmosClient(cosmos);
+  const names = { databaseName: cosmos.databaseName, containerName: cosmos.containerName };
+  // Locally (key auth) the app creates its database and container. In Azure the identity has
+  // only the data-plane role, which cannot create them: Bicep does, with the same policy.
+  const container =
+    cosmos.auth.kind === "connectionString"
+      ? await ensureEvidenceContainer(client, names)
+      : client.database(names.databaseName).container(names.containerName);
+  return {
+    index: new CosmosEvidenceIndex(container),
+    close: async () => client.dispose(),
+  };
+}
+
+/** The index of an app that has none (the media role): every call is an InvalidConfiguration naming why. */
+export function noEvidenceIndex(): EvidenceIndex {
+  const refuse = (): never => {
+    throw new CustodyError("InvalidConfiguration", "This app runs without the evidence index (CUSTODY_APP_ROLE=media: no EvidenceIndex setting, no Cosmos DB role); only the core app reads or writes it.");
+  };
+  return {
+    read: async () => refuse(),
+    create: async () => refuse(),
+    replace: async () => refuse(),
+    list: () => ({
+      [Symbol.asyncIterator]: () => ({ next: async () => refuse() }),
+    }),
+  };
+}
+
+/** Who is acting: with a managed identity / `az login`, the token's upn (or oid); else user@host. */
+export async function operatorName(auth: ConnectionAuth): Promise<string> {
+  const local = `${os.userInfo().username}@${os.hostname()}`;
+  if (auth.kind !== "identity") return local;
+  try {
+    const token = await createCredential(auth.clientId).getToken("https://servicebus.azure.net/.default");
+    const payload = JSON.parse(Buffer.from(token?.token.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
+    const name = payload.upn ?? payload.unique_name ?? payload.preferred_username ?? payload.oid;
+    return typeof name === "string" && name ? name : local;
+  } catch {
+    return local;
+  }
+}
