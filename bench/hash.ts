@@ -40,7 +40,7 @@ import { createBlobServiceClient } from "../shared/adapters/blob-service-client"
 import type { EvidenceReceivedMessage } from "../shared/contracts/messages";
 import { silentLogger } from "../shared/logging";
 import { DEFAULT_SEGMENT_SIZE_IN_BYTES, digestStream, hashOriginal } from "../shared/stages/hash-stage";
-import { environment, formatResult, type BenchResult, type BenchSection, type BenchTable } from "./types";
+import { printResults, type BenchResult, type BenchSection, type BenchTable } from "./types";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -434,9 +434,7 @@ async function main(): Promise<void> {
     segmentSizeInBytes: values["hash-segment"] === undefined ? undefined : parseByteSize(values["hash-segment"], "--hash-segment"),
     rounds,
   }).run();
-  const env = environment();
-  if (values.json) process.stdout.write(`${JSON.stringify({ environment: env, [result.name]: result.data }, null, 2)}\n`);
-  else process.stdout.write(`node ${String(env.node)} on ${String(env.platform)}, ${String(env.cpus)} × ${String(env.cpuModel)}\n\n${formatResult(result)}\n`);
+  printResults([result], values.json ?? false);
 }
 
 if (require.main === module) {

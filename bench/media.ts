@@ -63,7 +63,7 @@ import type { StageContext } from "../shared/stages/stage-context";
 import { transcodeOriginal } from "../shared/stages/transcode-stage";
 import { ENTITIES } from "../shared/topology";
 import { drain, parseByteSize, sha256Of } from "./hash";
-import { environment, formatResult, type BenchResult, type BenchSection, type BenchTable } from "./types";
+import { environment, printResults, type BenchResult, type BenchSection, type BenchTable } from "./types";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -843,9 +843,7 @@ async function main(): Promise<void> {
     latencyRounds: rounds(values["media-latency-rounds"], "--media-latency-rounds"),
     writeJson: values["media-no-write"] ? false : undefined,
   }).run();
-  const env = environment();
-  if (values.json) process.stdout.write(`${JSON.stringify({ environment: env, [result.name]: result.data }, null, 2)}\n`);
-  else process.stdout.write(`node ${String(env.node)} on ${String(env.platform)}, ${String(env.cpus)} × ${String(env.cpuModel)}\n\n${formatResult(result)}\n`);
+  printResults([result], values.json ?? false);
 }
 
 if (require.main === module) {

@@ -19,7 +19,7 @@ import { ORIGINALS_CONTAINER, startStack } from "../local/stack";
 import { deriveEvidenceId } from "../shared/evidence/evidence-id";
 import { silentLogger } from "../shared/logging";
 import { ENTITIES } from "../shared/topology";
-import { formatResult, type BenchResult, type BenchSection } from "./types";
+import { printResults, type BenchResult, type BenchSection } from "./types";
 
 export function pipelineBench(options: { files?: number } = {}): BenchSection {
   const files = options.files ?? 20;
@@ -105,7 +105,7 @@ if (require.main === module) {
   const files = flag >= 0 ? Number(process.argv[flag + 1]) : undefined;
   pipelineBench({ files })
     .run()
-    .then((result) => process.stdout.write(`${formatResult(result)}\n`))
+    .then((result) => printResults([result], process.argv.includes("--json")))
     .catch((error: unknown) => {
       process.stderr.write(`${String(error)}\n`);
       process.exitCode = 1;

@@ -21,7 +21,7 @@ import { ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusReceiv
 import rhea = require("rhea");
 import { startServiceBusEmulator } from "../local/servicebus-emulator";
 import { DEFAULT_BENCH_ARGS, parseBenchArgs, type BenchArgs } from "./args";
-import { environment, formatResult, peakRssMiB, type BenchResult, type BenchSection, type BenchTable } from "./types";
+import { peakRssMiB, printResults, type BenchResult, type BenchSection, type BenchTable } from "./types";
 
 const MESSAGE_BYTES = 1024;
 const SHALLOW_QUEUE = "bench-shallow";
@@ -437,11 +437,7 @@ function emulatorConfig(entities: { queues: Array<{ name: string; properties?: R
 async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2));
   const result = await serviceBusBench(args).run();
-  if (args.json) process.stdout.write(`${JSON.stringify({ environment: environment(), [result.name]: result.data }, null, 2)}\n`);
-  else {
-    const env = environment();
-    process.stdout.write(`node ${String(env.node)} on ${String(env.platform)}, ${String(env.cpus)} × ${String(env.cpuModel)}\n\n${formatResult(result)}\n`);
-  }
+  printResults([result], args.json);
 }
 
 if (require.main === module) {

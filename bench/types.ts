@@ -4,6 +4,7 @@
  * tables for people and a plain `data` object for `--json`.
  */
 import * as os from "node:os";
+import { textTable } from "../shared/text/table";
 
 export interface BenchTable {
   title: string;
@@ -41,18 +42,29 @@ export function formatCell(cell: string | number | null): string {
 }
 
 export function formatTable(table: BenchTable): string {
-  const cells = table.rows.map((row) => row.map(formatCell));
-  const widths = table.columns.map((column, i) => Math.max(column.length, ...cells.map((row) => (row[i] ?? "").length)));
-  const line = (values: string[]): string =>
-    values.map((value, i) => (i === 0 ? value.padEnd(widths[i]) : value.padStart(widths[i]))).join("  ");
-  const rule = widths.map((w) => "-".repeat(w)).join("  ");
-  return [table.title, line(table.columns), rule, ...cells.map(line)].join("\n");
+  return `${table.title}\n${textTable(table.columns, table.rows.map((row) => row.map(formatCell)), { rule: true })}`;
 }
 
 export function formatResult(result: BenchResult): string {
   const parts = [`== ${result.name} ==`, ...result.tables.map(formatTable)];
   if (result.notes.length > 0) parts.push(result.notes.map((note) => `  * ${note}`).join("\n"));
   return parts.join("\n\n");
+}
+
+/**
+ * What every bench entry point prints: with `--json` one object (the environment and each
+ * section's data, by name), else the machine line and each section's tables.
+ */
+export function printResults(results: readonly BenchResult[], json: boolean): void {
+  const env = environment();
+  if (json) {
+    const output: Record<string, unknown> = { environment: env };
+    for (const result of results) output[result.name] = result.data;
+    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`node ${String(env.node)} on ${String(env.platform)}, ${String(env.cpus)} × ${String(env.cpuModel)}\n\n`);
+  process.stdout.write(`${results.map(formatResult).join("\n\n")}\n`);
 }
 
 /** Host facts printed with every run, so figures can be read against the machine. */

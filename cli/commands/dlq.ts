@@ -20,6 +20,7 @@ import { registerDlqChangeCommands } from "./dlq-redrive";
 import { DEFAULT_DATA_DIR, withOperations } from "../stack-target";
 import { printResult } from "../output";
 import { printable } from "../../shared/text/printable";
+import { textTable } from "../../shared/text/table";
 
 interface DlqOptions {
   dataDir: string;
@@ -181,13 +182,12 @@ function recordView(record: EvidenceRecord, stage: PipelineStage | undefined): R
 }
 
 function formatList(rows: DlqListRow[]): string {
-  const width = Math.max("ENTITY".length, ...rows.map((r) => r.entity.length));
-  const line = (entity: string, active: string, deadLetter: string, scheduled: string) =>
-    `${entity.padEnd(width)}  ${active.padStart(7)}  ${deadLetter.padStart(11)}  ${scheduled.padStart(9)}`;
-  const lines = [line("ENTITY", "ACTIVE", "DEAD-LETTER", "SCHEDULED")];
-  for (const r of rows) {
-    lines.push(line(r.entity, String(r.active), String(r.deadLetter), r.scheduled === null ? "-" : String(r.scheduled)));
-  }
+  const lines = [
+    textTable(
+      ["ENTITY", "ACTIVE", "DEAD-LETTER", "SCHEDULED"],
+      rows.map((r) => [r.entity, String(r.active), String(r.deadLetter), r.scheduled === null ? "-" : String(r.scheduled)]),
+    ),
+  ];
   const transfer = rows.filter((r) => r.transferDeadLetter > 0);
   for (const r of transfer) lines.push(`${r.entity}: ${r.transferDeadLetter} message(s) in the transfer dead-letter queue`);
   const stuck = rows.filter((r) => r.deadLetter > 0);
