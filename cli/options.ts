@@ -1,9 +1,25 @@
 /**
- * The CLI's option and argument parsers: every command reads its numbers, durations, times and
- * entity names through these, so a flag means the same everywhere and its error reads the same.
- * Each throws an Error naming the option and the value; main.ts prints it and exits 2.
+ * The CLI's options: the ones every operator command shares (`targetCommand`), and the parsers
+ * every command reads its numbers, durations, times and entity names through, so a flag means
+ * the same everywhere and its error reads the same. Each parser throws an Error naming the
+ * option and the value; main.ts prints it and exits 2.
  */
+import type { Command } from "commander";
 import { allReceivableEntities, entityName, type ReceivableEntity } from "../shared/topology";
+
+export const DEFAULT_DATA_DIR = ".custody";
+
+/**
+ * A subcommand of `parent` that talks to a running Custody (cli/stack-target.ts): with
+ * `--data-dir` (where `custody start` runs, else the settings in the environment) and `--json`.
+ */
+export function targetCommand(parent: Command, nameAndArgs: string, description: string, jsonHelp: string): Command {
+  return parent
+    .command(nameAndArgs)
+    .description(description)
+    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
+    .option("--json", jsonHelp);
+}
 
 /** A whole number ≥ 1 (`--max`). */
 export function positiveInteger(value: string, option: string): number {

@@ -14,8 +14,6 @@ import { loadServiceBusConnection, loadSettings, SERVICE_BUS_CONNECTION, type Co
 import { readRunningStack } from "../local/stack-file";
 import { startEmbeddedStack } from "./embedded-stack";
 
-export const DEFAULT_DATA_DIR = ".custody";
-
 export interface StackTarget {
   /** Where the settings came from, for messages. */
   description: string;

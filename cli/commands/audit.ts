@@ -6,17 +6,13 @@ import type { Command } from "commander";
 import type { AuditRecord } from "../../shared/ports/audit-log";
 import { printable } from "../../shared/text/printable";
 import { EXIT_OK } from "../exit-codes";
-import { since } from "../options";
+import { since, targetCommand } from "../options";
 import { printResult } from "../output";
-import { DEFAULT_DATA_DIR, resolveStackTarget } from "../stack-target";
+import { resolveStackTarget } from "../stack-target";
 
 export function registerAuditCommand(program: Command): void {
-  program
-    .command("audit")
-    .description("Every dead-letter redrive and purge, every reconcile that re-emitted events and every reprocess: who, when, what (newest first).")
+  targetCommand(program, "audit", "Every dead-letter redrive and purge, every reconcile that re-emitted events and every reprocess: who, when, what (newest first).", "print a JSON array")
     .option("--since <time>", "only records at or after this ISO date/time, or this long ago (24h, 7d)")
-    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
-    .option("--json", "print a JSON array")
     .action(async (options: { since?: string; dataDir: string; json?: boolean }) => {
       const from = options.since === undefined ? undefined : since(options.since);
       const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });

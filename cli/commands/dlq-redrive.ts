@@ -6,12 +6,11 @@
  */
 import type { Command } from "commander";
 import { purge, redrive, type DeadLetterChangeDeps, type DeadLetterChangeResult } from "../../shared/operations/redrive";
-import type { QueueOperations } from "../../shared/ports/queue-operations";
 import { EXIT_OK } from "../exit-codes";
-import { durationInMs, positiveInteger, positiveNumber, receivableEntity } from "../options";
+import { durationInMs, positiveInteger, positiveNumber, receivableEntity, targetCommand } from "../options";
 import { printResult } from "../output";
 import { progressBar } from "../progress";
-import { DEFAULT_DATA_DIR, operatorOf, withOperations, type StackTarget } from "../stack-target";
+import { operatorOf, withOperations } from "../stack-target";
 import { entityName } from "../../shared/topology";
 import { printable } from "../../shared/text/printable";
 
@@ -33,64 +32,51 @@ interface PurgeCommandOptions extends CommonOptions {
   yes?: boolean;
 }
 
-function changeDeps(operations: QueueOperations, target: StackTarget, action: string, json: boolean | undefined): DeadLetterChangeDeps {
-  return {
-    operations,
-    audit: target.services.audit,
-    operator: () => operatorOf(target),
-    startProgress: (total) => progressBar(!json, `${action} [{bar}] {value}/{total}`, total),
-  };
+/** Runs a redrive or purge against the target's queue operations and audit log, with a progress bar, and prints the result. */
+async function runChange(options: CommonOptions, action: "redrive" | "purge", work: (deps: DeadLetterChangeDeps) => Promise<DeadLetterChangeResult>): Promise<void> {
+  const result = await withOperations(options, (operations, target) =>
+    work({
+      operations,
+      audit: target.services.audit,
+      operator: () => operatorOf(target),
+      startProgress: (total) => progressBar(!options.json, `${action} [{bar}] {value}/{total}`, total),
+    }),
+  );
+  printResult(options.json, result, () => formatChange(result));
+  process.exitCode = EXIT_OK;
+}
+
+/** A command that changes a dead-letter queue: the selection both share (reason, evidence id) and --dry-run. */
+function changeCommand(dlq: Command, nameAndArgs: string, description: string, wouldWhat: string): Command {
+  return targetCommand(dlq, nameAndArgs, description, "print the result as JSON")
+    .option("--reason-like <pattern>", "only messages whose dead-letter reason or description matches (case-insensitive glob * ? or substring)")
+    .option("--evidence <id>", "only messages of this evidence id")
+    .option("--dry-run", `peek only: print what would ${wouldWhat}, change nothing`);
 }
 
 export function registerDlqChangeCommands(dlq: Command): void {
-  dlq
-    .command("redrive <entity>")
-    .description("Send matching dead-lettered messages back to the queue, or only the subscription, they failed in (audited).")
-    .option("--reason-like <pattern>", "only messages whose dead-letter reason or description matches (case-insensitive glob * ? or substring)")
-    .option("--evidence <id>", "only messages of this evidence id")
+  changeCommand(dlq, "redrive <entity>", "Send matching dead-lettered messages back to the queue, or only the subscription, they failed in (audited).", "move")
     .option("--max <n>", "at most this many messages")
     .option("--rate <n>", "at most this many messages per second")
-    .option("--dry-run", "peek only: print what would move, change nothing")
-    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
-    .option("--json", "print the result as JSON")
     .action(async (name: string, options: RedriveCommandOptions) => {
       const entity = receivableEntity(name);
       const max = options.max === undefined ? undefined : positiveInteger(options.max, "--max");
       const rate = options.rate === undefined ? undefined : positiveNumber(options.rate, "--rate");
-      const result = await withOperations(options, (operations, target) =>
-        redrive(changeDeps(operations, target, "redrive", options.json), entity, { reasonLike: options.reasonLike, evidenceId: options.evidence, max, rate, dryRun: options.dryRun }),
-      );
-      printResult(options.json, result, () => formatChange(result));
-      process.exitCode = EXIT_OK;
+      await runChange(options, "redrive", (deps) => redrive(deps, entity, { reasonLike: options.reasonLike, evidenceId: options.evidence, max, rate, dryRun: options.dryRun }));
     });
 
-  dlq
-    .command("purge <entity>")
-    .description("Delete matching dead-lettered messages for good (audited); requires --yes (or --dry-run to see what would go).")
-    .option("--reason-like <pattern>", "only messages whose dead-letter reason or description matches (case-insensitive glob * ? or substring)")
-    .option("--evidence <id>", "only messages of this evidence id")
+  changeCommand(dlq, "purge <entity>", "Delete matching dead-lettered messages for good (audited); requires --yes (or --dry-run to see what would go).", "be deleted")
     .option("--older-than <duration>", "only messages enqueued longer ago than this (30m, 12h, 7d)")
-    .option("--dry-run", "peek only: print what would be deleted, change nothing")
     .option("--yes", "really delete them")
-    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
-    .option("--json", "print the result as JSON")
     .action(async (name: string, options: PurgeCommandOptions) => {
       const entity = receivableEntity(name);
       const olderThanInMs = options.olderThan === undefined ? undefined : durationInMs(options.olderThan, "--older-than");
       if (!options.yes && !options.dryRun) {
         throw new Error(`purge deletes dead-lettered messages of ${entityName(entity)} for good: add --yes to confirm, or --dry-run to see what would go (see \`custody dlq peek ${entityName(entity)}\` first).`);
       }
-      const result = await withOperations(options, (operations, target) =>
-        purge(changeDeps(operations, target, "purge", options.json), entity, {
-          reasonLike: options.reasonLike,
-          evidenceId: options.evidence,
-          olderThanInMs,
-          olderThanText: options.olderThan,
-          dryRun: options.dryRun,
-        }),
+      await runChange(options, "purge", (deps) =>
+        purge(deps, entity, { reasonLike: options.reasonLike, evidenceId: options.evidence, olderThanInMs, olderThanText: options.olderThan, dryRun: options.dryRun }),
       );
-      printResult(options.json, result, () => formatChange(result));
-      process.exitCode = EXIT_OK;
     });
 }
 

@@ -15,9 +15,9 @@ import { evidenceIdOf } from "../../shared/operations/dead-letters";
 import type { DeadLetteredMessage, EntityCounts } from "../../shared/ports/queue-operations";
 import { allReceivableEntities, ENTITIES, entityName, entityPath, type ReceivableEntity } from "../../shared/topology";
 import { EXIT_OK } from "../exit-codes";
-import { positiveInteger, receivableEntity } from "../options";
+import { positiveInteger, receivableEntity, targetCommand } from "../options";
 import { registerDlqChangeCommands } from "./dlq-redrive";
-import { DEFAULT_DATA_DIR, withOperations } from "../stack-target";
+import { withOperations } from "../stack-target";
 import { printResult } from "../output";
 import { printable } from "../../shared/text/printable";
 import { textTable } from "../../shared/text/table";
@@ -93,11 +93,7 @@ export function stageOfEntity(entity: ReceivableEntity): PipelineStage | undefin
 export function registerDlqCommands(program: Command): void {
   const dlq = program.command("dlq").description("Dead-letter queues: what is stuck, why, and sending it back (redrive) or deleting it (purge).");
 
-  dlq
-    .command("list [entities...]")
-    .description("Active, dead-letter and scheduled message counts per queue and subscription (default: all in the topology).")
-    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
-    .option("--json", "print a JSON array")
+  targetCommand(dlq, "list [entities...]", "Active, dead-letter and scheduled message counts per queue and subscription (default: all in the topology).", "print a JSON array")
     .action(async (names: string[], options: DlqOptions) => {
       const entities = names.length > 0 ? names.map(receivableEntity) : allReceivableEntities();
       const rows = await withOperations(options, async (operations) => {
@@ -108,12 +104,8 @@ export function registerDlqCommands(program: Command): void {
       process.exitCode = EXIT_OK;
     });
 
-  dlq
-    .command("peek <entity>")
-    .description("Show dead-lettered messages without locking them, with the cause the evidence record holds.")
+  targetCommand(dlq, "peek <entity>", "Show dead-lettered messages without locking them, with the cause the evidence record holds.", "print the result as JSON")
     .option("--max <n>", "at most this many messages", "50")
-    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
-    .option("--json", "print the result as JSON")
     .action(async (name: string, options: DlqOptions & { max: string }) => {
       const max = positiveInteger(options.max, "--max");
       const entity = receivableEntity(name);

@@ -20,8 +20,8 @@ import { openDock, type DockUploadResult } from "../../shared/adapters/dock-uplo
 import { ORIGINALS_CONTAINER } from "../../shared/ports/blob-store";
 import { progressBar } from "../progress";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
-import { secondsInMs } from "../options";
-import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+import { DEFAULT_DATA_DIR, secondsInMs, targetCommand } from "../options";
+import { resolveStackTarget, type StackTarget } from "../stack-target";
 import { printResult, writeErrorLine } from "../output";
 import { printable, printableJson } from "../../shared/text/printable";
 
@@ -54,15 +54,11 @@ export interface ProcessResult {
 }
 
 export function registerEvidenceCommands(program: Command): void {
-  program
-    .command("upload <files...>")
-    .description("Upload recordings as a docking station does (parallel blocks, device SHA-256 as metadata).")
+  targetCommand(program, "upload <files...>", "Upload recordings as a docking station does (parallel blocks, device SHA-256 as metadata).", "print results as JSON")
     .requiredOption("--officer <id>", "officer id")
     .requiredOption("--device <id>", "device id")
     .option("--recorded-at <iso>", "capture time (ISO 8601 with offset); default: the file's modification time")
     .option("--unit <id>", "unit or borough the recordings belong to (metadata `unit`, optional)")
-    .option("--data-dir <dir>", "data folder of a running `custody start`", DEFAULT_DATA_DIR)
-    .option("--json", "print results as JSON")
     .action(async (files: string[], options: UploadOptions) => {
       const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
       try {
@@ -110,11 +106,7 @@ export function registerEvidenceCommands(program: Command): void {
           : EXIT_FAILED_RECORDING;
     });
 
-  program
-    .command("status <evidenceId>")
-    .description("Show one recording's index record.")
-    .option("--data-dir <dir>", "data folder of a running `custody start`", DEFAULT_DATA_DIR)
-    .option("--json", "print the record as JSON")
+  targetCommand(program, "status <evidenceId>", "Show one recording's index record.", "print the record as JSON")
     .action(async (evidenceId: string, options: CommonOptions) => {
       const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
       try {
@@ -131,14 +123,10 @@ export function registerEvidenceCommands(program: Command): void {
       }
     });
 
-  program
-    .command("list")
-    .description("List recordings, newest first.")
+  targetCommand(program, "list", "List recordings, newest first.", "print a JSON array")
     .option("--status <status>", "received | waiting | ready | failed | rejected (waiting: a stage's retry is scheduled after a transient failure)")
     .option("--officer <id>", "only this officer's recordings")
     .option("--since <iso>", "only recordings indexed at or after this time")
-    .option("--data-dir <dir>", "data folder of a running `custody start`", DEFAULT_DATA_DIR)
-    .option("--json", "print a JSON array")
     .action(async (options: CommonOptions & { status?: string; officer?: string; since?: string }) => {
       if (options.status && !["received", "waiting", "ready", "failed", "rejected"].includes(options.status)) {
         throw new Error(`--status must be received, waiting, ready, failed or rejected, not '${options.status}'.`);

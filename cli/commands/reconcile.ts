@@ -22,9 +22,9 @@ import { reconcile, type RebuiltItem, type ReconcileItem } from "../../shared/st
 import { childTraceparent } from "../../shared/tracing";
 import { ENTITIES } from "../../shared/topology";
 import type { AuditRecord } from "../../shared/ports/audit-log";
-import { durationInMs, since as sinceOption } from "../options";
+import { durationInMs, since as sinceOption, targetCommand } from "../options";
 import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
-import { DEFAULT_DATA_DIR, operatorOf, withOperations, type StackTarget } from "../stack-target";
+import { operatorOf, withOperations, type StackTarget } from "../stack-target";
 import { printResult } from "../output";
 import { printable } from "../../shared/text/printable";
 
@@ -56,14 +56,10 @@ export interface ReconcileResult {
 }
 
 export function registerReconcileCommand(program: Command): void {
-  program
-    .command("reconcile")
-    .description("Re-emit BlobCreated events for originals with no index record and for recordings stuck in a non-final state (audited).")
+  targetCommand(program, "reconcile", "Re-emit BlobCreated events for originals with no index record and for recordings stuck in a non-final state (audited).", "print the result as JSON")
     .option("--since <time>", "only originals last modified (and records created) at or after this ISO date/time, or this long ago (24h, 7d)")
     .option("--stuck-after <duration>", "a `received` record not changed for this long is stuck (30m, 12h, 7d)", "1h")
     .option("--dry-run", "list what would be re-emitted; send nothing")
-    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
-    .option("--json", "print the result as JSON")
     .action(async (options: ReconcileOptions) => {
       const since = options.since === undefined ? undefined : sinceOption(options.since);
       const stuckAfter = durationInMs(options.stuckAfter, "--stuck-after");

@@ -34,8 +34,8 @@ import { isCustodyError } from "../../shared/errors";
 import { ENTITIES, ROUTE_TO_SUBSCRIPTION_PROPERTY } from "../../shared/topology";
 import type { AuditRecord } from "../../shared/ports/audit-log";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
-import { secondsInMs } from "../options";
-import { DEFAULT_DATA_DIR, operatorOf, withOperations, type StackTarget } from "../stack-target";
+import { secondsInMs, targetCommand } from "../options";
+import { operatorOf, withOperations, type StackTarget } from "../stack-target";
 import { printResult } from "../output";
 import { printable } from "../../shared/text/printable";
 
@@ -79,17 +79,18 @@ export interface ReprocessResult {
 }
 
 export function registerReprocessCommand(program: Command): void {
-  program
-    .command("reprocess")
-    .description(`Re-run a media stage (${REPROCESSABLE_STAGES.join(", ")}) for recordings, e.g. after an ffmpeg upgrade; the new provenance is recorded and the replaced renditions' digests are kept (audited).`)
+  targetCommand(
+    program,
+    "reprocess",
+    `Re-run a media stage (${REPROCESSABLE_STAGES.join(", ")}) for recordings, e.g. after an ffmpeg upgrade; the new provenance is recorded and the replaced renditions' digests are kept (audited).`,
+    "print the result as JSON",
+  )
     .argument("<evidenceIds...>", "evidence ids (ev-…)")
     .option("--stage <stage...>", `stages to re-run (${REPROCESSABLE_STAGES.join(", ")}); default: all of them`)
     .option("--reason <text>", "why, for the audit record and the custody log (e.g. \"ffmpeg 7.1 upgrade\")")
     .option("--wait", "wait until each re-run has reported, and show its outcome")
     .option("--wait-seconds <n>", "how long --wait waits", "600")
     .option("--dry-run", "list what would be re-run; send nothing")
-    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
-    .option("--json", "print the result as JSON")
     .action(async (evidenceIds: string[], options: ReprocessOptions) => {
       const stages = parseStages(options.stage);
       for (const evidenceId of evidenceIds) {

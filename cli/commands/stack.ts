@@ -12,8 +12,7 @@ import { createLogger } from "../../shared/logging";
 import { loadSettings } from "../../shared/settings";
 import { untilSignal } from "../signals";
 import { writeJsonLine, writeLine } from "../output";
-import { portNumber } from "../options";
-import { DEFAULT_DATA_DIR } from "../stack-target";
+import { DEFAULT_DATA_DIR, portNumber } from "../options";
 
 interface StartOptions {
   dataDir: string;

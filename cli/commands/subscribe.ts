@@ -34,8 +34,8 @@ import type { EventSubscription, ReceivedMessage, SubscriptionRule } from "../..
 import { declaredRules, ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { untilSignal } from "../signals";
-import { positiveInteger, secondsInMs } from "../options";
-import { DEFAULT_DATA_DIR, resolveServiceBus } from "../stack-target";
+import { positiveInteger, secondsInMs, targetCommand } from "../options";
+import { resolveServiceBus } from "../stack-target";
 import { writeErrorLine, writeJsonLine, writeLine } from "../output";
 import { printable } from "../../shared/text/printable";
 
@@ -59,15 +59,11 @@ const RECEIVE_BATCH = 16;
 const RECEIVE_WAIT_IN_MS = 1000;
 
 export function registerSubscribeCommand(program: Command): void {
-  program
-    .command("subscribe <subscription>")
-    .description("Tail the evidence events a subscription of the evidence-ready topic receives (consumes them: use a subscription of your own).")
+  targetCommand(program, "subscribe <subscription>", "Tail the evidence events a subscription of the evidence-ready topic receives (consumes them: use a subscription of your own).", "print one JSON object per event, in the CloudEvents JSON format")
     .option("--filter <sql>", "narrow the subscription to a SQL filter over the routing properties (restored on exit), e.g. \"unit = 'camden'\"")
     .option("--keep-filter", "leave the --filter in place on exit")
     .option("--max <n>", "exit after this many events")
     .option("--timeout <seconds>", "exit after this long (exit code 1 when --max events had not arrived)")
-    .option("--data-dir <dir>", "data folder of a running `custody start` (else the settings in the environment)", DEFAULT_DATA_DIR)
-    .option("--json", "print one JSON object per event, in the CloudEvents JSON format")
     .action(async (name: string, options: SubscribeOptions) => {
       process.exitCode = await subscribe(name, options);
     });

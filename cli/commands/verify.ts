@@ -16,8 +16,8 @@ import { isCustodyError } from "../../shared/errors";
 import { publishFixityResult, verifyOriginal, type FixityReport } from "../../shared/stages/fixity-stage";
 import { ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
-import { integerInRange, isoTime } from "../options";
-import { DEFAULT_DATA_DIR, resolveStackTarget, type StackTarget } from "../stack-target";
+import { integerInRange, isoTime, targetCommand } from "../options";
+import { resolveStackTarget, type StackTarget } from "../stack-target";
 import { printResult, writeErrorLine } from "../output";
 import { printable } from "../../shared/text/printable";
 
@@ -36,15 +36,11 @@ export type VerifyResult =
   | { evidenceId: string; status: "not-found" | "error"; reason: string; differingSegments: [] };
 
 export function registerVerifyCommand(program: Command): void {
-  program
-    .command("verify [evidenceIds...]")
-    .description("Re-hash originals and compare them with the hash recorded at ingest; name the byte ranges that differ.")
+  targetCommand(program, "verify [evidenceIds...]", "Re-hash originals and compare them with the hash recorded at ingest; name the byte ranges that differ.", "print a JSON array of results")
     .option("--all", "every recording in the index (with --since: created at or after T)")
     .option("--since <iso>", "with --all: only recordings indexed at or after this time")
     .option("--record", "also record each result on the recording (custody log entry, integrity finding) through the index function")
     .option("--concurrency <n>", "originals read at once", "4")
-    .option("--data-dir <dir>", "data folder of a running `custody start`", DEFAULT_DATA_DIR)
-    .option("--json", "print a JSON array of results")
     .action(async (evidenceIds: string[], options: VerifyOptions) => {
       if (options.all && evidenceIds.length > 0) throw new Error("give evidence ids or --all, not both.");
       if (!options.all && evidenceIds.length === 0) throw new Error("name the recordings to verify (evidence ids), or --all.");
