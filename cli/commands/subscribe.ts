@@ -233,11 +233,13 @@ async function handle(subscription: EventSubscription, message: ReceivedMessage,
 function textLine(event: EvidenceEvent): string {
   const data = event.data;
   const who = [`officer ${printable(data.capture?.officerId ?? "-")}`, `device ${printable(data.capture?.deviceId ?? "-")}`, ...(data.capture?.unit ? [`unit ${printable(data.capture.unit)}`] : [])].join("  ");
-  const outcome =
-    data.status === "ready"
-      ? `${data.renditions.length} rendition(s)`
-      : `${data.failure.stage}/${data.failure.code}: ${printable(data.failure.reason)}`;
-  const findings = data.integrityFindings.length > 0 ? `  INTEGRITY: ${data.integrityFindings.map((f) => f.code).join(", ")}` : "";
+  if (event.type === "org.custody.evidence.updated.v1") {
+    const update = event.data;
+    const change = `${update.stage} re-run ${printable(update.reprocess.id)}: ${update.renditions.length} rendition(s) replace ${update.replaced.length}`;
+    return `${event.time}  ${event.type}  ${data.evidenceId}  ${data.status.padEnd(8)}  ${who}  ${change}`;
+  }
+  const outcome = event.data.status === "ready" ? `${event.data.renditions.length} rendition(s)` : `${event.data.failure.stage}/${event.data.failure.code}: ${printable(event.data.failure.reason)}`;
+  const findings = event.data.integrityFindings.length > 0 ? `  INTEGRITY: ${event.data.integrityFindings.map((f) => f.code).join(", ")}` : "";
   return `${event.time}  ${event.type}  ${data.evidenceId}  ${data.status.padEnd(8)}  ${who}  ${outcome}${findings}`;
 }
 

@@ -1,6 +1,6 @@
 /**
- * The product's public contract: the evidence-ready and evidence-failed events on the
- * `evidence-ready` topic, as CloudEvents 1.0 in the AMQP binding's **binary** content mode.
+ * The product's public contract: the evidence-ready, evidence-failed and evidence-updated events
+ * on the `evidence-ready` topic, as CloudEvents 1.0 in the AMQP binding's **binary** content mode.
  *
  * - The event's `data` is the message body (JSON, `content-type: application/json`, which the
  *   binding maps to `datacontenttype`). Its JSON Schemas (draft 2020-12) are the files in
@@ -27,11 +27,15 @@
 import Ajv2020 from "ajv/dist/2020";
 import evidenceFailedSchema from "../../docs/events/evidence-failed.v1.schema.json";
 import evidenceReadySchema from "../../docs/events/evidence-ready.v1.schema.json";
+import evidenceUpdatedSchema from "../../docs/events/evidence-updated.v1.schema.json";
 import { CustodyError } from "../errors";
-import type { RejectionReason, RenditionKind } from "./messages";
+import type { RejectionReason, RenditionKind, ReprocessRequest } from "./messages";
 
-/** The two outcome events, by their short names (the record's `finalEvent.type`). */
-export type EvidenceEventName = "evidence-ready" | "evidence-failed";
+/**
+ * The events by their short names: the two outcome events (the record's `finalEvent.type`),
+ * and evidence-updated — an operator's re-run replaced renditions of a ready recording.
+ */
+export type EvidenceEventName = "evidence-ready" | "evidence-failed" | "evidence-updated";
 
 export const CLOUDEVENTS_SPEC_VERSION = "1.0";
 
@@ -39,6 +43,7 @@ export const CLOUDEVENTS_SPEC_VERSION = "1.0";
 export const EVIDENCE_EVENT_TYPES = {
   "evidence-ready": "org.custody.evidence.ready.v1",
   "evidence-failed": "org.custody.evidence.failed.v1",
+  "evidence-updated": "org.custody.evidence.updated.v1",
 } as const satisfies Record<EvidenceEventName, string>;
 export type EvidenceEventType = (typeof EVIDENCE_EVENT_TYPES)[EvidenceEventName];
 
@@ -46,6 +51,7 @@ export type EvidenceEventType = (typeof EVIDENCE_EVENT_TYPES)[EvidenceEventName]
 export const EVIDENCE_EVENT_DATASCHEMAS = {
   "org.custody.evidence.ready.v1": evidenceReadySchema.$id,
   "org.custody.evidence.failed.v1": evidenceFailedSchema.$id,
+  "org.custody.evidence.updated.v1": evidenceUpdatedSchema.$id,
 } as const satisfies Record<EvidenceEventType, string>;
 
 /** The `datacontenttype` (the AMQP content-type in binary mode). */
@@ -159,9 +165,31 @@ export interface EvidenceFailedData extends EvidenceEventDataBase {
   failure: EventFailure;
 }
 
+/** A rendition an evidence-updated event says was replaced: where it is (still), its size and digest. */
+export type EventReplacedRendition = Pick<EventRendition, "kind" | "stage" | "name" | "container" | "path" | "size" | "sha256" | "url">;
+
+export interface EvidenceUpdatedData {
+  evidenceId: string;
+  /** The recording's status: an update follows evidence-ready only. */
+  status: "ready";
+  original: EventOriginal & { sha256: string };
+  capture?: EventCapture;
+  /** The stage that was re-run. */
+  stage: "transcode" | "thumbnail";
+  /** The stage's renditions now (new paths: a re-run never overwrites what downstream was told). */
+  renditions: EventRendition[];
+  /** The stage's renditions before, still retrievable at their paths with these digests. */
+  replaced: EventReplacedRendition[];
+  /** Who asked for the re-run, when and why. */
+  reprocess: ReprocessRequest;
+  /** The tool versions that made the new renditions. */
+  tools?: { ffmpeg: string; ffprobe: string };
+}
+
 export interface EventDataByType {
   "org.custody.evidence.ready.v1": EvidenceReadyData;
   "org.custody.evidence.failed.v1": EvidenceFailedData;
+  "org.custody.evidence.updated.v1": EvidenceUpdatedData;
 }
 
 /** The CloudEvents context attributes of one event (binary mode: its `cloudEvents:` properties and content type). */
@@ -191,6 +219,7 @@ const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false }
 const validators = {
   "org.custody.evidence.ready.v1": ajv.compile(evidenceReadySchema),
   "org.custody.evidence.failed.v1": ajv.compile(evidenceFailedSchema),
+  "org.custody.evidence.updated.v1": ajv.compile(evidenceUpdatedSchema),
 } as const;
 /**
  * What Custody checks its own events against: the same schemas closed (`additionalProperties:
@@ -201,6 +230,7 @@ const producerAjv = new Ajv2020({ allErrors: true, strict: true, strictRequired:
 const producerValidators = {
   "org.custody.evidence.ready.v1": producerAjv.compile(closed(evidenceReadySchema) as object),
   "org.custody.evidence.failed.v1": producerAjv.compile(closed(evidenceFailedSchema) as object),
+  "org.custody.evidence.updated.v1": producerAjv.compile(closed(evidenceUpdatedSchema) as object),
 } as const;
 
 function closed(schema: unknown): unknown {

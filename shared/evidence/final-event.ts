@@ -118,7 +118,7 @@ function decidedAt(record: EvidenceRecord): string {
   return Number.isNaN(Date.parse(at)) ? record.updatedAt : at;
 }
 
-function eventOriginal(original: OriginalRef, sha256: string | undefined): EventOriginal {
+export function eventOriginal(original: OriginalRef, sha256: string | undefined): EventOriginal {
   const out: EventOriginal = {
     storageAccount: original.account,
     container: original.container,
@@ -133,7 +133,7 @@ function eventOriginal(original: OriginalRef, sha256: string | undefined): Event
   return out;
 }
 
-function eventCapture(capture: EvidenceRecord["capture"]): EventCapture | undefined {
+export function eventCapture(capture: EvidenceRecord["capture"]): EventCapture | undefined {
   if (capture === undefined) return undefined;
   const out: EventCapture = {};
   if (capture.officerId !== undefined) out.officerId = capture.officerId;
@@ -158,7 +158,7 @@ function eventRenditions(record: EvidenceRecord, original: OriginalRef): EventRe
   return out;
 }
 
-function eventRendition(rendition: Rendition, stage: EventRendition["stage"], base: string | undefined): EventRendition {
+export function eventRendition(rendition: Rendition, stage: EventRendition["stage"], base: string | undefined): EventRendition {
   const out: EventRendition = {
     kind: rendition.kind,
     stage,
@@ -183,7 +183,7 @@ function eventRendition(rendition: Rendition, stage: EventRendition["stage"], ba
  * container segment. Undefined when the URL does not have that shape — then renditions carry
  * container and path only, never a guessed URL. Textual on purpose, like `withoutQuery`.
  */
-function storageBaseUrl(original: OriginalRef): string | undefined {
+export function storageBaseUrl(original: OriginalRef): string | undefined {
   const url = withoutQuery(original.url);
   const scheme = /^https?:\/\/[^/]+/i.exec(url);
   if (scheme === null) return undefined;

@@ -3,7 +3,8 @@
  * a short-lived read-only URL (ffmpeg streams it with range requests — no local copy, memory
  * independent of the recording's size), probing it, running ffmpeg with a time limit and the
  * host's cancellation, recording every run for provenance, checking the original did not
- * change underneath, uploading renditions to their deterministic paths, and turning failures
+ * change underneath, uploading renditions to their deterministic paths (a reprocess run to its
+ * own folder: contracts/rendition-path.ts), and turning failures
  * into stage failures that keep the probe and the runs.
  *
  * Secrets: the URL carries a SAS. It is never logged, and it is redacted from the argument
@@ -127,7 +128,7 @@ export class MediaSession {
   /** Uploads one local file as a rendition of this stage. */
   async upload(kind: RenditionKind, file: string, name: string, contentType: string, extra: Partial<Rendition> = {}): Promise<Rendition> {
     const written = await this.deps.blobs.writeDerived(
-      { evidenceId: this.input.evidenceId, stage: this.stage, name, contentType },
+      { evidenceId: this.input.evidenceId, stage: this.stage, name, contentType, ...(this.input.reprocess === undefined ? {} : { reprocessId: this.input.reprocess.id }) },
       { kind: "file", path: file },
       { abortSignal: this.context.abortSignal },
     );

@@ -14,7 +14,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { AzureBlobStore } from "../../shared/adapters/azure-blob-store";
 import { BlobCustodyLedger } from "../../shared/adapters/blob-custody-ledger";
 import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../../shared/adapters/cosmos-evidence-index";
-import { evidenceReadyMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
+import { evidenceReadyMessageId, evidenceUpdatedMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
 import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, Rendition, StageResultMessage } from "../../shared/contracts/messages";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../../shared/evidence/record";
@@ -122,6 +122,7 @@ function facts(record: EvidenceRecord) {
     fixity: record.fixity,
     custodyLog: record.custodyLog.map(({ recordedAt: _r, ...entry }) => entry),
     finalEvent: { type: record.finalEvent?.type, messageId: record.finalEvent?.messageId, published: record.finalEvent?.publishedAt !== undefined },
+    updateEvents: record.updateEvents?.map(({ publishedAt, ...update }) => ({ ...update, published: publishedAt !== undefined })),
   };
 }
 
@@ -160,7 +161,7 @@ test("index lost: reconcile rebuilds the record from the ledger — fingerprint,
   await indexEvidenceReceived(received, deps(), context);
   // A reprocessed transcode (new proxy digest; the first run's is kept as superseded) and a fixity check that found the original changed.
   const reprocessed = result(evidenceId, "transcode", 20, { reprocess: { id: "r-1", requestedBy: "ops@test", requestedAt: "2026-12-05T07:19:00.000Z", reason: "ffmpeg upgrade" } });
-  reprocessed.renditions = [{ ...reprocessed.renditions![0], sha256: "f".repeat(64) }];
+  reprocessed.renditions = [{ ...reprocessed.renditions![0], path: `${evidenceId}/transcode/reprocess-r-1/proxy.mp4`, sha256: "f".repeat(64) }];
   await indexStageResult(reprocessed, deps(), context);
   const fixity: FixityResultMessage = { schemaVersion: 1, kind: "fixity-result", evidenceId, status: "modified", checkedAt: new Date().toISOString(), actor: "custody/fixity@test", sha256Expected: SHA, sha256Actual: "9".repeat(64), sizeExpected: size, sizeActual: size };
   await indexFixityResult(fixity, deps(), context);
@@ -168,7 +169,8 @@ test("index lost: reconcile rebuilds the record from the ledger — fingerprint,
   expect(before.status).toBe("ready");
   expect(before.integrityFindings.map((f) => f.code).sort()).toEqual(["DeviceHashMismatch", "OriginalModified"]);
   expect(before.stages.transcode?.superseded).toHaveLength(1);
-  expect(publisher.events()).toEqual([evidenceReadyMessageId(evidenceId)]);
+  // Downstream was told about the new proxy once.
+  expect(publisher.events()).toEqual([evidenceReadyMessageId(evidenceId), evidenceUpdatedMessageId(evidenceId, "r-1", "transcode")]);
 
   // The index is lost (a new, empty container); the originals and the ledger are not.
   const lostIndex = new CosmosEvidenceIndex(await ensureEvidenceContainer(cosmosClient, { databaseName: "custody", containerName: `rebuilt-${Date.now()}` }));
