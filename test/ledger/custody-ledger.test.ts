@@ -9,6 +9,7 @@
 import { mkdtempSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Readable } from "node:stream";
 import type { CosmosClient } from "@azure/cosmos";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { AzureBlobStore } from "../../shared/adapters/azure-blob-store";
@@ -17,12 +18,15 @@ import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../../shared/adapt
 import { evidenceReadyMessageId, evidenceUpdatedMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
 import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, Rendition, StageResultMessage } from "../../shared/contracts/messages";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
+import { describeFixity } from "../../shared/evidence/fixity";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { rebuildRecord } from "../../shared/ledger/rebuild";
 import { silentLogger } from "../../shared/logging";
 import { LEDGER_CONTAINER } from "../../shared/ports/custody-ledger";
 import type { OutgoingMessage, Publisher } from "../../shared/ports/publisher";
 import { indexEvidenceReceived, indexFixityResult, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
+import { verifyEvidence, verifyOriginal } from "../../shared/stages/fixity-stage";
+import { digestStream } from "../../shared/stages/hash-stage";
 import { reconcile } from "../../shared/stages/reconcile-stage";
 import type { StageContext } from "../../shared/stages/stage-context";
 import { childTraceparent } from "../../shared/tracing";
@@ -202,3 +206,28 @@ test("index lost: reconcile rebuilds the record from the ledger — fingerprint,
   await indexStageResult(result(evidenceId, "thumbnail", 3), deps({ index: lostIndex }), context);
   expect(publisher.events()).toEqual([]);
 }, 90_000);
+
+test("verify checks the original against the ledger's fingerprint: an index whose fingerprint was altered is caught, and a recording the index lost is still verified", async () => {
+  const { evidenceId, received } = await upload("A123/cam7/three.mp4");
+  const bytes = Buffer.from("recording A123/cam7/three.mp4");
+  const real = await digestStream(Readable.from([bytes]), { segmentSizeInBytes: 4194304 });
+  const hash = result(evidenceId, "hash", 1, { hash: { sha256: real.sha256, size: real.size, segmentSizeInBytes: 4194304, segmentSha256: real.segmentSha256 } });
+  await indexEvidenceReceived(received, deps(), context);
+  await indexStageResult(hash, deps(), context);
+  const blobs = new AzureBlobStore(blobService);
+
+  // Someone with write access to the index swaps the fingerprint for the digest of other bytes.
+  const stored = (await index.read(evidenceId))!;
+  const forged: EvidenceRecord = { ...stored.record, hash: { ...stored.record.hash!, sha256: "b".repeat(64) } };
+  expect(await index.replace(forged, stored.etag)).not.toBe("conflict");
+  const againstIndexOnly = await verifyOriginal(forged, { blobs });
+  expect(againstIndexOnly.status).toBe("modified"); // misleading: the bytes are the ones fingerprinted at ingest
+  const report = await verifyOriginal(forged, { blobs, ledger: { ledger, requiredStages: ALL } });
+  expect(report).toMatchObject({ status: "intact", sha256Expected: real.sha256, sha256Actual: real.sha256, fingerprintFrom: "ledger", indexFingerprint: "b".repeat(64) });
+  expect(describeFixity(report)).toContain("the index's fingerprint bbbb");
+
+  // The index lost the record: the ledger alone says what the original must hash to.
+  const lost = await verifyEvidence(evidenceId, undefined, { blobs, ledger: { ledger, requiredStages: ALL } });
+  expect(lost).toMatchObject({ status: "intact", sha256Expected: real.sha256, fingerprintFrom: "ledger" });
+  expect(await verifyEvidence("ev-00000000000000000000000000000000", undefined, { blobs, ledger: { ledger, requiredStages: ALL } })).toBeUndefined();
+}, 60_000);
