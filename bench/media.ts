@@ -53,7 +53,7 @@ import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { uploadRecording } from "../cli/dock-upload";
 import { blobCreatedEvent } from "../shared/contracts/blob-created-cloud-event";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../local/stack";
-import { createFfmpegMediaTool } from "../shared/adapters/ffmpeg-media-tool";
+import { createFfmpegMediaTool } from "../shared/adapters/ffmpeg/media-tool";
 import type { EvidenceReceivedMessage, MediaToolRun, PipelineStage } from "../shared/contracts/messages";
 import type { EvidenceRecord } from "../shared/evidence/record";
 import { deriveEvidenceId } from "../shared/evidence/evidence-id";

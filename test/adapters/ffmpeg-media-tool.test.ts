@@ -22,7 +22,9 @@ import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as vm from "node:vm";
 import { CustodyError } from "../../shared/errors";
-import { classify, createFfmpegMediaTool, meaningfulLines, MediaToolError, redact, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg-media-tool";
+import { MediaToolError } from "../../shared/adapters/ffmpeg/failures";
+import { createFfmpegMediaTool, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg/media-tool";
+import { classify, meaningfulLines } from "../../shared/adapters/ffmpeg/stderr-classification";
 import { mediaRunLimits } from "../../shared/media/run-limits";
 import { planThumbnails } from "../../shared/media/thumbnail-plan";
 import type { MediaInput } from "../../shared/ports/media-tool";
@@ -238,12 +240,6 @@ describe("reading stderr", () => {
     expect(failure).toMatchObject({ code: "UnsupportedMedia", retryable: false });
     expect((failure as Error).message).toMatch(/Failed to read frame size|Invalid data found/);
   });
-
-  test("URL queries (SAS tokens) are redacted", () => {
-    expect(redact("Opening 'https://acct.blob.core.windows.net/originals/a.mp4?sv=2024&sig=abc%2F' for reading")).toBe(
-      "Opening 'https://acct.blob.core.windows.net/originals/a.mp4?<redacted>' for reading",
-    );
-  });
 });
 
 describe("fake binaries", () => {
@@ -328,9 +324,9 @@ describe("ffmpeg's environment (fluent-ffmpeg spawns the launcher, which clears 
 
     // A fresh adapter and fluent-ffmpeg, so that fluent-ffmpeg's process-wide capability
     // queries (`-formats`, `-encoders`) are not cached yet and run on the fake.
-    let isolated!: { adapter: typeof import("../../shared/adapters/ffmpeg-media-tool"); fluent: typeof import("fluent-ffmpeg") };
+    let isolated!: { adapter: typeof import("../../shared/adapters/ffmpeg/media-tool"); fluent: typeof import("fluent-ffmpeg") };
     jest.isolateModules(() => {
-      isolated = { adapter: require("../../shared/adapters/ffmpeg-media-tool"), fluent: require("fluent-ffmpeg") };
+      isolated = { adapter: require("../../shared/adapters/ffmpeg/media-tool"), fluent: require("fluent-ffmpeg") };
     });
     const log = path.join(work, "env-ffmpeg.log");
     const fake = await envFfmpeg("env-ffmpeg", log);
@@ -379,9 +375,9 @@ describe("ffmpeg's environment (fluent-ffmpeg spawns the launcher, which clears 
   });
 
   test("a failure before ffmpeg runs names the real ffmpeg and the launcher", async () => {
-    let adapter!: typeof import("../../shared/adapters/ffmpeg-media-tool");
+    let adapter!: typeof import("../../shared/adapters/ffmpeg/media-tool");
     jest.isolateModules(() => {
-      adapter = require("../../shared/adapters/ffmpeg-media-tool");
+      adapter = require("../../shared/adapters/ffmpeg/media-tool");
     });
     // fluent-ffmpeg's first run asks `-formats` (through the launcher); this fake refuses.
     const failing = await script("formats-failing-ffmpeg", 'if [ "$2" = "-version" ]; then echo "ffmpeg version fake"; exit 0; fi\nexit 3');
