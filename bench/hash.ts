@@ -32,7 +32,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { parseArgs } from "node:util";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import { startAzurite } from "../local/azurite";
 import { AzureBlobStore } from "../shared/adapters/azure-blob-store";
@@ -40,6 +39,7 @@ import { createBlobServiceClient } from "../shared/adapters/blob-service-client"
 import type { EvidenceReceivedMessage } from "../shared/contracts/messages";
 import { silentLogger } from "../shared/logging";
 import { DEFAULT_SEGMENT_SIZE_IN_BYTES, digestStream, hashOriginal } from "../shared/stages/hash-stage";
+import { count, parseFlags } from "./args";
 import { collectGarbage, RssSampler } from "./support/memory";
 import { GiB, mib, MiB, parseByteSize, toMiB } from "./support/sizes";
 import { printResults, runMain } from "./support/standalone";
@@ -364,19 +364,12 @@ function bytesFromEnvironment(): number | undefined {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    strict: true,
-    allowPositionals: false,
-    options: {
-      json: { type: "boolean" },
-      "hash-bytes": { type: "string" },
-      "hash-rounds": { type: "string" },
-      "hash-segment": { type: "string" },
-    },
+  const values = parseFlags({
+    "hash-bytes": { type: "string" },
+    "hash-rounds": { type: "string" },
+    "hash-segment": { type: "string" },
   });
-  const rounds = values["hash-rounds"] === undefined ? undefined : Number(values["hash-rounds"]);
-  if (rounds !== undefined && (!Number.isSafeInteger(rounds) || rounds < 1)) throw new Error(`--hash-rounds must be an integer ≥ 1, not "${values["hash-rounds"]}"`);
+  const rounds = count(values["hash-rounds"], "--hash-rounds", undefined, 1);
   const result = await hashBench({
     bytes: values["hash-bytes"] === undefined ? undefined : parseByteSize(values["hash-bytes"], "--hash-bytes"),
     segmentSizeInBytes: values["hash-segment"] === undefined ? undefined : parseByteSize(values["hash-segment"], "--hash-segment"),

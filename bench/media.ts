@@ -28,13 +28,13 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { ServiceBusClient } from "@azure/service-bus";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../local/stack";
 import { createFfmpegMediaTool } from "../shared/adapters/ffmpeg/media-tool";
 import { silentLogger } from "../shared/logging";
 import { ENTITIES } from "../shared/topology";
+import { count, parseFlags } from "./args";
 import { generateClip } from "./media/generated-media";
 import { hashComparison, type HashFigures } from "./media/hash-item";
 import { measureLatency } from "./media/latency-item";
@@ -140,26 +140,17 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 }
 
 function rounds(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} must be an integer ≥ 1, not "${text}"`);
-  return value;
+  return count(text, flag, undefined, 1);
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    strict: true,
-    allowPositionals: false,
-    options: {
-      json: { type: "boolean" },
-      "media-big-bytes": { type: "string" },
-      "media-hash-big": { type: "boolean" },
-      "media-transcode-rounds": { type: "string" },
-      "media-hash-rounds": { type: "string" },
-      "media-latency-rounds": { type: "string" },
-      "media-no-write": { type: "boolean" },
-    },
+  const values = parseFlags({
+    "media-big-bytes": { type: "string" },
+    "media-hash-big": { type: "boolean" },
+    "media-transcode-rounds": { type: "string" },
+    "media-hash-rounds": { type: "string" },
+    "media-latency-rounds": { type: "string" },
+    "media-no-write": { type: "boolean" },
   });
   const result = await mediaBench({
     bigBytes: values["media-big-bytes"] === undefined ? undefined : bigBytesOf(values["media-big-bytes"], "--media-big-bytes"),

@@ -15,7 +15,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { constants as fsConstants, promises as fsp } from "node:fs";
 import * as fs from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -527,15 +527,7 @@ describe("URL inputs", () => {
     server = createServer((request, response) => {
       if (request.url?.startsWith("/busy")) return void response.writeHead(503).end("busy");
       if (!request.url?.startsWith("/clip.mp4")) return void response.writeHead(404).end();
-      const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
-      const start = range ? Number(range[1]) : 0;
-      const end = range && range[2] ? Number(range[2]) : body.length - 1;
-      response.writeHead(range ? 206 : 200, {
-        "Content-Type": "video/mp4",
-        "Accept-Ranges": "bytes",
-        "Content-Length": end - start + 1,
-        ...(range ? { "Content-Range": `bytes ${start}-${end}/${body.length}` } : {}),
-      });
+      const { start, end } = writeRangeHead(request, response, body);
       response.end(body.subarray(start, end + 1));
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -608,15 +600,7 @@ describe("time limits from progress", () => {
       const stall = request.url?.startsWith("/stall/") === true;
       const body = served.get((request.url ?? "").replace(/^\/stall/, "").replace(/\?.*$/, ""));
       if (body === undefined) return void response.writeHead(404).end();
-      const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
-      const start = range ? Number(range[1]) : 0;
-      const end = range && range[2] ? Number(range[2]) : body.length - 1;
-      response.writeHead(range ? 206 : 200, {
-        "Content-Type": "video/mp4",
-        "Accept-Ranges": "bytes",
-        "Content-Length": end - start + 1,
-        ...(range ? { "Content-Range": `bytes ${start}-${end}/${body.length}` } : {}),
-      });
+      const { start, end } = writeRangeHead(request, response, body);
       let at = start;
       const next = () => {
         if (response.destroyed) return; // ffmpeg was killed
@@ -693,3 +677,17 @@ describe("time limits from progress", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_000); // not before the window
   }, 60_000);
 });
+
+/** Answers a GET of `body` as a blob endpoint does: the requested byte range (206) or all of it (200); returns the range. */
+function writeRangeHead(request: IncomingMessage, response: ServerResponse, body: Buffer): { start: number; end: number } {
+  const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
+  const start = range ? Number(range[1]) : 0;
+  const end = range && range[2] ? Number(range[2]) : body.length - 1;
+  response.writeHead(range ? 206 : 200, {
+    "Content-Type": "video/mp4",
+    "Accept-Ranges": "bytes",
+    "Content-Length": end - start + 1,
+    ...(range ? { "Content-Range": `bytes ${start}-${end}/${body.length}` } : {}),
+  });
+  return { start, end };
+}

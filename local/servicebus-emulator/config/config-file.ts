@@ -3,11 +3,11 @@
  * `Config.json` format (schema: Azure/azure-service-bus-emulator-installer,
  * ServiceBus-Emulator/Schema/Config-schema.json), so a file written for Microsoft's emulator
  * works here unchanged. The pieces, one job each:
- * - readers.ts (values and objects, with did-you-mean.ts for unknown keys), names.ts;
+ * - readers.ts (values and objects, with did-you-mean.ts for unknown keys); names.ts (naming
+ *   rules, uniqueness);
  * - properties.ts: each property's range and default (where Microsoft's emulator and the
  *   cloud service disagree, and why);
- * - entities.ts: queues, topics, subscriptions, rules; references.ts: ForwardTo targets and
- *   name uniqueness;
+ * - entities.ts: queues, topics, subscriptions, rules; references.ts: ForwardTo targets;
  * - json-location.ts: where a JSON syntax error is;
  * - config-error.ts: the one error type.
  */
@@ -15,9 +15,9 @@ import { readFile } from "node:fs/promises";
 import { ConfigError, fail } from "./config-error";
 import { checkLogging, readQueue, readTopic, type ParseEmulatorConfigOptions } from "./entities";
 import { jsonSyntaxErrorPosition } from "./json-location";
-import { NAMESPACE_NAME, readName } from "./names";
-import { describe, isObject, optionalArray, readArray, readObject } from "./readers";
-import { NameScope, resolveReferences, type PendingReference } from "./references";
+import { NAMESPACE_NAME, NameScope, readName, readNamedList } from "./names";
+import { describe, isObject, readArray, readObject } from "./readers";
+import { resolveReferences, type PendingReference } from "./references";
 import type { NamespaceSpec } from "./types";
 
 export type { ParseEmulatorConfigOptions } from "./entities";
@@ -55,18 +55,8 @@ export function parseEmulatorConfig(json: unknown, options: ParseEmulatorConfigO
 
   const pending: PendingReference[] = [];
   const entities = new NameScope("entity names are case-insensitive and queues and topics share one namespace");
-  const queues = optionalArray(namespace, "Queues", path).map((value, index) => {
-    const queuePath = `${path}.Queues[${index}]`;
-    const queue = readQueue(value, queuePath, pending);
-    entities.add(queue.name, `${queuePath}.Name`, "queue");
-    return queue;
-  });
-  const topics = optionalArray(namespace, "Topics", path).map((value, index) => {
-    const topicPath = `${path}.Topics[${index}]`;
-    const topic = readTopic(value, topicPath, pending, options);
-    entities.add(topic.name, `${topicPath}.Name`, "topic");
-    return topic;
-  });
+  const queues = readNamedList(namespace, "Queues", path, entities, "queue", (value, queuePath) => readQueue(value, queuePath, pending));
+  const topics = readNamedList(namespace, "Topics", path, entities, "topic", (value, topicPath) => readTopic(value, topicPath, pending, options));
   resolveReferences(pending, entities);
   return { name, queues, topics };
 }

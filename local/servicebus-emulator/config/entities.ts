@@ -3,7 +3,7 @@
  * Config.json objects with every default applied, and the `Logging` section.
  */
 import { fail } from "./config-error";
-import { DEFAULT_RULE_NAME, QUEUE_OR_TOPIC_NAME, readName, SUBSCRIPTION_OR_RULE_NAME } from "./names";
+import { DEFAULT_RULE_NAME, NameScope, QUEUE_OR_TOPIC_NAME, readName, readNamedList, SUBSCRIPTION_OR_RULE_NAME } from "./names";
 import {
   CORRELATION_PROPERTIES,
   DEFAULT_QUEUE_SETTINGS,
@@ -14,8 +14,8 @@ import {
   SUBSCRIPTION_PROPERTIES,
   TOPIC_PROPERTIES,
 } from "./properties";
-import { describe, optionalArray, propertiesOf, readObject, readString } from "./readers";
-import { collectReferences, NameScope, type PendingReference } from "./references";
+import { describe, propertiesOf, readObject, readString } from "./readers";
+import { collectReferences, type PendingReference } from "./references";
 import type { CorrelationFilterSpec, QueueSpec, RuleFilterSpec, RuleSpec, SubscriptionSpec, TopicSpec } from "./types";
 
 export interface ParseEmulatorConfigOptions {
@@ -113,13 +113,7 @@ function readRule(value: unknown, path: string, options: ParseEmulatorConfigOpti
   return rule;
 }
 
-function readSubscription(
-  value: unknown,
-  path: string,
-  topicName: string,
-  pending: PendingReference[],
-  options: ParseEmulatorConfigOptions,
-): SubscriptionSpec {
+function readSubscription(value: unknown, path: string, topicName: string, pending: PendingReference[], options: ParseEmulatorConfigOptions): SubscriptionSpec {
   const entity = readObject(value, path, ["Name", "Properties", "Rules"]);
   const name = readName(entity, path, SUBSCRIPTION_OR_RULE_NAME, "subscription");
   const settings = readProperties(
@@ -131,33 +125,20 @@ function readSubscription(
   collectReferences(settings, `${path}.Properties`, `${topicName}/Subscriptions/${name}`, pending);
 
   const ruleNames = new NameScope("rule names are unique within a subscription, ignoring case");
-  const rules = optionalArray(entity, "Rules", path).map((ruleValue, index) => {
-    const rulePath = `${path}.Rules[${index}]`;
-    const rule = readRule(ruleValue, rulePath, options);
-    ruleNames.add(rule.name, `${rulePath}.Name`, "rule");
-    return rule;
-  });
+  const rules = readNamedList(entity, "Rules", path, ruleNames, "rule", (ruleValue, rulePath) => readRule(ruleValue, rulePath, options));
   // As the service does for a subscription created without a rule.
   if (rules.length === 0) rules.push({ name: DEFAULT_RULE_NAME, filter: { kind: "true" } });
   return { name, settings, rules };
 }
 
-export function readTopic(
-  value: unknown,
-  path: string,
-  pending: PendingReference[],
-  options: ParseEmulatorConfigOptions,
-): TopicSpec {
+export function readTopic(value: unknown, path: string, pending: PendingReference[], options: ParseEmulatorConfigOptions): TopicSpec {
   const entity = readObject(value, path, ["Name", "Properties", "Subscriptions"]);
   const name = readName(entity, path, QUEUE_OR_TOPIC_NAME, "topic");
   const settings = readProperties(propertiesOf(entity), `${path}.Properties`, TOPIC_PROPERTIES, DEFAULT_TOPIC_SETTINGS);
   const subscriptionNames = new NameScope("subscription names are unique within a topic, ignoring case");
-  const subscriptions = optionalArray(entity, "Subscriptions", path).map((subscriptionValue, index) => {
-    const subscriptionPath = `${path}.Subscriptions[${index}]`;
-    const subscription = readSubscription(subscriptionValue, subscriptionPath, name, pending, options);
-    subscriptionNames.add(subscription.name, `${subscriptionPath}.Name`, "subscription");
-    return subscription;
-  });
+  const subscriptions = readNamedList(entity, "Subscriptions", path, subscriptionNames, "subscription", (subscriptionValue, subscriptionPath) =>
+    readSubscription(subscriptionValue, subscriptionPath, name, pending, options),
+  );
   return { name, settings, subscriptions };
 }
 

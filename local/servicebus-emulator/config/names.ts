@@ -1,8 +1,9 @@
 /**
- * Service Bus entity names: the naming rules, and reading an entity's `Name`.
+ * Service Bus entity names: the naming rules, reading an entity's `Name`, and their
+ * case-insensitive uniqueness within one scope.
  */
 import { fail } from "./config-error";
-import { readString } from "./readers";
+import { optionalArray, readString } from "./readers";
 
 /** The rule the service gives a subscription created without one. */
 export const DEFAULT_RULE_NAME = "$Default";
@@ -53,4 +54,47 @@ export function readName(entity: Record<string, unknown>, path: string, rule: Na
   if (what === "rule" && name.toLowerCase() === DEFAULT_RULE_NAME.toLowerCase()) return DEFAULT_RULE_NAME;
   checkName(name, field, rule, what);
   return name;
+}
+
+/** Detects case-insensitive duplicates within one scope (a namespace, a topic, a subscription). */
+export class NameScope {
+  private readonly seen = new Map<string, { field: string; what: string; name: string }>();
+  constructor(private readonly sharedNote: string) {}
+
+  add(name: string, field: string, what: string): void {
+    const key = name.toLowerCase();
+    const previous = this.seen.get(key);
+    if (previous) {
+      fail(
+        field,
+        `${what} name ${JSON.stringify(name)} is already used by the ${previous.what} ${JSON.stringify(previous.name)} ` +
+          `at ${previous.field} (${this.sharedNote})`,
+      );
+    }
+    this.seen.set(key, { field, what, name });
+  }
+
+  canonical(name: string): { name: string; what: string } | undefined {
+    return this.seen.get(name.toLowerCase());
+  }
+}
+
+/**
+ * Reads each element of `container`'s optional array `key` (at `<path>.<key>[i]`) with `read`,
+ * each name unique within `scope`.
+ */
+export function readNamedList<T extends { name: string }>(
+  container: Record<string, unknown>,
+  key: string,
+  path: string,
+  scope: NameScope,
+  what: string,
+  read: (value: unknown, elementPath: string) => T,
+): T[] {
+  return optionalArray(container, key, path).map((value, index) => {
+    const elementPath = `${path}.${key}[${index}]`;
+    const element = read(value, elementPath);
+    scope.add(element.name, `${elementPath}.Name`, what);
+    return element;
+  });
 }

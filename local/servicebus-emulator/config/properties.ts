@@ -28,12 +28,17 @@ import { readEntityReference } from "./references";
 import type { CorrelationFilterSpec, QueueSettings, ReceivableEntitySettings, SubscriptionSettings, TopicSettings } from "./types";
 
 /** The settings an entity gets for every property the config leaves out. */
-export const DEFAULT_QUEUE_SETTINGS: Readonly<QueueSettings> = Object.freeze({
+export const DEFAULT_SUBSCRIPTION_SETTINGS: Readonly<SubscriptionSettings> = Object.freeze({
   lockDurationInMs: 60_000,
   maxDeliveryCount: 10,
   defaultMessageTimeToLiveInMs: TIME_SPAN_MAX_MS,
   deadLetteringOnMessageExpiration: false,
   requiresSession: false,
+});
+
+/** A queue is received from like a subscription, and detects duplicates like a topic. */
+export const DEFAULT_QUEUE_SETTINGS: Readonly<QueueSettings> = Object.freeze({
+  ...DEFAULT_SUBSCRIPTION_SETTINGS,
   requiresDuplicateDetection: false,
   duplicateDetectionHistoryTimeWindowInMs: 10 * 60_000,
 });
@@ -44,64 +49,20 @@ export const DEFAULT_TOPIC_SETTINGS: Readonly<TopicSettings> = Object.freeze({
   duplicateDetectionHistoryTimeWindowInMs: 10 * 60_000,
 });
 
-export const DEFAULT_SUBSCRIPTION_SETTINGS: Readonly<SubscriptionSettings> = Object.freeze({
-  lockDurationInMs: 60_000,
-  maxDeliveryCount: 10,
-  defaultMessageTimeToLiveInMs: TIME_SPAN_MAX_MS,
-  deadLetteringOnMessageExpiration: false,
-  requiresSession: false,
-});
-
 /** A Config.json property (`key`) and the settings field it sets (`target`). */
 export type Descriptor<T> = {
   [K in keyof T]-?: { key: string; target: K; read: Reader<T[K]> };
 }[keyof T];
 
-const lockDuration: Descriptor<ReceivableEntitySettings> = {
-  key: "LockDuration",
-  target: "lockDurationInMs",
-  read: durationReader(5 * SECOND, 5 * MINUTE),
-};
-const maxDeliveryCount: Descriptor<ReceivableEntitySettings> = {
-  key: "MaxDeliveryCount",
-  target: "maxDeliveryCount",
-  read: integerReader(1, INT32_MAX),
-};
-const defaultMessageTimeToLive: Descriptor<ReceivableEntitySettings & TopicSettings> = {
-  key: "DefaultMessageTimeToLive",
-  target: "defaultMessageTimeToLiveInMs",
-  read: durationReader(0, TIME_SPAN_MAX_MS),
-};
-const deadLetteringOnMessageExpiration: Descriptor<ReceivableEntitySettings> = {
-  key: "DeadLetteringOnMessageExpiration",
-  target: "deadLetteringOnMessageExpiration",
-  read: readBoolean,
-};
-const requiresSession: Descriptor<ReceivableEntitySettings> = {
-  key: "RequiresSession",
-  target: "requiresSession",
-  read: readBoolean,
-};
-const forwardTo: Descriptor<ReceivableEntitySettings> = {
-  key: "ForwardTo",
-  target: "forwardTo",
-  read: readEntityReference,
-};
-const forwardDeadLetteredMessagesTo: Descriptor<ReceivableEntitySettings> = {
-  key: "ForwardDeadLetteredMessagesTo",
-  target: "forwardDeadLetteredMessagesTo",
-  read: readEntityReference,
-};
-const requiresDuplicateDetection: Descriptor<QueueSettings & TopicSettings> = {
-  key: "RequiresDuplicateDetection",
-  target: "requiresDuplicateDetection",
-  read: readBoolean,
-};
-const duplicateDetectionHistoryTimeWindow: Descriptor<QueueSettings & TopicSettings> = {
-  key: "DuplicateDetectionHistoryTimeWindow",
-  target: "duplicateDetectionHistoryTimeWindowInMs",
-  read: durationReader(5 * SECOND, 7 * DAY),
-};
+const lockDuration: Descriptor<ReceivableEntitySettings> = { key: "LockDuration", target: "lockDurationInMs", read: durationReader(5 * SECOND, 5 * MINUTE) };
+const maxDeliveryCount: Descriptor<ReceivableEntitySettings> = { key: "MaxDeliveryCount", target: "maxDeliveryCount", read: integerReader(1, INT32_MAX) };
+const defaultMessageTimeToLive: Descriptor<ReceivableEntitySettings & TopicSettings> = { key: "DefaultMessageTimeToLive", target: "defaultMessageTimeToLiveInMs", read: durationReader(0, TIME_SPAN_MAX_MS) };
+const deadLetteringOnMessageExpiration: Descriptor<ReceivableEntitySettings> = { key: "DeadLetteringOnMessageExpiration", target: "deadLetteringOnMessageExpiration", read: readBoolean };
+const requiresSession: Descriptor<ReceivableEntitySettings> = { key: "RequiresSession", target: "requiresSession", read: readBoolean };
+const forwardTo: Descriptor<ReceivableEntitySettings> = { key: "ForwardTo", target: "forwardTo", read: readEntityReference };
+const forwardDeadLetteredMessagesTo: Descriptor<ReceivableEntitySettings> = { key: "ForwardDeadLetteredMessagesTo", target: "forwardDeadLetteredMessagesTo", read: readEntityReference };
+const requiresDuplicateDetection: Descriptor<QueueSettings & TopicSettings> = { key: "RequiresDuplicateDetection", target: "requiresDuplicateDetection", read: readBoolean };
+const duplicateDetectionHistoryTimeWindow: Descriptor<QueueSettings & TopicSettings> = { key: "DuplicateDetectionHistoryTimeWindow", target: "duplicateDetectionHistoryTimeWindowInMs", read: durationReader(5 * SECOND, 7 * DAY) };
 
 export const QUEUE_PROPERTIES: readonly Descriptor<QueueSettings>[] = [
   deadLetteringOnMessageExpiration,

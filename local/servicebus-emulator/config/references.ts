@@ -1,10 +1,10 @@
 /**
  * References between entities (ForwardTo, ForwardDeadLetteredMessagesTo) and the names they
  * resolve against: read while the namespace is read, resolved once every queue and topic is
- * known. Also the case-insensitive uniqueness of names within one scope.
+ * known.
  */
 import { fail } from "./config-error";
-import { checkName, QUEUE_OR_TOPIC_NAME } from "./names";
+import { checkName, QUEUE_OR_TOPIC_NAME, type NameScope } from "./names";
 import { readString, type Reader } from "./readers";
 import type { ReceivableEntitySettings } from "./types";
 
@@ -26,29 +26,6 @@ export interface PendingReference {
   owner: string;
   settings: ReceivableEntitySettings;
   target: "forwardTo" | "forwardDeadLetteredMessagesTo";
-}
-
-/** Detects case-insensitive duplicates within one scope (a namespace, a topic, a subscription). */
-export class NameScope {
-  private readonly seen = new Map<string, { field: string; what: string; name: string }>();
-  constructor(private readonly sharedNote: string) {}
-
-  add(name: string, field: string, what: string): void {
-    const key = name.toLowerCase();
-    const previous = this.seen.get(key);
-    if (previous) {
-      fail(
-        field,
-        `${what} name ${JSON.stringify(name)} is already used by the ${previous.what} ${JSON.stringify(previous.name)} ` +
-          `at ${previous.field} (${this.sharedNote})`,
-      );
-    }
-    this.seen.set(key, { field, what, name });
-  }
-
-  canonical(name: string): { name: string; what: string } | undefined {
-    return this.seen.get(name.toLowerCase());
-  }
 }
 
 export function collectReferences(
