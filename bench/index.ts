@@ -12,7 +12,8 @@ import { hashBench } from "./hash";
 import { mediaBench } from "./media";
 import { pipelineBench } from "./pipeline";
 import { serviceBusBench } from "./servicebus";
-import { environment, formatResult, type BenchResult, type BenchSection } from "./types";
+import { printResults, runMain } from "./support/standalone";
+import type { BenchResult, BenchSection } from "./types";
 
 function sections(args: BenchArgs): BenchSection[] {
   return [
@@ -25,23 +26,12 @@ function sections(args: BenchArgs): BenchSection[] {
 
 async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2));
-  const env = environment();
   const results: BenchResult[] = [];
   for (const section of sections(args)) {
     process.stderr.write(`running ${section.name}…\n`);
     results.push(await section.run());
   }
-  if (args.json) {
-    const output: Record<string, unknown> = { environment: env };
-    for (const result of results) output[result.name] = result.data;
-    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
-    return;
-  }
-  process.stdout.write(`node ${String(env.node)} on ${String(env.platform)}, ${String(env.cpus)} × ${String(env.cpuModel)}\n\n`);
-  process.stdout.write(`${results.map(formatResult).join("\n\n")}\n`);
+  printResults(results, args.json);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
-});
+runMain(main);

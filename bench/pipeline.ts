@@ -19,6 +19,7 @@ import { ORIGINALS_CONTAINER, startStack } from "../local/stack";
 import { deriveEvidenceId } from "../shared/evidence/evidence-id";
 import { silentLogger } from "../shared/logging";
 import { ENTITIES } from "../shared/topology";
+import { percentile } from "./support/statistics";
 import { formatResult, type BenchResult, type BenchSection } from "./types";
 
 export function pipelineBench(options: { files?: number } = {}): BenchSection {
@@ -93,11 +94,6 @@ export function pipelineBench(options: { files?: number } = {}): BenchSection {
       };
     },
   };
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 if (require.main === module) {

@@ -27,11 +27,6 @@ export interface BenchSection {
   run(): Promise<BenchResult>;
 }
 
-/** Peak resident set size of this process so far, in MiB (`maxRSS` is in KiB). */
-export function peakRssMiB(): number {
-  return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
-}
-
 export function formatCell(cell: string | number | null): string {
   if (cell === null) return "–";
   if (typeof cell === "string") return cell;

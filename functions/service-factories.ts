@@ -10,7 +10,7 @@ import { BlobCustodyLedger } from "../shared/adapters/blob-custody-ledger";
 import { createBlobServiceClient } from "../shared/adapters/blob-service-client";
 import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../shared/adapters/cosmos-evidence-index";
 import { createCredential } from "../shared/adapters/credential";
-import { createFfmpegMediaTool, type FfmpegMediaTool } from "../shared/adapters/ffmpeg-media-tool";
+import { createFfmpegMediaTool, type FfmpegMediaTool } from "../shared/adapters/ffmpeg/media-tool";
 import { CustodyError, toCustodyError } from "../shared/errors";
 import type { BlobCatalog, MediaBlobStore } from "../shared/ports/blob-store";
 import type { CustodyLedger } from "../shared/ports/custody-ledger";

@@ -37,6 +37,7 @@ import {
 import type { MediaProbe, OriginalRef, Rendition } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import type { OutgoingMessage } from "../ports/publisher";
+import { withoutQuery, withoutQueryStrings } from "../text/redaction";
 import type { EvidenceRecord } from "./record";
 import { failedRequiredStage } from "./record-merge";
 
@@ -181,7 +182,7 @@ export function eventRendition(rendition: Rendition, stage: EventRendition["stag
  * The blob service URL the original lives under (`https://<account>.blob.core.windows.net`, or
  * Azurite's path-style `http://127.0.0.1:10000/<account>`): the original's URL up to its
  * container segment. Undefined when the URL does not have that shape — then renditions carry
- * container and path only, never a guessed URL. Textual on purpose, like `withoutQuery`.
+ * container and path only, never a guessed URL. Textual on purpose, like `withoutQuery` (shared/text/redaction.ts).
  */
 export function storageBaseUrl(original: OriginalRef): string | undefined {
   const url = withoutQuery(original.url);
@@ -189,15 +190,6 @@ export function storageBaseUrl(original: OriginalRef): string | undefined {
   if (scheme === null) return undefined;
   const at = url.indexOf(`/${original.container}/`, scheme[0].length);
   return at < 0 ? undefined : url.slice(0, at);
-}
-
-/**
- * The URL without query string or fragment: whatever the record holds, no SAS leaves in an
- * event. Text only, never parsed and re-serialised: a URL parser resolves `%2E%2E` segments,
- * and the URL of a blob named `a/../b.mp4` would then name another blob.
- */
-function withoutQuery(value: string): string {
-  return value.replace(/[?#].*$/s, "");
 }
 
 function mediaSummary(media: MediaProbe): EventMediaSummary {
@@ -220,15 +212,6 @@ function pickDefined<T extends object, K extends keyof T>(source: T, keys: reado
   const out = {} as Pick<T, K>;
   for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
   return out;
-}
-
-/**
- * Free text (a stage's error, a finding) with every URL's query string dropped: error messages
- * quote the URL a tool read — the stages already redact its SAS, and the event drops even the
- * redacted query, so no event ever carries a URL with a query string.
- */
-function withoutQueryStrings(text: string): string {
-  return text.replace(/(https?:\/\/[^\s?#"']+)[?#][^\s"']*/g, "$1");
 }
 
 function describeFailure(record: EvidenceRecord): EventFailure {

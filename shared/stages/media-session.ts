@@ -25,6 +25,7 @@ import { boundedProbe } from "../media/report-bounds";
 import type { MediaRunLimits } from "../media/run-limits";
 import type { BlobRef, MediaBlobStore } from "../ports/blob-store";
 import type { MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
+import { SecretRedactor } from "../text/redaction";
 import { StageFailure } from "./report-stage";
 import type { StageContext } from "./stage-context";
 
@@ -49,7 +50,7 @@ export class MediaSession {
   readonly startedAt = new Date().toISOString();
   probe: MediaProbe | undefined;
   private versions: MediaToolVersions | undefined;
-  private readonly secrets = new Set<string>();
+  private readonly secrets = new SecretRedactor();
   private workDir: string | undefined;
 
   constructor(
@@ -172,16 +173,11 @@ export class MediaSession {
   }
 
   private async readUrl(validForInMs: number): Promise<string> {
-    const url = await this.deps.blobs.readUrl(this.ref, validForInMs);
-    const query = url.indexOf("?");
-    if (query >= 0) this.secrets.add(url.slice(query + 1));
-    return url;
+    return this.secrets.rememberUrl(await this.deps.blobs.readUrl(this.ref, validForInMs));
   }
 
   /** Removes every SAS handed out (and any `sig=` left in other spellings) from `text`. */
   redact(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) out = out.split(secret).join("<read-only SAS redacted>");
-    return out.replace(/([?&]sig=)[^&\s"']+/gi, "$1<redacted>");
+    return this.secrets.redact(text);
   }
 }

@@ -21,7 +21,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { constants as fsConstants, promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CustodyError } from "../errors";
+import { CustodyError } from "../../errors";
 
 export type MediaBinaryName = "ffmpeg" | "ffprobe";
 
