@@ -32,6 +32,7 @@ import {
   type EventOriginal,
   type EventRendition,
   type EvidenceFailedData,
+  type EvidenceEventType,
   type EvidenceReadyData,
 } from "../contracts/evidence-events";
 import type { MediaProbe, OriginalRef, Rendition } from "../contracts/messages";
@@ -83,33 +84,48 @@ export function buildFinalEvent(record: EvidenceRecord, options: BuildFinalEvent
     ...(finalEvent.type === "evidence-failed" ? { failure: describeFailure(record) } : {}),
   } as FinalEventData;
 
+  // The event's status, not the record's: a failed record being redriven is `received` again
+  // for a while, and a re-publish of its evidence-failed must still say `failed`.
+  return evidenceEventMessage({ evidenceId: record.evidenceId, messageId: finalEvent.messageId, type, time: decidedAt(record), status: data.status, capture, data, source: options.source });
+}
+
+/** What every evidence event's message is made of (see buildFinalEvent). */
+export interface EvidenceEventParts {
+  evidenceId: string;
+  /** Service Bus message id = CloudEvents id. */
+  messageId: string;
+  type: EvidenceEventType;
+  /** CloudEvents `time` (ISO 8601). */
+  time: string;
+  status: string;
+  capture: EventCapture | undefined;
+  data: unknown;
+  source?: string;
+}
+
+/**
+ * The message of an evidence event in the AMQP binary content mode: the data as the body, the
+ * CloudEvents attributes and the routing properties as application properties.
+ */
+export function evidenceEventMessage(parts: EvidenceEventParts): OutgoingMessage {
   const applicationProperties: Record<string, string | Date> = {
     [EVENT_PROPERTIES.specversion]: CLOUDEVENTS_SPEC_VERSION,
-    [EVENT_PROPERTIES.id]: finalEvent.messageId,
-    [EVENT_PROPERTIES.source]: options.source ?? DEFAULT_EVENT_SOURCE,
-    [EVENT_PROPERTIES.type]: type,
-    [EVENT_PROPERTIES.subject]: record.evidenceId,
+    [EVENT_PROPERTIES.id]: parts.messageId,
+    [EVENT_PROPERTIES.source]: parts.source ?? DEFAULT_EVENT_SOURCE,
+    [EVENT_PROPERTIES.type]: parts.type,
+    [EVENT_PROPERTIES.subject]: parts.evidenceId,
     // An AMQP timestamp, as the binding prefers (receivers must also accept the RFC 3339 string).
-    [EVENT_PROPERTIES.time]: new Date(decidedAt(record)),
-    [EVENT_PROPERTIES.dataschema]: EVIDENCE_EVENT_DATASCHEMAS[type],
-    [EVENT_PROPERTIES.eventType]: type,
-    [EVENT_PROPERTIES.evidenceId]: record.evidenceId,
-    // The event's status, not the record's: a failed record being redriven is `received` again
-    // for a while, and a re-publish of its evidence-failed must still say `failed`.
-    [EVENT_PROPERTIES.status]: data.status,
+    [EVENT_PROPERTIES.time]: new Date(parts.time),
+    [EVENT_PROPERTIES.dataschema]: EVIDENCE_EVENT_DATASCHEMAS[parts.type],
+    [EVENT_PROPERTIES.eventType]: parts.type,
+    [EVENT_PROPERTIES.evidenceId]: parts.evidenceId,
+    [EVENT_PROPERTIES.status]: parts.status,
   };
+  const capture = parts.capture;
   if (capture?.officerId !== undefined) applicationProperties[EVENT_PROPERTIES.officerId] = capture.officerId;
   if (capture?.deviceId !== undefined) applicationProperties[EVENT_PROPERTIES.deviceId] = capture.deviceId;
   if (capture?.unit !== undefined) applicationProperties[EVENT_PROPERTIES.unit] = capture.unit;
-
-  return {
-    messageId: finalEvent.messageId,
-    body: data,
-    contentType: EVIDENCE_EVENT_CONTENT_TYPE,
-    subject: type,
-    correlationId: record.evidenceId,
-    applicationProperties,
-  };
+  return { messageId: parts.messageId, body: parts.data, contentType: EVIDENCE_EVENT_CONTENT_TYPE, subject: parts.type, correlationId: parts.evidenceId, applicationProperties };
 }
 
 /** When the outcome was decided: the decision's custody log entry (keyed by the event's id), else the record's last change. */

@@ -9,18 +9,10 @@
  * Built from what the record fixed when the index decided the update (EvidenceRecord.updateEvents),
  * so a re-publish after a crash sends the same id with the same content. Pure: no I/O.
  */
-import {
-  CLOUDEVENTS_SPEC_VERSION,
-  DEFAULT_EVENT_SOURCE,
-  EVENT_PROPERTIES,
-  EVIDENCE_EVENT_CONTENT_TYPE,
-  EVIDENCE_EVENT_DATASCHEMAS,
-  EVIDENCE_EVENT_TYPES,
-  type EvidenceUpdatedData,
-} from "../contracts/evidence-events";
+import { EVIDENCE_EVENT_TYPES, type EvidenceUpdatedData } from "../contracts/evidence-events";
 import { CustodyError } from "../errors";
 import type { OutgoingMessage } from "../ports/publisher";
-import { eventCapture, eventOriginal, eventRendition, storageBaseUrl, type BuildFinalEventOptions } from "./final-event";
+import { eventCapture, eventOriginal, eventRendition, evidenceEventMessage, storageBaseUrl, type BuildFinalEventOptions } from "./final-event";
 import type { EvidenceRecord, UpdateEvent } from "./record";
 
 export function buildUpdatedEvent(record: EvidenceRecord, update: UpdateEvent, options: BuildFinalEventOptions = {}): OutgoingMessage {
@@ -48,21 +40,5 @@ export function buildUpdatedEvent(record: EvidenceRecord, update: UpdateEvent, o
   };
   if (update.tools !== undefined) data.tools = { ffmpeg: update.tools.ffmpeg, ffprobe: update.tools.ffprobe };
 
-  const applicationProperties: Record<string, string | Date> = {
-    [EVENT_PROPERTIES.specversion]: CLOUDEVENTS_SPEC_VERSION,
-    [EVENT_PROPERTIES.id]: update.messageId,
-    [EVENT_PROPERTIES.source]: options.source ?? DEFAULT_EVENT_SOURCE,
-    [EVENT_PROPERTIES.type]: type,
-    [EVENT_PROPERTIES.subject]: record.evidenceId,
-    [EVENT_PROPERTIES.time]: new Date(update.at),
-    [EVENT_PROPERTIES.dataschema]: EVIDENCE_EVENT_DATASCHEMAS[type],
-    [EVENT_PROPERTIES.eventType]: type,
-    [EVENT_PROPERTIES.evidenceId]: record.evidenceId,
-    [EVENT_PROPERTIES.status]: data.status,
-  };
-  if (capture?.officerId !== undefined) applicationProperties[EVENT_PROPERTIES.officerId] = capture.officerId;
-  if (capture?.deviceId !== undefined) applicationProperties[EVENT_PROPERTIES.deviceId] = capture.deviceId;
-  if (capture?.unit !== undefined) applicationProperties[EVENT_PROPERTIES.unit] = capture.unit;
-
-  return { messageId: update.messageId, body: data, contentType: EVIDENCE_EVENT_CONTENT_TYPE, subject: type, correlationId: record.evidenceId, applicationProperties };
+  return evidenceEventMessage({ evidenceId: record.evidenceId, messageId: update.messageId, type, time: update.at, status: data.status, capture, data, source: options.source });
 }
