@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * Generates the TypeScript form of the published evidence event schemas, ahead of time:
+ * docs/events/evidence-{ready,failed,updated}.v1.schema.json → shared/contracts/evidence-event-schemas.generated.ts
+ * (committed). The published JSON files stay the contract downstream teams read; the generated
+ * module holds them as `as const` objects, closed (`additionalProperties: false` on every object
+ * that names its properties), so that shared/contracts/evidence-events.ts derives the event types
+ * from them and checks Custody's own events against exactly what is published, nothing more.
+ * `--check` exits 1 when the committed module is not what the schemas give; the contract
+ * documents test checks the same.
+ */
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+
+const ROOT = path.join(__dirname, "..");
+const SCHEMAS = [
+  { name: "EVIDENCE_READY_DATA_SCHEMA", file: path.join(ROOT, "docs", "events", "evidence-ready.v1.schema.json") },
+  { name: "EVIDENCE_FAILED_DATA_SCHEMA", file: path.join(ROOT, "docs", "events", "evidence-failed.v1.schema.json") },
+  { name: "EVIDENCE_UPDATED_DATA_SCHEMA", file: path.join(ROOT, "docs", "events", "evidence-updated.v1.schema.json") },
+];
+const MODULE_FILE = path.join(ROOT, "shared", "contracts", "evidence-event-schemas.generated.ts");
+
+const HEADER = [
+  "// Generated from docs/events/*.v1.schema.json by scripts/generate-event-schemas.js; do not edit (edit the schemas and run the script).",
+  "// The published schemas, closed: no property they do not name (what Custody produces).",
+  "",
+].join("\n");
+
+/**
+ * A published schema admits properties it does not name (additive changes keep the version);
+ * Custody's own events must not carry any, so the producer's form adds `additionalProperties:
+ * false` wherever an object lists its `properties`.
+ */
+function closed(schema) {
+  if (Array.isArray(schema)) return schema.map(closed);
+  if (schema === null || typeof schema !== "object") return schema;
+  const out = {};
+  for (const [key, value] of Object.entries(schema)) {
+    out[key] = key === "properties" ? Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, closed(sub)])) : closed(value);
+  }
+  if ("properties" in out && !("additionalProperties" in out)) out.additionalProperties = false;
+  return out;
+}
+
+/** The module source the published schemas give now. */
+function generatedModuleSource() {
+  const constants = SCHEMAS.map(({ name, file }) => {
+    const schema = JSON.parse(fs.readFileSync(file, "utf8"));
+    return `/** ${path.relative(ROOT, file)}, closed. */\nexport const ${name} = ${JSON.stringify(closed(schema), null, 2)} as const;\n`;
+  });
+  return HEADER + constants.join("\n");
+}
+
+module.exports = { generatedModuleSource, MODULE_FILE };
+
+if (require.main === module) {
+  const source = generatedModuleSource();
+  if (process.argv.includes("--check")) {
+    const current = fs.existsSync(MODULE_FILE) ? fs.readFileSync(MODULE_FILE, "utf8") : "";
+    if (current !== source) {
+      process.stderr.write(`${path.relative(process.cwd(), MODULE_FILE)} is not what docs/events gives: run node scripts/generate-event-schemas.js\n`);
+      process.exitCode = 1;
+    }
+  } else {
+    fs.writeFileSync(MODULE_FILE, source);
+  }
+}
