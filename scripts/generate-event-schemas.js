@@ -21,6 +21,9 @@ const SCHEMAS = [
 ];
 const MODULE_FILE = path.join(ROOT, "shared", "contracts", "evidence-event-schemas.generated.ts");
 
+const SHARED_DEFS = "EVENT_DATA_DEFS";
+const SHARED_DEFS_MARK = "\u0000shared $defs";
+
 const HEADER = [
   "// Generated from docs/events/*.v1.schema.json by scripts/generate-event-schemas.js; do not edit (edit the schemas and run the script).",
   "// The published schemas, closed: no property they do not name (what Custody produces).",
@@ -43,13 +46,20 @@ function closed(schema) {
   return out;
 }
 
-/** The module source the published schemas give now. */
+/**
+ * The module source the published schemas give now. The two schemas define the same parts
+ * (`$defs`: original, capture, media, …); when they agree, the module holds them once.
+ */
 function generatedModuleSource() {
-  const constants = SCHEMAS.map(({ name, file }) => {
-    const schema = JSON.parse(fs.readFileSync(file, "utf8"));
-    return `/** ${path.relative(ROOT, file)}, closed. */\nexport const ${name} = ${JSON.stringify(closed(schema), null, 2)} as const;\n`;
-  });
-  return HEADER + constants.join("\n");
+  const schemas = SCHEMAS.map(({ name, file }) => ({ name, file, schema: closed(JSON.parse(fs.readFileSync(file, "utf8"))) }));
+  const defs = JSON.stringify(schemas[0].schema.$defs);
+  const shared = defs !== undefined && schemas.every(({ schema }) => JSON.stringify(schema.$defs) === defs);
+  const parts = shared ? [`/** The parts both schemas define (\`$defs\`), closed. */\nconst ${SHARED_DEFS} = ${JSON.stringify(schemas[0].schema.$defs, null, 2)} as const;\n`] : [];
+  for (const { name, file, schema } of schemas) {
+    const source = shared ? JSON.stringify({ ...schema, $defs: SHARED_DEFS_MARK }, null, 2).replace(JSON.stringify(SHARED_DEFS_MARK), SHARED_DEFS) : JSON.stringify(schema, null, 2);
+    parts.push(`/** ${path.relative(ROOT, file)}, closed. */\nexport const ${name} = ${source} as const;\n`);
+  }
+  return HEADER + parts.join("\n");
 }
 
 module.exports = { generatedModuleSource, MODULE_FILE };
