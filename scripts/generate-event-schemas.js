@@ -21,9 +21,6 @@ const SCHEMAS = [
 ];
 const MODULE_FILE = path.join(ROOT, "shared", "contracts", "evidence-event-schemas.generated.ts");
 
-const SHARED_DEFS = "EVENT_DATA_DEFS";
-const SHARED_DEFS_MARK = "\u0000shared $defs";
-
 const HEADER = [
   "// Generated from docs/events/*.v1.schema.json by scripts/generate-event-schemas.js; do not edit (edit the schemas and run the script).",
   "// The published schemas, closed: no property they do not name (what Custody produces).",
@@ -47,16 +44,43 @@ function closed(schema) {
 }
 
 /**
- * The module source the published schemas give now. The two schemas define the same parts
- * (`$defs`: original, capture, media, …); when they agree, the module holds them once.
+ * The module source the published schemas give now. The schemas define several parts alike
+ * (`$defs`: original, capture, …); a part two or more define identically is written once, as a
+ * constant they share.
  */
 function generatedModuleSource() {
   const schemas = SCHEMAS.map(({ name, file }) => ({ name, file, schema: closed(JSON.parse(fs.readFileSync(file, "utf8"))) }));
-  const defs = JSON.stringify(schemas[0].schema.$defs);
-  const shared = defs !== undefined && schemas.every(({ schema }) => JSON.stringify(schema.$defs) === defs);
-  const parts = shared ? [`/** The parts both schemas define (\`$defs\`), closed. */\nconst ${SHARED_DEFS} = ${JSON.stringify(schemas[0].schema.$defs, null, 2)} as const;\n`] : [];
+  const uses = new Map();
+  for (const { schema } of schemas) {
+    for (const [key, def] of Object.entries(schema.$defs ?? {})) {
+      const id = `${key}\u0000${JSON.stringify(def)}`;
+      uses.set(id, { key, def, count: (uses.get(id)?.count ?? 0) + 1 });
+    }
+  }
+  const shared = new Map();
+  const parts = [];
+  for (const [id, { key, def, count }] of uses) {
+    if (count < 2) continue;
+    // One name per part; a part defined two different ways by several schemas each gets a numbered name.
+    const base = `${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_DEF`;
+    let name = base;
+    for (let n = 2; [...shared.values()].includes(name); n++) name = `${base}_${n}`;
+    shared.set(id, name);
+    parts.push(`const ${name} = ${JSON.stringify(def, null, 2)} as const;\n`);
+  }
   for (const { name, file, schema } of schemas) {
-    const source = shared ? JSON.stringify({ ...schema, $defs: SHARED_DEFS_MARK }, null, 2).replace(JSON.stringify(SHARED_DEFS_MARK), SHARED_DEFS) : JSON.stringify(schema, null, 2);
+    const marks = new Map();
+    const defs = Object.fromEntries(
+      Object.entries(schema.$defs ?? {}).map(([key, def]) => {
+        const constant = shared.get(`${key}\u0000${JSON.stringify(def)}`);
+        if (constant === undefined) return [key, def];
+        const mark = `\u0000${constant}`;
+        marks.set(JSON.stringify(mark), constant);
+        return [key, mark];
+      }),
+    );
+    let source = JSON.stringify(schema.$defs === undefined ? schema : { ...schema, $defs: defs }, null, 2);
+    for (const [quoted, constant] of marks) source = source.replace(quoted, constant);
     parts.push(`/** ${path.relative(ROOT, file)}, closed. */\nexport const ${name} = ${source} as const;\n`);
   }
   return HEADER + parts.join("\n");
