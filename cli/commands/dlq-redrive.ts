@@ -23,7 +23,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
-import type { DeadLetteredMessage, LockedDeadLetter, OutgoingMessage, QueueOperations } from "../../shared/ports/queue-operations";
+import type { DeadLetteredMessage, LockedDeadLetter, QueueOperations, VerbatimMessage } from "../../shared/ports/queue-operations";
 import { OPERATION_PROPERTY, operationCopyBase, operationCopyMessageId, operationLabel, type OperationRef } from "../../shared/contracts/message-ids";
 import { ROUTE_TO_SUBSCRIPTION_PROPERTY as REDRIVE_TO_PROPERTY, type ReceivableEntity } from "../../shared/topology";
 import { listAuditRecords, parseDuration, parseSince, whoAmI, writeAuditRecord, type AuditRecord } from "../audit-log";
@@ -143,7 +143,7 @@ function targetOf(entity: ReceivableEntity): string {
 }
 
 /** The copy a redrive (operation `redriveId`) sends for a dead-lettered message; see operationCopyMessageId. */
-export function redriveCopy(m: DeadLetteredMessage, entity: ReceivableEntity, redriveId: string): OutgoingMessage {
+export function redriveCopy(m: DeadLetteredMessage, entity: ReceivableEntity, redriveId: string): VerbatimMessage {
   const count = redriveCountOf(m);
   const operation: OperationRef = { kind: "redrive", id: redriveId };
   const properties: Record<string, string | number | boolean | Date | null> = {};

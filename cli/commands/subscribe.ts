@@ -25,6 +25,7 @@
  * Exit codes: 0; 1 when `--timeout` passed before `--max` events arrived; 2 for usage or
  * infrastructure errors (unknown subscription, a filter Service Bus refuses).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { openEventSubscription } from "../../shared/adapters/service-bus-event-subscription";
 import { parseEvidenceEvent, type EvidenceEvent } from "../../shared/contracts/evidence-events";
@@ -156,7 +157,8 @@ async function reconnect(
   process.stderr.write(`custody subscribe: connection lost: ${reason}\n`);
   for (let delay = RECONNECT_FIRST_DELAY_IN_MS; !signal.aborted; delay = Math.min(RECONNECT_MAX_DELAY_IN_MS, delay * 2)) {
     process.stderr.write(`custody subscribe: reconnecting in ${Math.round(delay / 1000)} s\n`);
-    await abortableDelay(delay, signal);
+    // Ends early, without error, when the run is stopped.
+    await sleep(delay, undefined, { signal }).catch(() => undefined);
     if (signal.aborted) break;
     const fresh = open();
     try {
@@ -172,18 +174,6 @@ async function reconnect(
     }
   }
   return undefined;
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**

@@ -5,7 +5,9 @@
  * - The event's `data` is the message body (JSON, `content-type: application/json`, which the
  *   binding maps to `datacontenttype`). Its JSON Schemas (draft 2020-12) are the files in
  *   docs/events/ — the same files downstream teams read — loaded here, so the schema the
- *   product checks against can never drift from the published one.
+ *   product checks against can never drift from the published one. The TypeScript types of the
+ *   data are derived from the same files (scripts/generate-event-schemas.js, checked by the
+ *   contract documents test).
  * - Every other CloudEvents attribute is an application property prefixed `cloudEvents:`
  *   (`cloudEvents:id`, `cloudEvents:type`, …), `time` as an AMQP timestamp.
  * - Routing properties without prefix (`eventType`, `evidenceId`, `status`, `officerId`,
@@ -28,8 +30,9 @@ import Ajv2020 from "ajv/dist/2020";
 import evidenceFailedSchema from "../../docs/events/evidence-failed.v1.schema.json";
 import evidenceReadySchema from "../../docs/events/evidence-ready.v1.schema.json";
 import evidenceUpdatedSchema from "../../docs/events/evidence-updated.v1.schema.json";
+import type { FromSchema } from "json-schema-to-ts";
 import { CustodyError } from "../errors";
-import type { RejectionReason, RenditionKind, ReprocessRequest } from "./messages";
+import { EVIDENCE_FAILED_DATA_SCHEMA, EVIDENCE_READY_DATA_SCHEMA, EVIDENCE_UPDATED_DATA_SCHEMA } from "./evidence-event-schemas.generated";
 
 /**
  * The events by their short names: the two outcome events (the record's `finalEvent.type`),
@@ -80,111 +83,24 @@ export const EVENT_PROPERTIES = {
   unit: "unit",
 } as const;
 
-export interface EventOriginal {
-  storageAccount: string;
-  container: string;
-  name: string;
-  versionId?: string;
-  etag: string;
-  size: number;
-  contentType?: string;
-  sha256?: string;
-  /** Without query string: never a SAS. */
-  url: string;
-}
-
-export interface EventCapture {
-  officerId?: string;
-  deviceId?: string;
-  recordedAt?: string;
-  unit?: string;
-  deviceSha256?: string;
-}
-
-export interface EventMediaSummary {
-  container: string;
-  durationInSeconds?: number;
-  sizeInBytes?: number;
-  bitRate?: number;
-  video?: { codec?: string; width?: number; height?: number; frameRate?: number; rotation?: number; pixelFormat?: string; bitDepth?: number; hdr?: boolean };
-  audio?: { codec?: string; sampleRate?: number; channels?: number };
-  dataTracks: string[];
-  creationTime?: string;
-  device?: { make?: string; model?: string };
-}
-
-export interface EventRendition {
-  kind: RenditionKind;
-  stage: "transcode" | "thumbnail";
-  name: string;
-  container: string;
-  path: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-  url?: string;
-  width?: number;
-  height?: number;
-  durationInSeconds?: number;
-  timeInSeconds?: number;
-}
-
-export interface EventIntegrityFinding {
-  code: string;
-  message: string;
-  at: string;
-  expected: string;
-  actual: string;
-  differingSegments?: Array<{ index: number; offset: number; length: number }>;
-}
-
-interface EvidenceEventDataBase {
-  evidenceId: string;
-  original: EventOriginal;
-  capture?: EventCapture;
-  media?: EventMediaSummary;
-  renditions: EventRendition[];
-  integrityFindings: EventIntegrityFinding[];
-}
-
-export interface EvidenceReadyData extends EvidenceEventDataBase {
-  status: "ready";
-  original: EventOriginal & { sha256: string };
-  capture: EventCapture & { officerId: string; deviceId: string; recordedAt: string };
-}
-
-export interface EventFailure {
-  stage: "ingest" | "hash" | "transcode" | "thumbnail";
-  code: string;
-  reason: string;
-  reasons?: RejectionReason[];
-}
-
-export interface EvidenceFailedData extends EvidenceEventDataBase {
-  status: "failed" | "rejected";
-  failure: EventFailure;
-}
+/**
+ * The events' data, as Custody produces it: derived from the published schemas (closed, in the
+ * generated module), so a property exists in the types exactly when docs/events/ names it.
+ */
+export type EvidenceReadyData = FromSchema<typeof EVIDENCE_READY_DATA_SCHEMA>;
+export type EvidenceFailedData = FromSchema<typeof EVIDENCE_FAILED_DATA_SCHEMA>;
+/** An operator's re-run replaced renditions of a ready recording (new paths: a re-run never overwrites what downstream was told). */
+export type EvidenceUpdatedData = FromSchema<typeof EVIDENCE_UPDATED_DATA_SCHEMA>;
+/** The original as the events describe it (evidence-ready and evidence-updated also require its `sha256`). */
+export type EventOriginal = EvidenceFailedData["original"];
+export type EventCapture = NonNullable<EvidenceFailedData["capture"]>;
+export type EventMediaSummary = NonNullable<EvidenceFailedData["media"]>;
+export type EventRendition = EvidenceFailedData["renditions"][number];
+export type EventIntegrityFinding = EvidenceFailedData["integrityFindings"][number];
+export type EventFailure = EvidenceFailedData["failure"];
 
 /** A rendition an evidence-updated event says was replaced: where it is (still), its size and digest. */
-export type EventReplacedRendition = Pick<EventRendition, "kind" | "stage" | "name" | "container" | "path" | "size" | "sha256" | "url">;
-
-export interface EvidenceUpdatedData {
-  evidenceId: string;
-  /** The recording's status: an update follows evidence-ready only. */
-  status: "ready";
-  original: EventOriginal & { sha256: string };
-  capture?: EventCapture;
-  /** The stage that was re-run. */
-  stage: "transcode" | "thumbnail";
-  /** The stage's renditions now (new paths: a re-run never overwrites what downstream was told). */
-  renditions: EventRendition[];
-  /** The stage's renditions before, still retrievable at their paths with these digests. */
-  replaced: EventReplacedRendition[];
-  /** Who asked for the re-run, when and why. */
-  reprocess: ReprocessRequest;
-  /** The tool versions that made the new renditions. */
-  tools?: { ffmpeg: string; ffprobe: string };
-}
+export type EventReplacedRendition = EvidenceUpdatedData["replaced"][number];
 
 export interface EventDataByType {
   "org.custody.evidence.ready.v1": EvidenceReadyData;
@@ -228,19 +144,10 @@ const validators = {
  */
 const producerAjv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
 const producerValidators = {
-  "org.custody.evidence.ready.v1": producerAjv.compile(closed(evidenceReadySchema) as object),
-  "org.custody.evidence.failed.v1": producerAjv.compile(closed(evidenceFailedSchema) as object),
-  "org.custody.evidence.updated.v1": producerAjv.compile(closed(evidenceUpdatedSchema) as object),
+  "org.custody.evidence.ready.v1": producerAjv.compile(EVIDENCE_READY_DATA_SCHEMA),
+  "org.custody.evidence.failed.v1": producerAjv.compile(EVIDENCE_FAILED_DATA_SCHEMA),
+  "org.custody.evidence.updated.v1": producerAjv.compile(EVIDENCE_UPDATED_DATA_SCHEMA),
 } as const;
-
-function closed(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(closed);
-  if (schema === null || typeof schema !== "object") return schema;
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(schema)) out[key] = key === "properties" ? Object.fromEntries(Object.entries(value as object).map(([name, sub]) => [name, closed(sub)])) : closed(value);
-  if ("properties" in out && !("additionalProperties" in out)) out.additionalProperties = false;
-  return out;
-}
 
 export function isEvidenceEventType(value: unknown): value is EvidenceEventType {
   return typeof value === "string" && Object.prototype.hasOwnProperty.call(validators, value);

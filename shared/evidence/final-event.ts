@@ -35,7 +35,7 @@ import {
   type EvidenceEventType,
   type EvidenceReadyData,
 } from "../contracts/evidence-events";
-import type { MediaProbe, OriginalRef, Rendition } from "../contracts/messages";
+import type { OriginalRef, Rendition, ReportedMediaProbe } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import type { OutgoingMessage } from "../ports/publisher";
 import { withoutQuery, withoutQueryStrings } from "../text/redaction";
@@ -208,7 +208,7 @@ export function storageBaseUrl(original: OriginalRef): string | undefined {
   return at < 0 ? undefined : url.slice(0, at);
 }
 
-function mediaSummary(media: MediaProbe): EventMediaSummary {
+function mediaSummary(media: ReportedMediaProbe): EventMediaSummary {
   const out: EventMediaSummary = { container: media.container, dataTracks: [...media.dataTracks] };
   if (media.durationInSeconds !== undefined) out.durationInSeconds = media.durationInSeconds;
   if (media.sizeInBytes !== undefined) out.sizeInBytes = media.sizeInBytes;

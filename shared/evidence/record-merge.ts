@@ -26,7 +26,7 @@
  * `ready`. The final status and final event are the same either way.
  */
 import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, evidenceUpdatedMessageId, fixityResultMessageId, reprocessIdOf, stageResultMessageId } from "../contracts/message-ids";
-import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, MediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../contracts/messages";
+import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, PipelineStage, Rendition, ReportedMediaProbe, StageProvenance, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import { canonicalJson } from "./canonical-json";
 import { describeFixity } from "./fixity";
@@ -615,7 +615,7 @@ function assertSameEvidence(record: EvidenceRecord, evidenceId: string): void {
  * hosts run different ffprobe builds they may differ, and the smaller canonical JSON wins — a
  * total order, so the record does not depend on which stage reported first.
  */
-function pickMedia(current: MediaProbe | undefined, candidate: MediaProbe): MediaProbe {
+function pickMedia(current: ReportedMediaProbe | undefined, candidate: ReportedMediaProbe): ReportedMediaProbe {
   if (current === undefined) return structuredClone(candidate);
   return canonicalJson(candidate) < canonicalJson(current) ? structuredClone(candidate) : current;
 }

@@ -9,7 +9,7 @@ import type {
   FixitySegmentDifference,
   FixityStatus,
   HashResult,
-  MediaProbe,
+  ReportedMediaProbe,
   OriginalRef,
   PipelineStage,
   RejectionReason,
@@ -181,7 +181,7 @@ export interface EvidenceRecord {
   stages: Partial<Record<PipelineStage, StageState>>;
   hash?: HashResult;
   /** What ffprobe found in the original (first media stage to report it; identical either way). */
-  media?: MediaProbe;
+  media?: ReportedMediaProbe;
   integrityFindings: IntegrityFinding[];
   /** The latest fixity check (`custody verify --record`, the fixity-sample timer); absent until one is recorded. */
   fixity?: FixityState;

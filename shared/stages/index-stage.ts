@@ -19,6 +19,7 @@
  * duplicate detection drops the copy. Concurrent handlers may both publish in that window —
  * same id, same content, one delivery.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, StageResultMessage } from "../contracts/messages";
 import { evidenceReceivedMessageId, fixityResultMessageId, stageResultMessageId } from "../contracts/message-ids";
 import { CustodyError, toCustodyError } from "../errors";
@@ -315,7 +316,7 @@ async function updateRecord(
       throw new CustodyError("ConcurrencyConflict", `evidence ${evidenceId}: record still changing under us after ${round} read-modify-write rounds; the message will be retried`);
     }
     log.debug("evidence record changed since read; re-reading", { round, outcome: written });
-    await sleep(backoffInMs(round, deps.maxBackoffInMs ?? DEFAULT_MAX_BACKOFF_IN_MS), context.abortSignal);
+    await backOff(backoffInMs(round, deps.maxBackoffInMs ?? DEFAULT_MAX_BACKOFF_IN_MS), context.abortSignal);
   }
 }
 
@@ -329,16 +330,11 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CustodyError("Transient", "index stage aborted (host shutting down)", { cause: signal.reason });
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new CustodyError("Transient", "index stage aborted (host shutting down)", { cause: signal?.reason }));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** Waits `ms`; a host shutdown ends the wait as a transient failure (the message is retried). */
+async function backOff(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (error) {
+    throw new CustodyError("Transient", "index stage aborted (host shutting down)", { cause: signal?.reason ?? error });
+  }
 }

@@ -18,13 +18,13 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { EvidenceReceivedMessage, MediaProbe, MediaToolRun, PipelineStage, Rendition, RenditionKind, StageProvenance } from "../contracts/messages";
+import type { EvidenceReceivedMessage, MediaToolRun, PipelineStage, Rendition, RenditionKind, ReportedMediaProbe, StageProvenance } from "../contracts/messages";
 import { CustodyError, toCustodyError } from "../errors";
 import type { Logger } from "../logging";
 import { boundedProbe } from "../media/report-bounds";
 import type { MediaRunLimits } from "../media/run-limits";
 import type { BlobRef, MediaBlobStore } from "../ports/blob-store";
-import type { MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
+import type { MediaProbe, MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
 import { SecretRedactor } from "../text/redaction";
 import { StageFailure } from "./report-stage";
 import type { StageContext } from "./stage-context";
@@ -48,7 +48,7 @@ export class MediaSession {
   readonly log: Logger;
   readonly runs: MediaToolRun[] = [];
   readonly startedAt = new Date().toISOString();
-  probe: MediaProbe | undefined;
+  probe: ReportedMediaProbe | undefined;
   private versions: MediaToolVersions | undefined;
   private readonly secrets = new SecretRedactor();
   private workDir: string | undefined;
@@ -65,7 +65,7 @@ export class MediaSession {
   }
 
   /** Tool versions, then the probe of the original (through a fresh read URL). */
-  async open(): Promise<MediaProbe> {
+  async open(): Promise<ReportedMediaProbe> {
     this.context.abortSignal?.throwIfAborted();
     this.versions = await this.deps.media.versions();
     const url = await this.readUrl(PROBE_TIMEOUT_IN_MS);

@@ -4,7 +4,7 @@
  * processing timestamps) and the same final decision.
  */
 import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
-import type { EvidenceReceivedMessage, HashResult, MediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../../shared/contracts/messages";
+import type { EvidenceReceivedMessage, HashResult, ReportedMediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../../shared/contracts/messages";
 import { isValidMessage } from "../../shared/contracts/validate";
 import { isCustodyError } from "../../shared/errors";
 import { eventDataProblems, parseEvidenceEvent, type EvidenceFailedData, type EvidenceReadyData } from "../../shared/contracts/evidence-events";
@@ -65,7 +65,7 @@ function hashOf(sha256: string, deviceSha256?: string): HashResult {
   return hash;
 }
 
-const MEDIA: MediaProbe = {
+const MEDIA: ReportedMediaProbe = {
   container: "mov,mp4,m4a,3gp,3g2,mj2",
   durationInSeconds: 12.5,
   streams: [
@@ -854,7 +854,7 @@ describe("media stage results", () => {
   });
 
   test("two different probes (hosts with different ffprobe builds) keep the same one in any order", () => {
-    const other: MediaProbe = { ...MEDIA, durationInSeconds: 12.48 };
+    const other: ReportedMediaProbe = { ...MEDIA, durationInSeconds: 12.48 };
     const t = result("transcode", 1, "succeeded", { media: MEDIA, renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 1, 2) });
     const n = result("thumbnail", 1, "skipped", { media: other, renditions: [], provenance: provenanceOf("thumbnail", 1, 2) });
     const x = applyStageResult(applyStageResult(base(), t, ctx), n, ctx);
