@@ -64,8 +64,10 @@ module.exports = {
         "(where stack.json is and what it holds)."),
     forbid("cli-lazy-stack-only-where-started", { path: "^cli/", pathNot: "^cli/(commands/stack|commands/emulator|embedded-stack)\\.ts$" }, { path: "^(local|functions)/", pathNot: "^local/stack-file\\.ts$" },
       "Only the modules that start a stack import it, even lazily."),
-    forbid("no-dev-deps-in-shipped-code", { path: "^(functions|shared|cli)/" }, { dependencyTypes: ["npm-dev"] },
-      "What ships (functions/, shared/, and the operator CLI) runs with production dependencies only."),
+    forbid("no-dev-deps-in-shipped-code", { path: "^(functions|shared|cli)/" }, { dependencyTypes: ["npm-dev"], dependencyTypesNot: ["type-only"] },
+      "What ships (functions/, shared/, and the operator CLI) runs with production dependencies only (a deployment " +
+        "installs no devDependencies). Type-only imports are erased by the compiler, so types from a devDependency " +
+        "(json-schema-to-ts's FromSchema) are allowed."),
     forbid("no-undeclared-packages", {}, { dependencyTypes: ["npm-no-pkg", "npm-unknown"] },
       "Every package imported is declared in package.json (a transitive one can vanish with any update)."),
     forbid("not-to-unresolvable", {}, { couldNotResolve: true },

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** Flags every bench entry point understands (`npm run bench -- --messages 2000 --json`). */
 export interface BenchArgs {
@@ -19,19 +19,16 @@ export interface BenchArgs {
 export const DEFAULT_BENCH_ARGS: BenchArgs = { json: false, messages: 10_000, deep: 100_000, receiver: "batch", batch: 500, rounds: 5 };
 
 export function parseBenchArgs(argv: string[]): BenchArgs {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      json: { type: "boolean" },
+  const values = parseFlags(
+    {
       messages: { type: "string" },
       deep: { type: "string" },
       receiver: { type: "string" },
       batch: { type: "string" },
       rounds: { type: "string" },
     },
-  });
+    argv,
+  );
   const receiver = values.receiver ?? DEFAULT_BENCH_ARGS.receiver;
   if (receiver !== "batch" && receiver !== "subscribe") throw new Error(`--receiver must be "batch" or "subscribe", not "${receiver}"`);
   return {
@@ -44,7 +41,20 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   };
 }
 
-function count(text: string | undefined, flag: string, fallback: number, min: number): number {
+/**
+ * Flags of a bench entry point, parsed strictly: an unknown flag or a positional argument is an
+ * error (a mistyped flag must not silently run the default, possibly hours-long, bench).
+ * `--json` (one JSON object instead of tables) is every entry point's.
+ */
+export function parseFlags<const O extends Flags>(options: O, argv: string[] = process.argv.slice(2)) {
+  const withJson = { json: { type: "boolean" }, ...options } as const;
+  return parseArgs({ args: argv, strict: true, allowPositionals: false, options: withJson }).values;
+}
+
+type Flags = NonNullable<ParseArgsConfig["options"]>;
+
+/** A whole-number flag (`_` separators allowed): `fallback` when absent, else at least `min`. */
+export function count<F extends number | undefined>(text: string | undefined, flag: string, fallback: F, min: number): number | F {
   if (text === undefined) return fallback;
   const value = Number(text.replace(/_/g, ""));
   if (!Number.isSafeInteger(value) || value < min) throw new Error(`${flag} must be an integer ≥ ${min}, not "${text}"`);

@@ -30,9 +30,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Readable, Writable } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { parseArgs } from "node:util";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import { startAzurite } from "../local/azurite";
 import { AzureBlobStore } from "../shared/adapters/azure-blob-store";
@@ -40,10 +39,14 @@ import { createBlobServiceClient } from "../shared/adapters/blob-service-client"
 import type { EvidenceReceivedMessage } from "../shared/contracts/messages";
 import { silentLogger } from "../shared/logging";
 import { DEFAULT_SEGMENT_SIZE_IN_BYTES, digestStream, hashOriginal } from "../shared/stages/hash-stage";
-import { printResults, type BenchResult, type BenchSection, type BenchTable } from "./types";
+import { count, parseFlags } from "./args";
+import { collectGarbage, RssSampler } from "./support/memory";
+import { GiB, mib, MiB, parseByteSize, toMiB } from "./support/sizes";
+import { printResults, runMain } from "./support/standalone";
+import { median } from "./support/statistics";
+import { drain, sha256Of } from "./support/streams";
+import type { BenchResult, BenchSection, BenchTable } from "./types";
 
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
 const CONTAINER = "originals";
 const BLOB_NAME = "bench/hash-bench.mp4";
 const SAMPLE_INTERVAL_MS = 50;
@@ -195,26 +198,25 @@ async function runHashBench(options: HashBenchOptions): Promise<BenchResult> {
 
 /** Runs `work` while sampling RSS every 50 ms; throughput from wall time. */
 async function measure(bytes: number, work: () => Promise<void>): Promise<RunFigures> {
-  // Let garbage from the previous run go first, where the runtime allows it, so the baseline is honest.
-  (globalThis as { gc?: () => void }).gc?.();
+  // Let garbage from the previous run go first, so the baseline is honest.
+  collectGarbage();
   await new Promise((resolve) => setImmediate(resolve));
-  const baseline = process.memoryUsage().rss;
-  const samples: Array<{ at: number; rss: number }> = [];
+  const sampler = new RssSampler({ intervalInMs: SAMPLE_INTERVAL_MS, phase: "run" });
   const cpuBefore = process.cpuUsage();
   const machineBefore = machineCpuTimes();
+  sampler.start();
   const start = performance.now();
-  const timer = setInterval(() => samples.push({ at: performance.now(), rss: process.memoryUsage().rss }), SAMPLE_INTERVAL_MS);
   try {
     await work();
   } finally {
-    clearInterval(timer);
+    sampler.stop();
   }
   const end = performance.now();
   const cpu = process.cpuUsage(cpuBefore);
   const machineAfter = machineCpuTimes();
-  samples.push({ at: end, rss: process.memoryUsage().rss });
+  const { baseline } = sampler;
   const middle = (start + end) / 2;
-  const peak = (filter: (at: number) => boolean): number => Math.max(baseline, ...samples.filter((s) => filter(s.at)).map((s) => s.rss)) - baseline;
+  const peak = (filter: (at: number) => boolean): number => Math.max(baseline, sampler.peak((s) => filter(s.at))) - baseline;
   const seconds = (end - start) / 1000;
   return {
     seconds,
@@ -262,36 +264,6 @@ async function generateFile(file: string, bytes: number): Promise<string> {
   }
   await pipeline(Readable.from(chunks()), createWriteStream(file));
   return hash.digest("hex");
-}
-
-export function sha256Of(stream: Readable): Promise<string> {
-  const hash = createHash("sha256");
-  return pipeline(
-    stream,
-    new Writable({
-      highWaterMark: MiB,
-      write(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        callback();
-      },
-    }),
-  ).then(() => hash.digest("hex"));
-}
-
-/** Reads a stream to its end without looking at the bytes; returns how many there were. */
-export async function drain(stream: Readable): Promise<number> {
-  let received = 0;
-  await pipeline(
-    stream,
-    new Writable({
-      highWaterMark: MiB,
-      write(chunk: Buffer, _encoding, callback) {
-        received += chunk.length;
-        callback();
-      },
-    }),
-  );
-  return received;
 }
 
 function opensslAvailable(): Promise<boolean> {
@@ -386,49 +358,18 @@ function report(
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function mib(bytes: number): number {
-  return Math.round((bytes / MiB) * 100) / 100;
-}
-
-function toMiB(bytes: number): number {
-  return Math.round((bytes / MiB) * 10) / 10;
-}
-
-/** `2G`, `512M`, `64K`, `1_000_000` → bytes (binary units). */
-export function parseByteSize(text: string, flag: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([KMG]i?B?)?$/i.exec(text.replace(/_/g, "").trim());
-  const unit = match?.[2]?.[0]?.toUpperCase();
-  const factor = unit === "G" ? GiB : unit === "M" ? MiB : unit === "K" ? 1024 : 1;
-  const value = match ? Math.round(Number(match[1]) * factor) : NaN;
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} must be a size like 2G, 512M or 1048576, not "${text}"`);
-  return value;
-}
-
 function bytesFromEnvironment(): number | undefined {
   const text = process.env.CUSTODY_BENCH_HASH_BYTES;
   return text === undefined || text === "" ? undefined : parseByteSize(text, "CUSTODY_BENCH_HASH_BYTES");
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    strict: true,
-    allowPositionals: false,
-    options: {
-      json: { type: "boolean" },
-      "hash-bytes": { type: "string" },
-      "hash-rounds": { type: "string" },
-      "hash-segment": { type: "string" },
-    },
+  const values = parseFlags({
+    "hash-bytes": { type: "string" },
+    "hash-rounds": { type: "string" },
+    "hash-segment": { type: "string" },
   });
-  const rounds = values["hash-rounds"] === undefined ? undefined : Number(values["hash-rounds"]);
-  if (rounds !== undefined && (!Number.isSafeInteger(rounds) || rounds < 1)) throw new Error(`--hash-rounds must be an integer ≥ 1, not "${values["hash-rounds"]}"`);
+  const rounds = count(values["hash-rounds"], "--hash-rounds", undefined, 1);
   const result = await hashBench({
     bytes: values["hash-bytes"] === undefined ? undefined : parseByteSize(values["hash-bytes"], "--hash-bytes"),
     segmentSizeInBytes: values["hash-segment"] === undefined ? undefined : parseByteSize(values["hash-segment"], "--hash-segment"),
@@ -437,9 +378,4 @@ async function main(): Promise<void> {
   printResults([result], values.json ?? false);
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runMain(main);

@@ -12,7 +12,8 @@ import { hashBench } from "./hash";
 import { mediaBench } from "./media";
 import { pipelineBench } from "./pipeline";
 import { serviceBusBench } from "./servicebus";
-import { printResults, type BenchResult, type BenchSection } from "./types";
+import { printResults, runMain } from "./support/standalone";
+import type { BenchResult, BenchSection } from "./types";
 
 function sections(args: BenchArgs): BenchSection[] {
   return [
@@ -33,7 +34,4 @@ async function main(): Promise<void> {
   printResults(results, args.json);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
-});
+runMain(main);

@@ -18,84 +18,37 @@
  *         thumbnail while still moving 2 GiB through hash, ffmpeg's HTTP reads and Azurite.
  *
  * One embedded stack (startStack: Azurite as a child process; the Cosmos stand-in, the Service
- * Bus emulator and the dev host in this process) serves every item:
- *   1 transcode  `transcodeOriginal` called directly (probe → plan → ffmpeg → verify → ETag check →
- *                upload) vs. bare `ffmpeg` spawned with the exact argv the stage recorded in its
- *                provenance, with the same kind of input: a fresh read-only SAS URL to the same
- *                blob in the same Azurite (the recorded argv has the SAS redacted), and its own
- *                output path. Rounds alternate the order. A bare run on the local file (same argv,
- *                `file:` input and protocol) is shown for information.
- *   2 hash       `hashOriginal` (AzureBlobStore, whole + segment digests) vs. a plain
- *                BlobClient.download() drained without hashing and a plain SHA-256 of the same
- *                bytes from the local file: ratio = stage ÷ the slower of the two.
- *   3 latency    upload the clip as a dock does, send its BlobCreated event (as Event Grid would),
- *                wait for evidence-ready to be confirmed on the record (required stages
- *                hash,transcode,thumbnail). Latency = record.finalEvent.publishedAt − event send.
- *                Longest stage = max over the record's stages of finishedAt − startedAt (the
- *                stages run concurrently); overhead = latency − longest. Also shown against the
- *                transcode stage alone (item 1's median), which adds the CPU contention between
- *                the concurrent stages.
- *   4 memory     process.memoryUsage().rss sampled every 100 ms in this process (the one running
- *                the stack and its functions) while the big file is uploaded (the dock's work, in
- *                this process too) and then processed to evidence-ready; children's VmHWM (peak
- *                RSS) from /proc/<pid>/status on every sample (ffmpeg, ffprobe, Azurite).
+ * Bus emulator and the dev host in this process) serves every item; each item's file in
+ * bench/media/ says what it measures and against what:
+ *   1 transcode  transcode-item.ts: the stage vs bare ffmpeg with the argv the stage recorded.
+ *   2 hash       hash-item.ts: the stage vs a plain download and a plain SHA-256.
+ *   3 latency    latency-item.ts: upload → evidence-ready vs the longest stage.
+ *   4 memory     memory-item.ts: peak RSS while a big recording is uploaded and processed.
  */
-import { spawn } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Readable } from "node:stream";
-import { parseArgs } from "node:util";
-import * as v8 from "node:v8";
-import * as vm from "node:vm";
 import { ServiceBusClient } from "@azure/service-bus";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { uploadRecording } from "../shared/adapters/dock-upload";
-import { blobCreatedEvent } from "../shared/contracts/blob-created-cloud-event";
+import { BlobServiceClient } from "@azure/storage-blob";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../local/stack";
-import { createFfmpegMediaTool } from "../shared/adapters/ffmpeg-media-tool";
-import type { EvidenceReceivedMessage, MediaToolRun, PipelineStage } from "../shared/contracts/messages";
-import type { EvidenceRecord } from "../shared/evidence/record";
-import { deriveEvidenceId } from "../shared/evidence/evidence-id";
+import { createFfmpegMediaTool } from "../shared/adapters/ffmpeg/media-tool";
 import { silentLogger } from "../shared/logging";
-import { hashOriginal } from "../shared/stages/hash-stage";
-import type { StageContext } from "../shared/stages/stage-context";
-import { transcodeOriginal } from "../shared/stages/transcode-stage";
 import { ENTITIES } from "../shared/topology";
-import { drain, parseByteSize, sha256Of } from "./hash";
-import { environment, printResults, type BenchResult, type BenchSection, type BenchTable } from "./types";
+import { count, parseFlags } from "./args";
+import { generateClip } from "./media/generated-media";
+import { hashComparison, type HashFigures } from "./media/hash-item";
+import { measureLatency } from "./media/latency-item";
+import { measureMemory, type MemoryFigures } from "./media/memory-item";
+import { BENCH_CONTAINER, DEFAULT_MEDIA_BENCH_OPTIONS, type MediaBenchOptions } from "./media/options";
+import { report, writeResult } from "./media/report";
+import { message } from "./media/stage-inputs";
+import { measureTranscode } from "./media/transcode-item";
+import { MiB, mib, parseByteSize } from "./support/sizes";
+import { printResults, runMain } from "./support/standalone";
+import { round2, timed } from "./support/statistics";
+import type { BenchResult, BenchSection } from "./types";
 
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
-const BENCH_CONTAINER = "bench-media";
-const RSS_SAMPLE_INTERVAL_MS = 100;
-const READY_POLL_INTERVAL_MS = 50;
-/** Goals from issue 4. */
-const GOALS = { transcodeRatio: 1.05, hashRatio: 1.1, overheadMs: 1000, peakRssBytes: 300 * 1000 * 1000 };
-
-export interface MediaBenchOptions {
-  clipSeconds: number;
-  /** Size of the generated big recording for the memory item; 0 skips it. */
-  bigBytes: number;
-  /** Also compare hashing on the big file (item 2). */
-  hashBig: boolean;
-  transcodeRounds: number;
-  hashRounds: number;
-  latencyRounds: number;
-  /** Write bench/results/media-<timestamp>.json. */
-  writeJson: boolean;
-  progress?: (line: string) => void;
-}
-
-export const DEFAULT_MEDIA_BENCH_OPTIONS: MediaBenchOptions = {
-  clipSeconds: 60,
-  bigBytes: 2 * GiB,
-  hashBig: false,
-  transcodeRounds: 5,
-  hashRounds: 5,
-  latencyRounds: 3,
-  writeJson: true,
-};
+export { DEFAULT_MEDIA_BENCH_OPTIONS, type MediaBenchOptions } from "./media/options";
 
 export function mediaBench(options: Partial<MediaBenchOptions> = {}): BenchSection {
   const env = process.env;
@@ -110,79 +63,19 @@ export function mediaBench(options: Partial<MediaBenchOptions> = {}): BenchSecti
   return { name: "media", run: () => runMediaBench(resolved) };
 }
 
-// ---------------------------------------------------------------------------------------------
-
-interface TranscodeRound {
-  stageSeconds: number;
-  /** The stage's own ffmpeg run (provenance start → end). */
-  stageFfmpegSeconds: number;
-  bareUrlSeconds: number;
-  bareFileSeconds: number;
-}
-
-interface HashFigures {
-  label: string;
-  bytes: number;
-  rounds: number;
-  stageSeconds: number;
-  downloadSeconds: number;
-  sha256Seconds: number;
-  downloadThenSha256Seconds: number;
-  /** stage ÷ max(download, sha256). */
-  ratio: number;
-  /**
-   * The bare tools overlapped (download → SHA-256 in one pipe) ÷ max(download, sha256): what
-   * this machine allows at best for ONE digest; above 1 when download and hashing compete for
-   * the same cores (on a 2-core machine Azurite is on them too).
-   */
-  barePipeRatio: number;
-  /** stage ÷ the bare overlapped pipe: the stage's own cost, which includes its second (segment) digest. */
-  stageOverBarePipe: number;
-  /** Process CPU seconds (all threads) of the stage's median round and of the bare pipe's. */
-  stageCpuSeconds: number;
-  barePipeCpuSeconds: number;
-}
-
-interface LatencyRound {
-  latencyMs: number;
-  observedMs: number;
-  stageMs: Partial<Record<PipelineStage, number>>;
-  longestStage: PipelineStage;
-  longestMs: number;
-  overheadMs: number;
-  /** latency − the transcode stage alone (item 1 median). */
-  overheadVsAloneMs: number;
-}
-
-interface MemoryFigures {
-  bytes: number;
-  videoSeconds: number | undefined;
-  generateSeconds: number;
-  uploadSeconds: number;
-  processSeconds: number;
-  baselineRssMiB: number;
-  uploadPeakRssMiB: number;
-  processingPeakRssMiB: number;
-  processingPeakRiseMiB: number;
-  lifetimeMaxRssMiB: number;
-  samples: number;
-  children: Array<{ name: string; pids: number; peakRssMiB: number }>;
-  stageMs: Partial<Record<PipelineStage, number>>;
-}
-
+/** The four items in order on one embedded stack (each item's file says what it measures). */
 async function runMediaBench(options: MediaBenchOptions): Promise<BenchResult> {
   const progress = options.progress ?? (() => undefined);
   const started = performance.now();
   const loadBefore = os.loadavg();
   const work = mkdtempSync(path.join(os.tmpdir(), "custody-bench-media-"));
   const tool = await createFfmpegMediaTool();
-  const ffmpegPath = tool.binaries.ffmpeg.path;
   let stack: RunningStack | undefined;
   let client: ServiceBusClient | undefined;
   try {
     const clip = path.join(work, "clip.mp4");
     progress(`generate: ${options.clipSeconds} s 720p clip → ${clip}`);
-    const clipGenerate = await timed(() => generateClip(ffmpegPath, clip, options.clipSeconds));
+    const clipGenerate = await timed(() => generateClip(tool.binaries.ffmpeg.path, clip, options.clipSeconds));
     const clipBytes = statSync(clip).size;
 
     progress("start the embedded stack");
@@ -194,128 +87,30 @@ async function runMediaBench(options: MediaBenchOptions): Promise<BenchResult> {
     const clipUpload = await benchContainer.getBlockBlobClient("clip.mp4").uploadFile(clip, { blockSize: 8 * MiB, concurrency: 4 });
     const clipMessage = message(blobService, BENCH_CONTAINER, "clip.mp4", clipUpload.etag!, clipBytes, "ev-00000000000000000000000000000b01");
 
-    // 1 ─ transcode stage vs bare ffmpeg ----------------------------------------------------
-    const transcodeRounds: TranscodeRound[] = [];
-    let recordedArgv: string[] = [];
-    for (let round = 1; round <= options.transcodeRounds; round++) {
-      const order = round % 2 === 1 ? ["bare", "stage"] : ["stage", "bare"];
-      const figures: Partial<TranscodeRound> = {};
-      for (const which of order) {
-        if (which === "stage") {
-          progress(`transcode round ${round}/${options.transcodeRounds}: stage`);
-          let run: MediaToolRun | undefined;
-          figures.stageSeconds = await timed(async () => {
-            const result = await transcodeOriginal(clipMessage, { blobs: services.blobs, media: tool }, benchContext(), {});
-            if (result.outcome !== "succeeded") throw new Error(`transcode stage: ${result.outcome}`);
-            run = result.provenance?.runs.find((r) => r.purpose === "transcode");
-          });
-          if (run === undefined) throw new Error("the transcode stage recorded no transcode run");
-          recordedArgv = run.arguments;
-          figures.stageFfmpegSeconds = (Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000;
-        } else {
-          if (recordedArgv.length === 0) {
-            // The first round starts bare: take the argv from a stage run that is not measured.
-            progress("transcode: one unmeasured stage run to record the argv (also warms fluent-ffmpeg's caches)");
-            const warm = await transcodeOriginal(clipMessage, { blobs: services.blobs, media: tool }, benchContext(), {});
-            recordedArgv = warm.provenance?.runs.find((r) => r.purpose === "transcode")?.arguments ?? [];
-            if (recordedArgv.length === 0) throw new Error("the transcode stage recorded no transcode run");
-          }
-          progress(`transcode round ${round}/${options.transcodeRounds}: bare ffmpeg (SAS URL)`);
-          const url = await services.blobs.readUrl({ container: BENCH_CONTAINER, name: "clip.mp4", etag: clipUpload.etag! }, 30 * 60_000);
-          const output = path.join(work, "bare-proxy.mp4");
-          figures.bareUrlSeconds = await timed(() => runBare(ffmpegPath, bareArgv(recordedArgv, { kind: "url", url }, output)));
-          checkOutput(output);
-          progress(`transcode round ${round}/${options.transcodeRounds}: bare ffmpeg (local file, information)`);
-          figures.bareFileSeconds = await timed(() => runBare(ffmpegPath, bareArgv(recordedArgv, { kind: "file", path: clip }, output)));
-          checkOutput(output);
-        }
-      }
-      transcodeRounds.push(figures as TranscodeRound);
-    }
-    const transcode = {
-      stageSeconds: median(transcodeRounds.map((r) => r.stageSeconds)),
-      stageFfmpegSeconds: median(transcodeRounds.map((r) => r.stageFfmpegSeconds)),
-      bareUrlSeconds: median(transcodeRounds.map((r) => r.bareUrlSeconds)),
-      bareFileSeconds: median(transcodeRounds.map((r) => r.bareFileSeconds)),
-      ratio: median(transcodeRounds.map((r) => r.stageSeconds / r.bareUrlSeconds)),
-      ratioFfmpegRun: median(transcodeRounds.map((r) => r.stageFfmpegSeconds / r.bareUrlSeconds)),
-      argv: recordedArgv,
-      rounds: transcodeRounds,
-    };
+    // 1 ─ transcode stage vs bare ffmpeg
+    const transcode = await measureTranscode({ clip, clipMessage, services, tool, work, rounds: options.transcodeRounds, progress });
 
-    // 2 ─ hash stage vs download and SHA-256 -----------------------------------------------
+    // 2 ─ hash stage vs download and SHA-256
     progress(`hash: ${options.hashRounds} rounds on the clip`);
     const hashes: HashFigures[] = [await hashComparison(`${options.clipSeconds} s clip`, clip, clipBytes, clipMessage, benchContainer, services.blobs, options.hashRounds)];
 
-    // 3 ─ upload → evidence-ready latency --------------------------------------------------
+    // 3 ─ upload → evidence-ready latency
     client = new ServiceBusClient(stack.environment.ServiceBusConnection);
     const sender = client.createSender(ENTITIES.blobCreated.queueName);
     const originals = blobService.getContainerClient(ORIGINALS_CONTAINER);
-    const latencyRounds: LatencyRound[] = [];
-    for (let round = 1; round <= options.latencyRounds; round++) {
-      progress(`latency round ${round}/${options.latencyRounds}: upload → evidence-ready`);
-      const { record, latencyMs, observedMs } = await processRecording(stack, blobService, originals, sender, clip, `clip-${round}.mp4`);
-      const stageMs = stageDurations(record);
-      const [longestStage, longestMs] = longest(stageMs);
-      latencyRounds.push({ latencyMs, observedMs, stageMs, longestStage, longestMs, overheadMs: latencyMs - longestMs, overheadVsAloneMs: latencyMs - transcode.stageSeconds * 1000 });
-    }
-    const latency = {
-      latencyMs: median(latencyRounds.map((r) => r.latencyMs)),
-      longestMs: median(latencyRounds.map((r) => r.longestMs)),
-      overheadMs: median(latencyRounds.map((r) => r.overheadMs)),
-      overheadVsAloneMs: median(latencyRounds.map((r) => r.overheadVsAloneMs)),
-      rounds: latencyRounds,
-    };
+    const pipeline = { stack, blobService, originals, sender };
+    const latency = await measureLatency({ pipeline, clip, rounds: options.latencyRounds, transcodeStageSeconds: transcode.stageSeconds, progress });
 
-    // 4 ─ peak RSS through the pipeline, big recording -------------------------------------
+    // 4 ─ peak RSS through the pipeline, big recording
     let memory: MemoryFigures | undefined;
     if (options.bigBytes > 0) {
-      const big = path.join(work, "big.mov");
-      progress(`generate: ${mib(options.bigBytes)} MiB recording → ${big}`);
-      const generateSeconds = await timed(() => generateBig(ffmpegPath, big, options.bigBytes));
-      const bigBytes = statSync(big).size;
-      const probe = await tool.probe({ kind: "file", path: big }, { timeoutInMs: 60_000 });
-      collectGarbage();
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const sampler = new RssSampler();
-      sampler.start();
-      let uploadSeconds = 0;
-      let processSeconds = 0;
-      let processed: Awaited<ReturnType<typeof processRecording>>;
-      try {
-        progress(`memory: upload ${mib(bigBytes)} MiB as a dock does, then process it to evidence-ready`);
-        processed = await processRecording(stack, blobService, originals, sender, big, "big.mov", {
-          afterUpload: (seconds) => {
-            uploadSeconds = seconds;
-            sampler.phase = "processing";
-          },
-          timeoutInMs: 20 * 60_000,
-        });
-        processSeconds = processed.latencyMs / 1000;
-      } finally {
-        sampler.stop();
-      }
-      const figures = sampler.figures();
-      memory = {
-        bytes: bigBytes,
-        videoSeconds: probe.durationInSeconds,
-        generateSeconds,
-        uploadSeconds,
-        processSeconds,
-        baselineRssMiB: toMiB(figures.baseline),
-        uploadPeakRssMiB: toMiB(figures.peak.upload),
-        processingPeakRssMiB: toMiB(figures.peak.processing),
-        processingPeakRiseMiB: toMiB(figures.peak.processing - figures.baseline),
-        lifetimeMaxRssMiB: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
-        samples: figures.samples,
-        children: figures.children,
-        stageMs: stageDurations(processed.record),
-      };
+      const measured = await measureMemory({ pipeline, tool, work, bytes: options.bigBytes, progress });
+      memory = measured.memory;
       if (options.hashBig) {
         progress("hash: 1 round on the big recording");
-        const upload = processed.upload;
-        const bigMessage = message(blobService, ORIGINALS_CONTAINER, upload.blobName, upload.etag, bigBytes, processed.record.evidenceId);
-        hashes.push(await hashComparison(`${mib(bigBytes).toLocaleString("en-US")} MiB recording`, big, bigBytes, bigMessage, originals, services.blobs, 1));
+        const { upload, record } = measured.processed;
+        const bigMessage = message(blobService, ORIGINALS_CONTAINER, upload.blobName, upload.etag, memory.bytes, record.evidenceId);
+        hashes.push(await hashComparison(`${mib(memory.bytes).toLocaleString("en-US")} MiB recording`, measured.big, memory.bytes, bigMessage, originals, services.blobs, 1));
       }
     }
     await sender.close();
@@ -336,475 +131,6 @@ async function runMediaBench(options: MediaBenchOptions): Promise<BenchResult> {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Generated media
-
-function generateClip(ffmpeg: string, file: string, seconds: number): Promise<void> {
-  return runBare(ffmpeg, [
-    "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-    "-f", "lavfi", "-i", `testsrc2=size=1280x720:rate=30:duration=${seconds}`,
-    "-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-    "-map", "0:v", "-map", "1:a",
-    "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-    "-c:a", "aac", "-b:a", "128k", "-shortest", "-movflags", "+faststart", "-f", "mp4", file,
-  ]);
-}
-
-/** Uncompressed 720p UYVY + AAC in MOV, stopped at `bytes` (`-fs`): big in bytes, short in time. */
-function generateBig(ffmpeg: string, file: string, bytes: number): Promise<void> {
-  return runBare(ffmpeg, [
-    "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-    "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-    "-map", "0:v", "-map", "1:a",
-    "-c:v", "rawvideo", "-pix_fmt", "uyvy422", "-c:a", "aac", "-b:a", "64k",
-    "-fs", String(bytes), "-f", "mov", file,
-  ]);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Bare ffmpeg
-
-/**
- * The stage's recorded argv with its input replaced (the recorded one has its SAS redacted)
- * and its output path (a temp dir the stage removed) replaced by `output`. For a `file` input
- * the URL-only options go and the protocol allow-list becomes `file`, as the adapter does for
- * files.
- */
-function bareArgv(recorded: string[], input: { kind: "url"; url: string } | { kind: "file"; path: string }, output: string): string[] {
-  const argv = [...recorded];
-  const inputAt = argv.indexOf("-i");
-  if (inputAt < 0 || inputAt + 1 >= argv.length) throw new Error(`recorded argv has no -i: ${recorded.join(" ")}`);
-  const outputs = argv.map((a, i) => (/custody-transcode-[^/\\]+[/\\]proxy\.out$/.test(a) ? i : -1)).filter((i) => i >= 0);
-  if (outputs.length !== 1) throw new Error(`expected one output path in the recorded argv, found ${outputs.length}: ${recorded.join(" ")}`);
-  argv[outputs[0]] = output;
-  if (input.kind === "url") {
-    argv[inputAt + 1] = input.url;
-    return argv;
-  }
-  argv[inputAt + 1] = `file:${path.resolve(input.path)}`;
-  const urlOnly = new Set(["-rw_timeout", "-reconnect", "-reconnect_delay_max", "-reconnect_streamed", "-reconnect_on_network_error"]);
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (i < inputAt && urlOnly.has(argv[i])) {
-      i++;
-      continue;
-    }
-    if (i < inputAt && argv[i] === "-protocol_whitelist") {
-      out.push(argv[i], "file");
-      i++;
-      continue;
-    }
-    out.push(argv[i]);
-  }
-  return out;
-}
-
-/** Spawns `binary argv` (stdout and stderr drained, the last stderr lines kept for errors). */
-function runBare(binary: string, argv: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, argv, { stdio: ["ignore", "pipe", "pipe"] });
-    let tail = "";
-    child.stdout.resume();
-    child.stderr.on("data", (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000)));
-    child.once("error", reject);
-    child.once("close", (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${path.basename(binary)} exited ${code ?? signal}: ${tail.trim().split("\n").slice(-3).join(" | ")}`));
-    });
-  });
-}
-
-function checkOutput(file: string): void {
-  const size = existsSync(file) ? statSync(file).size : 0;
-  if (size === 0) throw new Error(`bare ffmpeg wrote no output at ${file}`);
-  rmSync(file, { force: true });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Hashing
-
-async function hashComparison(
-  label: string,
-  file: string,
-  bytes: number,
-  input: EvidenceReceivedMessage,
-  container: ContainerClient,
-  blobs: Parameters<typeof hashOriginal>[1]["blobs"],
-  rounds: number,
-): Promise<HashFigures> {
-  const reference = await sha256Of(createReadStream(file, { highWaterMark: MiB }));
-  const stage: number[] = [];
-  const download: number[] = [];
-  const sha: number[] = [];
-  const serial: number[] = [];
-  const stageCpu: number[] = [];
-  const serialCpu: number[] = [];
-  const cpuOf = async (into: number[], work: () => Promise<void>): Promise<void> => {
-    const before = process.cpuUsage();
-    await work();
-    const used = process.cpuUsage(before);
-    into.push((used.user + used.system) / 1e6);
-  };
-  for (let round = 0; round < rounds; round++) {
-    stage.push(
-      await timed(() =>
-        cpuOf(stageCpu, async () => {
-          const result = await hashOriginal(input, { blobs }, benchContext(), {});
-          if (result.sha256 !== reference) throw new Error(`hashOriginal gave ${result.sha256}, expected ${reference}`);
-        }),
-      ),
-    );
-    download.push(
-      await timed(async () => {
-        const response = await container.getBlobClient(input.original.name).download();
-        const read = await drain(response.readableStreamBody as Readable);
-        if (read !== bytes) throw new Error(`download read ${read} bytes, expected ${bytes}`);
-      }),
-    );
-    sha.push(
-      await timed(async () => {
-        if ((await sha256Of(createReadStream(file, { highWaterMark: MiB }))) !== reference) throw new Error("local SHA-256 differs");
-      }),
-    );
-    serial.push(
-      await timed(() =>
-        cpuOf(serialCpu, async () => {
-          const response = await container.getBlobClient(input.original.name).download();
-          if ((await sha256Of(response.readableStreamBody as Readable)) !== reference) throw new Error("download → SHA-256 differs");
-        }),
-      ),
-    );
-  }
-  const figures = { stageSeconds: median(stage), downloadSeconds: median(download), sha256Seconds: median(sha), downloadThenSha256Seconds: median(serial) };
-  const slower = Math.max(figures.downloadSeconds, figures.sha256Seconds);
-  return {
-    label,
-    bytes,
-    rounds,
-    ...figures,
-    ratio: figures.stageSeconds / slower,
-    barePipeRatio: figures.downloadThenSha256Seconds / slower,
-    stageOverBarePipe: figures.stageSeconds / figures.downloadThenSha256Seconds,
-    stageCpuSeconds: median(stageCpu),
-    barePipeCpuSeconds: median(serialCpu),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Through the pipeline
-
-/**
- * Uploads `file` as a dock does, sends its BlobCreated event (as Event Grid would; the event
- * source's poll would add up to its interval) and waits until evidence-ready is confirmed on
- * the record. Latency: the record's `finalEvent.publishedAt` − the moment before the send.
- */
-async function processRecording(
-  stack: RunningStack,
-  blobService: BlobServiceClient,
-  originals: ContainerClient,
-  sender: ReturnType<ServiceBusClient["createSender"]>,
-  file: string,
-  name: string,
-  options: { afterUpload?: (seconds: number) => void; timeoutInMs?: number } = {},
-): Promise<{ record: EvidenceRecord; latencyMs: number; observedMs: number; upload: { blobName: string; etag: string } }> {
-  const uploadStart = performance.now();
-  const uploaded = await uploadRecording(originals, file, { officerId: "PC1", deviceId: "BWV-1", recordedAt: "2026-11-26T06:00:00Z", blobName: `PC1/BWV-1/${Date.now()}-${name}` });
-  options.afterUpload?.((performance.now() - uploadStart) / 1000);
-  const event = blobCreatedEvent(originals, uploaded.blobName, uploaded.etag, { contentLength: uploaded.size, contentType: contentTypeOf(name) });
-  const evidenceId = deriveEvidenceId({ account: blobService.accountName, container: ORIGINALS_CONTAINER, name: uploaded.blobName, etag: uploaded.etag });
-  const sentAt = Date.now();
-  const sentPerf = performance.now();
-  await sender.sendMessages({ body: event, messageId: event.id });
-  const deadline = sentPerf + (options.timeoutInMs ?? 5 * 60_000);
-  for (;;) {
-    const record = (await stack.services!.index.read(evidenceId))?.record;
-    if (record?.status === "ready" && record.finalEvent?.publishedAt) {
-      const observedMs = performance.now() - sentPerf;
-      return { record, latencyMs: Date.parse(record.finalEvent.publishedAt) - sentAt, observedMs, upload: { blobName: uploaded.blobName, etag: uploaded.etag } };
-    }
-    if (record?.status === "failed" || record?.status === "rejected") {
-      const errors = Object.entries(record.stages).map(([stage, state]) => `${stage}: ${state?.status}${state?.lastError ? ` (${state.lastError.code}: ${state.lastError.message})` : ""}`);
-      throw new Error(`${name} ended ${record.status}: ${errors.join("; ")}`);
-    }
-    if (performance.now() > deadline) throw new Error(`${name} not ready after ${Math.round((performance.now() - sentPerf) / 1000)} s (status ${record?.status ?? "no record"})`);
-    await new Promise((resolve) => setTimeout(resolve, READY_POLL_INTERVAL_MS));
-  }
-}
-
-function stageDurations(record: EvidenceRecord): Partial<Record<PipelineStage, number>> {
-  const out: Partial<Record<PipelineStage, number>> = {};
-  for (const stage of record.requiredStages) {
-    const state = record.stages[stage];
-    if (state?.startedAt && state.finishedAt) out[stage] = Date.parse(state.finishedAt) - Date.parse(state.startedAt);
-  }
-  return out;
-}
-
-function longest(stageMs: Partial<Record<PipelineStage, number>>): [PipelineStage, number] {
-  const entries = Object.entries(stageMs) as Array<[PipelineStage, number]>;
-  if (entries.length === 0) throw new Error("the record has no stage times");
-  return entries.reduce((a, b) => (b[1] > a[1] ? b : a));
-}
-
-function contentTypeOf(name: string): string {
-  return name.endsWith(".mov") ? "video/quicktime" : "video/mp4";
-}
-
-// ---------------------------------------------------------------------------------------------
-// Memory
-
-type Phase = "upload" | "processing";
-
-/** This process's RSS every 100 ms, and the peak RSS (VmHWM) of its child processes. */
-class RssSampler {
-  phase: Phase = "upload";
-  private baseline = 0;
-  private samples = 0;
-  private readonly peak: Record<Phase, number> = { upload: 0, processing: 0 };
-  private readonly children = new Map<number, { name: string; hwmKiB: number }>();
-  private timer: NodeJS.Timeout | undefined;
-
-  start(): void {
-    this.baseline = process.memoryUsage().rss;
-    this.sample();
-    this.timer = setInterval(() => this.sample(), RSS_SAMPLE_INTERVAL_MS);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.sample();
-  }
-
-  figures(): { baseline: number; peak: Record<Phase, number>; samples: number; children: Array<{ name: string; pids: number; peakRssMiB: number }> } {
-    const byName = new Map<string, { pids: number; hwmKiB: number }>();
-    for (const child of this.children.values()) {
-      const entry = byName.get(child.name) ?? { pids: 0, hwmKiB: 0 };
-      entry.pids++;
-      entry.hwmKiB = Math.max(entry.hwmKiB, child.hwmKiB);
-      byName.set(child.name, entry);
-    }
-    const children = [...byName].map(([name, e]) => ({ name: name === "node" ? "node (Azurite)" : name, pids: e.pids, peakRssMiB: Math.round((e.hwmKiB / 1024) * 10) / 10 }));
-    return { baseline: this.baseline, peak: { ...this.peak }, samples: this.samples, children };
-  }
-
-  private sample(): void {
-    this.samples++;
-    const rss = process.memoryUsage().rss;
-    this.peak[this.phase] = Math.max(this.peak[this.phase], rss);
-    for (const pid of childPids(process.pid)) {
-      const status = procStatus(pid);
-      if (status === undefined) continue;
-      const known = this.children.get(pid);
-      this.children.set(pid, { name: status.name, hwmKiB: Math.max(known?.hwmKiB ?? 0, status.hwmKiB) });
-    }
-  }
-}
-
-function childPids(pid: number): number[] {
-  try {
-    const pids: number[] = [];
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
-      if (text !== "") pids.push(...text.split(/\s+/).map(Number));
-    }
-    return pids;
-  } catch {
-    return []; // not Linux, or no /proc/<pid>/task/<tid>/children: no child figures
-  }
-}
-
-function procStatus(pid: number): { name: string; hwmKiB: number } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/status`, "utf8");
-    const name = /^Name:\s*(.+)$/m.exec(text)?.[1]?.trim() ?? "?";
-    const hwm = /^VmHWM:\s*(\d+)\s*kB/m.exec(text)?.[1];
-    return hwm === undefined ? undefined : { name, hwmKiB: Number(hwm) };
-  } catch {
-    return undefined; // exited between the listing and the read
-  }
-}
-
-/** A full GC before the memory baseline (global.gc when exposed, else exposed at run time). */
-function collectGarbage(): void {
-  try {
-    const exposed = (globalThis as { gc?: () => void }).gc;
-    if (exposed) return exposed();
-    v8.setFlagsFromString("--expose-gc");
-    (vm.runInNewContext("gc") as () => void)();
-  } catch {
-    // Without a GC the baseline is only less tidy.
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Report
-
-function report(
-  options: MediaBenchOptions,
-  f: {
-    load: { before: number[]; after: number[] };
-    clipBytes: number;
-    clipGenerateSeconds: number;
-    transcode: { stageSeconds: number; stageFfmpegSeconds: number; bareUrlSeconds: number; bareFileSeconds: number; ratio: number; ratioFfmpegRun: number; argv: string[]; rounds: TranscodeRound[] };
-    hashes: HashFigures[];
-    latency: { latencyMs: number; longestMs: number; overheadMs: number; overheadVsAloneMs: number; rounds: LatencyRound[] };
-    memory: MemoryFigures | undefined;
-    totalSeconds: number;
-    ffmpeg: string;
-  },
-): BenchResult {
-  const met = (ok: boolean): string => (ok ? "yes" : "NO");
-  const summary: BenchTable = {
-    title: "Media stages vs bare tools, one run (goals from issue 4)",
-    columns: ["measurement", "Custody", "bare / reference", "ratio or overhead", "goal", "met"],
-    rows: [
-      [`transcode stage vs bare ffmpeg, same argv + SAS URL (s, median of ${options.transcodeRounds})`, f.transcode.stageSeconds, f.transcode.bareUrlSeconds, `${f.transcode.ratio.toFixed(3)}×`, `≤ ${GOALS.transcodeRatio}×`, met(f.transcode.ratio <= GOALS.transcodeRatio)],
-      ...f.hashes.map((h): Array<string | number | null> => [
-        `hash stage vs max(download, SHA-256), ${h.label} (s)`,
-        h.stageSeconds,
-        Math.max(h.downloadSeconds, h.sha256Seconds),
-        `${h.ratio.toFixed(3)}×`,
-        `≤ ${GOALS.hashRatio}×`,
-        met(h.ratio <= GOALS.hashRatio),
-      ]),
-      [`upload → evidence-ready vs longest stage in the run (ms, median of ${options.latencyRounds})`, f.latency.latencyMs, f.latency.longestMs, `+${Math.round(f.latency.overheadMs)} ms`, `< ${GOALS.overheadMs} ms`, met(f.latency.overheadMs < GOALS.overheadMs)],
-      ["upload → evidence-ready vs transcode stage run alone (ms)", f.latency.latencyMs, f.transcode.stageSeconds * 1000, `+${Math.round(f.latency.overheadVsAloneMs)} ms`, `(information)`, "–"],
-      ...(f.memory
-        ? [[
-            `peak RSS of the host process, ${mib(f.memory.bytes).toLocaleString("en-US")} MiB recording (MiB)`,
-            f.memory.processingPeakRssMiB,
-            f.memory.baselineRssMiB,
-            `+${f.memory.processingPeakRiseMiB.toFixed(1)} MiB over baseline`,
-            "≤ 300 MB (286 MiB)",
-            met(f.memory.processingPeakRssMiB * MiB <= GOALS.peakRssBytes),
-          ] as Array<string | number | null>]
-        : []),
-    ],
-  };
-  const transcodeTable: BenchTable = {
-    title: `Transcode, ${options.clipSeconds} s 720p clip (${mib(f.clipBytes)} MiB), seconds per round`,
-    columns: ["round", "stage (whole)", "stage's ffmpeg run", "bare ffmpeg, SAS URL", "bare ffmpeg, local file", "stage ÷ bare URL"],
-    rows: f.transcode.rounds.map((r, i) => [String(i + 1), r.stageSeconds, r.stageFfmpegSeconds, r.bareUrlSeconds, r.bareFileSeconds, `${(r.stageSeconds / r.bareUrlSeconds).toFixed(3)}×`]),
-  };
-  const hashTable: BenchTable = {
-    title: "Hashing (seconds, median of the rounds)",
-    columns: ["file", "MiB", "rounds", "hash stage", "plain download", "plain SHA-256", "download → SHA-256", "stage ÷ slower", "bare pipe ÷ slower", "stage ÷ bare pipe", "CPU s stage / pipe"],
-    rows: f.hashes.map((h) => [
-      h.label,
-      mib(h.bytes),
-      h.rounds,
-      h.stageSeconds,
-      h.downloadSeconds,
-      h.sha256Seconds,
-      h.downloadThenSha256Seconds,
-      `${h.ratio.toFixed(3)}×`,
-      `${h.barePipeRatio.toFixed(3)}×`,
-      `${h.stageOverBarePipe.toFixed(3)}×`,
-      `${h.stageCpuSeconds.toFixed(2)} / ${h.barePipeCpuSeconds.toFixed(2)}`,
-    ]),
-  };
-  const latencyTable: BenchTable = {
-    title: "Upload → evidence-ready, 60 s 720p clip, embedded stack (ms per round)",
-    columns: ["round", "latency", "hash", "transcode", "thumbnail", "longest", "overhead", "vs transcode alone"],
-    rows: f.latency.rounds.map((r, i) => [String(i + 1), r.latencyMs, r.stageMs.hash ?? null, r.stageMs.transcode ?? null, r.stageMs.thumbnail ?? null, r.longestMs, r.overheadMs, r.overheadVsAloneMs]),
-  };
-  const tables = [summary, transcodeTable, hashTable, latencyTable];
-  if (f.memory) {
-    const m = f.memory;
-    tables.push({
-      title: `Memory, ${mib(m.bytes).toLocaleString("en-US")} MiB recording (${m.videoSeconds?.toFixed(1) ?? "?"} s of uncompressed 720p + AAC), RSS sampled every ${RSS_SAMPLE_INTERVAL_MS} ms`,
-      columns: ["process / phase", "peak RSS MiB", "note"],
-      rows: [
-        ["this process: baseline (before upload, after GC)", m.baselineRssMiB, "stack + functions + bench"],
-        ["this process: dock upload (SHA-256 + 8 MiB blocks × 4)", m.uploadPeakRssMiB, `${m.uploadSeconds.toFixed(1)} s; the dock's work, not the host's`],
-        ["this process: processing to evidence-ready", m.processingPeakRssMiB, `${m.processSeconds.toFixed(1)} s; rise ${m.processingPeakRiseMiB.toFixed(1)} MiB`],
-        ["this process: lifetime maxRSS (whole bench)", m.lifetimeMaxRssMiB, "process.resourceUsage().maxRSS"],
-        ...m.children.map((c): Array<string | number | null> => [`child: ${c.name}`, c.peakRssMiB, `VmHWM, max over ${c.pids} process(es)`]),
-      ],
-    });
-  }
-  const notes = [
-    `${f.ffmpeg.split(" Copyright")[0]}; total bench time ${f.totalSeconds.toFixed(0)} s; load average (1/5/15 min) ${f.load.before.join("/")} before, ${f.load.after.join("/")} after — wall-clock ratios on a shared 2-core machine move with other work, so rounds alternate and the median per-round ratio is reported.`,
-    `clip: ${options.clipSeconds} s 1280×720 30 fps testsrc2 + 440 Hz sine, H.264 veryfast yuv420p + AAC 128k, faststart, ${mib(f.clipBytes)} MiB, generated in ${f.clipGenerateSeconds.toFixed(1)} s; uploaded to Azurite (container ${BENCH_CONTAINER} for items 1–2, originals for 3–4).`,
-    "transcode: the stage (transcodeOriginal: versions, ffprobe over the SAS URL, plan, ffmpeg, ffprobe verification of the proxy, ETag check, upload with SHA-256) against bare ffmpeg spawned with the exact argv the stage recorded in its provenance, reading the same blob through a fresh SAS URL from the same Azurite (output to a local path); rounds alternate which goes first. Bare on the local file is information only (argv with `file:` input, protocol allow-list `file`, no URL options).",
-    "hash: hashOriginal through AzureBlobStore (whole-file + segment SHA-256s) vs. BlobClient.download() drained without hashing and vs. SHA-256 of the local file (page cache) in Node; ratio = stage ÷ the slower of the two. \"download → SHA-256\" is the two in one pipe (the bare tools overlapped): \"bare pipe ÷ slower\" is the best this machine allows for one digest; \"stage ÷ bare pipe\" is the stage's own cost, including its second (per-segment) SHA-256 on the thread pool. CPU = this process's user+system seconds, all threads.",
-    "latency: from just before the BlobCreated event is sent (after the upload completed) to the record's finalEvent.publishedAt (evidence-ready confirmed); stage times are the record's startedAt → finishedAt per stage, which run concurrently (hash, transcode, thumbnail on a 2-way-parallel dev host); overhead = latency − longest stage. \"vs transcode alone\" also counts the CPU the concurrent thumbnail and hash stages take from the transcode.",
-    "memory: RSS of this process, which runs the whole stack except Azurite (dev host and functions, Cosmos stand-in, Service Bus emulator) and the bench itself; ffmpeg/ffprobe and Azurite are separate processes (VmHWM read from /proc on every sample, so a child living less than 100 ms may be missed).",
-  ];
-  return {
-    name: "media",
-    tables,
-    notes,
-    data: {
-      options: { clipSeconds: options.clipSeconds, bigBytes: options.bigBytes, hashBig: options.hashBig, transcodeRounds: options.transcodeRounds, hashRounds: options.hashRounds, latencyRounds: options.latencyRounds },
-      goals: GOALS,
-      ffmpeg: f.ffmpeg,
-      clipBytes: f.clipBytes,
-      transcode: { ...f.transcode, goalMet: f.transcode.ratio <= GOALS.transcodeRatio },
-      hash: f.hashes.map((h) => ({ ...h, goalMet: h.ratio <= GOALS.hashRatio })),
-      latency: { ...f.latency, goalMet: f.latency.overheadMs < GOALS.overheadMs },
-      memory: f.memory === undefined ? null : { ...f.memory, goalMet: f.memory.processingPeakRssMiB * MiB <= GOALS.peakRssBytes },
-      totalSeconds: f.totalSeconds,
-      loadAverage: f.load,
-    },
-  };
-}
-
-function writeResult(result: BenchResult): string {
-  const root = path.resolve(__dirname, "..", "..");
-  const base = existsSync(path.join(root, "package.json")) ? root : process.cwd();
-  const dir = path.join(base, "bench", "results");
-  mkdirSync(dir, { recursive: true });
-  const at = new Date().toISOString();
-  const file = path.join(dir, `media-${at.replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, `${JSON.stringify({ at, environment: environment(), media: result.data }, null, 2)}\n`);
-  return file;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-function message(service: BlobServiceClient, container: string, name: string, etag: string, size: number, evidenceId: string): EvidenceReceivedMessage {
-  return {
-    schemaVersion: 1,
-    kind: "evidence-received",
-    evidenceId,
-    original: { account: service.accountName, container, name, etag, url: service.getContainerClient(container).getBlobClient(name).url, size, contentType: contentTypeOf(name) },
-    acceptance: { status: "accepted" },
-    uploadedAt: new Date().toISOString(),
-    sourceEventId: "bench",
-  };
-}
-
-function benchContext(): StageContext {
-  return { actor: "custody/bench", attempt: 1, maxAttempts: 1, traceparent: "00-00000000000000000000000000000001-0000000000000001-01", log: silentLogger };
-}
-
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  await work();
-  return (performance.now() - start) / 1000;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
-}
-
-function mib(bytes: number): number {
-  return Math.round((bytes / MiB) * 100) / 100;
-}
-
-function toMiB(bytes: number): number {
-  return Math.round((bytes / MiB) * 10) / 10;
-}
-
 function bigBytesOf(text: string, flag: string): number {
   return text.trim() === "0" ? 0 : parseByteSize(text, flag);
 }
@@ -814,26 +140,17 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 }
 
 function rounds(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${flag} must be an integer ≥ 1, not "${text}"`);
-  return value;
+  return count(text, flag, undefined, 1);
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    strict: true,
-    allowPositionals: false,
-    options: {
-      json: { type: "boolean" },
-      "media-big-bytes": { type: "string" },
-      "media-hash-big": { type: "boolean" },
-      "media-transcode-rounds": { type: "string" },
-      "media-hash-rounds": { type: "string" },
-      "media-latency-rounds": { type: "string" },
-      "media-no-write": { type: "boolean" },
-    },
+  const values = parseFlags({
+    "media-big-bytes": { type: "string" },
+    "media-hash-big": { type: "boolean" },
+    "media-transcode-rounds": { type: "string" },
+    "media-hash-rounds": { type: "string" },
+    "media-latency-rounds": { type: "string" },
+    "media-no-write": { type: "boolean" },
   });
   const result = await mediaBench({
     bigBytes: values["media-big-bytes"] === undefined ? undefined : bigBytesOf(values["media-big-bytes"], "--media-big-bytes"),
@@ -846,9 +163,4 @@ async function main(): Promise<void> {
   printResults([result], values.json ?? false);
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runMain(main);

@@ -19,7 +19,9 @@ import { ORIGINALS_CONTAINER, startStack } from "../local/stack";
 import { deriveEvidenceId } from "../shared/evidence/evidence-id";
 import { silentLogger } from "../shared/logging";
 import { ENTITIES } from "../shared/topology";
-import { printResults, type BenchResult, type BenchSection } from "./types";
+import { percentile } from "./support/statistics";
+import { printResults } from "./support/standalone";
+import type { BenchResult, BenchSection } from "./types";
 
 export function pipelineBench(options: { files?: number } = {}): BenchSection {
   const files = options.files ?? 20;
@@ -93,11 +95,6 @@ export function pipelineBench(options: { files?: number } = {}): BenchSection {
       };
     },
   };
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 if (require.main === module) {

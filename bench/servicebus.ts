@@ -21,7 +21,10 @@ import { ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusReceiv
 import rhea = require("rhea");
 import { startServiceBusEmulator } from "../local/servicebus-emulator";
 import { DEFAULT_BENCH_ARGS, parseBenchArgs, type BenchArgs } from "./args";
-import { peakRssMiB, printResults, type BenchResult, type BenchSection, type BenchTable } from "./types";
+import { peakRssMiB } from "./support/memory";
+import { printResults, runMain } from "./support/standalone";
+import { median } from "./support/statistics";
+import type { BenchResult, BenchSection, BenchTable } from "./types";
 
 const MESSAGE_BYTES = 1024;
 const SHALLOW_QUEUE = "bench-shallow";
@@ -225,12 +228,6 @@ function summarize(rounds: RunFigures[]): RunSummary {
     peakRssMiB: peakRssMiB(),
     rounds,
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** Total GC pause time of this process so far, as reported by the perf_hooks 'gc' entries. */
@@ -440,9 +437,4 @@ async function main(): Promise<void> {
   printResults([result], args.json);
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (require.main === module) runMain(main);

@@ -28,11 +28,6 @@ export interface BenchSection {
   run(): Promise<BenchResult>;
 }
 
-/** Peak resident set size of this process so far, in MiB (`maxRSS` is in KiB). */
-export function peakRssMiB(): number {
-  return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
-}
-
 export function formatCell(cell: string | number | null): string {
   if (cell === null) return "–";
   if (typeof cell === "string") return cell;
@@ -49,22 +44,6 @@ export function formatResult(result: BenchResult): string {
   const parts = [`== ${result.name} ==`, ...result.tables.map(formatTable)];
   if (result.notes.length > 0) parts.push(result.notes.map((note) => `  * ${note}`).join("\n"));
   return parts.join("\n\n");
-}
-
-/**
- * What every bench entry point prints: with `--json` one object (the environment and each
- * section's data, by name), else the machine line and each section's tables.
- */
-export function printResults(results: readonly BenchResult[], json: boolean): void {
-  const env = environment();
-  if (json) {
-    const output: Record<string, unknown> = { environment: env };
-    for (const result of results) output[result.name] = result.data;
-    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
-    return;
-  }
-  process.stdout.write(`node ${String(env.node)} on ${String(env.platform)}, ${String(env.cpus)} × ${String(env.cpuModel)}\n\n`);
-  process.stdout.write(`${results.map(formatResult).join("\n\n")}\n`);
 }
 
 /** Host facts printed with every run, so figures can be read against the machine. */

@@ -13,7 +13,7 @@ import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { uploadRecording } from "../shared/adapters/dock-upload";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../local/stack";
 import type { ServiceBusEmulatorFaults } from "../local/servicebus-emulator";
-import { locateMediaBinaries } from "../shared/adapters/media-binaries";
+import { locateMediaBinaries } from "../shared/adapters/ffmpeg/media-binaries";
 import { parseEvidenceEvent } from "../shared/contracts/evidence-events";
 import { deriveEvidenceId } from "../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../shared/evidence/record";

@@ -41,9 +41,9 @@ export function fixitySchedule(env: Record<string, string | undefined> = process
 
 export async function fixitySampleHandler(_timer: unknown, invocation: InvocationContext): Promise<void> {
   const context = timerContextFor(fixitySampleFunction, invocation);
-  const { index, blobs, publisher, settings } = await getServices();
+  const { index, blobs, publisher, ledger, settings } = await getServices();
   const outcome = await runFixitySample(
-    { index, blobs, publisher, resultsQueue: ENTITIES.stageResults.queueName },
+    { index, blobs, publisher, resultsQueue: ENTITIES.stageResults.queueName, ledger: { ledger, requiredStages: settings.requiredStages } },
     context,
     { sampleSize: settings.fixity.sampleSize, recheckAfterMs: settings.fixity.recheckAfterHours * 3600_000 },
   );

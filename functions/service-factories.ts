@@ -2,7 +2,7 @@
  * The media tool as the function app uses it. The stores' clients are built from the settings
  * in shared/adapters/factories.ts (also used by the operator CLI); what is app policy stays here.
  */
-import { createFfmpegMediaTool, type FfmpegMediaTool } from "../shared/adapters/ffmpeg-media-tool";
+import { createFfmpegMediaTool, type FfmpegMediaTool } from "../shared/adapters/ffmpeg/media-tool";
 import { CustodyError, toCustodyError } from "../shared/errors";
 import type { MediaTool } from "../shared/ports/media-tool";
 

@@ -115,10 +115,26 @@ resource ledgerRetention 'Microsoft.Storage/storageAccounts/blobServices/contain
   }
 }
 
+// Operators' actions (redrive, purge, reconcile, reprocess): one record per run, written once
+// (If-None-Match: *) and, like the originals, never changed or deleted during retention — the
+// operator who wrote a record cannot take it back.
 resource audit 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobService
   name: auditName
-  properties: { publicAccess: 'None' }
+  properties: {
+    publicAccess: 'None'
+    immutableStorageWithVersioning: { enabled: true }
+  }
+}
+
+resource auditRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (!originalsPolicyLocked) {
+  parent: audit
+  name: 'default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: originalsRetentionDays
+    allowProtectedAppendWrites: false
+    allowProtectedAppendWritesAll: false
+  }
 }
 
 // Event Grid writes events it could not deliver here (modules/eventgrid.bicep).

@@ -4,6 +4,7 @@
  */
 import type { Scenario } from "../scenario";
 import { forgeryScenario } from "./forgery";
+import { stackCrashScenario } from "./stack-crash";
 import { burstScenario, duplicateDeliveryScenario, hostKillScenario, outageScenario } from "./uploads";
 
 export function fullSuite(): Scenario[] {
@@ -18,5 +19,6 @@ export function fullSuite(): Scenario[] {
     outageScenario({ service: "blob", cutInMs: 150_000, mode: "blackhole", uploads: 15 }),
     outageScenario({ service: "serviceBus", cutInMs: 60_000, mode: "down", uploads: 15 }),
     forgeryScenario(),
+    stackCrashScenario({ uploads: 40 }),
   ];
 }

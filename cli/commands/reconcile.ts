@@ -3,7 +3,7 @@
  * Event Grid event: re-emits the BlobCreated event of originals with no index record and of
  * records stuck in `received` longer than D (default 1h). The work is
  * shared/stages/reconcile-stage.ts, which the reconcile timer function runs too; this command
- * prints it and writes an audit record (cli/audit-log.ts) when it re-emitted anything.
+ * prints it and writes an audit record (shared/ports/audit-log.ts) when it re-emitted anything.
  *
  * Every run is one operation: its id (the audit record's) is part of every message id it sends and
  * travels on to the evidence-received message ingest sends for it, so a re-announcement is never

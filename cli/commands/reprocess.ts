@@ -5,13 +5,15 @@
  *
  * For each recording and stage it sends the recording's evidence-received message, rebuilt
  * from the index record with the request attached (shared/evidence/reprocess.ts), to that
- * stage's subscription only. The stage overwrites its renditions at their deterministic paths
- * and reports a result that carries the request, so the index records the new renditions and
- * provenance as the stage's, keeps the replaced run's files and tool versions under
- * `stages.<stage>.superseded`, and logs the re-run as its own custody log entry (the first
- * run's entry, with its output digest, stays). A ready recording stays ready and is not
- * announced again; a failed one whose failed stage now succeeds becomes ready and is
- * announced with evidence-ready, as after a dead-letter redrive.
+ * stage's subscription only. The stage writes its renditions to the request's own folder
+ * (`<evidenceId>/<stage>/reprocess-<id>/`: files downstream was told about are never
+ * overwritten) and reports a result that carries the request, so the index records the new
+ * renditions and provenance as the stage's, keeps the replaced run's files and tool versions
+ * under `stages.<stage>.superseded`, and logs the re-run as its own custody log entry (the
+ * first run's entry, with its output digest, stays). A ready recording stays ready and the
+ * index announces the change with one evidence-updated event per request and stage; a failed
+ * one whose failed stage now succeeds becomes ready and is announced with evidence-ready, as
+ * after a dead-letter redrive.
  *
  * Every run that sent anything writes an audit record (`custody audit`): who, when, which
  * recordings and stages, why. The request id is that record's id and is part of every message

@@ -25,6 +25,7 @@
  * Exit codes: 0; 1 when `--timeout` passed before `--max` events arrived; 2 for usage or
  * infrastructure errors (unknown subscription, a filter Service Bus refuses).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
 import { openEventSubscription } from "../../shared/adapters/service-bus-event-subscription";
 import { parseEvidenceEvent, type EvidenceEvent } from "../../shared/contracts/evidence-events";
@@ -153,7 +154,8 @@ async function reconnect(
   process.stderr.write(`custody subscribe: connection lost: ${reason}\n`);
   for (let delay = RECONNECT_FIRST_DELAY_IN_MS; !signal.aborted; delay = Math.min(RECONNECT_MAX_DELAY_IN_MS, delay * 2)) {
     process.stderr.write(`custody subscribe: reconnecting in ${Math.round(delay / 1000)} s\n`);
-    await abortableDelay(delay, signal);
+    // Ends early, without error, when the run is stopped.
+    await sleep(delay, undefined, { signal }).catch(() => undefined);
     if (signal.aborted) break;
     const fresh = open();
     try {
@@ -169,18 +171,6 @@ async function reconnect(
     }
   }
   return undefined;
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**
@@ -230,11 +220,13 @@ async function handle(subscription: EventSubscription, message: ReceivedMessage,
 function textLine(event: EvidenceEvent): string {
   const data = event.data;
   const who = [`officer ${printable(data.capture?.officerId ?? "-")}`, `device ${printable(data.capture?.deviceId ?? "-")}`, ...(data.capture?.unit ? [`unit ${printable(data.capture.unit)}`] : [])].join("  ");
-  const outcome =
-    data.status === "ready"
-      ? `${data.renditions.length} rendition(s)`
-      : `${data.failure.stage}/${data.failure.code}: ${printable(data.failure.reason)}`;
-  const findings = data.integrityFindings.length > 0 ? `  INTEGRITY: ${data.integrityFindings.map((f) => f.code).join(", ")}` : "";
+  if (event.type === "org.custody.evidence.updated.v1") {
+    const update = event.data;
+    const change = `${update.stage} re-run ${printable(update.reprocess.id)}: ${update.renditions.length} rendition(s) replace ${update.replaced.length}`;
+    return `${event.time}  ${event.type}  ${data.evidenceId}  ${data.status.padEnd(8)}  ${who}  ${change}`;
+  }
+  const outcome = event.data.status === "ready" ? `${event.data.renditions.length} rendition(s)` : `${event.data.failure.stage}/${event.data.failure.code}: ${printable(event.data.failure.reason)}`;
+  const findings = event.data.integrityFindings.length > 0 ? `  INTEGRITY: ${event.data.integrityFindings.map((f) => f.code).join(", ")}` : "";
   return `${event.time}  ${event.type}  ${data.evidenceId}  ${data.status.padEnd(8)}  ${who}  ${outcome}${findings}`;
 }
 

@@ -1,8 +1,10 @@
 /**
  * `custody verify [EVIDENCE_ID…] [--all] [--since T] [--json] [--record]` — is the original
  * intact? Re-hashes each original's current bytes (streamed) and compares them with the hash
- * recorded at ingest, naming the segments (byte ranges) that differ. Exit code 0 when every
- * recording checked is intact, 1 when any original is modified or missing, 2 otherwise (a
+ * recorded at ingest — the custody ledger's, which an altered or lost index cannot change —
+ * naming the segments (byte ranges) that differ. Exit code 0 when every recording checked is
+ * intact, 1 when any original is modified or missing or an index record's fingerprint is not
+ * the ledger's, 2 otherwise (a
  * usage error, an id the index does not hold, a recording with nothing to verify against, or
  * storage that could not be reached).
  */
@@ -13,7 +15,7 @@ import { describeFixity } from "../../shared/evidence/fixity";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { EVIDENCE_ID_PATTERN } from "../../shared/evidence/evidence-id";
 import { isCustodyError } from "../../shared/errors";
-import { publishFixityResult, verifyOriginal, type FixityReport } from "../../shared/stages/fixity-stage";
+import { publishFixityResult, verifyEvidence, type FixityReport, type VerifyOriginalDeps } from "../../shared/stages/fixity-stage";
 import { ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { integerInRange, isoTime, targetCommand } from "../options";
@@ -63,15 +65,17 @@ export function registerVerifyCommand(program: Command): void {
     });
 }
 
-/** 1 when any original is modified or missing; else 2 when any could not be verified; else 0. */
+/** 1 when any original is modified or missing, or an index record's fingerprint is not the ledger's; else 2 when any could not be verified; else 0. */
 export function exitCodeFor(results: readonly VerifyResult[]): number {
-  if (results.some((r) => r.status === "modified" || r.status === "missing")) return EXIT_FAILED_RECORDING;
+  if (results.some((r) => r.status === "modified" || r.status === "missing" || ("indexFingerprint" in r && r.indexFingerprint !== undefined))) return EXIT_FAILED_RECORDING;
   if (results.some((r) => r.status !== "intact")) return EXIT_USAGE_OR_INFRASTRUCTURE;
   return EXIT_OK;
 }
 
 async function verifyAll(target: StackTarget, evidenceIds: string[], options: VerifyOptions, concurrency: number): Promise<VerifyResult[]> {
-  const { index, blobs, publisher } = target.services;
+  const { index, blobs, publisher, ledger } = target.services;
+  // Compared with the fingerprint the custody ledger recorded at ingest, whatever the index says.
+  const deps: VerifyOriginalDeps = { blobs, ledger: { ledger, requiredStages: target.settings.requiredStages } };
   // Named recordings are read one by one; --all streams the listing and keeps only what it needs per record.
   const selected: Array<EvidenceRecord | { evidenceId: string; missing: true }> = [];
   if (options.all) {
@@ -87,7 +91,8 @@ async function verifyAll(target: StackTarget, evidenceIds: string[], options: Ve
   const worker = async (): Promise<void> => {
     for (let i = next++; i < selected.length; i = next++) {
       const item = selected[i];
-      results[i] = "missing" in item ? { evidenceId: item.evidenceId, status: "not-found", reason: "the index holds no such recording", differingSegments: [] } : await verifyOne(item, blobs, options.record ? (report) => publishFixityResult(publisher, ENTITIES.stageResults.queueName, report, actor) : undefined);
+      const record = "missing" in item ? undefined : item;
+      results[i] = await verifyOne(item.evidenceId, record, deps, options.record && record !== undefined ? (report) => publishFixityResult(publisher, ENTITIES.stageResults.queueName, report, actor) : undefined);
       bar.increment();
     }
   };
@@ -99,21 +104,25 @@ async function verifyAll(target: StackTarget, evidenceIds: string[], options: Ve
   return results;
 }
 
-async function verifyOne(record: EvidenceRecord, blobs: StackTarget["services"]["blobs"], record_: ((report: FixityReport) => Promise<unknown>) | undefined): Promise<VerifyResult> {
+/** One recording, by the index record or — when the index lost it — by the ledger alone (then nothing is recorded: the index has no record to record it on). */
+async function verifyOne(evidenceId: string, record: EvidenceRecord | undefined, deps: VerifyOriginalDeps, record_: ((report: FixityReport) => Promise<unknown>) | undefined): Promise<VerifyResult> {
   let report: FixityReport;
   try {
-    report = await verifyOriginal(record, { blobs });
+    const verified = await verifyEvidence(evidenceId, record, deps);
+    if (verified === undefined) return { evidenceId, status: "not-found", reason: "neither the index nor the custody ledger knows this recording", differingSegments: [] };
+    report = record === undefined ? { ...verified, reason: [verified.reason, "the index holds no record: verified against the custody ledger alone (`custody reconcile` rebuilds the record)"].filter(Boolean).join("; ") } : verified;
   } catch (error) {
     const code = isCustodyError(error) ? `${error.code}: ` : "";
-    return { evidenceId: record.evidenceId, status: "error", reason: `${code}${(error as Error).message}`, differingSegments: [] };
+    return { evidenceId, status: "error", reason: `${code}${(error as Error).message}`, differingSegments: [] };
   }
-  if (record_ === undefined) return report;
+  // A record that disagrees with the ledger would refuse the result: say so rather than send it.
+  if (record_ === undefined || report.indexFingerprint !== undefined) return report;
   try {
     await record_(report);
     return { ...report, recorded: true };
   } catch (error) {
     // The check stands; only its recording failed. Reported, and the exit code says so.
-    return { evidenceId: record.evidenceId, status: "error", reason: `verified ${report.status.toUpperCase()}, but recording the result failed: ${(error as Error).message}`, differingSegments: [] };
+    return { evidenceId, status: "error", reason: `verified ${report.status.toUpperCase()}, but recording the result failed: ${(error as Error).message}`, differingSegments: [] };
   }
 }
 

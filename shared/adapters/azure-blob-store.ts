@@ -37,6 +37,7 @@ import {
   type UnlistableFolder,
   type WrittenBlob,
 } from "../ports/blob-store";
+import { withoutQuery } from "../text/redaction";
 import { decodeMetadata } from "./blob-metadata";
 import { listBlobsIsolatingFailures } from "./blob-listing";
 
@@ -278,13 +279,6 @@ function ifMatch(ref: BlobRef): { ifMatch: string } | undefined {
  */
 export function quoteEtag(etag: string): string {
   return etag.startsWith('"') || etag.startsWith("W/") ? etag : `"${etag}"`;
-}
-
-function withoutQuery(url: string): string {
-  const parsed = new URL(url);
-  parsed.search = "";
-  parsed.hash = "";
-  return parsed.toString();
 }
 
 function describe(ref: BlobRef): string {

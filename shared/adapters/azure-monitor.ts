@@ -48,7 +48,7 @@ export function startTelemetry(env: Record<string, string | undefined> = process
   const clientId = clientIdOf(env[AUTHENTICATION_STRING_SETTING]);
   const credential = (options.createCredential ?? defaultCredential)(clientId);
   // Loaded only here: the distro pulls in the whole OpenTelemetry Node SDK, which nothing else needs.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, as said above
   const useAzureMonitor = options.useAzureMonitor ?? (require("@azure/monitor-opentelemetry") as { useAzureMonitor: UseAzureMonitor }).useAzureMonitor;
   useAzureMonitor({
     azureMonitorExporterOptions: { connectionString, credential },
@@ -92,7 +92,7 @@ function clientIdOf(authentication: string | undefined): string | undefined {
 function defaultCredential(clientId: string | undefined): TokenCredential {
   // Required here rather than imported: this module loads before everything else in the app
   // (functions/telemetry-bootstrap.ts), and the SDK's HTTP stack should load after telemetry starts.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, as said above
   const { ManagedIdentityCredential } = require("@azure/identity") as typeof import("@azure/identity");
   return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
 }

@@ -9,6 +9,7 @@
 import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
 import { BlobServiceClient, type StoragePipelineOptions } from "@azure/storage-blob";
 import { CustodyError } from "../errors";
+import { withoutQuery } from "../text/redaction";
 
 export interface BlobServiceClientSettings {
   /** Account connection string (Azurite, or an account with shared keys). Wins when both are set, as in the Functions host. */
@@ -33,7 +34,7 @@ export function createBlobServiceClient(settings: BlobServiceClientSettings): Bl
   if (settings.blobServiceUri !== undefined && settings.blobServiceUri.trim() !== "") {
     let url: URL;
     // Echoed without its query string: a pasted SAS URL carries its signature there.
-    const shown = settings.blobServiceUri.replace(/[?#].*$/s, "");
+    const shown = withoutQuery(settings.blobServiceUri);
     try {
       url = new URL(settings.blobServiceUri);
     } catch (error) {

@@ -17,7 +17,7 @@ import {
   type ServiceBusReceivedMessage,
 } from "@azure/service-bus";
 import { CustodyError } from "../errors";
-import type { DeadLetteredMessage, DeadLetterReceiver, EntityCounts, LockedDeadLetter, OutgoingMessage, QueueOperations } from "../ports/queue-operations";
+import type { DeadLetteredMessage, DeadLetterReceiver, EntityCounts, LockedDeadLetter, QueueOperations, VerbatimMessage } from "../ports/queue-operations";
 import type { ConnectionAuth } from "../settings";
 import { SERVICE_BUS_CONNECTION } from "../settings";
 import { entityPath, type ReceivableEntity } from "../topology";
@@ -149,7 +149,7 @@ export class ServiceBusOperations implements QueueOperations {
     };
   }
 
-  async send(queueOrTopic: string, message: OutgoingMessage): Promise<void> {
+  async send(queueOrTopic: string, message: VerbatimMessage): Promise<void> {
     this.sendClient ??= this.newClient();
     const sender = this.sendClient.createSender(queueOrTopic);
     try {

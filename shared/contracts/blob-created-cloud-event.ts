@@ -7,6 +7,7 @@
  * Pure: no I/O (shared/contracts/blob-created-event.ts is the parsing side).
  */
 import { createHash } from "node:crypto";
+import { withoutQuery } from "../text/redaction";
 
 /** Where the blob lives; a storage SDK ContainerClient is one. */
 export interface BlobContainerLocation {
@@ -49,7 +50,7 @@ export function blobCreatedEvent(
   options: { source?: string } = {},
 ): BlobCreatedCloudEvent {
   const id = deterministicUuid(`${container.accountName}/${container.containerName}/${name}#${etag}`);
-  const url = container.getBlobClient(name).url.split("?")[0];
+  const url = withoutQuery(container.getBlobClient(name).url);
   const data: BlobCreatedCloudEvent["data"] = {
     api: "PutBlockList",
     clientRequestId: id,

@@ -1,11 +1,13 @@
 /**
- * The product's public contract: the evidence-ready and evidence-failed events on the
- * `evidence-ready` topic, as CloudEvents 1.0 in the AMQP binding's **binary** content mode.
+ * The product's public contract: the evidence-ready, evidence-failed and evidence-updated events
+ * on the `evidence-ready` topic, as CloudEvents 1.0 in the AMQP binding's **binary** content mode.
  *
  * - The event's `data` is the message body (JSON, `content-type: application/json`, which the
  *   binding maps to `datacontenttype`). Its JSON Schemas (draft 2020-12) are the files in
  *   docs/events/ — the same files downstream teams read — loaded here, so the schema the
- *   product checks against can never drift from the published one.
+ *   product checks against can never drift from the published one. The TypeScript types of the
+ *   data are derived from the same files (scripts/generate-event-schemas.js, checked by the
+ *   contract documents test).
  * - Every other CloudEvents attribute is an application property prefixed `cloudEvents:`
  *   (`cloudEvents:id`, `cloudEvents:type`, …), `time` as an AMQP timestamp.
  * - Routing properties without prefix (`eventType`, `evidenceId`, `status`, `officerId`,
@@ -27,11 +29,16 @@
 import Ajv2020 from "ajv/dist/2020";
 import evidenceFailedSchema from "../../docs/events/evidence-failed.v1.schema.json";
 import evidenceReadySchema from "../../docs/events/evidence-ready.v1.schema.json";
+import evidenceUpdatedSchema from "../../docs/events/evidence-updated.v1.schema.json";
+import type { FromSchema } from "json-schema-to-ts";
 import { CustodyError } from "../errors";
-import type { RejectionReason, RenditionKind } from "./messages";
+import { EVIDENCE_FAILED_DATA_SCHEMA, EVIDENCE_READY_DATA_SCHEMA, EVIDENCE_UPDATED_DATA_SCHEMA } from "./evidence-event-schemas.generated";
 
-/** The two outcome events, by their short names (the record's `finalEvent.type`). */
-export type EvidenceEventName = "evidence-ready" | "evidence-failed";
+/**
+ * The events by their short names: the two outcome events (the record's `finalEvent.type`),
+ * and evidence-updated — an operator's re-run replaced renditions of a ready recording.
+ */
+export type EvidenceEventName = "evidence-ready" | "evidence-failed" | "evidence-updated";
 
 export const CLOUDEVENTS_SPEC_VERSION = "1.0";
 
@@ -39,6 +46,7 @@ export const CLOUDEVENTS_SPEC_VERSION = "1.0";
 export const EVIDENCE_EVENT_TYPES = {
   "evidence-ready": "org.custody.evidence.ready.v1",
   "evidence-failed": "org.custody.evidence.failed.v1",
+  "evidence-updated": "org.custody.evidence.updated.v1",
 } as const satisfies Record<EvidenceEventName, string>;
 export type EvidenceEventType = (typeof EVIDENCE_EVENT_TYPES)[EvidenceEventName];
 
@@ -46,6 +54,7 @@ export type EvidenceEventType = (typeof EVIDENCE_EVENT_TYPES)[EvidenceEventName]
 export const EVIDENCE_EVENT_DATASCHEMAS = {
   "org.custody.evidence.ready.v1": evidenceReadySchema.$id,
   "org.custody.evidence.failed.v1": evidenceFailedSchema.$id,
+  "org.custody.evidence.updated.v1": evidenceUpdatedSchema.$id,
 } as const satisfies Record<EvidenceEventType, string>;
 
 /** The `datacontenttype` (the AMQP content-type in binary mode). */
@@ -74,94 +83,29 @@ export const EVENT_PROPERTIES = {
   unit: "unit",
 } as const;
 
-export interface EventOriginal {
-  storageAccount: string;
-  container: string;
-  name: string;
-  versionId?: string;
-  etag: string;
-  size: number;
-  contentType?: string;
-  sha256?: string;
-  /** Without query string: never a SAS. */
-  url: string;
-}
+/**
+ * The events' data, as Custody produces it: derived from the published schemas (closed, in the
+ * generated module), so a property exists in the types exactly when docs/events/ names it.
+ */
+export type EvidenceReadyData = FromSchema<typeof EVIDENCE_READY_DATA_SCHEMA>;
+export type EvidenceFailedData = FromSchema<typeof EVIDENCE_FAILED_DATA_SCHEMA>;
+/** An operator's re-run replaced renditions of a ready recording (new paths: a re-run never overwrites what downstream was told). */
+export type EvidenceUpdatedData = FromSchema<typeof EVIDENCE_UPDATED_DATA_SCHEMA>;
+/** The original as the events describe it (evidence-ready and evidence-updated also require its `sha256`). */
+export type EventOriginal = EvidenceFailedData["original"];
+export type EventCapture = NonNullable<EvidenceFailedData["capture"]>;
+export type EventMediaSummary = NonNullable<EvidenceFailedData["media"]>;
+export type EventRendition = EvidenceFailedData["renditions"][number];
+export type EventIntegrityFinding = EvidenceFailedData["integrityFindings"][number];
+export type EventFailure = EvidenceFailedData["failure"];
 
-export interface EventCapture {
-  officerId?: string;
-  deviceId?: string;
-  recordedAt?: string;
-  unit?: string;
-  deviceSha256?: string;
-}
-
-export interface EventMediaSummary {
-  container: string;
-  durationInSeconds?: number;
-  sizeInBytes?: number;
-  bitRate?: number;
-  video?: { codec?: string; width?: number; height?: number; frameRate?: number; rotation?: number; pixelFormat?: string; bitDepth?: number; hdr?: boolean };
-  audio?: { codec?: string; sampleRate?: number; channels?: number };
-  dataTracks: string[];
-  creationTime?: string;
-  device?: { make?: string; model?: string };
-}
-
-export interface EventRendition {
-  kind: RenditionKind;
-  stage: "transcode" | "thumbnail";
-  name: string;
-  container: string;
-  path: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-  url?: string;
-  width?: number;
-  height?: number;
-  durationInSeconds?: number;
-  timeInSeconds?: number;
-}
-
-export interface EventIntegrityFinding {
-  code: string;
-  message: string;
-  at: string;
-  expected: string;
-  actual: string;
-  differingSegments?: Array<{ index: number; offset: number; length: number }>;
-}
-
-interface EvidenceEventDataBase {
-  evidenceId: string;
-  original: EventOriginal;
-  capture?: EventCapture;
-  media?: EventMediaSummary;
-  renditions: EventRendition[];
-  integrityFindings: EventIntegrityFinding[];
-}
-
-export interface EvidenceReadyData extends EvidenceEventDataBase {
-  status: "ready";
-  original: EventOriginal & { sha256: string };
-  capture: EventCapture & { officerId: string; deviceId: string; recordedAt: string };
-}
-
-export interface EventFailure {
-  stage: "ingest" | "hash" | "transcode" | "thumbnail";
-  code: string;
-  reason: string;
-  reasons?: RejectionReason[];
-}
-
-export interface EvidenceFailedData extends EvidenceEventDataBase {
-  status: "failed" | "rejected";
-  failure: EventFailure;
-}
+/** A rendition an evidence-updated event says was replaced: where it is (still), its size and digest. */
+export type EventReplacedRendition = EvidenceUpdatedData["replaced"][number];
 
 export interface EventDataByType {
   "org.custody.evidence.ready.v1": EvidenceReadyData;
   "org.custody.evidence.failed.v1": EvidenceFailedData;
+  "org.custody.evidence.updated.v1": EvidenceUpdatedData;
 }
 
 /** The CloudEvents context attributes of one event (binary mode: its `cloudEvents:` properties and content type). */
@@ -191,6 +135,7 @@ const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false }
 const validators = {
   "org.custody.evidence.ready.v1": ajv.compile(evidenceReadySchema),
   "org.custody.evidence.failed.v1": ajv.compile(evidenceFailedSchema),
+  "org.custody.evidence.updated.v1": ajv.compile(evidenceUpdatedSchema),
 } as const;
 /**
  * What Custody checks its own events against: the same schemas closed (`additionalProperties:
@@ -199,18 +144,10 @@ const validators = {
  */
 const producerAjv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
 const producerValidators = {
-  "org.custody.evidence.ready.v1": producerAjv.compile(closed(evidenceReadySchema) as object),
-  "org.custody.evidence.failed.v1": producerAjv.compile(closed(evidenceFailedSchema) as object),
+  "org.custody.evidence.ready.v1": producerAjv.compile(EVIDENCE_READY_DATA_SCHEMA),
+  "org.custody.evidence.failed.v1": producerAjv.compile(EVIDENCE_FAILED_DATA_SCHEMA),
+  "org.custody.evidence.updated.v1": producerAjv.compile(EVIDENCE_UPDATED_DATA_SCHEMA),
 } as const;
-
-function closed(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(closed);
-  if (schema === null || typeof schema !== "object") return schema;
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(schema)) out[key] = key === "properties" ? Object.fromEntries(Object.entries(value as object).map(([name, sub]) => [name, closed(sub)])) : closed(value);
-  if ("properties" in out && !("additionalProperties" in out)) out.additionalProperties = false;
-  return out;
-}
 
 export function isEvidenceEventType(value: unknown): value is EvidenceEventType {
   return typeof value === "string" && Object.prototype.hasOwnProperty.call(validators, value);

@@ -38,6 +38,14 @@ export function reprocessIdOf(stageResultId: string): string | undefined {
   return /:reprocess-([A-Za-z0-9-]+):/.exec(stageResultId)?.[1];
 }
 
+/**
+ * The evidence-updated event a `custody reprocess` run's result owes downstream (one per
+ * request and stage: a redelivered result is dropped by the topic's duplicate detection).
+ */
+export function evidenceUpdatedMessageId(evidenceId: string, requestId: string, stage: PipelineStage): string {
+  return `${evidenceId}:updated:reprocess-${requestId}:${stage}`;
+}
+
 /** The evidence-received message a `custody reprocess` run sends to one stage's subscription. */
 export function reprocessMessageId(evidenceId: string, requestId: string, stage: PipelineStage): string {
   return `${evidenceId}:received:reprocess-${requestId}:${stage}`;

@@ -1,361 +1,120 @@
 /**
- * The messages stages exchange. Each has a TypeScript type and a JSON Schema (draft 2020-12);
- * every boundary parses with `parseMessage(kind, body)`, which either returns the typed body or
+ * The messages stages exchange, as JSON Schemas (draft 2020-12). The TypeScript types are
+ * derived from the schemas (`FromSchema`, types only), so a field exists in both or in neither:
+ * change a message by changing its schema (docs/decisions/0008-message-types-from-schemas.md).
+ * Every boundary parses with `parseMessage(kind, body)`, which either returns the typed body or
  * throws `CustodyError("InvalidMessage")` listing what is wrong — an invalid message is
  * dead-lettered with that reason, never retried.
  *
  * Versioning: `schemaVersion` is 1. Additive changes (new optional fields) keep the version;
  * anything else is a new version that readers must accept side by side.
  */
-
-import type { MediaProbe } from "../media/probe";
-
-export type { MediaProbe, MediaStreamInfo, MediaStreamType } from "../media/probe";
+import type { FromSchema } from "json-schema-to-ts";
 
 export const PIPELINE_STAGES = ["hash", "transcode", "thumbnail"] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
-/** The blob a recording is: exactly one version of it. */
-export interface OriginalRef {
-  /** Storage account name (from the blob URL host). */
-  account: string;
-  container: string;
-  /** Blob name, as stored (not URL-encoded). */
-  name: string;
-  /** Blob version id (Azure, versioning on); absent where the store has no versions (Azurite). */
-  versionId?: string;
-  /** ETag of the version the event announced; reads are conditioned on it. */
-  etag: string;
-  /** The blob's URL without query string (no SAS ever travels in messages). */
-  url: string;
-  size: number;
-  contentType?: string;
-}
-
-/** What the dock said about the recording (blob metadata), validated. */
-export interface CaptureMetadata {
-  officerId: string;
-  deviceId: string;
-  /** ISO 8601 with offset. */
-  recordedAt: string;
-  /** SHA-256 the device computed, lower-case hex, if it sent one. */
-  deviceSha256?: string;
-  /**
-   * The unit or borough the recording belongs to, when the dock sends one (metadata `unit`,
-   * optional): lets downstream subscriptions filter on it (the events' `unit` property).
-   */
-  unit?: string;
-}
-
-export interface RejectionReason {
-  code:
-    | "MissingMetadata"
-    | "InvalidMetadata"
-    | "UnsupportedContainer"
-    | "EmptyBlob"
-    | "InvalidName";
-  message: string;
-  /** The metadata key or property concerned, when there is one. */
-  field?: string;
-}
-
-/** One message per recording, published by ingest on the `evidence-received` topic. */
-export interface EvidenceReceivedMessage {
-  schemaVersion: 1;
-  kind: "evidence-received";
-  evidenceId: string;
-  original: OriginalRef;
-  /** Absent (or partial) when the recording was rejected for its metadata. */
-  capture?: Partial<CaptureMetadata>;
-  /** `rejected` recordings are still hashed and indexed, then end as `rejected`. */
-  acceptance: { status: "accepted" } | { status: "rejected"; reasons: RejectionReason[] };
-  /** When the blob was created (event time), ISO 8601. */
-  uploadedAt: string;
-  /** The Event Grid event this came from (for tracing duplicates). */
-  sourceEventId: string;
-  /**
-   * Present when an operator asked for a stage to run again (`custody reprocess`): the message
-   * then goes to that stage's subscription only, and the stage's result carries the request,
-   * so the re-run is its own custody log entry rather than a duplicate of the first run.
-   */
-  reprocess?: ReprocessRequest;
-  /**
-   * Present when the index re-sends the message to one stage's subscription because the stage
-   * failed for a transient cause (a retry with backoff, scheduled by the index): the round it
-   * is. The stage's result carries it, so each round is its own result and custody log entry.
-   */
-  retry?: RetryRound;
-}
-
-/** One retry of a stage the index scheduled after a transient failure (see EvidenceReceivedMessage.retry). */
-export interface RetryRound {
-  /** 1 for the first retry; the pipeline's own run is round 0. */
-  round: number;
-  /** When the run first failed (round 0's failure): the retry budget counts from here. */
-  firstFailedAt: string;
-}
-
-/** A re-run an operator asked for, carried from the request to the stage's result. */
-export interface ReprocessRequest {
-  /** One id per `custody reprocess` run — the id of its audit record. */
-  id: string;
-  /** The identity that asked (as `custody audit` shows it). */
-  requestedBy: string;
-  /** ISO 8601. */
-  requestedAt: string;
-  /** Why, in the operator's words (e.g. "ffmpeg 7.1 upgrade"). */
-  reason?: string;
-}
-
-export interface StageError {
-  code: string;
-  message: string;
-  retryable: boolean;
-}
-
-export interface HashResult {
-  sha256: string;
-  size: number;
-  segmentSizeInBytes: number;
-  /** SHA-256 of each consecutive segment (the last may be shorter), lower-case hex. */
-  segmentSha256: string[];
-  /** The device's claim and whether it matched; absent when the device sent none. */
-  deviceSha256?: string;
-  matchesDevice?: boolean;
-}
-
-/**
- * A stage's outcome for one recording, sent to its producer's results queue (`stage-results` for
- * hash, `media-results` for the media stages: functions/index-evidence.ts). A failed attempt
- * that will be retried is reported too (`final: false`), so the record shows attempts and the
- * last error while the message is still being retried.
- */
-export interface StageResultMessage {
-  schemaVersion: 1;
-  kind: "stage-result";
-  evidenceId: string;
-  stage: PipelineStage;
-  /** 1 for the first delivery of the stage's input message. */
-  attempt: number;
-  outcome: "succeeded" | "failed" | "skipped";
-  /** False for a failed attempt that will be retried. */
-  final: boolean;
-  startedAt: string;
-  finishedAt: string;
-  /** Host/function that ran the stage (custody log "who"). */
-  actor: string;
-  /** SHA-256 of the input (the original) when known. */
-  inputSha256?: string;
-  hash?: HashResult;
-  error?: StageError;
-  /** Why a stage was skipped (e.g. no video stream for thumbnails). */
-  skipReason?: string;
-  /**
-   * What ffprobe found in the original (media stages). Both transcode and thumbnail probe and
-   * report it; the index keeps one (they are the same file and the same probe).
-   */
-  media?: MediaProbe;
-  /** Files the stage wrote to the `derived` container (its complete set: a re-run replaces them). */
-  renditions?: Rendition[];
-  /** How the stage produced its renditions (media stages): source version, tools, exact arguments, times. */
-  provenance?: StageProvenance;
-  /** The operator's request when this run was a `custody reprocess` (copied from the evidence-received message). */
-  reprocess?: ReprocessRequest;
-  /** The retry round when this run was a retry the index scheduled (copied from the evidence-received message). */
-  retry?: RetryRound;
-}
-
-export type RenditionKind = "proxy" | "audio-proxy" | "poster" | "thumbnail" | "sprite" | "sprite-vtt";
-
-/** One derived file, at a deterministic path `derived/<evidenceId>/<stage>/<name>` (re-runs overwrite it). */
-export interface Rendition {
-  kind: RenditionKind;
-  /** File name inside the stage's folder, e.g. `proxy.mp4`, `thumb-03.jpg`. */
-  name: string;
-  /** Always the derived container (originals are never written). */
-  container: string;
-  /** Blob name: `<evidenceId>/<stage>/<name>`. */
-  path: string;
-  contentType: string;
-  size: number;
-  /** SHA-256 of the bytes uploaded, computed while uploading, lower-case hex. */
-  sha256: string;
-  width?: number;
-  height?: number;
-  durationInSeconds?: number;
-  /** For stills: the time in the recording the frame shows (seconds from the start). */
-  timeInSeconds?: number;
-}
-
-/** One ffmpeg/ffprobe run, as executed. */
-export interface MediaToolRun {
-  /** What the run was for, e.g. `probe`, `transcode`, `verify`, `thumbnails`. */
-  purpose: string;
-  /** The exact argument vector passed to the binary (the input URL's SAS query is redacted). */
-  arguments: string[];
-  startedAt: string;
-  finishedAt: string;
-}
-
-/**
- * Where a stage's renditions came from. The stages read the original through a short-lived
- * URL and never hash it, so they name the exact version they read (container, name, ETag,
- * version id); the index joins that with the recording's SHA-256 from the hash stage
- * (`sourceSha256` on the record) — the evidence id is derived from that same version, so
- * the join cannot pick another file.
- */
-export interface StageProvenance {
-  source: { container: string; name: string; versionId?: string; etag: string; sha256?: string };
-  tools: { ffmpeg: string; ffprobe: string };
-  runs: MediaToolRun[];
-  startedAt: string;
-  finishedAt: string;
-}
-
-export type PipelineMessage = EvidenceReceivedMessage | StageResultMessage;
-
 const sha256Hex = { type: "string", pattern: "^[0-9a-f]{64}$" } as const;
+/** ISO 8601. */
 const isoTime = { type: "string", minLength: 10, maxLength: 40 } as const;
 const evidenceIdSchema = { type: "string", pattern: "^ev-[0-9a-f]{32}$" } as const;
 const shortText = (maxLength: number) => ({ type: "string", minLength: 1, maxLength }) as const;
+const optionalNumber = { type: "number", minimum: 0 } as const;
+const optionalInteger = { type: "integer", minimum: 0 } as const;
 
+/** The blob a recording is: exactly one version of it. */
 const originalSchema = {
   type: "object",
   additionalProperties: false,
   required: ["account", "container", "name", "etag", "url", "size"],
   properties: {
+    /** Storage account name (from the blob URL host). */
     account: shortText(64),
     container: shortText(63),
+    /** Blob name, as stored (not URL-encoded). */
     name: shortText(1024),
+    /** Blob version id (Azure, versioning on); absent where the store has no versions (Azurite). */
     versionId: shortText(64),
+    /** ETag of the version the event announced; reads are conditioned on it. */
     etag: shortText(128),
+    /** The blob's URL without query string (no SAS ever travels in messages). */
     url: shortText(4096),
     size: { type: "integer", minimum: 0 },
     contentType: shortText(256),
   },
 } as const;
+export type OriginalRef = FromSchema<typeof originalSchema>;
 
-const optionalNumber = { type: "number", minimum: 0 } as const;
-const optionalInteger = { type: "integer", minimum: 0 } as const;
-
-const mediaStreamSchema = {
+/** What the dock said about the recording (blob metadata), validated; in a message, any part may be missing. */
+const captureSchema = {
   type: "object",
   additionalProperties: false,
-  required: ["index", "type"],
   properties: {
-    index: optionalInteger,
-    type: { enum: ["video", "audio", "data", "subtitle", "attachment", "unknown"] },
-    codec: shortText(64),
-    codecTag: shortText(64),
-    handlerName: shortText(256),
-    width: optionalInteger,
-    height: optionalInteger,
-    frameRate: optionalNumber,
-    rotation: { enum: [0, 90, 180, 270] },
-    pixelFormat: shortText(64),
-    bitDepth: optionalInteger,
-    colorTransfer: shortText(64),
-    colorPrimaries: shortText(64),
-    hdr: { type: "boolean" },
-    sampleRate: optionalInteger,
-    channels: optionalInteger,
-    durationInSeconds: optionalNumber,
-    frames: optionalInteger,
-    isDefault: { type: "boolean" },
-    isAttachedPicture: { type: "boolean" },
+    officerId: shortText(64),
+    deviceId: shortText(64),
+    /** ISO 8601 with offset. */
+    recordedAt: isoTime,
+    /** SHA-256 the device computed, lower-case hex, if it sent one. */
+    deviceSha256: sha256Hex,
+    /**
+     * The unit or borough the recording belongs to, when the dock sends one (metadata `unit`,
+     * optional): lets downstream subscriptions filter on it (the events' `unit` property).
+     */
+    unit: shortText(64),
   },
 } as const;
+/** Complete capture metadata: what ingest accepts a recording with. */
+const completeCaptureSchema = { ...captureSchema, required: ["officerId", "deviceId", "recordedAt"] } as const;
+export type CaptureMetadata = FromSchema<typeof completeCaptureSchema>;
 
-const mediaProbeSchema = {
+const rejectionReasonSchema = {
   type: "object",
   additionalProperties: false,
-  required: ["container", "streams", "dataTracks"],
+  required: ["code", "message"],
   properties: {
-    container: shortText(256),
-    durationInSeconds: optionalNumber,
-    sizeInBytes: optionalInteger,
-    bitRate: optionalNumber,
-    streams: { type: "array", maxItems: 1000, items: mediaStreamSchema },
-    primaryVideoIndex: optionalInteger,
-    primaryAudioIndex: optionalInteger,
-    dataTracks: { type: "array", maxItems: 1000, items: shortText(256) },
-    creationTime: shortText(64),
-    device: { type: "object", additionalProperties: false, properties: { make: shortText(256), model: shortText(256) } },
-    location: shortText(256),
+    code: { enum: ["MissingMetadata", "InvalidMetadata", "UnsupportedContainer", "EmptyBlob", "InvalidName"] },
+    message: shortText(1000),
+    /** The metadata key or property concerned, when there is one. */
+    field: shortText(128),
   },
 } as const;
+export type RejectionReason = FromSchema<typeof rejectionReasonSchema>;
 
-const renditionSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["kind", "name", "container", "path", "contentType", "size", "sha256"],
-  properties: {
-    kind: { enum: ["proxy", "audio-proxy", "poster", "thumbnail", "sprite", "sprite-vtt"] },
-    name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$" },
-    container: shortText(63),
-    path: shortText(1024),
-    contentType: shortText(128),
-    size: optionalInteger,
-    sha256: sha256Hex,
-    width: optionalInteger,
-    height: optionalInteger,
-    durationInSeconds: optionalNumber,
-    timeInSeconds: optionalNumber,
-  },
-} as const;
-
-const provenanceSchema = {
-  type: "object",
-  additionalProperties: false,
-  required: ["source", "tools", "runs", "startedAt", "finishedAt"],
-  properties: {
-    source: {
-      type: "object",
-      additionalProperties: false,
-      required: ["container", "name", "etag"],
-      properties: { container: shortText(63), name: shortText(1024), versionId: shortText(64), etag: shortText(128), sha256: sha256Hex },
-    },
-    tools: { type: "object", additionalProperties: false, required: ["ffmpeg", "ffprobe"], properties: { ffmpeg: shortText(512), ffprobe: shortText(512) } },
-    runs: {
-      type: "array",
-      maxItems: 32,
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["purpose", "arguments", "startedAt", "finishedAt"],
-        properties: {
-          purpose: shortText(64),
-          arguments: { type: "array", maxItems: 512, items: { type: "string", maxLength: 8192 } },
-          startedAt: isoTime,
-          finishedAt: isoTime,
-        },
-      },
-    },
-    startedAt: isoTime,
-    finishedAt: isoTime,
-  },
-} as const;
-
+/** One retry of a stage the index scheduled after a transient failure (see EvidenceReceivedMessage.retry). */
 const retrySchema = {
   type: "object",
   additionalProperties: false,
   required: ["round", "firstFailedAt"],
-  properties: { round: { type: "integer", minimum: 1, maximum: 100000 }, firstFailedAt: isoTime },
+  properties: {
+    /** 1 for the first retry; the pipeline's own run is round 0. */
+    round: { type: "integer", minimum: 1, maximum: 100000 },
+    /** When the run first failed (round 0's failure): the retry budget counts from here. */
+    firstFailedAt: isoTime,
+  },
 } as const;
+export type RetryRound = FromSchema<typeof retrySchema>;
 
+/** A re-run an operator asked for, carried from the request to the stage's result. */
 const reprocessSchema = {
   type: "object",
   additionalProperties: false,
   required: ["id", "requestedBy", "requestedAt"],
   properties: {
-    // Part of stage-result message ids: the characters Service Bus and the custody log keys take.
+    /**
+     * One id per `custody reprocess` run — the id of its audit record. Part of stage-result
+     * message ids: the characters Service Bus and the custody log keys take.
+     */
     id: { type: "string", pattern: "^[A-Za-z0-9-]{1,64}$" },
+    /** The identity that asked (as `custody audit` shows it). */
     requestedBy: shortText(256),
     requestedAt: isoTime,
+    /** Why, in the operator's words (e.g. "ffmpeg 7.1 upgrade"). */
     reason: shortText(1000),
   },
 } as const;
+export type ReprocessRequest = FromSchema<typeof reprocessSchema>;
 
+/** One message per recording, published by ingest on the `evidence-received` topic. */
 export const EVIDENCE_RECEIVED_SCHEMA = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   $id: "https://custody.example/schemas/evidence-received.v1.json",
@@ -368,17 +127,9 @@ export const EVIDENCE_RECEIVED_SCHEMA = {
     kind: { const: "evidence-received" },
     evidenceId: evidenceIdSchema,
     original: originalSchema,
-    capture: {
-      type: "object",
-      additionalProperties: false,
-      properties: {
-        officerId: shortText(64),
-        deviceId: shortText(64),
-        recordedAt: isoTime,
-        deviceSha256: sha256Hex,
-        unit: shortText(64),
-      },
-    },
+    /** Absent (or partial) when the recording was rejected for its metadata. */
+    capture: captureSchema,
+    /** `rejected` recordings are still hashed and indexed, then end as `rejected`. */
     acceptance: {
       oneOf: [
         { type: "object", additionalProperties: false, required: ["status"], properties: { status: { const: "accepted" } } },
@@ -386,33 +137,185 @@ export const EVIDENCE_RECEIVED_SCHEMA = {
           type: "object",
           additionalProperties: false,
           required: ["status", "reasons"],
-          properties: {
-            status: { const: "rejected" },
-            reasons: {
-              type: "array",
-              minItems: 1,
-              items: {
-                type: "object",
-                additionalProperties: false,
-                required: ["code", "message"],
-                properties: {
-                  code: { enum: ["MissingMetadata", "InvalidMetadata", "UnsupportedContainer", "EmptyBlob", "InvalidName"] },
-                  message: shortText(1000),
-                  field: shortText(128),
-                },
-              },
-            },
-          },
+          properties: { status: { const: "rejected" }, reasons: { type: "array", minItems: 1, items: rejectionReasonSchema } },
         },
       ],
     },
+    /** When the blob was created (event time), ISO 8601. */
     uploadedAt: isoTime,
+    /** The Event Grid event this came from (for tracing duplicates). */
     sourceEventId: shortText(256),
+    /**
+     * Present when an operator asked for a stage to run again (`custody reprocess`): the message
+     * then goes to that stage's subscription only, and the stage's result carries the request,
+     * so the re-run is its own custody log entry rather than a duplicate of the first run.
+     */
     reprocess: reprocessSchema,
+    /**
+     * Present when the index re-sends the message to one stage's subscription because the stage
+     * failed for a transient cause (a retry with backoff, scheduled by the index): the round it
+     * is. The stage's result carries it, so each round is its own result and custody log entry.
+     */
     retry: retrySchema,
   },
 } as const;
+export type EvidenceReceivedMessage = FromSchema<typeof EVIDENCE_RECEIVED_SCHEMA>;
 
+const stageErrorSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["code", "message", "retryable"],
+  properties: { code: shortText(64), message: shortText(4000), retryable: { type: "boolean" } },
+} as const;
+export type StageError = FromSchema<typeof stageErrorSchema>;
+
+const hashResultSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["sha256", "size", "segmentSizeInBytes", "segmentSha256"],
+  properties: {
+    sha256: sha256Hex,
+    size: { type: "integer", minimum: 0 },
+    segmentSizeInBytes: { type: "integer", minimum: 1 },
+    /** SHA-256 of each consecutive segment (the last may be shorter), lower-case hex. */
+    segmentSha256: { type: "array", items: sha256Hex },
+    /** The device's claim and whether it matched; absent when the device sent none. */
+    deviceSha256: sha256Hex,
+    matchesDevice: { type: "boolean" },
+  },
+} as const;
+export type HashResult = FromSchema<typeof hashResultSchema>;
+
+/**
+ * What ffprobe found, as it travels in a message: the domain's MediaProbe bounded to this
+ * schema (shared/media/report-bounds.ts) — strings within their limits, rotation one of the
+ * four quarter turns.
+ */
+const reportedMediaProbeSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["container", "streams", "dataTracks"],
+  properties: {
+    container: shortText(256),
+    durationInSeconds: optionalNumber,
+    sizeInBytes: optionalInteger,
+    bitRate: optionalNumber,
+    streams: {
+      type: "array",
+      maxItems: 1000,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["index", "type"],
+        properties: {
+          index: optionalInteger,
+          type: { enum: ["video", "audio", "data", "subtitle", "attachment", "unknown"] },
+          codec: shortText(64),
+          codecTag: shortText(64),
+          handlerName: shortText(256),
+          width: optionalInteger,
+          height: optionalInteger,
+          frameRate: optionalNumber,
+          rotation: { enum: [0, 90, 180, 270] },
+          pixelFormat: shortText(64),
+          bitDepth: optionalInteger,
+          colorTransfer: shortText(64),
+          colorPrimaries: shortText(64),
+          hdr: { type: "boolean" },
+          sampleRate: optionalInteger,
+          channels: optionalInteger,
+          durationInSeconds: optionalNumber,
+          frames: optionalInteger,
+          isDefault: { type: "boolean" },
+          isAttachedPicture: { type: "boolean" },
+        },
+      },
+    },
+    primaryVideoIndex: optionalInteger,
+    primaryAudioIndex: optionalInteger,
+    dataTracks: { type: "array", maxItems: 1000, items: shortText(256) },
+    creationTime: shortText(64),
+    device: { type: "object", additionalProperties: false, properties: { make: shortText(256), model: shortText(256) } },
+    location: shortText(256),
+  },
+} as const;
+export type ReportedMediaProbe = FromSchema<typeof reportedMediaProbeSchema>;
+
+/** One derived file, at a deterministic path `derived/<evidenceId>/<stage>/<name>` (re-runs overwrite it). */
+const renditionSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "name", "container", "path", "contentType", "size", "sha256"],
+  properties: {
+    kind: { enum: ["proxy", "audio-proxy", "poster", "thumbnail", "sprite", "sprite-vtt"] },
+    /** File name inside the stage's folder, e.g. `proxy.mp4`, `thumb-03.jpg`. */
+    name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$" },
+    /** Always the derived container (originals are never written). */
+    container: shortText(63),
+    /** Blob name: `<evidenceId>/<stage>/<name>`. */
+    path: shortText(1024),
+    contentType: shortText(128),
+    size: optionalInteger,
+    /** SHA-256 of the bytes uploaded, computed while uploading, lower-case hex. */
+    sha256: sha256Hex,
+    width: optionalInteger,
+    height: optionalInteger,
+    durationInSeconds: optionalNumber,
+    /** For stills: the time in the recording the frame shows (seconds from the start). */
+    timeInSeconds: optionalNumber,
+  },
+} as const;
+export type Rendition = FromSchema<typeof renditionSchema>;
+export type RenditionKind = Rendition["kind"];
+
+/** One ffmpeg/ffprobe run, as executed. */
+const mediaToolRunSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["purpose", "arguments", "startedAt", "finishedAt"],
+  properties: {
+    /** What the run was for, e.g. `probe`, `transcode`, `verify`, `thumbnails`. */
+    purpose: shortText(64),
+    /** The exact argument vector passed to the binary (the input URL's SAS query is redacted). */
+    arguments: { type: "array", maxItems: 512, items: { type: "string", maxLength: 8192 } },
+    startedAt: isoTime,
+    finishedAt: isoTime,
+  },
+} as const;
+export type MediaToolRun = FromSchema<typeof mediaToolRunSchema>;
+
+/**
+ * Where a stage's renditions came from. The stages read the original through a short-lived
+ * URL and never hash it, so they name the exact version they read (container, name, ETag,
+ * version id); the index joins that with the recording's SHA-256 from the hash stage
+ * (`sourceSha256` on the record) — the evidence id is derived from that same version, so
+ * the join cannot pick another file.
+ */
+const provenanceSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["source", "tools", "runs", "startedAt", "finishedAt"],
+  properties: {
+    source: {
+      type: "object",
+      additionalProperties: false,
+      required: ["container", "name", "etag"],
+      properties: { container: shortText(63), name: shortText(1024), versionId: shortText(64), etag: shortText(128), sha256: sha256Hex },
+    },
+    tools: { type: "object", additionalProperties: false, required: ["ffmpeg", "ffprobe"], properties: { ffmpeg: shortText(512), ffprobe: shortText(512) } },
+    runs: { type: "array", maxItems: 32, items: mediaToolRunSchema },
+    startedAt: isoTime,
+    finishedAt: isoTime,
+  },
+} as const;
+export type StageProvenance = FromSchema<typeof provenanceSchema>;
+
+/**
+ * A stage's outcome for one recording, sent to its producer's results queue (`stage-results` for
+ * hash, `media-results` for the media stages: functions/index-evidence.ts). A failed attempt
+ * that will be retried is reported too (`final: false`), so the record shows attempts and the
+ * last error while the message is still being retried.
+ */
 export const STAGE_RESULT_SCHEMA = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   $id: "https://custody.example/schemas/stage-result.v1.json",
@@ -425,39 +328,36 @@ export const STAGE_RESULT_SCHEMA = {
     kind: { const: "stage-result" },
     evidenceId: evidenceIdSchema,
     stage: { enum: [...PIPELINE_STAGES] },
+    /** 1 for the first delivery of the stage's input message. */
     attempt: { type: "integer", minimum: 1 },
     outcome: { enum: ["succeeded", "failed", "skipped"] },
+    /** False for a failed attempt that will be retried. */
     final: { type: "boolean" },
     startedAt: isoTime,
     finishedAt: isoTime,
+    /** Host/function that ran the stage (custody log "who"). */
     actor: shortText(256),
+    /** SHA-256 of the input (the original) when known. */
     inputSha256: sha256Hex,
-    hash: {
-      type: "object",
-      additionalProperties: false,
-      required: ["sha256", "size", "segmentSizeInBytes", "segmentSha256"],
-      properties: {
-        sha256: sha256Hex,
-        size: { type: "integer", minimum: 0 },
-        segmentSizeInBytes: { type: "integer", minimum: 1 },
-        segmentSha256: { type: "array", items: sha256Hex },
-        deviceSha256: sha256Hex,
-        matchesDevice: { type: "boolean" },
-      },
-    },
-    error: {
-      type: "object",
-      additionalProperties: false,
-      required: ["code", "message", "retryable"],
-      properties: { code: shortText(64), message: shortText(4000), retryable: { type: "boolean" } },
-    },
+    hash: hashResultSchema,
+    error: stageErrorSchema,
+    /** Why a stage was skipped (e.g. no video stream for thumbnails). */
     skipReason: shortText(1000),
-    media: mediaProbeSchema,
+    /**
+     * What ffprobe found in the original (media stages). Both transcode and thumbnail probe and
+     * report it; the index keeps one (they are the same file and the same probe).
+     */
+    media: reportedMediaProbeSchema,
+    /** Files the stage wrote to the `derived` container (its complete set: a re-run replaces them). */
     renditions: { type: "array", maxItems: 256, items: renditionSchema },
+    /** How the stage produced its renditions (media stages): source version, tools, exact arguments, times. */
     provenance: provenanceSchema,
+    /** The operator's request when this run was a `custody reprocess` (copied from the evidence-received message). */
     reprocess: reprocessSchema,
+    /** The retry round when this run was a retry the index scheduled (copied from the evidence-received message). */
     retry: retrySchema,
   },
+  // Not reflected in the type (FromSchema leaves if/then aside): readers check `outcome` and `stage` before these fields.
   allOf: [
     { if: { properties: { outcome: { const: "failed" } } }, then: { required: ["error"] } },
     { if: { properties: { outcome: { const: "succeeded" }, stage: { const: "hash" } } }, then: { required: ["hash"] } },
@@ -465,19 +365,21 @@ export const STAGE_RESULT_SCHEMA = {
     { if: { properties: { outcome: { const: "succeeded" }, stage: { enum: ["transcode", "thumbnail"] } } }, then: { required: ["renditions", "provenance"] } },
   ],
 } as const;
+export type StageResultMessage = FromSchema<typeof STAGE_RESULT_SCHEMA>;
 
-/** What re-hashing an original found (shared/stages/fixity-stage.ts). */
-export type FixityStatus = "intact" | "modified" | "missing" | "unverifiable";
-
-/** One segment of the original (as the hash stage cut it) that no longer matches: bytes [offset, offset + length). */
-export interface FixitySegmentDifference {
-  index: number;
-  offset: number;
-  length: number;
-}
+export type PipelineMessage = EvidenceReceivedMessage | StageResultMessage;
 
 /** At most this many differing segments travel in a fixity-result message (the count is always given). */
 export const MAX_REPORTED_SEGMENTS = 256;
+
+/** One segment of the original (as the hash stage cut it) that no longer matches: bytes [offset, offset + length). */
+const fixitySegmentDifferenceSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["index", "offset", "length"],
+  properties: { index: { type: "integer", minimum: 0 }, offset: { type: "integer", minimum: 0 }, length: { type: "integer", minimum: 0 } },
+} as const;
+export type FixitySegmentDifference = FromSchema<typeof fixitySegmentDifferenceSchema>;
 
 /**
  * The outcome of one fixity check of an original (the `fixity-sample` timer function, or
@@ -486,30 +388,6 @@ export const MAX_REPORTED_SEGMENTS = 256;
  * record, and an integrity finding when the original was modified or is missing. The message
  * id is `<evidenceId>:fixity:<checkedAt>`: one check, one entry, however often delivered.
  */
-export interface FixityResultMessage {
-  schemaVersion: 1;
-  kind: "fixity-result";
-  evidenceId: string;
-  status: FixityStatus;
-  /** When the check finished reading (ISO 8601). */
-  checkedAt: string;
-  /** Who checked (custody log "who"). */
-  actor: string;
-  sha256Expected?: string;
-  sha256Actual?: string;
-  sizeExpected?: number;
-  sizeActual?: number;
-  /** The first MAX_REPORTED_SEGMENTS differing segments, in order. */
-  differingSegments?: FixitySegmentDifference[];
-  differingSegmentCount?: number;
-  /** The ETag recorded at ingest and the one the blob has now (Azurite has no versions: a rewrite changes it). */
-  etagExpected?: string;
-  etagActual?: string;
-  etagChanged?: boolean;
-  /** Why the check could not be made (unverifiable) or what was missing. */
-  reason?: string;
-}
-
 export const FIXITY_RESULT_SCHEMA = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   $id: "https://custody.example/schemas/fixity-result.v1.json",
@@ -521,27 +399,24 @@ export const FIXITY_RESULT_SCHEMA = {
     schemaVersion: { const: 1 },
     kind: { const: "fixity-result" },
     evidenceId: evidenceIdSchema,
+    /** What re-hashing the original found (shared/stages/fixity-stage.ts). */
     status: { enum: ["intact", "modified", "missing", "unverifiable"] },
+    /** When the check finished reading (ISO 8601). */
     checkedAt: isoTime,
+    /** Who checked (custody log "who"). */
     actor: shortText(256),
     sha256Expected: sha256Hex,
     sha256Actual: sha256Hex,
     sizeExpected: { type: "integer", minimum: 0 },
     sizeActual: { type: "integer", minimum: 0 },
-    differingSegments: {
-      type: "array",
-      maxItems: MAX_REPORTED_SEGMENTS,
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["index", "offset", "length"],
-        properties: { index: { type: "integer", minimum: 0 }, offset: { type: "integer", minimum: 0 }, length: { type: "integer", minimum: 0 } },
-      },
-    },
+    /** The first MAX_REPORTED_SEGMENTS differing segments, in order. */
+    differingSegments: { type: "array", maxItems: MAX_REPORTED_SEGMENTS, items: fixitySegmentDifferenceSchema },
     differingSegmentCount: { type: "integer", minimum: 0 },
+    /** The ETag recorded at ingest and the one the blob has now (Azurite has no versions: a rewrite changes it). */
     etagExpected: shortText(128),
     etagActual: shortText(128),
     etagChanged: { type: "boolean" },
+    /** Why the check could not be made (unverifiable) or what was missing. */
     reason: shortText(4000),
   },
   allOf: [
@@ -549,3 +424,5 @@ export const FIXITY_RESULT_SCHEMA = {
     { if: { properties: { status: { enum: ["missing", "unverifiable"] } } }, then: { required: ["reason"] } },
   ],
 } as const;
+export type FixityResultMessage = FromSchema<typeof FIXITY_RESULT_SCHEMA>;
+export type FixityStatus = FixityResultMessage["status"];

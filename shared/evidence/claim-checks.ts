@@ -13,6 +13,7 @@
  */
 import type { EvidenceReceivedMessage, FixityResultMessage, OriginalRef, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
+import { renditionFolder } from "../contracts/rendition-path";
 import { deriveEvidenceId } from "./evidence-id";
 import type { EvidenceRecord } from "./record";
 
@@ -57,7 +58,7 @@ export function checkStageResult(record: EvidenceRecord | undefined, result: Sta
   }
   for (const rendition of result.renditions ?? []) {
     // Each stage writes only below its own deterministic folder: a result cannot adopt another recording's (or stage's) files.
-    const folder = `${result.evidenceId}/${result.stage}/`;
+    const folder = renditionFolder(result.evidenceId, result.stage, result.reprocess?.id);
     if (!rendition.path.startsWith(folder) || rendition.path !== `${folder}${rendition.name}`) {
       refuseIf(`the ${result.stage} result lists rendition ${rendition.container}/${rendition.path}, outside ${folder}`, id);
     }

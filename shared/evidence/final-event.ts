@@ -32,11 +32,13 @@ import {
   type EventOriginal,
   type EventRendition,
   type EvidenceFailedData,
+  type EvidenceEventType,
   type EvidenceReadyData,
 } from "../contracts/evidence-events";
-import type { MediaProbe, OriginalRef, Rendition } from "../contracts/messages";
+import type { OriginalRef, Rendition, ReportedMediaProbe } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import type { OutgoingMessage } from "../ports/publisher";
+import { withoutQuery, withoutQueryStrings } from "../text/redaction";
 import type { EvidenceRecord } from "./record";
 import { failedRequiredStage } from "./record-merge";
 
@@ -82,33 +84,48 @@ export function buildFinalEvent(record: EvidenceRecord, options: BuildFinalEvent
     ...(finalEvent.type === "evidence-failed" ? { failure: describeFailure(record) } : {}),
   } as FinalEventData;
 
+  // The event's status, not the record's: a failed record being redriven is `received` again
+  // for a while, and a re-publish of its evidence-failed must still say `failed`.
+  return evidenceEventMessage({ evidenceId: record.evidenceId, messageId: finalEvent.messageId, type, time: decidedAt(record), status: data.status, capture, data, source: options.source });
+}
+
+/** What every evidence event's message is made of (see buildFinalEvent). */
+export interface EvidenceEventParts {
+  evidenceId: string;
+  /** Service Bus message id = CloudEvents id. */
+  messageId: string;
+  type: EvidenceEventType;
+  /** CloudEvents `time` (ISO 8601). */
+  time: string;
+  status: string;
+  capture: EventCapture | undefined;
+  data: unknown;
+  source?: string;
+}
+
+/**
+ * The message of an evidence event in the AMQP binary content mode: the data as the body, the
+ * CloudEvents attributes and the routing properties as application properties.
+ */
+export function evidenceEventMessage(parts: EvidenceEventParts): OutgoingMessage {
   const applicationProperties: Record<string, string | Date> = {
     [EVENT_PROPERTIES.specversion]: CLOUDEVENTS_SPEC_VERSION,
-    [EVENT_PROPERTIES.id]: finalEvent.messageId,
-    [EVENT_PROPERTIES.source]: options.source ?? DEFAULT_EVENT_SOURCE,
-    [EVENT_PROPERTIES.type]: type,
-    [EVENT_PROPERTIES.subject]: record.evidenceId,
+    [EVENT_PROPERTIES.id]: parts.messageId,
+    [EVENT_PROPERTIES.source]: parts.source ?? DEFAULT_EVENT_SOURCE,
+    [EVENT_PROPERTIES.type]: parts.type,
+    [EVENT_PROPERTIES.subject]: parts.evidenceId,
     // An AMQP timestamp, as the binding prefers (receivers must also accept the RFC 3339 string).
-    [EVENT_PROPERTIES.time]: new Date(decidedAt(record)),
-    [EVENT_PROPERTIES.dataschema]: EVIDENCE_EVENT_DATASCHEMAS[type],
-    [EVENT_PROPERTIES.eventType]: type,
-    [EVENT_PROPERTIES.evidenceId]: record.evidenceId,
-    // The event's status, not the record's: a failed record being redriven is `received` again
-    // for a while, and a re-publish of its evidence-failed must still say `failed`.
-    [EVENT_PROPERTIES.status]: data.status,
+    [EVENT_PROPERTIES.time]: new Date(parts.time),
+    [EVENT_PROPERTIES.dataschema]: EVIDENCE_EVENT_DATASCHEMAS[parts.type],
+    [EVENT_PROPERTIES.eventType]: parts.type,
+    [EVENT_PROPERTIES.evidenceId]: parts.evidenceId,
+    [EVENT_PROPERTIES.status]: parts.status,
   };
+  const capture = parts.capture;
   if (capture?.officerId !== undefined) applicationProperties[EVENT_PROPERTIES.officerId] = capture.officerId;
   if (capture?.deviceId !== undefined) applicationProperties[EVENT_PROPERTIES.deviceId] = capture.deviceId;
   if (capture?.unit !== undefined) applicationProperties[EVENT_PROPERTIES.unit] = capture.unit;
-
-  return {
-    messageId: finalEvent.messageId,
-    body: data,
-    contentType: EVIDENCE_EVENT_CONTENT_TYPE,
-    subject: type,
-    correlationId: record.evidenceId,
-    applicationProperties,
-  };
+  return { messageId: parts.messageId, body: parts.data, contentType: EVIDENCE_EVENT_CONTENT_TYPE, subject: parts.type, correlationId: parts.evidenceId, applicationProperties };
 }
 
 /** When the outcome was decided: the decision's custody log entry (keyed by the event's id), else the record's last change. */
@@ -118,7 +135,7 @@ function decidedAt(record: EvidenceRecord): string {
   return Number.isNaN(Date.parse(at)) ? record.updatedAt : at;
 }
 
-function eventOriginal(original: OriginalRef, sha256: string | undefined): EventOriginal {
+export function eventOriginal(original: OriginalRef, sha256: string | undefined): EventOriginal {
   const out: EventOriginal = {
     storageAccount: original.account,
     container: original.container,
@@ -133,7 +150,7 @@ function eventOriginal(original: OriginalRef, sha256: string | undefined): Event
   return out;
 }
 
-function eventCapture(capture: EvidenceRecord["capture"]): EventCapture | undefined {
+export function eventCapture(capture: EvidenceRecord["capture"]): EventCapture | undefined {
   if (capture === undefined) return undefined;
   const out: EventCapture = {};
   if (capture.officerId !== undefined) out.officerId = capture.officerId;
@@ -158,7 +175,7 @@ function eventRenditions(record: EvidenceRecord, original: OriginalRef): EventRe
   return out;
 }
 
-function eventRendition(rendition: Rendition, stage: EventRendition["stage"], base: string | undefined): EventRendition {
+export function eventRendition(rendition: Rendition, stage: EventRendition["stage"], base: string | undefined): EventRendition {
   const out: EventRendition = {
     kind: rendition.kind,
     stage,
@@ -181,9 +198,9 @@ function eventRendition(rendition: Rendition, stage: EventRendition["stage"], ba
  * The blob service URL the original lives under (`https://<account>.blob.core.windows.net`, or
  * Azurite's path-style `http://127.0.0.1:10000/<account>`): the original's URL up to its
  * container segment. Undefined when the URL does not have that shape — then renditions carry
- * container and path only, never a guessed URL. Textual on purpose, like `withoutQuery`.
+ * container and path only, never a guessed URL. Textual on purpose, like `withoutQuery` (shared/text/redaction.ts).
  */
-function storageBaseUrl(original: OriginalRef): string | undefined {
+export function storageBaseUrl(original: OriginalRef): string | undefined {
   const url = withoutQuery(original.url);
   const scheme = /^https?:\/\/[^/]+/i.exec(url);
   if (scheme === null) return undefined;
@@ -191,16 +208,7 @@ function storageBaseUrl(original: OriginalRef): string | undefined {
   return at < 0 ? undefined : url.slice(0, at);
 }
 
-/**
- * The URL without query string or fragment: whatever the record holds, no SAS leaves in an
- * event. Text only, never parsed and re-serialised: a URL parser resolves `%2E%2E` segments,
- * and the URL of a blob named `a/../b.mp4` would then name another blob.
- */
-function withoutQuery(value: string): string {
-  return value.replace(/[?#].*$/s, "");
-}
-
-function mediaSummary(media: MediaProbe): EventMediaSummary {
+function mediaSummary(media: ReportedMediaProbe): EventMediaSummary {
   const out: EventMediaSummary = { container: media.container, dataTracks: [...media.dataTracks] };
   if (media.durationInSeconds !== undefined) out.durationInSeconds = media.durationInSeconds;
   if (media.sizeInBytes !== undefined) out.sizeInBytes = media.sizeInBytes;
@@ -220,15 +228,6 @@ function pickDefined<T extends object, K extends keyof T>(source: T, keys: reado
   const out = {} as Pick<T, K>;
   for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
   return out;
-}
-
-/**
- * Free text (a stage's error, a finding) with every URL's query string dropped: error messages
- * quote the URL a tool read — the stages already redact its SAS, and the event drops even the
- * redacted query, so no event ever carries a URL with a query string.
- */
-function withoutQueryStrings(text: string): string {
-  return text.replace(/(https?:\/\/[^\s?#"']+)[?#][^\s"']*/g, "$1");
 }
 
 function describeFailure(record: EvidenceRecord): EventFailure {

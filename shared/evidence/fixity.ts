@@ -47,7 +47,7 @@ export function describeFixity(facts: FixityFacts): string {
   const etag = facts.etagChanged ? `; ETag changed from ${facts.etagExpected ?? "?"} to ${facts.etagActual ?? "?"}` : "";
   switch (facts.status) {
     case "intact":
-      return `sha256 ${facts.sha256Actual ?? facts.sha256Expected ?? "?"}, ${facts.sizeActual ?? "?"} bytes: matches the hash recorded at ingest${etag}`;
+      return `sha256 ${facts.sha256Actual ?? facts.sha256Expected ?? "?"}, ${facts.sizeActual ?? "?"} bytes: matches the hash recorded at ingest${etag}${facts.reason === undefined ? "" : `; ${facts.reason}`}`;
     case "modified": {
       const segments = facts.differingSegments ?? [];
       const total = facts.differingSegmentCount ?? segments.length;

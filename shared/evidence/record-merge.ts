@@ -25,12 +25,12 @@
  * (and subscribers saw evidence-failed, then evidence-ready); the other order logs only
  * `ready`. The final status and final event are the same either way.
  */
-import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, fixityResultMessageId, reprocessIdOf, stageResultMessageId } from "../contracts/message-ids";
-import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, MediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../contracts/messages";
+import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, evidenceUpdatedMessageId, fixityResultMessageId, reprocessIdOf, stageResultMessageId } from "../contracts/message-ids";
+import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, PipelineStage, Rendition, ReportedMediaProbe, StageProvenance, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import { canonicalJson } from "./canonical-json";
 import { describeFixity } from "./fixity";
-import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageState, StageStatus, SupersededRun } from "./record";
+import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageState, StageStatus, SupersededRun, UpdateEvent } from "./record";
 import { DEFAULT_RETRY_POLICY, describeBudget, retryBudgetSpent, retryDelayInMs, type RetryPolicy } from "./retry-policy";
 
 /** Who applies the change and when (the index function's identity and clock). */
@@ -143,6 +143,20 @@ export function applyStageResult(record: EvidenceRecord, reported: StageResultMe
       }
     }
     if (beats) {
+      // A re-run that replaces the renditions of a recording already announced ready: downstream
+      // holds the old ones, so an evidence-updated event is owed (published by the index).
+      if (result.reprocess !== undefined && result.outcome === "succeeded" && result.renditions !== undefined && record.finalEvent?.type === "evidence-ready" && isMediaStage(result.stage)) {
+        addUpdateEvent(next, {
+          messageId: evidenceUpdatedMessageId(result.evidenceId, result.reprocess.id, result.stage),
+          stage: result.stage,
+          resultKey: key,
+          at: result.finishedAt,
+          reprocess: { ...result.reprocess },
+          renditions: structuredClone(result.renditions),
+          replaced: (state.status === "succeeded" ? (state.renditions ?? []) : []).map(({ kind, name, container, path, size, sha256 }) => ({ kind, name, container, path, size, sha256 })),
+          ...(result.provenance === undefined ? {} : { tools: { ...result.provenance.tools } }),
+        });
+      }
       state.status = status;
       state.startedAt = result.startedAt;
       state.finishedAt = result.finishedAt;
@@ -302,6 +316,21 @@ export function markFinalEventPublished(record: EvidenceRecord, messageId: strin
   return settle(record, next, nowIso);
 }
 
+/** Notes that an event — the final one or an evidence-updated one — was accepted by Service Bus (no-op when unknown or already noted). */
+export function markEventPublished(record: EvidenceRecord, messageId: string, nowIso: string): EvidenceRecord {
+  if (record.finalEvent?.messageId === messageId) return markFinalEventPublished(record, messageId, nowIso);
+  const index = record.updateEvents?.findIndex((update) => update.messageId === messageId) ?? -1;
+  if (index < 0 || record.updateEvents![index].publishedAt !== undefined) return record;
+  const next = clone(record);
+  next.updateEvents![index] = { ...next.updateEvents![index], publishedAt: nowIso };
+  return settle(record, next, nowIso);
+}
+
+/** The evidence-updated events decided and not yet confirmed published, in the order decided. */
+export function unpublishedUpdateEvents(record: EvidenceRecord): UpdateEvent[] {
+  return (record.updateEvents ?? []).filter((update) => update.publishedAt === undefined);
+}
+
 /** The required stage whose final failure the record reports (first in `requiredStages` order). */
 export function failedRequiredStage(record: EvidenceRecord): PipelineStage | undefined {
   return record.requiredStages.find((stage) => record.stages[stage]?.status === "failed");
@@ -333,6 +362,18 @@ function supersededRun(resultKey: string, startedAt: string, finishedAt: string,
   const reprocessId = reprocessIdOf(resultKey);
   if (reprocessId !== undefined) run.reprocessId = reprocessId;
   return run;
+}
+
+function isMediaStage(stage: PipelineStage): stage is UpdateEvent["stage"] {
+  return stage === "transcode" || stage === "thumbnail";
+}
+
+/** Adds an evidence-updated event once (by message id: a redelivered re-run result owes no second one). */
+function addUpdateEvent(record: EvidenceRecord, update: UpdateEvent): void {
+  const updates = record.updateEvents ?? [];
+  if (updates.some((existing) => existing.messageId === update.messageId)) return;
+  updates.push(update);
+  record.updateEvents = updates;
 }
 
 /** Adds a run once (by result key), keeping the list ordered by (finishedAt, key). */
@@ -574,7 +615,7 @@ function assertSameEvidence(record: EvidenceRecord, evidenceId: string): void {
  * hosts run different ffprobe builds they may differ, and the smaller canonical JSON wins — a
  * total order, so the record does not depend on which stage reported first.
  */
-function pickMedia(current: MediaProbe | undefined, candidate: MediaProbe): MediaProbe {
+function pickMedia(current: ReportedMediaProbe | undefined, candidate: ReportedMediaProbe): ReportedMediaProbe {
   if (current === undefined) return structuredClone(candidate);
   return canonicalJson(candidate) < canonicalJson(current) ? structuredClone(candidate) : current;
 }

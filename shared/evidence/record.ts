@@ -9,11 +9,12 @@ import type {
   FixitySegmentDifference,
   FixityStatus,
   HashResult,
-  MediaProbe,
+  ReportedMediaProbe,
   OriginalRef,
   PipelineStage,
   RejectionReason,
   Rendition,
+  ReprocessRequest,
   StageError,
   StageProvenance,
 } from "../contracts/messages";
@@ -148,6 +149,22 @@ export interface PublishedEvent {
   publishedAt?: string;
 }
 
+/** See EvidenceRecord.updateEvents. */
+export interface UpdateEvent extends PublishedEvent {
+  stage: "transcode" | "thumbnail";
+  /** The re-run's stage-result message id (its custody log entry has the same key). */
+  resultKey: string;
+  /** When the re-run finished: the event's `time`. */
+  at: string;
+  reprocess: ReprocessRequest;
+  /** The stage's renditions now. */
+  renditions: Rendition[];
+  /** The renditions they replace (what downstream was told before); their blobs stay where they were. */
+  replaced: Array<Pick<Rendition, "kind" | "name" | "container" | "path" | "size" | "sha256">>;
+  /** The tool versions that made the new renditions. */
+  tools?: StageProvenance["tools"];
+}
+
 export interface EvidenceRecord {
   /** = evidenceId (Cosmos `id` and partition key `/id`). */
   id: string;
@@ -164,13 +181,19 @@ export interface EvidenceRecord {
   stages: Partial<Record<PipelineStage, StageState>>;
   hash?: HashResult;
   /** What ffprobe found in the original (first media stage to report it; identical either way). */
-  media?: MediaProbe;
+  media?: ReportedMediaProbe;
   integrityFindings: IntegrityFinding[];
   /** The latest fixity check (`custody verify --record`, the fixity-sample timer); absent until one is recorded. */
   fixity?: FixityState;
   custodyLog: CustodyLogEntry[];
   /** The final event (evidence-ready or evidence-failed) and whether its publish was confirmed. */
   finalEvent?: PublishedEvent & { type: "evidence-ready" | "evidence-failed" };
+  /**
+   * Evidence-updated events: one per re-run (`custody reprocess`) whose renditions replaced
+   * those of a recording already announced ready, in the order decided. Each holds what the
+   * event says, fixed when decided, so a re-publish after a crash sends the same content.
+   */
+  updateEvents?: UpdateEvent[];
   createdAt: string;
   updatedAt: string;
 }

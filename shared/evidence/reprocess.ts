@@ -15,7 +15,7 @@
 import { reprocessMessageId } from "../contracts/message-ids";
 import type { EvidenceReceivedMessage, PipelineStage, ReprocessRequest } from "../contracts/messages";
 import { CustodyError } from "../errors";
-import type { OutgoingMessage } from "../ports/queue-operations";
+import type { VerbatimMessage } from "../ports/queue-operations";
 import { ROUTE_TO_SUBSCRIPTION_PROPERTY } from "../topology";
 import type { EvidenceRecord } from "./record";
 
@@ -32,7 +32,7 @@ export function isReprocessableStage(stage: string): stage is ReprocessableStage
  * (evidence-received never indexed), or a recording ingest rejected (it is only fingerprinted;
  * its media is never processed).
  */
-export function buildReprocessMessage(record: EvidenceRecord, stage: ReprocessableStage, request: ReprocessRequest): OutgoingMessage & { body: EvidenceReceivedMessage } {
+export function buildReprocessMessage(record: EvidenceRecord, stage: ReprocessableStage, request: ReprocessRequest): VerbatimMessage & { body: EvidenceReceivedMessage } {
   if (record.original === undefined || record.uploadedAt === undefined) {
     throw new CustodyError("InvalidMessage", `${record.evidenceId} cannot be reprocessed: its record names no original yet (status ${record.status}); \`custody reconcile\` re-announces recordings whose ingest never completed.`, { retryable: false });
   }

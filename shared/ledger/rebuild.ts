@@ -2,13 +2,13 @@
  * Rebuilding a lost index record from the custody ledger: the record is a projection of the
  * facts the index applied, so replaying the ledger's entries through the same merge rules, with
  * the times and identities the ledger recorded, gives back the record — status, fingerprint,
- * custody log, superseded renditions, findings, and which final event was already published
+ * custody log, superseded renditions, findings, and which events were already published
  * (so it is not announced again). Nothing is re-hashed: the fingerprint is the hash result the
  * ledger holds. Pure: no I/O.
  */
 import type { PipelineStage } from "../contracts/messages";
 import type { EvidenceRecord } from "../evidence/record";
-import { applyEvidenceReceived, applyFinalDecision, applyFixityResult, applyStageResult, decideFinalState, markFinalEventPublished, newRecord, type MergeContext } from "../evidence/record-merge";
+import { applyEvidenceReceived, applyFinalDecision, applyFixityResult, applyStageResult, decideFinalState, markEventPublished, newRecord, type MergeContext } from "../evidence/record-merge";
 import type { RetryPolicy } from "../evidence/retry-policy";
 import type { AppliedMessageEntry, LedgerEntry } from "../ports/custody-ledger";
 
@@ -32,7 +32,7 @@ export function rebuildRecord(evidenceId: string, entries: readonly LedgerEntry[
     seen.add(key);
     const merge: MergeContext = { nowIso: entry.recordedAt, actor: entry.recordedBy, retryPolicy: options.retryPolicy };
     if (entry.kind === "published") {
-      record = markFinalEventPublished(record, entry.messageId, entry.recordedAt);
+      record = markEventPublished(record, entry.messageId, entry.recordedAt);
       continue;
     }
     const message = entry.message;

@@ -257,7 +257,7 @@ function tag(tags: Tags, key: string): string | undefined {
 
 /** QuickTime handler names may keep a Pascal length byte and padding: `\vGoPro AVC  ` → `GoPro AVC`. */
 function cleanHandlerName(value: string | undefined): string | undefined {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- removing control characters is the point
   return nonEmpty(value?.replace(/[\u0000-\u001f\u007f]/g, "").trim());
 }
 

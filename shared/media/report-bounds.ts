@@ -7,19 +7,22 @@
  * finite and non-negative are dropped, and at most {@link MAX_REPORTED_STREAMS} streams are
  * kept (the primary video and audio always among them).
  */
+import type { ReportedMediaProbe } from "../contracts/messages";
 import type { MediaProbe, MediaStreamInfo } from "./probe";
+
+type ReportedStream = ReportedMediaProbe["streams"][number];
 
 export const MAX_REPORTED_STREAMS = 64;
 export const MAX_REPORTED_DATA_TRACKS = 64;
 
-export function boundedProbe(probe: MediaProbe): MediaProbe {
+export function boundedProbe(probe: MediaProbe): ReportedMediaProbe {
   const primary = new Set([probe.primaryVideoIndex, probe.primaryAudioIndex].filter((i): i is number => i !== undefined));
   const kept = [...probe.streams.filter((s) => primary.has(s.index)), ...probe.streams.filter((s) => !primary.has(s.index))]
     .slice(0, MAX_REPORTED_STREAMS)
     .sort((a, b) => a.index - b.index)
     .map(boundedStream)
-    .filter((s): s is MediaStreamInfo => s !== undefined);
-  const out: MediaProbe = {
+    .filter((s): s is ReportedStream => s !== undefined);
+  const out: ReportedMediaProbe = {
     container: text(probe.container, 256) ?? "unknown",
     streams: kept,
     dataTracks: probe.dataTracks.map((t) => text(t, 256)).filter((t): t is string => t !== undefined).slice(0, MAX_REPORTED_DATA_TRACKS),
@@ -32,7 +35,7 @@ export function boundedProbe(probe: MediaProbe): MediaProbe {
   setText(out, "creationTime", probe.creationTime, 64);
   setText(out, "location", probe.location, 256);
   if (probe.device !== undefined) {
-    const device: NonNullable<MediaProbe["device"]> = {};
+    const device: NonNullable<ReportedMediaProbe["device"]> = {};
     setText(device, "make", probe.device.make, 256);
     setText(device, "model", probe.device.model, 256);
     if (Object.keys(device).length > 0) out.device = device;
@@ -40,10 +43,10 @@ export function boundedProbe(probe: MediaProbe): MediaProbe {
   return out;
 }
 
-function boundedStream(stream: MediaStreamInfo): MediaStreamInfo | undefined {
+function boundedStream(stream: MediaStreamInfo): ReportedStream | undefined {
   if (!isInteger(stream.index)) return undefined;
   const types: MediaStreamInfo["type"][] = ["video", "audio", "data", "subtitle", "attachment", "unknown"];
-  const out: MediaStreamInfo = { index: stream.index, type: types.includes(stream.type) ? stream.type : "unknown" };
+  const out: ReportedStream = { index: stream.index, type: types.includes(stream.type) ? stream.type : "unknown" };
   setText(out, "codec", stream.codec, 64);
   setText(out, "codecTag", stream.codecTag, 64);
   setText(out, "handlerName", stream.handlerName, 256);

@@ -25,7 +25,7 @@
 import { randomUUID } from "node:crypto";
 import { OPERATION_PROPERTY, operationCopyBase, operationCopyMessageId, operationLabel, type OperationRef } from "../contracts/message-ids";
 import type { AuditLog, AuditRecord } from "../ports/audit-log";
-import type { DeadLetteredMessage, LockedDeadLetter, OutgoingMessage, QueueOperations } from "../ports/queue-operations";
+import type { DeadLetteredMessage, LockedDeadLetter, VerbatimMessage, QueueOperations } from "../ports/queue-operations";
 import { entityName, ROUTE_TO_SUBSCRIPTION_PROPERTY as REDRIVE_TO_PROPERTY, type ReceivableEntity } from "../topology";
 import { evidenceIdOf, reasonMatcher } from "./dead-letters";
 
@@ -203,7 +203,7 @@ function targetOf(entity: ReceivableEntity): string {
 }
 
 /** The copy a redrive (operation `redriveId`) sends for a dead-lettered message; see operationCopyMessageId. */
-export function redriveCopy(m: DeadLetteredMessage, entity: ReceivableEntity, redriveId: string): OutgoingMessage {
+export function redriveCopy(m: DeadLetteredMessage, entity: ReceivableEntity, redriveId: string): VerbatimMessage {
   const count = redriveCountOf(m);
   const operation: OperationRef = { kind: "redrive", id: redriveId };
   const properties: Record<string, string | number | boolean | Date | null> = {};

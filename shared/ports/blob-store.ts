@@ -4,6 +4,7 @@
  */
 import type { Readable } from "node:stream";
 import type { PipelineStage } from "../contracts/messages";
+import { renditionFolder } from "../contracts/rendition-path";
 
 /** Where renditions go. Derived files are written only here; originals are never written. */
 export const DERIVED_CONTAINER = "derived";
@@ -46,13 +47,15 @@ export interface BlobStore {
   openRead(ref: BlobRef, options?: OpenReadOptions): Promise<Readable>;
 }
 
-/** A rendition's deterministic place: `derived/<evidenceId>/<stage>/<name>`. */
+/** A rendition's deterministic place: `derived/<evidenceId>/<stage>/[reprocess-<id>/]<name>` (contracts/rendition-path.ts). */
 export interface DerivedBlobTarget {
   evidenceId: string;
   stage: PipelineStage;
   /** File name: letters, digits, `.`, `_`, `-`; no path separators. */
   name: string;
   contentType: string;
+  /** The `custody reprocess` request this run belongs to: its files go to their own folder. */
+  reprocessId?: string;
 }
 
 export type DerivedBlobSource = { kind: "file"; path: string } | { kind: "stream"; stream: Readable };
@@ -83,8 +86,8 @@ export interface MediaBlobStore extends BlobStore {
    */
   readUrl(ref: BlobRef, expiresInMs: number): Promise<string>;
   /**
-   * Uploads a rendition to `derived/<evidenceId>/<stage>/<name>`, overwriting what a previous
-   * run wrote there, with its content type; returns size and SHA-256 of the bytes sent.
+   * Uploads a rendition to its place (derivedBlobName), overwriting what an earlier delivery of
+   * the same run wrote there, with its content type; returns size and SHA-256 of the bytes sent.
    */
   writeDerived(target: DerivedBlobTarget, source: DerivedBlobSource, options?: { abortSignal?: AbortSignal }): Promise<WrittenBlob>;
 }
@@ -126,9 +129,10 @@ export interface BlobCatalog {
 }
 
 /** The blob name of a rendition, validated (no separators, no dot segments, bounded). */
-export function derivedBlobName(target: Pick<DerivedBlobTarget, "evidenceId" | "stage" | "name">): string {
+export function derivedBlobName(target: Pick<DerivedBlobTarget, "evidenceId" | "stage" | "name" | "reprocessId">): string {
   if (!/^ev-[0-9a-f]{32}$/.test(target.evidenceId)) throw new Error(`not an evidence id: ${target.evidenceId}`);
   if (!/^[a-z]+$/.test(target.stage)) throw new Error(`not a stage name: ${target.stage}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(target.name)) throw new Error(`not a rendition file name: ${target.name}`);
-  return `${target.evidenceId}/${target.stage}/${target.name}`;
+  if (target.reprocessId !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(target.reprocessId)) throw new Error(`not a reprocess request id: ${target.reprocessId}`);
+  return `${renditionFolder(target.evidenceId, target.stage, target.reprocessId)}${target.name}`;
 }

@@ -1,7 +1,7 @@
 /**
  * The custody ledger: an append-only record, outside the index, of every fact the index acted
  * on — each message it applied (ingest's evidence-received, every stage result with its
- * fingerprint or rendition digests, every fixity check) and each final event it published.
+ * fingerprint or rendition digests, every fixity check) and each event it published.
  * Written BEFORE the index acts on the fact, so the index (Cosmos DB) is a projection that can
  * be lost and rebuilt from it (shared/ledger/rebuild.ts), and a rebuild never has to
  * re-fingerprint an original or re-announce an event. In Azure the ledger is a container of
@@ -32,11 +32,11 @@ export interface AppliedMessageEntry extends LedgerEntryBase {
   requiredStages?: PipelineStage[];
 }
 
-/** A final event Service Bus accepted (evidence-ready / evidence-failed, by its message id). */
+/** An event Service Bus accepted (a final event, or an evidence-updated one), by its message id. */
 export interface PublishedEventEntry extends LedgerEntryBase {
   kind: "published";
   messageId: string;
-  eventType: "evidence-ready" | "evidence-failed";
+  eventType: "evidence-ready" | "evidence-failed" | "evidence-updated";
 }
 
 export type LedgerEntry = AppliedMessageEntry | PublishedEventEntry;

@@ -1,6 +1,6 @@
 /**
- * What the media stages need from ffmpeg/ffprobe. Implemented by
- * shared/adapters/ffmpeg-media-tool.ts — the only file that may import fluent-ffmpeg (archived
+ * What the media stages need from ffmpeg/ffprobe. Implemented by shared/adapters/ffmpeg/
+ * (media-tool.ts; fluent-run.ts there is the only file that may import fluent-ffmpeg, archived
  * upstream). Stages never build command lines for a specific binary path or spawn processes.
  */
 import type { MediaProbe } from "../media/probe";

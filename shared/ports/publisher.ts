@@ -3,6 +3,7 @@
  * Every message carries a deterministic id (duplicate detection), the evidence id and the
  * trace context as application properties so logs of all stages can be joined.
  */
+/** A pipeline message to publish (operator tools send theirs as given: ports/queue-operations.ts VerbatimMessage). */
 export interface OutgoingMessage {
   messageId: string;
   body: unknown;

@@ -55,8 +55,12 @@ export interface DeadLetterReceiver {
   close(): Promise<void>;
 }
 
-/** A message to send (redrive copies). */
-export interface OutgoingMessage {
+/**
+ * A message `send` puts on an entity exactly as given — redrive copies, reprocess requests —
+ * unlike the pipeline's OutgoingMessage (ports/publisher.ts), which the publisher completes
+ * with the evidence id and trace context.
+ */
+export interface VerbatimMessage {
   messageId: string;
   body: unknown;
   contentType?: string;
@@ -73,6 +77,6 @@ export interface QueueOperations {
   /** A peek-lock receiver on the entity's dead-letter queue. */
   openDeadLetterReceiver(entity: ReceivableEntity): Promise<DeadLetterReceiver>;
   /** Sends to a queue or a topic; resolves when Service Bus accepted the message. */
-  send(queueOrTopic: string, message: OutgoingMessage): Promise<void>;
+  send(queueOrTopic: string, message: VerbatimMessage): Promise<void>;
   close(): Promise<void>;
 }

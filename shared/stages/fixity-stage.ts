@@ -18,12 +18,14 @@
  */
 import type { Readable } from "node:stream";
 import { fixityResultMessageId } from "../contracts/message-ids";
-import { MAX_REPORTED_SEGMENTS, type FixityResultMessage, type FixitySegmentDifference, type FixityStatus } from "../contracts/messages";
+import { MAX_REPORTED_SEGMENTS, type FixityResultMessage, type FixitySegmentDifference, type FixityStatus, type PipelineStage } from "../contracts/messages";
 import { CustodyError, isCustodyError } from "../errors";
 import { normalizeEtag } from "../evidence/evidence-id";
 import { describeFixity } from "../evidence/fixity";
 import type { EvidenceRecord } from "../evidence/record";
+import { rebuildRecord } from "../ledger/rebuild";
 import type { Logger } from "../logging";
+import type { CustodyLedger } from "../ports/custody-ledger";
 import type { BlobProperties, BlobRef, BlobStore } from "../ports/blob-store";
 import type { EvidenceIndex } from "../ports/evidence-index";
 import type { Publisher } from "../ports/publisher";
@@ -49,10 +51,23 @@ export interface FixityReport {
   reason?: string;
   /** When the read finished (ISO 8601). */
   checkedAt: string;
+  /**
+   * Where the fingerprint compared with came from: the custody ledger (the hash result it
+   * recorded at ingest — the authority) or, without a ledger, the index record.
+   */
+  fingerprintFrom?: "ledger" | "index";
+  /** The index record's SHA-256 when it is NOT the ledger's: the index was altered or corrupted. */
+  indexFingerprint?: string;
 }
 
 export interface VerifyOriginalDeps {
   blobs: BlobStore;
+  /**
+   * The custody ledger: when given, the original is compared with the fingerprint the ledger
+   * recorded at ingest, whatever the index record says (and a record that disagrees is
+   * reported), and a recording the index lost can still be verified (verifyEvidence).
+   */
+  ledger?: { ledger: CustodyLedger; requiredStages: PipelineStage[] };
 }
 
 export interface VerifyOriginalOptions {
@@ -73,10 +88,54 @@ const MAX_READS = 3;
  * (storage unreachable, access denied, aborted, the blob rewritten during every attempt).
  */
 export async function verifyOriginal(record: EvidenceRecord, deps: VerifyOriginalDeps, options: VerifyOriginalOptions = {}): Promise<FixityReport> {
+  const fromLedger = deps.ledger === undefined ? undefined : await recordFromLedger(record.evidenceId, deps.ledger);
+  return verifyAgainst(record, fromLedger, deps, options);
+}
+
+/**
+ * Verifies a recording by its id: against the ledger's fingerprint, with the index record when
+ * there is one (undefined `record`: the index lost it — the ledger alone says where the original
+ * is and what it must hash to). Undefined when neither knows the recording.
+ */
+export async function verifyEvidence(evidenceId: string, record: EvidenceRecord | undefined, deps: VerifyOriginalDeps, options: VerifyOriginalOptions = {}): Promise<FixityReport | undefined> {
+  const fromLedger = deps.ledger === undefined ? undefined : await recordFromLedger(evidenceId, deps.ledger);
+  const subject = record ?? fromLedger;
+  return subject === undefined ? undefined : verifyAgainst(subject, fromLedger, deps, options);
+}
+
+async function recordFromLedger(evidenceId: string, ledger: NonNullable<VerifyOriginalDeps["ledger"]>): Promise<EvidenceRecord | undefined> {
+  return rebuildRecord(evidenceId, await ledger.ledger.read(evidenceId), { requiredStages: ledger.requiredStages });
+}
+
+async function verifyAgainst(record: EvidenceRecord, fromLedger: EvidenceRecord | undefined, deps: VerifyOriginalDeps, options: VerifyOriginalOptions): Promise<FixityReport> {
   const now = options.now ?? (() => new Date());
-  const base = { evidenceId: record.evidenceId, differingSegments: [] as FixitySegmentDifference[] };
-  const original = record.original;
-  const hash = record.hash;
+  const ledgerHash = fromLedger?.hash;
+  const indexHash = record === fromLedger ? undefined : record.hash;
+  const disagrees = ledgerHash !== undefined && indexHash !== undefined && (ledgerHash.sha256 !== indexHash.sha256 || ledgerHash.size !== indexHash.size);
+  const base = {
+    evidenceId: record.evidenceId,
+    differingSegments: [] as FixitySegmentDifference[],
+    ...(deps.ledger === undefined ? {} : { fingerprintFrom: ledgerHash !== undefined ? ("ledger" as const) : ("index" as const) }),
+    ...(disagrees ? { indexFingerprint: indexHash.sha256 } : {}),
+  };
+  const original = fromLedger?.original ?? record.original;
+  const hash = ledgerHash ?? record.hash;
+  const note = disagrees
+    ? `the index's fingerprint ${indexHash.sha256} (${indexHash.size} bytes) is not the one the custody ledger recorded at ingest (${ledgerHash.sha256}, ${ledgerHash.size} bytes): verified against the ledger; the index record was altered or corrupted — rebuild it from the ledger (docs/operations.md, "Lost the index?")`
+    : undefined;
+  const withNote = <T extends { reason?: string }>(report: T): T => (note === undefined ? report : { ...report, reason: report.reason === undefined ? note : `${report.reason}; ${note}` });
+  return withNote(await compare(record, original, hash, base, deps, options, now));
+}
+
+async function compare(
+  record: EvidenceRecord,
+  original: EvidenceRecord["original"],
+  hash: EvidenceRecord["hash"],
+  base: Pick<FixityReport, "evidenceId" | "differingSegments" | "fingerprintFrom" | "indexFingerprint">,
+  deps: VerifyOriginalDeps,
+  options: VerifyOriginalOptions,
+  now: () => Date,
+): Promise<FixityReport> {
   if (original === undefined) {
     return { ...base, status: "unverifiable", reason: "the record names no original yet (evidence-received not indexed)", checkedAt: now().toISOString() };
   }
@@ -255,6 +314,8 @@ export interface FixitySampleDeps {
   publisher: Publisher;
   /** ENTITIES.stageResults.queueName */
   resultsQueue: string;
+  /** The custody ledger: originals are compared with its fingerprints (see VerifyOriginalDeps.ledger). */
+  ledger?: VerifyOriginalDeps["ledger"];
 }
 
 export interface FixitySampleContext {
@@ -283,9 +344,14 @@ export async function runFixitySample(deps: FixitySampleDeps, context: FixitySam
     context.abortSignal?.throwIfAborted();
     const log = context.log.child({ evidenceId: record.evidenceId });
     try {
-      const report = await verifyOriginal(record, { blobs: deps.blobs }, { abortSignal: context.abortSignal, now: options.now });
+      const report = await verifyOriginal(record, { blobs: deps.blobs, ledger: deps.ledger }, { abortSignal: context.abortSignal, now: options.now });
       outcome.reports.push(report);
       const fields = { status: report.status, detail: describeFixity(report), sha256Expected: report.sha256Expected, sha256Actual: report.sha256Actual, differingSegments: report.differingSegments.length, etagChanged: report.etagChanged };
+      if (report.indexFingerprint !== undefined) {
+        // Not sent: the index would refuse a result whose expected digest is not its record's. The record must be rebuilt.
+        log.error("integrity: the index record's fingerprint is not the custody ledger's; rebuild the record from the ledger", { ...fields, indexFingerprint: report.indexFingerprint });
+        continue;
+      }
       if (report.status === "intact") log.info("fixity check: original intact", fields);
       else if (report.status === "unverifiable") log.warn("fixity check: original could not be verified", fields);
       else log.error(`fixity check: original ${report.status.toUpperCase()}`, fields);

@@ -1,7 +1,8 @@
 /**
  * The index stage: the single writer of the evidence index. It applies evidence-received and
  * stage-result messages to the recording's record, decides its final state, and publishes the
- * final event (evidence-ready / evidence-failed) exactly once as subscribers see it.
+ * final event (evidence-ready / evidence-failed) exactly once as subscribers see it — and, when
+ * an operator's re-run replaced a ready recording's renditions, one evidence-updated event.
  *
  * Concurrency: read → apply (pure, record-merge.ts) → write with the ETag read (create when
  * absent). A lost race ("conflict" / "exists") re-reads and re-applies; the merge is
@@ -18,11 +19,13 @@
  * duplicate detection drops the copy. Concurrent handlers may both publish in that window —
  * same id, same content, one delivery.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, StageResultMessage } from "../contracts/messages";
 import { evidenceReceivedMessageId, fixityResultMessageId, stageResultMessageId } from "../contracts/message-ids";
 import { CustodyError, toCustodyError } from "../errors";
 import { checkEvidenceReceived, checkFixityResult, checkStageResult } from "../evidence/claim-checks";
 import { buildFinalEvent } from "../evidence/final-event";
+import { buildUpdatedEvent } from "../evidence/updated-event";
 import type { EvidenceRecord } from "../evidence/record";
 import {
   applyEvidenceReceived,
@@ -32,16 +35,17 @@ import {
   decideFinalState,
   isConflictingHashClaim,
   isRetryBudgetSpent,
-  markFinalEventPublished,
+  markEventPublished,
   newRecord,
+  unpublishedUpdateEvents,
   type MergeContext,
 } from "../evidence/record-merge";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../evidence/retry-policy";
 import { buildStageRetryMessage } from "../evidence/stage-retry";
 import type { Logger } from "../logging";
-import type { AppliedMessageEntry, CustodyLedger } from "../ports/custody-ledger";
+import type { AppliedMessageEntry, CustodyLedger, PublishedEventEntry } from "../ports/custody-ledger";
 import type { EvidenceIndex, StoredRecord } from "../ports/evidence-index";
-import type { Publisher } from "../ports/publisher";
+import type { OutgoingMessage, Publisher } from "../ports/publisher";
 import type { StageContext } from "./stage-context";
 
 export interface IndexStageDeps {
@@ -207,33 +211,45 @@ async function indexMessage(evidenceId: string, messageId: string, apply: Apply,
   let stored = update.stored!;
   log.info(update.changed ? "evidence record updated" : "message already applied", { status: stored.record.status, attempt: context.attempt });
 
+  let publishedMessageId: string | undefined;
   const finalEvent = stored.record.finalEvent;
-  if (finalEvent === undefined || finalEvent.publishedAt !== undefined) return { record: stored.record, changed: update.changed };
+  if (finalEvent !== undefined && finalEvent.publishedAt === undefined) {
+    stored = await announce(evidenceId, buildFinalEvent(stored.record, { source: deps.eventSource }), finalEvent.type, stored, deps, context, log);
+    publishedMessageId = finalEvent.messageId;
+  }
+  // Re-runs that replaced a ready recording's renditions, in the order decided.
+  for (const pending of unpublishedUpdateEvents(stored.record)) {
+    stored = await announce(evidenceId, buildUpdatedEvent(stored.record, pending, { source: deps.eventSource }), "evidence-updated", stored, deps, context, log);
+  }
+  return { record: stored.record, changed: update.changed, ...(publishedMessageId === undefined ? {} : { publishedMessageId }) };
+}
 
-  const event = buildFinalEvent(stored.record, { source: deps.eventSource });
+/**
+ * Publishes one event the record owes (deterministic id: a re-publish is dropped by duplicate
+ * detection), appends it to the ledger as published, then notes it on the record.
+ */
+async function announce(evidenceId: string, event: OutgoingMessage, eventType: PublishedEventEntry["eventType"], stored: StoredRecord, deps: IndexStageDeps, context: StageContext, log: Logger): Promise<StoredRecord> {
   try {
     await deps.publisher.publish(deps.readyTopic, { ...event, traceparent: context.traceparent });
   } catch (error) {
     const failure = toCustodyError(error);
-    // The record keeps finalEvent without publishedAt: the redelivered message publishes it.
-    log.warn("final event not published; the redelivery will publish it with the same id", { eventType: finalEvent.type, eventMessageId: finalEvent.messageId, code: failure.code, error: failure.message });
+    // The record still owes the event: the redelivered message publishes it.
+    log.warn("event not published; the redelivery will publish it with the same id", { eventType, eventMessageId: event.messageId, code: failure.code, error: failure.message });
     throw failure;
   }
-  log.info("final event published", { eventType: finalEvent.type, eventMessageId: finalEvent.messageId, status: stored.record.status });
+  log.info("event published", { eventType, eventMessageId: event.messageId, status: stored.record.status });
   // In the ledger before the record says so: a record rebuilt from the ledger never announces it again.
   const publishedAt = (deps.now ?? (() => new Date()))().toISOString();
-  await deps.ledger?.append(evidenceId, [{ v: 1, kind: "published", evidenceId, recordedAt: publishedAt, recordedBy: context.actor, messageId: finalEvent.messageId, eventType: finalEvent.type }]);
-
+  await deps.ledger?.append(evidenceId, [{ v: 1, kind: "published", evidenceId, recordedAt: publishedAt, recordedBy: context.actor, messageId: event.messageId, eventType }]);
   const confirmed = await updateRecord(
     evidenceId,
     deps,
     context,
     log,
-    (current, merge) => (current === undefined ? undefined : markFinalEventPublished(current, finalEvent.messageId, merge.nowIso)),
+    (current, merge) => (current === undefined ? undefined : markEventPublished(current, event.messageId, merge.nowIso)),
     deps.ledger === undefined ? {} : { at: publishedAt },
   );
-  if (confirmed.stored !== undefined) stored = confirmed.stored;
-  return { record: stored.record, changed: update.changed, publishedMessageId: finalEvent.messageId };
+  return confirmed.stored ?? stored;
 }
 
 /**
@@ -300,7 +316,7 @@ async function updateRecord(
       throw new CustodyError("ConcurrencyConflict", `evidence ${evidenceId}: record still changing under us after ${round} read-modify-write rounds; the message will be retried`);
     }
     log.debug("evidence record changed since read; re-reading", { round, outcome: written });
-    await sleep(backoffInMs(round, deps.maxBackoffInMs ?? DEFAULT_MAX_BACKOFF_IN_MS), context.abortSignal);
+    await backOff(backoffInMs(round, deps.maxBackoffInMs ?? DEFAULT_MAX_BACKOFF_IN_MS), context.abortSignal);
   }
 }
 
@@ -314,16 +330,11 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CustodyError("Transient", "index stage aborted (host shutting down)", { cause: signal.reason });
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new CustodyError("Transient", "index stage aborted (host shutting down)", { cause: signal?.reason }));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** Waits `ms`; a host shutdown ends the wait as a transient failure (the message is retried). */
+async function backOff(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (error) {
+    throw new CustodyError("Transient", "index stage aborted (host shutting down)", { cause: signal?.reason ?? error });
+  }
 }

@@ -26,6 +26,7 @@ import { validateEvidenceBlobName } from "../evidence/blob-name";
 import { parseOffsetDateTime, validateCaptureMetadata } from "../evidence/capture-metadata";
 import { deriveEvidenceId, normalizeEtag, quotedEtag } from "../evidence/evidence-id";
 import type { BlobProperties, BlobStore } from "../ports/blob-store";
+import { withoutQuery } from "../text/redaction";
 import type { StageContext } from "./stage-context";
 
 export const DEFAULT_ACCEPTED_CONTAINERS: readonly string[] = ["originals"];
@@ -169,11 +170,6 @@ export async function ingestRecording(
     log.info("recording accepted", { evidenceId });
   }
   return message;
-}
-
-function withoutQuery(url: string): string {
-  const cut = url.search(/[?#]/);
-  return cut === -1 ? url : url.slice(0, cut);
 }
 
 /**

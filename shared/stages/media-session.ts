@@ -3,7 +3,8 @@
  * a short-lived read-only URL (ffmpeg streams it with range requests — no local copy, memory
  * independent of the recording's size), probing it, running ffmpeg with a time limit and the
  * host's cancellation, recording every run for provenance, checking the original did not
- * change underneath, uploading renditions to their deterministic paths, and turning failures
+ * change underneath, uploading renditions to their deterministic paths (a reprocess run to its
+ * own folder: contracts/rendition-path.ts), and turning failures
  * into stage failures that keep the probe and the runs.
  *
  * Secrets: the URL carries a SAS. It is never logged, and it is redacted from the argument
@@ -17,13 +18,14 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { EvidenceReceivedMessage, MediaProbe, MediaToolRun, PipelineStage, Rendition, RenditionKind, StageProvenance } from "../contracts/messages";
+import type { EvidenceReceivedMessage, MediaToolRun, PipelineStage, Rendition, RenditionKind, ReportedMediaProbe, StageProvenance } from "../contracts/messages";
 import { CustodyError, toCustodyError } from "../errors";
 import type { Logger } from "../logging";
 import { boundedProbe } from "../media/report-bounds";
 import type { MediaRunLimits } from "../media/run-limits";
 import type { BlobRef, MediaBlobStore } from "../ports/blob-store";
-import type { MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
+import type { MediaProbe, MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
+import { SecretRedactor } from "../text/redaction";
 import { StageFailure } from "./report-stage";
 import type { StageContext } from "./stage-context";
 
@@ -46,9 +48,9 @@ export class MediaSession {
   readonly log: Logger;
   readonly runs: MediaToolRun[] = [];
   readonly startedAt = new Date().toISOString();
-  probe: MediaProbe | undefined;
+  probe: ReportedMediaProbe | undefined;
   private versions: MediaToolVersions | undefined;
-  private readonly secrets = new Set<string>();
+  private readonly secrets = new SecretRedactor();
   private workDir: string | undefined;
 
   constructor(
@@ -63,7 +65,7 @@ export class MediaSession {
   }
 
   /** Tool versions, then the probe of the original (through a fresh read URL). */
-  async open(): Promise<MediaProbe> {
+  async open(): Promise<ReportedMediaProbe> {
     this.context.abortSignal?.throwIfAborted();
     this.versions = await this.deps.media.versions();
     const url = await this.readUrl(PROBE_TIMEOUT_IN_MS);
@@ -127,7 +129,7 @@ export class MediaSession {
   /** Uploads one local file as a rendition of this stage. */
   async upload(kind: RenditionKind, file: string, name: string, contentType: string, extra: Partial<Rendition> = {}): Promise<Rendition> {
     const written = await this.deps.blobs.writeDerived(
-      { evidenceId: this.input.evidenceId, stage: this.stage, name, contentType },
+      { evidenceId: this.input.evidenceId, stage: this.stage, name, contentType, ...(this.input.reprocess === undefined ? {} : { reprocessId: this.input.reprocess.id }) },
       { kind: "file", path: file },
       { abortSignal: this.context.abortSignal },
     );
@@ -171,16 +173,11 @@ export class MediaSession {
   }
 
   private async readUrl(validForInMs: number): Promise<string> {
-    const url = await this.deps.blobs.readUrl(this.ref, validForInMs);
-    const query = url.indexOf("?");
-    if (query >= 0) this.secrets.add(url.slice(query + 1));
-    return url;
+    return this.secrets.rememberUrl(await this.deps.blobs.readUrl(this.ref, validForInMs));
   }
 
   /** Removes every SAS handed out (and any `sig=` left in other spellings) from `text`. */
   redact(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) out = out.split(secret).join("<read-only SAS redacted>");
-    return out.replace(/([?&]sig=)[^&\s"']+/gi, "$1<redacted>");
+    return this.secrets.redact(text);
   }
 }

@@ -30,6 +30,7 @@ import { blobCreatedEvent, type BlobContainerLocation, type BlobCreatedCloudEven
 import { deriveEvidenceId } from "../evidence/evidence-id";
 import type { PipelineStage } from "../contracts/messages";
 import type { EvidenceRecord } from "../evidence/record";
+import { unpublishedUpdateEvents } from "../evidence/record-merge";
 import type { RetryPolicy } from "../evidence/retry-policy";
 import { rebuildRecord } from "../ledger/rebuild";
 import type { CustodyLedger } from "../ports/custody-ledger";
@@ -180,10 +181,11 @@ async function findUnrecorded(deps: ReconcileDeps, container: string, options: R
     const where = `${container}/${blob.name}`;
     if (reason === "no record" && deps.ledger !== undefined) {
       const rebuilt = await rebuildFromLedger(deps, evidenceId, where, options, outcome);
-      // Known to the ledger: rebuilt, not re-ingested. Only a final event the ledger does not
-      // record as published still needs announcing: the re-announced recording makes the index do it.
-      if (rebuilt === "failed" || (rebuilt !== undefined && (rebuilt.finalEvent === undefined || rebuilt.finalEvent.publishedAt !== undefined))) continue;
-      if (rebuilt !== undefined) reason = "rebuilt from the custody ledger; its final event was never confirmed published";
+      // Known to the ledger: rebuilt, not re-ingested. Only an event the ledger does not record
+      // as published (the final one, or an update) still needs announcing: the re-announced
+      // recording makes the index do it.
+      if (rebuilt === "failed" || (rebuilt !== undefined && !owesEvent(rebuilt))) continue;
+      if (rebuilt !== undefined) reason = "rebuilt from the custody ledger; an event it owes was never confirmed published";
     }
     out.push({ event, reannounce: reason !== "no record", item: { evidenceId, blob: where, reason, eventId: event.id, messageId: copyMessageId(event.id, options), sent: false } });
   }
@@ -268,6 +270,11 @@ async function findStuck(deps: ReconcileDeps, options: ReconcileOptions, outcome
       },
     });
   }
+}
+
+/** A decided event the ledger does not record as published. */
+function owesEvent(record: EvidenceRecord): boolean {
+  return (record.finalEvent !== undefined && record.finalEvent.publishedAt === undefined) || unpublishedUpdateEvents(record).length > 0;
 }
 
 function operationOf(options: ReconcileOptions): OperationRef {

@@ -12,14 +12,14 @@
  * Service Bus redelivers it); MaxDeliveryCount is for that, for poison messages and crashes.
  */
 import { stageResultMessageId } from "../contracts/message-ids";
-import type { HashResult, MediaProbe, PipelineStage, Rendition, ReprocessRequest, RetryRound, StageProvenance, StageResultMessage } from "../contracts/messages";
+import type { HashResult, ReportedMediaProbe, PipelineStage, Rendition, ReprocessRequest, RetryRound, StageProvenance, StageResultMessage } from "../contracts/messages";
 import { CustodyError, toCustodyError } from "../errors";
 import type { Publisher } from "../ports/publisher";
 import type { StageContext } from "./stage-context";
 
 /** What media stages add to any outcome (see StageResultMessage). */
 export interface StageMediaDetails {
-  media?: MediaProbe;
+  media?: ReportedMediaProbe;
   renditions?: Rendition[];
   provenance?: StageProvenance;
 }

@@ -7,8 +7,9 @@
  * UnsupportedMedia) → ffmpeg (killed when its progress stalls, or at a generous ceiling from the
  * expected work: shared/media/run-limits.ts) → probe the proxy and verify it (video iff the source has video, h264
  * yuv420p / aac, upright, capped, duration within max(0.5 s, 2 %)) → check the original's ETag
- * is unchanged → upload (SHA-256 computed while uploading). Re-running overwrites the same
- * blob; the record's renditions are replaced, never appended.
+ * is unchanged → upload (SHA-256 computed while uploading). A redelivery overwrites the same
+ * blob; a `custody reprocess` run writes its own folder (contracts/rendition-path.ts). The
+ * record's renditions are replaced, never appended.
  *
  * Failures: corrupt, truncated, encrypted or unsupported input (UnsupportedMedia), a crash
  * (MediaToolCrashed) or a proxy that fails verification (OutputVerificationFailed) are final;

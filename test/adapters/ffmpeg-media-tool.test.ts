@@ -15,14 +15,16 @@ import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { constants as fsConstants, promises as fsp } from "node:fs";
 import * as fs from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as vm from "node:vm";
 import { CustodyError } from "../../shared/errors";
-import { classify, createFfmpegMediaTool, meaningfulLines, MediaToolError, redact, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg-media-tool";
+import { MediaToolError } from "../../shared/adapters/ffmpeg/failures";
+import { createFfmpegMediaTool, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg/media-tool";
+import { classify, meaningfulLines } from "../../shared/adapters/ffmpeg/stderr-classification";
 import { mediaRunLimits } from "../../shared/media/run-limits";
 import { planThumbnails } from "../../shared/media/thumbnail-plan";
 import type { MediaInput } from "../../shared/ports/media-tool";
@@ -238,12 +240,6 @@ describe("reading stderr", () => {
     expect(failure).toMatchObject({ code: "UnsupportedMedia", retryable: false });
     expect((failure as Error).message).toMatch(/Failed to read frame size|Invalid data found/);
   });
-
-  test("URL queries (SAS tokens) are redacted", () => {
-    expect(redact("Opening 'https://acct.blob.core.windows.net/originals/a.mp4?sv=2024&sig=abc%2F' for reading")).toBe(
-      "Opening 'https://acct.blob.core.windows.net/originals/a.mp4?<redacted>' for reading",
-    );
-  });
 });
 
 describe("fake binaries", () => {
@@ -328,9 +324,9 @@ describe("ffmpeg's environment (fluent-ffmpeg spawns the launcher, which clears 
 
     // A fresh adapter and fluent-ffmpeg, so that fluent-ffmpeg's process-wide capability
     // queries (`-formats`, `-encoders`) are not cached yet and run on the fake.
-    let isolated!: { adapter: typeof import("../../shared/adapters/ffmpeg-media-tool"); fluent: typeof import("fluent-ffmpeg") };
+    let isolated!: { adapter: typeof import("../../shared/adapters/ffmpeg/media-tool"); fluent: typeof import("fluent-ffmpeg") };
     jest.isolateModules(() => {
-      isolated = { adapter: require("../../shared/adapters/ffmpeg-media-tool"), fluent: require("fluent-ffmpeg") };
+      isolated = { adapter: require("../../shared/adapters/ffmpeg/media-tool"), fluent: require("fluent-ffmpeg") };
     });
     const log = path.join(work, "env-ffmpeg.log");
     const fake = await envFfmpeg("env-ffmpeg", log);
@@ -379,9 +375,9 @@ describe("ffmpeg's environment (fluent-ffmpeg spawns the launcher, which clears 
   });
 
   test("a failure before ffmpeg runs names the real ffmpeg and the launcher", async () => {
-    let adapter!: typeof import("../../shared/adapters/ffmpeg-media-tool");
+    let adapter!: typeof import("../../shared/adapters/ffmpeg/media-tool");
     jest.isolateModules(() => {
-      adapter = require("../../shared/adapters/ffmpeg-media-tool");
+      adapter = require("../../shared/adapters/ffmpeg/media-tool");
     });
     // fluent-ffmpeg's first run asks `-formats` (through the launcher); this fake refuses.
     const failing = await script("formats-failing-ffmpeg", 'if [ "$2" = "-version" ]; then echo "ffmpeg version fake"; exit 0; fi\nexit 3');
@@ -531,15 +527,7 @@ describe("URL inputs", () => {
     server = createServer((request, response) => {
       if (request.url?.startsWith("/busy")) return void response.writeHead(503).end("busy");
       if (!request.url?.startsWith("/clip.mp4")) return void response.writeHead(404).end();
-      const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
-      const start = range ? Number(range[1]) : 0;
-      const end = range && range[2] ? Number(range[2]) : body.length - 1;
-      response.writeHead(range ? 206 : 200, {
-        "Content-Type": "video/mp4",
-        "Accept-Ranges": "bytes",
-        "Content-Length": end - start + 1,
-        ...(range ? { "Content-Range": `bytes ${start}-${end}/${body.length}` } : {}),
-      });
+      const { start, end } = writeRangeHead(request, response, body);
       response.end(body.subarray(start, end + 1));
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -612,15 +600,7 @@ describe("time limits from progress", () => {
       const stall = request.url?.startsWith("/stall/") === true;
       const body = served.get((request.url ?? "").replace(/^\/stall/, "").replace(/\?.*$/, ""));
       if (body === undefined) return void response.writeHead(404).end();
-      const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
-      const start = range ? Number(range[1]) : 0;
-      const end = range && range[2] ? Number(range[2]) : body.length - 1;
-      response.writeHead(range ? 206 : 200, {
-        "Content-Type": "video/mp4",
-        "Accept-Ranges": "bytes",
-        "Content-Length": end - start + 1,
-        ...(range ? { "Content-Range": `bytes ${start}-${end}/${body.length}` } : {}),
-      });
+      const { start, end } = writeRangeHead(request, response, body);
       let at = start;
       const next = () => {
         if (response.destroyed) return; // ffmpeg was killed
@@ -697,3 +677,17 @@ describe("time limits from progress", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_000); // not before the window
   }, 60_000);
 });
+
+/** Answers a GET of `body` as a blob endpoint does: the requested byte range (206) or all of it (200); returns the range. */
+function writeRangeHead(request: IncomingMessage, response: ServerResponse, body: Buffer): { start: number; end: number } {
+  const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
+  const start = range ? Number(range[1]) : 0;
+  const end = range && range[2] ? Number(range[2]) : body.length - 1;
+  response.writeHead(range ? 206 : 200, {
+    "Content-Type": "video/mp4",
+    "Accept-Ranges": "bytes",
+    "Content-Length": end - start + 1,
+    ...(range ? { "Content-Range": `bytes ${start}-${end}/${body.length}` } : {}),
+  });
+  return { start, end };
+}

@@ -4,7 +4,7 @@
  * — a slow but moving run that finishes, a run whose input hangs — are in
  * ffmpeg-media-tool.test.ts.
  */
-import { MediaRunWatchdog, ProgressFraction, ProgressHighWater, ProgressParser, type MediaRunStopReason } from "../../shared/adapters/media-run-watchdog";
+import { MediaRunWatchdog, ProgressFraction, ProgressHighWater, ProgressParser, type MediaRunStopReason } from "../../shared/adapters/ffmpeg/media-run-watchdog";
 
 /** A block as ffmpeg 4.x writes it (`out_time_ms` is microseconds there). */
 function block(values: { frame?: string; us?: string; time?: string; size?: string; progress?: string }): string[] {

@@ -11,6 +11,7 @@ import { generateClip } from "../../chaos/harness";
 import type { ScenarioOutcome } from "../../chaos/outcome";
 import type { Scenario } from "../../chaos/scenario";
 import { forgeryScenario } from "../../chaos/scenarios/forgery";
+import { stackCrashScenario } from "../../chaos/scenarios/stack-crash";
 import { hostKillScenario, outageScenario } from "../../chaos/scenarios/uploads";
 
 const work = mkdtempSync(path.join(os.tmpdir(), "custody-chaos-short-"));
@@ -48,3 +49,9 @@ test("forged stage results and events on every entity: refused, no record or pub
   const outcome = await run(forgeryScenario());
   expect(notHeld(outcome)).toEqual([]);
 }, 120_000);
+
+test("the whole stack crashes mid-burst (host killed, broker and index lost) and is recovered with reconcile: all ready, fingerprints kept, no event twice", async () => {
+  const outcome = await run(stackCrashScenario({ uploads: 6, crashAfterFinal: 2, settleInMs: 120_000 }));
+  expect(notHeld(outcome)).toEqual([]);
+  expect(outcome.ready).toBe(6);
+}, 300_000);

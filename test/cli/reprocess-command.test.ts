@@ -1,8 +1,10 @@
 /**
  * `custody reprocess` on the embedded stack with the media stages running: a ready recording's
- * transcode is re-run (as after an ffmpeg upgrade) — only the transcode, not the thumbnails, the
- * hash or the announcement; the record shows the new proxy and provenance, keeps the replaced
- * proxy's digest under `superseded` and both runs in the custody log; the request is audited.
+ * transcode is re-run (as after an ffmpeg upgrade) — only the transcode, not the thumbnails or
+ * the hash; the record shows the new proxy and provenance, keeps the replaced proxy's digest
+ * under `superseded` and both runs in the custody log; downstream receives exactly one
+ * evidence-updated event naming the new proxy and the replaced one, whose bytes are still where
+ * the ready event said; the request is audited.
  * Requests that cannot be honoured (the hash stage, an unknown recording) exit 2 and send
  * nothing for them; a dry run sends nothing at all.
  */
@@ -10,13 +12,14 @@ import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { ServiceBusAdministrationClient } from "@azure/service-bus";
+import { ServiceBusClient, type ServiceBusAdministrationClient } from "@azure/service-bus";
 import { BlobServiceClient } from "@azure/storage-blob";
 import type { AuditRecord } from "../../shared/ports/audit-log";
 import type { ReprocessResult } from "../../cli/commands/reprocess";
 import { uploadRecording } from "../../shared/adapters/dock-upload";
 import { createEmulatorAdministrationClient } from "../../local/servicebus-emulator";
 import { DERIVED_CONTAINER, ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
+import { parseEvidenceEvent, type EvidenceEvent } from "../../shared/contracts/evidence-events";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { ENTITIES } from "../../shared/topology";
@@ -36,9 +39,22 @@ function waitFor(done: (record: EvidenceRecord) => boolean): Promise<EvidenceRec
   return waitForRecord(stack.services!.index, evidenceId, done, 60_000);
 }
 
-async function announcements(): Promise<number> {
-  // Nothing consumes the example subscription on the embedded stack: every announcement stays there.
-  return (await admin.getSubscriptionRuntimeProperties(ENTITIES.evidenceReadyTopic, "all-events")).activeMessageCount;
+async function announcements(subscription = "all-events"): Promise<number> {
+  // Nothing consumes the example subscriptions on the embedded stack: every announcement stays there.
+  return (await admin.getSubscriptionRuntimeProperties(ENTITIES.evidenceReadyTopic, subscription)).activeMessageCount;
+}
+
+/** The events waiting on an example subscription, parsed and checked as a consumer would (closed schemas: nothing undocumented). */
+async function peekEvents(subscription: string): Promise<EvidenceEvent[]> {
+  const client = new ServiceBusClient(stack.environment.ServiceBusConnection);
+  try {
+    const receiver = client.createReceiver(ENTITIES.evidenceReadyTopic, subscription);
+    const messages = await receiver.peekMessages(50);
+    await receiver.close();
+    return messages.map((m) => parseEvidenceEvent(m, { closed: true }));
+  } finally {
+    await client.close();
+  }
 }
 
 beforeAll(async () => {
@@ -94,13 +110,37 @@ test("re-running the transcode replaces the proxy and its provenance, keeps the 
   const entries = after.custodyLog.filter((e) => e.stage === "transcode");
   expect(entries.map((e) => e.key)).toEqual([before.stages.transcode!.resultKey, transcode.resultKey]);
   expect(entries[1].detail).toContain(`reprocess ${result.id} (asked by ${result.requestedBy}: ffmpeg upgrade)`);
-  // Nothing else ran again, and the recording was not announced again.
+  // Nothing else ran again; the recording stays ready, and its ready event is not sent again.
   expect(after.stages.thumbnail).toEqual(before.stages.thumbnail);
   expect(after.stages.hash).toEqual(before.stages.hash);
   expect(after.hash).toEqual(before.hash);
   expect(after.status).toBe("ready");
   expect(after.finalEvent).toEqual(before.finalEvent);
-  expect(await announcements()).toBe(1);
+
+  // Downstream is told, once: the new proxy, the one it replaces, who asked and why.
+  await waitFor((r) => r.updateEvents?.every((u) => u.publishedAt !== undefined) === true && r.updateEvents.length === 1);
+  await waitForQuietPipeline(stack.serviceBus.namespace);
+  expect(await announcements()).toBe(2);
+  const updates = await peekEvents("updates");
+  expect(updates.map((e) => e.type)).toEqual(["org.custody.evidence.updated.v1"]);
+  const update = updates[0] as Extract<EvidenceEvent, { type: "org.custody.evidence.updated.v1" }>;
+  expect(update.id).toBe(`${evidenceId}:updated:reprocess-${result.id}:transcode`);
+  expect(update.data).toMatchObject({
+    evidenceId,
+    status: "ready",
+    stage: "transcode",
+    original: { sha256: before.hash!.sha256 },
+    renditions: [expect.objectContaining({ kind: "proxy", path: proxy.path, sha256: proxy.sha256 })],
+    replaced: [expect.objectContaining({ kind: "proxy", path: oldProxy.path, sha256: oldProxy.sha256 })],
+    reprocess: { id: result.id, requestedBy: result.requestedBy, reason: "ffmpeg upgrade" },
+    tools: transcode.provenance!.tools,
+  });
+  // The ready event names the proxy downstream already has; its bytes are still there, unchanged.
+  const [ready] = (await peekEvents("ready")) as Array<Extract<EvidenceEvent, { type: "org.custody.evidence.ready.v1" }>>;
+  expect(ready.data.renditions.find((r) => r.kind === "proxy")).toMatchObject({ path: oldProxy.path, sha256: oldProxy.sha256 });
+  expect(proxy.path).not.toBe(oldProxy.path);
+  const oldBytes = await blobService.getContainerClient(DERIVED_CONTAINER).getBlobClient(oldProxy.path).downloadToBuffer();
+  expect(createHash("sha256").update(oldBytes).digest("hex")).toBe(oldProxy.sha256);
 
   // What an operator sees: the proxy shown now, and the one it replaced.
   const status = await runCli(["status", evidenceId, "--data-dir", dataDir]);
@@ -125,7 +165,12 @@ test("the hash stage is refused with a pointer to verify; an unknown recording i
     { evidenceId: unknown, stage: "thumbnail", sent: false, error: "no index record with this id" },
     expect.objectContaining({ evidenceId, stage: "thumbnail", sent: true, outcome: "succeeded" }),
   ]);
-  const after = (await stack.services!.index.read(evidenceId))!.record;
+  const after = await waitFor((r) => r.updateEvents?.length === 2 && r.updateEvents.every((u) => u.publishedAt !== undefined));
   expect(after.stages.thumbnail!.superseded?.[0].resultKey).toBe(before.stages.thumbnail!.resultKey);
-  expect(await announcements()).toBe(1);
+  await waitForQuietPipeline(stack.serviceBus.namespace);
+  // One more event: the thumbnails' update (the ready event is still the only ready one).
+  expect(await announcements()).toBe(3);
+  expect(await announcements("ready")).toBe(1);
+  const updates = await peekEvents("updates");
+  expect(updates.map((e) => e.data.evidenceId === evidenceId && e.type === "org.custody.evidence.updated.v1" && e.data.stage)).toEqual(["transcode", "thumbnail"]);
 }, 120_000);

@@ -195,3 +195,16 @@ test("the fixity-sample timer checks recordings on its own and the index records
   expect(untouched.fixity?.lastStatus).toBe("intact");
   expect(deleted.fixity?.lastStatus).toBe("missing");
 }, 60_000);
+
+test("an index record whose fingerprint was altered: verified against the custody ledger's, the disagreement reported, exit 1, nothing recorded", async () => {
+  const index = stack.services!.index;
+  const stored = (await index.read(ids.untouched))!;
+  const ledgerSha = stored.record.hash!.sha256;
+  expect(await index.replace({ ...stored.record, hash: { ...stored.record.hash!, sha256: "b".repeat(64) } }, stored.etag)).not.toBe("conflict");
+  const run = await verify(ids.untouched, "--record", "--json");
+  expect(run.code).toBe(1);
+  expect(run.results).toEqual([expect.objectContaining({ status: "intact", sha256Expected: ledgerSha, sha256Actual: ledgerSha, fingerprintFrom: "ledger", indexFingerprint: "b".repeat(64) })]);
+  expect(run.results[0]).not.toHaveProperty("recorded");
+  const text = await verify(ids.untouched);
+  expect(text.stdout).toContain(`the index's fingerprint ${"b".repeat(64)}`);
+}, 60_000);

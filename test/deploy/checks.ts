@@ -598,6 +598,11 @@ export function checkLedgerImmutable(files: Files): string[] {
   return checkImmutableContainer(files, "ledger", { protectedAppendWrites: true });
 }
 
+/** The operators' audit log: write once, never changed or deleted (its writer holds Data Contributor). */
+export function checkAuditImmutable(files: Files): string[] {
+  return checkImmutableContainer(files, "audit", { protectedAppendWrites: false });
+}
+
 function checkImmutableContainer(files: Files, name: string, expected: { protectedAppendWrites: boolean }): string[] {
   const problems: string[] = [];
   const file = "bicep/modules/evidence-storage.bicep";

@@ -33,6 +33,7 @@ import {
   checkMediaIdentity,
   checkNoLoopVariablesInLambdas,
   checkNoSecrets,
+  checkAuditImmutable,
   checkLedgerImmutable,
   checkOriginalsImmutable,
   checkRoleAssignments,
@@ -187,6 +188,7 @@ describe("the real templates", () => {
   test("originals: version-level immutability with a default retention policy from a parameter", () => {
     expect(checkOriginalsImmutable(files)).toEqual([]);
     expect(checkLedgerImmutable(files)).toEqual([]);
+    expect(checkAuditImmutable(files)).toEqual([]);
   });
 
   test("Event Grid: BlobCreated on originals, CloudEvents 1.0, to blob-created with the topic identity, dead-letter and retry", () => {
@@ -347,6 +349,14 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["block blobs appendable", "    allowProtectedAppendWrites: true\n    allowProtectedAppendWritesAll: false", "    allowProtectedAppendWrites: true\n    allowProtectedAppendWritesAll: true"],
   ])("ledger: %s", (_what, search, replacement) => {
     expect(checkLedgerImmutable(mutate(files, storage, search, replacement))).not.toEqual([]);
+  });
+
+  test.each([
+    ["no version-level immutability", "  name: auditName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: true }", "  name: auditName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: false }"],
+    ["no retention policy", "  parent: audit\n  name: 'default'", "  parent: ledger\n  name: 'default'"],
+    ["appendable", "    allowProtectedAppendWrites: false\n    allowProtectedAppendWritesAll: false\n  }\n}\n\n// Event Grid", "    allowProtectedAppendWrites: true\n    allowProtectedAppendWritesAll: false\n  }\n}\n\n// Event Grid"],
+  ])("audit: %s", (_what, search, replacement) => {
+    expect(checkAuditImmutable(mutate(files, storage, search, replacement))).not.toEqual([]);
   });
 
   test.each([

@@ -4,11 +4,12 @@
  * processing timestamps) and the same final decision.
  */
 import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
-import type { EvidenceReceivedMessage, HashResult, MediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../../shared/contracts/messages";
+import type { EvidenceReceivedMessage, HashResult, ReportedMediaProbe, PipelineStage, Rendition, StageProvenance, StageResultMessage } from "../../shared/contracts/messages";
 import { isValidMessage } from "../../shared/contracts/validate";
 import { isCustodyError } from "../../shared/errors";
 import { eventDataProblems, parseEvidenceEvent, type EvidenceFailedData, type EvidenceReadyData } from "../../shared/contracts/evidence-events";
 import { buildFinalEvent } from "../../shared/evidence/final-event";
+import { buildUpdatedEvent } from "../../shared/evidence/updated-event";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import {
   applyEvidenceReceived,
@@ -17,9 +18,11 @@ import {
   decideFinalState,
   isConflictingHashClaim,
   isRetryBudgetSpent,
+  markEventPublished,
   markFinalEventPublished,
   newRecord,
   nextRetryAt,
+  unpublishedUpdateEvents,
   type MergeContext,
 } from "../../shared/evidence/record-merge";
 import { DEFAULT_RETRY_POLICY } from "../../shared/evidence/retry-policy";
@@ -62,7 +65,7 @@ function hashOf(sha256: string, deviceSha256?: string): HashResult {
   return hash;
 }
 
-const MEDIA: MediaProbe = {
+const MEDIA: ReportedMediaProbe = {
   container: "mov,mp4,m4a,3gp,3g2,mj2",
   durationInSeconds: 12.5,
   streams: [
@@ -851,7 +854,7 @@ describe("media stage results", () => {
   });
 
   test("two different probes (hosts with different ffprobe builds) keep the same one in any order", () => {
-    const other: MediaProbe = { ...MEDIA, durationInSeconds: 12.48 };
+    const other: ReportedMediaProbe = { ...MEDIA, durationInSeconds: 12.48 };
     const t = result("transcode", 1, "succeeded", { media: MEDIA, renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 1, 2) });
     const n = result("thumbnail", 1, "skipped", { media: other, renditions: [], provenance: provenanceOf("thumbnail", 1, 2) });
     const x = applyStageResult(applyStageResult(base(), t, ctx), n, ctx);
@@ -947,6 +950,61 @@ describe("reprocess results (custody reprocess)", () => {
     expect(record.stages.transcode).toMatchObject({ status: "succeeded", renditions: [proxyRendition("a")] });
     expect(record.stages.transcode?.superseded).toBeUndefined();
     expect(record.custodyLog.some((e) => e.action === "stage-failed" && e.detail?.includes(`reprocess ${request.id}`))).toBe(true);
+  });
+
+  describe("evidence-updated: a re-run of a recording already announced ready is announced", () => {
+    const reprocessProxy = (tag: string, id = request.id): Rendition => ({ ...proxyRendition(tag), path: `${EV}/transcode/reprocess-${id}/proxy.mp4` });
+    const announcedRerun = { ...rerun, renditions: [reprocessProxy("b")] };
+    const decided = (record: EvidenceRecord) => applyFinalDecision(record, decideFinalState(record), ctx);
+    const ready = () => decided([result("hash", 1, "succeeded", { minute: 1 }), first, result("thumbnail", 1, "succeeded", { minute: 3, renditions: [] })].reduce((r, m) => applyStageResult(r, m, ctx), base()));
+
+    test("once, naming the new renditions, the replaced ones, the request and the tools", () => {
+      const before = ready();
+      expect(before.finalEvent?.type).toBe("evidence-ready");
+      const after = applyStageResult(before, announcedRerun, ctx);
+      expect(after.updateEvents).toEqual([
+        {
+          messageId: `${EV}:updated:reprocess-${request.id}:transcode`,
+          stage: "transcode",
+          resultKey: stageResultMessageId(rerun),
+          at: rerun.finishedAt,
+          reprocess: request,
+          renditions: [reprocessProxy("b")],
+          replaced: [{ kind: "proxy", name: "proxy.mp4", container: "derived", path: `${EV}/transcode/proxy.mp4`, size: proxyRendition("a").size, sha256: proxyRendition("a").sha256 }],
+          tools: { ffmpeg: "ffmpeg version 7.1", ffprobe: "ffprobe version 7.1" },
+        },
+      ]);
+      expect(unpublishedUpdateEvents(after)).toHaveLength(1);
+      // A redelivered result owes nothing more; publishing is noted once.
+      expect(applyStageResult(after, announcedRerun, ctx)).toBe(after);
+      const published = markEventPublished(after, after.updateEvents![0].messageId, at(11));
+      expect(published.updateEvents![0].publishedAt).toBe(at(11));
+      expect(unpublishedUpdateEvents(published)).toEqual([]);
+      expect(markEventPublished(published, after.updateEvents![0].messageId, at(12))).toBe(published);
+      // The event is what the published schema describes, and nothing more.
+      const event = buildUpdatedEvent(published, published.updateEvents![0]);
+      expect(eventDataProblems("org.custody.evidence.updated.v1", event.body, { closed: true })).toEqual([]);
+      expect(event.messageId).toBe(`${EV}:updated:reprocess-${request.id}:transcode`);
+      expect(event.applicationProperties).toMatchObject({ "cloudEvents:type": "org.custody.evidence.updated.v1", eventType: "org.custody.evidence.updated.v1", status: "ready", evidenceId: EV });
+    });
+
+    test("a second re-run is announced with the first re-run's renditions as the replaced ones", () => {
+      const second = { ...announcedRerun, startedAt: at(19.5), finishedAt: at(20), reprocess: { ...request, id: "second-request" }, renditions: [reprocessProxy("c", "second-request")] };
+      const record = [announcedRerun, second].reduce((r, m) => applyStageResult(r, m, ctx), ready());
+      expect(record.updateEvents?.map((u) => [u.reprocess.id, u.replaced[0].sha256, u.renditions[0].sha256])).toEqual([
+        [request.id, proxyRendition("a").sha256, proxyRendition("b").sha256],
+        ["second-request", proxyRendition("b").sha256, proxyRendition("c").sha256],
+      ]);
+    });
+
+    test("nothing is owed for a recording not announced ready yet, nor for a failed or a pipeline re-run", () => {
+      // Not decided yet: the ready event will carry the re-run's renditions itself.
+      expect(applyStageResult(applyStageResult(base(), first, ctx), announcedRerun, ctx).updateEvents).toBeUndefined();
+      const failed = result("transcode", 1, "failed", { minute: 10, final: true, error: { code: "MediaToolCrashed", message: "ffmpeg was killed by SIGSEGV", retryable: false }, reprocess: request });
+      expect(applyStageResult(ready(), failed, ctx).updateEvents).toBeUndefined();
+      // A redelivery of the pipeline's own run (no request) replaces nothing downstream was told about.
+      expect(applyStageResult(ready(), result("transcode", 2, "succeeded", { minute: 12, renditions: [proxyRendition("a")] }), ctx).updateEvents).toBeUndefined();
+    });
   });
 
   test("a request id that could not be part of a message id is refused", () => {

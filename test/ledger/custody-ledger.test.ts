@@ -9,20 +9,24 @@
 import { mkdtempSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Readable } from "node:stream";
 import type { CosmosClient } from "@azure/cosmos";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { AzureBlobStore } from "../../shared/adapters/azure-blob-store";
 import { BlobCustodyLedger } from "../../shared/adapters/blob-custody-ledger";
 import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../../shared/adapters/cosmos-evidence-index";
-import { evidenceReadyMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
+import { evidenceReadyMessageId, evidenceUpdatedMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
 import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, Rendition, StageResultMessage } from "../../shared/contracts/messages";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
+import { describeFixity } from "../../shared/evidence/fixity";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { rebuildRecord } from "../../shared/ledger/rebuild";
 import { silentLogger } from "../../shared/logging";
 import { LEDGER_CONTAINER } from "../../shared/ports/custody-ledger";
 import type { OutgoingMessage, Publisher } from "../../shared/ports/publisher";
 import { indexEvidenceReceived, indexFixityResult, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
+import { verifyEvidence, verifyOriginal } from "../../shared/stages/fixity-stage";
+import { digestStream } from "../../shared/stages/hash-stage";
 import { reconcile } from "../../shared/stages/reconcile-stage";
 import type { StageContext } from "../../shared/stages/stage-context";
 import { childTraceparent } from "../../shared/tracing";
@@ -122,6 +126,7 @@ function facts(record: EvidenceRecord) {
     fixity: record.fixity,
     custodyLog: record.custodyLog.map(({ recordedAt: _r, ...entry }) => entry),
     finalEvent: { type: record.finalEvent?.type, messageId: record.finalEvent?.messageId, published: record.finalEvent?.publishedAt !== undefined },
+    updateEvents: record.updateEvents?.map(({ publishedAt, ...update }) => ({ ...update, published: publishedAt !== undefined })),
   };
 }
 
@@ -160,7 +165,7 @@ test("index lost: reconcile rebuilds the record from the ledger — fingerprint,
   await indexEvidenceReceived(received, deps(), context);
   // A reprocessed transcode (new proxy digest; the first run's is kept as superseded) and a fixity check that found the original changed.
   const reprocessed = result(evidenceId, "transcode", 20, { reprocess: { id: "r-1", requestedBy: "ops@test", requestedAt: "2026-12-05T07:19:00.000Z", reason: "ffmpeg upgrade" } });
-  reprocessed.renditions = [{ ...reprocessed.renditions![0], sha256: "f".repeat(64) }];
+  reprocessed.renditions = [{ ...reprocessed.renditions![0], path: `${evidenceId}/transcode/reprocess-r-1/proxy.mp4`, sha256: "f".repeat(64) }];
   await indexStageResult(reprocessed, deps(), context);
   const fixity: FixityResultMessage = { schemaVersion: 1, kind: "fixity-result", evidenceId, status: "modified", checkedAt: new Date().toISOString(), actor: "custody/fixity@test", sha256Expected: SHA, sha256Actual: "9".repeat(64), sizeExpected: size, sizeActual: size };
   await indexFixityResult(fixity, deps(), context);
@@ -168,7 +173,8 @@ test("index lost: reconcile rebuilds the record from the ledger — fingerprint,
   expect(before.status).toBe("ready");
   expect(before.integrityFindings.map((f) => f.code).sort()).toEqual(["DeviceHashMismatch", "OriginalModified"]);
   expect(before.stages.transcode?.superseded).toHaveLength(1);
-  expect(publisher.events()).toEqual([evidenceReadyMessageId(evidenceId)]);
+  // Downstream was told about the new proxy once.
+  expect(publisher.events()).toEqual([evidenceReadyMessageId(evidenceId), evidenceUpdatedMessageId(evidenceId, "r-1", "transcode")]);
 
   // The index is lost (a new, empty container); the originals and the ledger are not.
   const lostIndex = new CosmosEvidenceIndex(await ensureEvidenceContainer(cosmosClient, { databaseName: "custody", containerName: `rebuilt-${Date.now()}` }));
@@ -200,3 +206,28 @@ test("index lost: reconcile rebuilds the record from the ledger — fingerprint,
   await indexStageResult(result(evidenceId, "thumbnail", 3), deps({ index: lostIndex }), context);
   expect(publisher.events()).toEqual([]);
 }, 90_000);
+
+test("verify checks the original against the ledger's fingerprint: an index whose fingerprint was altered is caught, and a recording the index lost is still verified", async () => {
+  const { evidenceId, received } = await upload("A123/cam7/three.mp4");
+  const bytes = Buffer.from("recording A123/cam7/three.mp4");
+  const real = await digestStream(Readable.from([bytes]), { segmentSizeInBytes: 4194304 });
+  const hash = result(evidenceId, "hash", 1, { hash: { sha256: real.sha256, size: real.size, segmentSizeInBytes: 4194304, segmentSha256: real.segmentSha256 } });
+  await indexEvidenceReceived(received, deps(), context);
+  await indexStageResult(hash, deps(), context);
+  const blobs = new AzureBlobStore(blobService);
+
+  // Someone with write access to the index swaps the fingerprint for the digest of other bytes.
+  const stored = (await index.read(evidenceId))!;
+  const forged: EvidenceRecord = { ...stored.record, hash: { ...stored.record.hash!, sha256: "b".repeat(64) } };
+  expect(await index.replace(forged, stored.etag)).not.toBe("conflict");
+  const againstIndexOnly = await verifyOriginal(forged, { blobs });
+  expect(againstIndexOnly.status).toBe("modified"); // misleading: the bytes are the ones fingerprinted at ingest
+  const report = await verifyOriginal(forged, { blobs, ledger: { ledger, requiredStages: ALL } });
+  expect(report).toMatchObject({ status: "intact", sha256Expected: real.sha256, sha256Actual: real.sha256, fingerprintFrom: "ledger", indexFingerprint: "b".repeat(64) });
+  expect(describeFixity(report)).toContain("the index's fingerprint bbbb");
+
+  // The index lost the record: the ledger alone says what the original must hash to.
+  const lost = await verifyEvidence(evidenceId, undefined, { blobs, ledger: { ledger, requiredStages: ALL } });
+  expect(lost).toMatchObject({ status: "intact", sha256Expected: real.sha256, fingerprintFrom: "ledger" });
+  expect(await verifyEvidence("ev-00000000000000000000000000000000", undefined, { blobs, ledger: { ledger, requiredStages: ALL } })).toBeUndefined();
+}, 60_000);

@@ -5,7 +5,7 @@
  * the real SDK and the emulator is covered by test/cli/dlq-redrive*.test.ts.
  */
 import type { AuditLog, AuditRecord } from "../../shared/ports/audit-log";
-import type { DeadLetteredMessage, DeadLetterReceiver, EntityCounts, LockedDeadLetter, OutgoingMessage, QueueOperations } from "../../shared/ports/queue-operations";
+import type { DeadLetteredMessage, DeadLetterReceiver, EntityCounts, LockedDeadLetter, VerbatimMessage, QueueOperations } from "../../shared/ports/queue-operations";
 import { purge, redrive, REDRIVE_COUNT_PROPERTY, REDRIVE_ID_PROPERTY, type DeadLetterChangeDeps } from "../../shared/operations/redrive";
 import { ENTITIES, ROUTE_TO_SUBSCRIPTION_PROPERTY, type ReceivableEntity } from "../../shared/topology";
 
@@ -15,7 +15,7 @@ const EVIDENCE = "ev-0123456789abcdef0123456789abcdef";
 /** A dead-letter queue in memory; `journal` records every send, complete and abandon in order. */
 class FakeQueue implements QueueOperations {
   readonly journal: string[] = [];
-  readonly sent: Array<{ to: string; message: OutgoingMessage }> = [];
+  readonly sent: Array<{ to: string; message: VerbatimMessage }> = [];
   readonly receiveSizes: number[] = [];
   /** Sends of these copy ids (by original message id) are refused. */
   readonly refuseSendsOf = new Set<string>();
@@ -52,7 +52,7 @@ class FakeQueue implements QueueOperations {
     };
   }
 
-  async send(queueOrTopic: string, message: OutgoingMessage): Promise<void> {
+  async send(queueOrTopic: string, message: VerbatimMessage): Promise<void> {
     const original = message.messageId.split(":")[0];
     if (this.refuseSendsOf.has(original)) throw new Error(`send of ${message.messageId} refused`);
     this.journal.push(`send ${original}`);

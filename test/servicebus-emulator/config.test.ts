@@ -1,15 +1,9 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  ConfigError,
-  DEFAULT_QUEUE_SETTINGS,
-  DEFAULT_SUBSCRIPTION_SETTINGS,
-  DEFAULT_TOPIC_SETTINGS,
-  loadEmulatorConfigFile,
-  parseEmulatorConfig,
-  type ParseEmulatorConfigOptions,
-} from "../../local/servicebus-emulator/config/config-file";
+import { ConfigError } from "../../local/servicebus-emulator/config/config-error";
+import { loadEmulatorConfigFile, parseEmulatorConfig, type ParseEmulatorConfigOptions } from "../../local/servicebus-emulator/config/config-file";
+import { DEFAULT_QUEUE_SETTINGS, DEFAULT_SUBSCRIPTION_SETTINGS, DEFAULT_TOPIC_SETTINGS } from "../../local/servicebus-emulator/config/properties";
 import {
   TIME_SPAN_MAX_ISO,
   TIME_SPAN_MAX_MS,
@@ -559,6 +553,8 @@ describe("loadEmulatorConfigFile", () => {
     ["truncated", '{ "UserConfig": { "Namespaces": [', 1, 34],
     ["comment", '// Config\n{ "UserConfig": {} }', 1, 1],
     ["empty", "", 1, 1],
+    ["leading zero", '{ "a": 01 }', 1, 9],
+    ["a second document", "{}\n{}", 2, 1],
   ])("invalid JSON (%s) gives the line and column", async (_title, text, line, column) => {
     const path = await write("broken.json", text);
     const error = await loadError(path);

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
 import { AzureBlobStore } from "../../shared/adapters/azure-blob-store";
 import { createBlobServiceClient } from "../../shared/adapters/blob-service-client";
-import { createFfmpegMediaTool, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg-media-tool";
+import { createFfmpegMediaTool, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg/media-tool";
 import type { EvidenceReceivedMessage } from "../../shared/contracts/messages";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { DERIVED_CONTAINER } from "../../shared/ports/blob-store";

@@ -5,8 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 
-// eslint-free CommonJS module shared with jest.config.js.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS module shared with jest.config.js, without type declarations
 const { INTEGRATION, E2E } = require("../projects") as { INTEGRATION: string[]; E2E: string[] };
 
 const ROOT = path.resolve(__dirname, "..", "..");

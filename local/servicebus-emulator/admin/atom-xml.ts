@@ -15,7 +15,12 @@
  *   a `next` link carrying `$skip`;
  * - key/value pairs are typed `i:type="d6p1:<type>"`; the SDK strips the first five
  *   characters, so the prefix must be four characters long.
+ *
+ * Documents are built as element trees and written by fast-xml-parser's XMLBuilder — the XML
+ * library the SDK itself reads them with (through @azure/core-xml) — which escapes text and
+ * attribute values. Object key order is element order.
  */
+import { XMLBuilder } from "fast-xml-parser";
 import { TIME_SPAN_MAX_ISO, formatIsoDuration } from "../config/iso-duration";
 import type { CorrelationFilterSpec, RuleSpec } from "../config/types";
 import type { MessageCounts, NamespaceView, QueueView, SubscriptionView, TopicView } from "../store/views";
@@ -41,23 +46,22 @@ export const ERROR_CONTENT_TYPE = "application/xml; charset=utf-8";
 const MAX_SIZE_IN_MEGABYTES = 1024;
 const MAX_MESSAGE_SIZE_IN_KILOBYTES = 256;
 
-const XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>';
+/**
+ * An element's content for XMLBuilder: child elements by name (in order), attributes as
+ * `@_name`, text beside attributes as `#text`; an undefined child is left out and an array
+ * repeats the element.
+ */
+type XmlValue = string | number | boolean | undefined | XmlElement | XmlElement[];
+interface XmlElement {
+  [name: string]: XmlValue;
+}
 
-export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => {
-    switch (c) {
-      case "&":
-        return "&amp;";
-      case "<":
-        return "&lt;";
-      case ">":
-        return "&gt;";
-      case '"':
-        return "&quot;";
-      default:
-        return "&apos;";
-    }
-  });
+const XML_DECLARATION: XmlElement = { "?xml": { "@_version": "1.0", "@_encoding": "utf-8" } };
+
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@_", textNodeName: "#text", suppressEmptyNode: true });
+
+function xmlDocument(root: XmlElement): string {
+  return builder.build({ ...XML_DECLARATION, ...root }) as string;
 }
 
 /**
@@ -68,15 +72,6 @@ export function escapeXml(text: string): string {
  */
 export function formatDuration(milliseconds: number): string {
   return milliseconds >= 0 ? formatIsoDuration(milliseconds) : "PT0S";
-}
-
-function element(name: string, value: string | number | boolean): string {
-  const text = typeof value === "string" ? escapeXml(value) : String(value);
-  return `<${name}>${text}</${name}>`;
-}
-
-function optionalElement(name: string, value: string | undefined): string {
-  return value === undefined ? "" : element(name, value);
 }
 
 function time(date: Date): string {
@@ -117,29 +112,27 @@ export interface EntryParts {
   title: string;
   published: Date;
   updated: Date;
-  /** The description element, already serialized. */
-  content: string;
+  /** The description element (one root: `{ QueueDescription: {...} }`). */
+  content: XmlElement;
 }
 
-function entryBody(context: AtomContext, parts: EntryParts, xmlBase?: string): string {
+function entryElement(context: AtomContext, parts: EntryParts, xmlBase?: string): XmlElement {
   const url = entityUrl(context, parts.path);
-  const base = xmlBase === undefined ? ` xmlns="${ATOM_NAMESPACE}"` : ` xml:base="${escapeXml(xmlBase)}"`;
-  return (
-    `<entry${base}>` +
-    element("id", url) +
-    `<title type="text">${escapeXml(parts.title)}</title>` +
-    element("published", time(parts.published)) +
-    element("updated", time(parts.updated)) +
-    `<author>${element("name", context.namespace.name)}</author>` +
-    `<link rel="self" href="${escapeXml(url)}"/>` +
-    `<content type="application/xml">${parts.content}</content>` +
-    `</entry>`
-  );
+  return {
+    ...(xmlBase === undefined ? { "@_xmlns": ATOM_NAMESPACE } : { "@_xml:base": xmlBase }),
+    id: url,
+    title: { "@_type": "text", "#text": parts.title },
+    published: time(parts.published),
+    updated: time(parts.updated),
+    author: { name: context.namespace.name },
+    link: { "@_rel": "self", "@_href": url },
+    content: { "@_type": "application/xml", ...parts.content },
+  };
 }
 
 /** A single resource, as returned by a GET on it. */
 export function atomEntry(context: AtomContext, parts: EntryParts): string {
-  return XML_DECLARATION + entryBody(context, parts);
+  return xmlDocument({ entry: entryElement(context, parts) });
 }
 
 export interface FeedPage {
@@ -162,55 +155,54 @@ export function atomFeed(context: AtomContext, page: FeedPage): string {
     `%24skip=${page.skip + page.top}&%24top=${page.top}&api-version=${API_VERSION}`,
   );
   const xmlBase = entityUrl(context, page.collectionPath);
-  return (
-    XML_DECLARATION +
-    `<feed xmlns="${ATOM_NAMESPACE}">` +
-    `<title type="text">${escapeXml(page.title)}</title>` +
-    element("id", selfUrl) +
-    element("updated", new Date().toISOString()) +
-    `<link rel="self" href="${escapeXml(selfUrl)}"/>` +
-    (page.hasMore ? `<link rel="next" href="${escapeXml(nextUrl)}"/>` : "") +
-    page.entries.map((entry) => entryBody(context, entry, xmlBase)).join("") +
-    `</feed>`
-  );
+  const links: XmlElement[] = [{ "@_rel": "self", "@_href": selfUrl }];
+  if (page.hasMore) links.push({ "@_rel": "next", "@_href": nextUrl });
+  return xmlDocument({
+    feed: {
+      "@_xmlns": ATOM_NAMESPACE,
+      title: { "@_type": "text", "#text": page.title },
+      id: selfUrl,
+      updated: new Date().toISOString(),
+      link: links,
+      entry: page.entries.map((entry) => entryElement(context, entry, xmlBase)),
+    },
+  });
 }
 
 /** The service's error document; the SDK reads `Error.Detail` into the RestError message. */
 export function errorDocument(status: number, detail: string): string {
-  return XML_DECLARATION + `<Error>${element("Code", status)}${element("Detail", detail)}</Error>`;
+  return xmlDocument({ Error: { Code: status, Detail: detail } });
 }
 
-function description(rootName: string, body: string): string {
-  return `<${rootName} xmlns="${SERVICEBUS_NAMESPACE}" xmlns:i="${XML_SCHEMA_INSTANCE_NAMESPACE}">${body}</${rootName}>`;
+function description(rootName: string, body: XmlElement): XmlElement {
+  return { [rootName]: { "@_xmlns": SERVICEBUS_NAMESPACE, "@_xmlns:i": XML_SCHEMA_INSTANCE_NAMESPACE, ...body } };
 }
 
-function countDetails(counts: Pick<MessageCounts, Exclude<keyof MessageCounts, "totalMessageCount" | "sizeInBytes">>): string {
-  const item = (name: string, value: number): string => `<d2p1:${name}>${value}</d2p1:${name}>`;
-  return (
-    `<CountDetails xmlns:d2p1="${COUNT_DETAILS_NAMESPACE}">` +
-    item("ActiveMessageCount", counts.activeMessageCount) +
-    item("DeadLetterMessageCount", counts.deadLetterMessageCount) +
-    item("ScheduledMessageCount", counts.scheduledMessageCount) +
-    item("TransferMessageCount", counts.transferMessageCount) +
-    item("TransferDeadLetterMessageCount", counts.transferDeadLetterMessageCount) +
-    `</CountDetails>`
-  );
+function countDetails(counts: Pick<MessageCounts, Exclude<keyof MessageCounts, "totalMessageCount" | "sizeInBytes">>): XmlElement {
+  return {
+    "@_xmlns:d2p1": COUNT_DETAILS_NAMESPACE,
+    "d2p1:ActiveMessageCount": counts.activeMessageCount,
+    "d2p1:DeadLetterMessageCount": counts.deadLetterMessageCount,
+    "d2p1:ScheduledMessageCount": counts.scheduledMessageCount,
+    "d2p1:TransferMessageCount": counts.transferMessageCount,
+    "d2p1:TransferDeadLetterMessageCount": counts.transferDeadLetterMessageCount,
+  };
 }
 
 export function namespaceEntry(context: AtomContext): string {
   const ns = context.namespace;
-  const body =
-    element("CreatedTime", time(ns.createdAt)) +
-    element("MessagingSKU", "Standard") +
-    element("ModifiedTime", time(ns.createdAt)) +
-    element("Name", ns.name) +
-    element("NamespaceType", "Messaging");
   return atomEntry(context, {
     path: "$namespaceinfo",
     title: ns.name,
     published: ns.createdAt,
     updated: ns.createdAt,
-    content: description("NamespaceInfo", body),
+    content: description("NamespaceInfo", {
+      CreatedTime: time(ns.createdAt),
+      MessagingSKU: "Standard",
+      ModifiedTime: time(ns.createdAt),
+      Name: ns.name,
+      NamespaceType: "Messaging",
+    }),
   });
 }
 
@@ -218,80 +210,80 @@ export function namespaceEntry(context: AtomContext): string {
 export function queueEntryParts(context: AtomContext, queue: QueueView): EntryParts {
   const s = queue.settings;
   const counts = queue.counts();
-  const body =
-    element("LockDuration", formatDuration(s.lockDurationInMs)) +
-    element("MaxSizeInMegabytes", MAX_SIZE_IN_MEGABYTES) +
-    element("RequiresDuplicateDetection", s.requiresDuplicateDetection) +
-    element("RequiresSession", s.requiresSession) +
-    element("DefaultMessageTimeToLive", formatDuration(s.defaultMessageTimeToLiveInMs)) +
-    element("DeadLetteringOnMessageExpiration", s.deadLetteringOnMessageExpiration) +
-    element("DuplicateDetectionHistoryTimeWindow", formatDuration(s.duplicateDetectionHistoryTimeWindowInMs)) +
-    element("MaxDeliveryCount", s.maxDeliveryCount) +
-    element("EnableBatchedOperations", true) +
-    element("SizeInBytes", counts.sizeInBytes) +
-    element("MessageCount", counts.totalMessageCount) +
-    element("IsAnonymousAccessible", false) +
-    "<AuthorizationRules></AuthorizationRules>" +
-    element("Status", "Active") +
-    optionalElement("ForwardTo", forwardingUrl(context, s.forwardTo)) +
-    element("CreatedAt", time(queue.createdAt)) +
-    element("UpdatedAt", time(queue.modifiedAt)) +
-    element("AccessedAt", time(queue.accessedAt)) +
-    element("SupportOrdering", true) +
-    countDetails(counts) +
-    element("AutoDeleteOnIdle", TIME_SPAN_MAX_ISO) +
-    element("EnablePartitioning", false) +
-    element("EntityAvailabilityStatus", "Available") +
-    element("EnableExpress", false) +
-    optionalElement("ForwardDeadLetteredMessagesTo", forwardingUrl(context, s.forwardDeadLetteredMessagesTo)) +
-    element("MaxMessageSizeInKilobytes", MAX_MESSAGE_SIZE_IN_KILOBYTES);
   return {
     path: queue.name,
     title: queue.name,
     published: queue.createdAt,
     updated: queue.modifiedAt,
-    content: description("QueueDescription", body),
+    content: description("QueueDescription", {
+      LockDuration: formatDuration(s.lockDurationInMs),
+      MaxSizeInMegabytes: MAX_SIZE_IN_MEGABYTES,
+      RequiresDuplicateDetection: s.requiresDuplicateDetection,
+      RequiresSession: s.requiresSession,
+      DefaultMessageTimeToLive: formatDuration(s.defaultMessageTimeToLiveInMs),
+      DeadLetteringOnMessageExpiration: s.deadLetteringOnMessageExpiration,
+      DuplicateDetectionHistoryTimeWindow: formatDuration(s.duplicateDetectionHistoryTimeWindowInMs),
+      MaxDeliveryCount: s.maxDeliveryCount,
+      EnableBatchedOperations: true,
+      SizeInBytes: counts.sizeInBytes,
+      MessageCount: counts.totalMessageCount,
+      IsAnonymousAccessible: false,
+      AuthorizationRules: "",
+      Status: "Active",
+      ForwardTo: forwardingUrl(context, s.forwardTo),
+      CreatedAt: time(queue.createdAt),
+      UpdatedAt: time(queue.modifiedAt),
+      AccessedAt: time(queue.accessedAt),
+      SupportOrdering: true,
+      CountDetails: countDetails(counts),
+      AutoDeleteOnIdle: TIME_SPAN_MAX_ISO,
+      EnablePartitioning: false,
+      EntityAvailabilityStatus: "Available",
+      EnableExpress: false,
+      ForwardDeadLetteredMessagesTo: forwardingUrl(context, s.forwardDeadLetteredMessagesTo),
+      MaxMessageSizeInKilobytes: MAX_MESSAGE_SIZE_IN_KILOBYTES,
+    }),
   };
 }
 
 export function topicEntryParts(topic: TopicView): EntryParts {
   const s = topic.settings;
-  const body =
-    element("DefaultMessageTimeToLive", formatDuration(s.defaultMessageTimeToLiveInMs)) +
-    element("MaxSizeInMegabytes", MAX_SIZE_IN_MEGABYTES) +
-    element("RequiresDuplicateDetection", s.requiresDuplicateDetection) +
-    element("DuplicateDetectionHistoryTimeWindow", formatDuration(s.duplicateDetectionHistoryTimeWindowInMs)) +
-    element("EnableBatchedOperations", true) +
-    element("SizeInBytes", topic.sizeInBytes()) +
-    element("FilteringMessagesBeforePublishing", false) +
-    element("IsAnonymousAccessible", false) +
-    "<AuthorizationRules></AuthorizationRules>" +
-    element("Status", "Active") +
-    element("CreatedAt", time(topic.createdAt)) +
-    element("UpdatedAt", time(topic.modifiedAt)) +
-    element("AccessedAt", time(topic.accessedAt)) +
-    element("SupportOrdering", true) +
-    // A topic holds no receivable messages itself; only scheduled ones wait on it.
-    countDetails({
-      activeMessageCount: 0,
-      deadLetterMessageCount: 0,
-      scheduledMessageCount: topic.scheduledMessageCount(),
-      transferMessageCount: 0,
-      transferDeadLetterMessageCount: 0,
-    }) +
-    element("SubscriptionCount", topic.subscriptions().length) +
-    element("AutoDeleteOnIdle", TIME_SPAN_MAX_ISO) +
-    element("EnablePartitioning", false) +
-    element("EntityAvailabilityStatus", "Available") +
-    element("EnableSubscriptionPartitioning", false) +
-    element("EnableExpress", false) +
-    element("MaxMessageSizeInKilobytes", MAX_MESSAGE_SIZE_IN_KILOBYTES);
   return {
     path: topic.name,
     title: topic.name,
     published: topic.createdAt,
     updated: topic.modifiedAt,
-    content: description("TopicDescription", body),
+    content: description("TopicDescription", {
+      DefaultMessageTimeToLive: formatDuration(s.defaultMessageTimeToLiveInMs),
+      MaxSizeInMegabytes: MAX_SIZE_IN_MEGABYTES,
+      RequiresDuplicateDetection: s.requiresDuplicateDetection,
+      DuplicateDetectionHistoryTimeWindow: formatDuration(s.duplicateDetectionHistoryTimeWindowInMs),
+      EnableBatchedOperations: true,
+      SizeInBytes: topic.sizeInBytes(),
+      FilteringMessagesBeforePublishing: false,
+      IsAnonymousAccessible: false,
+      AuthorizationRules: "",
+      Status: "Active",
+      CreatedAt: time(topic.createdAt),
+      UpdatedAt: time(topic.modifiedAt),
+      AccessedAt: time(topic.accessedAt),
+      SupportOrdering: true,
+      // A topic holds no receivable messages itself; only scheduled ones wait on it.
+      CountDetails: countDetails({
+        activeMessageCount: 0,
+        deadLetterMessageCount: 0,
+        scheduledMessageCount: topic.scheduledMessageCount(),
+        transferMessageCount: 0,
+        transferDeadLetterMessageCount: 0,
+      }),
+      SubscriptionCount: topic.subscriptions().length,
+      AutoDeleteOnIdle: TIME_SPAN_MAX_ISO,
+      EnablePartitioning: false,
+      EntityAvailabilityStatus: "Available",
+      EnableSubscriptionPartitioning: false,
+      EnableExpress: false,
+      MaxMessageSizeInKilobytes: MAX_MESSAGE_SIZE_IN_KILOBYTES,
+    }),
   };
 }
 
@@ -302,31 +294,31 @@ export function subscriptionPath(topicName: string, subscriptionName: string): s
 export function subscriptionEntryParts(context: AtomContext, subscription: SubscriptionView): EntryParts {
   const s = subscription.settings;
   const counts = subscription.counts();
-  const body =
-    element("LockDuration", formatDuration(s.lockDurationInMs)) +
-    element("RequiresSession", s.requiresSession) +
-    element("DefaultMessageTimeToLive", formatDuration(s.defaultMessageTimeToLiveInMs)) +
-    element("DeadLetteringOnMessageExpiration", s.deadLetteringOnMessageExpiration) +
-    // Config.json has no such setting; the service's default is on.
-    element("DeadLetteringOnFilterEvaluationExceptions", true) +
-    element("MessageCount", counts.totalMessageCount) +
-    element("MaxDeliveryCount", s.maxDeliveryCount) +
-    element("EnableBatchedOperations", true) +
-    element("Status", "Active") +
-    optionalElement("ForwardTo", forwardingUrl(context, s.forwardTo)) +
-    element("CreatedAt", time(subscription.createdAt)) +
-    element("UpdatedAt", time(subscription.modifiedAt)) +
-    element("AccessedAt", time(subscription.accessedAt)) +
-    countDetails(counts) +
-    element("AutoDeleteOnIdle", TIME_SPAN_MAX_ISO) +
-    optionalElement("ForwardDeadLetteredMessagesTo", forwardingUrl(context, s.forwardDeadLetteredMessagesTo)) +
-    element("EntityAvailabilityStatus", "Available");
   return {
     path: subscriptionPath(subscription.topicName, subscription.name),
     title: subscription.name,
     published: subscription.createdAt,
     updated: subscription.modifiedAt,
-    content: description("SubscriptionDescription", body),
+    content: description("SubscriptionDescription", {
+      LockDuration: formatDuration(s.lockDurationInMs),
+      RequiresSession: s.requiresSession,
+      DefaultMessageTimeToLive: formatDuration(s.defaultMessageTimeToLiveInMs),
+      DeadLetteringOnMessageExpiration: s.deadLetteringOnMessageExpiration,
+      // Config.json has no such setting; the service's default is on.
+      DeadLetteringOnFilterEvaluationExceptions: true,
+      MessageCount: counts.totalMessageCount,
+      MaxDeliveryCount: s.maxDeliveryCount,
+      EnableBatchedOperations: true,
+      Status: "Active",
+      ForwardTo: forwardingUrl(context, s.forwardTo),
+      CreatedAt: time(subscription.createdAt),
+      UpdatedAt: time(subscription.modifiedAt),
+      AccessedAt: time(subscription.accessedAt),
+      CountDetails: countDetails(counts),
+      AutoDeleteOnIdle: TIME_SPAN_MAX_ISO,
+      ForwardDeadLetteredMessagesTo: forwardingUrl(context, s.forwardDeadLetteredMessagesTo),
+      EntityAvailabilityStatus: "Available",
+    }),
   };
 }
 
@@ -335,43 +327,36 @@ export function subscriptionEntryParts(context: AtomContext, subscription: Subsc
  * 32 bits are `int`; other numbers are `double` because SDK 7.9.5 cannot read `long`
  * (it throws on any type but int, double, string, boolean and dateTime).
  */
-function keyValue(key: string, value: string | number | boolean): string {
+function keyValue(key: string, value: string | number | boolean): XmlElement {
   let type: string;
   if (typeof value === "string") type = "string";
   else if (typeof value === "boolean") type = "boolean";
   else type = Number.isInteger(value) && Math.abs(value) <= 2_147_483_647 ? "int" : "double";
-  return (
-    `<KeyValueOfstringanyType>${element("Key", key)}` +
-    `<Value xmlns:d6p1="${XML_SCHEMA_NAMESPACE}" i:type="d6p1:${type}">${escapeXml(String(value))}</Value>` +
-    `</KeyValueOfstringanyType>`
-  );
+  return { Key: key, Value: { "@_xmlns:d6p1": XML_SCHEMA_NAMESPACE, "@_i:type": `d6p1:${type}`, "#text": String(value) } };
 }
 
-function correlationFilter(filter: CorrelationFilterSpec): string {
+function correlationFilter(filter: CorrelationFilterSpec): XmlElement {
   const properties = Object.entries(filter.applicationProperties ?? {});
-  return (
-    `<Filter i:type="CorrelationFilter">` +
-    optionalElement("CorrelationId", filter.correlationId) +
-    optionalElement("MessageId", filter.messageId) +
-    optionalElement("To", filter.to) +
-    optionalElement("ReplyTo", filter.replyTo) +
+  return {
+    "@_i:type": "CorrelationFilter",
+    CorrelationId: filter.correlationId,
+    MessageId: filter.messageId,
+    To: filter.to,
+    ReplyTo: filter.replyTo,
     // The wire name is still Label; the SDK maps it to `subject`.
-    optionalElement("Label", filter.subject) +
-    optionalElement("SessionId", filter.sessionId) +
-    optionalElement("ReplyToSessionId", filter.replyToSessionId) +
-    optionalElement("ContentType", filter.contentType) +
-    (properties.length > 0 ? `<Properties>${properties.map(([k, v]) => keyValue(k, v)).join("")}</Properties>` : "") +
-    `</Filter>`
-  );
+    Label: filter.subject,
+    SessionId: filter.sessionId,
+    ReplyToSessionId: filter.replyToSessionId,
+    ContentType: filter.contentType,
+    Properties: properties.length > 0 ? { KeyValueOfstringanyType: properties.map(([k, v]) => keyValue(k, v)) } : undefined,
+  };
 }
 
-function sqlLikeFilter(type: string, expression: string): string {
-  return (
-    `<Filter i:type="${type}">` + element("SqlExpression", expression) + element("CompatibilityLevel", 20) + `</Filter>`
-  );
+function sqlLikeFilter(type: string, expression: string): XmlElement {
+  return { "@_i:type": type, SqlExpression: expression, CompatibilityLevel: 20 };
 }
 
-function ruleFilter(rule: RuleSpec): string {
+function ruleFilter(rule: RuleSpec): XmlElement {
   switch (rule.filter.kind) {
     case "sql":
       return sqlLikeFilter("SqlFilter", rule.filter.sqlExpression);
@@ -385,26 +370,23 @@ function ruleFilter(rule: RuleSpec): string {
   }
 }
 
-function ruleAction(rule: RuleSpec): string {
-  if (rule.actionSqlExpression === undefined || rule.actionSqlExpression.trim() === "") {
-    return `<Action i:type="EmptyRuleAction"/>`;
-  }
-  return (
-    `<Action i:type="SqlRuleAction">` +
-    element("SqlExpression", rule.actionSqlExpression) +
-    element("CompatibilityLevel", 20) +
-    `</Action>`
-  );
+function ruleAction(rule: RuleSpec): XmlElement {
+  if (rule.actionSqlExpression === undefined || rule.actionSqlExpression.trim() === "") return { "@_i:type": "EmptyRuleAction" };
+  return { "@_i:type": "SqlRuleAction", SqlExpression: rule.actionSqlExpression, CompatibilityLevel: 20 };
 }
 
 export function ruleEntryParts(subscription: SubscriptionView, rule: RuleSpec): EntryParts {
   // Rules have no times of their own in the views; they exist since their subscription does.
-  const body = ruleFilter(rule) + ruleAction(rule) + element("CreatedAt", time(subscription.createdAt)) + element("Name", rule.name);
   return {
     path: `${subscriptionPath(subscription.topicName, subscription.name)}/Rules/${rule.name}`,
     title: rule.name,
     published: subscription.createdAt,
     updated: subscription.createdAt,
-    content: description("RuleDescription", body),
+    content: description("RuleDescription", {
+      Filter: ruleFilter(rule),
+      Action: ruleAction(rule),
+      CreatedAt: time(subscription.createdAt),
+      Name: rule.name,
+    }),
   };
 }

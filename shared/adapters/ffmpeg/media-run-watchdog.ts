@@ -1,7 +1,7 @@
 /**
  * Time limits of one media process, from its progress rather than from a guess of how long it
- * should take. Used by the ffmpeg adapter (ffmpeg-media-tool.ts) for both of its ways of
- * running a process (fluent-ffmpeg and a direct spawn).
+ * should take. Used by the ffmpeg adapter for both of its ways of running a process
+ * (fluent-run.ts and process-run.ts, through process-result.ts).
  *
  * - **Stall window**: ffmpeg writes `-progress` blocks (`key=value` lines ending with
  *   `progress=continue|end`). A run whose `out_time`, `frame` or `total_size` has not gone

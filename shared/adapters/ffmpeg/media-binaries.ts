@@ -21,7 +21,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { constants as fsConstants, promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CustodyError } from "../errors";
+import { CustodyError } from "../../errors";
 
 export type MediaBinaryName = "ffmpeg" | "ffprobe";
 
@@ -76,7 +76,7 @@ async function locateMediaBinary(
 function installerPath(name: MediaBinaryName): string {
   const { packageName, variable } = INSTALLERS[name];
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the package is named at run time, and loading it may throw (caught below)
     const installed = require(packageName) as { path?: unknown };
     if (typeof installed.path === "string" && installed.path !== "") return installed.path;
     throw new Error("the package exports no path");

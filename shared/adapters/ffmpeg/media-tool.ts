@@ -1,0 +1,200 @@
+/**
+ * The `MediaTool` port on the ffmpeg/ffprobe binaries. This folder holds the adapter, one job
+ * per file:
+ * - media-tool.ts (here): start (locate the binaries, check they run), `probe`, `run`;
+ * - version-checks.ts: the `-version` runs at start and for provenance;
+ * - arguments.ts: the hardened argument vectors (protocol and demuxer allow-lists);
+ * - environment.ts, launcher.ts: the minimal environment every process gets, and the launcher
+ *   script that gives it to the ffmpeg fluent-ffmpeg spawns;
+ * - process-run.ts: ffprobe and the `-version` checks, spawned directly;
+ * - fluent-run.ts: ffmpeg runs through fluent-ffmpeg — the only file that imports it;
+ * - process-result.ts: what either kind of run collects (stderr tail, lines) and its limits;
+ * - stderr-classification.ts, failures.ts: what a failed run means, as a `MediaToolError`.
+ * URL queries (a read URL's SAS) are redacted by shared/text/redaction.ts.
+ *
+ * Every process:
+ * - gets the hardened input options the adapter owns (arguments.ts);
+ * - has `-hide_banner`, `-nostdin` (ffmpeg; ffprobe has no such option, its stdin is
+ *   /dev/null), `-y` for outputs, a log level tagged with `level+` (so error lines can be told
+ *   from noise); the minimal environment (environment.ts);
+ * - is killed with SIGKILL when `abortSignal` fires or its ceiling (`timeoutInMs`) passes, and
+ *   an ffmpeg run also when its `-progress` has not advanced for the stall window
+ *   (`stallTimeoutInMs`, default {@link DEFAULT_STALL_TIMEOUT_IN_MS}): see media-run-watchdog.ts;
+ * - keeps the last {@link DEFAULT_STDERR_TAIL_LINES} lines of stderr.
+ *
+ * Failures are `MediaToolError` (failures.ts).
+ */
+import * as os from "node:os";
+import { CustodyError, toCustodyError } from "../../errors";
+import { normaliseProbe, type FfprobeOutput } from "../../media/probe-normalise";
+import type { MediaInput, MediaProbe, MediaRunOptions, MediaRunResult, MediaTool } from "../../ports/media-tool";
+import { redactUrlQueries } from "../../text/redaction";
+import { locateMediaBinaries, type LocateMediaBinariesOptions, type MediaBinary } from "./media-binaries";
+import { ProgressFraction } from "./media-run-watchdog";
+import { ffmpegArguments, inputArguments } from "./arguments";
+import { childEnvironment } from "./environment";
+import { describeInput, failure, throwIfFailed, type FailedRun } from "./failures";
+import { runFfmpeg } from "./fluent-run";
+import { createFfmpegLauncher, installLauncher, type FfmpegLauncher, type LauncherScript } from "./launcher";
+import { runProcess } from "./process-run";
+import { binaryVersion, checkLauncher } from "./version-checks";
+
+export const DEFAULT_STDERR_TAIL_LINES = 40;
+
+/** How long an ffmpeg run may go without progress before it counts as hung. */
+export const DEFAULT_STALL_TIMEOUT_IN_MS = 60_000;
+
+export interface FfmpegMediaToolOptions extends LocateMediaBinariesOptions {
+  /** Lines of stderr kept for errors and results; default {@link DEFAULT_STDERR_TAIL_LINES}. */
+  stderrTailLines?: number;
+  /** Limit for the `-version` checks at start; default 15 s. */
+  startupTimeoutInMs?: number;
+  /** ffprobe JSON larger than this is refused (a crafted file with a million streams); default 32 MiB. */
+  maxProbeOutputBytes?: number;
+  /** Network stall limit for URL inputs (ffmpeg `-rw_timeout`); default 30 s. */
+  urlReadTimeoutInMs?: number;
+  /** Stall window of ffmpeg runs that do not give their own; default {@link DEFAULT_STALL_TIMEOUT_IN_MS}. */
+  stallTimeoutInMs?: number;
+}
+
+export interface FfmpegMediaTool extends MediaTool {
+  /** The binaries in use (after any copy to a writable directory). */
+  readonly binaries: { readonly ffmpeg: MediaBinary; readonly ffprobe: MediaBinary };
+  /** What fluent-ffmpeg spawns in place of ffmpeg to give it the minimal environment; undefined on Windows. */
+  readonly ffmpegLauncher: FfmpegLauncher | undefined;
+}
+
+/**
+ * Locates the binaries (copying them to a writable directory when they are not executable),
+ * runs `-version` on each, and returns the tool. Fails with InvalidConfiguration when a binary
+ * cannot be found or run.
+ */
+export async function createFfmpegMediaTool(options: FfmpegMediaToolOptions = {}): Promise<FfmpegMediaTool> {
+  const binaries = await locateMediaBinaries(options);
+  const env = childEnvironment(options.env ?? process.env);
+  const launcher =
+    process.platform === "win32" ? undefined : await createFfmpegLauncher(binaries.ffmpeg, env, options.writableDir ?? os.tmpdir());
+  const config: Config = {
+    binaries,
+    launcher,
+    env,
+    tailLines: options.stderrTailLines ?? DEFAULT_STDERR_TAIL_LINES,
+    maxProbeOutputBytes: options.maxProbeOutputBytes ?? 32 * 1024 * 1024,
+    urlReadTimeoutInMs: options.urlReadTimeoutInMs ?? 30_000,
+    stallTimeoutInMs: options.stallTimeoutInMs ?? DEFAULT_STALL_TIMEOUT_IN_MS,
+  };
+  const startupTimeoutInMs = options.startupTimeoutInMs ?? 15_000;
+  // Both must run before the tool is handed out (a broken deployment fails at start, naming the binary).
+  const [ffmpeg] = await Promise.all([binaryVersion(config, binaries.ffmpeg, startupTimeoutInMs), binaryVersion(config, binaries.ffprobe, startupTimeoutInMs)]);
+  if (launcher) await checkLauncher(config, launcher, ffmpeg, startupTimeoutInMs);
+  return {
+    binaries,
+    ffmpegLauncher: launcher && { path: launcher.path, envUtility: launcher.envUtility, ffmpeg: launcher.ffmpeg },
+    // Read for each run, not once at start: provenance must name the binary that actually ran,
+    // also after ffmpeg was replaced under a running host. A binary that stopped running is a
+    // deployment problem a redeploy fixes: retryable, like a failed start.
+    versions: async () => {
+      try {
+        const [ffmpegNow, ffprobeNow] = await Promise.all([binaryVersion(config, binaries.ffmpeg, startupTimeoutInMs), binaryVersion(config, binaries.ffprobe, startupTimeoutInMs)]);
+        return { ffmpeg: ffmpegNow, ffprobe: ffprobeNow };
+      } catch (error) {
+        const failure = toCustodyError(error);
+        throw new CustodyError(failure.code, failure.message, { cause: failure, retryable: true });
+      }
+    },
+    probe: (input, runOptions) => probe(config, input, runOptions),
+    run: (input, outputArguments, runOptions) => run(config, input, outputArguments, runOptions),
+  };
+}
+
+interface Config {
+  binaries: { ffmpeg: MediaBinary; ffprobe: MediaBinary };
+  /** Spawned by fluent-ffmpeg instead of ffmpeg; undefined on Windows (ffmpeg itself, the host's environment). */
+  launcher: LauncherScript | undefined;
+  env: NodeJS.ProcessEnv;
+  tailLines: number;
+  maxProbeOutputBytes: number;
+  urlReadTimeoutInMs: number;
+  stallTimeoutInMs: number;
+}
+
+async function probe(config: Config, input: MediaInput, options: MediaRunOptions): Promise<MediaProbe> {
+  const args = [
+    "-hide_banner",
+    "-loglevel", "level+warning",
+    ...inputArguments(input, config.urlReadTimeoutInMs),
+    "-show_format",
+    "-show_streams",
+    "-of", "json",
+  ];
+  const result = await runProcess(config, config.binaries.ffprobe.path, args, {
+    timeoutInMs: options.timeoutInMs,
+    abortSignal: options.abortSignal,
+    collectStdout: config.maxProbeOutputBytes,
+  });
+  if (result.stdoutOverflow && result.stoppedBy === undefined) {
+    // Killed by us for printing too much: a crafted file (say, a million streams), not a crash.
+    throw failure("UnsupportedMedia", `ffprobe output exceeds ${config.maxProbeOutputBytes} bytes on ${describeInput(input)}`, "ffprobe", args, result);
+  }
+  throwIfFailed(ffprobeRun(config), "ffprobe", args, input, result, options);
+  let parsed: FfprobeOutput;
+  try {
+    parsed = JSON.parse(result.stdout) as FfprobeOutput;
+  } catch (error) {
+    throw failure("Internal", `ffprobe printed no valid JSON (${(error as Error).message})`, "ffprobe", args, result, { cause: error });
+  }
+  const normalised = normaliseProbe(parsed);
+  if (normalised.streams.length === 0) {
+    throw failure("UnsupportedMedia", `ffprobe found no streams in ${describeInput(input)}`, "ffprobe", args, result);
+  }
+  return normalised;
+}
+
+async function run(config: Config, input: MediaInput, outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult> {
+  if (outputArguments.includes("-i")) {
+    // A second input would escape the allow-lists the adapter applies to the one it adds.
+    throw new CustodyError("Internal", "run() takes one input; `-i` in outputArguments is refused", { retryable: false });
+  }
+  const command = ffmpegArguments(input, outputArguments, config.urlReadTimeoutInMs);
+  const args = command.arguments;
+  if (config.launcher) {
+    try {
+      await installLauncher(config.launcher.path, config.launcher.content);
+    } catch (error) {
+      throw new CustodyError(
+        "Internal",
+        `ffmpeg's environment launcher ${config.launcher.path} is missing or altered and cannot be rewritten: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error, retryable: false },
+      );
+    }
+  }
+  const stallTimeoutInMs = options.stallTimeoutInMs ?? config.stallTimeoutInMs;
+  if (!(stallTimeoutInMs > 0)) throw new CustodyError("Internal", `stallTimeoutInMs must be a positive number of milliseconds, not ${stallTimeoutInMs}`, { retryable: false });
+  const progress = options.onProgress ? new ProgressFraction(options.onProgress, outputArguments) : undefined;
+  const result = await runFfmpeg({ ffmpegPath: config.launcher?.path ?? config.binaries.ffmpeg.path, tailLines: config.tailLines }, command, {
+    timeoutInMs: options.timeoutInMs,
+    stallTimeoutInMs,
+    abortSignal: options.abortSignal,
+    onStdoutLine: progress ? (line) => progress.stdout(line) : undefined,
+    onStderrLine: progress ? (line) => progress.stderr(line) : undefined,
+  });
+  if (result.unexpectedCommandLine !== undefined && result.stoppedBy === undefined) {
+    throw failure(
+      "Internal",
+      `fluent-ffmpeg spawned a command line other than the one built (killed, so no unrecorded arguments run): ${redactUrlQueries(result.unexpectedCommandLine)}`,
+      "ffmpeg", args, result,
+      { retryable: false },
+    );
+  }
+  throwIfFailed(ffmpegRun(config), "ffmpeg", args, input, result, options);
+  progress?.done();
+  return { arguments: args.map(redactUrlQueries), stderrTail: result.stderrLines.join("\n"), durationInMs: result.durationInMs };
+}
+
+function ffprobeRun(config: Config): FailedRun {
+  return { binary: config.binaries.ffprobe.path, launcher: undefined };
+}
+
+function ffmpegRun(config: Config): FailedRun {
+  return { binary: config.binaries.ffmpeg.path, launcher: config.launcher?.path };
+}
