@@ -41,11 +41,10 @@ module.exports = {
       "Adapters implement ports; they do not call stages or operations (that would turn the dependency around)."),
     forbid("pure-domain", { path: PURE }, { path: "^shared/(adapters|stages|operations|ledger|telemetry)/|^shared/settings\\.ts$" },
       "Contracts, the evidence domain, media planning and text are pure: no adapters, stages, operations or settings — " +
-        "data in, data out, unit-testable without fakes. (shared/evidence still names the publisher's OutgoingMessage " +
-        "from shared/ports/publisher.ts; that type moves to the contracts with the message-type work, after which " +
-        "ports can join this list for evidence too.)"),
-    forbid("contracts-and-media-not-to-ports", { path: "^shared/(contracts|media|text)/" }, { path: "^shared/ports/" },
-      "Ports depend on the domain's types (MediaProbe lives in shared/media, SubscriptionRule in the contracts), never the reverse."),
+        "data in, data out, unit-testable without fakes."),
+    forbid("domain-not-to-ports", { path: PURE }, { path: "^shared/ports/" },
+      "Ports depend on the domain's types, never the reverse: MediaProbe lives in shared/media, SubscriptionRule and the " +
+        "message envelopes (OutgoingMessage, VerbatimMessage) in the contracts."),
     forbid("pure-domain-no-io", { path: PURE }, { dependencyTypes: ["core"], pathNot: "^crypto$" },
       "Pure modules do no I/O: of Node's built-ins only node:crypto, because evidence ids, message ids and jitter are " +
         "SHA-256 derivations (deterministic, no I/O). No fs, child_process, net, os: reading files and running processes " +

@@ -37,7 +37,7 @@ import {
 } from "../contracts/evidence-events";
 import type { OriginalRef, Rendition, ReportedMediaProbe } from "../contracts/messages";
 import { CustodyError } from "../errors";
-import type { OutgoingMessage } from "../ports/publisher";
+import type { OutgoingMessage } from "../contracts/envelopes";
 import { withoutQuery, withoutQueryStrings } from "../text/redaction";
 import type { EvidenceRecord } from "./record";
 import { failedRequiredStage } from "./record-merge";

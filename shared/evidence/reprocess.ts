@@ -15,7 +15,7 @@
 import { reprocessMessageId } from "../contracts/message-ids";
 import type { EvidenceReceivedMessage, PipelineStage, ReprocessRequest } from "../contracts/messages";
 import { CustodyError } from "../errors";
-import type { VerbatimMessage } from "../ports/queue-operations";
+import type { VerbatimMessage } from "../contracts/envelopes";
 import { ROUTE_TO_SUBSCRIPTION_PROPERTY } from "../topology";
 import type { EvidenceRecord } from "./record";
 

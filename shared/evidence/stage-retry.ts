@@ -12,7 +12,7 @@
 import { stageRetryMessageId } from "../contracts/message-ids";
 import type { EvidenceReceivedMessage, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
-import type { OutgoingMessage } from "../ports/publisher";
+import type { OutgoingMessage } from "../contracts/envelopes";
 import { ROUTE_TO_SUBSCRIPTION_PROPERTY } from "../topology";
 import type { EvidenceRecord } from "./record";
 import { nextRetryAt } from "./record-merge";

@@ -11,7 +11,7 @@
  */
 import { EVIDENCE_EVENT_TYPES, type EvidenceUpdatedData } from "../contracts/evidence-events";
 import { CustodyError } from "../errors";
-import type { OutgoingMessage } from "../ports/publisher";
+import type { OutgoingMessage } from "../contracts/envelopes";
 import { eventCapture, eventOriginal, eventRendition, evidenceEventMessage, storageBaseUrl, type BuildFinalEventOptions } from "./final-event";
 import type { EvidenceRecord, UpdateEvent } from "./record";
 

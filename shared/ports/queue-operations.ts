@@ -4,7 +4,10 @@
  * adapters/service-bus-operations.ts (ServiceBusAdministrationClient for counts, a
  * dead-letter receiver's peek for messages), the same code against Azure and the emulator.
  */
+import type { VerbatimMessage } from "../contracts/envelopes";
 import type { ReceivableEntity } from "../topology";
+
+export type { VerbatimMessage } from "../contracts/envelopes";
 
 export interface EntityCounts {
   /** The receiver path: `queue` or `topic/Subscriptions/sub`. */
@@ -53,20 +56,6 @@ export interface DeadLetterReceiver {
   /** Releases the lock: the message stays in the dead-letter queue. */
   abandon(message: LockedDeadLetter): Promise<void>;
   close(): Promise<void>;
-}
-
-/**
- * A message `send` puts on an entity exactly as given — redrive copies, reprocess requests —
- * unlike the pipeline's OutgoingMessage (ports/publisher.ts), which the publisher completes
- * with the evidence id and trace context.
- */
-export interface VerbatimMessage {
-  messageId: string;
-  body: unknown;
-  contentType?: string;
-  correlationId?: string;
-  subject?: string;
-  applicationProperties: Record<string, string | number | boolean | Date | null>;
 }
 
 export interface QueueOperations {

@@ -133,6 +133,7 @@ test("dlq list shows active, dead-letter and scheduled counts for every queue an
       "evidence-ready/ready",
       "evidence-ready/failures",
       "evidence-ready/unit-camden",
+      "evidence-ready/updates",
     ].sort(),
   );
   expect(byEntity["blob-created"]).toMatchObject({ path: "blob-created", kind: "queue", active: 0, deadLetter: 1, scheduled: 0, transferDeadLetter: 0 });
