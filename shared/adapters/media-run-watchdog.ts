@@ -223,7 +223,10 @@ export class ProgressFraction {
   stdout(line: string): void {
     const snapshot = this.parser.line(line);
     if (snapshot === undefined) return;
-    if (snapshot.end) return this.report(1);
+    if (snapshot.end) {
+      this.report(1);
+      return;
+    }
     if (snapshot.outTimeInUs === undefined || this.totalInSeconds === undefined) return;
     this.report(Math.min(1, Math.max(0, snapshot.outTimeInUs / 1e6 / this.totalInSeconds)));
   }

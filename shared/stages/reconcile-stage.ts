@@ -243,7 +243,7 @@ async function findStuck(deps: ReconcileDeps, options: ReconcileOptions, outcome
       outcome.errors.push(
         `${record.evidenceId}: stuck since ${record.updatedAt}; the record was made by stage results alone and no original in ${options.originalsContainers.join(", ")}` +
           `${options.since ? ` modified since ${options.since.toISOString()}` : ""} has this evidence id, so there is nothing to re-announce. ` +
-          `${options.since ? "Run `custody reconcile` without --since to search every original; if that finds none, " : "If "}` +
+          (options.since ? "Run `custody reconcile` without --since to search every original; if that finds none, " : "If ") +
           "the original was deleted, renamed or overwritten (a new version has a new id) or the results were not the pipeline's own: see `custody status " +
           `${record.evidenceId}\` and docs/operations.md ("A record with no original").`,
       );

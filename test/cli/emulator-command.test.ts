@@ -28,8 +28,8 @@ function runCli(args: string[]): Run {
     stderr: [],
     exited: new Promise((resolve) => child.on("exit", (code) => resolve(code))),
   };
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => run.stdout.push(chunk));
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => run.stderr.push(chunk));
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => run.stdout.push(chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => run.stderr.push(chunk));
   return run;
 }
 

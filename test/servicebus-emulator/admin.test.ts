@@ -347,7 +347,7 @@ describe("management endpoint through ServiceBusAdministrationClient", () => {
     test("listQueues returns every queue by name; byPage follows the next link", async () => {
       const all = await collect(h.client.listQueues());
       expect(all.map((q) => q.name)).toEqual(["audit", "ingest", "sessions"]);
-      expect(all[1]!.lockDuration).toBe("PT1M");
+      expect(all[1].lockDuration).toBe("PT1M");
 
       const pages: string[][] = [];
       const tokens: (string | undefined)[] = [];
@@ -639,7 +639,7 @@ describe("management endpoint paging at the service's 100-entry page size", () =
     expect(first.value!.continuationToken).toBe("100");
     const all = await collect(h.client.listQueuesRuntimeProperties());
     expect(all).toHaveLength(150);
-    expect(all[149]!.name).toBe("bulk-149");
+    expect(all[149].name).toBe("bulk-149");
   });
 
   test("a continuation token resumes where it left off", async () => {

@@ -280,14 +280,14 @@ describe("parseEmulatorConfig: valid configs", () => {
       ],
     });
     // Empty ForwardTo strings leave the property unset rather than "".
-    expect("forwardTo" in spec.queues[1]!.settings).toBe(false);
+    expect("forwardTo" in spec.queues[1].settings).toBe(false);
   });
 
   test("applies the service defaults to a minimal config", () => {
     const spec = parseEmulatorConfig({
       UserConfig: { Namespaces: [{ Name: "sbemulatorns", Queues: [{ Name: "q" }], Topics: [{ Name: "t", Subscriptions: [{ Name: "s", Rules: [] }] }] }] },
     });
-    expect(spec.queues[0]!.settings).toEqual({
+    expect(spec.queues[0].settings).toEqual({
       lockDurationInMs: 60_000,
       maxDeliveryCount: 10,
       defaultMessageTimeToLiveInMs: TIME_SPAN_MAX_MS,
@@ -296,10 +296,10 @@ describe("parseEmulatorConfig: valid configs", () => {
       requiresDuplicateDetection: false,
       duplicateDetectionHistoryTimeWindowInMs: 600_000,
     });
-    expect(spec.queues[0]!.settings).toEqual(DEFAULT_QUEUE_SETTINGS);
-    expect(spec.topics[0]!.settings).toEqual(DEFAULT_TOPIC_SETTINGS);
-    expect(spec.topics[0]!.subscriptions[0]!.settings).toEqual(DEFAULT_SUBSCRIPTION_SETTINGS);
-    expect(spec.topics[0]!.subscriptions[0]!.rules).toEqual([{ name: "$Default", filter: { kind: "true" } }]);
+    expect(spec.queues[0].settings).toEqual(DEFAULT_QUEUE_SETTINGS);
+    expect(spec.topics[0].settings).toEqual(DEFAULT_TOPIC_SETTINGS);
+    expect(spec.topics[0].subscriptions[0].settings).toEqual(DEFAULT_SUBSCRIPTION_SETTINGS);
+    expect(spec.topics[0].subscriptions[0].rules).toEqual([{ name: "$Default", filter: { kind: "true" } }]);
   });
 
   test("Queues, Topics, Subscriptions and Logging may be omitted", () => {
@@ -308,13 +308,13 @@ describe("parseEmulatorConfig: valid configs", () => {
       queues: [],
       topics: [],
     });
-    expect(parseEmulatorConfig({ UserConfig: { Namespaces: [{ Name: "sbemulatorns", Topics: [{ Name: "t" }] }] } }).topics[0]!.subscriptions).toEqual([]);
+    expect(parseEmulatorConfig({ UserConfig: { Namespaces: [{ Name: "sbemulatorns", Topics: [{ Name: "t" }] }] } }).topics[0].subscriptions).toEqual([]);
   });
 
   test("does not share default objects between entities", () => {
     const spec = parseEmulatorConfig({ UserConfig: { Namespaces: [{ Name: "sbemulatorns", Queues: [{ Name: "a" }, { Name: "b" }] }] } });
-    spec.queues[0]!.settings.lockDurationInMs = 1;
-    expect(spec.queues[1]!.settings.lockDurationInMs).toBe(60_000);
+    spec.queues[0].settings.lockDurationInMs = 1;
+    expect(spec.queues[1].settings.lockDurationInMs).toBe(60_000);
     expect(DEFAULT_QUEUE_SETTINGS.lockDurationInMs).toBe(60_000);
   });
 
@@ -347,8 +347,8 @@ describe("parseEmulatorConfig: valid configs", () => {
       },
     });
     expect(spec.queues.map((q) => q.settings.lockDurationInMs)).toEqual([5_000, 300_000, 60_000]);
-    expect(spec.queues[1]!.settings.defaultMessageTimeToLiveInMs).toBe(TIME_SPAN_MAX_MS);
-    expect(spec.topics[0]!.subscriptions[0]!.rules).toEqual([{ name: "$Default", filter: { kind: "sql", sqlExpression: "1=1" } }]);
+    expect(spec.queues[1].settings.defaultMessageTimeToLiveInMs).toBe(TIME_SPAN_MAX_MS);
+    expect(spec.topics[0].subscriptions[0].rules).toEqual([{ name: "$Default", filter: { kind: "sql", sqlExpression: "1=1" } }]);
   });
 
   test("passes SQL text to the injected validators", () => {

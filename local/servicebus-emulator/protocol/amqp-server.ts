@@ -245,7 +245,7 @@ export class AmqpServer {
       to: replyTo,
       application_properties: response.application_properties,
       body: response.body,
-    } as AmqpMessage);
+    });
   }
 
   // ------------------------------------------------------------------ client receivers (our senders)
@@ -508,7 +508,7 @@ function targetAddress(link: Sender | Receiver): string {
 }
 
 function unwrapValue(value: unknown): unknown {
-  if (value && typeof value === "object" && "value" in value && !Buffer.isBuffer(value)) return (value as { value: unknown }).value;
+  if (value && typeof value === "object" && "value" in value && !Buffer.isBuffer(value)) return value.value;
   return value;
 }
 
@@ -524,6 +524,6 @@ function propertiesWithout(info: Record<string, unknown>, keys: string[]): Recor
 
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (error && typeof error === "object" && "description" in error) return String((error as { description: unknown }).description);
+  if (error && typeof error === "object" && "description" in error) return String(error.description);
   return String(error);
 }
