@@ -46,15 +46,21 @@ export default defineConfig(
     },
     rules: {
       eqeqeq: ["error", "always"],
+      "@typescript-eslint/require-await": "error",
       // Numbers read naturally in messages; objects, nullish values and unknowns still must be formatted on purpose.
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
-      "@typescript-eslint/require-await": "error",
       // Without noUncheckedIndexedAccess the types say regex groups and record entries always exist; the checks it flags guard real undefined values.
       "@typescript-eslint/no-unnecessary-condition": "off",
       // `(x) => sink(x)` callbacks are idiomatic here; a void value used anywhere else is still reported.
       "@typescript-eslint/no-confusing-void-expression": ["error", { ignoreArrowShorthand: true }],
       // Outside the shipped app (below) `!` marks invariants the compiler cannot see (rhea event contexts, a test's own fixture).
       "@typescript-eslint/no-non-null-assertion": "off",
+      // AMQP property maps, Cosmos documents and process.env are plain records by protocol: removing a named key is the operation.
+      "@typescript-eslint/no-dynamic-delete": "off",
+      // `import x = require("m")` is typed (rhea is an `export =` module); a bare require() stays forbidden.
+      "@typescript-eslint/no-require-imports": ["error", { allowAsImport: true }],
+      // `{ dropped: _x, ...kept }` leaves a key out on purpose; `_name` parameters keep a port's signature.
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true, argsIgnorePattern: "^_" }],
     },
   },
   {
@@ -68,12 +74,31 @@ export default defineConfig(
     },
   },
   {
+    name: "custody/tests",
+    files: ["test/**/*.ts", "**/*.test.ts"],
+    rules: {
+      // Fakes implement async ports with plain `async` methods, so a throw is a rejection as in the real adapter.
+      "@typescript-eslint/require-await": "off",
+      // jest's asymmetric matchers (expect.any, expect.stringContaining, …) are typed `any`.
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-argument": "off",
+      // jest.isolateModules and loading a module after the environment is set need require().
+      "@typescript-eslint/no-require-imports": "off",
+      // Tests search output for control characters on purpose.
+      "no-control-regex": "off",
+    },
+  },
+  {
     name: "custody/javascript",
     files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {
       sourceType: "commonjs",
       globals: { process: "readonly", console: "readonly", __dirname: "readonly", __filename: "readonly", setTimeout: "readonly", clearTimeout: "readonly" },
+    },
+    rules: {
+      // CommonJS scripts (bin, scripts, jest configuration) that Node runs as they are.
+      "@typescript-eslint/no-require-imports": "off",
     },
   },
 );

@@ -6,7 +6,6 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 
 // eslint-free CommonJS module shared with jest.config.js.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { INTEGRATION, E2E } = require("../projects") as { INTEGRATION: string[]; E2E: string[] };
 
 const ROOT = path.resolve(__dirname, "..", "..");

@@ -84,7 +84,6 @@ describe("startTelemetry", () => {
             loaded();
             return { useAzureMonitor };
           });
-          // eslint-disable-next-line @typescript-eslint/no-require-imports
           require("../../functions/telemetry-bootstrap");
         });
       } finally {
@@ -103,7 +102,6 @@ describe("startTelemetry", () => {
   });
 
   test("the real distro module exports useAzureMonitor (loaded lazily by startTelemetry)", () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     expect(typeof (require("@azure/monitor-opentelemetry") as { useAzureMonitor: unknown }).useAzureMonitor).toBe("function");
   });
 });
