@@ -162,8 +162,8 @@ describe("routeByFirstByte", () => {
     const client = rhea.create_container({ id: "shared-port-test-client" });
     try {
       const opened = new Promise<string | undefined>((resolve, reject) => {
-        client.once("connection_open", (context) => resolve(context.connection.container_id));
-        client.once("disconnected", (context) => reject(context.error ?? new Error("disconnected")));
+        client.once("connection_open", (context: rhea.EventContext) => resolve(context.connection.container_id));
+        client.once("disconnected", (context: rhea.EventContext) => reject(context.error ?? new Error("disconnected")));
       });
       const connection = client.connect({ host: "localhost", port, reconnect: false });
       expect(await opened).toBe("shared-port-test-server");

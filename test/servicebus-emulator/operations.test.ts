@@ -143,7 +143,7 @@ describe("misbehaving clients", () => {
       await sender.sendMessages({ body: "still accepted" });
       const receiver = client.createReceiver("survivor", { receiveMode: "receiveAndDelete" });
       const bodies: unknown[] = [];
-      for (let i = 0; i < 5 && bodies.length < 2; i++) bodies.push(...(await receiver.receiveMessages(2, { maxWaitTimeInMs: 500 })).map((m) => m.body));
+      for (let i = 0; i < 5 && bodies.length < 2; i++) bodies.push(...(await receiver.receiveMessages(2, { maxWaitTimeInMs: 500 })).map((m): unknown => m.body));
       expect(bodies).toEqual(["kept", "still accepted"]);
     } finally {
       await client.close();
@@ -159,9 +159,9 @@ describe("misbehaving clients", () => {
       const reply = await new Promise<rhea.Message>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("no reply")), 5000);
         const receiver = connection.open_receiver({ name: "reply-link", source: { address: "survivor/$management" } });
-        receiver.on("message", (context) => {
+        receiver.on("message", (context: rhea.EventContext) => {
           clearTimeout(timer);
-          resolve(context.message);
+          resolve(context.message!);
         });
         const sender = connection.open_sender({ target: { address: "survivor/$management" } });
         sender.once("sendable", () =>
@@ -195,7 +195,7 @@ describe("misbehaving clients", () => {
         caught = error;
       }
       expect(isServiceBusError(caught) || caught instanceof Error).toBe(true);
-      expect(String((caught as Error).message)).toMatch(/send to a queue or a topic/);
+      expect((caught as Error).message).toMatch(/send to a queue or a topic/);
     } finally {
       await harness.close();
     }
