@@ -179,7 +179,7 @@ async function findUnrecorded(deps: ReconcileDeps, container: string, options: R
     const event = blobCreatedEvent(location, blob.name, blob.etag, blob);
     const where = `${container}/${blob.name}`;
     if (reason === "no record" && deps.ledger !== undefined) {
-      const rebuilt = await rebuildFromLedger(deps, evidenceId, where, options, outcome);
+      const rebuilt = await rebuildFromLedger(deps, deps.ledger, evidenceId, where, options, outcome);
       // Known to the ledger: rebuilt, not re-ingested. Only a final event the ledger does not
       // record as published still needs announcing: the re-announced recording makes the index do it.
       if (rebuilt === "failed" || (rebuilt !== undefined && (rebuilt.finalEvent === undefined || rebuilt.finalEvent.publishedAt !== undefined))) continue;
@@ -190,10 +190,16 @@ async function findUnrecorded(deps: ReconcileDeps, container: string, options: R
 }
 
 /** The rebuilt record (written unless a dry run), undefined when the ledger has nothing, "failed" when reading or writing failed (reported). */
-async function rebuildFromLedger(deps: ReconcileDeps, evidenceId: string, blob: string, options: ReconcileOptions, outcome: ReconcileOutcome): Promise<EvidenceRecord | "failed" | undefined> {
-  const { ledger, requiredStages, retryPolicy } = deps.ledger!;
+async function rebuildFromLedger(
+  deps: ReconcileDeps,
+  { ledger, requiredStages, retryPolicy }: NonNullable<ReconcileDeps["ledger"]>,
+  evidenceId: string,
+  blob: string,
+  options: ReconcileOptions,
+  outcome: ReconcileOutcome,
+): Promise<EvidenceRecord | "failed" | undefined> {
   let record: EvidenceRecord | undefined;
-  let entries = 0;
+  let entries: number;
   try {
     const read = await ledger.read(evidenceId);
     entries = read.length;

@@ -184,5 +184,6 @@ function likeConstant(
 }
 
 function describeConstant(value: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- SQL constants are strings, numbers and booleans
   return value === null ? "NULL" : `${typeof value} ${String(value)}`;
 }

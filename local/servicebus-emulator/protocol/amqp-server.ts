@@ -52,8 +52,9 @@ export class AmqpServer {
 
   constructor(private readonly options: AmqpServerOptions) {
     this.container = rhea.create_container({ id: "custody-servicebus-emulator" });
-    this.container.sasl_server_mechanisms.enable_anonymous();
-    this.container.sasl_server_mechanisms.enable_plain(() => true);
+    const sasl = this.container.sasl_server_mechanisms as SaslServerMechanisms;
+    sasl.enable_anonymous();
+    sasl.enable_plain(() => true);
     this.wire();
   }
 
@@ -499,12 +500,18 @@ function ticksBuffer(ms: number): Buffer {
 /** The emulator accepts every CBS token (as Microsoft's emulator does): it has no keys to check against. */
 const CBS_ACCEPTED = { application_properties: { "status-code": 202, "status-description": "Accepted" }, body: {} };
 
+/** rhea types its server SASL registry as `any`; these are the two mechanisms the emulator enables. */
+interface SaslServerMechanisms {
+  enable_anonymous(): void;
+  enable_plain(verify: (username: string, password: string) => boolean): void;
+}
+
 function sourceAddress(link: Sender | Receiver): string {
-  return String((link.source as { address?: string } | undefined)?.address ?? "");
+  return optionalText((link.source as { address?: unknown } | undefined)?.address) ?? "";
 }
 
 function targetAddress(link: Sender | Receiver): string {
-  return String((link.target as { address?: string } | undefined)?.address ?? "");
+  return optionalText((link.target as { address?: unknown } | undefined)?.address) ?? "";
 }
 
 function unwrapValue(value: unknown): unknown {
@@ -513,6 +520,7 @@ function unwrapValue(value: unknown): unknown {
 }
 
 function optionalText(value: unknown): string | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- AMQP values (strings, numbers, UUIDs, Buffers) as their text
   return value === undefined || value === null ? undefined : String(value);
 }
 
