@@ -89,9 +89,14 @@ export default defineConfig(
     },
   },
   {
+    // Plain JavaScript is outside the TypeScript project: linted without type information.
     name: "custody/javascript",
-    files: ["**/*.js", "**/*.mjs", "**/*.cjs"],
+    files: ["**/*.js", "**/*.cjs", "**/*.mjs"],
     extends: [tseslint.configs.disableTypeChecked],
+  },
+  {
+    name: "custody/commonjs-scripts",
+    files: ["**/*.js", "**/*.cjs"],
     languageOptions: {
       sourceType: "commonjs",
       globals: { process: "readonly", console: "readonly", __dirname: "readonly", __filename: "readonly", setTimeout: "readonly", clearTimeout: "readonly" },
