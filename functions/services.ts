@@ -74,20 +74,20 @@ export async function createServices(settings: Settings): Promise<FunctionServic
   const serviceBus = createServiceBusClient(settings.serviceBus);
   const publisher = new ServiceBusPublisher(serviceBus);
   const blobs = createBlobStore(settings);
-  const { index, close: closeIndex } = await createEvidenceIndex(settings);
+  const evidenceIndex = await createEvidenceIndex(settings);
   const media = createMediaTool();
   const ledger = createCustodyLedger(settings);
   return {
     settings,
     blobs,
-    index,
+    index: evidenceIndex.index,
     publisher,
     media,
     ledger,
     async close() {
       await publisher.close();
       await serviceBus.close();
-      await closeIndex();
+      await evidenceIndex.close();
     },
   };
 }

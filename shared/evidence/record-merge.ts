@@ -498,12 +498,15 @@ export function isConflictingHashClaim(record: EvidenceRecord, result: StageResu
 }
 
 function refuseConflictingHashClaim(record: EvidenceRecord, result: StageResultMessage, key: string, context: MergeContext): EvidenceRecord {
+  const keptHash = record.hash;
+  const claimedHash = result.hash;
+  if (keptHash === undefined || claimedHash === undefined) throw new CustodyError("Internal", "a conflicting hash claim needs both the fingerprint and the claim");
   const next = clone(record);
-  const kept = record.hash!.sha256;
-  const claimed = result.hash!.sha256;
+  const kept = keptHash.sha256;
+  const claimed = claimedHash.sha256;
   addFinding(next, {
     code: "ConflictingHashClaim",
-    message: `A hash result (message ${key}, from ${result.actor}) claimed SHA-256 ${claimed} (${result.hash!.size} bytes) for the original, whose fingerprint is ${kept} (${record.hash!.size} bytes${claimed === kept ? "; other segment digests" : ""}): the claim was refused and the fingerprint kept.`,
+    message: `A hash result (message ${key}, from ${result.actor}) claimed SHA-256 ${claimed} (${claimedHash.size} bytes) for the original, whose fingerprint is ${kept} (${keptHash.size} bytes${claimed === kept ? "; other segment digests" : ""}): the claim was refused and the fingerprint kept.`,
     at: context.nowIso,
     expected: kept,
     actual: claimed,
