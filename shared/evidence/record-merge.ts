@@ -319,10 +319,10 @@ export function markFinalEventPublished(record: EvidenceRecord, messageId: strin
 /** Notes that an event — the final one or an evidence-updated one — was accepted by Service Bus (no-op when unknown or already noted). */
 export function markEventPublished(record: EvidenceRecord, messageId: string, nowIso: string): EvidenceRecord {
   if (record.finalEvent?.messageId === messageId) return markFinalEventPublished(record, messageId, nowIso);
-  const index = record.updateEvents?.findIndex((update) => update.messageId === messageId) ?? -1;
-  if (index < 0 || record.updateEvents![index].publishedAt !== undefined) return record;
+  const pending = record.updateEvents?.find((update) => update.messageId === messageId);
+  if (pending === undefined || pending.publishedAt !== undefined) return record;
   const next = clone(record);
-  next.updateEvents![index] = { ...next.updateEvents![index], publishedAt: nowIso };
+  next.updateEvents = (next.updateEvents ?? []).map((update) => (update.messageId === messageId ? { ...update, publishedAt: nowIso } : update));
   return settle(record, next, nowIso);
 }
 

@@ -41,7 +41,6 @@ describe("JSON Schemas of the events' data", () => {
   });
 
   test("the generated TypeScript form the event types derive from is what the published schemas give (run scripts/generate-event-schemas.js after editing them)", () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS build script, without type declarations
     const generator = require("../../scripts/generate-event-schemas") as { generatedModuleSource(): string; MODULE_FILE: string };
     expect(readFileSync(generator.MODULE_FILE, "utf8") === generator.generatedModuleSource()).toBe(true);
   });
