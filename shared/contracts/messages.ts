@@ -63,9 +63,9 @@ const captureSchema = {
     unit: shortText(64),
   },
 } as const;
+type PartialCapture = FromSchema<typeof captureSchema>;
 /** Complete capture metadata: what ingest accepts a recording with. */
-const completeCaptureSchema = { ...captureSchema, required: ["officerId", "deviceId", "recordedAt"] } as const;
-export type CaptureMetadata = FromSchema<typeof completeCaptureSchema>;
+export type CaptureMetadata = PartialCapture & Required<Pick<PartialCapture, "officerId" | "deviceId" | "recordedAt">>;
 
 const rejectionReasonSchema = {
   type: "object",
