@@ -9,9 +9,9 @@
  */
 const { INTEGRATION, E2E } = require("./test/projects");
 
-const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** Entries are files or folders (ending in "/"): as ignore patterns (regular expressions) and as globs. */
-const paths = (list) => list.map((entry) => `<rootDir>/${escape(entry)}`);
+const paths = (list) => list.map((entry) => `<rootDir>/${escapeRegExp(entry)}`);
 const globs = (list) => list.map((entry) => (entry.endsWith("/") ? `<rootDir>/${entry}**/*.test.ts` : `<rootDir>/${entry}`));
 
 const common = {

@@ -250,7 +250,7 @@ function machineCpuTimes(): { idle: number; total: number } {
 async function generateFile(file: string, bytes: number): Promise<string> {
   const pattern = randomBytes(MiB);
   const hash = createHash("sha256");
-  async function* chunks(): AsyncGenerator<Buffer> {
+  function* chunks(): Generator<Buffer> {
     for (let written = 0, index = 0; written < bytes; index++) {
       const size = Math.min(MiB, bytes - written);
       const chunk = Buffer.allocUnsafe(size);

@@ -81,7 +81,7 @@ export async function startChaosStack(options: StartChaosStackOptions): Promise<
   const client = new ServiceBusClient(stack.directEnvironment.ServiceBusConnection);
   const blobService = BlobServiceClient.fromConnectionString(stack.directEnvironment.EvidenceStorage);
   const originals = blobService.getContainerClient(ORIGINALS_CONTAINER);
-  const events = await tapEvents(client);
+  const events = tapEvents(client);
   const host = hostProcess({ environment: stack.environment, logFile: path.join(options.workDir, "host.log") });
   return {
     stack,
@@ -92,7 +92,7 @@ export async function startChaosStack(options: StartChaosStackOptions): Promise<
     index: stack.services!.index,
     events,
     async upload(clip, count, prefix, concurrency = 8) {
-      const uploads: Upload[] = new Array(count);
+      const uploads = new Array<Upload>(count);
       let next = 0;
       const worker = async (): Promise<void> => {
         for (let i = next++; i < count; i = next++) {
@@ -138,14 +138,14 @@ export interface EventTap {
   close(): Promise<void>;
 }
 
-async function tapEvents(client: ServiceBusClient): Promise<EventTap> {
+function tapEvents(client: ServiceBusClient): EventTap {
   const receiver: ServiceBusReceiver = client.createReceiver(ENTITIES.evidenceReadyTopic, EVENTS_SUBSCRIPTION, { receiveMode: "receiveAndDelete" });
   const all: TappedEvent[] = [];
   let invalid = 0;
   let lastReceivedAt = 0;
   const subscription = receiver.subscribe(
     {
-      processMessage: async (message) => {
+      processMessage: (message) => {
         lastReceivedAt = Date.now();
         try {
           const event = parseEvidenceEvent(message);
@@ -154,8 +154,9 @@ async function tapEvents(client: ServiceBusClient): Promise<EventTap> {
         } catch {
           invalid++;
         }
+        return Promise.resolve();
       },
-      processError: async () => undefined,
+      processError: () => Promise.resolve(),
     },
     { maxConcurrentCalls: 16 },
   );

@@ -58,7 +58,7 @@ export function writeTable(file: string, outcomes: readonly ScenarioOutcome[], m
     if (match) rows.set(match[1], line);
   }
   const fresh = markdownTable(outcomes).split("\n").slice(2);
-  for (const [i, outcome] of outcomes.entries()) rows.set(outcome.scenario, `${fresh[i]}`);
+  for (const [i, outcome] of outcomes.entries()) rows.set(outcome.scenario, fresh[i]);
   const header = markdownTable([]).split("\n");
   // The suite's order; rows of scenarios it no longer has go last.
   const rank = (name: string): number => (order.includes(name) ? order.indexOf(name) : order.length);

@@ -108,7 +108,7 @@ const spans = new WeakMap<StageContext, StageSpan>();
 export function stageContextFor(definition: Pick<FunctionDefinition, "name" | "entity">, context: InvocationContext): StageContext {
   const metadata = (context.triggerMetadata ?? {}) as ServiceBusTriggerMetadata;
   const properties = metadata.applicationProperties ?? metadata.userProperties ?? {};
-  const attempt = Math.max(1, Number(metadata.deliveryCount ?? 1));
+  const attempt = Math.max(1, metadata.deliveryCount ?? 1);
   const span = startStageSpan({
     name: definition.name,
     incomingTraceparent: properties.traceparent ?? properties["Diagnostic-Id"],

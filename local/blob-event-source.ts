@@ -116,7 +116,7 @@ async function loadState(file: string): Promise<AnnouncedState> {
     const parsed = JSON.parse(await readFile(file, "utf8")) as AnnouncedState;
     if (parsed.version === 1 && parsed.announced && typeof parsed.announced === "object") return parsed;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`Blob event source state ${file} is unreadable: ${(error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`Blob event source state ${file} is unreadable: ${(error as Error).message}`, { cause: error });
   }
   return { version: 1, announced: {} };
 }

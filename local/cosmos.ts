@@ -27,7 +27,7 @@ export interface CosmosInstance {
 }
 
 export async function startLocalCosmos(options: StartCosmosOptions = {}): Promise<CosmosInstance> {
-  const server: Server = createHttpsServer({ keepAlive: true } as https.ServerOptions);
+  const server: Server = createHttpsServer({ keepAlive: true });
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) =>

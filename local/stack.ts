@@ -152,7 +152,10 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
     if (client) stoppers.push(() => client.close());
     if (runFunctions && client) {
       useServices(services);
-      stoppers.push(async () => useServices(undefined));
+      stoppers.push(() => {
+        useServices(undefined);
+        return Promise.resolve();
+      });
       const { functions, timers: timerDefinitions } = definitionsForRoles(options.roles ?? APP_ROLES);
       devHost = startDevHost({ client, definitions: functions, hostSettings: readHostJson(), log: options.log.child({ component: "dev-host" }) });
       stoppers.push(() => devHost!.stop());

@@ -130,7 +130,8 @@ function cosmosSettings(env: Environment): CosmosSettings {
   const cosmosAuth = connection(env, COSMOS_CONNECTION, "accountEndpoint", /^AccountEndpoint=https?:\/\/[^;]+;AccountKey=[^;]+;?/i);
   const allowSelfSigned = (env[`${COSMOS_CONNECTION}__allowSelfSignedCertificate`] ?? "false").toLowerCase() === "true";
   if (allowSelfSigned) {
-    const endpoint = cosmosAuth.kind === "identity" ? cosmosAuth.endpoint : /AccountEndpoint=([^;]+)/i.exec(cosmosAuth.connectionString)![1];
+    // The connection string matched the AccountEndpoint pattern above, so the group is there.
+    const endpoint = cosmosAuth.kind === "identity" ? cosmosAuth.endpoint : (/AccountEndpoint=([^;]+)/i.exec(cosmosAuth.connectionString)?.[1] ?? "");
     if (!/^https:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//i.test(endpoint)) {
       throw invalid(`${COSMOS_CONNECTION}__allowSelfSignedCertificate`, "is only allowed for a local (loopback) Cosmos endpoint");
     }

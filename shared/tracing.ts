@@ -14,8 +14,9 @@ export function isTraceparent(value: unknown): value is string {
 /** A child of `parent` (same trace id, new span id), or a new root when `parent` is missing or invalid. */
 export function childTraceparent(parent?: unknown): string {
   const spanId = randomBytes(8).toString("hex");
-  if (isTraceparent(parent)) {
-    const [, traceId, , flags] = TRACEPARENT.exec(parent)!;
+  const parts = isTraceparent(parent) ? TRACEPARENT.exec(parent) : null;
+  if (parts !== null) {
+    const [, traceId, , flags] = parts;
     return `00-${traceId}-${spanId}-${flags}`;
   }
   return `00-${randomBytes(16).toString("hex")}-${spanId}-01`;

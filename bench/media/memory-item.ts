@@ -55,7 +55,7 @@ export async function measureMemory(options: MeasureMemoryOptions): Promise<{ me
   const sampler = new RssSampler<"upload" | "processing">({ intervalInMs: RSS_SAMPLE_INTERVAL_MS, phase: "upload", children: true });
   sampler.start();
   let uploadSeconds = 0;
-  let processSeconds = 0;
+  let processSeconds: number;
   let processed: Awaited<ReturnType<typeof processRecording>>;
   try {
     progress(`memory: upload ${mib(bigBytes)} MiB as a dock does, then process it to evidence-ready`);

@@ -96,7 +96,10 @@ export function peakRssMiB(): number {
 export function collectGarbage(): void {
   try {
     const exposed = (globalThis as { gc?: () => void }).gc;
-    if (exposed) return exposed();
+    if (exposed) {
+      exposed();
+      return;
+    }
     v8.setFlagsFromString("--expose-gc");
     (vm.runInNewContext("gc") as () => void)();
   } catch {

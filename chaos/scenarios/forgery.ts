@@ -174,8 +174,8 @@ export function forgeryScenario(): Scenario {
         await publisher.close();
 
         // Wait until the pipeline has dealt with every forgery, then for the events to go quiet.
-        await until(async () => pipelineIdle(chaos), 120_000, 200);
-        await until(async () => pipelineIdle(chaos), 10_000, 200);
+        await until(() => pipelineIdle(chaos), 120_000, 200);
+        await until(() => pipelineIdle(chaos), 10_000, 200);
         await chaos.events.quiet(EVENTS_QUIET_IN_MS);
         const after = await readAll(chaos.index);
         const deadLettered = await deadLetteredResults(chaos);

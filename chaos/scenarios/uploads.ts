@@ -124,7 +124,7 @@ export function hostKillScenario(options: HostKillScenarioOptions): Scenario {
         return {
           uploads,
           since: { at: lastKill, label: "last kill" },
-          notes: [`seed ${context.seed}`, `kills at ${kills.map((k) => `${((k - started) / 1000).toFixed(1)}`).join("/")} s`],
+          notes: [`seed ${context.seed}`, `kills at ${kills.map((k) => ((k - started) / 1000).toFixed(1)).join("/")} s`],
           settleInMs: options.recoveryLimitInMs + (options.extraWaitInMs ?? 0),
           checks: (figures) => [
             {
@@ -192,7 +192,7 @@ export function outageScenario(options: OutageScenarioOptions): Scenario {
         await chaos.proxies[options.service].restore();
         const restoredAt = Date.now();
         context.log(`${name}: cut ${options.mode} ${((restoredAt - cutAt) / 1000).toFixed(1)} s${indexed ? "" : " (the first upload was not indexed within 60 s)"}`);
-        return { uploads, since: { at: restoredAt, label: "restore" }, notes: [`${options.mode}`], settleInMs };
+        return { uploads, since: { at: restoredAt, label: "restore" }, notes: [options.mode], settleInMs };
       }),
   };
 }

@@ -31,7 +31,7 @@ export function registerAuditCommand(program: Command): void {
               .map(
                 (r) =>
                   `${printable(r.at)}  ${printable(r.action.padEnd(9))} ${printable(r.entity)}  ${r.count} message(s)  by ${printable(r.who)}  id ${printable(r.id)}` +
-                  `${Object.entries(r.filter).filter(([, v]) => v !== undefined).length ? `  filter ${printable(JSON.stringify(r.filter))}` : ""}` +
+                  (Object.entries(r.filter).some(([, v]) => v !== undefined) ? `  filter ${printable(JSON.stringify(r.filter))}` : "") +
                   `${r.error ? `  STOPPED: ${printable(r.error)}` : ""}${r.evidenceIds.length ? `\n    evidence ${printable(r.evidenceIds.join(", "))}` : ""}`,
               )
               .join("\n"),

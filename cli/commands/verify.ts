@@ -86,7 +86,7 @@ async function verifyAll(target: StackTarget, evidenceIds: string[], options: Ve
   }
   const actor = `custody-cli/${safeUser()}@${hostname()}`;
   const bar = progressBar(!options.json && selected.length > 1, "verifying [{bar}] {value}/{total} recordings", selected.length);
-  const results: VerifyResult[] = new Array(selected.length);
+  const results = new Array<VerifyResult>(selected.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let i = next++; i < selected.length; i = next++) {

@@ -46,8 +46,9 @@ export function startDevHost(options: StartDevHostOptions): DevHost {
             inFlight.add(invocation);
             return invocation.finally(() => inFlight.delete(invocation));
           },
-          processError: async (args) => {
+          processError: (args) => {
             log.warn("receiver error (the SDK retries)", { error: args.error, source: args.errorSource });
+            return Promise.resolve();
           },
         },
         { autoCompleteMessages: false, maxConcurrentCalls: options.hostSettings.maxConcurrentCalls },

@@ -115,11 +115,12 @@ export class AzureBlobStore implements MediaBlobStore, BlobCatalog {
         abortSignal,
         maxRetryRequests: this.maxDownloadResumes,
       });
-      if (response.readableStreamBody === undefined || response.contentLength === undefined || response.etag === undefined) {
+      const body = response.readableStreamBody;
+      if (!(body instanceof Readable) || response.contentLength === undefined || response.etag === undefined) {
         // Only the browser build of the SDK answers without a Node stream; the service always sends the two headers.
         throw new CustodyError("Internal", `${describe(ref)}: the download answered without a Node.js stream, Content-Length or ETag (browser build of the SDK loaded?).`);
       }
-      return { body: response.readableStreamBody as Readable, length: response.contentLength, etag: response.etag };
+      return { body, length: response.contentLength, etag: response.etag };
     };
     const offset = options.offset ?? 0;
     let first: Awaited<ReturnType<typeof download>>;

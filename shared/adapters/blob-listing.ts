@@ -42,7 +42,7 @@ export async function* listBlobsIsolatingFailures(
   for (;;) {
     let page: ContainerListBlobHierarchySegmentResponse;
     try {
-      page = (await client.listBlobsByHierarchy("/", { prefix }).byPage({ ...(pageSize === undefined ? {} : { maxPageSize: pageSize }), ...(marker === undefined ? {} : { continuationToken: marker }) }).next()).value;
+      page = (await client.listBlobsByHierarchy("/", { prefix }).byPage({ ...(pageSize === undefined ? {} : { maxPageSize: pageSize }), ...(marker === undefined ? {} : { continuationToken: marker }) }).next()).value as ContainerListBlobHierarchySegmentResponse;
     } catch (error) {
       failure ??= error;
       if (pageSize === 1) break;

@@ -38,7 +38,7 @@ export function createBlobServiceClient(settings: BlobServiceClientSettings): Bl
     try {
       url = new URL(settings.blobServiceUri);
     } catch (error) {
-      throw new CustodyError("InvalidConfiguration", `blobServiceUri "${shown}" is not a URL; expected https://<account>.blob.core.windows.net`);
+      throw new CustodyError("InvalidConfiguration", `blobServiceUri "${shown}" is not a URL; expected https://<account>.blob.core.windows.net`, { cause: error });
     }
     // A bearer token must never travel in clear text; the SDK refuses it too, but later and less clearly.
     if (url.protocol !== "https:") {

@@ -9,6 +9,7 @@ import { stat } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { ContainerClient } from "@azure/storage-blob";
+import { CustodyError } from "../errors";
 import type { ConnectionAuth } from "../settings";
 import { encodeMetadata } from "./blob-metadata";
 import { blobServiceClientFor } from "./factories";
@@ -56,7 +57,7 @@ export function openDock(storage: ConnectionAuth, containerName: string): (file:
 export async function uploadRecording(container: ContainerClient, file: string, options: DockUploadOptions): Promise<DockUploadResult> {
   const info = await stat(file);
   const sha256 = await sha256OfFile(file);
-  const baseName = file.split(/[\\/]/).pop()!;
+  const baseName = file.split(/[\\/]/).pop() ?? file;
   const blobName = options.blobName ?? `${options.officerId}/${options.deviceId}/${baseName}`;
   const metadata: Record<string, string> = {
     officerid: options.officerId,
@@ -75,7 +76,9 @@ export async function uploadRecording(container: ContainerClient, file: string, 
     onProgress: (progress) => options.onProgress?.(progress.loadedBytes),
     abortSignal: options.abortSignal,
   });
-  return { blobName, etag: response.etag!, versionId: response.versionId, lastModified: response.lastModified, size: info.size, sha256 };
+  // The evidence id is derived from the ETag: an upload without one cannot be evidence.
+  if (response.etag === undefined) throw new CustodyError("Internal", `the upload of ${blobName} returned no ETag`);
+  return { blobName, etag: response.etag, versionId: response.versionId, lastModified: response.lastModified, size: info.size, sha256 };
 }
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -41,10 +41,10 @@ export async function openServiceClients(settings: Settings): Promise<ServiceCli
   const serviceBus = createServiceBusClient(settings.serviceBus);
   const publisher = new ServiceBusPublisher(serviceBus);
   const blobService = blobServiceClientFor(settings.storage);
-  const { index, close: closeIndex } = await openEvidenceIndex(settings.cosmos);
+  const evidenceIndex = await openEvidenceIndex(settings.cosmos);
   return {
     blobs: new AzureBlobStore(blobService),
-    index,
+    index: evidenceIndex.index,
     publisher,
     // Locally the app creates the ledger container; in Azure Bicep does.
     ledger: new BlobCustodyLedger(blobService, { createContainer: settings.storage.kind === "connectionString" }),
@@ -52,7 +52,7 @@ export async function openServiceClients(settings: Settings): Promise<ServiceCli
     async close() {
       await publisher.close();
       await serviceBus.close();
-      await closeIndex();
+      await evidenceIndex.close();
     },
   };
 }
@@ -82,8 +82,10 @@ export function createCosmosClient(cosmos: CosmosSettings): CosmosClient {
   const agent = allowSelfSignedCertificate ? new https.Agent({ rejectUnauthorized: false, keepAlive: true }) : undefined;
   const connectionPolicy = allowSelfSignedCertificate ? { enableEndpointDiscovery: false } : undefined;
   if (auth.kind === "connectionString") {
-    const endpoint = /AccountEndpoint=([^;]+)/i.exec(auth.connectionString)![1];
-    const key = /AccountKey=([^;]+)/i.exec(auth.connectionString)![1];
+    const endpoint = /AccountEndpoint=([^;]+)/i.exec(auth.connectionString)?.[1];
+    const key = /AccountKey=([^;]+)/i.exec(auth.connectionString)?.[1];
+    // Never echo the connection string: it carries the account key.
+    if (endpoint === undefined || key === undefined) throw new CustodyError("InvalidConfiguration", "The evidence index connection string needs AccountEndpoint=…;AccountKey=….");
     return new CosmosClient({ endpoint, key, agent, connectionPolicy });
   }
   return new CosmosClient({ endpoint: auth.endpoint, aadCredentials: createCredential(auth.clientId), agent, connectionPolicy });
@@ -94,7 +96,7 @@ export function createCosmosClient(cosmos: CosmosSettings): CosmosClient {
  * every call, so a media function that reached for it would fail loudly rather than write.
  */
 export async function openEvidenceIndex(cosmos: CosmosSettings | undefined): Promise<{ index: EvidenceIndex; close(): Promise<void> }> {
-  if (cosmos === undefined) return { index: noEvidenceIndex(), close: async () => undefined };
+  if (cosmos === undefined) return { index: noEvidenceIndex(), close: () => Promise.resolve() };
   const client = createCosmosClient(cosmos);
   const names = { databaseName: cosmos.databaseName, containerName: cosmos.containerName };
   // Locally (key auth) the app creates its database and container. In Azure the identity has
@@ -105,21 +107,24 @@ export async function openEvidenceIndex(cosmos: CosmosSettings | undefined): Pro
       : client.database(names.databaseName).container(names.containerName);
   return {
     index: new CosmosEvidenceIndex(container),
-    close: async () => client.dispose(),
+    close: () => {
+      client.dispose();
+      return Promise.resolve();
+    },
   };
 }
 
 /** The index of an app that has none (the media role): every call is an InvalidConfiguration naming why. */
 export function noEvidenceIndex(): EvidenceIndex {
-  const refuse = (): never => {
-    throw new CustodyError("InvalidConfiguration", "This app runs without the evidence index (CUSTODY_APP_ROLE=media: no EvidenceIndex setting, no Cosmos DB role); only the core app reads or writes it.");
-  };
+  // Rejected promises, not thrown errors: callers await these calls like any index call.
+  const refuse = (): Promise<never> =>
+    Promise.reject(new CustodyError("InvalidConfiguration", "This app runs without the evidence index (CUSTODY_APP_ROLE=media: no EvidenceIndex setting, no Cosmos DB role); only the core app reads or writes it."));
   return {
-    read: async () => refuse(),
-    create: async () => refuse(),
-    replace: async () => refuse(),
+    read: refuse,
+    create: refuse,
+    replace: refuse,
     list: () => ({
-      [Symbol.asyncIterator]: () => ({ next: async () => refuse() }),
+      [Symbol.asyncIterator]: () => ({ next: refuse }),
     }),
   };
 }

@@ -47,7 +47,7 @@ export class ServiceBusEventSubscription implements EventSubscription {
           ? { sqlExpression: "1=1" }
           : rule.filter.kind === "false"
             ? { sqlExpression: "1=0" }
-            : (rule.filter.properties as CorrelationRuleFilter);
+            : rule.filter.properties;
     try {
       if (rule.actionSqlExpression) await this.rules.createRule(rule.name, filter, { sqlExpression: rule.actionSqlExpression });
       else await this.rules.createRule(rule.name, filter);

@@ -128,14 +128,14 @@ export class ServiceBusOperations implements QueueOperations {
 
   private sendClient: ServiceBusClient | undefined;
 
-  async openDeadLetterReceiver(entity: ReceivableEntity): Promise<DeadLetterReceiver> {
+  openDeadLetterReceiver(entity: ReceivableEntity): Promise<DeadLetterReceiver> {
     const client = this.newClient();
     const receiver =
       entity.kind === "queue"
         ? client.createReceiver(entity.queueName, { subQueueType: "deadLetter", receiveMode: "peekLock" })
         : client.createReceiver(entity.topicName, entity.subscriptionName, { subQueueType: "deadLetter", receiveMode: "peekLock" });
     const raw = (message: LockedDeadLetter) => message.handle as ServiceBusReceivedMessage;
-    return {
+    return Promise.resolve({
       async receive(max, maxWaitTimeInMs) {
         const messages = await receiver.receiveMessages(max, { maxWaitTimeInMs });
         return messages.map((m): LockedDeadLetter => ({ ...toDeadLettered(m), handle: m }));
@@ -146,7 +146,7 @@ export class ServiceBusOperations implements QueueOperations {
         await receiver.close().catch(() => undefined);
         await client.close();
       },
-    };
+    });
   }
 
   async send(queueOrTopic: string, message: VerbatimMessage): Promise<void> {

@@ -233,7 +233,7 @@ const MEDIA_DEF = {
 
 const RENDITION_DEF = {
   "type": "object",
-  "description": "One derived file in the derived container, at a deterministic path (a re-run overwrites it).",
+  "description": "One derived file in the derived container, at a deterministic path. A `custody reprocess` run writes its own folder and is announced with evidence-updated: a path named in an event keeps the bytes that event described.",
   "required": [
     "kind",
     "stage",
@@ -275,7 +275,7 @@ const RENDITION_DEF = {
       "type": "string",
       "minLength": 1,
       "maxLength": 1024,
-      "description": "Blob name in `container`: `<evidenceId>/<stage>/<name>`."
+      "description": "Blob name in `container`: `<evidenceId>/<stage>/<name>` for the pipeline's own run, `<evidenceId>/<stage>/reprocess-<id>/<name>` for a re-run."
     },
     "contentType": {
       "type": "string",

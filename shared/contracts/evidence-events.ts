@@ -211,8 +211,11 @@ export function parseEvidenceEvent(message: ReceivedEventMessage, options: { clo
     const evidenceId = (data as { evidenceId?: unknown } | null)?.evidenceId;
     if (problems.length === 0 && subject !== evidenceId) problems.push(`cloudEvents:subject '${subject}' is not the data's evidenceId '${String(evidenceId)}'`);
   }
-  if (problems.length > 0) throw new CustodyError("InvalidMessage", `not a valid evidence event: ${problems.slice(0, 10).join("; ")}`);
-  return { specversion: CLOUDEVENTS_SPEC_VERSION, id: id!, source: source!, type, subject: subject!, time: time!, dataschema: dataschema!, datacontenttype: contentType, data } as EvidenceEvent;
+  // A missing attribute is always a problem too; the checks below only tell the compiler.
+  if (problems.length > 0 || id === undefined || source === undefined || subject === undefined || time === undefined || dataschema === undefined) {
+    throw new CustodyError("InvalidMessage", `not a valid evidence event: ${problems.slice(0, 10).join("; ")}`);
+  }
+  return { specversion: CLOUDEVENTS_SPEC_VERSION, id, source, type, subject, time, dataschema, datacontenttype: contentType, data } as EvidenceEvent;
 }
 
 /**

@@ -63,9 +63,9 @@ const captureSchema = {
     unit: shortText(64),
   },
 } as const;
+type PartialCapture = FromSchema<typeof captureSchema>;
 /** Complete capture metadata: what ingest accepts a recording with. */
-const completeCaptureSchema = { ...captureSchema, required: ["officerId", "deviceId", "recordedAt"] } as const;
-export type CaptureMetadata = FromSchema<typeof completeCaptureSchema>;
+export type CaptureMetadata = PartialCapture & Required<Pick<PartialCapture, "officerId" | "deviceId" | "recordedAt">>;
 
 const rejectionReasonSchema = {
   type: "object",
@@ -241,7 +241,7 @@ const reportedMediaProbeSchema = {
 } as const;
 export type ReportedMediaProbe = FromSchema<typeof reportedMediaProbeSchema>;
 
-/** One derived file, at a deterministic path `derived/<evidenceId>/<stage>/<name>` (re-runs overwrite it). */
+/** One derived file, at a deterministic path (contracts/rendition-path.ts): a redelivery overwrites it, a `custody reprocess` run writes its own folder. */
 const renditionSchema = {
   type: "object",
   additionalProperties: false,
@@ -252,7 +252,7 @@ const renditionSchema = {
     name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$" },
     /** Always the derived container (originals are never written). */
     container: shortText(63),
-    /** Blob name: `<evidenceId>/<stage>/<name>`. */
+    /** Blob name: `<evidenceId>/<stage>/[reprocess-<id>/]<name>`. */
     path: shortText(1024),
     contentType: shortText(128),
     size: optionalInteger,

@@ -53,7 +53,7 @@ export function parseMessage<K extends MessageKind>(kind: K, body: unknown): Mes
 
 /** True when a value is a valid `kind` body (for tests and tools that only check). */
 export function isValidMessage(kind: MessageKind, body: unknown): boolean {
-  return validators[kind](body) === true;
+  return validators[kind](body);
 }
 
 /**

@@ -43,8 +43,8 @@ export const EVIDENCE_MAX_BLOB_NAME_BYTES = 1024;
 /** File-name component limit of common file systems. */
 export const EVIDENCE_MAX_SEGMENT_BYTES = 255;
 
-// Written with escapes so the source stays free of the characters it looks for.
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/u;
+// Unicode control characters (general category Cc): U+0000–U+001F and U+007F–U+009F.
+const CONTROL_CHARACTER = /\p{Cc}/u;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const FORMAT_CHARACTER = /\p{Cf}/u;
 /** Names of the format characters a name is most likely to hold, for the reason a person reads. */

@@ -319,10 +319,10 @@ export function markFinalEventPublished(record: EvidenceRecord, messageId: strin
 /** Notes that an event — the final one or an evidence-updated one — was accepted by Service Bus (no-op when unknown or already noted). */
 export function markEventPublished(record: EvidenceRecord, messageId: string, nowIso: string): EvidenceRecord {
   if (record.finalEvent?.messageId === messageId) return markFinalEventPublished(record, messageId, nowIso);
-  const index = record.updateEvents?.findIndex((update) => update.messageId === messageId) ?? -1;
-  if (index < 0 || record.updateEvents![index].publishedAt !== undefined) return record;
+  const pending = record.updateEvents?.find((update) => update.messageId === messageId);
+  if (pending === undefined || pending.publishedAt !== undefined) return record;
   const next = clone(record);
-  next.updateEvents![index] = { ...next.updateEvents![index], publishedAt: nowIso };
+  next.updateEvents = (next.updateEvents ?? []).map((update) => (update.messageId === messageId ? { ...update, publishedAt: nowIso } : update));
   return settle(record, next, nowIso);
 }
 
@@ -498,12 +498,15 @@ export function isConflictingHashClaim(record: EvidenceRecord, result: StageResu
 }
 
 function refuseConflictingHashClaim(record: EvidenceRecord, result: StageResultMessage, key: string, context: MergeContext): EvidenceRecord {
+  const keptHash = record.hash;
+  const claimedHash = result.hash;
+  if (keptHash === undefined || claimedHash === undefined) throw new CustodyError("Internal", "a conflicting hash claim needs both the fingerprint and the claim");
   const next = clone(record);
-  const kept = record.hash!.sha256;
-  const claimed = result.hash!.sha256;
+  const kept = keptHash.sha256;
+  const claimed = claimedHash.sha256;
   addFinding(next, {
     code: "ConflictingHashClaim",
-    message: `A hash result (message ${key}, from ${result.actor}) claimed SHA-256 ${claimed} (${result.hash!.size} bytes) for the original, whose fingerprint is ${kept} (${record.hash!.size} bytes${claimed === kept ? "; other segment digests" : ""}): the claim was refused and the fingerprint kept.`,
+    message: `A hash result (message ${key}, from ${result.actor}) claimed SHA-256 ${claimed} (${claimedHash.size} bytes) for the original, whose fingerprint is ${kept} (${keptHash.size} bytes${claimed === kept ? "; other segment digests" : ""}): the claim was refused and the fingerprint kept.`,
     at: context.nowIso,
     expected: kept,
     actual: claimed,

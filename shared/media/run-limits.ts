@@ -58,7 +58,7 @@ export function mediaRunCeilingInMs(work: MediaWork): number {
 /** Pixels per second relative to 1080p30, at least 1 (audio, small pictures, unknown sizes). */
 function pictureWeight(video: MediaWork["video"]): number {
   const { width, height, frameRate } = video ?? {};
-  if (!(width! > 0) || !(height! > 0)) return 1;
+  if (width === undefined || height === undefined || !(width > 0) || !(height > 0)) return 1;
   const rate = frameRate !== undefined && Number.isFinite(frameRate) && frameRate > 0 ? Math.min(frameRate, MAX_COUNTED_FRAME_RATE) : 30;
-  return Math.max(1, (width! * height! * rate) / REFERENCE_PIXELS_PER_SECOND);
+  return Math.max(1, (width * height * rate) / REFERENCE_PIXELS_PER_SECOND);
 }

@@ -168,9 +168,10 @@ async function compare(
       }
       return { ...expected, status: "unverifiable", reason: outcome.message, checkedAt: now().toISOString() };
     }
-    if (options.onBytes !== undefined) {
+    const onBytes = options.onBytes;
+    if (onBytes !== undefined) {
       let bytes = 0;
-      body.on("data", (chunk: Buffer) => options.onBytes!((bytes += chunk.length)));
+      body.on("data", (chunk: Buffer) => onBytes((bytes += chunk.length)));
     }
     const etagActual = properties.etag;
     const etagChanged = normalizeEtag(etagActual) !== normalizeEtag(original.etag);
@@ -357,7 +358,7 @@ export async function runFixitySample(deps: FixitySampleDeps, context: FixitySam
       else log.error(`fixity check: original ${report.status.toUpperCase()}`, fields);
       await publishFixityResult(deps.publisher, deps.resultsQueue, report, context.actor, context.traceparent);
     } catch (error) {
-      const failure = isCustodyError(error) ? error : new CustodyError("Internal", String((error as Error)?.message ?? error), { cause: error });
+      const failure = isCustodyError(error) ? error : new CustodyError("Internal", String((error as { message?: unknown } | null | undefined)?.message ?? error), { cause: error });
       log.warn("fixity check failed (will be retried by a later run)", { code: failure.code, error: failure.message });
       outcome.errors.push({ evidenceId: record.evidenceId, code: failure.code, message: failure.message });
     }

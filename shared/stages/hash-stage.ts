@@ -223,7 +223,10 @@ class SegmentedSha256 {
       this.segmentFilled += take;
       if (this.segmentFilled === this.segmentSizeInBytes) {
         this.startSegmentDigest();
-        while (this.pending.length >= MAX_SEGMENT_DIGESTS_IN_FLIGHT) this.segments.push(await this.pending.shift()!);
+        while (this.pending.length >= MAX_SEGMENT_DIGESTS_IN_FLIGHT) {
+          const oldest = this.pending.shift();
+          if (oldest !== undefined) this.segments.push(await oldest);
+        }
       }
     }
   }
@@ -258,7 +261,8 @@ class SegmentedSha256 {
   private startSegmentDigest(): void {
     // The buffer is handed over and comes back only once its digest has finished, so the digest
     // is right whether or not WebCrypto copies its input before it returns.
-    const buffer = this.buffer!;
+    const buffer = this.buffer;
+    if (buffer === undefined) throw new CustodyError("Internal", "a segment digest was started without a gathered segment");
     this.buffer = undefined;
     this.pending.push(
       webcrypto.subtle.digest("SHA-256", buffer.subarray(0, this.segmentFilled)).then((digest) => {

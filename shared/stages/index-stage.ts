@@ -208,7 +208,8 @@ async function indexMessage(evidenceId: string, messageId: string, apply: Apply,
     first,
   );
   // The mutation above always yields a record, so a stored one exists now.
-  let stored = update.stored!;
+  if (update.stored === undefined) throw new CustodyError("Internal", `${evidenceId}: the index update stored no record`);
+  let stored = update.stored;
   log.info(update.changed ? "evidence record updated" : "message already applied", { status: stored.record.status, attempt: context.attempt });
 
   let publishedMessageId: string | undefined;

@@ -180,7 +180,7 @@ async function findUnrecorded(deps: ReconcileDeps, container: string, options: R
     const event = blobCreatedEvent(location, blob.name, blob.etag, blob);
     const where = `${container}/${blob.name}`;
     if (reason === "no record" && deps.ledger !== undefined) {
-      const rebuilt = await rebuildFromLedger(deps, evidenceId, where, options, outcome);
+      const rebuilt = await rebuildFromLedger(deps, deps.ledger, evidenceId, where, options, outcome);
       // Known to the ledger: rebuilt, not re-ingested. Only an event the ledger does not record
       // as published (the final one, or an update) still needs announcing: the re-announced
       // recording makes the index do it.
@@ -192,10 +192,16 @@ async function findUnrecorded(deps: ReconcileDeps, container: string, options: R
 }
 
 /** The rebuilt record (written unless a dry run), undefined when the ledger has nothing, "failed" when reading or writing failed (reported). */
-async function rebuildFromLedger(deps: ReconcileDeps, evidenceId: string, blob: string, options: ReconcileOptions, outcome: ReconcileOutcome): Promise<EvidenceRecord | "failed" | undefined> {
-  const { ledger, requiredStages, retryPolicy } = deps.ledger!;
+async function rebuildFromLedger(
+  deps: ReconcileDeps,
+  { ledger, requiredStages, retryPolicy }: NonNullable<ReconcileDeps["ledger"]>,
+  evidenceId: string,
+  blob: string,
+  options: ReconcileOptions,
+  outcome: ReconcileOutcome,
+): Promise<EvidenceRecord | "failed" | undefined> {
   let record: EvidenceRecord | undefined;
-  let entries = 0;
+  let entries: number;
   try {
     const read = await ledger.read(evidenceId);
     entries = read.length;
@@ -245,7 +251,7 @@ async function findStuck(deps: ReconcileDeps, options: ReconcileOptions, outcome
       outcome.errors.push(
         `${record.evidenceId}: stuck since ${record.updatedAt}; the record was made by stage results alone and no original in ${options.originalsContainers.join(", ")}` +
           `${options.since ? ` modified since ${options.since.toISOString()}` : ""} has this evidence id, so there is nothing to re-announce. ` +
-          `${options.since ? "Run `custody reconcile` without --since to search every original; if that finds none, " : "If "}` +
+          (options.since ? "Run `custody reconcile` without --since to search every original; if that finds none, " : "If ") +
           "the original was deleted, renamed or overwritten (a new version has a new id) or the results were not the pipeline's own: see `custody status " +
           `${record.evidenceId}\` and docs/operations.md ("A record with no original").`,
       );

@@ -60,8 +60,10 @@ export function startStageSpan(options: StartStageSpanOptions): StageSpan {
       if (ended) return;
       ended = true;
       if (outcome.error !== undefined) {
-        span.recordException(outcome.error instanceof Error ? outcome.error : String(outcome.error));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error instanceof Error ? outcome.error.message : String(outcome.error) });
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown value that is not an Error is recorded as its text
+        const thrown = outcome.error instanceof Error ? outcome.error : String(outcome.error);
+        span.recordException(thrown);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: thrown instanceof Error ? thrown.message : thrown });
       } else if (outcome.deadLettered !== undefined) {
         span.setAttribute("custody.dead_letter_reason", outcome.deadLettered);
         span.setStatus({ code: SpanStatusCode.ERROR, message: `dead-lettered: ${outcome.deadLettered}` });
@@ -74,8 +76,9 @@ export function startStageSpan(options: StartStageSpanOptions): StageSpan {
 }
 
 function remoteParent(value: unknown): SpanContext | undefined {
-  if (!isTraceparent(value)) return undefined;
-  const [, traceId, spanId, flags] = TRACEPARENT.exec(value)!;
+  const parts = isTraceparent(value) ? TRACEPARENT.exec(value) : null;
+  if (parts === null) return undefined;
+  const [, traceId, spanId, flags] = parts;
   return { traceId, spanId, traceFlags: parseInt(flags, 16) & TraceFlags.SAMPLED, isRemote: true };
 }
 

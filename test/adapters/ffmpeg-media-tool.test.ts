@@ -268,8 +268,8 @@ describe("fake binaries", () => {
     );
     const fake = await createFfmpegMediaTool({ env: { ...process.env, FFPROBE_PATH: reporting, EvidenceStorage: "AccountKey=secret" } });
     const probe = await fake.probe({ kind: "file", path: clip }, quick);
-    const [gconv, secret] = probe.streams[0]!.handlerName!.split("|");
-    expect(fs.existsSync(gconv!)).toBe(false);
+    const [gconv, secret] = probe.streams[0].handlerName!.split("|");
+    expect(fs.existsSync(gconv)).toBe(false);
     expect(secret).toBe("withheld");
   });
 });
@@ -309,7 +309,7 @@ describe("ffmpeg's environment (fluent-ffmpeg spawns the launcher, which clears 
     const text = await fsp.readFile(log, "utf8");
     return text.split(/^=== /m).slice(1).map((section) => {
       const [argv, ...env] = section.split("\n");
-      return { argv: argv!, env: env.filter((line) => line !== "") };
+      return { argv, env: env.filter((line) => line !== "") };
     });
   }
 
@@ -361,8 +361,8 @@ describe("ffmpeg's environment (fluent-ffmpeg spawns the launcher, which clears 
       isolated.fluent().setFfmpegPath(direct).input(`file:${clip}`).output(path.join(work, "env-control.bin")).on("end", () => resolve()).on("error", reject).run();
     });
     const [control] = await starts(controlLog);
-    expect(control!.env).toContain(`${SECRET}=${secretValue}`);
-    expect(control!.env.some((line) => line.startsWith("FFREPORT="))).toBe(true);
+    expect(control.env).toContain(`${SECRET}=${secretValue}`);
+    expect(control.env.some((line) => line.startsWith("FFREPORT="))).toBe(true);
 
     // A launcher removed (say, by a temp cleaner) or altered is rewritten before the next run.
     await fsp.rm(launcher.path);
@@ -636,10 +636,10 @@ describe("time limits from progress", () => {
     Object.assign(throttle, { chunkBytes: 16 * 1024, intervalInMs: 150, stallAtBytes: Infinity });
     const probe = await tool.probe({ kind: "file", path: longFast }, quick);
     const dir = await fsp.mkdtemp(path.join(work, "thumbnails-"));
-    const plan = planThumbnails(probe, probe.streams[probe.primaryVideoIndex!]!, { count: 1, outputDir: dir });
+    const plan = planThumbnails(probe, probe.streams[probe.primaryVideoIndex!], { count: 1, outputDir: dir });
     const result = await tool.run({ kind: "url", url: `${base}/long.mp4` }, plan.arguments, { timeoutInMs: 60_000, stallTimeoutInMs: 2_000 });
     expect(result.durationInMs).toBeGreaterThan(2_000); // the case: longer than the stall window
-    for (const name of [plan.files.poster, plan.files.thumbnails[0]!, plan.files.sprite]) expect((await fsp.stat(path.join(dir, name))).size).toBeGreaterThan(0);
+    for (const name of [plan.files.poster, plan.files.thumbnails[0], plan.files.sprite]) expect((await fsp.stat(path.join(dir, name))).size).toBeGreaterThan(0);
   }, 60_000);
 
   test("the muxer's final rewrite (faststart), during which progress stands still, is not taken for a stall", async () => {

@@ -245,7 +245,7 @@ test("peek pages through a dead-letter queue with --max, oldest first, without m
   let deadLettered = 0;
   while (deadLettered < 5) {
     for (const message of await receiver.receiveMessages(10, { maxWaitTimeInMs: 1000 })) {
-      await receiver.deadLetterMessage(message, { deadLetterReason: "ConsumerRejected", deadLetterErrorDescription: `cannot use ${message.messageId}` });
+      await receiver.deadLetterMessage(message, { deadLetterReason: "ConsumerRejected", deadLetterErrorDescription: `cannot use ${String(message.messageId)}` });
       deadLettered++;
     }
   }

@@ -28,8 +28,8 @@ function runCli(args: string[]): Run {
     stderr: [],
     exited: new Promise((resolve) => child.on("exit", (code) => resolve(code))),
   };
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => run.stdout.push(chunk));
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => run.stderr.push(chunk));
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => run.stdout.push(chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => run.stderr.push(chunk));
   return run;
 }
 
@@ -98,7 +98,7 @@ test("a taken port fails at once with exit code 2 and says which port", async ()
 });
 
 test("a bad config file fails at once with the field that is wrong", async () => {
-  const bad = JSON.parse(JSON.stringify(userConfig));
+  const bad = JSON.parse(JSON.stringify(userConfig)) as typeof userConfig;
   bad.UserConfig.Namespaces[0].Queues[0].Properties.LockDuration = "one minute";
   const run = runCli(["emulator", "servicebus", "--port", "0", "--config", writeConfig(bad)]);
   expect(await run.exited).toBe(2);

@@ -133,7 +133,7 @@ async function reportThumbnailFailure(evidenceId: string): Promise<void> {
 beforeAll(async () => {
   dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), "custody-operation-copies-")), "data");
   stack = await startStack({ dataDir, log, runFunctions: false, environment: { CUSTODY_REQUIRED_STAGES: "hash" } });
-  useServices(stack.services!);
+  useServices(stack.services);
   client = new ServiceBusClient(stack.environment.ServiceBusConnection);
   admin = createEmulatorAdministrationClient(stack.environment.ServiceBusConnection, stack.serviceBus.certificatePem);
   originals = BlobServiceClient.fromConnectionString(stack.environment.EvidenceStorage).getContainerClient(ORIGINALS_CONTAINER);

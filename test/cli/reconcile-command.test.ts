@@ -140,7 +140,7 @@ test("reconcile re-emits the BlobCreated event of an original whose event was ne
 }, 120_000);
 
 test("with the functions running, the re-emitted event takes the recording to a final state; reconcile then finds nothing", async () => {
-  useServices(stack.services!);
+  useServices(stack.services);
   devHost = startDevHost({ client, definitions: FUNCTION_DEFINITIONS, hostSettings: readHostJson(), log: log.child({ component: "dev-host" }) });
   const { status } = await waitForRecord(stack.services!.index, evidenceId, isFinal, 60_000);
   expect(["ready", "failed", "rejected"]).toContain(status);

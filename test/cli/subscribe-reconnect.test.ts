@@ -42,7 +42,12 @@ test("custody subscribe reconnects when the broker restarts, instead of exiting"
   let stderr = "";
   let exitCode: number | null | undefined;
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) => child.on("exit", (code) => ((exitCode = code), resolve())));
+  const exited = new Promise<void>((resolve) =>
+    child.on("exit", (code) => {
+      exitCode = code;
+      resolve();
+    }),
+  );
   const waitForStderr = (pattern: RegExp, timeoutInMs = 60_000): Promise<true> =>
     waitFor(
       `${pattern} on stderr (so far: ${stderr})`,

@@ -1,7 +1,6 @@
 import {
   blobLocationOf,
   parseBlobCreatedEvent,
-  type BlobCreatedEvent,
 } from "../../shared/contracts/blob-created-event";
 import { CustodyError } from "../../shared/errors";
 
@@ -135,7 +134,7 @@ describe("blobLocationOf", () => {
     blobLocationOf(
       parseBlobCreatedEvent(
         sampleEvent({ subject: `/blobServices/default/containers/originals/blobs/${subjectName}`, data: { url }, ...(source ? { source } : {}) }),
-      ) as BlobCreatedEvent,
+      ),
     );
 
   it("takes the account from source and reads a virtual-host URL", () => {

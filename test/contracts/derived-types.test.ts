@@ -10,6 +10,7 @@ import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, Rendi
 
 /** `true` for a precise object type: not any, not unknown, no string index signature. */
 type Precise<T> = 0 extends 1 & T ? "is any" : unknown extends T ? "is unknown" : string extends keyof T ? "has an index signature" : true;
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the type-equality idiom: each T exists only to compare A and B through two generic signatures
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
 // Each entry only type-checks when its condition holds.

@@ -130,7 +130,7 @@ export function declarations(file: string, source: string): Declaration[] {
   const found: Declaration[] = [];
   for (const match of text.matchAll(DECLARATION)) {
     const [, kind, symbol, typeRef, existing] = match;
-    let i = match.index! + match[0].length;
+    let i = match.index + match[0].length;
     let loop: string | undefined;
     let condition: string | undefined;
     let wrappedInArray = false;

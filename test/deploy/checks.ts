@@ -532,7 +532,7 @@ export function checkNoLoopVariablesInLambdas(files: Files): string[] {
       // The call the lambda is an argument of: the nearest unclosed '(' before the arrow.
       let depth = 0;
       let open = -1;
-      for (let i = arrow.index! - 1; i >= 0; i--) {
+      for (let i = arrow.index - 1; i >= 0; i--) {
         const c = body[i];
         if (c === ")" || c === "]" || c === "}") depth++;
         else if (c === "(" || c === "[" || c === "{") {

@@ -57,7 +57,7 @@ const contract = { eventType: BLOB_CREATED_EVENT_TYPE, committedApis: BLOB_CREAT
 const probe: SettingsProbe = {
   read(env, role) {
     const read = new Set<string>();
-    const recording = new Proxy(env as Record<string, string | undefined>, {
+    const recording = new Proxy(env, {
       get(target, key) {
         if (typeof key === "string") read.add(key);
         return target[key as string];
@@ -288,8 +288,8 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   const functions = "bicep/modules/functions.bicep";
 
   test.each([
-    ["the media service missing", /  custody-media:\n(    [^\n]*\n)+/, ""],
-    ["the media service from another folder", /(custody-media:\n    project:) \./, "$1 ./media"],
+    ["the media service missing", / {2}custody-media:\n( {4}[^\n]*\n)+/, ""],
+    ["the media service from another folder", /(custody-media:\n {4}project:) \./, "$1 ./media"],
     ["a service no app is tagged with", "  custody-media:", "  custody-transcoder:"],
     ["infra path", "path: bicep", "path: infra"],
     ["host", "host: function", "host: appservice"],
@@ -361,11 +361,11 @@ describe("each check catches the mistake it is for (templates mutated in memory)
 
   test.each([
     ["Event Grid schema", "eventDeliverySchema: 'CloudEventSchemaV1_0'", "eventDeliverySchema: 'EventGridSchema'"],
-    ["key-based delivery", /deliveryWithResourceIdentity: \{[\s\S]*?\n    \}\n    retryPolicy/, "destination: {\n      endpointType: 'ServiceBusQueue'\n      properties: { resourceId: blobCreatedQueue.id }\n    }\n    retryPolicy"],
+    ["key-based delivery", /deliveryWithResourceIdentity: \{[\s\S]*?\n {4}\}\n {4}retryPolicy/, "destination: {\n      endpointType: 'ServiceBusQueue'\n      properties: { resourceId: blobCreatedQueue.id }\n    }\n    retryPolicy"],
     ["another container", "containers/originals/", "containers/derived/"],
     ["another queue", "  name: 'blob-created'", "  name: 'stage-results'"],
-    ["no dead-letter", /deadLetterWithResourceIdentity: \{[\s\S]*?\n    \}\n  \}\n\}/, "}\n}"],
-    ["no retry policy", /retryPolicy: \{[\s\S]*?\n    \}\n/, ""],
+    ["no dead-letter", /deadLetterWithResourceIdentity: \{[\s\S]*?\n {4}\}\n {2}\}\n\}/, "}\n}"],
+    ["no retry policy", /retryPolicy: \{[\s\S]*?\n {4}\}\n/, ""],
     ["api filter drift", "'SftpCommit'", "'SftpCreate'"],
   ])("Event Grid: %s", (_what, search, replacement) => {
     expect(checkEventGrid(mutate(files, eventGrid, search, replacement), contract)).not.toEqual([]);
@@ -433,7 +433,7 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   });
 
   test.each([
-    ["a trigger dropped", /    \{ "identity": "media", "topic": "evidence-received", "subscription": "thumbnail", [^\n]*\n/, ""],
+    ["a trigger dropped", / {4}\{ "identity": "media", "topic": "evidence-received", "subscription": "thumbnail", [^\n]*\n/, ""],
     ["a receive the code does not do", '"subscriptions": [', '"subscriptions": [\n    { "identity": "core", "topic": "evidence-ready", "subscription": "all-events", "role": "serviceBusDataReceiver", "why": "none" },'],
     ["a queue trigger with Receiver only (the scale monitor cannot read the count)", '"queue": "stage-results", "role": "serviceBusDataOwner"', '"queue": "stage-results", "role": "serviceBusDataReceiver"'],
     ["a trigger granted to the other app's identity", '"identity": "core", "queue": "media-results", "role": "serviceBusDataOwner"', '"identity": "media", "queue": "media-results", "role": "serviceBusDataOwner"'],
@@ -598,7 +598,7 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["a setting only core functions use", "    CUSTODY_APP_ROLE: 'media'\n", "    CUSTODY_APP_ROLE: 'media'\n    CUSTODY_EVENT_SOURCE: eventSource\n"],
     ["the core role", "CUSTODY_APP_ROLE: 'media'", "CUSTODY_APP_ROLE: 'core'"],
     ["no role (it would register every function)", "    CUSTODY_APP_ROLE: 'media'\n", ""],
-    ["a setting its stages read not set", /(CUSTODY_APP_ROLE: 'media'[\s\S]*?)    CUSTODY_THUMBNAIL_COUNT: '8'\n/, "$1"],
+    ["a setting its stages read not set", /(CUSTODY_APP_ROLE: 'media'[\s\S]*?) {4}CUSTODY_THUMBNAIL_COUNT: '8'\n/, "$1"],
   ])("media app settings: %s", (_what, search, replacement) => {
     expect(checkAppSettings(mutate(files, functions, search, replacement), probe, settingNamesInCode(sources, []), "custody-media")).not.toEqual([]);
   });

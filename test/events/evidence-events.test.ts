@@ -287,7 +287,13 @@ function collect(child: ReturnType<typeof spawn>) {
       if (pattern.test(stderr)) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no ${pattern} on stderr: ${stderr}`)), timeoutInMs);
-        waiters.push({ pattern, resolve: () => (clearTimeout(timer), resolve()) });
+        waiters.push({
+          pattern,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
         void exit.then((code) => reject(new Error(`exited ${code} before ${pattern}: ${stderr}`)));
       });
     },

@@ -138,7 +138,7 @@ describe("validateEvidenceBlobName", () => {
   it("keeps messages short and printable for very long or odd names", () => {
     const [message] = messages(`${"\u0001".repeat(2)}${"z".repeat(2000)}`);
     expect(message).toBeDefined();
-    expect(message!.length).toBeLessThan(400);
+    expect(message.length).toBeLessThan(400);
     expect(message).not.toMatch(/[\u0000-\u001f]/);
   });
 });

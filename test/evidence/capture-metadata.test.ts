@@ -20,7 +20,7 @@ describe("validateCaptureMetadata", () => {
       ["MissingMetadata", "deviceid"],
       ["MissingMetadata", "recordedat"],
     ]);
-    expect(reasons[2]!.message).toContain("e.g. 2026-11-26T09:30:00Z");
+    expect(reasons[2].message).toContain("e.g. 2026-11-26T09:30:00Z");
   });
 
   it("treats an empty value as missing", () => {
@@ -34,7 +34,7 @@ describe("validateCaptureMetadata", () => {
       expect(capture.officerId).toBeUndefined();
       expect(capture.deviceId).toBe(good.deviceid);
       expect(reasons).toEqual([{ code: "InvalidMetadata", field: "officerid", message: expect.stringContaining("letters, digits") }]);
-      expect(reasons[0]!.message).toContain(`metadata 'officerid' is `);
+      expect(reasons[0].message).toContain(`metadata 'officerid' is `);
     },
   );
 
@@ -90,7 +90,7 @@ describe("validateCaptureMetadata", () => {
   it("uses the offset when comparing with the upload time", () => {
     // 10:30+01:00 is 09:30Z: fine. 10:30-01:00 is 11:30Z: 90 minutes after the upload.
     expect(check({ ...good, recordedat: "2026-11-26T10:30:00+01:00" }).reasons).toEqual([]);
-    expect(check({ ...good, recordedat: "2026-11-26T10:30:00-01:00" }).reasons[0]!.message).toContain("1 h 30 min after the upload");
+    expect(check({ ...good, recordedat: "2026-11-26T10:30:00-01:00" }).reasons[0].message).toContain("1 h 30 min after the upload");
   });
 
   it("keeps an optional unit (borough) for downstream routing, and refuses a malformed one", () => {
@@ -115,9 +115,9 @@ describe("validateCaptureMetadata", () => {
 
   it("quotes long or odd values briefly and printably", () => {
     const { reasons } = check({ ...good, officerid: `\u0085${"x".repeat(5000)}` });
-    expect(reasons[0]!.message.length).toBeLessThan(400);
-    expect(reasons[0]!.message).toContain("\\u{85}");
-    expect(reasons[0]!.message).toContain("5001 characters");
+    expect(reasons[0].message.length).toBeLessThan(400);
+    expect(reasons[0].message).toContain("\\u{85}");
+    expect(reasons[0].message).toContain("5001 characters");
   });
 });
 

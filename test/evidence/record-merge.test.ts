@@ -565,7 +565,7 @@ describe("order independence", () => {
         expect(normalise(record)).toEqual(expected);
         expect(decideFinalState(record)).toEqual(expectedDecision);
       } catch (error) {
-        throw new Error(`seed ${seed}, order ${sequence.map((m) => (m.kind === "stage-result" ? stageResultMessageId(m) : m.kind)).join(", ")}: ${(error as Error).message}`);
+        throw new Error(`seed ${seed}, order ${sequence.map((m) => (m.kind === "stage-result" ? stageResultMessageId(m) : m.kind)).join(", ")}: ${(error as Error).message}`, { cause: error });
       }
     }
   });
@@ -879,7 +879,10 @@ describe("media stage results", () => {
       result("thumbnail", 1, "succeeded", { minute: 6, media: MEDIA, renditions: [{ ...proxyRendition("p"), kind: "poster", name: "poster.jpg", path: `${EV}/thumbnail/poster.jpg`, contentType: "image/jpeg" }], provenance: provenanceOf("thumbnail", 5, 6) }),
     ];
     const permutations = function* <T>(items: T[]): Generator<T[]> {
-      if (items.length <= 1) return yield items.slice();
+      if (items.length <= 1) {
+        yield items.slice();
+        return;
+      }
       for (let i = 0; i < items.length; i++) for (const tail of permutations([...items.slice(0, i), ...items.slice(i + 1)])) yield [items[i], ...tail];
     };
     const expectedRecord = normalise(applyAll(set));

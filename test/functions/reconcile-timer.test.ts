@@ -60,7 +60,7 @@ beforeAll(async () => {
   stack = await startStack({ dataDir, log, runFunctions: false, environment: { CUSTODY_REQUIRED_STAGES: "hash" } });
   client = new ServiceBusClient(stack.environment.ServiceBusConnection);
   originals = BlobServiceClient.fromConnectionString(stack.environment.EvidenceStorage).getContainerClient(ORIGINALS_CONTAINER);
-  useServices(stack.services!);
+  useServices(stack.services);
   devHost = startDevHost({ client, definitions: FUNCTION_DEFINITIONS, hostSettings: readHostJson(), log: log.child({ component: "dev-host" }) });
 }, 120_000);
 

@@ -87,7 +87,7 @@ test("an upload announced late carries its commit time, not the time of the poll
     await source.stop();
 
     const [message] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 1000 });
-    const event = parseBlobCreatedEvent(message!.body);
+    const event = parseBlobCreatedEvent(message.body);
     expect(Date.parse(event.time)).toBe(committedAt.getTime());
   } finally {
     await receiver.close();

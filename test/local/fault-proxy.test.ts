@@ -94,7 +94,7 @@ test("down: open connections are reset, new ones are refused, and restore listen
   expect(await before.ended).toBe("ECONNRESET");
   const refused = await connect(proxy.port).then(
     () => "connected",
-    (error: NodeJS.ErrnoException) => error.code,
+    (error: unknown) => (error as NodeJS.ErrnoException).code,
   );
   expect(refused).toBe("ECONNREFUSED");
   await proxy.restore();
@@ -156,7 +156,7 @@ describe("through the Cosmos SDK", () => {
     await proxy.cut("refuse");
     const failure = await client.database("proxy-test").read().then(
       () => undefined,
-      (error: { code?: string; message?: string }) => error,
+      (error: unknown) => error as { code?: string; message?: string },
     );
     expect(failure).toBeDefined();
     expect(`${failure?.code} ${failure?.message}`).toMatch(/ECONNRESET|socket hang up|ECONNREFUSED/);
@@ -169,7 +169,7 @@ describe("through the Cosmos SDK", () => {
     await proxy.cut("down");
     const failure = await client.database("proxy-test").read().then(
       () => undefined,
-      (error: { code?: string }) => error,
+      (error: unknown) => error as { code?: string },
     );
     expect(failure?.code).toBe("ECONNREFUSED");
     await proxy.restore();

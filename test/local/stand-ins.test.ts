@@ -42,8 +42,8 @@ test("the Cosmos stand-in serves @azure/cosmos with ETag-guarded replace", async
       status = (error as { code?: number }).code;
     }
     expect(status).toBe(412);
-    const { resource: read } = await container.item("ev-1", "ev-1").read();
-    expect(read.status).toBe("ready");
+    const { resource: read } = await container.item("ev-1", "ev-1").read<{ status: string }>();
+    expect(read?.status).toBe("ready");
     client.dispose();
   } finally {
     await cosmos.stop();

@@ -40,8 +40,8 @@ describe("captured fixtures", () => {
       frames: 3,
       isDefault: true,
     });
-    expect(probe.streams[2]!.frameRate).toBeCloseTo(29.98, 2);
-    expect(probe.streams[2]!.hdr).toBeUndefined();
+    expect(probe.streams[2].frameRate).toBeCloseTo(29.98, 2);
+    expect(probe.streams[2].hdr).toBeUndefined();
     expect(probe.streams[1]).toMatchObject({ codec: "aac", sampleRate: 48000, channels: 2 });
     expect(probe.streams[0]).toMatchObject({ codecTag: "mett", handlerName: "MetaHandle", frames: 3 });
   });
@@ -59,7 +59,7 @@ describe("captured fixtures", () => {
       location: "+33.1268-117.3273/",
     });
     expect(probe.streams[0]).toMatchObject({ codec: "h264", width: 848, height: 480, bitDepth: 8, frames: 315, handlerName: "GoPro AVC" });
-    expect(probe.streams[0]!.rotation).toBeUndefined();
+    expect(probe.streams[0].rotation).toBeUndefined();
     expect(probe.streams[3]).toMatchObject({ type: "data", codecTag: "gpmd", handlerName: "GoPro MET" });
   });
 
@@ -67,7 +67,7 @@ describe("captured fixtures", () => {
     const probe = normaliseProbe(captured("exo_fragmented_fmp4.mp4"));
     expect(probe).toMatchObject({ container: MOV, primaryVideoIndex: 0, primaryAudioIndex: 1, dataTracks: [], creationTime: "2016-05-31T17:01:35.000000Z" });
     expect(probe.streams[0]).toMatchObject({ codec: "h264", width: 1080, height: 720, bitDepth: 8 });
-    expect(probe.streams[0]!.frames).toBeUndefined();
+    expect(probe.streams[0].frames).toBeUndefined();
     expect(probe.streams[1]).toMatchObject({ codec: "aac", sampleRate: 44100, channels: 1 });
     expect(probe.device).toBeUndefined();
   });
@@ -103,8 +103,8 @@ describe("primary streams", () => {
       ],
     });
     expect(probe.primaryVideoIndex).toBe(2);
-    expect(probe.streams[0]!.isAttachedPicture).toBe(true);
-    expect(probe.streams[1]!.frames).toBe(0);
+    expect(probe.streams[0].isAttachedPicture).toBe(true);
+    expect(probe.streams[1].frames).toBe(0);
   });
 
   test("default disposition first, then the largest picture, then the lowest index", () => {
@@ -183,7 +183,7 @@ describe("bit depth and HDR", () => {
     });
     expect(probe.streams.map((s) => [s.bitDepth, s.hdr ?? false])).toEqual([[10, true], [10, true], [10, true], [8, false], [8, false]]);
     expect(probe.streams[0]).toMatchObject({ colorTransfer: "smpte2084", colorPrimaries: "bt2020" });
-    expect(probe.streams[4]!.colorTransfer).toBeUndefined();
+    expect(probe.streams[4].colorTransfer).toBeUndefined();
   });
 });
 
@@ -228,7 +228,7 @@ describe("tags", () => {
       creationTime: "2024-01-01T00:00:00Z",
       dataTracks: ["TimeCodeHandler", "bin_data"],
     });
-    expect(probe.streams[1]!.codecTag).toBeUndefined();
+    expect(probe.streams[1].codecTag).toBeUndefined();
   });
 
   test("nothing at all", () => {

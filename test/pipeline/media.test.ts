@@ -123,7 +123,7 @@ test("a MOV cut inside its moov → failed for good with the reason, hash and me
 }, 45_000);
 
 test("an MKV whose header claims a 10-year duration → failed for good as implausible media after one attempt per stage, hash kept", async () => {
-  const ffmpeg = require("@ffmpeg-installer/ffmpeg").path as string;
+  const ffmpeg = (require("@ffmpeg-installer/ffmpeg") as { path: string }).path;
   const clip = path.join(workDir, "two-seconds.mkv");
   execFileSync(ffmpeg, ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-pix_fmt", "yuv420p", "-c:v", "libx264", clip]);
   const crafted = withClaimedMatroskaDuration(clip, 10 * 365 * 86_400, path.join(workDir, "ten-years.mkv"));
@@ -222,7 +222,7 @@ test("a crafted playlist upload that points at a local file fails as unsupported
 });
 
 test("generated and odd footage end to end: HDR 10-bit → SDR 8-bit proxy, video without audio, a 0.5 s clip, GoPro telemetry, corrupt Matroska", async () => {
-  const ffmpeg = require("@ffmpeg-installer/ffmpeg").path as string;
+  const ffmpeg = (require("@ffmpeg-installer/ffmpeg") as { path: string }).path;
   const generate = (name: string, args: string[]): string => {
     const file = path.join(workDir, name);
     execFileSync(ffmpeg, ["-hide_banner", "-loglevel", "error", "-y", ...args, file]);

@@ -7,8 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:
 import * as os from "node:os";
 import * as path from "node:path";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script, without type declarations
-const { staleSource } = require("../../scripts/build-if-stale") as { staleSource(root: string): string | undefined };
+const { staleSource } = require("../../scripts/build-if-stale") as { staleSource: (root: string) => string | undefined };
 
 let root: string;
 beforeEach(() => {

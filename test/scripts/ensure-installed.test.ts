@@ -7,8 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:
 import * as os from "node:os";
 import * as path from "node:path";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script, without type declarations
-const { installNeeded } = require("../../scripts/ensure-installed") as { installNeeded(root: string): string | undefined };
+const { installNeeded } = require("../../scripts/ensure-installed") as { installNeeded: (root: string) => string | undefined };
 
 type Packages = Record<string, { version?: string; optional?: boolean; link?: boolean }>;
 

@@ -116,10 +116,10 @@ describe("routeByFirstByte", () => {
     const before = others.length;
     const client = await connect();
     client.write(AMQP_HEADER);
-    await until(() => others.length === before + 1 && Buffer.concat(others[before]!.received).length >= AMQP_HEADER.length);
+    await until(() => others.length === before + 1 && Buffer.concat(others[before].received).length >= AMQP_HEADER.length);
     // Bytes sent after the hand-over keep flowing to the new owner.
     client.write(LATER_BYTES);
-    const other = others[before]!;
+    const other = others[before];
     await until(() => Buffer.concat(other.received).length === AMQP_HEADER.length + LATER_BYTES.length);
     expect(Buffer.concat(other.received)).toEqual(Buffer.concat([AMQP_HEADER, LATER_BYTES]));
     // And the new owner can answer on the same socket.
@@ -136,8 +136,8 @@ describe("routeByFirstByte", () => {
     client.write(AMQP_HEADER.subarray(0, 1));
     await until(() => others.length === before + 1);
     client.write(AMQP_HEADER.subarray(1));
-    await until(() => Buffer.concat(others[before]!.received).length === AMQP_HEADER.length);
-    expect(Buffer.concat(others[before]!.received)).toEqual(AMQP_HEADER);
+    await until(() => Buffer.concat(others[before].received).length === AMQP_HEADER.length);
+    expect(Buffer.concat(others[before].received)).toEqual(AMQP_HEADER);
     client.destroy();
   });
 
@@ -149,8 +149,8 @@ describe("routeByFirstByte", () => {
       client.write(AMQP_HEADER);
       await until(() => others.length === before + 1);
       client.write(LATER_BYTES);
-      await until(() => Buffer.concat(others[before]!.received).length === 16);
-      expect(Buffer.concat(others[before]!.received)).toEqual(Buffer.concat([AMQP_HEADER, LATER_BYTES]));
+      await until(() => Buffer.concat(others[before].received).length === 16);
+      expect(Buffer.concat(others[before].received)).toEqual(Buffer.concat([AMQP_HEADER, LATER_BYTES]));
       client.destroy();
     } finally {
       mode = "data-listener";
@@ -162,8 +162,8 @@ describe("routeByFirstByte", () => {
     const client = rhea.create_container({ id: "shared-port-test-client" });
     try {
       const opened = new Promise<string | undefined>((resolve, reject) => {
-        client.once("connection_open", (context) => resolve(context.connection.container_id));
-        client.once("disconnected", (context) => reject(context.error ?? new Error("disconnected")));
+        client.once("connection_open", (context: rhea.EventContext) => resolve(context.connection.container_id));
+        client.once("disconnected", (context: rhea.EventContext) => reject(context.error ?? new Error("disconnected")));
       });
       const connection = client.connect({ host: "localhost", port, reconnect: false });
       expect(await opened).toBe("shared-port-test-server");

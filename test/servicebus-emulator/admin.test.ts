@@ -9,7 +9,7 @@ import * as https from "node:https";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { AddressInfo } from "node:net";
-import type { ServiceBusAdministrationClient } from "@azure/service-bus";
+import type { EntitiesResponse, QueueProperties, ServiceBusAdministrationClient } from "@azure/service-bus";
 
 import { createEmulatorAdministrationClient } from "../../local/servicebus-emulator/admin/client";
 import { createManagementEndpoint, type ManagementEndpoint } from "../../local/servicebus-emulator/admin/endpoint";
@@ -347,7 +347,7 @@ describe("management endpoint through ServiceBusAdministrationClient", () => {
     test("listQueues returns every queue by name; byPage follows the next link", async () => {
       const all = await collect(h.client.listQueues());
       expect(all.map((q) => q.name)).toEqual(["audit", "ingest", "sessions"]);
-      expect(all[1]!.lockDuration).toBe("PT1M");
+      expect(all[1].lockDuration).toBe("PT1M");
 
       const pages: string[][] = [];
       const tokens: (string | undefined)[] = [];
@@ -635,11 +635,12 @@ describe("management endpoint paging at the service's 100-entry page size", () =
   test("an unbounded list is served in pages of 100 with a continuation token", async () => {
     const first = await h.client.listQueues().byPage().next();
     expect(first.done).toBe(false);
-    expect(first.value!.length).toBe(100);
-    expect(first.value!.continuationToken).toBe("100");
+    const page = first.value as EntitiesResponse<QueueProperties>;
+    expect(page.length).toBe(100);
+    expect(page.continuationToken).toBe("100");
     const all = await collect(h.client.listQueuesRuntimeProperties());
     expect(all).toHaveLength(150);
-    expect(all[149]!.name).toBe("bulk-149");
+    expect(all[149].name).toBe("bulk-149");
   });
 
   test("a continuation token resumes where it left off", async () => {

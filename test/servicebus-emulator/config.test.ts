@@ -101,8 +101,21 @@ const receivableProperties = {
   RequiresSession: true,
 };
 
+/** Config.json as the file holds it: the parser under test decides what it means. */
+type RawConfig = Record<string, unknown>;
+
+/** Sets the value at a path such as `UserConfig.Namespaces[0].Name` (as errors name fields); `undefined` removes the key. */
+function edit(config: RawConfig, path: string, value: unknown): void {
+  const keys = path.replace(/\[(\d+)\]/g, ".$1").split(".");
+  const last = keys.pop()!;
+  let node = config;
+  for (const key of keys) node = node[key] as RawConfig;
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+}
+
 /** A config using every property the format has. */
-function fullConfig(): any {
+function fullConfig(): RawConfig {
   return {
     UserConfig: {
       Namespaces: [
@@ -274,14 +287,14 @@ describe("parseEmulatorConfig: valid configs", () => {
       ],
     });
     // Empty ForwardTo strings leave the property unset rather than "".
-    expect("forwardTo" in spec.queues[1]!.settings).toBe(false);
+    expect("forwardTo" in spec.queues[1].settings).toBe(false);
   });
 
   test("applies the service defaults to a minimal config", () => {
     const spec = parseEmulatorConfig({
       UserConfig: { Namespaces: [{ Name: "sbemulatorns", Queues: [{ Name: "q" }], Topics: [{ Name: "t", Subscriptions: [{ Name: "s", Rules: [] }] }] }] },
     });
-    expect(spec.queues[0]!.settings).toEqual({
+    expect(spec.queues[0].settings).toEqual({
       lockDurationInMs: 60_000,
       maxDeliveryCount: 10,
       defaultMessageTimeToLiveInMs: TIME_SPAN_MAX_MS,
@@ -290,10 +303,10 @@ describe("parseEmulatorConfig: valid configs", () => {
       requiresDuplicateDetection: false,
       duplicateDetectionHistoryTimeWindowInMs: 600_000,
     });
-    expect(spec.queues[0]!.settings).toEqual(DEFAULT_QUEUE_SETTINGS);
-    expect(spec.topics[0]!.settings).toEqual(DEFAULT_TOPIC_SETTINGS);
-    expect(spec.topics[0]!.subscriptions[0]!.settings).toEqual(DEFAULT_SUBSCRIPTION_SETTINGS);
-    expect(spec.topics[0]!.subscriptions[0]!.rules).toEqual([{ name: "$Default", filter: { kind: "true" } }]);
+    expect(spec.queues[0].settings).toEqual(DEFAULT_QUEUE_SETTINGS);
+    expect(spec.topics[0].settings).toEqual(DEFAULT_TOPIC_SETTINGS);
+    expect(spec.topics[0].subscriptions[0].settings).toEqual(DEFAULT_SUBSCRIPTION_SETTINGS);
+    expect(spec.topics[0].subscriptions[0].rules).toEqual([{ name: "$Default", filter: { kind: "true" } }]);
   });
 
   test("Queues, Topics, Subscriptions and Logging may be omitted", () => {
@@ -302,13 +315,13 @@ describe("parseEmulatorConfig: valid configs", () => {
       queues: [],
       topics: [],
     });
-    expect(parseEmulatorConfig({ UserConfig: { Namespaces: [{ Name: "sbemulatorns", Topics: [{ Name: "t" }] }] } }).topics[0]!.subscriptions).toEqual([]);
+    expect(parseEmulatorConfig({ UserConfig: { Namespaces: [{ Name: "sbemulatorns", Topics: [{ Name: "t" }] }] } }).topics[0].subscriptions).toEqual([]);
   });
 
   test("does not share default objects between entities", () => {
     const spec = parseEmulatorConfig({ UserConfig: { Namespaces: [{ Name: "sbemulatorns", Queues: [{ Name: "a" }, { Name: "b" }] }] } });
-    spec.queues[0]!.settings.lockDurationInMs = 1;
-    expect(spec.queues[1]!.settings.lockDurationInMs).toBe(60_000);
+    spec.queues[0].settings.lockDurationInMs = 1;
+    expect(spec.queues[1].settings.lockDurationInMs).toBe(60_000);
     expect(DEFAULT_QUEUE_SETTINGS.lockDurationInMs).toBe(60_000);
   });
 
@@ -341,8 +354,8 @@ describe("parseEmulatorConfig: valid configs", () => {
       },
     });
     expect(spec.queues.map((q) => q.settings.lockDurationInMs)).toEqual([5_000, 300_000, 60_000]);
-    expect(spec.queues[1]!.settings.defaultMessageTimeToLiveInMs).toBe(TIME_SPAN_MAX_MS);
-    expect(spec.topics[0]!.subscriptions[0]!.rules).toEqual([{ name: "$Default", filter: { kind: "sql", sqlExpression: "1=1" } }]);
+    expect(spec.queues[1].settings.defaultMessageTimeToLiveInMs).toBe(TIME_SPAN_MAX_MS);
+    expect(spec.topics[0].subscriptions[0].rules).toEqual([{ name: "$Default", filter: { kind: "sql", sqlExpression: "1=1" } }]);
   });
 
   test("passes SQL text to the injected validators", () => {
@@ -383,76 +396,76 @@ function expectConfigError(config: unknown, field: string, pattern: RegExp, opti
   return error;
 }
 
-type Mutation = (config: any) => void;
+type Mutation = (config: RawConfig) => void;
 
 describe("parseEmulatorConfig: validation errors name the field", () => {
   test.each<[string, Mutation, string, RegExp]>([
     // Durations
-    ["bad duration", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.LockDuration = "PT1X"), `${Q0}.Properties.LockDuration`, /"PT1X" is not an ISO 8601 duration/],
-    ["duration as number", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.LockDuration = 60), `${Q0}.Properties.LockDuration`, /must be a string, not number 60/],
-    ["lock too short", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.LockDuration = "PT4S"), `${Q0}.Properties.LockDuration`, /out of range: must be between 5 s and 5 min/],
-    ["lock too long", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Properties.LockDuration = "PT6M"), `${S0}.Properties.LockDuration`, /between 5 s and 5 min/],
-    ["zero TTL", (c) => (c.UserConfig.Namespaces[0].Topics[0].Properties.DefaultMessageTimeToLive = "PT0S"), `${T0}.Properties.DefaultMessageTimeToLive`, /greater than zero/],
-    ["TTL over TimeSpan.MaxValue", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.DefaultMessageTimeToLive = "P99999999D"), `${Q0}.Properties.DefaultMessageTimeToLive`, /TimeSpan.MaxValue/],
-    ["duplicate window too long", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.DuplicateDetectionHistoryTimeWindow = "P8D"), `${Q0}.Properties.DuplicateDetectionHistoryTimeWindow`, /between 5 s and 7 days/],
-    ["duplicate window too short", (c) => (c.UserConfig.Namespaces[0].Topics[0].Properties.DuplicateDetectionHistoryTimeWindow = "PT1S"), `${T0}.Properties.DuplicateDetectionHistoryTimeWindow`, /between 5 s and 7 days/],
+    ["bad duration", (c) => edit(c, `${Q0}.Properties.LockDuration`, "PT1X"), `${Q0}.Properties.LockDuration`, /"PT1X" is not an ISO 8601 duration/],
+    ["duration as number", (c) => edit(c, `${Q0}.Properties.LockDuration`, 60), `${Q0}.Properties.LockDuration`, /must be a string, not number 60/],
+    ["lock too short", (c) => edit(c, `${Q0}.Properties.LockDuration`, "PT4S"), `${Q0}.Properties.LockDuration`, /out of range: must be between 5 s and 5 min/],
+    ["lock too long", (c) => edit(c, `${S0}.Properties.LockDuration`, "PT6M"), `${S0}.Properties.LockDuration`, /between 5 s and 5 min/],
+    ["zero TTL", (c) => edit(c, `${T0}.Properties.DefaultMessageTimeToLive`, "PT0S"), `${T0}.Properties.DefaultMessageTimeToLive`, /greater than zero/],
+    ["TTL over TimeSpan.MaxValue", (c) => edit(c, `${Q0}.Properties.DefaultMessageTimeToLive`, "P99999999D"), `${Q0}.Properties.DefaultMessageTimeToLive`, /TimeSpan.MaxValue/],
+    ["duplicate window too long", (c) => edit(c, `${Q0}.Properties.DuplicateDetectionHistoryTimeWindow`, "P8D"), `${Q0}.Properties.DuplicateDetectionHistoryTimeWindow`, /between 5 s and 7 days/],
+    ["duplicate window too short", (c) => edit(c, `${T0}.Properties.DuplicateDetectionHistoryTimeWindow`, "PT1S"), `${T0}.Properties.DuplicateDetectionHistoryTimeWindow`, /between 5 s and 7 days/],
     // Integers and booleans
-    ["MaxDeliveryCount 0", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.MaxDeliveryCount = 0), `${Q0}.Properties.MaxDeliveryCount`, /must be an integer ≥ 1/],
-    ["MaxDeliveryCount fractional", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Properties.MaxDeliveryCount = 2.5), `${S0}.Properties.MaxDeliveryCount`, /must be an integer ≥ 1/],
-    ["MaxDeliveryCount as string", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.MaxDeliveryCount = "3"), `${Q0}.Properties.MaxDeliveryCount`, /must be an integer ≥ 1, not "3"/],
-    ["boolean as string", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.RequiresSession = "true"), `${Q0}.Properties.RequiresSession`, /must be true or false/],
+    ["MaxDeliveryCount 0", (c) => edit(c, `${Q0}.Properties.MaxDeliveryCount`, 0), `${Q0}.Properties.MaxDeliveryCount`, /must be an integer ≥ 1/],
+    ["MaxDeliveryCount fractional", (c) => edit(c, `${S0}.Properties.MaxDeliveryCount`, 2.5), `${S0}.Properties.MaxDeliveryCount`, /must be an integer ≥ 1/],
+    ["MaxDeliveryCount as string", (c) => edit(c, `${Q0}.Properties.MaxDeliveryCount`, "3"), `${Q0}.Properties.MaxDeliveryCount`, /must be an integer ≥ 1, not "3"/],
+    ["boolean as string", (c) => edit(c, `${Q0}.Properties.RequiresSession`, "true"), `${Q0}.Properties.RequiresSession`, /must be true or false/],
     // Unknown properties
-    ["typo in a property", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.LockDuraton = "PT1M"), `${Q0}.Properties.LockDuraton`, /unknown property \(did you mean "LockDuration"\?\); allowed here: .*LockDuration/],
-    ["wrong case", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.lockDuration = "PT1M"), `${Q0}.Properties.lockDuration`, /did you mean "LockDuration"/],
-    ["queue-only property on a topic", (c) => (c.UserConfig.Namespaces[0].Topics[0].Properties.LockDuration = "PT1M"), `${T0}.Properties.LockDuration`, /unknown property.*allowed here: DefaultMessageTimeToLive, DuplicateDetectionHistoryTimeWindow, RequiresDuplicateDetection/],
-    ["duplicate detection on a subscription", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Properties.RequiresDuplicateDetection = true), `${S0}.Properties.RequiresDuplicateDetection`, /unknown property/],
-    ["unknown entity key", (c) => (c.UserConfig.Namespaces[0].Queues[0].Settings = {}), `${Q0}.Settings`, /unknown property; allowed here: Name, Properties/],
-    ["unknown top-level key", (c) => (c.Extra = 1), "Extra", /allowed here: UserConfig, \$schema/],
-    ["unknown correlation field", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[0].Properties.CorrelationFilter.Subject = "x"), `${R0}.Properties.CorrelationFilter.Subject`, /unknown property.*Label/],
+    ["typo in a property", (c) => edit(c, `${Q0}.Properties.LockDuraton`, "PT1M"), `${Q0}.Properties.LockDuraton`, /unknown property \(did you mean "LockDuration"\?\); allowed here: .*LockDuration/],
+    ["wrong case", (c) => edit(c, `${Q0}.Properties.lockDuration`, "PT1M"), `${Q0}.Properties.lockDuration`, /did you mean "LockDuration"/],
+    ["queue-only property on a topic", (c) => edit(c, `${T0}.Properties.LockDuration`, "PT1M"), `${T0}.Properties.LockDuration`, /unknown property.*allowed here: DefaultMessageTimeToLive, DuplicateDetectionHistoryTimeWindow, RequiresDuplicateDetection/],
+    ["duplicate detection on a subscription", (c) => edit(c, `${S0}.Properties.RequiresDuplicateDetection`, true), `${S0}.Properties.RequiresDuplicateDetection`, /unknown property/],
+    ["unknown entity key", (c) => edit(c, `${Q0}.Settings`, {}), `${Q0}.Settings`, /unknown property; allowed here: Name, Properties/],
+    ["unknown top-level key", (c) => edit(c, "Extra", 1), "Extra", /allowed here: UserConfig, \$schema/],
+    ["unknown correlation field", (c) => edit(c, `${R0}.Properties.CorrelationFilter.Subject`, "x"), `${R0}.Properties.CorrelationFilter.Subject`, /unknown property.*Label/],
     // Structure
-    ["missing UserConfig", (c) => delete c.UserConfig, "UserConfig", /is required/],
-    ["Properties not an object", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties = []), `${Q0}.Properties`, /must be an object, not an array/],
-    ["Properties null", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties = null), `${Q0}.Properties`, /must be an object, not null/],
-    ["Queues not an array", (c) => (c.UserConfig.Namespaces[0].Queues = {}), `${NS}.Queues`, /must be an array/],
-    ["no namespace", (c) => (c.UserConfig.Namespaces = []), "UserConfig.Namespaces", /lists no namespace; the emulator serves exactly one/],
-    ["two namespaces", (c) => c.UserConfig.Namespaces.push({ Name: "otherns" }), "UserConfig.Namespaces", /lists 2 namespaces \("sbemulatorns", "otherns"\); the emulator serves exactly one/],
-    ["bad logging type", (c) => (c.UserConfig.Logging.Type = "Syslog"), "UserConfig.Logging.Type", /not a logging type/],
+    ["missing UserConfig", (c) => edit(c, "UserConfig", undefined), "UserConfig", /is required/],
+    ["Properties not an object", (c) => edit(c, `${Q0}.Properties`, []), `${Q0}.Properties`, /must be an object, not an array/],
+    ["Properties null", (c) => edit(c, `${Q0}.Properties`, null), `${Q0}.Properties`, /must be an object, not null/],
+    ["Queues not an array", (c) => edit(c, `${NS}.Queues`, {}), `${NS}.Queues`, /must be an array/],
+    ["no namespace", (c) => edit(c, "UserConfig.Namespaces", []), "UserConfig.Namespaces", /lists no namespace; the emulator serves exactly one/],
+    ["two namespaces", (c) => edit(c, "UserConfig.Namespaces[1]", { Name: "otherns" }), "UserConfig.Namespaces", /lists 2 namespaces \("sbemulatorns", "otherns"\); the emulator serves exactly one/],
+    ["bad logging type", (c) => edit(c, "UserConfig.Logging.Type", "Syslog"), "UserConfig.Logging.Type", /not a logging type/],
     // Names
-    ["missing queue name", (c) => delete c.UserConfig.Namespaces[0].Queues[1].Name, `${NS}.Queues[1].Name`, /every queue needs a Name/],
-    ["missing subscription name", (c) => delete c.UserConfig.Namespaces[0].Topics[0].Subscriptions[1].Name, `${T0}.Subscriptions[1].Name`, /every subscription needs a Name/],
-    ["name not a string", (c) => (c.UserConfig.Namespaces[0].Topics[0].Name = 5), `${T0}.Name`, /must be a string/],
-    ["empty name", (c) => (c.UserConfig.Namespaces[0].Queues[0].Name = ""), `${Q0}.Name`, /name is empty/],
-    ["invalid characters", (c) => (c.UserConfig.Namespaces[0].Queues[0].Name = "orders queue!"), `${Q0}.Name`, /"orders queue!" is not a valid queue name: use letters, digits, periods, hyphens, underscores and slashes/],
-    ["starts with a hyphen", (c) => (c.UserConfig.Namespaces[0].Topics[0].Name = "-t"), `${T0}.Name`, /not a valid topic name/],
-    ["ends with a slash", (c) => (c.UserConfig.Namespaces[0].Queues[0].Name = "a/"), `${Q0}.Name`, /not a valid queue name/],
-    ["queue name too long", (c) => (c.UserConfig.Namespaces[0].Queues[0].Name = "q".repeat(261)), `${Q0}.Name`, /too long for a queue name \(261 characters, at most 260\)/],
-    ["subscription name too long", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Name = "s".repeat(51)), `${S0}.Name`, /at most 50/],
-    ["slash in a subscription name", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Name = "a/b"), `${S0}.Name`, /not a valid subscription name/],
-    ["invalid rule name", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[0].Name = "rule 1"), `${R0}.Name`, /not a valid rule name/],
-    ["invalid namespace name", (c) => (c.UserConfig.Namespaces[0].Name = "1ns"), `${NS}.Name`, /not a valid namespace name/],
+    ["missing queue name", (c) => edit(c, `${NS}.Queues[1].Name`, undefined), `${NS}.Queues[1].Name`, /every queue needs a Name/],
+    ["missing subscription name", (c) => edit(c, `${T0}.Subscriptions[1].Name`, undefined), `${T0}.Subscriptions[1].Name`, /every subscription needs a Name/],
+    ["name not a string", (c) => edit(c, `${T0}.Name`, 5), `${T0}.Name`, /must be a string/],
+    ["empty name", (c) => edit(c, `${Q0}.Name`, ""), `${Q0}.Name`, /name is empty/],
+    ["invalid characters", (c) => edit(c, `${Q0}.Name`, "orders queue!"), `${Q0}.Name`, /"orders queue!" is not a valid queue name: use letters, digits, periods, hyphens, underscores and slashes/],
+    ["starts with a hyphen", (c) => edit(c, `${T0}.Name`, "-t"), `${T0}.Name`, /not a valid topic name/],
+    ["ends with a slash", (c) => edit(c, `${Q0}.Name`, "a/"), `${Q0}.Name`, /not a valid queue name/],
+    ["queue name too long", (c) => edit(c, `${Q0}.Name`, "q".repeat(261)), `${Q0}.Name`, /too long for a queue name \(261 characters, at most 260\)/],
+    ["subscription name too long", (c) => edit(c, `${S0}.Name`, "s".repeat(51)), `${S0}.Name`, /at most 50/],
+    ["slash in a subscription name", (c) => edit(c, `${S0}.Name`, "a/b"), `${S0}.Name`, /not a valid subscription name/],
+    ["invalid rule name", (c) => edit(c, `${R0}.Name`, "rule 1"), `${R0}.Name`, /not a valid rule name/],
+    ["invalid namespace name", (c) => edit(c, `${NS}.Name`, "1ns"), `${NS}.Name`, /not a valid namespace name/],
     // Duplicates
-    ["duplicate queue (case-insensitive)", (c) => (c.UserConfig.Namespaces[0].Queues[1].Name = "QUEUE.1"), `${NS}.Queues[1].Name`, /"QUEUE.1" is already used by the queue "queue.1" at UserConfig.Namespaces\[0\].Queues\[0\].Name/],
-    ["topic named like a queue", (c) => (c.UserConfig.Namespaces[0].Topics[0].Name = "Dlq-Sink"), `${T0}.Name`, /topic name "Dlq-Sink" is already used by the queue "dlq-sink".*queues and topics share one namespace/],
-    ["duplicate subscription", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[1].Name = "SUBSCRIPTION.1"), `${T0}.Subscriptions[1].Name`, /already used by the subscription/],
-    ["duplicate rule", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[1].Name = "App-Prop-Filter-1"), `${R1}.Name`, /already used by the rule/],
+    ["duplicate queue (case-insensitive)", (c) => edit(c, `${NS}.Queues[1].Name`, "QUEUE.1"), `${NS}.Queues[1].Name`, /"QUEUE.1" is already used by the queue "queue.1" at UserConfig.Namespaces\[0\].Queues\[0\].Name/],
+    ["topic named like a queue", (c) => edit(c, `${T0}.Name`, "Dlq-Sink"), `${T0}.Name`, /topic name "Dlq-Sink" is already used by the queue "dlq-sink".*queues and topics share one namespace/],
+    ["duplicate subscription", (c) => edit(c, `${T0}.Subscriptions[1].Name`, "SUBSCRIPTION.1"), `${T0}.Subscriptions[1].Name`, /already used by the subscription/],
+    ["duplicate rule", (c) => edit(c, `${R1}.Name`, "App-Prop-Filter-1"), `${R1}.Name`, /already used by the rule/],
     // Forwarding
-    ["ForwardTo a missing entity", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.ForwardTo = "nowhere"), `${Q0}.Properties.ForwardTo`, /"nowhere" is not a queue or topic in this configuration/],
-    ["dead letters to a missing entity", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Properties.ForwardDeadLetteredMessagesTo = "nowhere"), `${S0}.Properties.ForwardDeadLetteredMessagesTo`, /not a queue or topic/],
-    ["ForwardTo itself", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.ForwardTo = "Queue.1"), `${Q0}.Properties.ForwardTo`, /cannot forward to itself/],
-    ["ForwardTo a subscription path", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.ForwardTo = "topic.1/Subscriptions/subscription.1"), `${Q0}.Properties.ForwardTo`, /not a queue or topic/],
-    ["ForwardTo an invalid name", (c) => (c.UserConfig.Namespaces[0].Queues[0].Properties.ForwardTo = "bad name"), `${Q0}.Properties.ForwardTo`, /not a valid entity name/],
+    ["ForwardTo a missing entity", (c) => edit(c, `${Q0}.Properties.ForwardTo`, "nowhere"), `${Q0}.Properties.ForwardTo`, /"nowhere" is not a queue or topic in this configuration/],
+    ["dead letters to a missing entity", (c) => edit(c, `${S0}.Properties.ForwardDeadLetteredMessagesTo`, "nowhere"), `${S0}.Properties.ForwardDeadLetteredMessagesTo`, /not a queue or topic/],
+    ["ForwardTo itself", (c) => edit(c, `${Q0}.Properties.ForwardTo`, "Queue.1"), `${Q0}.Properties.ForwardTo`, /cannot forward to itself/],
+    ["ForwardTo a subscription path", (c) => edit(c, `${Q0}.Properties.ForwardTo`, "topic.1/Subscriptions/subscription.1"), `${Q0}.Properties.ForwardTo`, /not a queue or topic/],
+    ["ForwardTo an invalid name", (c) => edit(c, `${Q0}.Properties.ForwardTo`, "bad name"), `${Q0}.Properties.ForwardTo`, /not a valid entity name/],
     // Rules
-    ["missing FilterType", (c) => delete c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[0].Properties.FilterType, `${R0}.Properties.FilterType`, /is required: "Correlation" or "Sql"/],
-    ["unknown FilterType", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[0].Properties.FilterType = "Boolean"), `${R0}.Properties.FilterType`, /"Boolean" is not a filter type/],
-    ["rule without Properties", (c) => delete c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[0].Properties, `${R0}.Properties`, /is required/],
-    ["Correlation without CorrelationFilter", (c) => delete c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[0].Properties.CorrelationFilter, `${R0}.Properties.CorrelationFilter`, /is required when FilterType is "Correlation"/],
-    ["Sql with a CorrelationFilter", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[1].Properties.CorrelationFilter = { To: "x" }), `${R1}.Properties.CorrelationFilter`, /not allowed when FilterType is "sql"/],
-    ["empty correlation filter", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[0].Properties.CorrelationFilter = { To: "", Properties: {} }), `${R0}.Properties.CorrelationFilter`, /needs at least one non-empty property/],
-    ["correlation value not a string", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[0].Properties.CorrelationFilter.To = 1), `${R0}.Properties.CorrelationFilter.To`, /must be a string/],
-    ["application property object value", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[0].Properties.CorrelationFilter.Properties.nested = { a: 1 }), `${R0}.Properties.CorrelationFilter.Properties.nested`, /must be a string, number or boolean/],
-    ["missing SqlExpression", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[1].Properties.SqlFilter = {}), `${R1}.Properties.SqlFilter.SqlExpression`, /is required/],
-    ["empty SqlExpression", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[1].Properties.SqlFilter.SqlExpression = " "), `${R1}.Properties.SqlFilter.SqlExpression`, /must not be empty/],
-    ["unknown key in Action", (c) => (c.UserConfig.Namespaces[0].Topics[0].Subscriptions[0].Rules[1].Properties.Action.Sql = "SET a = 1"), `${R1}.Properties.Action.Sql`, /did you mean "SqlExpression"/],
+    ["missing FilterType", (c) => edit(c, `${R0}.Properties.FilterType`, undefined), `${R0}.Properties.FilterType`, /is required: "Correlation" or "Sql"/],
+    ["unknown FilterType", (c) => edit(c, `${R0}.Properties.FilterType`, "Boolean"), `${R0}.Properties.FilterType`, /"Boolean" is not a filter type/],
+    ["rule without Properties", (c) => edit(c, `${R0}.Properties`, undefined), `${R0}.Properties`, /is required/],
+    ["Correlation without CorrelationFilter", (c) => edit(c, `${R0}.Properties.CorrelationFilter`, undefined), `${R0}.Properties.CorrelationFilter`, /is required when FilterType is "Correlation"/],
+    ["Sql with a CorrelationFilter", (c) => edit(c, `${R1}.Properties.CorrelationFilter`, { To: "x" }), `${R1}.Properties.CorrelationFilter`, /not allowed when FilterType is "sql"/],
+    ["empty correlation filter", (c) => edit(c, `${R0}.Properties.CorrelationFilter`, { To: "", Properties: {} }), `${R0}.Properties.CorrelationFilter`, /needs at least one non-empty property/],
+    ["correlation value not a string", (c) => edit(c, `${R0}.Properties.CorrelationFilter.To`, 1), `${R0}.Properties.CorrelationFilter.To`, /must be a string/],
+    ["application property object value", (c) => edit(c, `${R0}.Properties.CorrelationFilter.Properties.nested`, { a: 1 }), `${R0}.Properties.CorrelationFilter.Properties.nested`, /must be a string, number or boolean/],
+    ["missing SqlExpression", (c) => edit(c, `${R1}.Properties.SqlFilter`, {}), `${R1}.Properties.SqlFilter.SqlExpression`, /is required/],
+    ["empty SqlExpression", (c) => edit(c, `${R1}.Properties.SqlFilter.SqlExpression`, " "), `${R1}.Properties.SqlFilter.SqlExpression`, /must not be empty/],
+    ["unknown key in Action", (c) => edit(c, `${R1}.Properties.Action.Sql`, "SET a = 1"), `${R1}.Properties.Action.Sql`, /did you mean "SqlExpression"/],
   ])("%s", (_title, mutate, field, pattern) => {
     const config = fullConfig();
     mutate(config);
@@ -564,7 +577,7 @@ describe("loadEmulatorConfigFile", () => {
 
   test("validation errors carry the file and the field", async () => {
     const config = fullConfig();
-    config.UserConfig.Namespaces[0].Queues[0].Properties.LockDuration = "PT1X";
+    edit(config, `${Q0}.Properties.LockDuration`, "PT1X");
     const path = await write("invalid.json", JSON.stringify(config));
     const error = await loadError(path);
     expect(error.field).toBe(`${Q0}.Properties.LockDuration`);

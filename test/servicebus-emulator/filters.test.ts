@@ -32,7 +32,6 @@ function compileError(compile: () => unknown): FilterError {
 
 describe("grammar generation", () => {
   it("the committed parser is the one peggy generates from sql.peggy (run scripts/generate-sql-parser.js after editing the grammar)", () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS build script, without type declarations
     const generator = require("../../scripts/generate-sql-parser") as { generatedParserSource(): string; PARSER_FILE: string };
     expect(readFileSync(generator.PARSER_FILE, "utf8") === generator.generatedParserSource()).toBe(true);
   });

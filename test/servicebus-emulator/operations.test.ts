@@ -143,7 +143,7 @@ describe("misbehaving clients", () => {
       await sender.sendMessages({ body: "still accepted" });
       const receiver = client.createReceiver("survivor", { receiveMode: "receiveAndDelete" });
       const bodies: unknown[] = [];
-      for (let i = 0; i < 5 && bodies.length < 2; i++) bodies.push(...(await receiver.receiveMessages(2, { maxWaitTimeInMs: 500 })).map((m) => m.body));
+      for (let i = 0; i < 5 && bodies.length < 2; i++) bodies.push(...(await receiver.receiveMessages(2, { maxWaitTimeInMs: 500 })).map((m): unknown => m.body));
       expect(bodies).toEqual(["kept", "still accepted"]);
     } finally {
       await client.close();
@@ -154,16 +154,16 @@ describe("misbehaving clients", () => {
   test("an unknown management operation gets a NotImplemented reply, not a hang or a crash", async () => {
     const emulator = await startServiceBusEmulator({ config });
     const container = rhea.create_container({ id: "raw-client" });
-    const connection = container.connect({ host: "127.0.0.1", port: emulator.port, reconnect: false } as rhea.ConnectionOptions);
+    const connection = container.connect({ host: "127.0.0.1", port: emulator.port, reconnect: false });
     try {
       const reply = await new Promise<rhea.Message>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("no reply")), 5000);
-        const receiver = connection.open_receiver({ name: "reply-link", source: { address: "survivor/$management" } } as rhea.ReceiverOptions);
-        receiver.on("message", (context) => {
+        const receiver = connection.open_receiver({ name: "reply-link", source: { address: "survivor/$management" } });
+        receiver.on("message", (context: rhea.EventContext) => {
           clearTimeout(timer);
           resolve(context.message!);
         });
-        const sender = connection.open_sender({ target: { address: "survivor/$management" } } as rhea.SenderOptions);
+        const sender = connection.open_sender({ target: { address: "survivor/$management" } });
         sender.once("sendable", () =>
           sender.send({ message_id: "req-1", reply_to: "reply-link", application_properties: { operation: "com.microsoft:frobnicate" }, body: {} }),
         );
@@ -195,7 +195,7 @@ describe("misbehaving clients", () => {
         caught = error;
       }
       expect(isServiceBusError(caught) || caught instanceof Error).toBe(true);
-      expect(String((caught as Error).message)).toMatch(/send to a queue or a topic/);
+      expect((caught as Error).message).toMatch(/send to a queue or a topic/);
     } finally {
       await harness.close();
     }

@@ -81,7 +81,7 @@ describe("sending and receiving", () => {
 
     const receiver = harness.client.createReceiver("basic");
     const messages = await receiveAll(receiver, 5);
-    expect(messages.map((m) => m.body.n)).toEqual([1, 2, 3, 4, 5]);
+    expect(messages.map((m) => (m.body as { n: number }).n)).toEqual([1, 2, 3, 4, 5]);
     const sequenceNumbers = messages.map((m) => (m.sequenceNumber as Long).toNumber());
     expect([...sequenceNumbers].sort((a, b) => a - b)).toEqual(sequenceNumbers);
     expect(new Set(sequenceNumbers).size).toBe(5);
@@ -338,7 +338,7 @@ describe("expiry, duplicates, scheduling", () => {
     await delay(600);
     const receiver = harness.client.createReceiver("ttl-drop", { receiveMode: "receiveAndDelete" });
     const messages = await receiver.receiveMessages(5, { maxWaitTimeInMs: 500 });
-    expect(messages.map((m) => m.body)).toEqual(["fresh"]);
+    expect(messages.map((m): unknown => m.body)).toEqual(["fresh"]);
     await receiver.close();
     const dlq = harness.client.createReceiver("ttl-drop", { subQueueType: "deadLetter" });
     expect(await dlq.peekMessages(5)).toHaveLength(0);
@@ -353,7 +353,7 @@ describe("expiry, duplicates, scheduling", () => {
     await sender.close();
     const receiver = harness.client.createReceiver("dedupe", { receiveMode: "receiveAndDelete" });
     const messages = await receiver.receiveMessages(10, { maxWaitTimeInMs: 500 });
-    expect(messages.map((m) => m.body)).toEqual(["first", "other"]);
+    expect(messages.map((m): unknown => m.body)).toEqual(["first", "other"]);
     await receiver.close();
   });
 
@@ -370,7 +370,7 @@ describe("expiry, duplicates, scheduling", () => {
     expect(await receiver.receiveMessages(1, { maxWaitTimeInMs: 200 })).toHaveLength(0);
     await delay(900);
     const messages = await receiver.receiveMessages(5, { maxWaitTimeInMs: 500 });
-    expect(messages.map((m) => m.body)).toEqual(["keep"]);
+    expect(messages.map((m): unknown => m.body)).toEqual(["keep"]);
     await receiver.completeMessage(messages[0]);
     await expectServiceBusError(sender.cancelScheduledMessages(cancel), "MessageNotFound");
     await sender.close();
@@ -385,11 +385,11 @@ describe("peek and receive-and-delete", () => {
     await sender.close();
     const receiver = harness.client.createReceiver("peek");
     const firstPage = await receiver.peekMessages(4);
-    expect(firstPage.map((m) => m.body)).toEqual([0, 1, 2, 3]);
+    expect(firstPage.map((m): unknown => m.body)).toEqual([0, 1, 2, 3]);
     const nextPage = await receiver.peekMessages(4); // continues after the last peeked
-    expect(nextPage.map((m) => m.body)).toEqual([4, 5]);
+    expect(nextPage.map((m): unknown => m.body)).toEqual([4, 5]);
     const fromThird = await receiver.peekMessages(2, { fromSequenceNumber: firstPage[2].sequenceNumber });
-    expect(fromThird.map((m) => m.body)).toEqual([2, 3]);
+    expect(fromThird.map((m): unknown => m.body)).toEqual([2, 3]);
     // Peeking locks nothing: all six can still be received.
     const received = await receiveAll(receiver, 6);
     expect(received).toHaveLength(6);
@@ -398,7 +398,7 @@ describe("peek and receive-and-delete", () => {
     await receiver.close();
     const dlq = harness.client.createReceiver("peek", { subQueueType: "deadLetter" });
     const dead = await dlq.peekMessages(5);
-    expect(dead.map((m) => [m.body, m.deadLetterReason])).toEqual([[0, "test"]]);
+    expect(dead.map((m): unknown[] => [m.body, m.deadLetterReason])).toEqual([[0, "test"]]);
     await dlq.close();
   });
 
@@ -408,7 +408,7 @@ describe("peek and receive-and-delete", () => {
     await sender.close();
     const receiver = harness.client.createReceiver("rnd", { receiveMode: "receiveAndDelete" });
     const messages = await receiveAll(receiver, 2);
-    expect(messages.map((m) => m.body)).toEqual(["x", "y"]);
+    expect(messages.map((m): unknown => m.body)).toEqual(["x", "y"]);
     expect(messages[0].lockToken).toBeUndefined();
     expect(await receiver.receiveMessages(1, { maxWaitTimeInMs: 300 })).toHaveLength(0);
     expect(await receiver.peekMessages(5, { fromSequenceNumber: Long.fromNumber(0) })).toHaveLength(0);

@@ -4,6 +4,7 @@
  * 1.5 s (fault injection) so lock expiry is observable; receivers that must not lose their
  * session keep the SDK's automatic session-lock renewal on. Each test owns its entities.
  */
+import { inspect } from "node:util";
 import {
   ServiceBusClient,
   isServiceBusError,
@@ -82,7 +83,7 @@ async function failure(promise: Promise<unknown>): Promise<{ code: string; messa
     thrown = error;
   }
   if (thrown === undefined) throw new Error("expected the operation to fail, but it succeeded");
-  if (!isServiceBusError(thrown)) throw new Error(`expected a ServiceBusError, got: ${String(thrown)}`);
+  if (!isServiceBusError(thrown)) throw new Error(`expected a ServiceBusError, got: ${inspect(thrown)}`);
   return { code: thrown.code, message: thrown.message };
 }
 

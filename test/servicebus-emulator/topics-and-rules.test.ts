@@ -4,6 +4,7 @@
  * (pinned: 7.9.5) against the emulator. Each test owns its topic (or subscription), so no test
  * sees another's messages.
  */
+import { inspect } from "node:util";
 import {
   isServiceBusError,
   type ServiceBusMessage,
@@ -196,7 +197,7 @@ async function expectServiceBusError(promise: Promise<unknown>): Promise<{ code:
     thrown = error;
   }
   if (thrown === undefined) throw new Error("expected the operation to fail, but it succeeded");
-  if (!isServiceBusError(thrown)) throw new Error(`expected a ServiceBusError, got: ${String(thrown)}`);
+  if (!isServiceBusError(thrown)) throw new Error(`expected a ServiceBusError, got: ${inspect(thrown)}`);
   return { code: thrown.code, message: thrown.message };
 }
 

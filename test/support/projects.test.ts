@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS module shared with jest.config.js, without type declarations
+// A CommonJS module shared with jest.config.js.
 const { INTEGRATION, E2E } = require("../projects") as { INTEGRATION: string[]; E2E: string[] };
 
 const ROOT = path.resolve(__dirname, "..", "..");

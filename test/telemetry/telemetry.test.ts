@@ -84,7 +84,6 @@ describe("startTelemetry", () => {
             loaded();
             return { useAzureMonitor };
           });
-          // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded inside isolateModules, after the mock, on purpose
           require("../../functions/telemetry-bootstrap");
         });
       } finally {
@@ -103,7 +102,6 @@ describe("startTelemetry", () => {
   });
 
   test("the real distro module exports useAzureMonitor (loaded lazily by startTelemetry)", () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module the app loads lazily, loaded the same way
     expect(typeof (require("@azure/monitor-opentelemetry") as { useAzureMonitor: unknown }).useAzureMonitor).toBe("function");
   });
 });

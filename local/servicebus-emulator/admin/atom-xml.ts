@@ -16,11 +16,11 @@
  * - key/value pairs are typed `i:type="d6p1:<type>"`; the SDK strips the first five
  *   characters, so the prefix must be four characters long.
  *
- * Documents are built as element trees and written by fast-xml-parser's XMLBuilder — the XML
- * library the SDK itself reads them with (through @azure/core-xml) — which escapes text and
- * attribute values. Object key order is element order.
+ * Documents are built as element trees and written by fast-xml-builder — the builder half of
+ * fast-xml-parser, the XML library the SDK itself reads them with (through @azure/core-xml) —
+ * which escapes text and attribute values. Object key order is element order.
  */
-import { XMLBuilder } from "fast-xml-parser";
+import XMLBuilder from "fast-xml-builder";
 import { TIME_SPAN_MAX_ISO, formatIsoDuration } from "../config/iso-duration";
 import type { CorrelationFilterSpec, RuleSpec } from "../config/types";
 import type { MessageCounts, NamespaceView, QueueView, SubscriptionView, TopicView } from "../store/views";
@@ -61,7 +61,7 @@ const XML_DECLARATION: XmlElement = { "?xml": { "@_version": "1.0", "@_encoding"
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@_", textNodeName: "#text", suppressEmptyNode: true });
 
 function xmlDocument(root: XmlElement): string {
-  return builder.build({ ...XML_DECLARATION, ...root }) as string;
+  return builder.build({ ...XML_DECLARATION, ...root });
 }
 
 /**
@@ -163,6 +163,7 @@ export function atomFeed(context: AtomContext, page: FeedPage): string {
       title: { "@_type": "text", "#text": page.title },
       id: selfUrl,
       updated: new Date().toISOString(),
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- the ATOM <link> element, not String.prototype.link (XmlValue includes string)
       link: links,
       entry: page.entries.map((entry) => entryElement(context, entry, xmlBase)),
     },

@@ -101,13 +101,13 @@ export function parseManagementPath(pathname: string): ManagementRoute {
     return { kind: "listSubscriptions", topic: topicBefore(n - 1) };
   }
   if (n >= 3 && same(segments[n - 2], "Subscriptions")) {
-    return { kind: "subscription", topic: topicBefore(n - 2), subscription: segments[n - 1]! };
+    return { kind: "subscription", topic: topicBefore(n - 2), subscription: segments[n - 1] };
   }
   if (n >= 4 && same(segments[n - 3], "Subscriptions") && same(segments[n - 1], "Rules")) {
-    return { kind: "listRules", topic: topicBefore(n - 3), subscription: segments[n - 2]! };
+    return { kind: "listRules", topic: topicBefore(n - 3), subscription: segments[n - 2] };
   }
   if (n >= 5 && same(segments[n - 4], "Subscriptions") && same(segments[n - 2], "Rules")) {
-    return { kind: "rule", topic: topicBefore(n - 4), subscription: segments[n - 3]!, rule: segments[n - 1]! };
+    return { kind: "rule", topic: topicBefore(n - 4), subscription: segments[n - 3], rule: segments[n - 1] };
   }
   return { kind: "entity", name: segments.join("/") };
 }

@@ -23,7 +23,9 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "object") return "an object";
-  return `${typeof value} ${String(value)}`;
+  // What JSON.parse gives beyond the cases above: a number or a boolean.
+  const scalar = value as number | boolean;
+  return `${typeof value} ${String(scalar)}`;
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -115,7 +115,7 @@ function compileIn(leftNode: ExpressionNode, listNodes: ExpressionNode[], contex
   // The common case, a list of string constants, becomes one Set lookup.
   const constants = items.map((item) => item.constant?.value);
   if (items.every((item) => item.constant !== undefined) && constants.every((value) => typeof value === "string")) {
-    const strings = new Set(constants as string[]);
+    const strings = new Set(constants);
     return (message) => {
       const left = evaluateLeft(message);
       if (typeof left === "string") return strings.has(left);
@@ -184,5 +184,6 @@ function likeConstant(
 }
 
 function describeConstant(value: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- SQL constants are strings, numbers and booleans
   return value === null ? "NULL" : `${typeof value} ${String(value)}`;
 }

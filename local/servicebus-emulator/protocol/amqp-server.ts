@@ -52,8 +52,9 @@ export class AmqpServer {
 
   constructor(private readonly options: AmqpServerOptions) {
     this.container = rhea.create_container({ id: "custody-servicebus-emulator" });
-    this.container.sasl_server_mechanisms.enable_anonymous();
-    this.container.sasl_server_mechanisms.enable_plain(() => true);
+    const sasl = this.container.sasl_server_mechanisms as SaslServerMechanisms;
+    sasl.enable_anonymous();
+    sasl.enable_plain(() => true);
     this.wire();
   }
 
@@ -245,7 +246,7 @@ export class AmqpServer {
       to: replyTo,
       application_properties: response.application_properties,
       body: response.body,
-    } as AmqpMessage);
+    });
   }
 
   // ------------------------------------------------------------------ client receivers (our senders)
@@ -499,20 +500,27 @@ function ticksBuffer(ms: number): Buffer {
 /** The emulator accepts every CBS token (as Microsoft's emulator does): it has no keys to check against. */
 const CBS_ACCEPTED = { application_properties: { "status-code": 202, "status-description": "Accepted" }, body: {} };
 
+/** rhea types its server SASL registry as `any`; these are the two mechanisms the emulator enables. */
+interface SaslServerMechanisms {
+  enable_anonymous(): void;
+  enable_plain(verify: (username: string, password: string) => boolean): void;
+}
+
 function sourceAddress(link: Sender | Receiver): string {
-  return String((link.source as { address?: string } | undefined)?.address ?? "");
+  return optionalText((link.source as { address?: unknown } | undefined)?.address) ?? "";
 }
 
 function targetAddress(link: Sender | Receiver): string {
-  return String((link.target as { address?: string } | undefined)?.address ?? "");
+  return optionalText((link.target as { address?: unknown } | undefined)?.address) ?? "";
 }
 
 function unwrapValue(value: unknown): unknown {
-  if (value && typeof value === "object" && "value" in value && !Buffer.isBuffer(value)) return (value as { value: unknown }).value;
+  if (value && typeof value === "object" && "value" in value && !Buffer.isBuffer(value)) return value.value;
   return value;
 }
 
 function optionalText(value: unknown): string | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- AMQP values (strings, numbers, UUIDs, Buffers) as their text
   return value === undefined || value === null ? undefined : String(value);
 }
 
@@ -524,6 +532,6 @@ function propertiesWithout(info: Record<string, unknown>, keys: string[]): Recor
 
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (error && typeof error === "object" && "description" in error) return String((error as { description: unknown }).description);
+  if (error && typeof error === "object" && "description" in error) return String(error.description);
   return String(error);
 }

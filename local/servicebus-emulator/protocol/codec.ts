@@ -129,7 +129,7 @@ export function encodedSize(message: AmqpMessage): number {
 
 /** Scheduled enqueue time a message carries (set by `scheduleMessages`), in ms. */
 export function scheduledEnqueueTimeOf(message: AmqpMessage): number | undefined {
-  const value = message.message_annotations?.["x-opt-scheduled-enqueue-time"];
+  const value: unknown = message.message_annotations?.["x-opt-scheduled-enqueue-time"];
   if (value instanceof Date) return value.getTime();
   if (typeof value === "number") return value;
   return undefined;

@@ -182,7 +182,7 @@ export function handleManagementRequest(
   request: AmqpMessage,
   maxMessageSize: number,
 ): { application_properties: Record<string, unknown>; body: unknown } {
-  const operation = request.application_properties?.operation;
+  const operation: unknown = request.application_properties?.operation;
   try {
     const handler = typeof operation === "string" ? OPERATIONS[operation] : undefined;
     if (!handler) {

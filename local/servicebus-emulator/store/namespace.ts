@@ -424,7 +424,7 @@ function filterableView(amqp: AmqpMessage, size?: number): FilterableMessage {
   set("ReplyToSessionId", amqp.reply_to_group_id);
   set("ContentType", amqp.content_type);
   set("TimeToLive", amqp.ttl);
-  const scheduled = amqp.message_annotations?.["x-opt-scheduled-enqueue-time"];
+  const scheduled: unknown = amqp.message_annotations?.["x-opt-scheduled-enqueue-time"];
   set("ScheduledEnqueueTimeUtc", scheduled);
   // Routing happens on arrival, before a subscription assigns its sequence number.
   set("EnqueuedTimeUtc", new Date());
@@ -436,6 +436,7 @@ function filterableView(amqp: AmqpMessage, size?: number): FilterableMessage {
 function fromFilterableView(original: AmqpMessage, view: FilterableMessage): AmqpMessage {
   const copy: AmqpMessage = { ...original, application_properties: view.applicationProperties };
   const sys = view.systemProperties;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- AMQP values (strings, numbers, UUIDs, Buffers) as their text
   const text = (value: unknown): string | undefined => (value === undefined || value === null ? undefined : String(value));
   copy.message_id = sys.MessageId as AmqpMessage["message_id"];
   copy.correlation_id = sys.CorrelationId as AmqpMessage["correlation_id"];

@@ -80,7 +80,7 @@ export interface FfmpegCommandLine {
  */
 export function ffmpegArguments(input: MediaInput, outputArguments: string[], urlReadTimeoutInMs = 30_000): FfmpegCommandLine {
   const hardened = inputArguments(input, urlReadTimeoutInMs);
-  const source = hardened[hardened.length - 1]!;
+  const source = hardened[hardened.length - 1];
   const inputOptions = ["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-nostats", ...hardened.slice(0, -2)];
   const outputOptions = [...outputArguments, "-progress"];
   return { inputOptions, source, outputOptions, arguments: [...inputOptions, "-i", source, ...outputOptions, PROGRESS_TARGET] };

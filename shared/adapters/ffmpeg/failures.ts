@@ -52,8 +52,8 @@ export function throwIfFailed(
 ): void {
   const binary = run.binary;
   if (result.stoppedBy === "abort") {
-    const reason = options.abortSignal?.reason;
-    const because = reason instanceof Error ? reason.message : reason === undefined ? "" : String(reason);
+    const reason: unknown = options.abortSignal?.reason;
+    const because = reason instanceof Error ? reason.message : typeof reason === "string" ? reason : reason === undefined ? "" : `a ${typeof reason}`;
     throw failure("Transient", `${tool} was aborted${because ? ` (${because})` : ""} and killed (SIGKILL)`, tool, args, result, {
       cause: reason,
     });

@@ -94,7 +94,10 @@ export function runFfmpeg(config: FfmpegRunConfig, command: FfmpegCommandLine, o
 
     void nextFluentTurn().then((release) => {
       releaseTurn = release;
-      if (settled) return release();
+      if (settled) {
+        release();
+        return;
+      }
       try {
         start(release);
       } catch (error) {
@@ -126,9 +129,9 @@ export function runFfmpeg(config: FfmpegRunConfig, command: FfmpegCommandLine, o
         release();
         if (commandLine !== expected) {
           result.unexpectedCommandLine = commandLine;
-          fluent!.kill("SIGKILL");
+          fluent?.kill("SIGKILL");
         } else if (settled || result.stoppedBy !== undefined) {
-          fluent!.kill("SIGKILL");
+          fluent?.kill("SIGKILL");
         } else {
           watchdog.processStarted();
         }

@@ -172,13 +172,12 @@ export class MediaRunWatchdog {
    * One timer per window rather than one per progress line: when it fires it looks at the last
    * advance and either stops the run or waits for the rest of the window.
    */
-  private armStall(delayInMs: number): void {
+  private armStall(windowInMs: number, delayInMs = windowInMs): void {
     this.stallTimer = setTimeout(() => {
       if (this.finishing) return;
-      const window = this.options.stallTimeoutInMs!;
       const idle = Date.now() - this.lastAdvanceAt;
-      if (idle >= window) this.stop("stall");
-      else this.armStall(window - idle);
+      if (idle >= windowInMs) this.stop("stall");
+      else this.armStall(windowInMs, windowInMs - idle);
     }, clampDelay(delayInMs));
   }
 
@@ -223,7 +222,10 @@ export class ProgressFraction {
   stdout(line: string): void {
     const snapshot = this.parser.line(line);
     if (snapshot === undefined) return;
-    if (snapshot.end) return this.report(1);
+    if (snapshot.end) {
+      this.report(1);
+      return;
+    }
     if (snapshot.outTimeInUs === undefined || this.totalInSeconds === undefined) return;
     this.report(Math.min(1, Math.max(0, snapshot.outTimeInUs / 1e6 / this.totalInSeconds)));
   }
