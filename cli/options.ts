@@ -21,6 +21,14 @@ export function targetCommand(parent: Command, nameAndArgs: string, description:
     .option("--json", jsonHelp);
 }
 
+/**
+ * A parser as commander takes it (`.option(flags, description, parsedAs(positiveInteger, "--max"))`): the option's
+ * value arrives parsed, and a bad one stops the command before it runs, with the parser's message.
+ */
+export function parsedAs<T>(parser: (value: string, option: string) => T, option: string): (value: string) => T {
+  return (value) => parser(value, option);
+}
+
 /** A whole number ≥ 1 (`--max`). */
 export function positiveInteger(value: string, option: string): number {
   const n = Number(value);

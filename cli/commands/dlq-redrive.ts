@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 import { purge, redrive, type DeadLetterChangeDeps, type DeadLetterChangeResult } from "../../shared/operations/redrive";
 import { EXIT_OK } from "../exit-codes";
-import { durationInMs, positiveInteger, positiveNumber, receivableEntity, targetCommand } from "../options";
+import { durationInMs, parsedAs, positiveInteger, positiveNumber, receivableEntity, targetCommand } from "../options";
 import { printResult } from "../output";
 import { progressBar } from "../progress";
 import { operatorOf, withOperations } from "../stack-target";
@@ -23,8 +23,8 @@ interface CommonOptions {
 }
 
 interface RedriveCommandOptions extends CommonOptions {
-  max?: string;
-  rate?: string;
+  max?: number;
+  rate?: number;
 }
 
 interface PurgeCommandOptions extends CommonOptions {
@@ -56,13 +56,13 @@ function changeCommand(dlq: Command, nameAndArgs: string, description: string, w
 
 export function registerDlqChangeCommands(dlq: Command): void {
   changeCommand(dlq, "redrive <entity>", "Send matching dead-lettered messages back to the queue, or only the subscription, they failed in (audited).", "move")
-    .option("--max <n>", "at most this many messages")
-    .option("--rate <n>", "at most this many messages per second")
+    .option("--max <n>", "at most this many messages", parsedAs(positiveInteger, "--max"))
+    .option("--rate <n>", "at most this many messages per second", parsedAs(positiveNumber, "--rate"))
     .action(async (name: string, options: RedriveCommandOptions) => {
       const entity = receivableEntity(name);
-      const max = options.max === undefined ? undefined : positiveInteger(options.max, "--max");
-      const rate = options.rate === undefined ? undefined : positiveNumber(options.rate, "--rate");
-      await runChange(options, "redrive", (deps) => redrive(deps, entity, { reasonLike: options.reasonLike, evidenceId: options.evidence, max, rate, dryRun: options.dryRun }));
+      await runChange(options, "redrive", (deps) =>
+        redrive(deps, entity, { reasonLike: options.reasonLike, evidenceId: options.evidence, max: options.max, rate: options.rate, dryRun: options.dryRun }),
+      );
     });
 
   changeCommand(dlq, "purge <entity>", "Delete matching dead-lettered messages for good (audited); requires --yes (or --dry-run to see what would go).", "be deleted")

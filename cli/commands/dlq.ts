@@ -15,7 +15,7 @@ import { evidenceIdOf } from "../../shared/operations/dead-letters";
 import type { DeadLetteredMessage, EntityCounts } from "../../shared/ports/queue-operations";
 import { allReceivableEntities, ENTITIES, entityName, entityPath, type ReceivableEntity } from "../../shared/topology";
 import { EXIT_OK } from "../exit-codes";
-import { positiveInteger, receivableEntity, targetCommand } from "../options";
+import { parsedAs, positiveInteger, receivableEntity, targetCommand } from "../options";
 import { registerDlqChangeCommands } from "./dlq-redrive";
 import { withOperations } from "../stack-target";
 import { printResult } from "../output";
@@ -105,9 +105,9 @@ export function registerDlqCommands(program: Command): void {
     });
 
   targetCommand(dlq, "peek <entity>", "Show dead-lettered messages without locking them, with the cause the evidence record holds.", "print the result as JSON")
-    .option("--max <n>", "at most this many messages", "50")
-    .action(async (name: string, options: DlqOptions & { max: string }) => {
-      const max = positiveInteger(options.max, "--max");
+    .option("--max <n>", "at most this many messages", parsedAs(positiveInteger, "--max"), 50)
+    .action(async (name: string, options: DlqOptions & { max: number }) => {
+      const max = options.max;
       const entity = receivableEntity(name);
       const stage = stageOfEntity(entity);
       const result = await withOperations(options, async (operations, target): Promise<DlqPeekResult> => {

@@ -6,11 +6,11 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { untilSignal } from "../signals";
-import { portNumber } from "../options";
+import { parsedAs, portNumber } from "../options";
 import { writeErrorLine, writeJsonLine, writeLine } from "../output";
 
 export interface EmulatorCommandOptions {
-  port: string;
+  port: number;
   host: string;
   config?: string;
   json?: boolean;
@@ -23,7 +23,7 @@ export function registerEmulatorCommands(program: Command): void {
   emulator
     .command("servicebus")
     .description("Run the Service Bus emulator (AMQP + management API on one port) until interrupted.")
-    .option("--port <n>", "TCP port (0 picks a free one)", "5672")
+    .option("--port <n>", "TCP port (0 picks a free one)", parsedAs(portNumber, "--port"), 5672)
     .option("--host <address>", "interface to listen on", "127.0.0.1")
     .option("--config <file>", "Config.json in Microsoft's emulator format (default: the project's topology/servicebus.json)")
     .option("--json", "print the ready line as JSON")
@@ -33,11 +33,10 @@ export function registerEmulatorCommands(program: Command): void {
 }
 
 async function runServiceBusEmulator(options: EmulatorCommandOptions): Promise<void> {
-  const port = portNumber(options.port, "--port");
   // Loaded only when the emulator runs: registering the command loads nothing of it.
   const { startServiceBusEmulator } = await import("../../local/servicebus-emulator/index.js");
   const emulator = await startServiceBusEmulator({
-    port,
+    port: options.port,
     host: options.host,
     configFile: options.config,
     log: options.verbose ? (line) => writeErrorLine(`servicebus-emulator: ${line}`) : undefined,

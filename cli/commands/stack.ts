@@ -12,13 +12,13 @@ import { createLogger } from "../../shared/logging";
 import { loadSettings } from "../../shared/settings";
 import { untilSignal } from "../signals";
 import { writeJsonLine, writeLine } from "../output";
-import { DEFAULT_DATA_DIR, portNumber } from "../options";
+import { DEFAULT_DATA_DIR, parsedAs, portNumber } from "../options";
 
 interface StartOptions {
   dataDir: string;
-  blobPort: string;
-  cosmosPort: string;
-  servicebusPort: string;
+  blobPort: number;
+  cosmosPort: number;
+  servicebusPort: number;
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -29,9 +29,9 @@ export function registerStackCommands(program: Command): void {
     .command("start")
     .description("Run the embedded stack (Azurite, Cosmos stand-in, Service Bus emulator, functions, blob events) until Ctrl-C.")
     .option("--data-dir <dir>", "folder for Azurite's data and the stack's state", DEFAULT_DATA_DIR)
-    .option("--blob-port <n>", "Azurite blob port", "10000")
-    .option("--cosmos-port <n>", "Cosmos stand-in port", "8081")
-    .option("--servicebus-port <n>", "Service Bus emulator port", "5672")
+    .option("--blob-port <n>", "Azurite blob port", parsedAs(portNumber, "--blob-port"), 10000)
+    .option("--cosmos-port <n>", "Cosmos stand-in port", parsedAs(portNumber, "--cosmos-port"), 8081)
+    .option("--servicebus-port <n>", "Service Bus emulator port", parsedAs(portNumber, "--servicebus-port"), 5672)
     .option("--json", "print the endpoints and settings as JSON")
     .option("--quiet", "log warnings and errors only")
     .option("--verbose", "also write Azurite's debug log to <data-dir>/azurite-debug.log (every request, SAS signatures included; grows fast)")
@@ -40,7 +40,7 @@ export function registerStackCommands(program: Command): void {
       const log = createLogger({ minLevel: options.quiet ? "warn" : "info" });
       const stack = await startStack({
         dataDir: path.resolve(options.dataDir),
-        ports: { blob: portNumber(options.blobPort, "--blob-port"), cosmos: portNumber(options.cosmosPort, "--cosmos-port"), serviceBus: portNumber(options.servicebusPort, "--servicebus-port") },
+        ports: { blob: options.blobPort, cosmos: options.cosmosPort, serviceBus: options.servicebusPort },
         log,
         ...(options.verbose ? { azuriteDebugLog: true } : {}),
       });

@@ -35,7 +35,7 @@ import type { EventSubscription, ReceivedMessage, SubscriptionRule } from "../..
 import { declaredRules, ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { untilSignal } from "../signals";
-import { positiveInteger, secondsInMs, targetCommand } from "../options";
+import { parsedAs, positiveInteger, secondsInMs, targetCommand } from "../options";
 import { resolveServiceBus } from "../stack-target";
 import { writeErrorLine, writeJsonLine, writeLine } from "../output";
 import { printable } from "../../shared/text/printable";
@@ -43,8 +43,9 @@ import { printable } from "../../shared/text/printable";
 interface SubscribeOptions {
   filter?: string;
   keepFilter?: boolean;
-  max?: string;
-  timeout?: string;
+  max?: number;
+  /** Milliseconds (given in seconds). */
+  timeout?: number;
   dataDir: string;
   json?: boolean;
 }
@@ -63,16 +64,15 @@ export function registerSubscribeCommand(program: Command): void {
   targetCommand(program, "subscribe <subscription>", "Tail the evidence events a subscription of the evidence-ready topic receives (consumes them: use a subscription of your own).", "print one JSON object per event, in the CloudEvents JSON format")
     .option("--filter <sql>", "narrow the subscription to a SQL filter over the routing properties (restored on exit), e.g. \"unit = 'camden'\"")
     .option("--keep-filter", "leave the --filter in place on exit")
-    .option("--max <n>", "exit after this many events")
-    .option("--timeout <seconds>", "exit after this long (exit code 1 when --max events had not arrived)")
+    .option("--max <n>", "exit after this many events", parsedAs(positiveInteger, "--max"))
+    .option("--timeout <seconds>", "exit after this long (exit code 1 when --max events had not arrived)", parsedAs(secondsInMs, "--timeout"))
     .action(async (name: string, options: SubscribeOptions) => {
       process.exitCode = await subscribe(name, options);
     });
 }
 
 async function subscribe(name: string, options: SubscribeOptions): Promise<number> {
-  const max = options.max === undefined ? undefined : positiveInteger(options.max, "--max");
-  const timeoutInMs = options.timeout === undefined ? undefined : secondsInMs(options.timeout, "--timeout");
+  const { max, timeout: timeoutInMs } = options;
   if (options.keepFilter && options.filter === undefined) throw new Error("--keep-filter needs --filter.");
   const subscriptionName = subscriptionOf(name);
   const topicName = ENTITIES.evidenceReadyTopic;
