@@ -41,6 +41,7 @@ import {
   type MergeContext,
 } from "../evidence/record-merge";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../evidence/retry-policy";
+import { rebuildRecord } from "../ledger/rebuild";
 import { buildStageRetryMessage } from "../evidence/stage-retry";
 import type { Logger } from "../logging";
 import type { AppliedMessageEntry, CustodyLedger, PublishedEventEntry } from "../ports/custody-ledger";
@@ -263,13 +264,13 @@ async function ledgerFirst(
   messageId: string,
   message: AppliedMessageEntry["message"],
   check: (record: EvidenceRecord | undefined, nowInMs: number) => void,
-  deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "now">,
+  deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "now" | "retryPolicy">,
   context: StageContext,
   options: { onlyForKnownRecords?: boolean } = {},
 ): Promise<LedgerFirst> {
   if (deps.ledger === undefined) return {};
   const now = (deps.now ?? (() => new Date()))();
-  const stored = await deps.index.read(evidenceId);
+  const stored = (await deps.index.read(evidenceId)) ?? (await healFromLedger(evidenceId, deps.ledger, deps, context));
   const current = stored?.record;
   check(current, now.getTime());
   // The record just read serves the update's first round: one read per message, not two.
@@ -280,6 +281,22 @@ async function ledgerFirst(
   ]);
   // The index applies it at the ledger's time, so a rebuild from the ledger gives the same record.
   return { at: now.toISOString(), read: { stored } };
+}
+
+/**
+ * A record the index does not hold but the ledger knows (the index was lost or restored from an
+ * older backup): rebuilt from the ledger and written before anything is applied, so the message
+ * is checked against — and merged into — the recording's real history. Without this, the first
+ * message after a loss would start a fresh record, and a hash claim could set a new fingerprint.
+ */
+async function healFromLedger(evidenceId: string, ledger: CustodyLedger, deps: Pick<IndexStageDeps, "index" | "requiredStages" | "retryPolicy">, context: StageContext): Promise<StoredRecord | undefined> {
+  const entries = await ledger.read(evidenceId);
+  const rebuilt = rebuildRecord(evidenceId, entries, { requiredStages: deps.requiredStages, retryPolicy: deps.retryPolicy });
+  if (rebuilt === undefined) return undefined;
+  const created = await deps.index.create(rebuilt);
+  context.log.warn("index record missing: rebuilt from the custody ledger before applying the message", { evidenceId, entries: entries.length, status: rebuilt.status, raced: created === "exists" });
+  // "exists": another instance healed it (or a message created it) first — take what is there.
+  return created === "exists" ? deps.index.read(evidenceId) : created;
 }
 
 /** What ledgerFirst leaves for the update: the time to apply the message at, and the record it read. */

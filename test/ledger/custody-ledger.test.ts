@@ -231,3 +231,28 @@ test("verify checks the original against the ledger's fingerprint: an index whos
   expect(lost).toMatchObject({ status: "intact", sha256Expected: real.sha256, fingerprintFrom: "ledger" });
   expect(await verifyEvidence("ev-00000000000000000000000000000000", undefined, { blobs, ledger: { ledger, requiredStages: ALL } })).toBeUndefined();
 }, 60_000);
+
+test("a message reaching an index that lost the record: the record is rebuilt from the ledger first, so a hash claim with another digest cannot become the fingerprint", async () => {
+  const { evidenceId, received } = await upload("A123/cam7/four.mp4");
+  const size = received.original.size;
+  const hash = result(evidenceId, "hash", 1, { hash: { sha256: SHA, size, segmentSizeInBytes: 4194304, segmentSha256: ["1".repeat(64)] } });
+  await indexEvidenceReceived(received, deps(), context);
+  await indexStageResult(hash, deps(), context);
+  const before = (await index.read(evidenceId))!.record;
+
+  // The index loses everything; a late (forged or redelivered-after-tamper) hash result with another digest arrives first.
+  const lostIndex = new CosmosEvidenceIndex(await ensureEvidenceContainer(cosmosClient, { databaseName: "custody", containerName: `healed-${Date.now()}` }));
+  const claim = result(evidenceId, "hash", 2, { hash: { sha256: "c".repeat(64), size, segmentSizeInBytes: 4194304, segmentSha256: ["2".repeat(64)] } });
+  await expect(indexStageResult(claim, deps({ index: lostIndex }), context)).rejects.toMatchObject({ code: "InvalidMessage" });
+  const healed = (await lostIndex.read(evidenceId))!.record;
+  expect(healed.hash?.sha256).toBe(SHA);
+  expect(healed.original).toEqual(before.original);
+  expect(healed.integrityFindings.map((f) => [f.code, f.expected, f.actual])).toContainEqual(["ConflictingHashClaim", SHA, "c".repeat(64)]);
+  // Its history is the ledger's, then the refused claim.
+  expect(healed.custodyLog.slice(0, before.custodyLog.length).map((e) => e.key)).toEqual(before.custodyLog.map((e) => e.key));
+
+  // A redelivered message for a recording the ledger knows rebuilds it too, and changes nothing else.
+  const otherIndex = new CosmosEvidenceIndex(await ensureEvidenceContainer(cosmosClient, { databaseName: "custody", containerName: `healed2-${Date.now()}` }));
+  await indexStageResult(hash, deps({ index: otherIndex }), context);
+  expect(facts((await otherIndex.read(evidenceId))!.record)).toEqual(facts(before));
+}, 60_000);
