@@ -20,17 +20,6 @@ export default defineConfig(
       "local/servicebus-emulator/filters/sql-parser.generated.ts",
     ],
   },
-  {
-    // TEMPORARY — linted after the restructure merges: these files are being split or moved on
-    // other branches; they are linted (and this block removed) once those changes are merged.
-    name: "custody/linted-after-the-restructure-merges",
-    ignores: [
-      "cli/commands/dlq.ts",
-      "cli/commands/dlq-redrive.ts",
-      "cli/audit-log.ts",
-      "functions/service-factories.ts",
-    ],
-  },
   { linterOptions: { reportUnusedDisableDirectives: "error" } },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
