@@ -143,9 +143,12 @@ async function runHashBench(options: HashBenchOptions): Promise<BenchResult> {
     };
     // The digester alone, with no storage or disk in the way: what its second digest costs when a core is free for it.
     const inMemoryChunk = randomBytes(64 * 1024);
-    const inMemoryStream = (): Readable => Readable.from((function* () {
-      for (let sent = 0; sent < IN_MEMORY_BYTES; sent += inMemoryChunk.length) yield inMemoryChunk;
-    })());
+    const inMemoryStream = (): Readable =>
+      Readable.from(
+        (function* () {
+          for (let sent = 0; sent < IN_MEMORY_BYTES; sent += inMemoryChunk.length) yield inMemoryChunk;
+        })(),
+      );
     const inMemoryReference = await sha256Of(inMemoryStream());
     const checkInMemory = (run: RunName, sha256: string): void => {
       if (sha256 !== inMemoryReference) throw new Error(`${RUN_LABELS[run]} produced ${sha256}, expected ${inMemoryReference}`);
@@ -157,12 +160,16 @@ async function runHashBench(options: HashBenchOptions): Promise<BenchResult> {
       }
       progress(`round ${round}/${options.rounds}: in memory`);
       runs.memorySha256.push(await measure(IN_MEMORY_BYTES, async () => checkInMemory("memorySha256", await sha256Of(inMemoryStream()))));
-      runs.memorySegments.push(await measure(IN_MEMORY_BYTES, async () => checkInMemory("memorySegments", (await digestStream(inMemoryStream(), { segmentSizeInBytes: options.segmentSizeInBytes })).sha256)));
+      runs.memorySegments.push(
+        await measure(IN_MEMORY_BYTES, async () => checkInMemory("memorySegments", (await digestStream(inMemoryStream(), { segmentSizeInBytes: options.segmentSizeInBytes })).sha256)),
+      );
       progress(`round ${round}/${options.rounds}: node local file`);
       runs.nodeLocal.push(await measure(options.bytes, async () => check("nodeLocal", await sha256Of(createReadStream(file, { highWaterMark: MiB })))));
       progress(`round ${round}/${options.rounds}: node local file, stage digester`);
       runs.nodeLocalSegments.push(
-        await measure(options.bytes, async () => check("nodeLocalSegments", (await digestStream(createReadStream(file, { highWaterMark: MiB }), { segmentSizeInBytes: options.segmentSizeInBytes })).sha256)),
+        await measure(options.bytes, async () =>
+          check("nodeLocalSegments", (await digestStream(createReadStream(file, { highWaterMark: MiB }), { segmentSizeInBytes: options.segmentSizeInBytes })).sha256),
+        ),
       );
       progress(`round ${round}/${options.rounds}: plain SDK download, drained`);
       runs.sdkDrain.push(
@@ -182,7 +189,12 @@ async function runHashBench(options: HashBenchOptions): Promise<BenchResult> {
       progress(`round ${round}/${options.rounds}: hashOriginal`);
       runs.hashOriginal.push(
         await measure(options.bytes, async () => {
-          const result = await hashOriginal(message, { blobs: store }, { actor: "custody/bench", attempt: 1, maxAttempts: 1, traceparent: "00-00000000000000000000000000000001-0000000000000001-01", log: silentLogger }, { segmentSizeInBytes: options.segmentSizeInBytes });
+          const result = await hashOriginal(
+            message,
+            { blobs: store },
+            { actor: "custody/bench", attempt: 1, maxAttempts: 1, traceparent: "00-00000000000000000000000000000001-0000000000000001-01", log: silentLogger },
+            { segmentSizeInBytes: options.segmentSizeInBytes },
+          );
           check("hashOriginal", result.sha256);
           const segments = Math.ceil(options.bytes / options.segmentSizeInBytes);
           if (result.segmentSha256.length !== segments) throw new Error(`hashOriginal returned ${result.segmentSha256.length} segment digests, expected ${segments}`);
@@ -216,7 +228,11 @@ async function measure(bytes: number, work: () => Promise<void>): Promise<RunFig
   const machineAfter = machineCpuTimes();
   const { baseline } = sampler;
   const middle = (start + end) / 2;
-  const peak = (filter: (at: number) => boolean): number => Math.max(baseline, sampler.peak((s) => filter(s.at))) - baseline;
+  const peak = (filter: (at: number) => boolean): number =>
+    Math.max(
+      baseline,
+      sampler.peak((s) => filter(s.at)),
+    ) - baseline;
   const seconds = (end - start) / 1000;
   return {
     seconds,
@@ -317,10 +333,7 @@ function summarize(rounds: RunFigures[]): RunSummary | undefined {
   };
 }
 
-function report(
-  options: HashBenchOptions,
-  figures: { reference: string; generateSeconds: number; uploadSeconds: number; hasOpenssl: boolean; runs: Record<RunName, RunFigures[]> },
-): BenchResult {
+function report(options: HashBenchOptions, figures: { reference: string; generateSeconds: number; uploadSeconds: number; hasOpenssl: boolean; runs: Record<RunName, RunFigures[]> }): BenchResult {
   const summaries = Object.fromEntries((Object.keys(figures.runs) as RunName[]).map((run) => [run, summarize(figures.runs[run])])) as Record<RunName, RunSummary | undefined>;
   const stage = summaries.hashOriginal!;
   const ratio = (run: RunName): number | null => (summaries[run] ? stage.mibPerSecond / summaries[run].mibPerSecond : null);
@@ -331,7 +344,17 @@ function report(
     rows: (Object.keys(RUN_LABELS) as RunName[]).map((run) => {
       const s = summaries[run];
       if (!s) return [`${RUN_LABELS[run]} (not available)`, null, null, null, null, null, null, null, null];
-      return [RUN_LABELS[run], s.mibPerSecond, s.seconds, run === "hashOriginal" ? null : ratio(run), s.processCores, `${Math.round(s.machineBusyFraction * 100)} %`, s.peakRssDeltaMiB, s.firstHalfPeakDeltaMiB, s.secondHalfPeakDeltaMiB];
+      return [
+        RUN_LABELS[run],
+        s.mibPerSecond,
+        s.seconds,
+        run === "hashOriginal" ? null : ratio(run),
+        s.processCores,
+        `${Math.round(s.machineBusyFraction * 100)} %`,
+        s.peakRssDeltaMiB,
+        s.firstHalfPeakDeltaMiB,
+        s.secondHalfPeakDeltaMiB,
+      ];
     }),
   };
   return {
@@ -340,7 +363,7 @@ function report(
     notes: [
       `file: ${size} of pseudo-random bytes, generated in ${figures.generateSeconds.toFixed(1)} s, uploaded to Azurite in ${figures.uploadSeconds.toFixed(1)} s (${(mib(options.bytes) / figures.uploadSeconds).toFixed(0)} MiB/s); every run's SHA-256 equals the reference ${figures.reference.slice(0, 16)}…`,
       `hashOriginal computes two SHA-256s over every byte (whole file + ${mib(options.segmentSizeInBytes)} MiB segments, ${Math.ceil(options.bytes / options.segmentSizeInBytes)} digests) and reads through the resumable, ETag-conditioned AzureBlobStore stream; "SDK download" is one SHA-256 over a plain download().`,
-      "Azurite runs as a child process on the same machine (its CPU and memory are not in this process's figures, but are in \"machine busy\"); local-file runs read from the page cache.",
+      'Azurite runs as a child process on the same machine (its CPU and memory are not in this process\'s figures, but are in "machine busy"); local-file runs read from the page cache.',
       `"our cores" = this process's CPU time ÷ wall time (the stage's segment digests run on the libuv thread pool, so it can exceed 1); "machine busy" = non-idle share of all ${os.cpus().length} cores. A run with the machine near 100 % is limited by CPU, not by waiting for bytes.`,
       "RSS Δ is sampled every 50 ms with process.memoryUsage().rss; 1st/2nd half split the run's duration — constant memory means the second half does not exceed the first.",
       figures.hasOpenssl ? "openssl: `openssl dgst -sha256 -r <file>` as a child process (its own RSS, not ours)." : "openssl was not found on PATH: no openssl baseline.",
@@ -353,7 +376,13 @@ function report(
       generateSeconds: figures.generateSeconds,
       uploadSeconds: figures.uploadSeconds,
       runs: summaries,
-      ratioHashOriginalOver: { openssl: ratio("openssl"), nodeLocal: ratio("nodeLocal"), nodeLocalSegments: ratio("nodeLocalSegments"), sdkDrain: ratio("sdkDrain"), sdkDownload: ratio("sdkDownload") },
+      ratioHashOriginalOver: {
+        openssl: ratio("openssl"),
+        nodeLocal: ratio("nodeLocal"),
+        nodeLocalSegments: ratio("nodeLocalSegments"),
+        sdkDrain: ratio("sdkDrain"),
+        sdkDownload: ratio("sdkDownload"),
+      },
     },
   };
 }

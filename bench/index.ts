@@ -16,12 +16,7 @@ import { printResults, runMain } from "./support/standalone";
 import type { BenchResult, BenchSection } from "./types";
 
 function sections(args: BenchArgs): BenchSection[] {
-  return [
-    serviceBusBench({ messages: args.messages, deep: args.deep, receiver: args.receiver, batch: args.batch, rounds: args.rounds }),
-    hashBench(),
-    pipelineBench(),
-    mediaBench(),
-  ];
+  return [serviceBusBench({ messages: args.messages, deep: args.deep, receiver: args.receiver, batch: args.batch, rounds: args.rounds }), hashBench(), pipelineBench(), mediaBench()];
 }
 
 async function main(): Promise<void> {

@@ -129,7 +129,10 @@ async function runServiceBusBench(options: ServiceBusBenchOptions): Promise<Benc
 
     const warmUp = Math.min(2_000, options.messages);
     progress(`warm-up: ${warmUp} messages through each queue`);
-    for (const [sender, receiver] of [[shallowSender, shallowReceiver], [deepSender, deepReceiver]] as const) {
+    for (const [sender, receiver] of [
+      [shallowSender, shallowReceiver],
+      [deepSender, deepReceiver],
+    ] as const) {
       await sendInBatches(sender, warmUp, payload);
       await receiveAndComplete(receiver, warmUp, options);
     }
@@ -182,13 +185,7 @@ async function runServiceBusBench(options: ServiceBusBenchOptions): Promise<Benc
   }
 }
 
-async function sendReceiveComplete(
-  sender: ServiceBusSender,
-  receiver: ServiceBusReceiver,
-  options: ServiceBusBenchOptions,
-  payload: Buffer,
-  depth: () => number,
-): Promise<RunFigures> {
+async function sendReceiveComplete(sender: ServiceBusSender, receiver: ServiceBusReceiver, options: ServiceBusBenchOptions, payload: Buffer, depth: () => number): Promise<RunFigures> {
   const count = options.messages;
   const gcBefore = await gcMilliseconds();
   const start = performance.now();
@@ -362,10 +359,7 @@ async function bareRheaBaseline(count: number, payload: Buffer, creditWindow: nu
   return { messages: count, seconds, perSecond: count / seconds, creditWindow, gcMs, peakRssMiB: peakRssMiB() };
 }
 
-function report(
-  options: ServiceBusBenchOptions,
-  figures: { afterWarmUp: number; bare: BareSummary; shallow: RunSummary; preload: PreloadFigures; deep: RunSummary },
-): BenchResult {
+function report(options: ServiceBusBenchOptions, figures: { afterWarmUp: number; bare: BareSummary; shallow: RunSummary; preload: PreloadFigures; deep: RunSummary }): BenchResult {
   const { bare, shallow, preload, deep } = figures;
   const deepOverShallow = {
     send: deep.sendPerSecond / shallow.sendPerSecond,

@@ -37,7 +37,11 @@ export function formatCell(cell: string | number | null): string {
 }
 
 export function formatTable(table: BenchTable): string {
-  return `${table.title}\n${textTable(table.columns, table.rows.map((row) => row.map(formatCell)), { rule: true })}`;
+  return `${table.title}\n${textTable(
+    table.columns,
+    table.rows.map((row) => row.map(formatCell)),
+    { rule: true },
+  )}`;
 }
 
 export function formatResult(result: BenchResult): string {

@@ -62,7 +62,14 @@ export function measure(input: MeasureInput): Omit<ScenarioOutcome, "checks" | "
     if (name === undefined) continue;
     byName.set(name, [...(byName.get(name) ?? []), record]);
   }
-  let ready = 0, failed = 0, rejected = 0, failedTransient = 0, stuck = 0, duplicateRecords = 0, duplicateEvents = 0, eventFingerprintMismatches = 0;
+  let ready = 0,
+    failed = 0,
+    rejected = 0,
+    failedTransient = 0,
+    stuck = 0,
+    duplicateRecords = 0,
+    duplicateEvents = 0,
+    eventFingerprintMismatches = 0;
   let lastFinal: number | undefined;
   for (const upload of input.uploads) {
     const record = input.records.get(upload.evidenceId);

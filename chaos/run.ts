@@ -67,7 +67,12 @@ async function main(): Promise<number> {
   else process.stdout.write(`\n${markdownTable(outcomes)}\n`);
   if (!values["no-docs"]) {
     const meta = `Last updated ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${os.cpus().length} cores (Node ${process.version}); each row is the latest run of its scenario.`;
-    writeTable(projectFile("docs", "reliability.md"), outcomes, meta, suite.map((s) => s.name));
+    writeTable(
+      projectFile("docs", "reliability.md"),
+      outcomes,
+      meta,
+      suite.map((s) => s.name),
+    );
   }
   return outcomes.every(passed) ? 0 : 1;
 }

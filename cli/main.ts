@@ -17,10 +17,7 @@ import { EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "./exit-codes";
 import { writeErrorLine } from "./output";
 
 export function buildProgram(): Command {
-  const program = new Command("custody")
-    .description("Court-ready evidence from body-worn video: pipeline, local stack and operations.")
-    .exitOverride()
-    .showHelpAfterError();
+  const program = new Command("custody").description("Court-ready evidence from body-worn video: pipeline, local stack and operations.").exitOverride().showHelpAfterError();
   registerStackCommands(program);
   registerEvidenceCommands(program);
   registerVerifyCommand(program);

@@ -42,16 +42,18 @@ export function fixitySchedule(env: Record<string, string | undefined> = process
 export async function fixitySampleHandler(_timer: unknown, invocation: InvocationContext): Promise<void> {
   const context = timerContextFor(fixitySampleFunction, invocation);
   const { index, blobs, publisher, ledger, settings } = await getServices();
-  const outcome = await runFixitySample(
-    { index, blobs, publisher, resultsQueue: ENTITIES.stageResults.queueName, ledger: { ledger, requiredStages: settings.requiredStages } },
-    context,
-    { sampleSize: settings.fixity.sampleSize, recheckAfterMs: settings.fixity.recheckAfterHours * 3600_000 },
-  );
+  const outcome = await runFixitySample({ index, blobs, publisher, resultsQueue: ENTITIES.stageResults.queueName, ledger: { ledger, requiredStages: settings.requiredStages } }, context, {
+    sampleSize: settings.fixity.sampleSize,
+    recheckAfterMs: settings.fixity.recheckAfterHours * 3600_000,
+  });
   const counts = { checked: outcome.reports.length, intact: 0, modified: 0, missing: 0, unverifiable: 0, errors: outcome.errors.length };
   for (const report of outcome.reports) counts[report.status] += 1;
   if (counts.modified + counts.missing > 0) context.log.error("fixity sample finished: originals changed or missing", counts);
   else context.log.info("fixity sample finished", counts);
   if (outcome.errors.length > 0) {
-    throw new CustodyError("Transient", `fixity sample: ${outcome.errors.length} check(s) could not be made (${outcome.errors.map((e) => `${e.evidenceId}: ${e.code}`).join(", ")}); the next run tries them again.`);
+    throw new CustodyError(
+      "Transient",
+      `fixity sample: ${outcome.errors.length} check(s) could not be made (${outcome.errors.map((e) => `${e.evidenceId}: ${e.code}`).join(", ")}); the next run tries them again.`,
+    );
   }
 }

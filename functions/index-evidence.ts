@@ -117,6 +117,11 @@ function refuseWrongRoute(route: QueueEntity, claim: ResultClaim, evidenceId: st
   if (refusal === undefined) return;
   // Its own line for an alert: only an identity with Send on this queue can have sent it (a
   // hash or fixity claim on media-results: the media app, i.e. possibly a crafted recording).
-  context.log.error("claim refused: wrong route", { evidenceId, route: route.queueName, expectedRoute: expectedResultRoute(claim), claim: claim.kind === "fixity-result" ? claim.kind : `${claim.stage} ${claim.kind}` });
+  context.log.error("claim refused: wrong route", {
+    evidenceId,
+    route: route.queueName,
+    expectedRoute: expectedResultRoute(claim),
+    claim: claim.kind === "fixity-result" ? claim.kind : `${claim.stage} ${claim.kind}`,
+  });
   throw new CustodyError("InvalidMessage", refusal, { retryable: false });
 }

@@ -63,7 +63,10 @@ export function scheduleSetting(env: Record<string, string | undefined>, setting
   const expression = fields.join(" ");
   const problem = fields.length !== 6 ? `it has ${fields.length} field${fields.length === 1 ? "" : "s"}` : cronProblem(expression);
   if (problem !== undefined) {
-    throw new CustodyError("InvalidConfiguration", `Setting ${setting} must be an NCRONTAB expression with six fields (second minute hour day month day-of-week), e.g. "${fallback}", not "${raw}": ${problem}.`);
+    throw new CustodyError(
+      "InvalidConfiguration",
+      `Setting ${setting} must be an NCRONTAB expression with six fields (second minute hour day month day-of-week), e.g. "${fallback}", not "${raw}": ${problem}.`,
+    );
   }
   return expression;
 }

@@ -55,10 +55,21 @@ export async function reconcileHandler(_timer: unknown, invocation: InvocationCo
     },
   );
   const failed = outcome.items.filter((i) => !i.sent);
-  const counts = { operationId, originalsChecked: outcome.scanned.originals, stuck: outcome.scanned.stuck, rebuiltFromLedger: outcome.rebuilt.filter((r) => r.written).length, reemitted: outcome.items.length - failed.length, notSent: failed.length, errors: outcome.errors.length };
+  const counts = {
+    operationId,
+    originalsChecked: outcome.scanned.originals,
+    stuck: outcome.scanned.stuck,
+    rebuiltFromLedger: outcome.rebuilt.filter((r) => r.written).length,
+    reemitted: outcome.items.length - failed.length,
+    notSent: failed.length,
+    errors: outcome.errors.length,
+  };
   if (outcome.items.length > 0 || outcome.rebuilt.length > 0) context.log.warn("reconcile finished: recordings re-announced or rebuilt", counts);
   else context.log.info("reconcile finished: nothing missing", counts);
   if (failed.length > 0 || outcome.errors.length > 0) {
-    throw new CustodyError("Transient", `reconcile: ${failed.length} event(s) not sent, ${outcome.errors.length} check(s) not made (${[...failed.map((i) => `${i.evidenceId}: ${i.error ?? "?"}`), ...outcome.errors].slice(0, 5).join("; ")}); the next run tries again.`);
+    throw new CustodyError(
+      "Transient",
+      `reconcile: ${failed.length} event(s) not sent, ${outcome.errors.length} check(s) not made (${[...failed.map((i) => `${i.evidenceId}: ${i.error ?? "?"}`), ...outcome.errors].slice(0, 5).join("; ")}); the next run tries again.`,
+    );
   }
 }

@@ -30,9 +30,7 @@ export async function startLocalCosmos(options: StartCosmosOptions = {}): Promis
   const server: Server = createHttpsServer({ keepAlive: true });
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(error.code === "EADDRINUSE" ? new Error(`Cosmos stand-in cannot listen: port ${options.port} is already in use.`) : error),
-    );
+    server.once("error", (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? new Error(`Cosmos stand-in cannot listen: port ${options.port} is already in use.`) : error));
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;

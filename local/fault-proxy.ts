@@ -143,7 +143,14 @@ export async function startFaultProxy(options: StartFaultProxyOptions): Promise<
       socket.resetAndDestroy();
       return;
     }
-    links.add(new Link(socket, options.target, () => state === "blackhole", (link) => links.delete(link)));
+    links.add(
+      new Link(
+        socket,
+        options.target,
+        () => state === "blackhole",
+        (link) => links.delete(link),
+      ),
+    );
   });
   const listen = (port: number): Promise<void> =>
     new Promise<void>((resolve, reject) => {

@@ -22,9 +22,7 @@ export const SERVICE_BUS_CONNECTION = "ServiceBusConnection";
 export const STORAGE_CONNECTION = "EvidenceStorage";
 export const COSMOS_CONNECTION = "EvidenceIndex";
 
-export type ConnectionAuth =
-  | { kind: "connectionString"; connectionString: string }
-  | { kind: "identity"; endpoint: string; clientId?: string };
+export type ConnectionAuth = { kind: "connectionString"; connectionString: string } | { kind: "identity"; endpoint: string; clientId?: string };
 
 export interface CosmosSettings {
   auth: ConnectionAuth;
@@ -203,7 +201,10 @@ function stages(env: Environment): PipelineStage[] {
 function list(env: Environment, key: string, fallback: string[]): string[] {
   const raw = env[key];
   if (raw === undefined || raw.trim() === "") return fallback;
-  return raw.split(",").map((s) => s.trim()).filter(Boolean);
+  return raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function eventSource(env: Environment): string {

@@ -151,6 +151,16 @@ export function declaredRules(topicName: string, subscriptionName: string): Decl
 
 /** Config.json's correlation filter fields (PascalCase; `Label` is the SDK's `subject`) as the SDK names them. */
 function correlationFromFile(filter: Record<string, unknown>): Record<string, unknown> {
-  const names: Record<string, string> = { CorrelationId: "correlationId", MessageId: "messageId", To: "to", ReplyTo: "replyTo", Label: "subject", SessionId: "sessionId", ReplyToSessionId: "replyToSessionId", ContentType: "contentType", Properties: "applicationProperties" };
+  const names: Record<string, string> = {
+    CorrelationId: "correlationId",
+    MessageId: "messageId",
+    To: "to",
+    ReplyTo: "replyTo",
+    Label: "subject",
+    SessionId: "sessionId",
+    ReplyToSessionId: "replyToSessionId",
+    ContentType: "contentType",
+    Properties: "applicationProperties",
+  };
   return Object.fromEntries(Object.entries(filter).map(([key, value]) => [names[key] ?? key, value]));
 }

@@ -31,7 +31,14 @@ export function report(options: MediaBenchOptions, f: MediaFigures): BenchResult
     title: "Media stages vs bare tools, one run (goals from issue 4)",
     columns: ["measurement", "Custody", "bare / reference", "ratio or overhead", "goal", "met"],
     rows: [
-      [`transcode stage vs bare ffmpeg, same argv + SAS URL (s, median of ${options.transcodeRounds})`, f.transcode.stageSeconds, f.transcode.bareUrlSeconds, `${f.transcode.ratio.toFixed(3)}×`, `≤ ${GOALS.transcodeRatio}×`, met(f.transcode.ratio <= GOALS.transcodeRatio)],
+      [
+        `transcode stage vs bare ffmpeg, same argv + SAS URL (s, median of ${options.transcodeRounds})`,
+        f.transcode.stageSeconds,
+        f.transcode.bareUrlSeconds,
+        `${f.transcode.ratio.toFixed(3)}×`,
+        `≤ ${GOALS.transcodeRatio}×`,
+        met(f.transcode.ratio <= GOALS.transcodeRatio),
+      ],
       ...f.hashes.map((h): Array<string | number | null> => [
         `hash stage vs max(download, SHA-256), ${h.label} (s)`,
         h.stageSeconds,
@@ -40,17 +47,26 @@ export function report(options: MediaBenchOptions, f: MediaFigures): BenchResult
         `≤ ${GOALS.hashRatio}×`,
         met(h.ratio <= GOALS.hashRatio),
       ]),
-      [`upload → evidence-ready vs longest stage in the run (ms, median of ${options.latencyRounds})`, f.latency.latencyMs, f.latency.longestMs, `+${Math.round(f.latency.overheadMs)} ms`, `< ${GOALS.overheadMs} ms`, met(f.latency.overheadMs < GOALS.overheadMs)],
+      [
+        `upload → evidence-ready vs longest stage in the run (ms, median of ${options.latencyRounds})`,
+        f.latency.latencyMs,
+        f.latency.longestMs,
+        `+${Math.round(f.latency.overheadMs)} ms`,
+        `< ${GOALS.overheadMs} ms`,
+        met(f.latency.overheadMs < GOALS.overheadMs),
+      ],
       ["upload → evidence-ready vs transcode stage run alone (ms)", f.latency.latencyMs, f.transcode.stageSeconds * 1000, `+${Math.round(f.latency.overheadVsAloneMs)} ms`, `(information)`, "–"],
       ...(f.memory
-        ? [[
-            `peak RSS of the host process, ${mib(f.memory.bytes).toLocaleString("en-US")} MiB recording (MiB)`,
-            f.memory.processingPeakRssMiB,
-            f.memory.baselineRssMiB,
-            `+${f.memory.processingPeakRiseMiB.toFixed(1)} MiB over baseline`,
-            "≤ 300 MB (286 MiB)",
-            met(f.memory.processingPeakRssMiB * MiB <= GOALS.peakRssBytes),
-          ] as Array<string | number | null>]
+        ? [
+            [
+              `peak RSS of the host process, ${mib(f.memory.bytes).toLocaleString("en-US")} MiB recording (MiB)`,
+              f.memory.processingPeakRssMiB,
+              f.memory.baselineRssMiB,
+              `+${f.memory.processingPeakRiseMiB.toFixed(1)} MiB over baseline`,
+              "≤ 300 MB (286 MiB)",
+              met(f.memory.processingPeakRssMiB * MiB <= GOALS.peakRssBytes),
+            ] as Array<string | number | null>,
+          ]
         : []),
     ],
   };
@@ -79,7 +95,16 @@ export function report(options: MediaBenchOptions, f: MediaFigures): BenchResult
   const latencyTable: BenchTable = {
     title: "Upload → evidence-ready, 60 s 720p clip, embedded stack (ms per round)",
     columns: ["round", "latency", "hash", "transcode", "thumbnail", "longest", "overhead", "vs transcode alone"],
-    rows: f.latency.rounds.map((r, i) => [String(i + 1), r.latencyMs, r.stageMs.hash ?? null, r.stageMs.transcode ?? null, r.stageMs.thumbnail ?? null, r.longestMs, r.overheadMs, r.overheadVsAloneMs]),
+    rows: f.latency.rounds.map((r, i) => [
+      String(i + 1),
+      r.latencyMs,
+      r.stageMs.hash ?? null,
+      r.stageMs.transcode ?? null,
+      r.stageMs.thumbnail ?? null,
+      r.longestMs,
+      r.overheadMs,
+      r.overheadVsAloneMs,
+    ]),
   };
   const tables = [summary, transcodeTable, hashTable, latencyTable];
   if (f.memory) {
@@ -100,7 +125,7 @@ export function report(options: MediaBenchOptions, f: MediaFigures): BenchResult
     `${f.ffmpeg.split(" Copyright")[0]}; total bench time ${f.totalSeconds.toFixed(0)} s; load average (1/5/15 min) ${f.load.before.join("/")} before, ${f.load.after.join("/")} after — wall-clock ratios on a shared 2-core machine move with other work, so rounds alternate and the median per-round ratio is reported.`,
     `clip: ${options.clipSeconds} s 1280×720 30 fps testsrc2 + 440 Hz sine, H.264 veryfast yuv420p + AAC 128k, faststart, ${mib(f.clipBytes)} MiB, generated in ${f.clipGenerateSeconds.toFixed(1)} s; uploaded to Azurite (container ${BENCH_CONTAINER} for items 1–2, originals for 3–4).`,
     "transcode: the stage (transcodeOriginal: versions, ffprobe over the SAS URL, plan, ffmpeg, ffprobe verification of the proxy, ETag check, upload with SHA-256) against bare ffmpeg spawned with the exact argv the stage recorded in its provenance, reading the same blob through a fresh SAS URL from the same Azurite (output to a local path); rounds alternate which goes first. Bare on the local file is information only (argv with `file:` input, protocol allow-list `file`, no URL options).",
-    "hash: hashOriginal through AzureBlobStore (whole-file + segment SHA-256s) vs. BlobClient.download() drained without hashing and vs. SHA-256 of the local file (page cache) in Node; ratio = stage ÷ the slower of the two. \"download → SHA-256\" is the two in one pipe (the bare tools overlapped): \"bare pipe ÷ slower\" is the best this machine allows for one digest; \"stage ÷ bare pipe\" is the stage's own cost, including its second (per-segment) SHA-256 on the thread pool. CPU = this process's user+system seconds, all threads.",
+    'hash: hashOriginal through AzureBlobStore (whole-file + segment SHA-256s) vs. BlobClient.download() drained without hashing and vs. SHA-256 of the local file (page cache) in Node; ratio = stage ÷ the slower of the two. "download → SHA-256" is the two in one pipe (the bare tools overlapped): "bare pipe ÷ slower" is the best this machine allows for one digest; "stage ÷ bare pipe" is the stage\'s own cost, including its second (per-segment) SHA-256 on the thread pool. CPU = this process\'s user+system seconds, all threads.',
     "latency: from just before the BlobCreated event is sent (after the upload completed) to the record's finalEvent.publishedAt (evidence-ready confirmed); stage times are the record's startedAt → finishedAt per stage, which run concurrently (hash, transcode, thumbnail on a 2-way-parallel dev host); overhead = latency − longest stage. \"vs transcode alone\" also counts the CPU the concurrent thumbnail and hash stages take from the transcode.",
     "memory: RSS of this process, which runs the whole stack except Azurite (dev host and functions, Cosmos stand-in, Service Bus emulator) and the bench itself; ffmpeg/ffprobe and Azurite are separate processes (VmHWM read from /proc on every sample, so a child living less than 100 ms may be missed).",
   ];
@@ -109,7 +134,14 @@ export function report(options: MediaBenchOptions, f: MediaFigures): BenchResult
     tables,
     notes,
     data: {
-      options: { clipSeconds: options.clipSeconds, bigBytes: options.bigBytes, hashBig: options.hashBig, transcodeRounds: options.transcodeRounds, hashRounds: options.hashRounds, latencyRounds: options.latencyRounds },
+      options: {
+        clipSeconds: options.clipSeconds,
+        bigBytes: options.bigBytes,
+        hashBig: options.hashBig,
+        transcodeRounds: options.transcodeRounds,
+        hashRounds: options.hashRounds,
+        latencyRounds: options.latencyRounds,
+      },
       goals: GOALS,
       ffmpeg: f.ffmpeg,
       clipBytes: f.clipBytes,

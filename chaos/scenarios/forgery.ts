@@ -36,7 +36,16 @@ function projection(record: EvidenceRecord | undefined): unknown {
   const stages = Object.fromEntries(
     Object.entries(record.stages).map(([stage, state]) => [stage, { status: state?.status, resultKey: state?.resultKey, renditions: state?.renditions?.map((r) => r.sha256) }]),
   );
-  return { status: record.status, original: record.original, capture: record.capture, hash: record.hash, integrityFindings: record.integrityFindings, fixity: record.fixity, stages, finalEvent: record.finalEvent };
+  return {
+    status: record.status,
+    original: record.original,
+    capture: record.capture,
+    hash: record.hash,
+    integrityFindings: record.integrityFindings,
+    fixity: record.fixity,
+    stages,
+    finalEvent: record.finalEvent,
+  };
 }
 
 function changedFields(before: EvidenceRecord | undefined, after: EvidenceRecord | undefined): string[] {
@@ -69,7 +78,8 @@ export function forgeryScenario(): Scenario {
   const name = "forgery";
   return {
     name,
-    summary: "6 recordings made ready, then forged messages on each entity: hash results (dated 2030 and now), a fixity result, BlobCreated events (a made-up version, a missing blob), evidence-received (another original and officer), evidence-ready (another fingerprint).",
+    summary:
+      "6 recordings made ready, then forged messages on each entity: hash results (dated 2030 and now), a fixity result, BlobCreated events (a made-up version, a missing blob), evidence-received (another original and officer), evidence-ready (another fingerprint).",
     mustHold: "forged stage results refused (dead-lettered), a contradicting digest kept as a finding only, no record field and no published event changed.",
     async run(context): Promise<ScenarioOutcome> {
       const chaos = await startChaosStack({ workDir: path.join(context.workDir, name) });
@@ -130,7 +140,13 @@ export function forgeryScenario(): Scenario {
           { label: "forged fixity result", id: fixityResultMessageId(fixityClaim), body: fixityClaim as unknown, refused: true },
         ];
         for (const claim of stageClaims) {
-          await results.sendMessages({ messageId: claim.id, body: claim.body, contentType: "application/json", correlationId: (claim.body as { evidenceId: string }).evidenceId, subject: (claim.body as { kind: string }).kind });
+          await results.sendMessages({
+            messageId: claim.id,
+            body: claim.body,
+            contentType: "application/json",
+            correlationId: (claim.body as { evidenceId: string }).evidenceId,
+            subject: (claim.body as { kind: string }).kind,
+          });
         }
         await results.close();
 
@@ -202,11 +218,26 @@ export function forgeryScenario(): Scenario {
         const strangers = [...after.keys()].filter((id) => !uploads.some((u) => u.evidenceId === id));
         checks.push({ what: "no record from forged BlobCreated", held: strangers.length === 0, detail: `${strangers.length} new records` });
         const newEvents = chaos.events.all.slice(eventsBefore).filter((event) => event.messageId !== forgedReadyId);
-        checks.push({ what: "published events unchanged", held: newEvents.length === 0, detail: `${newEvents.length} new events (${[...new Set(newEvents.map((e) => e.type.split(".")[2]))].join(", ")})` });
+        checks.push({
+          what: "published events unchanged",
+          held: newEvents.length === 0,
+          detail: `${newEvents.length} new events (${[...new Set(newEvents.map((e) => e.type.split(".")[2]))].join(", ")})`,
+        });
 
         const forgedDelivered = chaos.events.all.some((event) => event.messageId === forgedReadyId);
-        const figures = measure({ scenario: name, uploads, records: after, events: chaos.events.all.filter((e) => e.messageId !== forgedReadyId), deadLettered: chaos.deadLettered(), since: { at: now.getTime(), label: "forgeries" } });
-        checks.push({ what: "events and records agree on every fingerprint", held: figures.eventFingerprintMismatches === 0, detail: `${figures.eventFingerprintMismatches} events whose fingerprint the record no longer has` });
+        const figures = measure({
+          scenario: name,
+          uploads,
+          records: after,
+          events: chaos.events.all.filter((e) => e.messageId !== forgedReadyId),
+          deadLettered: chaos.deadLettered(),
+          since: { at: now.getTime(), label: "forgeries" },
+        });
+        checks.push({
+          what: "events and records agree on every fingerprint",
+          held: figures.eventFingerprintMismatches === 0,
+          detail: `${figures.eventFingerprintMismatches} events whose fingerprint the record no longer has`,
+        });
         return {
           ...figures,
           timeToLastFinalInMs: undefined,

@@ -51,14 +51,18 @@ export function stackCrashScenario(options: StackCrashScenarioOptions): Scenario
       try {
         first.host.start();
         uploads = await first.upload(context.clip, options.uploads, name, 16);
-        await until(async () => {
-          let final = 0;
-          for (const upload of uploads) {
-            const record = (await first.index.read(upload.evidenceId).catch(() => undefined))?.record;
-            if (record !== undefined && isFinal(record)) final++;
-          }
-          return final >= crashAfter;
-        }, settleInMs, 200);
+        await until(
+          async () => {
+            let final = 0;
+            for (const upload of uploads) {
+              const record = (await first.index.read(upload.evidenceId).catch(() => undefined))?.record;
+              if (record !== undefined && isFinal(record)) final++;
+            }
+            return final >= crashAfter;
+          },
+          settleInMs,
+          200,
+        );
         await first.host.kill();
         // What downstream received before the crash (the host is dead: nothing new is published).
         await first.events.quiet(1000);
@@ -78,7 +82,9 @@ export function stackCrashScenario(options: StackCrashScenarioOptions): Scenario
         second.host.start();
         const restartedAt = Date.now();
         // The runbook's step, as an operator runs it: the CLI against the running stack.
-        const reconcile = await promisify(execFile)(process.execPath, [projectFile("bin", "custody.js"), "reconcile", "--stuck-after", "0s", "--json", "--data-dir", path.join(workDir, "data")], { maxBuffer: 16 * 1024 * 1024 });
+        const reconcile = await promisify(execFile)(process.execPath, [projectFile("bin", "custody.js"), "reconcile", "--stuck-after", "0s", "--json", "--data-dir", path.join(workDir, "data")], {
+          maxBuffer: 16 * 1024 * 1024,
+        });
         const result = JSON.parse(reconcile.stdout) as { count: number; rebuilt: Array<{ written: boolean }> };
         notes.push(`reconcile: ${result.rebuilt.filter((r) => r.written).length} rebuilt from the ledger, ${result.count} re-announced`);
         const records = await waitForFinal(second.index, uploads, { timeoutInMs: settleInMs });

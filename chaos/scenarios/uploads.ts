@@ -130,7 +130,10 @@ export function hostKillScenario(options: HostKillScenarioOptions): Scenario {
             {
               what: `final within ${limitText} of the last kill`,
               held: figures.stuck === 0 && figures.timeToLastFinalInMs !== undefined && figures.timeToLastFinalInMs <= options.recoveryLimitInMs,
-              detail: figures.stuck > 0 ? `${figures.stuck} not final after ${Math.round(((options.recoveryLimitInMs + (options.extraWaitInMs ?? 0)) / 1000))} s` : `last final ${Math.round((figures.timeToLastFinalInMs ?? 0) / 1000)} s after the last kill`,
+              detail:
+                figures.stuck > 0
+                  ? `${figures.stuck} not final after ${Math.round((options.recoveryLimitInMs + (options.extraWaitInMs ?? 0)) / 1000)} s`
+                  : `last final ${Math.round((figures.timeToLastFinalInMs ?? 0) / 1000)} s after the last kill`,
             },
           ],
         };

@@ -72,7 +72,9 @@ export function registerDlqChangeCommands(dlq: Command): void {
       const entity = receivableEntity(name);
       const olderThanInMs = options.olderThan === undefined ? undefined : durationInMs(options.olderThan, "--older-than");
       if (!options.yes && !options.dryRun) {
-        throw new Error(`purge deletes dead-lettered messages of ${entityName(entity)} for good: add --yes to confirm, or --dry-run to see what would go (see \`custody dlq peek ${entityName(entity)}\` first).`);
+        throw new Error(
+          `purge deletes dead-lettered messages of ${entityName(entity)} for good: add --yes to confirm, or --dry-run to see what would go (see \`custody dlq peek ${entityName(entity)}\` first).`,
+        );
       }
       await runChange(options, "purge", (deps) =>
         purge(deps, entity, { reasonLike: options.reasonLike, evidenceId: options.evidence, olderThanInMs, olderThanText: options.olderThan, dryRun: options.dryRun }),

@@ -93,8 +93,8 @@ export function stageOfEntity(entity: ReceivableEntity): PipelineStage | undefin
 export function registerDlqCommands(program: Command): void {
   const dlq = program.command("dlq").description("Dead-letter queues: what is stuck, why, and sending it back (redrive) or deleting it (purge).");
 
-  targetCommand(dlq, "list [entities...]", "Active, dead-letter and scheduled message counts per queue and subscription (default: all in the topology).", "print a JSON array")
-    .action(async (names: string[], options: DlqOptions) => {
+  targetCommand(dlq, "list [entities...]", "Active, dead-letter and scheduled message counts per queue and subscription (default: all in the topology).", "print a JSON array").action(
+    async (names: string[], options: DlqOptions) => {
       const entities = names.length > 0 ? names.map(receivableEntity) : allReceivableEntities();
       const rows = await withOperations(options, async (operations) => {
         const counts = await operations.listCounts(entities);
@@ -102,7 +102,8 @@ export function registerDlqCommands(program: Command): void {
       });
       printResult(options.json, rows, () => formatList(rows));
       process.exitCode = EXIT_OK;
-    });
+    },
+  );
 
   targetCommand(dlq, "peek <entity>", "Show dead-lettered messages without locking them, with the cause the evidence record holds.", "print the result as JSON")
     .option("--max <n>", "at most this many messages", parsedAs(positiveInteger, "--max"), 50)

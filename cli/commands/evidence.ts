@@ -106,22 +106,21 @@ export function registerEvidenceCommands(program: Command): void {
           : EXIT_FAILED_RECORDING;
     });
 
-  targetCommand(program, "status <evidenceId>", "Show one recording's index record.", "print the record as JSON")
-    .action(async (evidenceId: string, options: CommonOptions) => {
-      const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
-      try {
-        const stored = await target.services.index.read(evidenceId);
-        if (!stored) {
-          writeErrorLine(`custody: no recording ${printable(evidenceId)}`);
-          process.exitCode = EXIT_USAGE_OR_INFRASTRUCTURE;
-          return;
-        }
-        printResult(options.json, stored.record, () => describeRecord(stored.record));
-        process.exitCode = stored.record.status === "ready" || stored.record.status === "received" || stored.record.status === "waiting" ? EXIT_OK : EXIT_FAILED_RECORDING;
-      } finally {
-        await target.close();
+  targetCommand(program, "status <evidenceId>", "Show one recording's index record.", "print the record as JSON").action(async (evidenceId: string, options: CommonOptions) => {
+    const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
+    try {
+      const stored = await target.services.index.read(evidenceId);
+      if (!stored) {
+        writeErrorLine(`custody: no recording ${printable(evidenceId)}`);
+        process.exitCode = EXIT_USAGE_OR_INFRASTRUCTURE;
+        return;
       }
-    });
+      printResult(options.json, stored.record, () => describeRecord(stored.record));
+      process.exitCode = stored.record.status === "ready" || stored.record.status === "received" || stored.record.status === "waiting" ? EXIT_OK : EXIT_FAILED_RECORDING;
+    } finally {
+      await target.close();
+    }
+  });
 
   targetCommand(program, "list", "List recordings, newest first.", "print a JSON array")
     .option("--status <status>", "received | waiting | ready | failed | rejected (waiting: a stage's retry is scheduled after a transient failure)")
@@ -145,7 +144,9 @@ export function registerEvidenceCommands(program: Command): void {
         printResult(options.json, records.map(summary), () =>
           records.length === 0
             ? emptyList(options)
-            : records.map((r) => `${r.evidenceId}  ${r.status.padEnd(8)}  ${printable(r.capture?.officerId ?? "-")}  ${printable(r.original?.container ?? "?")}/${printable(r.original?.name ?? "?")}`).join("\n"),
+            : records
+                .map((r) => `${r.evidenceId}  ${r.status.padEnd(8)}  ${printable(r.capture?.officerId ?? "-")}  ${printable(r.original?.container ?? "?")}/${printable(r.original?.name ?? "?")}`)
+                .join("\n"),
         );
       } finally {
         await target.close();
@@ -319,7 +320,9 @@ async function writeRenditions(target: StackTarget, record: EvidenceRecord, dir:
 
 /** What an empty `custody list` says: which filter found nothing, and where recordings come from. */
 function emptyList(options: { status?: string; officer?: string; since?: string }): string {
-  const filters = [options.status ? `status ${options.status}` : "", options.officer ? `officer ${printable(options.officer)}` : "", options.since ? `since ${printable(options.since)}` : ""].filter(Boolean);
+  const filters = [options.status ? `status ${options.status}` : "", options.officer ? `officer ${printable(options.officer)}` : "", options.since ? `since ${printable(options.since)}` : ""].filter(
+    Boolean,
+  );
   if (filters.length > 0) return `No recordings with ${filters.join(", ")} (\`custody list\` without filters shows all).`;
   return "No recordings in the index. Upload with `custody process FILE…`; originals stored without an index record are found by `custody reconcile --dry-run`.";
 }
@@ -362,10 +365,13 @@ export function describeRecord(record: EvidenceRecord): string {
       lines.push(`             retry ${state.retry.round + 1} due ${state.retry.nextAttemptAt} (failing since ${state.retry.firstFailedAt})`);
     }
     const primary = state?.renditions?.[0];
-    if (primary) lines.push(`             ${printable(primary.name)} sha256 ${primary.sha256}${state?.provenance ? ` (${printable(state.provenance.tools.ffmpeg.split(" ").slice(0, 3).join(" "))})` : ""}`);
+    if (primary)
+      lines.push(`             ${printable(primary.name)} sha256 ${primary.sha256}${state?.provenance ? ` (${printable(state.provenance.tools.ffmpeg.split(" ").slice(0, 3).join(" "))})` : ""}`);
     // Runs a reprocess (or a redelivery) replaced: the digests handed out before stay visible.
     for (const run of state?.superseded ?? []) {
-      lines.push(`             replaced: ${printable(run.renditions[0]?.name ?? "-")} sha256 ${run.renditions[0]?.sha256 ?? "-"} (finished ${run.finishedAt}${run.reprocessId ? `, reprocess ${run.reprocessId}` : ""})`);
+      lines.push(
+        `             replaced: ${printable(run.renditions[0]?.name ?? "-")} sha256 ${run.renditions[0]?.sha256 ?? "-"} (finished ${run.finishedAt}${run.reprocessId ? `, reprocess ${run.reprocessId}` : ""})`,
+      );
     }
   }
   for (const finding of record.integrityFindings) lines.push(`  FINDING    ${finding.code}: ${printable(finding.message)}`);

@@ -130,7 +130,9 @@ function format(result: ReconcileResult): string {
     lines.push(`  ${i.evidenceId}  ${printable(i.blob)}  ${printable(i.reason)}${result.dryRun ? "" : i.sent ? "  sent" : `  NOT SENT: ${printable(i.error ?? "unknown error")}`}`);
   }
   for (const r of result.rebuilt) {
-    lines.push(`  ${r.evidenceId}  ${printable(r.blob)}  ${result.dryRun ? "would be rebuilt" : r.written ? "rebuilt" : `NOT REBUILT: ${printable(r.error ?? "unknown error")}`} from the custody ledger (${r.entries} entries): ${r.status}`);
+    lines.push(
+      `  ${r.evidenceId}  ${printable(r.blob)}  ${result.dryRun ? "would be rebuilt" : r.written ? "rebuilt" : `NOT REBUILT: ${printable(r.error ?? "unknown error")}`} from the custody ledger (${r.entries} entries): ${r.status}`,
+    );
   }
   for (const e of result.errors) lines.push(`  ERROR ${printable(e)}`);
   if (result.audit) lines.push(`Audit record: ${result.audit} (id ${result.id}); see \`custody audit\`.`);

@@ -89,7 +89,7 @@ export function registerReprocessCommand(program: Command): void {
   )
     .argument("<evidenceIds...>", "evidence ids (ev-…)")
     .option("--stage <stage...>", `stages to re-run (${REPROCESSABLE_STAGES.join(", ")}); default: all of them`)
-    .option("--reason <text>", "why, for the audit record and the custody log (e.g. \"ffmpeg 7.1 upgrade\")")
+    .option("--reason <text>", 'why, for the audit record and the custody log (e.g. "ffmpeg 7.1 upgrade")')
     .option("--wait", "wait until each re-run has reported, and show its outcome")
     .option("--wait-seconds <n>", "how long --wait waits", "600")
     .option("--dry-run", "list what would be re-run; send nothing")
@@ -134,7 +134,13 @@ export function registerReprocessCommand(program: Command): void {
         }
         base.count = base.items.filter((i) => (base.dryRun ? i.messageId !== undefined && i.error === undefined : i.sent)).length;
         if (base.items.some((i) => i.sent)) base.audit = await audit(target, base, request);
-        if (options.wait && !base.dryRun) await waitForOutcomes(base.items.filter((i) => i.sent), request.id, waitInMs, (id) => target.services.index.read(id));
+        if (options.wait && !base.dryRun)
+          await waitForOutcomes(
+            base.items.filter((i) => i.sent),
+            request.id,
+            waitInMs,
+            (id) => target.services.index.read(id),
+          );
         return base;
       });
       printResult(options.json, result, () => format(result));
@@ -213,7 +219,9 @@ async function waitForOutcomes(items: ReprocessItem[], requestId: string, timeou
 
 function format(result: ReprocessResult): string {
   const verb = result.dryRun ? "would re-run" : "re-run requested";
-  const lines = [`reprocess ${result.id} by ${printable(result.requestedBy)}${result.reason ? ` (${printable(result.reason)})` : ""}: ${verb} for ${result.count} stage(s)${result.dryRun ? " (dry run: nothing sent)" : ""}`];
+  const lines = [
+    `reprocess ${result.id} by ${printable(result.requestedBy)}${result.reason ? ` (${printable(result.reason)})` : ""}: ${verb} for ${result.count} stage(s)${result.dryRun ? " (dry run: nothing sent)" : ""}`,
+  ];
   for (const i of result.items) {
     let line = `  ${printable(i.evidenceId)}  ${i.stage.padEnd(9)}  `;
     if (i.error !== undefined && i.outcome === undefined) line += `NOT REQUESTED: ${printable(i.error)}`;

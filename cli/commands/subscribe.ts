@@ -61,7 +61,12 @@ const RECEIVE_BATCH = 16;
 const RECEIVE_WAIT_IN_MS = 1000;
 
 export function registerSubscribeCommand(program: Command): void {
-  targetCommand(program, "subscribe <subscription>", "Tail the evidence events a subscription of the evidence-ready topic receives (consumes them: use a subscription of your own).", "print one JSON object per event, in the CloudEvents JSON format")
+  targetCommand(
+    program,
+    "subscribe <subscription>",
+    "Tail the evidence events a subscription of the evidence-ready topic receives (consumes them: use a subscription of your own).",
+    "print one JSON object per event, in the CloudEvents JSON format",
+  )
     .option("--filter <sql>", "narrow the subscription to a SQL filter over the routing properties (restored on exit), e.g. \"unit = 'camden'\"")
     .option("--keep-filter", "leave the --filter in place on exit")
     .option("--max <n>", "exit after this many events", parsedAs(positiveInteger, "--max"))
@@ -177,7 +182,11 @@ async function reconnect(
  * Sets the filter, or — without one — repairs a subscription that a killed run left filtered.
  * Returns what undoes the filter (undefined when there is nothing to undo).
  */
-async function prepareRules(subscription: EventSubscription, filter: string | undefined, declared: SubscriptionRule[] | undefined): Promise<((current: EventSubscription) => Promise<void>) | undefined> {
+async function prepareRules(
+  subscription: EventSubscription,
+  filter: string | undefined,
+  declared: SubscriptionRule[] | undefined,
+): Promise<((current: EventSubscription) => Promise<void>) | undefined> {
   const current = await subscription.listRules();
   const putBack = async (rules: readonly SubscriptionRule[], on: EventSubscription = subscription): Promise<void> => {
     const present = new Set((await on.listRules()).map((rule) => rule.name));
@@ -219,7 +228,11 @@ async function handle(subscription: EventSubscription, message: ReceivedMessage,
 
 function textLine(event: EvidenceEvent): string {
   const data = event.data;
-  const who = [`officer ${printable(data.capture?.officerId ?? "-")}`, `device ${printable(data.capture?.deviceId ?? "-")}`, ...(data.capture?.unit ? [`unit ${printable(data.capture.unit)}`] : [])].join("  ");
+  const who = [
+    `officer ${printable(data.capture?.officerId ?? "-")}`,
+    `device ${printable(data.capture?.deviceId ?? "-")}`,
+    ...(data.capture?.unit ? [`unit ${printable(data.capture.unit)}`] : []),
+  ].join("  ");
   if (event.type === "org.custody.evidence.updated.v1") {
     const update = event.data;
     const change = `${update.stage} re-run ${printable(update.reprocess.id)}: ${update.renditions.length} rendition(s) replace ${update.replaced.length}`;

@@ -33,9 +33,7 @@ interface VerifyOptions {
 }
 
 /** One line of output: a report, or why there is none. */
-export type VerifyResult =
-  | (FixityReport & { recorded?: boolean })
-  | { evidenceId: string; status: "not-found" | "error"; reason: string; differingSegments: [] };
+export type VerifyResult = (FixityReport & { recorded?: boolean }) | { evidenceId: string; status: "not-found" | "error"; reason: string; differingSegments: [] };
 
 export function registerVerifyCommand(program: Command): void {
   targetCommand(program, "verify [evidenceIds...]", "Re-hash originals and compare them with the hash recorded at ingest; name the byte ranges that differ.", "print a JSON array of results")
@@ -92,7 +90,12 @@ async function verifyAll(target: StackTarget, evidenceIds: string[], options: Ve
     for (let i = next++; i < selected.length; i = next++) {
       const item = selected[i];
       const record = "missing" in item ? undefined : item;
-      results[i] = await verifyOne(item.evidenceId, record, deps, options.record && record !== undefined ? (report) => publishFixityResult(publisher, ENTITIES.stageResults.queueName, report, actor) : undefined);
+      results[i] = await verifyOne(
+        item.evidenceId,
+        record,
+        deps,
+        options.record && record !== undefined ? (report) => publishFixityResult(publisher, ENTITIES.stageResults.queueName, report, actor) : undefined,
+      );
       bar.increment();
     }
   };
@@ -110,7 +113,10 @@ async function verifyOne(evidenceId: string, record: EvidenceRecord | undefined,
   try {
     const verified = await verifyEvidence(evidenceId, record, deps);
     if (verified === undefined) return { evidenceId, status: "not-found", reason: "neither the index nor the custody ledger knows this recording", differingSegments: [] };
-    report = record === undefined ? { ...verified, reason: [verified.reason, "the index holds no record: verified against the custody ledger alone (`custody reconcile` rebuilds the record)"].filter(Boolean).join("; ") } : verified;
+    report =
+      record === undefined
+        ? { ...verified, reason: [verified.reason, "the index holds no record: verified against the custody ledger alone (`custody reconcile` rebuilds the record)"].filter(Boolean).join("; ") }
+        : verified;
   } catch (error) {
     const code = isCustodyError(error) ? `${error.code}: ` : "";
     return { evidenceId, status: "error", reason: `${code}${(error as Error).message}`, differingSegments: [] };
@@ -133,7 +139,9 @@ function isReport(result: VerifyResult): result is FixityReport & { recorded?: b
 function describeResult(result: VerifyResult): string {
   const head = `${result.status.toUpperCase().padEnd(12)} ${result.evidenceId}`;
   if (!isReport(result)) return `${head}  ${printable(result.reason)}`;
-  const where = result.original ? `\n${" ".repeat(13)}${printable(result.original.container)}/${printable(result.original.name)}${result.original.versionId ? ` (version ${printable(result.original.versionId)})` : ""}` : "";
+  const where = result.original
+    ? `\n${" ".repeat(13)}${printable(result.original.container)}/${printable(result.original.name)}${result.original.versionId ? ` (version ${printable(result.original.versionId)})` : ""}`
+    : "";
   return `${head}  ${printable(describeFixity(result))}${where}`;
 }
 

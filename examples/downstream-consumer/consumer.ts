@@ -174,9 +174,7 @@ export interface RunningConsumer {
 const FILTER_RULE = "consumer-filter";
 
 export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
-  const client = options.connectionString
-    ? new ServiceBusClient(options.connectionString)
-    : new ServiceBusClient(options.fullyQualifiedNamespace ?? "", new DefaultAzureCredential());
+  const client = options.connectionString ? new ServiceBusClient(options.connectionString) : new ServiceBusClient(options.fullyQualifiedNamespace ?? "", new DefaultAzureCredential());
   const validators = loadValidators(options.schemaDir);
   const handled = new HandledEvents(options.stateFile);
   if (options.filter !== undefined) await setFilter(client, options.subscription, options.filter);
@@ -253,7 +251,9 @@ async function main(): Promise<void> {
       const detail =
         event.type === UPDATED_V1
           ? `${d.stage} re-run (${d.reprocess?.reason ?? "no reason given"}); ${d.renditions.length} new renditions${replacedProxy ? `; proxy ${replacedProxy.sha256} replaced by ${d.renditions.find((r) => r.kind === "proxy")?.sha256 ?? "-"}` : ""}`
-          : d.status === "ready" ? `${d.renditions.length} renditions; proxy ${d.renditions.find((r) => r.kind === "proxy")?.url ?? "-"}` : `${d.failure?.stage}/${d.failure?.code}: ${d.failure?.reason}`;
+          : d.status === "ready"
+            ? `${d.renditions.length} renditions; proxy ${d.renditions.find((r) => r.kind === "proxy")?.url ?? "-"}`
+            : `${d.failure?.stage}/${d.failure?.code}: ${d.failure?.reason}`;
       console.log(`${event.time} ${event.type} ${d.evidenceId} officer ${d.capture?.officerId ?? "-"}: ${detail}`);
     },
     onDeadLettered: (id, reason) => console.error(`dead-lettered ${id ?? "(no id)"}: ${reason}`),

@@ -17,8 +17,7 @@ export function readHostJson(file = projectFile("host.json")): ServiceBusHostSet
   const serviceBus = json.extensions?.serviceBus ?? {};
   return {
     maxConcurrentCalls: serviceBus.maxConcurrentCalls ?? DEFAULTS.maxConcurrentCalls,
-    maxAutoLockRenewalDurationInMs:
-      serviceBus.maxAutoLockRenewalDuration !== undefined ? parseTimeSpan(serviceBus.maxAutoLockRenewalDuration) : DEFAULTS.maxAutoLockRenewalDurationInMs,
+    maxAutoLockRenewalDurationInMs: serviceBus.maxAutoLockRenewalDuration !== undefined ? parseTimeSpan(serviceBus.maxAutoLockRenewalDuration) : DEFAULTS.maxAutoLockRenewalDurationInMs,
   };
 }
 

@@ -82,17 +82,11 @@ export class EmulatorError extends Error {
   }
 
   static entityNotFound(path: string): EmulatorError {
-    return new EmulatorError(
-      "MessagingEntityNotFound",
-      `The messaging entity '${path}' could not be found. To know more visit https://aka.ms/sbResourceMgrExceptions.`,
-    );
+    return new EmulatorError("MessagingEntityNotFound", `The messaging entity '${path}' could not be found. To know more visit https://aka.ms/sbResourceMgrExceptions.`);
   }
 
   static lockLost(): EmulatorError {
-    return new EmulatorError(
-      "MessageLockLost",
-      "The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.",
-    );
+    return new EmulatorError("MessageLockLost", "The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.");
   }
 }
 

@@ -13,15 +13,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import {
-  BlobSASPermissions,
-  SASProtocol,
-  StorageSharedKeyCredential,
-  generateBlobSASQueryParameters,
-  type BlobClient,
-  type BlobServiceClient,
-  type UserDelegationKey,
-} from "@azure/storage-blob";
+import { BlobSASPermissions, SASProtocol, StorageSharedKeyCredential, generateBlobSASQueryParameters, type BlobClient, type BlobServiceClient, type UserDelegationKey } from "@azure/storage-blob";
 import { CustodyError, toCustodyError } from "../errors";
 import {
   DERIVED_CONTAINER,
@@ -228,7 +220,8 @@ export class AzureBlobStore implements MediaBlobStore, BlobCatalog {
         throw new CustodyError("InvalidConfiguration", `Cannot write ${DERIVED_CONTAINER}/${name}: the '${DERIVED_CONTAINER}' container does not exist (the deployment creates it).`, { cause: error });
       }
       if (error instanceof CustodyError) throw error;
-      if ((error as { code?: unknown } | null)?.code === "ENOENT") throw new CustodyError("Internal", `Cannot upload ${source.kind === "file" ? source.path : "stream"}: ${(error as Error).message}`, { cause: error, retryable: false });
+      if ((error as { code?: unknown } | null)?.code === "ENOENT")
+        throw new CustodyError("Internal", `Cannot upload ${source.kind === "file" ? source.path : "stream"}: ${(error as Error).message}`, { cause: error, retryable: false });
       throw blobError(error, ref, "upload");
     }
   }

@@ -27,9 +27,7 @@ export interface StartTelemetryOptions {
   createCredential?: (clientId: string | undefined) => TokenCredential;
 }
 
-export type TelemetryState =
-  | { enabled: false }
-  | { enabled: true; authentication: "entra-id"; clientId?: string };
+export type TelemetryState = { enabled: false } | { enabled: true; authentication: "entra-id"; clientId?: string };
 
 let started: TelemetryState | undefined;
 

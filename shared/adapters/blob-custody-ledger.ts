@@ -18,7 +18,10 @@ export class BlobCustodyLedger implements CustodyLedger {
   private containerReady: Promise<unknown> | undefined;
 
   /** `createContainer`: locally the app creates it; in Azure Bicep does (the app has no control-plane rights). */
-  constructor(service: BlobServiceClient, private readonly options: { createContainer?: boolean } = {}) {
+  constructor(
+    service: BlobServiceClient,
+    private readonly options: { createContainer?: boolean } = {},
+  ) {
     this.container = service.getContainerClient(LEDGER_CONTAINER);
   }
 

@@ -24,11 +24,7 @@ const FALLBACK_SHRINK = 4;
 
 type HierarchyItem = ({ kind: "prefix" } & BlobPrefix) | ({ kind: "blob" } & BlobItem);
 
-export async function* listBlobsIsolatingFailures(
-  container: ContainerClient,
-  onUnlistable: (folder: UnlistableFolder) => void,
-  prefix = "",
-): AsyncGenerator<ListedBlob> {
+export async function* listBlobsIsolatingFailures(container: ContainerClient, onUnlistable: (folder: UnlistableFolder) => void, prefix = ""): AsyncGenerator<ListedBlob> {
   const blobs: ListedBlob[] = [];
   const folders: string[] = [];
   let lastListed: string | undefined;
@@ -42,7 +38,12 @@ export async function* listBlobsIsolatingFailures(
   for (;;) {
     let page: ContainerListBlobHierarchySegmentResponse;
     try {
-      page = (await client.listBlobsByHierarchy("/", { prefix }).byPage({ ...(pageSize === undefined ? {} : { maxPageSize: pageSize }), ...(marker === undefined ? {} : { continuationToken: marker }) }).next()).value as ContainerListBlobHierarchySegmentResponse;
+      page = (
+        await client
+          .listBlobsByHierarchy("/", { prefix })
+          .byPage({ ...(pageSize === undefined ? {} : { maxPageSize: pageSize }), ...(marker === undefined ? {} : { continuationToken: marker }) })
+          .next()
+      ).value as ContainerListBlobHierarchySegmentResponse;
     } catch (error) {
       failure ??= error;
       if (pageSize === 1) break;

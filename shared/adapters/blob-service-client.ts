@@ -28,7 +28,11 @@ export function createBlobServiceClient(settings: BlobServiceClientSettings): Bl
       return BlobServiceClient.fromConnectionString(settings.connectionString, settings.pipelineOptions);
     } catch (error) {
       // Never echo the connection string: it carries the account key.
-      throw new CustodyError("InvalidConfiguration", `The blob storage connection string is malformed (${error instanceof Error ? error.message : String(error)}). Set it to "DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…;BlobEndpoint=…" or use blobServiceUri with a managed identity.`, { cause: error });
+      throw new CustodyError(
+        "InvalidConfiguration",
+        `The blob storage connection string is malformed (${error instanceof Error ? error.message : String(error)}). Set it to "DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…;BlobEndpoint=…" or use blobServiceUri with a managed identity.`,
+        { cause: error },
+      );
     }
   }
   if (settings.blobServiceUri !== undefined && settings.blobServiceUri.trim() !== "") {

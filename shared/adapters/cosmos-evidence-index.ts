@@ -40,13 +40,7 @@ export const DEFAULT_EVIDENCE_CONTAINER_NAMES: EvidenceContainerNames = { databa
 export const EVIDENCE_INDEXING_POLICY: IndexingPolicy = {
   indexingMode: "consistent",
   automatic: true,
-  includedPaths: [
-    { path: "/status/?" },
-    { path: "/capture/officerId/?" },
-    { path: "/capture/deviceId/?" },
-    { path: "/createdAt/?" },
-    { path: "/uploadedAt/?" },
-  ],
+  includedPaths: [{ path: "/status/?" }, { path: "/capture/officerId/?" }, { path: "/capture/deviceId/?" }, { path: "/createdAt/?" }, { path: "/uploadedAt/?" }],
   excludedPaths: [{ path: "/*" }, { path: '/"_etag"/?' }],
   compositeIndexes: [
     [

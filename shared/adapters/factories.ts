@@ -101,10 +101,7 @@ export async function openEvidenceIndex(cosmos: CosmosSettings | undefined): Pro
   const names = { databaseName: cosmos.databaseName, containerName: cosmos.containerName };
   // Locally (key auth) the app creates its database and container. In Azure the identity has
   // only the data-plane role, which cannot create them: Bicep does, with the same policy.
-  const container =
-    cosmos.auth.kind === "connectionString"
-      ? await ensureEvidenceContainer(client, names)
-      : client.database(names.databaseName).container(names.containerName);
+  const container = cosmos.auth.kind === "connectionString" ? await ensureEvidenceContainer(client, names) : client.database(names.databaseName).container(names.containerName);
   return {
     index: new CosmosEvidenceIndex(container),
     close: () => {
@@ -118,7 +115,9 @@ export async function openEvidenceIndex(cosmos: CosmosSettings | undefined): Pro
 export function noEvidenceIndex(): EvidenceIndex {
   // Rejected promises, not thrown errors: callers await these calls like any index call.
   const refuse = (): Promise<never> =>
-    Promise.reject(new CustodyError("InvalidConfiguration", "This app runs without the evidence index (CUSTODY_APP_ROLE=media: no EvidenceIndex setting, no Cosmos DB role); only the core app reads or writes it."));
+    Promise.reject(
+      new CustodyError("InvalidConfiguration", "This app runs without the evidence index (CUSTODY_APP_ROLE=media: no EvidenceIndex setting, no Cosmos DB role); only the core app reads or writes it."),
+    );
   return {
     read: refuse,
     create: refuse,

@@ -10,12 +10,7 @@
  * `UseDevelopmentEmulator=true` needs that certificate's PEM, which this client alone trusts
  * (`tlsOptions.ca`, as local/servicebus-emulator/admin/client.ts does) — never process-wide.
  */
-import {
-  ServiceBusAdministrationClient,
-  type PeekMessagesOptions,
-  type ServiceBusClient,
-  type ServiceBusReceivedMessage,
-} from "@azure/service-bus";
+import { ServiceBusAdministrationClient, type PeekMessagesOptions, type ServiceBusClient, type ServiceBusReceivedMessage } from "@azure/service-bus";
 import { CustodyError } from "../errors";
 import type { DeadLetteredMessage, DeadLetterReceiver, EntityCounts, LockedDeadLetter, QueueOperations, VerbatimMessage } from "../ports/queue-operations";
 import type { ConnectionAuth } from "../settings";

@@ -5,14 +5,7 @@
  */
 import Ajv2020 from "ajv/dist/2020";
 import { CustodyError } from "../errors";
-import {
-  EVIDENCE_RECEIVED_SCHEMA,
-  FIXITY_RESULT_SCHEMA,
-  STAGE_RESULT_SCHEMA,
-  type EvidenceReceivedMessage,
-  type FixityResultMessage,
-  type StageResultMessage,
-} from "./messages";
+import { EVIDENCE_RECEIVED_SCHEMA, FIXITY_RESULT_SCHEMA, STAGE_RESULT_SCHEMA, type EvidenceReceivedMessage, type FixityResultMessage, type StageResultMessage } from "./messages";
 
 export interface MessageKinds {
   "evidence-received": EvidenceReceivedMessage;

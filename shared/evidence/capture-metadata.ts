@@ -60,10 +60,7 @@ export interface CaptureMetadataValidation {
   reasons: RejectionReason[];
 }
 
-export function validateCaptureMetadata(
-  metadata: Readonly<Record<string, string | undefined>>,
-  options: ValidateCaptureMetadataOptions,
-): CaptureMetadataValidation {
+export function validateCaptureMetadata(metadata: Readonly<Record<string, string | undefined>>, options: ValidateCaptureMetadataOptions): CaptureMetadataValidation {
   const capture: Partial<CaptureMetadata> = {};
   const reasons: RejectionReason[] = [];
   const missing = (key: string, what: string): void => {
@@ -136,8 +133,7 @@ export type ParsedDateTime = { ok: true; epochMs: number } | { ok: false; proble
 
 // Extended ISO 8601 as profiled by RFC 3339, seconds optional (ISO allows hh:mm). The zone is
 // mandatory: a local time without one cannot be placed on a timeline, which is the point.
-const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?([Zz]|([+-])(\d{2}):(\d{2}))?$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?([Zz]|([+-])(\d{2}):(\d{2}))?$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**

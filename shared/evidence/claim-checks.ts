@@ -25,7 +25,11 @@ export function checkEvidenceReceived(record: EvidenceRecord | undefined, messag
   // The evidence id is derived from the original's identity (ingest, evidence-id.ts): a message
   // whose id is not its original's names a recording that does not exist.
   const derived = deriveEvidenceId(message.original);
-  if (derived !== message.evidenceId) refuseIf(`the evidence id is not the one derived from the original it names (${message.original.container}/${message.original.name}, etag ${message.original.etag}: ${derived})`, message.evidenceId);
+  if (derived !== message.evidenceId)
+    refuseIf(
+      `the evidence id is not the one derived from the original it names (${message.original.container}/${message.original.name}, etag ${message.original.etag}: ${derived})`,
+      message.evidenceId,
+    );
   const known = record?.original;
   if (known !== undefined) refuseIf(otherOriginal(known, message.original), message.evidenceId);
 }
@@ -54,7 +58,8 @@ export function checkStageResult(record: EvidenceRecord | undefined, result: Sta
       source.name !== original.name ||
       source.etag !== original.etag ||
       (source.versionId !== undefined && original.versionId !== undefined && source.versionId !== original.versionId);
-    if (differs) refuseIf(`the ${result.stage} result says it read ${source.container}/${source.name} (etag ${source.etag}); the recording is ${original.container}/${original.name} (etag ${original.etag})`, id);
+    if (differs)
+      refuseIf(`the ${result.stage} result says it read ${source.container}/${source.name} (etag ${source.etag}); the recording is ${original.container}/${original.name} (etag ${original.etag})`, id);
   }
   for (const rendition of result.renditions ?? []) {
     // Each stage writes only below its own deterministic folder: a result cannot adopt another recording's (or stage's) files.
@@ -96,7 +101,8 @@ function refuseIf(reason: string | undefined, evidenceId: string): void {
 function futureTime(value: string, nowInMs: number, field: string): string | undefined {
   const at = Date.parse(value);
   if (!Number.isFinite(at)) return `${field} '${value}' is not a time`;
-  if (at > nowInMs + MAX_CLOCK_SKEW_IN_MS) return `${field} ${value} is in the future (the index's clock says ${new Date(nowInMs).toISOString()}; at most ${MAX_CLOCK_SKEW_IN_MS / 60_000} minutes of clock skew are accepted)`;
+  if (at > nowInMs + MAX_CLOCK_SKEW_IN_MS)
+    return `${field} ${value} is in the future (the index's clock says ${new Date(nowInMs).toISOString()}; at most ${MAX_CLOCK_SKEW_IN_MS / 60_000} minutes of clock skew are accepted)`;
   return undefined;
 }
 

@@ -7,18 +7,7 @@ import type { FixityResultMessage, FixitySegmentDifference } from "../contracts/
 /** What a description needs (a verify report or a fixity-result message both have it). */
 export type FixityFacts = Pick<
   FixityResultMessage,
-  | "evidenceId"
-  | "status"
-  | "sha256Expected"
-  | "sha256Actual"
-  | "sizeExpected"
-  | "sizeActual"
-  | "differingSegments"
-  | "differingSegmentCount"
-  | "etagExpected"
-  | "etagActual"
-  | "etagChanged"
-  | "reason"
+  "evidenceId" | "status" | "sha256Expected" | "sha256Actual" | "sizeExpected" | "sizeActual" | "differingSegments" | "differingSegmentCount" | "etagExpected" | "etagActual" | "etagChanged" | "reason"
 >;
 
 /**
@@ -52,9 +41,7 @@ export function describeFixity(facts: FixityFacts): string {
       const segments = facts.differingSegments ?? [];
       const total = facts.differingSegmentCount ?? segments.length;
       const where =
-        segments.length === 0
-          ? "no segment digests to locate the change"
-          : `${describeSegmentRanges(segments)}${total > segments.length ? ` and ${total - segments.length} more segment(s)` : ""}`;
+        segments.length === 0 ? "no segment digests to locate the change" : `${describeSegmentRanges(segments)}${total > segments.length ? ` and ${total - segments.length} more segment(s)` : ""}`;
       const size = facts.sizeActual !== undefined && facts.sizeExpected !== undefined && facts.sizeActual !== facts.sizeExpected ? `; size ${facts.sizeExpected} → ${facts.sizeActual} bytes` : "";
       return `${where}; sha256 ${facts.sha256Expected ?? "?"} → ${facts.sha256Actual ?? "?"}${size}${etag}`;
     }

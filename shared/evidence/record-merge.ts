@@ -25,7 +25,15 @@
  * (and subscribers saw evidence-failed, then evidence-ready); the other order logs only
  * `ready`. The final status and final event are the same either way.
  */
-import { evidenceFailedMessageId, evidenceReadyMessageId, evidenceReceivedMessageId, evidenceUpdatedMessageId, fixityResultMessageId, reprocessIdOf, stageResultMessageId } from "../contracts/message-ids";
+import {
+  evidenceFailedMessageId,
+  evidenceReadyMessageId,
+  evidenceReceivedMessageId,
+  evidenceUpdatedMessageId,
+  fixityResultMessageId,
+  reprocessIdOf,
+  stageResultMessageId,
+} from "../contracts/message-ids";
 import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, PipelineStage, Rendition, ReportedMediaProbe, StageProvenance, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import { canonicalJson } from "./canonical-json";
@@ -336,7 +344,6 @@ export function failedRequiredStage(record: EvidenceRecord): PipelineStage | und
   return record.requiredStages.find((stage) => record.stages[stage]?.status === "failed");
 }
 
-
 // ---------------------------------------------------------------------------------------------
 
 const PRECEDENCE: Record<StageStatus, number> = { pending: 0, failed: 1, skipped: 2, succeeded: 3 };
@@ -409,9 +416,10 @@ function compareTime(a: string, b: string): number {
 function stageLogEntry(result: StageResultMessage, key: string, context: MergeContext): CustodyLogEntry {
   const entry: CustodyLogEntry = { key, at: result.finishedAt, recordedAt: context.nowIso, actor: result.actor, action: "", stage: result.stage };
   if (result.inputSha256 !== undefined) entry.inputSha256 = result.inputSha256;
-  const attempt = result.reprocess === undefined
-    ? `attempt ${result.attempt}`
-    : `reprocess ${result.reprocess.id} (asked by ${result.reprocess.requestedBy}${result.reprocess.reason ? `: ${result.reprocess.reason}` : ""}) attempt ${result.attempt}`;
+  const attempt =
+    result.reprocess === undefined
+      ? `attempt ${result.attempt}`
+      : `reprocess ${result.reprocess.id} (asked by ${result.reprocess.requestedBy}${result.reprocess.reason ? `: ${result.reprocess.reason}` : ""}) attempt ${result.attempt}`;
   switch (result.outcome) {
     case "succeeded":
       if (result.stage === "hash" && result.hash !== undefined) {
@@ -538,7 +546,10 @@ function withRetryBudget(result: StageResultMessage, policy: RetryPolicy): Stage
   return {
     ...result,
     final: true,
-    error: { ...error, message: `retried for ${describeBudget(policy)} (the retry budget) since ${firstFailedAt}, ${(result.retry?.round ?? 0) + 1} runs, without success; last cause: ${error.message}`.slice(0, 4000) },
+    error: {
+      ...error,
+      message: `retried for ${describeBudget(policy)} (the retry budget) since ${firstFailedAt}, ${(result.retry?.round ?? 0) + 1} runs, without success; last cause: ${error.message}`.slice(0, 4000),
+    },
   };
 }
 

@@ -34,10 +34,18 @@ export function isReprocessableStage(stage: string): stage is ReprocessableStage
  */
 export function buildReprocessMessage(record: EvidenceRecord, stage: ReprocessableStage, request: ReprocessRequest): VerbatimMessage & { body: EvidenceReceivedMessage } {
   if (record.original === undefined || record.uploadedAt === undefined) {
-    throw new CustodyError("InvalidMessage", `${record.evidenceId} cannot be reprocessed: its record names no original yet (status ${record.status}); \`custody reconcile\` re-announces recordings whose ingest never completed.`, { retryable: false });
+    throw new CustodyError(
+      "InvalidMessage",
+      `${record.evidenceId} cannot be reprocessed: its record names no original yet (status ${record.status}); \`custody reconcile\` re-announces recordings whose ingest never completed.`,
+      { retryable: false },
+    );
   }
   if (record.rejection !== undefined) {
-    throw new CustodyError("InvalidMessage", `${record.evidenceId} cannot be reprocessed: ingest rejected it (${record.rejection.reasons.map((r) => r.code).join(", ")}), so its media is not processed; fix the upload and upload it again.`, { retryable: false });
+    throw new CustodyError(
+      "InvalidMessage",
+      `${record.evidenceId} cannot be reprocessed: ingest rejected it (${record.rejection.reasons.map((r) => r.code).join(", ")}), so its media is not processed; fix the upload and upload it again.`,
+      { retryable: false },
+    );
   }
   const body: EvidenceReceivedMessage = {
     schemaVersion: 1,

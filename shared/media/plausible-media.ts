@@ -30,10 +30,7 @@ export function implausibility(probe: MediaProbe, mapped: ReadonlyArray<MediaStr
   for (const stream of mapped) {
     if (stream === undefined) continue;
     const label = `${stream.type} stream #${stream.index}`;
-    const problem =
-      durationProblem(stream.durationInSeconds, label) ??
-      (stream.type === "video" ? sizeProblem(stream, label) : undefined) ??
-      nonFinite(stream, label);
+    const problem = durationProblem(stream.durationInSeconds, label) ?? (stream.type === "video" ? sizeProblem(stream, label) : undefined) ?? nonFinite(stream, label);
     if (problem !== undefined) return problem;
   }
   return undefined;

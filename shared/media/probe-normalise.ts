@@ -105,9 +105,7 @@ function normaliseStream(stream: FfprobeStream, position: number): MediaStreamIn
     assign(info, "bitDepth", bitDepthOfPixelFormat(stream.pix_fmt) ?? positiveInteger(stream.bits_per_raw_sample));
     assign(info, "colorTransfer", known(stream.color_transfer));
     assign(info, "colorPrimaries", known(stream.color_primaries));
-    const hdr =
-      HDR_TRANSFERS.has(stream.color_transfer ?? "") ||
-      (stream.side_data_list ?? []).some((entry) => HDR_SIDE_DATA.test(entry.side_data_type ?? ""));
+    const hdr = HDR_TRANSFERS.has(stream.color_transfer ?? "") || (stream.side_data_list ?? []).some((entry) => HDR_SIDE_DATA.test(entry.side_data_type ?? ""));
     if (hdr) info.hdr = true;
   } else if (type === "audio") {
     assign(info, "sampleRate", nonNegativeInteger(stream.sample_rate));
@@ -166,32 +164,19 @@ export function bitDepthOfPixelFormat(pixelFormat: string | undefined): number |
     const bits = Number(suffixed[1]);
     return bits >= 8 && bits <= 16 ? bits : undefined;
   }
-  const eightBit =
-    /^(yuva?j?\d{3}p|nv(12|21|16|24|42)|gray|ya8|pal8|rgb24|bgr24|rgba|bgra|argb|abgr|rgb0|bgr0|0rgb|0bgr|gbrap?|uyvy422|yuyv422|yvyu422)$/;
+  const eightBit = /^(yuva?j?\d{3}p|nv(12|21|16|24|42)|gray|ya8|pal8|rgb24|bgr24|rgba|bgra|argb|abgr|rgb0|bgr0|0rgb|0bgr|gbrap?|uyvy422|yuyv422|yvyu422)$/;
   return eightBit.test(pixelFormat) ? 8 : undefined;
 }
 
 function primaryVideo(streams: MediaStreamInfo[]): number | undefined {
   const candidates = streams.filter((stream) => stream.type === "video" && !stream.isAttachedPicture && stream.frames !== 0);
-  candidates.sort(
-    (a, b) =>
-      Number(b.isDefault === true) - Number(a.isDefault === true) ||
-      area(b) - area(a) ||
-      a.index - b.index,
-  );
+  candidates.sort((a, b) => Number(b.isDefault === true) - Number(a.isDefault === true) || area(b) - area(a) || a.index - b.index);
   return candidates[0]?.index;
 }
 
 function primaryAudio(streams: MediaStreamInfo[]): number | undefined {
-  const candidates = streams.filter(
-    (stream) => stream.type === "audio" && stream.frames !== 0 && stream.sampleRate !== 0 && stream.channels !== 0,
-  );
-  candidates.sort(
-    (a, b) =>
-      Number(b.isDefault === true) - Number(a.isDefault === true) ||
-      (b.channels ?? 0) - (a.channels ?? 0) ||
-      a.index - b.index,
-  );
+  const candidates = streams.filter((stream) => stream.type === "audio" && stream.frames !== 0 && stream.sampleRate !== 0 && stream.channels !== 0);
+  candidates.sort((a, b) => Number(b.isDefault === true) - Number(a.isDefault === true) || (b.channels ?? 0) - (a.channels ?? 0) || a.index - b.index);
   return candidates[0]?.index;
 }
 
@@ -222,16 +207,10 @@ function creationTime(formatTags: Tags, streamTags: Tags[]): string | undefined 
 
 /** Make/model from QuickTime/Android/Matroska tags, else a maker named in an encoder or handler name. */
 function device(formatTags: Tags, streamTags: Tags[], streams: MediaStreamInfo[]): MediaProbe["device"] {
-  let make =
-    tag(formatTags, "com.apple.quicktime.make") ?? tag(formatTags, "com.android.manufacturer") ?? tag(formatTags, "make");
-  const model =
-    tag(formatTags, "com.apple.quicktime.model") ?? tag(formatTags, "com.android.model") ?? tag(formatTags, "model");
+  let make = tag(formatTags, "com.apple.quicktime.make") ?? tag(formatTags, "com.android.manufacturer") ?? tag(formatTags, "make");
+  const model = tag(formatTags, "com.apple.quicktime.model") ?? tag(formatTags, "com.android.model") ?? tag(formatTags, "model");
   if (make === undefined) {
-    const hints = [
-      tag(formatTags, "encoder"),
-      ...streamTags.map((tags) => tag(tags, "encoder")),
-      ...streams.map((stream) => stream.handlerName),
-    ];
+    const hints = [tag(formatTags, "encoder"), ...streamTags.map((tags) => tag(tags, "encoder")), ...streams.map((stream) => stream.handlerName)];
     for (const hint of hints) {
       const maker = hint === undefined ? undefined : /\b(GoPro|DJI|Insta360|Axon|Motorola|Reveal|Zepcam|Edesix|Panasonic|Sony|Canon)\b/i.exec(hint);
       if (maker) {

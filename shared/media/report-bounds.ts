@@ -25,7 +25,10 @@ export function boundedProbe(probe: MediaProbe): ReportedMediaProbe {
   const out: ReportedMediaProbe = {
     container: text(probe.container, 256) ?? "unknown",
     streams: kept,
-    dataTracks: probe.dataTracks.map((t) => text(t, 256)).filter((t): t is string => t !== undefined).slice(0, MAX_REPORTED_DATA_TRACKS),
+    dataTracks: probe.dataTracks
+      .map((t) => text(t, 256))
+      .filter((t): t is string => t !== undefined)
+      .slice(0, MAX_REPORTED_DATA_TRACKS),
   };
   setNumber(out, "durationInSeconds", probe.durationInSeconds);
   setInteger(out, "sizeInBytes", probe.sizeInBytes);

@@ -33,7 +33,9 @@ export function proxyProblems(output: MediaProbe, expected: ProxyExpectation): s
       else {
         if (Math.max(width, height) > expected.maxSide) problems.push(`${width}×${height} exceeds the longest side ${expected.maxSide}`);
         if (expected.width !== undefined && expected.height !== undefined && orientation(width, height) !== orientation(expected.width, expected.height)) {
-          problems.push(`${width}×${height} is ${orientation(width, height)} but the source shows ${orientation(expected.width, expected.height)} (${expected.width}×${expected.height} expected): rotation not applied, or applied twice`);
+          problems.push(
+            `${width}×${height} is ${orientation(width, height)} but the source shows ${orientation(expected.width, expected.height)} (${expected.width}×${expected.height} expected): rotation not applied, or applied twice`,
+          );
         }
       }
     }

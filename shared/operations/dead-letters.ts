@@ -23,7 +23,10 @@ export function reasonMatcher(pattern: string | undefined): (m: DeadLetteredMess
     return [reason, description, `${reason}: ${description}`, `${reason} ${description}`];
   };
   if (/[*?]/.test(pattern)) {
-    const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    const source = pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".");
     const regex = new RegExp(`^${source}$`, "is");
     return (m) => texts(m).some((t) => regex.test(t));
   }

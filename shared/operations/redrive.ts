@@ -163,9 +163,7 @@ export async function purge(deps: DeadLetterChangeDeps, entity: ReceivableEntity
   const matchesReason = reasonMatcher(options.reasonLike);
   const cutoff = options.olderThanInMs === undefined ? undefined : clock.now() - options.olderThanInMs;
   const matches = (m: DeadLetteredMessage) =>
-    matchesReason(m) &&
-    (options.evidenceId === undefined || evidenceIdOf(m) === options.evidenceId) &&
-    (cutoff === undefined || (m.enqueuedTime !== undefined && Date.parse(m.enqueuedTime) < cutoff));
+    matchesReason(m) && (options.evidenceId === undefined || evidenceIdOf(m) === options.evidenceId) && (cutoff === undefined || (m.enqueuedTime !== undefined && Date.parse(m.enqueuedTime) < cutoff));
   const filter: AuditRecord["filter"] = { reasonLike: options.reasonLike, evidenceId: options.evidenceId, olderThan: options.olderThanText };
   const base: DeadLetterChangeResult = { action: "purge", dryRun: !!options.dryRun, id: options.id ?? randomUUID(), entity: entityName(entity), filter, count: 0, messages: [] };
   const [counts] = await operations.listCounts([entity]);

@@ -205,7 +205,9 @@ async function compare(
       differingSegments: intact ? [] : differences,
       etagActual,
       etagChanged,
-      ...(segmentsUsable || intact ? {} : { reason: `the record has ${hash.segmentSha256.length} segment digests for ${hash.size} bytes at ${hash.segmentSizeInBytes} per segment: only the whole-file digest was compared` }),
+      ...(segmentsUsable || intact
+        ? {}
+        : { reason: `the record has ${hash.segmentSha256.length} segment digests for ${hash.size} bytes at ${hash.segmentSizeInBytes} per segment: only the whole-file digest was compared` }),
       checkedAt: now().toISOString(),
     };
   }
@@ -347,7 +349,14 @@ export async function runFixitySample(deps: FixitySampleDeps, context: FixitySam
     try {
       const report = await verifyOriginal(record, { blobs: deps.blobs, ledger: deps.ledger }, { abortSignal: context.abortSignal, now: options.now });
       outcome.reports.push(report);
-      const fields = { status: report.status, detail: describeFixity(report), sha256Expected: report.sha256Expected, sha256Actual: report.sha256Actual, differingSegments: report.differingSegments.length, etagChanged: report.etagChanged };
+      const fields = {
+        status: report.status,
+        detail: describeFixity(report),
+        sha256Expected: report.sha256Expected,
+        sha256Actual: report.sha256Actual,
+        differingSegments: report.differingSegments.length,
+        etagChanged: report.etagChanged,
+      };
       if (report.indexFingerprint !== undefined) {
         // Not sent: the index would refuse a result whose expected digest is not its record's. The record must be rebuilt.
         log.error("integrity: the index record's fingerprint is not the custody ledger's; rebuild the record from the ledger", { ...fields, indexFingerprint: report.indexFingerprint });

@@ -71,19 +71,22 @@ export interface DigestStreamOptions {
  * A device digest that does not match is NOT an error: it is returned (`matchesDevice: false`)
  * for the index to record as an integrity finding.
  */
-export async function hashOriginal(
-  input: EvidenceReceivedMessage,
-  deps: HashOriginalDeps,
-  context: StageContext,
-  options: HashOriginalOptions = {},
-): Promise<HashResult> {
+export async function hashOriginal(input: EvidenceReceivedMessage, deps: HashOriginalDeps, context: StageContext, options: HashOriginalOptions = {}): Promise<HashResult> {
   const segmentSizeInBytes = checkSegmentSize(options.segmentSizeInBytes ?? segmentSizeFor(input.original.size));
   const { original } = input;
   const log = context.log.child({ evidenceId: input.evidenceId, stage: "hash" });
   const abortSignal = context.abortSignal;
   const ref = { container: original.container, name: original.name, versionId: original.versionId, etag: original.etag };
 
-  log.info("hash started", { container: original.container, name: original.name, versionId: original.versionId, etag: original.etag, expectedBytes: original.size, segmentSizeInBytes, attempt: context.attempt });
+  log.info("hash started", {
+    container: original.container,
+    name: original.name,
+    versionId: original.versionId,
+    etag: original.etag,
+    expectedBytes: original.size,
+    segmentSizeInBytes,
+    attempt: context.attempt,
+  });
   const started = performance.now();
   const digester = new SegmentedSha256(segmentSizeInBytes);
   try {
@@ -92,7 +95,9 @@ export async function hashOriginal(
     await pipeline(body, digester.writable(), { signal: abortSignal });
   } catch (error) {
     const failure = abortSignal?.aborted
-      ? new CustodyError("Transient", `Hashing ${input.evidenceId} was aborted after ${digester.size} of ${original.size} bytes (host shutting down or lock lost); the message will be retried.`, { cause: error })
+      ? new CustodyError("Transient", `Hashing ${input.evidenceId} was aborted after ${digester.size} of ${original.size} bytes (host shutting down or lock lost); the message will be retried.`, {
+          cause: error,
+        })
       : toCustodyError(error);
     log.warn("hash failed", { code: failure.code, retryable: failure.retryable, error: failure, bytes: digester.size });
     throw failure;
@@ -119,7 +124,14 @@ export async function hashOriginal(
     result.matchesDevice = result.deviceSha256 === digest.sha256;
   }
   const mibPerSecond = seconds > 0 ? digest.size / 1024 / 1024 / seconds : null;
-  const fields = { sha256: digest.sha256, bytes: digest.size, segments: digest.segmentSha256.length, seconds: round(seconds, 3), mibPerSecond: mibPerSecond === null ? null : round(mibPerSecond, 1), matchesDevice: result.matchesDevice };
+  const fields = {
+    sha256: digest.sha256,
+    bytes: digest.size,
+    segments: digest.segmentSha256.length,
+    seconds: round(seconds, 3),
+    mibPerSecond: mibPerSecond === null ? null : round(mibPerSecond, 1),
+    matchesDevice: result.matchesDevice,
+  };
   if (result.matchesDevice === false) log.warn("hash finished: does NOT match the device's digest", { ...fields, deviceSha256 });
   else log.info("hash finished", fields);
   return result;

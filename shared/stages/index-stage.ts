@@ -133,7 +133,11 @@ export async function indexStageResult(message: StageResultMessage, deps: IndexS
       claimed: message.hash?.sha256,
       actor: message.actor,
     });
-    throw new CustodyError("InvalidMessage", `claim refused for ${message.evidenceId}: the hash result claims SHA-256 ${message.hash?.sha256}; the recorded fingerprint is ${record.hash?.sha256} (kept; recorded as a ConflictingHashClaim finding)`, { retryable: false });
+    throw new CustodyError(
+      "InvalidMessage",
+      `claim refused for ${message.evidenceId}: the hash result claims SHA-256 ${message.hash?.sha256}; the recorded fingerprint is ${record.hash?.sha256} (kept; recorded as a ConflictingHashClaim finding)`,
+      { retryable: false },
+    );
   }
   if (message.outcome === "failed" && !message.final && !isRetryBudgetSpent(message, deps.retryPolicy ?? DEFAULT_RETRY_POLICY)) {
     await scheduleStageRetry(record, message, deps, context);
@@ -168,9 +172,15 @@ async function scheduleStageRetry(record: EvidenceRecord, failure: StageResultMe
  * finding). Never creates a record: a check of an unknown recording is logged and dropped
  * (undefined), and it neither changes the status nor publishes anything.
  */
-export async function indexFixityResult(message: FixityResultMessage, deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">, context: StageContext): Promise<IndexOutcome | undefined> {
+export async function indexFixityResult(
+  message: FixityResultMessage,
+  deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">,
+  context: StageContext,
+): Promise<IndexOutcome | undefined> {
   const log = context.log.child({ evidenceId: message.evidenceId, messageId: fixityResultMessageId(message), stage: "index" });
-  const first = await ledgerFirst(message.evidenceId, fixityResultMessageId(message), message, (record, nowInMs) => checkFixityResult(record, message, nowInMs), deps, context, { onlyForKnownRecords: true });
+  const first = await ledgerFirst(message.evidenceId, fixityResultMessageId(message), message, (record, nowInMs) => checkFixityResult(record, message, nowInMs), deps, context, {
+    onlyForKnownRecords: true,
+  });
   const update = await updateRecord(
     message.evidenceId,
     deps,
@@ -230,7 +240,15 @@ async function indexMessage(evidenceId: string, messageId: string, apply: Apply,
  * Publishes one event the record owes (deterministic id: a re-publish is dropped by duplicate
  * detection), appends it to the ledger as published, then notes it on the record.
  */
-async function announce(evidenceId: string, event: OutgoingMessage, eventType: PublishedEventEntry["eventType"], stored: StoredRecord, deps: IndexStageDeps, context: StageContext, log: Logger): Promise<StoredRecord> {
+async function announce(
+  evidenceId: string,
+  event: OutgoingMessage,
+  eventType: PublishedEventEntry["eventType"],
+  stored: StoredRecord,
+  deps: IndexStageDeps,
+  context: StageContext,
+  log: Logger,
+): Promise<StoredRecord> {
   try {
     await deps.publisher.publish(deps.readyTopic, { ...event, traceparent: context.traceparent });
   } catch (error) {
@@ -289,7 +307,12 @@ async function ledgerFirst(
  * is checked against — and merged into — the recording's real history. Without this, the first
  * message after a loss would start a fresh record, and a hash claim could set a new fingerprint.
  */
-async function healFromLedger(evidenceId: string, ledger: CustodyLedger, deps: Pick<IndexStageDeps, "index" | "requiredStages" | "retryPolicy">, context: StageContext): Promise<StoredRecord | undefined> {
+async function healFromLedger(
+  evidenceId: string,
+  ledger: CustodyLedger,
+  deps: Pick<IndexStageDeps, "index" | "requiredStages" | "retryPolicy">,
+  context: StageContext,
+): Promise<StoredRecord | undefined> {
   const entries = await ledger.read(evidenceId);
   const rebuilt = rebuildRecord(evidenceId, entries, { requiredStages: deps.requiredStages, retryPolicy: deps.retryPolicy });
   if (rebuilt === undefined) return undefined;

@@ -44,12 +44,7 @@ export interface IngestDependencies {
 const MAX_URL_LENGTH = 4096;
 const MAX_CONTENT_TYPE_LENGTH = 256;
 
-export async function ingestRecording(
-  event: BlobCreatedEvent,
-  deps: IngestDependencies,
-  context: StageContext,
-  options: IngestOptions = {},
-): Promise<EvidenceReceivedMessage> {
+export async function ingestRecording(event: BlobCreatedEvent, deps: IngestDependencies, context: StageContext, options: IngestOptions = {}): Promise<EvidenceReceivedMessage> {
   const location = blobLocationOf(event);
   const log = context.log.child({ stage: "ingest", sourceEventId: event.id });
 

@@ -147,9 +147,7 @@ async function findUnrecorded(deps: ReconcileDeps, container: string, options: R
     const where = `${container}/${folder.prefix}`;
     const seen = folder.listedUpTo === undefined ? "none of its entries could be listed" : `its entries after ${container}/${folder.listedUpTo} could not be listed`;
     const cause = (folder.error as Error).message;
-    outcome.errors.push(
-      `${where}: ${seen}${cause ? ` (${cause})` : ""}; originals there without a record are not found. On Azurite this is a blob name with a control character: rename or delete it`,
-    );
+    outcome.errors.push(`${where}: ${seen}${cause ? ` (${cause})` : ""}; originals there without a record are not found. On Azurite this is a blob name with a control character: rename or delete it`);
   };
   const location = locationOf(deps.catalog, container);
   for await (const blob of deps.catalog.listBlobs(container, unlistable)) {

@@ -25,8 +25,7 @@ export interface StageMediaDetails {
 }
 
 export type StageWork =
-  | ({ outcome: "succeeded"; inputSha256?: string; hash?: HashResult } & StageMediaDetails)
-  | ({ outcome: "skipped"; skipReason: string; inputSha256?: string } & StageMediaDetails);
+  ({ outcome: "succeeded"; inputSha256?: string; hash?: HashResult } & StageMediaDetails) | ({ outcome: "skipped"; skipReason: string; inputSha256?: string } & StageMediaDetails);
 
 /**
  * A failure that carries what the stage learned before failing (the probe, the runs made), so

@@ -64,9 +64,7 @@ export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: Me
     const posterSize = display === undefined ? undefined : cappedSize(display.width, display.height, 1280);
     const uploads: Array<Promise<Rendition>> = [
       session.upload("poster", file(plan.files.poster), plan.files.poster, "image/jpeg", { timeInSeconds: plan.posterTime, ...posterSize }),
-      ...plan.files.thumbnails
-        .slice(0, produced)
-        .map((name, k) => session.upload("thumbnail", file(name), name, "image/jpeg", { timeInSeconds: plan.times[k], ...plan.thumbnail })),
+      ...plan.files.thumbnails.slice(0, produced).map((name, k) => session.upload("thumbnail", file(name), name, "image/jpeg", { timeInSeconds: plan.times[k], ...plan.thumbnail })),
       session.upload("sprite", file(plan.files.sprite), plan.files.sprite, "image/jpeg", {
         width: plan.sprite.columns * plan.sprite.cell.width,
         height: plan.sprite.rows * plan.sprite.cell.height,

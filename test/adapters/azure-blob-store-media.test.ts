@@ -80,5 +80,7 @@ test("writeDerived refuses names that could leave the rendition's folder", async
   for (const name of ["../x.jpg", "a/b.jpg", ".hidden", ""]) {
     await expect(store.writeDerived({ evidenceId: EV, stage: "thumbnail", name, contentType: "image/jpeg" }, { kind: "stream", stream: Readable.from([Buffer.from("x")]) })).rejects.toThrow();
   }
-  await expect(store.writeDerived({ evidenceId: "ev-bad", stage: "thumbnail", name: "poster.jpg", contentType: "image/jpeg" }, { kind: "stream", stream: Readable.from([Buffer.from("x")]) })).rejects.toThrow();
+  await expect(
+    store.writeDerived({ evidenceId: "ev-bad", stage: "thumbnail", name: "poster.jpg", contentType: "image/jpeg" }, { kind: "stream", stream: Readable.from([Buffer.from("x")]) }),
+  ).rejects.toThrow();
 });

@@ -241,7 +241,10 @@ describe("openRead", () => {
   test("a connection that keeps dropping exhausts the resumes → Transient (retry the message later)", async () => {
     const bytes = randomBytes(4 * MiB);
     const { name, etag } = await upload(bytes);
-    const stubborn = new AzureBlobStore(createBlobServiceClient({ connectionString: azurite.connectionString.replace(`:${azurite.port}/`, `:${proxy.port}/`) }), { maxDownloadResumes: 2, resumeDelayInMs: 1 });
+    const stubborn = new AzureBlobStore(createBlobServiceClient({ connectionString: azurite.connectionString.replace(`:${azurite.port}/`, `:${proxy.port}/`) }), {
+      maxDownloadResumes: 2,
+      resumeDelayInMs: 1,
+    });
     proxy.arm(256 * 1024, 100);
     const error = await caught(readAll(await stubborn.openRead({ container: "originals", name, etag })));
     proxy.arm(Number.MAX_SAFE_INTEGER, 1); // disarm for the next tests

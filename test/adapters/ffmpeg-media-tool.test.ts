@@ -46,9 +46,25 @@ beforeAll(async () => {
   const ffmpeg = tool.binaries.ffmpeg.path;
   const generate = (args: string[]) => execFileSync(ffmpeg, ["-hide_banner", "-nostdin", "-v", "error", "-y", ...args], { stdio: "pipe" });
   generate([
-    "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
-    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", clip,
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=320x240:rate=25:duration=2",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=48000:duration=2",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-pix_fmt",
+    "yuv420p",
+    "-c:a",
+    "aac",
+    "-movflags",
+    "+faststart",
+    clip,
   ]);
   generate(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10:duration=30", "-c:v", "libx264", "-preset", "ultrafast", long]);
 });
@@ -244,10 +260,7 @@ describe("reading stderr", () => {
 
 describe("fake binaries", () => {
   test("a probe killed by a signal reports the signal and the stderr tail, not a hang", async () => {
-    const crashing = await script(
-      "crashing-ffprobe",
-      'if [ "$1" = "-hide_banner" ] && [ "$2" = "-version" ]; then echo "ffprobe version fake"; exit 0; fi\necho "reading the PMT" >&2\nkill -SEGV $$',
-    );
+    const crashing = await script("crashing-ffprobe", 'if [ "$1" = "-hide_banner" ] && [ "$2" = "-version" ]; then echo "ffprobe version fake"; exit 0; fi\necho "reading the PMT" >&2\nkill -SEGV $$');
     const fake = await createFfmpegMediaTool({ env: { FFPROBE_PATH: crashing } });
     expect((await fake.versions()).ffprobe).toBe("ffprobe version fake");
     const error = await rejection(fake.probe({ kind: "file", path: clip }, quick));
@@ -298,19 +311,20 @@ describe("ffmpeg's environment (fluent-ffmpeg spawns the launcher, which clears 
   async function envFfmpeg(name: string, log: string): Promise<string> {
     return script(
       name,
-      `{ echo "=== $*"; env; } >> '${log}'\n` +
-        'if [ "$2" = "-version" ]; then echo "ffmpeg version env-fake"; fi\n' +
-        'for last; do :; done; [ "$last" = "pipe:1" ] && echo "progress=end"\nexit 0',
+      `{ echo "=== $*"; env; } >> '${log}'\n` + 'if [ "$2" = "-version" ]; then echo "ffmpeg version env-fake"; fi\n' + 'for last; do :; done; [ "$last" = "pipe:1" ] && echo "progress=end"\nexit 0',
     );
   }
 
   /** The log as one `{ argv, env }` per start. */
   async function starts(log: string): Promise<Array<{ argv: string; env: string[] }>> {
     const text = await fsp.readFile(log, "utf8");
-    return text.split(/^=== /m).slice(1).map((section) => {
-      const [argv, ...env] = section.split("\n");
-      return { argv, env: env.filter((line) => line !== "") };
-    });
+    return text
+      .split(/^=== /m)
+      .slice(1)
+      .map((section) => {
+        const [argv, ...env] = section.split("\n");
+        return { argv, env: env.filter((line) => line !== "") };
+      });
   }
 
   test("a secret and FFREPORT in the host's environment do not reach ffmpeg, its capability queries or the -version checks", async () => {
@@ -358,7 +372,14 @@ describe("ffmpeg's environment (fluent-ffmpeg spawns the launcher, which clears 
     const controlLog = path.join(work, "env-ffmpeg-control.log");
     const direct = await envFfmpeg("env-ffmpeg-control", controlLog);
     await new Promise<void>((resolve, reject) => {
-      isolated.fluent().setFfmpegPath(direct).input(`file:${clip}`).output(path.join(work, "env-control.bin")).on("end", () => resolve()).on("error", reject).run();
+      isolated
+        .fluent()
+        .setFfmpegPath(direct)
+        .input(`file:${clip}`)
+        .output(path.join(work, "env-control.bin"))
+        .on("end", () => resolve())
+        .on("error", reject)
+        .run();
     });
     const [control] = await starts(controlLog);
     expect(control.env).toContain(`${SECRET}=${secretValue}`);
@@ -388,9 +409,7 @@ describe("ffmpeg's environment (fluent-ffmpeg spawns the launcher, which clears 
       (reason: unknown) => reason,
     )) as MediaToolError;
     expect(error).toMatchObject({ name: "MediaToolError", code: "Internal", tool: "ffmpeg" });
-    expect(error.message).toBe(
-      `ffmpeg (${failing}, run through the environment launcher ${failingTool.ffmpegLauncher!.path}) could not be started: ffmpeg exited with code 3`,
-    );
+    expect(error.message).toBe(`ffmpeg (${failing}, run through the environment launcher ${failingTool.ffmpegLauncher!.path}) could not be started: ffmpeg exited with code 3`);
   });
 
   test("with the real ffmpeg, FFREPORT in the host's environment writes no report (it does without the launcher)", async () => {

@@ -238,7 +238,13 @@ test("peek pages through a dead-letter queue with --max, oldest first, without m
   // Dead-letter five messages of evidence-ready/failures directly, with a reason, as a consumer would.
   const sender = client.createSender(ENTITIES.evidenceReadyTopic);
   await sender.sendMessages(
-    Array.from({ length: 5 }, (_, i) => ({ messageId: `failed-${i}`, body: { i }, subject: "evidence-failed", correlationId: EVIDENCE_ID, applicationProperties: { eventType: "org.custody.evidence.failed.v1" } })),
+    Array.from({ length: 5 }, (_, i) => ({
+      messageId: `failed-${i}`,
+      body: { i },
+      subject: "evidence-failed",
+      correlationId: EVIDENCE_ID,
+      applicationProperties: { eventType: "org.custody.evidence.failed.v1" },
+    })),
   );
   await sender.close();
   const receiver = client.createReceiver(ENTITIES.evidenceReadyTopic, "failures");
@@ -251,7 +257,10 @@ test("peek pages through a dead-letter queue with --max, oldest first, without m
   }
   await receiver.close();
 
-  const operations = createQueueOperations({ kind: "connectionString", connectionString: stack.environment.ServiceBusConnection }, { emulatorCertificatePem: stack.serviceBus.certificatePem, pageSize: 2 });
+  const operations = createQueueOperations(
+    { kind: "connectionString", connectionString: stack.environment.ServiceBusConnection },
+    { emulatorCertificatePem: stack.serviceBus.certificatePem, pageSize: 2 },
+  );
   try {
     const failures = { kind: "subscription", topicName: "evidence-ready", subscriptionName: "failures", maxDeliveryCount: 10 } as const;
     const all = await operations.peekDeadLetters(failures, 100);

@@ -194,7 +194,12 @@ test("--reason-like and --max select; purge needs --yes; audit lists every redri
         continue;
       }
       const alpha = Number(id.slice(2)) < 3;
-      await receiver.deadLetterMessage(message, alpha ? { deadLetterReason: "ConsumerRejected", deadLetterErrorDescription: `alpha trouble in ${id}` } : { deadLetterReason: "PoisonMessage", deadLetterErrorDescription: `beta trouble in ${id}` });
+      await receiver.deadLetterMessage(
+        message,
+        alpha
+          ? { deadLetterReason: "ConsumerRejected", deadLetterErrorDescription: `alpha trouble in ${id}` }
+          : { deadLetterReason: "PoisonMessage", deadLetterErrorDescription: `beta trouble in ${id}` },
+      );
       deadLettered++;
     }
   }
@@ -263,7 +268,12 @@ test("--reason-like and --max select; purge needs --yes; audit lists every redri
   for (const r of records) expect(r.who).toBe(who);
   expect(records[2]).toMatchObject({ filter: { reasonLike: "beta" }, messageIds: expect.arrayContaining(["f-3", "f-4"]), evidenceIds: [EVIDENCE_ID] });
   expect(records[3]).toMatchObject({ id: redrove.id, filter: { reasonLike: "*alpha*", max: 2, rate: 20 }, messageIds: movedIds, evidenceIds: [EVIDENCE_ID] });
-  expect(records[4]).toMatchObject({ filter: { reasonLike: "maxdelivery", evidenceId: EVIDENCE_ID }, messageIds: [`${EVIDENCE_ID}:received`], evidenceIds: [EVIDENCE_ID], destination: "evidence-received (custodyRedriveTo=hash)" });
+  expect(records[4]).toMatchObject({
+    filter: { reasonLike: "maxdelivery", evidenceId: EVIDENCE_ID },
+    messageIds: [`${EVIDENCE_ID}:received`],
+    evidenceIds: [EVIDENCE_ID],
+    destination: "evidence-received (custodyRedriveTo=hash)",
+  });
 
   const future = await runCli(["audit", "--since", "2999-01-01", "--data-dir", dataDir, "--json"]);
   expect(JSON.parse(future.stdout)).toEqual([]);

@@ -36,7 +36,10 @@ function runCli(args: string[]): Run {
 async function waitForLine(run: Run, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const line = run.stdout.join("").split("\n").find((l) => pattern.test(l));
+    const line = run.stdout
+      .join("")
+      .split("\n")
+      .find((l) => pattern.test(l));
     if (line) return line;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

@@ -80,7 +80,9 @@ afterAll(async () => {
 
 function expectNoRawUnsafe(output: string): void {
   const found = RAW_UNSAFE.exec(output);
-  expect(found === null ? null : `U+${found[0].codePointAt(0)!.toString(16).toUpperCase()} at ${found.index}: ${JSON.stringify(output.slice(Math.max(0, found.index - 40), found.index + 40))}`).toBeNull();
+  expect(
+    found === null ? null : `U+${found[0].codePointAt(0)!.toString(16).toUpperCase()} at ${found.index}: ${JSON.stringify(output.slice(Math.max(0, found.index - 40), found.index + 40))}`,
+  ).toBeNull();
 }
 
 test("custody list shows names with escape codes, bidi and zero-width characters escaped", async () => {

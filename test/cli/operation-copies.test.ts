@@ -208,8 +208,20 @@ test("dlq peek --json shows each message's application properties and a reproces
   const sender = client.createSender(TOPIC);
   const request = { id: "6f1c2a9e-0000-4000-8000-000000000001", requestedBy: "alice@host", requestedAt: new Date().toISOString(), reason: "ffmpeg 7.1 upgrade" };
   await sender.sendMessages([
-    { messageId: `${a}:received`, body: { evidenceId: a }, correlationId: a, subject: "evidence-received", applicationProperties: { evidenceId: a, acceptance: "accepted", [ROUTE_TO_SUBSCRIPTION_PROPERTY]: "hash" } },
-    { messageId: `${b}:received:reprocess-${request.id}:hash`, body: { evidenceId: b, reprocess: request }, correlationId: b, subject: "evidence-received", applicationProperties: { evidenceId: b, [ROUTE_TO_SUBSCRIPTION_PROPERTY]: "hash" } },
+    {
+      messageId: `${a}:received`,
+      body: { evidenceId: a },
+      correlationId: a,
+      subject: "evidence-received",
+      applicationProperties: { evidenceId: a, acceptance: "accepted", [ROUTE_TO_SUBSCRIPTION_PROPERTY]: "hash" },
+    },
+    {
+      messageId: `${b}:received:reprocess-${request.id}:hash`,
+      body: { evidenceId: b, reprocess: request },
+      correlationId: b,
+      subject: "evidence-received",
+      applicationProperties: { evidenceId: b, [ROUTE_TO_SUBSCRIPTION_PROPERTY]: "hash" },
+    },
   ]);
   await sender.close();
   const receiver = client.createReceiver(TOPIC, "hash");

@@ -11,7 +11,6 @@ import { runCli } from "./run-cli";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
 
-
 test("process gives every file a final state with its SHA-256, JSON on stdout, exit code 1 when one is rejected", async () => {
   const work = mkdtempSync(path.join(os.tmpdir(), "custody-process-"));
   const input = path.join(work, "input");

@@ -93,7 +93,14 @@ test("re-running the transcode replaces the proxy and its provenance, keeps the 
   const result = JSON.parse(run.stdout) as ReprocessResult;
   expect(result).toMatchObject({ dryRun: false, count: 1, stages: ["transcode"], reason: "ffmpeg upgrade" });
   expect(result.items).toEqual([
-    expect.objectContaining({ evidenceId, stage: "transcode", sent: true, outcome: "succeeded", primary: expect.objectContaining({ name: oldProxy.name }), replaced: { name: oldProxy.name, sha256: oldProxy.sha256 } }),
+    expect.objectContaining({
+      evidenceId,
+      stage: "transcode",
+      sent: true,
+      outcome: "succeeded",
+      primary: expect.objectContaining({ name: oldProxy.name }),
+      replaced: { name: oldProxy.name, sha256: oldProxy.sha256 },
+    }),
   ]);
   expect(result.audit).toMatch(/^audit\//);
 
@@ -101,7 +108,9 @@ test("re-running the transcode replaces the proxy and its provenance, keeps the 
   const transcode = after.stages.transcode!;
   expect(transcode.resultKey).toBe(`${evidenceId}:transcode:reprocess-${result.id}:1:succeeded`);
   expect(transcode.provenance!.startedAt > before.stages.transcode!.provenance!.finishedAt).toBe(true);
-  expect(transcode.superseded).toEqual([expect.objectContaining({ resultKey: before.stages.transcode!.resultKey, renditions: [expect.objectContaining({ path: oldProxy.path, sha256: oldProxy.sha256 })] })]);
+  expect(transcode.superseded).toEqual([
+    expect.objectContaining({ resultKey: before.stages.transcode!.resultKey, renditions: [expect.objectContaining({ path: oldProxy.path, sha256: oldProxy.sha256 })] }),
+  ]);
   // The proxy blob is the one the record now describes.
   const proxy = transcode.renditions![0];
   const bytes = await blobService.getContainerClient(DERIVED_CONTAINER).getBlobClient(proxy.path).downloadToBuffer();

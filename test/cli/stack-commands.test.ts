@@ -14,19 +14,21 @@ import { CUSTODY_BIN as BIN, runCli } from "./run-cli";
 test("start serves upload, list and status from other processes, and stops cleanly on SIGINT", async () => {
   const work = mkdtempSync(path.join(os.tmpdir(), "custody-start-"));
   const dataDir = path.join(work, "data");
-  const stack: ChildProcess = spawn(
-    process.execPath,
-    [BIN, "start", "--data-dir", dataDir, "--blob-port", "0", "--cosmos-port", "0", "--servicebus-port", "0", "--json", "--quiet"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const stack: ChildProcess = spawn(process.execPath, [BIN, "start", "--data-dir", dataDir, "--blob-port", "0", "--cosmos-port", "0", "--servicebus-port", "0", "--json", "--quiet"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   stack.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   const exited = new Promise<number | null>((resolve) => stack.on("exit", (code) => resolve(code)));
   try {
-    const ready = await waitFor("the stack's ready line", async () => {
-      const line = stdout.split("\n").find((l) => l.includes('"ready":true'));
-      return line ? (JSON.parse(line) as { settings: Record<string, string> }) : undefined;
-    }, 30_000);
+    const ready = await waitFor(
+      "the stack's ready line",
+      async () => {
+        const line = stdout.split("\n").find((l) => l.includes('"ready":true'));
+        return line ? (JSON.parse(line) as { settings: Record<string, string> }) : undefined;
+      },
+      30_000,
+    );
     expect(Object.keys(ready.settings)).toEqual(expect.arrayContaining(["ServiceBusConnection", "EvidenceStorage", "EvidenceIndex"]));
 
     // A real clip: the embedded stack requires transcode and thumbnail too for `ready`.
@@ -37,12 +39,16 @@ test("start serves upload, list and status from other processes, and stops clean
     const [uploaded] = JSON.parse(upload.stdout) as Array<{ evidenceId: string; sha256: string }>;
     expect(uploaded.sha256).toBe(createHash("sha256").update(readFileSync(file)).digest("hex"));
 
-    const record = await waitFor("the recording to be ready", async () => {
-      const status = await runCli(["status", uploaded.evidenceId, "--data-dir", dataDir, "--json"]);
-      if (status.code !== 0) return undefined;
-      const parsed = JSON.parse(status.stdout) as { status: string; hash?: { sha256: string } };
-      return parsed.status === "ready" ? parsed : undefined;
-    }, 30_000);
+    const record = await waitFor(
+      "the recording to be ready",
+      async () => {
+        const status = await runCli(["status", uploaded.evidenceId, "--data-dir", dataDir, "--json"]);
+        if (status.code !== 0) return undefined;
+        const parsed = JSON.parse(status.stdout) as { status: string; hash?: { sha256: string } };
+        return parsed.status === "ready" ? parsed : undefined;
+      },
+      30_000,
+    );
     expect(record.hash?.sha256).toBe(uploaded.sha256);
 
     const list = await runCli(["list", "--officer", "PC77", "--status", "ready", "--data-dir", dataDir, "--json"]);
@@ -63,20 +69,22 @@ test("start serves upload, list and status from other processes, and stops clean
 
 test("start --verbose writes Azurite's debug log to one named file", async () => {
   const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), "custody-start-verbose-")), "data");
-  const stack: ChildProcess = spawn(
-    process.execPath,
-    [BIN, "start", "--data-dir", dataDir, "--blob-port", "0", "--cosmos-port", "0", "--servicebus-port", "0", "--json", "--quiet", "--verbose"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const stack: ChildProcess = spawn(process.execPath, [BIN, "start", "--data-dir", dataDir, "--blob-port", "0", "--cosmos-port", "0", "--servicebus-port", "0", "--json", "--quiet", "--verbose"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   stack.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   const exited = new Promise<number | null>((resolve) => stack.on("exit", (code) => resolve(code)));
   let ready: { azuriteDebugLog?: string };
   try {
-    ready = await waitFor("the stack's ready line", async () => {
-      const line = stdout.split("\n").find((l) => l.includes('"ready":true'));
-      return line ? (JSON.parse(line) as { azuriteDebugLog?: string }) : undefined;
-    }, 30_000);
+    ready = await waitFor(
+      "the stack's ready line",
+      async () => {
+        const line = stdout.split("\n").find((l) => l.includes('"ready":true'));
+        return line ? (JSON.parse(line) as { azuriteDebugLog?: string }) : undefined;
+      },
+      30_000,
+    );
   } finally {
     stack.kill("SIGINT");
   }

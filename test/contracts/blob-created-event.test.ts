@@ -1,7 +1,4 @@
-import {
-  blobLocationOf,
-  parseBlobCreatedEvent,
-} from "../../shared/contracts/blob-created-event";
+import { blobLocationOf, parseBlobCreatedEvent } from "../../shared/contracts/blob-created-event";
 import { CustodyError } from "../../shared/errors";
 
 /** The documented example (event-schema-blob-storage, CloudEvents tab), with our account/container. */
@@ -87,7 +84,7 @@ describe("parseBlobCreatedEvent", () => {
     ["another specversion", sampleEvent({ specversion: "0.3" }), "/specversion must be equal to constant"],
     ["a missing id", sampleEvent({ id: undefined }), "must have required property 'id'"],
     ["a time without zone", sampleEvent({ time: "2026-11-26T10:00:00" }), "/time must match pattern"],
-    ["an impossible time", sampleEvent({ time: "2026-02-30T10:00:00Z" }), "/time \"2026-02-30T10:00:00Z\" is not a real date"],
+    ["an impossible time", sampleEvent({ time: "2026-02-30T10:00:00Z" }), '/time "2026-02-30T10:00:00Z" is not a real date'],
     ["a non-account source", sampleEvent({ source: "/subscriptions/x/resourceGroups/y" }), "/source must match pattern"],
     ["a subject that is not a blob", sampleEvent({ subject: "/blobServices/default/containers/originals" }), "/subject must match pattern"],
     ["a missing data", { ...sampleEvent(), data: undefined }, "must have required property 'data'"],
@@ -118,9 +115,7 @@ describe("parseBlobCreatedEvent", () => {
   });
 
   it("refuses an event whose url is in another account than its source", () => {
-    expect(invalidMessage(sampleEvent({ data: { url: "https://elsewhere.blob.core.windows.net/originals/unit-7/PC1234/clip.mp4" } }))).toContain(
-      "not a URL of storage account 'custodyprod'",
-    );
+    expect(invalidMessage(sampleEvent({ data: { url: "https://elsewhere.blob.core.windows.net/originals/unit-7/PC1234/clip.mp4" } }))).toContain("not a URL of storage account 'custodyprod'");
   });
 
   it("refuses a malformed percent-encoding", () => {
@@ -131,11 +126,7 @@ describe("parseBlobCreatedEvent", () => {
 
 describe("blobLocationOf", () => {
   const at = (url: string, subjectName: string, source?: string): ReturnType<typeof blobLocationOf> =>
-    blobLocationOf(
-      parseBlobCreatedEvent(
-        sampleEvent({ subject: `/blobServices/default/containers/originals/blobs/${subjectName}`, data: { url }, ...(source ? { source } : {}) }),
-      ),
-    );
+    blobLocationOf(parseBlobCreatedEvent(sampleEvent({ subject: `/blobServices/default/containers/originals/blobs/${subjectName}`, data: { url }, ...(source ? { source } : {}) })));
 
   it("takes the account from source and reads a virtual-host URL", () => {
     expect(at("https://custodyprod.blob.core.windows.net/originals/a/b.mp4", "a/b.mp4")).toEqual({
@@ -174,8 +165,6 @@ describe("blobLocationOf", () => {
   });
 
   it("drops a query string from the URL", () => {
-    expect(at("https://custodyprod.blob.core.windows.net/originals/a.mp4?versionid=1", "a.mp4").url).toBe(
-      "https://custodyprod.blob.core.windows.net/originals/a.mp4",
-    );
+    expect(at("https://custodyprod.blob.core.windows.net/originals/a.mp4?versionid=1", "a.mp4").url).toBe("https://custodyprod.blob.core.windows.net/originals/a.mp4");
   });
 });

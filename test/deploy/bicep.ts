@@ -191,7 +191,6 @@ export function propertyPath(body: string, dotted: string): string | undefined {
   return current === undefined ? undefined : property(current, keys[keys.length - 1])?.trim();
 }
 
-
 /** Top-level `key: value` pairs of an object body. Keys may be identifiers or quoted strings. */
 export function topLevelEntries(body: string): Map<string, string> {
   const entries = new Map<string, string>();

@@ -111,7 +111,13 @@ const ALLOWED_GRANTS: AllowedGrant[] = [
   { principal: "media", role: "serviceBusDataReceiver", scopeType: SUBSCRIPTIONS, why: "subscription-triggered functions" },
   { principal: "media", role: "serviceBusDataOwner", scopeType: SUBSCRIPTIONS, triggersOnly: true, why: "subscription trigger + target-based scaling" },
   { principal: "media", role: "monitoringMetricsPublisher", scopeType: "Microsoft.Insights/components", why: "telemetry with Entra ID" },
-  { principal: "hostedApp", role: "storageBlobDataOwner", scopeType: "Microsoft.Storage/storageAccounts", file: "bicep/modules/host-storage.bicep", why: "Functions host storage (a host-only account per app)" },
+  {
+    principal: "hostedApp",
+    role: "storageBlobDataOwner",
+    scopeType: "Microsoft.Storage/storageAccounts",
+    file: "bicep/modules/host-storage.bicep",
+    why: "Functions host storage (a host-only account per app)",
+  },
   { principal: "eventGrid", role: "serviceBusDataSender", scopeType: QUEUES, scopeName: "blob-created", why: "event delivery" },
   { principal: "eventGrid", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "event-deadletter", why: "event dead-lettering" },
   { principal: "operator", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "originals", why: "custody verify / reconcile" },
@@ -302,12 +308,14 @@ export function checkServiceBusAccessMatchesCode(files: Files, codeUses: Record<
   const problems: string[] = [];
   const access = serviceBusAccess(files);
   for (const entry of [...access.queues, ...access.topics, ...access.subscriptions]) {
-    if (!(APP_IDENTITIES as readonly string[]).includes(entry.identity)) problems.push(`service-bus-access.json: an entry for identity '${entry.identity}', which is not one of ${APP_IDENTITIES.join(", ")}`);
+    if (!(APP_IDENTITIES as readonly string[]).includes(entry.identity))
+      problems.push(`service-bus-access.json: an entry for identity '${entry.identity}', which is not one of ${APP_IDENTITIES.join(", ")}`);
   }
   for (const identity of APP_IDENTITIES) {
     const granted = serviceBusAccessUses(files, identity);
     for (const use of codeUses[identity]) if (!granted.has(use)) problems.push(`the ${identity} app's code does "${use}" but service-bus-access.json grants its identity no role for it`);
-    for (const use of granted) if (!codeUses[identity].has(use)) problems.push(`service-bus-access.json grants the ${identity} identity "${use}", which no function of that app does (broader than needed)`);
+    for (const use of granted)
+      if (!codeUses[identity].has(use)) problems.push(`service-bus-access.json grants the ${identity} identity "${use}", which no function of that app does (broader than needed)`);
   }
   return problems;
 }
@@ -394,7 +402,8 @@ export function checkCosmosSerialized(files: Files): string[] {
   for (let i = 0; i < locked.length; i++) {
     for (let j = i + 1; j < locked.length; j++) {
       const [a, b] = [locked[i].symbol, locked[j].symbol];
-      if (!ancestors(a).has(b) && !ancestors(b).has(a)) problems.push(`${file}: ${a} and ${b} can run at the same time (Cosmos DB refuses concurrent operations on one account with 412); order them with dependsOn`);
+      if (!ancestors(a).has(b) && !ancestors(b).has(a))
+        problems.push(`${file}: ${a} and ${b} can run at the same time (Cosmos DB refuses concurrent operations on one account with 412); order them with dependsOn`);
     }
   }
   return problems;
@@ -433,7 +442,8 @@ export function checkNoSecrets(files: Files): string[] {
         }
       });
       for (const output of outputs(raw)) {
-        if (/key|secret|password|connectionstring|sas\b|token|credential/i.test(`${output.name} ${output.value}`)) problems.push(`${file}: output ${output.name} looks like a secret (${output.value})`);
+        if (/key|secret|password|connectionstring|sas\b|token|credential/i.test(`${output.name} ${output.value}`))
+          problems.push(`${file}: output ${output.name} looks like a secret (${output.value})`);
       }
     }
   }
@@ -496,10 +506,12 @@ export function checkCloudNeutralEndpoints(files: Files): string[] {
   }
   const serviceBus = files.get("bicep/modules/servicebus.bicep") ?? "";
   const fqdn = outputs(serviceBus).find((o) => o.name === "fullyQualifiedNamespace");
-  if (!fqdn || !/\bnamespace\.properties\.serviceBusEndpoint\b/.test(fqdn.value)) problems.push("servicebus.bicep output fullyQualifiedNamespace is not taken from namespace.properties.serviceBusEndpoint");
+  if (!fqdn || !/\bnamespace\.properties\.serviceBusEndpoint\b/.test(fqdn.value))
+    problems.push("servicebus.bicep output fullyQualifiedNamespace is not taken from namespace.properties.serviceBusEndpoint");
   const setting = appSettings(files).find((s) => s.name === "ServiceBusConnection__fullyQualifiedNamespace");
   const passed = setting ? traceModuleParameter(files, "bicep/modules/functions.bicep", setting.expression) : undefined;
-  if (passed !== "serviceBus.outputs.fullyQualifiedNamespace") problems.push(`ServiceBusConnection__fullyQualifiedNamespace is ${setting?.expression ?? "not set"}, not the servicebus module's fullyQualifiedNamespace output`);
+  if (passed !== "serviceBus.outputs.fullyQualifiedNamespace")
+    problems.push(`ServiceBusConnection__fullyQualifiedNamespace is ${setting?.expression ?? "not set"}, not the servicebus module's fullyQualifiedNamespace output`);
   const output = outputs(files.get("bicep/main.bicep") ?? "").find((o) => o.name === "ServiceBusConnection__fullyQualifiedNamespace");
   if (output?.value !== "serviceBus.outputs.fullyQualifiedNamespace") problems.push("main.bicep output ServiceBusConnection__fullyQualifiedNamespace is not the servicebus module's output");
   return problems;
@@ -526,7 +538,10 @@ export function checkNoLoopVariablesInLambdas(files: Files): string[] {
   for (const declaration of allDeclarations(files)) {
     if (!declaration.loop) continue;
     const header = /^(?:\(([^)]*)\)|([A-Za-z_][A-Za-z0-9_]*))\s+in\b/.exec(declaration.loop);
-    const loopVariables = (header?.[1] ?? header?.[2] ?? "").split(",").map((v) => v.trim()).filter(Boolean);
+    const loopVariables = (header?.[1] ?? header?.[2] ?? "")
+      .split(",")
+      .map((v) => v.trim())
+      .filter(Boolean);
     const body = declaration.body;
     for (const arrow of body.matchAll(/=>/g)) {
       // The call the lambda is an argument of: the nearest unclosed '(' before the arrow.
@@ -574,7 +589,8 @@ export function checkDefaultRuleNeutralised(files: Files, topologyText: string):
   if (property(defaultRule.body, "parent")?.trim() !== subscription?.symbol) problems.push(`${file} ${defaultRule.symbol}: $Default is not a rule of the subscription the module creates`);
   const filterType = literal(propertyPath(defaultRule.body, "properties.filterType"));
   const expression = literal(propertyPath(defaultRule.body, "properties.sqlFilter.sqlExpression"))?.replace(/\s+/g, "").toUpperCase();
-  if (filterType !== "SqlFilter" || !(expression === "1=0" || expression === "FALSE")) problems.push(`${file} ${defaultRule.symbol}: $Default is ${filterType ?? "?"} ${expression ?? "?"}, not a SqlFilter matching nothing (1=0)`);
+  if (filterType !== "SqlFilter" || !(expression === "1=0" || expression === "FALSE"))
+    problems.push(`${file} ${defaultRule.symbol}: $Default is ${filterType ?? "?"} ${expression ?? "?"}, not a SqlFilter matching nothing (1=0)`);
   if (propertyPath(defaultRule.body, "properties.action") !== undefined) problems.push(`${file} ${defaultRule.symbol}: $Default carries an action`);
   const topology = JSON.parse(topologyText) as TopologyFile;
   for (const topic of topology.UserConfig.Namespaces[0].Topics ?? []) {
@@ -613,7 +629,8 @@ function checkImmutableContainer(files: Files, name: string, expected: { protect
   const container = declared.find((d) => d.type === "Microsoft.Storage/storageAccounts/blobServices/containers" && resolveName(property(d.body, "name"), source) === name);
   if (!container) return [...problems, `no ${name} container`];
   if (container.condition) problems.push(`the ${name} container is conditional (${container.condition})`);
-  if (propertyPath(container.body, "properties.immutableStorageWithVersioning.enabled") !== "true") problems.push(`${name} lacks version-level immutability (immutableStorageWithVersioning.enabled: true)`);
+  if (propertyPath(container.body, "properties.immutableStorageWithVersioning.enabled") !== "true")
+    problems.push(`${name} lacks version-level immutability (immutableStorageWithVersioning.enabled: true)`);
   if (propertyPath(container.body, "properties.publicAccess") !== "'None'") problems.push(`${name} is not private`);
   const policy = declared.find((d) => d.type === "Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies" && property(d.body, "parent")?.trim() === container.symbol);
   if (!policy) return [...problems, `${name} has no default time-based retention policy`];
@@ -643,7 +660,8 @@ export function checkEventGrid(files: Files, contract: { eventType: string; comm
   if (subscriptions.length !== 1) return [...problems, `expected one event subscription, found ${subscriptions.length}`];
   const props = objectProperty(subscriptions[0].body, "properties") ?? "";
   if (contract.specVersion !== "1.0") problems.push(`the ingest contract parses specversion ${contract.specVersion}, not CloudEvents 1.0`);
-  if (literal(property(props, "eventDeliverySchema")) !== "CloudEventSchemaV1_0") problems.push("events are not delivered as CloudEvents 1.0 (the schema shared/contracts/blob-created-event.ts parses)");
+  if (literal(property(props, "eventDeliverySchema")) !== "CloudEventSchemaV1_0")
+    problems.push("events are not delivered as CloudEvents 1.0 (the schema shared/contracts/blob-created-event.ts parses)");
   if (property(props, "destination") !== undefined) problems.push("a plain `destination` is set: delivery must use the topic identity (deliveryWithResourceIdentity)");
   const delivery = objectProperty(props, "deliveryWithResourceIdentity");
   if (!delivery) problems.push("no deliveryWithResourceIdentity: events would be delivered without the topic's identity");
@@ -664,7 +682,8 @@ export function checkEventGrid(files: Files, contract: { eventType: string; comm
   if (literal(property(filter, "subjectBeginsWith")) !== "/blobServices/default/containers/originals/") problems.push("the subscription is not filtered to the originals container");
   const apis = vars(source).get("committedApis");
   const listed = apis ? [...apis.matchAll(/'([^']+)'/g)].map((m) => m[1]) : [];
-  if (JSON.stringify(listed) !== JSON.stringify([...contract.committedApis])) problems.push(`the data.api filter (${listed.join(", ")}) differs from BLOB_CREATED_COMMITTED_APIS (${contract.committedApis.join(", ")})`);
+  if (JSON.stringify(listed) !== JSON.stringify([...contract.committedApis]))
+    problems.push(`the data.api filter (${listed.join(", ")}) differs from BLOB_CREATED_COMMITTED_APIS (${contract.committedApis.join(", ")})`);
   if (!/key:\s*'data\.api'/.test(filter) || !/values:\s*committedApis/.test(filter)) problems.push("the subscription does not filter data.api to committed blobs");
   return problems;
 }
@@ -681,7 +700,16 @@ const TOPOLOGY_LOOPS: Array<{ file: string; declaration: (d: Declaration) => boo
 ];
 
 interface TopologyFile {
-  UserConfig: { Namespaces: Array<{ Queues?: Array<{ Name: string; Properties: Record<string, unknown> }>; Topics?: Array<{ Name: string; Properties: Record<string, unknown>; Subscriptions?: Array<{ Name: string; Properties: Record<string, unknown>; Rules?: Array<{ Name: string; Properties: Record<string, unknown> }> }> }> }> };
+  UserConfig: {
+    Namespaces: Array<{
+      Queues?: Array<{ Name: string; Properties: Record<string, unknown> }>;
+      Topics?: Array<{
+        Name: string;
+        Properties: Record<string, unknown>;
+        Subscriptions?: Array<{ Name: string; Properties: Record<string, unknown>; Rules?: Array<{ Name: string; Properties: Record<string, unknown> }> }>;
+      }>;
+    }>;
+  };
 }
 
 export function checkTopologyCreated(files: Files, topologyText: string): string[] {
@@ -796,10 +824,10 @@ export function literalThroughModules(files: Files, file: string, expression: st
   const passed = caller ? property(objectProperty(caller.body, "params") ?? "", name)?.trim() : undefined;
   const fromOutput = passed ? /^([A-Za-z_]+)\.outputs\.([A-Za-z_]+)$/.exec(passed) : null;
   // An interpolated string ('/custody/${environmentName}') stands for a value of its shape.
-  if (!fromOutput) return passed ? literal(passed) ?? literal(passed.replace(/\$\{[^}]*\}/g, "example")) : undefined;
+  if (!fromOutput) return passed ? (literal(passed) ?? literal(passed.replace(/\$\{[^}]*\}/g, "example"))) : undefined;
   const producer = modules.find((d) => d.symbol === fromOutput[1]);
   const producerFile = producer ? `bicep/${producer.type}` : undefined;
-  const source = producerFile ? files.get(producerFile) ?? "" : "";
+  const source = producerFile ? (files.get(producerFile) ?? "") : "";
   const output = outputs(source).find((o) => o.name === fromOutput[2]);
   return output ? resolveName(output.value, source) : undefined;
 }
@@ -896,7 +924,8 @@ export function checkAppSettings(files: Files, probe: SettingsProbe, namesInCode
     if (!(key in env) && !(key in LOCAL_ONLY_SETTINGS) && !(key in unusedHere)) problems.push(`the code names setting ${key}, which Bicep does not set on the ${service} app`);
   }
   for (const key of Object.keys(LOCAL_ONLY_SETTINGS)) if (key in env) problems.push(`Bicep sets ${key} on the ${service} app: ${LOCAL_ONLY_SETTINGS[key]}`);
-  if (literal(settings.find((s) => s.name === "CUSTODY_APP_ROLE")?.expression) !== role) problems.push(`the ${service} app's CUSTODY_APP_ROLE is not '${role}': it would register ${role === "core" ? "other" : "every"} app's functions`);
+  if (literal(settings.find((s) => s.name === "CUSTODY_APP_ROLE")?.expression) !== role)
+    problems.push(`the ${service} app's CUSTODY_APP_ROLE is not '${role}': it would register ${role === "core" ? "other" : "every"} app's functions`);
   if (role === "media") {
     for (const { name } of settings) {
       if (/^EvidenceIndex/.test(name) || name in CORE_ONLY_SETTINGS) problems.push(`the media app sets ${name}: it has no index access and runs none of the functions that use it`);
@@ -909,7 +938,8 @@ export function checkAppSettings(files: Files, probe: SettingsProbe, namesInCode
   for (const prefix of prefixes) if (!(`${prefix}__clientId` in env)) problems.push(`${service}: ${prefix}__clientId is not set: the user-assigned identity would not be used`);
   if ("AzureWebJobsStorage" in env) problems.push(`${service}: AzureWebJobsStorage is a connection string: use AzureWebJobsStorage__accountName with the identity`);
   if (!("AzureWebJobsStorage__accountName" in env) && !("AzureWebJobsStorage__blobServiceUri" in env)) problems.push(`${service}: host storage (AzureWebJobsStorage__…) is not identity-based`);
-  if (!/^ClientId=[0-9a-f-]{36};Authorization=AAD$/.test(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? "")) problems.push(`${service}: APPLICATIONINSIGHTS_AUTHENTICATION_STRING is not ClientId=<app identity>;Authorization=AAD`);
+  if (!/^ClientId=[0-9a-f-]{36};Authorization=AAD$/.test(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? ""))
+    problems.push(`${service}: APPLICATIONINSIGHTS_AUTHENTICATION_STRING is not ClientId=<app identity>;Authorization=AAD`);
   return problems;
 }
 
@@ -929,7 +959,8 @@ export function checkFunctionApp(files: Files): string[] {
     const props = objectProperty(site.body, "properties") ?? "";
     const planSymbol = /^([A-Za-z_][A-Za-z0-9_]*)\.id$/.exec(property(props, "serverFarmId")?.trim() ?? "")?.[1];
     const plan = declared.find((d) => d.symbol === planSymbol && d.type === "Microsoft.Web/serverfarms");
-    if (literal(propertyPath(plan?.body ?? "", "sku.name")) !== "FC1" || literal(propertyPath(plan?.body ?? "", "sku.tier")) !== "FlexConsumption") problems.push(`${service}: the plan is not Flex Consumption (FC1)`);
+    if (literal(propertyPath(plan?.body ?? "", "sku.name")) !== "FC1" || literal(propertyPath(plan?.body ?? "", "sku.tier")) !== "FlexConsumption")
+      problems.push(`${service}: the plan is not Flex Consumption (FC1)`);
     if (planSymbol !== undefined && plans.has(planSymbol)) problems.push(`${service}: shares its plan with another app (Flex Consumption runs one app per plan)`);
     if (planSymbol !== undefined) plans.add(planSymbol);
     const config = objectProperty(props, "functionAppConfig") ?? "";
@@ -948,8 +979,22 @@ export function checkFunctionApp(files: Files): string[] {
 
 /** The identity module output, host storage module and Cosmos principal each app's wiring must use. */
 const APP_WIRING: Record<AppIdentity, { service: string; identityParam: string; identityOutput: string; principalOutput: string; hostStorageParam: string; containerParam: string }> = {
-  core: { service: "custody", identityParam: "appIdentityName", identityOutput: "appIdentityName", principalOutput: "appPrincipalId", hostStorageParam: "hostStorageName", containerParam: "deploymentContainerName" },
-  media: { service: "custody-media", identityParam: "mediaIdentityName", identityOutput: "mediaIdentityName", principalOutput: "mediaPrincipalId", hostStorageParam: "mediaHostStorageName", containerParam: "mediaDeploymentContainerName" },
+  core: {
+    service: "custody",
+    identityParam: "appIdentityName",
+    identityOutput: "appIdentityName",
+    principalOutput: "appPrincipalId",
+    hostStorageParam: "hostStorageName",
+    containerParam: "deploymentContainerName",
+  },
+  media: {
+    service: "custody-media",
+    identityParam: "mediaIdentityName",
+    identityOutput: "mediaIdentityName",
+    principalOutput: "mediaPrincipalId",
+    hostStorageParam: "mediaHostStorageName",
+    containerParam: "mediaDeploymentContainerName",
+  },
 };
 
 /**
@@ -976,24 +1021,30 @@ export function checkAppIdentities(files: Files): string[] {
       continue;
     }
     // The identity resource the site runs as, and the variable holding its client id.
-    const identitySymbol = declared.find((d) => d.file === file && d.existing && d.type === "Microsoft.ManagedIdentity/userAssignedIdentities" && property(d.body, "name")?.trim() === wiring.identityParam)?.symbol;
+    const identitySymbol = declared.find(
+      (d) => d.file === file && d.existing && d.type === "Microsoft.ManagedIdentity/userAssignedIdentities" && property(d.body, "name")?.trim() === wiring.identityParam,
+    )?.symbol;
     if (!identitySymbol) {
       problems.push(`functions.bicep: no identity resource named by ${wiring.identityParam}`);
       continue;
     }
-    if (property(passed, wiring.identityParam)?.trim() !== `identities.outputs.${wiring.identityOutput}`) problems.push(`main.bicep passes ${property(passed, wiring.identityParam)?.trim() ?? "nothing"} as ${wiring.identityParam}, not identities.outputs.${wiring.identityOutput}`);
+    if (property(passed, wiring.identityParam)?.trim() !== `identities.outputs.${wiring.identityOutput}`)
+      problems.push(`main.bicep passes ${property(passed, wiring.identityParam)?.trim() ?? "nothing"} as ${wiring.identityParam}, not identities.outputs.${wiring.identityOutput}`);
     const identities = property(objectProperty(site.body, "identity") ?? "", "userAssignedIdentities") ?? "";
-    if (!identities.includes(`\${${identitySymbol}.id}`) || (identities.match(/\$\{/g) ?? []).length !== 1) problems.push(`${wiring.service}: the site does not run as exactly its own identity (${identitySymbol})`);
+    if (!identities.includes(`\${${identitySymbol}.id}`) || (identities.match(/\$\{/g) ?? []).length !== 1)
+      problems.push(`${wiring.service}: the site does not run as exactly its own identity (${identitySymbol})`);
     const storage = objectProperty(objectProperty(objectProperty(objectProperty(site.body, "properties") ?? "", "functionAppConfig") ?? "", "deployment") ?? "", "storage") ?? "";
     if (propertyPath(storage, "authentication.userAssignedIdentityResourceId") !== `${identitySymbol}.id`) problems.push(`${wiring.service}: the package is read with another identity than the app's`);
     const hostSymbol = declared.find((d) => d.file === file && d.existing && d.type === "Microsoft.Storage/storageAccounts" && property(d.body, "name")?.trim() === wiring.hostStorageParam)?.symbol;
-    if (!hostSymbol || !(property(storage, "value") ?? "").includes(`\${${hostSymbol}.properties.primaryEndpoints.blob}\${${wiring.containerParam}}`)) problems.push(`${wiring.service}: the package container is not in the app's own host storage (${wiring.hostStorageParam}/${wiring.containerParam})`);
+    if (!hostSymbol || !(property(storage, "value") ?? "").includes(`\${${hostSymbol}.properties.primaryEndpoints.blob}\${${wiring.containerParam}}`))
+      problems.push(`${wiring.service}: the package container is not in the app's own host storage (${wiring.hostStorageParam}/${wiring.containerParam})`);
     const clientIdVar = [...vars(source)].find(([, value]) => value === `${identitySymbol}.properties.clientId`)?.[0];
     const settings = appSettings(files, wiring.service);
     for (const { name, expression } of settings) {
       if (/__clientId$/.test(name) && expression.trim() !== clientIdVar) problems.push(`${wiring.service}: ${name} is ${expression}, not the app's own identity (${clientIdVar ?? "?"})`);
       if (name === "APPLICATIONINSIGHTS_AUTHENTICATION_STRING" && !expression.includes(`\${${clientIdVar}}`)) problems.push(`${wiring.service}: telemetry is sent as another identity`);
-      if (name === "AzureWebJobsStorage__accountName" && expression.trim() !== `${hostSymbol}.name`) problems.push(`${wiring.service}: the host storage setting names another account than the app's own`);
+      if (name === "AzureWebJobsStorage__accountName" && expression.trim() !== `${hostSymbol}.name`)
+        problems.push(`${wiring.service}: the host storage setting names another account than the app's own`);
     }
     // The host storage account passed for this app is a module instance hosting this identity.
     const hostModule = /^([A-Za-z_][A-Za-z0-9_]*)\.outputs\.accountName$/.exec(property(passed, wiring.hostStorageParam)?.trim() ?? "")?.[1];
@@ -1003,14 +1054,16 @@ export function checkAppIdentities(files: Files): string[] {
       if (hostModules.has(hostModule)) problems.push(`${wiring.service}: shares host storage module ${hostModule} with another app`);
       hostModules.add(hostModule);
       if (mainModules.find((d) => d.symbol === hostModule)?.type !== "modules/host-storage.bicep") problems.push(`${wiring.service}: ${hostModule} is not a host-storage module`);
-      if (property(moduleParams(hostModule), "hostedAppPrincipalId")?.trim() !== `identities.outputs.${wiring.principalOutput}`) problems.push(`${wiring.service}: its host storage (${hostModule}) is granted to another identity than the app's`);
+      if (property(moduleParams(hostModule), "hostedAppPrincipalId")?.trim() !== `identities.outputs.${wiring.principalOutput}`)
+        problems.push(`${wiring.service}: its host storage (${hostModule}) is granted to another identity than the app's`);
     }
   }
   const prefixes = [...hostModules].map((m) => property(moduleParams(m), "accountNamePrefix")?.trim());
   if (new Set(prefixes).size !== prefixes.length) problems.push(`the host storage accounts would have the same name (prefixes ${prefixes.join(", ")})`);
   // Only the core identity reaches the index: the cosmos module gets the core principal and nothing names the media one.
   const cosmosModule = mainModules.find((d) => d.type === "modules/cosmos.bicep");
-  if (property(moduleParams(cosmosModule?.symbol), "appPrincipalId")?.trim() !== "identities.outputs.appPrincipalId") problems.push("main.bicep gives the evidence index (cosmos module) another identity than the core app's");
+  if (property(moduleParams(cosmosModule?.symbol), "appPrincipalId")?.trim() !== "identities.outputs.appPrincipalId")
+    problems.push("main.bicep gives the evidence index (cosmos module) another identity than the core app's");
   if (/mediaPrincipalId|mediaIdentity/.test(stripComments(cosmosModule?.body ?? ""))) problems.push("main.bicep passes the media identity to the cosmos module");
   return problems;
 }
@@ -1024,7 +1077,8 @@ export function checkAppIdentities(files: Files): string[] {
 export function checkMediaIdentity(files: Files): string[] {
   const problems: string[] = [];
   for (const assignment of allDeclarations(files).filter((d) => d.type === "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments")) {
-    if (property(objectProperty(assignment.body, "properties") ?? "", "principalId")?.trim() === "mediaPrincipalId") problems.push(`${assignment.file} ${assignment.symbol}: the media identity gets a Cosmos DB data-plane role`);
+    if (property(objectProperty(assignment.body, "properties") ?? "", "principalId")?.trim() === "mediaPrincipalId")
+      problems.push(`${assignment.file} ${assignment.symbol}: the media identity gets a Cosmos DB data-plane role`);
   }
   const { grants, problems: unresolved } = roleGrants(files);
   problems.push(...unresolved);
@@ -1036,7 +1090,8 @@ export function checkMediaIdentity(files: Files): string[] {
       problems.push(`${grant.where}: the media identity gets ${grant.role} on ${grant.entity ?? grant.scopeName ?? grant.scopeType} — it may send to media-results only`);
     }
   }
-  if (!grants.some((g) => g.principal === "media" && g.role === "serviceBusDataSender" && g.entity === "queue media-results")) problems.push("the media identity cannot send its results to media-results");
+  if (!grants.some((g) => g.principal === "media" && g.role === "serviceBusDataSender" && g.entity === "queue media-results"))
+    problems.push("the media identity cannot send its results to media-results");
   return problems;
 }
 
@@ -1102,13 +1157,19 @@ export function checkAzureYaml(files: Files): string[] {
     if (service.project !== "." && service.project !== "./") problems.push(`service ${name} project is ${JSON.stringify(service.project)}, not the repository root`);
     if (!functionSite(files, name)) problems.push(`service ${name}: no function app is tagged azd-service-name: ${name}`);
   }
-  for (const name of Object.keys(doc?.services ?? {})) if (!(name in FUNCTION_APPS)) problems.push(`azure.yaml service ${name} is not one of the function apps (${Object.keys(FUNCTION_APPS).join(", ")})`);
+  for (const name of Object.keys(doc?.services ?? {}))
+    if (!(name in FUNCTION_APPS)) problems.push(`azure.yaml service ${name} is not one of the function apps (${Object.keys(FUNCTION_APPS).join(", ")})`);
   const parameters = JSON.parse(files.get("bicep/main.parameters.json") ?? "{}") as { parameters?: Record<string, { value: string }> };
   const declared = params(files.get(`bicep/${module}.bicep`) ?? "");
-  for (const [name, variable] of [["environmentName", "AZURE_ENV_NAME"], ["location", "AZURE_LOCATION"], ["principalId", "AZURE_PRINCIPAL_ID"]]) {
+  for (const [name, variable] of [
+    ["environmentName", "AZURE_ENV_NAME"],
+    ["location", "AZURE_LOCATION"],
+    ["principalId", "AZURE_PRINCIPAL_ID"],
+  ]) {
     if (parameters.parameters?.[name]?.value !== `\${${variable}}`) problems.push(`main.parameters.json: ${name} is not \${${variable}}`);
   }
   for (const name of Object.keys(parameters.parameters ?? {})) if (!declared.has(name)) problems.push(`main.parameters.json sets ${name}, which main.bicep does not declare`);
-  for (const [name, { defaultValue }] of declared) if (defaultValue === undefined && !(name in (parameters.parameters ?? {}))) problems.push(`main.bicep parameter ${name} has no default and no value in main.parameters.json`);
+  for (const [name, { defaultValue }] of declared)
+    if (defaultValue === undefined && !(name in (parameters.parameters ?? {}))) problems.push(`main.bicep parameter ${name} has no default and no value in main.parameters.json`);
   return problems;
 }

@@ -110,7 +110,8 @@ function fileRoles(file: string, text: string, definitions: Definitions = FUNCTI
   const all = [...definitions, ...TIMER_DEFINITIONS];
   const declared = [...text.matchAll(/^\s*name:\s*"([a-z-]+)",$/gm)].map((m) => m[1]);
   const roles = new Set(all.filter((d) => declared.includes(d.name)).map((d) => d.role));
-  if (roles.size === 0 && /ENTITIES\.|await getServices\(\)/.test(text) && declared.length === 0) throw new Error(`${file} uses Service Bus entities or the services but declares no function: which app does it run in?`);
+  if (roles.size === 0 && /ENTITIES\.|await getServices\(\)/.test(text) && declared.length === 0)
+    throw new Error(`${file} uses Service Bus entities or the services but declares no function: which app does it run in?`);
   return roles;
 }
 
@@ -152,7 +153,11 @@ function servicesUsedFromCode(sources: Map<string, string>): Record<AppIdentity,
     if (!file.startsWith("functions/")) continue;
     const roles = fileRoles(file, text);
     for (const match of text.matchAll(/const\s*\{([^}]*)\}\s*=\s*await getServices\(\)/g)) {
-      for (const name of match[1].split(",").map((n) => n.trim().split(":")[0].trim()).filter(Boolean)) for (const role of roles) used[role].add(name);
+      for (const name of match[1]
+        .split(",")
+        .map((n) => n.trim().split(":")[0].trim())
+        .filter(Boolean))
+        for (const role of roles) used[role].add(name);
     }
   }
   return used;
@@ -217,7 +222,13 @@ describe("the real templates", () => {
     expect(uses.core).toContain("send queue stage-results");
     expect(uses.media).toContain("read-counts subscription evidence-received/transcode");
     expect([...uses.media].filter((u) => u.startsWith("send ")).sort()).toEqual(["send queue media-results"]);
-    expect([...triggeredEntities.core].sort()).toEqual(["queue blob-created", "queue media-results", "queue stage-results", "subscription evidence-received/hash", "subscription evidence-received/index"]);
+    expect([...triggeredEntities.core].sort()).toEqual([
+      "queue blob-created",
+      "queue media-results",
+      "queue stage-results",
+      "subscription evidence-received/hash",
+      "subscription evidence-received/index",
+    ]);
     expect([...triggeredEntities.media].sort()).toEqual(["subscription evidence-received/thumbnail", "subscription evidence-received/transcode"]);
     expect(checkServiceBusAccessMatchesCode(files, uses)).toEqual([]);
     expect(checkServiceBusAccessWiring(files)).toEqual([]);
@@ -242,7 +253,9 @@ describe("the real templates", () => {
 
   test("app settings: per app, every setting the code reads is set, identity-based, and accepted by the code's own loader in that role", () => {
     for (const service of ["custody", "custody-media"]) expect(checkAppSettings(files, probe, settingNamesInCode(sources, []), service)).toEqual([]);
-    expect(appSettings(files).map((s) => s.name)).toEqual(expect.arrayContaining(["ServiceBusConnection__fullyQualifiedNamespace", "EvidenceStorage__blobServiceUri", "EvidenceIndex__accountEndpoint", "CUSTODY_APP_ROLE"]));
+    expect(appSettings(files).map((s) => s.name)).toEqual(
+      expect.arrayContaining(["ServiceBusConnection__fullyQualifiedNamespace", "EvidenceStorage__blobServiceUri", "EvidenceIndex__accountEndpoint", "CUSTODY_APP_ROLE"]),
+    );
     const media = appSettings(files, "custody-media").map((s) => s.name);
     expect(media).toEqual(expect.arrayContaining(["ServiceBusConnection__fullyQualifiedNamespace", "EvidenceStorage__blobServiceUri", "CUSTODY_APP_ROLE"]));
     expect(media.filter((name) => name.startsWith("EvidenceIndex"))).toEqual([]);
@@ -308,7 +321,12 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["connection string output", storage, "output accountName string = account.name", "output connectionString string = 'DefaultEndpointsProtocol=https;AccountName=${account.name}'"],
     ["SAS", functions, "CUSTODY_THUMBNAIL_COUNT: '8'", "CUSTODY_THUMBNAIL_COUNT: '8'\n    Sas: '?sv=2022&sig=abc'"],
     ["secure parameter", functions, "param nodeVersion string", "@secure()\nparam nodeVersion string"],
-    ["SAS authorization rule", serviceBus, "output namespaceName", "resource rule 'Microsoft.ServiceBus/namespaces/authorizationRules@2024-01-01' = {\n  parent: namespace\n  name: 'send'\n}\n\noutput namespaceName"],
+    [
+      "SAS authorization rule",
+      serviceBus,
+      "output namespaceName",
+      "resource rule 'Microsoft.ServiceBus/namespaces/authorizationRules@2024-01-01' = {\n  parent: namespace\n  name: 'send'\n}\n\noutput namespaceName",
+    ],
     ["Cosmos key in a setting", functions, "CUSTODY_THUMBNAIL_COUNT: '8'", "CUSTODY_THUMBNAIL_COUNT: '8'\n    Key: cosmos.listKeys().primaryMasterKey"],
   ])("secrets: %s", (_what, file, search, replacement) => {
     expect(checkNoSecrets(mutate(files, file, search, replacement))).not.toEqual([]);
@@ -343,7 +361,11 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   });
 
   test.each([
-    ["no version-level immutability", "  name: ledgerName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: true }", "  name: ledgerName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: false }"],
+    [
+      "no version-level immutability",
+      "  name: ledgerName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: true }",
+      "  name: ledgerName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: false }",
+    ],
     ["no retention policy", "  parent: ledger\n  name: 'default'", "  parent: audit\n  name: 'default'"],
     ["append writes refused (the index could not append)", "    allowProtectedAppendWrites: true", "    allowProtectedAppendWrites: false"],
     ["block blobs appendable", "    allowProtectedAppendWrites: true\n    allowProtectedAppendWritesAll: false", "    allowProtectedAppendWrites: true\n    allowProtectedAppendWritesAll: true"],
@@ -352,16 +374,28 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   });
 
   test.each([
-    ["no version-level immutability", "  name: auditName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: true }", "  name: auditName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: false }"],
+    [
+      "no version-level immutability",
+      "  name: auditName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: true }",
+      "  name: auditName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: false }",
+    ],
     ["no retention policy", "  parent: audit\n  name: 'default'", "  parent: ledger\n  name: 'default'"],
-    ["appendable", "    allowProtectedAppendWrites: false\n    allowProtectedAppendWritesAll: false\n  }\n}\n\n// Event Grid", "    allowProtectedAppendWrites: true\n    allowProtectedAppendWritesAll: false\n  }\n}\n\n// Event Grid"],
+    [
+      "appendable",
+      "    allowProtectedAppendWrites: false\n    allowProtectedAppendWritesAll: false\n  }\n}\n\n// Event Grid",
+      "    allowProtectedAppendWrites: true\n    allowProtectedAppendWritesAll: false\n  }\n}\n\n// Event Grid",
+    ],
   ])("audit: %s", (_what, search, replacement) => {
     expect(checkAuditImmutable(mutate(files, storage, search, replacement))).not.toEqual([]);
   });
 
   test.each([
     ["Event Grid schema", "eventDeliverySchema: 'CloudEventSchemaV1_0'", "eventDeliverySchema: 'EventGridSchema'"],
-    ["key-based delivery", /deliveryWithResourceIdentity: \{[\s\S]*?\n {4}\}\n {4}retryPolicy/, "destination: {\n      endpointType: 'ServiceBusQueue'\n      properties: { resourceId: blobCreatedQueue.id }\n    }\n    retryPolicy"],
+    [
+      "key-based delivery",
+      /deliveryWithResourceIdentity: \{[\s\S]*?\n {4}\}\n {4}retryPolicy/,
+      "destination: {\n      endpointType: 'ServiceBusQueue'\n      properties: { resourceId: blobCreatedQueue.id }\n    }\n    retryPolicy",
+    ],
     ["another container", "containers/originals/", "containers/derived/"],
     ["another queue", "  name: 'blob-created'", "  name: 'stage-results'"],
     ["no dead-letter", /deadLetterWithResourceIdentity: \{[\s\S]*?\n {4}\}\n {2}\}\n\}/, "}\n}"],
@@ -403,9 +437,24 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   });
 
   test.each([
-    ["reader on the account instead of originals", storage, "name: guid(originals.id, appPrincipalId, roles.storageBlobDataReader)\n  scope: originals", "name: guid(originals.id, appPrincipalId, roles.storageBlobDataReader)\n  scope: account"],
-    ["write on originals", storage, "name: guid(derived.id, mediaPrincipalId, roles.storageBlobDataContributor)\n  scope: derived", "name: guid(derived.id, mediaPrincipalId, roles.storageBlobDataContributor)\n  scope: originals"],
-    ["the core identity writes renditions (only media does)", storage, "    principalId: mediaPrincipalId\n    principalType: 'ServicePrincipal'\n  }\n}\n\n// A user delegation key", "    principalId: appPrincipalId\n    principalType: 'ServicePrincipal'\n  }\n}\n\n// A user delegation key"],
+    [
+      "reader on the account instead of originals",
+      storage,
+      "name: guid(originals.id, appPrincipalId, roles.storageBlobDataReader)\n  scope: originals",
+      "name: guid(originals.id, appPrincipalId, roles.storageBlobDataReader)\n  scope: account",
+    ],
+    [
+      "write on originals",
+      storage,
+      "name: guid(derived.id, mediaPrincipalId, roles.storageBlobDataContributor)\n  scope: derived",
+      "name: guid(derived.id, mediaPrincipalId, roles.storageBlobDataContributor)\n  scope: originals",
+    ],
+    [
+      "the core identity writes renditions (only media does)",
+      storage,
+      "    principalId: mediaPrincipalId\n    principalType: 'ServicePrincipal'\n  }\n}\n\n// A user delegation key",
+      "    principalId: appPrincipalId\n    principalType: 'ServicePrincipal'\n  }\n}\n\n// A user delegation key",
+    ],
     ["Data Owner on evidence storage", storage, "roles.storageBlobDelegator)\n    principalId", "roles.storageBlobDataOwner)\n    principalId"],
     ["no scope (resource group)", "bicep/modules/monitoring.bicep", "  scope: appInsights\n", ""],
     ["Event Grid sends to every queue", serviceBus, "  scope: blobCreatedQueue\n", "  scope: namespace\n"],
@@ -417,8 +466,16 @@ describe("each check catches the mistake it is for (templates mutated in memory)
 
   test.each([
     ["Data Owner on a topic", '"topic": "evidence-ready", "role": "serviceBusDataSender"', '"topic": "evidence-ready", "role": "serviceBusDataOwner"'],
-    ["Data Owner on a subscription no function is triggered by", '"subscriptions": [', '"subscriptions": [\n    { "identity": "core", "topic": "evidence-ready", "subscription": "all-events", "role": "serviceBusDataOwner", "why": "none" },'],
-    ["Data Owner on a subscription of the other app's function", '"identity": "media", "topic": "evidence-received", "subscription": "transcode"', '"identity": "core", "topic": "evidence-received", "subscription": "transcode"'],
+    [
+      "Data Owner on a subscription no function is triggered by",
+      '"subscriptions": [',
+      '"subscriptions": [\n    { "identity": "core", "topic": "evidence-ready", "subscription": "all-events", "role": "serviceBusDataOwner", "why": "none" },',
+    ],
+    [
+      "Data Owner on a subscription of the other app's function",
+      '"identity": "media", "topic": "evidence-received", "subscription": "transcode"',
+      '"identity": "core", "topic": "evidence-received", "subscription": "transcode"',
+    ],
     ["the media identity sends to stage-results", '{ "identity": "media", "queue": "media-results"', '{ "identity": "media", "queue": "stage-results"'],
     ["an entry for an identity that does not exist", '{ "identity": "media", "queue": "media-results"', '{ "identity": "ffmpeg", "queue": "media-results"'],
   ])("role assignments: %s", (_what, search, replacement) => {
@@ -434,11 +491,31 @@ describe("each check catches the mistake it is for (templates mutated in memory)
 
   test.each([
     ["a trigger dropped", / {4}\{ "identity": "media", "topic": "evidence-received", "subscription": "thumbnail", [^\n]*\n/, ""],
-    ["a receive the code does not do", '"subscriptions": [', '"subscriptions": [\n    { "identity": "core", "topic": "evidence-ready", "subscription": "all-events", "role": "serviceBusDataReceiver", "why": "none" },'],
-    ["a queue trigger with Receiver only (the scale monitor cannot read the count)", '"queue": "stage-results", "role": "serviceBusDataOwner"', '"queue": "stage-results", "role": "serviceBusDataReceiver"'],
-    ["a trigger granted to the other app's identity", '"identity": "core", "queue": "media-results", "role": "serviceBusDataOwner"', '"identity": "media", "queue": "media-results", "role": "serviceBusDataOwner"'],
-    ["the media app's send granted to the core identity", '"identity": "media", "queue": "media-results", "role": "serviceBusDataSender"', '"identity": "core", "queue": "media-results", "role": "serviceBusDataSender"'],
-    ["the media identity receives the hash subscription", '"subscriptions": [', '"subscriptions": [\n    { "identity": "media", "topic": "evidence-received", "subscription": "hash", "role": "serviceBusDataReceiver", "why": "none" },'],
+    [
+      "a receive the code does not do",
+      '"subscriptions": [',
+      '"subscriptions": [\n    { "identity": "core", "topic": "evidence-ready", "subscription": "all-events", "role": "serviceBusDataReceiver", "why": "none" },',
+    ],
+    [
+      "a queue trigger with Receiver only (the scale monitor cannot read the count)",
+      '"queue": "stage-results", "role": "serviceBusDataOwner"',
+      '"queue": "stage-results", "role": "serviceBusDataReceiver"',
+    ],
+    [
+      "a trigger granted to the other app's identity",
+      '"identity": "core", "queue": "media-results", "role": "serviceBusDataOwner"',
+      '"identity": "media", "queue": "media-results", "role": "serviceBusDataOwner"',
+    ],
+    [
+      "the media app's send granted to the core identity",
+      '"identity": "media", "queue": "media-results", "role": "serviceBusDataSender"',
+      '"identity": "core", "queue": "media-results", "role": "serviceBusDataSender"',
+    ],
+    [
+      "the media identity receives the hash subscription",
+      '"subscriptions": [',
+      '"subscriptions": [\n    { "identity": "media", "topic": "evidence-received", "subscription": "hash", "role": "serviceBusDataReceiver", "why": "none" },',
+    ],
     ["a subscription trigger with Receiver only", '"subscription": "transcode", "role": "serviceBusDataOwner"', '"subscription": "transcode", "role": "serviceBusDataReceiver"'],
   ])("Service Bus access vs code: %s", (_what, search, replacement) => {
     expect(checkServiceBusAccessMatchesCode(mutate(files, "bicep/service-bus-access.json", search, replacement), serviceBusUsesFromCode(sources))).not.toEqual([]);
@@ -470,30 +547,64 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   });
 
   test.each([
-    ["hard-coded suffix in the app setting", functions, "ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace", "ServiceBusConnection__fullyQualifiedNamespace: '${serviceBusFullyQualifiedNamespace}.servicebus.windows.net'"],
-    ["hard-coded suffix in the module output", serviceBus, "output fullyQualifiedNamespace string = split(split(namespace.properties.serviceBusEndpoint, '/')[2], ':')[0]", "output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'"],
-    ["setting not from the module output", "bicep/main.bicep", "serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace", "serviceBusFullyQualifiedNamespace: serviceBus.outputs.namespaceName"],
+    [
+      "hard-coded suffix in the app setting",
+      functions,
+      "ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace",
+      "ServiceBusConnection__fullyQualifiedNamespace: '${serviceBusFullyQualifiedNamespace}.servicebus.windows.net'",
+    ],
+    [
+      "hard-coded suffix in the module output",
+      serviceBus,
+      "output fullyQualifiedNamespace string = split(split(namespace.properties.serviceBusEndpoint, '/')[2], ':')[0]",
+      "output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'",
+    ],
+    [
+      "setting not from the module output",
+      "bicep/main.bicep",
+      "serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace",
+      "serviceBusFullyQualifiedNamespace: serviceBus.outputs.namespaceName",
+    ],
     ["hard-coded blob host", storage, "output blobServiceUri string = account.properties.primaryEndpoints.blob", "output blobServiceUri string = 'https://${account.name}.blob.core.windows.net/'"],
   ])("cloud-neutral endpoints: %s", (_what, file, search, replacement) => {
     expect(checkCloudNeutralEndpoints(mutate(files, file, search, replacement))).not.toEqual([]);
   });
 
   test.each([
-    ["the topic loop filters with its loop variable", serviceBus, "appSubscriptionAccess: appAccess.subscriptions", "appSubscriptionAccess: filter(appAccess.subscriptions, access => access.topic == topic.Name)"],
-    ["the subscription loop filters with its loop variable", "bicep/modules/servicebus-topic.bicep", "appSubscriptionAccess: appSubscriptionAccess\n", "appSubscriptionAccess: filter(appSubscriptionAccess, access => access.subscription == sub.Name)\n"],
+    [
+      "the topic loop filters with its loop variable",
+      serviceBus,
+      "appSubscriptionAccess: appAccess.subscriptions",
+      "appSubscriptionAccess: filter(appAccess.subscriptions, access => access.topic == topic.Name)",
+    ],
+    [
+      "the subscription loop filters with its loop variable",
+      "bicep/modules/servicebus-topic.bicep",
+      "appSubscriptionAccess: appSubscriptionAccess\n",
+      "appSubscriptionAccess: filter(appSubscriptionAccess, access => access.subscription == sub.Name)\n",
+    ],
   ])("lambdas in loops: %s", (_what, file, search, replacement) => {
     expect(checkNoLoopVariablesInLambdas(mutate(files, file, search, replacement))).not.toEqual([]);
   });
 
   test("lambdas in loops: a lambda over the module's own parameters is fine", () => {
-    const mutated = mutate(files, "bicep/modules/servicebus-topic.bicep", "appSubscriptionAccess: appSubscriptionAccess\n", "appSubscriptionAccess: filter(appSubscriptionAccess, entry => entry.topic == topic.Name)\n");
+    const mutated = mutate(
+      files,
+      "bicep/modules/servicebus-topic.bicep",
+      "appSubscriptionAccess: appSubscriptionAccess\n",
+      "appSubscriptionAccess: filter(appSubscriptionAccess, entry => entry.topic == topic.Name)\n",
+    );
     expect(checkNoLoopVariablesInLambdas(mutated)).toEqual([]);
   });
 
   test.each([
     ["$Default not declared", /\/\/ The service's catch-all rule[\s\S]*?\n\}\n/, ""],
     ["$Default left matching everything", "sqlExpression: '1=0'", "sqlExpression: '1=1'"],
-    ["$Default only on some subscriptions", "resource defaultRule 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2024-01-01' = {", "resource defaultRule 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2024-01-01' = if (subscriptionConfig.Name == 'hash') {"],
+    [
+      "$Default only on some subscriptions",
+      "resource defaultRule 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2024-01-01' = {",
+      "resource defaultRule 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2024-01-01' = if (subscriptionConfig.Name == 'hash') {",
+    ],
     ["$Default as a TrueFilter", "filterType: 'SqlFilter'\n    sqlFilter: { sqlExpression: '1=0' }", "filterType: 'TrueFilter'\n    sqlFilter: { sqlExpression: '1=0' }"],
   ])("subscription rules: %s", (_what, search, replacement) => {
     expect(checkDefaultRuleNeutralised(mutate(files, "bicep/modules/servicebus-subscription.bicep", search, replacement), topologyText)).not.toEqual([]);
@@ -543,12 +654,32 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   test.each([
     ["a Cosmos DB role for the media identity", "bicep/modules/cosmos.bicep", "    principalId: appPrincipalId\n", "    principalId: mediaPrincipalId\n"],
     ["Service Bus Data Owner on the namespace for the media identity", serviceBus, "principalId: operatorPrincipalId", "principalId: mediaPrincipalId"],
-    ["Send on stage-results (a hash claim)", "bicep/service-bus-access.json", '{ "identity": "media", "queue": "media-results", "role": "serviceBusDataSender"', '{ "identity": "media", "queue": "stage-results", "role": "serviceBusDataSender"'],
+    [
+      "Send on stage-results (a hash claim)",
+      "bicep/service-bus-access.json",
+      '{ "identity": "media", "queue": "media-results", "role": "serviceBusDataSender"',
+      '{ "identity": "media", "queue": "stage-results", "role": "serviceBusDataSender"',
+    ],
     ["Send on evidence-ready", "bicep/service-bus-access.json", '"topics": [', '"topics": [\n    { "identity": "media", "topic": "evidence-ready", "role": "serviceBusDataSender", "why": "none" },'],
-    ["Send on evidence-received", "bicep/service-bus-access.json", '"topics": [', '"topics": [\n    { "identity": "media", "topic": "evidence-received", "role": "serviceBusDataSender", "why": "none" },'],
+    [
+      "Send on evidence-received",
+      "bicep/service-bus-access.json",
+      '"topics": [',
+      '"topics": [\n    { "identity": "media", "topic": "evidence-received", "role": "serviceBusDataSender", "why": "none" },',
+    ],
     ["Send on blob-created", "bicep/service-bus-access.json", '"queues": [', '"queues": [\n    { "identity": "media", "queue": "blob-created", "role": "serviceBusDataSender", "why": "none" },'],
-    ["Data Owner on its results queue (Owner can send anywhere it manages, and forward)", "bicep/service-bus-access.json", '{ "identity": "media", "queue": "media-results", "role": "serviceBusDataSender"', '{ "identity": "media", "queue": "media-results", "role": "serviceBusDataOwner"'],
-    ["no Send on media-results at all", "bicep/service-bus-access.json", '{ "identity": "media", "queue": "media-results", "role": "serviceBusDataSender"', '{ "identity": "core", "queue": "media-results", "role": "serviceBusDataSender"'],
+    [
+      "Data Owner on its results queue (Owner can send anywhere it manages, and forward)",
+      "bicep/service-bus-access.json",
+      '{ "identity": "media", "queue": "media-results", "role": "serviceBusDataSender"',
+      '{ "identity": "media", "queue": "media-results", "role": "serviceBusDataOwner"',
+    ],
+    [
+      "no Send on media-results at all",
+      "bicep/service-bus-access.json",
+      '{ "identity": "media", "queue": "media-results", "role": "serviceBusDataSender"',
+      '{ "identity": "core", "queue": "media-results", "role": "serviceBusDataSender"',
+    ],
     ["the access entries assigned to one fixed principal", "bicep/modules/servicebus-subscription.bicep", "principalId: principalIds[access.identity]", "principalId: mediaPrincipalId"],
   ])("media identity: %s", (_what, file, search, replacement) => {
     expect(checkMediaIdentity(mutate(files, file, search, replacement))).not.toEqual([]);
@@ -557,7 +688,12 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   test.each([
     ["the media identity cannot sign read URLs", storage, /resource mediaSignsReadUrls [\s\S]*?\n\}\n/, ""],
     ["the media identity cannot write renditions", storage, /resource mediaWritesDerived [\s\S]*?\n\}\n/, ""],
-    ["the core identity keeps the delegator role it no longer uses", storage, "  name: guid(account.id, mediaPrincipalId, roles.storageBlobDelegator)\n  scope: account\n  properties: {\n    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDelegator)\n    principalId: mediaPrincipalId", "  name: guid(account.id, appPrincipalId, roles.storageBlobDelegator)\n  scope: account\n  properties: {\n    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDelegator)\n    principalId: appPrincipalId"],
+    [
+      "the core identity keeps the delegator role it no longer uses",
+      storage,
+      "  name: guid(account.id, mediaPrincipalId, roles.storageBlobDelegator)\n  scope: account\n  properties: {\n    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDelegator)\n    principalId: mediaPrincipalId",
+      "  name: guid(account.id, appPrincipalId, roles.storageBlobDelegator)\n  scope: account\n  properties: {\n    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDelegator)\n    principalId: appPrincipalId",
+    ],
     ["the core identity loses the index", "bicep/modules/cosmos.bicep", "    principalId: appPrincipalId\n", "    principalId: mediaPrincipalId\n"],
   ])("storage and index access vs code: %s", (_what, file, search, replacement) => {
     expect(checkStorageAndIndexAccessMatchesCode(mutate(files, file, search, replacement), servicesUsedFromCode(sources))).not.toEqual([]);
@@ -566,7 +702,10 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   test("storage and index access vs code: a media function starts using the index", () => {
     const transcode = sources.get("functions/transcode.ts")!;
     expect(transcode).toContain("const { blobs, media, publisher, settings } = await getServices();");
-    const grown = new Map(sources).set("functions/transcode.ts", transcode.replace("const { blobs, media, publisher, settings } = await getServices();", "const { blobs, media, publisher, settings, index } = await getServices();"));
+    const grown = new Map(sources).set(
+      "functions/transcode.ts",
+      transcode.replace("const { blobs, media, publisher, settings } = await getServices();", "const { blobs, media, publisher, settings, index } = await getServices();"),
+    );
     expect(checkStorageAndIndexAccessMatchesCode(files, servicesUsedFromCode(grown))).not.toEqual([]);
   });
 
@@ -583,12 +722,27 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["the media package read with the core identity", functions, "userAssignedIdentityResourceId: mediaIdentity.id", "userAssignedIdentityResourceId: appIdentity.id"],
     ["a media connection with the core client id", functions, "ServiceBusConnection__clientId: mediaClientId", "ServiceBusConnection__clientId: clientId"],
     ["media telemetry as the core identity", functions, "'ClientId=${mediaClientId};Authorization=AAD'", "'ClientId=${clientId};Authorization=AAD'"],
-    ["the media package in the core app's host storage", functions, "'${mediaHostStorage.properties.primaryEndpoints.blob}${mediaDeploymentContainerName}'", "'${hostStorage.properties.primaryEndpoints.blob}${mediaDeploymentContainerName}'"],
+    [
+      "the media package in the core app's host storage",
+      functions,
+      "'${mediaHostStorage.properties.primaryEndpoints.blob}${mediaDeploymentContainerName}'",
+      "'${hostStorage.properties.primaryEndpoints.blob}${mediaDeploymentContainerName}'",
+    ],
     ["the media host setting names the core app's account", functions, "AzureWebJobsStorage__accountName: mediaHostStorage.name", "AzureWebJobsStorage__accountName: hostStorage.name"],
-    ["both apps share one host storage account", "bicep/main.bicep", "mediaHostStorageName: mediaHostStorage.outputs.accountName\n    mediaDeploymentContainerName: mediaHostStorage.outputs.deploymentContainerName", "mediaHostStorageName: hostStorage.outputs.accountName\n    mediaDeploymentContainerName: hostStorage.outputs.deploymentContainerName"],
+    [
+      "both apps share one host storage account",
+      "bicep/main.bicep",
+      "mediaHostStorageName: mediaHostStorage.outputs.accountName\n    mediaDeploymentContainerName: mediaHostStorage.outputs.deploymentContainerName",
+      "mediaHostStorageName: hostStorage.outputs.accountName\n    mediaDeploymentContainerName: hostStorage.outputs.deploymentContainerName",
+    ],
     ["the media host storage granted to the core identity", "bicep/main.bicep", "hostedAppPrincipalId: identities.outputs.mediaPrincipalId", "hostedAppPrincipalId: identities.outputs.appPrincipalId"],
     ["the two host accounts with one name", "bicep/main.bicep", "accountNamePrefix: 'stcustodymd'", "accountNamePrefix: 'stcustodyfn'"],
-    ["the index given to the media identity", "bicep/main.bicep", "    appPrincipalId: identities.outputs.appPrincipalId\n    operatorPrincipalId: principalId", "    appPrincipalId: identities.outputs.mediaPrincipalId\n    operatorPrincipalId: principalId"],
+    [
+      "the index given to the media identity",
+      "bicep/main.bicep",
+      "    appPrincipalId: identities.outputs.appPrincipalId\n    operatorPrincipalId: principalId",
+      "    appPrincipalId: identities.outputs.mediaPrincipalId\n    operatorPrincipalId: principalId",
+    ],
   ])("app identities: %s", (_what, file, search, replacement) => {
     expect(checkAppIdentities(mutate(files, file, search, replacement))).not.toEqual([]);
   });

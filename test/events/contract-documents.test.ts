@@ -9,13 +9,7 @@ import * as path from "node:path";
 import { fromFile, Parser } from "@asyncapi/parser";
 import Ajv2020 from "ajv/dist/2020";
 import topologyFile from "../../topology/servicebus.json";
-import {
-  EVIDENCE_EVENT_DATASCHEMAS,
-  EVIDENCE_EVENT_TYPES,
-  eventDataProblems,
-  isEvidenceEventType,
-  parseEvidenceEvent,
-} from "../../shared/contracts/evidence-events";
+import { EVIDENCE_EVENT_DATASCHEMAS, EVIDENCE_EVENT_TYPES, eventDataProblems, isEvidenceEventType, parseEvidenceEvent } from "../../shared/contracts/evidence-events";
 import { ENTITIES } from "../../shared/topology";
 
 const DOCS = path.join(__dirname, "..", "..", "docs", "events");
@@ -102,11 +96,16 @@ describe("AsyncAPI 3 document of the evidence-ready topic", () => {
 
   test("lists exactly the topology's subscriptions of the topic, with the same rules", async () => {
     const { document } = await load();
-    const documented = document!.json<{ channels: Record<string, { address: string; "x-custody-subscriptions": Array<{ name: string; rules: Record<string, string> }> }> }>().channels.evidenceReady["x-custody-subscriptions"];
+    const documented = document!.json<{ channels: Record<string, { address: string; "x-custody-subscriptions": Array<{ name: string; rules: Record<string, string> }> }> }>().channels.evidenceReady[
+      "x-custody-subscriptions"
+    ];
     const topic = topics.find((t) => t.Name === ENTITIES.evidenceReadyTopic)!;
     const declared = topic.Subscriptions.map((s) => ({ name: s.Name, rules: Object.fromEntries(s.Rules.map((r) => [r.Name, r.Properties.SqlFilter?.SqlExpression])) }));
     expect(documented.map((s) => ({ name: s.name, rules: s.rules }))).toEqual(declared);
-    const receivers = document!.operations().all().filter((o) => o.action() === "receive");
+    const receivers = document!
+      .operations()
+      .all()
+      .filter((o) => o.action() === "receive");
     expect(receivers.map((o) => o.json<{ "x-custody-subscription": string }>()["x-custody-subscription"]).sort()).toEqual(declared.map((s) => s.name).sort());
   }, 30_000);
 });

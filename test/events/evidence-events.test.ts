@@ -161,7 +161,14 @@ test("the example subscriptions receive exactly their events, once per recording
 
   // The routing properties the filters used, and the data behind them.
   const eventA = received_["all-events"].find(({ event }) => event.subject === a.evidenceId)!;
-  expect(eventA.message.applicationProperties).toMatchObject({ eventType: "org.custody.evidence.ready.v1", evidenceId: a.evidenceId, status: "ready", officerId: "PC-A", deviceId: "BWV-A", unit: "camden" });
+  expect(eventA.message.applicationProperties).toMatchObject({
+    eventType: "org.custody.evidence.ready.v1",
+    evidenceId: a.evidenceId,
+    status: "ready",
+    officerId: "PC-A",
+    deviceId: "BWV-A",
+    unit: "camden",
+  });
   expect(eventA.message.subject).toBe("org.custody.evidence.ready.v1");
   // An AMQP timestamp on the wire; the JavaScript SDK hands it over as epoch milliseconds.
   expect(eventA.message.applicationProperties!["cloudEvents:time"]).toBe(Date.parse(eventA.event.time));
@@ -179,7 +186,9 @@ test("the example subscriptions receive exactly their events, once per recording
 
 test("custody subscribe --filter narrows a subscription at run time, prints only matching events and restores its rules on exit", async () => {
   await drainEvents(client, "ready");
-  const child = spawn(process.execPath, [CUSTODY_BIN, "subscribe", "ready", "--filter", "officerId = 'PC-S1'", "--max", "1", "--timeout", "120", "--json", "--data-dir", dataDir], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CUSTODY_BIN, "subscribe", "ready", "--filter", "officerId = 'PC-S1'", "--max", "1", "--timeout", "120", "--json", "--data-dir", dataDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const output = collect(child);
   await output.waitForStderr(/listening on evidence-ready\/ready/);
   const rulesWhileFiltered = await ruleNames("ready");
@@ -193,7 +202,11 @@ test("custody subscribe --filter narrows a subscription at run time, prints only
 
   const code = await output.exit;
   expect({ code, stderr: output.stderr() }).toMatchObject({ code: 0 });
-  const lines = output.stdout().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+  const lines = output
+    .stdout()
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
   expect(lines).toHaveLength(1);
   // Exactly a CloudEvent in the JSON format: the context attributes and data, nothing else.
   expect(Object.keys(lines[0]).sort()).toEqual(["data", "datacontenttype", "dataschema", "id", "source", "specversion", "subject", "time", "type"]);
@@ -208,7 +221,11 @@ test("custody subscribe --filter narrows a subscription at run time, prints only
   });
 
   // The topology's rules are back, and the other officer's event never reached the subscription.
-  expect(await rules("ready")).toEqual(declaredRules(TOPIC, "ready")!.map((rule) => ({ name: rule.name, sql: (rule.filter as { sqlExpression: string }).sqlExpression })).sort(byName));
+  expect(await rules("ready")).toEqual(
+    declaredRules(TOPIC, "ready")!
+      .map((rule) => ({ name: rule.name, sql: (rule.filter as { sqlExpression: string }).sqlExpression }))
+      .sort(byName),
+  );
   const left = await drainEvents(client, "ready");
   expect(left.map(({ event }) => event.subject)).not.toContain(other.evidenceId);
 }, 180_000);
@@ -220,7 +237,12 @@ test("custody subscribe: an invalid event is dead-lettered with its reason, Ctrl
   const output = collect(child);
   await output.waitForStderr(/listening/);
   const sender = client.createSender(TOPIC);
-  await sender.sendMessages({ messageId: "not-an-event", body: { hello: "world" }, contentType: "application/json", applicationProperties: { unit: "nowhere", "cloudEvents:type": "org.custody.evidence.ready.v9" } });
+  await sender.sendMessages({
+    messageId: "not-an-event",
+    body: { hello: "world" },
+    contentType: "application/json",
+    applicationProperties: { unit: "nowhere", "cloudEvents:type": "org.custody.evidence.ready.v9" },
+  });
   await sender.close();
   await output.waitForStderr(/dead-lettered message not-an-event/);
   child.kill("SIGINT");
@@ -273,10 +295,11 @@ function collect(child: ReturnType<typeof spawn>) {
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk;
-    for (const waiter of [...waiters]) if (waiter.pattern.test(stderr)) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve();
-    }
+    for (const waiter of [...waiters])
+      if (waiter.pattern.test(stderr)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
   });
   const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return {

@@ -1,11 +1,11 @@
-import {
-  AZURE_MAX_BLOB_NAME_LENGTH,
-  EVIDENCE_MAX_BLOB_NAME_LENGTH,
-  validateEvidenceBlobName,
-} from "../../shared/evidence/blob-name";
+import { AZURE_MAX_BLOB_NAME_LENGTH, EVIDENCE_MAX_BLOB_NAME_LENGTH, validateEvidenceBlobName } from "../../shared/evidence/blob-name";
 
 /** A name of `length` characters in segments of at most 200. */
-const longPath = (length: number): string => ("y".repeat(199) + "/").repeat(Math.ceil(length / 200)).slice(0, length).replace(/\/$/, "z");
+const longPath = (length: number): string =>
+  ("y".repeat(199) + "/")
+    .repeat(Math.ceil(length / 200))
+    .slice(0, length)
+    .replace(/\/$/, "z");
 
 const messages = (name: string) => validateEvidenceBlobName(name).map((r) => r.message);
 

@@ -48,11 +48,20 @@ describe("deriveEvidenceId", () => {
   });
 
   it.each([
-    [{ container: "a/b", name: "c" }, { container: "a", name: "b/c" }],
-    [{ account: "ab", container: "c" }, { account: "a", container: "bc" }],
+    [
+      { container: "a/b", name: "c" },
+      { container: "a", name: "b/c" },
+    ],
+    [
+      { account: "ab", container: "c" },
+      { account: "a", container: "bc" },
+    ],
     [{ name: 'x","y' }, { name: "x", container: 'y"' }],
     [{ name: "a\u0000b" }, { name: "a", container: "\u0000b" }],
-    [{ name: "n", etag: "e" }, { name: "ne", etag: "" }],
+    [
+      { name: "n", etag: "e" },
+      { name: "ne", etag: "" },
+    ],
   ])("does not collide when a boundary shifts (%j vs %j)", (left, right) => {
     expect(deriveEvidenceId({ ...base, ...left })).not.toBe(deriveEvidenceId({ ...base, ...right }));
   });

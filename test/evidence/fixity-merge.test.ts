@@ -48,9 +48,27 @@ function readyRecord(): EvidenceRecord {
 }
 
 function check(checkedAt: string, status: FixityResultMessage["status"], overrides: Partial<FixityResultMessage> = {}): FixityResultMessage {
-  const message: FixityResultMessage = { schemaVersion: 1, kind: "fixity-result", evidenceId: EV, status, checkedAt, actor: "custody/fixity-sample@test", sha256Expected: SHA, sizeExpected: 12_000_000 };
+  const message: FixityResultMessage = {
+    schemaVersion: 1,
+    kind: "fixity-result",
+    evidenceId: EV,
+    status,
+    checkedAt,
+    actor: "custody/fixity-sample@test",
+    sha256Expected: SHA,
+    sizeExpected: 12_000_000,
+  };
   if (status === "intact") Object.assign(message, { sha256Actual: SHA, sizeActual: 12_000_000, etagExpected: '"0x1"', etagActual: '"0x1"', etagChanged: false });
-  if (status === "modified") Object.assign(message, { sha256Actual: TAMPERED, sizeActual: 12_000_000, differingSegments: [{ index: 2, offset: 8_388_608, length: 3_611_392 }], differingSegmentCount: 1, etagExpected: '"0x1"', etagActual: '"0x2"', etagChanged: true });
+  if (status === "modified")
+    Object.assign(message, {
+      sha256Actual: TAMPERED,
+      sizeActual: 12_000_000,
+      differingSegments: [{ index: 2, offset: 8_388_608, length: 3_611_392 }],
+      differingSegmentCount: 1,
+      etagExpected: '"0x1"',
+      etagActual: '"0x2"',
+      etagChanged: true,
+    });
   if (status === "missing") message.reason = "originals/PC1/cam/clip.mp4 does not exist any more";
   return { ...message, ...overrides };
 }
@@ -85,9 +103,7 @@ test("a modified original: one custody log entry and one OriginalModified findin
   expect(once.status).toBe("ready");
   expect(once.stages).toEqual(before.stages);
   const entries = once.custodyLog.filter((e) => e.key === fixityResultMessageId(tampered));
-  expect(entries).toEqual([
-    expect.objectContaining({ action: "fixity-modified", at: tampered.checkedAt, actor: "custody/fixity-sample@test", inputSha256: SHA, outputSha256: TAMPERED }),
-  ]);
+  expect(entries).toEqual([expect.objectContaining({ action: "fixity-modified", at: tampered.checkedAt, actor: "custody/fixity-sample@test", inputSha256: SHA, outputSha256: TAMPERED })]);
   expect(entries[0].detail).toMatch(/^MODIFIED: segment 2 \(bytes 8388608–11999999\); sha256 a+ → b+; ETag changed from "0x1" to "0x2"$/);
   expect(once.integrityFindings).toEqual([
     expect.objectContaining({ code: "OriginalModified", at: tampered.checkedAt, expected: SHA, actual: TAMPERED, differingSegments: [{ index: 2, offset: 8_388_608, length: 3_611_392 }] }),

@@ -40,7 +40,15 @@ function received(overrides: Partial<EvidenceReceivedMessage> = {}): EvidenceRec
     schemaVersion: 1,
     kind: "evidence-received",
     evidenceId: EV,
-    original: { account: "devstoreaccount1", container: "originals", name: "borough-01/A123/cam7/2026-11-26T09-00-00Z.mp4", etag: '"0x8DD"', url: "https://example/originals/x.mp4", size: 1048576, contentType: "video/mp4" },
+    original: {
+      account: "devstoreaccount1",
+      container: "originals",
+      name: "borough-01/A123/cam7/2026-11-26T09-00-00Z.mp4",
+      etag: '"0x8DD"',
+      url: "https://example/originals/x.mp4",
+      size: 1048576,
+      contentType: "video/mp4",
+    },
     capture: { officerId: "A123", deviceId: "cam7", recordedAt: "2026-11-26T09:00:00+00:00", deviceSha256: DEVICE_SHA },
     acceptance: { status: "accepted" },
     uploadedAt: "2026-11-26T09:30:00.000Z",
@@ -80,7 +88,17 @@ const MEDIA: ReportedMediaProbe = {
 
 /** A proxy rendition whose content differs by `tag` (a re-run may produce other bytes at the same path). */
 function proxyRendition(tag: string): Rendition {
-  return { kind: "proxy", name: "proxy.mp4", container: "derived", path: `${EV}/transcode/proxy.mp4`, contentType: "video/mp4", size: 1000 + tag.length, sha256: tag.repeat(64).slice(0, 64), width: 720, height: 1280 };
+  return {
+    kind: "proxy",
+    name: "proxy.mp4",
+    container: "derived",
+    path: `${EV}/transcode/proxy.mp4`,
+    contentType: "video/mp4",
+    size: 1000 + tag.length,
+    sha256: tag.repeat(64).slice(0, 64),
+    width: 720,
+    height: 1280,
+  };
 }
 
 function provenanceOf(stage: PipelineStage, fromMinute: number, toMinute: number): StageProvenance {
@@ -170,9 +188,7 @@ describe("applyEvidenceReceived", () => {
     expect(record.rejection).toBeUndefined();
     expect(record.requiredStages).toEqual(ALL);
     expect(record.updatedAt).toBe(ctx.nowIso);
-    expect(record.custodyLog).toEqual([
-      expect.objectContaining({ key: evidenceReceivedMessageId(EV), action: "received", at: "2026-11-26T09:30:00.000Z", recordedAt: ctx.nowIso, actor: ctx.actor }),
-    ]);
+    expect(record.custodyLog).toEqual([expect.objectContaining({ key: evidenceReceivedMessageId(EV), action: "received", at: "2026-11-26T09:30:00.000Z", recordedAt: ctx.nowIso, actor: ctx.actor })]);
   });
 
   test("a duplicate changes nothing (the very same record comes back)", () => {
@@ -339,9 +355,7 @@ describe("applyStageResult", () => {
     expect(twice).toBe(once);
     // A second hash run (another attempt) reporting the same mismatch adds no second finding.
     const rerun = applyStageResult(twice, result("hash", 2, "succeeded", { hash: hashOf(SHA, DEVICE_SHA) }), ctx);
-    expect(rerun.integrityFindings).toEqual([
-      { code: "DeviceHashMismatch", message: expect.stringContaining(DEVICE_SHA), at: mismatch.finishedAt, expected: DEVICE_SHA, actual: SHA },
-    ]);
+    expect(rerun.integrityFindings).toEqual([{ code: "DeviceHashMismatch", message: expect.stringContaining(DEVICE_SHA), at: mismatch.finishedAt, expected: DEVICE_SHA, actual: SHA }]);
     expect(rerun.custodyLog.filter((e) => e.action === "hashed")).toHaveLength(2);
   });
 
@@ -612,7 +626,8 @@ describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
     record = applyFinalDecision(record, decideFinalState(record), ctx);
     return record;
   };
-  const asReceived = (message: ReturnType<typeof buildFinalEvent>) => parseEvidenceEvent({ body: JSON.parse(JSON.stringify(message.body)), contentType: message.contentType, applicationProperties: message.applicationProperties }, { closed: true });
+  const asReceived = (message: ReturnType<typeof buildFinalEvent>) =>
+    parseEvidenceEvent({ body: JSON.parse(JSON.stringify(message.body)), contentType: message.contentType, applicationProperties: message.applicationProperties }, { closed: true });
 
   test("evidence-ready: cloudEvents: attributes, routing properties, and data that matches its schema", () => {
     const record = ready();
@@ -708,18 +723,30 @@ describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
   });
 
   test("evidence-failed names the failed stage, its code and reason, carries the fingerprint, and matches its schema", () => {
-    let record = applyAll([received(), result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder", retryable: false } }), result("hash", 1, "succeeded")]);
+    let record = applyAll([
+      received(),
+      result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder", retryable: false } }),
+      result("hash", 1, "succeeded"),
+    ]);
     record = applyFinalDecision(record, decideFinalState(record), ctx);
     const message = buildFinalEvent(record);
     const data = message.body as EvidenceFailedData;
-    expect(message).toMatchObject({ messageId: evidenceFailedMessageId(EV), subject: "org.custody.evidence.failed.v1", applicationProperties: { eventType: "org.custody.evidence.failed.v1", status: "failed" } });
+    expect(message).toMatchObject({
+      messageId: evidenceFailedMessageId(EV),
+      subject: "org.custody.evidence.failed.v1",
+      applicationProperties: { eventType: "org.custody.evidence.failed.v1", status: "failed" },
+    });
     expect(data).toMatchObject({ status: "failed", failure: { stage: "transcode", code: "UnsupportedCodec", reason: "no decoder" }, renditions: [] });
     expect(data.original.sha256).toBe(SHA);
     expect(eventDataProblems("org.custody.evidence.failed.v1", data, { closed: true })).toEqual([]);
   });
 
   test("a re-publish of evidence-failed while a redrive has made the record `received` again still says failed", () => {
-    let record = applyAll([received(), result("hash", 1, "succeeded"), result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder", retryable: false } })]);
+    let record = applyAll([
+      received(),
+      result("hash", 1, "succeeded"),
+      result("transcode", 10, "failed", { final: true, error: { code: "UnsupportedCodec", message: "no decoder", retryable: false } }),
+    ]);
     record = applyFinalDecision(record, decideFinalState(record), ctx);
     const message = buildFinalEvent({ ...record, status: "received" });
     expect(message.applicationProperties).toMatchObject({ status: "failed", eventType: "org.custody.evidence.failed.v1" });
@@ -727,7 +754,11 @@ describe("buildFinalEvent (CloudEvents 1.0, AMQP binary mode)", () => {
   });
 
   test("a failure reason that quotes a URL (with the SAS already redacted) loses the query string in the event", () => {
-    const error = { code: "UnsupportedMedia", message: "ffprobe exited with code 1 on http://127.0.0.1:1/acct/originals/a.mp4?<redacted> Invalid data; see https://x.example/b?sig=abc#frag", retryable: false };
+    const error = {
+      code: "UnsupportedMedia",
+      message: "ffprobe exited with code 1 on http://127.0.0.1:1/acct/originals/a.mp4?<redacted> Invalid data; see https://x.example/b?sig=abc#frag",
+      retryable: false,
+    };
     let record = applyAll([received(), result("hash", 1, "succeeded"), result("transcode", 1, "failed", { final: true, error })]);
     record = applyFinalDecision(record, decideFinalState(record), ctx);
     const data = buildFinalEvent(record).body as EvidenceFailedData;
@@ -827,7 +858,11 @@ describe("media stage results", () => {
   test("a redelivered result replaces the stage's renditions (same paths), never appends", () => {
     const first = result("transcode", 1, "succeeded", { minute: 1, renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 0.5, 1) });
     const again = result("transcode", 2, "succeeded", { minute: 2, renditions: [proxyRendition("b")], provenance: provenanceOf("transcode", 1.5, 2) });
-    for (const order of [[first, again], [again, first], [first, again, first, again]]) {
+    for (const order of [
+      [first, again],
+      [again, first],
+      [first, again, first, again],
+    ]) {
       let record = base();
       for (const message of order) record = applyStageResult(record, message, ctx);
       expect(record.stages.transcode?.renditions).toEqual([proxyRendition("b")]);
@@ -836,7 +871,12 @@ describe("media stage results", () => {
   });
 
   test("a failure keeps the probe and its provenance on the record, with no renditions; a later success brings them", () => {
-    const failed = result("transcode", 1, "failed", { final: true, error: { code: "UnsupportedMedia", message: "moov atom not found", retryable: false }, media: MEDIA, provenance: provenanceOf("transcode", 1, 2) });
+    const failed = result("transcode", 1, "failed", {
+      final: true,
+      error: { code: "UnsupportedMedia", message: "moov atom not found", retryable: false },
+      media: MEDIA,
+      provenance: provenanceOf("transcode", 1, 2),
+    });
     expect(isValidMessage("stage-result", failed)).toBe(true);
     const record = applyStageResult(base(), failed, ctx);
     expect(record.media).toEqual(MEDIA);
@@ -875,8 +915,19 @@ describe("media stage results", () => {
       result("hash", 1, "succeeded", { minute: 1 }),
       result("transcode", 1, "succeeded", { minute: 2, media: MEDIA, renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 1.5, 2) }),
       result("transcode", 2, "succeeded", { minute: 3, media: MEDIA, renditions: [proxyRendition("b")], provenance: provenanceOf("transcode", 2.5, 3) }),
-      result("thumbnail", 5, "failed", { minute: 4, final: true, error: { code: "Transient", message: "storage timed out", retryable: true }, media: MEDIA, provenance: provenanceOf("thumbnail", 3.5, 4) }),
-      result("thumbnail", 1, "succeeded", { minute: 6, media: MEDIA, renditions: [{ ...proxyRendition("p"), kind: "poster", name: "poster.jpg", path: `${EV}/thumbnail/poster.jpg`, contentType: "image/jpeg" }], provenance: provenanceOf("thumbnail", 5, 6) }),
+      result("thumbnail", 5, "failed", {
+        minute: 4,
+        final: true,
+        error: { code: "Transient", message: "storage timed out", retryable: true },
+        media: MEDIA,
+        provenance: provenanceOf("thumbnail", 3.5, 4),
+      }),
+      result("thumbnail", 1, "succeeded", {
+        minute: 6,
+        media: MEDIA,
+        renditions: [{ ...proxyRendition("p"), kind: "poster", name: "poster.jpg", path: `${EV}/thumbnail/poster.jpg`, contentType: "image/jpeg" }],
+        provenance: provenanceOf("thumbnail", 5, 6),
+      }),
     ];
     const permutations = function* <T>(items: T[]): Generator<T[]> {
       if (items.length <= 1) {
@@ -905,7 +956,12 @@ describe("reprocess results (custody reprocess)", () => {
   const base = () => applyEvidenceReceived(newRecord(EV, ALL, ctx.nowIso), received(), ctx);
   const request = { id: "5f0c8a52-5a1e-4d1c-9c8e-2b8f8a0c1d2e", requestedBy: "ops@force.example", requestedAt: at(9), reason: "ffmpeg upgrade" };
   const first = result("transcode", 1, "succeeded", { minute: 2, renditions: [proxyRendition("a")], provenance: provenanceOf("transcode", 1.5, 2) });
-  const rerun = result("transcode", 1, "succeeded", { minute: 10, renditions: [proxyRendition("b")], provenance: { ...provenanceOf("transcode", 9.5, 10), tools: { ffmpeg: "ffmpeg version 7.1", ffprobe: "ffprobe version 7.1" } }, reprocess: request });
+  const rerun = result("transcode", 1, "succeeded", {
+    minute: 10,
+    renditions: [proxyRendition("b")],
+    provenance: { ...provenanceOf("transcode", 9.5, 10), tools: { ffmpeg: "ffmpeg version 7.1", ffprobe: "ffprobe version 7.1" } },
+    reprocess: request,
+  });
 
   test("a re-run with the same attempt number is its own message and custody log entry, and names the request", () => {
     expect(isValidMessage("stage-result", rerun)).toBe(true);
@@ -959,7 +1015,8 @@ describe("reprocess results (custody reprocess)", () => {
     const reprocessProxy = (tag: string, id = request.id): Rendition => ({ ...proxyRendition(tag), path: `${EV}/transcode/reprocess-${id}/proxy.mp4` });
     const announcedRerun = { ...rerun, renditions: [reprocessProxy("b")] };
     const decided = (record: EvidenceRecord) => applyFinalDecision(record, decideFinalState(record), ctx);
-    const ready = () => decided([result("hash", 1, "succeeded", { minute: 1 }), first, result("thumbnail", 1, "succeeded", { minute: 3, renditions: [] })].reduce((r, m) => applyStageResult(r, m, ctx), base()));
+    const ready = () =>
+      decided([result("hash", 1, "succeeded", { minute: 1 }), first, result("thumbnail", 1, "succeeded", { minute: 3, renditions: [] })].reduce((r, m) => applyStageResult(r, m, ctx), base()));
 
     test("once, naming the new renditions, the replaced ones, the request and the tools", () => {
       const before = ready();

@@ -71,7 +71,14 @@ async function subscriptionDrained(): Promise<true | undefined> {
 async function sendCopy(record: EvidenceRecord, copy: string): Promise<void> {
   const event = buildFinalEvent(record);
   const sender = client.createSender(ENTITIES.evidenceReadyTopic);
-  await sender.sendMessages({ messageId: `${event.messageId}:copy-${copy}`, body: event.body, contentType: event.contentType, subject: event.subject, correlationId: event.correlationId, applicationProperties: event.applicationProperties });
+  await sender.sendMessages({
+    messageId: `${event.messageId}:copy-${copy}`,
+    body: event.body,
+    contentType: event.contentType,
+    subject: event.subject,
+    correlationId: event.correlationId,
+    applicationProperties: event.applicationProperties,
+  });
   await sender.close();
 }
 

@@ -109,7 +109,13 @@ test("a record stuck in received (its stage messages lost) is re-announced by re
     sourceEventId: "test-stuck",
   };
   const sender = client.createSender(ENTITIES.evidenceReceivedTopic);
-  await sender.sendMessages({ messageId: "test-stuck-received", body: message, subject: "evidence-received", correlationId: stuck.evidenceId, applicationProperties: { [ROUTE_TO_SUBSCRIPTION_PROPERTY]: "index" } });
+  await sender.sendMessages({
+    messageId: "test-stuck-received",
+    body: message,
+    subject: "evidence-received",
+    correlationId: stuck.evidenceId,
+    applicationProperties: { [ROUTE_TO_SUBSCRIPTION_PROPERTY]: "index" },
+  });
   await sender.close();
   const received = await waitFor(stuck.evidenceId, (r) => r.original !== undefined);
   expect(received.status).toBe("received");

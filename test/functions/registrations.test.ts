@@ -21,10 +21,7 @@ test("every function is defined once, on an entity of the topology file, in exac
   expect(new Set(names).size).toBe(names.length);
   expect(names.sort()).toEqual(["hash", "index-media-results", "index-received", "index-results", "ingest", "thumbnail", "transcode"]);
   const namespace = topology.UserConfig.Namespaces[0];
-  const paths = new Set([
-    ...namespace.Queues.map((q) => q.Name),
-    ...namespace.Topics.flatMap((t) => t.Subscriptions.map((s) => `${t.Name}/Subscriptions/${s.Name}`)),
-  ]);
+  const paths = new Set([...namespace.Queues.map((q) => q.Name), ...namespace.Topics.flatMap((t) => t.Subscriptions.map((s) => `${t.Name}/Subscriptions/${s.Name}`))]);
   for (const definition of FUNCTION_DEFINITIONS) expect(paths).toContain(entityPath(definition.entity));
   for (const definition of [...FUNCTION_DEFINITIONS, ...TIMER_DEFINITIONS]) expect(APP_ROLES).toContain(definition.role);
 });
@@ -105,8 +102,7 @@ test("each function reaches the host with the trigger binding of its entity, on 
   for (const definition of FUNCTION_DEFINITIONS) {
     const registration = registrations.find((r) => r.metadata.name === definition.name)!;
     const triggers = Object.values(registration.metadata.bindings);
-    const entity =
-      definition.entity.kind === "queue" ? { queueName: definition.entity.queueName } : { topicName: definition.entity.topicName, subscriptionName: definition.entity.subscriptionName };
+    const entity = definition.entity.kind === "queue" ? { queueName: definition.entity.queueName } : { topicName: definition.entity.topicName, subscriptionName: definition.entity.subscriptionName };
     expect(triggers).toEqual([expect.objectContaining({ type: "serviceBusTrigger", direction: "in", connection: "ServiceBusConnection", ...entity })]);
     expect(typeof registration.handler).toBe("function");
   }
@@ -125,7 +121,12 @@ test("the timers reach the host with their NCRONTAB schedules from the settings,
 test("a message the handler dead-letters makes the registered handler throw, so the host does not complete it", async () => {
   const hash = registeredWith("core").find((r) => r.metadata.name === "hash")!;
   const logged: unknown[][] = [];
-  const context = new InvocationContext({ functionName: "hash", invocationId: "test", triggerMetadata: { deliveryCount: 1, messageId: "not-a-message" }, logHandler: (_level, ...args) => void logged.push(args) });
+  const context = new InvocationContext({
+    functionName: "hash",
+    invocationId: "test",
+    triggerMetadata: { deliveryCount: 1, messageId: "not-a-message" },
+    logHandler: (_level, ...args) => void logged.push(args),
+  });
   await expect(hash.handler({ not: "an evidence-received message" }, context)).rejects.toMatchObject({ code: "InvalidMessage", retryable: false });
   expect(JSON.stringify(logged)).toContain("invalid message: dead-lettering it");
 });

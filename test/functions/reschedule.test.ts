@@ -57,7 +57,10 @@ function invocation(name: string, metadata: Record<string, unknown>): Invocation
 }
 
 async function receiveOne(receiverPath: [string] | [string, string]): Promise<ServiceBusReceivedMessage> {
-  const receiver = receiverPath.length === 1 ? client.createReceiver(receiverPath[0], { receiveMode: "receiveAndDelete" }) : client.createReceiver(receiverPath[0], receiverPath[1], { receiveMode: "receiveAndDelete" });
+  const receiver =
+    receiverPath.length === 1
+      ? client.createReceiver(receiverPath[0], { receiveMode: "receiveAndDelete" })
+      : client.createReceiver(receiverPath[0], receiverPath[1], { receiveMode: "receiveAndDelete" });
   try {
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
@@ -86,7 +89,10 @@ const failure: StageResultMessage = {
 
 test("index unreachable: the stage result is re-scheduled on its queue with backoff, round by round, the budget counted from the first failure", async () => {
   const sentAt = Date.now();
-  const outcome = await indexResultsHandler(failure, invocation("index-results", { messageId: `${EV}:hash:1:succeeded`, correlationId: EV, subject: "stage-result", applicationProperties: { evidenceId: EV, stage: "hash", outcome: "succeeded" } }));
+  const outcome = await indexResultsHandler(
+    failure,
+    invocation("index-results", { messageId: `${EV}:hash:1:succeeded`, correlationId: EV, subject: "stage-result", applicationProperties: { evidenceId: EV, stage: "hash", outcome: "succeeded" } }),
+  );
   expect(outcome).toEqual({ settle: "complete" });
 
   const copy = await receiveOne([ENTITIES.stageResults.queueName]);
@@ -108,7 +114,14 @@ test("index unreachable: the stage result is re-scheduled on its queue with back
 test("past the retry budget the message is abandoned (the host's MaxDeliveryCount then dead-letters it) rather than re-scheduled", async () => {
   const longAgo = new Date(Date.now() - 31 * 60_000).toISOString();
   await expect(
-    indexResultsHandler(failure, invocation("index-results", { messageId: `${EV}:hash:1:succeeded:reschedule-40`, correlationId: EV, applicationProperties: { [RESCHEDULE_ROUND_PROPERTY]: 40, [RESCHEDULE_FIRST_FAILED_AT_PROPERTY]: longAgo } })),
+    indexResultsHandler(
+      failure,
+      invocation("index-results", {
+        messageId: `${EV}:hash:1:succeeded:reschedule-40`,
+        correlationId: EV,
+        applicationProperties: { [RESCHEDULE_ROUND_PROPERTY]: 40, [RESCHEDULE_FIRST_FAILED_AT_PROPERTY]: longAgo },
+      }),
+    ),
   ).rejects.toMatchObject({ code: "Transient" });
 });
 
@@ -122,7 +135,10 @@ test("a subscription's copy goes back through its topic to that subscription onl
     uploadedAt: "2026-12-05T07:00:00.000Z",
     sourceEventId: "evt-1",
   };
-  const outcome = await indexReceivedHandler(received, invocation("index-received", { messageId: `${EV}:received`, correlationId: EV, subject: "evidence-received", applicationProperties: { evidenceId: EV, acceptance: "accepted" } }));
+  const outcome = await indexReceivedHandler(
+    received,
+    invocation("index-received", { messageId: `${EV}:received`, correlationId: EV, subject: "evidence-received", applicationProperties: { evidenceId: EV, acceptance: "accepted" } }),
+  );
   expect(outcome).toEqual({ settle: "complete" });
   const copy = await receiveOne([ENTITIES.evidenceReceivedTopic, ENTITIES.indexSubscription.subscriptionName]);
   expect(copy.messageId).toBe(`${EV}:received:reschedule-1`);

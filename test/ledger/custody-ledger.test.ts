@@ -105,10 +105,29 @@ async function upload(name: string): Promise<{ evidenceId: string; received: Evi
 
 function result(evidenceId: string, stage: PipelineStage, minute: number, extra: Partial<StageResultMessage> = {}): StageResultMessage {
   const time = (m: number) => new Date(Date.UTC(2026, 11, 5, 7, m)).toISOString();
-  const message: StageResultMessage = { schemaVersion: 1, kind: "stage-result", evidenceId, stage, attempt: 1, outcome: "succeeded", final: true, startedAt: time(minute - 1), finishedAt: time(minute), actor: `custody/${stage}@host` };
+  const message: StageResultMessage = {
+    schemaVersion: 1,
+    kind: "stage-result",
+    evidenceId,
+    stage,
+    attempt: 1,
+    outcome: "succeeded",
+    final: true,
+    startedAt: time(minute - 1),
+    finishedAt: time(minute),
+    actor: `custody/${stage}@host`,
+  };
   if (stage === "hash") message.hash = { sha256: SHA, size: 0, segmentSizeInBytes: 4194304, segmentSha256: ["1".repeat(64)] };
   else {
-    const rendition: Rendition = { kind: stage === "transcode" ? "proxy" : "poster", name: stage === "transcode" ? "proxy.mp4" : "poster.jpg", container: "derived", path: `${evidenceId}/${stage}/${stage === "transcode" ? "proxy.mp4" : "poster.jpg"}`, contentType: "video/mp4", size: 10, sha256: "e".repeat(64) };
+    const rendition: Rendition = {
+      kind: stage === "transcode" ? "proxy" : "poster",
+      name: stage === "transcode" ? "proxy.mp4" : "poster.jpg",
+      container: "derived",
+      path: `${evidenceId}/${stage}/${stage === "transcode" ? "proxy.mp4" : "poster.jpg"}`,
+      contentType: "video/mp4",
+      size: 10,
+      sha256: "e".repeat(64),
+    };
     message.renditions = [rendition];
   }
   return { ...message, ...extra };
@@ -167,7 +186,18 @@ test("index lost: reconcile rebuilds the record from the ledger — fingerprint,
   const reprocessed = result(evidenceId, "transcode", 20, { reprocess: { id: "r-1", requestedBy: "ops@test", requestedAt: "2026-12-05T07:19:00.000Z", reason: "ffmpeg upgrade" } });
   reprocessed.renditions = [{ ...reprocessed.renditions![0], path: `${evidenceId}/transcode/reprocess-r-1/proxy.mp4`, sha256: "f".repeat(64) }];
   await indexStageResult(reprocessed, deps(), context);
-  const fixity: FixityResultMessage = { schemaVersion: 1, kind: "fixity-result", evidenceId, status: "modified", checkedAt: new Date().toISOString(), actor: "custody/fixity@test", sha256Expected: SHA, sha256Actual: "9".repeat(64), sizeExpected: size, sizeActual: size };
+  const fixity: FixityResultMessage = {
+    schemaVersion: 1,
+    kind: "fixity-result",
+    evidenceId,
+    status: "modified",
+    checkedAt: new Date().toISOString(),
+    actor: "custody/fixity@test",
+    sha256Expected: SHA,
+    sha256Actual: "9".repeat(64),
+    sizeExpected: size,
+    sizeActual: size,
+  };
   await indexFixityResult(fixity, deps(), context);
   const before = (await index.read(evidenceId))!.record;
   expect(before.status).toBe("ready");
@@ -180,19 +210,20 @@ test("index lost: reconcile rebuilds the record from the ledger — fingerprint,
   const lostIndex = new CosmosEvidenceIndex(await ensureEvidenceContainer(cosmosClient, { databaseName: "custody", containerName: `rebuilt-${Date.now()}` }));
   const sent: string[] = [];
   const catalog = new AzureBlobStore(blobService);
-  const dry = await reconcile(
-    { catalog, index: lostIndex, ledger: { ledger, requiredStages: ALL }, send: async (messageId) => void sent.push(messageId) },
-    context,
-    { operationId: "ledger-dry", originalsContainers: ["originals"], stuckBefore: new Date(0), dryRun: true },
-  );
+  const dry = await reconcile({ catalog, index: lostIndex, ledger: { ledger, requiredStages: ALL }, send: async (messageId) => void sent.push(messageId) }, context, {
+    operationId: "ledger-dry",
+    originalsContainers: ["originals"],
+    stuckBefore: new Date(0),
+    dryRun: true,
+  });
   expect(dry.rebuilt.find((r) => r.evidenceId === evidenceId)).toMatchObject({ status: "ready", written: false });
   expect(await lostIndex.read(evidenceId)).toBeUndefined();
 
-  const outcome = await reconcile(
-    { catalog, index: lostIndex, ledger: { ledger, requiredStages: ALL }, send: async (messageId) => void sent.push(messageId) },
-    context,
-    { operationId: "ledger-run", originalsContainers: ["originals"], stuckBefore: new Date(0) },
-  );
+  const outcome = await reconcile({ catalog, index: lostIndex, ledger: { ledger, requiredStages: ALL }, send: async (messageId) => void sent.push(messageId) }, context, {
+    operationId: "ledger-run",
+    originalsContainers: ["originals"],
+    stuckBefore: new Date(0),
+  });
   expect(outcome.rebuilt.find((r) => r.evidenceId === evidenceId)).toMatchObject({ status: "ready", written: true });
   // Nothing went back through ingest for it: no re-hash of the (now different) bytes, no second announcement.
   expect(outcome.items.filter((i) => i.evidenceId === evidenceId)).toEqual([]);

@@ -34,8 +34,7 @@ test("each version is announced once, across restarts, as a valid BlobCreated Cl
   await container.createIfNotExists();
   const client = new ServiceBusClient(emulator.connectionString);
   const receiver = client.createReceiver("blob-created", { receiveMode: "receiveAndDelete" });
-  const start = () =>
-    startBlobEventSource({ container, client, queueName: "blob-created", stateFile: path.join(work, "state.json"), pollIntervalInMs: 60_000, log: silentLogger });
+  const start = () => startBlobEventSource({ container, client, queueName: "blob-created", stateFile: path.join(work, "state.json"), pollIntervalInMs: 60_000, log: silentLogger });
   try {
     await container.getBlockBlobClient("a/one.mp4").uploadData(Buffer.from("one"));
     let source = await start();

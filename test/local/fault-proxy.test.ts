@@ -154,10 +154,13 @@ describe("through the Cosmos SDK", () => {
 
   test("refuse: a read fails with a connection error; after restore the same client reads again", async () => {
     await proxy.cut("refuse");
-    const failure = await client.database("proxy-test").read().then(
-      () => undefined,
-      (error: unknown) => error as { code?: string; message?: string },
-    );
+    const failure = await client
+      .database("proxy-test")
+      .read()
+      .then(
+        () => undefined,
+        (error: unknown) => error as { code?: string; message?: string },
+      );
     expect(failure).toBeDefined();
     expect(`${failure?.code} ${failure?.message}`).toMatch(/ECONNRESET|socket hang up|ECONNREFUSED/);
     await proxy.restore();
@@ -167,10 +170,13 @@ describe("through the Cosmos SDK", () => {
 
   test("down: a read fails with ECONNREFUSED, without the ten seconds of retries a reset gets; after restore it reads again", async () => {
     await proxy.cut("down");
-    const failure = await client.database("proxy-test").read().then(
-      () => undefined,
-      (error: unknown) => error as { code?: string },
-    );
+    const failure = await client
+      .database("proxy-test")
+      .read()
+      .then(
+        () => undefined,
+        (error: unknown) => error as { code?: string },
+      );
     expect(failure?.code).toBe("ECONNREFUSED");
     await proxy.restore();
     const { resource } = await client.database("proxy-test").read();
@@ -180,7 +186,10 @@ describe("through the Cosmos SDK", () => {
   test("blackhole: a read started during the cut waits, and completes once restored", async () => {
     await proxy.cut("blackhole");
     let settled = false;
-    const read = client.database("proxy-test").read().finally(() => (settled = true));
+    const read = client
+      .database("proxy-test")
+      .read()
+      .finally(() => (settled = true));
     // The request's bytes are in the proxy's hands before restoring.
     await waitFor("the request held by the proxy", () => (proxy.heldBytes > 0 ? true : undefined), 5000);
     expect(settled).toBe(false);

@@ -83,9 +83,7 @@ describe("captured fixtures", () => {
     const probe = normaliseProbe(captured("ft_aac_audio_only.m4a"));
     expect(probe.primaryVideoIndex).toBeUndefined();
     expect(probe).toMatchObject({ primaryAudioIndex: 0, dataTracks: [], durationInSeconds: 0.810667 });
-    expect(probe.streams).toEqual([
-      expect.objectContaining({ type: "audio", codec: "aac", sampleRate: 48000, channels: 2, frames: 38, handlerName: "Core Media Audio" }),
-    ]);
+    expect(probe.streams).toEqual([expect.objectContaining({ type: "audio", codec: "aac", sampleRate: 48000, channels: 2, frames: 38, handlerName: "Core Media Audio" })]);
   });
 });
 
@@ -181,7 +179,13 @@ describe("bit depth and HDR", () => {
         video(4, { color_transfer: "unknown" }),
       ],
     });
-    expect(probe.streams.map((s) => [s.bitDepth, s.hdr ?? false])).toEqual([[10, true], [10, true], [10, true], [8, false], [8, false]]);
+    expect(probe.streams.map((s) => [s.bitDepth, s.hdr ?? false])).toEqual([
+      [10, true],
+      [10, true],
+      [10, true],
+      [8, false],
+      [8, false],
+    ]);
     expect(probe.streams[0]).toMatchObject({ colorTransfer: "smpte2084", colorPrimaries: "bt2020" });
     expect(probe.streams[4].colorTransfer).toBeUndefined();
   });

@@ -59,5 +59,11 @@ test("the error is final OutputVerificationFailed listing every problem", () => 
 });
 
 test("images: missing and empty files are named", () => {
-  expect(missingOrEmpty([{ name: "poster.jpg", size: undefined }, { name: "sprite.jpg", size: 0 }, { name: "thumb-01.jpg", size: 10 }])).toEqual(["poster.jpg was not written", "sprite.jpg is empty"]);
+  expect(
+    missingOrEmpty([
+      { name: "poster.jpg", size: undefined },
+      { name: "sprite.jpg", size: 0 },
+      { name: "thumb-01.jpg", size: 10 },
+    ]),
+  ).toEqual(["poster.jpg was not written", "sprite.jpg is empty"]);
 });

@@ -41,7 +41,10 @@ class FakeQueue implements QueueOperations {
       },
       complete: async (m) => {
         this.journal.push(`complete #${m.sequenceNumber}`);
-        this.deadLetters.splice(this.deadLetters.findIndex((d) => d.sequenceNumber === m.sequenceNumber), 1);
+        this.deadLetters.splice(
+          this.deadLetters.findIndex((d) => d.sequenceNumber === m.sequenceNumber),
+          1,
+        );
         this.locked.delete(m.sequenceNumber);
       },
       abandon: async (m) => {

@@ -154,7 +154,9 @@ describe("a claim by another producer's route is refused", () => {
     expect(dead.deadLetterErrorDescription).toMatch(/^wrong route: a hash stage-result arrived on media-results, but only stage-results carries it/);
     expect(record.hash!.sha256).not.toBe("e".repeat(64));
     // The line an alert fires on: who claimed what, by which route.
-    expect(coreErrors).toContainEqual(expect.objectContaining({ message: "claim refused: wrong route", evidenceId, route: "media-results", expectedRoute: "stage-results", claim: "hash stage-result" }));
+    expect(coreErrors).toContainEqual(
+      expect.objectContaining({ message: "claim refused: wrong route", evidenceId, route: "media-results", expectedRoute: "stage-results", claim: "hash stage-result" }),
+    );
   });
 
   test("a forged fixity result on media-results (made-up expected hash and size)", async () => {

@@ -30,7 +30,13 @@ const work = mkdtempSync(path.join(os.tmpdir(), "custody-crash-"));
 
 beforeAll(async () => {
   // About hashing a long recording (zeros, not media): only the hash stage gates readiness here.
-  stack = await startStack({ dataDir: path.join(work, "data"), log: silentLogger, runFunctions: false, serviceBusFaults: { lockDurationInMs: LOCK_MS }, environment: { CUSTODY_REQUIRED_STAGES: "hash" } });
+  stack = await startStack({
+    dataDir: path.join(work, "data"),
+    log: silentLogger,
+    runFunctions: false,
+    serviceBusFaults: { lockDurationInMs: LOCK_MS },
+    environment: { CUSTODY_REQUIRED_STAGES: "hash" },
+  });
 }, 60_000);
 
 afterAll(async () => {

@@ -77,7 +77,9 @@ async function derivedBlobs(evidenceId: string): Promise<Map<string, string>> {
 }
 
 async function sha256Of(blobPath: string): Promise<string> {
-  return createHash("sha256").update(await derived.getBlobClient(blobPath).downloadToBuffer()).digest("hex");
+  return createHash("sha256")
+    .update(await derived.getBlobClient(blobPath).downloadToBuffer())
+    .digest("hex");
 }
 
 test("a rotated phone clip with a telemetry track → ready, upright proxy and thumbnails, provenance joined to the hash", async () => {
@@ -230,9 +232,29 @@ test("generated and odd footage end to end: HDR 10-bit → SDR 8-bit proxy, vide
   };
   const clips = {
     hdr: generate("hdr10.mp4", [
-      "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=1.5", "-f", "lavfi", "-i", "sine=frequency=440:duration=1.5",
-      "-pix_fmt", "yuv420p10le", "-c:v", "libx265", "-x265-params", "log-level=error", "-color_trc", "smpte2084", "-color_primaries", "bt2020", "-colorspace", "bt2020nc",
-      "-c:a", "aac", "-shortest",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=s=640x360:r=25:d=1.5",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:duration=1.5",
+      "-pix_fmt",
+      "yuv420p10le",
+      "-c:v",
+      "libx265",
+      "-x265-params",
+      "log-level=error",
+      "-color_trc",
+      "smpte2084",
+      "-color_primaries",
+      "bt2020",
+      "-colorspace",
+      "bt2020nc",
+      "-c:a",
+      "aac",
+      "-shortest",
     ]),
     silent: generate("no-audio.mp4", ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-pix_fmt", "yuv420p", "-c:v", "libx264"]),
     short: generate("half-second.mp4", ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=0.5", "-pix_fmt", "yuv420p", "-c:v", "libx264"]),
@@ -243,11 +265,15 @@ test("generated and odd footage end to end: HDR 10-bit → SDR 8-bit proxy, vide
     const uploaded = await uploadRecording(container, file, { officerId: "PC8", deviceId: "BWV-8", recordedAt: "2026-11-26T08:00:00Z" });
     ids[key] = await evidenceIdForBlob(stack.services!.index, uploaded.blobName);
   }
-  const settled = (r: EvidenceRecord): boolean => isFinal(r) && ["transcode", "thumbnail"].every((s) => r.stages[s as "transcode"]?.status !== undefined && r.stages[s as "transcode"]?.status !== "pending");
+  const settled = (r: EvidenceRecord): boolean =>
+    isFinal(r) && ["transcode", "thumbnail"].every((s) => r.stages[s as "transcode"]?.status !== undefined && r.stages[s as "transcode"]?.status !== "pending");
   const hdr = await waitFor(ids.hdr, settled, 60_000);
   expect(hdr.status).toBe("ready");
   expect(hdr.media?.streams.find((s) => s.type === "video")).toMatchObject({ hdr: true, bitDepth: 10 });
-  const hdrProxy = await stack.services!.media.probe({ kind: "url", url: await stack.services!.blobs.readUrl({ container: DERIVED_CONTAINER, name: `${ids.hdr}/transcode/proxy.mp4` }, 60_000) }, { timeoutInMs: 20_000 });
+  const hdrProxy = await stack.services!.media.probe(
+    { kind: "url", url: await stack.services!.blobs.readUrl({ container: DERIVED_CONTAINER, name: `${ids.hdr}/transcode/proxy.mp4` }, 60_000) },
+    { timeoutInMs: 20_000 },
+  );
   const proxyVideo = hdrProxy.streams.find((s) => s.type === "video");
   expect(proxyVideo).toMatchObject({ codec: "h264", pixelFormat: "yuv420p" });
   expect(proxyVideo?.hdr ?? false).toBe(false);
@@ -256,7 +282,10 @@ test("generated and odd footage end to end: HDR 10-bit → SDR 8-bit proxy, vide
   const silent = await waitFor(ids.silent, settled, 60_000);
   expect(silent.status).toBe("ready");
   const silentProxy = silent.stages.transcode!.renditions!.find((r) => r.kind === "proxy")!;
-  const silentProbe = await stack.services!.media.probe({ kind: "url", url: await stack.services!.blobs.readUrl({ container: DERIVED_CONTAINER, name: silentProxy.path }, 60_000) }, { timeoutInMs: 20_000 });
+  const silentProbe = await stack.services!.media.probe(
+    { kind: "url", url: await stack.services!.blobs.readUrl({ container: DERIVED_CONTAINER, name: silentProxy.path }, 60_000) },
+    { timeoutInMs: 20_000 },
+  );
   expect(silentProbe.streams.map((s) => s.type)).toEqual(["video"]);
 
   const short = await waitFor(ids.short, settled, 60_000);
@@ -270,7 +299,11 @@ test("generated and odd footage end to end: HDR 10-bit → SDR 8-bit proxy, vide
   const corrupt = await waitFor(ids.corrupt, settled, 60_000);
   expect(corrupt.status).toBe("failed");
   expect(corrupt.stages.transcode?.lastError?.code).toBe("UnsupportedMedia");
-  expect(corrupt.hash?.sha256).toBe(createHash("sha256").update(fs.readFileSync(path.join(FIXTURES, "ft_mkv_corrupt_ebml.mkv"))).digest("hex"));
+  expect(corrupt.hash?.sha256).toBe(
+    createHash("sha256")
+      .update(fs.readFileSync(path.join(FIXTURES, "ft_mkv_corrupt_ebml.mkv")))
+      .digest("hex"),
+  );
 }, 120_000);
 
 test("every evidence event this file's recordings published is a valid CloudEvent, its data matching its schema, one per outcome", async () => {
@@ -290,4 +323,3 @@ test("every evidence event this file's recordings published is a valid CloudEven
     await client.close();
   }
 }, 60_000);
-

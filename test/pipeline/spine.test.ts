@@ -219,9 +219,12 @@ test.each([
   ["percent-encoded dot segments", "%2e%2e/%2e%2e/x.mp4", "percent-encoded"],
 ])("a name with %s is rejected as InvalidName, kept under its real name and still hashed", async (_label, blobName, expected) => {
   const bytes = randomBytes(600);
-  await blobService.getContainerClient(ORIGINALS_CONTAINER).getBlockBlobClient(blobName).uploadData(bytes, {
-    metadata: { officerid: "PC1", deviceid: "BWV-1", recordedat: encodeURIComponent("2026-11-26T07:00:00Z") },
-  });
+  await blobService
+    .getContainerClient(ORIGINALS_CONTAINER)
+    .getBlockBlobClient(blobName)
+    .uploadData(bytes, {
+      metadata: { officerid: "PC1", deviceid: "BWV-1", recordedat: encodeURIComponent("2026-11-26T07:00:00Z") },
+    });
   const record = await waitForFinalRecord(await evidenceIdForBlob(blobName));
   expect(record.status).toBe("rejected");
   expect(record.rejection?.reasons).toEqual([expect.objectContaining({ code: "InvalidName", message: expect.stringContaining(expected) })]);

@@ -204,10 +204,7 @@ describe("routeByFirstByte", () => {
   });
 
   test("the real admin client works through the shared port", async () => {
-    const client = createEmulatorAdministrationClient(
-      `Endpoint=sb://localhost:${port};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`,
-      endpoint.certificatePem,
-    );
+    const client = createEmulatorAdministrationClient(`Endpoint=sb://localhost:${port};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true`, endpoint.certificatePem);
     expect((await client.getNamespaceProperties()).name).toBe("shared-port");
     expect(await client.queueExists("anything")).toBe(false);
   });

@@ -15,13 +15,7 @@ import { createEmulatorAdministrationClient } from "../../local/servicebus-emula
 import { createManagementEndpoint, type ManagementEndpoint } from "../../local/servicebus-emulator/admin/endpoint";
 import { formatDuration } from "../../local/servicebus-emulator/admin/atom-xml";
 import type { QueueSettings, RuleSpec, SubscriptionSettings, TopicSettings } from "../../local/servicebus-emulator/config/types";
-import type {
-  MessageCounts,
-  NamespaceView,
-  QueueView,
-  SubscriptionView,
-  TopicView,
-} from "../../local/servicebus-emulator/store/views";
+import type { MessageCounts, NamespaceView, QueueView, SubscriptionView, TopicView } from "../../local/servicebus-emulator/store/views";
 
 // ---------------------------------------------------------------- fake namespace ---------
 
@@ -70,13 +64,7 @@ function queue(name: string, settings: QueueSettings, counts: MessageCounts = ze
   return { name, settings, counts: () => counts, ...times };
 }
 
-function subscription(
-  topicName: string,
-  name: string,
-  settings: SubscriptionSettings,
-  rules: RuleSpec[],
-  counts: MessageCounts = zeroCounts,
-): SubscriptionView {
+function subscription(topicName: string, name: string, settings: SubscriptionSettings, rules: RuleSpec[], counts: MessageCounts = zeroCounts): SubscriptionView {
   return { topicName, name, settings, counts: () => counts, rules: () => rules, ...times };
 }
 
@@ -92,8 +80,7 @@ function topic(name: string, settings: TopicSettings, subscriptions: Subscriptio
 }
 
 function fakeNamespace(name: string, queues: QueueView[], topics: TopicView[]): NamespaceView {
-  const find = <T extends { name: string }>(items: T[], wanted: string): T | undefined =>
-    items.find((i) => i.name.toLowerCase() === wanted.toLowerCase());
+  const find = <T extends { name: string }>(items: T[], wanted: string): T | undefined => items.find((i) => i.name.toLowerCase() === wanted.toLowerCase());
   return {
     name,
     createdAt: created,
@@ -178,13 +165,7 @@ const evidenceSubscriptions = [
   subscription("evidence", "sessions-sub", subscriptionSettings({ requiresSession: true, forwardTo: "ingest" }), [falseRule]),
 ];
 const topics: TopicView[] = [
-  topic(
-    "evidence",
-    { defaultMessageTimeToLiveInMs: 7 * DAY, requiresDuplicateDetection: true, duplicateDetectionHistoryTimeWindowInMs: 2 * MINUTE },
-    evidenceSubscriptions,
-    4,
-    999,
-  ),
+  topic("evidence", { defaultMessageTimeToLiveInMs: 7 * DAY, requiresDuplicateDetection: true, duplicateDetectionHistoryTimeWindowInMs: 2 * MINUTE }, evidenceSubscriptions, 4, 999),
   topic("alerts", { defaultMessageTimeToLiveInMs: 3_600_000, requiresDuplicateDetection: false, duplicateDetectionHistoryTimeWindowInMs: 10 * MINUTE }, []),
 ];
 
@@ -224,15 +205,12 @@ interface RawResponse {
 /** A plain https request (no SDK), for what the SDK never sends: no auth, bad paths, HEAD. */
 function rawRequest(h: Harness, method: string, path: string, headers: Record<string, string> = { Authorization: "SharedAccessSignature sr=x&sig=y&se=1&skn=k" }): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = https.request(
-      { host: "localhost", port: h.port, method, path, headers, ca: h.endpoint.certificatePem, agent: false },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (body += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
+    const req = https.request({ host: "localhost", port: h.port, method, path, headers, ca: h.endpoint.certificatePem, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
     req.on("error", reject);
     req.end();
   });
@@ -584,9 +562,7 @@ describe("management endpoint through ServiceBusAdministrationClient", () => {
     test("raw XML: CountDetails uses the d2p1 prefix, feeds carry self and next links", async () => {
       const entry = await rawRequest(h, "GET", "/ingest?api-version=2021-05");
       expect(entry.headers["content-type"]).toBe("application/atom+xml;type=entry;charset=utf-8");
-      expect(entry.body).toContain(
-        '<CountDetails xmlns:d2p1="http://schemas.microsoft.com/netservices/2011/06/servicebus"><d2p1:ActiveMessageCount>3</d2p1:ActiveMessageCount>',
-      );
+      expect(entry.body).toContain('<CountDetails xmlns:d2p1="http://schemas.microsoft.com/netservices/2011/06/servicebus"><d2p1:ActiveMessageCount>3</d2p1:ActiveMessageCount>');
       expect(entry.body).toContain(`<id>https://localhost:${h.port}/ingest?api-version=2021-05</id>`);
       const feed = await rawRequest(h, "GET", "/$Resources/Queues?$skip=1&$top=1&api-version=2021-05");
       expect(feed.headers["content-type"]).toBe("application/atom+xml;type=feed;charset=utf-8");

@@ -4,12 +4,7 @@ import { join } from "node:path";
 import { ConfigError } from "../../local/servicebus-emulator/config/config-error";
 import { loadEmulatorConfigFile, parseEmulatorConfig, type ParseEmulatorConfigOptions } from "../../local/servicebus-emulator/config/config-file";
 import { DEFAULT_QUEUE_SETTINGS, DEFAULT_SUBSCRIPTION_SETTINGS, DEFAULT_TOPIC_SETTINGS } from "../../local/servicebus-emulator/config/properties";
-import {
-  TIME_SPAN_MAX_ISO,
-  TIME_SPAN_MAX_MS,
-  formatIsoDuration,
-  parseIsoDuration,
-} from "../../local/servicebus-emulator/config/iso-duration";
+import { TIME_SPAN_MAX_ISO, TIME_SPAN_MAX_MS, formatIsoDuration, parseIsoDuration } from "../../local/servicebus-emulator/config/iso-duration";
 
 // ---------------------------------------------------------------------------------------------
 // Durations
@@ -47,27 +42,12 @@ describe("parseIsoDuration", () => {
     expect(parseIsoDuration(text)).toBe(ms);
   });
 
-  test.each([
-    "",
-    "P",
-    "PT",
-    "P1DT",
-    "PT1X",
-    "1M",
-    "PT-1M",
-    "-PT1M",
-    "P1.5D",
-    "PT1H1H",
-    "PT1S1M",
-    "P2W",
-    "00:60:00",
-    "24:00:00",
-    "abc",
-    "P10675199DT2H48M5.4775808S",
-    "P99999999D",
-  ])("rejects %j", (text) => {
-    expect(() => parseIsoDuration(text)).toThrow(/is not an ISO 8601 duration/);
-  });
+  test.each(["", "P", "PT", "P1DT", "PT1X", "1M", "PT-1M", "-PT1M", "P1.5D", "PT1H1H", "PT1S1M", "P2W", "00:60:00", "24:00:00", "abc", "P10675199DT2H48M5.4775808S", "P99999999D"])(
+    "rejects %j",
+    (text) => {
+      expect(() => parseIsoDuration(text)).toThrow(/is not an ISO 8601 duration/);
+    },
+  );
 
   test("TimeSpan.MaxValue is finite and safe for expiry arithmetic", () => {
     expect(TIME_SPAN_MAX_MS).toBe(parseIsoDuration(TIME_SPAN_MAX_ISO));
@@ -417,7 +397,12 @@ describe("parseEmulatorConfig: validation errors name the field", () => {
     // Unknown properties
     ["typo in a property", (c) => edit(c, `${Q0}.Properties.LockDuraton`, "PT1M"), `${Q0}.Properties.LockDuraton`, /unknown property \(did you mean "LockDuration"\?\); allowed here: .*LockDuration/],
     ["wrong case", (c) => edit(c, `${Q0}.Properties.lockDuration`, "PT1M"), `${Q0}.Properties.lockDuration`, /did you mean "LockDuration"/],
-    ["queue-only property on a topic", (c) => edit(c, `${T0}.Properties.LockDuration`, "PT1M"), `${T0}.Properties.LockDuration`, /unknown property.*allowed here: DefaultMessageTimeToLive, DuplicateDetectionHistoryTimeWindow, RequiresDuplicateDetection/],
+    [
+      "queue-only property on a topic",
+      (c) => edit(c, `${T0}.Properties.LockDuration`, "PT1M"),
+      `${T0}.Properties.LockDuration`,
+      /unknown property.*allowed here: DefaultMessageTimeToLive, DuplicateDetectionHistoryTimeWindow, RequiresDuplicateDetection/,
+    ],
     ["duplicate detection on a subscription", (c) => edit(c, `${S0}.Properties.RequiresDuplicateDetection`, true), `${S0}.Properties.RequiresDuplicateDetection`, /unknown property/],
     ["unknown entity key", (c) => edit(c, `${Q0}.Settings`, {}), `${Q0}.Settings`, /unknown property; allowed here: Name, Properties/],
     ["unknown top-level key", (c) => edit(c, "Extra", 1), "Extra", /allowed here: UserConfig, \$schema/],
@@ -444,7 +429,12 @@ describe("parseEmulatorConfig: validation errors name the field", () => {
     ["invalid rule name", (c) => edit(c, `${R0}.Name`, "rule 1"), `${R0}.Name`, /not a valid rule name/],
     ["invalid namespace name", (c) => edit(c, `${NS}.Name`, "1ns"), `${NS}.Name`, /not a valid namespace name/],
     // Duplicates
-    ["duplicate queue (case-insensitive)", (c) => edit(c, `${NS}.Queues[1].Name`, "QUEUE.1"), `${NS}.Queues[1].Name`, /"QUEUE.1" is already used by the queue "queue.1" at UserConfig.Namespaces\[0\].Queues\[0\].Name/],
+    [
+      "duplicate queue (case-insensitive)",
+      (c) => edit(c, `${NS}.Queues[1].Name`, "QUEUE.1"),
+      `${NS}.Queues[1].Name`,
+      /"QUEUE.1" is already used by the queue "queue.1" at UserConfig.Namespaces\[0\].Queues\[0\].Name/,
+    ],
     ["topic named like a queue", (c) => edit(c, `${T0}.Name`, "Dlq-Sink"), `${T0}.Name`, /topic name "Dlq-Sink" is already used by the queue "dlq-sink".*queues and topics share one namespace/],
     ["duplicate subscription", (c) => edit(c, `${T0}.Subscriptions[1].Name`, "SUBSCRIPTION.1"), `${T0}.Subscriptions[1].Name`, /already used by the subscription/],
     ["duplicate rule", (c) => edit(c, `${R1}.Name`, "App-Prop-Filter-1"), `${R1}.Name`, /already used by the rule/],
@@ -462,7 +452,12 @@ describe("parseEmulatorConfig: validation errors name the field", () => {
     ["Sql with a CorrelationFilter", (c) => edit(c, `${R1}.Properties.CorrelationFilter`, { To: "x" }), `${R1}.Properties.CorrelationFilter`, /not allowed when FilterType is "sql"/],
     ["empty correlation filter", (c) => edit(c, `${R0}.Properties.CorrelationFilter`, { To: "", Properties: {} }), `${R0}.Properties.CorrelationFilter`, /needs at least one non-empty property/],
     ["correlation value not a string", (c) => edit(c, `${R0}.Properties.CorrelationFilter.To`, 1), `${R0}.Properties.CorrelationFilter.To`, /must be a string/],
-    ["application property object value", (c) => edit(c, `${R0}.Properties.CorrelationFilter.Properties.nested`, { a: 1 }), `${R0}.Properties.CorrelationFilter.Properties.nested`, /must be a string, number or boolean/],
+    [
+      "application property object value",
+      (c) => edit(c, `${R0}.Properties.CorrelationFilter.Properties.nested`, { a: 1 }),
+      `${R0}.Properties.CorrelationFilter.Properties.nested`,
+      /must be a string, number or boolean/,
+    ],
     ["missing SqlExpression", (c) => edit(c, `${R1}.Properties.SqlFilter`, {}), `${R1}.Properties.SqlFilter.SqlExpression`, /is required/],
     ["empty SqlExpression", (c) => edit(c, `${R1}.Properties.SqlFilter.SqlExpression`, " "), `${R1}.Properties.SqlFilter.SqlExpression`, /must not be empty/],
     ["unknown key in Action", (c) => edit(c, `${R1}.Properties.Action.Sql`, "SET a = 1"), `${R1}.Properties.Action.Sql`, /did you mean "SqlExpression"/],

@@ -1,23 +1,11 @@
 import { readFileSync } from "node:fs";
-import {
-  type FilterableMessage,
-  FilterError,
-  compileCorrelationFilter,
-  compileRule,
-  compileRuleFilter,
-  compileSqlFilter,
-  compileSqlRuleAction,
-} from "../../local/servicebus-emulator/filters";
+import { type FilterableMessage, FilterError, compileCorrelationFilter, compileRule, compileRuleFilter, compileSqlFilter, compileSqlRuleAction } from "../../local/servicebus-emulator/filters";
 
-function message(
-  applicationProperties: Record<string, unknown> = {},
-  systemProperties: Record<string, unknown> = {},
-): FilterableMessage {
+function message(applicationProperties: Record<string, unknown> = {}, systemProperties: Record<string, unknown> = {}): FilterableMessage {
   return { applicationProperties, systemProperties };
 }
 
-const matches = (expression: string, msg: FilterableMessage = message()): boolean =>
-  compileSqlFilter(expression).matches(msg);
+const matches = (expression: string, msg: FilterableMessage = message()): boolean => compileSqlFilter(expression).matches(msg);
 
 /** The compile error's message, failing the test if compilation succeeds. */
 function compileError(compile: () => unknown): FilterError {
@@ -87,9 +75,7 @@ describe("SQL filter: comparison operators", () => {
   });
 
   it("compares dates by instant", () => {
-    const msg2 = message(
-      { a: new Date("2024-01-01T00:00:00Z"), b: new Date("2024-01-02T00:00:00Z"), c: new Date("2024-01-01T00:00:00Z") },
-    );
+    const msg2 = message({ a: new Date("2024-01-01T00:00:00Z"), b: new Date("2024-01-02T00:00:00Z"), c: new Date("2024-01-01T00:00:00Z") });
     expect(matches("a < b", msg2)).toBe(true);
     expect(matches("a = c", msg2)).toBe(true);
     expect(matches("a > b", msg2)).toBe(false);
@@ -170,10 +156,7 @@ describe("SQL filter: logical operators and precedence", () => {
 });
 
 describe("SQL filter: keywords and names", () => {
-  const msg = message(
-    { Color: "red", "my-prop": "x", "with space": 1, "a]b": 2, 'q"t': 3, "Contoso & Northwind": 4, sys: "s" },
-    { Label: "important", MessageId: "m-1", SequenceNumber: 42 },
-  );
+  const msg = message({ Color: "red", "my-prop": "x", "with space": 1, "a]b": 2, 'q"t': 3, "Contoso & Northwind": 4, sys: "s" }, { Label: "important", MessageId: "m-1", SequenceNumber: 42 });
 
   it("keywords are case-insensitive", () => {
     expect(matches("color = 'red' and NOT color = 'blue' oR false = true", msg)).toBe(true);
@@ -452,7 +435,12 @@ describe("SQL filter: matches never throws", () => {
 
   it("for a property getter that throws", () => {
     const props = {};
-    Object.defineProperty(props, "a", { enumerable: true, get: () => { throw new Error("boom"); } });
+    Object.defineProperty(props, "a", {
+      enumerable: true,
+      get: () => {
+        throw new Error("boom");
+      },
+    });
     expect(compileSqlFilter("a = 1").matches(message(props))).toBe(false);
   });
 
@@ -545,9 +533,7 @@ describe("SQL rule actions", () => {
 
   it("SET creates a new property, and keeps an existing property's spelling", () => {
     const msg = message({ Color: "red" });
-    compileSqlRuleAction("SET newProp = 'v'; SET color = 'blue'; SET [odd-name] = sys.Label").apply(
-      msg,
-    );
+    compileSqlRuleAction("SET newProp = 'v'; SET color = 'blue'; SET [odd-name] = sys.Label").apply(msg);
     expect(msg.applicationProperties).toEqual({ Color: "blue", newProp: "v", "odd-name": null });
   });
 
@@ -635,8 +621,7 @@ describe("correlation filters", () => {
   });
 
   it("application properties must exist and be equal", () => {
-    const ok = (applicationProperties: Record<string, string | number | boolean>) =>
-      compileCorrelationFilter({ applicationProperties }).matches(msg);
+    const ok = (applicationProperties: Record<string, string | number | boolean>) => compileCorrelationFilter({ applicationProperties }).matches(msg);
     expect(ok({ color: "Red" })).toBe(true);
     expect(ok({ color: "red" })).toBe(false);
     expect(ok({ quantity: 10 })).toBe(true);
@@ -691,17 +676,13 @@ describe("rule filters and rules", () => {
     rule.action?.apply(msg);
     expect(msg.systemProperties.Label).toBe("routed");
     expect(compileRule({ name: "d", filter: { kind: "true" } }).action).toBeUndefined();
-    expect(() =>
-      compileRule({ name: "bad", filter: { kind: "true" }, actionSqlExpression: "SET sys.Size = 1" }),
-    ).toThrow(/cannot be changed/);
+    expect(() => compileRule({ name: "bad", filter: { kind: "true" }, actionSqlExpression: "SET sys.Size = 1" })).toThrow(/cannot be changed/);
   });
 });
 
 describe("performance", () => {
   it("evaluates a compiled filter without re-parsing (100k evaluations well under a second)", () => {
-    const filter = compileSqlFilter(
-      "sys.Label LIKE 'order-%' AND (priority > 2 OR region IN ('eu', 'us')) AND NOT EXISTS(skip)",
-    );
+    const filter = compileSqlFilter("sys.Label LIKE 'order-%' AND (priority > 2 OR region IN ('eu', 'us')) AND NOT EXISTS(skip)");
     const msg = message({ priority: 1, region: "us" }, { Label: "order-42" });
     const start = performance.now();
     for (let i = 0; i < 100_000; i++) filter.matches(msg);

@@ -10,7 +10,10 @@ export interface EntityProperties {
 }
 
 /** Builds a Config.json object in Microsoft's emulator format. */
-export function emulatorConfig(entities: { queues?: Array<{ name: string; properties?: EntityProperties }>; topics?: Array<{ name: string; properties?: EntityProperties; subscriptions: Array<{ name: string; properties?: EntityProperties; rules?: unknown[] }> }> }): unknown {
+export function emulatorConfig(entities: {
+  queues?: Array<{ name: string; properties?: EntityProperties }>;
+  topics?: Array<{ name: string; properties?: EntityProperties; subscriptions: Array<{ name: string; properties?: EntityProperties; rules?: unknown[] }> }>;
+}): unknown {
   return {
     UserConfig: {
       Namespaces: [

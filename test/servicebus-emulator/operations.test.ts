@@ -164,9 +164,7 @@ describe("misbehaving clients", () => {
           resolve(context.message!);
         });
         const sender = connection.open_sender({ target: { address: "survivor/$management" } });
-        sender.once("sendable", () =>
-          sender.send({ message_id: "req-1", reply_to: "reply-link", application_properties: { operation: "com.microsoft:frobnicate" }, body: {} }),
-        );
+        sender.once("sendable", () => sender.send({ message_id: "req-1", reply_to: "reply-link", application_properties: { operation: "com.microsoft:frobnicate" }, body: {} }));
       });
       expect(reply.correlation_id).toBe("req-1");
       expect(reply.application_properties?.statusCode).toBe(501);

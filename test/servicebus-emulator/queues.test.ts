@@ -105,7 +105,7 @@ describe("sending and receiving", () => {
   test("one peek-lock receiver takes thousands of messages (settled deliveries are released)", async () => {
     const total = 3000; // beyond rhea's 2,048 in-flight deliveries per session
     const sender = harness.client.createSender("many");
-    for (let sent = 0; sent < total; ) {
+    for (let sent = 0; sent < total;) {
       const batch = await sender.createMessageBatch();
       while (sent < total && batch.tryAddMessage({ body: sent })) sent++;
       await sender.sendMessages(batch);
@@ -349,7 +349,10 @@ describe("expiry, duplicates, scheduling", () => {
     const sender = harness.client.createSender("dedupe");
     await sender.sendMessages({ body: "first", messageId: "evidence-1:received" });
     await sender.sendMessages({ body: "again", messageId: "evidence-1:received" });
-    await sender.sendMessages([{ body: "other", messageId: "evidence-2:received" }, { body: "batch dup", messageId: "evidence-2:received" }]);
+    await sender.sendMessages([
+      { body: "other", messageId: "evidence-2:received" },
+      { body: "batch dup", messageId: "evidence-2:received" },
+    ]);
     await sender.close();
     const receiver = harness.client.createReceiver("dedupe", { receiveMode: "receiveAndDelete" });
     const messages = await receiver.receiveMessages(10, { maxWaitTimeInMs: 500 });

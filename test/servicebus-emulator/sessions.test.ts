@@ -19,21 +19,7 @@ import { delay, emulatorConfig, startHarness, type EmulatorHarness } from "./har
 const LOCK_MS = 1500;
 const SESSION = { RequiresSession: true };
 
-const QUEUES = [
-  "s-order",
-  "s-next",
-  "s-locked",
-  "s-empty",
-  "s-state",
-  "s-renew",
-  "s-expiry",
-  "s-no-session-id",
-  "s-plain-receiver",
-  "s-settle",
-  "s-compete",
-  "s-long-work",
-  "s-abandoned-accept",
-];
+const QUEUES = ["s-order", "s-next", "s-locked", "s-empty", "s-state", "s-renew", "s-expiry", "s-no-session-id", "s-plain-receiver", "s-settle", "s-compete", "s-long-work", "s-abandoned-accept"];
 
 const CONFIG = emulatorConfig({
   queues: QUEUES.map((name) => ({ name, properties: SESSION })),
@@ -101,18 +87,14 @@ describe("accepting sessions", () => {
       { id: `${entity}-b2`, sessionId: "B" },
       { id: `${entity}-a3`, sessionId: "A" },
     ]);
-    const receiverA = track(
-      subscription === undefined ? await harness.client.acceptSession(entity, "A") : await harness.client.acceptSession(entity, subscription, "A"),
-    );
+    const receiverA = track(subscription === undefined ? await harness.client.acceptSession(entity, "A") : await harness.client.acceptSession(entity, subscription, "A"));
     expect(receiverA.sessionId).toBe("A");
     const fromA = await receiveAll(receiverA);
     expect(ids(fromA)).toEqual([`${entity}-a1`, `${entity}-a2`, `${entity}-a3`]);
     expect(fromA.every((m) => m.sessionId === "A")).toBe(true);
     for (const m of fromA) await receiverA.completeMessage(m);
 
-    const receiverB = track(
-      subscription === undefined ? await harness.client.acceptSession(entity, "B") : await harness.client.acceptSession(entity, subscription, "B"),
-    );
+    const receiverB = track(subscription === undefined ? await harness.client.acceptSession(entity, "B") : await harness.client.acceptSession(entity, subscription, "B"));
     expect(ids(await receiveAll(receiverB))).toEqual([`${entity}-b1`, `${entity}-b2`]);
   });
 

@@ -5,14 +5,7 @@
  * sees another's messages.
  */
 import { inspect } from "node:util";
-import {
-  isServiceBusError,
-  type ServiceBusMessage,
-  type ServiceBusReceivedMessage,
-  type ServiceBusReceiver,
-  type ServiceBusSender,
-  type RuleProperties,
-} from "@azure/service-bus";
+import { isServiceBusError, type ServiceBusMessage, type ServiceBusReceivedMessage, type ServiceBusReceiver, type ServiceBusSender, type RuleProperties } from "@azure/service-bus";
 import { EmulatorStartError, startServiceBusEmulator } from "../../local/servicebus-emulator";
 import { emulatorConfig, startHarness, type EmulatorHarness } from "./harness";
 
@@ -111,10 +104,7 @@ const SQL_LOGIC = {
 
 const ACTIONS = {
   name: "actions",
-  subscriptions: [
-    { name: "a-plain" },
-    { name: "a-stamped", rules: [sqlRule("stamp-red", "color = 'red'", "SET sys.Label = 'stamped'; SET route = 'b'; SET qty = qty + 1; REMOVE secret")] },
-  ],
+  subscriptions: [{ name: "a-plain" }, { name: "a-stamped", rules: [sqlRule("stamp-red", "color = 'red'", "SET sys.Label = 'stamped'; SET route = 'b'; SET qty = qty + 1; REMOVE secret")] }],
 };
 
 const NO_MATCH = {
@@ -178,9 +168,7 @@ async function drain(topicOrQueue: string, subscription?: string): Promise<Servi
 
 /** Drains every subscription of a topic in parallel; returns subscription → sorted message ids. */
 async function drainAll(topic: { name: string; subscriptions: Array<{ name: string }> }): Promise<Record<string, string[]>> {
-  const entries = await Promise.all(
-    topic.subscriptions.map(async (sub) => [sub.name, (await drain(topic.name, sub.name)).map((m) => String(m.messageId)).sort()] as const),
-  );
+  const entries = await Promise.all(topic.subscriptions.map(async (sub) => [sub.name, (await drain(topic.name, sub.name)).map((m) => String(m.messageId)).sort()] as const));
   return Object.fromEntries(entries);
 }
 
@@ -496,8 +484,7 @@ describe("ServiceBusRuleManager", () => {
 // ---------------------------------------------------------------- config validation
 
 describe("invalid rules in the config", () => {
-  const withRule = (rule: unknown): unknown =>
-    emulatorConfig({ topics: [{ name: "t", subscriptions: [{ name: "s" }, { name: "s2", rules: [sqlRule("fine", "1=1"), rule] }] }] });
+  const withRule = (rule: unknown): unknown => emulatorConfig({ topics: [{ name: "t", subscriptions: [{ name: "s" }, { name: "s2", rules: [sqlRule("fine", "1=1"), rule] }] }] });
 
   it("an invalid SQL filter makes startServiceBusEmulator reject, naming the config field", async () => {
     const start = startServiceBusEmulator({ config: withRule(sqlRule("broken", "color = = 'red'")) });

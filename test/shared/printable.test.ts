@@ -18,7 +18,7 @@ describe("printable", () => {
   });
 
   it("leaves printable text of any script as it is, and is idempotent", () => {
-    const text = "München/Żółć/日本/📹 a\\b \"quoted\" 100%";
+    const text = 'München/Żółć/日本/📹 a\\b "quoted" 100%';
     expect(printable(text)).toBe(text);
     expect(printable(printable("a\u001bb\u202e"))).toBe(printable("a\u001bb\u202e"));
   });

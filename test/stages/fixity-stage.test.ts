@@ -39,7 +39,16 @@ class FakeBlobStore implements BlobStore {
   async getProperties(ref: BlobRef): Promise<BlobProperties> {
     if (this.failWith) throw this.failWith;
     const blob = this.find(ref);
-    return { account: "devstoreaccount1", container: ref.container, name: ref.name, url: `http://x/${ref.container}/${ref.name}`, size: blob.bytes.length, etag: blob.etag, lastModified: NOW, metadata: {} };
+    return {
+      account: "devstoreaccount1",
+      container: ref.container,
+      name: ref.name,
+      url: `http://x/${ref.container}/${ref.name}`,
+      size: blob.bytes.length,
+      etag: blob.etag,
+      lastModified: NOW,
+      metadata: {},
+    };
   }
 
   async openRead(ref: BlobRef, _options?: OpenReadOptions): Promise<Readable> {
@@ -266,7 +275,11 @@ describe("the scheduled sample", () => {
         sent.push({ entity, message });
       },
     };
-    const outcome = await runFixitySample({ index: new FakeIndex([intact, modified, gone]), blobs: store, publisher, resultsQueue: "stage-results" }, { actor: "custody/fixity-sample@test", log: silentLogger }, { sampleSize: 10, recheckAfterMs: 0, now });
+    const outcome = await runFixitySample(
+      { index: new FakeIndex([intact, modified, gone]), blobs: store, publisher, resultsQueue: "stage-results" },
+      { actor: "custody/fixity-sample@test", log: silentLogger },
+      { sampleSize: 10, recheckAfterMs: 0, now },
+    );
     expect(outcome.errors).toEqual([]);
     expect(sent.map((s) => [s.entity, (s.message.body as FixityResultMessage).evidenceId, (s.message.body as FixityResultMessage).status]).sort()).toEqual(
       [
@@ -282,7 +295,11 @@ describe("the scheduled sample", () => {
     }
 
     store.failWith = new CustodyError("Transient", "storage unreachable");
-    const failed = await runFixitySample({ index: new FakeIndex([intact, modified]), blobs: store, publisher, resultsQueue: "stage-results" }, { actor: "a", log: silentLogger }, { sampleSize: 10, recheckAfterMs: 0, now });
+    const failed = await runFixitySample(
+      { index: new FakeIndex([intact, modified]), blobs: store, publisher, resultsQueue: "stage-results" },
+      { actor: "a", log: silentLogger },
+      { sampleSize: 10, recheckAfterMs: 0, now },
+    );
     expect(failed.errors.map((e) => e.code)).toEqual(["Transient", "Transient"]);
   });
 });

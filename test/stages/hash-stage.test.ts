@@ -312,7 +312,9 @@ describe("verifySegments: where a copy differs", () => {
     copy[7 * segmentSize + 5] ^= 0xff;
     const result = await verifySegments(recorded, Readable.from([copy.subarray(0, 3333), copy.subarray(3333)]), segmentSize);
     expect(result.matches).toBe(false);
-    expect(result.differences).toEqual([{ index: 7, offset: 7 * segmentSize, length: segmentSize, expectedSha256: recorded[7], actualSha256: sha256(copy.subarray(7 * segmentSize, 8 * segmentSize)) }]);
+    expect(result.differences).toEqual([
+      { index: 7, offset: 7 * segmentSize, length: segmentSize, expectedSha256: recorded[7], actualSha256: sha256(copy.subarray(7 * segmentSize, 8 * segmentSize)) },
+    ]);
   });
 
   test("a truncated copy: the cut segment and every missing one differ", async () => {

@@ -104,7 +104,15 @@ const ORIGINALS = new Map<string, EvidenceReceivedMessage["original"]>();
 
 function newEvidenceId(): string {
   const token = randomBytes(8).toString("hex");
-  const original = { account: "devstoreaccount1", container: "originals", name: `A123/cam7/${token}.mp4`, etag: '"0x8DD"', url: `https://example/originals/${token}.mp4`, size: 2048, contentType: "video/mp4" };
+  const original = {
+    account: "devstoreaccount1",
+    container: "originals",
+    name: `A123/cam7/${token}.mp4`,
+    etag: '"0x8DD"',
+    url: `https://example/originals/${token}.mp4`,
+    size: 2048,
+    contentType: "video/mp4",
+  };
   const evidenceId = deriveEvidenceId(original);
   ORIGINALS.set(evidenceId, original);
   return evidenceId;
@@ -265,7 +273,7 @@ describe("index stage", () => {
     const deliveries: Message[] = [];
     for (let i = 0; i < 20; i++) deliveries.push(distinct[i % distinct.length]);
     let seed = 20261126;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let i = deliveries.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
       [deliveries[i], deliveries[j]] = [deliveries[j], deliveries[i]];
@@ -289,7 +297,14 @@ describe("index stage", () => {
     const id = newEvidenceId();
     // The device's digest comes from the capture metadata (evidence-received), not from the hash result.
     const mismatch = result(id, "hash", 1, "succeeded", 1, { hash: hashOf(SHA) });
-    for (const m of [received(id, { capture: { ...received(id).capture!, deviceSha256: DEVICE_SHA } }), mismatch, mismatch, result(id, "transcode", 1, "succeeded", 2), result(id, "thumbnail", 1, "succeeded", 3)]) await deliver(m);
+    for (const m of [
+      received(id, { capture: { ...received(id).capture!, deviceSha256: DEVICE_SHA } }),
+      mismatch,
+      mismatch,
+      result(id, "transcode", 1, "succeeded", 2),
+      result(id, "thumbnail", 1, "succeeded", 3),
+    ])
+      await deliver(m);
     const record = await readRecord(id);
     expect(record.status).toBe("ready");
     expect(record.integrityFindings).toEqual([expect.objectContaining({ code: "DeviceHashMismatch", expected: DEVICE_SHA, actual: SHA })]);
@@ -328,11 +343,16 @@ describe("index stage", () => {
     const future = new Date(Date.now() + 60 * 60_000).toISOString();
     const refused: Array<[Message, RegExp]> = [
       [result(id, "transcode", 1, "failed", 2, { finishedAt: future }), /finishedAt .* is in the future/],
-      [result(id, "hash", 3, "succeeded", 2, { hash: { ...hashOf(SHA), size: 4096, segmentSha256: ["1".repeat(64), "2".repeat(64), "3".repeat(64), "4".repeat(64)] } }), /original has 4096 bytes; the record says 2048/],
+      [
+        result(id, "hash", 3, "succeeded", 2, { hash: { ...hashOf(SHA), size: 4096, segmentSha256: ["1".repeat(64), "2".repeat(64), "3".repeat(64), "4".repeat(64)] } }),
+        /original has 4096 bytes; the record says 2048/,
+      ],
       [result(id, "transcode", 1, "succeeded", 2, { inputSha256: "c".repeat(64) }), /input SHA-256 c+; the recording's fingerprint is a+/],
       [
         result(id, "thumbnail", 1, "succeeded", 2, {
-          renditions: [{ kind: "poster", name: "poster.jpg", container: "derived", path: "ev-00000000000000000000000000000000/thumbnail/poster.jpg", contentType: "image/jpeg", size: 10, sha256: "e".repeat(64) }],
+          renditions: [
+            { kind: "poster", name: "poster.jpg", container: "derived", path: "ev-00000000000000000000000000000000/thumbnail/poster.jpg", contentType: "image/jpeg", size: 10, sha256: "e".repeat(64) },
+          ],
         }),
         /outside ev-[0-9a-f]+\/thumbnail\//,
       ],
@@ -350,10 +370,23 @@ describe("index stage", () => {
     const id = newEvidenceId();
     for (const m of [received(id), result(id, "hash", 1, "succeeded", 1)]) await deliver(m);
     const before = await readRecord(id);
-    const fixity = (extra: Partial<FixityResultMessage>): FixityResultMessage => ({ schemaVersion: 1, kind: "fixity-result", evidenceId: id, status: "intact", checkedAt: new Date().toISOString(), actor: "custody/fixity@test", ...extra });
+    const fixity = (extra: Partial<FixityResultMessage>): FixityResultMessage => ({
+      schemaVersion: 1,
+      kind: "fixity-result",
+      evidenceId: id,
+      status: "intact",
+      checkedAt: new Date().toISOString(),
+      actor: "custody/fixity@test",
+      ...extra,
+    });
     const other = "f".repeat(64);
-    await expect(indexFixityResult(fixity({ status: "modified", sha256Expected: other, sha256Actual: "9".repeat(64), sizeExpected: 2048, sizeActual: 2048 }), deps(), context())).rejects.toMatchObject({ code: "InvalidMessage", message: expect.stringContaining(`expected SHA-256 ${other}`) });
-    await expect(indexFixityResult(fixity({ status: "modified", sha256Expected: SHA, sha256Actual: "9".repeat(64), sizeExpected: 999, sizeActual: 999 }), deps(), context())).rejects.toMatchObject({ code: "InvalidMessage", message: expect.stringContaining("expected 999 bytes") });
+    await expect(indexFixityResult(fixity({ status: "modified", sha256Expected: other, sha256Actual: "9".repeat(64), sizeExpected: 2048, sizeActual: 2048 }), deps(), context())).rejects.toMatchObject(
+      { code: "InvalidMessage", message: expect.stringContaining(`expected SHA-256 ${other}`) },
+    );
+    await expect(indexFixityResult(fixity({ status: "modified", sha256Expected: SHA, sha256Actual: "9".repeat(64), sizeExpected: 999, sizeActual: 999 }), deps(), context())).rejects.toMatchObject({
+      code: "InvalidMessage",
+      message: expect.stringContaining("expected 999 bytes"),
+    });
     await expect(indexFixityResult(fixity({ status: "intact", sha256Expected: SHA, sha256Actual: other, sizeExpected: 2048 }), deps(), context())).rejects.toMatchObject({ code: "InvalidMessage" });
     await expect(indexFixityResult(fixity({ status: "intact", checkedAt: new Date(Date.now() + 3_600_000).toISOString() }), deps(), context())).rejects.toMatchObject({ code: "InvalidMessage" });
     expect(await readRecord(id)).toEqual(before);

@@ -31,7 +31,10 @@ class FakeBlobStore implements BlobStore {
   readonly blobs = new Map<string, StoredBlob>();
   readonly calls: BlobRef[] = [];
 
-  constructor(readonly account = ACCOUNT, readonly endpoint = `https://${ACCOUNT}.blob.core.windows.net`) {}
+  constructor(
+    readonly account = ACCOUNT,
+    readonly endpoint = `https://${ACCOUNT}.blob.core.windows.net`,
+  ) {}
 
   put(container: string, name: string, blob: Partial<StoredBlob> = {}): StoredBlob {
     const stored: StoredBlob = { etag: '"0x8D4BCC2E4835CD0"', size: 524288, contentType: "video/mp4", metadata: { ...GOOD_METADATA }, ...blob };

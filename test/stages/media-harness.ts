@@ -102,4 +102,3 @@ export function stageContext(actor: string, attempt = 1): StageContext {
 export function sha256(bytes: Buffer): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
-

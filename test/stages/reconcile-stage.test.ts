@@ -36,9 +36,7 @@ test("an unlistable name hides only what sorts after it in its folder; the folde
     { actor: "custody/reconcile@test", attempt: 1, maxAttempts: 1, traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", log: silentLogger },
     { operationId: "0b5a6f3e-2d1c-4e8f-9a7b-6c5d4e3f2a1b", originalsContainers: [ORIGINALS_CONTAINER], stuckBefore: new Date(0) },
   );
-  expect(outcome.items.map((item) => item.blob).sort()).toEqual(
-    ["odd/0-sub/deep.mp4", "odd/a-before.mp4", "other/fine.mp4", "top.mp4"].map((name) => `${ORIGINALS_CONTAINER}/${name}`),
-  );
+  expect(outcome.items.map((item) => item.blob).sort()).toEqual(["odd/0-sub/deep.mp4", "odd/a-before.mp4", "other/fine.mp4", "top.mp4"].map((name) => `${ORIGINALS_CONTAINER}/${name}`));
   expect(sent).toHaveLength(4);
   expect(outcome.errors).toEqual([expect.stringContaining(`${ORIGINALS_CONTAINER}/odd/: its entries after ${ORIGINALS_CONTAINER}/odd/a-before.mp4 could not be listed`)]);
   expect(outcome.errors[0]).toContain("control character");

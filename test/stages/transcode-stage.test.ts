@@ -44,7 +44,18 @@ async function storedProxy(work: StageWork): Promise<{ bytes: Buffer; probe: Ret
 }
 
 function asResult(work: StageWork, evidenceId: string): StageResultMessage {
-  return { schemaVersion: 1, kind: "stage-result", evidenceId, stage: "transcode", attempt: 1, final: true, startedAt: "2026-11-26T10:00:00Z", finishedAt: "2026-11-26T10:00:01Z", actor: "custody/transcode@test", ...work };
+  return {
+    schemaVersion: 1,
+    kind: "stage-result",
+    evidenceId,
+    stage: "transcode",
+    attempt: 1,
+    final: true,
+    startedAt: "2026-11-26T10:00:00Z",
+    finishedAt: "2026-11-26T10:00:01Z",
+    actor: "custody/transcode@test",
+    ...work,
+  };
 }
 
 test("a rotated phone clip with a telemetry track → an upright H.264/AAC proxy without the track, provenance without the SAS", async () => {
@@ -91,9 +102,29 @@ test("audio only → an AAC .m4a audio proxy, no video", async () => {
 
 test("10-bit PQ (HDR10) HEVC → 8-bit yuv420p BT.709, tone-mapped", async () => {
   const file = h.generate("hdr10.mp4", [
-    "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=1.5", "-f", "lavfi", "-i", "sine=frequency=440:duration=1.5",
-    "-pix_fmt", "yuv420p10le", "-c:v", "libx265", "-x265-params", "log-level=error", "-color_trc", "smpte2084", "-color_primaries", "bt2020", "-colorspace", "bt2020nc",
-    "-c:a", "aac", "-shortest",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=s=640x360:r=25:d=1.5",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:duration=1.5",
+    "-pix_fmt",
+    "yuv420p10le",
+    "-c:v",
+    "libx265",
+    "-x265-params",
+    "log-level=error",
+    "-color_trc",
+    "smpte2084",
+    "-color_primaries",
+    "bt2020",
+    "-colorspace",
+    "bt2020nc",
+    "-c:a",
+    "aac",
+    "-shortest",
   ]);
   const { work } = await transcode(file);
   expect(work.media?.streams.find((s) => s.type === "video")).toMatchObject({ hdr: true, bitDepth: 10 });
@@ -130,7 +161,11 @@ test("ffmpeg exiting 0 without a usable proxy → OutputVerificationFailed, fina
   // A tool that "succeeds" without writing (as ffmpeg does for an empty stream or a seek past the end).
   const lazy: MediaTool = { versions: () => h.media.versions(), probe: (i, o) => h.media.probe(i, o), run: async () => ({ arguments: ["ffmpeg"], stderrTail: "", durationInMs: 1 }) };
   const input = await h.upload(path.join(FIXTURES, "exo_fragmented_fmp4.mp4"));
-  await expect(transcodeOriginal(input, { blobs: h.store, media: lazy }, context)).rejects.toMatchObject({ code: "OutputVerificationFailed", retryable: false, message: expect.stringMatching(/wrote no file/) });
+  await expect(transcodeOriginal(input, { blobs: h.store, media: lazy }, context)).rejects.toMatchObject({
+    code: "OutputVerificationFailed",
+    retryable: false,
+    message: expect.stringMatching(/wrote no file/),
+  });
 }, 30_000);
 
 test("re-running overwrites the same blob: one proxy per recording, same path", async () => {

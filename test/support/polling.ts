@@ -37,8 +37,12 @@ export async function waitForRecord(index: EvidenceIndex, evidenceId: string, do
 
 /** The evidence id of the record whose original is `blobName`, once the index has one. */
 export function evidenceIdForBlob(index: EvidenceIndex, blobName: string, timeoutInMs = 15_000): Promise<string> {
-  return waitFor(`a record for ${blobName}`, async () => {
-    for await (const record of index.list({})) if (record.original?.name === blobName) return record.evidenceId;
-    return undefined;
-  }, timeoutInMs);
+  return waitFor(
+    `a record for ${blobName}`,
+    async () => {
+      for await (const record of index.list({})) if (record.original?.name === blobName) return record.evidenceId;
+      return undefined;
+    },
+    timeoutInMs,
+  );
 }

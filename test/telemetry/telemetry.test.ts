@@ -142,7 +142,13 @@ describe("stage spans across messages", () => {
 
     const first = stageContextFor(ingestLike, invocation("ingest", { messageId: "event-1", deliveryCount: 1, applicationProperties: {} }));
     const outcome = await settleInvalidMessages(first, async () => {
-      await publisher.publish(ENTITIES.evidenceReceivedTopic, { messageId: `${evidenceId}:received`, body: {}, subject: "evidence-received", correlationId: evidenceId, traceparent: first.traceparent });
+      await publisher.publish(ENTITIES.evidenceReceivedTopic, {
+        messageId: `${evidenceId}:received`,
+        body: {},
+        subject: "evidence-received",
+        correlationId: evidenceId,
+        traceparent: first.traceparent,
+      });
     });
     expect(outcome).toEqual({ settle: "complete" });
     expect(sent).toHaveLength(1);

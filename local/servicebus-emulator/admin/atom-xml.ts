@@ -149,11 +149,7 @@ export interface FeedPage {
 /** A page of a collection, as returned by a list GET. */
 export function atomFeed(context: AtomContext, page: FeedPage): string {
   const selfUrl = entityUrl(context, page.collectionPath, `$skip=${page.skip}&$top=${page.top}&api-version=${API_VERSION}`);
-  const nextUrl = entityUrl(
-    context,
-    page.collectionPath,
-    `%24skip=${page.skip + page.top}&%24top=${page.top}&api-version=${API_VERSION}`,
-  );
+  const nextUrl = entityUrl(context, page.collectionPath, `%24skip=${page.skip + page.top}&%24top=${page.top}&api-version=${API_VERSION}`);
   const xmlBase = entityUrl(context, page.collectionPath);
   const links: XmlElement[] = [{ "@_rel": "self", "@_href": selfUrl }];
   if (page.hasMore) links.push({ "@_rel": "next", "@_href": nextUrl });

@@ -17,9 +17,6 @@ import { ServiceBusAdministrationClient } from "@azure/service-bus";
  * only, not process-wide (unlike NODE_EXTRA_CA_CERTS or NODE_TLS_REJECT_UNAUTHORIZED=0).
  * Note: if HTTPS_PROXY is set, NO_PROXY must list `localhost`, or the SDK proxies the call.
  */
-export function createEmulatorAdministrationClient(
-  connectionString: string,
-  certificatePem: string,
-): ServiceBusAdministrationClient {
+export function createEmulatorAdministrationClient(connectionString: string, certificatePem: string): ServiceBusAdministrationClient {
   return new ServiceBusAdministrationClient(connectionString, { tlsOptions: { ca: certificatePem } });
 }

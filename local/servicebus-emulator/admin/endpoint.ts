@@ -49,9 +49,7 @@ const READ_ONLY_DETAIL =
   "subscriptions and rules are created from its Config.json at startup. Edit Config.json and restart " +
   "the emulator to change them.";
 
-const MISSING_TOKEN_DETAIL =
-  "MissingToken: The request has no Authorization header. Send a SharedAccessSignature token " +
-  "(any key is accepted by the emulator).";
+const MISSING_TOKEN_DETAIL = "MissingToken: The request has no Authorization header. Send a SharedAccessSignature token " + "(any key is accepted by the emulator).";
 
 /**
  * A Host header only ever feeds ids and links in the returned XML; anything unusual falls back
@@ -110,7 +108,7 @@ export async function createManagementEndpoint(options: ManagementEndpointOption
         response = answer(req);
       } catch (error) {
         // A misbehaving view must not take the emulator down; the SDK sees a 500 and retries.
-        log(`management endpoint: ${req.method} ${req.url} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+        log(`management endpoint: ${req.method} ${req.url} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         response = errorResponse(500, "InternalServerError: the emulator failed to answer this management request.");
       }
       if (response.status >= 400 && response.status !== 404) {
@@ -169,10 +167,7 @@ export async function createManagementEndpoint(options: ManagementEndpointOption
     // Unparseable HTTP: answer 400 like the default handler would, in the service's error format.
     if (socket.writable && !(error as NodeJS.ErrnoException).code?.startsWith("ECONN")) {
       const body = errorResponse(400, "The request is not valid HTTP.").body;
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml; charset=utf-8\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml; charset=utf-8\r\n` + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     } else {
       socket.destroy();
     }

@@ -29,11 +29,7 @@ export interface RouteByFirstByteOptions {
  * no `data` listener, not explicitly paused, so attaching a `data` listener (as rhea does)
  * or wrapping it in TLS (as `https.Server#emit("connection")` does) reads from the start.
  */
-export function routeByFirstByte(
-  socket: net.Socket,
-  handlers: { tls: (s: net.Socket) => void; other: (s: net.Socket) => void },
-  options: RouteByFirstByteOptions = {},
-): void {
+export function routeByFirstByte(socket: net.Socket, handlers: { tls: (s: net.Socket) => void; other: (s: net.Socket) => void }, options: RouteByFirstByteOptions = {}): void {
   const timeoutMs = options.firstByteTimeoutMs ?? 30_000;
   let settled = false;
 

@@ -141,14 +141,7 @@ function byName<T extends { name: string }>(items: T[]): T[] {
   });
 }
 
-function feed<T>(
-  context: AtomContext,
-  query: URLSearchParams,
-  collectionPath: string,
-  title: string,
-  items: T[],
-  toParts: (item: T) => EntryParts,
-): ManagementResponse {
+function feed<T>(context: AtomContext, query: URLSearchParams, collectionPath: string, title: string, items: T[], toParts: (item: T) => EntryParts): ManagementResponse {
   const paging = parsePaging(query);
   if (typeof paging === "string") return errorResponse(400, paging);
   const page = items.slice(paging.skip, paging.skip + paging.top);
@@ -192,9 +185,7 @@ export function respondToGet(pathname: string, query: URLSearchParams, context: 
     case "listSubscriptions": {
       const topic = ns.topic(route.topic);
       if (!topic) return notFound(`Topic:${route.topic}`, ns);
-      return feed(context, query, `${topic.name}/Subscriptions`, "Subscriptions", byName(topic.subscriptions()), (s) =>
-        subscriptionEntryParts(context, s),
-      );
+      return feed(context, query, `${topic.name}/Subscriptions`, "Subscriptions", byName(topic.subscriptions()), (s) => subscriptionEntryParts(context, s));
     }
     case "subscription": {
       const subscription = ns.subscription(route.topic, route.subscription);
@@ -205,9 +196,7 @@ export function respondToGet(pathname: string, query: URLSearchParams, context: 
       const subscription = ns.subscription(route.topic, route.subscription);
       if (!subscription) return notFound(`Topic:${route.topic}|${route.subscription}`, ns);
       // Rules keep their configured order ($Default first when present), as the service does.
-      return feed(context, query, `${subscriptionPath(subscription.topicName, subscription.name)}/Rules`, "Rules", subscription.rules(), (r) =>
-        ruleEntryParts(subscription, r),
-      );
+      return feed(context, query, `${subscriptionPath(subscription.topicName, subscription.name)}/Rules`, "Rules", subscription.rules(), (r) => ruleEntryParts(subscription, r));
     }
     case "rule": {
       const subscription = ns.subscription(route.topic, route.subscription);

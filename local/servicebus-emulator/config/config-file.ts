@@ -43,9 +43,7 @@ export function parseEmulatorConfig(json: unknown, options: ParseEmulatorConfigO
     const names = namespaces.map((ns) => (isObject(ns) && typeof ns["Name"] === "string" ? JSON.stringify(ns["Name"]) : "?"));
     fail(
       "UserConfig.Namespaces",
-      namespaces.length === 0
-        ? "lists no namespace; the emulator serves exactly one"
-        : `lists ${namespaces.length} namespaces (${names.join(", ")}); the emulator serves exactly one`,
+      namespaces.length === 0 ? "lists no namespace; the emulator serves exactly one" : `lists ${namespaces.length} namespaces (${names.join(", ")}); the emulator serves exactly one`,
     );
   }
 
@@ -65,10 +63,7 @@ export function parseEmulatorConfig(json: unknown, options: ParseEmulatorConfigO
  * Reads, parses and validates a Config.json file. Every failure is a ConfigError whose message
  * starts with the file path; JSON syntax errors give the line and column.
  */
-export async function loadEmulatorConfigFile(
-  path: string,
-  options: ParseEmulatorConfigOptions = {},
-): Promise<NamespaceSpec> {
+export async function loadEmulatorConfigFile(path: string, options: ParseEmulatorConfigOptions = {}): Promise<NamespaceSpec> {
   let text: string;
   try {
     text = await readFile(path, "utf8");

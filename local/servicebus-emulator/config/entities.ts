@@ -36,11 +36,7 @@ export function readQueue(value: unknown, path: string, pending: PendingReferenc
   return { name, settings };
 }
 
-function readRuleFilter(
-  properties: Record<string, unknown>,
-  field: string,
-  options: ParseEmulatorConfigOptions,
-): RuleFilterSpec {
+function readRuleFilter(properties: Record<string, unknown>, field: string, options: ParseEmulatorConfigOptions): RuleFilterSpec {
   if (!("FilterType" in properties)) fail(`${field}.FilterType`, `is required: "Correlation" or "Sql"`);
   const filterType = readString(properties["FilterType"], `${field}.FilterType`).toLowerCase();
   // Each filter type owns one property; the other must not be there (it would be ignored).
@@ -62,29 +58,16 @@ function readRuleFilter(
     return { kind: "sql", sqlExpression };
   }
 
-  const correlation = readProperties<CorrelationFilterSpec>(
-    properties["CorrelationFilter"],
-    `${field}.CorrelationFilter`,
-    CORRELATION_PROPERTIES,
-    {},
-  );
+  const correlation = readProperties<CorrelationFilterSpec>(properties["CorrelationFilter"], `${field}.CorrelationFilter`, CORRELATION_PROPERTIES, {});
   // An empty correlation filter would match everything; the schema (minProperties 1) and the
   // service both refuse it.
   if (Object.keys(correlation).length === 0) {
-    fail(
-      `${field}.CorrelationFilter`,
-      `needs at least one non-empty property: ${CORRELATION_PROPERTIES.map((d) => d.key).join(", ")}`,
-    );
+    fail(`${field}.CorrelationFilter`, `needs at least one non-empty property: ${CORRELATION_PROPERTIES.map((d) => d.key).join(", ")}`);
   }
   return { kind: "correlation", correlation };
 }
 
-function runValidator(
-  validate: ((sqlExpression: string) => void) | undefined,
-  sqlExpression: string,
-  field: string,
-  what: string,
-): void {
+function runValidator(validate: ((sqlExpression: string) => void) | undefined, sqlExpression: string, field: string, what: string): void {
   if (!validate) return;
   try {
     validate(sqlExpression);
@@ -116,12 +99,7 @@ function readRule(value: unknown, path: string, options: ParseEmulatorConfigOpti
 function readSubscription(value: unknown, path: string, topicName: string, pending: PendingReference[], options: ParseEmulatorConfigOptions): SubscriptionSpec {
   const entity = readObject(value, path, ["Name", "Properties", "Rules"]);
   const name = readName(entity, path, SUBSCRIPTION_OR_RULE_NAME, "subscription");
-  const settings = readProperties(
-    propertiesOf(entity),
-    `${path}.Properties`,
-    SUBSCRIPTION_PROPERTIES,
-    DEFAULT_SUBSCRIPTION_SETTINGS,
-  );
+  const settings = readProperties(propertiesOf(entity), `${path}.Properties`, SUBSCRIPTION_PROPERTIES, DEFAULT_SUBSCRIPTION_SETTINGS);
   collectReferences(settings, `${path}.Properties`, `${topicName}/Subscriptions/${name}`, pending);
 
   const ruleNames = new NameScope("rule names are unique within a subscription, ignoring case");

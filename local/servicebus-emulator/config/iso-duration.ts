@@ -32,18 +32,14 @@ export const TIME_SPAN_MAX_ISO = "P10675199DT2H48M5.4775807S";
 
 // ISO 8601 duration, the subset XmlConvert.ToTimeSpan reads: designators in order, a fraction
 // only on seconds. Weeks (`P2W`) are not accepted because XmlConvert does not accept them.
-const ISO_PATTERN =
-  /^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:[.,](\d+))?S)?)?$/;
+const ISO_PATTERN = /^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:[.,](\d+))?S)?)?$/;
 // .NET TimeSpan "c" format: [-][d.]hh:mm[:ss[.fffffff]]
 const TIMESPAN_C_PATTERN = /^(-)?(?:(\d+)\.)?(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?$/;
 // .NET TimeSpan "g" format with days: [-]d:hh:mm:ss[.fffffff]
 const TIMESPAN_G_PATTERN = /^(-)?(\d+):(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/;
 
 function invalid(text: string, why = ""): Error {
-  return new SyntaxError(
-    `${JSON.stringify(text)} is not an ISO 8601 duration${why}` +
-      " (examples: PT30S, PT5M, PT1H, P14D, P1DT2H, PT0.5S; a .NET TimeSpan such as 00:05:00 also works)",
-  );
+  return new SyntaxError(`${JSON.stringify(text)} is not an ISO 8601 duration${why}` + " (examples: PT30S, PT5M, PT1H, P14D, P1DT2H, PT0.5S; a .NET TimeSpan such as 00:05:00 also works)");
 }
 
 /** Fractional-second digits to ticks: seven digits are 100 ns resolution; more are truncated. */
@@ -72,13 +68,7 @@ function toTicks(text: string): bigint {
     const y = num(years);
     const mo = num(months);
     const dayCount = (y + mo / 12n) * 365n + (mo % 12n) * 30n + num(days);
-    return (
-      dayCount * TICKS_PER_DAY +
-      num(hours) * TICKS_PER_HOUR +
-      num(minutes) * TICKS_PER_MINUTE +
-      num(seconds) * TICKS_PER_SECOND +
-      fractionTicks(fraction)
-    );
+    return dayCount * TICKS_PER_DAY + num(hours) * TICKS_PER_HOUR + num(minutes) * TICKS_PER_MINUTE + num(seconds) * TICKS_PER_SECOND + fractionTicks(fraction);
   }
   const c = TIMESPAN_C_PATTERN.exec(trimmed) ?? TIMESPAN_G_PATTERN.exec(trimmed);
   if (c) {
@@ -89,13 +79,7 @@ function toTicks(text: string): bigint {
     const s = num(seconds);
     // TimeSpan.Parse rejects out-of-range components rather than carrying them over.
     if (h > 23n || m > 59n || s > 59n) throw invalid(text, ": hours must be 0-23, minutes and seconds 0-59");
-    return (
-      num(days) * TICKS_PER_DAY +
-      h * TICKS_PER_HOUR +
-      m * TICKS_PER_MINUTE +
-      s * TICKS_PER_SECOND +
-      fractionTicks(fraction)
-    );
+    return num(days) * TICKS_PER_DAY + h * TICKS_PER_HOUR + m * TICKS_PER_MINUTE + s * TICKS_PER_SECOND + fractionTicks(fraction);
   }
   throw invalid(text);
 }

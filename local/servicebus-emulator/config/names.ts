@@ -38,11 +38,7 @@ export function checkName(name: string, field: string, rule: NameRule, what: str
     fail(field, `${JSON.stringify(name)} is too long for a ${what} name (${name.length} characters, at most ${rule.maxLength})`);
   }
   if (!rule.pattern.test(name)) {
-    fail(
-      field,
-      `${JSON.stringify(name)} is not a valid ${what} name: use ${rule.characters}, ` +
-        `starting and ending with a letter or digit (at most ${rule.maxLength} characters)`,
-    );
+    fail(field, `${JSON.stringify(name)} is not a valid ${what} name: use ${rule.characters}, ` + `starting and ending with a letter or digit (at most ${rule.maxLength} characters)`);
   }
 }
 
@@ -65,11 +61,7 @@ export class NameScope {
     const key = name.toLowerCase();
     const previous = this.seen.get(key);
     if (previous) {
-      fail(
-        field,
-        `${what} name ${JSON.stringify(name)} is already used by the ${previous.what} ${JSON.stringify(previous.name)} ` +
-          `at ${previous.field} (${this.sharedNote})`,
-      );
+      fail(field, `${what} name ${JSON.stringify(name)} is already used by the ${previous.what} ${JSON.stringify(previous.name)} ` + `at ${previous.field} (${this.sharedNote})`);
     }
     this.seen.set(key, { field, what, name });
   }

@@ -56,13 +56,21 @@ export type Descriptor<T> = {
 
 const lockDuration: Descriptor<ReceivableEntitySettings> = { key: "LockDuration", target: "lockDurationInMs", read: durationReader(5 * SECOND, 5 * MINUTE) };
 const maxDeliveryCount: Descriptor<ReceivableEntitySettings> = { key: "MaxDeliveryCount", target: "maxDeliveryCount", read: integerReader(1, INT32_MAX) };
-const defaultMessageTimeToLive: Descriptor<ReceivableEntitySettings & TopicSettings> = { key: "DefaultMessageTimeToLive", target: "defaultMessageTimeToLiveInMs", read: durationReader(0, TIME_SPAN_MAX_MS) };
+const defaultMessageTimeToLive: Descriptor<ReceivableEntitySettings & TopicSettings> = {
+  key: "DefaultMessageTimeToLive",
+  target: "defaultMessageTimeToLiveInMs",
+  read: durationReader(0, TIME_SPAN_MAX_MS),
+};
 const deadLetteringOnMessageExpiration: Descriptor<ReceivableEntitySettings> = { key: "DeadLetteringOnMessageExpiration", target: "deadLetteringOnMessageExpiration", read: readBoolean };
 const requiresSession: Descriptor<ReceivableEntitySettings> = { key: "RequiresSession", target: "requiresSession", read: readBoolean };
 const forwardTo: Descriptor<ReceivableEntitySettings> = { key: "ForwardTo", target: "forwardTo", read: readEntityReference };
 const forwardDeadLetteredMessagesTo: Descriptor<ReceivableEntitySettings> = { key: "ForwardDeadLetteredMessagesTo", target: "forwardDeadLetteredMessagesTo", read: readEntityReference };
 const requiresDuplicateDetection: Descriptor<QueueSettings & TopicSettings> = { key: "RequiresDuplicateDetection", target: "requiresDuplicateDetection", read: readBoolean };
-const duplicateDetectionHistoryTimeWindow: Descriptor<QueueSettings & TopicSettings> = { key: "DuplicateDetectionHistoryTimeWindow", target: "duplicateDetectionHistoryTimeWindowInMs", read: durationReader(5 * SECOND, 7 * DAY) };
+const duplicateDetectionHistoryTimeWindow: Descriptor<QueueSettings & TopicSettings> = {
+  key: "DuplicateDetectionHistoryTimeWindow",
+  target: "duplicateDetectionHistoryTimeWindowInMs",
+  read: durationReader(5 * SECOND, 7 * DAY),
+};
 
 export const QUEUE_PROPERTIES: readonly Descriptor<QueueSettings>[] = [
   deadLetteringOnMessageExpiration,
@@ -76,11 +84,7 @@ export const QUEUE_PROPERTIES: readonly Descriptor<QueueSettings>[] = [
   requiresSession,
 ];
 
-export const TOPIC_PROPERTIES: readonly Descriptor<TopicSettings>[] = [
-  defaultMessageTimeToLive,
-  duplicateDetectionHistoryTimeWindow,
-  requiresDuplicateDetection,
-];
+export const TOPIC_PROPERTIES: readonly Descriptor<TopicSettings>[] = [defaultMessageTimeToLive, duplicateDetectionHistoryTimeWindow, requiresDuplicateDetection];
 
 export const SUBSCRIPTION_PROPERTIES: readonly Descriptor<SubscriptionSettings>[] = [
   deadLetteringOnMessageExpiration,
@@ -105,10 +109,7 @@ export const CORRELATION_PROPERTIES: readonly Descriptor<CorrelationFilterSpec>[
   { key: "Properties", target: "applicationProperties", read: readApplicationProperties },
 ];
 
-function readApplicationProperties(
-  value: unknown,
-  field: string,
-): Record<string, string | number | boolean> | undefined {
+function readApplicationProperties(value: unknown, field: string): Record<string, string | number | boolean> | undefined {
   if (!isObject(value)) return fail(field, `must be an object of property names to values, not ${describe(value)}`);
   const entries = Object.entries(value).map(([name, v]): [string, string | number | boolean] => {
     if (typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) return [name, v];
@@ -122,12 +123,7 @@ function readApplicationProperties(
  * Reads a `Properties` object through a descriptor table on top of `defaults`. Values that
  * read as `undefined` (empty ForwardTo, empty correlation fields) leave the field unset.
  */
-export function readProperties<T extends object>(
-  value: unknown,
-  field: string,
-  table: readonly Descriptor<T>[],
-  defaults: Readonly<T>,
-): T {
+export function readProperties<T extends object>(value: unknown, field: string, table: readonly Descriptor<T>[], defaults: Readonly<T>): T {
   const source = readObject(
     value,
     field,

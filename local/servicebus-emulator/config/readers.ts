@@ -32,8 +32,7 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-export const readBoolean: Reader<boolean> = (value, field) =>
-  typeof value === "boolean" ? value : fail(field, `must be true or false, not ${describe(value)}`);
+export const readBoolean: Reader<boolean> = (value, field) => (typeof value === "boolean" ? value : fail(field, `must be true or false, not ${describe(value)}`));
 
 export function readString(value: unknown, field: string): string {
   return typeof value === "string" ? value : fail(field, `must be a string, not ${describe(value)}`);
@@ -75,10 +74,7 @@ export function readObject(value: unknown, field: string, allowed: readonly stri
   if (!isObject(value)) fail(field, `must be an object, not ${describe(value)}`);
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
-      fail(
-        field ? `${field}.${key}` : key,
-        `unknown property${suggestion(key, allowed)}; allowed here: ${allowed.length ? allowed.join(", ") : "none"}`,
-      );
+      fail(field ? `${field}.${key}` : key, `unknown property${suggestion(key, allowed)}; allowed here: ${allowed.length ? allowed.join(", ") : "none"}`);
     }
   }
   return value;

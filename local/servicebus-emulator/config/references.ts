@@ -28,12 +28,7 @@ export interface PendingReference {
   target: "forwardTo" | "forwardDeadLetteredMessagesTo";
 }
 
-export function collectReferences(
-  settings: ReceivableEntitySettings,
-  propertiesField: string,
-  owner: string,
-  pending: PendingReference[],
-): void {
+export function collectReferences(settings: ReceivableEntitySettings, propertiesField: string, owner: string, pending: PendingReference[]): void {
   for (const target of ["forwardTo", "forwardDeadLetteredMessagesTo"] as const) {
     if (settings[target] === undefined) continue;
     const key = target === "forwardTo" ? "ForwardTo" : "ForwardDeadLetteredMessagesTo";

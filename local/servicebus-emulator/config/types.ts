@@ -50,11 +50,7 @@ export interface CorrelationFilterSpec {
   applicationProperties?: Record<string, string | number | boolean>;
 }
 
-export type RuleFilterSpec =
-  | { kind: "sql"; sqlExpression: string }
-  | { kind: "correlation"; correlation: CorrelationFilterSpec }
-  | { kind: "true" }
-  | { kind: "false" };
+export type RuleFilterSpec = { kind: "sql"; sqlExpression: string } | { kind: "correlation"; correlation: CorrelationFilterSpec } | { kind: "true" } | { kind: "false" };
 
 export interface RuleSpec {
   name: string;

@@ -51,8 +51,7 @@ export function compileCorrelationFilter(spec: CorrelationFilterSpec): CompiledF
   if (checks.length === 0) {
     throw new FilterError(
       "InvalidCorrelationFilter",
-      "Invalid correlation filter: it sets no property to match on; set at least one of " +
-        `${SYSTEM_FIELDS.map(([field]) => field).join(", ")} or an application property`,
+      "Invalid correlation filter: it sets no property to match on; set at least one of " + `${SYSTEM_FIELDS.map(([field]) => field).join(", ")} or an application property`,
     );
   }
 

@@ -41,8 +41,7 @@ function compileStatement(statement: ActionStatement, context: SqlCompileContext
   if (target.scope === "sys" && !SETTABLE_SYSTEM_PROPERTIES.has(target.name)) {
     throw sqlTextError(
       context.kind,
-      `system property sys.${target.name} cannot be changed by a rule action; ` +
-        `only ${[...SETTABLE_SYSTEM_PROPERTIES].map((name) => `sys.${name}`).join(", ")} can`,
+      `system property sys.${target.name} cannot be changed by a rule action; ` + `only ${[...SETTABLE_SYSTEM_PROPERTIES].map((name) => `sys.${name}`).join(", ")} can`,
       statement.target.position,
     );
   }

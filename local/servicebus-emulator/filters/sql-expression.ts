@@ -35,9 +35,7 @@ export interface SqlCompileContext {
 }
 
 /** A resolved `sys.X` / `user.X` reference. */
-export type PropertyReference =
-  | { scope: "sys"; name: SystemPropertyName }
-  | { scope: "user"; name: ApplicationPropertyName };
+export type PropertyReference = { scope: "sys"; name: SystemPropertyName } | { scope: "user"; name: ApplicationPropertyName };
 
 export function resolveProperty(node: PropertyNode, context: SqlCompileContext): PropertyReference {
   if (node.scope === "user") return { scope: "user", name: new ApplicationPropertyName(node.name) };
@@ -50,9 +48,7 @@ export function resolveProperty(node: PropertyNode, context: SqlCompileContext):
 
 /** The property's value, undefined when the message does not have it. */
 export function readProperty(reference: PropertyReference, message: FilterableMessage): unknown {
-  return reference.scope === "sys"
-    ? message.systemProperties[reference.name]
-    : reference.name.read(message.applicationProperties);
+  return reference.scope === "sys" ? message.systemProperties[reference.name] : reference.name.read(message.applicationProperties);
 }
 
 function constant(value: unknown, staticType: StaticType): CompiledExpression {
@@ -86,10 +82,7 @@ export function compileExpression(node: ExpressionNode, context: SqlCompileConte
       const operand = compileExpression(node.operand, context);
       const operator = node.operator;
       const evaluateOperand = operand.evaluate;
-      return foldIfConstant(
-        { evaluate: (message) => applyUnary(operator, evaluateOperand(message)), staticType: operand.staticType },
-        [operand],
-      );
+      return foldIfConstant({ evaluate: (message) => applyUnary(operator, evaluateOperand(message)), staticType: operand.staticType }, [operand]);
     }
 
     case "binary": {
@@ -97,18 +90,12 @@ export function compileExpression(node: ExpressionNode, context: SqlCompileConte
       const right = compileExpression(node.right, context);
       const operator = node.operator;
       const integerOperandsPossible = left.staticType !== "double" && right.staticType !== "double";
-      const staticType: StaticType =
-        left.staticType === "integer" && right.staticType === "integer"
-          ? "integer"
-          : integerOperandsPossible
-            ? "unknown"
-            : "double";
+      const staticType: StaticType = left.staticType === "integer" && right.staticType === "integer" ? "integer" : integerOperandsPossible ? "unknown" : "double";
       const evaluateLeft = left.evaluate;
       const evaluateRight = right.evaluate;
       return foldIfConstant(
         {
-          evaluate: (message) =>
-            applyArithmetic(operator, evaluateLeft(message), evaluateRight(message), integerOperandsPossible),
+          evaluate: (message) => applyArithmetic(operator, evaluateLeft(message), evaluateRight(message), integerOperandsPossible),
           staticType,
         },
         [left, right],
@@ -117,11 +104,7 @@ export function compileExpression(node: ExpressionNode, context: SqlCompileConte
   }
 }
 
-function compileFunction(
-  name: "newid" | "property",
-  args: ExpressionNode[],
-  context: SqlCompileContext,
-): CompiledExpression {
+function compileFunction(name: "newid" | "property", args: ExpressionNode[], context: SqlCompileContext): CompiledExpression {
   if (name === "newid") {
     // System.Guid.NewGuid() in the service; a GUID string is its closest JavaScript value.
     return { evaluate: () => randomUUID(), staticType: "unknown" };
@@ -154,11 +137,7 @@ function readDynamicProperty(name: string, message: FilterableMessage): unknown 
   return new ApplicationPropertyName(userName).read(message.applicationProperties);
 }
 
-function parameterValue(
-  name: string,
-  position: { line: number; column: number },
-  context: SqlCompileContext,
-): unknown {
+function parameterValue(name: string, position: { line: number; column: number }, context: SqlCompileContext): unknown {
   const parameters = context.parameters ?? {};
   const bare = name.slice(1);
   for (const key of [name, bare]) {

@@ -7,13 +7,7 @@ import type { ExpressionNode, LikeNode, PredicateNode } from "./sql-ast";
 import type { CompiledFilter, FilterableMessage, SqlParameters } from "./filter-types";
 import { sqlTextError } from "./filter-error";
 import { parseSqlFilter } from "./sql-parser";
-import {
-  type CompiledExpression,
-  type SqlCompileContext,
-  compileExpression,
-  readProperty,
-  resolveProperty,
-} from "./sql-expression";
+import { type CompiledExpression, type SqlCompileContext, compileExpression, readProperty, resolveProperty } from "./sql-expression";
 import { type Truth, and, compareValues, isNullish, not, or } from "./sql-values";
 import { LikePatternError, likePatternToRegExp } from "./like-pattern";
 
@@ -151,8 +145,7 @@ function genericIn(left: unknown, values: unknown[]): Truth {
 function compileLike(node: LikeNode, context: SqlCompileContext): Test {
   const evaluateLeft = compileExpression(node.left, context).evaluate;
   const pattern = likeConstant(compileExpression(node.pattern, context), "pattern", node, context);
-  const escape =
-    node.escape === null ? undefined : likeConstant(compileExpression(node.escape, context), "ESCAPE", node, context);
+  const escape = node.escape === null ? undefined : likeConstant(compileExpression(node.escape, context), "ESCAPE", node, context);
   let regexp: RegExp;
   try {
     regexp = likePatternToRegExp(pattern, escape);
@@ -166,19 +159,10 @@ function compileLike(node: LikeNode, context: SqlCompileContext): Test {
   };
 }
 
-function likeConstant(
-  operand: CompiledExpression,
-  role: "pattern" | "ESCAPE",
-  node: LikeNode,
-  context: SqlCompileContext,
-): string {
+function likeConstant(operand: CompiledExpression, role: "pattern" | "ESCAPE", node: LikeNode, context: SqlCompileContext): string {
   const value = operand.constant?.value;
   if (typeof value !== "string") {
-    throw sqlTextError(
-      context.kind,
-      `the LIKE ${role} must be a string constant${operand.constant ? `, not ${describeConstant(value)}` : ""}`,
-      node.position,
-    );
+    throw sqlTextError(context.kind, `the LIKE ${role} must be a string constant${operand.constant ? `, not ${describeConstant(value)}` : ""}`, node.position);
   }
   return value;
 }

@@ -108,12 +108,7 @@ export function compareValues(operator: ComparisonOperator, left: unknown, right
  * `integerOperandsPossible` is false when the compiler knows an operand is a Double (a
  * constant such as `2.0`, which JavaScript cannot tell from `2` at run time).
  */
-export function applyArithmetic(
-  operator: ArithmeticOperator,
-  left: unknown,
-  right: unknown,
-  integerOperandsPossible: boolean,
-): unknown {
+export function applyArithmetic(operator: ArithmeticOperator, left: unknown, right: unknown, integerOperandsPossible: boolean): unknown {
   if (isNullish(left) || isNullish(right)) return null;
 
   const leftNumber = asNumber(left);

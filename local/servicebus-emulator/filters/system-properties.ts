@@ -33,9 +33,7 @@ const SYSTEM_PROPERTY_NAMES = [
 export type SystemPropertyName = (typeof SYSTEM_PROPERTY_NAMES)[number];
 
 /** Lower-cased spelling → canonical name; the docs make property names case-insensitive. */
-const CANONICAL_BY_LOWER_CASE = new Map<string, SystemPropertyName>(
-  SYSTEM_PROPERTY_NAMES.map((name) => [name.toLowerCase(), name]),
-);
+const CANONICAL_BY_LOWER_CASE = new Map<string, SystemPropertyName>(SYSTEM_PROPERTY_NAMES.map((name) => [name.toLowerCase(), name]));
 // The current SDKs call Label "Subject" (and the docs tell users to take names from the SDK
 // message class), so accept that spelling too rather than fail a filter copied from SDK code.
 CANONICAL_BY_LOWER_CASE.set("subject", "Label");

@@ -17,16 +17,7 @@ import type { MessageEntity } from "../store/entity";
 import type { Consumer, IncomingMessage, StoredMessage } from "../store/message";
 import type { ServiceBusNamespace } from "../store/namespace";
 import { parseEntityAddress } from "../store/paths";
-import {
-  BATCH_MESSAGE_FORMAT,
-  decodeBatch,
-  encodedSize,
-  ensureMessageId,
-  lockTokenToDeliveryTag,
-  scheduledEnqueueTimeOf,
-  toDeliveredMessage,
-  withoutBrokerAnnotations,
-} from "./codec";
+import { BATCH_MESSAGE_FORMAT, decodeBatch, encodedSize, ensureMessageId, lockTokenToDeliveryTag, scheduledEnqueueTimeOf, toDeliveredMessage, withoutBrokerAnnotations } from "./codec";
 import { handleManagementRequest } from "./management";
 import { acceptedOutcome, rejectedOutcome } from "./outcomes";
 
@@ -233,9 +224,7 @@ export class AmqpServer {
 
   private reply(connection: Connection, request: AmqpMessage, response: { application_properties: Record<string, unknown>; body: unknown }): void {
     const replyTo = request.reply_to;
-    const sender = (connection as unknown as { find_sender(filter: (s: Sender) => boolean): Sender | undefined }).find_sender(
-      (s: Sender) => s.name === replyTo || sourceAddress(s) === replyTo,
-    );
+    const sender = (connection as unknown as { find_sender(filter: (s: Sender) => boolean): Sender | undefined }).find_sender((s: Sender) => s.name === replyTo || sourceAddress(s) === replyTo);
     if (!sender) {
       this.options.log(`no reply link '${String(replyTo)}' for a request; the response is dropped`);
       return;
@@ -265,10 +254,7 @@ export class AmqpServer {
 
     if (!wantsSession) {
       if (entity.requiresSession) {
-        throw new EmulatorError(
-          "InvalidOperation",
-          `It is not possible for an entity that requires sessions to create a non-sessionful message receiver: '${address}'.`,
-        );
+        throw new EmulatorError("InvalidOperation", `It is not possible for an entity that requires sessions to create a non-sessionful message receiver: '${address}'.`);
       }
       this.addConsumer(new LinkConsumer(sender, entity, receiveMode, undefined));
       return;
@@ -419,7 +405,9 @@ class LinkConsumer implements Consumer {
       return;
     }
     this.lockTokens.delete(delivery);
-    const state = delivery.remote_state as { constructor: { composite_type?: string }; error?: { condition?: string; info?: Record<string, unknown> }; undeliverable_here?: boolean; message_annotations?: Record<string, unknown> } | undefined;
+    const state = delivery.remote_state as
+      | { constructor: { composite_type?: string }; error?: { condition?: string; info?: Record<string, unknown> }; undeliverable_here?: boolean; message_annotations?: Record<string, unknown> }
+      | undefined;
     const outcome = state?.constructor?.composite_type;
     try {
       switch (outcome) {

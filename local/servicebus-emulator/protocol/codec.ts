@@ -146,11 +146,4 @@ export function withoutBrokerAnnotations(message: AmqpMessage): AmqpMessage {
   return { ...message, message_annotations: kept };
 }
 
-const BROKER_ANNOTATIONS = new Set([
-  "x-opt-sequence-number",
-  "x-opt-enqueued-time",
-  "x-opt-locked-until",
-  "x-opt-message-state",
-  "x-opt-deadletter-source",
-  "x-opt-enqueue-sequence-number",
-]);
+const BROKER_ANNOTATIONS = new Set(["x-opt-sequence-number", "x-opt-enqueued-time", "x-opt-locked-until", "x-opt-message-state", "x-opt-deadletter-source", "x-opt-enqueue-sequence-number"]);

@@ -195,8 +195,7 @@ export function handleManagementRequest(
       body: reply.body ?? {},
     };
   } catch (error) {
-    const emulatorError =
-      error instanceof EmulatorError ? error : new EmulatorError("ArgumentError", `The request could not be processed: ${(error as Error).message}`);
+    const emulatorError = error instanceof EmulatorError ? error : new EmulatorError("ArgumentError", `The request could not be processed: ${(error as Error).message}`);
     return {
       application_properties: {
         statusCode: emulatorError.statusCode,
@@ -323,9 +322,6 @@ function describeRule(rule: RuleSpec): unknown {
       break;
     }
   }
-  const action = rule.actionSqlExpression
-    ? described(RULE_DESCRIPTOR.sqlRuleAction, [types.wrap_string(rule.actionSqlExpression)])
-    : described(RULE_DESCRIPTOR.emptyRuleAction, []);
+  const action = rule.actionSqlExpression ? described(RULE_DESCRIPTOR.sqlRuleAction, [types.wrap_string(rule.actionSqlExpression)]) : described(RULE_DESCRIPTOR.emptyRuleAction, []);
   return described(RULE_DESCRIPTOR.ruleDescription, [filter, action, types.wrap_string(rule.name)]);
 }
-

@@ -4,13 +4,7 @@ import { EmulatorError } from "../errors";
 import { DeadlineQueue } from "./deadline-queue";
 import { MinHeap } from "./heap";
 import type { MessageCounts } from "./views";
-import {
-  requestedTimeToLiveInMs,
-  type Consumer,
-  type EnqueueOptions,
-  type IncomingMessage,
-  type StoredMessage,
-} from "./message";
+import { requestedTimeToLiveInMs, type Consumer, type EnqueueOptions, type IncomingMessage, type StoredMessage } from "./message";
 
 export type EntityKind = "queue" | "subscription" | "deadLetterQueue";
 
@@ -304,10 +298,7 @@ export class MessageEntity {
     const message = this.locks.get(lockToken);
     if (!message || !message.lock || message.lock.token !== lockToken) {
       if (this.requiresSession) {
-        throw new EmulatorError(
-          "SessionLockLost",
-          "The session lock has expired on the MessageSession, or the message's lock was lost. Accept a new session.",
-        );
+        throw new EmulatorError("SessionLockLost", "The session lock has expired on the MessageSession, or the message's lock was lost. Accept a new session.");
       }
       throw EmulatorError.lockLost();
     }
@@ -324,11 +315,7 @@ export class MessageEntity {
     this.dropLock(message);
     if (countDelivery) message.deliveryCount++;
     if (countDelivery && this.kind !== "deadLetterQueue" && message.deliveryCount >= this.settings.maxDeliveryCount) {
-      this.moveToDeadLetter(
-        message,
-        "MaxDeliveryCountExceeded",
-        `Message could not be consumed after ${this.settings.maxDeliveryCount} delivery attempts.`,
-      );
+      this.moveToDeadLetter(message, "MaxDeliveryCountExceeded", `Message could not be consumed after ${this.settings.maxDeliveryCount} delivery attempts.`);
       return;
     }
     if (message.expiresAtMs <= Date.now() && message.state !== "scheduled") {
@@ -396,7 +383,7 @@ export class MessageEntity {
       this.sequenceIndex = this.sequenceIndex.filter((seq) => this.messages.has(seq));
       this.staleIndexEntries = 0;
     }
-    const group = this.groups.get(this.requiresSession ? message.sessionId ?? NO_SESSION : NO_SESSION);
+    const group = this.groups.get(this.requiresSession ? (message.sessionId ?? NO_SESSION) : NO_SESSION);
     if (group) {
       group.messageCount--;
       this.forgetGroupIfIdle(group);
@@ -424,11 +411,7 @@ export class MessageEntity {
   // ---------------------------------------------------------------- deferred messages
 
   /** Locks (peek-lock) or removes (receive-and-delete) deferred messages by sequence number. */
-  receiveDeferred(
-    sequenceNumbers: number[],
-    receiveMode: "peekLock" | "receiveAndDelete",
-    sessionId: string | undefined,
-  ): Array<{ message: StoredMessage; lockToken: string | undefined }> {
+  receiveDeferred(sequenceNumbers: number[], receiveMode: "peekLock" | "receiveAndDelete", sessionId: string | undefined): Array<{ message: StoredMessage; lockToken: string | undefined }> {
     this.lockDeadlines.runDue();
     const found: StoredMessage[] = [];
     for (const seq of sequenceNumbers) {
@@ -480,16 +463,17 @@ export class MessageEntity {
   acceptSession(consumer: Consumer, sessionId: string | undefined, timeoutInMs: number): Promise<string> {
     if (!this.requiresSession) {
       return Promise.reject(
-        new EmulatorError("InvalidOperation", `It is not possible for an entity that requires sessions to create a non-sessionful message receiver, or the reverse: '${this.path}' does not require sessions.`),
+        new EmulatorError(
+          "InvalidOperation",
+          `It is not possible for an entity that requires sessions to create a non-sessionful message receiver, or the reverse: '${this.path}' does not require sessions.`,
+        ),
       );
     }
     this.sessionDeadlines.runDue();
     if (sessionId !== undefined) {
       const group = this.group(sessionId);
       if (group.owner) {
-        return Promise.reject(
-          new EmulatorError("SessionCannotBeLocked", `The requested session '${sessionId}' cannot be accepted. It may be locked by another receiver.`),
-        );
+        return Promise.reject(new EmulatorError("SessionCannotBeLocked", `The requested session '${sessionId}' cannot be accepted. It may be locked by another receiver.`));
       }
       this.lockSession(group, consumer);
       return Promise.resolve(sessionId);
@@ -504,11 +488,14 @@ export class MessageEntity {
         consumer,
         resolve,
         reject,
-        timer: setTimeout(() => {
-          const i = this.pendingAccepts.indexOf(pending);
-          if (i >= 0) this.pendingAccepts.splice(i, 1);
-          reject(new EmulatorError("Timeout", `No unlocked session with messages became available on '${this.path}' within ${timeoutInMs} ms.`));
-        }, Math.max(0, timeoutInMs)),
+        timer: setTimeout(
+          () => {
+            const i = this.pendingAccepts.indexOf(pending);
+            if (i >= 0) this.pendingAccepts.splice(i, 1);
+            reject(new EmulatorError("Timeout", `No unlocked session with messages became available on '${this.path}' within ${timeoutInMs} ms.`));
+          },
+          Math.max(0, timeoutInMs),
+        ),
       };
       pending.timer.unref();
       this.pendingAccepts.push(pending);

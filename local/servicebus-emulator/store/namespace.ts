@@ -1,20 +1,7 @@
 import type { Message as AmqpMessage } from "rhea";
-import type {
-  NamespaceSpec,
-  QueueSettings,
-  ReceivableEntitySettings,
-  RuleSpec,
-  SubscriptionSettings,
-  TopicSettings,
-} from "../config/types";
+import type { NamespaceSpec, QueueSettings, ReceivableEntitySettings, RuleSpec, SubscriptionSettings, TopicSettings } from "../config/types";
 import { EmulatorError } from "../errors";
-import {
-  compileRuleFilter,
-  compileSqlRuleAction,
-  type CompiledFilter,
-  type CompiledRuleAction,
-  type FilterableMessage,
-} from "../filters";
+import { compileRuleFilter, compileSqlRuleAction, type CompiledFilter, type CompiledRuleAction, type FilterableMessage } from "../filters";
 import { DeadlineQueue } from "./deadline-queue";
 import { DuplicateDetector } from "./duplicate-detector";
 import { MessageEntity } from "./entity";
@@ -103,11 +90,14 @@ abstract class ReceivableEntity {
 class Queue extends ReceivableEntity implements QueueView {
   readonly duplicates: DuplicateDetector | undefined;
 
-  constructor(namespace: ServiceBusNamespace, readonly name: string, override readonly settings: QueueSettings) {
+  constructor(
+    namespace: ServiceBusNamespace,
+    readonly name: string,
+    override readonly settings: QueueSettings,
+  ) {
     super(namespace, name, settings);
     this.duplicates = settings.requiresDuplicateDetection ? new DuplicateDetector(settings.duplicateDetectionHistoryTimeWindowInMs) : undefined;
   }
-
 }
 
 class Subscription extends ReceivableEntity implements SubscriptionView {
@@ -123,7 +113,6 @@ class Subscription extends ReceivableEntity implements SubscriptionView {
     super(namespace, `${topicName}/Subscriptions/${name}`, settings);
     for (const rule of rules) this.addRule(rule);
   }
-
 
   rules(): RuleSpec[] {
     return [...this.compiledRules.values()].map((rule) => rule.spec);
@@ -191,7 +180,11 @@ class Topic implements TopicView {
   private readonly scheduleDeadlines: DeadlineQueue<number>;
   private nextSequenceNumber = 1;
 
-  constructor(private readonly namespace: ServiceBusNamespace, readonly name: string, readonly settings: TopicSettings) {
+  constructor(
+    private readonly namespace: ServiceBusNamespace,
+    readonly name: string,
+    readonly settings: TopicSettings,
+  ) {
     this.duplicates = settings.requiresDuplicateDetection ? new DuplicateDetector(settings.duplicateDetectionHistoryTimeWindowInMs) : undefined;
     this.scheduleDeadlines = new DeadlineQueue<number>((seq) => {
       const incoming = this.scheduled.get(seq);
@@ -240,9 +233,7 @@ class Topic implements TopicView {
 
 /** What an address resolves to. */
 export type ResolvedAddress =
-  | { kind: "queue"; queue: Queue; address: EntityAddress }
-  | { kind: "topic"; topic: Topic; address: EntityAddress }
-  | { kind: "subscription"; subscription: Subscription; address: EntityAddress };
+  { kind: "queue"; queue: Queue; address: EntityAddress } | { kind: "topic"; topic: Topic; address: EntityAddress } | { kind: "subscription"; subscription: Subscription; address: EntityAddress };
 
 /**
  * The namespace: its queues and topics (with subscriptions and rules), and the routing the
@@ -255,11 +246,13 @@ export class ServiceBusNamespace implements NamespaceView {
   private readonly queuesByName = new Map<string, Queue>();
   private readonly topicsByName = new Map<string, Topic>();
 
-  constructor(spec: NamespaceSpec, private readonly options: NamespaceOptions = {}) {
+  constructor(
+    spec: NamespaceSpec,
+    private readonly options: NamespaceOptions = {},
+  ) {
     this.name = spec.name;
     const lockOverride = options.lockDurationInMs;
-    const withLock = <T extends ReceivableEntitySettings>(settings: T): T =>
-      lockOverride === undefined ? settings : { ...settings, lockDurationInMs: lockOverride };
+    const withLock = <T extends ReceivableEntitySettings>(settings: T): T => (lockOverride === undefined ? settings : { ...settings, lockDurationInMs: lockOverride });
     for (const queue of spec.queues) {
       this.queuesByName.set(queue.name.toLowerCase(), new Queue(this, queue.name, withLock(queue.settings)));
     }

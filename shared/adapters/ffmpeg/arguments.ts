@@ -17,11 +17,26 @@ import type { MediaInput } from "../../ports/media-tool";
  * streams, `lavfi` or device inputs.
  */
 export const ALLOWED_DEMUXERS: readonly string[] = [
-  "mov", "mp4", "m4a", "3gp", "3g2", "mj2",
-  "matroska", "webm",
-  "mpegts", "mpeg",
-  "avi", "asf", "flv", "mxf", "dv",
-  "wav", "mp3", "aac", "ogg", "flac",
+  "mov",
+  "mp4",
+  "m4a",
+  "3gp",
+  "3g2",
+  "mj2",
+  "matroska",
+  "webm",
+  "mpegts",
+  "mpeg",
+  "avi",
+  "asf",
+  "flv",
+  "mxf",
+  "dv",
+  "wav",
+  "mp3",
+  "aac",
+  "ogg",
+  "flac",
 ];
 
 /** Protocols per input kind. `tls` is what `https` runs over; `crypto`, `data`, `subfile`, `concat`, … are never needed. */
@@ -34,11 +49,7 @@ export const ALLOWED_PROTOCOLS: Readonly<Record<MediaInput["kind"], string>> = {
 export function inputArguments(input: MediaInput, urlReadTimeoutInMs = 30_000): string[] {
   if (input.kind === "file") {
     if (!input.path) throw new CustodyError("Internal", "media input has an empty path", { retryable: false });
-    return [
-      "-protocol_whitelist", ALLOWED_PROTOCOLS.file,
-      "-format_whitelist", ALLOWED_DEMUXERS.join(","),
-      "-i", `file:${path.resolve(input.path)}`,
-    ];
+    return ["-protocol_whitelist", ALLOWED_PROTOCOLS.file, "-format_whitelist", ALLOWED_DEMUXERS.join(","), "-i", `file:${path.resolve(input.path)}`];
   }
   let url: URL;
   try {
@@ -50,12 +61,18 @@ export function inputArguments(input: MediaInput, urlReadTimeoutInMs = 30_000): 
     throw new CustodyError("Internal", `media input URL must be http(s), not ${url.protocol}`, { retryable: false });
   }
   return [
-    "-protocol_whitelist", ALLOWED_PROTOCOLS.url,
-    "-format_whitelist", ALLOWED_DEMUXERS.join(","),
-    "-rw_timeout", String(Math.max(1, Math.round(urlReadTimeoutInMs)) * 1000),
-    "-reconnect", "1",
-    "-reconnect_delay_max", "5",
-    "-i", input.url,
+    "-protocol_whitelist",
+    ALLOWED_PROTOCOLS.url,
+    "-format_whitelist",
+    ALLOWED_DEMUXERS.join(","),
+    "-rw_timeout",
+    String(Math.max(1, Math.round(urlReadTimeoutInMs)) * 1000),
+    "-reconnect",
+    "1",
+    "-reconnect_delay_max",
+    "5",
+    "-i",
+    input.url,
   ];
 }
 

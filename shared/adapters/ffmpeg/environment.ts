@@ -11,10 +11,7 @@
 const NO_GCONV = "/dev/null/custody-no-gconv";
 
 /** Environment variables a media process may see; everything else (connection strings, keys) is withheld. */
-const PASSED_ENVIRONMENT = [
-  "PATH", "LD_LIBRARY_PATH", "TMPDIR", "TMP", "TEMP", "SystemRoot",
-  "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-];
+const PASSED_ENVIRONMENT = ["PATH", "LD_LIBRARY_PATH", "TMPDIR", "TMP", "TEMP", "SystemRoot", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"];
 
 export function childEnvironment(source: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

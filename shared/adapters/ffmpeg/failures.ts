@@ -42,14 +42,7 @@ export interface FailedRun {
   launcher: string | undefined;
 }
 
-export function throwIfFailed(
-  run: FailedRun,
-  tool: "ffmpeg" | "ffprobe",
-  args: string[],
-  input: MediaInput,
-  result: ProcessResult,
-  options: MediaRunOptions,
-): void {
+export function throwIfFailed(run: FailedRun, tool: "ffmpeg" | "ffprobe", args: string[], input: MediaInput, result: ProcessResult, options: MediaRunOptions): void {
   const binary = run.binary;
   if (result.stoppedBy === "abort") {
     const reason: unknown = options.abortSignal?.reason;
@@ -65,7 +58,9 @@ export function throwIfFailed(
       "Transient",
       `${tool} made no progress for ${result.stallTimeoutInMs} ms (the stall window) on ${describeInput(input)} and was killed (SIGKILL); ` +
         `last progress: ${result.progress ?? "none"}${lastLines(result, ": ")}`,
-      tool, args, result,
+      tool,
+      args,
+      result,
     );
   }
   if (result.stoppedBy === "ceiling") {
@@ -74,7 +69,9 @@ export function throwIfFailed(
       "Transient",
       `${tool} timed out after ${options.timeoutInMs} ms${watched ? " (the ceiling for this run)" : ""} on ${describeInput(input)}` +
         `${watched ? ` while still making progress (${result.progress ?? "none"})` : ""} and was killed (SIGKILL)${lastLines(result, ": ")}`,
-      tool, args, result,
+      tool,
+      args,
+      result,
     );
   }
   const launcher = run.launcher;
@@ -90,16 +87,15 @@ export function throwIfFailed(
       "MediaToolCrashed",
       `${tool} was killed by signal ${result.signal}${external ? "" : " (crashed)"} on ${describeInput(input)}` +
         `; stderr tail: ${result.stderrLines.length ? result.stderrLines.slice(-5).join(" | ") : "(empty)"}`,
-      tool, args, result,
+      tool,
+      args,
+      result,
       { retryable: external },
     );
   }
   if (result.exitCode !== 0) {
     const code = classify(result.stderrLines, input);
-    const launcherFailed =
-      launcher && (result.exitCode === 126 || result.exitCode === 127)
-        ? ` (126/127: the environment launcher ${launcher} may have failed to execute ${binary})`
-        : "";
+    const launcherFailed = launcher && (result.exitCode === 126 || result.exitCode === 127) ? ` (126/127: the environment launcher ${launcher} may have failed to execute ${binary})` : "";
     throw failure(code, `${tool} exited with code ${result.exitCode}${launcherFailed} on ${describeInput(input)}${lastLines(result, ": ")}`, tool, args, result);
   }
 }
@@ -112,12 +108,7 @@ export function failure(
   result: ProcessResult,
   options: { cause?: unknown; retryable?: boolean } = {},
 ): MediaToolError {
-  return new MediaToolError(
-    code,
-    message,
-    { tool, arguments: args.map(redactUrlQueries), stderrTail: result.stderrLines.join("\n"), exitCode: result.exitCode, signal: result.signal },
-    options,
-  );
+  return new MediaToolError(code, message, { tool, arguments: args.map(redactUrlQueries), stderrTail: result.stderrLines.join("\n"), exitCode: result.exitCode, signal: result.signal }, options);
 }
 
 function lastLines(result: ProcessResult, prefix: string): string {

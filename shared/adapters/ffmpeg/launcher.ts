@@ -50,8 +50,7 @@ export interface LauncherScript extends FfmpegLauncher {
  */
 export async function createFfmpegLauncher(ffmpegBinary: MediaBinary, env: NodeJS.ProcessEnv, writableDir: string): Promise<LauncherScript> {
   const target = path.resolve(ffmpegBinary.path);
-  const fail = (why: string, cause?: unknown) =>
-    new CustodyError("InvalidConfiguration", `ffmpeg (${target}) cannot be given a minimal environment: ${why}`, { cause });
+  const fail = (why: string, cause?: unknown) => new CustodyError("InvalidConfiguration", `ffmpeg (${target}) cannot be given a minimal environment: ${why}`, { cause });
   if (target.includes("=")) throw fail("its path contains `=`, which env(1) would read as a variable assignment; move or link it");
   const envUtility = await findEnvUtility();
   if (!envUtility) throw fail("there is no executable /usr/bin/env and no `env` on PATH");

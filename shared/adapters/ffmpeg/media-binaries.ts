@@ -49,21 +49,12 @@ const INSTALLERS: Record<MediaBinaryName, { packageName: string; variable: strin
   ffprobe: { packageName: "@ffprobe-installer/ffprobe", variable: "FFPROBE_PATH" },
 };
 
-export async function locateMediaBinaries(
-  options: LocateMediaBinariesOptions = {},
-): Promise<Record<MediaBinaryName, MediaBinary>> {
-  const [ffmpeg, ffprobe] = await Promise.all([
-    locateMediaBinary("ffmpeg", options.ffmpegPath, options),
-    locateMediaBinary("ffprobe", options.ffprobePath, options),
-  ]);
+export async function locateMediaBinaries(options: LocateMediaBinariesOptions = {}): Promise<Record<MediaBinaryName, MediaBinary>> {
+  const [ffmpeg, ffprobe] = await Promise.all([locateMediaBinary("ffmpeg", options.ffmpegPath, options), locateMediaBinary("ffprobe", options.ffprobePath, options)]);
   return { ffmpeg, ffprobe };
 }
 
-async function locateMediaBinary(
-  name: MediaBinaryName,
-  explicitPath: string | undefined,
-  options: LocateMediaBinariesOptions,
-): Promise<MediaBinary> {
+async function locateMediaBinary(name: MediaBinaryName, explicitPath: string | undefined, options: LocateMediaBinariesOptions): Promise<MediaBinary> {
   const { packageName, variable } = INSTALLERS[name];
   const fromEnv = (options.env ?? process.env)[variable];
   let located: { path: string; source: string };
@@ -93,12 +84,7 @@ function installerPath(name: MediaBinaryName): string {
  * Returns `binaryPath` when it is executable, else a 0755 copy in a private directory under
  * `writableDir`. Exported for tests and for hosts that bring their own binaries.
  */
-export async function ensureExecutable(
-  name: MediaBinaryName,
-  binaryPath: string,
-  source: string,
-  writableDir: string,
-): Promise<MediaBinary> {
+export async function ensureExecutable(name: MediaBinaryName, binaryPath: string, source: string, writableDir: string): Promise<MediaBinary> {
   const tried: string[] = [];
   let size: number;
   let mtimeMs: number;

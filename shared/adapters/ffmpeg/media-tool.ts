@@ -72,8 +72,7 @@ export interface FfmpegMediaTool extends MediaTool {
 export async function createFfmpegMediaTool(options: FfmpegMediaToolOptions = {}): Promise<FfmpegMediaTool> {
   const binaries = await locateMediaBinaries(options);
   const env = childEnvironment(options.env ?? process.env);
-  const launcher =
-    process.platform === "win32" ? undefined : await createFfmpegLauncher(binaries.ffmpeg, env, options.writableDir ?? os.tmpdir());
+  const launcher = process.platform === "win32" ? undefined : await createFfmpegLauncher(binaries.ffmpeg, env, options.writableDir ?? os.tmpdir());
   const config: Config = {
     binaries,
     launcher,
@@ -119,14 +118,7 @@ interface Config {
 }
 
 async function probe(config: Config, input: MediaInput, options: MediaRunOptions): Promise<MediaProbe> {
-  const args = [
-    "-hide_banner",
-    "-loglevel", "level+warning",
-    ...inputArguments(input, config.urlReadTimeoutInMs),
-    "-show_format",
-    "-show_streams",
-    "-of", "json",
-  ];
+  const args = ["-hide_banner", "-loglevel", "level+warning", ...inputArguments(input, config.urlReadTimeoutInMs), "-show_format", "-show_streams", "-of", "json"];
   const result = await runProcess(config, config.binaries.ffprobe.path, args, {
     timeoutInMs: options.timeoutInMs,
     abortSignal: options.abortSignal,
@@ -182,7 +174,9 @@ async function run(config: Config, input: MediaInput, outputArguments: string[],
     throw failure(
       "Internal",
       `fluent-ffmpeg spawned a command line other than the one built (killed, so no unrecorded arguments run): ${redactUrlQueries(result.unexpectedCommandLine)}`,
-      "ffmpeg", args, result,
+      "ffmpeg",
+      args,
+      result,
       { retryable: false },
     );
   }

@@ -29,7 +29,10 @@ const URL_ERRORS: Array<[RegExp, CustodyErrorCode]> = [
   [/Server returned 412|HTTP error 412/i, "OriginalChanged"],
   [/Server returned 40[13]|HTTP error 40[13]/i, "AccessDenied"],
   [/Server returned 5\d\d|Server returned 5XX|HTTP error 5\d\d|Server returned 429|HTTP error 429|Server returned 408/i, "Transient"],
-  [/Connection reset|Connection refused|Connection timed out|Operation timed out|timed out|Broken pipe|Network is unreachable|Temporary failure in name resolution|Failed to resolve hostname|Name or service not known|Input\/output error|End of file|Stream ends prematurely|Will reconnect/i, "Transient"],
+  [
+    /Connection reset|Connection refused|Connection timed out|Operation timed out|timed out|Broken pipe|Network is unreachable|Temporary failure in name resolution|Failed to resolve hostname|Name or service not known|Input\/output error|End of file|Stream ends prematurely|Will reconnect/i,
+    "Transient",
+  ],
 ];
 
 const RESOURCE_ERRORS = /No space left on device|Cannot allocate memory|Resource temporarily unavailable/i;
@@ -68,7 +71,10 @@ const GENERIC = /^(Conversion failed!?|Exiting normally.*|To ignore this, add a 
  */
 export function meaningfulLines(stderrLines: readonly string[], count = 2): string[] {
   const untag = (line: string) => line.replace(LEVEL_TAG, "$1").trim();
-  const errors = stderrLines.filter((line) => ERROR_TAG.test(line)).map(untag).filter((line) => !GENERIC.test(line.replace(/^\[[^\]]+\] /, "")));
+  const errors = stderrLines
+    .filter((line) => ERROR_TAG.test(line))
+    .map(untag)
+    .filter((line) => !GENERIC.test(line.replace(/^\[[^\]]+\] /, "")));
   const pool = errors.length ? errors : stderrLines.map(untag).filter((line) => line !== "" && !GENERIC.test(line));
   const unique: string[] = [];
   for (const line of pool.reverse()) {
