@@ -8,8 +8,13 @@ import type { MediaProbe } from "../media/probe";
 // The probe is a domain type (shared/media/probe.ts); re-exported for the adapters that implement this port.
 export type { MediaProbe, MediaStreamInfo, MediaStreamType } from "../media/probe";
 
-/** Where ffmpeg reads the original: a local file, or a short-lived read-only URL (no full local copy). */
-export type MediaInput = { kind: "file"; path: string } | { kind: "url"; url: string };
+/**
+ * Where ffmpeg reads the original: a local file, or a short-lived read-only URL (no full local
+ * copy). `seekInSeconds` (ffmpeg runs only) opens the input there — an input-side seek: the
+ * demuxer jumps to the keyframe before that time and only that group of pictures is decoded,
+ * so one frame costs the same at any position in any length of recording.
+ */
+export type MediaInput = ({ kind: "file"; path: string } | { kind: "url"; url: string }) & { seekInSeconds?: number };
 
 export interface MediaRunOptions {
   /**
@@ -48,8 +53,9 @@ export interface MediaTool {
   probe(input: MediaInput, options: MediaRunOptions): Promise<MediaProbe>;
   /**
    * Runs ffmpeg with `outputArguments` after the hardened input options the adapter owns
-   * (protocol and demuxer allow-lists, `-nostdin`, …). The adapter adds `-i <input>`; the
-   * caller gives everything after it, including the output path(s).
+   * (protocol and demuxer allow-lists, `-nostdin`, …). The adapter adds `-i <input>` — for a
+   * list, one per entry, each hardened, numbered 0, 1, … in order (several seeks into one
+   * recording in one process); the caller gives everything after them, including the output path(s).
    */
-  run(input: MediaInput, outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult>;
+  run(input: MediaInput | readonly MediaInput[], outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult>;
 }

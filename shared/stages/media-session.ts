@@ -24,7 +24,7 @@ import type { Logger } from "../logging";
 import { boundedProbe } from "../media/report-bounds";
 import type { MediaRunLimits } from "../media/run-limits";
 import type { BlobRef, MediaBlobStore } from "../ports/blob-store";
-import type { MediaProbe, MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
+import type { MediaInput, MediaProbe, MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
 import { SecretRedactor } from "../text/redaction";
 import { StageFailure } from "./report-stage";
 import type { StageContext } from "./stage-context";
@@ -84,12 +84,30 @@ export class MediaSession {
     return this.probe;
   }
 
-  /** Runs ffmpeg on the original with `args` (outputs), recorded as `purpose`. */
-  async run(purpose: string, args: string[], limits: MediaRunLimits): Promise<MediaRunResult> {
+  /**
+   * Runs ffmpeg on the original with `args` (outputs), recorded as `purpose`. With `seeks`, the
+   * original is opened once per entry, each with an input-side seek to that time (inputs 0, 1, …).
+   */
+  async run(purpose: string, args: string[], limits: MediaRunLimits, seeks?: readonly number[]): Promise<MediaRunResult> {
     const url = await this.readUrl(limits.ceilingInMs + URL_MARGIN_IN_MS);
+    const inputs: MediaInput[] = seeks === undefined ? [{ kind: "url", url }] : seeks.map((seekInSeconds) => ({ kind: "url", url, seekInSeconds }));
+    return this.runOn(purpose, inputs, args, limits);
+  }
+
+  /** Runs ffmpeg on local files this stage wrote (inputs 0, 1, … in order), recorded as `purpose`. */
+  async runLocal(purpose: string, files: readonly string[], args: string[], limits: MediaRunLimits): Promise<MediaRunResult> {
+    return this.runOn(
+      purpose,
+      files.map((file) => ({ kind: "file", path: file })),
+      args,
+      limits,
+    );
+  }
+
+  private async runOn(purpose: string, inputs: MediaInput[], args: string[], limits: MediaRunLimits): Promise<MediaRunResult> {
     const started = new Date().toISOString();
-    this.log.info(`${purpose} started`, { ceilingInMs: limits.ceilingInMs, stallTimeoutInMs: limits.stallTimeoutInMs });
-    const result = await this.deps.media.run({ kind: "url", url }, args, {
+    this.log.info(`${purpose} started`, { ceilingInMs: limits.ceilingInMs, stallTimeoutInMs: limits.stallTimeoutInMs, inputs: inputs.length });
+    const result = await this.deps.media.run(inputs.length === 1 ? inputs[0] : inputs, args, {
       timeoutInMs: limits.ceilingInMs,
       stallTimeoutInMs: limits.stallTimeoutInMs,
       abortSignal: this.context.abortSignal,

@@ -65,7 +65,7 @@ test("a rotated phone clip → upright poster, thumbnails and sprite, with a Web
   const thumbnails = work.renditions!.filter((r) => r.kind === "thumbnail");
   expect(thumbnails.map((t) => t.timeInSeconds)).toEqual([...thumbnails.map((t) => t.timeInSeconds!)].sort((a, b) => a - b));
   expect(work.renditions!.find((r) => r.kind === "poster")!.timeInSeconds).toBeCloseTo(0.01, 2);
-  expect(work.provenance!.runs.map((r) => r.purpose)).toEqual(["probe", "thumbnails"]);
+  expect(work.provenance!.runs.map((r) => r.purpose)).toEqual(["probe", "thumbnails", "sprite"]);
 }, 30_000);
 
 test("N thumbnails spread over a 10 s clip; the sprite is a 5×2 grid of 160 px cells", async () => {

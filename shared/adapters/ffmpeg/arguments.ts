@@ -45,11 +45,12 @@ export const ALLOWED_PROTOCOLS: Readonly<Record<MediaInput["kind"], string>> = {
   url: "http,https,tcp,tls",
 };
 
-/** The hardened input options and the input argument itself. */
+/** The hardened input options and the input argument itself (after `-ss` for an input-side seek). */
 export function inputArguments(input: MediaInput, urlReadTimeoutInMs = 30_000): string[] {
+  const seek = seekArguments(input.seekInSeconds);
   if (input.kind === "file") {
     if (!input.path) throw new CustodyError("Internal", "media input has an empty path", { retryable: false });
-    return ["-protocol_whitelist", ALLOWED_PROTOCOLS.file, "-format_whitelist", ALLOWED_DEMUXERS.join(","), "-i", `file:${path.resolve(input.path)}`];
+    return [...seek, "-protocol_whitelist", ALLOWED_PROTOCOLS.file, "-format_whitelist", ALLOWED_DEMUXERS.join(","), "-i", `file:${path.resolve(input.path)}`];
   }
   let url: URL;
   try {
@@ -61,6 +62,7 @@ export function inputArguments(input: MediaInput, urlReadTimeoutInMs = 30_000): 
     throw new CustodyError("Internal", `media input URL must be http(s), not ${url.protocol}`, { retryable: false });
   }
   return [
+    ...seek,
     "-protocol_whitelist",
     ALLOWED_PROTOCOLS.url,
     "-format_whitelist",
@@ -76,15 +78,28 @@ export function inputArguments(input: MediaInput, urlReadTimeoutInMs = 30_000): 
   ];
 }
 
+/** `-ss` in plain decimal seconds (never exponent notation, which ffmpeg's time parser refuses). */
+function seekArguments(seekInSeconds: number | undefined): string[] {
+  if (seekInSeconds === undefined) return [];
+  if (!Number.isFinite(seekInSeconds) || seekInSeconds < 0) throw new CustodyError("Internal", `input seek must be a non-negative number of seconds, not ${seekInSeconds}`, { retryable: false });
+  return ["-ss", seekInSeconds.toFixed(6)];
+}
+
 /** What fluent-ffmpeg writes as the target of a stream output: the value of our trailing `-progress`. */
 const PROGRESS_TARGET = "pipe:1";
 
-/** An ffmpeg command line, split the way fluent-ffmpeg assembles it (see fluent-run.ts). */
-export interface FfmpegCommandLine {
-  /** Everything before `-i`: global options and the hardened input options. */
-  inputOptions: string[];
+/** One `-i` of an ffmpeg command line: the options before it, and its argument. */
+export interface FfmpegCommandInput {
+  /** Everything before this `-i`: (first input only) the global options, then the hardened input options. */
+  options: string[];
   /** The `-i` argument. */
   source: string;
+}
+
+/** An ffmpeg command line, split the way fluent-ffmpeg assembles it (see fluent-run.ts). */
+export interface FfmpegCommandLine {
+  /** The inputs in order (at least one). */
+  inputs: FfmpegCommandInput[];
   /** The caller's output arguments, then `-progress` (fluent-ffmpeg appends its value, `pipe:1`). */
   outputOptions: string[];
   /** The whole argument vector ffmpeg is given. */
@@ -92,13 +107,17 @@ export interface FfmpegCommandLine {
 }
 
 /**
- * `-hide_banner -nostdin -y -loglevel level+info -nostats <input options> -i <input>
- * <outputArguments> -progress pipe:1`.
+ * `-hide_banner -nostdin -y -loglevel level+info -nostats [-ss T] <input options> -i <input>
+ * [[-ss T] <input options> -i <input> …] <outputArguments> -progress pipe:1`.
  */
-export function ffmpegArguments(input: MediaInput, outputArguments: string[], urlReadTimeoutInMs = 30_000): FfmpegCommandLine {
-  const hardened = inputArguments(input, urlReadTimeoutInMs);
-  const source = hardened[hardened.length - 1];
-  const inputOptions = ["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-nostats", ...hardened.slice(0, -2)];
+export function ffmpegArguments(input: MediaInput | readonly MediaInput[], outputArguments: string[], urlReadTimeoutInMs = 30_000): FfmpegCommandLine {
+  const list: readonly MediaInput[] = Array.isArray(input) ? input : [input as MediaInput];
+  if (list.length === 0) throw new CustodyError("Internal", "an ffmpeg run needs at least one input", { retryable: false });
+  const inputs = list.map((one, k): FfmpegCommandInput => {
+    const hardened = inputArguments(one, urlReadTimeoutInMs);
+    const global = k === 0 ? ["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-nostats"] : [];
+    return { options: [...global, ...hardened.slice(0, -2)], source: hardened[hardened.length - 1] };
+  });
   const outputOptions = [...outputArguments, "-progress"];
-  return { inputOptions, source, outputOptions, arguments: [...inputOptions, "-i", source, ...outputOptions, PROGRESS_TARGET] };
+  return { inputs, outputOptions, arguments: [...inputs.flatMap((i) => [...i.options, "-i", i.source]), ...outputOptions, PROGRESS_TARGET] };
 }

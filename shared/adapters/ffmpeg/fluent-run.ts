@@ -118,9 +118,10 @@ export function runFfmpeg(config: FfmpegRunConfig, command: FfmpegCommandLine, o
       fluent = ffmpeg({ stdoutLines: config.tailLines })
         // The launcher, not ffmpeg: it gives ffmpeg the minimal environment (launcher.ts). Its
         // capability queries (`-formats`, `-encoders`) go through it too.
-        .setFfmpegPath(config.ffmpegPath)
-        .input(command.source)
-        .inputOptions(...command.inputOptions)
+        .setFfmpegPath(config.ffmpegPath);
+      // Each input's options go before its own `-i` (fluent-ffmpeg applies them to the last input added).
+      for (const input of command.inputs) fluent.input(input.source).inputOptions(...input.options);
+      fluent
         .outputOptions(...command.outputOptions)
         // `end: false`: fluent-ffmpeg kills ffmpeg 20 ms after its output stream closes.
         .output(stdout, { end: false });

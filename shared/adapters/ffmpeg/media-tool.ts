@@ -102,7 +102,7 @@ export async function createFfmpegMediaTool(options: FfmpegMediaToolOptions = {}
       }
     },
     probe: (input, runOptions) => probe(config, input, runOptions),
-    run: (input, outputArguments, runOptions) => run(config, input, outputArguments, runOptions),
+    run: (inputs, outputArguments, runOptions) => run(config, inputs, outputArguments, runOptions),
   };
 }
 
@@ -118,7 +118,9 @@ interface Config {
 }
 
 async function probe(config: Config, input: MediaInput, options: MediaRunOptions): Promise<MediaProbe> {
-  const args = ["-hide_banner", "-loglevel", "level+warning", ...inputArguments(input, config.urlReadTimeoutInMs), "-show_format", "-show_streams", "-of", "json"];
+  // ffprobe reads from the start (it has no input-side `-ss`).
+  const { seekInSeconds: _seek, ...whole } = input;
+  const args = ["-hide_banner", "-loglevel", "level+warning", ...inputArguments(whole, config.urlReadTimeoutInMs), "-show_format", "-show_streams", "-of", "json"];
   const result = await runProcess(config, config.binaries.ffprobe.path, args, {
     timeoutInMs: options.timeoutInMs,
     abortSignal: options.abortSignal,
@@ -142,12 +144,13 @@ async function probe(config: Config, input: MediaInput, options: MediaRunOptions
   return normalised;
 }
 
-async function run(config: Config, input: MediaInput, outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult> {
+async function run(config: Config, inputs: MediaInput | readonly MediaInput[], outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult> {
+  const input: MediaInput = Array.isArray(inputs) ? (inputs as readonly MediaInput[])[0] : (inputs as MediaInput);
   if (outputArguments.includes("-i")) {
-    // A second input would escape the allow-lists the adapter applies to the one it adds.
-    throw new CustodyError("Internal", "run() takes one input; `-i` in outputArguments is refused", { retryable: false });
+    // An input of the caller's would escape the allow-lists the adapter applies to the ones it adds.
+    throw new CustodyError("Internal", "run() adds the inputs itself; `-i` in outputArguments is refused", { retryable: false });
   }
-  const command = ffmpegArguments(input, outputArguments, config.urlReadTimeoutInMs);
+  const command = ffmpegArguments(inputs, outputArguments, config.urlReadTimeoutInMs);
   const args = command.arguments;
   if (config.launcher) {
     try {
