@@ -109,6 +109,9 @@ export interface ThumbnailPlan {
   outputDir: string;
 }
 
+/** Cells are numbered 0.1 s apart (see the runs). */
+const CELL_CLOCK = "settb=1/10,setpts=N";
+
 export function posterTime(durationInSeconds: number | undefined): number {
   if (durationInSeconds === undefined || !(durationInSeconds > 0)) return 0;
   return round(Math.min(1, durationInSeconds * 0.1), 6);
@@ -201,7 +204,9 @@ export function planThumbnails(probe: MediaProbe, video: MediaStreamInfo, option
       );
       outputs.push("-map", `[t${j}]`, "-frames:v", "1", "-q:v", "4", "-f", "image2", "-y", `${outputDir}/${files.thumbnails[k]}`);
     }
-    graph.push(`${Array.from({ length: take }, (_, j) => `[c${j}]`).join("")}concat=n=${take}:v=1:a=0[cells]`);
+    // One-frame segments have no duration, so concat gives every cell the same timestamp and
+    // the muxer would drop all but one: number them instead, 0.1 s apart.
+    graph.push(`${Array.from({ length: take }, (_, j) => `[c${j}]`).join("")}concat=n=${take}:v=1:a=0,${CELL_CLOCK}[cells]`);
     // Lossless and tiny; Matroska is among the demuxers the adapter allows, so the sprite run can read it.
     outputs.push("-map", "[cells]", "-c:v", "ffv1", "-f", "matroska", "-y", `${outputDir}/${cells}`);
     runs.push({ seeks: [...(withPoster ? [poster] : []), ...times.slice(first, first + take)], arguments: ["-filter_complex", graph.join(";"), ...outputs], first, count: take, poster: withPoster, cells });
@@ -220,11 +225,13 @@ export function spriteRun(plan: ThumbnailPlan, produced: number): { inputs: stri
   const sheets = plan.files.sprites.slice(0, Math.max(1, Math.ceil(produced / CELLS_PER_SHEET)));
   const { columns, rows } = plan.sprite;
   const joined = used.map((_, k) => `[${k}:0]`).join("");
-  const graph = `${joined}concat=n=${used.length}:v=1:a=0,trim=end_frame=${produced},tile=${columns}x${rows}[sheets]`;
+  // Renumbered (the cells files each start at 0). `-vsync passthrough`: the image muxer would
+  // otherwise force a constant rate on the sheets and repeat or drop one.
+  const graph = `${joined}concat=n=${used.length}:v=1:a=0,${CELL_CLOCK},trim=end_frame=${produced},tile=${columns}x${rows}[sheets]`;
   const target = sheets.length === 1 ? [`${plan.outputDir}/${sheets[0]}`] : ["-start_number", "1", `${plan.outputDir}/sprite-%02d.jpg`];
   return {
     inputs: used.map((r) => `${plan.outputDir}/${r.cells}`),
-    arguments: ["-filter_complex", graph, "-map", "[sheets]", "-frames:v", String(sheets.length), "-q:v", "4", "-f", "image2", "-y", ...target],
+    arguments: ["-filter_complex", graph, "-map", "[sheets]", "-frames:v", String(sheets.length), "-vsync", "passthrough", "-q:v", "4", "-f", "image2", "-y", ...target],
     sheets,
   };
 }

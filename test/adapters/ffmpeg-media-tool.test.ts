@@ -23,6 +23,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as vm from "node:vm";
 import { CustodyError } from "../../shared/errors";
 import { MediaToolError } from "../../shared/adapters/ffmpeg/failures";
+import { ALLOWED_DEMUXERS } from "../../shared/adapters/ffmpeg/arguments";
 import { createFfmpegMediaTool, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg/media-tool";
 import { classify, meaningfulLines } from "../../shared/adapters/ffmpeg/stderr-classification";
 import { mediaRunLimits } from "../../shared/media/run-limits";
@@ -566,6 +567,26 @@ describe("URL inputs", () => {
     expect(result.stderrTail).not.toContain("sig=secret");
   });
 
+  test("several input-side seeks in one run: each input opened at its time with the allow-lists, one image each", async () => {
+    const url = `${base}/clip.mp4?sig=secret`;
+    const a = path.join(work, "seek-a.jpg");
+    const b = path.join(work, "seek-b.jpg");
+    const inputs: MediaInput[] = [
+      { kind: "url", url, seekInSeconds: 0.5 },
+      { kind: "url", url, seekInSeconds: 1.5 },
+    ];
+    const result = await tool.run(inputs, ["-map", "0:v:0", "-frames:v", "1", "-y", a, "-map", "1:v:0", "-frames:v", "1", "-y", b], quick);
+    const hardened = (seek: string) => ["-ss", seek, "-protocol_whitelist", "http,https,tcp,tls", "-format_whitelist", ALLOWED_DEMUXERS.join(","), "-rw_timeout"];
+    const first = result.arguments.indexOf("-ss");
+    const second = result.arguments.indexOf("-ss", first + 1);
+    expect(result.arguments.slice(first, first + 7)).toEqual(hardened("0.500000"));
+    expect(result.arguments.slice(second, second + 7)).toEqual(hardened("1.500000"));
+    expect(result.arguments.filter((arg) => arg === "-i")).toHaveLength(2);
+    expect(result.arguments.join(" ")).not.toContain("sig=secret");
+    for (const image of [a, b]) expect((await fsp.stat(image)).size).toBeGreaterThan(0);
+    await expect(tool.run({ kind: "url", url, seekInSeconds: -1 }, ["-f", "null", "-"], quick)).rejects.toMatchObject({ code: "Internal", retryable: false });
+  });
+
   test("5xx is Transient, 404 is OriginalNotFound; the SAS query never reaches the message", async () => {
     const busy = await rejection(tool.probe({ kind: "url", url: `${base}/busy?sig=secret` }, quick));
     expect(busy).toMatchObject({ code: "Transient", retryable: true });
@@ -650,15 +671,16 @@ describe("time limits from progress", () => {
     expect(result.durationInMs).toBeGreaterThan(10_000 + 4 * duration * 1000); // the case: beyond the old limit
   }, 60_000);
 
-  test("a thumbnail run shows progress while it decodes, not only at each thumbnail: few thumbnails over a slowly read recording finish", async () => {
-    // One thumbnail over 30 s: the image outputs advance once at the start and once at the end.
+  test("thumbnail runs seek at the input over a slowly read recording: each reads little, and finishes inside the stall window", async () => {
     Object.assign(throttle, { chunkBytes: 16 * 1024, intervalInMs: 150, stallAtBytes: Infinity });
     const probe = await tool.probe({ kind: "file", path: longFast }, quick);
     const dir = await fsp.mkdtemp(path.join(work, "thumbnails-"));
-    const plan = planThumbnails(probe, probe.streams[probe.primaryVideoIndex!], { count: 1, outputDir: dir });
-    const result = await tool.run({ kind: "url", url: `${base}/long.mp4` }, plan.arguments, { timeoutInMs: 60_000, stallTimeoutInMs: 2_000 });
-    expect(result.durationInMs).toBeGreaterThan(2_000); // the case: longer than the stall window
-    for (const name of [plan.files.poster, plan.files.thumbnails[0], plan.files.sprite]) expect((await fsp.stat(path.join(dir, name))).size).toBeGreaterThan(0);
+    const plan = planThumbnails(probe, probe.streams[probe.primaryVideoIndex!], { count: 3, outputDir: dir });
+    for (const run of plan.runs) {
+      const inputs: MediaInput[] = run.seeks.map((seekInSeconds) => ({ kind: "url", url: `${base}/long.mp4`, seekInSeconds }));
+      await tool.run(inputs, run.arguments, { timeoutInMs: 60_000, stallTimeoutInMs: 2_000 });
+    }
+    for (const name of [plan.files.poster, ...plan.files.thumbnails]) expect((await fsp.stat(path.join(dir, name))).size).toBeGreaterThan(0);
   }, 60_000);
 
   test("the muxer's final rewrite (faststart), during which progress stands still, is not taken for a stall", async () => {

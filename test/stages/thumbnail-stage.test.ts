@@ -3,7 +3,7 @@
  * images, a 0.5 s clip still gets a poster, audio-only is skipped with "no video stream", a
  * truncated MOV fails for good; every file exists, is non-empty and matches its SHA-256.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { isCustodyError } from "../../shared/errors";
 import type { StageWork } from "../../shared/stages/report-stage";
@@ -77,6 +77,51 @@ test("N thumbnails spread over a 10 s clip; the sprite is a 5×2 grid of 160 px 
   expect(imageSize(files["sprite.jpg"], "sprite.jpg")).toEqual({ width: 5 * 160, height: 2 * 90 });
   expect(files["sprite.vtt"].toString()).toContain("00:00:08.750 --> 00:00:10.000\nsprite.jpg#xywh=320,90,160,90");
 }, 30_000);
+
+test("a 10-minute recording: 120 thumbnails on six sprite sheets, every image an input-side seek — no run reads the recording through", async () => {
+  const file = h.generate("ten-minutes.mp4", ["-f", "lavfi", "-i", "testsrc2=s=160x90:r=10:d=600", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-g", "20"]);
+  const { work } = await runThumbnails(file);
+  expect(work.outcome).toBe("succeeded");
+  const thumbnails = work.renditions!.filter((r) => r.kind === "thumbnail");
+  expect(thumbnails.map((t) => t.timeInSeconds)).toEqual(Array.from({ length: 120 }, (_, k) => k * 5));
+  const sheets = work.renditions!.filter((r) => r.kind === "sprite");
+  expect(sheets.map((r) => r.name)).toEqual(["sprite-01.jpg", "sprite-02.jpg", "sprite-03.jpg", "sprite-04.jpg", "sprite-05.jpg", "sprite-06.jpg"]);
+  const files = await stored(work);
+  for (const sheet of sheets) {
+    expect(imageSize(files[sheet.name], sheet.name)).toEqual({ width: 5 * 160, height: 4 * 90 });
+    // Its last cell holds a picture (a sheet short of a cell is padded black).
+    const sheetFile = path.join(h.work, `${sheet.name}.jpg`);
+    writeFileSync(sheetFile, files[sheet.name]);
+    const cell = readFileSync(h.generate(`${sheet.name}-last-cell.gray`, ["-i", sheetFile, "-vf", "crop=160:90:640:270,format=gray", "-f", "rawvideo"]));
+    expect(cell.reduce((sum, v) => sum + v, 0) / cell.length).toBeGreaterThan(40);
+  }
+  const vtt = files["sprite.vtt"].toString();
+  expect(vtt.match(/#xywh=/g)).toHaveLength(120);
+  expect(vtt).toContain("21\n00:01:40.000 --> 00:01:45.000\nsprite-02.jpg#xywh=0,0,160,90\n");
+  expect(vtt).toContain("120\n00:09:55.000 --> 00:10:00.000\nsprite-06.jpg#xywh=640,270,160,90\n");
+
+  // What ran: every input of the original opened at a seek (`-ss` right before its options and
+  // `-i`), one per image; the sprite run reads only the local cells files.
+  const runs = work.provenance!.runs;
+  const imageRuns = runs.filter((r) => r.purpose === "thumbnails");
+  expect(runs.map((r) => r.purpose)).toEqual(["probe", ...imageRuns.map(() => "thumbnails"), "sprite"]);
+  const seeks: number[] = [];
+  for (const run of imageRuns) {
+    const inputs = run.arguments.flatMap((a, i) => (a === "-i" ? [i] : []));
+    const seekAt = run.arguments.flatMap((a, i) => (a === "-ss" ? [i] : []));
+    expect(seekAt).toHaveLength(inputs.length);
+    inputs.forEach((at, n) => {
+      expect(seekAt[n]).toBeLessThan(at);
+      expect(n === 0 || seekAt[n] > inputs[n - 1]).toBe(true); // its own seek, not the previous input's
+      expect(run.arguments[at + 1]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+      seeks.push(Number(run.arguments[seekAt[n] + 1]));
+    });
+  }
+  expect(seeks).toEqual([1, ...thumbnails.map((t) => t.timeInSeconds)]);
+  const sprite = runs.at(-1)!;
+  expect(sprite.arguments.filter((a) => a === "-i")).toHaveLength(imageRuns.length);
+  expect(sprite.arguments.filter((_, i) => sprite.arguments[i - 1] === "-i").every((a) => a.startsWith("file:") && a.endsWith(".mkv"))).toBe(true);
+}, 120_000);
 
 test("a 0.5 s clip still gets a poster", async () => {
   const file = h.generate("half-second.mp4", ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=0.5", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast"]);
