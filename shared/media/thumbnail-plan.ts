@@ -209,7 +209,14 @@ export function planThumbnails(probe: MediaProbe, video: MediaStreamInfo, option
     graph.push(`${Array.from({ length: take }, (_, j) => `[c${j}]`).join("")}concat=n=${take}:v=1:a=0,${CELL_CLOCK}[cells]`);
     // Lossless and tiny; Matroska is among the demuxers the adapter allows, so the sprite run can read it.
     outputs.push("-map", "[cells]", "-c:v", "ffv1", "-f", "matroska", "-y", `${outputDir}/${cells}`);
-    runs.push({ seeks: [...(withPoster ? [poster] : []), ...times.slice(first, first + take)], arguments: ["-filter_complex", graph.join(";"), ...outputs], first, count: take, poster: withPoster, cells });
+    runs.push({
+      seeks: [...(withPoster ? [poster] : []), ...times.slice(first, first + take)],
+      arguments: ["-filter_complex", graph.join(";"), ...outputs],
+      first,
+      count: take,
+      poster: withPoster,
+      cells,
+    });
     first += take;
   }
   return { videoIndex: video.index, durationInSeconds, posterTime: poster, times, thumbnail, sprite, files, runs, outputDir };

@@ -1,0 +1,134 @@
+/**
+ * Thumbnails against the recording's length: the thumbnail stage (`thumbnailOriginal`, called
+ * directly against Azurite, reading through a read URL as in Azure) on a generated 10-minute
+ * recording and on a 2-hour one made from it by stream copy (the same pictures 12 times, so
+ * only the length differs). Goal: 2-hour time ≤ 1.3 × the 10-minute time.
+ *
+ *   npm run build && node dist/bench/thumbnail-length.js [--inputs DIR] [--rounds N] [--json]
+ *
+ * `--inputs DIR` reuses DIR/ten.mp4 and DIR/twohour.mp4 when they exist (generating the first
+ * takes a minute). Inputs: 640×360 30 fps `testsrc2` + 440 Hz `sine`, H.264 ultrafast, GOP 2 s,
+ * AAC, MP4 faststart — the picture size of the figures the old single-decode design was
+ * measured with (5.7 s for 2 minutes, 48.9 s for 20 minutes).
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startAzurite } from "../local/azurite";
+import { AzureBlobStore } from "../shared/adapters/azure-blob-store";
+import { createBlobServiceClient } from "../shared/adapters/blob-service-client";
+import { createFfmpegMediaTool } from "../shared/adapters/ffmpeg/media-tool";
+import { DERIVED_CONTAINER } from "../shared/ports/blob-store";
+import { thumbnailOriginal } from "../shared/stages/thumbnail-stage";
+import { runBare } from "./media/bare-ffmpeg";
+import { benchContext, message } from "./media/stage-inputs";
+import { median } from "./support/statistics";
+import { runMain } from "./support/standalone";
+
+interface Figures {
+  file: string;
+  durationInSeconds: number;
+  bytes: number;
+  thumbnails: number;
+  sheets: number;
+  ffmpegRuns: number;
+  stageSeconds: number[];
+  medianStageSeconds: number;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const flag = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const rounds = Number(flag("--rounds") ?? "2");
+  const json = argv.includes("--json");
+  const log = (line: string) => process.stderr.write(`[thumbnail-length] ${line}\n`);
+  const inputs = flag("--inputs") ?? mkdtempSync(path.join(os.tmpdir(), "custody-bench-thumbs-"));
+  mkdirSync(inputs, { recursive: true });
+  const tool = await createFfmpegMediaTool();
+  const ffmpeg = tool.binaries.ffmpeg.path;
+  const ten = path.join(inputs, "ten.mp4");
+  const twoHours = path.join(inputs, "twohour.mp4");
+  if (!existsSync(ten)) {
+    log(`generate 10 min → ${ten}`);
+    await runBare(
+      ffmpeg,
+      ["-nostdin", "-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=30", "-f", "lavfi", "-i", "sine=f=440:r=48000", "-t", "600"].concat([
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "60",
+        "-c:a",
+        "aac",
+        "-movflags",
+        "+faststart",
+        ten,
+      ]),
+    );
+  }
+  if (!existsSync(twoHours)) {
+    log(`concatenate 12 × by stream copy → ${twoHours}`);
+    const list = path.join(inputs, "list.txt");
+    writeFileSync(list, Array.from({ length: 12 }, () => `file '${ten}'\n`).join(""));
+    await runBare(ffmpeg, ["-nostdin", "-y", "-v", "error", "-f", "concat", "-safe", "0", "-i", list, "-c", "copy", "-movflags", "+faststart", twoHours]);
+  }
+  const azurite = await startAzurite({ location: mkdtempSync(path.join(os.tmpdir(), "custody-bench-thumbs-azurite-")) });
+  try {
+    const service = createBlobServiceClient({ connectionString: azurite.connectionString });
+    await service.getContainerClient("originals").createIfNotExists();
+    await service.getContainerClient(DERIVED_CONTAINER).createIfNotExists();
+    const store = new AzureBlobStore(service);
+    const results: Figures[] = [];
+    const only = flag("--only");
+    for (const file of [ten, twoHours].filter((f) => only === undefined || path.basename(f) === only)) {
+      const name = `bench/${path.basename(file)}`;
+      log(`upload ${file}`);
+      const blob = service.getContainerClient("originals").getBlockBlobClient(name);
+      await blob.uploadFile(file, { blockSize: 8 * 1024 * 1024, concurrency: 4 });
+      const properties = await blob.getProperties();
+      const input = message(service, "originals", name, properties.etag!.replace(/"/g, ""), statSync(file).size, `ev-${createHash("md5").update(name).digest("hex")}`);
+      const stageSeconds: number[] = [];
+      let last: Awaited<ReturnType<typeof thumbnailOriginal>> | undefined;
+      for (let round = 1; round <= rounds; round++) {
+        const started = performance.now();
+        try {
+          last = await thumbnailOriginal(input, { blobs: store, media: tool }, benchContext());
+        } catch (error) {
+          const cause = (error as { cause?: { stderrTail?: string } }).cause;
+          log(`failed: ${error instanceof Error ? error.message : String(error)}\n${cause?.stderrTail ?? ""}`);
+          throw error;
+        }
+        stageSeconds.push((performance.now() - started) / 1000);
+        log(`${path.basename(file)} round ${round}: ${stageSeconds.at(-1)!.toFixed(2)} s`);
+      }
+      const renditions = last?.renditions ?? [];
+      results.push({
+        file: path.basename(file),
+        durationInSeconds: last?.media?.durationInSeconds ?? 0,
+        bytes: statSync(file).size,
+        thumbnails: renditions.filter((r) => r.kind === "thumbnail").length,
+        sheets: renditions.filter((r) => r.kind === "sprite").length,
+        ffmpegRuns: (last?.provenance?.runs ?? []).filter((r) => r.purpose !== "probe").length,
+        stageSeconds,
+        medianStageSeconds: median(stageSeconds),
+      });
+    }
+    const ratio = results.length === 2 ? results[1].medianStageSeconds / results[0].medianStageSeconds : Number.NaN;
+    if (json) process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), results, ratio }, null, 2)}\n`);
+    else {
+      for (const r of results) {
+        process.stdout.write(
+          `${r.file.padEnd(12)} ${(r.durationInSeconds / 60).toFixed(0).padStart(4)} min ${(r.bytes / 2 ** 20).toFixed(0).padStart(6)} MiB  ${r.thumbnails} thumbnails, ${r.sheets} sheets, ${r.ffmpegRuns} ffmpeg runs  stage ${r.medianStageSeconds.toFixed(2)} s (median of ${r.stageSeconds.map((s) => s.toFixed(2)).join(", ")})\n`,
+        );
+      }
+      process.stdout.write(`ratio 2 h / 10 min: ${ratio.toFixed(2)} (goal ≤ 1.3)\n`);
+    }
+  } finally {
+    await azurite.stop();
+    if (flag("--inputs") === undefined) rmSync(inputs, { recursive: true, force: true });
+  }
+}
+
+runMain(main);
