@@ -207,11 +207,13 @@ export function planThumbnails(probe: MediaProbe, video: MediaStreamInfo, option
     // One-frame segments have no duration, so concat gives every cell the same timestamp and
     // the muxer would drop all but one: number them instead, 0.1 s apart.
     graph.push(`${Array.from({ length: take }, (_, j) => `[c${j}]`).join("")}concat=n=${take}:v=1:a=0,${CELL_CLOCK}[cells]`);
-    // Lossless and tiny; Matroska is among the demuxers the adapter allows, so the sprite run can read it.
-    outputs.push("-map", "[cells]", "-c:v", "ffv1", "-f", "matroska", "-y", `${outputDir}/${cells}`);
+    // Lossless and tiny; Matroska is among the demuxers the adapter allows, so the sprite run can
+    // read it. The first output: ffmpeg's `-progress` counts its frames, one per image, so the
+    // stall watch sees a run move from seek to seek (the image outputs stop at their one frame).
+    const cellsOutput = ["-map", "[cells]", "-c:v", "ffv1", "-f", "matroska", "-y", `${outputDir}/${cells}`];
     runs.push({
       seeks: [...(withPoster ? [poster] : []), ...times.slice(first, first + take)],
-      arguments: ["-filter_complex", graph.join(";"), ...outputs],
+      arguments: ["-filter_complex", graph.join(";"), ...cellsOutput, ...outputs],
       first,
       count: take,
       poster: withPoster,
