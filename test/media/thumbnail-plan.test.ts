@@ -154,6 +154,17 @@ describe("the ffmpeg runs: every image an input-side seek, never a decode of the
     expect(plan.runs[0].arguments[1]).toMatch(/^\[0:3\]trim=end_frame=1,zscale=.*tonemap=tonemap=hable.*/);
   });
 
+  test("provenance stays inside the stage result's limits: ≤ 32 runs, ≤ 512 arguments each, graphs ≤ 8192 characters (HDR, 100 hours)", () => {
+    const plan = planThumbnails(...args(probeOf({ colorTransfer: "smpte2084", hdr: true, bitDepth: 10 }, 100 * 3600), "/tmp/custody-thumbnail-abcdef/", 99));
+    expect(1 + plan.runs.length + 1).toBeLessThanOrEqual(32); // probe, image runs, sprite run
+    // What the adapter adds per URL input: -ss T, six allow-list/timeout pairs, -i URL.
+    const perInput = 2 + 10 + 2;
+    for (const run of plan.runs) {
+      expect(6 + run.seeks.length * perInput + run.arguments.length + 2).toBeLessThanOrEqual(512);
+      expect(Math.max(...run.arguments.map((a) => a.length))).toBeLessThanOrEqual(8192);
+    }
+  });
+
   test("count outside 1…99 is refused", () => {
     const { probe, video } = probeOf({});
     expect(() => planThumbnails(probe, video, { count: 0, outputDir: "/t" })).toThrow();
