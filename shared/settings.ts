@@ -42,8 +42,8 @@ export interface Settings {
   /** Containers ingest accepts recordings from (CUSTODY_ACCEPTED_CONTAINERS). */
   acceptedContainers: string[];
   /**
-   * Media stages: the proxy's longest side (CUSTODY_PROXY_MAX_SIDE, default 1280), thumbnails per
-   * recording (CUSTODY_THUMBNAIL_COUNT, default 8), and how long an ffmpeg run may make no
+   * Media stages: the proxy's longest side (CUSTODY_PROXY_MAX_SIDE, default 1280), the least
+   * number of thumbnails per recording (CUSTODY_THUMBNAIL_COUNT, default 8; more when longer), and how long an ffmpeg run may make no
    * progress before it is killed and retried (CUSTODY_MEDIA_STALL_TIMEOUT_MS, default 60000).
    */
   media: { proxyMaxSide: number; thumbnailCount: number; stallTimeoutInMs: number };

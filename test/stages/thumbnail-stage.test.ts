@@ -1,7 +1,8 @@
 /**
  * The thumbnail stage with real ffmpeg against Azurite: a rotated phone clip gives upright
  * images, a 0.5 s clip still gets a poster, audio-only is skipped with "no video stream", a
- * truncated MOV fails for good; every file exists, is non-empty and matches its SHA-256.
+ * truncated MOV fails for good, a 10-minute recording gets 120 thumbnails on six sheets from
+ * input-side seeks only; every file exists, is non-empty and matches its SHA-256.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
