@@ -431,6 +431,8 @@ interface WindowFigures {
   mibPerSecond: number;
   /** Highest RSS sampled while the window's bytes passed (absolute, MiB). */
   peakRssMiB: number;
+  cpuSecondsPerGiB: number;
+  machineBusyFraction: number;
 }
 
 interface LongRun {
@@ -525,6 +527,8 @@ async function runHashLongBench(options: HashLongBenchOptions): Promise<BenchRes
             fromGiB: Math.round((w.fromBytes / GiB) * 100) / 100,
             mibPerSecond: w.mibPerSecond,
             peakRssMiB: toMiB(result.sampler.peak((s) => s.at >= w.startAt && s.at <= w.endAt)),
+            cpuSecondsPerGiB: w.cpuSecondsPerGiB,
+            machineBusyFraction: w.machineBusyFraction,
           }));
         }
         runs.push(entry);
@@ -709,10 +713,22 @@ function longReport(
   const drainLargest = find(largest, "sdkDrain");
   const windows: BenchTable = {
     title: `${sizeLabel(largest.bytes)}: each window of ${sizeLabel(largest.windowBytes)} (RSS: highest sample while the window's bytes passed)`,
-    columns: ["window", "from GiB", "hashOriginal MiB/s", "hashOriginal peak RSS MiB", "SDK drain MiB/s", "SDK drain peak RSS MiB"],
+    columns: ["window", "from GiB", "hashOriginal MiB/s", "CPU s/GiB", "machine busy", "peak RSS MiB", "SDK drain MiB/s", "CPU s/GiB", "machine busy", "peak RSS MiB"],
     rows: (stageLargest.windows ?? []).map((w, i) => {
       const d = drainLargest?.windows?.[i];
-      return [w.index + 1, w.fromGiB, w.mibPerSecond, w.peakRssMiB, d?.mibPerSecond ?? null, d?.peakRssMiB ?? null];
+      const busy = (fraction: number | undefined): string | null => (fraction === undefined ? null : `${Math.round(fraction * 100)} %`);
+      return [
+        w.index + 1,
+        w.fromGiB,
+        w.mibPerSecond,
+        w.cpuSecondsPerGiB,
+        busy(w.machineBusyFraction),
+        w.peakRssMiB,
+        d?.mibPerSecond ?? null,
+        d?.cpuSecondsPerGiB ?? null,
+        busy(d?.machineBusyFraction),
+        d?.peakRssMiB ?? null,
+      ];
     }),
   };
 

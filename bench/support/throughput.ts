@@ -2,8 +2,12 @@
  * Throughput over time: the moments a byte stream crosses each `windowBytes` boundary, so a
  * long run can show whether its rate holds (steady) or falls (something grows with the bytes
  * already seen). The meter is a pass-through Transform placed between a source and its
- * consumer; it keeps one timestamp per window, nothing of the bytes.
+ * consumer; it keeps one timestamp per window, nothing of the bytes. With each timestamp it
+ * reads this process's CPU time and the machine's idle time, so a window that is slow because
+ * other processes took the cores (same CPU per byte, machine busy) can be told from one that
+ * is slow because the work per byte grew (more CPU per byte).
  */
+import * as os from "node:os";
 import { Transform, type Readable } from "node:stream";
 import { MiB } from "./sizes";
 import { median } from "./statistics";
@@ -18,6 +22,10 @@ export interface ThroughputWindow {
   startAt: number;
   endAt: number;
   mibPerSecond: number;
+  /** This process's CPU time (all threads) spent while the window's bytes passed, per GiB. */
+  cpuSecondsPerGiB: number;
+  /** Non-idle share of all the machine's cores during the window. */
+  machineBusyFraction: number;
 }
 
 export interface ThroughputSummary {
@@ -33,8 +41,16 @@ export interface ThroughputSummary {
   coefficientOfVariation: number;
 }
 
+interface Mark {
+  bytes: number;
+  at: number;
+  /** process.cpuUsage(), user + system, µs. */
+  cpuMicros: number;
+  machine: { idle: number; total: number };
+}
+
 export class ThroughputMeter {
-  private readonly marks: Array<{ bytes: number; at: number }> = [];
+  private readonly marks: Mark[] = [];
   private bytes = 0;
   private nextBoundary: number;
 
@@ -48,17 +64,17 @@ export class ThroughputMeter {
     this.marks.length = 0;
     this.bytes = 0;
     this.nextBoundary = this.windowBytes;
-    this.marks.push({ bytes: 0, at: performance.now() });
+    this.marks.push(mark(0));
   }
 
   /** Counts `length` bytes arriving now. */
   add(length: number): void {
     this.bytes += length;
     if (this.bytes < this.nextBoundary) return;
-    const at = performance.now();
     // A chunk is far smaller than a window; should one cross several boundaries, they share its time.
+    const now = mark(0);
     while (this.bytes >= this.nextBoundary) {
-      this.marks.push({ bytes: this.nextBoundary, at });
+      this.marks.push({ ...now, bytes: this.nextBoundary });
       this.nextBoundary += this.windowBytes;
     }
   }
@@ -66,7 +82,7 @@ export class ThroughputMeter {
   /** Call after the last byte: closes the last, partial window. */
   finish(): void {
     const last = this.marks[this.marks.length - 1];
-    if (last === undefined || last.bytes < this.bytes) this.marks.push({ bytes: this.bytes, at: performance.now() });
+    if (last === undefined || last.bytes < this.bytes) this.marks.push(mark(this.bytes));
   }
 
   /** `source` with every chunk counted on its way; errors of the source are passed on. */
@@ -92,7 +108,17 @@ export class ThroughputMeter {
       const from = this.marks[i - 1];
       const to = this.marks[i];
       const seconds = Math.max(1e-9, (to.at - from.at) / 1000);
-      windows.push({ index: i - 1, fromBytes: from.bytes, bytes: to.bytes - from.bytes, startAt: from.at, endAt: to.at, mibPerSecond: (to.bytes - from.bytes) / MiB / seconds });
+      const bytes = to.bytes - from.bytes;
+      windows.push({
+        index: i - 1,
+        fromBytes: from.bytes,
+        bytes,
+        startAt: from.at,
+        endAt: to.at,
+        mibPerSecond: bytes / MiB / seconds,
+        cpuSecondsPerGiB: bytes > 0 ? (to.cpuMicros - from.cpuMicros) / 1e6 / (bytes / (1024 * MiB)) : 0,
+        machineBusyFraction: 1 - (to.machine.idle - from.machine.idle) / Math.max(1, to.machine.total - from.machine.total),
+      });
     }
     return windows;
   }
@@ -103,6 +129,17 @@ export class ThroughputMeter {
     const rates = (full.length > 0 ? full : all).map((w) => w.mibPerSecond);
     return summarizeRates(this.windowBytes, all.length, rates);
   }
+}
+
+function mark(bytes: number): Mark {
+  const cpu = process.cpuUsage();
+  let idle = 0;
+  let total = 0;
+  for (const core of os.cpus()) {
+    idle += core.times.idle;
+    total += core.times.user + core.times.nice + core.times.sys + core.times.idle + core.times.irq;
+  }
+  return { bytes, at: performance.now(), cpuMicros: cpu.user + cpu.system, machine: { idle, total } };
 }
 
 /** Pure: the figures of {@link ThroughputSummary} from window rates in order. */
