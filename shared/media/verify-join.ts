@@ -1,0 +1,56 @@
+/**
+ * Checks of a joined proxy (segment-parallel transcode) before it is published, pure over
+ * probes: on top of the single-run proxy's checks (shared/media/verify-output.ts), the
+ * duration must equal the source's within one frame (a video frame, or one AAC frame for
+ * audio-only), the frames must be exactly the segments' frames (none lost or doubled at a
+ * join), and audio and video must end together within one frame (drift accumulated over the
+ * boundaries shows at the end). The boundary measurements (flash and beep) are in the tests.
+ */
+import type { MediaProbe } from "./probe";
+import type { SegmentPlan } from "./segment-plan";
+import { AAC_FRAME_SAMPLES } from "./segment-plan";
+import { proxyProblems, verificationFailure } from "./verify-output";
+import type { ProxyExpectation } from "./transcode-plan";
+
+export interface JoinExpectation extends ProxyExpectation {
+  /** Video frames the segments reported (sum); undefined without video. */
+  segmentFrames?: number;
+  /** Frame rate of the source's video, for the one-frame tolerance. */
+  frameRate?: number;
+}
+
+/** One frame of the joined proxy in seconds: a video frame, else an AAC frame. */
+export function frameTolerance(plan: SegmentPlan, expected: JoinExpectation): number {
+  if (plan.videoIndex !== undefined && expected.frameRate !== undefined && expected.frameRate > 0) return 1 / expected.frameRate;
+  if (plan.audioSampleRate !== undefined) return AAC_FRAME_SAMPLES / plan.audioSampleRate;
+  return 0.1;
+}
+
+export function joinProblems(output: MediaProbe, plan: SegmentPlan, expected: JoinExpectation): string[] {
+  const problems = proxyProblems(output, expected);
+  const tolerance = frameTolerance(plan, expected);
+  const video = output.streams.find((s) => s.type === "video");
+  const audio = output.streams.find((s) => s.type === "audio");
+  const source = expected.durationInSeconds;
+  for (const [name, stream] of [
+    ["video", video],
+    ["audio", audio],
+  ] as const) {
+    if (stream?.durationInSeconds === undefined || source === undefined) continue;
+    const off = stream.durationInSeconds - source;
+    if (Math.abs(off) > tolerance + 1e-6) problems.push(`the joined ${name} lasts ${stream.durationInSeconds.toFixed(6)} s, the source ${source.toFixed(6)} s (more than one frame, ${tolerance.toFixed(6)} s, apart)`);
+  }
+  if (video?.durationInSeconds !== undefined && audio?.durationInSeconds !== undefined && Math.abs(video.durationInSeconds - audio.durationInSeconds) > tolerance + 1e-6) {
+    problems.push(`audio and video end ${Math.abs(video.durationInSeconds - audio.durationInSeconds).toFixed(6)} s apart (more than one frame)`);
+  }
+  if (expected.segmentFrames !== undefined && video?.frames !== undefined && video.frames !== expected.segmentFrames) {
+    problems.push(`the joined video has ${video.frames} frames, the segments ${expected.segmentFrames}`);
+  }
+  return problems;
+}
+
+/** Throws OutputVerificationFailed listing every problem. */
+export function verifyJoin(output: MediaProbe, plan: SegmentPlan, expected: JoinExpectation, what = "joined proxy"): void {
+  const problems = joinProblems(output, plan, expected);
+  if (problems.length > 0) throw verificationFailure(what, problems);
+}
