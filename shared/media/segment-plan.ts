@@ -175,10 +175,11 @@ export function joinLists(plan: SegmentPlan, segments: EncodedSegment[]): JoinLi
     lists.audio =
       header() +
       ordered
-        .map((s) => {
+        .map((s, i) => {
           const lines = [`file ${quoted(required(s.audioFile, s.index, "audio"))}`];
           if (s.audioPreRollInSeconds > 0) lines.push(`inpoint ${seconds(Math.round(s.audioPreRollInSeconds * 1e6))}`);
-          if (s.lengthInSeconds !== undefined) {
+          // The last one keeps all it has: its end is the recording's (the encoder's final packet may end past the stated duration).
+          if (s.lengthInSeconds !== undefined && i < ordered.length - 1) {
             lines.push(`outpoint ${seconds(Math.round((s.audioPreRollInSeconds + s.lengthInSeconds) * 1e6))}`);
             lines.push(`duration ${seconds(Math.round(s.lengthInSeconds * 1e6))}`);
           }

@@ -17,6 +17,9 @@ export interface JoinExpectation extends ProxyExpectation {
   segmentFrames?: number;
   /** Frame rate of the source's video, for the one-frame tolerance. */
   frameRate?: number;
+  /** The source's own stream durations (they may differ: the join must keep the difference, not add to it). */
+  videoDurationInSeconds?: number;
+  audioDurationInSeconds?: number;
 }
 
 /** One frame of the joined proxy in seconds: a video frame, else an AAC frame. */
@@ -31,17 +34,20 @@ export function joinProblems(output: MediaProbe, plan: SegmentPlan, expected: Jo
   const tolerance = frameTolerance(plan, expected);
   const video = output.streams.find((s) => s.type === "video");
   const audio = output.streams.find((s) => s.type === "audio");
-  const source = expected.durationInSeconds;
+  const sourceOf = { video: expected.videoDurationInSeconds ?? expected.durationInSeconds, audio: expected.audioDurationInSeconds ?? expected.durationInSeconds };
   for (const [name, stream] of [
     ["video", video],
     ["audio", audio],
   ] as const) {
+    const source = sourceOf[name];
     if (stream?.durationInSeconds === undefined || source === undefined) continue;
-    const off = stream.durationInSeconds - source;
-    if (Math.abs(off) > tolerance + 1e-6) problems.push(`the joined ${name} lasts ${stream.durationInSeconds.toFixed(6)} s, the source ${source.toFixed(6)} s (more than one frame, ${tolerance.toFixed(6)} s, apart)`);
+    if (Math.abs(stream.durationInSeconds - source) > tolerance + 1e-6) {
+      problems.push(`the joined ${name} lasts ${stream.durationInSeconds.toFixed(6)} s, the source's ${source.toFixed(6)} s (more than one frame, ${tolerance.toFixed(6)} s, apart)`);
+    }
   }
-  if (video?.durationInSeconds !== undefined && audio?.durationInSeconds !== undefined && Math.abs(video.durationInSeconds - audio.durationInSeconds) > tolerance + 1e-6) {
-    problems.push(`audio and video end ${Math.abs(video.durationInSeconds - audio.durationInSeconds).toFixed(6)} s apart (more than one frame)`);
+  if (video?.durationInSeconds !== undefined && audio?.durationInSeconds !== undefined && sourceOf.video !== undefined && sourceOf.audio !== undefined) {
+    const drift = video.durationInSeconds - audio.durationInSeconds - (sourceOf.video - sourceOf.audio);
+    if (Math.abs(drift) > tolerance + 1e-6) problems.push(`audio and video drift ${drift.toFixed(6)} s apart by the end (more than one frame)`);
   }
   if (expected.segmentFrames !== undefined && video?.frames !== undefined && video.frames !== expected.segmentFrames) {
     problems.push(`the joined video has ${video.frames} frames, the segments ${expected.segmentFrames}`);

@@ -1,0 +1,237 @@
+/**
+ * Segment-parallel transcode with the real ffmpeg: a recording is cut into segments (input
+ * seeking, one encode per segment), joined by stream copy into a progressive MP4 and an HLS
+ * playlist over fMP4, and verified. On a generated recording with white flashes and beeps at
+ * known times next to the boundaries, sync is measured in the joined outputs (flash frames by
+ * `negate,blackdetect`, beep onsets by `silencedetect` on the beep channel, gaps by
+ * `silencedetect` on a continuous tone in the other channel) — not assumed. Then every real
+ * fixture, cut short so that it splits into at least two segments.
+ */
+import { execFileSync } from "node:child_process";
+import { promises as fsp } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { createFfmpegMediaTool, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg/media-tool";
+import type { MediaProbe } from "../../shared/media/probe";
+import { joinArguments, joinLists, planSegmentEncode, planSegments, type EncodedSegment, type SegmentPlan } from "../../shared/media/segment-plan";
+import { joinProblems, type JoinExpectation } from "../../shared/media/verify-join";
+
+const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
+const quick = { timeoutInMs: 60_000 };
+let tool: FfmpegMediaTool;
+let work: string;
+
+beforeAll(async () => {
+  tool = await createFfmpegMediaTool();
+  work = await fsp.mkdtemp(path.join(os.tmpdir(), "custody-segments-test-"));
+});
+
+afterAll(async () => {
+  if (work) await fsp.rm(work, { recursive: true, force: true });
+});
+
+function ffmpeg(args: string[]): string {
+  // ffmpeg logs filter results on stderr; `2>&1` through the shell would be a second parser.
+  try {
+    return execFileSync(tool.binaries.ffmpeg.path, ["-hide_banner", "-nostdin", "-nostats", ...args], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  } catch (error) {
+    throw new Error(`ffmpeg ${args.join(" ")} failed: ${(error as { stderr?: string }).stderr ?? String(error)}`);
+  }
+}
+function ffmpegStderr(args: string[]): string {
+  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
+  const result = spawnSync(tool.binaries.ffmpeg.path, ["-hide_banner", "-nostdin", "-nostats", ...args], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`ffmpeg ${args.join(" ")} failed: ${result.stderr}`);
+  return result.stderr;
+}
+
+interface Joined {
+  plan: SegmentPlan;
+  probe: MediaProbe;
+  mp4: string;
+  playlist: string;
+  problems: string[];
+  dir: string;
+}
+
+/** Plans, encodes every segment (input seeking on the original), joins, probes and verifies. */
+async function segmentAndJoin(file: string, targetSeconds: number): Promise<Joined> {
+  const dir = await fsp.mkdtemp(path.join(work, `${path.basename(file)}-`));
+  const input = { kind: "file" as const, path: file };
+  const source = await tool.probe(input, quick);
+  const plan = planSegments(source, { targetSeconds });
+  const encoded: EncodedSegment[] = [];
+  let segmentFrames = 0;
+  for (const segment of plan.segments) {
+    const names = { videoFile: `seg-${segment.index}.video.mp4`, audioFile: `seg-${segment.index}.audio.mp4` };
+    const encode = planSegmentEncode(source, plan, segment, { maxSide: 1280, videoOutputPath: path.join(dir, names.videoFile), audioOutputPath: path.join(dir, names.audioFile) });
+    await tool.run(input, encode.arguments, { ...quick, seek: encode.seek });
+    if (plan.videoIndex !== undefined) {
+      const probe = await tool.probe({ kind: "file", path: path.join(dir, names.videoFile) }, quick);
+      segmentFrames += probe.streams[0].frames ?? 0;
+    }
+    encoded.push({
+      index: segment.index,
+      videoFile: plan.videoIndex === undefined ? undefined : names.videoFile,
+      audioFile: plan.audioIndex === undefined ? undefined : names.audioFile,
+      audioPreRollInSeconds: encode.audioPreRollInSeconds,
+      lengthInSeconds: encode.lengthInSeconds,
+    });
+  }
+  const lists = joinLists(plan, encoded);
+  const inputs = [];
+  for (const [kind, text] of Object.entries(lists)) {
+    if (text === undefined) continue;
+    const listPath = path.join(dir, `${kind}.ffconcat`);
+    await fsp.writeFile(listPath, text);
+    inputs.push({ kind: "concat" as const, path: listPath });
+  }
+  const mp4 = path.join(dir, "proxy.mp4");
+  const playlist = path.join(dir, "proxy.m3u8");
+  await tool.join(inputs, joinArguments(plan, { mp4Path: mp4, playlistPath: playlist, hlsSegmentSeconds: targetSeconds }), quick);
+  const probe = await tool.probe({ kind: "file", path: mp4 }, quick);
+  const video = source.streams.find((s) => s.index === plan.videoIndex);
+  const audio = source.streams.find((s) => s.index === plan.audioIndex);
+  const expected: JoinExpectation = {
+    hasVideo: video !== undefined,
+    hasAudio: audio !== undefined,
+    durationInSeconds: plan.durationInSeconds,
+    maxSide: 1280,
+    segmentFrames: video === undefined ? undefined : segmentFrames,
+    frameRate: video?.frameRate,
+    videoDurationInSeconds: video?.durationInSeconds,
+    audioDurationInSeconds: audio?.durationInSeconds,
+  };
+  return { plan, probe, mp4, playlist, problems: joinProblems(probe, plan, expected), dir };
+}
+
+/** Start times of white frames (negated: black) in `file`. */
+function flashes(file: string): number[] {
+  const log = ffmpegStderr(["-i", file, "-map", "0:v:0", "-vf", "negate,blackdetect=d=0:pix_th=0.2:pic_th=0.9", "-f", "null", "-"]);
+  return [...log.matchAll(/black_start:([0-9.]+)/g)].map((m) => Number(m[1]));
+}
+
+/** Silences in channel `channel` of `file` of at least `minSeconds`: [start, end] pairs. */
+function silences(file: string, channel: number, minSeconds: number, noise: string): Array<[number, number]> {
+  const log = ffmpegStderr(["-i", file, "-map", "0:a:0", "-af", `pan=mono|c0=c${channel},silencedetect=n=${noise}:d=${minSeconds}`, "-f", "null", "-"]);
+  const starts = [...log.matchAll(/silence_start: (-?[0-9.]+)/g)].map((m) => Number(m[1]));
+  const ends = [...log.matchAll(/silence_end: ([0-9.]+)/g)].map((m) => Number(m[1]));
+  return starts.map((s, i) => [s, ends[i] ?? Number.POSITIVE_INFINITY]);
+}
+
+/** Packet times of one stream, in decode order: [pts, dts, duration]. */
+function packets(file: string, selector: string): Array<{ pts: number; dts: number; duration: number }> {
+  const out = execFileSync(tool.binaries.ffprobe.path, ["-v", "error", "-select_streams", selector, "-show_entries", "packet=pts_time,dts_time,duration_time", "-of", "csv=p=0", file], {
+    encoding: "utf8",
+    env: { ...process.env, GCONV_PATH: "/nonexistent" },
+  });
+  return out
+    .trim()
+    .split("\n")
+    .map((line) => line.split(",").map(Number))
+    .map(([pts, dts, duration]) => ({ pts, dts, duration }));
+}
+
+describe("boundary sync, measured on a generated recording with flashes and beeps", () => {
+  // 25 fps, 48 kHz stereo: left a continuous 440 Hz tone (any gap shows as silence), right
+  // silent but for 1 kHz beeps that start with the white frames.
+  const EVENTS = [4.0, 8.04, 12.0, 16.04];
+  const FRAME = 1 / 25;
+  const AAC_FRAME = 1024 / 48000;
+  let recording: string;
+  let joined: Joined;
+
+  beforeAll(async () => {
+    recording = path.join(work, "flash-beep.mp4");
+    const during = (t: number, length: number) => EVENTS.map((e) => `between(t,${e - 0.001},${e + length})`).join("+");
+    ffmpeg([
+      "-v",
+      "error",
+      "-y",
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=size=320x180:rate=25:duration=20,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='${during(0, 0.02)}'`,
+      "-f",
+      "lavfi",
+      "-i",
+      `aevalsrc='0.5*sin(2*PI*440*t)|if(${during(0, 0.1)},0.8*sin(2*PI*1000*t),0)':s=48000:d=20`,
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-g",
+      "50",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "128k",
+      recording,
+    ]);
+    // 4 s segments: boundaries at 4.010667, 8.021333, 12.032, 16.042667 (188 AAC frames each),
+    // so every event sits within a frame of a boundary, on either side, its beep straddling it.
+    joined = await segmentAndJoin(recording, 4);
+  }, 120_000);
+
+  test("the plan cuts on the AAC frame grid into five segments", () => {
+    expect(joined.plan.segments.map((s) => s.startInMicroseconds)).toEqual([0, 4010667, 8021333, 12032000, 16042667]);
+    expect(joined.plan.segments.at(-1)?.endInMicroseconds).toBe(20_000_000);
+  });
+
+  test("the joined MP4 passes the join verification: 500 frames, durations within a frame", () => {
+    expect(joined.problems).toEqual([]);
+    expect(joined.probe.streams.find((s) => s.type === "video")?.frames).toBe(500);
+  });
+
+  test.each(["mp4", "playlist"] as const)("%s: every flash and beep where the source has it, A/V drift within one frame", (which) => {
+    const file = which === "mp4" ? joined.mp4 : joined.playlist;
+    const source = { flashes: flashes(recording), beeps: silences(recording, 1, 0.05, "-30dB").map(([, end]) => end) };
+    const out = { flashes: flashes(file), beeps: silences(file, 1, 0.05, "-30dB").map(([, end]) => end) };
+    expect(source.flashes).toHaveLength(EVENTS.length);
+    expect(out.flashes).toHaveLength(EVENTS.length);
+    expect(out.beeps.length).toBeGreaterThanOrEqual(EVENTS.length);
+    EVENTS.forEach((_, i) => {
+      expect(Math.abs(out.flashes[i] - source.flashes[i])).toBeLessThan(FRAME / 2);
+      expect(Math.abs(out.beeps[i] - source.beeps[i])).toBeLessThan(AAC_FRAME);
+      const drift = out.beeps[i] - out.flashes[i] - (source.beeps[i] - source.flashes[i]);
+      expect(Math.abs(drift)).toBeLessThan(FRAME);
+    });
+  });
+
+  test("the continuous tone has no gap at any boundary (none as long as 2 ms)", () => {
+    const inside = silences(joined.mp4, 0, 0.002, "-40dB").filter(([start, end]) => end > 0.05 && start < 19.95);
+    expect(inside).toEqual([]);
+  });
+
+  test("timestamps are continuous: every packet starts where the previous one ended", () => {
+    for (const selector of ["v:0", "a:0"]) {
+      const list = packets(joined.mp4, selector).sort((a, b) => a.pts - b.pts);
+      for (let i = 1; i < list.length; i++) {
+        expect(Math.abs(list[i].pts - (list[i - 1].pts + list[i - 1].duration))).toBeLessThan(0.0011);
+      }
+    }
+  });
+
+  test("the playlist is HLS version 7 over one fMP4 file (init by EXT-X-MAP, media by byte range)", async () => {
+    const text = await fsp.readFile(joined.playlist, "utf8");
+    expect(text).toMatch(/#EXT-X-VERSION:7/);
+    expect(text).toMatch(/#EXT-X-MAP:URI="proxy\.m4s",BYTERANGE="\d+@0"/);
+    expect(text).toMatch(/#EXT-X-ENDLIST/);
+  });
+});
+
+describe("stitching the real fixtures from at least two segments", () => {
+  test.each([
+    ["exo_phone_hevc_mett_track_rot90.mp4", 0.04],
+    ["exo_fragmented_fmp4.mp4", 0.4],
+    ["gopro_max_heromode_gpmf.mp4", 4],
+    ["ft_aac_audio_only.m4a", 0.3],
+    ["exo_mpegts_hevc.ts", 0.4],
+  ])("%s (segments of %s s)", async (name, target) => {
+    const joined = await segmentAndJoin(path.join(FIXTURES, name), target);
+    expect(joined.plan.segments.length).toBeGreaterThanOrEqual(2);
+    expect(joined.problems).toEqual([]);
+  }, 60_000);
+});
