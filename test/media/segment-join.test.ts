@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { createFfmpegMediaTool, type FfmpegMediaTool } from "../../shared/adapters/ffmpeg/media-tool";
 import type { MediaProbe } from "../../shared/media/probe";
 import { joinArguments, joinLists, planSegmentEncode, planSegments, type EncodedSegment, type SegmentPlan } from "../../shared/media/segment-plan";
-import { joinProblems, type JoinExpectation } from "../../shared/media/verify-join";
+import { aacStatedSlack, joinProblems, type JoinExpectation } from "../../shared/media/verify-join";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
 const quick = { timeoutInMs: 60_000 };
@@ -101,6 +101,7 @@ async function segmentAndJoin(file: string, targetSeconds: number): Promise<Join
     frameRate: video?.frameRate,
     videoDurationInSeconds: video?.durationInSeconds,
     audioDurationInSeconds: audio?.durationInSeconds,
+    audioStatedSlackInSeconds: aacStatedSlack(audio?.codec, audio?.sampleRate),
   };
   return { plan, probe, mp4, playlist, problems: joinProblems(probe, plan, expected), dir };
 }
@@ -143,7 +144,7 @@ describe("boundary sync, measured on a generated recording with flashes and beep
 
   beforeAll(async () => {
     recording = path.join(work, "flash-beep.mp4");
-    const during = (t: number, length: number) => EVENTS.map((e) => `between(t,${e - 0.001},${e + length})`).join("+");
+    const during = (length: number) => EVENTS.map((e) => `between(t,${e - 0.001},${e + length})`).join("+");
     ffmpeg([
       "-v",
       "error",
@@ -151,11 +152,11 @@ describe("boundary sync, measured on a generated recording with flashes and beep
       "-f",
       "lavfi",
       "-i",
-      `testsrc2=size=320x180:rate=25:duration=20,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='${during(0, 0.02)}'`,
+      `testsrc2=size=320x180:rate=25:duration=20,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='${during(0.02)}'`,
       "-f",
       "lavfi",
       "-i",
-      `aevalsrc='0.5*sin(2*PI*440*t)|if(${during(0, 0.1)},0.8*sin(2*PI*1000*t),0)':s=48000:d=20`,
+      `aevalsrc='0.5*sin(2*PI*440*t)|if(${during(0.1)},0.8*sin(2*PI*1000*t),0)':s=48000:d=20`,
       "-c:v",
       "libx264",
       "-preset",
