@@ -17,9 +17,9 @@
  *   across a boundary sees two encodings of the same samples: no encoder priming, no gap, no
  *   click at the joins, and no drift however many segments there are.
  * - **Video frames are partitioned by time**: a segment keeps the frames whose time is in
- *   [start, end) (`trim` on the decoded frames), restarts its timestamps at its first frame,
- *   and keeps every source frame (`-vsync vfr`: no duplicated or dropped frames for VFR
- *   sources); the join concatenates the segments' frames back to back.
+ *   [start, end) (`trim` on the decoded frames), with times relative to the segment's start on
+ *   a 90 kHz clock, and every source frame (`-vsync vfr`: nothing duplicated or dropped for
+ *   VFR sources); the join places each segment at its start (concat `inpoint 0` + `duration`).
  * - **Short tails are merged**: a last segment shorter than half the target joins the one
  *   before, and a recording shorter than 1.5 targets is one segment.
  */
@@ -119,9 +119,14 @@ export function planSegmentEncode(probe: MediaProbe, plan: SegmentPlan, segment:
   const args: string[] = [];
   if (video !== undefined) {
     const trim = length === undefined ? `trim=start=${seconds(pre)}` : `trim=start=${seconds(pre)}:end=${seconds(pre + length)}`;
-    const filters = [trim, "setpts=PTS-STARTPTS", capFilter(options.maxSide), "setsar=1", ...sdrFilters(video)];
+    // Frame times stay relative to the segment's start (not to its first frame), on a 90 kHz clock:
+    // a VFR segment's first frame keeps its offset (the encoder's default clock, 1/frame rate, rounds it away).
+    const filters = [trim, `setpts=PTS-${seconds(pre)}/TB`, capFilter(options.maxSide), "setsar=1", ...sdrFilters(video)];
     args.push("-map", `0:${video.index}`, "-an", "-dn", "-sn", "-map_metadata", "-1", "-map_chapters", "-1", "-vf", filters.join(","), "-vsync", "vfr");
-    args.push("-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high", "-pix_fmt", "yuv420p");
+    args.push("-enc_time_base", "1:90000", "-video_track_timescale", "90000");
+    // No B-frames: the bundled HLS fMP4 muxer moves VFR frames with B-frames a frame early after
+    // each fragment boundary (measured on a plain VFR file, no segments involved); costs ~13 % bytes.
+    args.push("-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high", "-bf", "0", "-pix_fmt", "yuv420p");
     args.push("-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709");
     args.push("-max_muxing_queue_size", "4096", "-f", "mp4", options.videoOutputPath);
   }
@@ -169,7 +174,16 @@ export function joinLists(plan: SegmentPlan, segments: EncodedSegment[]): JoinLi
   }
   const lists: JoinLists = {};
   if (plan.videoIndex !== undefined) {
-    lists.video = header() + ordered.map((s) => `file ${quoted(required(s.videoFile, s.index, "video"))}\n`).join("");
+    // `inpoint 0` keeps the offset of a segment's first frame from its start; `duration` places the next segment at its start.
+    lists.video =
+      header() +
+      ordered
+        .map((s, i) => {
+          const lines = [`file ${quoted(required(s.videoFile, s.index, "video"))}`, "inpoint 0.000000"];
+          if (s.lengthInSeconds !== undefined && i < ordered.length - 1) lines.push(`duration ${seconds(Math.round(s.lengthInSeconds * 1e6))}`);
+          return lines.join("\n") + "\n";
+        })
+        .join("");
   }
   if (plan.audioIndex !== undefined) {
     lists.audio =
@@ -193,28 +207,35 @@ export function joinLists(plan: SegmentPlan, segments: EncodedSegment[]): JoinLi
 export interface JoinOutputOptions {
   /** The progressive MP4 (moov first). */
   mp4Path: string;
-  /** The HLS playlist; its fMP4 media (init + fragments, byte ranges) is written next to it as `<name>.m4s`. */
+}
+
+/** Output arguments of the join into the progressive MP4, by stream copy (inputs: the video script first, then the audio one). */
+export function joinArguments(plan: SegmentPlan, options: JoinOutputOptions): string[] {
+  const maps: string[] = [];
+  if (plan.videoIndex !== undefined) maps.push("-map", "0:v:0");
+  if (plan.audioIndex !== undefined) maps.push("-map", `${plan.videoIndex === undefined ? 0 : 1}:a:0`);
+  return [...maps, "-c", "copy", "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", options.mp4Path];
+}
+
+export interface PlaylistOptions {
+  /** The HLS playlist; its fMP4 media (init + fragments, by byte range) is written next to it as `<name>.m4s`. */
   playlistPath: string;
   /** HLS target segment length in seconds. */
   hlsSegmentSeconds: number;
 }
 
-/** Output arguments of the join: both renditions by stream copy in one pass (inputs: video list first, then audio list). */
-export function joinArguments(plan: SegmentPlan, options: JoinOutputOptions): string[] {
+/**
+ * Output arguments of the HLS rendition, by stream copy from the joined MP4 (not from the
+ * concat scripts): the MP4's sample table holds every frame's true duration, while the concat
+ * output carries the encoder's guess for each segment's last frame, which the fMP4 muxer
+ * would accumulate into its fragment times (measured: a frame early after the first boundary
+ * of a VFR recording).
+ */
+export function playlistArguments(plan: SegmentPlan, options: PlaylistOptions): string[] {
   const maps: string[] = [];
   if (plan.videoIndex !== undefined) maps.push("-map", "0:v:0");
-  if (plan.audioIndex !== undefined) maps.push("-map", `${plan.videoIndex === undefined ? 0 : 1}:a:0`);
+  if (plan.audioIndex !== undefined) maps.push("-map", "0:a:0");
   return [
-    ...maps,
-    "-c",
-    "copy",
-    "-map_metadata",
-    "-1",
-    "-movflags",
-    "+faststart",
-    "-f",
-    "mp4",
-    options.mp4Path,
     ...maps,
     "-c",
     "copy",

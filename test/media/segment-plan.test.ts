@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { MediaProbe, MediaStreamInfo } from "../../shared/media/probe";
 import { normaliseProbe, type FfprobeOutput } from "../../shared/media/probe-normalise";
-import { joinArguments, joinLists, planSegmentEncode, planSegments, seconds, type EncodedSegment } from "../../shared/media/segment-plan";
+import { joinArguments, joinLists, planSegmentEncode, planSegments, playlistArguments, seconds, type EncodedSegment } from "../../shared/media/segment-plan";
 import { joinProblems } from "../../shared/media/verify-join";
 
 function captured(name: string): MediaProbe {
@@ -83,7 +83,7 @@ describe("planSegmentEncode", () => {
     expect(encode.seek).toEqual({ startInSeconds: 3.968, durationInSeconds: 4.096 }); // 0.042667 + 4.010666 + 0.042667
     expect(encode.audioPreRollInSeconds).toBe(0.042667);
     const vf = encode.arguments[encode.arguments.indexOf("-vf") + 1];
-    expect(vf.startsWith("trim=start=0.042667:end=4.053333,setpts=PTS-STARTPTS,scale=")).toBe(true);
+    expect(vf.startsWith("trim=start=0.042667:end=4.053333,setpts=PTS-0.042667/TB,scale=")).toBe(true);
     expect(vf).toContain("format=yuv420p");
     expect(encode.arguments).toEqual(expect.arrayContaining(["-vsync", "vfr", "-c:v", "libx264", "-c:a", "aac", "/w/v.mp4", "/w/a.mp4"]));
     expect(encode.arguments.slice(encode.arguments.indexOf("/w/v.mp4"))).toContain("-t");
@@ -110,7 +110,9 @@ describe("join", () => {
 
   test("concat scripts: video back to back; audio cut to each segment's range, the last kept whole", () => {
     const lists = joinLists(plan, [...segments].reverse());
-    expect(lists.video).toBe("ffconcat version 1.0\nfile 'v0.mp4'\nfile 'v1.mp4'\nfile 'v2.mp4'\n");
+    expect(lists.video).toBe(
+      "ffconcat version 1.0\nfile 'v0.mp4'\ninpoint 0.000000\nduration 4.010667\nfile 'v1.mp4'\ninpoint 0.000000\nduration 4.010667\nfile 'v2.mp4'\ninpoint 0.000000\n",
+    );
     expect(lists.audio).toBe(
       "ffconcat version 1.0\n" +
         "file 'a0.mp4'\noutpoint 4.010667\nduration 4.010667\n" +
@@ -124,11 +126,10 @@ describe("join", () => {
     expect(() => joinLists(plan, [{ ...segments[0], videoFile: "../x.mp4" }, ...segments.slice(1)])).toThrow(/not a plain file name/);
   });
 
-  test("both renditions from one stream copy: the MP4 with faststart, HLS over one fMP4 file", () => {
-    const args = joinArguments(plan, { mp4Path: "/w/proxy.mp4", playlistPath: "/w/proxy.m3u8", hlsSegmentSeconds: 6 });
-    expect(args.join(" ")).toBe(
-      "-map 0:v:0 -map 1:a:0 -c copy -map_metadata -1 -movflags +faststart -f mp4 /w/proxy.mp4 " +
-        "-map 0:v:0 -map 1:a:0 -c copy -map_metadata -1 -f hls -hls_segment_type fmp4 -hls_time 6 -hls_playlist_type vod -hls_flags single_file /w/proxy.m3u8",
+  test("both renditions by stream copy: the MP4 with faststart from the scripts, HLS over one fMP4 file from the MP4", () => {
+    expect(joinArguments(plan, { mp4Path: "/w/proxy.mp4" }).join(" ")).toBe("-map 0:v:0 -map 1:a:0 -c copy -map_metadata -1 -movflags +faststart -f mp4 /w/proxy.mp4");
+    expect(playlistArguments(plan, { playlistPath: "/w/proxy.m3u8", hlsSegmentSeconds: 6 }).join(" ")).toBe(
+      "-map 0:v:0 -map 0:a:0 -c copy -map_metadata -1 -f hls -hls_segment_type fmp4 -hls_time 6 -hls_playlist_type vod -hls_flags single_file /w/proxy.m3u8",
     );
   });
 
