@@ -80,8 +80,8 @@ export function planSegments(probe: MediaProbe, options: SegmentPlanOptions): Se
 
   const total = Math.round(durationInSeconds * 1e6);
   // One segment's length: a whole number of AAC frames when there is audio.
-  const frames = audioSampleRate === undefined ? undefined : Math.max(1, Math.round((options.targetSeconds * audioSampleRate) / AAC_FRAME_SAMPLES));
-  const boundary = (k: number) => (frames === undefined ? Math.round(k * options.targetSeconds * 1e6) : Math.round((k * frames * AAC_FRAME_SAMPLES * 1e6) / audioSampleRate!));
+  const grid = audioSampleRate === undefined ? undefined : { rate: audioSampleRate, frames: Math.max(1, Math.round((options.targetSeconds * audioSampleRate) / AAC_FRAME_SAMPLES)) };
+  const boundary = (k: number) => (grid === undefined ? Math.round(k * options.targetSeconds * 1e6) : Math.round((k * grid.frames * AAC_FRAME_SAMPLES * 1e6) / grid.rate));
   const length = boundary(1);
   const count = Math.max(1, Math.floor((total + length / 2) / length));
   const segments: SegmentRange[] = [];

@@ -55,7 +55,8 @@ export function joinProblems(output: MediaProbe, plan: SegmentPlan, expected: Jo
   }
   if (video?.durationInSeconds !== undefined && audio?.durationInSeconds !== undefined && sourceOf.video !== undefined && sourceOf.audio !== undefined) {
     const drift = video.durationInSeconds - audio.durationInSeconds - (sourceOf.video - sourceOf.audio);
-    if (drift > tolerance + (expected.audioStatedSlackInSeconds ?? 0) + 1e-6 || drift < -(tolerance + 1e-6)) problems.push(`audio and video drift ${drift.toFixed(6)} s apart by the end (more than one frame)`);
+    if (drift > tolerance + (expected.audioStatedSlackInSeconds ?? 0) + 1e-6 || drift < -(tolerance + 1e-6))
+      problems.push(`audio and video drift ${drift.toFixed(6)} s apart by the end (more than one frame)`);
   }
   if (expected.segmentFrames !== undefined && video?.frames !== undefined && video.frames !== expected.segmentFrames) {
     problems.push(`the joined video has ${video.frames} frames, the segments ${expected.segmentFrames}`);

@@ -7,7 +7,7 @@
  * `silencedetect` on a continuous tone in the other channel) — not assumed. Then every real
  * fixture, cut short so that it splits into at least two segments.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -31,15 +31,14 @@ afterAll(async () => {
 });
 
 function ffmpeg(args: string[]): string {
-  // ffmpeg logs filter results on stderr; `2>&1` through the shell would be a second parser.
   try {
     return execFileSync(tool.binaries.ffmpeg.path, ["-hide_banner", "-nostdin", "-nostats", ...args], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
   } catch (error) {
-    throw new Error(`ffmpeg ${args.join(" ")} failed: ${(error as { stderr?: string }).stderr ?? String(error)}`);
+    throw new Error(`ffmpeg ${args.join(" ")} failed: ${(error as { stderr?: string }).stderr ?? String(error)}`, { cause: error });
   }
 }
+/** ffmpeg's stderr, where the detection filters log what they find. */
 function ffmpegStderr(args: string[]): string {
-  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
   const result = spawnSync(tool.binaries.ffmpeg.path, ["-hide_banner", "-nostdin", "-nostats", ...args], { encoding: "utf8" });
   if (result.status !== 0) throw new Error(`ffmpeg ${args.join(" ")} failed: ${result.stderr}`);
   return result.stderr;
@@ -253,9 +252,13 @@ describe("stitching the real fixtures from at least two segments", () => {
     ["gopro_max_heromode_gpmf.mp4", 4],
     ["ft_aac_audio_only.m4a", 0.3],
     ["exo_mpegts_hevc.ts", 0.4],
-  ])("%s (segments of %s s)", async (name, target) => {
-    const joined = await segmentAndJoin(path.join(FIXTURES, name), target);
-    expect(joined.plan.segments.length).toBeGreaterThanOrEqual(2);
-    expect(joined.problems).toEqual([]);
-  }, 60_000);
+  ])(
+    "%s (segments of %s s)",
+    async (name, target) => {
+      const joined = await segmentAndJoin(path.join(FIXTURES, name), target);
+      expect(joined.plan.segments.length).toBeGreaterThanOrEqual(2);
+      expect(joined.problems).toEqual([]);
+    },
+    60_000,
+  );
 });

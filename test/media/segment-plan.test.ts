@@ -106,13 +106,17 @@ describe("planSegmentEncode", () => {
 describe("join", () => {
   const probe = synthetic(12, {}, {});
   const plan = planSegments(probe, { targetSeconds: 4 });
-  const segments: EncodedSegment[] = plan.segments.map((s) => ({ index: s.index, videoFile: `v${s.index}.mp4`, audioFile: `a${s.index}.mp4`, audioPreRollInSeconds: s.index === 0 ? 0 : 0.042667, lengthInSeconds: 4.010667 }));
+  const segments: EncodedSegment[] = plan.segments.map((s) => ({
+    index: s.index,
+    videoFile: `v${s.index}.mp4`,
+    audioFile: `a${s.index}.mp4`,
+    audioPreRollInSeconds: s.index === 0 ? 0 : 0.042667,
+    lengthInSeconds: 4.010667,
+  }));
 
   test("concat scripts: video back to back; audio cut to each segment's range, the last kept whole", () => {
     const lists = joinLists(plan, [...segments].reverse());
-    expect(lists.video).toBe(
-      "ffconcat version 1.0\nfile 'v0.mp4'\ninpoint 0.000000\nduration 4.010667\nfile 'v1.mp4'\ninpoint 0.000000\nduration 4.010667\nfile 'v2.mp4'\ninpoint 0.000000\n",
-    );
+    expect(lists.video).toBe("ffconcat version 1.0\nfile 'v0.mp4'\ninpoint 0.000000\nduration 4.010667\nfile 'v1.mp4'\ninpoint 0.000000\nduration 4.010667\nfile 'v2.mp4'\ninpoint 0.000000\n");
     expect(lists.audio).toBe(
       "ffconcat version 1.0\n" +
         "file 'a0.mp4'\noutpoint 4.010667\nduration 4.010667\n" +
