@@ -262,3 +262,19 @@ describe("stitching the real fixtures from at least two segments", () => {
     60_000,
   );
 });
+
+describe("the join reads only local segment files", () => {
+  test("a concat script naming a file outside its folder is refused by ffmpeg (-safe 1)", async () => {
+    const list = path.join(work, "unsafe.ffconcat");
+    await fsp.writeFile(list, "ffconcat version 1.0\nfile '/etc/hostname'\n");
+    await expect(tool.join([{ kind: "concat", path: list }], ["-c", "copy", "-f", "mp4", path.join(work, "unsafe.mp4")], quick)).rejects.toThrow(/Unsafe file name/);
+  });
+
+  test("a second input in the output arguments and an invalid seek are refused before anything runs", async () => {
+    const list = path.join(work, "any.ffconcat");
+    await fsp.writeFile(list, "ffconcat version 1.0\n");
+    await expect(tool.join([{ kind: "concat", path: list }], ["-i", "/etc/hostname", "-f", "null", "-"], quick)).rejects.toMatchObject({ code: "Internal", retryable: false });
+    const input = { kind: "file" as const, path: path.join(FIXTURES, "ft_aac_audio_only.m4a") };
+    await expect(tool.run(input, ["-f", "null", "-"], { ...quick, seek: { startInSeconds: -1 } })).rejects.toMatchObject({ code: "Internal", retryable: false });
+  });
+});
