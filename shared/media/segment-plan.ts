@@ -186,6 +186,7 @@ export function joinLists(plan: SegmentPlan, segments: EncodedSegment[]): JoinLi
         .join("");
   }
   if (plan.audioIndex !== undefined) {
+    const halfFrame = Math.round((AAC_FRAME_SAMPLES * 1e6) / 2 / (plan.audioSampleRate ?? 48000));
     lists.audio =
       header() +
       ordered
@@ -194,7 +195,9 @@ export function joinLists(plan: SegmentPlan, segments: EncodedSegment[]): JoinLi
           if (s.audioPreRollInSeconds > 0) lines.push(`inpoint ${seconds(Math.round(s.audioPreRollInSeconds * 1e6))}`);
           // The last one keeps all it has: its end is the recording's (the encoder's final packet may end past the stated duration).
           if (s.lengthInSeconds !== undefined && i < ordered.length - 1) {
-            lines.push(`outpoint ${seconds(Math.round((s.audioPreRollInSeconds + s.lengthInSeconds) * 1e6))}`);
+            // Half a frame early: the first packet after the range starts exactly at its end, and an
+            // outpoint rounded up to the microsecond would keep it (a doubled frame at the join).
+            lines.push(`outpoint ${seconds(Math.round((s.audioPreRollInSeconds + s.lengthInSeconds) * 1e6) - halfFrame)}`);
             lines.push(`duration ${seconds(Math.round(s.lengthInSeconds * 1e6))}`);
           }
           return lines.join("\n") + "\n";

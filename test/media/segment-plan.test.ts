@@ -119,8 +119,8 @@ describe("join", () => {
     expect(lists.video).toBe("ffconcat version 1.0\nfile 'v0.mp4'\ninpoint 0.000000\nduration 4.010667\nfile 'v1.mp4'\ninpoint 0.000000\nduration 4.010667\nfile 'v2.mp4'\ninpoint 0.000000\n");
     expect(lists.audio).toBe(
       "ffconcat version 1.0\n" +
-        "file 'a0.mp4'\noutpoint 4.010667\nduration 4.010667\n" +
-        "file 'a1.mp4'\ninpoint 0.042667\noutpoint 4.053334\nduration 4.010667\n" +
+        "file 'a0.mp4'\noutpoint 4.000000\nduration 4.010667\n" +
+        "file 'a1.mp4'\ninpoint 0.042667\noutpoint 4.042667\nduration 4.010667\n" +
         "file 'a2.mp4'\ninpoint 0.042667\n",
     );
   });
