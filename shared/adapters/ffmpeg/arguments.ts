@@ -8,7 +8,7 @@
  */
 import * as path from "node:path";
 import { CustodyError } from "../../errors";
-import type { MediaInput } from "../../ports/media-tool";
+import type { MediaInput, MediaJoinInput, MediaRunOptions } from "../../ports/media-tool";
 
 /**
  * Demuxers an original may be read with (names as `ffmpeg -demuxers` lists them; a demuxer
@@ -85,6 +85,8 @@ export interface FfmpegCommandLine {
   inputOptions: string[];
   /** The `-i` argument. */
   source: string;
+  /** Further inputs (the join's second concat script), each with its own input options. */
+  moreInputs?: Array<{ options: string[]; source: string }>;
   /** The caller's output arguments, then `-progress` (fluent-ffmpeg appends its value, `pipe:1`). */
   outputOptions: string[];
   /** The whole argument vector ffmpeg is given. */
@@ -95,10 +97,44 @@ export interface FfmpegCommandLine {
  * `-hide_banner -nostdin -y -loglevel level+info -nostats <input options> -i <input>
  * <outputArguments> -progress pipe:1`.
  */
-export function ffmpegArguments(input: MediaInput, outputArguments: string[], urlReadTimeoutInMs = 30_000): FfmpegCommandLine {
+export function ffmpegArguments(input: MediaInput, outputArguments: string[], urlReadTimeoutInMs = 30_000, seek?: MediaRunOptions["seek"]): FfmpegCommandLine {
   const hardened = inputArguments(input, urlReadTimeoutInMs);
   const source = hardened[hardened.length - 1];
-  const inputOptions = ["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-nostats", ...hardened.slice(0, -2)];
+  const inputOptions = ["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-nostats", ...seekArguments(seek), ...hardened.slice(0, -2)];
   const outputOptions = [...outputArguments, "-progress"];
   return { inputOptions, source, outputOptions, arguments: [...inputOptions, "-i", source, ...outputOptions, PROGRESS_TARGET] };
+}
+
+/** `-ss`/`-t` input options; refused when not finite and non-negative (they would be read as something else). */
+export function seekArguments(seek: MediaRunOptions["seek"]): string[] {
+  if (seek === undefined) return [];
+  const valid = (n: number) => Number.isFinite(n) && n >= 0;
+  if (!valid(seek.startInSeconds) || (seek.durationInSeconds !== undefined && !(valid(seek.durationInSeconds) && seek.durationInSeconds > 0))) {
+    throw new CustodyError("Internal", `invalid input seek ${JSON.stringify(seek)}`, { retryable: false });
+  }
+  const args = ["-ss", seek.startInSeconds.toFixed(6)];
+  if (seek.durationInSeconds !== undefined) args.push("-t", seek.durationInSeconds.toFixed(6));
+  return args;
+}
+
+/** Demuxers the join reads: the concat script and the MP4 segments it names. */
+export const JOIN_DEMUXERS = "concat,mov,mp4,m4a,3gp,3g2,mj2";
+
+/** The join's command line: each concat script as an input, local files only. */
+export function joinArguments(inputs: MediaJoinInput[], outputArguments: string[]): FfmpegCommandLine {
+  if (inputs.length === 0) throw new CustodyError("Internal", "a join needs at least one concat script", { retryable: false });
+  const each = inputs.map((input) => {
+    if (input.kind !== "concat" || !input.path) throw new CustodyError("Internal", "a join input must be a local concat script", { retryable: false });
+    return { options: ["-protocol_whitelist", "file", "-format_whitelist", JOIN_DEMUXERS, "-f", "concat", "-safe", "1"], source: `file:${path.resolve(input.path)}` };
+  });
+  const [first, ...rest] = each;
+  const inputOptions = ["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-nostats", ...first.options];
+  const outputOptions = [...outputArguments, "-progress"];
+  return {
+    inputOptions,
+    source: first.source,
+    moreInputs: rest,
+    outputOptions,
+    arguments: [...inputOptions, "-i", first.source, ...rest.flatMap((i) => [...i.options, "-i", i.source]), ...outputOptions, PROGRESS_TARGET],
+  };
 }

@@ -120,7 +120,9 @@ export function runFfmpeg(config: FfmpegRunConfig, command: FfmpegCommandLine, o
         // capability queries (`-formats`, `-encoders`) go through it too.
         .setFfmpegPath(config.ffmpegPath)
         .input(command.source)
-        .inputOptions(...command.inputOptions)
+        .inputOptions(...command.inputOptions);
+      for (const more of command.moreInputs ?? []) fluent.input(more.source).inputOptions(...more.options);
+      fluent
         .outputOptions(...command.outputOptions)
         // `end: false`: fluent-ffmpeg kills ffmpeg 20 ms after its output stream closes.
         .output(stdout, { end: false });
