@@ -63,7 +63,7 @@ export interface ProxyExpectation {
 }
 
 /** Sample rates the AAC encoder accepts; anything else is resampled to 48 kHz. */
-const AAC_SAMPLE_RATES = new Set([96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]);
+export const AAC_SAMPLE_RATES = new Set([96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]);
 
 export function planTranscode(probe: MediaProbe, options: TranscodePlanOptions): TranscodePlan {
   checkMaxSide(options.maxSide);

@@ -32,6 +32,11 @@ export interface MediaRunOptions {
   abortSignal?: AbortSignal;
   /** Called with 0..1 as ffmpeg reports progress (for lock renewal/logging). */
   onProgress?: (fraction: number) => void;
+  /**
+   * ffmpeg runs: input seeking — read only this part of the input (`-ss`/`-t` before `-i`;
+   * a segment of a long recording). Seconds from the input's start.
+   */
+  seek?: { startInSeconds: number; durationInSeconds?: number };
 }
 
 export interface MediaRunResult {
@@ -58,4 +63,19 @@ export interface MediaTool {
    * recording in one process); the caller gives everything after them, including the output path(s).
    */
   run(input: MediaInput | readonly MediaInput[], outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult>;
+}
+
+/** An ffconcat script (local file) over local outputs of earlier runs: `file` entries are plain names next to it. */
+export interface MediaJoinInput {
+  kind: "concat";
+  path: string;
+}
+
+/** The runs segment-parallel transcoding adds: the join of the segments by stream copy. */
+export interface SegmentMediaTool extends MediaTool {
+  /**
+   * Runs ffmpeg over one or more concat scripts (in order: input 0, 1, …) with `outputArguments`.
+   * Only local files are read (`file` protocol, concat and MP4 demuxers, `-safe 1`).
+   */
+  join(inputs: MediaJoinInput[], outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult>;
 }

@@ -8,7 +8,7 @@
  */
 import * as path from "node:path";
 import { CustodyError } from "../../errors";
-import type { MediaInput } from "../../ports/media-tool";
+import type { MediaInput, MediaJoinInput, MediaRunOptions } from "../../ports/media-tool";
 
 /**
  * Demuxers an original may be read with (names as `ffmpeg -demuxers` lists them; a demuxer
@@ -110,14 +110,45 @@ export interface FfmpegCommandLine {
  * `-hide_banner -nostdin -y -loglevel level+info -nostats [-ss T] <input options> -i <input>
  * [[-ss T] <input options> -i <input> …] <outputArguments> -progress pipe:1`.
  */
-export function ffmpegArguments(input: MediaInput | readonly MediaInput[], outputArguments: string[], urlReadTimeoutInMs = 30_000): FfmpegCommandLine {
+export function ffmpegArguments(input: MediaInput | readonly MediaInput[], outputArguments: string[], urlReadTimeoutInMs = 30_000, seek?: MediaRunOptions["seek"]): FfmpegCommandLine {
   const list: readonly MediaInput[] = Array.isArray(input) ? input : [input as MediaInput];
   if (list.length === 0) throw new CustodyError("Internal", "an ffmpeg run needs at least one input", { retryable: false });
+  if (seek !== undefined && list.length !== 1) throw new CustodyError("Internal", "a time-range seek applies to a run with one input", { retryable: false });
   const inputs = list.map((one, k): FfmpegCommandInput => {
     const hardened = inputArguments(one, urlReadTimeoutInMs);
-    const global = k === 0 ? ["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-nostats"] : [];
+    const global = k === 0 ? ["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-nostats", ...rangeSeekArguments(seek)] : [];
     return { options: [...global, ...hardened.slice(0, -2)], source: hardened[hardened.length - 1] };
   });
   const outputOptions = [...outputArguments, "-progress"];
   return { inputs, outputOptions, arguments: [...inputs.flatMap((i) => [...i.options, "-i", i.source]), ...outputOptions, PROGRESS_TARGET] };
+}
+
+/** A time range's `-ss`/`-t` input options (MediaRunOptions.seek); refused when not finite and non-negative (they would be read as something else). */
+export function rangeSeekArguments(seek: MediaRunOptions["seek"]): string[] {
+  if (seek === undefined) return [];
+  const valid = (n: number) => Number.isFinite(n) && n >= 0;
+  if (!valid(seek.startInSeconds) || (seek.durationInSeconds !== undefined && !(valid(seek.durationInSeconds) && seek.durationInSeconds > 0))) {
+    throw new CustodyError("Internal", `invalid input seek ${JSON.stringify(seek)}`, { retryable: false });
+  }
+  const args = ["-ss", seek.startInSeconds.toFixed(6)];
+  if (seek.durationInSeconds !== undefined) args.push("-t", seek.durationInSeconds.toFixed(6));
+  return args;
+}
+
+/** Demuxers the join reads: the concat script and the MP4 segments it names. */
+export const JOIN_DEMUXERS = "concat,mov,mp4,m4a,3gp,3g2,mj2";
+
+/** The join's command line: each concat script as an input, local files only. */
+export function joinArguments(inputs: MediaJoinInput[], outputArguments: string[]): FfmpegCommandLine {
+  if (inputs.length === 0) throw new CustodyError("Internal", "a join needs at least one concat script", { retryable: false });
+  const each = inputs.map((input) => {
+    if (input.kind !== "concat" || !input.path) throw new CustodyError("Internal", "a join input must be a local concat script", { retryable: false });
+    return { options: ["-protocol_whitelist", "file", "-format_whitelist", JOIN_DEMUXERS, "-f", "concat", "-safe", "1"], source: `file:${path.resolve(input.path)}` };
+  });
+  const commandInputs = each.map((input, k): FfmpegCommandInput => ({
+    options: [...(k === 0 ? ["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-nostats"] : []), ...input.options],
+    source: input.source,
+  }));
+  const outputOptions = [...outputArguments, "-progress"];
+  return { inputs: commandInputs, outputOptions, arguments: [...commandInputs.flatMap((i) => [...i.options, "-i", i.source]), ...outputOptions, PROGRESS_TARGET] };
 }

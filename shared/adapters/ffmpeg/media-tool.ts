@@ -27,11 +27,11 @@
 import * as os from "node:os";
 import { CustodyError, toCustodyError } from "../../errors";
 import { normaliseProbe, type FfprobeOutput } from "../../media/probe-normalise";
-import type { MediaInput, MediaProbe, MediaRunOptions, MediaRunResult, MediaTool } from "../../ports/media-tool";
+import type { MediaInput, MediaJoinInput, MediaProbe, MediaRunOptions, MediaRunResult, SegmentMediaTool } from "../../ports/media-tool";
 import { redactUrlQueries } from "../../text/redaction";
 import { locateMediaBinaries, type LocateMediaBinariesOptions, type MediaBinary } from "./media-binaries";
 import { ProgressFraction } from "./media-run-watchdog";
-import { ffmpegArguments, inputArguments } from "./arguments";
+import { ffmpegArguments, inputArguments, joinArguments, type FfmpegCommandLine } from "./arguments";
 import { childEnvironment } from "./environment";
 import { describeInput, failure, throwIfFailed, type FailedRun } from "./failures";
 import { runFfmpeg } from "./fluent-run";
@@ -57,7 +57,7 @@ export interface FfmpegMediaToolOptions extends LocateMediaBinariesOptions {
   stallTimeoutInMs?: number;
 }
 
-export interface FfmpegMediaTool extends MediaTool {
+export interface FfmpegMediaTool extends SegmentMediaTool {
   /** The binaries in use (after any copy to a writable directory). */
   readonly binaries: { readonly ffmpeg: MediaBinary; readonly ffprobe: MediaBinary };
   /** What fluent-ffmpeg spawns in place of ffmpeg to give it the minimal environment; undefined on Windows. */
@@ -103,6 +103,7 @@ export async function createFfmpegMediaTool(options: FfmpegMediaToolOptions = {}
     },
     probe: (input, runOptions) => probe(config, input, runOptions),
     run: (inputs, outputArguments, runOptions) => run(config, inputs, outputArguments, runOptions),
+    join: (inputs, outputArguments, runOptions) => join(config, inputs, outputArguments, runOptions),
   };
 }
 
@@ -150,7 +151,16 @@ async function run(config: Config, inputs: MediaInput | readonly MediaInput[], o
     // An input of the caller's would escape the allow-lists the adapter applies to the ones it adds.
     throw new CustodyError("Internal", "run() adds the inputs itself; `-i` in outputArguments is refused", { retryable: false });
   }
-  const command = ffmpegArguments(inputs, outputArguments, config.urlReadTimeoutInMs);
+  return execute(config, ffmpegArguments(inputs, outputArguments, config.urlReadTimeoutInMs, options.seek), input, outputArguments, options);
+}
+
+async function join(config: Config, inputs: MediaJoinInput[], outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult> {
+  if (outputArguments.includes("-i")) throw new CustodyError("Internal", "join() reads only its concat scripts; `-i` in outputArguments is refused", { retryable: false });
+  const command = joinArguments(inputs, outputArguments);
+  return execute(config, command, { kind: "file", path: inputs[0].path }, outputArguments, options);
+}
+
+async function execute(config: Config, command: FfmpegCommandLine, input: MediaInput, outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult> {
   const args = command.arguments;
   if (config.launcher) {
     try {
