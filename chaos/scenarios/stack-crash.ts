@@ -18,7 +18,8 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { projectFile } from "../../local/project-files";
-import { startChaosStack, until, waitForFinal, isFinal, type TappedEvent, type Upload } from "../harness";
+import type { EvidenceRecord } from "../../shared/evidence/record";
+import { readAll, startChaosStack, until, waitForFinal, isFinal, type TappedEvent, type Upload } from "../harness";
 import { measure, standardChecks, type ScenarioOutcome } from "../outcome";
 import type { Scenario } from "../scenario";
 
@@ -53,12 +54,8 @@ export function stackCrashScenario(options: StackCrashScenarioOptions): Scenario
         uploads = await first.upload(context.clip, options.uploads, name, 16);
         await until(
           async () => {
-            let final = 0;
-            for (const upload of uploads) {
-              const record = (await first.index.read(upload.evidenceId).catch(() => undefined))?.record;
-              if (record !== undefined && isFinal(record)) final++;
-            }
-            return final >= crashAfter;
+            const records = await readAll(first.index).catch(() => new Map<string, EvidenceRecord>());
+            return uploads.filter((u) => isFinal(records.get(u.evidenceId))).length >= crashAfter;
           },
           settleInMs,
           200,
@@ -67,11 +64,13 @@ export function stackCrashScenario(options: StackCrashScenarioOptions): Scenario
         // What downstream received before the crash (the host is dead: nothing new is published).
         await first.events.quiet(1000);
         before.push(...first.events.all);
+        // One listing of the index as the crash left it: the fingerprints to compare, and how many were final.
+        const atCrash = await readAll(first.index);
         for (const upload of uploads) {
-          const sha256 = (await first.index.read(upload.evidenceId).catch(() => undefined))?.record.hash?.sha256;
+          const sha256 = atCrash.get(upload.evidenceId)?.hash?.sha256;
           if (sha256 !== undefined) fingerprints.set(upload.evidenceId, sha256);
         }
-        const final = (await Promise.all(uploads.map(async (u) => (await first.index.read(u.evidenceId))?.record))).filter((r) => r !== undefined && isFinal(r)).length;
+        const final = uploads.filter((u) => isFinal(atCrash.get(u.evidenceId))).length;
         notes.push(`crashed with ${final} of ${uploads.length} final, ${before.length} events received`);
       } finally {
         await first.stop();

@@ -186,12 +186,18 @@ export function eventRendition(rendition: Rendition, stage: EventRendition["stag
     size: rendition.size,
     sha256: rendition.sha256,
   };
-  if (base !== undefined) out.url = `${base}/${encodeURIComponent(rendition.container)}/${rendition.path.split("/").map(encodeURIComponent).join("/")}`;
+  const url = renditionUrl(rendition, base);
+  if (url !== undefined) out.url = url;
   for (const key of ["width", "height", "durationInSeconds", "timeInSeconds"] as const) {
     const value = rendition[key];
     if (value !== undefined) out[key] = value;
   }
   return out;
+}
+
+/** A rendition's blob URL under the storage base (storageBaseUrl); undefined without one. */
+export function renditionUrl(rendition: Pick<Rendition, "container" | "path">, base: string | undefined): string | undefined {
+  return base === undefined ? undefined : `${base}/${encodeURIComponent(rendition.container)}/${rendition.path.split("/").map(encodeURIComponent).join("/")}`;
 }
 
 /**

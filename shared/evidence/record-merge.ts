@@ -39,6 +39,7 @@ import { CustodyError } from "../errors";
 import { canonicalJson } from "./canonical-json";
 import { describeFixity } from "./fixity";
 import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageState, StageStatus, SupersededRun, UpdateEvent } from "./record";
+import { isReprocessableStage } from "./reprocess";
 import { DEFAULT_RETRY_POLICY, describeBudget, retryBudgetSpent, retryDelayInMs, type RetryPolicy } from "./retry-policy";
 
 /** Who applies the change and when (the index function's identity and clock). */
@@ -153,7 +154,7 @@ export function applyStageResult(record: EvidenceRecord, reported: StageResultMe
     if (beats) {
       // A re-run that replaces the renditions of a recording already announced ready: downstream
       // holds the old ones, so an evidence-updated event is owed (published by the index).
-      if (result.reprocess !== undefined && result.outcome === "succeeded" && result.renditions !== undefined && record.finalEvent?.type === "evidence-ready" && isMediaStage(result.stage)) {
+      if (result.reprocess !== undefined && result.outcome === "succeeded" && result.renditions !== undefined && record.finalEvent?.type === "evidence-ready" && isReprocessableStage(result.stage)) {
         addUpdateEvent(next, {
           messageId: evidenceUpdatedMessageId(result.evidenceId, result.reprocess.id, result.stage),
           stage: result.stage,
@@ -369,10 +370,6 @@ function supersededRun(resultKey: string, startedAt: string, finishedAt: string,
   const reprocessId = reprocessIdOf(resultKey);
   if (reprocessId !== undefined) run.reprocessId = reprocessId;
   return run;
-}
-
-function isMediaStage(stage: PipelineStage): stage is UpdateEvent["stage"] {
-  return stage === "transcode" || stage === "thumbnail";
 }
 
 /** Adds an evidence-updated event once (by message id: a redelivered re-run result owes no second one). */

@@ -12,7 +12,7 @@
 import { EVIDENCE_EVENT_TYPES, type EvidenceUpdatedData } from "../contracts/evidence-events";
 import { CustodyError } from "../errors";
 import type { OutgoingMessage } from "../contracts/envelopes";
-import { eventCapture, eventOriginal, eventRendition, evidenceEventMessage, storageBaseUrl, type BuildFinalEventOptions } from "./final-event";
+import { eventCapture, eventOriginal, eventRendition, evidenceEventMessage, renditionUrl, storageBaseUrl, type BuildFinalEventOptions } from "./final-event";
 import type { EvidenceRecord, UpdateEvent } from "./record";
 
 export function buildUpdatedEvent(record: EvidenceRecord, update: UpdateEvent, options: BuildFinalEventOptions = {}): OutgoingMessage {
@@ -33,7 +33,7 @@ export function buildUpdatedEvent(record: EvidenceRecord, update: UpdateEvent, o
     stage: update.stage,
     renditions: update.renditions.map((rendition) => eventRendition(rendition, update.stage, base)),
     replaced: update.replaced.map(({ kind, name, container, path, size, sha256: digest }) => {
-      const url = eventRendition({ kind, name, container, path, size, sha256: digest, contentType: "" }, update.stage, base).url;
+      const url = renditionUrl({ container, path }, base);
       return { kind, stage: update.stage, name, container, path, size, sha256: digest, ...(url === undefined ? {} : { url }) };
     }),
     reprocess: { ...update.reprocess },
