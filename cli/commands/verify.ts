@@ -113,10 +113,7 @@ async function verifyOne(evidenceId: string, record: EvidenceRecord | undefined,
   try {
     const verified = await verifyEvidence(evidenceId, record, deps);
     if (verified === undefined) return { evidenceId, status: "not-found", reason: "neither the index nor the custody ledger knows this recording", differingSegments: [] };
-    report =
-      record === undefined
-        ? { ...verified, reason: [verified.reason, "the index holds no record: verified against the custody ledger alone (`custody reconcile` rebuilds the record)"].filter(Boolean).join("; ") }
-        : verified;
+    report = verified;
   } catch (error) {
     const code = isCustodyError(error) ? `${error.code}: ` : "";
     return { evidenceId, status: "error", reason: `${code}${(error as Error).message}`, differingSegments: [] };

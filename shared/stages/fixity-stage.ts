@@ -99,8 +99,11 @@ export async function verifyOriginal(record: EvidenceRecord, deps: VerifyOrigina
  */
 export async function verifyEvidence(evidenceId: string, record: EvidenceRecord | undefined, deps: VerifyOriginalDeps, options: VerifyOriginalOptions = {}): Promise<FixityReport | undefined> {
   const fromLedger = deps.ledger === undefined ? undefined : await recordFromLedger(evidenceId, deps.ledger);
-  const subject = record ?? fromLedger;
-  return subject === undefined ? undefined : verifyAgainst(subject, fromLedger, deps, options);
+  if (record !== undefined) return verifyAgainst(record, fromLedger, deps, options);
+  if (fromLedger === undefined) return undefined;
+  const report = await verifyAgainst(fromLedger, fromLedger, deps, options);
+  const note = "the index holds no record: verified against the custody ledger alone (`custody reconcile` rebuilds the record)";
+  return { ...report, reason: report.reason === undefined ? note : `${report.reason}; ${note}` };
 }
 
 async function recordFromLedger(evidenceId: string, ledger: NonNullable<VerifyOriginalDeps["ledger"]>): Promise<EvidenceRecord | undefined> {
