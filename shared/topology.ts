@@ -97,6 +97,12 @@ export const ENTITIES = {
    * media identity may send here and nowhere else; index refuses a hash or fixity claim on it.
    */
   mediaResults: queue("media-results"),
+  /**
+   * Work orders of the segment-parallel transcode, sent by the index (the only sender) to the
+   * media app: one per segment of a recording's plan, then one join per plan.
+   */
+  transcodeSegments: queue("transcode-segments"),
+  transcodeJoin: queue("transcode-join"),
   /** The product's public contract: evidence-ready / evidence-failed events. */
   evidenceReadyTopic: topic("evidence-ready"),
 } as const;

@@ -249,6 +249,8 @@ const RENDITION_DEF = {
       "enum": [
         "proxy",
         "audio-proxy",
+        "playlist",
+        "segment-manifest",
         "poster",
         "thumbnail",
         "sprite",
@@ -314,6 +316,11 @@ const RENDITION_DEF = {
       "type": "number",
       "minimum": 0,
       "description": "Thumbnails and poster: the position in the recording."
+    },
+    "segmentCount": {
+      "type": "integer",
+      "minimum": 1,
+      "description": "The segment manifest: how many segments the proxy was joined from (its `sha256` is the manifest's digest)."
     }
   },
   "additionalProperties": false
@@ -719,6 +726,8 @@ export const EVIDENCE_UPDATED_DATA_SCHEMA = {
           "enum": [
             "proxy",
             "audio-proxy",
+            "playlist",
+            "segment-manifest",
             "poster",
             "thumbnail",
             "sprite",
@@ -784,6 +793,11 @@ export const EVIDENCE_UPDATED_DATA_SCHEMA = {
           "type": "number",
           "minimum": 0,
           "description": "Thumbnails and poster: the position in the recording."
+        },
+        "segmentCount": {
+          "type": "integer",
+          "minimum": 1,
+          "description": "The segment manifest: how many segments the proxy was joined from (its `sha256` is the manifest's digest)."
         }
       },
       "additionalProperties": false
@@ -805,6 +819,8 @@ export const EVIDENCE_UPDATED_DATA_SCHEMA = {
           "enum": [
             "proxy",
             "audio-proxy",
+            "playlist",
+            "segment-manifest",
             "poster",
             "thumbnail",
             "sprite",

@@ -51,6 +51,52 @@ export function reprocessMessageId(evidenceId: string, requestId: string, stage:
   return `${evidenceId}:received:reprocess-${requestId}:${stage}`;
 }
 
+/**
+ * The segment-parallel transcode's messages (contracts/messages.ts). `run` is the transcode
+ * run they belong to — `pipeline`, or `reprocess-<id>` — and `plan` the first 12 hex digits of
+ * the plan id, so a re-planned run (other settings) never shares ids with the first plan.
+ */
+export function segmentRunTag(planId: string, reprocessId: string | undefined): string {
+  return `${reprocessId === undefined ? "pipeline" : `rp-${reprocessId}`}:${planId.slice(0, 12)}`;
+}
+
+/** Ids past Service Bus's limit (a long reprocess id) keep their start and end around a digest of the whole. */
+function bounded(id: string): string {
+  if (id.length <= MAX_MESSAGE_ID_LENGTH) return id;
+  const digest = createHash("sha256").update(id, "utf8").digest("hex").slice(0, 24);
+  return `${id.slice(0, 48)}~${digest}~${id.slice(-(MAX_MESSAGE_ID_LENGTH - 50 - digest.length))}`;
+}
+
+/** The plan claim of one round of the transcode stage (round 0: the pipeline's own run). */
+export function segmentPlanMessageId(message: { evidenceId: string; planId: string; attempt: number; reprocess?: { id: string }; retry?: { round: number } }): string {
+  return bounded(`${message.evidenceId}:plan:${segmentRunTag(message.planId, message.reprocess?.id)}:r${message.retry?.round ?? 0}:${message.attempt}`);
+}
+
+/** The index's order for one segment: per plan round (a stage retry re-sends what is still owed) and per segment retry round. */
+export function segmentRequestMessageId(evidenceId: string, planId: string, reprocessId: string | undefined, index: number, planRound: number, segmentRound: number): string {
+  return bounded(`${evidenceId}:segment:${segmentRunTag(planId, reprocessId)}:${index}:r${planRound}:s${segmentRound}`);
+}
+
+/** One segment run's report (each attempt and round its own, a final failure marked as such: see stageResultMessageId). */
+export function segmentResultMessageId(result: {
+  evidenceId: string;
+  planId: string;
+  segment: { index: number };
+  attempt: number;
+  outcome: string;
+  final: boolean;
+  reprocess?: { id: string };
+  retry?: { round: number };
+}): string {
+  const suffix = result.outcome === "failed" && result.final ? ":final" : "";
+  return bounded(`${result.evidenceId}:segres:${segmentRunTag(result.planId, result.reprocess?.id)}:${result.segment.index}:s${result.retry?.round ?? 0}:${result.attempt}:${result.outcome}${suffix}`);
+}
+
+/** The index's order to join a plan's segments, per round of the transcode stage. */
+export function joinRequestMessageId(evidenceId: string, planId: string, reprocessId: string | undefined, round: number): string {
+  return bounded(`${evidenceId}:join:${segmentRunTag(planId, reprocessId)}:r${round}`);
+}
+
 export function evidenceReadyMessageId(evidenceId: string): string {
   return `${evidenceId}:ready`;
 }

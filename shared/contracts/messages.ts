@@ -186,6 +186,36 @@ const hashResultSchema = {
 } as const;
 export type HashResult = FromSchema<typeof hashResultSchema>;
 
+/** One stream as ffprobe described it (bounded: shared/media/report-bounds.ts). */
+const reportedStreamSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["index", "type"],
+  properties: {
+    index: optionalInteger,
+    type: { enum: ["video", "audio", "data", "subtitle", "attachment", "unknown"] },
+    codec: shortText(64),
+    codecTag: shortText(64),
+    handlerName: shortText(256),
+    width: optionalInteger,
+    height: optionalInteger,
+    frameRate: optionalNumber,
+    rotation: { enum: [0, 90, 180, 270] },
+    pixelFormat: shortText(64),
+    bitDepth: optionalInteger,
+    colorTransfer: shortText(64),
+    colorPrimaries: shortText(64),
+    hdr: { type: "boolean" },
+    sampleRate: optionalInteger,
+    channels: optionalInteger,
+    durationInSeconds: optionalNumber,
+    frames: optionalInteger,
+    isDefault: { type: "boolean" },
+    isAttachedPicture: { type: "boolean" },
+  },
+} as const;
+export type ReportedStream = FromSchema<typeof reportedStreamSchema>;
+
 /**
  * What ffprobe found, as it travels in a message: the domain's MediaProbe bounded to this
  * schema (shared/media/report-bounds.ts) — strings within their limits, rotation one of the
@@ -203,33 +233,7 @@ const reportedMediaProbeSchema = {
     streams: {
       type: "array",
       maxItems: 1000,
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["index", "type"],
-        properties: {
-          index: optionalInteger,
-          type: { enum: ["video", "audio", "data", "subtitle", "attachment", "unknown"] },
-          codec: shortText(64),
-          codecTag: shortText(64),
-          handlerName: shortText(256),
-          width: optionalInteger,
-          height: optionalInteger,
-          frameRate: optionalNumber,
-          rotation: { enum: [0, 90, 180, 270] },
-          pixelFormat: shortText(64),
-          bitDepth: optionalInteger,
-          colorTransfer: shortText(64),
-          colorPrimaries: shortText(64),
-          hdr: { type: "boolean" },
-          sampleRate: optionalInteger,
-          channels: optionalInteger,
-          durationInSeconds: optionalNumber,
-          frames: optionalInteger,
-          isDefault: { type: "boolean" },
-          isAttachedPicture: { type: "boolean" },
-        },
-      },
+      items: reportedStreamSchema,
     },
     primaryVideoIndex: optionalInteger,
     primaryAudioIndex: optionalInteger,
@@ -247,7 +251,7 @@ const renditionSchema = {
   additionalProperties: false,
   required: ["kind", "name", "container", "path", "contentType", "size", "sha256"],
   properties: {
-    kind: { enum: ["proxy", "audio-proxy", "poster", "thumbnail", "sprite", "sprite-vtt"] },
+    kind: { enum: ["proxy", "audio-proxy", "playlist", "segment-manifest", "poster", "thumbnail", "sprite", "sprite-vtt"] },
     /** File name inside the stage's folder, e.g. `proxy.mp4`, `thumb-03.jpg`. */
     name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$" },
     /** Always the derived container (originals are never written). */
@@ -263,6 +267,8 @@ const renditionSchema = {
     durationInSeconds: optionalNumber,
     /** For stills: the time in the recording the frame shows (seconds from the start). */
     timeInSeconds: optionalNumber,
+    /** For the segment manifest: how many segments the proxy was joined from. */
+    segmentCount: { type: "integer", minimum: 1 },
   },
 } as const;
 export type Rendition = FromSchema<typeof renditionSchema>;
@@ -366,6 +372,217 @@ export const STAGE_RESULT_SCHEMA = {
   ],
 } as const;
 export type StageResultMessage = FromSchema<typeof STAGE_RESULT_SCHEMA>;
+
+// ---- Segment-parallel transcode (docs/architecture.md "Long recordings") ----------------------
+//
+// The transcode stage of one recording is a run of work orders, all through the index (the
+// single writer, and the only one that hands out work): the media app's plan run claims a
+// `segment-plan`; the index records it and sends one `segment-request` per segment to
+// `transcode-segments`; each segment run claims a `segment-result`; once every segment of the
+// plan succeeded the index sends one `join-request` to `transcode-join`; the join run reports
+// the transcode stage's ordinary `stage-result`.
+
+/** Segments one plan may have: the planner lengthens segments beyond this (bounds messages and the record). */
+export const MAX_SEGMENTS_PER_PLAN = 400;
+
+/** One time range of the recording (shared/media/segment-plan.ts SegmentRange). */
+const segmentRangeSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["index", "startInMicroseconds"],
+  properties: {
+    index: { type: "integer", minimum: 0, maximum: MAX_SEGMENTS_PER_PLAN - 1 },
+    startInMicroseconds: { type: "integer", minimum: 0 },
+    /** Exclusive; absent: to the end of the recording (its duration is unknown). */
+    endInMicroseconds: { type: "integer", minimum: 1 },
+  },
+} as const;
+export type SegmentRangeMessage = FromSchema<typeof segmentRangeSchema>;
+
+/** What every segment run and the join need of the plan (shared/media/segment-plan.ts SegmentPlan, without the ranges). */
+const segmentPlanShapeProperties = {
+  kind: { enum: ["video", "audio"] },
+  videoIndex: optionalInteger,
+  audioIndex: optionalInteger,
+  /** Sample rate of the proxy's audio: the AAC frame grid the boundaries sit on. */
+  audioSampleRate: { type: "integer", minimum: 1 },
+  durationInSeconds: optionalNumber,
+  /** The segment length the plan aimed at (CUSTODY_SEGMENT_SECONDS, lengthened for very long recordings). */
+  targetSeconds: { type: "number", exclusiveMinimum: 0 },
+  /** Longest side of the proxy (CUSTODY_PROXY_MAX_SIDE). */
+  maxSide: { type: "integer", minimum: 16 },
+} as const;
+const segmentPlanShapeSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "targetSeconds", "maxSide"],
+  properties: segmentPlanShapeProperties,
+} as const;
+export type SegmentPlanShape = FromSchema<typeof segmentPlanShapeSchema>;
+
+const segmentPlanBodySchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "targetSeconds", "maxSide", "segments"],
+  properties: { ...segmentPlanShapeProperties, segments: { type: "array", minItems: 1, maxItems: MAX_SEGMENTS_PER_PLAN, items: segmentRangeSchema } },
+} as const;
+export type SegmentPlanBody = FromSchema<typeof segmentPlanBodySchema>;
+
+/** The mapped streams of the original (video and/or audio) as the probe described them: what a segment's encode is planned from. */
+const mappedStreamsSchema = { type: "array", minItems: 1, maxItems: 2, items: reportedStreamSchema } as const;
+
+/** Who ran a work order and how it went (shared by the plan and segment claims). */
+const runProperties = {
+  attempt: { type: "integer", minimum: 1 },
+  startedAt: isoTime,
+  finishedAt: isoTime,
+  actor: shortText(256),
+  /** The operator's request when the transcode run is a `custody reprocess` (copied along the whole run). */
+  reprocess: reprocessSchema,
+} as const;
+
+/** The media app's plan of a recording's transcode, claimed on media-results; the index records it and hands out the segments. */
+export const SEGMENT_PLAN_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "https://custody.example/schemas/segment-plan.v1.json",
+  title: "segment-plan",
+  type: "object",
+  additionalProperties: false,
+  required: ["schemaVersion", "kind", "evidenceId", "planId", "plan", "streams", "media", "attempt", "startedAt", "finishedAt", "actor"],
+  properties: {
+    schemaVersion: { const: 1 },
+    kind: { const: "segment-plan" },
+    evidenceId: evidenceIdSchema,
+    /** SHA-256 of the plan's canonical JSON (shared/evidence/segment-run.ts planIdOf): the index checks it. */
+    planId: sha256Hex,
+    plan: segmentPlanBodySchema,
+    streams: mappedStreamsSchema,
+    /** What ffprobe found in the original (kept on the record like a stage result's). */
+    media: reportedMediaProbeSchema,
+    ...runProperties,
+    /** The transcode stage's retry round this plan was made in (from the evidence-received message). */
+    retry: retrySchema,
+  },
+} as const;
+export type SegmentPlanMessage = FromSchema<typeof SEGMENT_PLAN_SCHEMA>;
+
+/** One segment's encode, sent by the index to `transcode-segments`. */
+export const SEGMENT_REQUEST_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "https://custody.example/schemas/segment-request.v1.json",
+  title: "segment-request",
+  type: "object",
+  additionalProperties: false,
+  required: ["schemaVersion", "kind", "evidenceId", "original", "planId", "plan", "streams", "segmentCount", "segment"],
+  properties: {
+    schemaVersion: { const: 1 },
+    kind: { const: "segment-request" },
+    evidenceId: evidenceIdSchema,
+    original: originalSchema,
+    planId: sha256Hex,
+    plan: segmentPlanShapeSchema,
+    streams: mappedStreamsSchema,
+    segmentCount: { type: "integer", minimum: 1, maximum: MAX_SEGMENTS_PER_PLAN },
+    segment: segmentRangeSchema,
+    reprocess: reprocessSchema,
+    /** Present when the index re-sends the segment after a transient failure (its round; the budget counts from firstFailedAt). */
+    retry: retrySchema,
+  },
+} as const;
+export type SegmentRequestMessage = FromSchema<typeof SEGMENT_REQUEST_SCHEMA>;
+
+/** One file a segment run wrote: its name carries part of its digest, so another run's different bytes land elsewhere. */
+const segmentFileSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["stream", "name", "size", "sha256"],
+  properties: {
+    stream: { enum: ["video", "audio"] },
+    /** `segment-<index>-<stream>-<first 16 hex of its SHA-256>.mp4`, in the run's transcode folder. */
+    name: { type: "string", pattern: "^segment-[0-9]{5}-(video|audio)-[0-9a-f]{16}\\.mp4$" },
+    size: { type: "integer", minimum: 1 },
+    sha256: sha256Hex,
+  },
+} as const;
+export type SegmentFile = FromSchema<typeof segmentFileSchema>;
+
+/** What a segment run produced, as the join needs it. */
+const encodedSegmentProperties = {
+  files: { type: "array", minItems: 1, maxItems: 2, items: segmentFileSchema },
+  /** Video frames in the segment's video file (the join checks the sum). */
+  frames: optionalInteger,
+  /** Seconds of audio before the segment's start in its audio file (dropped at the join). */
+  audioPreRollInSeconds: optionalNumber,
+  /** The segment's length in seconds; absent for a last segment of unknown end. */
+  lengthInSeconds: optionalNumber,
+} as const;
+
+/** A segment run's outcome, claimed on media-results. */
+export const SEGMENT_RESULT_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "https://custody.example/schemas/segment-result.v1.json",
+  title: "segment-result",
+  type: "object",
+  additionalProperties: false,
+  required: ["schemaVersion", "kind", "evidenceId", "planId", "segmentCount", "segment", "outcome", "final", "attempt", "startedAt", "finishedAt", "actor"],
+  properties: {
+    schemaVersion: { const: 1 },
+    kind: { const: "segment-result" },
+    evidenceId: evidenceIdSchema,
+    planId: sha256Hex,
+    segmentCount: { type: "integer", minimum: 1, maximum: MAX_SEGMENTS_PER_PLAN },
+    segment: segmentRangeSchema,
+    outcome: { enum: ["succeeded", "failed"] },
+    /** False for a failure the index retries (transient). */
+    final: { type: "boolean" },
+    ...runProperties,
+    ...encodedSegmentProperties,
+    error: stageErrorSchema,
+    /** Source version, tools, the exact ffmpeg arguments of the segment's encode. */
+    provenance: provenanceSchema,
+    retry: retrySchema,
+  },
+  allOf: [
+    { if: { properties: { outcome: { const: "failed" } } }, then: { required: ["error"] } },
+    { if: { properties: { outcome: { const: "succeeded" } } }, then: { required: ["files", "provenance"] } },
+  ],
+} as const;
+export type SegmentResultMessage = FromSchema<typeof SEGMENT_RESULT_SCHEMA>;
+
+/** The join of a plan whose segments all succeeded, sent by the index to `transcode-join`. */
+export const JOIN_REQUEST_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "https://custody.example/schemas/join-request.v1.json",
+  title: "join-request",
+  type: "object",
+  additionalProperties: false,
+  required: ["schemaVersion", "kind", "evidenceId", "original", "planId", "plan", "streams", "segments"],
+  properties: {
+    schemaVersion: { const: 1 },
+    kind: { const: "join-request" },
+    evidenceId: evidenceIdSchema,
+    original: originalSchema,
+    planId: sha256Hex,
+    plan: segmentPlanShapeSchema,
+    streams: mappedStreamsSchema,
+    /** Every segment of the plan, in order, as its winning result reported it. */
+    segments: {
+      type: "array",
+      minItems: 1,
+      maxItems: MAX_SEGMENTS_PER_PLAN,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["index", "startInMicroseconds", "files"],
+        properties: { ...segmentRangeSchema.properties, ...encodedSegmentProperties },
+      },
+    },
+    reprocess: reprocessSchema,
+    /** The transcode stage's retry round (a transient failure of the join is retried as the stage's next round). */
+    retry: retrySchema,
+  },
+} as const;
+export type JoinRequestMessage = FromSchema<typeof JOIN_REQUEST_SCHEMA>;
 
 export type PipelineMessage = EvidenceReceivedMessage | StageResultMessage;
 

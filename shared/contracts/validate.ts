@@ -5,12 +5,31 @@
  */
 import Ajv2020 from "ajv/dist/2020";
 import { CustodyError } from "../errors";
-import { EVIDENCE_RECEIVED_SCHEMA, FIXITY_RESULT_SCHEMA, STAGE_RESULT_SCHEMA, type EvidenceReceivedMessage, type FixityResultMessage, type StageResultMessage } from "./messages";
+import {
+  EVIDENCE_RECEIVED_SCHEMA,
+  FIXITY_RESULT_SCHEMA,
+  JOIN_REQUEST_SCHEMA,
+  SEGMENT_PLAN_SCHEMA,
+  SEGMENT_REQUEST_SCHEMA,
+  SEGMENT_RESULT_SCHEMA,
+  STAGE_RESULT_SCHEMA,
+  type EvidenceReceivedMessage,
+  type FixityResultMessage,
+  type JoinRequestMessage,
+  type SegmentPlanMessage,
+  type SegmentRequestMessage,
+  type SegmentResultMessage,
+  type StageResultMessage,
+} from "./messages";
 
 export interface MessageKinds {
   "evidence-received": EvidenceReceivedMessage;
   "stage-result": StageResultMessage;
   "fixity-result": FixityResultMessage;
+  "segment-plan": SegmentPlanMessage;
+  "segment-request": SegmentRequestMessage;
+  "segment-result": SegmentResultMessage;
+  "join-request": JoinRequestMessage;
 }
 export type MessageKind = keyof MessageKinds;
 
@@ -20,6 +39,10 @@ const validators = {
   "evidence-received": ajv.compile(EVIDENCE_RECEIVED_SCHEMA),
   "stage-result": ajv.compile(STAGE_RESULT_SCHEMA),
   "fixity-result": ajv.compile(FIXITY_RESULT_SCHEMA),
+  "segment-plan": ajv.compile(SEGMENT_PLAN_SCHEMA),
+  "segment-request": ajv.compile(SEGMENT_REQUEST_SCHEMA),
+  "segment-result": ajv.compile(SEGMENT_RESULT_SCHEMA),
+  "join-request": ajv.compile(JOIN_REQUEST_SCHEMA),
 };
 
 /** Validates a received body (an object, a JSON string or a Buffer of JSON) as `kind`. */

@@ -188,7 +188,7 @@ export function eventRendition(rendition: Rendition, stage: EventRendition["stag
   };
   const url = renditionUrl(rendition, base);
   if (url !== undefined) out.url = url;
-  for (const key of ["width", "height", "durationInSeconds", "timeInSeconds"] as const) {
+  for (const key of ["width", "height", "durationInSeconds", "timeInSeconds", "segmentCount"] as const) {
     const value = rendition[key];
     if (value !== undefined) out[key] = value;
   }
