@@ -13,7 +13,8 @@ import * as path from "node:path";
 import type { Command } from "commander";
 import { blobCreatedEvent } from "../../shared/contracts/blob-created-cloud-event";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
-import type { EvidenceRecord, EvidenceStatus } from "../../shared/evidence/record";
+import type { EvidenceRecord, EvidenceStatus, TranscodeRun } from "../../shared/evidence/record";
+import { describeSegment } from "../../shared/evidence/segment-run";
 import { isWaiting } from "../../shared/evidence/record-merge";
 import { ENTITIES } from "../../shared/topology";
 import { openDock, type DockUploadResult } from "../../shared/adapters/dock-upload";
@@ -390,7 +391,25 @@ export function describeRecord(record: EvidenceRecord): string {
       );
     }
   }
+  for (const run of record.transcodeRuns ?? []) lines.push(...describeTranscodeRun(run));
   for (const finding of record.integrityFindings) lines.push(`  FINDING    ${finding.code}: ${printable(finding.message)}`);
   if (record.rejection) for (const reason of record.rejection.reasons) lines.push(`  REJECTED   ${reason.code}: ${printable(reason.message)}`);
   return lines.join("\n");
+}
+
+/** A segment-parallel transcode run: progress, and what an operator must look at (segments waiting or failed, the join). */
+function describeTranscodeRun(run: TranscodeRun): string[] {
+  const count = run.segments.length;
+  const done = run.segments.filter((s) => s.status === "succeeded").length;
+  const join = run.join === undefined ? "" : run.join.publishedAt === undefined ? "; join owed" : `; join requested (round ${run.join.round})`;
+  const lines = [`  segments   ${done}/${count} encoded (plan ${run.planId.slice(0, 12)}${run.reprocess ? `, reprocess ${printable(run.reprocess.id)}` : ""}, round ${run.round})${join}`];
+  for (const segment of run.segments) {
+    const range = run.plan.segments[segment.index];
+    if (segment.status === "failed") lines.push(`             FAILED ${describeSegment(range, count)}: ${segment.lastError?.code ?? "Unknown"}: ${printable(segment.lastError?.message ?? "")}`);
+    else if (segment.status === "pending" && segment.retry)
+      lines.push(
+        `             waiting ${describeSegment(range, count)}: retry ${segment.retry.round + 1} due ${segment.retry.nextAttemptAt} (${segment.lastError?.code ?? "?"}: ${printable(segment.lastError?.message ?? "")})`,
+      );
+  }
+  return lines;
 }
