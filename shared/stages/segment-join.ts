@@ -34,7 +34,7 @@ import { pipeline } from "node:stream/promises";
 import type { MediaToolRun, Rendition, RenditionKind } from "../contracts/messages";
 import { CustodyError, toCustodyError } from "../errors";
 import { silentLogger, type Logger } from "../logging";
-import { Fmp4Indexer, trackOf, type Fmp4Index } from "../media/fmp4-index";
+import { Fmp4Indexer, trackTotals, type Fmp4Index } from "../media/fmp4-index";
 import { hlsPlaylist } from "../media/hls-playlist";
 import { DEFAULT_FRAGMENT_SECONDS, fragmentedJoinArguments, joinLists, type EncodedSegment, type SegmentPlan } from "../media/segment-plan";
 import { fragmentedJoinProblems, type JoinExpectation } from "../media/verify-join";
@@ -239,8 +239,9 @@ export async function joinSegmentsToBlob(deps: JoinSegmentsDeps, request: JoinSe
       { kind: "stream", stream: Readable.from([Buffer.from(playlistText, "utf8")]) },
       { abortSignal: options.abortSignal },
     );
-    const timing = trackOf(index, audioOnly ? "soun" : "vide");
-    const durationInSeconds = timing === undefined ? undefined : index.fragments.reduce((sum, f) => sum + (f.tracks.find((t) => t.trackId === timing.id)?.duration ?? 0), 0) / timing.timescale;
+    const finished = index;
+    // As a player states it: the longest track.
+    const durationInSeconds = Math.max(0, ...index.tracks.map((t) => trackTotals(finished, t.id).duration / t.timescale)) || undefined;
     const picture = headPicture(headProbe);
     const renditions: JoinRendition[] = [
       rendition(audioOnly ? "audio-proxy" : "proxy", proxyName, proxy, { ...picture, ...(durationInSeconds === undefined ? {} : { durationInSeconds }) }),
