@@ -286,6 +286,17 @@ describe("stitching the real fixtures from at least two segments, read from Blob
   );
 });
 
+test("a generated video-only recording (no audio track) is stitched and verified", async () => {
+  const clip = h.generate("video-only.mp4", ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=6", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]);
+  const prepared = await prepare(clip, 2);
+  expect(prepared.request.plan.segments.length).toBe(3);
+  const result = await joinSegmentsToBlob({ blobs: h.store, media: h.media }, prepared.request);
+  const out = await download(result);
+  expect(h.ffprobe(out.proxy).streams.map((s) => s.codec_type)).toEqual(["video"]);
+  expect(packets(out.proxy, "v:0")).toHaveLength(180);
+  expect(await fsp.readFile(out.playlist, "utf8")).toContain('#EXT-X-MAP:URI="proxy.mp4"');
+}, 60_000);
+
 describe("a segment missing or altered: a clear error, nothing published", () => {
   let prepared: Prepared;
 
