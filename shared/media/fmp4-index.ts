@@ -180,7 +180,8 @@ export class Fmp4Indexer {
   }
 
   private finishHeaderBox(): void {
-    const box = this.box!;
+    const box = this.box;
+    if (box === undefined) return;
     const body = this.take();
     this.box = undefined;
     if (box.type === "moov") {
@@ -242,8 +243,14 @@ export class Fmp4Indexer {
         let at = 8;
         if (flags & 0x1) at += 8;
         if (flags & 0x2) at += 4;
-        if (flags & 0x8) (defaults.duration = b.readUInt32BE(at)), (at += 4);
-        if (flags & 0x10) (defaults.size = b.readUInt32BE(at)), (at += 4);
+        if (flags & 0x8) {
+          defaults.duration = b.readUInt32BE(at);
+          at += 4;
+        }
+        if (flags & 0x10) {
+          defaults.size = b.readUInt32BE(at);
+          at += 4;
+        }
         if (flags & 0x20) defaults.flags = b.readUInt32BE(at);
       } else if (child.type === "tfdt") {
         base = b.readUInt8(0) === 1 ? Number(b.readBigUInt64BE(4)) : b.readUInt32BE(4);
@@ -253,15 +260,24 @@ export class Fmp4Indexer {
         let at = 8;
         if (flags & 0x1) at += 4;
         let firstFlags: number | undefined;
-        if (flags & 0x4) (firstFlags = b.readUInt32BE(at)), (at += 4);
+        if (flags & 0x4) {
+          firstFlags = b.readUInt32BE(at);
+          at += 4;
+        }
         const perSample = 4 * [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f).length;
         if (at + count * perSample > b.length) throw invalid(`a trun at fragment byte ${moofOffset} claims ${count} samples but is only ${b.length} bytes`);
         for (let i = 0; i < count; i++) {
           let duration = defaults.duration;
           let size = defaults.size;
           let sampleFlags = i === 0 && firstFlags !== undefined ? firstFlags : defaults.flags;
-          if (flags & 0x100) (duration = b.readUInt32BE(at)), (at += 4);
-          if (flags & 0x200) (size = b.readUInt32BE(at)), (at += 4);
+          if (flags & 0x100) {
+            duration = b.readUInt32BE(at);
+            at += 4;
+          }
+          if (flags & 0x200) {
+            size = b.readUInt32BE(at);
+            at += 4;
+          }
           if (flags & 0x400) {
             if (!(i === 0 && firstFlags !== undefined)) sampleFlags = b.readUInt32BE(at);
             at += 4;

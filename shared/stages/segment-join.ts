@@ -292,14 +292,19 @@ function segmentFiles(request: JoinSegmentsRequest): Array<{ segment: JoinSegmen
 }
 
 /** The file exists and its bytes hash to the recorded SHA-256; returns its ref pinned to that ETag. */
-async function checkSegmentFile(blobs: MediaBlobStore, item: { segment: JoinSegment; kind: "video" | "audio"; file: JoinSegmentFile; plan: SegmentPlan }, abortSignal?: AbortSignal): Promise<PinnedFile> {
+async function checkSegmentFile(
+  blobs: MediaBlobStore,
+  item: { segment: JoinSegment; kind: "video" | "audio"; file: JoinSegmentFile; plan: SegmentPlan },
+  abortSignal?: AbortSignal,
+): Promise<PinnedFile> {
   const described = { segment: item.segment, kind: item.kind, plan: item.plan };
   let properties;
   try {
     properties = await blobs.getProperties(item.file.blob);
   } catch (error) {
     const failure = toCustodyError(error);
-    if (failure.code === "OriginalNotFound" || failure.code === "OriginalChanged") throw segmentFailure(described, failure.code === "OriginalNotFound" ? "does not exist" : "was replaced after its segment run");
+    if (failure.code === "OriginalNotFound" || failure.code === "OriginalChanged")
+      throw segmentFailure(described, failure.code === "OriginalNotFound" ? "does not exist" : "was replaced after its segment run");
     throw failure;
   }
   const ref: BlobRef = { ...item.file.blob, etag: properties.etag };

@@ -356,4 +356,3 @@ describe("a segment missing or altered: a clear error, nothing published", () =>
     expect(result.renditions.map((r) => r.path)).toEqual([`${request.target.evidenceId}/transcode/reprocess-r-1/proxy.mp4`, `${request.target.evidenceId}/transcode/reprocess-r-1/proxy.m3u8`]);
   });
 });
-
