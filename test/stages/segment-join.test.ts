@@ -14,7 +14,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { fragmentIndexProblems } from "../../shared/media/verify-join";
 import { indexFmp4 } from "../../shared/media/fmp4-index";
-import { planSegmentEncode, planSegments } from "../../shared/media/segment-plan";
+import { joinLists, planSegmentEncode, planSegments } from "../../shared/media/segment-plan";
 import { aacStatedSlack } from "../../shared/media/verify-join";
 import { joinSegmentsToBlob, type JoinSegment, type JoinSegmentsRequest, type SegmentJoinResult } from "../../shared/stages/segment-join";
 import { FIXTURES, sha256, startMediaHarness, type MediaHarness } from "./media-harness";
@@ -354,5 +354,84 @@ describe("a segment missing or altered: a clear error, nothing published", () =>
     const request: JoinSegmentsRequest = { ...prepared.request, target: { ...prepared.request.target, reprocessId: "r-1" } };
     const result = await joinSegmentsToBlob({ blobs: h.store, media: h.media }, request);
     expect(result.renditions.map((r) => r.path)).toEqual([`${request.target.evidenceId}/transcode/reprocess-r-1/proxy.mp4`, `${request.target.evidenceId}/transcode/reprocess-r-1/proxy.m3u8`]);
+  });
+});
+
+describe("the media tool's join over read URLs (the adapter entry)", () => {
+  let prepared: Prepared;
+  let work: string;
+  const drain = async (output: NodeJS.ReadableStream) => {
+    let bytes = 0;
+    for await (const chunk of output) bytes += (chunk as Buffer).length;
+    return bytes;
+  };
+
+  beforeAll(async () => {
+    prepared = await prepare(path.join(FIXTURES, "gopro_max_heromode_gpmf.mp4"), 4);
+    work = await fsp.mkdtemp(path.join(h.work, "adapter-"));
+  }, 60_000);
+
+  /** The video script of the prepared segments over their read URLs (joinLists), `rename` applied to each blob name (the SAS then no longer matches). */
+  async function script(rename = (name: string) => name): Promise<{ file: string; urls: string[] }> {
+    const urls: string[] = [];
+    for (const segment of prepared.request.segments) urls.push((await h.store.readUrl(segment.video!.blob, 60_000)).replace(segment.video!.blob.name, rename(segment.video!.blob.name)));
+    const encoded = prepared.request.segments.map((s, i) => ({ ...s, videoFile: urls[i] }));
+    const file = path.join(work, `video-${++counter}.ffconcat`);
+    await fsp.writeFile(file, joinLists({ ...prepared.request.plan, audioIndex: undefined }, encoded, { names: "url" }).video!);
+    return { file, urls };
+  }
+
+  test("a script naming anything but read URLs is refused before ffmpeg runs", async () => {
+    const file = path.join(work, "local.ffconcat");
+    await fsp.writeFile(file, "ffconcat version 1.0\nfile '/etc/hostname'\n");
+    await expect(h.media.joinToStream([{ kind: "concat-urls", path: file }], ["-c", "copy", "-f", "mp4"], drain, { timeoutInMs: 60_000, workDir: work })).rejects.toMatchObject({
+      code: "Internal",
+      message: expect.stringMatching(/line 2 of a concat script of read URLs/),
+    });
+    await expect(h.media.joinToStream([{ kind: "concat-urls", path: file }], ["-i", "x", "-f", "mp4"], drain, { timeoutInMs: 60_000, workDir: work })).rejects.toMatchObject({ code: "Internal" });
+  });
+
+  test("a segment URL that fails mid-join fails the run (not a short output), with no SAS in the error or the arguments", async () => {
+    const { file, urls } = await script((name) => (name.endsWith("00001.video.mp4") ? name.replace("00001", "00042") : name));
+    const signature = /sig=([^&]+)/.exec(urls[0])![1];
+    const failure = await h.media
+      .joinToStream([{ kind: "concat-urls", path: file }], ["-map", "0:v:0", "-c", "copy", "-movflags", "empty_moov+frag_keyframe", "-f", "mp4"], drain, { timeoutInMs: 60_000, workDir: work })
+      .then(
+        () => undefined,
+        (error: unknown) => error as Error & { code: string; stderrTail: string; arguments: string[] },
+      );
+    expect(failure).toBeDefined();
+    expect(failure!.message).toMatch(/Impossible to open .*00042\.video\.mp4\?<redacted>/);
+    for (const text of [failure!.message, failure!.stderrTail, failure!.arguments.join(" ")]) expect(text).not.toContain(decodeURIComponent(signature));
+    expect(failure!.message).not.toContain(signature);
+  });
+
+  test("a consumer that stops reading stalls ffmpeg: killed after the stall window, transient", async () => {
+    const { file } = await script();
+    const started = Date.now();
+    await expect(
+      h.media.joinToStream([{ kind: "concat-urls", path: file }], ["-map", "0:v:0", "-c", "copy", "-movflags", "empty_moov+frag_keyframe", "-f", "mp4"], () => new Promise<never>(() => undefined), {
+        timeoutInMs: 60_000,
+        stallTimeoutInMs: 1_500,
+        workDir: work,
+      }),
+    ).rejects.toMatchObject({ code: "Transient", message: expect.stringMatching(/made no progress/) });
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  test("a consumer that fails kills ffmpeg; its failure is the one reported", async () => {
+    const { file } = await script();
+    await expect(
+      h.media.joinToStream(
+        [{ kind: "concat-urls", path: file }],
+        ["-map", "0:v:0", "-c", "copy", "-movflags", "empty_moov+frag_keyframe", "-f", "mp4"],
+        async (output) => {
+          for await (const _ of output) throw new Error("upload refused");
+          return 0;
+        },
+        { timeoutInMs: 60_000, workDir: work },
+      ),
+    ).rejects.toThrow("upload refused");
+    expect(await fsp.readdir(work)).not.toContainEqual(expect.stringMatching(/\.sock$/));
   });
 });

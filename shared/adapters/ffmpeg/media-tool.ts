@@ -205,6 +205,8 @@ async function joinToStream<T>(
       return;
     }
     connection = socket;
+    // The consumer sees a failure through its own reading; an unread socket must not throw it as an unhandled 'error'.
+    socket.on("error", () => undefined);
     connected(socket);
   });
   await new Promise<void>((resolve, reject) => {
@@ -213,10 +215,12 @@ async function joinToStream<T>(
   });
   try {
     const input: MediaInput = { kind: "url", url: firstUrl };
-    let consumerFailedFirst = false;
+    // Set when ffmpeg failed on its own (not killed because the consumer gave up).
+    let ffmpegFailedFirst = false;
     const running = execute(config, streamJoinArguments(inputs, outputArguments, `unix:${socketPath}`), input, outputArguments, { ...options, abortSignal }).then(
       (result) => ({ ...result, stderrTail: redactUrlQueries(result.stderrTail) }),
       (error: unknown) => {
+        ffmpegFailedFirst = !stop.signal.aborted;
         const failed = redacted(error);
         connection?.destroy(failed);
         throw failed;
@@ -229,14 +233,23 @@ async function joinToStream<T>(
     }
     const consumed = consume(first, running);
     // The consumer giving up kills ffmpeg (its failure is then the one reported, not the kill).
-    consumed.catch(() => {
-      consumerFailedFirst = !stop.signal.aborted && connection?.errored === null;
-      stop.abort(new Error("the consumer of the output failed"));
-    });
-    const [run, output] = await Promise.allSettled([running, consumed]);
-    if (output.status === "rejected" && (consumerFailedFirst || run.status === "fulfilled")) throw output.reason;
-    if (run.status === "rejected") throw run.reason;
-    if (output.status === "rejected") throw output.reason;
+    const consumerOutcome = consumed.then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => {
+        stop.abort(new Error("the consumer of the output failed"));
+        return { ok: false as const, error };
+      },
+    );
+    // ffmpeg failing on its own ends the consumer's stream with that error; it is reported
+    // without waiting for a consumer that might not notice.
+    const run = await running.then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    if (!run.ok && ffmpegFailedFirst) throw run.error;
+    const output = await consumerOutcome;
+    if (!output.ok) throw output.error;
+    if (!run.ok) throw run.error;
     return { run: run.value, output: output.value };
   } finally {
     connection?.destroy();
