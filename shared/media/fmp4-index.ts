@@ -82,6 +82,12 @@ export class Fmp4Indexer {
   private initSize: number | undefined;
   private sawMoov = false;
 
+  /** Where the first fragment ends, once the box after it has begun (undefined before). */
+  get firstFragmentEnd(): number | undefined {
+    const first = this.fragments[0];
+    return first === undefined || first.size === 0 ? undefined : first.offset + first.size;
+  }
+
   constructor(options: Fmp4IndexOptions = {}) {
     this.maxHeader = options.maxHeaderBoxBytes ?? 16 * 1024 * 1024;
   }

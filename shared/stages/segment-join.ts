@@ -372,13 +372,15 @@ class IndexingTap extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null, data?: Buffer) => void): void {
+    // The head: up to the end of the first fragment (known once the box after it begins: this chunk may still hold its tail), at most HEAD_LIMIT_BYTES.
+    const inHead = this.headBytes < HEAD_LIMIT_BYTES && this.indexer.firstFragmentEnd === undefined;
     try {
       this.indexer.push(chunk);
     } catch (error) {
       callback(error as Error);
       return;
     }
-    if (this.headBytes < HEAD_LIMIT_BYTES) {
+    if (inHead) {
       const part = chunk.subarray(0, HEAD_LIMIT_BYTES - this.headBytes);
       this.headBytes += part.length;
       this.head.write(part);
