@@ -259,7 +259,7 @@ export async function joinSegmentsToBlob(deps: JoinSegmentsDeps, request: JoinSe
       totalInMs: Date.now() - started,
     };
     log.info("join published", { ...figures });
-    return { renditions, runs, figures };
+    return { renditions, runs: runs.sort((a, b) => a.startedAt.localeCompare(b.startedAt)), figures };
   } catch (error) {
     throw redactedError(error, secrets);
   } finally {

@@ -199,7 +199,7 @@ describe.each([
     expect(video).toMatchObject({ codec_name: "h264", pix_fmt: "yuv420p" });
     expect(packets(out.proxy, "v:0")).toHaveLength(recordingCase.frames);
     expect(result.figures.fragments).toBe(index.fragments.length);
-    expect(result.runs.map((r) => r.purpose)).toEqual(["verify-join", "join"]);
+    expect(result.runs.map((r) => r.purpose)).toEqual(["join", "verify-join"]);
     expect(JSON.stringify(result.runs)).not.toMatch(/sig=|sv=/);
   });
 
