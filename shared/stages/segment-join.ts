@@ -87,6 +87,8 @@ export interface JoinSegmentsOptions {
   digestConcurrency?: number;
   /** Parent of the run's private folder; default the OS temporary folder. */
   tempDir?: string;
+  /** Called with each media run as it is recorded (SAS redacted): provenance also when the join then fails. */
+  onRun?: (run: MediaToolRun) => void;
 }
 
 /**
@@ -146,6 +148,10 @@ export async function joinSegmentsToBlob(deps: JoinSegmentsDeps, request: JoinSe
   const log = options.log ?? silentLogger;
   const secrets = new SecretRedactor();
   const runs: MediaToolRun[] = [];
+  const record = (run: MediaToolRun) => {
+    runs.push(run);
+    options.onRun?.(run);
+  };
   const { plan, target } = request;
   const audioOnly = plan.videoIndex === undefined;
   const proxyName = audioOnly ? "proxy.m4a" : "proxy.mp4";
@@ -191,18 +197,18 @@ export async function joinSegmentsToBlob(deps: JoinSegmentsDeps, request: JoinSe
     const headFile = path.join(work, "head.mp4");
     let index: Fmp4Index | undefined;
     let headProbe: MediaProbe | undefined;
-    const { run, output: proxy } = await deps.media
+    const { output: proxy } = await deps.media
       .joinToStream(
         inputs,
         fragmentedJoinArguments(plan, { fragmentSeconds: options.fragmentSeconds ?? DEFAULT_FRAGMENT_SECONDS }),
         async (output, finished) => {
           const tap = new IndexingTap(headFile, async (built) => {
             index = built;
-            await finished; // ffmpeg exited 0: the output is complete
+            record(joinRun(await finished, joinStarted, secrets)); // ffmpeg exited 0: the output is complete
             const probeStarted = new Date().toISOString();
             const head = await deps.media.probe({ kind: "file", path: headFile }, { timeoutInMs: PROBE_TIMEOUT_IN_MS, abortSignal: options.abortSignal });
             headProbe = head;
-            runs.push({ purpose: "verify-join", arguments: [], startedAt: probeStarted, finishedAt: new Date().toISOString() });
+            record({ purpose: "verify-join", arguments: [], startedAt: probeStarted, finishedAt: new Date().toISOString() });
             const problems = fragmentedJoinProblems(head, built, plan, expected);
             if (problems.length > 0) throw verificationFailure(`joined ${proxyName}`, problems);
           });
@@ -217,7 +223,6 @@ export async function joinSegmentsToBlob(deps: JoinSegmentsDeps, request: JoinSe
       .catch((error: unknown) => {
         throw redactedError(error, secrets);
       });
-    runs.push(joinRun(run, joinStarted, secrets));
     if (index === undefined) throw new CustodyError("Internal", "the join finished without indexing its output", { retryable: false });
     if (proxy.size !== index.totalBytes) throw verificationFailure(`joined ${proxyName}`, [`${proxy.size} bytes were uploaded but ${index.totalBytes} indexed`]);
     const joinInMs = Date.now() - Date.parse(joinStarted);
@@ -259,8 +264,11 @@ export async function joinSegmentsToBlob(deps: JoinSegmentsDeps, request: JoinSe
       totalInMs: Date.now() - started,
     };
     log.info("join published", { ...figures });
-    return { renditions, runs: runs.sort((a, b) => a.startedAt.localeCompare(b.startedAt)), figures };
+    return { renditions, runs, figures };
   } catch (error) {
+    if (options.abortSignal?.aborted === true && toCustodyError(error).code !== "OutputVerificationFailed") {
+      throw new CustodyError("Transient", `the join of ${target.evidenceId} was aborted (host shutting down or lock lost); the message will be retried.`);
+    }
     throw redactedError(error, secrets);
   } finally {
     await disk.stop();
@@ -448,10 +456,17 @@ class DiskSampler {
 async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
+    // After a failure the others stop taking items: the join fails anyway.
+    while (next < items.length && !failed) {
       const at = next++;
-      results[at] = await fn(items[at]);
+      try {
+        results[at] = await fn(items[at]);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   });
   await Promise.all(workers);

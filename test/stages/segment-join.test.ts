@@ -340,14 +340,20 @@ describe("a segment missing or altered: a clear error, nothing published", () =>
     expect(await committed(request.target.evidenceId)).toEqual([]);
   });
 
-  test("frames the segments did not report: the check fails before the upload commits", async () => {
+  test("frames the segments did not report: the check fails before the upload commits; the runs so far still reach the caller", async () => {
     const request: JoinSegmentsRequest = structuredClone(prepared.request);
     request.segments[0].frames = (request.segments[0].frames ?? 0) + 1;
-    await expect(joinSegmentsToBlob({ blobs: h.store, media: h.media }, request)).rejects.toMatchObject({
+    const runs: string[] = [];
+    await expect(joinSegmentsToBlob({ blobs: h.store, media: h.media }, request, { onRun: (run) => runs.push(run.purpose) })).rejects.toMatchObject({
       code: "OutputVerificationFailed",
       message: expect.stringMatching(/frames, the segments/),
     });
+    expect(runs).toEqual(["join", "verify-join"]);
     expect(await committed(request.target.evidenceId)).toEqual([]);
+  });
+
+  test("an aborted join is transient (the message is retried)", async () => {
+    await expect(joinSegmentsToBlob({ blobs: h.store, media: h.media }, prepared.request, { abortSignal: AbortSignal.abort() })).rejects.toMatchObject({ code: "Transient", retryable: true });
   });
 
   test("reprocess: the outputs go to the request's own folder", async () => {
