@@ -17,10 +17,9 @@
  * 3. when ffmpeg has exited 0 and the last byte is in, and before the upload commits: the
  *    index checks (tracks, frames = the segments' sum, per-track timestamps continuous to the
  *    tick, durations within one frame of the source's, A/V end drift within one frame) and
- *    ffprobe of the head (codecs, size, pixel format, rotation). A failure aborts the upload:
- *    no blob is committed;
- * 4. the segments' ETags are checked again (none replaced while ffmpeg read them);
- * 5. the playlist is written (from the index) — then both renditions are returned.
+ *    ffprobe of the head (codecs, size, pixel format, rotation), and the segments' ETags again
+ *    (none replaced while ffmpeg read them). A failure aborts the upload: no blob is committed;
+ * 4. the playlist is written (from the index) — then both renditions are returned.
  *
  * Secrets: the scripts hold SAS URLs for the run's duration (private folder, mode 0600,
  * deleted in `finally`); URLs are redacted from the runs and every error message.
@@ -211,6 +210,7 @@ export async function joinSegmentsToBlob(deps: JoinSegmentsDeps, request: JoinSe
             record({ purpose: "verify-join", arguments: [], startedAt: probeStarted, finishedAt: new Date().toISOString() });
             const problems = fragmentedJoinProblems(head, built, plan, expected);
             if (problems.length > 0) throw verificationFailure(`joined ${proxyName}`, problems);
+            await unchanged(deps.blobs, pinned);
           });
           const [, written] = await Promise.all([
             pipeline(output, tap),
@@ -228,16 +228,7 @@ export async function joinSegmentsToBlob(deps: JoinSegmentsDeps, request: JoinSe
     const joinInMs = Date.now() - Date.parse(joinStarted);
     log.info("segments joined", { bytes: proxy.size, fragments: index.fragments.length, durationInMs: joinInMs });
 
-    // 4. Nothing replaced under ffmpeg while it read.
-    await mapLimited(pinned, 8, async (file) => {
-      try {
-        await deps.blobs.getProperties(file.ref);
-      } catch (error) {
-        throw segmentFailure(file, `changed or disappeared while it was being joined (${toCustodyError(error).code})`);
-      }
-    });
-
-    // 5. The playlist over the same file.
+    // 4. The playlist over the same file.
     const playlistText = hlsPlaylist(index, { mediaName: proxyName });
     const playlist = await deps.blobs.writeDerived(
       derivedTarget(target, "proxy.m3u8", "application/vnd.apple.mpegurl"),
@@ -317,13 +308,32 @@ async function checkSegmentFile(
   }
   const ref: BlobRef = { ...item.file.blob, etag: properties.etag };
   const hash = createHash("sha256");
-  await pipeline(await blobs.openRead(ref, { abortSignal }), async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) hash.update(chunk);
-    yield* [];
-  });
+  try {
+    await pipeline(await blobs.openRead(ref, { abortSignal }), async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) hash.update(chunk);
+      yield* [];
+    });
+  } catch (error) {
+    const failure = toCustodyError(error);
+    if (failure.code === "OriginalNotFound" || failure.code === "OriginalChanged") throw segmentFailure(described, "was replaced or removed while it was being hashed");
+    throw failure;
+  }
   const digest = hash.digest("hex");
   if (digest !== item.file.sha256.toLowerCase()) throw segmentFailure(described, `has SHA-256 ${digest}, not the ${item.file.sha256} its segment run recorded`);
   return { key: fileKey(item.segment.index, item.kind), segment: item.segment, kind: item.kind, ref, size: properties.size, plan: item.plan };
+}
+
+/** No segment file was replaced or removed while ffmpeg read it (the read URLs cannot carry If-Match). */
+async function unchanged(blobs: MediaBlobStore, pinned: PinnedFile[]): Promise<void> {
+  await mapLimited(pinned, 8, async (file) => {
+    try {
+      await blobs.getProperties(file.ref);
+    } catch (error) {
+      const failure = toCustodyError(error);
+      if (failure.code === "OriginalNotFound" || failure.code === "OriginalChanged") throw segmentFailure(file, "was replaced or removed while it was being joined");
+      throw failure;
+    }
+  });
 }
 
 function fileKey(index: number, kind: "video" | "audio"): string {

@@ -352,6 +352,25 @@ describe("a segment missing or altered: a clear error, nothing published", () =>
     expect(await committed(request.target.evidenceId)).toEqual([]);
   });
 
+  test("a segment file replaced while ffmpeg read it (its read URL cannot carry If-Match): named, nothing committed", async () => {
+    const request: JoinSegmentsRequest = structuredClone(prepared.request);
+    const replaced = request.segments[1].audio!.blob.name;
+    // Replaced after ffmpeg has read it and before the checks end (the head's probe comes in between).
+    const media = {
+      ...h.media,
+      probe: async (...args: Parameters<typeof h.media.probe>) => {
+        const current = await h.derived.getBlobClient(replaced).downloadToBuffer();
+        await h.derived.getBlockBlobClient(replaced).uploadData(current);
+        return h.media.probe(...args);
+      },
+    };
+    await expect(joinSegmentsToBlob({ blobs: h.store, media }, request)).rejects.toMatchObject({
+      code: "OutputVerificationFailed",
+      message: expect.stringMatching(/audio file of segment 1 .* was replaced or removed while it was being joined/),
+    });
+    expect(await committed(request.target.evidenceId)).toEqual([]);
+  });
+
   test("an aborted join is transient (the message is retried)", async () => {
     await expect(joinSegmentsToBlob({ blobs: h.store, media: h.media }, prepared.request, { abortSignal: AbortSignal.abort() })).rejects.toMatchObject({ code: "Transient", retryable: true });
   });
