@@ -90,13 +90,6 @@ export interface JoinSegmentsOptions {
   onRun?: (run: MediaToolRun) => void;
 }
 
-/**
- * A rendition of the join. The playlist's kind is `playlist`, which the contract's
- * RenditionKind does not list yet (being added with `segment-manifest`); until then this type
- * widens it locally.
- */
-export type JoinRendition = Omit<Rendition, "kind"> & { kind: RenditionKind | "playlist" };
-
 export interface SegmentJoinFigures {
   segments: number;
   /** Bytes of the segment files read (once to hash them, once by ffmpeg). */
@@ -113,7 +106,7 @@ export interface SegmentJoinFigures {
 
 export interface SegmentJoinResult {
   /** `proxy.mp4` (kind `proxy`) or `proxy.m4a` (`audio-proxy`), then `proxy.m3u8` (`playlist`). */
-  renditions: JoinRendition[];
+  renditions: Rendition[];
   /** The media runs made, SAS redacted (provenance). */
   runs: MediaToolRun[];
   figures: SegmentJoinFigures;
@@ -239,7 +232,7 @@ export async function joinSegmentsToBlob(deps: JoinSegmentsDeps, request: JoinSe
     // As a player states it: the longest track.
     const durationInSeconds = Math.max(0, ...index.tracks.map((t) => trackTotals(finished, t.id).duration / t.timescale)) || undefined;
     const picture = headPicture(headProbe);
-    const renditions: JoinRendition[] = [
+    const renditions: Rendition[] = [
       rendition(audioOnly ? "audio-proxy" : "proxy", proxyName, proxy, { ...picture, ...(durationInSeconds === undefined ? {} : { durationInSeconds }) }),
       rendition("playlist", "proxy.m3u8", playlist, durationInSeconds === undefined ? {} : { durationInSeconds }),
     ];
@@ -352,7 +345,7 @@ function derivedTarget(target: JoinSegmentsRequest["target"], name: string, cont
   return { evidenceId: target.evidenceId, stage: "transcode" as const, name, contentType, ...(target.reprocessId === undefined ? {} : { reprocessId: target.reprocessId }) };
 }
 
-function rendition(kind: JoinRendition["kind"], name: string, written: WrittenBlob, extra: Partial<Rendition>): JoinRendition {
+function rendition(kind: RenditionKind, name: string, written: WrittenBlob, extra: Partial<Rendition>): Rendition {
   return { kind, name, container: written.container, path: written.name, contentType: written.contentType, size: written.size, sha256: written.sha256, ...extra };
 }
 
