@@ -156,7 +156,9 @@ async function main(): Promise<void> {
         () => LONG_JOINS[name].run({ tool, plan, segments: segmented.encoded, storeDir, workDir, expected, hlsSegmentSeconds: HLS_SEGMENT_SECONDS, blobStorage }),
         workDir,
       );
-      log(`join (${name}): ${joined.kind.wallSeconds.toFixed(1)} s, proxy ${(joined.value.proxyBytes / 2 ** 20).toFixed(0)} MiB${joined.value.problems.length > 0 ? `, PROBLEMS: ${joined.value.problems.join("; ")}` : ""}`);
+      log(
+        `join (${name}): ${joined.kind.wallSeconds.toFixed(1)} s, proxy ${(joined.value.proxyBytes / 2 ** 20).toFixed(0)} MiB${joined.value.problems.length > 0 ? `, PROBLEMS: ${joined.value.problems.join("; ")}` : ""}`,
+      );
       joins.push({ kind: joined.kind, steps: joined.value.steps, proxyBytes: joined.value.proxyBytes, playlistBytes: joined.value.playlistBytes, problems: joined.value.problems });
       rmSync(workDir, { recursive: true, force: true });
     }
@@ -281,13 +283,7 @@ function joinExpectation(probe: MediaProbe, plan: SegmentPlan, segmentFrames: nu
 }
 
 /** The thumbnail stage once on each recording (short first), its temporary folder (TMPDIR) measured. */
-async function thumbnailRuns(
-  tool: FfmpegMediaTool,
-  service: BlobServiceClient,
-  files: [string, string],
-  runRoot: string,
-  log: (line: string) => void,
-): Promise<[ThumbnailFigures, ThumbnailFigures]> {
+async function thumbnailRuns(tool: FfmpegMediaTool, service: BlobServiceClient, files: [string, string], runRoot: string, log: (line: string) => void): Promise<[ThumbnailFigures, ThumbnailFigures]> {
   const store = new AzureBlobStore(service);
   const out: ThumbnailFigures[] = [];
   for (const file of files) {
@@ -300,7 +296,15 @@ async function thumbnailRuns(
     try {
       const run = await measuredKind(() => thumbnailsOnce(message, store, tool, log), tmp);
       const t = run.value;
-      out.push({ label: `${Math.round(t.durationInSeconds / 60)} min`, durationInSeconds: t.durationInSeconds, bytes: statSync(file).size, thumbnails: t.thumbnails, sheets: t.sheets, ffmpegRuns: t.ffmpegRuns, figures: run.kind });
+      out.push({
+        label: `${Math.round(t.durationInSeconds / 60)} min`,
+        durationInSeconds: t.durationInSeconds,
+        bytes: statSync(file).size,
+        thumbnails: t.thumbnails,
+        sheets: t.sheets,
+        ffmpegRuns: t.ffmpegRuns,
+        figures: run.kind,
+      });
       log(`thumbnails: ${path.basename(file)} ${t.seconds.toFixed(1)} s (${t.thumbnails} thumbnails, ${t.sheets} sheets, ${t.ffmpegRuns} ffmpeg runs)`);
     } finally {
       if (previous === undefined) delete process.env.TMPDIR;

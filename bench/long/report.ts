@@ -123,7 +123,12 @@ export function longReport(f: LongFigures): BenchResult {
         met(s.cpuRatio === undefined ? undefined : s.cpuRatio <= GOALS.cpuRatio),
       ],
       ["critical path: plan + longest segment + join (measured)", `${s.critical.totalSeconds.toFixed(1)} s`, "–", "–"],
-      [`projected time to ready, ${hours}: segments at this machine's wall times`, minutes(s.projection.totalSeconds), `≤ ${GOALS.readyMinutes} min`, met(s.projection.totalSeconds <= GOALS.readyMinutes * 60)],
+      [
+        `projected time to ready, ${hours}: segments at this machine's wall times`,
+        minutes(s.projection.totalSeconds),
+        `≤ ${GOALS.readyMinutes} min`,
+        met(s.projection.totalSeconds <= GOALS.readyMinutes * 60),
+      ],
       [
         `the same, segments at CPU s ÷ ${FLEX_VCPUS} vCPU (uncontended instance; lower bound)`,
         minutes(s.projectionFromCpu.totalSeconds),
