@@ -70,13 +70,16 @@ const localJoin: LongJoin = {
       const { figures } = await measure(work, { dir: workDir });
       steps.push({ name, figures });
     };
-    await step("download segments (hard links)", async () => {
+    await step("download segments (hard links)", () => {
       for (const segment of context.segments) {
         for (const file of [segment.videoFile, segment.audioFile]) if (file !== undefined) linkSync(path.join(context.storeDir, file), path.join(workDir, file));
       }
+      return Promise.resolve();
     });
     const inputs: Array<{ kind: "concat"; path: string }> = [];
-    for (const [kind, text] of Object.entries(joinLists(plan, context.segments))) {
+    const lists = joinLists(plan, context.segments);
+    for (const kind of ["video", "audio"] as const) {
+      const text = lists[kind];
       if (text === undefined) continue;
       const listPath = path.join(workDir, `${kind}.ffconcat`);
       writeFileSync(listPath, text);

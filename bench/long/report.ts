@@ -110,7 +110,7 @@ const busy = (fraction: number | undefined): string | null => (fraction === unde
 
 export function longReport(f: LongFigures): BenchResult {
   const s = summarize(f);
-  const length = `${f.recording.seconds / 3600 >= 1 ? `${(f.recording.seconds / 3600).toFixed(1)} h` : `${Math.round(f.recording.seconds / 60)} min`}`;
+  const length = f.recording.seconds / 3600 >= 1 ? `${(f.recording.seconds / 3600).toFixed(1)} h` : `${Math.round(f.recording.seconds / 60)} min`;
   const hours = `${f.projection.hours} h on ${f.projection.instances} instances`;
   const goals: BenchTable = {
     title: `Goals (${length} ${f.recording.width}×${f.recording.height} recording, ${f.targetSegmentSeconds} s segments, join: ${f.join})`,
