@@ -13,9 +13,10 @@
  * (default DEFAULT_SEGMENT_SECONDS), --join local[,…] (bench/long/joins.ts), --hours and
  * --instances (projection, default 10 h on 50), --max-segments (segments per plan before the
  * planner lengthens them, default 400), --cache DIR (generated inputs, kept; default
- * <tmp>/custody-bench-long), --skip single,thumbnails, --json.
+ * <tmp>/custody-bench-long), --skip single,thumbnails, --json; --report FILE prints the tables of
+ * an earlier run's bench/results/long-*.json instead of running.
  */
-import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { BlobServiceClient } from "@azure/storage-blob";
@@ -56,6 +57,8 @@ interface LongOptions {
   cacheDir: string;
   skip: Set<string>;
   json: boolean;
+  /** Print the tables of an earlier run's results file instead of running. */
+  report?: string;
 }
 
 function parseOptions(): LongOptions {
@@ -70,6 +73,7 @@ function parseOptions(): LongOptions {
     "max-segments": { type: "string" },
     cache: { type: "string" },
     skip: { type: "string" },
+    report: { type: "string" },
   });
   const size = /^(\d+)x(\d+)$/.exec(values.size ?? "1280x720");
   if (!size) throw new Error(`--size must be WIDTHxHEIGHT, not "${values.size}"`);
@@ -92,6 +96,7 @@ function parseOptions(): LongOptions {
     cacheDir: values.cache ?? path.join(os.tmpdir(), "custody-bench-long"),
     skip,
     json: values.json ?? false,
+    report: values.report,
   };
 }
 
@@ -111,6 +116,12 @@ function busyBetween(before: os.CpuInfo[], after: os.CpuInfo[]): number {
 
 async function main(): Promise<void> {
   const options = parseOptions();
+  if (options.report !== undefined) {
+    const saved = JSON.parse(readFileSync(options.report, "utf8")) as { long?: LongFigures };
+    if (saved.long === undefined) throw new Error(`${options.report} holds no long bench figures`);
+    printResults([longReport(saved.long)], options.json);
+    return;
+  }
   const started = performance.now();
   const loadBefore = os.loadavg();
   const log = (line: string): void => void process.stderr.write(`[long] ${new Date().toISOString().slice(11, 19)} ${line}\n`);

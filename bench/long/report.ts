@@ -74,6 +74,8 @@ export interface LongSummary {
   thumbnailRatio?: number;
   joinSecondsPerGiB: number;
   peakRunDiskBytes: number;
+  /** This process's peak RSS during the measured runs (not the bench's own uploads and setup). */
+  peakRunHostRssBytes: number;
 }
 
 export function summarize(f: LongFigures): LongSummary {
@@ -100,6 +102,7 @@ export function summarize(f: LongFigures): LongSummary {
     thumbnailRatio: f.thumbnails === undefined ? undefined : f.thumbnails[1].figures.wallSeconds / f.thumbnails[0].figures.wallSeconds,
     joinSecondsPerGiB: f.joined.kind.wallSeconds / (f.joined.proxyBytes / GiB),
     peakRunDiskBytes: Math.max(f.segments.kind.peakDiskBytes, f.joined.kind.peakDiskBytes, f.single?.kind.peakDiskBytes ?? 0),
+    peakRunHostRssBytes: Math.max(...[f.plan, f.segments.kind, f.joined.kind, f.single?.kind, ...(f.thumbnails ?? []).map((t) => t.figures)].map((k) => k?.peakHostRssBytes ?? 0)),
   };
 }
 
@@ -143,7 +146,7 @@ export function longReport(f: LongFigures): BenchResult {
       ],
       ["peak local disk, one segment run", `${mib(f.segments.kind.peakDiskBytes)} MiB`, "≤ 256 MiB", met(f.segments.kind.peakDiskBytes <= GOALS.diskBytes)],
       [`peak local disk, join run (${f.join})`, `${mib(f.joined.kind.peakDiskBytes)} MiB`, "≤ 256 MiB", met(f.joined.kind.peakDiskBytes <= GOALS.diskBytes)],
-      ["peak RSS of the Node host (whole bench)", `${mib(f.lifetimePeakHostRssBytes)} MiB`, "≤ 300 MiB", met(f.lifetimePeakHostRssBytes <= GOALS.hostRssBytes)],
+      ["peak RSS of the Node host during any run", `${mib(s.peakRunHostRssBytes)} MiB`, "≤ 300 MiB", met(s.peakRunHostRssBytes <= GOALS.hostRssBytes)],
       [`join time per GiB of proxy (${f.join})`, `${s.joinSecondsPerGiB.toFixed(1)} s/GiB`, "–", "–"],
     ],
   };
@@ -199,7 +202,7 @@ export function longReport(f: LongFigures): BenchResult {
     `segments ${mib(f.segments.bytes)} MiB in all; proxy ${mib(f.joined.proxyBytes)} MiB MP4 + ${mib(f.joined.playlistBytes)} MiB HLS${f.single === undefined ? "" : `; the single run's proxy ${mib(f.single.proxyBytes)} MiB`}.`,
     f.joined.problems.length === 0 ? "join verification (verify-join): passed." : `join verification found: ${f.joined.problems.join("; ")}`,
     `not projected: message hops between the runs, instance scale-out and cold start, HTTPS reads from Blob Storage, uploads of the segments and outputs. Segments are ${f.segments.each.length > 1 ? "encoded one after another here" : "one"}; in Azure each runs on its own instance.`,
-    `whole bench ${Math.round(f.totalSeconds)} s; load average ${f.loadAverage.before[0].toFixed(1)} before, ${f.loadAverage.after[0].toFixed(1)} after.`,
+    `whole bench ${Math.round(f.totalSeconds)} s, its Node process peaking at ${mib(f.lifetimePeakHostRssBytes)} MiB (uploads to Azurite included); load average ${f.loadAverage.before[0].toFixed(1)} before, ${f.loadAverage.after[0].toFixed(1)} after.`,
   ];
   return { name: "long", tables: [goals, runs, projection], notes, data: { ...f, summary: s } };
 }

@@ -114,6 +114,7 @@ describe("the long report", () => {
     expect(row("peak local disk, one segment run")[3]).toBe("yes");
     expect(row("peak local disk, join run")[3]).toBe("**no**");
     expect(row("peak RSS of the Node host")[3]).toBe("yes");
+    expect(summarize({ ...figures, plan: combine([{ ...run(2, 1), peakHostRssBytes: 301 * MiB }]) }).peakRunHostRssBytes).toBe(301 * MiB);
   });
 
   it("reports a skipped single run and thumbnails as skipped, not as met", () => {
