@@ -164,7 +164,8 @@ async function main(): Promise<void> {
       log(`join (${name}): ${LONG_JOINS[name].description}`);
       const workDir = path.join(runRoot, `join-${name}`);
       const joined = await measuredKind(
-        () => LONG_JOINS[name].run({ tool, plan, segments: segmented.encoded, storeDir, workDir, expected, hlsSegmentSeconds: HLS_SEGMENT_SECONDS, blobStorage }),
+        () =>
+          LONG_JOINS[name].run({ tool, plan, segments: segmented.encoded, storeDir, workDir, expected, segmentFrames: segmented.framesBySegment, hlsSegmentSeconds: HLS_SEGMENT_SECONDS, blobStorage }),
         workDir,
       );
       log(
@@ -231,6 +232,8 @@ interface Segmented {
   each: MeasuredSegment[];
   encoded: EncodedSegment[];
   frames: number;
+  /** Frames of each segment's video, by index. */
+  framesBySegment: Record<number, number>;
   bytes: number;
 }
 
@@ -242,6 +245,7 @@ async function encodeSegments(tool: FfmpegMediaTool, probe: MediaProbe, plan: Se
   const each: MeasuredSegment[] = [];
   const encoded: EncodedSegment[] = [];
   let frames = 0;
+  const framesBySegment: Record<number, number> = {};
   let bytes = 0;
   for (const segment of plan.segments) {
     const dir = path.join(runRoot, `segment-${segment.index}`);
@@ -260,6 +264,7 @@ async function encodeSegments(tool: FfmpegMediaTool, probe: MediaProbe, plan: Se
       { dir },
     );
     frames += run.value;
+    framesBySegment[segment.index] = run.value;
     figures.push(run.figures);
     const lengthInSeconds = encode.lengthInSeconds ?? (plan.durationInSeconds ?? 0) - segment.startInMicroseconds / 1e6;
     each.push({ index: segment.index, lengthInSeconds, wallSeconds: run.figures.wallSeconds, cpuSeconds: run.figures.cpuSeconds });
@@ -274,7 +279,7 @@ async function encodeSegments(tool: FfmpegMediaTool, probe: MediaProbe, plan: Se
     if (segment.index % 10 === 0 || segment.index === plan.segments.length - 1)
       log(`segment ${segment.index + 1}/${plan.segments.length}: ${run.figures.wallSeconds.toFixed(1)} s wall, ${run.figures.cpuSeconds.toFixed(1)} CPU s`);
   }
-  return { kind: combine(figures, busyBetween(cpus, os.cpus())), each, encoded, frames, bytes };
+  return { kind: combine(figures, busyBetween(cpus, os.cpus())), each, encoded, frames, framesBySegment, bytes };
 }
 
 function joinExpectation(probe: MediaProbe, plan: SegmentPlan, segmentFrames: number): JoinExpectation {

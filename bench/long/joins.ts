@@ -14,13 +14,17 @@
  * and keeps `workDir` for whatever it still needs locally — the disk figure then shows what it
  * saves. It returns the proxy's bytes so the per-GiB figure is comparable.
  */
-import { linkSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { linkSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import { ffmpegArguments, joinArguments as joinCommandLine } from "../../shared/adapters/ffmpeg/arguments";
 import type { FfmpegMediaTool } from "../../shared/adapters/ffmpeg/media-tool";
 import { joinArguments, joinLists, playlistArguments, type EncodedSegment, type SegmentPlan } from "../../shared/media/segment-plan";
 import { joinProblems, type JoinExpectation } from "../../shared/media/verify-join";
+import { AzureBlobStore } from "../../shared/adapters/azure-blob-store";
+import { DERIVED_CONTAINER } from "../../shared/ports/blob-store";
+import { joinSegmentsToBlob, type JoinSegment } from "../../shared/stages/segment-join";
 import { directoryBytes, measure, runProcess, type RunFigures } from "./measure";
 
 export interface JoinContext {
@@ -34,6 +38,8 @@ export interface JoinContext {
   workDir: string;
   /** What the verification compares the joined proxy with. */
   expected: JoinExpectation;
+  /** Video frames each segment's encode wrote, by index (the streamed join checks their sum). */
+  segmentFrames?: Record<number, number>;
   hlsSegmentSeconds: number;
   /** An Azurite blob service, started on first use. */
   blobStorage(): Promise<BlobServiceClient>;
@@ -107,4 +113,64 @@ function segmentBytes(context: JoinContext): number {
   return total;
 }
 
-export const LONG_JOINS: Readonly<Record<string, LongJoin>> = { local: localJoin };
+/**
+ * The production join (shared/stages/segment-join.ts): the segments uploaded to Blob Storage
+ * (Azurite here; the upload is not measured), then read once to check their digests and once by
+ * ffmpeg through read URLs, joined into one fragmented MP4 streamed into Blob Storage, the HLS
+ * playlist written from its index. `workDir` is its parent folder: the disk figure is what it
+ * keeps locally.
+ */
+const streamJoin: LongJoin = {
+  name: "stream",
+  description: "segments in Blob Storage → digests checked → concat over read URLs → fragmented MP4 streamed to Blob Storage + HLS playlist (no local copy)",
+  async run(context) {
+    const { plan, workDir } = context;
+    mkdirSync(workDir, { recursive: true });
+    const service = await context.blobStorage();
+    const derived = service.getContainerClient(DERIVED_CONTAINER);
+    await derived.createIfNotExists();
+    const evidenceId = `ev-${createHash("md5").update(`${workDir}-${Date.now()}`).digest("hex")}`;
+    const segments: JoinSegment[] = [];
+    let frames = 0;
+    for (const segment of context.segments) {
+      const entry: JoinSegment = { index: segment.index, audioPreRollInSeconds: segment.audioPreRollInSeconds, lengthInSeconds: segment.lengthInSeconds };
+      for (const [kind, file] of [
+        ["video", segment.videoFile],
+        ["audio", segment.audioFile],
+      ] as const) {
+        if (file === undefined) continue;
+        const bytes = readFileSync(path.join(context.storeDir, file));
+        const name = `${evidenceId}/transcode/${path.basename(file)}`;
+        await derived.getBlockBlobClient(name).uploadData(bytes);
+        entry[kind] = { blob: { container: DERIVED_CONTAINER, name }, sha256: createHash("sha256").update(bytes).digest("hex") };
+      }
+      const segmentFrames = context.segmentFrames?.[segment.index];
+      if (segmentFrames !== undefined) {
+        entry.frames = segmentFrames;
+        frames += segmentFrames;
+      }
+      segments.push(entry);
+    }
+    const { segmentFrames: _frames, ...expected } = context.expected;
+    let problems: string[] = [];
+    let proxyBytes = 0;
+    let playlistBytes = 0;
+    const steps: JoinOutcome["steps"] = [];
+    const { figures } = await measure(
+      async () => {
+        try {
+          const result = await joinSegmentsToBlob({ blobs: new AzureBlobStore(service), media: context.tool }, { plan, segments, expected, target: { evidenceId } }, { tempDir: workDir });
+          proxyBytes = result.figures.proxyBytes;
+          playlistBytes = result.figures.playlistBytes;
+        } catch (error) {
+          problems = [error instanceof Error ? error.message : String(error)];
+        }
+      },
+      { dir: workDir },
+    );
+    steps.push({ name: `digests + join + upload (${frames} frames)`, figures });
+    return { proxyBytes, playlistBytes, problems, steps };
+  },
+};
+
+export const LONG_JOINS: Readonly<Record<string, LongJoin>> = { local: localJoin, stream: streamJoin };

@@ -375,6 +375,18 @@ describe("a segment missing or altered: a clear error, nothing published", () =>
     await expect(joinSegmentsToBlob({ blobs: h.store, media: h.media }, prepared.request, { abortSignal: AbortSignal.abort() })).rejects.toMatchObject({ code: "Transient", retryable: true });
   });
 
+  test("a temporary folder too deep for a local socket (a long TMPDIR): the output socket goes to a short private folder, and the join works", async () => {
+    const deep = path.join(h.work, "a-temporary-folder-whose-path-is-long".repeat(3));
+    await fsp.mkdir(deep, { recursive: true });
+    const result = await joinSegmentsToBlob(
+      { blobs: h.store, media: h.media },
+      { ...prepared.request, target: { evidenceId: `${prepared.request.target.evidenceId.slice(0, -4)}dee0` } },
+      { tempDir: deep },
+    );
+    expect(result.renditions.map((r) => r.name)).toEqual(["proxy.mp4", "proxy.m3u8"]);
+    expect(await fsp.readdir(deep)).toEqual([]);
+  });
+
   test("reprocess: the outputs go to the request's own folder", async () => {
     const request: JoinSegmentsRequest = { ...prepared.request, target: { ...prepared.request.target, reprocessId: "r-1" } };
     const result = await joinSegmentsToBlob({ blobs: h.store, media: h.media }, request);

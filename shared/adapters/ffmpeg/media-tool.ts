@@ -191,9 +191,7 @@ async function joinToStream<T>(
   scripts.forEach(checkRemoteConcatScript);
   const firstUrl = /^file '([^']+)'$/m.exec(scripts[0])?.[1];
   if (firstUrl === undefined) throw new CustodyError("Internal", "a concat script of read URLs names no segment", { retryable: false });
-  const socketPath = path.join(options.workDir, `ffmpeg-out-${process.pid}-${Date.now()}.sock`);
-  // sun_path holds 108 bytes on Linux (104 on macOS).
-  if (Buffer.byteLength(socketPath) > 100) throw new CustodyError("Internal", `the run's directory path is too long for a local socket: ${socketPath}`, { retryable: false });
+  const { socketPath, ownDir } = await socketPlace(options.workDir);
   const stop = new AbortController();
   const abortSignal = options.abortSignal === undefined ? stop.signal : AbortSignal.any([options.abortSignal, stop.signal]);
   let connection: net.Socket | undefined;
@@ -255,7 +253,28 @@ async function joinToStream<T>(
     connection?.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await fs.rm(socketPath, { force: true });
+    if (ownDir !== undefined) await fs.rm(ownDir, { recursive: true, force: true });
   }
+}
+
+/** sun_path holds 108 bytes on Linux (104 on macOS); kept well under. */
+const MAX_SOCKET_PATH_BYTES = 100;
+
+/**
+ * Where the output socket goes: the run's private directory, or — when that path is too long for
+ * a socket (a deep TMPDIR) — a private directory of its own (mode 0700) under the OS temporary
+ * folder, or `/tmp` as a last resort.
+ */
+async function socketPlace(workDir: string): Promise<{ socketPath: string; ownDir?: string }> {
+  const name = `ffmpeg-out-${process.pid}-${Date.now()}.sock`;
+  const inRun = path.join(workDir, name);
+  if (Buffer.byteLength(inRun) <= MAX_SOCKET_PATH_BYTES) return { socketPath: inRun };
+  for (const parent of [os.tmpdir(), "/tmp"]) {
+    if (Buffer.byteLength(path.join(parent, "cj-XXXXXX", "out.sock")) > MAX_SOCKET_PATH_BYTES) continue;
+    const ownDir = await fs.mkdtemp(path.join(parent, "cj-"));
+    return { socketPath: path.join(ownDir, "out.sock"), ownDir };
+  }
+  throw new CustodyError("InvalidConfiguration", `no temporary folder short enough for a local socket (the run's: ${inRun}); set TMPDIR to a shorter path`, { retryable: false });
 }
 
 /** A failure with every URL query (SAS) in its message and stderr tail redacted; the cause (fluent-ffmpeg's message names the inputs) is dropped. */
