@@ -1,0 +1,278 @@
+/**
+ * The media app's side of the segment-parallel transcode with real ffmpeg, Azurite and the
+ * Service Bus emulator (the real SDK sends the claims; the test receives them from
+ * media-results): the plan run claims a plan whose id recomputes, or fails the stage for a file
+ * it cannot transcode; segment runs (given the requests the index would send) upload
+ * content-addressed files and claim them; the join run turns the segments into a verified
+ * proxy, HLS playlist and segment manifest and reports the transcode stage's result.
+ */
+import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import type { ServiceBusReceivedMessage, ServiceBusReceiver } from "@azure/service-bus";
+import { AzureBlobStore } from "../../shared/adapters/azure-blob-store";
+import { createBlobServiceClient } from "../../shared/adapters/blob-service-client";
+import { ServiceBusPublisher } from "../../shared/adapters/service-bus-publisher";
+import { segmentPlanMessageId, segmentResultMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
+import type {
+  EvidenceReceivedMessage,
+  JoinRequestMessage,
+  SegmentPlanMessage,
+  SegmentRequestMessage,
+  SegmentResultMessage,
+  StageResultMessage,
+} from "../../shared/contracts/messages";
+import { isValidMessage } from "../../shared/contracts/validate";
+import { planIdOf } from "../../shared/evidence/segment-run";
+import { runAndReportStage } from "../../shared/stages/report-stage";
+import { joinTranscode } from "../../shared/stages/transcode-join-stage";
+import { planAndReportTranscode } from "../../shared/stages/transcode-plan-stage";
+import { encodeAndReportSegment } from "../../shared/stages/transcode-segment-stage";
+import { emulatorConfig, startHarness, type EmulatorHarness } from "../servicebus-emulator/harness";
+import { FIXTURES, sha256, stageContext, startMediaHarness, type MediaHarness } from "./media-harness";
+
+const RESULTS = "media-results";
+let h: MediaHarness;
+let bus: EmulatorHarness;
+let publisher: ServiceBusPublisher;
+let receiver: ServiceBusReceiver;
+const report = () => ({ publisher, resultsEntity: RESULTS });
+
+beforeAll(async () => {
+  [h, bus] = await Promise.all([startMediaHarness("transcode-segments"), startHarness(emulatorConfig({ queues: [{ name: RESULTS }] }))]);
+  publisher = new ServiceBusPublisher(bus.client);
+  receiver = bus.client.createReceiver(RESULTS, { receiveMode: "receiveAndDelete" });
+}, 120_000);
+
+afterAll(async () => {
+  await receiver?.close();
+  await bus?.close();
+  await h?.stop();
+});
+
+/** The one message the run just sent (waits for it; nothing else may be queued). */
+async function received(): Promise<ServiceBusReceivedMessage> {
+  const [message] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 10_000 });
+  expect(message).toBeDefined();
+  return message;
+}
+
+/** What the index sends for one segment of a claimed plan. */
+function segmentRequest(input: EvidenceReceivedMessage, claim: SegmentPlanMessage, index: number): SegmentRequestMessage {
+  const { segments, ...shape } = claim.plan;
+  return { schemaVersion: 1, kind: "segment-request", evidenceId: input.evidenceId, original: input.original, planId: claim.planId, plan: shape, streams: claim.streams, segmentCount: segments.length, segment: segments[index] };
+}
+
+/** What the index sends once every segment succeeded. */
+function joinRequest(input: EvidenceReceivedMessage, claim: SegmentPlanMessage, results: SegmentResultMessage[]): JoinRequestMessage {
+  const { segments: _ranges, ...shape } = claim.plan;
+  return {
+    schemaVersion: 1,
+    kind: "join-request",
+    evidenceId: input.evidenceId,
+    original: input.original,
+    planId: claim.planId,
+    plan: shape,
+    streams: claim.streams,
+    segments: results.map((r) => ({ ...r.segment, files: r.files!, frames: r.frames, audioPreRollInSeconds: r.audioPreRollInSeconds, lengthInSeconds: r.lengthInSeconds })),
+  };
+}
+
+async function planRun(input: EvidenceReceivedMessage, segmentSeconds: number) {
+  const outcome = await planAndReportTranscode(input, { blobs: h.store, media: h.media }, stageContext("custody/transcode@test"), { maxSide: 640, segmentSeconds }, report());
+  return { outcome, message: await received() };
+}
+
+describe("a generated 12 s recording (25 fps, 48 kHz stereo) in segments of 4 s", () => {
+  let input: EvidenceReceivedMessage;
+  let claim: SegmentPlanMessage;
+  const results: SegmentResultMessage[] = [];
+
+  beforeAll(async () => {
+    const file = h.generate("twelve-seconds.mp4", [
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=s=480x270:r=25:d=12",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:sample_rate=48000:duration=12",
+      "-ac",
+      "2",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-g",
+      "50",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+    ]);
+    input = await h.upload(file);
+  }, 60_000);
+
+  test("the plan run claims a valid plan of three segments whose id recomputes, with the mapped streams and the probe", async () => {
+    const { outcome, message } = await planRun(input, 4);
+    expect(outcome.kind).toBe("segment-plan");
+    claim = message.body as SegmentPlanMessage;
+    expect(isValidMessage("segment-plan", claim)).toBe(true);
+    expect(claim.planId).toBe(planIdOf(claim.plan));
+    expect(message.messageId).toBe(segmentPlanMessageId(claim));
+    expect(message.subject).toBe("segment-plan");
+    expect(claim.plan).toMatchObject({ kind: "video", videoIndex: 0, audioIndex: 1, audioSampleRate: 48000, targetSeconds: 4, maxSide: 640 });
+    expect(claim.plan.segments.map((s) => s.startInMicroseconds)).toEqual([0, 4010667, 8021333]);
+    expect(claim.plan.segments.at(-1)?.endInMicroseconds).toBe(12_000_000);
+    expect(claim.streams.map((s) => s.type)).toEqual(["video", "audio"]);
+    expect(claim.media.primaryVideoIndex).toBe(0);
+    expect(claim.attempt).toBe(1);
+  }, 30_000);
+
+  test("each segment run uploads content-addressed files whose bytes match their digests and claims a valid result", async () => {
+    for (const range of claim.plan.segments) {
+      const request = segmentRequest(input, claim, range.index);
+      expect(isValidMessage("segment-request", request)).toBe(true);
+      const result = await encodeAndReportSegment(request, { blobs: h.store, media: h.media }, stageContext("custody/transcode-segment@test"), {}, report());
+      const message = await received();
+      expect(message.body).toEqual(result);
+      expect(message.messageId).toBe(segmentResultMessageId(result));
+      expect(isValidMessage("segment-result", result)).toBe(true);
+      expect(result).toMatchObject({ outcome: "succeeded", final: true, planId: claim.planId, segmentCount: 3, segment: range });
+      expect(result.files!.map((f) => f.stream)).toEqual(["video", "audio"]);
+      for (const file of result.files!) {
+        expect(file.name).toBe(`segment-${String(range.index).padStart(5, "0")}-${file.stream}-${file.sha256.slice(0, 16)}.mp4`);
+        const bytes = await h.download(`${input.evidenceId}/transcode/${file.name}`);
+        expect(sha256(bytes)).toBe(file.sha256);
+        expect(bytes.length).toBe(file.size);
+      }
+      // 25 fps: the frames whose time falls in the segment's range.
+      const first = Math.ceil((range.startInMicroseconds / 1e6) * 25 - 1e-9);
+      const end = Math.ceil((range.endInMicroseconds! / 1e6) * 25 - 1e-9);
+      expect(result.frames).toBe(end - first);
+      expect(result.provenance!.runs.map((r) => r.purpose)).toEqual(["segment", "verify", "verify"]);
+      const run = result.provenance!.runs[0].arguments.join(" ");
+      expect(run).toMatch(/-ss \d/);
+      expect(JSON.stringify(result)).not.toMatch(/sig=(?!<redacted>)/);
+      results.push(result);
+    }
+    expect(results.reduce((sum, r) => sum + r.frames!, 0)).toBe(300);
+  }, 120_000);
+
+  test("the join run publishes a verified proxy, HLS playlist and segment manifest, and reports a valid transcode stage-result", async () => {
+    const request = joinRequest(input, claim, results);
+    expect(isValidMessage("join-request", request)).toBe(true);
+    const context = stageContext("custody/transcode-join@test");
+    const result = await runAndReportStage({ stage: "transcode", evidenceId: input.evidenceId, publisher, resultsEntity: RESULTS }, context, () =>
+      joinTranscode(request, { blobs: h.store, media: h.media }, context),
+    );
+    const message = await received();
+    expect(message.body).toEqual(result);
+    expect(message.messageId).toBe(stageResultMessageId(result));
+    expect(isValidMessage("stage-result", result)).toBe(true);
+    expect(result.error).toBeUndefined();
+    expect(result).toMatchObject({ outcome: "succeeded", stage: "transcode", final: true });
+    const folder = `${input.evidenceId}/transcode/`;
+    expect(result.renditions!.map((r) => [r.kind, r.path, r.contentType])).toEqual([
+      ["proxy", `${folder}proxy.mp4`, "video/mp4"],
+      ["playlist", `${folder}proxy.m3u8`, "application/vnd.apple.mpegurl"],
+      ["playlist", `${folder}proxy.m4s`, "video/mp4"],
+      ["segment-manifest", `${folder}segments.json`, "application/json"],
+    ]);
+    for (const rendition of result.renditions!) {
+      const bytes = await h.download(rendition.path);
+      expect(sha256(bytes)).toBe(rendition.sha256);
+      expect(bytes.length).toBe(rendition.size);
+    }
+    expect(result.provenance!.runs.map((r) => r.purpose)).toEqual(["join", "playlist", "verify", "verify"]);
+
+    // The proxy, probed by the test: every source frame, the source's duration.
+    const proxyFile = path.join(h.work, `joined-${input.evidenceId}.mp4`);
+    writeFileSync(proxyFile, await h.download(`${folder}proxy.mp4`));
+    const probe = h.ffprobe(proxyFile);
+    const video = probe.streams.find((s) => s.codec_type === "video")!;
+    expect(video).toMatchObject({ codec_name: "h264", width: 480, height: 270, nb_frames: "300" });
+    expect(Math.abs(Number(probe.format.duration) - 12)).toBeLessThan(0.04);
+
+    const playlist = (await h.download(`${folder}proxy.m3u8`)).toString("utf8");
+    expect(playlist).toMatch(/#EXT-X-MAP:URI="proxy\.m4s",BYTERANGE="\d+@0"/);
+    expect(playlist).toMatch(/#EXT-X-ENDLIST/);
+
+    // The manifest: canonical JSON, its plan hashes to the plan id, its files are the segments' files.
+    const manifestRendition = result.renditions!.find((r) => r.kind === "segment-manifest")!;
+    expect(manifestRendition.segmentCount).toBe(3);
+    const text = (await h.download(manifestRendition.path)).toString("utf8");
+    const manifest = JSON.parse(text) as { planId: string; plan: SegmentPlanMessage["plan"]; tools: { ffmpeg: string }; segments: Array<{ index: number; files: unknown[]; frames: number; encode: { seek: unknown; arguments: string[] } }> };
+    expect(createHash("sha256").update(text).digest("hex")).toBe(manifestRendition.sha256);
+    expect(manifest.planId).toBe(claim.planId);
+    expect(planIdOf(manifest.plan)).toBe(claim.planId);
+    expect(manifest.tools.ffmpeg).toMatch(/ffmpeg version/);
+    expect(manifest.segments.map((s) => s.files)).toEqual(results.map((r) => r.files));
+    expect(manifest.segments.map((s) => s.frames)).toEqual(results.map((r) => r.frames));
+    expect(manifest.segments[1].encode.arguments).toEqual(expect.arrayContaining(["-c:v", "libx264", results[1].files![0].name, results[1].files![1].name]));
+  }, 120_000);
+
+  test("a join whose segment file does not hold the bytes its result claimed fails for good, publishing nothing new", async () => {
+    const request = joinRequest(input, claim, results);
+    const tampered = { ...request, segments: request.segments.map((s, i) => (i === 1 ? { ...s, files: [{ ...s.files[0], sha256: "0".repeat(64) }, s.files[1]] } : s)) };
+    await expect(joinTranscode(tampered, { blobs: h.store, media: h.media }, stageContext("custody/transcode-join@test"))).rejects.toMatchObject({
+      code: "OutputVerificationFailed",
+      retryable: false,
+      message: expect.stringMatching(/claimed .* with 0{64}/),
+    });
+  }, 60_000);
+});
+
+test("the plan run on a file it cannot transcode reports the transcode stage failed for good, with the reason", async () => {
+  const input = await h.upload(path.join(FIXTURES, "ft_mov_truncated_moov.mov"));
+  const { outcome, message } = await planRun(input, 60);
+  const result = message.body as StageResultMessage;
+  expect(result).toEqual(outcome);
+  expect(isValidMessage("stage-result", result)).toBe(true);
+  expect(message.messageId).toBe(stageResultMessageId(result));
+  expect(result).toMatchObject({ kind: "stage-result", stage: "transcode", outcome: "failed", final: true, error: { code: "UnsupportedMedia", retryable: false } });
+  expect(result.provenance?.runs).toEqual([]);
+}, 30_000);
+
+describe("segment runs that fail", () => {
+  let input: EvidenceReceivedMessage;
+  let claim: SegmentPlanMessage;
+
+  beforeAll(async () => {
+    const file = h.generate("two-seconds.mp4", ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast"]);
+    input = await h.upload(file);
+    claim = (await planRun(input, 60)).message.body as SegmentPlanMessage;
+    expect(claim.plan.segments).toHaveLength(1);
+  }, 60_000);
+
+  test("on an original that is not what the plan said (truncated): a final failure, claimed", async () => {
+    const broken = await h.upload(path.join(FIXTURES, "ft_mov_truncated_moov.mov"));
+    const request = { ...segmentRequest(input, claim, 0), evidenceId: broken.evidenceId, original: broken.original };
+    const result = await encodeAndReportSegment(request, { blobs: h.store, media: h.media }, stageContext("custody/transcode-segment@test"), {}, report());
+    const message = await received();
+    expect(message.body).toEqual(result);
+    expect(message.messageId).toBe(segmentResultMessageId(result));
+    expect(isValidMessage("segment-result", result)).toBe(true);
+    expect(result).toMatchObject({ outcome: "failed", final: true, error: { code: "UnsupportedMedia", retryable: false } });
+    expect(message.messageId).toMatch(/:failed:final$/);
+    const listed: string[] = [];
+    for await (const blob of h.derived.listBlobsFlat({ prefix: `${broken.evidenceId}/` })) listed.push(blob.name);
+    expect(listed).toEqual([]);
+  }, 60_000);
+
+  test("on a store that cannot be reached: a failure that is not final (the index retries the segment)", async () => {
+    const unreachable = new AzureBlobStore(
+      createBlobServiceClient({
+        connectionString:
+          "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1",
+        pipelineOptions: { retryOptions: { maxTries: 1 } },
+      }),
+    );
+    const request = segmentRequest(input, claim, 0);
+    const result = await encodeAndReportSegment(request, { blobs: unreachable, media: h.media }, stageContext("custody/transcode-segment@test"), {}, report());
+    expect((await received()).body).toEqual(result);
+    expect(isValidMessage("segment-result", result)).toBe(true);
+    expect(result).toMatchObject({ outcome: "failed", final: false, error: { retryable: true } });
+  }, 60_000);
+});
