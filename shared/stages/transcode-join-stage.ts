@@ -107,7 +107,11 @@ async function joinSegmentsLocally(session: MediaSession, tool: SegmentMediaTool
     });
   }
   const scripts: string[] = [];
-  for (const [kind, text] of Object.entries(joinLists(plan, encoded))) {
+  const lists = joinLists(plan, encoded);
+  for (const [kind, text] of [
+    ["video", lists.video],
+    ["audio", lists.audio],
+  ] as const) {
     if (text === undefined) continue;
     const script = path.join(dir, `${kind}.ffconcat`);
     await writeFile(script, text);
@@ -202,7 +206,11 @@ async function download(session: MediaSession, request: JoinRequestMessage, file
 
 /** The plan as the plan run claimed it: the shape and the ranges (its canonical JSON hashes to the plan id). */
 function planBody(request: JoinRequestMessage): SegmentPlanBody {
-  const segments = request.segments.map((s) => ({ index: s.index, startInMicroseconds: s.startInMicroseconds, ...(s.endInMicroseconds === undefined ? {} : { endInMicroseconds: s.endInMicroseconds }) }));
+  const segments = request.segments.map((s) => ({
+    index: s.index,
+    startInMicroseconds: s.startInMicroseconds,
+    ...(s.endInMicroseconds === undefined ? {} : { endInMicroseconds: s.endInMicroseconds }),
+  }));
   return { ...request.plan, segments };
 }
 

@@ -46,7 +46,7 @@ export async function planOriginalTranscode(input: EvidenceReceivedMessage, deps
     const first = planSegments(probe, { targetSeconds: configured });
     const targetSeconds = segmentTargetSeconds(first.durationInSeconds, configured);
     const segmented = targetSeconds === configured ? first : planSegments(probe, { targetSeconds });
-    const plan = withoutUndefined({ ...segmented, targetSeconds, maxSide: options.maxSide ?? DEFAULT_PROXY_MAX_SIDE }) as SegmentPlanBody;
+    const plan = withoutUndefined<SegmentPlanBody>({ ...segmented, targetSeconds, maxSide: options.maxSide ?? DEFAULT_PROXY_MAX_SIDE });
     const streams = [plan.videoIndex, plan.audioIndex].flatMap((index) => probe.streams.filter((s) => index !== undefined && s.index === index));
     const planId = planIdOf(plan);
     session.log.info("transcode planned", { planId, kind: plan.kind, segments: plan.segments.length, targetSeconds, durationInSeconds: plan.durationInSeconds });

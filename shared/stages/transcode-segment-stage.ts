@@ -23,7 +23,7 @@ import { pipeline } from "node:stream/promises";
 import { segmentResultMessageId } from "../contracts/message-ids";
 import type { SegmentFile, SegmentRequestMessage, SegmentResultMessage, StageProvenance } from "../contracts/messages";
 import { CustodyError } from "../errors";
-import type { MediaProbe, MediaStreamInfo } from "../media/probe";
+import type { MediaProbe } from "../media/probe";
 import { mediaRunLimits } from "../media/run-limits";
 import { planSegmentEncode, type SegmentPlan } from "../media/segment-plan";
 import { verificationFailure } from "../media/verify-output";
@@ -51,7 +51,7 @@ export function probeFromStreams(streams: SegmentRequestMessage["streams"], plan
   return {
     container: "planned",
     durationInSeconds: plan.durationInSeconds,
-    streams: streams.map((s) => ({ ...s, index: s.index ?? -1 }) as MediaStreamInfo),
+    streams: streams.map((s) => ({ ...s, index: s.index ?? -1 })),
     primaryVideoIndex: plan.videoIndex,
     primaryAudioIndex: plan.audioIndex,
     dataTracks: [],

@@ -1092,7 +1092,9 @@ export function checkMediaIdentity(files: Files, mediaTriggers: ReadonlySet<stri
     // Owner on a queue that triggers a media function (the index's work orders): it could send to that queue, which only hands the media app more of its own work.
     const triggerOwner = grant.role === "serviceBusDataOwner" && grant.scopeType === QUEUES && grant.entity !== undefined && mediaTriggers.has(grant.entity);
     if (sends && onQueueOrTopic && !resultsSend && !triggerOwner) {
-      problems.push(`${grant.where}: the media identity gets ${grant.role} on ${grant.entity ?? grant.scopeName ?? grant.scopeType} — it may send to media-results only (and own the queues that trigger it)`);
+      problems.push(
+        `${grant.where}: the media identity gets ${grant.role} on ${grant.entity ?? grant.scopeName ?? grant.scopeType} — it may send to media-results only (and own the queues that trigger it)`,
+      );
     }
   }
   if (!grants.some((g) => g.principal === "media" && g.role === "serviceBusDataSender" && g.entity === "queue media-results"))

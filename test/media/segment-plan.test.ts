@@ -7,7 +7,17 @@ import * as path from "node:path";
 import type { MediaProbe, MediaStreamInfo } from "../../shared/media/probe";
 import { normaliseProbe, type FfprobeOutput } from "../../shared/media/probe-normalise";
 import { MAX_SEGMENTS_PER_PLAN } from "../../shared/contracts/messages";
-import { DEFAULT_SEGMENT_SECONDS, joinArguments, joinLists, planSegmentEncode, planSegments, playlistArguments, seconds, segmentTargetSeconds, type EncodedSegment } from "../../shared/media/segment-plan";
+import {
+  DEFAULT_SEGMENT_SECONDS,
+  joinArguments,
+  joinLists,
+  planSegmentEncode,
+  planSegments,
+  playlistArguments,
+  seconds,
+  segmentTargetSeconds,
+  type EncodedSegment,
+} from "../../shared/media/segment-plan";
 import { joinProblems } from "../../shared/media/verify-join";
 
 function captured(name: string): MediaProbe {

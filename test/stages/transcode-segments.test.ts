@@ -14,14 +14,7 @@ import { AzureBlobStore } from "../../shared/adapters/azure-blob-store";
 import { createBlobServiceClient } from "../../shared/adapters/blob-service-client";
 import { ServiceBusPublisher } from "../../shared/adapters/service-bus-publisher";
 import { segmentPlanMessageId, segmentResultMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
-import type {
-  EvidenceReceivedMessage,
-  JoinRequestMessage,
-  SegmentPlanMessage,
-  SegmentRequestMessage,
-  SegmentResultMessage,
-  StageResultMessage,
-} from "../../shared/contracts/messages";
+import type { EvidenceReceivedMessage, JoinRequestMessage, SegmentPlanMessage, SegmentRequestMessage, SegmentResultMessage, StageResultMessage } from "../../shared/contracts/messages";
 import { isValidMessage } from "../../shared/contracts/validate";
 import { planIdOf } from "../../shared/evidence/segment-run";
 import { runAndReportStage } from "../../shared/stages/report-stage";
@@ -60,7 +53,17 @@ async function received(): Promise<ServiceBusReceivedMessage> {
 /** What the index sends for one segment of a claimed plan. */
 function segmentRequest(input: EvidenceReceivedMessage, claim: SegmentPlanMessage, index: number): SegmentRequestMessage {
   const { segments, ...shape } = claim.plan;
-  return { schemaVersion: 1, kind: "segment-request", evidenceId: input.evidenceId, original: input.original, planId: claim.planId, plan: shape, streams: claim.streams, segmentCount: segments.length, segment: segments[index] };
+  return {
+    schemaVersion: 1,
+    kind: "segment-request",
+    evidenceId: input.evidenceId,
+    original: input.original,
+    planId: claim.planId,
+    plan: shape,
+    streams: claim.streams,
+    segmentCount: segments.length,
+    segment: segments[index],
+  };
 }
 
 /** What the index sends once every segment succeeded. */
@@ -203,7 +206,12 @@ describe("a generated 12 s recording (25 fps, 48 kHz stereo) in segments of 4 s"
     const manifestRendition = result.renditions!.find((r) => r.kind === "segment-manifest")!;
     expect(manifestRendition.segmentCount).toBe(3);
     const text = (await h.download(manifestRendition.path)).toString("utf8");
-    const manifest = JSON.parse(text) as { planId: string; plan: SegmentPlanMessage["plan"]; tools: { ffmpeg: string }; segments: Array<{ index: number; files: unknown[]; frames: number; encode: { seek: unknown; arguments: string[] } }> };
+    const manifest = JSON.parse(text) as {
+      planId: string;
+      plan: SegmentPlanMessage["plan"];
+      tools: { ffmpeg: string };
+      segments: Array<{ index: number; files: unknown[]; frames: number; encode: { seek: unknown; arguments: string[] } }>;
+    };
     expect(createHash("sha256").update(text).digest("hex")).toBe(manifestRendition.sha256);
     expect(manifest.planId).toBe(claim.planId);
     expect(planIdOf(manifest.plan)).toBe(claim.planId);
