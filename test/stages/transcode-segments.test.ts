@@ -163,6 +163,19 @@ describe("a generated 12 s recording (25 fps, 48 kHz stereo) in segments of 4 s"
     expect(results.reduce((sum, r) => sum + r.frames!, 0)).toBe(300);
   }, 120_000);
 
+  test("a join whose output does not have the frames the segments reported fails verification for good, publishing nothing", async () => {
+    const request = joinRequest(input, claim, results);
+    const miscounted = { ...request, segments: request.segments.map((s, i) => (i === 2 ? { ...s, frames: s.frames! + 1 } : s)) };
+    await expect(joinTranscode(miscounted, { blobs: h.store, media: h.media }, stageContext("custody/transcode-join@test"))).rejects.toMatchObject({
+      code: "OutputVerificationFailed",
+      retryable: false,
+      message: expect.stringMatching(/the joined video has 300 frames, the segments 301/),
+    });
+    const listed: string[] = [];
+    for await (const blob of h.derived.listBlobsFlat({ prefix: `${input.evidenceId}/transcode/` })) listed.push(blob.name);
+    expect(listed.filter((name) => !/\/segment-\d{5}-/.test(name))).toEqual([]);
+  }, 60_000);
+
   test("the join run publishes a verified proxy, HLS playlist and segment manifest, and reports a valid transcode stage-result", async () => {
     const request = joinRequest(input, claim, results);
     expect(isValidMessage("join-request", request)).toBe(true);
