@@ -82,6 +82,8 @@ export async function encodeSegment(request: SegmentRequestMessage, deps: MediaS
     const limits = mediaRunLimits({ durationInSeconds: encode.seek.durationInSeconds ?? plan.durationInSeconds, video }, options.stallTimeoutInMs);
     session.log.info("segment planned", { segment: request.segment.index, of: request.segmentCount, seek: encode.seek });
     await session.runPart("segment", encode.arguments, limits, encode.seek);
+    // Where the store keeps no versions, the original could have been replaced while ffmpeg read it.
+    await session.checkOriginalUnchanged();
 
     const streams: Array<"video" | "audio"> = [];
     if (plan.videoIndex !== undefined) streams.push("video");

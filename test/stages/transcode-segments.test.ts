@@ -306,7 +306,7 @@ test("the plan run on a file it cannot transcode reports the transcode stage fai
   expect(result.provenance?.runs).toEqual([]);
 }, 30_000);
 
-describe("segment runs that fail", () => {
+describe("a two-second recording (one segment): reprocess, and segment runs that fail", () => {
   let input: EvidenceReceivedMessage;
   let claim: SegmentPlanMessage;
 
@@ -315,6 +315,32 @@ describe("segment runs that fail", () => {
     input = await h.upload(file);
     claim = (await planRun(input, 60)).message.body as SegmentPlanMessage;
     expect(claim.plan.segments).toHaveLength(1);
+  }, 60_000);
+
+  test("a reprocess run (retry round 2) carries its request along and writes its segments and proxy to its own folder", async () => {
+    const reprocess = { id: "0f9e8d7c-1111-4222-8333-944455556666", requestedBy: "operator@example", requestedAt: "2026-12-01T10:00:00Z", reason: "ffmpeg upgrade" };
+    const retry = { round: 2, firstFailedAt: "2026-12-01T10:05:00Z" };
+    const rerun = { ...input, reprocess, retry };
+    const { outcome, message } = await planRun(rerun, 60);
+    const plan = message.body as SegmentPlanMessage;
+    expect(outcome).toEqual(plan);
+    expect(plan).toMatchObject({ reprocess, retry, attempt: 3 });
+    expect(message.messageId).toBe(segmentPlanMessageId(plan));
+    expect(message.messageId).toContain(`:rp-${reprocess.id}:`);
+    const request = { ...segmentRequest(rerun, plan, 0), reprocess };
+    const segment = await encodeAndReportSegment(request, { blobs: h.store, media: h.media }, stageContext("custody/transcode-segment@test"), {}, report());
+    expect((await received()).messageId).toBe(segmentResultMessageId(segment));
+    expect(segment).toMatchObject({ outcome: "succeeded", reprocess });
+    const folder = `${input.evidenceId}/transcode/reprocess-${reprocess.id}/`;
+    for (const file of segment.files!) expect(sha256(await h.download(`${folder}${file.name}`))).toBe(file.sha256);
+    const context = stageContext("custody/transcode-join@test");
+    const join = { ...joinRequest(rerun, plan, [segment]), reprocess, retry };
+    const result = await runAndReportStage({ stage: "transcode", evidenceId: input.evidenceId, publisher, resultsEntity: RESULTS, reprocess, retry }, context, () =>
+      joinTranscode(join, { blobs: h.store, media: h.media }, context),
+    );
+    expect((await received()).messageId).toBe(stageResultMessageId(result));
+    expect(result.error).toBeUndefined();
+    expect(result.renditions!.map((r) => r.path)).toEqual(["proxy.mp4", "proxy.m3u8", "proxy.m4s", "segments.json"].map((name) => `${folder}${name}`));
   }, 60_000);
 
   test("on an original that is not what the plan said (truncated): a final failure, claimed", async () => {
