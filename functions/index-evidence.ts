@@ -3,7 +3,8 @@
  *   index-received:      evidence-received (subscription `index`) creates/merges the record;
  *   index-results:       stage-results, the core app's claims: hash results, and fixity checks
  *                        (`fixity-result`, from the fixity-sample timer or `custody verify --record`);
- *   index-media-results: media-results, the media app's claims: transcode and thumbnail results.
+ *   index-media-results: media-results, the media app's claims: transcode and thumbnail results,
+ *                        and the segment-parallel transcode's plans and segment results.
  * When every required stage is done it publishes evidence-ready (or evidence-failed) once.
  *
  * Each results queue carries the claims of one identity, and only that identity may send to it
@@ -16,7 +17,7 @@ import type { PipelineStage } from "../shared/contracts/messages";
 import { claimedKind, parseMessage } from "../shared/contracts/validate";
 import { CustodyError } from "../shared/errors";
 import type { Settings } from "../shared/settings";
-import { indexEvidenceReceived, indexFixityResult, indexStageResult, type IndexStageDeps } from "../shared/stages/index-stage";
+import { indexEvidenceReceived, indexFixityResult, indexSegmentPlan, indexSegmentResult, indexStageResult, type IndexStageDeps } from "../shared/stages/index-stage";
 import type { StageContext } from "../shared/stages/stage-context";
 import { ENTITIES, type QueueEntity } from "../shared/topology";
 import { settleWithRetries, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
@@ -41,7 +42,7 @@ export const indexMediaResultsFunction: FunctionDefinition = {
 };
 
 /** A claim as the route rule sees it. */
-export type ResultClaim = { kind: "stage-result"; stage: PipelineStage } | { kind: "fixity-result" };
+export type ResultClaim = { kind: "stage-result"; stage: PipelineStage } | { kind: "fixity-result" } | { kind: "segment-plan" } | { kind: "segment-result" };
 
 /**
  * The one queue each kind of claim may arrive by: its producer's. Exhaustive over the stages,
@@ -53,17 +54,27 @@ const STAGE_ROUTES: Record<PipelineStage, string> = {
   thumbnail: ENTITIES.mediaResults.queueName,
 };
 const FIXITY_ROUTE = ENTITIES.stageResults.queueName;
+/** The segment-parallel transcode runs in the media app: its plans and segment results come by its route. */
+const SEGMENT_ROUTE = ENTITIES.mediaResults.queueName;
 
 /** The queue a claim must arrive by. */
 export function expectedResultRoute(claim: ResultClaim): string {
-  return claim.kind === "fixity-result" ? FIXITY_ROUTE : STAGE_ROUTES[claim.stage];
+  switch (claim.kind) {
+    case "fixity-result":
+      return FIXITY_ROUTE;
+    case "segment-plan":
+    case "segment-result":
+      return SEGMENT_ROUTE;
+    case "stage-result":
+      return STAGE_ROUTES[claim.stage];
+  }
 }
 
 /** Why a claim that arrived on `queueName` is refused, or undefined when that is its route. */
 export function resultRouteRefusal(queueName: string, claim: ResultClaim): string | undefined {
   const expected = expectedResultRoute(claim);
   if (queueName === expected) return undefined;
-  const what = claim.kind === "fixity-result" ? "a fixity-result" : `a ${claim.stage} stage-result`;
+  const what = claim.kind === "stage-result" ? `a ${claim.stage} stage-result` : `a ${claim.kind}`;
   return `wrong route: ${what} arrived on ${queueName}, but only ${expected} carries it (each results queue takes the claims of the one identity allowed to send to it); refused, the record is unchanged`;
 }
 
@@ -85,7 +96,22 @@ export function indexResultsHandler(message: unknown, invocation: InvocationCont
 async function indexResults(definition: FunctionDefinition, route: QueueEntity, message: unknown, invocation: InvocationContext): Promise<HandlerOutcome> {
   const context = stageContextFor(definition, invocation);
   return settleWithRetries(definition, invocation, context, message, retryDeps, async () => {
-    if (claimedKind(message) === "fixity-result") {
+    const kind = claimedKind(message);
+    if (kind === "segment-plan" || kind === "segment-result") {
+      const { index, ledger, publisher, settings } = await getServices();
+      const deps = indexDeps(index, ledger, publisher, settings);
+      if (kind === "segment-plan") {
+        const plan = parseMessage("segment-plan", message);
+        refuseWrongRoute(route, { kind }, plan.evidenceId, context);
+        await indexSegmentPlan(plan, deps, context);
+      } else {
+        const result = parseMessage("segment-result", message);
+        refuseWrongRoute(route, { kind }, result.evidenceId, context);
+        await indexSegmentResult(result, deps, context);
+      }
+      return;
+    }
+    if (kind === "fixity-result") {
       const fixity = parseMessage("fixity-result", message);
       refuseWrongRoute(route, { kind: "fixity-result" }, fixity.evidenceId, context);
       const { index, ledger, settings } = await getServices();
@@ -107,6 +133,8 @@ function indexDeps(index: IndexStageDeps["index"], ledger: IndexStageDeps["ledge
     requiredStages: settings.requiredStages,
     readyTopic: ENTITIES.evidenceReadyTopic,
     receivedTopic: ENTITIES.evidenceReceivedTopic,
+    transcodeSegmentsQueue: ENTITIES.transcodeSegments.queueName,
+    transcodeJoinQueue: ENTITIES.transcodeJoin.queueName,
     eventSource: settings.eventSource,
     retryPolicy: settings.retry,
   };
@@ -121,7 +149,7 @@ function refuseWrongRoute(route: QueueEntity, claim: ResultClaim, evidenceId: st
     evidenceId,
     route: route.queueName,
     expectedRoute: expectedResultRoute(claim),
-    claim: claim.kind === "fixity-result" ? claim.kind : `${claim.stage} ${claim.kind}`,
+    claim: claim.kind === "stage-result" ? `${claim.stage} ${claim.kind}` : claim.kind,
   });
   throw new CustodyError("InvalidMessage", refusal, { retryable: false });
 }

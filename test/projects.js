@@ -22,6 +22,7 @@ const INTEGRATION = [
   "test/servicebus-emulator/sessions.test.ts",
   "test/servicebus-emulator/topics-and-rules.test.ts",
   "test/stages/hash-stage.test.ts",
+  "test/stages/index-segments.test.ts",
   "test/stages/index-stage.test.ts",
   "test/stages/thumbnail-stage.test.ts",
   "test/stages/transcode-stage.test.ts",

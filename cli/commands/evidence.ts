@@ -13,7 +13,8 @@ import * as path from "node:path";
 import type { Command } from "commander";
 import { blobCreatedEvent } from "../../shared/contracts/blob-created-cloud-event";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
-import type { EvidenceRecord, EvidenceStatus } from "../../shared/evidence/record";
+import type { EvidenceRecord, EvidenceStatus, TranscodeRun } from "../../shared/evidence/record";
+import { describeSegment } from "../../shared/evidence/segment-run";
 import { isWaiting } from "../../shared/evidence/record-merge";
 import { ENTITIES } from "../../shared/topology";
 import { openDock, type DockUploadResult } from "../../shared/adapters/dock-upload";
@@ -83,7 +84,7 @@ export function registerEvidenceCommands(program: Command): void {
     .option("--recorded-at <iso>", "capture time; default: each file's modification time")
     .option("--unit <id>", "unit or borough the recordings belong to (metadata `unit`, optional)")
     .option("--out <dir>", "write each recording's index record under DIR/<evidenceId>/")
-    .option("--timeout <seconds>", "how long to wait for each recording", "300")
+    .option("--timeout <seconds>", "give up on the recordings not final after this long without progress (no record changed)", "300")
     .option("--data-dir <dir>", "data folder (an embedded stack starts there if none is running)", DEFAULT_DATA_DIR)
     .option("--json", "print a JSON array of results")
     .option("--verbose", "log the embedded stack's work")
@@ -188,9 +189,10 @@ async function processFiles(target: StackTarget, files: string[], options: Proce
     }
   }
   const bar = progressBar(!options.json, "waiting for final states [{bar}] {value}/{total}", pending.length);
+  const progress = { lastAt: Date.now() };
   const finals = await Promise.all(
     pending.map(async (item) => {
-      const record = await waitForFinal(target, item.evidenceId, timeoutInMs);
+      const record = await waitForFinal(target, item.evidenceId, timeoutInMs, progress);
       bar.increment();
       return { item, record };
     }),
@@ -198,7 +200,13 @@ async function processFiles(target: StackTarget, files: string[], options: Proce
   bar.stop();
   for (const { item, record } of finals) {
     if (!record) {
-      results.push({ file: item.file, evidenceId: item.evidenceId, status: "timeout", sha256: undefined, reason: `no final state within ${timeoutInMs / 1000} s` });
+      results.push({
+        file: item.file,
+        evidenceId: item.evidenceId,
+        status: "timeout",
+        sha256: undefined,
+        reason: `no final state: no recording of this run made progress for ${timeoutInMs / 1000} s`,
+      });
       continue;
     }
     results.push({
@@ -214,11 +222,20 @@ async function processFiles(target: StackTarget, files: string[], options: Proce
   return files.map((file) => results.find((r) => r.file === file)!).filter(Boolean);
 }
 
-async function waitForFinal(target: StackTarget, evidenceId: string, timeoutInMs: number): Promise<EvidenceRecord | undefined> {
-  const deadline = Date.now() + timeoutInMs;
-  while (Date.now() < deadline) {
+/**
+ * Waits for the recording's final state while the run makes progress: a long recording takes as
+ * long as it takes (hundreds of segments), so the limit is a time without any record of the run
+ * changing (`progress`, shared by the recordings of one run), not a duration guess.
+ */
+async function waitForFinal(target: StackTarget, evidenceId: string, timeoutInMs: number, progress: { lastAt: number }): Promise<EvidenceRecord | undefined> {
+  let seen: string | undefined;
+  while (Date.now() < progress.lastAt + timeoutInMs) {
     const stored = await target.services.index.read(evidenceId);
     const record = stored?.record;
+    if (record !== undefined && record.updatedAt !== seen) {
+      progress.lastAt = Date.now();
+      seen = record.updatedAt;
+    }
     if (record && (record.status === "ready" || record.status === "failed" || record.status === "rejected") && record.finalEvent?.publishedAt) return record;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -374,7 +391,25 @@ export function describeRecord(record: EvidenceRecord): string {
       );
     }
   }
+  for (const run of record.transcodeRuns ?? []) lines.push(...describeTranscodeRun(run));
   for (const finding of record.integrityFindings) lines.push(`  FINDING    ${finding.code}: ${printable(finding.message)}`);
   if (record.rejection) for (const reason of record.rejection.reasons) lines.push(`  REJECTED   ${reason.code}: ${printable(reason.message)}`);
   return lines.join("\n");
+}
+
+/** A segment-parallel transcode run: progress, and what an operator must look at (segments waiting or failed, the join). */
+function describeTranscodeRun(run: TranscodeRun): string[] {
+  const count = run.segments.length;
+  const done = run.segments.filter((s) => s.status === "succeeded").length;
+  const join = run.join === undefined ? "" : run.join.publishedAt === undefined ? "; join owed" : `; join requested (round ${run.join.round})`;
+  const lines = [`  segments   ${done}/${count} encoded (plan ${run.planId.slice(0, 12)}${run.reprocess ? `, reprocess ${printable(run.reprocess.id)}` : ""}, round ${run.round})${join}`];
+  for (const segment of run.segments) {
+    const range = run.plan.segments[segment.index];
+    if (segment.status === "failed") lines.push(`             FAILED ${describeSegment(range, count)}: ${segment.lastError?.code ?? "Unknown"}: ${printable(segment.lastError?.message ?? "")}`);
+    else if (segment.status === "pending" && segment.retry)
+      lines.push(
+        `             waiting ${describeSegment(range, count)}: retry ${segment.retry.round + 1} due ${segment.retry.nextAttemptAt} (${segment.lastError?.code ?? "?"}: ${printable(segment.lastError?.message ?? "")})`,
+      );
+  }
+  return lines;
 }

@@ -11,11 +11,13 @@
  * is recorded as a `ConflictingHashClaim` finding first (record-merge.ts), then dead-lettered.
  * Pure: the caller passes the time.
  */
-import type { EvidenceReceivedMessage, FixityResultMessage, OriginalRef, StageResultMessage } from "../contracts/messages";
+import { segmentRunTag } from "../contracts/message-ids";
+import type { EvidenceReceivedMessage, FixityResultMessage, OriginalRef, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import { renditionFolder } from "../contracts/rendition-path";
 import { deriveEvidenceId } from "./evidence-id";
 import type { EvidenceRecord } from "./record";
+import { planIdOf } from "./segment-run";
 
 /** How far a reporter's clock may run ahead of the index's before its times are refused. */
 export const MAX_CLOCK_SKEW_IN_MS = 5 * 60 * 1000;
@@ -90,6 +92,59 @@ export function checkFixityResult(record: EvidenceRecord | undefined, result: Fi
   }
   if (result.status === "intact" && result.sha256Actual !== undefined && result.sha256Actual !== fingerprint) {
     refuseIf(`the fixity result says the original is intact, but reports SHA-256 ${result.sha256Actual}; the fingerprint is ${fingerprint ?? "not recorded yet"}`, id);
+  }
+}
+
+/**
+ * A plan claim: its id must be its plan's digest (the orders and results name the plan by it),
+ * its segments numbered 0…n-1 in time order, and its times not in the future.
+ */
+export function checkSegmentPlan(_record: EvidenceRecord | undefined, message: SegmentPlanMessage, nowInMs: number): void {
+  const id = message.evidenceId;
+  refuseIf(futureTime(message.startedAt, nowInMs, "startedAt") ?? futureTime(message.finishedAt, nowInMs, "finishedAt"), id);
+  if (planIdOf(message.plan) !== message.planId) refuseIf(`the segment plan's id ${message.planId} is not the digest of the plan it carries (${planIdOf(message.plan)})`, id);
+  let previous = -1;
+  for (const [position, segment] of message.plan.segments.entries()) {
+    if (segment.index !== position) refuseIf(`segment ${segment.index} of the plan is listed at position ${position}`, id);
+    if (segment.startInMicroseconds <= previous || (segment.endInMicroseconds !== undefined && segment.endInMicroseconds <= segment.startInMicroseconds)) {
+      refuseIf(`segment ${segment.index} of the plan does not follow the one before it in time`, id);
+    }
+    previous = segment.startInMicroseconds;
+  }
+}
+
+/**
+ * A segment's result: only for a plan the index recorded (and so handed out), for a segment of
+ * it with the same time range, with files named after their own digests.
+ */
+export function checkSegmentResult(record: EvidenceRecord | undefined, result: SegmentResultMessage, nowInMs: number): void {
+  const id = result.evidenceId;
+  refuseIf(futureTime(result.startedAt, nowInMs, "startedAt") ?? futureTime(result.finishedAt, nowInMs, "finishedAt"), id);
+  if (result.retry !== undefined) refuseIf(futureTime(result.retry.firstFailedAt, nowInMs, "retry.firstFailedAt"), id);
+  const run = record?.transcodeRuns?.find((candidate) => candidate.tag === segmentRunTag(result.planId, result.reprocess?.id));
+  if (run === undefined) {
+    refuseIf(`a segment result for plan ${result.planId.slice(0, 12)}${result.reprocess === undefined ? "" : ` (reprocess ${result.reprocess.id})`}, which the index never handed out`, id);
+    return;
+  }
+  const planned = run.plan.segments[result.segment.index] as (typeof run.plan.segments)[number] | undefined;
+  if (result.segmentCount !== run.plan.segments.length || planned === undefined) {
+    refuseIf(`segment ${result.segment.index} of ${result.segmentCount}: the plan has ${run.plan.segments.length} segments`, id);
+    return;
+  }
+  if (planned.startInMicroseconds !== result.segment.startInMicroseconds || planned.endInMicroseconds !== result.segment.endInMicroseconds) {
+    refuseIf(`segment ${result.segment.index} claims another time range than the plan's`, id);
+  }
+  const source = result.provenance?.source;
+  const original = record?.original;
+  if (source !== undefined && original !== undefined && (source.container !== original.container || source.name !== original.name || source.etag !== original.etag)) {
+    refuseIf(
+      `segment ${result.segment.index} says it read ${source.container}/${source.name} (etag ${source.etag}); the recording is ${original.container}/${original.name} (etag ${original.etag})`,
+      id,
+    );
+  }
+  for (const file of result.files ?? []) {
+    const expected = `segment-${String(result.segment.index).padStart(5, "0")}-${file.stream}-${file.sha256.slice(0, 16)}.mp4`;
+    if (file.name !== expected) refuseIf(`segment ${result.segment.index} lists file ${file.name}, not named after its own index, stream and digest (${expected})`, id);
   }
 }
 

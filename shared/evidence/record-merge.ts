@@ -118,9 +118,8 @@ export function applyEvidenceReceived(record: EvidenceRecord, message: EvidenceR
  * Records one stage outcome. Results for stages outside `requiredStages` are recorded all the
  * same (they just do not gate readiness). See the module comment for the merge rules.
  */
-export function applyStageResult(record: EvidenceRecord, reported: StageResultMessage, context: MergeContext): EvidenceRecord {
+export function applyStageResult(record: EvidenceRecord, reported: StageResultMessage, context: MergeContext, key: string = stageResultMessageId(reported)): EvidenceRecord {
   assertSameEvidence(record, reported.evidenceId);
-  const key = stageResultMessageId(reported);
   // The fingerprint is set once: a hash result with another SHA-256 is refused, and recorded as
   // an integrity finding naming both digests and the message (the index also dead-letters it).
   if (isConflictingHashClaim(record, reported)) return refuseConflictingHashClaim(record, reported, key, context);
@@ -282,6 +281,14 @@ export function decideFinalState(record: EvidenceRecord): FinalDecision {
   const hashDone = (record.stages.hash?.status ?? "pending") !== "pending";
   if (hashDone && statuses.some((status) => status === "failed")) return { status: "failed", event: failed };
   if (record.requiredStages.some((stage) => isWaiting(record.stages[stage]))) return { status: "waiting" };
+  // A segment of the transcode waiting for its retry (segment-run.ts) is the stage waiting.
+  if (
+    record.requiredStages.includes("transcode") &&
+    record.stages.transcode?.status !== "succeeded" &&
+    record.transcodeRuns?.some((run) => run.segments.some((s) => s.status === "pending" && s.retry !== undefined))
+  ) {
+    return { status: "waiting" };
+  }
   return { status: "received" };
 }
 
@@ -328,6 +335,15 @@ export function markFinalEventPublished(record: EvidenceRecord, messageId: strin
 /** Notes that an event — the final one or an evidence-updated one — was accepted by Service Bus (no-op when unknown or already noted). */
 export function markEventPublished(record: EvidenceRecord, messageId: string, nowIso: string): EvidenceRecord {
   if (record.finalEvent?.messageId === messageId) return markFinalEventPublished(record, messageId, nowIso);
+  const run = record.transcodeRuns?.findIndex((r) => (r.orders?.key === messageId && r.orders.publishedAt === undefined) || (r.join?.messageId === messageId && r.join.publishedAt === undefined));
+  if (run !== undefined && run >= 0) {
+    // A work order of a segment-parallel transcode (segment-run.ts): the segment requests of a round, or a join request.
+    const next = clone(record);
+    const target = (next.transcodeRuns ?? [])[run];
+    if (target.orders?.key === messageId) target.orders.publishedAt = nowIso;
+    if (target.join?.messageId === messageId) target.join.publishedAt = nowIso;
+    return settle(record, next, nowIso);
+  }
   const pending = record.updateEvents?.find((update) => update.messageId === messageId);
   if (pending === undefined || pending.publishedAt !== undefined) return record;
   const next = clone(record);
@@ -395,7 +411,7 @@ function compareErrors(a: LastError, b: LastError): number {
   return a.attempt - b.attempt || compareTime(a.at, b.at) || compareText(a.code, b.code) || compareText(a.message, b.message) || Number(a.retryable) - Number(b.retryable);
 }
 
-function compareText(a: string, b: string): number {
+export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -403,7 +419,7 @@ function compareText(a: string, b: string): number {
  * Orders ISO 8601 times by instant (hosts may write offsets, or Event Grid's 7 fractional
  * digits), then by text so that two spellings of one instant still have a fixed order.
  */
-function compareTime(a: string, b: string): number {
+export function compareTime(a: string, b: string): number {
   const x = Date.parse(a);
   const y = Date.parse(b);
   if (Number.isFinite(x) && Number.isFinite(y) && x !== y) return x - y;
@@ -602,14 +618,14 @@ function addFinding(record: EvidenceRecord, finding: IntegrityFinding): void {
 }
 
 /** Appends an entry unless one with its key exists; keeps the log ordered by (at, key). */
-function appendLogEntry(record: EvidenceRecord, entry: CustodyLogEntry): void {
+export function appendLogEntry(record: EvidenceRecord, entry: CustodyLogEntry): void {
   if (record.custodyLog.some((existing) => existing.key === entry.key)) return;
   record.custodyLog.push(entry);
   record.custodyLog.sort((a, b) => compareTime(a.at, b.at) || compareText(a.key, b.key));
 }
 
 /** Returns `before` itself when nothing changed (callers skip the write), else `after` with `updatedAt`. */
-function settle(before: EvidenceRecord, after: EvidenceRecord, nowIso: string): EvidenceRecord {
+export function settle(before: EvidenceRecord, after: EvidenceRecord, nowIso: string): EvidenceRecord {
   if (canonicalJson(before) === canonicalJson(after)) return before;
   after.updatedAt = nowIso;
   return after;
@@ -626,7 +642,7 @@ function assertSameEvidence(record: EvidenceRecord, evidenceId: string): void {
  * hosts run different ffprobe builds they may differ, and the smaller canonical JSON wins — a
  * total order, so the record does not depend on which stage reported first.
  */
-function pickMedia(current: ReportedMediaProbe | undefined, candidate: ReportedMediaProbe): ReportedMediaProbe {
+export function pickMedia(current: ReportedMediaProbe | undefined, candidate: ReportedMediaProbe): ReportedMediaProbe {
   if (current === undefined) return structuredClone(candidate);
   return canonicalJson(candidate) < canonicalJson(current) ? structuredClone(candidate) : current;
 }

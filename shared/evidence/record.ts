@@ -14,7 +14,11 @@ import type {
   PipelineStage,
   RejectionReason,
   Rendition,
+  ReportedStream,
   ReprocessRequest,
+  RetryRound,
+  SegmentFile,
+  SegmentPlanBody,
   StageError,
   StageProvenance,
 } from "../contracts/messages";
@@ -165,6 +169,60 @@ export interface UpdateEvent extends PublishedEvent {
   tools?: StageProvenance["tools"];
 }
 
+/** One segment of a transcode run (see TranscodeRun). */
+export interface SegmentState {
+  index: number;
+  status: "pending" | "succeeded" | "failed";
+  /** Highest attempt reported (per round). */
+  attempts: number;
+  /** The segment-result message whose outcome this shows (ties broken as for stages). */
+  resultKey?: string;
+  finishedAt?: string;
+  /** From the winning success: the content-addressed files, frames and the audio cut the join needs. */
+  files?: SegmentFile[];
+  frames?: number;
+  audioPreRollInSeconds?: number;
+  lengthInSeconds?: number;
+  /** The tool versions that encoded it. */
+  tools?: StageProvenance["tools"];
+  lastError?: StageError & { at: string; attempt: number };
+  /** Transient failures and the retry of this segment the index scheduled (as StageState.retry). */
+  retry?: StageRetry;
+}
+
+/**
+ * A segment-parallel transcode of the recording (docs/architecture.md "Long recordings"): the
+ * plan a media run claimed, each segment's outcome, and which work orders the index has sent.
+ * One per run: the pipeline's own, and one per `custody reprocess` request of the transcode.
+ */
+export interface TranscodeRun {
+  /** The run's tag (contracts/message-ids.ts segmentRunTag): `pipeline:<plan>` or `rp-<request>:<plan>`. */
+  tag: string;
+  reprocess?: ReprocessRequest;
+  planId: string;
+  plan: SegmentPlanBody;
+  /** The original's mapped streams (what each segment's encode is planned from). */
+  streams: ReportedStream[];
+  /** The plan claim that made it (custody log key). */
+  planKey: string;
+  /**
+   * The highest round of the transcode stage a plan claim came from (0: the pipeline's own run;
+   * each stage retry re-plans — the same plan — and the index re-sends what the run still owes).
+   */
+  round: number;
+  /** The stage retry chain that round belongs to (carried into the orders, and back in the results). */
+  retry?: RetryRound;
+  segments: SegmentState[];
+  /**
+   * The segment requests owed for `round` (decided with the plan or its new round; sent for the
+   * segments not yet done): `key` names the batch in the ledger; `publishedAt` once Service Bus
+   * accepted every one of them.
+   */
+  orders?: { key: string; round: number; publishedAt?: string };
+  /** The join request owed once every segment succeeded: its id and round; `publishedAt` once accepted. */
+  join?: { messageId: string; round: number; publishedAt?: string };
+}
+
 export interface EvidenceRecord {
   /** = evidenceId (Cosmos `id` and partition key `/id`). */
   id: string;
@@ -194,6 +252,8 @@ export interface EvidenceRecord {
    * event says, fixed when decided, so a re-publish after a crash sends the same content.
    */
   updateEvents?: UpdateEvent[];
+  /** Segment-parallel transcode runs (see TranscodeRun), oldest first. */
+  transcodeRuns?: TranscodeRun[];
   createdAt: string;
   updatedAt: string;
 }

@@ -10,6 +10,7 @@ import type { PipelineStage } from "../contracts/messages";
 import type { EvidenceRecord } from "../evidence/record";
 import { applyEvidenceReceived, applyFinalDecision, applyFixityResult, applyStageResult, decideFinalState, markEventPublished, newRecord, type MergeContext } from "../evidence/record-merge";
 import type { RetryPolicy } from "../evidence/retry-policy";
+import { applySegmentPlan, applySegmentResult } from "../evidence/segment-run";
 import type { AppliedMessageEntry, LedgerEntry } from "../ports/custody-ledger";
 
 export interface RebuildOptions {
@@ -40,7 +41,9 @@ export function rebuildRecord(evidenceId: string, entries: readonly LedgerEntry[
       record = applyFixityResult(record, message, merge);
       continue;
     }
-    record = message.kind === "evidence-received" ? applyEvidenceReceived(record, message, merge) : applyStageResult(record, message, merge);
+    if (message.kind === "segment-plan") record = applySegmentPlan(record, message, merge);
+    else if (message.kind === "segment-result") record = applySegmentResult(record, message, merge);
+    else record = message.kind === "evidence-received" ? applyEvidenceReceived(record, message, merge) : applyStageResult(record, message, merge);
     record = applyFinalDecision(record, decideFinalState(record), merge);
   }
   return record;

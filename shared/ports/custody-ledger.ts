@@ -8,7 +8,7 @@
  * append blobs under version-level immutability with protected append writes: entries can be
  * added, never changed or removed. Implemented by adapters/blob-custody-ledger.ts.
  */
-import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, StageResultMessage } from "../contracts/messages";
+import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
 
 /** The container the ledger lives in (Bicep makes it immutable, with protected append writes). */
 export const LEDGER_CONTAINER = "ledger";
@@ -27,16 +27,21 @@ interface LedgerEntryBase {
 export interface AppliedMessageEntry extends LedgerEntryBase {
   kind: "applied";
   messageId: string;
-  message: EvidenceReceivedMessage | StageResultMessage | FixityResultMessage;
+  message: EvidenceReceivedMessage | StageResultMessage | FixityResultMessage | SegmentPlanMessage | SegmentResultMessage;
   /** The record's required stages when it was applied (a rebuild creates the record with them). */
   requiredStages?: PipelineStage[];
 }
 
-/** An event Service Bus accepted (a final event, or an evidence-updated one), by its message id. */
+/**
+ * Something the index sent that Service Bus accepted, by its message id: an event (final or
+ * evidence-updated), or a work order of a segment-parallel transcode — a round's segment
+ * requests (`messageId`: the batch's key) or a join request — so a rebuilt record does not
+ * send them again.
+ */
 export interface PublishedEventEntry extends LedgerEntryBase {
   kind: "published";
   messageId: string;
-  eventType: "evidence-ready" | "evidence-failed" | "evidence-updated";
+  eventType: "evidence-ready" | "evidence-failed" | "evidence-updated" | "segment-requests" | "join-request";
 }
 
 export type LedgerEntry = AppliedMessageEntry | PublishedEventEntry;

@@ -20,10 +20,10 @@
  * same id, same content, one delivery.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, StageResultMessage } from "../contracts/messages";
-import { evidenceReceivedMessageId, fixityResultMessageId, stageResultMessageId } from "../contracts/message-ids";
+import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
+import { evidenceReceivedMessageId, fixityResultMessageId, segmentPlanMessageId, segmentResultMessageId, segmentRunTag, stageResultMessageId } from "../contracts/message-ids";
 import { CustodyError, toCustodyError } from "../errors";
-import { checkEvidenceReceived, checkFixityResult, checkStageResult } from "../evidence/claim-checks";
+import { checkEvidenceReceived, checkFixityResult, checkSegmentPlan, checkSegmentResult, checkStageResult } from "../evidence/claim-checks";
 import { buildFinalEvent } from "../evidence/final-event";
 import { buildUpdatedEvent } from "../evidence/updated-event";
 import type { EvidenceRecord } from "../evidence/record";
@@ -43,6 +43,7 @@ import {
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../evidence/retry-policy";
 import { rebuildRecord } from "../ledger/rebuild";
 import { buildStageRetryMessage } from "../evidence/stage-retry";
+import { applySegmentPlan, applySegmentResult, isSegmentRetryBudgetSpent, joinOrder, runsOwingJoin, runsOwingOrders, segmentOrders, segmentRetryOrder } from "../evidence/segment-run";
 import type { Logger } from "../logging";
 import type { AppliedMessageEntry, CustodyLedger, PublishedEventEntry } from "../ports/custody-ledger";
 import type { EvidenceIndex, StoredRecord } from "../ports/evidence-index";
@@ -62,6 +63,10 @@ export interface IndexStageDeps {
   retryPolicy?: RetryPolicy;
   /** Topic the index re-sends evidence-received to for a stage's retry (ENTITIES.evidenceReceivedTopic). */
   receivedTopic?: string;
+  /** Queue of the segment requests it hands out (ENTITIES.transcodeSegments). Default `transcode-segments`. */
+  transcodeSegmentsQueue?: string;
+  /** Queue of the join requests (ENTITIES.transcodeJoin). Default `transcode-join`. */
+  transcodeJoinQueue?: string;
   /**
    * The custody ledger (ports/custody-ledger.ts): every message is appended there before the
    * index applies it, and every published final event after Service Bus accepted it. Absent
@@ -168,6 +173,69 @@ async function scheduleStageRetry(record: EvidenceRecord, failure: StageResultMe
 }
 
 /**
+ * Records the plan of a segment-parallel transcode a media run claimed (checked: its id is its
+ * digest), then hands out the segments: one segment-request each to `transcode-segments`
+ * (shared/evidence/segment-run.ts). A later round of the stage (a stage retry) re-sends what the
+ * run still owes.
+ */
+export async function indexSegmentPlan(message: SegmentPlanMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
+  const messageId = segmentPlanMessageId(message);
+  const check = (record: EvidenceRecord | undefined, nowInMs: number) => checkSegmentPlan(record, message, nowInMs);
+  const first = await ledgerFirst(message.evidenceId, messageId, message, check, deps, context);
+  return indexMessage(
+    message.evidenceId,
+    messageId,
+    (record, merge) => {
+      check(record, Date.parse(merge.nowIso));
+      return applySegmentPlan(record ?? newRecord(message.evidenceId, deps.requiredStages, merge.nowIso), message, merge);
+    },
+    deps,
+    context,
+    first,
+  );
+}
+
+/**
+ * Records one segment's result (checked against the plan the index handed out). A transient
+ * failure schedules that segment's next round to `transcode-segments`; a final one fails the
+ * transcode stage naming the segment; the last success owes the join (sent to `transcode-join`).
+ */
+export async function indexSegmentResult(message: SegmentResultMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
+  const messageId = segmentResultMessageId(message);
+  const check = (record: EvidenceRecord | undefined, nowInMs: number) => checkSegmentResult(record, message, nowInMs);
+  const first = await ledgerFirst(message.evidenceId, messageId, message, check, deps, context);
+  const outcome = await indexMessage(
+    message.evidenceId,
+    messageId,
+    (record, merge) => {
+      check(record, Date.parse(merge.nowIso));
+      return applySegmentResult(record ?? newRecord(message.evidenceId, deps.requiredStages, merge.nowIso), message, merge);
+    },
+    deps,
+    context,
+    first,
+  );
+  const policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  if (message.outcome === "failed" && !message.final && !isSegmentRetryBudgetSpent(message, policy)) {
+    const run = outcome.record.transcodeRuns?.find((candidate) => candidate.tag === segmentRunTag(message.planId, message.reprocess?.id));
+    // A segment that succeeded meanwhile (a duplicate run) needs no retry.
+    if (run?.segments[message.segment.index]?.status === "pending") {
+      const retry = segmentRetryOrder(outcome.record, message, policy);
+      await deps.publisher.publish(deps.transcodeSegmentsQueue ?? "transcode-segments", { ...retry, traceparent: context.traceparent });
+      context.log.info("segment retry scheduled", {
+        evidenceId: message.evidenceId,
+        segment: message.segment.index,
+        round: retry.body.retry?.round,
+        dueAt: retry.scheduledEnqueueTime?.toISOString(),
+        cause: message.error?.code,
+        retryMessageId: retry.messageId,
+      });
+    }
+  }
+  return outcome;
+}
+
+/**
  * Records a fixity check on an existing record (custody log entry, latest check, integrity
  * finding). Never creates a record: a check of an unknown recording is logged and dropped
  * (undefined), and it neither changes the status nor publishes anything.
@@ -233,6 +301,16 @@ async function indexMessage(evidenceId: string, messageId: string, apply: Apply,
   for (const pending of unpublishedUpdateEvents(stored.record)) {
     stored = await announce(evidenceId, buildUpdatedEvent(stored.record, pending, { source: deps.eventSource }), "evidence-updated", stored, deps, context, log);
   }
+  // Work orders of segment-parallel transcodes, decided with the state change (segment-run.ts).
+  for (const run of runsOwingOrders(stored.record)) {
+    const orders = segmentOrders(stored.record, run);
+    const key = run.orders?.key ?? "";
+    stored = await dispatch(evidenceId, deps.transcodeSegmentsQueue ?? "transcode-segments", orders, key, "segment-requests", stored, deps, context, log);
+  }
+  for (const run of runsOwingJoin(stored.record)) {
+    const order = joinOrder(stored.record, run);
+    stored = await dispatch(evidenceId, deps.transcodeJoinQueue ?? "transcode-join", [order], order.messageId, "join-request", stored, deps, context, log);
+  }
   return { record: stored.record, changed: update.changed, ...(publishedMessageId === undefined ? {} : { publishedMessageId }) };
 }
 
@@ -249,24 +327,49 @@ async function announce(
   context: StageContext,
   log: Logger,
 ): Promise<StoredRecord> {
+  return dispatch(evidenceId, deps.readyTopic, [event], event.messageId, eventType, stored, deps, context, log);
+}
+
+/**
+ * Sends what the record owes — an event, or a batch of work orders — under the marker
+ * `markerId` (the event's id, or the batch's key), then appends it to the ledger as published and
+ * notes it on the record. Every message has a deterministic id: a re-send after a crash is dropped.
+ */
+async function dispatch(
+  evidenceId: string,
+  entity: string,
+  messages: readonly OutgoingMessage[],
+  markerId: string,
+  eventType: PublishedEventEntry["eventType"],
+  stored: StoredRecord,
+  deps: IndexStageDeps,
+  context: StageContext,
+  log: Logger,
+): Promise<StoredRecord> {
   try {
-    await deps.publisher.publish(deps.readyTopic, { ...event, traceparent: context.traceparent });
+    for (const message of messages) await deps.publisher.publish(entity, { ...message, traceparent: context.traceparent });
   } catch (error) {
     const failure = toCustodyError(error);
-    // The record still owes the event: the redelivered message publishes it.
-    log.warn("event not published; the redelivery will publish it with the same id", { eventType, eventMessageId: event.messageId, code: failure.code, error: failure.message });
+    // The record still owes it: the redelivered message sends it again.
+    log.warn("not sent; the redelivery will send it with the same ids", { eventType, entity, eventMessageId: markerId, code: failure.code, error: failure.message });
     throw failure;
   }
-  log.info("event published", { eventType, eventMessageId: event.messageId, status: stored.record.status });
-  // In the ledger before the record says so: a record rebuilt from the ledger never announces it again.
+  log.info(eventType.startsWith("evidence-") ? "event published" : "work orders sent", {
+    eventType,
+    entity,
+    eventMessageId: markerId,
+    messages: messages.length,
+    status: stored.record.status,
+  });
+  // In the ledger before the record says so: a record rebuilt from the ledger never sends it again.
   const publishedAt = (deps.now ?? (() => new Date()))().toISOString();
-  await deps.ledger?.append(evidenceId, [{ v: 1, kind: "published", evidenceId, recordedAt: publishedAt, recordedBy: context.actor, messageId: event.messageId, eventType }]);
+  await deps.ledger?.append(evidenceId, [{ v: 1, kind: "published", evidenceId, recordedAt: publishedAt, recordedBy: context.actor, messageId: markerId, eventType }]);
   const confirmed = await updateRecord(
     evidenceId,
     deps,
     context,
     log,
-    (current, merge) => (current === undefined ? undefined : markEventPublished(current, event.messageId, merge.nowIso)),
+    (current, merge) => (current === undefined ? undefined : markEventPublished(current, markerId, merge.nowIso)),
     deps.ledger === undefined ? {} : { at: publishedAt },
   );
   return confirmed.stored ?? stored;

@@ -37,3 +37,43 @@ test("a stage that failed shows its error as the last error", () => {
   expect(text).toContain("  hash       failed (attempts 5) last error UnsupportedMedia: no video");
   expect(text).not.toContain("earlier failure");
 });
+
+test("a segment-parallel transcode shows its progress, the segment waiting for a retry and the one that failed, with their time ranges", () => {
+  const base = record({ status: "succeeded", attempts: 1 }, "failed");
+  const error = (code: string, message: string) => ({ code, message, retryable: code === "Transient", at: "2026-11-26T08:10:00.000Z", attempt: 1 });
+  base.transcodeRuns = [
+    {
+      tag: "pipeline:0123456789ab",
+      planId: "0123456789ab".padEnd(64, "0"),
+      plan: {
+        kind: "video",
+        targetSeconds: 60,
+        maxSide: 1280,
+        segments: [
+          { index: 0, startInMicroseconds: 0, endInMicroseconds: 60010667 },
+          { index: 1, startInMicroseconds: 60010667, endInMicroseconds: 120021333 },
+          { index: 2, startInMicroseconds: 120021333, endInMicroseconds: 170000000 },
+        ],
+      },
+      streams: [{ index: 0, type: "video" }],
+      planKey: "k",
+      round: 0,
+      segments: [
+        { index: 0, status: "succeeded", attempts: 1 },
+        {
+          index: 1,
+          status: "pending",
+          attempts: 1,
+          lastError: error("Transient", "storage answered 503"),
+          retry: { round: 0, firstFailedAt: "2026-11-26T08:10:00.000Z", lastFailedAt: "2026-11-26T08:10:00.000Z", nextAttemptAt: "2026-11-26T08:10:07.000Z" },
+        },
+        { index: 2, status: "failed", attempts: 1, lastError: error("UnsupportedMedia", "invalid data") },
+      ],
+      orders: { key: "o", round: 0, publishedAt: "2026-11-26T08:01:00.000Z" },
+    },
+  ];
+  const text = describeRecord(base);
+  expect(text).toContain("  segments   1/3 encoded (plan 0123456789ab, round 0)");
+  expect(text).toContain("             waiting segment 2 of 3 (00:01:00.011–00:02:00.021): retry 1 due 2026-11-26T08:10:07.000Z (Transient: storage answered 503)");
+  expect(text).toContain("             FAILED segment 3 of 3 (00:02:00.021–00:02:50.000): UnsupportedMedia: invalid data");
+});

@@ -16,58 +16,17 @@ import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { applyEvidenceReceived, applyStageResult, decideFinalState, newRecord } from "../../shared/evidence/record-merge";
 import { silentLogger } from "../../shared/logging";
-import type { OutgoingMessage, Publisher } from "../../shared/ports/publisher";
 import { indexEvidenceReceived, indexFixityResult, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
 import type { StageContext } from "../../shared/stages/stage-context";
 import { childTraceparent } from "../../shared/tracing";
 import { createLocalCosmosClient, startLocalCosmos, type CosmosInstance } from "../../local/cosmos";
+import { RecordingPublisher } from "../support/recording-publisher";
 
 const ALL: PipelineStage[] = ["hash", "transcode", "thumbnail"];
 const READY_TOPIC = "evidence-ready";
 const RECEIVED_TOPIC = "evidence-received";
 const SHA = "a".repeat(64);
 const DEVICE_SHA = "d".repeat(64);
-
-/** Records every publish; `delivered` is what subscribers get (duplicate detection by message id). */
-class RecordingPublisher implements Publisher {
-  readonly all: Array<{ entity: string; message: OutgoingMessage }> = [];
-  private failuresLeft = 0;
-
-  /** What went to the evidence-ready topic (the final events). */
-  get sent(): Array<{ entity: string; message: OutgoingMessage }> {
-    return this.all.filter((s) => s.entity === READY_TOPIC);
-  }
-
-  /** The stage retries the index scheduled (evidence-received to one stage's subscription). */
-  retries(evidenceId: string): OutgoingMessage[] {
-    return this.all.filter((s) => s.entity === RECEIVED_TOPIC && s.message.correlationId === evidenceId).map((s) => s.message);
-  }
-
-  failNext(times: number): void {
-    this.failuresLeft = times;
-  }
-
-  async publish(entity: string, message: OutgoingMessage): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve));
-    if (this.failuresLeft > 0) {
-      this.failuresLeft--;
-      throw new CustodyError("Transient", "Service Bus: ServiceBusy (injected)");
-    }
-    this.all.push({ entity, message: structuredClone(message) });
-  }
-
-  delivered(evidenceId: string): OutgoingMessage[] {
-    const seen = new Set<string>();
-    return this.sent
-      .filter((s) => s.message.correlationId === evidenceId)
-      .map((s) => s.message)
-      .filter((m) => !seen.has(m.messageId) && seen.add(m.messageId) !== undefined);
-  }
-
-  sentIds(evidenceId: string): string[] {
-    return this.sent.filter((s) => s.message.correlationId === evidenceId).map((s) => s.message.messageId);
-  }
-}
 
 let cosmos: CosmosInstance;
 let client: CosmosClient;
@@ -88,7 +47,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  publisher = new RecordingPublisher();
+  publisher = new RecordingPublisher(READY_TOPIC, RECEIVED_TOPIC);
 });
 
 function deps(overrides: Partial<IndexStageDeps> = {}): IndexStageDeps {
