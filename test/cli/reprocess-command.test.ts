@@ -111,7 +111,7 @@ test("re-running the transcode replaces the proxy and its provenance, keeps the 
   expect(transcode.superseded).toEqual([
     expect.objectContaining({
       resultKey: before.stages.transcode!.resultKey,
-      renditions: before.stages.transcode!.renditions!.map((r) => expect.objectContaining({ path: r.path, sha256: r.sha256 })),
+      renditions: before.stages.transcode!.renditions!.map((r): unknown => expect.objectContaining({ path: r.path, sha256: r.sha256 })),
     }),
   ]);
   // The proxy blob is the one the record now describes.
@@ -151,10 +151,13 @@ test("re-running the transcode replaces the proxy and its provenance, keeps the 
     stage: "transcode",
     original: { sha256: before.hash!.sha256 },
     // The proxy first, then the playlist (the .m3u8 and its media) and the segment manifest.
-    renditions: [expect.objectContaining({ kind: "proxy", path: proxy.path, sha256: proxy.sha256 }), ...["playlist", "playlist", "segment-manifest"].map((kind) => expect.objectContaining({ kind }))],
+    renditions: [
+      expect.objectContaining({ kind: "proxy", path: proxy.path, sha256: proxy.sha256 }),
+      ...["playlist", "playlist", "segment-manifest"].map((kind): unknown => expect.objectContaining({ kind })),
+    ],
     replaced: [
       expect.objectContaining({ kind: "proxy", path: oldProxy.path, sha256: oldProxy.sha256 }),
-      ...["playlist", "playlist", "segment-manifest"].map((kind) => expect.objectContaining({ kind })),
+      ...["playlist", "playlist", "segment-manifest"].map((kind): unknown => expect.objectContaining({ kind })),
     ],
     reprocess: { id: result.id, requestedBy: result.requestedBy, reason: "ffmpeg upgrade" },
     tools: transcode.provenance!.tools,
