@@ -25,6 +25,7 @@ const INTEGRATION = [
   "test/stages/index-segments.test.ts",
   "test/stages/index-stage.test.ts",
   "test/stages/thumbnail-stage.test.ts",
+  "test/stages/transcode-segments.test.ts",
   "test/stages/transcode-stage.test.ts",
 ];
 
