@@ -11,7 +11,6 @@
  * AAC, MP4 faststart — the picture size of the figures the old single-decode design was
  * measured with (5.7 s for 2 minutes, 48.9 s for 20 minutes).
  */
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -20,9 +19,8 @@ import { AzureBlobStore } from "../shared/adapters/azure-blob-store";
 import { createBlobServiceClient } from "../shared/adapters/blob-service-client";
 import { createFfmpegMediaTool } from "../shared/adapters/ffmpeg/media-tool";
 import { DERIVED_CONTAINER } from "../shared/ports/blob-store";
-import { thumbnailOriginal } from "../shared/stages/thumbnail-stage";
 import { runBare } from "./media/bare-ffmpeg";
-import { benchContext, message } from "./media/stage-inputs";
+import { thumbnailsOnce, uploadOriginal, type ThumbnailRun } from "./media/thumbnail-item";
 import { median } from "./support/statistics";
 import { runMain } from "./support/standalone";
 
@@ -83,37 +81,22 @@ async function main(): Promise<void> {
     const results: Figures[] = [];
     const only = flag("--only");
     for (const file of [ten, twoHours].filter((f) => only === undefined || path.basename(f) === only)) {
-      const name = `bench/${path.basename(file)}`;
       log(`upload ${file}`);
-      const blob = service.getContainerClient("originals").getBlockBlobClient(name);
-      // Big blocks: Azurite leaks the extent file handles of a read the client leaves early
-      // (Azure/Azurite#2804) — every seek does — about one per block still ahead; with small
-      // blocks a 2-hour file exhausts the process's descriptors within a few dozen opens (500s).
-      await blob.uploadFile(file, { blockSize: 256 * 1024 * 1024, concurrency: 2 });
-      const properties = await blob.getProperties();
-      const input = message(service, "originals", name, properties.etag!.replace(/"/g, ""), statSync(file).size, `ev-${createHash("md5").update(name).digest("hex")}`);
+      const input = await uploadOriginal(service, file);
       const stageSeconds: number[] = [];
-      let last: Awaited<ReturnType<typeof thumbnailOriginal>> | undefined;
+      let last: ThumbnailRun | undefined;
       for (let round = 1; round <= rounds; round++) {
-        const started = performance.now();
-        try {
-          last = await thumbnailOriginal(input, { blobs: store, media: tool }, benchContext());
-        } catch (error) {
-          const cause = (error as { cause?: { stderrTail?: string } }).cause;
-          log(`failed: ${error instanceof Error ? error.message : String(error)}\n${cause?.stderrTail ?? ""}`);
-          throw error;
-        }
-        stageSeconds.push((performance.now() - started) / 1000);
+        last = await thumbnailsOnce(input, store, tool, log);
+        stageSeconds.push(last.seconds);
         log(`${path.basename(file)} round ${round}: ${stageSeconds.at(-1)!.toFixed(2)} s`);
       }
-      const renditions = last?.renditions ?? [];
       results.push({
         file: path.basename(file),
-        durationInSeconds: last?.media?.durationInSeconds ?? 0,
+        durationInSeconds: last?.durationInSeconds ?? 0,
         bytes: statSync(file).size,
-        thumbnails: renditions.filter((r) => r.kind === "thumbnail").length,
-        sheets: renditions.filter((r) => r.kind === "sprite").length,
-        ffmpegRuns: (last?.provenance?.runs ?? []).filter((r) => r.purpose !== "probe").length,
+        thumbnails: last?.thumbnails ?? 0,
+        sheets: last?.sheets ?? 0,
+        ffmpegRuns: last?.ffmpegRuns ?? 0,
         stageSeconds,
         medianStageSeconds: median(stageSeconds),
       });

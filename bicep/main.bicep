@@ -44,13 +44,22 @@ param messageTimeToLive string = 'P14D'
 param nodeVersion string = '22'
 
 @allowed([2048, 4096])
-@description('Flex Consumption instance memory. Transcoding multi-GB recordings needs the larger size.')
+@description('Flex Consumption instance memory of the core app (ingest, hash, index): 4096 MB = 2 vCPU for the hash\'s two digests.')
 param instanceMemoryMB int = 4096
 
 @minValue(1)
 @maxValue(1000)
-@description('Upper bound on Flex Consumption instances: caps cost and the load on Cosmos DB at shift-change bursts.')
+@description('Upper bound on the core app\'s Flex Consumption instances: caps cost and the load on Cosmos DB at shift-change bursts.')
 param maximumInstanceCount int = 100
+
+@allowed([2048, 4096])
+@description('Flex Consumption instance memory of the media app: 4096 MB = 2 vCPU, which a segment encode uses (2048 MB = 1 vCPU would double every segment\'s time).')
+param mediaInstanceMemoryMB int = 4096
+
+@minValue(1)
+@maxValue(1000)
+@description('Upper bound on the media app\'s instances, one segment run each at a time: 100 runs a 10-hour recording\'s 400 segments in 4 waves. Caps cost and the concurrent reads of the evidence account.')
+param mediaMaximumInstanceCount int = 100
 
 @description('Cosmos DB serverless (pay per request) or provisioned autoscale throughput.')
 param cosmosServerless bool = true
@@ -181,6 +190,8 @@ module functions 'modules/functions.bicep' = {
     nodeVersion: nodeVersion
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    mediaInstanceMemoryMB: mediaInstanceMemoryMB
+    mediaMaximumInstanceCount: mediaMaximumInstanceCount
     appIdentityName: identities.outputs.appIdentityName
     hostStorageName: hostStorage.outputs.accountName
     deploymentContainerName: hostStorage.outputs.deploymentContainerName

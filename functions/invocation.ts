@@ -135,6 +135,7 @@ export function stageContextFor(definition: Pick<FunctionDefinition, "name" | "e
     traceparent,
     log,
   };
+  if (metadata.messageId !== undefined) stageContext.messageId = metadata.messageId;
   spans.set(stageContext, span);
   return stageContext;
 }

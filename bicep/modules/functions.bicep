@@ -14,8 +14,12 @@ param location string
 param tags object
 param token string
 param nodeVersion string
+@description('The core app\'s instance memory and instance ceiling.')
 param instanceMemoryMB int
 param maximumInstanceCount int
+@description('The media app\'s, sized for segment runs (docs/deploy.md "The media app, sized for segments").')
+param mediaInstanceMemoryMB int
+param mediaMaximumInstanceCount int
 @description('The core app\'s identity, host storage account and package container.')
 param appIdentityName string
 param hostStorageName string
@@ -217,9 +221,12 @@ resource mediaApp 'Microsoft.Web/sites@2024-04-01' = {
           }
         }
       }
+      // 4096 MB = 2 vCPU: a segment's encode keeps both busy (libx264's threads), and one
+      // segment at a time per instance (maxConcurrentCalls below) means the instance count, not
+      // the instance, is what grows with the backlog.
       scaleAndConcurrency: {
-        instanceMemoryMB: instanceMemoryMB
-        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: mediaInstanceMemoryMB
+        maximumInstanceCount: mediaMaximumInstanceCount
       }
       runtime: { name: 'node', version: nodeVersion }
     }
@@ -252,6 +259,15 @@ resource mediaAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CUSTODY_THUMBNAIL_COUNT: '8'
     CUSTODY_SEGMENT_SECONDS: '60'
     CUSTODY_MEDIA_STALL_TIMEOUT_MS: '60000'
+    // Segment length of the segment-parallel transcode (the code's default, written out): a
+    // 60 s segment run needs ~1 CPU-minute, tens of MB of disk and ~150 MB of ffmpeg memory.
+    CUSTODY_SEGMENT_SECONDS: '60'
+
+    // One Service Bus message at a time per function per instance (host.json says 4 for the
+    // core app, which shares the package): a segment encode uses both vCPUs, so a second one on
+    // the same instance would only halve the speed of each; target-based scaling then adds
+    // instances (≈ backlog ÷ 1) up to mediaMaximumInstanceCount instead.
+    AzureFunctionsJobHost__extensions__serviceBus__maxConcurrentCalls: '1'
   }
 }
 

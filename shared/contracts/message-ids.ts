@@ -67,14 +67,15 @@ function bounded(id: string): string {
   return `${id.slice(0, 48)}~${digest}~${id.slice(-(MAX_MESSAGE_ID_LENGTH - 50 - digest.length))}`;
 }
 
-/** The plan claim of one round of the transcode stage (round 0: the pipeline's own run). */
-export function segmentPlanMessageId(message: { evidenceId: string; planId: string; attempt: number; reprocess?: { id: string }; retry?: { round: number } }): string {
-  return bounded(`${message.evidenceId}:plan:${segmentRunTag(message.planId, message.reprocess?.id)}:r${message.retry?.round ?? 0}:${message.attempt}`);
+/** The plan claim answering one evidence-received message (its `trigger`), per delivery attempt. */
+export function segmentPlanMessageId(message: { evidenceId: string; planId: string; attempt: number; reprocess?: { id: string }; retry?: { round: number }; trigger?: string }): string {
+  const trigger = message.trigger === undefined ? "" : `:t${createHash("sha256").update(message.trigger, "utf8").digest("hex").slice(0, 10)}`;
+  return bounded(`${message.evidenceId}:plan:${segmentRunTag(message.planId, message.reprocess?.id)}:r${message.retry?.round ?? 0}${trigger}:${message.attempt}`);
 }
 
-/** The index's order for one segment: per plan round (a stage retry re-sends what is still owed) and per segment retry round. */
-export function segmentRequestMessageId(evidenceId: string, planId: string, reprocessId: string | undefined, index: number, planRound: number, segmentRound: number): string {
-  return bounded(`${evidenceId}:segment:${segmentRunTag(planId, reprocessId)}:${index}:r${planRound}:s${segmentRound}`);
+/** The index's order for one segment: per generation of the run's orders (each new plan claim re-sends what is owed) and per segment retry round. */
+export function segmentRequestMessageId(evidenceId: string, planId: string, reprocessId: string | undefined, index: number, generation: number, segmentRound: number): string {
+  return bounded(`${evidenceId}:segment:${segmentRunTag(planId, reprocessId)}:${index}:g${generation}:s${segmentRound}`);
 }
 
 /** One segment run's report (each attempt and round its own, a final failure marked as such: see stageResultMessageId). */
@@ -92,9 +93,9 @@ export function segmentResultMessageId(result: {
   return bounded(`${result.evidenceId}:segres:${segmentRunTag(result.planId, result.reprocess?.id)}:${result.segment.index}:s${result.retry?.round ?? 0}:${result.attempt}:${result.outcome}${suffix}`);
 }
 
-/** The index's order to join a plan's segments, per round of the transcode stage. */
-export function joinRequestMessageId(evidenceId: string, planId: string, reprocessId: string | undefined, round: number): string {
-  return bounded(`${evidenceId}:join:${segmentRunTag(planId, reprocessId)}:r${round}`);
+/** The index's order to join a plan's segments, per generation of the run's orders. */
+export function joinRequestMessageId(evidenceId: string, planId: string, reprocessId: string | undefined, generation: number): string {
+  return bounded(`${evidenceId}:join:${segmentRunTag(planId, reprocessId)}:g${generation}`);
 }
 
 export function evidenceReadyMessageId(evidenceId: string): string {

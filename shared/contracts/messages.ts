@@ -462,6 +462,12 @@ export const SEGMENT_PLAN_SCHEMA = {
     ...runProperties,
     /** The transcode stage's retry round this plan was made in (from the evidence-received message). */
     retry: retrySchema,
+    /**
+     * The id of the evidence-received message the plan run answered. Each new one (a stage retry,
+     * a reconcile's re-announcement, a redrive) is a new claim, and the index re-sends what the
+     * run still owes; a redelivery of the same message is the same claim.
+     */
+    trigger: shortText(256),
   },
 } as const;
 export type SegmentPlanMessage = FromSchema<typeof SEGMENT_PLAN_SCHEMA>;

@@ -210,8 +210,16 @@ export interface TranscodeRun {
    * each stage retry re-plans — the same plan — and the index re-sends what the run still owes).
    */
   round: number;
-  /** The stage retry chain that round belongs to (carried into the orders, and back in the results). */
+  /** The stage retry chain that round belongs to (carried into the join, and back in its result). */
   retry?: RetryRound;
+  /**
+   * How many plan claims the run has seen (1: the first). Each new claim — a stage retry, a
+   * reconcile's re-announcement, a redrive of the transcode message — is a new generation: the
+   * run owes again, with new message ids, what is not done (lost orders are sent again).
+   */
+  generation: number;
+  /** The plan claims applied (their message ids): a redelivered claim is not a new generation. */
+  planKeys: string[];
   segments: SegmentState[];
   /**
    * The segment requests owed for `round` (decided with the plan or its new round; sent for the
@@ -219,8 +227,8 @@ export interface TranscodeRun {
    * accepted every one of them.
    */
   orders?: { key: string; round: number; publishedAt?: string };
-  /** The join request owed once every segment succeeded: its id and round; `publishedAt` once accepted. */
-  join?: { messageId: string; round: number; publishedAt?: string };
+  /** The join request owed once every segment succeeded: its id, round and generation; `publishedAt` once accepted. */
+  join?: { messageId: string; round: number; generation: number; publishedAt?: string };
 }
 
 export interface EvidenceRecord {

@@ -45,11 +45,16 @@ export function describeSegment(segment: { index: number; startInMicroseconds: n
   return `segment ${segment.index + 1} of ${count} (${clockTime(segment.startInMicroseconds)}–${segment.endInMicroseconds === undefined ? "end" : clockTime(segment.endInMicroseconds)})`;
 }
 
-/** Records a plan claim (see the module comment). Checked first by claim-checks.ts checkSegmentPlan. */
+/**
+ * Records a plan claim (see the module comment). Checked first by claim-checks.ts
+ * checkSegmentPlan. A claim already applied changes nothing; a new claim for a run already
+ * planned with the same plan starts a new generation: what the run has not done is owed again.
+ */
 export function applySegmentPlan(record: EvidenceRecord, message: SegmentPlanMessage, context: MergeContext): EvidenceRecord {
-  const next = structuredClone(record);
   const key = segmentPlanMessageId(message);
   const tag = segmentRunTag(message.planId, message.reprocess?.id);
+  if (record.transcodeRuns?.some((run) => run.planKeys.includes(key))) return record;
+  const next = structuredClone(record);
   const round = message.retry?.round ?? 0;
   const runs = (next.transcodeRuns ??= []);
   const run = runs.find((candidate) => candidate.tag === tag);
@@ -59,6 +64,7 @@ export function applySegmentPlan(record: EvidenceRecord, message: SegmentPlanMes
     const other = runs.find((candidate) => candidate.reprocess?.id === message.reprocess?.id);
     if (other !== undefined) {
       // Another plan for a run already planned (settings changed between rounds): the first stands, its segments are under way.
+      other.planKeys.push(key);
       appendLogEntry(next, { ...base, action: "plan-ignored", detail: `plan ${message.planId.slice(0, 12)}${who} ignored: the run follows plan ${other.planId.slice(0, 12)}` });
       return settle(record, next, context.nowIso);
     }
@@ -68,9 +74,11 @@ export function applySegmentPlan(record: EvidenceRecord, message: SegmentPlanMes
       plan: structuredClone(message.plan),
       streams: structuredClone(message.streams),
       planKey: key,
+      planKeys: [key],
       round,
+      generation: 1,
       segments: message.plan.segments.map((segment) => ({ index: segment.index, status: "pending", attempts: 0 })),
-      orders: { key: ordersKey(message.evidenceId, tag, round), round },
+      orders: { key: ordersKey(message.evidenceId, tag, 1), round },
     };
     if (message.reprocess !== undefined) created.reprocess = { ...message.reprocess };
     if (message.retry !== undefined) created.retry = { ...message.retry };
@@ -81,13 +89,21 @@ export function applySegmentPlan(record: EvidenceRecord, message: SegmentPlanMes
       action: "segments-planned",
       detail: `${plan.segments.length} segment${plan.segments.length === 1 ? "" : "s"} of ${plan.targetSeconds} s${plan.durationInSeconds === undefined ? "" : ` over ${plan.durationInSeconds} s`}, plan ${message.planId.slice(0, 12)}${who}`,
     });
-  } else if (round > run.round) {
-    run.round = round;
-    if (message.retry !== undefined) run.retry = { ...message.retry };
+  } else {
+    run.planKeys.push(key);
+    run.generation += 1;
+    if (round > run.round) {
+      run.round = round;
+      if (message.retry !== undefined) run.retry = { ...message.retry };
+    }
     const open = run.segments.filter((segment) => segment.status === "pending").length;
-    if (open > 0) run.orders = { key: ordersKey(message.evidenceId, tag, round), round };
+    if (open > 0) run.orders = { key: ordersKey(message.evidenceId, tag, run.generation), round: run.round };
     decideJoin(next, run);
-    appendLogEntry(next, { ...base, action: "segments-replanned", detail: `round ${round}${who}: the same plan; ${open} segment${open === 1 ? "" : "s"} still owed` });
+    appendLogEntry(next, {
+      ...base,
+      action: "segments-replanned",
+      detail: `the same plan again${who} (round ${round}, generation ${run.generation}): ${open === 0 ? "every segment done" : `${open} segment${open === 1 ? "" : "s"} requested again`}`,
+    });
   }
   next.media = pickMedia(next.media, message.media);
   return settle(record, next, context.nowIso);
@@ -157,7 +173,7 @@ export function applySegmentResult(record: EvidenceRecord, reported: SegmentResu
 /** The segment requests a run owes for its current round: one per segment not yet done. */
 export function segmentOrders(record: EvidenceRecord, run: TranscodeRun): Array<OutgoingMessage & { body: SegmentRequestMessage }> {
   const original = requireOriginal(record);
-  return run.segments.filter((segment) => segment.status === "pending").map((segment) => segmentOrder(record.evidenceId, original, run, segment.index, run.round, 0));
+  return run.segments.filter((segment) => segment.status === "pending").map((segment) => segmentOrder(record.evidenceId, original, run, segment.index, run.generation, 0));
 }
 
 /** The request that retries a segment after its transient failure `failure` (round + 1, when the backoff says). */
@@ -165,7 +181,7 @@ export function segmentRetryOrder(record: EvidenceRecord, failure: SegmentResult
   const run = record.transcodeRuns?.find((candidate) => candidate.tag === segmentRunTag(failure.planId, failure.reprocess?.id));
   if (run === undefined) throw new CustodyError("Internal", `${failure.evidenceId}: no run for the failed segment's plan`, { retryable: false });
   const round = (failure.retry?.round ?? 0) + 1;
-  const order = segmentOrder(record.evidenceId, requireOriginal(record), run, failure.segment.index, run.round, round);
+  const order = segmentOrder(record.evidenceId, requireOriginal(record), run, failure.segment.index, run.generation, round);
   order.body.retry = { round, firstFailedAt: failure.retry?.firstFailedAt ?? failure.finishedAt };
   order.scheduledEnqueueTime = new Date(nextSegmentRetryAt(failure, policy));
   return order;
@@ -222,21 +238,21 @@ export function isSegmentRetryBudgetSpent(result: SegmentResultMessage, policy: 
 
 // ---------------------------------------------------------------------------------------------
 
-function ordersKey(evidenceId: string, tag: string, round: number): string {
-  return `${evidenceId}:segment-orders:${tag}:r${round}`;
+function ordersKey(evidenceId: string, tag: string, generation: number): string {
+  return `${evidenceId}:segment-orders:${tag}:g${generation}`;
 }
 
 /**
- * Decides the join once every segment succeeded, for the run's round (a new round after a failed
- * join owes a new one) — unless the transcode stage already succeeded from this run. True when
- * it decided one now.
+ * Decides the join once every segment succeeded, for the run's generation (a new generation —
+ * after a failed or lost join — owes a new one), unless the transcode stage already succeeded
+ * from this run. True when it decided one now.
  */
 function decideJoin(record: EvidenceRecord, run: TranscodeRun): boolean {
   if (!run.segments.every((segment) => segment.status === "succeeded")) return false;
-  if (run.join !== undefined && run.join.round >= run.round) return false;
+  if (run.join !== undefined && run.join.generation >= run.generation) return false;
   const stage = record.stages.transcode;
   if (stage?.status === "succeeded" && stage.resultKey !== undefined && reprocessIdOf(stage.resultKey) === run.reprocess?.id) return false;
-  run.join = { messageId: joinRequestMessageId(record.evidenceId, run.planId, run.reprocess?.id, run.round), round: run.round };
+  run.join = { messageId: joinRequestMessageId(record.evidenceId, run.planId, run.reprocess?.id, run.generation), round: run.round, generation: run.generation };
   return true;
 }
 
@@ -305,7 +321,7 @@ function segmentOrder(
   original: NonNullable<EvidenceRecord["original"]>,
   run: TranscodeRun,
   index: number,
-  planRound: number,
+  generation: number,
   segmentRound: number,
 ): OutgoingMessage & { body: SegmentRequestMessage } {
   const range = run.plan.segments[index];
@@ -322,7 +338,7 @@ function segmentOrder(
   };
   if (run.reprocess !== undefined) body.reprocess = { ...run.reprocess };
   return {
-    messageId: segmentRequestMessageId(evidenceId, run.planId, run.reprocess?.id, index, planRound, segmentRound),
+    messageId: segmentRequestMessageId(evidenceId, run.planId, run.reprocess?.id, index, generation, segmentRound),
     body,
     contentType: "application/json",
     subject: "segment-request",

@@ -176,11 +176,20 @@ export interface JoinLists {
   audio?: string;
 }
 
+export interface JoinListOptions {
+  /**
+   * `plain` (default): the files are plain names next to the scripts (the concat demuxer runs
+   * with `-safe 1`). `url`: they are the segments' short-lived http(s) read URLs (a join that
+   * reads the segments where they are stored).
+   */
+  names?: "plain" | "url";
+}
+
 /**
- * The concat scripts of the join. Names must be plain relative file names (the concat demuxer
- * runs with `-safe 1`); segments must be complete and in order.
+ * The concat scripts of the join; segments must be complete (every one of the plan, once).
  */
-export function joinLists(plan: SegmentPlan, segments: EncodedSegment[]): JoinLists {
+export function joinLists(plan: SegmentPlan, segments: EncodedSegment[], options: JoinListOptions = {}): JoinLists {
+  const quoted = options.names === "url" ? quotedUrl : quotedName;
   const ordered = [...segments].sort((a, b) => a.index - b.index);
   const missing = plan.segments.filter((s) => !ordered.some((e) => e.index === s.index)).map((s) => s.index);
   if (missing.length > 0 || ordered.length !== plan.segments.length) {
@@ -232,6 +241,39 @@ export function joinArguments(plan: SegmentPlan, options: JoinOutputOptions): st
   if (plan.videoIndex !== undefined) maps.push("-map", "0:v:0");
   if (plan.audioIndex !== undefined) maps.push("-map", `${plan.videoIndex === undefined ? 0 : 1}:a:0`);
   return [...maps, "-c", "copy", "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", options.mp4Path];
+}
+
+/** Default length of a fragment of the joined fragmented MP4 (one HLS playlist entry): see {@link fragmentedJoinArguments}. */
+export const DEFAULT_FRAGMENT_SECONDS = 4;
+
+export interface FragmentedJoinOptions {
+  /** Video: a fragment is cut at the first keyframe at least this long after the previous cut. Audio-only: the fragment length. */
+  fragmentSeconds: number;
+}
+
+/**
+ * Output arguments of the join into one fragmented MP4 by stream copy (inputs: the video script
+ * first, then the audio one), without its target (the adapter streams it): the moov first and
+ * empty (`empty_moov`: written before any sample, so the file can be streamed and a player can
+ * start before the end arrives), a fragment per group of pictures (`frag_keyframe`, at least
+ * `fragmentSeconds` long: each fragment starts with a keyframe, so each is an independent HLS
+ * entry), offsets relative to each moof (`default_base_moof`: CMAF / HLS byte ranges).
+ * Audio-only has no keyframes to cut at: fragments of `fragmentSeconds` (`frag_duration`).
+ * At each cut the MP4 muxer sets the keyframe track's fragment to end at the next sample's
+ * time — the concat output's guessed last-frame durations do not reach the fragment times
+ * (measured: frames and beeps at the source's times; docs/decisions/0007).
+ */
+export function fragmentedJoinArguments(plan: SegmentPlan, options: FragmentedJoinOptions): string[] {
+  if (!(options.fragmentSeconds > 0) || !Number.isFinite(options.fragmentSeconds)) throw new CustodyError("Internal", `invalid fragment length ${options.fragmentSeconds}`, { retryable: false });
+  const maps: string[] = [];
+  if (plan.videoIndex !== undefined) maps.push("-map", "0:v:0");
+  if (plan.audioIndex !== undefined) maps.push("-map", `${plan.videoIndex === undefined ? 0 : 1}:a:0`);
+  const microseconds = String(Math.round(options.fragmentSeconds * 1e6));
+  const fragmenting =
+    plan.videoIndex !== undefined
+      ? ["-movflags", "empty_moov+default_base_moof+frag_keyframe", "-min_frag_duration", microseconds]
+      : ["-movflags", "empty_moov+default_base_moof", "-frag_duration", microseconds];
+  return [...maps, "-c", "copy", "-map_metadata", "-1", ...fragmenting, "-f", "mp4"];
 }
 
 export interface PlaylistOptions {
@@ -288,9 +330,15 @@ function header(): string {
   return "ffconcat version 1.0\n";
 }
 
-function quoted(name: string): string {
+function quotedName(name: string): string {
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new CustodyError("Internal", `segment file name ${JSON.stringify(name)} is not a plain file name`, { retryable: false });
   return `'${name}'`;
+}
+
+/** A read URL as a concat `file` value: http(s), nothing ffconcat's quoting would have to escape. */
+function quotedUrl(url: string): string {
+  if (!/^https?:\/\/[^'\\\s]+$/.test(url)) throw new CustodyError("Internal", "a segment's read URL must be http(s) without quotes, backslashes or white space", { retryable: false });
+  return `'${url}'`;
 }
 
 function required(file: string | undefined, index: number, kind: string): string {

@@ -3,6 +3,7 @@
  * (media-tool.ts; fluent-run.ts there is the only file that may import fluent-ffmpeg, archived
  * upstream). Stages never build command lines for a specific binary path or spawn processes.
  */
+import type { Readable } from "node:stream";
 import type { MediaProbe } from "../media/probe";
 
 // The probe is a domain type (shared/media/probe.ts); re-exported for the adapters that implement this port.
@@ -71,6 +72,29 @@ export interface MediaJoinInput {
   path: string;
 }
 
+/**
+ * An ffconcat script (local file, written by the caller) whose `file` entries are short-lived
+ * http(s) read URLs of earlier runs' outputs in Blob Storage: the segments are read where they
+ * are, never copied to local disk. The adapter checks every line before ffmpeg sees it (only
+ * `ffconcat version 1.0`, `file '<http(s) URL>'`, `inpoint`, `outpoint`, `duration`).
+ */
+export interface MediaRemoteJoinInput {
+  kind: "concat-urls";
+  path: string;
+}
+
+export interface MediaStreamJoinOptions extends MediaRunOptions {
+  /** A private directory of this run (mode 0700): the adapter makes the output's local socket there. */
+  workDir: string;
+}
+
+/**
+ * Takes ffmpeg's output as it is written. `finished` settles when ffmpeg has exited: it
+ * resolves with the run, or rejects with its failure — so a consumer can hold back the end of
+ * what it does with the bytes (committing an upload) until the run is known to have succeeded.
+ */
+export type MediaOutputConsumer<T> = (output: Readable, finished: Promise<MediaRunResult>) => Promise<T>;
+
 /** The runs segment-parallel transcoding adds: the join of the segments by stream copy. */
 export interface SegmentMediaTool extends MediaTool {
   /**
@@ -78,4 +102,15 @@ export interface SegmentMediaTool extends MediaTool {
    * Only local files are read (`file` protocol, concat and MP4 demuxers, `-safe 1`).
    */
   join(inputs: MediaJoinInput[], outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult>;
+  /**
+   * Runs ffmpeg over concat scripts naming read URLs (in order: input 0, 1, …) with
+   * `outputArguments` (everything but the output's target, which the adapter adds: a local
+   * socket whose bytes go to `consume` — no output file). Reads only what the scripts name
+   * (`file` for the scripts, `http,https,tcp,tls` for the segments; concat and MP4 demuxers;
+   * `-safe 0`, as URLs are not plain names). When `consume` fails, ffmpeg is killed; when
+   * ffmpeg fails, the consumer's stream ends with an error. URL queries (SAS) are redacted from
+   * the arguments, the stderr tail and error messages. The stall window applies as for `run`:
+   * a consumer that stops reading stalls ffmpeg's output and so its progress.
+   */
+  joinToStream<T>(inputs: MediaRemoteJoinInput[], outputArguments: string[], consume: MediaOutputConsumer<T>, options: MediaStreamJoinOptions): Promise<{ run: MediaRunResult; output: T }>;
 }

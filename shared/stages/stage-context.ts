@@ -11,6 +11,8 @@ export interface StageContext {
   attempt: number;
   /** The input entity's MaxDeliveryCount: the last attempt before dead-lettering. */
   maxAttempts: number;
+  /** The Service Bus message id of the input, when the trigger gave one (a plan run names the message it answered). */
+  messageId?: string;
   /** Trace context of this unit of work (propagated to the messages it sends). */
   traceparent: string;
   log: Logger;

@@ -57,7 +57,9 @@ test("a segment-parallel transcode shows its progress, the segment waiting for a
       },
       streams: [{ index: 0, type: "video" }],
       planKey: "k",
+      planKeys: ["k"],
       round: 0,
+      generation: 1,
       segments: [
         { index: 0, status: "succeeded", attempts: 1 },
         {

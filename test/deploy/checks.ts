@@ -898,6 +898,11 @@ export const CORE_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_RETRY_MAX_DELAY_MS: "the index schedules the stages' retries and ingest/the index re-schedule their own messages",
 };
 
+/** Settings only the media app acts on: not set on the core app (the shared loader may read them there, with their defaults). */
+export const MEDIA_ONLY_SETTINGS: Record<string, string> = {
+  CUSTODY_SEGMENT_SECONDS: "the transcode plan run (media app) chooses the segment length; the index takes it from the plan",
+};
+
 /**
  * One app's settings (`service`: custody or custody-media): every setting the code reads in
  * that role is set, identity-based, with that app's own client id, and accepted by the code's
@@ -916,7 +921,7 @@ export function checkAppSettings(files: Files, probe: SettingsProbe, namesInCode
   } catch (error) {
     return [`the code refuses the ${service} app's Bicep settings: ${(error as Error).message}`];
   }
-  const unusedHere = role === "media" ? CORE_ONLY_SETTINGS : {};
+  const unusedHere = role === "media" ? CORE_ONLY_SETTINGS : MEDIA_ONLY_SETTINGS;
   for (const key of read) {
     if (key in env || key in unusedHere) continue;
     if (!(key in LOCAL_ONLY_SETTINGS)) problems.push(`the ${service} app's code reads ${key}, which Bicep does not set`);
@@ -931,6 +936,8 @@ export function checkAppSettings(files: Files, probe: SettingsProbe, namesInCode
     for (const { name } of settings) {
       if (/^EvidenceIndex/.test(name) || name in CORE_ONLY_SETTINGS) problems.push(`the media app sets ${name}: it has no index access and runs none of the functions that use it`);
     }
+  } else {
+    for (const { name } of settings) if (name in MEDIA_ONLY_SETTINGS) problems.push(`the core app sets ${name}: ${MEDIA_ONLY_SETTINGS[name]}`);
   }
   for (const { name, expression } of settings) {
     if (/__credential$/.test(name) && literal(expression) !== "managedidentity") problems.push(`${service}: ${name} is ${expression}, not 'managedidentity'`);
@@ -975,6 +982,56 @@ export function checkFunctionApp(files: Files): string[] {
     if (literal(propertyPath(config, "deployment.storage.authentication.type")) !== "UserAssignedIdentity") problems.push(`${service}: the deployment container is not read with the app identity`);
     if (literal(propertyPath(site.body, "identity.type")) !== "UserAssigned") problems.push(`${service}: the app has no user-assigned identity`);
   }
+  return problems;
+}
+
+/** The decorators (`@allowed([…])`, `@maxValue(n)`, …) written directly above `param name` in `source`. */
+function paramDecorators(source: string, name: string): string {
+  const match = new RegExp(String.raw`((?:^@[^\n]*\n)*)^param\s+${name}\b`, "m").exec(stripComments(source));
+  return match?.[1] ?? "";
+}
+
+/**
+ * The media app sized for segment runs (docs/deploy.md "The media app, sized for segments"):
+ * its own instance memory and instance ceiling, from main.bicep parameters that default to
+ * 4096 MB (2 vCPU: a segment encode uses both) and 100 instances (at most Flex's 1,000); one Service Bus message per function per instance
+ * (`maxConcurrentCalls` 1, overriding the shared host.json's 4); the segment length setting at
+ * the code's default.
+ */
+export function checkMediaSizing(files: Files, defaultSegmentSeconds: number): string[] {
+  const problems: string[] = [];
+  const file = "bicep/modules/functions.bicep";
+  const main = files.get("bicep/main.bicep") ?? "";
+  const scale = (service: string, key: string): string | undefined =>
+    propertyPath(objectProperty(objectProperty(functionSite(files, service)?.body ?? "", "properties") ?? "", "functionAppConfig") ?? "", `scaleAndConcurrency.${key}`)?.trim();
+  const expectations: Array<{ key: string; allowed?: string; defaultValue: number; max?: number }> = [
+    { key: "instanceMemoryMB", allowed: "[2048, 4096]", defaultValue: 4096 },
+    { key: "maximumInstanceCount", defaultValue: 100, max: 1000 },
+  ];
+  for (const { key, allowed, defaultValue, max } of expectations) {
+    const media = scale("custody-media", key);
+    if (media === undefined) {
+      problems.push(`the media app has no scaleAndConcurrency.${key}`);
+      continue;
+    }
+    if (media === scale("custody", key)) problems.push(`the media app's ${key} is the core app's (${media}): it is sized for segment runs on its own`);
+    const passed = traceModuleParameter(files, file, media);
+    const param = passed === undefined ? undefined : params(main).get(passed);
+    if (passed === undefined || param === undefined) {
+      problems.push(`the media app's ${key} (${media}) is not a main.bicep parameter passed to the functions module`);
+      continue;
+    }
+    if (Number(param.defaultValue) !== defaultValue) problems.push(`main.bicep ${passed} defaults to ${param.defaultValue}, not ${defaultValue}`);
+    const decorators = paramDecorators(main, passed);
+    if (allowed !== undefined && !decorators.includes(`@allowed(${allowed})`)) problems.push(`main.bicep ${passed} does not allow exactly ${allowed}`);
+    const maxValue = /@maxValue\((\d+)\)/.exec(decorators)?.[1];
+    if (max !== undefined && (maxValue === undefined || Number(maxValue) > max)) problems.push(`main.bicep ${passed} has no @maxValue of at most ${max} (Flex Consumption's ceiling)`);
+  }
+  const env = azureEnvironment(appSettings(files, "custody-media"), files);
+  const concurrency = env.AzureFunctionsJobHost__extensions__serviceBus__maxConcurrentCalls;
+  if (concurrency !== "1") problems.push(`the media app's Service Bus maxConcurrentCalls is ${concurrency ?? "host.json's (not overridden)"}, not 1 segment run per function per instance`);
+  if (env.CUSTODY_SEGMENT_SECONDS !== String(defaultSegmentSeconds))
+    problems.push(`the media app's CUSTODY_SEGMENT_SECONDS is ${env.CUSTODY_SEGMENT_SECONDS ?? "not set"}, not the code's default ${defaultSegmentSeconds}`);
   return problems;
 }
 

@@ -16,6 +16,7 @@ import { DEFAULT_ACCEPTED_CONTAINERS } from "../../shared/stages/ingest-stage";
 import { resetTelemetryForTests, startTelemetry } from "../../shared/adapters/azure-monitor";
 import { ENTITIES, entityPath } from "../../shared/topology";
 import { AUDIT_CONTAINER } from "../../shared/adapters/blob-audit-log";
+import { DEFAULT_SEGMENT_SECONDS } from "../../shared/media/segment-plan";
 import { allDeclarations, literal, mutate, propertyPath, readDeploymentFiles, REPO_ROOT, type Files } from "./bicep";
 import {
   APP_IDENTITIES,
@@ -31,6 +32,7 @@ import {
   checkFunctionApp,
   checkLocalAuthDisabled,
   checkMediaIdentity,
+  checkMediaSizing,
   checkNoLoopVariablesInLambdas,
   checkNoSecrets,
   checkAuditImmutable,
@@ -271,6 +273,10 @@ describe("the real templates", () => {
 
   test("function apps: Flex Consumption, one plan each, Node, parameters for memory and scale, user-assigned identity", () => {
     expect(checkFunctionApp(files)).toEqual([]);
+  });
+
+  test("the media app is sized for segment runs: its own 4096 MB / 100-instance parameters, one message per instance, the segment length", () => {
+    expect(checkMediaSizing(files, DEFAULT_SEGMENT_SECONDS)).toEqual([]);
   });
 
   test("containers and Cosmos names, partition key and indexing policy are the ones the code uses", () => {
@@ -761,6 +767,33 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["a setting its stages read not set", /(CUSTODY_APP_ROLE: 'media'[\s\S]*?) {4}CUSTODY_THUMBNAIL_COUNT: '8'\n/, "$1"],
   ])("media app settings: %s", (_what, search, replacement) => {
     expect(checkAppSettings(mutate(files, functions, search, replacement), probe, settingNamesInCode(sources, []), "custody-media")).not.toEqual([]);
+  });
+
+  test.each([
+    ["the media app on the core app's memory parameter", functions, "instanceMemoryMB: mediaInstanceMemoryMB", "instanceMemoryMB: instanceMemoryMB"],
+    ["the media app on the core app's instance ceiling", functions, "maximumInstanceCount: mediaMaximumInstanceCount", "maximumInstanceCount: maximumInstanceCount"],
+    ["1 vCPU instances by default", "bicep/main.bicep", "param mediaInstanceMemoryMB int = 4096", "param mediaInstanceMemoryMB int = 2048"],
+    [
+      "a memory size Flex does not offer",
+      "bicep/main.bicep",
+      "@allowed([2048, 4096])\n@description('Flex Consumption instance memory of the media app",
+      "@allowed([512, 2048, 4096])\n@description('Flex Consumption instance memory of the media app",
+    ],
+    ["no ceiling on the instance parameter", "bicep/main.bicep", "@maxValue(1000)\n@description('Upper bound on the media app", "@description('Upper bound on the media app"],
+    ["another default instance ceiling", "bicep/main.bicep", "param mediaMaximumInstanceCount int = 100", "param mediaMaximumInstanceCount int = 500"],
+    ["the instance ceiling fixed in main.bicep", "bicep/main.bicep", "mediaMaximumInstanceCount: mediaMaximumInstanceCount\n", "mediaMaximumInstanceCount: 100\n"],
+    ["host.json's four messages per instance", functions, "    AzureFunctionsJobHost__extensions__serviceBus__maxConcurrentCalls: '1'\n", ""],
+    ["two segment runs per instance", functions, "AzureFunctionsJobHost__extensions__serviceBus__maxConcurrentCalls: '1'", "AzureFunctionsJobHost__extensions__serviceBus__maxConcurrentCalls: '2'"],
+    ["no segment length", functions, "    CUSTODY_SEGMENT_SECONDS: '60'\n", ""],
+    ["another segment length than the code's default", functions, "CUSTODY_SEGMENT_SECONDS: '60'", "CUSTODY_SEGMENT_SECONDS: '300'"],
+  ])("media sizing: %s", (_what, file, search, replacement) => {
+    expect(checkMediaSizing(mutate(files, file, search, replacement), DEFAULT_SEGMENT_SECONDS)).not.toEqual([]);
+  });
+
+  test("core app settings: the segment length (the media app's plan run chooses it)", () => {
+    expect(
+      checkAppSettings(mutate(files, functions, "    CUSTODY_APP_ROLE: 'core'\n", "    CUSTODY_APP_ROLE: 'core'\n    CUSTODY_SEGMENT_SECONDS: '60'\n"), probe, settingNamesInCode(sources, [])),
+    ).not.toEqual([]);
   });
 
   test("core app settings: no role (it would register the media functions too)", () => {

@@ -9,6 +9,7 @@ import { normaliseProbe, type FfprobeOutput } from "../../shared/media/probe-nor
 import { MAX_SEGMENTS_PER_PLAN } from "../../shared/contracts/messages";
 import {
   DEFAULT_SEGMENT_SECONDS,
+  fragmentedJoinArguments,
   joinArguments,
   joinLists,
   planSegmentEncode,
@@ -163,6 +164,26 @@ describe("join", () => {
     expect(playlistArguments(plan, { playlistPath: "/w/proxy.m3u8", hlsSegmentSeconds: 6 }).join(" ")).toBe(
       "-map 0:v:0 -map 0:a:0 -c copy -map_metadata -1 -f hls -hls_segment_type fmp4 -hls_time 6 -hls_playlist_type vod -hls_flags single_file /w/proxy.m3u8",
     );
+  });
+
+  test("scripts over read URLs: the URLs quoted as they are; anything ffconcat would have to unquote is refused", () => {
+    const url = (name: string) => `https://acct.blob.core.windows.net/derived/ev-1/transcode/segments/${name}?sv=2024&se=x%3A1&sp=r&sig=a%2Fb%3D`;
+    const remote = segments.map((s) => ({ ...s, videoFile: url(`${s.index}.video.mp4`), audioFile: url(`${s.index}.audio.mp4`) }));
+    const lists = joinLists(plan, remote, { names: "url" });
+    expect(lists.video).toContain(`file '${url("1.video.mp4")}'\ninpoint 0.000000\nduration 4.010667\n`);
+    for (const bad of ["file:///etc/hostname", "https://a/b'c", "https://a/b c", "https://a/b\\c"]) {
+      expect(() => joinLists(plan, [{ ...remote[0], videoFile: bad }, ...remote.slice(1)], { names: "url" })).toThrow(/must be http\(s\)/);
+    }
+    expect(() => joinLists(plan, remote)).toThrow(/not a plain file name/);
+  });
+
+  test("one fragmented MP4: moov first, fragments at keyframes (video) or of a fixed length (audio-only), offsets from each moof", () => {
+    expect(fragmentedJoinArguments(plan, { fragmentSeconds: 4 }).join(" ")).toBe(
+      "-map 0:v:0 -map 1:a:0 -c copy -map_metadata -1 -movflags empty_moov+default_base_moof+frag_keyframe -min_frag_duration 4000000 -f mp4",
+    );
+    const audioOnly = planSegments(synthetic(12, undefined, {}), { targetSeconds: 4 });
+    expect(fragmentedJoinArguments(audioOnly, { fragmentSeconds: 4 }).join(" ")).toBe("-map 0:a:0 -c copy -map_metadata -1 -movflags empty_moov+default_base_moof -frag_duration 4000000 -f mp4");
+    expect(() => fragmentedJoinArguments(plan, { fragmentSeconds: 0 })).toThrow(/invalid fragment length/);
   });
 
   test("seconds() always writes a leading digit and six decimals", () => {

@@ -306,6 +306,27 @@ describe("the index hands out a segment-parallel transcode", () => {
     expect(failed.map((m) => m.messageId)).toEqual([`${id}:failed`]);
   });
 
+  test("a new plan claim (a re-announcement after lost orders) re-sends, with new ids, only what is not done; the same claim again sends nothing", async () => {
+    const received = await setUp();
+    const id = received.evidenceId;
+    await indexSegmentPlan(plan(id, { trigger: `${id}:received` }), deps(), context());
+    await indexSegmentResult(withSource(received, segmentResult(id, 0, "succeeded")), deps(), context());
+    const first = publisher.to(SEGMENTS_QUEUE, id).map((o) => o.messageId);
+    await indexSegmentPlan(plan(id, { trigger: `${id}:received` }), deps(), context());
+    expect(publisher.to(SEGMENTS_QUEUE, id).map((o) => o.messageId)).toEqual(first);
+    await indexSegmentPlan(plan(id, { trigger: `${id}:received:reconcile-0b4f6a52-8f0e-4d3c-9a55-2f1c6f3b9e11` }), deps(), context());
+    const again = publisher.to(SEGMENTS_QUEUE, id).slice(first.length);
+    expect(again.map((o) => (o.body as SegmentRequestMessage).segment.index)).toEqual([1, 2]);
+    expect(again.filter((o) => first.includes(o.messageId)).map((o) => o.messageId)).toEqual([]);
+    // Every segment done, the join lost with the broker: the next claim owes a new join, under a new id.
+    await indexSegmentResult(withSource(received, segmentResult(id, 1, "succeeded")), deps(), context());
+    await indexSegmentResult(withSource(received, segmentResult(id, 2, "succeeded")), deps(), context());
+    await indexSegmentPlan(plan(id, { trigger: `${id}:received:reconcile-5d1e2c3b-0000-4000-8000-000000000001` }), deps(), context());
+    const joins = publisher.to(JOIN_QUEUE, id).map((o) => o.messageId);
+    expect(joins).toHaveLength(2);
+    expect(new Set(joins).size).toBe(2);
+  });
+
   test("claims about segments the index never handed out are refused", async () => {
     const received = await setUp();
     const id = received.evidenceId;

@@ -8,7 +8,7 @@
  */
 import * as path from "node:path";
 import { CustodyError } from "../../errors";
-import type { MediaInput, MediaJoinInput, MediaRunOptions } from "../../ports/media-tool";
+import type { MediaInput, MediaJoinInput, MediaRemoteJoinInput, MediaRunOptions } from "../../ports/media-tool";
 
 /**
  * Demuxers an original may be read with (names as `ffmpeg -demuxers` lists them; a demuxer
@@ -151,4 +151,49 @@ export function joinArguments(inputs: MediaJoinInput[], outputArguments: string[
   }));
   const outputOptions = [...outputArguments, "-progress"];
   return { inputs: commandInputs, outputOptions, arguments: [...commandInputs.flatMap((i) => [...i.options, "-i", i.source]), ...outputOptions, PROGRESS_TARGET] };
+}
+
+/**
+ * Protocols of a join over read URLs: `file` for the concat scripts (ours, checked line by
+ * line by {@link checkRemoteConcatScript}); `http,https,tcp,tls` for the segments they name
+ * (the concat demuxer passes its allow-lists on to each file it opens). `crypto`, `data`,
+ * `subfile`, `concat`, … are never needed.
+ */
+export const STREAM_JOIN_PROTOCOLS = "file,http,https,tcp,tls";
+
+/**
+ * The command line of a join whose segments are read URLs and whose output goes to `target`
+ * (the adapter's local socket, `unix:<path>`). `-safe 0`: a URL is not a "safe" plain name, so
+ * what the scripts may name is enforced by {@link checkRemoteConcatScript} and the protocol
+ * list instead. `-xerror`: a read error on a segment (network) ends ffmpeg with a failure
+ * instead of ending that input early and writing a short proxy.
+ */
+export function streamJoinArguments(inputs: MediaRemoteJoinInput[], outputArguments: string[], target: string): FfmpegCommandLine {
+  if (inputs.length === 0) throw new CustodyError("Internal", "a join needs at least one concat script", { retryable: false });
+  if (!target.startsWith("unix:")) throw new CustodyError("Internal", "a streamed join writes only to its local socket", { retryable: false });
+  const commandInputs = inputs.map((input, k): FfmpegCommandInput => {
+    if (input.kind !== "concat-urls" || !input.path) throw new CustodyError("Internal", "a streamed join input must be a local concat script of read URLs", { retryable: false });
+    const global = k === 0 ? ["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-nostats", "-xerror"] : [];
+    return { options: [...global, "-protocol_whitelist", STREAM_JOIN_PROTOCOLS, "-format_whitelist", JOIN_DEMUXERS, "-f", "concat", "-safe", "0"], source: `file:${path.resolve(input.path)}` };
+  });
+  const outputOptions = [...outputArguments, target, "-progress"];
+  return { inputs: commandInputs, outputOptions, arguments: [...commandInputs.flatMap((i) => [...i.options, "-i", i.source]), ...outputOptions, PROGRESS_TARGET] };
+}
+
+/** A concat script line a join over read URLs may have. */
+const REMOTE_SCRIPT_LINE = [/^ffconcat version 1\.0$/, /^file 'https?:\/\/[^'\\\s]+'$/, /^(inpoint|outpoint|duration) \d+\.\d{6}$/];
+
+/**
+ * Refuses a script with anything but the header, `file '<http(s) URL>'` (no quote, backslash
+ * or white space inside) and `inpoint`/`outpoint`/`duration` lines: with `-safe 0` and `file` in
+ * the protocol list, a `file '/etc/…'` line would otherwise be read.
+ */
+export function checkRemoteConcatScript(text: string): void {
+  const lines = text.split("\n").filter((line) => line !== "");
+  if (lines[0] !== "ffconcat version 1.0") throw new CustodyError("Internal", "a concat script of read URLs must start with `ffconcat version 1.0`", { retryable: false });
+  lines.forEach((line, k) => {
+    if (!REMOTE_SCRIPT_LINE.some((pattern) => pattern.test(line))) {
+      throw new CustodyError("Internal", `line ${k + 1} of a concat script of read URLs is not a read URL, inpoint, outpoint or duration`, { retryable: false });
+    }
+  });
 }

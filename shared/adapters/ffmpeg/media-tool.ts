@@ -24,16 +24,29 @@
  *
  * Failures are `MediaToolError` (failures.ts).
  */
+import { promises as fs } from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
+import * as path from "node:path";
 import { CustodyError, toCustodyError } from "../../errors";
 import { normaliseProbe, type FfprobeOutput } from "../../media/probe-normalise";
-import type { MediaInput, MediaJoinInput, MediaProbe, MediaRunOptions, MediaRunResult, SegmentMediaTool } from "../../ports/media-tool";
+import type {
+  MediaInput,
+  MediaJoinInput,
+  MediaOutputConsumer,
+  MediaProbe,
+  MediaRemoteJoinInput,
+  MediaRunOptions,
+  MediaRunResult,
+  MediaStreamJoinOptions,
+  SegmentMediaTool,
+} from "../../ports/media-tool";
 import { redactUrlQueries } from "../../text/redaction";
 import { locateMediaBinaries, type LocateMediaBinariesOptions, type MediaBinary } from "./media-binaries";
 import { ProgressFraction } from "./media-run-watchdog";
-import { ffmpegArguments, inputArguments, joinArguments, type FfmpegCommandLine } from "./arguments";
+import { checkRemoteConcatScript, ffmpegArguments, inputArguments, joinArguments, streamJoinArguments, type FfmpegCommandLine } from "./arguments";
 import { childEnvironment } from "./environment";
-import { describeInput, failure, throwIfFailed, type FailedRun } from "./failures";
+import { describeInput, failure, MediaToolError, throwIfFailed, type FailedRun } from "./failures";
 import { runFfmpeg } from "./fluent-run";
 import { createFfmpegLauncher, installLauncher, type FfmpegLauncher, type LauncherScript } from "./launcher";
 import { runProcess } from "./process-run";
@@ -104,6 +117,7 @@ export async function createFfmpegMediaTool(options: FfmpegMediaToolOptions = {}
     probe: (input, runOptions) => probe(config, input, runOptions),
     run: (inputs, outputArguments, runOptions) => run(config, inputs, outputArguments, runOptions),
     join: (inputs, outputArguments, runOptions) => join(config, inputs, outputArguments, runOptions),
+    joinToStream: (inputs, outputArguments, consume, runOptions) => joinToStream(config, inputs, outputArguments, consume, runOptions),
   };
 }
 
@@ -158,6 +172,104 @@ async function join(config: Config, inputs: MediaJoinInput[], outputArguments: s
   if (outputArguments.includes("-i")) throw new CustodyError("Internal", "join() reads only its concat scripts; `-i` in outputArguments is refused", { retryable: false });
   const command = joinArguments(inputs, outputArguments);
   return execute(config, command, { kind: "file", path: inputs[0].path }, outputArguments, options);
+}
+
+/**
+ * The join over read URLs, its output streamed: ffmpeg writes to a Unix socket in the run's
+ * private directory (`unix:` output; a pipe would mix with `-progress` on stdout), the adapter
+ * accepts exactly one connection and hands it to `consume`. Nothing of the output touches disk.
+ */
+async function joinToStream<T>(
+  config: Config,
+  inputs: MediaRemoteJoinInput[],
+  outputArguments: string[],
+  consume: MediaOutputConsumer<T>,
+  options: MediaStreamJoinOptions,
+): Promise<{ run: MediaRunResult; output: T }> {
+  if (outputArguments.includes("-i")) throw new CustodyError("Internal", "joinToStream() reads only its concat scripts; `-i` in outputArguments is refused", { retryable: false });
+  const scripts = await Promise.all(inputs.map((input) => fs.readFile(input.path, "utf8")));
+  scripts.forEach(checkRemoteConcatScript);
+  const firstUrl = /^file '([^']+)'$/m.exec(scripts[0])?.[1];
+  if (firstUrl === undefined) throw new CustodyError("Internal", "a concat script of read URLs names no segment", { retryable: false });
+  const socketPath = path.join(options.workDir, `ffmpeg-out-${process.pid}-${Date.now()}.sock`);
+  // sun_path holds 108 bytes on Linux (104 on macOS).
+  if (Buffer.byteLength(socketPath) > 100) throw new CustodyError("Internal", `the run's directory path is too long for a local socket: ${socketPath}`, { retryable: false });
+  const stop = new AbortController();
+  const abortSignal = options.abortSignal === undefined ? stop.signal : AbortSignal.any([options.abortSignal, stop.signal]);
+  let connection: net.Socket | undefined;
+  let connected!: (socket: net.Socket) => void;
+  const accepted = new Promise<net.Socket>((resolve) => (connected = resolve));
+  const server = net.createServer({ allowHalfOpen: false }, (socket) => {
+    if (connection !== undefined) {
+      socket.destroy(); // one writer only: the ffmpeg this run started
+      return;
+    }
+    connection = socket;
+    // The consumer sees a failure through its own reading; an unread socket must not throw it as an unhandled 'error'.
+    socket.on("error", () => undefined);
+    connected(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socketPath, () => resolve());
+  });
+  try {
+    const input: MediaInput = { kind: "url", url: firstUrl };
+    // Set when ffmpeg failed on its own (not killed because the consumer gave up).
+    let ffmpegFailedFirst = false;
+    const running = execute(config, streamJoinArguments(inputs, outputArguments, `unix:${socketPath}`), input, outputArguments, { ...options, abortSignal }).then(
+      (result) => ({ ...result, stderrTail: redactUrlQueries(result.stderrTail) }),
+      (error: unknown) => {
+        ffmpegFailedFirst = !stop.signal.aborted;
+        const failed = redacted(error);
+        connection?.destroy(failed);
+        throw failed;
+      },
+    );
+    const first = await Promise.race([accepted, running.then(() => undefined)]);
+    if (first === undefined) {
+      await running;
+      throw new CustodyError("Internal", "ffmpeg exited without opening its output", { retryable: false });
+    }
+    const consumed = consume(first, running);
+    // The consumer giving up kills ffmpeg (its failure is then the one reported, not the kill).
+    const consumerOutcome = consumed.then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => {
+        stop.abort(new Error("the consumer of the output failed"));
+        return { ok: false as const, error };
+      },
+    );
+    // ffmpeg failing on its own ends the consumer's stream with that error; it is reported
+    // without waiting for a consumer that might not notice.
+    const run = await running.then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    if (!run.ok && ffmpegFailedFirst) throw run.error;
+    const output = await consumerOutcome;
+    if (!output.ok) throw output.error;
+    if (!run.ok) throw run.error;
+    return { run: run.value, output: output.value };
+  } finally {
+    connection?.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await fs.rm(socketPath, { force: true });
+  }
+}
+
+/** A failure with every URL query (SAS) in its message and stderr tail redacted; the cause (fluent-ffmpeg's message names the inputs) is dropped. */
+function redacted(error: unknown): CustodyError {
+  const custody = toCustodyError(error);
+  if (custody instanceof MediaToolError) {
+    return new MediaToolError(
+      custody.code,
+      redactUrlQueries(custody.message),
+      { tool: custody.tool, arguments: custody.arguments.map(redactUrlQueries), stderrTail: redactUrlQueries(custody.stderrTail), exitCode: custody.exitCode, signal: custody.signal },
+      { retryable: custody.retryable },
+    );
+  }
+  return new CustodyError(custody.code, redactUrlQueries(custody.message), { retryable: custody.retryable });
 }
 
 async function execute(config: Config, command: FfmpegCommandLine, input: MediaInput, outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult> {
