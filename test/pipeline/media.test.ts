@@ -113,7 +113,6 @@ test("audio only → ready with an AAC audio proxy; thumbnails skipped with 'no 
     renditions: [
       expect.objectContaining({ kind: "audio-proxy", name: "proxy.m4a", contentType: "audio/mp4" }),
       expect.objectContaining({ kind: "playlist", name: "proxy.m3u8" }),
-      expect.objectContaining({ kind: "playlist", name: "proxy.m4s", contentType: "audio/mp4" }),
       expect.objectContaining({ kind: "segment-manifest", name: "segments.json", segmentCount: 1 }),
     ],
   });
@@ -121,7 +120,7 @@ test("audio only → ready with an AAC audio proxy; thumbnails skipped with 'no 
   // The renditions and the one segment's audio file (what the manifest lists), nothing else.
   const stored = [...(await derivedBlobs(evidenceId)).keys()].sort();
   expect(stored.filter((name) => !/\/transcode\/segment-00000-audio-[0-9a-f]{16}\.mp4$/.test(name))).toEqual(record.stages.transcode!.renditions!.map((r) => r.path).sort());
-  expect(stored).toHaveLength(5);
+  expect(stored).toHaveLength(4);
 }, 45_000);
 
 test("a MOV cut inside its moov → failed for good with the reason, hash and metadata kept, no retry loop", async () => {
