@@ -151,14 +151,8 @@ test("re-running the transcode replaces the proxy and its provenance, keeps the 
     stage: "transcode",
     original: { sha256: before.hash!.sha256 },
     // The proxy first, then the playlist over it and the segment manifest.
-    renditions: [
-      expect.objectContaining({ kind: "proxy", path: proxy.path, sha256: proxy.sha256 }),
-      ...["playlist", "segment-manifest"].map((kind): unknown => expect.objectContaining({ kind })),
-    ],
-    replaced: [
-      expect.objectContaining({ kind: "proxy", path: oldProxy.path, sha256: oldProxy.sha256 }),
-      ...["playlist", "segment-manifest"].map((kind): unknown => expect.objectContaining({ kind })),
-    ],
+    renditions: [expect.objectContaining({ kind: "proxy", path: proxy.path, sha256: proxy.sha256 }), ...["playlist", "segment-manifest"].map((kind): unknown => expect.objectContaining({ kind }))],
+    replaced: [expect.objectContaining({ kind: "proxy", path: oldProxy.path, sha256: oldProxy.sha256 }), ...["playlist", "segment-manifest"].map((kind): unknown => expect.objectContaining({ kind }))],
     reprocess: { id: result.id, requestedBy: result.requestedBy, reason: "ffmpeg upgrade" },
     tools: transcode.provenance!.tools,
   });
