@@ -24,7 +24,7 @@ import type { Logger } from "../logging";
 import { boundedProbe } from "../media/report-bounds";
 import type { MediaRunLimits } from "../media/run-limits";
 import type { BlobRef, MediaBlobStore, WrittenBlob } from "../ports/blob-store";
-import type { MediaInput, MediaProbe, MediaRunOptions, MediaRunResult, MediaTool, MediaToolVersions, SegmentMediaTool } from "../ports/media-tool";
+import type { MediaInput, MediaProbe, MediaRunOptions, MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
 import { SecretRedactor } from "../text/redaction";
 import { StageFailure } from "./report-stage";
 import type { StageContext } from "./stage-context";
@@ -107,20 +107,6 @@ export class MediaSession {
   async runPart(purpose: string, args: string[], limits: MediaRunLimits, seek: { startInSeconds: number; durationInSeconds?: number }): Promise<MediaRunResult> {
     const url = await this.readUrl(limits.ceilingInMs + URL_MARGIN_IN_MS);
     return this.runOn(purpose, [{ kind: "url", url }], args, limits, seek);
-  }
-
-  /** Joins local files by the concat scripts `scripts` (inputs 0, 1, … in order), recorded as `purpose`. */
-  async joinLocal(tool: SegmentMediaTool, purpose: string, scripts: readonly string[], args: string[], limits: MediaRunLimits): Promise<MediaRunResult> {
-    const started = new Date().toISOString();
-    this.log.info(`${purpose} started`, { ceilingInMs: limits.ceilingInMs, stallTimeoutInMs: limits.stallTimeoutInMs, inputs: scripts.length });
-    const result = await tool.join(
-      scripts.map((script) => ({ kind: "concat", path: script })),
-      args,
-      { timeoutInMs: limits.ceilingInMs, stallTimeoutInMs: limits.stallTimeoutInMs, abortSignal: this.context.abortSignal },
-    );
-    this.runs.push({ purpose, arguments: result.arguments.map((a) => this.redact(a)), startedAt: started, finishedAt: new Date().toISOString() });
-    this.log.info(`${purpose} finished`, { durationInMs: result.durationInMs });
-    return result;
   }
 
   /** Runs ffmpeg on local files this stage wrote (inputs 0, 1, … in order), recorded as `purpose`. */
