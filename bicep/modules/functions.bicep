@@ -153,7 +153,6 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CUSTODY_ACCEPTED_CONTAINERS: 'originals'
     CUSTODY_PROXY_MAX_SIDE: '1280'
     CUSTODY_THUMBNAIL_COUNT: '8'
-    CUSTODY_SEGMENT_SECONDS: '60'
     CUSTODY_EVENT_SOURCE: eventSource
     CUSTODY_FIXITY_SCHEDULE: '0 0 * * * *'
     CUSTODY_FIXITY_SAMPLE: '10'
@@ -257,7 +256,6 @@ resource mediaAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
 
     CUSTODY_PROXY_MAX_SIDE: '1280'
     CUSTODY_THUMBNAIL_COUNT: '8'
-    CUSTODY_SEGMENT_SECONDS: '60'
     CUSTODY_MEDIA_STALL_TIMEOUT_MS: '60000'
     // Segment length of the segment-parallel transcode (the code's default, written out): a
     // 60 s segment run needs ~1 CPU-minute, tens of MB of disk and ~150 MB of ffmpeg memory.
