@@ -14,6 +14,8 @@ import { reconcileFunction } from "./reconcile";
 import type { FunctionDefinition, TimerFunctionDefinition } from "./invocation";
 import { thumbnailFunction } from "./thumbnail";
 import { transcodeFunction } from "./transcode";
+import { transcodeJoinFunction } from "./transcode-join";
+import { transcodeSegmentFunction } from "./transcode-segment";
 
 export type AppFunctionDefinition = FunctionDefinition & { role: AppRole };
 export type AppTimerDefinition = TimerFunctionDefinition & { role: AppRole };
@@ -26,6 +28,9 @@ export const FUNCTION_DEFINITIONS: readonly AppFunctionDefinition[] = [
   { ...indexMediaResultsFunction, role: "core" },
   // The stages that parse untrusted media: their own app and identity (no index, no hash claims).
   { ...transcodeFunction, role: "media" },
+  // The segment-parallel transcode's work orders (sent by the index): one run per segment, then the join.
+  { ...transcodeSegmentFunction, role: "media" },
+  { ...transcodeJoinFunction, role: "media" },
   { ...thumbnailFunction, role: "media" },
 ];
 

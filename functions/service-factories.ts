@@ -4,7 +4,7 @@
  */
 import { createFfmpegMediaTool, type FfmpegMediaTool } from "../shared/adapters/ffmpeg/media-tool";
 import { CustodyError, toCustodyError } from "../shared/errors";
-import type { MediaTool } from "../shared/ports/media-tool";
+import type { SegmentMediaTool } from "../shared/ports/media-tool";
 
 /**
  * ffmpeg/ffprobe, located and checked (`-version`) on first use rather than when the services
@@ -13,7 +13,7 @@ import type { MediaTool } from "../shared/ports/media-tool";
  * fixes, so it is retryable: the message is retried, then dead-lettered for redrive, instead of
  * failing recordings for good. A failed start is not remembered.
  */
-export function createMediaTool(create: () => Promise<FfmpegMediaTool> = () => createFfmpegMediaTool()): MediaTool {
+export function createMediaTool(create: () => Promise<FfmpegMediaTool> = () => createFfmpegMediaTool()): SegmentMediaTool {
   let tool: Promise<FfmpegMediaTool> | undefined;
   const get = (): Promise<FfmpegMediaTool> => {
     if (tool === undefined) {
@@ -30,5 +30,7 @@ export function createMediaTool(create: () => Promise<FfmpegMediaTool> = () => c
     versions: async () => (await get()).versions(),
     probe: async (input, options) => (await get()).probe(input, options),
     run: async (input, args, options) => (await get()).run(input, args, options),
+    join: async (inputs, args, options) => (await get()).join(inputs, args, options),
+    joinToStream: async (inputs, args, consume, options) => (await get()).joinToStream(inputs, args, consume, options),
   };
 }

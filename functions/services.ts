@@ -6,7 +6,7 @@
  * adapters, its own settings) with `useServices`.
  */
 import { openPublisher, openServiceClients, type ServiceClients } from "../shared/adapters/factories";
-import type { MediaTool } from "../shared/ports/media-tool";
+import type { SegmentMediaTool } from "../shared/ports/media-tool";
 import { loadSettings, type Settings } from "../shared/settings";
 import type { RescheduleDeps } from "./invocation";
 import { appRoles, rolesNeedEvidenceIndex } from "./app-roles";
@@ -15,8 +15,8 @@ import { createMediaTool } from "./service-factories";
 /** The stores' clients (the index refuses every call in the media app; the ledger is the core app's), plus ffmpeg. */
 export interface FunctionServices extends ServiceClients {
   settings: Settings;
-  /** ffmpeg/ffprobe for the media stages (binaries located and checked at first use). */
-  media: MediaTool;
+  /** ffmpeg/ffprobe for the media stages, with the segment join (binaries located and checked at first use). */
+  media: SegmentMediaTool;
 }
 
 let current: Promise<FunctionServices> | undefined;

@@ -1,13 +1,12 @@
 /**
- * transcode — evidence-received (subscription `transcode`) → a verified browser-playable proxy
- * in `derived/<evidenceId>/transcode/`, and the probe of the original; the outcome goes to
- * media-results (the media app's only results route). Long runs keep their message lock
- * through the host's automatic lock renewal (host.json maxAutoLockRenewalDuration); the run is bounded by its progress (the stall window), not by a duration guess.
+ * transcode — evidence-received (subscription `transcode`) → the plan of the segment-parallel
+ * transcode: the original is probed and cut into segments, and the plan is claimed on
+ * media-results (`segment-plan`; the index then hands out the segments). A recording that
+ * cannot be transcoded fails the stage here, reported as the transcode `stage-result`.
  */
 import type { InvocationContext } from "@azure/functions";
 import { parseMessage } from "../shared/contracts/validate";
-import { runAndReportStage } from "../shared/stages/report-stage";
-import { transcodeOriginal } from "../shared/stages/transcode-stage";
+import { planAndReportTranscode } from "../shared/stages/transcode-plan-stage";
 import { ENTITIES } from "../shared/topology";
 import { settleInvalidMessages, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
 import { getServices } from "./services";
@@ -23,10 +22,12 @@ export async function transcodeHandler(message: unknown, invocation: InvocationC
   return settleInvalidMessages(context, async () => {
     const received = parseMessage("evidence-received", message);
     const { blobs, media, publisher, settings } = await getServices();
-    await runAndReportStage(
-      { stage: "transcode", evidenceId: received.evidenceId, publisher, resultsEntity: ENTITIES.mediaResults.queueName, reprocess: received.reprocess, retry: received.retry },
+    await planAndReportTranscode(
+      received,
+      { blobs, media },
       context,
-      () => transcodeOriginal(received, { blobs, media }, context, { maxSide: settings.media.proxyMaxSide, stallTimeoutInMs: settings.media.stallTimeoutInMs }),
+      { maxSide: settings.media.proxyMaxSide, segmentSeconds: settings.media.segmentSeconds },
+      { publisher, resultsEntity: ENTITIES.mediaResults.queueName },
     );
   });
 }

@@ -17,6 +17,7 @@ import { CustodyError } from "./errors";
 import { DEFAULT_EVENT_SOURCE } from "./contracts/evidence-events";
 import { PIPELINE_STAGES, type PipelineStage } from "./contracts/messages";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./evidence/retry-policy";
+import { DEFAULT_SEGMENT_SECONDS } from "./media/segment-plan";
 
 export const SERVICE_BUS_CONNECTION = "ServiceBusConnection";
 export const STORAGE_CONNECTION = "EvidenceStorage";
@@ -44,9 +45,11 @@ export interface Settings {
   /**
    * Media stages: the proxy's longest side (CUSTODY_PROXY_MAX_SIDE, default 1280), the least
    * number of thumbnails per recording (CUSTODY_THUMBNAIL_COUNT, default 8; more when longer), and how long an ffmpeg run may make no
-   * progress before it is killed and retried (CUSTODY_MEDIA_STALL_TIMEOUT_MS, default 60000).
+   * progress before it is killed and retried (CUSTODY_MEDIA_STALL_TIMEOUT_MS, default 60000), and
+   * the length of one segment of the segment-parallel transcode (CUSTODY_SEGMENT_SECONDS, default
+   * 60: shared/media/segment-plan.ts; lengthened for recordings that would need more than 400).
    */
-  media: { proxyMaxSide: number; thumbnailCount: number; stallTimeoutInMs: number };
+  media: { proxyMaxSide: number; thumbnailCount: number; stallTimeoutInMs: number; segmentSeconds: number };
   /**
    * The fixity-sample timer: recordings per run (CUSTODY_FIXITY_SAMPLE, default 10), how long a
    * checked recording rests before it is checked again (CUSTODY_FIXITY_RECHECK_HOURS, default
@@ -101,6 +104,8 @@ export function loadSettings(env: Environment = process.env, options: LoadSettin
       proxyMaxSide: integer(env, "CUSTODY_PROXY_MAX_SIDE", 1280, 16, 7680, (v) => v % 2 === 0 || "must be even (4:2:0 video needs even sizes)"),
       thumbnailCount: integer(env, "CUSTODY_THUMBNAIL_COUNT", 8, 1, 99),
       stallTimeoutInMs: integer(env, "CUSTODY_MEDIA_STALL_TIMEOUT_MS", 60_000, 5_000, 3_600_000),
+      // At least 10 s (a cut costs up to a source GOP of extra decoding), at most 30 min (a run well inside Flex's scale-in grace).
+      segmentSeconds: integer(env, "CUSTODY_SEGMENT_SECONDS", DEFAULT_SEGMENT_SECONDS, 10, 1_800),
     },
     fixity: {
       sampleSize: integer(env, "CUSTODY_FIXITY_SAMPLE", 10, 1, 10_000),

@@ -26,6 +26,7 @@ const INTEGRATION = [
   "test/stages/index-stage.test.ts",
   "test/stages/segment-join.test.ts",
   "test/stages/thumbnail-stage.test.ts",
+  "test/stages/transcode-segments.test.ts",
   "test/stages/transcode-stage.test.ts",
 ];
 

@@ -23,6 +23,7 @@
  * - **Short tails are merged**: a last segment shorter than half the target joins the one
  *   before, and a recording shorter than 1.5 targets is one segment.
  */
+import { MAX_SEGMENTS_PER_PLAN } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import type { MediaProbe, MediaStreamInfo } from "./probe";
 import { assertPlausible } from "./plausible-media";
@@ -39,6 +40,19 @@ export const AUDIO_ROLL_FRAMES = 2;
  * cut is a few per cent of a minute.
  */
 export const DEFAULT_SEGMENT_SECONDS = 60;
+
+/**
+ * The segment length a recording is planned with: the configured one (CUSTODY_SEGMENT_SECONDS),
+ * lengthened for a recording so long that it would need more than {@link MAX_SEGMENTS_PER_PLAN}
+ * segments (bounds the messages and the record). The margin of one AAC frame at the lowest AAC
+ * rate (7350 Hz) covers the rounding of the length to the AAC grid, so the plan never has more.
+ */
+export function segmentTargetSeconds(durationInSeconds: number | undefined, configuredSeconds: number): number {
+  if (durationInSeconds === undefined || !Number.isFinite(durationInSeconds) || durationInSeconds <= 0) return configuredSeconds;
+  return Math.max(configuredSeconds, durationInSeconds / MAX_SEGMENTS_PER_PLAN + AAC_FRAME_SAMPLES / LOWEST_AAC_SAMPLE_RATE);
+}
+
+const LOWEST_AAC_SAMPLE_RATE = 7350;
 
 export interface SegmentPlanOptions {
   /** Target length of a segment in seconds (the last one may be up to 1.5× this). */

@@ -23,11 +23,14 @@ import { CustodyError, toCustodyError } from "../errors";
 import type { Logger } from "../logging";
 import { boundedProbe } from "../media/report-bounds";
 import type { MediaRunLimits } from "../media/run-limits";
-import type { BlobRef, MediaBlobStore } from "../ports/blob-store";
-import type { MediaInput, MediaProbe, MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
+import type { BlobRef, MediaBlobStore, WrittenBlob } from "../ports/blob-store";
+import type { MediaInput, MediaProbe, MediaRunOptions, MediaRunResult, MediaTool, MediaToolVersions } from "../ports/media-tool";
 import { SecretRedactor } from "../text/redaction";
 import { StageFailure } from "./report-stage";
 import type { StageContext } from "./stage-context";
+
+/** What a session needs of the message it runs for: the recording, the exact original, and the reprocess request whose folder it writes to. */
+export type MediaSessionInput = Pick<EvidenceReceivedMessage, "evidenceId" | "original" | "reprocess">;
 
 export interface MediaStageDeps {
   blobs: MediaBlobStore;
@@ -54,7 +57,7 @@ export class MediaSession {
   private workDir: string | undefined;
 
   constructor(
-    readonly input: EvidenceReceivedMessage,
+    readonly input: MediaSessionInput,
     readonly stage: PipelineStage,
     readonly deps: MediaStageDeps,
     readonly context: StageContext,
@@ -66,8 +69,7 @@ export class MediaSession {
 
   /** Tool versions, then the probe of the original (through a fresh read URL). */
   async open(): Promise<ReportedMediaProbe> {
-    this.context.abortSignal?.throwIfAborted();
-    this.versions = await this.deps.media.versions();
+    await this.loadVersions();
     const url = await this.readUrl(PROBE_TIMEOUT_IN_MS);
     const started = new Date().toISOString();
     // Bounded: the probe travels in the stage result, and its strings come from the upload.
@@ -84,6 +86,13 @@ export class MediaSession {
     return this.probe;
   }
 
+  /** The tool versions (provenance), for a run that does not probe the original. */
+  async loadVersions(): Promise<MediaToolVersions> {
+    this.context.abortSignal?.throwIfAborted();
+    this.versions ??= await this.deps.media.versions();
+    return this.versions;
+  }
+
   /**
    * Runs ffmpeg on the original with `args` (outputs), recorded as `purpose`. With `seeks`, the
    * original is opened once per entry, each with an input-side seek to that time (inputs 0, 1, …).
@@ -92,6 +101,12 @@ export class MediaSession {
     const url = await this.readUrl(limits.ceilingInMs + URL_MARGIN_IN_MS);
     const inputs: MediaInput[] = seeks === undefined ? [{ kind: "url", url }] : seeks.map((seekInSeconds) => ({ kind: "url", url, seekInSeconds }));
     return this.runOn(purpose, inputs, args, limits);
+  }
+
+  /** Runs ffmpeg on one part of the original (input seeking through the read URL: only that part is read), recorded as `purpose`. */
+  async runPart(purpose: string, args: string[], limits: MediaRunLimits, seek: { startInSeconds: number; durationInSeconds?: number }): Promise<MediaRunResult> {
+    const url = await this.readUrl(limits.ceilingInMs + URL_MARGIN_IN_MS);
+    return this.runOn(purpose, [{ kind: "url", url }], args, limits, seek);
   }
 
   /** Runs ffmpeg on local files this stage wrote (inputs 0, 1, … in order), recorded as `purpose`. */
@@ -104,13 +119,14 @@ export class MediaSession {
     );
   }
 
-  private async runOn(purpose: string, inputs: MediaInput[], args: string[], limits: MediaRunLimits): Promise<MediaRunResult> {
+  private async runOn(purpose: string, inputs: MediaInput[], args: string[], limits: MediaRunLimits, seek?: MediaRunOptions["seek"]): Promise<MediaRunResult> {
     const started = new Date().toISOString();
     this.log.info(`${purpose} started`, { ceilingInMs: limits.ceilingInMs, stallTimeoutInMs: limits.stallTimeoutInMs, inputs: inputs.length });
     const result = await this.deps.media.run(inputs.length === 1 ? inputs[0] : inputs, args, {
       timeoutInMs: limits.ceilingInMs,
       stallTimeoutInMs: limits.stallTimeoutInMs,
       abortSignal: this.context.abortSignal,
+      ...(seek === undefined ? {} : { seek }),
     });
     this.runs.push({ purpose, arguments: result.arguments.map((a) => this.redact(a)), startedAt: started, finishedAt: new Date().toISOString() });
     this.log.info(`${purpose} finished`, { durationInMs: result.durationInMs });
@@ -146,12 +162,22 @@ export class MediaSession {
 
   /** Uploads one local file as a rendition of this stage. */
   async upload(kind: RenditionKind, file: string, name: string, contentType: string, extra: Partial<Rendition> = {}): Promise<Rendition> {
-    const written = await this.deps.blobs.writeDerived(
+    const written = await this.write(file, name, contentType);
+    return { kind, name, container: written.container, path: written.name, contentType, size: written.size, sha256: written.sha256, ...extra };
+  }
+
+  /** Uploads one local file to this run's folder of the stage (a rendition, or a part of one such as a segment). */
+  async write(file: string, name: string, contentType: string): Promise<WrittenBlob> {
+    return this.deps.blobs.writeDerived(
       { evidenceId: this.input.evidenceId, stage: this.stage, name, contentType, ...(this.input.reprocess === undefined ? {} : { reprocessId: this.input.reprocess.id }) },
       { kind: "file", path: file },
       { abortSignal: this.context.abortSignal },
     );
-    return { kind, name, container: written.container, path: written.name, contentType, size: written.size, sha256: written.sha256, ...extra };
+  }
+
+  /** The tool versions read by open() or loadVersions(). */
+  tools(): MediaToolVersions {
+    return { ffmpeg: this.versions?.ffmpeg ?? "unknown", ffprobe: this.versions?.ffprobe ?? "unknown" };
   }
 
   provenance(): StageProvenance {
@@ -160,7 +186,7 @@ export class MediaSession {
     if (original.versionId !== undefined) source.versionId = original.versionId;
     return {
       source,
-      tools: { ffmpeg: this.versions?.ffmpeg ?? "unknown", ffprobe: this.versions?.ffprobe ?? "unknown" },
+      tools: this.tools(),
       runs: this.runs.map((r) => ({ ...r, arguments: [...r.arguments] })),
       startedAt: this.startedAt,
       finishedAt: new Date().toISOString(),

@@ -12,7 +12,7 @@
  * Service Bus redelivers it); MaxDeliveryCount is for that, for poison messages and crashes.
  */
 import { stageResultMessageId } from "../contracts/message-ids";
-import type { HashResult, ReportedMediaProbe, PipelineStage, Rendition, ReprocessRequest, RetryRound, StageProvenance, StageResultMessage } from "../contracts/messages";
+import type { HashResult, ReportedMediaProbe, PipelineStage, Rendition, ReprocessRequest, RetryRound, StageError, StageProvenance, StageResultMessage } from "../contracts/messages";
 import { CustodyError, toCustodyError } from "../errors";
 import type { Publisher } from "../ports/publisher";
 import type { StageContext } from "./stage-context";
@@ -54,31 +54,43 @@ export interface ReportStageOptions {
 }
 
 export async function runAndReportStage(options: ReportStageOptions, context: StageContext, work: () => Promise<StageWork>): Promise<StageResultMessage> {
-  const startedAt = new Date().toISOString();
-  const base = {
-    schemaVersion: 1 as const,
-    kind: "stage-result" as const,
-    evidenceId: options.evidenceId,
-    stage: options.stage,
-    // Runs so far: earlier rounds plus this round's deliveries (a redelivery after a crash counts).
-    attempt: context.attempt + (options.retry?.round ?? 0),
-    startedAt,
-    actor: context.actor,
-    ...(options.reprocess === undefined ? {} : { reprocess: { ...options.reprocess } }),
-    ...(options.retry === undefined ? {} : { retry: { ...options.retry } }),
-  };
-  let result: StageResultMessage;
+  return runStageReportingFailure(options, context, work, async (done, run) => {
+    const result: StageResultMessage = { ...stageResultBase(options, context, run), ...done, final: true, finishedAt: new Date().toISOString() };
+    await publishStageResult(options, context, result);
+    return result;
+  });
+}
+
+/** What a run knows before its work starts: when, and which attempt (earlier rounds plus this round's deliveries). */
+export interface StageRun {
+  startedAt: string;
+  attempt: number;
+}
+
+/**
+ * Like runAndReportStage, for a run whose success is reported as another message (the
+ * transcode's plan claim): `work` runs; its failure is the stage's failed `stage-result`, as
+ * runAndReportStage reports it; its success goes to `reportSuccess`, whose own failure (the
+ * report could not be sent) propagates.
+ */
+export async function runStageReportingFailure<T, R>(
+  options: ReportStageOptions,
+  context: StageContext,
+  work: () => Promise<T>,
+  reportSuccess: (done: T, run: StageRun) => Promise<R>,
+): Promise<R | StageResultMessage> {
+  const run: StageRun = { startedAt: new Date().toISOString(), attempt: stageAttempt(context, options.retry) };
+  let done: T;
   try {
-    const done = await work();
-    result = { ...base, ...done, final: true, finishedAt: new Date().toISOString() };
+    done = await work();
   } catch (error) {
     const failure = toCustodyError(error);
-    result = {
-      ...base,
+    const result: StageResultMessage = {
+      ...stageResultBase(options, context, run),
       outcome: "failed",
       final: !failure.retryable,
       finishedAt: new Date().toISOString(),
-      error: { code: failure.code, message: truncate(failure.message, 4000), retryable: failure.retryable },
+      error: stageError(failure),
     };
     if (failure instanceof StageFailure) {
       if (failure.details.media !== undefined) result.media = failure.details.media;
@@ -86,13 +98,38 @@ export async function runAndReportStage(options: ReportStageOptions, context: St
     }
     context.log.warn(`${options.stage} failed${failure.retryable ? " (transient: the index schedules a retry)" : ""}`, {
       evidenceId: options.evidenceId,
-      attempt: base.attempt,
+      attempt: run.attempt,
       round: options.retry?.round ?? 0,
       code: failure.code,
       retryable: failure.retryable,
       error: failure.message,
     });
+    await publishStageResult(options, context, result);
+    return result;
   }
+  return reportSuccess(done, run);
+}
+
+/** Runs so far: earlier rounds plus this round's deliveries (a redelivery after a crash counts). */
+export function stageAttempt(context: StageContext, retry: RetryRound | undefined): number {
+  return context.attempt + (retry?.round ?? 0);
+}
+
+function stageResultBase(options: ReportStageOptions, context: StageContext, run: StageRun) {
+  return {
+    schemaVersion: 1 as const,
+    kind: "stage-result" as const,
+    evidenceId: options.evidenceId,
+    stage: options.stage,
+    attempt: run.attempt,
+    startedAt: run.startedAt,
+    actor: context.actor,
+    ...(options.reprocess === undefined ? {} : { reprocess: { ...options.reprocess } }),
+    ...(options.retry === undefined ? {} : { retry: { ...options.retry } }),
+  };
+}
+
+async function publishStageResult(options: ReportStageOptions, context: StageContext, result: StageResultMessage): Promise<void> {
   await options.publisher.publish(options.resultsEntity, {
     messageId: stageResultMessageId(result),
     body: result,
@@ -101,7 +138,12 @@ export async function runAndReportStage(options: ReportStageOptions, context: St
     applicationProperties: { stage: result.stage, outcome: result.outcome },
     traceparent: context.traceparent,
   });
-  return result;
+}
+
+/** A message's error field from any failure (classified, bounded). */
+export function stageError(error: unknown): StageError {
+  const failure = toCustodyError(error);
+  return { code: failure.code, message: truncate(failure.message, 4000), retryable: failure.retryable };
 }
 
 function truncate(text: string, max: number): string {

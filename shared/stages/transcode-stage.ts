@@ -1,5 +1,7 @@
 /**
- * The transcode stage: a browser-playable proxy of the exact original version, verified
+ * The single-run transcode (the pipeline transcodes in segments: transcode-plan-stage.ts,
+ * transcode-segment-stage.ts, transcode-join-stage.ts; this one whole-recording encode is what
+ * the benchmarks compare them with, same filters and codecs): a browser-playable proxy of the exact original version, verified
  * before it is published to `derived/<evidenceId>/transcode/proxy.mp4` (or `proxy.m4a` for
  * audio-only recordings). See shared/media/transcode-plan.ts for what the proxy is and why.
  *

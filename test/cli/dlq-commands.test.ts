@@ -125,6 +125,8 @@ test("dlq list shows active, dead-letter and scheduled counts for every queue an
       "blob-created",
       "stage-results",
       "media-results",
+      "transcode-segments",
+      "transcode-join",
       "evidence-received/hash",
       "evidence-received/transcode",
       "evidence-received/thumbnail",

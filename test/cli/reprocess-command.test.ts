@@ -109,7 +109,10 @@ test("re-running the transcode replaces the proxy and its provenance, keeps the 
   expect(transcode.resultKey).toBe(`${evidenceId}:transcode:reprocess-${result.id}:1:succeeded`);
   expect(transcode.provenance!.startedAt > before.stages.transcode!.provenance!.finishedAt).toBe(true);
   expect(transcode.superseded).toEqual([
-    expect.objectContaining({ resultKey: before.stages.transcode!.resultKey, renditions: [expect.objectContaining({ path: oldProxy.path, sha256: oldProxy.sha256 })] }),
+    expect.objectContaining({
+      resultKey: before.stages.transcode!.resultKey,
+      renditions: before.stages.transcode!.renditions!.map((r): unknown => expect.objectContaining({ path: r.path, sha256: r.sha256 })),
+    }),
   ]);
   // The proxy blob is the one the record now describes.
   const proxy = transcode.renditions![0];
@@ -117,8 +120,16 @@ test("re-running the transcode replaces the proxy and its provenance, keeps the 
   expect(createHash("sha256").update(bytes).digest("hex")).toBe(proxy.sha256);
   // Both runs are in the custody log, the re-run naming the request.
   const entries = after.custodyLog.filter((e) => e.stage === "transcode");
-  expect(entries.map((e) => e.key)).toEqual([before.stages.transcode!.resultKey, transcode.resultKey]);
-  expect(entries[1].detail).toContain(`reprocess ${result.id} (asked by ${result.requestedBy}: ffmpeg upgrade)`);
+  // Each run: its plan, its segments encoded, its result (the join's).
+  expect(entries.map((e) => e.key)).toEqual([
+    expect.stringContaining(`${evidenceId}:plan:pipeline:`),
+    expect.stringContaining(`${evidenceId}:segments-encoded:pipeline:`),
+    before.stages.transcode!.resultKey,
+    expect.stringContaining(`${evidenceId}:plan:rp-${result.id}:`),
+    expect.stringContaining(`${evidenceId}:segments-encoded:rp-${result.id}:`),
+    transcode.resultKey,
+  ]);
+  expect(entries[5].detail).toContain(`reprocess ${result.id} (asked by ${result.requestedBy}: ffmpeg upgrade)`);
   // Nothing else ran again; the recording stays ready, and its ready event is not sent again.
   expect(after.stages.thumbnail).toEqual(before.stages.thumbnail);
   expect(after.stages.hash).toEqual(before.stages.hash);
@@ -139,8 +150,9 @@ test("re-running the transcode replaces the proxy and its provenance, keeps the 
     status: "ready",
     stage: "transcode",
     original: { sha256: before.hash!.sha256 },
-    renditions: [expect.objectContaining({ kind: "proxy", path: proxy.path, sha256: proxy.sha256 })],
-    replaced: [expect.objectContaining({ kind: "proxy", path: oldProxy.path, sha256: oldProxy.sha256 })],
+    // The proxy first, then the playlist over it and the segment manifest.
+    renditions: [expect.objectContaining({ kind: "proxy", path: proxy.path, sha256: proxy.sha256 }), ...["playlist", "segment-manifest"].map((kind): unknown => expect.objectContaining({ kind }))],
+    replaced: [expect.objectContaining({ kind: "proxy", path: oldProxy.path, sha256: oldProxy.sha256 }), ...["playlist", "segment-manifest"].map((kind): unknown => expect.objectContaining({ kind }))],
     reprocess: { id: result.id, requestedBy: result.requestedBy, reason: "ffmpeg upgrade" },
     tools: transcode.provenance!.tools,
   });

@@ -109,6 +109,7 @@ const ALLOWED_GRANTS: AllowedGrant[] = [
   { principal: "media", role: "storageBlobDelegator", scopeType: "Microsoft.Storage/storageAccounts", file: "bicep/modules/evidence-storage.bicep", why: "user-delegation SAS for ffmpeg reads" },
   { principal: "media", role: "serviceBusDataSender", scopeType: QUEUES, entity: "queue media-results", why: "transcode and thumbnail results: the media app's only Send" },
   { principal: "media", role: "serviceBusDataReceiver", scopeType: SUBSCRIPTIONS, why: "subscription-triggered functions" },
+  { principal: "media", role: "serviceBusDataOwner", scopeType: QUEUES, triggersOnly: true, why: "queue trigger (the index's segment and join orders) + target-based scaling" },
   { principal: "media", role: "serviceBusDataOwner", scopeType: SUBSCRIPTIONS, triggersOnly: true, why: "subscription trigger + target-based scaling" },
   { principal: "media", role: "monitoringMetricsPublisher", scopeType: "Microsoft.Insights/components", why: "telemetry with Entra ID" },
   {
@@ -1131,7 +1132,8 @@ export function checkAppIdentities(files: Files): string[] {
  * the code that parses untrusted video cannot claim a hash (stage-results), publish an event
  * (evidence-ready), announce a recording (evidence-received, blob-created) or touch the index.
  */
-export function checkMediaIdentity(files: Files): string[] {
+/** `mediaTriggers`: the entities the media app's functions are triggered by (Data Owner there is the trigger's, see ALLOWED_GRANTS). */
+export function checkMediaIdentity(files: Files, mediaTriggers: ReadonlySet<string>): string[] {
   const problems: string[] = [];
   for (const assignment of allDeclarations(files).filter((d) => d.type === "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments")) {
     if (property(objectProperty(assignment.body, "properties") ?? "", "principalId")?.trim() === "mediaPrincipalId")
@@ -1143,8 +1145,13 @@ export function checkMediaIdentity(files: Files): string[] {
     if (/^Microsoft\.DocumentDB\//.test(grant.scopeType)) problems.push(`${grant.where}: the media identity gets ${grant.role} on the Cosmos DB account`);
     const sends = grant.role === "serviceBusDataSender" || grant.role === "serviceBusDataOwner";
     const onQueueOrTopic = grant.scopeType === "Microsoft.ServiceBus/namespaces" || grant.scopeType === QUEUES || grant.scopeType === TOPICS;
-    if (sends && onQueueOrTopic && !(grant.role === "serviceBusDataSender" && grant.entity === "queue media-results")) {
-      problems.push(`${grant.where}: the media identity gets ${grant.role} on ${grant.entity ?? grant.scopeName ?? grant.scopeType} — it may send to media-results only`);
+    const resultsSend = grant.role === "serviceBusDataSender" && grant.entity === "queue media-results";
+    // Owner on a queue that triggers a media function (the index's work orders): it could send to that queue, which only hands the media app more of its own work.
+    const triggerOwner = grant.role === "serviceBusDataOwner" && grant.scopeType === QUEUES && grant.entity !== undefined && mediaTriggers.has(grant.entity);
+    if (sends && onQueueOrTopic && !resultsSend && !triggerOwner) {
+      problems.push(
+        `${grant.where}: the media identity gets ${grant.role} on ${grant.entity ?? grant.scopeName ?? grant.scopeType} — it may send to media-results only (and own the queues that trigger it)`,
+      );
     }
   }
   if (!grants.some((g) => g.principal === "media" && g.role === "serviceBusDataSender" && g.entity === "queue media-results"))

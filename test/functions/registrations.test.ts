@@ -19,7 +19,7 @@ afterEach(() => {
 test("every function is defined once, on an entity of the topology file, in exactly one app", () => {
   const names = FUNCTION_DEFINITIONS.map((d) => d.name);
   expect(new Set(names).size).toBe(names.length);
-  expect(names.sort()).toEqual(["hash", "index-media-results", "index-received", "index-results", "ingest", "thumbnail", "transcode"]);
+  expect(names.sort()).toEqual(["hash", "index-media-results", "index-received", "index-results", "ingest", "thumbnail", "transcode", "transcode-join", "transcode-segment"]);
   const namespace = topology.UserConfig.Namespaces[0];
   const paths = new Set([...namespace.Queues.map((q) => q.Name), ...namespace.Topics.flatMap((t) => t.Subscriptions.map((s) => `${t.Name}/Subscriptions/${s.Name}`))]);
   for (const definition of FUNCTION_DEFINITIONS) expect(paths).toContain(entityPath(definition.entity));
@@ -28,7 +28,7 @@ test("every function is defined once, on an entity of the topology file, in exac
 
 test("the media app runs only the stages that parse media; everything that touches the index or claims a hash is core", () => {
   const media = definitionsForRoles(["media"]);
-  expect(media.functions.map((d) => d.name).sort()).toEqual(["thumbnail", "transcode"]);
+  expect(media.functions.map((d) => d.name).sort()).toEqual(["thumbnail", "transcode", "transcode-join", "transcode-segment"]);
   expect(media.timers).toEqual([]);
   const core = definitionsForRoles(["core"]);
   expect(core.functions.map((d) => d.name).sort()).toEqual(["hash", "index-media-results", "index-received", "index-results", "ingest"]);
@@ -90,9 +90,9 @@ function load(role: string | undefined): HostRegistration[] | Error {
 const names = (registrations: HostRegistration[]): string[] => registrations.map((r) => r.metadata.name);
 
 test.each([
-  ["media", ["thumbnail", "transcode"]],
+  ["media", ["thumbnail", "transcode", "transcode-join", "transcode-segment"]],
   ["core", ["fixity-sample", "hash", "index-media-results", "index-received", "index-results", "ingest", "reconcile"]],
-  [undefined, ["fixity-sample", "hash", "index-media-results", "index-received", "index-results", "ingest", "reconcile", "thumbnail", "transcode"]],
+  [undefined, ["fixity-sample", "hash", "index-media-results", "index-received", "index-results", "ingest", "reconcile", "thumbnail", "transcode", "transcode-join", "transcode-segment"]],
 ])("the entry point with CUSTODY_APP_ROLE=%s registers exactly that app's functions", (role, expected) => {
   expect(names(registeredWith(role))).toEqual(expected);
 });

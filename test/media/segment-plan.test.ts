@@ -6,7 +6,19 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { MediaProbe, MediaStreamInfo } from "../../shared/media/probe";
 import { normaliseProbe, type FfprobeOutput } from "../../shared/media/probe-normalise";
-import { fragmentedJoinArguments, joinArguments, joinLists, planSegmentEncode, planSegments, playlistArguments, seconds, type EncodedSegment } from "../../shared/media/segment-plan";
+import { MAX_SEGMENTS_PER_PLAN } from "../../shared/contracts/messages";
+import {
+  DEFAULT_SEGMENT_SECONDS,
+  fragmentedJoinArguments,
+  joinArguments,
+  joinLists,
+  planSegmentEncode,
+  planSegments,
+  playlistArguments,
+  seconds,
+  segmentTargetSeconds,
+  type EncodedSegment,
+} from "../../shared/media/segment-plan";
 import { joinProblems } from "../../shared/media/verify-join";
 
 function captured(name: string): MediaProbe {
@@ -55,6 +67,23 @@ describe("planSegments", () => {
     ]);
     expect(starts(synthetic(3.7, {}, undefined), 2.5)).toEqual([0]);
     expect(starts(synthetic(0.2, {}, {}), 60)).toEqual([0]);
+  });
+
+  test("the segment length: the configured one, lengthened so that no plan has more than MAX_SEGMENTS_PER_PLAN segments", () => {
+    expect(segmentTargetSeconds(600, DEFAULT_SEGMENT_SECONDS)).toBe(60);
+    expect(segmentTargetSeconds(undefined, 60)).toBe(60);
+    // 10 h at 60 s: 600 segments would be too many.
+    expect(segmentTargetSeconds(36_000, 60)).toBeGreaterThan(90);
+    // Whatever the rate rounds the length to (down, for 7350 Hz and 44.1 kHz), never one segment too many.
+    for (const sampleRate of [7350, 8000, 11025, 44100, 48000, undefined]) {
+      for (const duration of [400, 400.5, 1000, 24_000, 36_000.7, 86_400]) {
+        for (const configured of [1, 10, 60]) {
+          const probe = synthetic(duration, {}, sampleRate === undefined ? undefined : { sampleRate });
+          const plan = planSegments(probe, { targetSeconds: segmentTargetSeconds(duration, configured) });
+          expect(plan.segments.length).toBeLessThanOrEqual(MAX_SEGMENTS_PER_PLAN);
+        }
+      }
+    }
   });
 
   test("unknown duration: one open-ended segment", () => {

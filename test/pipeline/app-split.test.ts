@@ -72,11 +72,13 @@ test("the media app starts with no evidence index setting and listens to the med
   expect(Object.keys(mediaEnvironment).filter((key) => /EvidenceIndex|COSMOS/i.test(key))).toEqual([]);
   const listening = await waitFor("the media dev host to listen", () => {
     const lines = mediaLog.filter((l) => l.message === "listening");
-    return lines.length >= 2 ? lines : undefined;
+    return lines.length >= 4 ? lines : undefined;
   });
   expect(listening.map((l) => [l.function, l.entity]).sort()).toEqual([
     ["thumbnail", "evidence-received/Subscriptions/thumbnail"],
     ["transcode", "evidence-received/Subscriptions/transcode"],
+    ["transcode-join", "transcode-join"],
+    ["transcode-segment", "transcode-segments"],
   ]);
   expect(mediaLog.find((l) => l.message === "dev host starting")).toMatchObject({ roles: ["media"] });
 });

@@ -3,7 +3,9 @@
  * required for `ready`): a rotated phone clip becomes ready with an upright proxy and
  * thumbnails; an audio-only recording becomes ready with an audio proxy and thumbnails
  * skipped; a truncated MOV fails for good with its reason, keeping its hash and metadata;
- * a redelivered evidence-received message rewrites the same blobs and duplicates nothing.
+ * a redelivered evidence-received message re-runs the thumbnails into the same blobs, re-claims
+ * the same transcode plan (which the index already has: the segments are not encoded again),
+ * and duplicates nothing.
  *
  * The results queues run here without duplicate detection — as for a redelivery after the
  * detection window — so a re-run's result, which has the first run's message id, reaches the
@@ -29,6 +31,7 @@ import { ENTITIES } from "../../shared/topology";
 import topology from "../../topology/servicebus.json";
 import { withClaimedMatroskaDuration } from "../support/crafted-media";
 import { evidenceIdForBlob, isFinal, waitForRecord } from "../support/polling";
+import { waitForQuietPipeline } from "../support/quiet";
 
 const FIXTURES = path.resolve(__dirname, "..", "..", "fixtures", "media");
 let stack: RunningStack;
@@ -105,9 +108,19 @@ test("audio only → ready with an AAC audio proxy; thumbnails skipped with 'no 
   const { evidenceId } = await upload("ft_aac_audio_only.m4a");
   const record = await waitFor(evidenceId, isFinal);
   expect(record.status).toBe("ready");
-  expect(record.stages.transcode).toMatchObject({ status: "succeeded", renditions: [expect.objectContaining({ kind: "audio-proxy", name: "proxy.m4a", contentType: "audio/mp4" })] });
+  expect(record.stages.transcode).toMatchObject({
+    status: "succeeded",
+    renditions: [
+      expect.objectContaining({ kind: "audio-proxy", name: "proxy.m4a", contentType: "audio/mp4" }),
+      expect.objectContaining({ kind: "playlist", name: "proxy.m3u8" }),
+      expect.objectContaining({ kind: "segment-manifest", name: "segments.json", segmentCount: 1 }),
+    ],
+  });
   expect(record.stages.thumbnail).toMatchObject({ status: "skipped", skipReason: "no video stream" });
-  expect([...(await derivedBlobs(evidenceId)).keys()]).toEqual([`${evidenceId}/transcode/proxy.m4a`]);
+  // The renditions and the one segment's audio file (what the manifest lists), nothing else.
+  const stored = [...(await derivedBlobs(evidenceId)).keys()].sort();
+  expect(stored.filter((name) => !/\/transcode\/segment-00000-audio-[0-9a-f]{16}\.mp4$/.test(name))).toEqual(record.stages.transcode!.renditions!.map((r) => r.path).sort());
+  expect(stored).toHaveLength(4);
 }, 45_000);
 
 test("a MOV cut inside its moov → failed for good with the reason, hash and metadata kept, no retry loop", async () => {
@@ -141,12 +154,16 @@ test("an MKV whose header claims a 10-year duration → failed for good as impla
   expect(await derivedBlobs(evidenceId)).toEqual(new Map());
 }, 45_000);
 
-test("evidence-received delivered again → the same blobs rewritten, no duplicates on the record or in storage", async () => {
+test("evidence-received delivered again → the thumbnails rewritten, the transcode's plan already done, no duplicates on the record or in storage", async () => {
   const { evidenceId, blobName } = await upload("exo_fragmented_fmp4.mp4");
   const first = await waitFor(evidenceId, isFinal);
   expect(first.status).toBe("ready");
   const before = await derivedBlobs(evidenceId);
-  expect(before.size).toBe(first.stages.transcode!.renditions!.length + first.stages.thumbnail!.renditions!.length);
+  const segmentFile = /\/transcode\/segment-\d{5}-(video|audio)-[0-9a-f]{16}\.mp4$/;
+  const segmentFiles = [...before.keys()].filter((name) => segmentFile.test(name));
+  expect(segmentFiles.length).toBeGreaterThanOrEqual(2);
+  expect(before.size).toBe(first.stages.transcode!.renditions!.length + first.stages.thumbnail!.renditions!.length + segmentFiles.length);
+  const transcodeBlobs = (blobs: Map<string, string>) => [...blobs].filter(([name]) => name.startsWith(`${evidenceId}/transcode/`));
 
   // What ingest published, sent again outside duplicate detection (a new message id).
   const original = first.original!;
@@ -167,33 +184,38 @@ test("evidence-received delivered again → the same blobs rewritten, no duplica
   await sender.close();
   await client.close();
 
-  // Every derived blob is rewritten (new ETag) by the second run.
+  // The thumbnail's blobs are rewritten (new ETag) by the second run.
+  const thumbnailPaths = first.stages.thumbnail!.renditions!.map((r) => r.path);
   const deadline = Date.now() + 30_000;
   let after = await derivedBlobs(evidenceId);
-  while ([...before].some(([name, etag]) => after.get(name) === etag) && Date.now() < deadline) {
+  while (thumbnailPaths.some((name) => after.get(name) === before.get(name)) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 200));
     after = await derivedBlobs(evidenceId);
   }
-  expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
-  expect([...before].every(([name, etag]) => after.get(name) !== etag)).toBe(true);
+  expect(thumbnailPaths.every((name) => after.get(name) !== before.get(name))).toBe(true);
 
   // The second run's results reach the index, with the first run's result keys: the record now
-  // describes the second run (the files as they are now), and lists nothing twice.
-  const secondRun = (r: EvidenceRecord): boolean => (["transcode", "thumbnail"] as const).every((stage) => r.stages[stage]!.finishedAt! > first.stages[stage]!.finishedAt!);
-  const record = await waitFor(evidenceId, secondRun);
-  expect(record.status).toBe("ready");
-  expect(record.finalEvent).toEqual(first.finalEvent);
-  expect(record.stages.transcode!.renditions).toHaveLength(1);
+  // describes the thumbnails' second run (the files as they are now), and lists nothing twice.
+  // The transcode's second plan claim is the first's (same plan, same id): nothing is encoded or joined again.
+  const record = await waitFor(evidenceId, (r) => r.stages.thumbnail!.finishedAt! > first.stages.thumbnail!.finishedAt!);
+  await waitForQuietPipeline(stack.serviceBus.namespace);
+  after = await derivedBlobs(evidenceId);
+  expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+  expect(transcodeBlobs(after)).toEqual(transcodeBlobs(before));
+  const settled = (await stack.services!.index.read(evidenceId))!.record;
+  expect(settled.status).toBe("ready");
+  expect(settled.finalEvent).toEqual(first.finalEvent);
+  expect(settled.stages.transcode).toEqual(first.stages.transcode);
   expect(record.stages.thumbnail!.renditions).toHaveLength(first.stages.thumbnail!.renditions!.length);
   for (const stage of ["transcode", "thumbnail"] as const) {
-    expect(record.stages[stage]!.resultKey).toBe(first.stages[stage]!.resultKey);
-    expect(record.stages[stage]!.superseded).toBeUndefined();
-    expect(record.stages[stage]!.provenance!.startedAt > first.stages[stage]!.provenance!.finishedAt).toBe(true);
-    expect(record.stages[stage]!.renditions!.map((r) => r.path).sort()).toEqual(first.stages[stage]!.renditions!.map((r) => r.path).sort());
-    for (const rendition of record.stages[stage]!.renditions!) expect(await sha256Of(rendition.path)).toBe(rendition.sha256);
+    expect(settled.stages[stage]!.resultKey).toBe(first.stages[stage]!.resultKey);
+    expect(settled.stages[stage]!.superseded).toBeUndefined();
+    expect(settled.stages[stage]!.renditions!.map((r) => r.path).sort()).toEqual(first.stages[stage]!.renditions!.map((r) => r.path).sort());
+    for (const rendition of settled.stages[stage]!.renditions!) expect(await sha256Of(rendition.path)).toBe(rendition.sha256);
   }
-  expect(record.custodyLog.filter((e) => e.action === "ready")).toHaveLength(1);
-  expect(record.custodyLog.map((e) => e.key)).toEqual(first.custodyLog.map((e) => e.key));
+  expect(settled.stages.thumbnail!.provenance!.startedAt > first.stages.thumbnail!.provenance!.finishedAt).toBe(true);
+  expect(settled.custodyLog.filter((e) => e.action === "ready")).toHaveLength(1);
+  expect(settled.custodyLog.map((e) => e.key)).toEqual(first.custodyLog.map((e) => e.key));
 }, 60_000);
 
 test("a crafted playlist upload that points at a local file fails as unsupported and reads nothing", async () => {

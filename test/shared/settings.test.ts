@@ -77,13 +77,16 @@ test.each([
   expect(message).not.toMatch(/secret|c2VjcmV0/);
 });
 
-test("media settings: proxy side, thumbnail count and stall window, defaults 1280, 8 and 60 s, bounded and named when wrong", () => {
-  expect(loadSettings(local).media).toEqual({ proxyMaxSide: 1280, thumbnailCount: 8, stallTimeoutInMs: 60_000 });
-  expect(loadSettings({ ...local, CUSTODY_PROXY_MAX_SIDE: "720", CUSTODY_THUMBNAIL_COUNT: "12", CUSTODY_MEDIA_STALL_TIMEOUT_MS: "120000" }).media).toEqual({
+test("media settings: proxy side, thumbnail count, stall window and segment length, defaults 1280, 8, 60 s and 60 s, bounded and named when wrong", () => {
+  expect(loadSettings(local).media).toEqual({ proxyMaxSide: 1280, thumbnailCount: 8, stallTimeoutInMs: 60_000, segmentSeconds: 60 });
+  expect(loadSettings({ ...local, CUSTODY_PROXY_MAX_SIDE: "720", CUSTODY_THUMBNAIL_COUNT: "12", CUSTODY_MEDIA_STALL_TIMEOUT_MS: "120000", CUSTODY_SEGMENT_SECONDS: "30" }).media).toEqual({
     proxyMaxSide: 720,
     thumbnailCount: 12,
     stallTimeoutInMs: 120_000,
+    segmentSeconds: 30,
   });
+  expect(failure({ ...local, CUSTODY_SEGMENT_SECONDS: "5" })).toMatch(/CUSTODY_SEGMENT_SECONDS must be from 10 to 1800/);
+  expect(failure({ ...local, CUSTODY_SEGMENT_SECONDS: "1.5" })).toMatch(/CUSTODY_SEGMENT_SECONDS must be a whole number/);
   expect(failure({ ...local, CUSTODY_PROXY_MAX_SIDE: "721" })).toMatch(/CUSTODY_PROXY_MAX_SIDE must be even/);
   expect(failure({ ...local, CUSTODY_PROXY_MAX_SIDE: "big" })).toMatch(/CUSTODY_PROXY_MAX_SIDE must be a whole number/);
   expect(failure({ ...local, CUSTODY_THUMBNAIL_COUNT: "0" })).toMatch(/CUSTODY_THUMBNAIL_COUNT must be from 1 to 99/);
