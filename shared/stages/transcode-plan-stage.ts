@@ -89,6 +89,9 @@ export async function planAndReportTranscode(
         actor: context.actor,
         ...(input.reprocess === undefined ? {} : { reprocess: { ...input.reprocess } }),
         ...(input.retry === undefined ? {} : { retry: { ...input.retry } }),
+        // The message this run answered: a redelivery of it is the same claim; a new one (a
+        // stage retry, a reconcile's re-announcement, a redrive) makes the index re-send what the run still owes.
+        ...(context.messageId === undefined ? {} : { trigger: context.messageId.slice(0, 256) }),
       };
       await report.publisher.publish(report.resultsEntity, {
         messageId: segmentPlanMessageId(claim),
