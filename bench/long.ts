@@ -10,7 +10,7 @@
  *
  * Flags: --minutes (recording, default 120), --source-minutes (generated clip, default 10; the
  * recording is a whole number of clips), --size WxH (default 1280x720), --segment-seconds
- * (default DEFAULT_SEGMENT_SECONDS), --join local[,…] (bench/long/joins.ts), --hours and
+ * (default DEFAULT_SEGMENT_SECONDS), --join stream[,…] (bench/long/joins.ts), --hours and
  * --instances (projection, default 10 h on 50), --max-segments (segments per plan before the
  * planner lengthens them, default 400), --cache DIR (generated inputs, kept; default
  * <tmp>/custody-bench-long), --skip single,thumbnails, --json; --report FILE prints the tables of
@@ -42,7 +42,6 @@ import { printResults, runMain } from "./support/standalone";
 
 const MINUTES = 60_000;
 /** HLS target duration of the joined playlist (the join stage's own choice is not built yet). */
-const HLS_SEGMENT_SECONDS = 6;
 
 interface LongOptions {
   recordingSeconds: number;
@@ -77,7 +76,7 @@ function parseOptions(): LongOptions {
   });
   const size = /^(\d+)x(\d+)$/.exec(values.size ?? "1280x720");
   if (!size) throw new Error(`--size must be WIDTHxHEIGHT, not "${values.size}"`);
-  const joins = (values.join ?? "local").split(",");
+  const joins = (values.join ?? "stream").split(",");
   for (const join of joins) if (!(join in LONG_JOINS)) throw new Error(`--join: no join "${join}" (known: ${Object.keys(LONG_JOINS).join(", ")})`);
   const skip = new Set((values.skip ?? "").split(",").filter(Boolean));
   for (const part of skip) if (part !== "single" && part !== "thumbnails") throw new Error(`--skip takes single and/or thumbnails, not "${part}"`);
@@ -164,8 +163,7 @@ async function main(): Promise<void> {
       log(`join (${name}): ${LONG_JOINS[name].description}`);
       const workDir = path.join(runRoot, `join-${name}`);
       const joined = await measuredKind(
-        () =>
-          LONG_JOINS[name].run({ tool, plan, segments: segmented.encoded, storeDir, workDir, expected, segmentFrames: segmented.framesBySegment, hlsSegmentSeconds: HLS_SEGMENT_SECONDS, blobStorage }),
+        () => LONG_JOINS[name].run({ tool, plan, segments: segmented.encoded, storeDir, workDir, expected, segmentFrames: segmented.framesBySegment, blobStorage }),
         workDir,
       );
       log(

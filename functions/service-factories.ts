@@ -30,7 +30,6 @@ export function createMediaTool(create: () => Promise<FfmpegMediaTool> = () => c
     versions: async () => (await get()).versions(),
     probe: async (input, options) => (await get()).probe(input, options),
     run: async (input, args, options) => (await get()).run(input, args, options),
-    join: async (inputs, args, options) => (await get()).join(inputs, args, options),
     joinToStream: async (inputs, args, consume, options) => (await get()).joinToStream(inputs, args, consume, options),
   };
 }

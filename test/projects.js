@@ -14,7 +14,6 @@ const INTEGRATION = [
   "test/local/blob-event-source.test.ts",
   "test/local/fault-proxy.test.ts",
   "test/local/stand-ins.test.ts",
-  "test/media/segment-join.test.ts",
   "test/servicebus-emulator/admin-port-sharing.test.ts",
   "test/servicebus-emulator/admin.test.ts",
   "test/servicebus-emulator/operations.test.ts",

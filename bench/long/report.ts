@@ -196,7 +196,7 @@ export function longReport(f: LongFigures): BenchResult {
 
   const notes = [
     `recording: a ${Math.round(f.recording.clipSeconds / 60)}-minute generated clip (testsrc2 + 440 Hz, H.264 veryfast GOP 2 s, AAC) repeated by stream copy to ${length} (${mib(f.recording.bytes)} MiB); every encode reads the local file (the media bench measured HTTP reads from Azurite as free).`,
-    "each run is ffmpeg spawned bare with the production command line: the adapter's ffmpegArguments/joinArguments around planSegmentEncode / planTranscode / joinArguments / playlistArguments (proxy max side " +
+    "each run is ffmpeg spawned bare with the production command line: the adapter's ffmpegArguments around planSegmentEncode / planTranscode, and the production join, joinSegmentsToBlob (proxy max side " +
       `${f.maxSide}).`,
     "CPU = user + system seconds of the child processes (cutime + cstime of this process, /proc/self/stat, before and after each run; runs are sequential); RSS = VmHWM of each ffmpeg/ffprobe, and this process's RSS, sampled every 100 ms; disk = bytes under the run's own folder, sampled every 100 ms (the thumbnail stage's via TMPDIR).",
     `segments ${mib(f.segments.bytes)} MiB in all; proxy ${mib(f.joined.proxyBytes)} MiB MP4 + ${mib(f.joined.playlistBytes)} MiB HLS${f.single === undefined ? "" : `; the single run's proxy ${mib(f.single.proxyBytes)} MiB`}.`,

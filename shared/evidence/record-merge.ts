@@ -34,11 +34,22 @@ import {
   reprocessIdOf,
   stageResultMessageId,
 } from "../contracts/message-ids";
-import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, PipelineStage, Rendition, ReportedMediaProbe, StageProvenance, StageResultMessage } from "../contracts/messages";
+import type {
+  EvidenceReceivedMessage,
+  FixityResultMessage,
+  HashResult,
+  PipelineStage,
+  Rendition,
+  ReportedMediaProbe,
+  RetryRound,
+  StageError,
+  StageProvenance,
+  StageResultMessage,
+} from "../contracts/messages";
 import { CustodyError } from "../errors";
 import { canonicalJson } from "./canonical-json";
 import { describeFixity } from "./fixity";
-import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageState, StageStatus, SupersededRun, UpdateEvent } from "./record";
+import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageRetry, StageState, StageStatus, SupersededRun, UpdateEvent } from "./record";
 import { isReprocessableStage } from "./reprocess";
 import { DEFAULT_RETRY_POLICY, describeBudget, retryBudgetSpent, retryDelayInMs, type RetryPolicy } from "./retry-policy";
 
@@ -134,7 +145,7 @@ export function applyStageResult(record: EvidenceRecord, reported: StageResultMe
     const error = result.error ?? { code: "Unknown", message: `${result.stage} failed without an error description`, retryable: !result.final };
     const candidate = { ...error, at: result.finishedAt, attempt: result.attempt };
     if (state.lastError === undefined || compareErrors(candidate, state.lastError) > 0) state.lastError = candidate;
-    if (!result.final) joinRetry(state, result, policy);
+    if (!result.final) joinRetry(state, result, nextRetryAt(result, policy));
   }
 
   // A non-final failure only moves attempts, lastError and the retry: the stage is still running.
@@ -551,7 +562,7 @@ function refuseConflictingHashClaim(record: EvidenceRecord, result: StageResultM
  * A non-final failure whose retry chain has run longer than the budget is final: the stage has
  * failed for good, with the last cause and how long it was retried.
  */
-function withRetryBudget(result: StageResultMessage, policy: RetryPolicy): StageResultMessage {
+export function withRetryBudget<T extends RetriedFailure>(result: T, policy: RetryPolicy): T {
   if (result.outcome !== "failed" || result.final) return result;
   const firstFailedAt = result.retry?.firstFailedAt ?? result.finishedAt;
   if (!retryBudgetSpent(policy, firstFailedAt, result.finishedAt)) return result;
@@ -566,11 +577,22 @@ function withRetryBudget(result: StageResultMessage, policy: RetryPolicy): Stage
   };
 }
 
-/** Joins a transient failure into the stage's retry state (see StageState.retry): a join, so any order gives the same state. */
-function joinRetry(state: StageState, result: StageResultMessage, policy: RetryPolicy): void {
+/** A reported failure as the retry rules see it: a stage's result or a segment's. */
+export interface RetriedFailure {
+  outcome: string;
+  final: boolean;
+  finishedAt: string;
+  retry?: RetryRound;
+  error?: StageError;
+}
+
+/**
+ * Joins a transient failure, whose next round is `due`, into a retry state (StageState.retry, a
+ * segment's): a join, so any order gives the same state.
+ */
+export function joinRetry(state: { retry?: StageRetry }, result: RetriedFailure, due: string): void {
   const round = result.retry?.round ?? 0;
   const firstFailedAt = result.retry?.firstFailedAt ?? result.finishedAt;
-  const due = nextRetryAt(result, policy);
   const retry = state.retry;
   if (retry === undefined) {
     state.retry = { firstFailedAt, round, lastFailedAt: result.finishedAt, nextAttemptAt: due };

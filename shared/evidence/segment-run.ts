@@ -23,8 +23,8 @@ import type { JoinRequestMessage, SegmentPlanBody, SegmentPlanMessage, SegmentPl
 import { CustodyError } from "../errors";
 import { canonicalJson } from "./canonical-json";
 import type { EvidenceRecord, SegmentState, TranscodeRun } from "./record";
-import { appendLogEntry, applyStageResult, compareText, compareTime, pickMedia, settle, type MergeContext } from "./record-merge";
-import { DEFAULT_RETRY_POLICY, describeBudget, retryBudgetSpent, retryDelayInMs, type RetryPolicy } from "./retry-policy";
+import { appendLogEntry, applyStageResult, compareText, compareTime, joinRetry, pickMedia, settle, withRetryBudget, type MergeContext } from "./record-merge";
+import { DEFAULT_RETRY_POLICY, retryDelayInMs, type RetryPolicy } from "./retry-policy";
 
 /** The plan's id: SHA-256 of its canonical JSON. The index recomputes it, so a claim cannot name one plan and carry another. */
 export function planIdOf(plan: SegmentPlanBody): string {
@@ -115,7 +115,7 @@ export function applySegmentPlan(record: EvidenceRecord, message: SegmentPlanMes
  */
 export function applySegmentResult(record: EvidenceRecord, reported: SegmentResultMessage, context: MergeContext): EvidenceRecord {
   const policy = context.retryPolicy ?? DEFAULT_RETRY_POLICY;
-  const result = withSegmentBudget(reported, policy);
+  const result = withRetryBudget(reported, policy);
   const key = segmentResultMessageId(reported);
   const next = structuredClone(record);
   const run = next.transcodeRuns?.find((candidate) => candidate.tag === segmentRunTag(result.planId, result.reprocess?.id));
@@ -131,7 +131,7 @@ export function applySegmentResult(record: EvidenceRecord, reported: SegmentResu
     ) {
       segment.lastError = candidate;
     }
-    if (!result.final) joinSegmentRetry(segment, result, policy);
+    if (!result.final) joinRetry(segment, result, nextSegmentRetryAt(result, policy));
   }
   let failedForGood = false;
   if (result.outcome === "succeeded" || result.final) {
@@ -233,7 +233,7 @@ export function nextSegmentRetryAt(failure: Pick<SegmentResultMessage, "evidence
 
 /** Whether a transient segment failure is past the retry budget (then it is final, and nothing is scheduled). */
 export function isSegmentRetryBudgetSpent(result: SegmentResultMessage, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
-  return withSegmentBudget(result, policy) !== result;
+  return withRetryBudget(result, policy) !== result;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,38 +262,6 @@ function segmentOutcomeBeats(status: SegmentState["status"], finishedAt: string,
   const order = SEGMENT_PRECEDENCE[status] - SEGMENT_PRECEDENCE[current.status];
   if (order !== 0) return order > 0;
   return (compareTime(finishedAt, current.finishedAt ?? "") || compareText(key, current.resultKey ?? "")) > 0;
-}
-
-function joinSegmentRetry(segment: SegmentState, result: SegmentResultMessage, policy: RetryPolicy): void {
-  const round = result.retry?.round ?? 0;
-  const firstFailedAt = result.retry?.firstFailedAt ?? result.finishedAt;
-  const due = nextSegmentRetryAt(result, policy);
-  const retry = segment.retry;
-  if (retry === undefined) {
-    segment.retry = { firstFailedAt, round, lastFailedAt: result.finishedAt, nextAttemptAt: due };
-    return;
-  }
-  if (compareTime(firstFailedAt, retry.firstFailedAt) < 0) retry.firstFailedAt = firstFailedAt;
-  if (round > retry.round || (round === retry.round && compareTime(result.finishedAt, retry.lastFailedAt) > 0)) {
-    retry.round = round;
-    retry.lastFailedAt = result.finishedAt;
-    retry.nextAttemptAt = due;
-  }
-}
-
-function withSegmentBudget(result: SegmentResultMessage, policy: RetryPolicy): SegmentResultMessage {
-  if (result.outcome !== "failed" || result.final) return result;
-  const firstFailedAt = result.retry?.firstFailedAt ?? result.finishedAt;
-  if (!retryBudgetSpent(policy, firstFailedAt, result.finishedAt)) return result;
-  const error = result.error ?? { code: "Unknown", message: "no error description", retryable: true };
-  return {
-    ...result,
-    final: true,
-    error: {
-      ...error,
-      message: `retried for ${describeBudget(policy)} (the retry budget) since ${firstFailedAt}, ${(result.retry?.round ?? 0) + 1} runs, without success; last cause: ${error.message}`.slice(0, 4000),
-    },
-  };
 }
 
 /** The transcode stage's failure a segment's final failure makes: code and message name the segment and its range. */

@@ -230,19 +230,6 @@ export function joinLists(plan: SegmentPlan, segments: EncodedSegment[], options
   return lists;
 }
 
-export interface JoinOutputOptions {
-  /** The progressive MP4 (moov first). */
-  mp4Path: string;
-}
-
-/** Output arguments of the join into the progressive MP4, by stream copy (inputs: the video script first, then the audio one). */
-export function joinArguments(plan: SegmentPlan, options: JoinOutputOptions): string[] {
-  const maps: string[] = [];
-  if (plan.videoIndex !== undefined) maps.push("-map", "0:v:0");
-  if (plan.audioIndex !== undefined) maps.push("-map", `${plan.videoIndex === undefined ? 0 : 1}:a:0`);
-  return [...maps, "-c", "copy", "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", options.mp4Path];
-}
-
 /** Default length of a fragment of the joined fragmented MP4 (one HLS playlist entry): see {@link fragmentedJoinArguments}. */
 export const DEFAULT_FRAGMENT_SECONDS = 4;
 
@@ -274,44 +261,6 @@ export function fragmentedJoinArguments(plan: SegmentPlan, options: FragmentedJo
       ? ["-movflags", "empty_moov+default_base_moof+frag_keyframe", "-min_frag_duration", microseconds]
       : ["-movflags", "empty_moov+default_base_moof", "-frag_duration", microseconds];
   return [...maps, "-c", "copy", "-map_metadata", "-1", ...fragmenting, "-f", "mp4"];
-}
-
-export interface PlaylistOptions {
-  /** The HLS playlist; its fMP4 media (init + fragments, by byte range) is written next to it as `<name>.m4s`. */
-  playlistPath: string;
-  /** HLS target segment length in seconds. */
-  hlsSegmentSeconds: number;
-}
-
-/**
- * Output arguments of the HLS rendition, by stream copy from the joined MP4 (not from the
- * concat scripts): the MP4's sample table holds every frame's true duration, while the concat
- * output carries the encoder's guess for each segment's last frame, which the fMP4 muxer
- * would accumulate into its fragment times (measured: a frame early after the first boundary
- * of a VFR recording).
- */
-export function playlistArguments(plan: SegmentPlan, options: PlaylistOptions): string[] {
-  const maps: string[] = [];
-  if (plan.videoIndex !== undefined) maps.push("-map", "0:v:0");
-  if (plan.audioIndex !== undefined) maps.push("-map", "0:a:0");
-  return [
-    ...maps,
-    "-c",
-    "copy",
-    "-map_metadata",
-    "-1",
-    "-f",
-    "hls",
-    "-hls_segment_type",
-    "fmp4",
-    "-hls_time",
-    String(options.hlsSegmentSeconds),
-    "-hls_playlist_type",
-    "vod",
-    "-hls_flags",
-    "single_file",
-    options.playlistPath,
-  ];
 }
 
 /** The proxy's audio sample rate: the source's when AAC accepts it, else 48 kHz (as planTranscode). */

@@ -66,12 +66,6 @@ export interface MediaTool {
   run(input: MediaInput | readonly MediaInput[], outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult>;
 }
 
-/** An ffconcat script (local file) over local outputs of earlier runs: `file` entries are plain names next to it. */
-export interface MediaJoinInput {
-  kind: "concat";
-  path: string;
-}
-
 /**
  * An ffconcat script (local file, written by the caller) whose `file` entries are short-lived
  * http(s) read URLs of earlier runs' outputs in Blob Storage: the segments are read where they
@@ -97,11 +91,6 @@ export type MediaOutputConsumer<T> = (output: Readable, finished: Promise<MediaR
 
 /** The runs segment-parallel transcoding adds: the join of the segments by stream copy. */
 export interface SegmentMediaTool extends MediaTool {
-  /**
-   * Runs ffmpeg over one or more concat scripts (in order: input 0, 1, …) with `outputArguments`.
-   * Only local files are read (`file` protocol, concat and MP4 demuxers, `-safe 1`).
-   */
-  join(inputs: MediaJoinInput[], outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult>;
   /**
    * Runs ffmpeg over concat scripts naming read URLs (in order: input 0, 1, …) with
    * `outputArguments` (everything but the output's target, which the adapter adds: a local

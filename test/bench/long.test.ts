@@ -85,7 +85,7 @@ describe("the long report", () => {
     recording: { seconds: 7200, bytes: 2000 * MiB, width: 1280, height: 720, clipSeconds: 600 },
     targetSegmentSeconds: 60,
     maxSide: 1280,
-    join: "local",
+    join: "stream",
     plan: combine([run(2, 1)]),
     segments: { kind: combine(measured.map((s) => run(s.wallSeconds, s.cpuSeconds, 10 * MiB))), each: measured, bytes: 1000 * MiB },
     joined: { kind: combine([run(60, 6, 3000 * MiB)]), steps: [], proxyBytes: 1000 * MiB, playlistBytes: 1000 * MiB, problems: [] },

@@ -7,18 +7,7 @@ import * as path from "node:path";
 import type { MediaProbe, MediaStreamInfo } from "../../shared/media/probe";
 import { normaliseProbe, type FfprobeOutput } from "../../shared/media/probe-normalise";
 import { MAX_SEGMENTS_PER_PLAN } from "../../shared/contracts/messages";
-import {
-  DEFAULT_SEGMENT_SECONDS,
-  fragmentedJoinArguments,
-  joinArguments,
-  joinLists,
-  planSegmentEncode,
-  planSegments,
-  playlistArguments,
-  seconds,
-  segmentTargetSeconds,
-  type EncodedSegment,
-} from "../../shared/media/segment-plan";
+import { DEFAULT_SEGMENT_SECONDS, fragmentedJoinArguments, joinLists, planSegmentEncode, planSegments, seconds, segmentTargetSeconds, type EncodedSegment } from "../../shared/media/segment-plan";
 import { joinProblems } from "../../shared/media/verify-join";
 
 function captured(name: string): MediaProbe {
@@ -157,13 +146,6 @@ describe("join", () => {
   test("a missing segment or an unsafe name is refused (never a partial proxy)", () => {
     expect(() => joinLists(plan, segments.slice(0, 2))).toThrow(/segment\(s\) 2 missing of 3/);
     expect(() => joinLists(plan, [{ ...segments[0], videoFile: "../x.mp4" }, ...segments.slice(1)])).toThrow(/not a plain file name/);
-  });
-
-  test("both renditions by stream copy: the MP4 with faststart from the scripts, HLS over one fMP4 file from the MP4", () => {
-    expect(joinArguments(plan, { mp4Path: "/w/proxy.mp4" }).join(" ")).toBe("-map 0:v:0 -map 1:a:0 -c copy -map_metadata -1 -movflags +faststart -f mp4 /w/proxy.mp4");
-    expect(playlistArguments(plan, { playlistPath: "/w/proxy.m3u8", hlsSegmentSeconds: 6 }).join(" ")).toBe(
-      "-map 0:v:0 -map 0:a:0 -c copy -map_metadata -1 -f hls -hls_segment_type fmp4 -hls_time 6 -hls_playlist_type vod -hls_flags single_file /w/proxy.m3u8",
-    );
   });
 
   test("scripts over read URLs: the URLs quoted as they are; anything ffconcat would have to unquote is refused", () => {

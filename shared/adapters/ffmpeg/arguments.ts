@@ -8,7 +8,7 @@
  */
 import * as path from "node:path";
 import { CustodyError } from "../../errors";
-import type { MediaInput, MediaJoinInput, MediaRemoteJoinInput, MediaRunOptions } from "../../ports/media-tool";
+import type { MediaInput, MediaRemoteJoinInput, MediaRunOptions } from "../../ports/media-tool";
 
 /**
  * Demuxers an original may be read with (names as `ffmpeg -demuxers` lists them; a demuxer
@@ -137,21 +137,6 @@ export function rangeSeekArguments(seek: MediaRunOptions["seek"]): string[] {
 
 /** Demuxers the join reads: the concat script and the MP4 segments it names. */
 export const JOIN_DEMUXERS = "concat,mov,mp4,m4a,3gp,3g2,mj2";
-
-/** The join's command line: each concat script as an input, local files only. */
-export function joinArguments(inputs: MediaJoinInput[], outputArguments: string[]): FfmpegCommandLine {
-  if (inputs.length === 0) throw new CustodyError("Internal", "a join needs at least one concat script", { retryable: false });
-  const each = inputs.map((input) => {
-    if (input.kind !== "concat" || !input.path) throw new CustodyError("Internal", "a join input must be a local concat script", { retryable: false });
-    return { options: ["-protocol_whitelist", "file", "-format_whitelist", JOIN_DEMUXERS, "-f", "concat", "-safe", "1"], source: `file:${path.resolve(input.path)}` };
-  });
-  const commandInputs = each.map((input, k): FfmpegCommandInput => ({
-    options: [...(k === 0 ? ["-hide_banner", "-nostdin", "-y", "-loglevel", "level+info", "-nostats"] : []), ...input.options],
-    source: input.source,
-  }));
-  const outputOptions = [...outputArguments, "-progress"];
-  return { inputs: commandInputs, outputOptions, arguments: [...commandInputs.flatMap((i) => [...i.options, "-i", i.source]), ...outputOptions, PROGRESS_TARGET] };
-}
 
 /**
  * Protocols of a join over read URLs: `file` for the concat scripts (ours, checked line by

@@ -30,21 +30,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CustodyError, toCustodyError } from "../../errors";
 import { normaliseProbe, type FfprobeOutput } from "../../media/probe-normalise";
-import type {
-  MediaInput,
-  MediaJoinInput,
-  MediaOutputConsumer,
-  MediaProbe,
-  MediaRemoteJoinInput,
-  MediaRunOptions,
-  MediaRunResult,
-  MediaStreamJoinOptions,
-  SegmentMediaTool,
-} from "../../ports/media-tool";
+import type { MediaInput, MediaOutputConsumer, MediaProbe, MediaRemoteJoinInput, MediaRunOptions, MediaRunResult, MediaStreamJoinOptions, SegmentMediaTool } from "../../ports/media-tool";
 import { redactUrlQueries } from "../../text/redaction";
 import { locateMediaBinaries, type LocateMediaBinariesOptions, type MediaBinary } from "./media-binaries";
 import { ProgressFraction } from "./media-run-watchdog";
-import { checkRemoteConcatScript, ffmpegArguments, inputArguments, joinArguments, streamJoinArguments, type FfmpegCommandLine } from "./arguments";
+import { checkRemoteConcatScript, ffmpegArguments, inputArguments, streamJoinArguments, type FfmpegCommandLine } from "./arguments";
 import { childEnvironment } from "./environment";
 import { describeInput, failure, MediaToolError, throwIfFailed, type FailedRun } from "./failures";
 import { runFfmpeg } from "./fluent-run";
@@ -116,7 +106,6 @@ export async function createFfmpegMediaTool(options: FfmpegMediaToolOptions = {}
     },
     probe: (input, runOptions) => probe(config, input, runOptions),
     run: (inputs, outputArguments, runOptions) => run(config, inputs, outputArguments, runOptions),
-    join: (inputs, outputArguments, runOptions) => join(config, inputs, outputArguments, runOptions),
     joinToStream: (inputs, outputArguments, consume, runOptions) => joinToStream(config, inputs, outputArguments, consume, runOptions),
   };
 }
@@ -166,12 +155,6 @@ async function run(config: Config, inputs: MediaInput | readonly MediaInput[], o
     throw new CustodyError("Internal", "run() adds the inputs itself; `-i` in outputArguments is refused", { retryable: false });
   }
   return execute(config, ffmpegArguments(inputs, outputArguments, config.urlReadTimeoutInMs, options.seek), input, outputArguments, options);
-}
-
-async function join(config: Config, inputs: MediaJoinInput[], outputArguments: string[], options: MediaRunOptions): Promise<MediaRunResult> {
-  if (outputArguments.includes("-i")) throw new CustodyError("Internal", "join() reads only its concat scripts; `-i` in outputArguments is refused", { retryable: false });
-  const command = joinArguments(inputs, outputArguments);
-  return execute(config, command, { kind: "file", path: inputs[0].path }, outputArguments, options);
 }
 
 /**
