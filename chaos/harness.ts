@@ -18,6 +18,7 @@ import { parseEvidenceEvent } from "../shared/contracts/evidence-events";
 import { deriveEvidenceId } from "../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../shared/evidence/record";
 import { silentLogger } from "../shared/logging";
+import type { CustodyLedger } from "../shared/ports/custody-ledger";
 import type { EvidenceIndex } from "../shared/ports/evidence-index";
 import { ENTITIES } from "../shared/topology";
 import { hostProcess, type HostProcess } from "./host-process";
@@ -58,6 +59,8 @@ export interface ChaosStack {
   client: ServiceBusClient;
   originals: ContainerClient;
   index: EvidenceIndex;
+  /** The custody ledger (Blob Storage: it survives the crashes the scenarios make). */
+  ledger: CustodyLedger;
   events: EventTap;
   /** Uploads `count` copies of `clip` under distinct names (`<prefix>/<i>.mp4`), `concurrency` at a time. */
   upload(clip: string, count: number, prefix: string, concurrency?: number): Promise<Upload[]>;
@@ -90,6 +93,7 @@ export async function startChaosStack(options: StartChaosStackOptions): Promise<
     client,
     originals,
     index: stack.services!.index,
+    ledger: stack.services!.ledger,
     events,
     async upload(clip, count, prefix, concurrency = 8) {
       const uploads = new Array<Upload>(count);
