@@ -90,13 +90,15 @@ export function applySegmentPlan(record: EvidenceRecord, message: SegmentPlanMes
       detail: `${plan.segments.length} segment${plan.segments.length === 1 ? "" : "s"} of ${plan.targetSeconds} s${plan.durationInSeconds === undefined ? "" : ` over ${plan.durationInSeconds} s`}, plan ${message.planId.slice(0, 12)}${who}`,
     });
   } else {
+    const open = run.segments.filter((segment) => segment.status === "pending").length;
+    // Every segment done and the proxy already made from them (or a segment failed for good): nothing to send again, nothing to record.
+    if (open === 0 && (!run.segments.every((segment) => segment.status === "succeeded") || proxyMadeBy(next, run))) return record;
     run.planKeys.push(key);
     run.generation += 1;
     if (round > run.round) {
       run.round = round;
       if (message.retry !== undefined) run.retry = { ...message.retry };
     }
-    const open = run.segments.filter((segment) => segment.status === "pending").length;
     if (open > 0) run.orders = { key: ordersKey(message.evidenceId, tag, run.generation), round: run.round };
     decideJoin(next, run);
     appendLogEntry(next, {
@@ -250,10 +252,15 @@ function ordersKey(evidenceId: string, tag: string, generation: number): string 
 function decideJoin(record: EvidenceRecord, run: TranscodeRun): boolean {
   if (!run.segments.every((segment) => segment.status === "succeeded")) return false;
   if (run.join !== undefined && run.join.generation >= run.generation) return false;
-  const stage = record.stages.transcode;
-  if (stage?.status === "succeeded" && stage.resultKey !== undefined && reprocessIdOf(stage.resultKey) === run.reprocess?.id) return false;
+  if (proxyMadeBy(record, run)) return false;
   run.join = { messageId: joinRequestMessageId(record.evidenceId, run.planId, run.reprocess?.id, run.generation), round: run.round, generation: run.generation };
   return true;
+}
+
+/** Whether the transcode stage succeeded from this run (its join's result: the pipeline's, or the same reprocess request's). */
+function proxyMadeBy(record: EvidenceRecord, run: TranscodeRun): boolean {
+  const stage = record.stages.transcode;
+  return stage?.status === "succeeded" && stage.resultKey !== undefined && reprocessIdOf(stage.resultKey) === run.reprocess?.id;
 }
 
 const SEGMENT_PRECEDENCE: Record<SegmentState["status"], number> = { pending: 0, failed: 1, succeeded: 2 };

@@ -368,6 +368,11 @@ describe("the index hands out a segment-parallel transcode", () => {
     await indexStageResult(joined, deps(), context());
     const after = await record(id);
     expect(after.status).toBe("ready");
+    // A re-announcement once the proxy is made (the evidence-received delivered again under another id): nothing owed, nothing recorded.
+    const sent = publisher.all.length;
+    await indexSegmentPlan(plan(id, { trigger: `${id}:received:again` }), deps(), context());
+    expect(publisher.all.length).toBe(sent);
+    expect((await record(id)).updatedAt).toBe(after.updatedAt);
     const rebuilt = rebuildRecord(id, await ledger.read(id), { requiredStages: ["hash", "transcode"] });
     expect(rebuilt?.transcodeRuns).toEqual(after.transcodeRuns);
     expect(rebuilt?.status).toBe("ready");
