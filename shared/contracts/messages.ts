@@ -580,9 +580,19 @@ export const JOIN_REQUEST_SCHEMA = {
         type: "object",
         additionalProperties: false,
         required: ["index", "startInMicroseconds", "files"],
-        properties: { ...segmentRangeSchema.properties, ...encodedSegmentProperties },
+        properties: {
+          ...segmentRangeSchema.properties,
+          ...encodedSegmentProperties,
+          /** Which entry of `segmentTools` encoded it. */
+          toolsIndex: { type: "integer", minimum: 0, maximum: 15 },
+        },
       },
     },
+    /**
+     * The distinct ffmpeg/ffprobe versions that encoded the segments (normally one; more when a
+     * deployment changed the tools while the segments ran): the manifest names each segment's.
+     */
+    segmentTools: { type: "array", maxItems: 16, items: provenanceSchema.properties.tools },
     reprocess: reprocessSchema,
     /** The transcode stage's retry round (a transient failure of the join is retried as the stage's next round). */
     retry: retrySchema,

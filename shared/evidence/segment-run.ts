@@ -192,6 +192,11 @@ export function segmentRetryOrder(record: EvidenceRecord, failure: SegmentResult
 /** The join request a run owes (decided by decideJoin): every segment, in order, as its winning result reported it. */
 export function joinOrder(record: EvidenceRecord, run: TranscodeRun): OutgoingMessage & { body: JoinRequestMessage } {
   if (run.join === undefined) throw new CustodyError("Internal", `${record.evidenceId}: run ${run.tag} owes no join`, { retryable: false });
+  const segmentTools: Array<NonNullable<SegmentState["tools"]>> = [];
+  for (const segment of run.segments) {
+    const tools = segment.tools;
+    if (tools !== undefined && !segmentTools.some((t) => t.ffmpeg === tools.ffmpeg && t.ffprobe === tools.ffprobe) && segmentTools.length < 16) segmentTools.push({ ...tools });
+  }
   const body: JoinRequestMessage = {
     schemaVersion: 1,
     kind: "join-request",
@@ -203,6 +208,8 @@ export function joinOrder(record: EvidenceRecord, run: TranscodeRun): OutgoingMe
     segments: run.segments.map((segment) => {
       const range = run.plan.segments[segment.index];
       const out: JoinRequestMessage["segments"][number] = { index: segment.index, startInMicroseconds: range.startInMicroseconds, files: structuredClone(segment.files ?? []) };
+      const tools = segment.tools === undefined ? -1 : segmentTools.findIndex((t) => t.ffmpeg === segment.tools?.ffmpeg && t.ffprobe === segment.tools.ffprobe);
+      if (tools >= 0) out.toolsIndex = tools;
       setOptional(out, "endInMicroseconds", range.endInMicroseconds);
       setOptional(out, "frames", segment.frames);
       setOptional(out, "audioPreRollInSeconds", segment.audioPreRollInSeconds);
@@ -210,6 +217,7 @@ export function joinOrder(record: EvidenceRecord, run: TranscodeRun): OutgoingMe
       return out;
     }),
   };
+  if (segmentTools.length > 0) body.segmentTools = segmentTools;
   if (run.reprocess !== undefined) body.reprocess = { ...run.reprocess };
   if (run.round > 0 && run.retry !== undefined) body.retry = { ...run.retry };
   return { messageId: run.join.messageId, body, contentType: "application/json", subject: "join-request", correlationId: record.evidenceId, applicationProperties: { evidenceId: record.evidenceId } };

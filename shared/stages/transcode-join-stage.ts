@@ -133,6 +133,8 @@ async function writeManifest(session: MediaSession, request: JoinRequestMessage,
       audioPreRollInSeconds: segment.audioPreRollInSeconds,
       lengthInSeconds: segment.lengthInSeconds,
       encode: { seek: encode.seek, arguments: encode.arguments },
+      // The tools that encoded this segment, as its run reported them (the join's own are `tools`).
+      ...(segment.toolsIndex === undefined || request.segmentTools?.[segment.toolsIndex] === undefined ? {} : { encodedWith: request.segmentTools[segment.toolsIndex] }),
     };
   });
   const manifest = {

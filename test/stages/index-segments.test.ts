@@ -263,6 +263,9 @@ describe("the index hands out a segment-parallel transcode", () => {
       [1, 2, 1500],
       [2, 2, 1500],
     ]);
+    // Each segment's tools travel to the join (one entry per distinct version), for the manifest.
+    expect(join.segmentTools).toEqual([{ ffmpeg: "ffmpeg N-1", ffprobe: "ffprobe 6" }]);
+    expect(join.segments.map((s) => s.toolsIndex)).toEqual([0, 0, 0]);
     const after = await record(id);
     expect(after.status).toBe("received");
     expect(after.stages.transcode).toBeUndefined();

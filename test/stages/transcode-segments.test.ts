@@ -17,7 +17,8 @@ import { ServiceBusPublisher } from "../../shared/adapters/service-bus-publisher
 import { segmentPlanMessageId, segmentResultMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
 import type { EvidenceReceivedMessage, JoinRequestMessage, SegmentPlanMessage, SegmentRequestMessage, SegmentResultMessage, StageResultMessage } from "../../shared/contracts/messages";
 import { isValidMessage } from "../../shared/contracts/validate";
-import { planIdOf } from "../../shared/evidence/segment-run";
+import { applyEvidenceReceived, newRecord } from "../../shared/evidence/record-merge";
+import { applySegmentPlan, applySegmentResult, joinOrder, planIdOf } from "../../shared/evidence/segment-run";
 import { runAndReportStage } from "../../shared/stages/report-stage";
 import { joinTranscode } from "../../shared/stages/transcode-join-stage";
 import { planAndReportTranscode } from "../../shared/stages/transcode-plan-stage";
@@ -68,18 +69,14 @@ function segmentRequest(input: EvidenceReceivedMessage, claim: SegmentPlanMessag
 }
 
 /** What the index sends once every segment succeeded. */
+/** The join request the index sends once these segments succeeded: built by its own merge and order builder (shared/evidence/segment-run.ts). */
 function joinRequest(input: EvidenceReceivedMessage, claim: SegmentPlanMessage, results: SegmentResultMessage[]): JoinRequestMessage {
-  const { segments: _ranges, ...shape } = claim.plan;
-  return {
-    schemaVersion: 1,
-    kind: "join-request",
-    evidenceId: input.evidenceId,
-    original: input.original,
-    planId: claim.planId,
-    plan: shape,
-    streams: claim.streams,
-    segments: results.map((r) => ({ ...r.segment, files: r.files!, frames: r.frames, audioPreRollInSeconds: r.audioPreRollInSeconds, lengthInSeconds: r.lengthInSeconds })),
-  };
+  const merge = { nowIso: new Date().toISOString(), actor: "custody/index@test" };
+  let record = applySegmentPlan(applyEvidenceReceived(newRecord(input.evidenceId, ["hash", "transcode"], merge.nowIso), input, merge), claim, merge);
+  for (const result of results) record = applySegmentResult(record, result, merge);
+  const run = record.transcodeRuns?.find((r) => r.planId === claim.planId && r.reprocess?.id === claim.reprocess?.id);
+  if (run === undefined) throw new Error("no run for the claim");
+  return joinOrder(record, run).body;
 }
 
 async function planRun(input: EvidenceReceivedMessage, segmentSeconds: number) {
@@ -228,7 +225,7 @@ describe("a generated 12 s recording (25 fps, 48 kHz stereo) in segments of 4 s"
       planId: string;
       plan: SegmentPlanMessage["plan"];
       tools: { ffmpeg: string };
-      segments: Array<{ index: number; files: unknown[]; frames: number; encode: { seek: unknown; arguments: string[] } }>;
+      segments: Array<{ index: number; files: unknown[]; frames: number; encode: { seek: unknown; arguments: string[] }; encodedWith?: { ffmpeg: string; ffprobe: string } }>;
     };
     expect(createHash("sha256").update(text).digest("hex")).toBe(manifestRendition.sha256);
     expect(manifest.planId).toBe(claim.planId);
@@ -237,6 +234,8 @@ describe("a generated 12 s recording (25 fps, 48 kHz stereo) in segments of 4 s"
     expect(manifest.segments.map((s) => s.files)).toEqual(results.map((r) => r.files));
     expect(manifest.segments.map((s) => s.frames)).toEqual(results.map((r) => r.frames));
     expect(manifest.segments[1].encode.arguments).toEqual(expect.arrayContaining(["-c:v", "libx264", results[1].files![0].name, results[1].files![1].name]));
+    // Each segment names the tools that encoded it (from its own result, through the index's join request).
+    expect(manifest.segments.map((s) => s.encodedWith)).toEqual(results.map((r) => r.provenance!.tools));
   }, 120_000);
 
   test("a join whose segment file does not hold the bytes its result claimed fails for good, publishing nothing new", async () => {
