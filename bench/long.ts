@@ -33,7 +33,8 @@ import { DERIVED_CONTAINER } from "../shared/ports/blob-store";
 import { count, parseFlags } from "./args";
 import { LONG_JOINS } from "./long/joins";
 import { prepareInputs } from "./long/inputs";
-import { measure, runProcess, type RunFigures } from "./long/measure";
+import { runBare } from "./media/bare-ffmpeg";
+import { measure, type RunFigures } from "./long/measure";
 import type { MeasuredSegment } from "./long/projection";
 import { combine, longReport, type KindFigures, type LongFigures, type ThumbnailFigures } from "./long/report";
 import { thumbnailsOnce, uploadOriginal } from "./media/thumbnail-item";
@@ -181,7 +182,7 @@ async function main(): Promise<void> {
       mkdirSync(dir);
       const output = path.join(dir, "proxy.out");
       const transcode = planTranscode(probe, { maxSide: DEFAULT_PROXY_MAX_SIDE, outputPath: output });
-      const run = await measuredKind(() => runProcess(ffmpeg, ffmpegArguments(input, transcode.arguments).arguments), dir);
+      const run = await measuredKind(() => runBare(ffmpeg, ffmpegArguments(input, transcode.arguments).arguments), dir);
       single = { kind: run.kind, proxyBytes: statSync(output).size };
       log(`single run: ${run.kind.wallSeconds.toFixed(1)} s wall, ${run.kind.cpuSeconds.toFixed(1)} CPU s`);
       rmSync(dir, { recursive: true, force: true });
@@ -253,7 +254,7 @@ async function encodeSegments(tool: FfmpegMediaTool, probe: MediaProbe, plan: Se
     const command = ffmpegArguments({ kind: "file", path: recording }, encode.arguments, undefined, encode.seek);
     const run = await measure(
       async () => {
-        await runProcess(ffmpeg, command.arguments);
+        await runBare(ffmpeg, command.arguments);
         // The segment run reports its frame count (the join checks the sum): part of the run.
         if (plan.videoIndex === undefined) return 0;
         const out = await tool.probe({ kind: "file", path: path.join(dir, names.videoFile) }, { timeoutInMs: MINUTES });

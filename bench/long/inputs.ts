@@ -7,7 +7,7 @@
  */
 import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { runProcess } from "./measure";
+import { runBare } from "../media/bare-ffmpeg";
 
 export interface LongInputs {
   /** The generated clip (also the short recording of the thumbnail comparison). */
@@ -38,7 +38,7 @@ export async function prepareInputs(options: PrepareInputsOptions): Promise<Long
   if (!existsSync(clip)) {
     progress(`generating the ${clipSeconds / 60}-minute ${width}×${height} clip (once; kept in ${cacheDir})`);
     const partial = `${clip}.part.mp4`;
-    await runProcess(ffmpeg, [
+    await runBare(ffmpeg, [
       "-hide_banner",
       "-nostdin",
       "-y",
@@ -83,7 +83,7 @@ export async function prepareInputs(options: PrepareInputsOptions): Promise<Long
     writeFileSync(list, `ffconcat version 1.0\n${Array.from({ length: repeats }, () => `file '${path.basename(clip)}'\n`).join("")}`);
     const partial = `${recording}.part.mp4`;
     try {
-      await runProcess(ffmpeg, ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-f", "concat", "-safe", "1", "-i", list, "-c", "copy", "-movflags", "+faststart", "-f", "mp4", partial]);
+      await runBare(ffmpeg, ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-f", "concat", "-safe", "1", "-i", list, "-c", "copy", "-movflags", "+faststart", "-f", "mp4", partial]);
       renameSync(partial, recording);
     } finally {
       rmSync(list, { force: true });

@@ -13,7 +13,7 @@
  * own high-water mark, so a sample misses only what grows in the last interval before exit),
  * the summed size of the files under the run's folder, and this process's RSS.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 
@@ -135,22 +135,4 @@ export async function measure<T>(work: () => Promise<T>, options: MeasureOptions
   } finally {
     clearInterval(timer);
   }
-}
-
-/**
- * Spawns `binary argv` bare (no adapter process handling, no launcher) and waits for it;
- * rejects with the last stderr lines on a non-zero exit. `-progress pipe:1` output is drained.
- */
-export function runProcess(binary: string, argv: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, argv, { stdio: ["ignore", "pipe", "pipe"] });
-    let tail = "";
-    child.stdout.resume();
-    child.stderr.on("data", (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000)));
-    child.once("error", reject);
-    child.once("close", (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${path.basename(binary)} exited ${code ?? signal}: ${tail.trim().split("\n").slice(-4).join(" | ")}`));
-    });
-  });
 }
