@@ -94,17 +94,13 @@ const DEFAULT_MAX_WRITE_ATTEMPTS = 20;
 const DEFAULT_MAX_BACKOFF_IN_MS = 200;
 
 export async function indexEvidenceReceived(message: EvidenceReceivedMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
-  const first = await ledgerFirst(message.evidenceId, evidenceReceivedMessageId(message.evidenceId), message, (record, nowInMs) => checkEvidenceReceived(record, message, nowInMs), deps, context);
-  return indexMessage(
-    message.evidenceId,
+  return indexClaim(
+    message,
     evidenceReceivedMessageId(message.evidenceId),
-    (record, merge) => {
-      checkEvidenceReceived(record, message, Date.parse(merge.nowIso));
-      return applyEvidenceReceived(record ?? newRecord(message.evidenceId, deps.requiredStages, merge.nowIso), message, merge);
-    },
+    (record, nowInMs) => checkEvidenceReceived(record, message, nowInMs),
+    (record, merge) => applyEvidenceReceived(record, message, merge),
     deps,
     context,
-    first,
   );
 }
 
@@ -116,17 +112,13 @@ export async function indexEvidenceReceived(message: EvidenceReceivedMessage, de
  */
 export async function indexStageResult(message: StageResultMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
   const messageId = stageResultMessageId(message);
-  const first = await ledgerFirst(message.evidenceId, messageId, message, (record, nowInMs) => checkStageResult(record, message, nowInMs), deps, context);
-  const outcome = await indexMessage(
-    message.evidenceId,
+  const outcome = await indexClaim(
+    message,
     messageId,
-    (record, merge) => {
-      checkStageResult(record, message, Date.parse(merge.nowIso));
-      return applyStageResult(record ?? newRecord(message.evidenceId, deps.requiredStages, merge.nowIso), message, merge);
-    },
+    (record, nowInMs) => checkStageResult(record, message, nowInMs),
+    (record, merge) => applyStageResult(record, message, merge),
     deps,
     context,
-    first,
   );
   const record = outcome.record;
   if (isConflictingHashClaim(record, message)) {
@@ -179,19 +171,13 @@ async function scheduleStageRetry(record: EvidenceRecord, failure: StageResultMe
  * run still owes.
  */
 export async function indexSegmentPlan(message: SegmentPlanMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
-  const messageId = segmentPlanMessageId(message);
-  const check = (record: EvidenceRecord | undefined, nowInMs: number) => checkSegmentPlan(record, message, nowInMs);
-  const first = await ledgerFirst(message.evidenceId, messageId, message, check, deps, context);
-  return indexMessage(
-    message.evidenceId,
-    messageId,
-    (record, merge) => {
-      check(record, Date.parse(merge.nowIso));
-      return applySegmentPlan(record ?? newRecord(message.evidenceId, deps.requiredStages, merge.nowIso), message, merge);
-    },
+  return indexClaim(
+    message,
+    segmentPlanMessageId(message),
+    (record, nowInMs) => checkSegmentPlan(record, message, nowInMs),
+    (record, merge) => applySegmentPlan(record, message, merge),
     deps,
     context,
-    first,
   );
 }
 
@@ -201,19 +187,13 @@ export async function indexSegmentPlan(message: SegmentPlanMessage, deps: IndexS
  * transcode stage naming the segment; the last success owes the join (sent to `transcode-join`).
  */
 export async function indexSegmentResult(message: SegmentResultMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
-  const messageId = segmentResultMessageId(message);
-  const check = (record: EvidenceRecord | undefined, nowInMs: number) => checkSegmentResult(record, message, nowInMs);
-  const first = await ledgerFirst(message.evidenceId, messageId, message, check, deps, context);
-  const outcome = await indexMessage(
-    message.evidenceId,
-    messageId,
-    (record, merge) => {
-      check(record, Date.parse(merge.nowIso));
-      return applySegmentResult(record ?? newRecord(message.evidenceId, deps.requiredStages, merge.nowIso), message, merge);
-    },
+  const outcome = await indexClaim(
+    message,
+    segmentResultMessageId(message),
+    (record, nowInMs) => checkSegmentResult(record, message, nowInMs),
+    (record, merge) => applySegmentResult(record, message, merge),
     deps,
     context,
-    first,
   );
   const policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
   if (message.outcome === "failed" && !message.final && !isSegmentRetryBudgetSpent(message, policy)) {
@@ -268,6 +248,33 @@ export async function indexFixityResult(
   if (message.status === "modified" || message.status === "missing") log.error(update.changed ? "fixity finding recorded" : "fixity result already recorded", fields);
   else log.info(update.changed ? "fixity check recorded" : "fixity result already recorded", fields);
   return { record: update.stored.record, changed: update.changed };
+}
+
+/**
+ * One claim that may create the record: checked against the record as it stands before it is
+ * appended to the ledger, checked again on every read-modify-write round, then applied (to a new
+ * record when there is none yet).
+ */
+async function indexClaim(
+  message: AppliedMessageEntry["message"],
+  messageId: string,
+  check: (record: EvidenceRecord | undefined, nowInMs: number) => void,
+  apply: (record: EvidenceRecord, merge: MergeContext) => EvidenceRecord,
+  deps: IndexStageDeps,
+  context: StageContext,
+): Promise<IndexOutcome> {
+  const first = await ledgerFirst(message.evidenceId, messageId, message, check, deps, context);
+  return indexMessage(
+    message.evidenceId,
+    messageId,
+    (record, merge) => {
+      check(record, Date.parse(merge.nowIso));
+      return apply(record ?? newRecord(message.evidenceId, deps.requiredStages, merge.nowIso), merge);
+    },
+    deps,
+    context,
+    first,
+  );
 }
 
 /** Checks the claim against the record (throwing InvalidMessage to refuse it), then applies it. */
