@@ -203,8 +203,6 @@ export interface TranscodeRun {
   plan: SegmentPlanBody;
   /** The original's mapped streams (what each segment's encode is planned from). */
   streams: ReportedStream[];
-  /** The plan claim that made it (custody log key). */
-  planKey: string;
   /**
    * The highest round of the transcode stage a plan claim came from (0: the pipeline's own run;
    * each stage retry re-plans — the same plan — and the index re-sends what the run still owes).
@@ -218,7 +216,7 @@ export interface TranscodeRun {
    * run owes again, with new message ids, what is not done (lost orders are sent again).
    */
   generation: number;
-  /** The plan claims applied (their message ids): a redelivered claim is not a new generation. */
+  /** The plan claims applied (their message ids; the first made the run): a redelivered claim is not a new generation. */
   planKeys: string[];
   segments: SegmentState[];
   /**

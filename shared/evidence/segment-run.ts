@@ -73,7 +73,6 @@ export function applySegmentPlan(record: EvidenceRecord, message: SegmentPlanMes
       planId: message.planId,
       plan: structuredClone(message.plan),
       streams: structuredClone(message.streams),
-      planKey: key,
       planKeys: [key],
       round,
       generation: 1,

@@ -56,7 +56,6 @@ test("a segment-parallel transcode shows its progress, the segment waiting for a
         ],
       },
       streams: [{ index: 0, type: "video" }],
-      planKey: "k",
       planKeys: ["k"],
       round: 0,
       generation: 1,
