@@ -8,6 +8,7 @@ const INTEGRATION = [
   "test/adapters/azure-blob-store-media.test.ts",
   "test/adapters/azure-blob-store.test.ts",
   "test/adapters/ffmpeg-media-tool.test.ts",
+  "test/media/mp4-excerpt.test.ts",
   "test/functions/reschedule.test.ts",
   "test/functions/services.test.ts",
   "test/ledger/custody-ledger.test.ts",

@@ -11,6 +11,7 @@
  * fragment. Box layouts: ISO/IEC 14496-12 (tkhd, mdhd, hdlr, elst, trex, mfhd, tfhd, tfdt, trun).
  */
 import { CustodyError } from "../errors";
+import { childBoxes, type Mp4Box } from "./mp4-boxes";
 
 export interface Fmp4Track {
   id: number;
@@ -366,21 +367,9 @@ function parseTrak(body: Buffer): Fmp4Track {
   return track;
 }
 
-/** Child boxes of a box body (32-bit sizes; 64-bit where given). */
-function* boxes(body: Buffer): Generator<{ type: string; body: Buffer }> {
-  let at = 0;
-  while (at + 8 <= body.length) {
-    let size = body.readUInt32BE(at);
-    const type = body.toString("latin1", at + 4, at + 8);
-    let header = 8;
-    if (size === 1) {
-      size = Number(body.readBigUInt64BE(at + 8));
-      header = 16;
-    } else if (size === 0) size = body.length - at;
-    if (size < header || at + size > body.length) throw invalid(`box ${JSON.stringify(type)} overruns its parent`);
-    yield { type, body: body.subarray(at + header, at + size) };
-    at += size;
-  }
+/** Child boxes of a box body. */
+function boxes(body: Buffer): Generator<Mp4Box> {
+  return childBoxes(body, invalid);
 }
 
 function invalid(why: string): CustodyError {

@@ -245,6 +245,46 @@ export function spriteRun(plan: ThumbnailPlan, produced: number): { inputs: stri
   };
 }
 
+/**
+ * The one run over a thumbnail excerpt (shared/media/thumbnail-excerpt.ts, a local MP4 of just
+ * the groups of pictures the images need): ffmpeg picks the poster's frame and the thumbnails'
+ * frames by their presentation time in the excerpt (`-copyts`: the times are the excerpt's own,
+ * unshifted), and makes the poster, the thumbnails (`thumb-01.jpg` … in order) and the sprite
+ * sheets straight from them — no cells files, no second run. `produced`: how many thumbnails
+ * have a frame (the first ones; a time past the last frame has none).
+ */
+export function excerptRun(
+  plan: ThumbnailPlan,
+  video: MediaStreamInfo,
+  frames: { poster: number; thumbnails: readonly number[] },
+  options: Pick<ThumbnailPlanOptions, "posterMaxSide"> = {},
+): { arguments: string[]; sheets: string[] } {
+  const produced = frames.thumbnails.length;
+  const sdr = sdrFilters(video).join(",");
+  const pick = (times: readonly number[]): string => `select='${times.map((t) => `eq(pts,${t})`).join("+")}'`;
+  const sheets = plan.files.sprites.slice(0, Math.max(1, Math.ceil(produced / CELLS_PER_SHEET)));
+  const { columns, rows, cell } = plan.sprite;
+  const graph = [
+    `[0:0]${pick([frames.poster])},${sdr},${capFilter(options.posterMaxSide ?? 1280)},setsar=1[poster]`,
+    `[0:0]${pick(frames.thumbnails)},${sdr},split=2[i][j]`,
+    `[i]scale=${plan.thumbnail.width}:${plan.thumbnail.height},setsar=1[thumbs]`,
+    `[j]scale=${cell.width}:${cell.height},setsar=1,tile=${columns}x${rows}[sheets]`,
+  ];
+  const sheetTarget = sheets.length === 1 ? [`${plan.outputDir}/${sheets[0]}`] : ["-start_number", "1", `${plan.outputDir}/sprite-%02d.jpg`];
+  return {
+    arguments: [
+      "-copyts",
+      "-filter_complex",
+      graph.join(";"),
+      // The thumbnails first: ffmpeg's `-progress` counts the first output's frames, so the stall watch sees every picked frame.
+      ...["-map", "[thumbs]", "-vsync", "passthrough", "-q:v", "4", "-f", "image2", "-start_number", "1", "-y", `${plan.outputDir}/thumb-%02d.jpg`],
+      ...["-map", "[poster]", "-frames:v", "1", "-q:v", "3", "-f", "image2", "-y", `${plan.outputDir}/${plan.files.poster}`],
+      ...["-map", "[sheets]", "-frames:v", String(sheets.length), "-q:v", "4", "-f", "image2", "-y", ...sheetTarget],
+    ],
+    sheets,
+  };
+}
+
 export function thumbnailName(k: number): string {
   return `thumb-${String(k + 1).padStart(2, "0")}.jpg`;
 }

@@ -133,6 +133,26 @@ export class MediaSession {
     return result;
   }
 
+  /** The original's size in bytes (the exact version). */
+  async originalSize(): Promise<number> {
+    return (await this.deps.blobs.getProperties(this.ref)).size;
+  }
+
+  /** `count` bytes of the original from `offset` (a range read of the exact version). */
+  async readOriginal(offset: number, count: number): Promise<Buffer> {
+    const stream = await this.deps.blobs.openRead(this.ref, { offset, count, abortSignal: this.context.abortSignal });
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    if (bytes.length !== count) throw new CustodyError("OriginalChanged", `Read ${bytes.length} of ${count} bytes at ${offset} of ${this.ref.name}: the original is shorter than it was.`);
+    return bytes;
+  }
+
+  /** Records work done here rather than by a tool (provenance): what, and the values it used. */
+  record(purpose: string, details: string[], startedAt: string): void {
+    this.runs.push({ purpose, arguments: details, startedAt, finishedAt: new Date().toISOString() });
+  }
+
   /** Probes a local output file (verification). */
   async probeFile(file: string, purpose = "verify"): Promise<MediaProbe> {
     const started = new Date().toISOString();

@@ -14,17 +14,19 @@
  * A recording without video (voice memo, `.m4a`) is `skipped` with "no video stream" — which
  * counts as done for readiness. No stream at all is UnsupportedMedia.
  */
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { EvidenceReceivedMessage, Rendition } from "../contracts/messages";
-import { CustodyError } from "../errors";
-import { DEFAULT_THUMBNAIL_COUNT, planThumbnails, spriteRun, webVtt } from "../media/thumbnail-plan";
-import { mediaRunLimits } from "../media/run-limits";
+import { CustodyError, toCustodyError } from "../errors";
+import type { MediaProbe, MediaStreamInfo } from "../media/probe";
+import { DEFAULT_THUMBNAIL_COUNT, excerptRun, planThumbnails, spriteRun, webVtt, type ThumbnailPlan } from "../media/thumbnail-plan";
+import { mediaRunLimits, type MediaRunLimits } from "../media/run-limits";
 import { cappedSize, describeStreams, displaySize } from "../media/transcode-plan";
 import { missingOrEmpty, verificationFailure } from "../media/verify-output";
 import { MediaSession, type MediaStageDeps } from "./media-session";
 import type { StageWork } from "./report-stage";
 import type { StageContext } from "./stage-context";
+import { writeThumbnailExcerpt } from "./thumbnail-excerpt-file";
 
 export const NO_VIDEO_SKIP_REASON = "no video stream";
 
@@ -49,28 +51,16 @@ export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: Me
     const plan = planThumbnails(probe, video, { count: options.count ?? DEFAULT_THUMBNAIL_COUNT, outputDir: dir });
     const file = (name: string): string => path.join(dir, name);
     const sizeOf = async (name: string) => ({ name, size: await session.sizeOf(file(name)) });
-    // A run decodes a group of pictures per seek: seconds, whatever the recording's length. The
+    // A run decodes a group of pictures per image: seconds, whatever the recording's length. The
     // limits are the media tool's (stall window; ceiling at its one-hour floor).
     const limits = mediaRunLimits({ durationInSeconds: 1, video }, options.stallTimeoutInMs);
-    const thumbnails: Array<{ name: string; size: number | undefined }> = [];
-    for (const run of plan.runs) {
-      await session.run("thumbnails", run.arguments, limits, run.seeks);
-      const made = await Promise.all(plan.files.thumbnails.slice(run.first, run.first + run.count).map(sizeOf));
-      thumbnails.push(...made);
-      // Times only grow: past the last frame here, past it in every later run too.
-      if (made.some((t) => !(t.size !== undefined && t.size > 0))) break;
-    }
-    const poster = await sizeOf(plan.files.poster);
-    const produced = countLeading(thumbnails, (t) => t.size !== undefined && t.size > 0);
+    const images = (await fromExcerpt(session, probe, video, plan, limits, sizeOf)) ?? (await fromSeeks(session, plan, limits, sizeOf));
+    const { thumbnails, poster, produced } = images;
     const problems = missingOrEmpty([poster]);
     if (produced === 0) problems.push(`none of the ${plan.times.length} thumbnails was written`);
     else if (thumbnails.slice(produced).some((t) => t.size !== undefined)) problems.push(`thumbnail ${thumbnails[produced].name} is empty`);
     if (problems.length > 0) throw verificationFailure("thumbnail set", problems);
-
-    const sprite = spriteRun(plan, produced);
-    await session.runLocal("sprite", sprite.inputs, sprite.arguments, limits);
-    const sheets = await Promise.all(sprite.sheets.map(sizeOf));
-    const missingSheets = missingOrEmpty(sheets);
+    const missingSheets = missingOrEmpty(images.sheets);
     if (missingSheets.length > 0) throw verificationFailure("thumbnail set", missingSheets);
     if (produced < plan.times.length) session.log.warn("fewer thumbnails than planned (few frames)", { planned: plan.times.length, produced });
     await session.checkOriginalUnchanged();
@@ -82,7 +72,7 @@ export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: Me
     const uploads: Array<Promise<Rendition>> = [
       session.upload("poster", file(plan.files.poster), plan.files.poster, "image/jpeg", { timeInSeconds: plan.posterTime, ...posterSize }),
       ...plan.files.thumbnails.slice(0, produced).map((name, k) => session.upload("thumbnail", file(name), name, "image/jpeg", { timeInSeconds: plan.times[k], ...plan.thumbnail })),
-      ...sprite.sheets.map((name) => session.upload("sprite", file(name), name, "image/jpeg", sheetSize)),
+      ...images.sheets.map(({ name }) => session.upload("sprite", file(name), name, "image/jpeg", sheetSize)),
       session.upload("sprite-vtt", file(plan.files.vtt), plan.files.vtt, "text/vtt"),
     ];
     const renditions = await Promise.all(uploads);
@@ -93,6 +83,79 @@ export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: Me
   } finally {
     await session.cleanup();
   }
+}
+
+type SizeOf = (name: string) => Promise<{ name: string; size: number | undefined }>;
+
+interface Images {
+  poster: { name: string; size: number | undefined };
+  /** Every planned thumbnail file, made or not. */
+  thumbnails: Array<{ name: string; size: number | undefined }>;
+  /** How many leading thumbnails were made. */
+  produced: number;
+  sheets: Array<{ name: string; size: number | undefined }>;
+}
+
+/**
+ * The images from one run over an excerpt of the MP4 (stage/thumbnail-excerpt-file.ts); undefined
+ * — take the seeks — for a recording it does not cover, and when its run fails for good or
+ * makes other images than the excerpt holds (the seeks work on any file; a transient failure is
+ * the stage's).
+ */
+async function fromExcerpt(session: MediaSession, probe: MediaProbe, video: MediaStreamInfo, plan: ThumbnailPlan, limits: MediaRunLimits, sizeOf: SizeOf): Promise<Images | undefined> {
+  const source = await writeThumbnailExcerpt(session, probe, video, [plan.posterTime, ...plan.times], path.join(plan.outputDir, "excerpt.mp4"));
+  if (source.kind === "seeks") {
+    session.log.info("thumbnails by input-side seeks", { reason: source.reason });
+    return undefined;
+  }
+  try {
+    const [poster, ...pieces] = source.excerpt.pieces;
+    const present = pieces
+      .slice(
+        0,
+        countLeading(pieces, (p) => p !== undefined),
+      )
+      .filter((p) => p !== undefined);
+    if (poster === undefined || present.length === 0) throw new CustodyError("OutputVerificationFailed", "the excerpt holds no poster or no thumbnail frame");
+    const run = excerptRun(plan, video, { poster: poster.excerptTime, thumbnails: present.map((p) => p.excerptTime) });
+    await session.runLocal("thumbnails", [source.file], run.arguments, limits);
+    const images: Images = {
+      poster: await sizeOf(plan.files.poster),
+      thumbnails: await Promise.all(plan.files.thumbnails.map(sizeOf)),
+      produced: 0,
+      sheets: await Promise.all(run.sheets.map(sizeOf)),
+    };
+    images.produced = countLeading(images.thumbnails, (t) => t.size !== undefined && t.size > 0);
+    if (images.produced !== present.length || images.thumbnails.slice(present.length).some((t) => t.size !== undefined)) {
+      throw new CustodyError("OutputVerificationFailed", `the excerpt run made ${images.produced} thumbnails of ${present.length}`);
+    }
+    return images;
+  } catch (error) {
+    const failure = toCustodyError(error);
+    if (failure.retryable) throw error;
+    session.log.warn("thumbnails from the excerpt failed; taking input-side seeks", { code: failure.code, message: failure.message });
+    return undefined;
+  } finally {
+    await rm(source.file, { force: true });
+  }
+}
+
+/** The images by input-side seeks into the original (any container): image runs, then the sprite run over their cells. */
+async function fromSeeks(session: MediaSession, plan: ThumbnailPlan, limits: MediaRunLimits, sizeOf: SizeOf): Promise<Images> {
+  const thumbnails: Images["thumbnails"] = [];
+  for (const run of plan.runs) {
+    await session.run("thumbnails", run.arguments, limits, run.seeks);
+    const made = await Promise.all(plan.files.thumbnails.slice(run.first, run.first + run.count).map(sizeOf));
+    thumbnails.push(...made);
+    // Times only grow: past the last frame here, past it in every later run too.
+    if (made.some((t) => !(t.size !== undefined && t.size > 0))) break;
+  }
+  const poster = await sizeOf(plan.files.poster);
+  const produced = countLeading(thumbnails, (t) => t.size !== undefined && t.size > 0);
+  if (produced === 0 || !(poster.size !== undefined && poster.size > 0)) return { poster, thumbnails, produced, sheets: [] };
+  const sprite = spriteRun(plan, produced);
+  await session.runLocal("sprite", sprite.inputs, sprite.arguments, limits);
+  return { poster, thumbnails, produced, sheets: await Promise.all(sprite.sheets.map(sizeOf)) };
 }
 
 function countLeading<T>(items: T[], predicate: (item: T) => boolean): number {

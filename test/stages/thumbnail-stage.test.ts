@@ -66,7 +66,8 @@ test("a rotated phone clip → upright poster, thumbnails and sprite, with a Web
   const thumbnails = work.renditions!.filter((r) => r.kind === "thumbnail");
   expect(thumbnails.map((t) => t.timeInSeconds)).toEqual([...thumbnails.map((t) => t.timeInSeconds!)].sort((a, b) => a - b));
   expect(work.renditions!.find((r) => r.kind === "poster")!.timeInSeconds).toBeCloseTo(0.01, 2);
-  expect(work.provenance!.runs.map((r) => r.purpose)).toEqual(["probe", "thumbnails", "sprite"]);
+  // An MP4: one run over an excerpt of it (the HEVC groups of pictures, with the rotation copied).
+  expect(work.provenance!.runs.map((r) => r.purpose)).toEqual(["probe", "excerpt", "thumbnails"]);
 }, 30_000);
 
 test("N thumbnails spread over a 10 s clip; the sprite is a 5×2 grid of 160 px cells", async () => {
@@ -79,9 +80,13 @@ test("N thumbnails spread over a 10 s clip; the sprite is a 5×2 grid of 160 px 
   expect(files["sprite.vtt"].toString()).toContain("00:00:08.750 --> 00:00:10.000\nsprite.jpg#xywh=320,90,160,90");
 }, 30_000);
 
-test("a 10-minute recording: 120 thumbnails on six sprite sheets, every image an input-side seek — no run reads the recording through", async () => {
-  const file = h.generate("ten-minutes.mp4", ["-f", "lavfi", "-i", "testsrc2=s=160x90:r=10:d=600", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-g", "20"]);
-  const { work } = await runThumbnails(file);
+/** 10 minutes at 10 fps, a keyframe every 2 s: frame n is at n/10 s. */
+function tenMinutes(): string {
+  return h.generate("ten-minutes.mp4", ["-f", "lavfi", "-i", "testsrc2=s=160x90:r=10:d=600", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-g", "20"]);
+}
+
+/** 120 thumbnails on six 5×4 sheets, each sheet's last cell a picture, the cues on their sheets. */
+async function expectTenMinuteSet(work: StageWork): Promise<Record<string, Buffer>> {
   expect(work.outcome).toBe("succeeded");
   const thumbnails = work.renditions!.filter((r) => r.kind === "thumbnail");
   expect(thumbnails.map((t) => t.timeInSeconds)).toEqual(Array.from({ length: 120 }, (_, k) => k * 5));
@@ -100,6 +105,59 @@ test("a 10-minute recording: 120 thumbnails on six sprite sheets, every image an
   expect(vtt.match(/#xywh=/g)).toHaveLength(120);
   expect(vtt).toContain("21\n00:01:40.000 --> 00:01:45.000\nsprite-02.jpg#xywh=0,0,160,90\n");
   expect(vtt).toContain("120\n00:09:55.000 --> 00:10:00.000\nsprite-06.jpg#xywh=640,270,160,90\n");
+  return files;
+}
+
+/** Mean absolute difference of two pictures' grey levels at 320×180. */
+function difference(a: string, b: string): number {
+  const gray = (file: string, extra: string[]): Buffer => readFileSync(h.generate(`${path.basename(file)}-${extra.join("").replace(/\W/g, "")}.gray`, ["-i", file, ...extra]));
+  const x = gray(a, ["-vf", "scale=320:180,format=gray", "-frames:v", "1", "-f", "rawvideo"]);
+  const y = gray(b, ["-vf", "scale=320:180,format=gray", "-frames:v", "1", "-f", "rawvideo"]);
+  expect(x.length).toBe(y.length);
+  return x.reduce((sum, v, i) => sum + Math.abs(v - y[i]), 0) / x.length;
+}
+
+test("a 10-minute MP4: 120 thumbnails on six sprite sheets from one run over an excerpt — each the exact frame at its time, no run reads the recording through", async () => {
+  const original = tenMinutes();
+  const { work } = await runThumbnails(original);
+  const files = await expectTenMinuteSet(work);
+
+  // What ran: the sample table read once (the excerpt), then one ffmpeg run whose only input is
+  // the local excerpt — never the original, never a seek.
+  const runs = work.provenance!.runs;
+  expect(runs.map((r) => r.purpose)).toEqual(["probe", "excerpt", "thumbnails"]);
+  const [excerpt, run] = runs.slice(1);
+  const inputs = run.arguments.flatMap((a, i) => (a === "-i" ? [run.arguments[i + 1]] : []));
+  expect(inputs).toHaveLength(1);
+  expect(inputs[0]).toMatch(/^file:.*excerpt\.mp4$/);
+  expect(run.arguments).not.toContain("-ss");
+  // One piece per image (poster, then 120 thumbnails), each from a keyframe (every 20th sample)
+  // up to its frame: at most a group of pictures each, a small part of the 6000 samples.
+  const pieces = excerpt.arguments.slice(3).map((p) => p.split("-").map(Number));
+  expect(pieces).toHaveLength(121);
+  for (const [first, last] of pieces) {
+    expect(first % 20).toBe(0);
+    expect(last - first).toBeLessThan(20);
+  }
+  expect(pieces.reduce((sum, [first, last]) => sum + last - first + 1, 0)).toBeLessThan(6000 / 2);
+
+  // The exact frames: thumbnail k shows frame 50·k (at k·5 s) — closer to it than to either neighbour,
+  // from a keyframe (k even) or the middle of a group (k odd).
+  for (const k of [0, 1, 7, 60, 119]) {
+    const thumb = path.join(h.work, `thumb-${k}.jpg`);
+    writeFileSync(thumb, files[`thumb-${String(k + 1).padStart(2, "0")}.jpg`]);
+    const frame = (n: number): string => h.generate(`frame-${n}.png`, ["-i", original, "-vf", `select=eq(n\\,${n})`, "-vsync", "passthrough", "-frames:v", "1"]);
+    const exact = difference(thumb, frame(50 * k));
+    expect(exact).toBeLessThan(difference(thumb, frame(50 * k + 1)));
+    if (k > 0) expect(exact).toBeLessThan(difference(thumb, frame(50 * k - 1)));
+  }
+}, 120_000);
+
+test("a 10-minute MKV: the same set by input-side seeks (one open per image) and a sprite run over the cells", async () => {
+  const file = h.generate("ten-minutes.mkv", ["-i", tenMinutes(), "-c", "copy"]);
+  const { work } = await runThumbnails(file);
+  const thumbnails = work.renditions!.filter((r) => r.kind === "thumbnail");
+  await expectTenMinuteSet(work);
 
   // What ran: every input of the original opened at a seek (`-ss` right before its options and
   // `-i`), one per image; the sprite run reads only the local cells files.
