@@ -6,10 +6,14 @@
  *
  *   npm run build && node dist/bench/thumbnail-length.js [--inputs DIR] [--rounds N] [--json]
  *
- * `--inputs DIR` reuses DIR/ten.mp4 and DIR/twohour.mp4 when they exist (generating the first
- * takes a minute). Inputs: 640×360 30 fps `testsrc2` + 440 Hz `sine`, H.264 ultrafast, GOP 2 s,
+ * `--inputs DIR` reuses DIR/ten-gop61.mp4 and DIR/twohour-gop61.mp4 when they exist (generating
+ * the first takes a minute). Inputs: 640×360 30 fps `testsrc2` + 440 Hz `sine`, H.264 ultrafast,
  * AAC, MP4 faststart — the picture size of the figures the old single-decode design was
- * measured with (5.7 s for 2 minutes, 48.9 s for 20 minutes).
+ * measured with (5.7 s for 2 minutes, 48.9 s for 20 minutes). A keyframe every 61 frames, not
+ * 60: the thumbnails fall every 5 s in 10 minutes and every 60 s in 2 hours, and with a 2 s
+ * group of pictures those of the 2-hour recording would all land on keyframes (nothing to decode
+ * before them) while half of the 10-minute ones land mid-group — 61 spreads both over every
+ * position in the group, so the two do the same work per image and only the length differs.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
@@ -31,6 +35,9 @@ interface Figures {
   thumbnails: number;
   sheets: number;
   ffmpegRuns: number;
+  path: ThumbnailRun["path"];
+  excerptSamples?: number;
+  excerptBytes?: number;
   stageSeconds: number[];
   medianStageSeconds: number;
 }
@@ -45,8 +52,8 @@ async function main(): Promise<void> {
   mkdirSync(inputs, { recursive: true });
   const tool = await createFfmpegMediaTool();
   const ffmpeg = tool.binaries.ffmpeg.path;
-  const ten = path.join(inputs, "ten.mp4");
-  const twoHours = path.join(inputs, "twohour.mp4");
+  const ten = path.join(inputs, "ten-gop61.mp4");
+  const twoHours = path.join(inputs, "twohour-gop61.mp4");
   if (!existsSync(ten)) {
     log(`generate 10 min → ${ten}`);
     await runBare(
@@ -57,7 +64,7 @@ async function main(): Promise<void> {
         "-preset",
         "ultrafast",
         "-g",
-        "60",
+        "61",
         "-c:a",
         "aac",
         "-movflags",
@@ -97,6 +104,8 @@ async function main(): Promise<void> {
         thumbnails: last?.thumbnails ?? 0,
         sheets: last?.sheets ?? 0,
         ffmpegRuns: last?.ffmpegRuns ?? 0,
+        path: last?.path ?? "seeks",
+        ...(last?.excerptSamples === undefined ? {} : { excerptSamples: last.excerptSamples, excerptBytes: last.excerptBytes }),
         stageSeconds,
         medianStageSeconds: median(stageSeconds),
       });
@@ -106,7 +115,7 @@ async function main(): Promise<void> {
     else {
       for (const r of results) {
         process.stdout.write(
-          `${r.file.padEnd(12)} ${(r.durationInSeconds / 60).toFixed(0).padStart(4)} min ${(r.bytes / 2 ** 20).toFixed(0).padStart(6)} MiB  ${r.thumbnails} thumbnails, ${r.sheets} sheets, ${r.ffmpegRuns} ffmpeg runs  stage ${r.medianStageSeconds.toFixed(2)} s (median of ${r.stageSeconds.map((s) => s.toFixed(2)).join(", ")})\n`,
+          `${r.file.padEnd(12)} ${(r.durationInSeconds / 60).toFixed(0).padStart(4)} min ${(r.bytes / 2 ** 20).toFixed(0).padStart(6)} MiB  ${r.thumbnails} thumbnails, ${r.sheets} sheets, ${r.ffmpegRuns} ffmpeg runs (${r.path === "excerpt" ? `excerpt: ${r.excerptSamples} frames, ${((r.excerptBytes ?? 0) / 2 ** 20).toFixed(1)} MiB` : "seeks"})  stage ${r.medianStageSeconds.toFixed(2)} s (median of ${r.stageSeconds.map((s) => s.toFixed(2)).join(", ")})\n`,
         );
       }
       process.stdout.write(`ratio 2 h / 10 min: ${ratio.toFixed(2)} (goal ≤ 1.3)\n`);

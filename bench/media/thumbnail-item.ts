@@ -31,6 +31,11 @@ export interface ThumbnailRun {
   sheets: number;
   /** ffmpeg runs of the stage, the probe not counted. */
   ffmpegRuns: number;
+  /** How the frames were reached: one run over an excerpt of the MP4, or input-side seeks. */
+  path: "excerpt" | "seeks";
+  /** Excerpt only: the samples (frames) copied and decoded, and their bytes — the work, which depends on where the times fall in their groups of pictures. */
+  excerptSamples?: number;
+  excerptBytes?: number;
 }
 
 /** One run of the thumbnail stage; a failure is logged with ffmpeg's stderr tail and rethrown. */
@@ -46,11 +51,16 @@ export async function thumbnailsOnce(input: EvidenceReceivedMessage, store: Azur
   }
   const seconds = (performance.now() - started) / 1000;
   const renditions = result.renditions ?? [];
+  const runs = result.provenance?.runs ?? [];
+  const excerpt = runs.find((r) => r.purpose === "excerpt");
+  const [, samples, bytes] = /^(\d+) samples, (\d+) bytes$/.exec(excerpt?.arguments[2] ?? "") ?? [];
   return {
     seconds,
     durationInSeconds: result.media?.durationInSeconds ?? 0,
     thumbnails: renditions.filter((r) => r.kind === "thumbnail").length,
     sheets: renditions.filter((r) => r.kind === "sprite").length,
-    ffmpegRuns: (result.provenance?.runs ?? []).filter((r) => r.purpose !== "probe").length,
+    ffmpegRuns: runs.filter((r) => r.purpose !== "probe" && r.purpose !== "excerpt").length,
+    path: excerpt === undefined ? "seeks" : "excerpt",
+    ...(samples === undefined ? {} : { excerptSamples: Number(samples), excerptBytes: Number(bytes) }),
   };
 }

@@ -11,17 +11,22 @@
  *   work (one seek per image) and the stage result (renditions ≤ 256) bounded; 10 minutes of
  *   recording already reach it, so longer ones cost no more images.
  * - Thumbnail k shows time k·d/N (the start of its cue), over the real duration.
- * - **No full decode**: every image is an input-side seek (`-ss T` before its `-i`, through the
- *   adapter's hardened input options): the demuxer jumps to the keyframe before T and only that
- *   group of pictures is decoded (`trim=end_frame=1` keeps the first frame at T). Several
- *   seeks share one ffmpeg process (one `-i` each) to save process starts. What an open still
- *   costs grows with the length: an MP4's index (`moov`, ~3 MB per hour at 30 fps + AAC) is
- *   read and parsed by every `-i` and held in memory while the process runs — hence
- *   {@link imagesPerRun}: up to {@link MAX_IMAGES_PER_RUN} seeks per process, fewer for very
- *   long recordings (about {@link INDEX_HOURS_PER_RUN} recording-hours of index per process),
- *   but never more than {@link MAX_IMAGE_RUNS} processes (each is one provenance entry; the
- *   stage result allows 32).
- * - **Sprite sheets**: each image run also writes its cells (the thumbnails at cell size, in
+ * - **No full decode**, two ways to the frames:
+ *   - an MP4/MOV (what body-worn cameras write): its sample table is read once and only the
+ *     groups of pictures the images need are copied into a small local MP4
+ *     (shared/media/thumbnail-excerpt.ts); {@link excerptRun} decodes it in one ffmpeg run that
+ *     picks the frames by presentation time and writes poster, thumbnails and sheets. Nothing in
+ *     it grows with the recording's length but reading the `moov` (~0.1 s for 2 hours).
+ *   - any other container, or an MP4 the excerpt does not cover: input-side seeks (`-ss T`
+ *     before its `-i`, through the adapter's hardened input options): the demuxer jumps to the
+ *     keyframe before T and only that group of pictures is decoded (`trim=end_frame=1` keeps
+ *     the first frame at T). Several seeks share one ffmpeg process (one `-i` each) to save
+ *     process starts. An open costs what the container's index costs to parse, and an MP4's
+ *     grows with the length — hence the excerpt above, and {@link imagesPerRun}: up to
+ *     {@link MAX_IMAGES_PER_RUN} seeks per process, fewer for very long recordings (about
+ *     {@link INDEX_HOURS_PER_RUN} recording-hours of index per process), but never more than
+ *     {@link MAX_IMAGE_RUNS} processes (each is one provenance entry; the stage result allows 32).
+ * - **Sprite sheets** (seeks): each image run also writes its cells (the thumbnails at cell size, in
  *   order) into a small local Matroska file; one last run reads those files, joins them
  *   (`concat`) and tiles them into sheets of at most {@link SPRITE_COLUMNS}×{@link SPRITE_MAX_ROWS}
  *   cells (800×360 px at 16:9) — bounded in pixels whatever the count. One sheet is

@@ -2,8 +2,11 @@
  * The thumbnail stage: a poster frame, N thumbnails over the real duration (N grows with the
  * length, capped), sprite sheets and their WebVTT scrubbing track, under
  * `derived/<evidenceId>/thumbnail/` (poster.jpg, thumb-01.jpg …, sprite.jpg — or sprite-01.jpg …
- * when there are several sheets —, sprite.vtt). Every image is an input-side seek, never a
- * decode of the whole recording; see shared/media/thumbnail-plan.ts.
+ * when there are several sheets —, sprite.vtt). Never a decode of the whole recording: an MP4's
+ * frames come from one run over a local excerpt of just their groups of pictures (its sample
+ * table read once: thumbnail-excerpt-file.ts), any other container's from input-side seeks; see
+ * shared/media/thumbnail-plan.ts. The excerpt falls back to the seeks when it cannot be made or
+ * its run fails for good, so a recording never fails for the faster way.
  *
  * ffmpeg exits 0 without writing an image when a time is past the last frame, so every file
  * is checked to exist and be non-empty: a missing poster or sprite sheet, or no thumbnail at

@@ -182,6 +182,15 @@ test("a 10-minute MKV: the same set by input-side seeks (one open per image) and
   expect(sprite.arguments.filter((_, i) => sprite.arguments[i - 1] === "-i").every((a) => a.startsWith("file:") && a.endsWith(".mkv"))).toBe(true);
 }, 120_000);
 
+test("a fragmented MP4 (no sample table in its moov) → the same images by input-side seeks", async () => {
+  const { work } = await runThumbnails(path.join(FIXTURES, "exo_fragmented_fmp4.mp4"));
+  expect(work.outcome).toBe("succeeded");
+  expect(work.provenance!.runs.map((r) => r.purpose)).toEqual(["probe", "thumbnails", "sprite"]);
+  expect(work.provenance!.runs[1].arguments).toContain("-ss");
+  const files = await stored(work);
+  expect(Object.keys(files).filter((n) => n.startsWith("thumb-")).length).toBeGreaterThan(0);
+}, 30_000);
+
 test("a 0.5 s clip still gets a poster", async () => {
   const file = h.generate("half-second.mp4", ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=0.5", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast"]);
   const { work } = await runThumbnails(file);
