@@ -4,6 +4,7 @@
  */
 import {
   CELLS_PER_SHEET,
+  excerptRun,
   imagesPerRun,
   MAX_IMAGE_RUNS,
   planThumbnails,
@@ -163,6 +164,26 @@ describe("the ffmpeg runs: every image an input-side seek, never a decode of the
       expect(6 + run.seeks.length * perInput + run.arguments.length + 2).toBeLessThanOrEqual(512);
       expect(Math.max(...run.arguments.map((a) => a.length))).toBeLessThanOrEqual(8192);
     }
+  });
+
+  test("the excerpt run: frames picked by their excerpt times (unshifted), poster, numbered thumbnails and sheets from one graph, inside the provenance limits (HDR, 100 hours)", () => {
+    const { probe, video } = probeOf({ colorTransfer: "smpte2084", hdr: true, bitDepth: 10 }, 100 * 3600);
+    const plan = planThumbnails(probe, video, { count: 8, outputDir: "/tmp/custody-thumbnail-abcdef/" });
+    // Excerpt times of a 90 kHz track 100 hours long: as long as they get.
+    const times = plan.times.map((t) => Math.round(t * 90_000) + 32_400_000_000);
+    const run = excerptRun(plan, video, { poster: 90_000, thumbnails: times });
+    const graph = run.arguments[run.arguments.indexOf("-filter_complex") + 1];
+    expect(run.arguments[0]).toBe("-copyts");
+    expect(graph).toContain("[0:0]select='eq(pts,90000)',zscale");
+    expect(graph).toContain(`[0:0]select='${times.map((t) => `eq(pts,${t})`).join("+")}',zscale`);
+    expect(graph).toContain("tile=5x4[sheets]");
+    expect(run.arguments.join(" ")).toContain("-start_number 1 -y /tmp/custody-thumbnail-abcdef/thumb-%02d.jpg");
+    expect(run.arguments.join(" ")).toContain("-frames:v 6 -q:v 4 -f image2 -y -start_number 1 /tmp/custody-thumbnail-abcdef/sprite-%02d.jpg");
+    expect(run.sheets).toEqual(plan.files.sprites);
+    expect(graph.length).toBeLessThanOrEqual(8192);
+    expect(run.arguments.length + 20).toBeLessThanOrEqual(512);
+    // Fewer frames than planned (a very short clip): fewer sheets.
+    expect(excerptRun(plan, video, { poster: 1, thumbnails: times.slice(0, 21) }).sheets).toEqual(["sprite-01.jpg", "sprite-02.jpg"]);
   });
 
   test("count outside 1…99 is refused", () => {
