@@ -11,6 +11,7 @@ import { hashFunction } from "./hash";
 import { indexMediaResultsFunction, indexReceivedFunction, indexResultsFunction } from "./index-evidence";
 import { ingestFunction } from "./ingest";
 import { reconcileFunction } from "./reconcile";
+import { retentionCommandFunction } from "./retention-command";
 import type { FunctionDefinition, TimerFunctionDefinition } from "./invocation";
 import { thumbnailFunction } from "./thumbnail";
 import { transcodeFunction } from "./transcode";
@@ -26,6 +27,8 @@ export const FUNCTION_DEFINITIONS: readonly AppFunctionDefinition[] = [
   { ...indexReceivedFunction, role: "core" },
   { ...indexResultsFunction, role: "core" },
   { ...indexMediaResultsFunction, role: "core" },
+  // Retention commands: the index records categories and legal holds.
+  { ...retentionCommandFunction, role: "core" },
   // The stages that parse untrusted media: their own app and identity (no index, no hash claims).
   { ...transcodeFunction, role: "media" },
   // The segment-parallel transcode's work orders (sent by the index): one run per segment, then the join.

@@ -103,6 +103,11 @@ export const ENTITIES = {
    */
   transcodeSegments: queue("transcode-segments"),
   transcodeJoin: queue("transcode-join"),
+  /**
+   * Retention commands (categorise, hold, release) from operators (`custody retention`, `custody
+   * hold`, `custody release`) and downstream systems (case management); only the index reads it.
+   */
+  retentionCommands: queue("retention-commands"),
   /** The product's public contract: evidence-ready / evidence-failed events. */
   evidenceReadyTopic: topic("evidence-ready"),
 } as const;

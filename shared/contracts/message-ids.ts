@@ -170,3 +170,8 @@ export function reannouncedEvidenceReceivedMessageId(evidenceId: string, operati
 }
 
 export type { PipelineStage };
+
+/** A retention command's message id and custody log key: the recording and the sender's command id, so a command is applied once however often it is sent. */
+export function retentionCommandMessageId(command: { evidenceId: string; commandId: string }): string {
+  return `${command.evidenceId}:retention:${command.commandId}`;
+}

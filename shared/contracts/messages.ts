@@ -659,3 +659,47 @@ export const FIXITY_RESULT_SCHEMA = {
 } as const;
 export type FixityResultMessage = FromSchema<typeof FIXITY_RESULT_SCHEMA>;
 export type FixityStatus = FixityResultMessage["status"];
+
+/**
+ * A change to a recording's retention, from an operator (`custody retention set`, `custody hold`,
+ * `custody release`) or a downstream system (a case-management system marking footage
+ * evidential), sent to the `retention-commands` queue. The index — the only writer of the record
+ * — checks it against the retention schedule (retention/schedule.json) and the record, then
+ * records it: the category and its end, the holds per case, the history (who, when, why, case),
+ * a custody log entry. `commandId` is the idempotency key and the message id: the same command
+ * delivered twice changes the record once. A command the index refuses is dead-lettered with the
+ * reason. `requestedBy` is the sender's word for who asked (the CLI puts the operator's
+ * principal, and writes its own audit record).
+ */
+export const RETENTION_COMMAND_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "https://custody.example/schemas/retention-command.v1.json",
+  title: "retention-command",
+  type: "object",
+  additionalProperties: false,
+  required: ["schemaVersion", "kind", "commandId", "evidenceId", "action", "reason", "requestedBy", "requestedAt"],
+  properties: {
+    schemaVersion: { const: 1 },
+    kind: { const: "retention-command" },
+    /** Letters, digits and `._:-`, at most 128: the sender's idempotency key. */
+    commandId: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" },
+    evidenceId: evidenceIdSchema,
+    /** `categorise`: put the recording in `category`; `hold`: a legal hold for `caseReference`; `release`: lift that case's hold. */
+    action: { enum: ["categorise", "hold", "release"] },
+    /** A category of the retention schedule (categorise). */
+    category: { type: "string", pattern: "^[a-z][a-z0-9-]{0,63}$" },
+    /** The case the command is for (required for hold and release). */
+    caseReference: { type: "string", minLength: 1, maxLength: 128, pattern: "^[^\\u0000-\\u001f\\u007f]+$" },
+    reason: { type: "string", minLength: 1, maxLength: 2000 },
+    requestedBy: { type: "string", minLength: 1, maxLength: 256 },
+    requestedAt: isoTime,
+    /** Who sent it: an operator through the CLI, or a downstream system. */
+    source: { enum: ["operator", "system"] },
+  },
+  allOf: [
+    { if: { properties: { action: { const: "categorise" } } }, then: { required: ["category"] } },
+    { if: { properties: { action: { enum: ["hold", "release"] } } }, then: { required: ["caseReference"] } },
+  ],
+} as const;
+export type RetentionCommandMessage = FromSchema<typeof RETENTION_COMMAND_SCHEMA>;
+export type RetentionAction = RetentionCommandMessage["action"];

@@ -9,6 +9,7 @@ import {
   EVIDENCE_RECEIVED_SCHEMA,
   FIXITY_RESULT_SCHEMA,
   JOIN_REQUEST_SCHEMA,
+  RETENTION_COMMAND_SCHEMA,
   SEGMENT_PLAN_SCHEMA,
   SEGMENT_REQUEST_SCHEMA,
   SEGMENT_RESULT_SCHEMA,
@@ -16,6 +17,7 @@ import {
   type EvidenceReceivedMessage,
   type FixityResultMessage,
   type JoinRequestMessage,
+  type RetentionCommandMessage,
   type SegmentPlanMessage,
   type SegmentRequestMessage,
   type SegmentResultMessage,
@@ -30,6 +32,7 @@ export interface MessageKinds {
   "segment-request": SegmentRequestMessage;
   "segment-result": SegmentResultMessage;
   "join-request": JoinRequestMessage;
+  "retention-command": RetentionCommandMessage;
 }
 export type MessageKind = keyof MessageKinds;
 
@@ -43,6 +46,7 @@ const validators = {
   "segment-request": ajv.compile(SEGMENT_REQUEST_SCHEMA),
   "segment-result": ajv.compile(SEGMENT_RESULT_SCHEMA),
   "join-request": ajv.compile(JOIN_REQUEST_SCHEMA),
+  "retention-command": ajv.compile(RETENTION_COMMAND_SCHEMA),
 };
 
 /** Validates a received body (an object, a JSON string or a Buffer of JSON) as `kind`. */

@@ -12,11 +12,12 @@
  * Pure: the caller passes the time.
  */
 import { segmentRunTag } from "../contracts/message-ids";
-import type { EvidenceReceivedMessage, FixityResultMessage, OriginalRef, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
+import type { EvidenceReceivedMessage, FixityResultMessage, OriginalRef, RetentionCommandMessage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import { renditionFolder } from "../contracts/rendition-path";
 import { deriveEvidenceId } from "./evidence-id";
 import type { EvidenceRecord } from "./record";
+import { checkRetentionCommand } from "./retention";
 import { planIdOf } from "./segment-run";
 
 /** How far a reporter's clock may run ahead of the index's before its times are refused. */
@@ -146,6 +147,12 @@ export function checkSegmentResult(record: EvidenceRecord | undefined, result: S
     const expected = `segment-${String(result.segment.index).padStart(5, "0")}-${file.stream}-${file.sha256.slice(0, 16)}.mp4`;
     if (file.name !== expected) refuseIf(`segment ${result.segment.index} lists file ${file.name}, not named after its own index, stream and digest (${expected})`, id);
   }
+}
+
+/** A retention command: what the schedule and the record allow (shared/evidence/retention.ts), and not asked for in the future. */
+export function checkRetentionCommandClaim(record: EvidenceRecord | undefined, command: RetentionCommandMessage, nowInMs: number): void {
+  refuseIf(futureTime(command.requestedAt, nowInMs, "requestedAt"), command.evidenceId);
+  checkRetentionCommand(record, command);
 }
 
 function refuseIf(reason: string | undefined, evidenceId: string): void {

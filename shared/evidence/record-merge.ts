@@ -25,6 +25,7 @@
  * (and subscribers saw evidence-failed, then evidence-ready); the other order logs only
  * `ready`. The final status and final event are the same either way.
  */
+import { initialRetention } from "./retention";
 import {
   evidenceFailedMessageId,
   evidenceReadyMessageId,
@@ -110,6 +111,8 @@ export function applyEvidenceReceived(record: EvidenceRecord, message: EvidenceR
     }
     joinDeviceMatch(next);
   }
+  // Every recording starts in the schedule's default category, its period from capture.
+  next.retention ??= initialRetention(next);
   const where = `${message.original.container}/${message.original.name} (${message.original.size} bytes, etag ${message.original.etag}${message.original.versionId ? `, version ${message.original.versionId}` : ""})`;
   appendLogEntry(next, {
     key,

@@ -4,6 +4,7 @@
  * claimed, what every stage did (attempts, last error, results), integrity findings, and an
  * append-only custody log.
  */
+import type { RetentionState } from "./retention-state";
 import type {
   CaptureMetadata,
   FixitySegmentDifference,
@@ -260,6 +261,8 @@ export interface EvidenceRecord {
   updateEvents?: UpdateEvent[];
   /** Segment-parallel transcode runs (see TranscodeRun), oldest first. */
   transcodeRuns?: TranscodeRun[];
+  /** Category, legal holds and their history (shared/evidence/retention.ts); absent on records from before retention existed (the default applies). */
+  retention?: RetentionState;
   createdAt: string;
   updatedAt: string;
 }

@@ -8,7 +8,18 @@
  */
 import type { PipelineStage } from "../contracts/messages";
 import type { EvidenceRecord } from "../evidence/record";
-import { applyEvidenceReceived, applyFinalDecision, applyFixityResult, applyStageResult, decideFinalState, markEventPublished, newRecord, type MergeContext } from "../evidence/record-merge";
+import {
+  appendLogEntry,
+  applyEvidenceReceived,
+  applyFinalDecision,
+  applyFixityResult,
+  applyStageResult,
+  decideFinalState,
+  markEventPublished,
+  newRecord,
+  type MergeContext,
+} from "../evidence/record-merge";
+import { applyRetentionCommand } from "../evidence/retention";
 import type { RetryPolicy } from "../evidence/retry-policy";
 import { applySegmentPlan, applySegmentResult } from "../evidence/segment-run";
 import type { AppliedMessageEntry, LedgerEntry } from "../ports/custody-ledger";
@@ -39,6 +50,10 @@ export function rebuildRecord(evidenceId: string, entries: readonly LedgerEntry[
     const message = entry.message;
     if (message.kind === "fixity-result") {
       record = applyFixityResult(record, message, merge);
+      continue;
+    }
+    if (message.kind === "retention-command") {
+      record = applyRetentionCommand(record, message, merge, appendLogEntry);
       continue;
     }
     if (message.kind === "segment-plan") record = applySegmentPlan(record, message, merge);

@@ -8,7 +8,7 @@
  * append blobs under version-level immutability with protected append writes: entries can be
  * added, never changed or removed. Implemented by adapters/blob-custody-ledger.ts.
  */
-import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
+import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, RetentionCommandMessage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
 
 /** The container the ledger lives in (Bicep makes it immutable, with protected append writes). */
 export const LEDGER_CONTAINER = "ledger";
@@ -27,7 +27,7 @@ interface LedgerEntryBase {
 export interface AppliedMessageEntry extends LedgerEntryBase {
   kind: "applied";
   messageId: string;
-  message: EvidenceReceivedMessage | StageResultMessage | FixityResultMessage | SegmentPlanMessage | SegmentResultMessage;
+  message: EvidenceReceivedMessage | StageResultMessage | FixityResultMessage | SegmentPlanMessage | SegmentResultMessage | RetentionCommandMessage;
   /** The record's required stages when it was applied (a rebuild creates the record with them). */
   requiredStages?: PipelineStage[];
 }

@@ -20,14 +20,24 @@
  * same id, same content, one delivery.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
-import { evidenceReceivedMessageId, fixityResultMessageId, segmentPlanMessageId, segmentResultMessageId, segmentRunTag, stageResultMessageId } from "../contracts/message-ids";
+import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, RetentionCommandMessage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
+import {
+  evidenceReceivedMessageId,
+  fixityResultMessageId,
+  retentionCommandMessageId,
+  segmentPlanMessageId,
+  segmentResultMessageId,
+  segmentRunTag,
+  stageResultMessageId,
+} from "../contracts/message-ids";
 import { CustodyError, toCustodyError } from "../errors";
-import { checkEvidenceReceived, checkFixityResult, checkSegmentPlan, checkSegmentResult, checkStageResult } from "../evidence/claim-checks";
+import { checkEvidenceReceived, checkFixityResult, checkRetentionCommandClaim, checkSegmentPlan, checkSegmentResult, checkStageResult } from "../evidence/claim-checks";
+import { applyRetentionCommand } from "../evidence/retention";
 import { buildFinalEvent } from "../evidence/final-event";
 import { buildUpdatedEvent } from "../evidence/updated-event";
 import type { EvidenceRecord } from "../evidence/record";
 import {
+  appendLogEntry,
   applyEvidenceReceived,
   applyFinalDecision,
   applyFixityResult,
@@ -248,6 +258,47 @@ export async function indexFixityResult(
   if (message.status === "modified" || message.status === "missing") log.error(update.changed ? "fixity finding recorded" : "fixity result already recorded", fields);
   else log.info(update.changed ? "fixity check recorded" : "fixity result already recorded", fields);
   return { record: update.stored.record, changed: update.changed };
+}
+
+/**
+ * Records a retention command (shared/evidence/retention.ts): category, legal hold or release,
+ * with its history and a custody log entry. Checked against the record first — an unknown
+ * recording or category, a release for a case with no hold — and refused (InvalidMessage:
+ * dead-lettered with the reason) before anything is written; then in the ledger, then applied.
+ * Never creates a record, never changes the status or publishes anything.
+ */
+export async function indexRetentionCommand(
+  message: RetentionCommandMessage,
+  deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">,
+  context: StageContext,
+): Promise<IndexOutcome> {
+  const messageId = retentionCommandMessageId(message);
+  const log = context.log.child({ evidenceId: message.evidenceId, messageId, stage: "index" });
+  const check = (record: EvidenceRecord | undefined, nowInMs: number): void => checkRetentionCommandClaim(record, message, nowInMs);
+  const first = await ledgerFirst(message.evidenceId, messageId, message, check, deps, context, { onlyForKnownRecords: true });
+  const update = await updateRecord(
+    message.evidenceId,
+    deps,
+    context,
+    log,
+    (current, merge) => {
+      check(current, Date.parse(merge.nowIso));
+      return current === undefined ? undefined : applyRetentionCommand(current, message, merge, appendLogEntry);
+    },
+    first,
+  );
+  // onlyForKnownRecords: the check refused an unknown recording, so the record exists and has its retention.
+  const record = update.stored?.record;
+  const retention = record?.retention;
+  if (record === undefined || retention === undefined) throw new CustodyError("Internal", `the record of ${message.evidenceId} has no retention after a retention command`, { retryable: true });
+  log.info(update.changed ? "retention command recorded" : "retention command already recorded", {
+    action: message.action,
+    category: retention.category,
+    retainUntil: retention.retainUntil,
+    holds: retention.holds.length,
+    caseReference: message.caseReference,
+  });
+  return { record, changed: update.changed };
 }
 
 /**

@@ -227,6 +227,7 @@ describe("the real templates", () => {
     expect([...triggeredEntities.core].sort()).toEqual([
       "queue blob-created",
       "queue media-results",
+      "queue retention-commands",
       "queue stage-results",
       "subscription evidence-received/hash",
       "subscription evidence-received/index",

@@ -1,0 +1,191 @@
+/**
+ * Retention by category: the schedule (retention/schedule.json — one file the app, the CLI,
+ * Bicep and the docs read), a recording's retention state on its record, and how a retention
+ * command (shared/contracts/messages.ts RETENTION_COMMAND_SCHEMA) changes it. Pure.
+ *
+ * - Every recording starts in the schedule's default category (`non-evidential`: 31 days from
+ *   capture), set when the index records its upload.
+ * - `categorise` puts it in a category; the end of its retention is the category's period from
+ *   the capture or from now, but **never earlier than it was** — a shorter category does not
+ *   bring disposal forward (storage policies are never shortened either). Categorising again in
+ *   the same category is a review: a period that runs from categorisation starts again.
+ * - `hold` places a legal hold for a case (one per case; a second hold for the same case is
+ *   recorded in the history and changes nothing else); `release` lifts that case's hold — a
+ *   release for a case with no hold is refused. While any hold remains, nothing is disposed.
+ * - Every accepted command is in the history (who, when, why, case, source) and the custody log,
+ *   keyed by its command id: delivered twice, it changes the record once.
+ */
+import scheduleFile from "../../retention/schedule.json";
+import type { RetentionCommandMessage } from "../contracts/messages";
+import { retentionCommandMessageId } from "../contracts/message-ids";
+import { CustodyError } from "../errors";
+import type { CustodyLogEntry, EvidenceRecord } from "./record";
+import type { RetentionChange, RetentionState } from "./retention-state";
+
+export type { RetentionChange, RetentionHold, RetentionState } from "./retention-state";
+
+export interface RetentionPeriod {
+  days?: number;
+  years?: number;
+}
+
+export interface RetentionCategory {
+  description: string;
+  retain: RetentionPeriod;
+  /** Where the period starts: the capture time, or when the recording was put in the category. */
+  from: "capture" | "categorised";
+  /** At the end: deleted (`automatic`, unless held) or reported as due for a person's review. */
+  disposal: RetentionState["disposal"];
+}
+
+export interface RetentionSchedule {
+  defaultCategory: string;
+  categories: Record<string, RetentionCategory>;
+}
+
+export const RETENTION_SCHEDULE: RetentionSchedule = checkSchedule(scheduleFile);
+
+/** The schedule file checked: a default category that exists, whole positive periods, known starts and disposals. */
+export function checkSchedule(raw: unknown): RetentionSchedule {
+  const fail = (why: string): never => {
+    throw new CustodyError("InvalidConfiguration", `retention/schedule.json: ${why}`);
+  };
+  if (typeof raw !== "object" || raw === null) return fail("not an object");
+  const { defaultCategory, categories } = raw as Partial<RetentionSchedule>;
+  if (typeof categories !== "object") return fail("no categories");
+  for (const [name, category] of Object.entries(categories)) {
+    if (!/^[a-z][a-z0-9-]{0,63}$/.test(name)) fail(`category name ${JSON.stringify(name)} is not lower-case letters, digits and dashes`);
+    const { days, years } = category.retain;
+    const whole = (n: number | undefined) => n === undefined || (Number.isSafeInteger(n) && n > 0);
+    if ((days === undefined && years === undefined) || !whole(days) || !whole(years)) fail(`${name}: retain needs whole positive days or years`);
+    if (category.from !== "capture" && category.from !== "categorised") fail(`${name}: from must be capture or categorised`);
+    if (category.disposal !== "automatic" && category.disposal !== "review") fail(`${name}: disposal must be automatic or review`);
+  }
+  if (typeof defaultCategory !== "string" || !(defaultCategory in categories)) fail(`the default category ${JSON.stringify(defaultCategory)} is not one of the categories`);
+  if (categories[defaultCategory as string].from !== "capture") fail("the default category's period must run from capture");
+  return { defaultCategory: defaultCategory as string, categories };
+}
+
+/** `startIso` plus the period (calendar years, then days), ISO 8601. */
+export function periodEnd(startIso: string, period: RetentionPeriod): string {
+  const end = new Date(startIso);
+  if (period.years !== undefined) end.setUTCFullYear(end.getUTCFullYear() + period.years);
+  if (period.days !== undefined) end.setUTCDate(end.getUTCDate() + period.days);
+  return end.toISOString();
+}
+
+/** When the recording was made: the camera's time when ingest accepted it, else the upload. */
+export function captureTime(record: Pick<EvidenceRecord, "capture" | "uploadedAt" | "createdAt">): string {
+  const recordedAt = record.capture?.recordedAt;
+  return recordedAt !== undefined && Number.isFinite(Date.parse(recordedAt)) ? new Date(recordedAt).toISOString() : (record.uploadedAt ?? record.createdAt);
+}
+
+/** The state a recording starts with: the default category from its upload, the period from capture (both the recording's own times, so the state does not depend on when or in which order messages were processed). */
+export function initialRetention(record: Pick<EvidenceRecord, "capture" | "uploadedAt" | "createdAt">, schedule: RetentionSchedule = RETENTION_SCHEDULE): RetentionState {
+  const category = schedule.categories[schedule.defaultCategory];
+  return {
+    category: schedule.defaultCategory,
+    categorisedAt: record.uploadedAt ?? record.createdAt,
+    retainUntil: periodEnd(captureTime(record), category.retain),
+    disposal: category.disposal,
+    holds: [],
+    history: [],
+  };
+}
+
+/** The record's retention, or what it would start with (a record from before retention existed). */
+export function retentionOf(record: EvidenceRecord, schedule: RetentionSchedule = RETENTION_SCHEDULE): RetentionState {
+  return record.retention ?? initialRetention(record, schedule);
+}
+
+/**
+ * Refuses a command that cannot be applied, naming why (dead-lettered with that reason): an
+ * unknown recording or category, a release for a case with no hold.
+ */
+export function checkRetentionCommand(record: EvidenceRecord | undefined, command: RetentionCommandMessage, schedule: RetentionSchedule = RETENTION_SCHEDULE): void {
+  const refuse = (why: string): never => {
+    throw new CustodyError("InvalidMessage", `retention command ${command.commandId} refused for ${command.evidenceId}: ${why}`, { retryable: false });
+  };
+  if (record?.original === undefined) return refuse("the index holds no recording with this id");
+  if (command.action === "categorise" && !(String(command.category) in schedule.categories)) {
+    refuse(`there is no category ${JSON.stringify(command.category)} in the retention schedule (${Object.keys(schedule.categories).join(", ")})`);
+  }
+  if (isApplied(record, command)) return;
+  if (command.action === "release" && !retentionOf(record, schedule).holds.some((h) => h.caseReference === command.caseReference)) {
+    refuse(`there is no hold for case ${JSON.stringify(command.caseReference)} to release`);
+  }
+}
+
+function isApplied(record: EvidenceRecord, command: RetentionCommandMessage): boolean {
+  const key = retentionCommandMessageId(command);
+  return record.custodyLog.some((entry) => entry.key === key);
+}
+
+/**
+ * The record with the command applied (the record itself when it was applied before). Call
+ * {@link checkRetentionCommand} first. `append` adds the custody log entry.
+ */
+export function applyRetentionCommand(
+  record: EvidenceRecord,
+  command: RetentionCommandMessage,
+  context: { nowIso: string },
+  append: (record: EvidenceRecord, entry: CustodyLogEntry) => void,
+  schedule: RetentionSchedule = RETENTION_SCHEDULE,
+): EvidenceRecord {
+  if (isApplied(record, command)) return record;
+  const next = structuredClone(record);
+  const state = structuredClone(retentionOf(next, schedule));
+  const change: RetentionChange = {
+    commandId: command.commandId,
+    action: command.action,
+    requestedAt: command.requestedAt,
+    recordedAt: context.nowIso,
+    requestedBy: command.requestedBy,
+    source: command.source ?? "system",
+    reason: command.reason,
+    changed: true,
+  };
+  if (command.caseReference !== undefined) change.caseReference = command.caseReference;
+  let detail: string;
+  // The schema requires a category for categorise and a case for hold and release.
+  const caseReference = command.caseReference ?? "";
+  if (command.action === "categorise") {
+    const name = command.category ?? "";
+    const category = schedule.categories[name];
+    const start = category.from === "capture" ? captureTime(next) : context.nowIso;
+    const end = periodEnd(start, category.retain);
+    change.previousCategory = state.category;
+    change.category = name;
+    const retainUntil = end > state.retainUntil ? end : state.retainUntil;
+    change.changed = name !== state.category || retainUntil !== state.retainUntil || category.disposal !== state.disposal;
+    state.category = name;
+    state.categorisedAt = context.nowIso;
+    state.retainUntil = retainUntil;
+    state.disposal = category.disposal;
+    change.retainUntil = retainUntil;
+    detail = `category ${change.previousCategory} → ${name}; kept until ${retainUntil}${end < retainUntil ? ` (the category's own end, ${end}, is earlier: retention is never shortened)` : ""}, then ${category.disposal === "automatic" ? "disposed of unless held" : "due for review"}`;
+  } else if (command.action === "hold") {
+    if (state.holds.some((h) => h.caseReference === caseReference)) {
+      change.changed = false;
+      detail = `hold for case ${caseReference} already in force`;
+    } else {
+      state.holds.push({ caseReference, placedAt: context.nowIso, placedBy: command.requestedBy, reason: command.reason, commandId: command.commandId });
+      detail = `legal hold placed for case ${caseReference} (${state.holds.length} in force)`;
+    }
+  } else {
+    state.holds = state.holds.filter((h) => h.caseReference !== caseReference);
+    detail = `legal hold for case ${caseReference} released (${state.holds.length} still in force)`;
+  }
+  state.history.push(change);
+  next.retention = state;
+  append(next, {
+    key: retentionCommandMessageId(command),
+    at: command.requestedAt,
+    recordedAt: context.nowIso,
+    actor: command.requestedBy,
+    action: `retention-${command.action}`,
+    detail: `${detail}. Reason: ${command.reason}${command.source === "operator" ? " (operator)" : ""}`,
+  });
+  next.updatedAt = context.nowIso;
+  return next;
+}
