@@ -118,6 +118,9 @@ var roles = loadJsonContent('roles.json')
 var privateNetwork = networkProfile == 'private'
 // Named here because the evidence account's firewall lets this one system topic through.
 var eventGridTopicName = 'evgt-custody-${token}'
+// The customer-managed key (customerManagedEncryption), and what the encrypted accounts are told of it.
+var encryptionKeyName = 'custody-evidence'
+var customerManagedKey = customerManagedEncryption ? { identityId: keys.outputs.identityId, vaultName: keys.outputs.vaultName, keyName: encryptionKeyName } : {}
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-custody-${environmentName}'
@@ -162,7 +165,7 @@ module evidenceStorage 'modules/evidence-storage.bicep' = {
     roles: roles
     privateNetwork: privateNetwork
     eventGridTopicName: eventGridTopicName
-    customerManagedKey: customerManagedEncryption ? keys.outputs.storageKey : {}
+    customerManagedKey: customerManagedKey
   }
 }
 
@@ -231,7 +234,7 @@ module cosmos 'modules/cosmos.bicep' = {
     operatorPrincipalId: principalId
     privateNetwork: privateNetwork
     zoneRedundant: zoneRedundant
-    customerManagedKey: customerManagedEncryption ? keys.outputs.cosmosKey : {}
+    customerManagedKey: customerManagedKey
   }
 }
 
@@ -326,7 +329,7 @@ module diagnostics 'modules/diagnostics.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.namespaceName
     serviceBusPremium: privateNetwork
     eventGridTopicName: eventGrid.outputs.systemTopicName
-    keyVaultName: customerManagedEncryption ? keys.outputs.keyVaultName : ''
+    keyVaultName: customerManagedEncryption ? keys.outputs.vaultName : ''
     auditRetentionDays: auditRetentionDays
   }
 }
@@ -354,7 +357,7 @@ module alerts 'modules/alerts.bicep' = {
 module keys 'modules/keys.bicep' = if (customerManagedEncryption) {
   name: 'keys'
   scope: rg
-  params: { location: location, tags: tags, token: token, roles: roles }
+  params: { location: location, tags: tags, token: token, roles: roles, keyName: encryptionKeyName }
 }
 
 module evidenceProtection 'modules/evidence-protection.bicep' = if (evidenceDeleteLock || malwareScanningOnUpload) {

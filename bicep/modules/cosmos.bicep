@@ -15,8 +15,17 @@ param operatorPrincipalId string
 param privateNetwork bool
 @description('Replicas across availability zones in the account\'s region (settable only when the region is added, i.e. at creation).')
 param zoneRedundant bool = false
-@description('Customer-managed key (keys.bicep): { identityId, keyUri }, or {} for service-managed keys. Only at account creation.')
+@description('Customer-managed key (keys.bicep): { identityId, vaultName, keyName }, or {} for service-managed keys. Only at account creation.')
 param customerManagedKey object = {}
+
+resource encryptionVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = if (!empty(customerManagedKey)) {
+  name: customerManagedKey.?vaultName ?? 'none'
+}
+
+resource encryptionKey 'Microsoft.KeyVault/vaults/keys@2023-07-01' existing = if (!empty(customerManagedKey)) {
+  parent: encryptionVault
+  name: customerManagedKey.?keyName ?? 'none'
+}
 
 // The defaults of CUSTODY_COSMOS_DATABASE / CUSTODY_COSMOS_CONTAINER (shared/settings.ts); the
 // functions module sets both settings from these outputs.
@@ -47,7 +56,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
     // Regulated option: data encrypted with the tenant's key, read with the user-assigned
     // identity named as the default identity. Cosmos DB accepts a key only when the account is
     // created.
-    keyVaultKeyUri: empty(customerManagedKey) ? null : customerManagedKey.keyUri
+    keyVaultKeyUri: empty(customerManagedKey) ? null : encryptionKey.properties.keyUri
     defaultIdentity: empty(customerManagedKey) ? null : 'UserAssignedIdentity=${customerManagedKey.identityId}'
   }
 }

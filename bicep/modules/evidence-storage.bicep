@@ -22,7 +22,7 @@ param roles object
 param privateNetwork bool
 @description('Name of the Event Grid system topic on this account (eventgrid.bicep): the one resource instance let through the firewall.')
 param eventGridTopicName string
-@description('Customer-managed key (keys.bicep): { identityId, keyVaultUri, keyName }, or {} for Microsoft-managed keys.')
+@description('Customer-managed key (keys.bicep): { identityId, vaultName, keyName }, or {} for Microsoft-managed keys.')
 param customerManagedKey object = {}
 
 // Container names the code uses: ORIGINALS (local/stack.ts, CUSTODY_ACCEPTED_CONTAINERS),
@@ -78,10 +78,15 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
           requireInfrastructureEncryption: true
           keySource: 'Microsoft.Keyvault'
           identity: { userAssignedIdentity: customerManagedKey.identityId }
-          keyvaultproperties: { keyvaulturi: customerManagedKey.keyVaultUri, keyname: customerManagedKey.keyName }
+          // The versionless key: the account follows the key's rotations.
+          keyvaultproperties: { keyvaulturi: encryptionVault.properties.vaultUri, keyname: customerManagedKey.keyName }
           services: { blob: { enabled: true, keyType: 'Account' }, file: { enabled: true, keyType: 'Account' } }
         }
   }
+}
+
+resource encryptionVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = if (!empty(customerManagedKey)) {
+  name: customerManagedKey.?vaultName ?? 'none'
 }
 
 resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {

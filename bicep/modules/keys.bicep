@@ -13,8 +13,10 @@ param location string
 param tags object
 param token string
 param roles object
+@description('Name of the key (main.bicep passes the same name to the accounts that use it).')
+param keyName string
 
-resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+resource encryptionIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: 'id-custody-cmk-${token}'
   location: location
   tags: tags
@@ -38,7 +40,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
 
 resource key 'Microsoft.KeyVault/vaults/keys@2023-07-01' = {
   parent: vault
-  name: 'custody-evidence'
+  name: keyName
   properties: {
     kty: 'RSA-HSM'
     keySize: 3072
@@ -47,16 +49,15 @@ resource key 'Microsoft.KeyVault/vaults/keys@2023-07-01' = {
 }
 
 resource cmkIdentityUsesKey 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(key.id, identity.id, roles.keyVaultCryptoServiceEncryptionUser)
+  name: guid(key.id, encryptionIdentity.id, roles.keyVaultCryptoServiceEncryptionUser)
   scope: key
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoServiceEncryptionUser)
-    principalId: identity.properties.principalId
+    principalId: encryptionIdentity.properties.principalId
     principalType: 'ServicePrincipal'
   }
 }
 
-output keyVaultName string = vault.name
-// What the accounts need, nothing secret: the key's versionless URI lets them follow rotations.
-output storageKey object = { identityId: identity.id, keyVaultUri: vault.properties.vaultUri, keyName: key.name }
-output cosmosKey object = { identityId: identity.id, keyUri: key.properties.keyUri }
+// Names and ids only: the accounts look the vault and the key up themselves.
+output vaultName string = vault.name
+output identityId string = encryptionIdentity.id
