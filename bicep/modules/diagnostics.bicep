@@ -6,9 +6,9 @@
 //   recording"; on each host account: who read or replaced an app's deployment package;
 // - CDBDataPlaneRequests / CDBControlPlaneRequests: every request to the evidence index, and
 //   every change to the account, its keys, network or role assignments;
-// - AZMSOperationalLogs, AZMSRuntimeAuditLogs (Premium), AZMSVnetConnectionEvents: Service Bus
+// - AZMSOperationalLogs, AZMSRunTimeAuditLogs (Premium), AZMSVnetConnectionEvents: Service Bus
 //   management operations, data-plane authentication and sends/receives, network refusals;
-// - AEGDeliveryFailureLogs: every Event Grid delivery that failed, and why;
+// - AegDeliveryFailureLogs: every Event Grid delivery that failed, and why;
 // - AZKVAuditLogs: every use of the customer-managed key (when there is one).
 // Function app logs arrive through workspace-based Application Insights (AppTraces etc., the
 // custody log lines of every stage). Categories: "Supported categories for Azure Monitor
@@ -44,9 +44,9 @@ var auditTables = [
   'CDBDataPlaneRequests'
   'CDBControlPlaneRequests'
   'AZMSOperationalLogs'
-  'AZMSRuntimeAuditLogs'
+  'AZMSRunTimeAuditLogs'
   'AZMSVnetConnectionEvents'
-  'AEGDeliveryFailureLogs'
+  'AegDeliveryFailureLogs'
   'AZKVAuditLogs'
   'AzureActivity'
   'AzureDiagnostics'

@@ -213,8 +213,8 @@ export const AUDIT_TABLES = [
   "CDBDataPlaneRequests",
   "CDBControlPlaneRequests",
   "AZMSOperationalLogs",
-  "AZMSRuntimeAuditLogs",
-  "AEGDeliveryFailureLogs",
+  "AZMSRunTimeAuditLogs",
+  "AegDeliveryFailureLogs",
   "AzureActivity",
   "AppTraces",
 ];
