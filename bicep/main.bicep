@@ -80,6 +80,9 @@ param vnetAddressPrefix string = '10.60.0.0/16'
 @description('Private profile: CIDR ranges allowed to reach the apps\' deployment (scm) endpoint — the egress addresses of the runner that runs `azd deploy`. Empty = none.')
 param deploymentAllowedIpRanges array = []
 
+@description('Private profile: public CIDR ranges of docking stations that upload to the evidence account over the internet instead of through its private endpoint. Empty = none.')
+param uploaderIpRanges array = []
+
 @minValue(365)
 @maxValue(4383)
 @description('Days the audit tables (blob access, Cosmos DB, Service Bus, Event Grid, Key Vault, activity log, app traces) are kept, interactive and long-term together: at least a year; by default as long as the originals.')
@@ -165,6 +168,7 @@ module evidenceStorage 'modules/evidence-storage.bicep' = {
     roles: roles
     privateNetwork: privateNetwork
     eventGridTopicName: eventGridTopicName
+    uploaderIpRanges: uploaderIpRanges
     customerManagedKey: customerManagedKey
   }
 }

@@ -22,6 +22,8 @@ param roles object
 param privateNetwork bool
 @description('Name of the Event Grid system topic on this account (eventgrid.bicep): the one resource instance let through the firewall.')
 param eventGridTopicName string
+@description('Private profile: public address ranges (CIDR) of docking stations that upload over the internet rather than through the private endpoint (VPN/ExpressRoute). Empty = none.')
+param uploaderIpRanges array = []
 @description('Customer-managed key (keys.bicep): { identityId, vaultName, keyName }, or {} for Microsoft-managed keys.')
 param customerManagedKey object = {}
 
@@ -56,14 +58,15 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     // firewalls and virtual networks"), and Event Grid dead-letters undeliverable events into
     // this account as a trusted service with its system-assigned identity — so it is "selected
     // networks" with none selected, the trusted-services bypass, and a resource instance rule
-    // naming the one system topic. No IP range, no virtual network rule: nothing on the
-    // internet reaches the data, whatever token it holds.
+    // naming the one system topic. No virtual network rule, and no IP range but the docking
+    // stations' own (uploaderIpRanges, empty by default): nothing else on the internet reaches
+    // the data, whatever token it holds.
     publicNetworkAccess: 'Enabled'
     networkAcls: privateNetwork
       ? {
           defaultAction: 'Deny'
           bypass: 'AzureServices'
-          ipRules: []
+          ipRules: map(uploaderIpRanges, range => { value: range, action: 'Allow' })
           virtualNetworkRules: []
           resourceAccessRules: [{ tenantId: tenant().tenantId, resourceId: resourceId('Microsoft.EventGrid/systemTopics', eventGridTopicName) }]
         }

@@ -82,7 +82,11 @@ export function checkPublicAccessClosed(files: Files): string[] {
   const acls = squash(propertyPath(evidence?.body ?? "", "properties.networkAcls"));
   const privateBranch = /^privateNetwork \? \{(.*?)\} : \{/.exec(acls)?.[1] ?? "";
   if (!/defaultAction: 'Deny'/.test(privateBranch)) problems.push("evidence storage: firewall default is not Deny when private");
-  if (!/ipRules: \[\]/.test(privateBranch) || !/virtualNetworkRules: \[\]/.test(privateBranch)) problems.push("evidence storage: the private firewall lets IP ranges or networks in");
+  // IP ranges: the docking stations' own parameter only; networks: none.
+  if (!/ipRules: map\(uploaderIpRanges, range => \{ value: range, action: 'Allow' \}\) /.test(privateBranch) || !/virtualNetworkRules: \[\]/.test(privateBranch))
+    problems.push("evidence storage: the private firewall lets IP ranges (other than uploaderIpRanges) or networks in");
+  if (params(files.get(EVIDENCE) ?? "").get("uploaderIpRanges")?.defaultValue !== "[]" || params(files.get(MAIN) ?? "").get("uploaderIpRanges")?.defaultValue !== "[]")
+    problems.push("uploaderIpRanges does not default to none");
   if (!/bypass: 'AzureServices'/.test(privateBranch)) problems.push("evidence storage: no trusted-services bypass (Event Grid dead-lettering)");
   if (!/resourceAccessRules: \[\{ tenantId: tenant\(\)\.tenantId, resourceId: resourceId\('Microsoft\.EventGrid\/systemTopics', eventGridTopicName\) \}\]/.test(privateBranch))
     problems.push("evidence storage: the resource instance rule does not name the Event Grid system topic");

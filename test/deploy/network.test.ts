@@ -92,7 +92,8 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["Cosmos public", COSMOS, "publicNetworkAccess: privateNetwork ? 'Disabled' : 'Enabled'", "publicNetworkAccess: 'Enabled'"],
     ["Service Bus public", SERVICE_BUS, "publicNetworkAccess: privateNetwork ? 'Disabled' : 'Enabled'", "publicNetworkAccess: 'Enabled'"],
     ["evidence firewall open", EVIDENCE, "          defaultAction: 'Deny'", "          defaultAction: 'Allow'"],
-    ["evidence lets an IP range in", EVIDENCE, "          ipRules: []", "          ipRules: [{ value: '0.0.0.0/0', action: 'Allow' }]"],
+    ["evidence lets an IP range in", EVIDENCE, "          ipRules: map(uploaderIpRanges, range => { value: range, action: 'Allow' })", "          ipRules: [{ value: '0.0.0.0/0', action: 'Allow' }]"],
+    ["docks allowed by default", MAIN, "param uploaderIpRanges array = []", "param uploaderIpRanges array = ['0.0.0.0/0']"],
     ["no trusted topic", EVIDENCE, "          resourceAccessRules: [{ tenantId: tenant().tenantId, resourceId: resourceId('Microsoft.EventGrid/systemTopics', eventGridTopicName) }]\n", ""],
     ["no trusted services", EVIDENCE, "          bypass: 'AzureServices'", "          bypass: 'None'"],
     ["Service Bus rules always public", SERVICE_BUS, "    publicNetworkAccess: 'Disabled'\n    defaultAction: 'Deny'", "    publicNetworkAccess: 'Enabled'\n    defaultAction: 'Deny'"],
@@ -104,7 +105,7 @@ describe("each check catches the mistake it is for (templates mutated in memory)
       "resource networkRules 'Microsoft.ServiceBus/namespaces/networkRuleSets@2024-01-01' = if (privateNetwork) {",
       "resource networkRules 'Microsoft.ServiceBus/namespaces/networkRuleSets@2024-01-01' = if (false) {",
     ],
-    ["another topic through the firewall", MAIN, "    eventGridTopicName: eventGridTopicName\n    customerManagedKey", "    eventGridTopicName: 'evgt-other'\n    customerManagedKey"],
+    ["another topic through the firewall", MAIN, "    eventGridTopicName: eventGridTopicName\n    uploaderIpRanges", "    eventGridTopicName: 'evgt-other'\n    uploaderIpRanges"],
   ])("public access: %s", (_what, file, search, replacement) => {
     expect(checkPublicAccessClosed(mutate(files, file, search, replacement))).not.toEqual([]);
   });
