@@ -157,7 +157,7 @@ resource roleAssignmentChanges 'Microsoft.Insights/activityLogAlerts@2020-10-01'
 var reconcileSummary = 'reconcile finished: recordings re-announced or rebuilt'
 var waitingTooLongQuery = 'AppTraces | where Message has "${reconcileSummary}" | extend entry = parse_json(Message) | where tostring(entry.message) == "${reconcileSummary}" and toint(entry.stuck) > 0 | project TimeGenerated, stuck = toint(entry.stuck), reemitted = toint(entry.reemitted), operationId = tostring(entry.operationId)'
 
-resource recordingsWaitingTooLong 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = {
+resource recordingsWaitingTooLong 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
   name: 'custody-recordings-waiting-too-long-${token}'
   location: resourceGroup().location
   tags: tags
@@ -167,6 +167,9 @@ resource recordingsWaitingTooLong 'Microsoft.Insights/scheduledQueryRules@2021-0
     severity: 2
     enabled: true
     scopes: [workspaceId]
+    // On a fresh workspace AppTraces holds no rows until the apps first log; creating the rule
+    // would otherwise fail query validation and the first deployment with it.
+    skipQueryValidation: true
     evaluationFrequency: 'PT30M'
     windowSize: 'PT1H'
     criteria: {

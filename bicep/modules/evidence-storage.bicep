@@ -71,7 +71,7 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
           resourceAccessRules: [{ tenantId: tenant().tenantId, resourceId: resourceId('Microsoft.EventGrid/systemTopics', eventGridTopicName) }]
         }
       : { defaultAction: 'Allow', bypass: 'AzureServices' }
-    // Regulated option (customerManagedKeys): the account key is wrapped with the tenant's key in
+    // Regulated option (customerManagedEncryption): the account key is wrapped with the tenant's key in
     // Key Vault, read with a user-assigned identity, and every blob is encrypted twice (service +
     // infrastructure layer). Infrastructure encryption can only be chosen when the account is
     // created.

@@ -1,4 +1,4 @@
-// Regulated option customerManagedKeys: the tenant's own key, in a Key Vault it controls, wraps
+// Regulated option customerManagedEncryption: the tenant's own key, in a Key Vault it controls, wraps
 // the evidence account's and the Cosmos DB account's data keys. Revoking the key (or the
 // identity's role) makes the data unreadable — to everyone, Microsoft included.
 // - Key Vault with RBAC authorization, soft delete (90 days) and purge protection: both are

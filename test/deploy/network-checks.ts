@@ -319,6 +319,9 @@ export function checkAlerts(files: Files, reconcile: ReconcileLog): string[] {
   if (!/toint\(entry\.stuck\) > 0/.test(query) || !query.startsWith("AppTraces")) problems.push("the waiting-too-long query does not count stuck recordings in AppTraces");
   const rule = declared.find((d) => d.type === "Microsoft.Insights/scheduledQueryRules");
   if (!rule || !/query: waitingTooLongQuery/.test(rule.body)) problems.push("no scheduled query alert runs the waiting-too-long query");
+  // AppTraces is empty until the apps first log: validating the query would fail the first deployment.
+  else if (squash(propertyPath(rule.body, "properties.skipQueryValidation")) !== "true")
+    problems.push("the waiting-too-long rule validates its query against a workspace that has no AppTraces rows yet");
   return problems;
 }
 

@@ -200,6 +200,7 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["role removals unwatched", ALERTS, "'Microsoft.Authorization/roleAssignments/delete'", "'Microsoft.Authorization/roleAssignments/read'"],
     ["query for a line nobody writes", ALERTS, "var reconcileSummary = 'reconcile finished: recordings re-announced or rebuilt'", "var reconcileSummary = 'reconcile: recordings stuck'"],
     ["query ignores the count", ALERTS, "toint(entry.stuck) > 0", "toint(entry.reemitted) > 0"],
+    ["query validated on an empty workspace", ALERTS, "    skipQueryValidation: true\n", ""],
   ])("alerts: %s", (_what, file, search, replacement) => {
     expect(checkAlerts(mutate(files, file, search, replacement), reconcile)).not.toEqual([]);
   });
