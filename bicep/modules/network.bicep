@@ -4,12 +4,13 @@
 // which also creates the private DNS zones and links them here).
 //
 // Flex Consumption integrates through a subnet delegated to Microsoft.App/environments (not
-// Microsoft.Web/serverFarms as on other plans; Flex runs on Container Apps infrastructure),
-// used by nothing else — no private endpoints, no other delegation. Each scaled-out instance
-// takes an address from it, so each app's subnet is a /24: room for maximumInstanceCount up to
-// ~250 with headroom for platform upgrades (a /27 is the smallest the platform accepts).
-// The same delegation and layout: Azure-Samples/serverless-chat-langchainjs infra/app/vnet.bicep.
-//
+// Microsoft.Web/serverFarms as on other plans: "The subnet delegation required by Flex
+// Consumption apps is Microsoft.App/environments", Flex Consumption plan docs, Considerations),
+// used by nothing else — no private endpoints, no other delegation. Scaled-out instances take
+// addresses from it; a /24 per app leaves room for maximumInstanceCount with headroom
+// (Microsoft's Flex quickstart, Azure-Samples/functions-quickstart-typescript-azd
+// infra/app/vnet.bicep, uses a /26; Container Apps environments, which Flex runs on, need at
+// least a /27).
 // Two app subnets rather than one: the media app runs the code that parses untrusted video,
 // and its own subnet is where a network security group or an egress firewall can hold it to
 // less than the core app.

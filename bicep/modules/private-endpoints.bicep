@@ -1,6 +1,7 @@
 // Private endpoints for everything the apps reach, in the private profile: the evidence account
 // (blob — the only service the apps use there), both host storage accounts (blob, queue and
-// table: the Functions host's storage services; Flex Consumption keeps no file share), Cosmos DB
+// table: the Functions host's storage services, as Microsoft's Flex quickstarts do; Flex
+// Consumption keeps no file share), Cosmos DB
 // (Sql) and Service Bus (namespace). Each endpoint registers its address in the private DNS zone
 // of its sub-resource, linked to the virtual network, so the apps keep using each service's own
 // host name (the settings do not change between profiles) and resolve it to a private address.
