@@ -11,6 +11,7 @@
 // (Microsoft's Flex quickstart, Azure-Samples/functions-quickstart-typescript-azd
 // infra/app/vnet.bicep, uses a /26; Container Apps environments, which Flex runs on, need at
 // least a /27).
+//
 // Two app subnets rather than one: the media app runs the code that parses untrusted video,
 // and its own subnet is where a network security group or an egress firewall can hold it to
 // less than the core app.
