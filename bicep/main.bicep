@@ -67,6 +67,49 @@ param cosmosServerless bool = true
 @description('Days of Log Analytics retention.')
 param logRetentionDays int = 90
 
+// ---- Network, audit logs and regulated-tenant options (docs/deploy.md: "Private by default",
+// ---- "Audit logs and alerts", "Options for regulated tenants") ----------------------------
+
+@allowed(['private', 'public-trial'])
+@description('private: VNet-integrated apps, private endpoints for every data service, no public data endpoint, Service Bus Premium. public-trial: public endpoints (Entra ID still required everywhere), Service Bus Standard — for a trial without a network to deploy from, never for evidence.')
+param networkProfile string = 'private'
+
+@description('Address space of the private profile\'s virtual network (a /16; three /24 subnets are cut from its first three /24s).')
+param vnetAddressPrefix string = '10.60.0.0/16'
+
+@description('Private profile: CIDR ranges allowed to reach the apps\' deployment (scm) endpoint — the egress addresses of the runner that runs `azd deploy`. Empty = none.')
+param deploymentAllowedIpRanges array = []
+
+@description('Private profile: public CIDR ranges of docking stations that upload to the evidence account over the internet instead of through its private endpoint. Empty = none.')
+param uploaderIpRanges array = []
+
+@minValue(365)
+@maxValue(4383)
+@description('Days the audit tables (blob access, Cosmos DB, Service Bus, Event Grid, Key Vault, activity log, app traces) are kept, interactive and long-term together: at least a year; by default as long as the originals.')
+param auditRetentionDays int = 2557
+
+@description('Send the subscription\'s activity log (role assignments, policy and lock changes) to the workspace. Turn off where the subscription already exports it elsewhere.')
+param exportActivityLog bool = true
+
+@description('Email addresses told of every alert. Empty = alerts show in the portal only.')
+param alertEmailAddresses array = []
+
+@description('Regulated option: customer-managed keys (Key Vault with purge protection) for the evidence account (plus infrastructure encryption) and Cosmos DB. Only when those accounts are created.')
+param customerManagedEncryption bool = false
+
+@description('Regulated option: a CanNotDelete lock on the evidence account.')
+param evidenceDeleteLock bool = false
+
+@description('Regulated option: Defender for Storage malware scanning of every upload to the evidence account.')
+param malwareScanningOnUpload bool = false
+
+@minValue(-1)
+@description('Cap on the GB scanned per month (-1 = no cap).')
+param malwareScanningCapGBPerMonth int = 5000
+
+@description('Regulated option: zone redundancy for the host storage accounts, Cosmos DB, Service Bus (Premium) and the Flex Consumption plans (the evidence account is ZRS already).')
+param zoneRedundant bool = false
+
 var tags = { 'azd-env-name': environmentName, application: 'custody' }
 // Short, stable, unique per subscription + environment + region: storage account names are global.
 var token = toLower(uniqueString(subscription().id, environmentName, location))
@@ -75,6 +118,12 @@ var token = toLower(uniqueString(subscription().id, environmentName, location))
 // topics, subscriptions and rules are created from it, so a name cannot drift.
 var topology = loadJsonContent('../topology/servicebus.json')
 var roles = loadJsonContent('roles.json')
+var privateNetwork = networkProfile == 'private'
+// Named here because the evidence account's firewall lets this one system topic through.
+var eventGridTopicName = 'evgt-custody-${token}'
+// The customer-managed key (customerManagedEncryption), and what the encrypted accounts are told of it.
+var encryptionKeyName = 'custody-evidence'
+var customerManagedKey = customerManagedEncryption ? { identityId: keys.outputs.identityId, vaultName: keys.outputs.vaultName, keyName: encryptionKeyName } : {}
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-custody-${environmentName}'
@@ -113,11 +162,14 @@ module evidenceStorage 'modules/evidence-storage.bicep' = {
     originalsPolicyLocked: originalsPolicyLocked
     appPrincipalId: identities.outputs.appPrincipalId
     mediaPrincipalId: identities.outputs.mediaPrincipalId
-    eventGridPrincipalId: identities.outputs.eventGridPrincipalId
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
     uploaderPrincipalIds: uploaderPrincipalIds
     roles: roles
+    privateNetwork: privateNetwork
+    eventGridTopicName: eventGridTopicName
+    uploaderIpRanges: uploaderIpRanges
+    customerManagedKey: customerManagedKey
   }
 }
 
@@ -132,6 +184,8 @@ module hostStorage 'modules/host-storage.bicep' = {
     accountNamePrefix: 'stcustodyfn'
     hostedAppPrincipalId: identities.outputs.appPrincipalId
     roles: roles
+    privateNetwork: privateNetwork
+    zoneRedundant: zoneRedundant
   }
 }
 
@@ -145,6 +199,8 @@ module mediaHostStorage 'modules/host-storage.bicep' = {
     accountNamePrefix: 'stcustodymd'
     hostedAppPrincipalId: identities.outputs.mediaPrincipalId
     roles: roles
+    privateNetwork: privateNetwork
+    zoneRedundant: zoneRedundant
   }
 }
 
@@ -159,10 +215,13 @@ module serviceBus 'modules/servicebus.bicep' = {
     messageTimeToLive: messageTimeToLive
     appAccess: loadJsonContent('service-bus-access.json')
     principalIds: { core: identities.outputs.appPrincipalId, media: identities.outputs.mediaPrincipalId }
-    eventGridPrincipalId: identities.outputs.eventGridPrincipalId
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
     roles: roles
+    // Private endpoints need Premium; Standard only in the trial profile.
+    skuName: privateNetwork ? 'Premium' : 'Standard'
+    privateNetwork: privateNetwork
+    zoneRedundant: zoneRedundant
   }
 }
 
@@ -177,6 +236,9 @@ module cosmos 'modules/cosmos.bicep' = {
     // The core app's identity only: the media app has no index access of any kind.
     appPrincipalId: identities.outputs.appPrincipalId
     operatorPrincipalId: principalId
+    privateNetwork: privateNetwork
+    zoneRedundant: zoneRedundant
+    customerManagedKey: customerManagedKey
   }
 }
 
@@ -206,9 +268,15 @@ module functions 'modules/functions.bicep' = {
     // The evidence events' CloudEvents `source`: names this deployment, so consumers fed by several tell them apart.
     eventSource: '/custody/${environmentName}'
     applicationInsightsName: monitoring.outputs.applicationInsightsName
+    privateNetwork: privateNetwork
+    coreAppSubnetId: privateNetwork ? network.outputs.coreAppSubnetId : ''
+    mediaAppSubnetId: privateNetwork ? network.outputs.mediaAppSubnetId : ''
+    deploymentAllowedIpRanges: deploymentAllowedIpRanges
+    zoneRedundant: zoneRedundant
   }
-  // The host starts as soon as the code lands; every role it needs must exist by then.
-  dependsOn: [evidenceStorage, hostStorage, mediaHostStorage, serviceBus, cosmos, monitoring]
+  // The host starts as soon as the code lands; every role it needs — and, when private, every
+  // private endpoint it reaches its services through — must exist by then.
+  dependsOn: [evidenceStorage, hostStorage, mediaHostStorage, serviceBus, cosmos, monitoring, privateEndpoints]
 }
 
 module eventGrid 'modules/eventgrid.bicep' = {
@@ -217,15 +285,94 @@ module eventGrid 'modules/eventgrid.bicep' = {
   params: {
     location: location
     tags: tags
-    token: token
     evidenceStorageName: evidenceStorage.outputs.accountName
-    deadLetterContainerName: evidenceStorage.outputs.eventDeadLetterContainerName
     serviceBusNamespaceName: serviceBus.outputs.namespaceName
-    eventGridIdentityName: identities.outputs.eventGridIdentityName
+    topicName: eventGridTopicName
+    roles: roles
   }
-  // Delivery with the topic's identity needs its Sender role on blob-created and its blob role on
-  // the dead-letter container before the subscription is created (Event Grid checks on create).
+  // The queue and the dead-letter container must exist: the topic's identity is granted on them.
   dependsOn: [serviceBus, evidenceStorage]
+}
+
+// ---- Private profile: network and private endpoints ----------------------------------------
+
+module network 'modules/network.bicep' = if (privateNetwork) {
+  name: 'network'
+  scope: rg
+  params: { location: location, tags: tags, token: token, addressPrefix: vnetAddressPrefix }
+}
+
+module privateEndpoints 'modules/private-endpoints.bicep' = if (privateNetwork) {
+  name: 'private-endpoints'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    vnetId: network.outputs.vnetId
+    subnetId: network.outputs.privateEndpointSubnetId
+    evidenceStorageName: evidenceStorage.outputs.accountName
+    coreHostStorageName: hostStorage.outputs.accountName
+    mediaHostStorageName: mediaHostStorage.outputs.accountName
+    cosmosAccountName: cosmos.outputs.accountName
+    cosmosAccountEndpoint: cosmos.outputs.accountEndpoint
+    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+  }
+}
+
+// ---- Audit logs and alerts ---------------------------------------------------------------
+
+module diagnostics 'modules/diagnostics.bicep' = {
+  name: 'diagnostics'
+  scope: rg
+  params: {
+    workspaceName: monitoring.outputs.workspaceName
+    evidenceStorageName: evidenceStorage.outputs.accountName
+    hostStorageNames: [hostStorage.outputs.accountName, mediaHostStorage.outputs.accountName]
+    cosmosAccountName: cosmos.outputs.accountName
+    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    serviceBusPremium: privateNetwork
+    eventGridTopicName: eventGrid.outputs.systemTopicName
+    keyVaultName: customerManagedEncryption ? keys.outputs.vaultName : ''
+    auditRetentionDays: auditRetentionDays
+  }
+}
+
+module activityLog 'modules/activity-log.bicep' = if (exportActivityLog) {
+  name: 'activity-log-${environmentName}'
+  params: { name: 'custody-${environmentName}', workspaceId: monitoring.outputs.workspaceId }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    tags: tags
+    token: token
+    workspaceId: monitoring.outputs.workspaceId
+    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    eventGridTopicName: eventGrid.outputs.systemTopicName
+    emailAddresses: alertEmailAddresses
+  }
+}
+
+// ---- Options for regulated tenants -------------------------------------------------------
+
+module keys 'modules/keys.bicep' = if (customerManagedEncryption) {
+  name: 'keys'
+  scope: rg
+  params: { location: location, tags: tags, token: token, roles: roles, keyName: encryptionKeyName }
+}
+
+module evidenceProtection 'modules/evidence-protection.bicep' = if (evidenceDeleteLock || malwareScanningOnUpload) {
+  name: 'evidence-protection'
+  scope: rg
+  params: {
+    evidenceStorageName: evidenceStorage.outputs.accountName
+    deleteLock: evidenceDeleteLock
+    malwareScanning: malwareScanningOnUpload
+    malwareScanningCapGBPerMonth: malwareScanningCapGBPerMonth
+  }
 }
 
 // Outputs are names and endpoints only — nothing here is a secret (azd stores outputs in .azure/).

@@ -11,6 +11,21 @@ param serverless bool
 param autoscaleMaxThroughput int = 4000
 param appPrincipalId string
 param operatorPrincipalId string
+@description('Private profile: public network access disabled; the core app comes in through the account\'s private endpoint (Sql).')
+param privateNetwork bool
+@description('Replicas across availability zones in the account\'s region (settable only when the region is added, i.e. at creation).')
+param zoneRedundant bool = false
+@description('Customer-managed key (keys.bicep): { identityId, vaultName, keyName }, or {} for service-managed keys. Only at account creation.')
+param customerManagedKey object = {}
+
+resource encryptionVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = if (!empty(customerManagedKey)) {
+  name: customerManagedKey.?vaultName ?? 'none'
+}
+
+resource encryptionKey 'Microsoft.KeyVault/vaults/keys@2023-07-01' existing = if (!empty(customerManagedKey)) {
+  parent: encryptionVault
+  name: customerManagedKey.?keyName ?? 'none'
+}
 
 // The defaults of CUSTODY_COSMOS_DATABASE / CUSTODY_COSMOS_CONTAINER (shared/settings.ts); the
 // functions module sets both settings from these outputs.
@@ -25,6 +40,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
   location: location
   tags: tags
   kind: 'GlobalDocumentDB'
+  identity: empty(customerManagedKey) ? null : { type: 'UserAssigned', userAssignedIdentities: { '${customerManagedKey.identityId}': {} } }
   properties: {
     databaseAccountOfferType: 'Standard'
     // Entra ID only: account keys cannot read or write data.
@@ -34,9 +50,14 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
     consistencyPolicy: { defaultConsistencyLevel: 'Session' }
-    locations: [{ locationName: location, failoverPriority: 0, isZoneRedundant: false }]
+    locations: [{ locationName: location, failoverPriority: 0, isZoneRedundant: zoneRedundant }]
     capabilities: serverless ? [{ name: 'EnableServerless' }] : []
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetwork ? 'Disabled' : 'Enabled'
+    // Regulated option: data encrypted with the tenant's key, read with the user-assigned
+    // identity named as the default identity. Cosmos DB accepts a key only when the account is
+    // created.
+    keyVaultKeyUri: empty(customerManagedKey) ? null : encryptionKey.properties.keyUri
+    defaultIdentity: empty(customerManagedKey) ? null : 'UserAssignedIdentity=${customerManagedKey.identityId}'
   }
 }
 

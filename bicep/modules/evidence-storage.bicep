@@ -14,11 +14,18 @@ param skuName string = 'Standard_ZRS'
 param appPrincipalId string
 @description('The media app\'s identity: transcode and thumbnail read originals through signed URLs and write renditions.')
 param mediaPrincipalId string
-param eventGridPrincipalId string
 param operatorPrincipalId string
 param operatorPrincipalType string
 param uploaderPrincipalIds array
 param roles object
+@description('Private profile: the public endpoint refuses every network (firewall default Deny, no IP or network rules); the apps come in through the blob private endpoint, and only the Event Grid system topic named below, as a trusted service with its managed identity, may write dead-lettered events.')
+param privateNetwork bool
+@description('Name of the Event Grid system topic on this account (eventgrid.bicep): the one resource instance let through the firewall.')
+param eventGridTopicName string
+@description('Private profile: public address ranges (CIDR) of docking stations that upload over the internet rather than through the private endpoint (VPN/ExpressRoute). Empty = none.')
+param uploaderIpRanges array = []
+@description('Customer-managed key (keys.bicep): { identityId, vaultName, keyName }, or {} for Microsoft-managed keys.')
+param customerManagedKey object = {}
 
 // Container names the code uses: ORIGINALS (local/stack.ts, CUSTODY_ACCEPTED_CONTAINERS),
 // DERIVED_CONTAINER (shared/ports/blob-store.ts), AUDIT_CONTAINER (cli/audit-log.ts),
@@ -35,6 +42,7 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   tags: tags
   kind: 'StorageV2'
   sku: { name: skuName }
+  identity: empty(customerManagedKey) ? null : { type: 'UserAssigned', userAssignedIdentities: { '${customerManagedKey.identityId}': {} } }
   properties: {
     accessTier: 'Hot'
     allowSharedKeyAccess: false
@@ -45,9 +53,43 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     supportsHttpsTrafficOnly: true
     // Version-level WORM is not supported with a hierarchical namespace.
     isHnsEnabled: false
+    // Private: the public endpoint stays *enabled* but refuses every network. Storage ignores
+    // its firewall exceptions when public network access is Disabled ("Configure Azure Storage
+    // firewalls and virtual networks"), and Event Grid dead-letters undeliverable events into
+    // this account as a trusted service with its system-assigned identity — so it is "selected
+    // networks" with none selected, the trusted-services bypass, and a resource instance rule
+    // naming the one system topic. No virtual network rule, and no IP range but the docking
+    // stations' own (uploaderIpRanges, empty by default): nothing else on the internet reaches
+    // the data, whatever token it holds.
     publicNetworkAccess: 'Enabled'
-    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+    networkAcls: privateNetwork
+      ? {
+          defaultAction: 'Deny'
+          bypass: 'AzureServices'
+          ipRules: map(uploaderIpRanges, range => { value: range, action: 'Allow' })
+          virtualNetworkRules: []
+          resourceAccessRules: [{ tenantId: tenant().tenantId, resourceId: resourceId('Microsoft.EventGrid/systemTopics', eventGridTopicName) }]
+        }
+      : { defaultAction: 'Allow', bypass: 'AzureServices' }
+    // Regulated option (customerManagedEncryption): the account key is wrapped with the tenant's key in
+    // Key Vault, read with a user-assigned identity, and every blob is encrypted twice (service +
+    // infrastructure layer). Infrastructure encryption can only be chosen when the account is
+    // created.
+    encryption: empty(customerManagedKey)
+      ? null
+      : {
+          requireInfrastructureEncryption: true
+          keySource: 'Microsoft.Keyvault'
+          identity: { userAssignedIdentity: customerManagedKey.identityId }
+          // The versionless key: the account follows the key's rotations.
+          keyvaultproperties: { keyvaulturi: encryptionVault.properties.vaultUri, keyname: customerManagedKey.keyName }
+          services: { blob: { enabled: true, keyType: 'Account' }, file: { enabled: true, keyType: 'Account' } }
+        }
   }
+}
+
+resource encryptionVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = if (!empty(customerManagedKey)) {
+  name: customerManagedKey.?vaultName ?? 'none'
 }
 
 resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
@@ -203,17 +245,8 @@ resource mediaSignsReadUrls 'Microsoft.Authorization/roleAssignments@2022-04-01'
   }
 }
 
-// ---- Event Grid: dead-letter undeliverable events -----------------------------------------
-
-resource eventGridWritesDeadLetters 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(eventDeadLetter.id, eventGridPrincipalId, roles.storageBlobDataContributor)
-  scope: eventDeadLetter
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
-    principalId: eventGridPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
+// Event Grid's role on event-deadletter is granted in eventgrid.bicep, to the system topic's own
+// (system-assigned) identity.
 
 // ---- Docking stations / upload services: add recordings to originals ----------------------
 

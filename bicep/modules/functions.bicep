@@ -37,6 +37,14 @@ param cosmosContainerName string
 param applicationInsightsName string
 @description('CloudEvents source of the evidence events (CUSTODY_EVENT_SOURCE), e.g. /custody/<environment>.')
 param eventSource string
+@description('Private profile (network.bicep): each app joins its own subnet (Flex Consumption VNet integration), the sites refuse every inbound caller, and the deployment (scm) endpoint accepts only deploymentAllowedIpRanges.')
+param privateNetwork bool
+param coreAppSubnetId string = ''
+param mediaAppSubnetId string = ''
+@description('CIDR ranges allowed to reach the apps\' deployment (scm) endpoint in the private profile: the egress addresses of whatever runs `azd deploy`. Empty = nobody (deploy from the trial profile or open it for a release).')
+param deploymentAllowedIpRanges array = []
+@description('Flex Consumption zone redundancy: instances spread across availability zones.')
+param zoneRedundant bool = false
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: appIdentityName
@@ -66,6 +74,20 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
 
+// The deployment endpoint's allow-list (the private profile).
+var scmAllowRules = [for (range, i) in deploymentAllowedIpRanges: { name: 'deploy-${i}', ipAddress: range, action: 'Allow', priority: 100 + i }]
+
+// Inbound access in the private profile: no function is HTTP-triggered, so the site itself
+// refuses every caller, and the scm site — where azd publishes the package — only the ranges
+// above. The trial profile leaves both open (Entra ID still guards publishing: basic-auth
+// publishing credentials are off below).
+var inboundRestrictions = {
+  ipSecurityRestrictionsDefaultAction: privateNetwork ? 'Deny' : 'Allow'
+  scmIpSecurityRestrictionsDefaultAction: privateNetwork ? 'Deny' : 'Allow'
+  scmIpSecurityRestrictionsUseMain: false
+  scmIpSecurityRestrictions: privateNetwork ? scmAllowRules : []
+}
+
 var clientId = appIdentity.properties.clientId
 var mediaClientId = mediaIdentity.properties.clientId
 
@@ -77,7 +99,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   tags: tags
   kind: 'functionapp'
   sku: { tier: 'FlexConsumption', name: 'FC1' }
-  properties: { reserved: true }
+  properties: { reserved: true, zoneRedundant: zoneRedundant }
 }
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
@@ -93,10 +115,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
-    siteConfig: {
-      minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-    }
+    // Flex Consumption VNet integration: all outbound traffic goes through the subnet, so the
+    // services' private endpoints answer the app's calls.
+    virtualNetworkSubnetId: privateNetwork ? coreAppSubnetId : null
+    siteConfig: union({ minTlsVersion: '1.2', ftpsState: 'Disabled' }, inboundRestrictions)
     functionAppConfig: {
       deployment: {
         storage: {
@@ -189,7 +211,7 @@ resource mediaPlan 'Microsoft.Web/serverfarms@2024-04-01' = {
   tags: tags
   kind: 'functionapp'
   sku: { tier: 'FlexConsumption', name: 'FC1' }
-  properties: { reserved: true }
+  properties: { reserved: true, zoneRedundant: zoneRedundant }
 }
 
 resource mediaApp 'Microsoft.Web/sites@2024-04-01' = {
@@ -205,10 +227,8 @@ resource mediaApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: mediaPlan.id
     httpsOnly: true
-    siteConfig: {
-      minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-    }
+    virtualNetworkSubnetId: privateNetwork ? mediaAppSubnetId : null
+    siteConfig: union({ minTlsVersion: '1.2', ftpsState: 'Disabled' }, inboundRestrictions)
     functionAppConfig: {
       deployment: {
         storage: {

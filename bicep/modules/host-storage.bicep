@@ -12,6 +12,10 @@ param accountNamePrefix string
 @description('The identity of the one app this account hosts.')
 param hostedAppPrincipalId string
 param roles object
+@description('Private profile: no public endpoint at all — the app reaches this account through its private endpoints (private-endpoints.bicep).')
+param privateNetwork bool
+@description('Zone-redundant storage (ZRS) instead of locally redundant (LRS).')
+param zoneRedundant bool = false
 
 var deploymentContainerName = 'app-package'
 
@@ -20,7 +24,7 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   location: location
   tags: tags
   kind: 'StorageV2'
-  sku: { name: 'Standard_LRS' }
+  sku: { name: zoneRedundant ? 'Standard_ZRS' : 'Standard_LRS' }
   properties: {
     accessTier: 'Hot'
     allowSharedKeyAccess: false
@@ -29,8 +33,10 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
-    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+    // No Azure service needs to reach a host account from outside, so private means no public
+    // endpoint and no firewall exception. (The trial profile keeps the public endpoint.)
+    publicNetworkAccess: privateNetwork ? 'Disabled' : 'Enabled'
+    networkAcls: { defaultAction: privateNetwork ? 'Deny' : 'Allow', bypass: privateNetwork ? 'None' : 'AzureServices' }
   }
 }
 

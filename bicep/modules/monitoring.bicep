@@ -59,3 +59,5 @@ resource mediaPublishesTelemetry 'Microsoft.Authorization/roleAssignments@2022-0
 // The name only: the functions module reads the connection string from the resource itself, so
 // it never appears in deployment outputs.
 output applicationInsightsName string = appInsights.name
+output workspaceName string = workspace.name
+output workspaceId string = workspace.id

@@ -19,13 +19,18 @@ param messageTimeToLive string
 param appAccess object
 @description('Principal id of each app identity, by the `identity` names service-bus-access.json uses: { core: …, media: … }.')
 param principalIds object
-param eventGridPrincipalId string
 param operatorPrincipalId string
 param operatorPrincipalType string
 param roles object
 @allowed(['Standard', 'Premium'])
-@description('Standard: 256 KB messages, shared capacity. Premium: 100 MB messages, dedicated capacity, private endpoints.')
+@description('Standard: 256 KB messages, shared capacity, public endpoint only (the trial profile). Premium: 100 MB messages, dedicated capacity, private endpoints (the private profile).')
 param skuName string = 'Standard'
+@description('Premium messaging units (1, 2, 4, 8 or 16).')
+param premiumMessagingUnits int = 1
+@description('Private profile: public network access disabled; the apps come in through the namespace\'s private endpoint and Event Grid as a trusted service (network rule set below). Needs Premium.')
+param privateNetwork bool
+@description('Zone redundancy (Premium): replicas in three availability zones.')
+param zoneRedundant bool = false
 
 var config = topology.UserConfig.Namespaces[0]
 var queueConfigs = contains(config, 'Queues') ? config.Queues : []
@@ -35,12 +40,29 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   name: 'sb-custody-${token}'
   location: location
   tags: tags
-  sku: { name: skuName, tier: skuName }
+  sku: skuName == 'Premium' ? { name: 'Premium', tier: 'Premium', capacity: premiumMessagingUnits } : { name: skuName, tier: skuName }
   properties: {
     // Entra ID only: no SAS keys, no connection strings that could leak.
     disableLocalAuth: true
     minimumTlsVersion: '1.2'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetwork ? 'Disabled' : 'Enabled'
+    zoneRedundant: skuName == 'Premium' && zoneRedundant
+  }
+}
+
+// Private: no public access, default Deny, no IP or network rules — and the trusted-services
+// exception, through which Event Grid delivers BlobCreated events with its system topic's
+// system-assigned identity (Service Bus "Trusted Microsoft services": Event Grid, with a
+// system-assigned identity holding Data Sender, the subscription delivering with it).
+resource networkRules 'Microsoft.ServiceBus/namespaces/networkRuleSets@2024-01-01' = if (privateNetwork) {
+  parent: namespace
+  name: 'default'
+  properties: {
+    publicNetworkAccess: 'Disabled'
+    defaultAction: 'Deny'
+    trustedServiceAccessEnabled: true
+    ipRules: []
+    virtualNetworkRules: []
   }
 }
 
@@ -113,23 +135,8 @@ resource appTopicRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [f
   dependsOn: [topics]
 }]
 
-// ---- Event Grid: send BlobCreated events to the blob-created queue, nothing else ----------
-
-resource blobCreatedQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
-  parent: namespace
-  name: 'blob-created'
-}
-
-resource eventGridSendsBlobCreated 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(blobCreatedQueue.id, eventGridPrincipalId, roles.serviceBusDataSender)
-  scope: blobCreatedQueue
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
-    principalId: eventGridPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-  dependsOn: [queues]
-}
+// Event Grid's Send on blob-created is granted in eventgrid.bicep, to the system topic's own
+// (system-assigned) identity: the trusted-services exception recognises that identity only.
 
 // ---- The operator: `custody dlq list|peek|redrive|purge` and `reconcile` -------------------
 // They receive from dead-letter queues, send (redrive, reconcile) to any entity, and read

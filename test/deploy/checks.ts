@@ -42,6 +42,7 @@ export const KNOWN_ROLES: Record<string, string> = {
   serviceBusDataSender: "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
   serviceBusDataOwner: "090c5cfd-751d-490a-894a-3ce6f1109419",
   monitoringMetricsPublisher: "3913510d-42f4-4e42-8a64-420c390055eb",
+  keyVaultCryptoServiceEncryptionUser: "e147488a-f6f5-4113-8e2d-b22465e65bf6",
 };
 
 /** Roles that grant management or role-assignment rights: never assigned by these templates. */
@@ -62,7 +63,7 @@ export const APP_IDENTITIES = ["core", "media"] as const;
 export type AppIdentity = (typeof APP_IDENTITIES)[number];
 
 /** `hostedApp`: host-storage.bicep's one parameter, the identity of whichever app the account hosts (main.bicep wires each; checkAppIdentities checks it). */
-type Principal = AppIdentity | "hostedApp" | "eventGrid" | "operator" | "uploader";
+type Principal = AppIdentity | "hostedApp" | "eventGrid" | "operator" | "uploader" | "encryption";
 
 /** Per app identity: the entities its functions are triggered by (`queue blob-created`, `subscription evidence-received/hash`). */
 export type TriggersByIdentity = Record<AppIdentity, ReadonlySet<string>>;
@@ -127,6 +128,13 @@ const ALLOWED_GRANTS: AllowedGrant[] = [
   { principal: "operator", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "ledger", why: "custody reconcile reads the custody ledger" },
   { principal: "operator", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces", why: "custody dlq (runtime counts need Manage)" },
   { principal: "uploader", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "originals", why: "docks upload recordings" },
+  {
+    principal: "encryption",
+    role: "keyVaultCryptoServiceEncryptionUser",
+    scopeType: "Microsoft.KeyVault/vaults/keys",
+    file: "bicep/modules/keys.bicep",
+    why: "storage and Cosmos DB wrap their data keys with the customer-managed key",
+  },
 ];
 
 /** principalId expressions → who. `principalIds[access.identity]` (the access-file loops) names the identity per entry. */
@@ -134,7 +142,9 @@ const PRINCIPALS: Record<string, Principal> = {
   appPrincipalId: "core",
   mediaPrincipalId: "media",
   hostedAppPrincipalId: "hostedApp",
-  eventGridPrincipalId: "eventGrid",
+  // The system topic's system-assigned identity (eventgrid.bicep).
+  "topic.identity.principalId": "eventGrid",
+  "encryptionIdentity.properties.principalId": "encryption",
   operatorPrincipalId: "operator",
   uploader: "uploader",
 };

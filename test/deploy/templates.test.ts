@@ -464,7 +464,7 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ],
     ["Data Owner on evidence storage", storage, "roles.storageBlobDelegator)\n    principalId", "roles.storageBlobDataOwner)\n    principalId"],
     ["no scope (resource group)", "bicep/modules/monitoring.bicep", "  scope: appInsights\n", ""],
-    ["Event Grid sends to every queue", serviceBus, "  scope: blobCreatedQueue\n", "  scope: namespace\n"],
+    ["Event Grid sends to every queue", eventGrid, "  scope: blobCreatedQueue\n", "  scope: namespace\n"],
     ["app gets Service Bus Data Owner", serviceBus, "principalId: operatorPrincipalId", "principalId: appPrincipalId"],
     ["receiver at namespace scope", "bicep/modules/servicebus-subscription.bicep", "scope: subscriptionResource", "scope: namespace"],
   ])("role assignments: %s", (_what, file, search, replacement) => {
