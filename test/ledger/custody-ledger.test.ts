@@ -16,7 +16,7 @@ import { AzureBlobStore } from "../../shared/adapters/azure-blob-store";
 import { BlobCustodyLedger } from "../../shared/adapters/blob-custody-ledger";
 import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../../shared/adapters/cosmos-evidence-index";
 import { evidenceReadyMessageId, evidenceUpdatedMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
-import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, Rendition, StageResultMessage } from "../../shared/contracts/messages";
+import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, Rendition, RetentionCommandMessage, StageResultMessage } from "../../shared/contracts/messages";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { describeFixity } from "../../shared/evidence/fixity";
 import type { EvidenceRecord } from "../../shared/evidence/record";
@@ -24,7 +24,7 @@ import { rebuildRecord } from "../../shared/ledger/rebuild";
 import { silentLogger } from "../../shared/logging";
 import { LEDGER_CONTAINER } from "../../shared/ports/custody-ledger";
 import type { OutgoingMessage, Publisher } from "../../shared/ports/publisher";
-import { indexEvidenceReceived, indexFixityResult, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
+import { indexEvidenceReceived, indexFixityResult, indexRetentionCommand, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
 import { verifyEvidence, verifyOriginal } from "../../shared/stages/fixity-stage";
 import { digestStream } from "../../shared/stages/hash-stage";
 import { reconcile } from "../../shared/stages/reconcile-stage";
@@ -287,3 +287,42 @@ test("a message reaching an index that lost the record: the record is rebuilt fr
   await indexStageResult(hash, deps({ index: otherIndex }), context);
   expect(facts((await otherIndex.read(evidenceId))!.record)).toEqual(facts(before));
 }, 60_000);
+
+test("retention commands through the index: recorded once however often delivered, in the ledger before the record, refused ones in neither; a record lost from the index comes back with its category and holds", async () => {
+  const { evidenceId, received } = await upload("A123/cam7/retention.mp4");
+  await indexEvidenceReceived(received, deps(), context);
+  const command = (commandId: string, action: RetentionCommandMessage["action"], extra: Partial<RetentionCommandMessage>): RetentionCommandMessage => ({
+    schemaVersion: 1,
+    kind: "retention-command",
+    commandId,
+    evidenceId,
+    action,
+    reason: "required for the prosecution",
+    requestedBy: "case-management",
+    requestedAt: new Date().toISOString(),
+    source: "system",
+    ...extra,
+  });
+  const categorise = command("cms-1", "categorise", { category: "evidential", caseReference: "CASE-7" });
+  await indexRetentionCommand(categorise, deps(), context);
+  const again = await indexRetentionCommand(categorise, deps(), context);
+  expect(again.changed).toBe(false);
+  await indexRetentionCommand(command("cms-2", "hold", { caseReference: "CASE-7" }), deps(), context);
+  // Refused: nothing written anywhere.
+  await expect(indexRetentionCommand(command("cms-3", "release", { caseReference: "CASE-8" }), deps(), context)).rejects.toMatchObject({ code: "InvalidMessage", retryable: false });
+  await expect(indexRetentionCommand(command("cms-4", "categorise", { category: "forever" }), deps(), context)).rejects.toMatchObject({ code: "InvalidMessage" });
+
+  const stored = (await index.read(evidenceId))!.record;
+  expect(stored.retention).toMatchObject({ category: "evidential", disposal: "review", holds: [expect.objectContaining({ caseReference: "CASE-7", placedBy: "case-management" })] });
+  expect(stored.retention!.history.map((h) => h.commandId)).toEqual(["cms-1", "cms-2"]);
+  const entries = await ledger.read(evidenceId);
+  const applied = entries.filter((e) => e.kind === "applied" && e.message.kind === "retention-command").map((e) => e.messageId);
+  expect(applied).toEqual([`${evidenceId}:retention:cms-1`, `${evidenceId}:retention:cms-2`]);
+
+  // An index that lost the record (a fresh container): the next command heals it from the ledger first.
+  const lostIndex = new CosmosEvidenceIndex(await ensureEvidenceContainer(cosmosClient, { databaseName: "custody", containerName: `retention-healed-${Date.now()}` }));
+  await indexRetentionCommand(command("cms-5", "release", { caseReference: "CASE-7" }), deps({ index: lostIndex }), context);
+  const healed = (await lostIndex.read(evidenceId))!.record;
+  expect(healed.retention).toMatchObject({ category: "evidential", retainUntil: stored.retention!.retainUntil, holds: [] });
+  expect(healed.retention!.history.map((h) => h.commandId)).toEqual(["cms-1", "cms-2", "cms-5"]);
+});
