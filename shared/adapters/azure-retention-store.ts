@@ -25,7 +25,7 @@
  * concurrent extensions of one version could race; the index, the single writer of a
  * recording's retention, issues them one at a time.
  */
-import type { BlobClient, BlobImmutabilityPolicyMode, BlobServiceClient } from "@azure/storage-blob";
+import type { BlobClient, BlobServiceClient } from "@azure/storage-blob";
 import { toCustodyError } from "../errors";
 import {
   retentionProtectedError,
@@ -137,7 +137,7 @@ export function plannedPolicy(current: VersionProtection, until: Date, options: 
   return { until: target, mode };
 }
 
-function protectionOf(until: Date | undefined, mode: BlobImmutabilityPolicyMode | string | undefined, legalHold: boolean | undefined): VersionProtection {
+function protectionOf(until: Date | undefined, mode: string | undefined, legalHold: boolean | undefined): VersionProtection {
   // The service answers the mode in lower case (`unlocked`), the SDK's type says "Unlocked".
   const normalised = mode?.toLowerCase();
   const policyMode: RetentionPolicyMode | undefined = normalised === "locked" ? "Locked" : normalised === "unlocked" ? "Unlocked" : undefined;

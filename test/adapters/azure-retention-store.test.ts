@@ -6,7 +6,7 @@
 import { BlobServiceClient } from "@azure/storage-blob";
 import { AzureRetentionStore } from "../../shared/adapters/azure-retention-store";
 import { wholeSecondsUp } from "../../shared/ports/retention-store";
-import { IMMUTABILITY_API_VERSION, startDocumentedBlobService, type DocumentedBlobService, type RecordedRequest } from "./documented-blob-service";
+import { IMMUTABILITY_API_VERSION, startDocumentedBlobService, type DocumentedBlobService, type RecordedRequest } from "./documented-blob-harness";
 import { retentionStoreContract, type RetentionStoreSubject } from "./retention-store-contract";
 
 let service: DocumentedBlobService;

@@ -1,6 +1,6 @@
 /**
  * The behaviour every RetentionStore gives, as one set of tests both adapters run: the Azure
- * adapter against the documented REST responses (documented-blob-service.ts), the emulated one
+ * adapter against the documented REST responses (documented-blob-harness.ts), the emulated one
  * against real Azurite (test/local/emulated-retention-store.test.ts).
  */
 import { isCustodyError } from "../../shared/errors";
@@ -9,9 +9,9 @@ import { wholeSecondsUp, type RetentionProtectionReason, type RetentionStore, ty
 export interface RetentionStoreSubject {
   store: RetentionStore;
   /** Writes a blob (a new version of it where the store keeps versions); the ref of what was written. */
-  write(container: string, name: string): Promise<VersionRef>;
+  write: (container: string, name: string) => Promise<VersionRef>;
   /** Whether the blob has a current version. */
-  exists(container: string, name: string): Promise<boolean>;
+  exists: (container: string, name: string) => Promise<boolean>;
 }
 
 const HOUR_IN_MS = 3_600_000;

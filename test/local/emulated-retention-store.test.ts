@@ -11,7 +11,6 @@ import * as path from "node:path";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import { createBlobServiceClient } from "../../shared/adapters/blob-service-client";
 import { EmulatedRetentionStore, RETENTION_RECORDS_CONTAINER } from "../../shared/adapters/emulated-retention-store";
-import { isCustodyError } from "../../shared/errors";
 import { startAzurite, type AzuriteInstance } from "../../local/azurite";
 import { expectRefused, retentionStoreContract, type RetentionStoreSubject } from "../adapters/retention-store-contract";
 

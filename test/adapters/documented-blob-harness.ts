@@ -68,6 +68,9 @@ export interface DocumentedBlobService {
   stop(): Promise<void>;
 }
 
+/** What a handler returns once it has answered (so an early `return fail(…)` reads as one step). */
+type Answered = "answered";
+
 const RFC_1123 = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
 export async function startDocumentedBlobService(): Promise<DocumentedBlobService> {
@@ -82,7 +85,7 @@ export async function startDocumentedBlobService(): Promise<DocumentedBlobServic
     return new Date().toISOString().replace(/\.(\d{3})Z$/, (_, ms: string) => `.${ms}${String(tick % 10_000).padStart(4, "0")}Z`);
   };
 
-  const handle = (request: IncomingMessage, body: Buffer, response: ServerResponse): void => {
+  const handle = (request: IncomingMessage, body: Buffer, response: ServerResponse): Answered | undefined => {
     const url = new URL(request.url ?? "/", "http://localhost");
     const prefix = `/${ACCOUNT}`;
     const path = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) : url.pathname;
@@ -97,21 +100,29 @@ export async function startDocumentedBlobService(): Promise<DocumentedBlobServic
     const target = versionId === undefined ? versions.find((v) => v.current) : versions.find((v) => v.versionId === versionId);
     const common = { "x-ms-request-id": randomUUID(), "x-ms-version": String(request.headers["x-ms-version"] ?? ""), date: new Date().toUTCString() };
 
-    const fail = (status: number, code: string, message: string): void => {
+    const fail = (status: number, code: string, message: string): Answered => {
       const head = { ...common, "x-ms-error-code": code, "content-type": "application/xml" };
       if (request.method === "HEAD") {
         response.writeHead(status, head).end();
-        return;
+        return "answered";
       }
       response
         .writeHead(status, head)
         .end(`<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}\nRequestId:${common["x-ms-request-id"]}\nTime:${new Date().toISOString()}</Message></Error>`);
+      return "answered";
     };
-    const notFound = (): void => fail(404, "BlobNotFound", "The specified blob does not exist.");
+    const notFound = (): Answered => fail(404, "BlobNotFound", "The specified blob does not exist.");
 
     if (request.method === "PUT" && comp === null && name !== "") {
       for (const v of versions) v.current = false;
-      const stored: StoredVersion = { versionId: newVersionId(), current: true, etag: `"0x${Date.now().toString(16).toUpperCase()}${tick}"`, lastModified: new Date(), size: body.length, legalHold: false };
+      const stored: StoredVersion = {
+        versionId: newVersionId(),
+        current: true,
+        etag: `"0x${Date.now().toString(16).toUpperCase()}${tick}"`,
+        lastModified: new Date(),
+        size: body.length,
+        legalHold: false,
+      };
       blobs.set(key, [...versions, stored]);
       response.writeHead(201, { ...common, etag: stored.etag, "last-modified": stored.lastModified.toUTCString(), "x-ms-version-id": stored.versionId, "x-ms-request-server-encrypted": "true" }).end();
       return;
@@ -163,7 +174,11 @@ export async function startDocumentedBlobService(): Promise<DocumentedBlobServic
       if (target.legalHold) return fail(409, "BlobImmutableDueToLegalHold", "This operation is not permitted as the blob is immutable due to one or more legal holds.");
       if (target.until !== undefined && target.until.getTime() > Date.now()) return fail(409, "BlobImmutableDueToPolicy", "This operation is not permitted as the blob is immutable due to a policy.");
       if (versionId === undefined) target.current = false;
-      else blobs.set(key, versions.filter((v) => v !== target));
+      else
+        blobs.set(
+          key,
+          versions.filter((v) => v !== target),
+        );
       response.writeHead(202, { ...common, "x-ms-delete-type-permanent": String(versionId !== undefined) }).end();
       return;
     }
@@ -179,8 +194,11 @@ export async function startDocumentedBlobService(): Promise<DocumentedBlobServic
             `<Blob><Name>${escapeXml(itemName)}</Name>${withVersions ? `<VersionId>${v.versionId}</VersionId>${v.current ? "<IsCurrentVersion>true</IsCurrentVersion>" : ""}` : ""}` +
             `<Properties><Last-Modified>${v.lastModified.toUTCString()}</Last-Modified><Etag>${v.etag.replace(/"/g, "")}</Etag><Content-Length>${v.size}</Content-Length>` +
             `<Content-Type>application/octet-stream</Content-Type><BlobType>BlockBlob</BlobType><LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted>` +
-            `${v.until === undefined ? "" : `<ImmutabilityPolicyUntilDate>${v.until.toUTCString()}</ImmutabilityPolicyUntilDate><ImmutabilityPolicyMode>${v.mode ?? "unlocked"}</ImmutabilityPolicyMode>`}` +
-            `${v.legalHold ? "<LegalHold>true</LegalHold>" : ""}</Properties></Blob>`,
+            (v.until === undefined
+              ? ""
+              : `<ImmutabilityPolicyUntilDate>${v.until.toUTCString()}</ImmutabilityPolicyUntilDate><ImmutabilityPolicyMode>${v.mode ?? "unlocked"}</ImmutabilityPolicyMode>`) +
+            (v.legalHold ? "<LegalHold>true</LegalHold>" : "") +
+            "</Properties></Blob>",
         )
         .join("");
       response
@@ -191,7 +209,7 @@ export async function startDocumentedBlobService(): Promise<DocumentedBlobServic
       return;
     }
     unexpected.push(recorded);
-    fail(501, "NotImplementedHere", "This operation is outside the documented subset this server answers.");
+    return fail(501, "NotImplementedHere", "This operation is outside the documented subset this server answers.");
   };
 
   const server: Server = createServer((request, response) => {
