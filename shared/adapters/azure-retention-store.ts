@@ -17,7 +17,10 @@
  *   (https://learn.microsoft.com/rest/api/storageservices/get-blob-properties);
  * - Delete Blob — DELETE ?versionid=… (https://learn.microsoft.com/rest/api/storageservices/delete-blob),
  *   refused with 409 `BlobImmutableDueToLegalHold` / `BlobImmutableDueToPolicy`
- *   (https://learn.microsoft.com/rest/api/storageservices/blob-service-error-codes).
+ *   (https://learn.microsoft.com/rest/api/storageservices/blob-service-error-codes), and with 403
+ *   `OperationNotAllowedOnRootBlob` for the current version (deleted through the base blob, below).
+ *   With blob soft delete on, a deleted version is only soft-deleted until the account's
+ *   soft-delete period ends.
  *
  * "Never shortened" is the adapter's rule (a Locked policy is also the service's): it reads the
  * current date and writes only a later one. The service offers no condition on a policy write
@@ -26,7 +29,7 @@
  * recording's retention, issues them one at a time.
  */
 import type { BlobClient, BlobServiceClient } from "@azure/storage-blob";
-import { toCustodyError } from "../errors";
+import { isCustodyError, toCustodyError } from "../errors";
 import {
   retentionProtectedError,
   versionNotFoundError,
@@ -83,6 +86,10 @@ export class AzureRetentionStore implements RetentionStore {
       return "deleted";
     } catch (error) {
       if (statusOf(error) === 404) return "absent";
+      // The service will not delete the current version by its id (403 OperationNotAllowedOnRootBlob,
+      // as azure-sdk-for-js's storage-blob tests record) — and an original is never overwritten, so
+      // its one version is the current one.
+      if (ref.versionId !== undefined && statusOf(error) === 403 && codeOf(error) === "OperationNotAllowedOnRootBlob") return this.deleteCurrentVersion({ ...ref, versionId: ref.versionId });
       throw storageError(error, ref);
     }
   }
@@ -111,6 +118,42 @@ export class AzureRetentionStore implements RetentionStore {
     }
     // An account without versioning lists no version ids: the blob was its only version.
     return versionIds.length === 0 && base ? 1 : removed;
+  }
+
+  /**
+   * Deletes the base blob — only while that version is still its current one (If-Match on the
+   * version's ETag), so a newer upload is never demoted — which makes it a previous version, then
+   * deletes that by its id. The protections are checked first: a refused delete must leave the
+   * blob as it was, not without a current version. The service still enforces them on both calls.
+   */
+  private async deleteCurrentVersion(ref: VersionRef & { versionId: string }): Promise<"deleted" | "absent"> {
+    let etag: string | undefined;
+    try {
+      const properties = await this.blob(ref).getProperties();
+      const protection = protectionOf(properties.immutabilityPolicyExpiresOn, properties.immutabilityPolicyMode, properties.legalHold);
+      if (protection.legalHold) throw retentionProtectedError(ref, "BlobImmutableDueToLegalHold");
+      if (protection.immutableUntil !== undefined && protection.immutableUntil.getTime() > Date.now()) throw retentionProtectedError(ref, "BlobImmutableDueToPolicy");
+      etag = properties.etag;
+    } catch (error) {
+      if (statusOf(error) === 404) return "absent";
+      throw storageError(error, ref);
+    }
+    try {
+      await this.service
+        .getContainerClient(ref.container)
+        .getBlobClient(ref.name)
+        .delete({ conditions: etag === undefined ? {} : { ifMatch: etag } });
+    } catch (error) {
+      // 412: a newer version is current now, so this one is already a previous version; 404: no current version.
+      if (statusOf(error) !== 412 && statusOf(error) !== 404) throw storageError(error, ref);
+    }
+    try {
+      await this.blob(ref).delete();
+      return "deleted";
+    } catch (error) {
+      if (statusOf(error) === 404) return "absent";
+      throw storageError(error, ref);
+    }
   }
 
   private blob(ref: VersionRef): BlobClient {
@@ -151,9 +194,14 @@ function statusOf(error: unknown): unknown {
   return (error as { statusCode?: unknown } | null)?.statusCode;
 }
 
+function codeOf(error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code;
+}
+
 function storageError(error: unknown, ref: VersionRef): Error {
+  if (isCustodyError(error)) return error;
   const status = statusOf(error);
-  const code = (error as { code?: unknown } | null)?.code;
+  const code = codeOf(error);
   if (status === 409 && typeof code === "string" && PROTECTION_REASONS.includes(code)) return retentionProtectedError(ref, code as RetentionProtectionReason, error);
   if (status === 404) return versionNotFoundError(ref, error);
   return toCustodyError(error);

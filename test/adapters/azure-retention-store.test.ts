@@ -7,7 +7,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { AzureRetentionStore } from "../../shared/adapters/azure-retention-store";
 import { wholeSecondsUp } from "../../shared/ports/retention-store";
 import { IMMUTABILITY_API_VERSION, startDocumentedBlobService, type DocumentedBlobService, type RecordedRequest } from "./documented-blob-harness";
-import { retentionStoreContract, type RetentionStoreSubject } from "./retention-store-contract";
+import { expectRefused, retentionStoreContract, type RetentionStoreSubject } from "./retention-store-contract";
 
 let service: DocumentedBlobService;
 let client: BlobServiceClient;
@@ -115,6 +115,31 @@ describe("AzureRetentionStore: the requests match Microsoft's REST docs", () => 
     // https://learn.microsoft.com/rest/api/storageservices/delete-blob
     expect(deletes.map((r) => [r.path, r.query.get("versionid")])).toEqual([[`/originals/${name}`, first.versionId]]);
     expect(service.versions("originals", name)).toEqual([{ versionId: second.versionId, current: true }]);
+  });
+
+  test("deleting the current version: refused by its id (403), so the base blob goes on that version's ETag, then the version by id", async () => {
+    const name = "borough-01/cam-1/current.mp4";
+    const ref = await subject.write("originals", name);
+    const fromHere = since();
+    expect(await store.deleteVersion(ref)).toBe("deleted");
+    const sent = service.requests.filter(fromHere).map((r) => [r.method, r.query.get("versionid") === ref.versionId ? "version" : "base", r.headers["if-match"] === undefined ? "" : "if-match"]);
+    expect(sent).toEqual([
+      ["DELETE", "version", ""],
+      ["HEAD", "version", ""],
+      ["DELETE", "base", "if-match"],
+      ["DELETE", "version", ""],
+    ]);
+    expect(service.versions("originals", name)).toEqual([]);
+  });
+
+  test("a protected current version is refused without being demoted (the base blob is not deleted)", async () => {
+    const name = "borough-01/cam-1/current-held.mp4";
+    const ref = await subject.write("originals", name);
+    service.protect("originals", name, ref.versionId ?? "", { legalHold: true });
+    const fromHere = since();
+    await expectRefused(store.deleteVersion(ref), "BlobImmutableDueToLegalHold");
+    expect(service.requests.filter(fromHere).filter((r) => r.method === "DELETE" && r.query.get("versionid") === null)).toEqual([]);
+    expect(service.versions("originals", name)).toEqual([{ versionId: ref.versionId, current: true }]);
   });
 
   test("deleteAllVersions deletes the current blob, then every version by id, and counts the versions", async () => {
