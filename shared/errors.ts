@@ -46,6 +46,13 @@ export type CustodyErrorCode =
    */
   | "OutputVerificationFailed"
   /**
+   * A version cannot be deleted (or changed) because storage protects it: an unexpired
+   * time-based retention policy or a legal hold. The message names which (Azure's
+   * `BlobImmutableDueToPolicy` / `BlobImmutableDueToLegalHold`). Waiting does not help until
+   * the policy expires or the hold is released, so never retried.
+   */
+  | "RetentionProtected"
+  /**
    * Anything not classified. Retried (it may be a transient cause we did not recognise) —
    * except a plain TypeError, RangeError, ReferenceError or SyntaxError: a bug, final.
    */
@@ -66,6 +73,7 @@ const RETRYABLE: Record<CustodyErrorCode, boolean> = {
   UnsupportedMedia: false,
   MediaToolCrashed: false,
   OutputVerificationFailed: false,
+  RetentionProtected: false,
   Internal: true,
 };
 

@@ -14,13 +14,16 @@ import type { BlobCatalog, MediaBlobStore } from "../ports/blob-store";
 import type { CustodyLedger } from "../ports/custody-ledger";
 import type { EvidenceIndex } from "../ports/evidence-index";
 import type { Publisher } from "../ports/publisher";
+import type { RetentionStore } from "../ports/retention-store";
 import type { ConnectionAuth, CosmosSettings, Settings } from "../settings";
 import { AzureBlobStore } from "./azure-blob-store";
+import { AzureRetentionStore } from "./azure-retention-store";
 import { BlobAuditLog } from "./blob-audit-log";
 import { BlobCustodyLedger } from "./blob-custody-ledger";
 import { createBlobServiceClient } from "./blob-service-client";
 import { CosmosEvidenceIndex, ensureEvidenceContainer } from "./cosmos-evidence-index";
 import { createCredential } from "./credential";
+import { EmulatedRetentionStore } from "./emulated-retention-store";
 import { createServiceBusClient } from "./service-bus-client";
 import { ServiceBusPublisher } from "./service-bus-publisher";
 
@@ -74,6 +77,32 @@ export function blobServiceClientFor(auth: ConnectionAuth): BlobServiceClient {
   return auth.kind === "connectionString"
     ? createBlobServiceClient({ connectionString: auth.connectionString })
     : createBlobServiceClient({ blobServiceUri: auth.endpoint, credential: createCredential(auth.clientId) });
+}
+
+/**
+ * The storage enforcement of retention in the evidence account: Azure's own version-level
+ * immutability (policies and legal holds the service enforces) for an Azure account; for the
+ * local stack's Azurite, which answers 501 to those calls, the emulated store that keeps the
+ * protections in Azurite and enforces them in its own deletes. Chosen by the endpoint, not by
+ * the kind of credential, so an Azure account reached with a connection string still gets the
+ * service's enforcement.
+ */
+export function openRetentionStore(storage: ConnectionAuth): RetentionStore {
+  const service = blobServiceClientFor(storage);
+  return isLocalStorageEmulator(storage) ? new EmulatedRetentionStore(service) : new AzureRetentionStore(service);
+}
+
+/** Whether the storage settings name the local emulator: `UseDevelopmentStorage=true`, or a connection string whose BlobEndpoint is on loopback. */
+export function isLocalStorageEmulator(auth: ConnectionAuth): boolean {
+  if (auth.kind !== "connectionString") return false;
+  if (/(^|;)\s*UseDevelopmentStorage\s*=\s*true\s*(;|$)/i.test(auth.connectionString)) return true;
+  const endpoint = /(?:^|;)\s*BlobEndpoint\s*=\s*([^;]+)/i.exec(auth.connectionString)?.[1];
+  if (endpoint === undefined) return false;
+  try {
+    return ["localhost", "127.0.0.1", "[::1]"].includes(new URL(endpoint.trim()).hostname.toLowerCase());
+  } catch {
+    return false;
+  }
 }
 
 export function createCosmosClient(cosmos: CosmosSettings): CosmosClient {
