@@ -10,6 +10,7 @@ import { registerEmulatorCommands } from "./commands/emulator";
 import { registerEvidenceCommands } from "./commands/evidence";
 import { registerReconcileCommand } from "./commands/reconcile";
 import { registerReprocessCommand } from "./commands/reprocess";
+import { registerRetentionCommands } from "./commands/retention";
 import { registerStackCommands } from "./commands/stack";
 import { registerSubscribeCommand } from "./commands/subscribe";
 import { registerVerifyCommand } from "./commands/verify";
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   registerReconcileCommand(program);
   registerReprocessCommand(program);
+  registerRetentionCommands(program);
   registerSubscribeCommand(program);
   return program;
 }

@@ -1,5 +1,5 @@
 /**
- * The operators' audit log: one record per redrive, purge, reconcile or reprocess — who, when,
+ * The operators' audit log: one record per redrive, purge, reconcile, reprocess or retention change — who, when,
  * what. Written once and never changed. Implemented by adapters/blob-audit-log.ts (one JSON
  * blob per record in the evidence account's `audit` container). The index (Cosmos) is never
  * written by an operation: the index function is its only writer.
@@ -8,7 +8,7 @@
 export interface AuditRecord {
   /** One id per run (the redrive id for a redrive). */
   id: string;
-  action: "redrive" | "purge" | "reconcile" | "reprocess";
+  action: "redrive" | "purge" | "reconcile" | "reprocess" | "retention-categorise" | "retention-hold" | "retention-release";
   /** The identity in use: the token's upn/oid with a managed identity or `az login`, else user@host. */
   who: string;
   /** ISO 8601, when the run finished. */
@@ -17,7 +17,20 @@ export interface AuditRecord {
   entity: string;
   /** Where the copies went (redrive). */
   destination?: string;
-  filter: { reasonLike?: string; evidenceId?: string; max?: number; rate?: number; olderThan?: string; since?: string; stuckAfter?: string; stages?: string[]; reason?: string };
+  filter: {
+    reasonLike?: string;
+    evidenceId?: string;
+    max?: number;
+    rate?: number;
+    olderThan?: string;
+    since?: string;
+    stuckAfter?: string;
+    stages?: string[];
+    reason?: string;
+    /** Retention commands: the category set, the case held or released. */
+    category?: string;
+    caseReference?: string;
+  };
   count: number;
   messageIds: string[];
   evidenceIds: string[];

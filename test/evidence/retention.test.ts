@@ -82,7 +82,15 @@ test("categorised evidential: kept 6 years from now, then due for review; the hi
   const record = apply(recorded(), command("categorise", { category: "evidential", caseReference: "CASE-1" }));
   expect(record.retention).toMatchObject({ category: "evidential", categorisedAt: NOW, retainUntil: "2032-12-05T12:00:00.000Z", disposal: "review" });
   expect(record.retention!.history).toEqual([
-    expect.objectContaining({ action: "categorise", category: "evidential", previousCategory: "non-evidential", caseReference: "CASE-1", requestedBy: "sgt.jones@force.example", source: "operator", changed: true }),
+    expect.objectContaining({
+      action: "categorise",
+      category: "evidential",
+      previousCategory: "non-evidential",
+      caseReference: "CASE-1",
+      requestedBy: "sgt.jones@force.example",
+      source: "operator",
+      changed: true,
+    }),
   ]);
   const entry = record.custodyLog.at(-1)!;
   expect(entry).toMatchObject({ key: `${evidenceId}:retention:cmd-${n}`, action: "retention-categorise", actor: "sgt.jones@force.example" });
@@ -119,7 +127,9 @@ test("refused with the reason (dead-lettered): an unknown recording, an unknown 
     throw new Error("not refused");
   };
   expect(refusal(() => checkRetentionClaim(undefined, command("hold", { caseReference: "C" }), Date.parse(NOW)))).toContain("the index holds no recording with this id");
-  expect(refusal(() => apply(recorded(), command("categorise", { category: "forever" })))).toContain('no category "forever" in the retention schedule (non-evidential, evidential, evidential-serious)');
+  expect(refusal(() => apply(recorded(), command("categorise", { category: "forever" })))).toContain(
+    'no category "forever" in the retention schedule (non-evidential, evidential, evidential-serious)',
+  );
   expect(refusal(() => apply(recorded(), command("hold", { caseReference: "C", requestedAt: "2026-12-05T13:00:00Z" })))).toContain("requestedAt 2026-12-05T13:00:00Z is in the future");
   expect(isValidMessage("retention-command", { ...command("hold", { caseReference: "C" }), caseReference: undefined })).toBe(false);
   expect(isValidMessage("retention-command", { ...command("categorise", { category: "evidential" }), category: undefined })).toBe(false);

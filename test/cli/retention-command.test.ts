@@ -1,0 +1,134 @@
+/**
+ * Retention commands on the embedded stack (the index records them), by
+ * both routes: an operator through the CLI (`custody retention set`, `custody hold`, `custody
+ * release`, `custody retention show` — audited, dry run sends nothing, a command the index would
+ * refuse is said and not sent) and a case-management system sending to the `retention-commands`
+ * queue (the same command twice is recorded once; a refused one is dead-lettered with the reason).
+ */
+import { mkdtempSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ServiceBusClient } from "@azure/service-bus";
+import { BlobServiceClient } from "@azure/storage-blob";
+import type { RetentionResult } from "../../cli/commands/retention";
+import { uploadRecording } from "../../shared/adapters/dock-upload";
+import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
+import type { RetentionCommandMessage } from "../../shared/contracts/messages";
+import type { EvidenceRecord } from "../../shared/evidence/record";
+import type { RetentionState } from "../../shared/evidence/retention";
+import { createLogger, silentLogger } from "../../shared/logging";
+import type { AuditRecord } from "../../shared/ports/audit-log";
+import { ENTITIES } from "../../shared/topology";
+import { evidenceIdForBlob, waitForRecord } from "../support/polling";
+import { waitForQuietPipeline } from "../support/quiet";
+import { runCli } from "./run-cli";
+
+const FIXTURE = path.resolve(__dirname, "..", "..", "fixtures", "media", "exo_fragmented_fmp4.mp4");
+const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), "custody-retention-")), "data");
+let stack: RunningStack;
+let evidenceId: string;
+
+function record(): Promise<EvidenceRecord> {
+  return stack.services!.index.read(evidenceId).then((stored) => stored!.record);
+}
+
+beforeAll(async () => {
+  stack = await startStack({ dataDir, log: process.env.CUSTODY_TEST_LOGS ? createLogger() : silentLogger, blobPollIntervalInMs: 100 });
+  const blobService = BlobServiceClient.fromConnectionString(stack.environment.EvidenceStorage);
+  const uploaded = await uploadRecording(blobService.getContainerClient(ORIGINALS_CONTAINER), FIXTURE, { officerId: "PC4", deviceId: "BWV-4", recordedAt: "2026-11-26T08:00:00Z" });
+  evidenceId = await evidenceIdForBlob(stack.services!.index, uploaded.blobName);
+  await waitForRecord(stack.services!.index, evidenceId, (r) => r.status === "ready" && r.finalEvent?.publishedAt !== undefined, 60_000);
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+test("a new recording is non-evidential, kept 31 days from capture; `retention show` says so", async () => {
+  const shown = await runCli(["retention", "show", evidenceId, "--json", "--data-dir", dataDir]);
+  expect(shown.code).toBe(0);
+  expect(JSON.parse(shown.stdout)).toMatchObject({ category: "non-evidential", retainUntil: "2026-12-27T08:00:00.000Z", disposal: "automatic", holds: [] });
+}, 60_000);
+
+test("operator: a dry run shows the change and sends nothing; set evidential and hold for a case (audited); release; a release without a hold is refused before sending", async () => {
+  const before = await record();
+  const dry = await runCli(["retention", "set", evidenceId, "--category", "evidential", "--case", "CASE-1", "--reason", "charged", "--dry-run", "--json", "--data-dir", dataDir]);
+  expect(dry.code).toBe(0);
+  const dryResult = JSON.parse(dry.stdout) as RetentionResult;
+  expect(dryResult).toMatchObject({ dryRun: true, count: 1, items: [{ sent: false, before: { category: "non-evidential" }, after: { category: "evidential", disposal: "review" } }] });
+  expect(dryResult.audit).toBeUndefined();
+  await waitForQuietPipeline(stack.serviceBus.namespace);
+  expect((await record()).custodyLog).toEqual(before.custodyLog);
+
+  const set = await runCli(["retention", "set", evidenceId, "--category", "evidential", "--case", "CASE-1", "--reason", "charged", "--wait", "--json", "--data-dir", dataDir]);
+  expect(set.stderr).toBe("");
+  expect(set.code).toBe(0);
+  const setResult = JSON.parse(set.stdout) as RetentionResult;
+  expect(setResult.items[0]).toMatchObject({ sent: true, outcome: "recorded", after: { category: "evidential", disposal: "review", holds: [] } });
+  const held = await runCli(["hold", evidenceId, "--case", "CASE-1", "--reason", "pending trial", "--wait", "--data-dir", dataDir]);
+  expect(held.code).toBe(0);
+  expect(held.stdout).toContain("held for CASE-1 (recorded)");
+
+  const audit = await runCli(["audit", "--json", "--data-dir", dataDir]);
+  const records = JSON.parse(audit.stdout) as AuditRecord[];
+  expect(records.find((r) => r.id === setResult.id)).toMatchObject({
+    action: "retention-categorise",
+    count: 1,
+    evidenceIds: [evidenceId],
+    filter: { category: "evidential", caseReference: "CASE-1", reason: "charged" },
+  });
+  expect(records.some((r) => r.action === "retention-hold")).toBe(true);
+
+  const refused = await runCli(["release", evidenceId, "--case", "CASE-9", "--reason", "mistake", "--data-dir", dataDir]);
+  expect(refused.code).toBe(2);
+  expect(refused.stdout).toContain("NOT SENT: retention command");
+  expect(refused.stdout).toContain('no hold for case "CASE-9" to release');
+
+  const released = await runCli(["release", evidenceId, "--case", "CASE-1", "--reason", "trial over", "--wait", "--json", "--data-dir", dataDir]);
+  expect(released.code).toBe(0);
+  const state = (await record()).retention!;
+  expect(state).toMatchObject({ category: "evidential", holds: [] });
+  expect(state.history.map((h) => [h.action, h.source])).toEqual([
+    ["categorise", "operator"],
+    ["hold", "operator"],
+    ["release", "operator"],
+  ]);
+  const shown = await runCli(["retention", "show", evidenceId, "--data-dir", dataDir]);
+  expect(shown.stdout).toContain("release case CASE-1 by");
+}, 120_000);
+
+test("case management: a command on the queue is recorded once however often sent; a refused one is dead-lettered with the reason and changes nothing", async () => {
+  const client = new ServiceBusClient(stack.environment.ServiceBusConnection);
+  try {
+    const sender = client.createSender(ENTITIES.retentionCommands.queueName);
+    const command: RetentionCommandMessage = {
+      schemaVersion: 1,
+      kind: "retention-command",
+      commandId: "cms-42",
+      evidenceId,
+      action: "hold",
+      caseReference: "CASE-42",
+      reason: "disclosure requested",
+      requestedBy: "case-management",
+      requestedAt: new Date().toISOString(),
+      source: "system",
+    };
+    // Sent twice with different message ids (duplicate detection would drop the second otherwise): the index records it once.
+    await sender.sendMessages({ body: command, messageId: "a", contentType: "application/json" });
+    await sender.sendMessages({ body: command, messageId: "b", contentType: "application/json" });
+    await sender.sendMessages({ body: { ...command, commandId: "cms-43", action: "categorise", category: "forever", caseReference: undefined }, messageId: "c", contentType: "application/json" });
+    await sender.close();
+    await waitForQuietPipeline(stack.serviceBus.namespace);
+    const state: RetentionState = (await record()).retention!;
+    expect(state.holds.map((h) => [h.caseReference, h.placedBy])).toEqual([["CASE-42", "case-management"]]);
+    expect(state.history.filter((h) => h.commandId === "cms-42")).toHaveLength(1);
+    expect(state.history.some((h) => h.commandId === "cms-43")).toBe(false);
+    const receiver = client.createReceiver(ENTITIES.retentionCommands.queueName, { subQueueType: "deadLetter" });
+    const dead = await receiver.peekMessages(10);
+    await receiver.close();
+    expect(dead).toHaveLength(1);
+    expect(dead[0].deadLetterErrorDescription).toContain('no category "forever" in the retention schedule');
+  } finally {
+    await client.close();
+  }
+}, 60_000);
