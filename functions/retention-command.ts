@@ -23,7 +23,7 @@ export async function retentionCommandHandler(message: unknown, invocation: Invo
   return settleWithRetries(retentionCommandFunction, invocation, context, message, retryDeps, async () => {
     const command = parseMessage("retention-command", message);
     annotateEvidenceId(context, command.evidenceId);
-    const { index, ledger, settings } = await getServices();
-    await indexRetentionCommand(command, { index, ledger, requiredStages: settings.requiredStages, retryPolicy: settings.retry }, context);
+    const { index, ledger, retention, settings } = await getServices();
+    await indexRetentionCommand(command, { index, ledger, retentionStore: retention, requiredStages: settings.requiredStages, retryPolicy: settings.retry }, context);
   });
 }

@@ -37,6 +37,8 @@ export interface ServiceClients {
   ledger: CustodyLedger;
   /** The operators' audit log (the evidence account's `audit` container). */
   audit: AuditLog;
+  /** The storage enforcement of retention on the originals (legal holds, retention policies). */
+  retention: RetentionStore;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function openServiceClients(settings: Settings): Promise<ServiceCli
     // Locally the app creates the ledger container; in Azure Bicep does.
     ledger: new BlobCustodyLedger(blobService, { createContainer: settings.storage.kind === "connectionString" }),
     audit: new BlobAuditLog(blobService),
+    retention: openRetentionStore(settings.storage),
     async close() {
       await publisher.close();
       await serviceBus.close();

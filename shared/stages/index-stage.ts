@@ -58,6 +58,7 @@ import type { Logger } from "../logging";
 import type { AppliedMessageEntry, CustodyLedger, PublishedEventEntry } from "../ports/custody-ledger";
 import type { EvidenceIndex, StoredRecord } from "../ports/evidence-index";
 import type { OutgoingMessage, Publisher } from "../ports/publisher";
+import type { RetentionStore } from "../ports/retention-store";
 import type { StageContext } from "./stage-context";
 
 export interface IndexStageDeps {
@@ -89,6 +90,12 @@ export interface IndexStageDeps {
   maxBackoffInMs?: number;
   /** Clock (tests). */
   now?: () => Date;
+  /**
+   * Storage's own enforcement of a recording's retention (ports/retention-store.ts): after a
+   * retention command is recorded, the original's version gets the record's legal hold and is
+   * kept at least until its retention ends. Absent only in tests of the index alone.
+   */
+  retentionStore?: RetentionStore;
 }
 
 export interface IndexOutcome {
@@ -269,7 +276,7 @@ export async function indexFixityResult(
  */
 export async function indexRetentionCommand(
   message: RetentionCommandMessage,
-  deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">,
+  deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy" | "retentionStore">,
   context: StageContext,
 ): Promise<IndexOutcome> {
   const messageId = retentionCommandMessageId(message);
@@ -298,7 +305,24 @@ export async function indexRetentionCommand(
     holds: retention.holds.length,
     caseReference: message.caseReference,
   });
+  if (deps.retentionStore !== undefined) await enforceRetention(record, deps.retentionStore, log);
   return { record, changed: update.changed };
+}
+
+/**
+ * Makes storage hold the original as the record says: a legal hold while any case holds it, and
+ * a retention policy at least until its retention ends (never shortened). Done on every delivery
+ * of a command — also one already recorded — so a failure here (transient: the message is
+ * retried) is made good by the retry; both calls are idempotent.
+ */
+async function enforceRetention(record: EvidenceRecord, store: RetentionStore, log: Logger): Promise<void> {
+  const original = record.original;
+  const retention = record.retention;
+  if (original === undefined || retention === undefined) return;
+  const ref = { container: original.container, name: original.name, ...(original.versionId === undefined ? {} : { versionId: original.versionId }) };
+  const kept = await store.extendRetention(ref, new Date(retention.retainUntil));
+  const held = await store.setLegalHold(ref, retention.holds.length > 0);
+  log.info("retention enforced by storage", { immutableUntil: kept.immutableUntil?.toISOString(), extended: kept.changed, legalHold: held.legalHold });
 }
 
 /**

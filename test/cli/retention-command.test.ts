@@ -4,6 +4,8 @@
  * release`, `custody retention show` — audited, dry run sends nothing, a command the index would
  * refuse is said and not sent) and a case-management system sending to the `retention-commands`
  * queue (the same command twice is recorded once; a refused one is dead-lettered with the reason).
+ * Storage enforces what the record says: the original's legal hold and retention policy (the
+ * local stack's emulated store, which refuses a delete as Azure does).
  */
 import { mkdtempSync } from "node:fs";
 import * as os from "node:os";
@@ -12,6 +14,8 @@ import { ServiceBusClient } from "@azure/service-bus";
 import { BlobServiceClient } from "@azure/storage-blob";
 import type { RetentionResult } from "../../cli/commands/retention";
 import { uploadRecording } from "../../shared/adapters/dock-upload";
+import { openRetentionStore } from "../../shared/adapters/factories";
+import type { RetentionStore, VersionProtection, VersionRef } from "../../shared/ports/retention-store";
 import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import type { RetentionCommandMessage } from "../../shared/contracts/messages";
 import type { EvidenceRecord } from "../../shared/evidence/record";
@@ -27,6 +31,18 @@ const FIXTURE = path.resolve(__dirname, "..", "..", "fixtures", "media", "exo_fr
 const dataDir = path.join(mkdtempSync(path.join(os.tmpdir(), "custody-retention-")), "data");
 let stack: RunningStack;
 let evidenceId: string;
+
+function retentionStore(): RetentionStore {
+  return openRetentionStore({ kind: "connectionString", connectionString: stack.environment.EvidenceStorage });
+}
+
+function originalRef(original: NonNullable<EvidenceRecord["original"]>): VersionRef {
+  return { container: original.container, name: original.name };
+}
+
+async function storageProtection(): Promise<{ evidential: VersionProtection }> {
+  return { evidential: await retentionStore().protection(originalRef((await record()).original!)) };
+}
 
 function record(): Promise<EvidenceRecord> {
   return stack.services!.index.read(evidenceId).then((stored) => stored!.record);
@@ -68,6 +84,11 @@ test("operator: a dry run shows the change and sends nothing; set evidential and
   const held = await runCli(["hold", evidenceId, "--case", "CASE-1", "--reason", "pending trial", "--wait", "--data-dir", dataDir]);
   expect(held.code).toBe(0);
   expect(held.stdout).toContain("held for CASE-1 (recorded)");
+  // Storage enforces it too: the original is under a legal hold and kept at least until its retention ends — deleting it is refused.
+  const { evidential } = await storageProtection();
+  expect(evidential.legalHold).toBe(true);
+  expect(evidential.immutableUntil!.getTime()).toBeGreaterThanOrEqual(Date.parse((await record()).retention!.retainUntil));
+  await expect(retentionStore().deleteVersion(originalRef((await record()).original!))).rejects.toMatchObject({ code: "RetentionProtected" });
 
   const audit = await runCli(["audit", "--json", "--data-dir", dataDir]);
   const records = JSON.parse(audit.stdout) as AuditRecord[];
@@ -95,6 +116,7 @@ test("operator: a dry run shows the change and sends nothing; set evidential and
   ]);
   const shown = await runCli(["retention", "show", evidenceId, "--data-dir", dataDir]);
   expect(shown.stdout).toContain("release case CASE-1 by");
+  expect((await storageProtection()).evidential.legalHold).toBe(false);
 }, 120_000);
 
 test("case management: a command on the queue is recorded once however often sent; a refused one is dead-lettered with the reason and changes nothing", async () => {
@@ -128,6 +150,7 @@ test("case management: a command on the queue is recorded once however often sen
     await receiver.close();
     expect(dead).toHaveLength(1);
     expect(dead[0].deadLetterErrorDescription).toContain('no category "forever" in the retention schedule');
+    expect((await storageProtection()).evidential.legalHold).toBe(true);
   } finally {
     await client.close();
   }
