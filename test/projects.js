@@ -7,6 +7,7 @@
 const INTEGRATION = [
   "test/adapters/azure-blob-store-media.test.ts",
   "test/adapters/azure-blob-store.test.ts",
+  "test/adapters/blob-upload-spans.test.ts",
   "test/adapters/ffmpeg-media-tool.test.ts",
   "test/functions/reschedule.test.ts",
   "test/functions/services.test.ts",
