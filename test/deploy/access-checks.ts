@@ -61,7 +61,9 @@ export function checkOperatorAccess(files: Files): string[] {
     if (passed !== undefined && passed !== "operatorGroupObjectId") problems.push(`main.bicep passes ${passed} to ${module.symbol} as the operator`);
   }
   const grants = allDeclarations(files).filter(
-    (d) => (d.type === ROLE_ASSIGNMENT || d.type === "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments") && property(objectProperty(d.body, "properties") ?? "", "principalId")?.trim() === "operatorPrincipalId",
+    (d) =>
+      (d.type === ROLE_ASSIGNMENT || d.type === "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments") &&
+      property(objectProperty(d.body, "properties") ?? "", "principalId")?.trim() === "operatorPrincipalId",
   );
   if (grants.length === 0) problems.push("no operator role assignment found");
   for (const grant of grants) {
@@ -177,7 +179,8 @@ export function checkHostStorageEndpoints(files: Files): string[] {
   for (const service of Object.keys(FUNCTION_APPS)) {
     const settings = appSettings(files, service);
     const uri = settings.find((s) => s.name === "AzureWebJobsStorage__blobServiceUri")?.expression.trim();
-    if (!uri || !/^[A-Za-z_][A-Za-z0-9_]*\.properties\.primaryEndpoints\.blob$/.test(uri)) problems.push(`${service}: AzureWebJobsStorage__blobServiceUri is ${uri ?? "not set"}, not the host account's primaryEndpoints.blob`);
+    if (!uri || !/^[A-Za-z_][A-Za-z0-9_]*\.properties\.primaryEndpoints\.blob$/.test(uri))
+      problems.push(`${service}: AzureWebJobsStorage__blobServiceUri is ${uri ?? "not set"}, not the host account's primaryEndpoints.blob`);
     for (const { name } of settings) {
       if (/^AzureWebJobsStorage__(accountName|queueServiceUri|tableServiceUri)$/i.test(name)) problems.push(`${service}: sets ${name}`);
     }
@@ -207,7 +210,8 @@ export function checkInstanceCountBounds(files: Files): string[] {
     const min = Number(/@minValue\((\d+)\)/.exec(decorators)?.[1]);
     const max = Number(/@maxValue\((\d+)\)/.exec(decorators)?.[1]);
     if (min !== FLEX_MAXIMUM_INSTANCE_COUNT.floor) problems.push(`main.bicep ${mainParam}: @minValue is ${Number.isNaN(min) ? "missing" : min}, not Flex's floor ${FLEX_MAXIMUM_INSTANCE_COUNT.floor}`);
-    if (max !== FLEX_MAXIMUM_INSTANCE_COUNT.ceiling) problems.push(`main.bicep ${mainParam}: @maxValue is ${Number.isNaN(max) ? "missing" : max}, not Flex's ceiling ${FLEX_MAXIMUM_INSTANCE_COUNT.ceiling}`);
+    if (max !== FLEX_MAXIMUM_INSTANCE_COUNT.ceiling)
+      problems.push(`main.bicep ${mainParam}: @maxValue is ${Number.isNaN(max) ? "missing" : max}, not Flex's ceiling ${FLEX_MAXIMUM_INSTANCE_COUNT.ceiling}`);
     const inside = (value: number): boolean => value >= FLEX_MAXIMUM_INSTANCE_COUNT.floor && value <= FLEX_MAXIMUM_INSTANCE_COUNT.ceiling;
     if (!inside(Number(declared.defaultValue))) problems.push(`main.bicep ${mainParam} defaults to ${declared.defaultValue}, outside 40–1000`);
     const azdDefault = /=(\d+)\}$/.exec(parametersJson(files)[mainParam] ?? "")?.[1];
@@ -224,11 +228,14 @@ export function checkTelemetrySampling(files: Files): string[] {
   if (declared?.type !== "int" || declared.defaultValue !== "100") problems.push("main.bicep: no `param telemetrySamplingPercentage int = 100`");
   const decorators = mainParamDecorators(main, "telemetrySamplingPercentage");
   if (!decorators.includes("@minValue(1)") || !decorators.includes("@maxValue(100)")) problems.push("main.bicep telemetrySamplingPercentage is not bounded to 1–100");
-  if (parametersJson(files).telemetrySamplingPercentage !== "${CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE=100}") problems.push("main.parameters.json: telemetrySamplingPercentage is not ${CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE=100}");
+  if (parametersJson(files).telemetrySamplingPercentage !== "${CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE=100}")
+    problems.push("main.parameters.json: telemetrySamplingPercentage is not ${CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE=100}");
   if (property(objectProperty(mainModule(files, "modules/functions.bicep")?.body ?? "", "params") ?? "", "telemetrySamplingPercentage")?.trim() !== "telemetrySamplingPercentage")
     problems.push("main.bicep does not pass telemetrySamplingPercentage to the functions module");
   for (const service of Object.keys(FUNCTION_APPS)) {
-    const setting = appSettings(files, service).find((s) => s.name === "CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE")?.expression.replace(/\s/g, "");
+    const setting = appSettings(files, service)
+      .find((s) => s.name === "CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE")
+      ?.expression.replace(/\s/g, "");
     if (setting !== "string(telemetrySamplingPercentage)") problems.push(`${service}: CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE is ${setting ?? "not set"}, not the parameter`);
   }
   return problems;
@@ -253,7 +260,8 @@ export function checkPackageRoleWait(files: Files): string[] {
   const after = functions ? dependsOnSymbols(functions) : [];
   for (const symbol of hostModules) if (!after.includes(symbol)) problems.push(`main.bicep: the function apps do not depend on ${symbol} (its role must exist before the app)`);
   const ids = outputs(files.get(MAIN) ?? "").find((o) => o.name === "CUSTODY_PACKAGE_ROLE_ASSIGNMENT_IDS")?.value ?? "";
-  for (const symbol of hostModules) if (!ids.includes(`\${${symbol}.outputs.packageRoleAssignmentId}`)) problems.push(`main.bicep output CUSTODY_PACKAGE_ROLE_ASSIGNMENT_IDS does not list ${symbol}'s assignment`);
+  for (const symbol of hostModules)
+    if (!ids.includes(`\${${symbol}.outputs.packageRoleAssignmentId}`)) problems.push(`main.bicep output CUSTODY_PACKAGE_ROLE_ASSIGNMENT_IDS does not list ${symbol}'s assignment`);
   let yaml: { hooks?: { predeploy?: { run?: unknown } } } | undefined;
   try {
     yaml = parseYaml(files.get("azure.yaml") ?? "") as typeof yaml;
@@ -269,7 +277,8 @@ export function citedPaths(files: Files): Array<{ file: string; cited: string }>
   const found: Array<{ file: string; cited: string }> = [];
   for (const [file, text] of files) {
     if (!file.startsWith("bicep/") && file !== "azure.yaml") continue;
-    for (const match of text.matchAll(/(?<![\w./-])((?:shared|functions|cli|local|test|docs|bicep|topology|scripts|bench)\/[\w./-]*\.(?:ts|js|json|md|bicep))\b/g)) found.push({ file, cited: match[1] });
+    for (const match of text.matchAll(/(?<![\w./-])((?:shared|functions|cli|local|test|docs|bicep|topology|scripts|bench)\/[\w./-]*\.(?:ts|js|json|md|bicep))\b/g))
+      found.push({ file, cited: match[1] });
   }
   return found;
 }

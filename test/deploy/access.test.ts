@@ -16,7 +16,6 @@ import {
 } from "./access-checks";
 import { checkRoleAssignments } from "./checks";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- the hook is a CommonJS script azd runs as it is
 const hook = require("../../scripts/await-package-roles.js") as {
   remainingWaitMs(createdOn: string[], nowMs: number, propagationMs: number): number;
   propagationMsFrom(env: Record<string, string | undefined>): number;
@@ -65,12 +64,22 @@ describe("the real templates", () => {
 
 describe("each check catches the mistake it is for (templates mutated in memory)", () => {
   test.each([
-    ["operators taken from azd's logged-in principal", parameters, '"operatorGroupObjectId": { "value": "${CUSTODY_OPERATOR_GROUP_ID}" }', '"operatorGroupObjectId": { "value": "${AZURE_PRINCIPAL_ID}" }'],
+    [
+      "operators taken from azd's logged-in principal",
+      parameters,
+      '"operatorGroupObjectId": { "value": "${CUSTODY_OPERATOR_GROUP_ID}" }',
+      '"operatorGroupObjectId": { "value": "${AZURE_PRINCIPAL_ID}" }',
+    ],
     ["a principalId parameter back in main.bicep", main, "param operatorGroupObjectId string = ''", "param operatorGroupObjectId string = ''\nparam principalId string = ''"],
     ["the operator group defaulting to someone", main, "param operatorGroupObjectId string = ''", "param operatorGroupObjectId string = '00000000-0000-0000-0000-000000000000'"],
     ["the deployer() function as the operator", main, "operatorPrincipalId: operatorGroupObjectId\n    uploaders", "operatorPrincipalId: deployer().objectId\n    uploaders"],
     ["an operator role granted to a user", serviceBus, "principalType: 'Group'", "principalType: 'User'"],
-    ["an operator role even when no group is given", storage, "resource operatorWritesAudit 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {", "resource operatorWritesAudit 'Microsoft.Authorization/roleAssignments@2022-04-01' = {"],
+    [
+      "an operator role even when no group is given",
+      storage,
+      "resource operatorWritesAudit 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {",
+      "resource operatorWritesAudit 'Microsoft.Authorization/roleAssignments@2022-04-01' = {",
+    ],
     ["the Cosmos reader even when no group is given", "bicep/modules/cosmos.bicep", "= if (!empty(operatorPrincipalId)) {", "= {"],
   ])("operators: %s", (_what, file, search, replacement) => {
     expect(checkOperatorAccess(mutate(files, file, search, replacement))).not.toEqual([]);
@@ -85,8 +94,16 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["assignable in the whole subscription", "assignableScopes: [resourceGroup().id]", "assignableScopes: [subscription().id]"],
     ["a tenant-wide role name", "roleName: 'Custody dock uploader (${resourceGroup().name})'", "roleName: 'Custody dock uploader'"],
     ["the role defined with no docks", "= if (!empty(uploaders)) {", "= {"],
-    ["docks on the built-in Contributor role", "roleDefinitionId: dockUploaderRole.id", "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)"],
-    ["the dock role on the whole account", "  scope: originals\n  properties: {\n    roleDefinitionId: dockUploaderRole.id", "  scope: account\n  properties: {\n    roleDefinitionId: dockUploaderRole.id"],
+    [
+      "docks on the built-in Contributor role",
+      "roleDefinitionId: dockUploaderRole.id",
+      "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)",
+    ],
+    [
+      "the dock role on the whole account",
+      "  scope: originals\n  properties: {\n    roleDefinitionId: dockUploaderRole.id",
+      "  scope: account\n  properties: {\n    roleDefinitionId: dockUploaderRole.id",
+    ],
     ["no condition version", "conditionVersion: empty(uploader.?pathPrefix ?? '') ? null : '2.0'", "conditionVersion: '1.0'"],
     ["the prefix compared as StringLike", "StringStartsWith \\'${uploader", "StringLike \\'${uploader"],
     ["the condition exempting append", "AND !(ActionMatches{\\'${blobAppend}\\'})", ""],
@@ -96,14 +113,27 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   });
 
   test("docks: a dock given Contributor anywhere is refused by the role-assignment rules too", () => {
-    const mutated = mutate(files, storage, "roleDefinitionId: dockUploaderRole.id", "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)");
+    const mutated = mutate(
+      files,
+      storage,
+      "roleDefinitionId: dockUploaderRole.id",
+      "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)",
+    );
     expect(checkRoleAssignments(mutated, noTriggers).some((p) => p.includes("uploader gets storageBlobDataContributor"))).toBe(true);
   });
 
   test.each([
     ["__accountName (public-cloud DNS only)", "AzureWebJobsStorage__blobServiceUri: hostStorage.properties.primaryEndpoints.blob", "AzureWebJobsStorage__accountName: hostStorage.name"],
-    ["a queue URI the identity has no role for", "    AzureWebJobsStorage__credential: 'managedidentity'\n    AzureWebJobsStorage__clientId: clientId", "    AzureWebJobsStorage__credential: 'managedidentity'\n    AzureWebJobsStorage__queueServiceUri: 'x'\n    AzureWebJobsStorage__clientId: clientId"],
-    ["a URI written by hand", "AzureWebJobsStorage__blobServiceUri: mediaHostStorage.properties.primaryEndpoints.blob", "AzureWebJobsStorage__blobServiceUri: 'https://${mediaHostStorage.name}.blob.example'"],
+    [
+      "a queue URI the identity has no role for",
+      "    AzureWebJobsStorage__credential: 'managedidentity'\n    AzureWebJobsStorage__clientId: clientId",
+      "    AzureWebJobsStorage__credential: 'managedidentity'\n    AzureWebJobsStorage__queueServiceUri: 'x'\n    AzureWebJobsStorage__clientId: clientId",
+    ],
+    [
+      "a URI written by hand",
+      "AzureWebJobsStorage__blobServiceUri: mediaHostStorage.properties.primaryEndpoints.blob",
+      "AzureWebJobsStorage__blobServiceUri: 'https://${mediaHostStorage.name}.blob.example'",
+    ],
   ])("host storage: %s", (_what, search, replacement) => {
     expect(checkHostStorageEndpoints(mutate(files, functions, search, replacement))).not.toEqual([]);
   });
@@ -127,14 +157,24 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["no sampling setting on the core app", functions, /\n {4}CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE: string\(telemetrySamplingPercentage\)/, ""],
     ["an unbounded parameter", main, "@maxValue(100)\n@description('Percentage", "@description('Percentage"],
     ["a sampled default", main, "param telemetrySamplingPercentage int = 100", "param telemetrySamplingPercentage int = 10"],
-    ["not mapped for azd", parameters, '"telemetrySamplingPercentage": { "value": "${CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE=100}" }', '"telemetrySamplingPercentage": { "value": "${CUSTODY_TELEMETRY_SAMPLING=100}" }'],
+    [
+      "not mapped for azd",
+      parameters,
+      '"telemetrySamplingPercentage": { "value": "${CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE=100}" }',
+      '"telemetrySamplingPercentage": { "value": "${CUSTODY_TELEMETRY_SAMPLING=100}" }',
+    ],
   ])("telemetry sampling: %s", (_what, file, search, replacement) => {
     expect(checkTelemetrySampling(mutate(files, file, search, replacement))).not.toEqual([]);
   });
 
   test.each([
     ["no predeploy hook", "azure.yaml", "    run: node scripts/await-package-roles.js\n", "    run: echo skipped\n"],
-    ["the apps created before their host storage roles", main, "dependsOn: [evidenceStorage, hostStorage, mediaHostStorage, serviceBus, cosmos, monitoring]", "dependsOn: [evidenceStorage, serviceBus, cosmos, monitoring]"],
+    [
+      "the apps created before their host storage roles",
+      main,
+      "dependsOn: [evidenceStorage, hostStorage, mediaHostStorage, serviceBus, cosmos, monitoring]",
+      "dependsOn: [evidenceStorage, serviceBus, cosmos, monitoring]",
+    ],
     ["the media app's assignment not waited for", main, ",${mediaHostStorage.outputs.packageRoleAssignmentId}'", "'"],
     ["the assignment id not output", "bicep/modules/host-storage.bicep", "output packageRoleAssignmentId string = appUsesHostStorage.id", "output packageRoleAssignmentId string = account.id"],
   ])("package role wait: %s", (_what, file, search, replacement) => {
