@@ -254,10 +254,11 @@ resource dockUploaderRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' =
 // an action other than write/append is not affected (the role has none), a write or append is
 // allowed only when the blob's path starts with the prefix. No prefix: no condition.
 resource uploadersWriteOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for uploader in uploaders: {
-  name: guid(originals.id, uploader.principalId, dockUploaderRole.id)
+  name: guid(originals.id, uploader.principalId, dockUploaderRole.name)
   scope: originals
   properties: {
-    roleDefinitionId: dockUploaderRole.id
+    // The subscription-level id every role definition has (a definition made in a resource-group deployment is still one).
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', dockUploaderRole.name)
     principalId: uploader.principalId
     principalType: 'ServicePrincipal'
     description: empty(uploader.?pathPrefix ?? '') ? 'Dock: create and append recordings in originals' : 'Dock: create and append recordings under ${uploader.?pathPrefix ?? ''} in originals'

@@ -149,7 +149,8 @@ export function checkDockAccess(files: Files): string[] {
     const where = `${assignment.file} ${assignment.symbol}`;
     const p = objectProperty(assignment.body, "properties") ?? "";
     if (!/^uploader\s+in\s+uploaders$/.test(assignment.loop ?? "")) problems.push(`${where}: not one assignment per entry of uploaders`);
-    if (property(p, "roleDefinitionId")?.trim() !== "dockUploaderRole.id") problems.push(`${where}: not the dock's own write-only role`);
+    if (property(p, "roleDefinitionId")?.replace(/\s/g, "") !== "subscriptionResourceId('Microsoft.Authorization/roleDefinitions',dockUploaderRole.name)")
+      problems.push(`${where}: not the dock's own write-only role`);
     if (property(assignment.body, "scope")?.trim() !== "originals") problems.push(`${where}: not scoped to the originals container`);
     if (literal(property(p, "principalType")) !== "ServicePrincipal") problems.push(`${where}: principalType is not 'ServicePrincipal'`);
     const version = property(p, "conditionVersion")?.replace(/\s/g, "");

@@ -94,16 +94,13 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["assignable in the whole subscription", "assignableScopes: [resourceGroup().id]", "assignableScopes: [subscription().id]"],
     ["a tenant-wide role name", "roleName: 'Custody dock uploader (${resourceGroup().name})'", "roleName: 'Custody dock uploader'"],
     ["the role defined with no docks", "= if (!empty(uploaders)) {", "= {"],
+    ["the role by its resource-group-scoped id", "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', dockUploaderRole.name)", "roleDefinitionId: dockUploaderRole.id"],
     [
       "docks on the built-in Contributor role",
-      "roleDefinitionId: dockUploaderRole.id",
+      "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', dockUploaderRole.name)",
       "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)",
     ],
-    [
-      "the dock role on the whole account",
-      "  scope: originals\n  properties: {\n    roleDefinitionId: dockUploaderRole.id",
-      "  scope: account\n  properties: {\n    roleDefinitionId: dockUploaderRole.id",
-    ],
+    ["the dock role on the whole account", "  scope: originals\n  properties: {\n    // The subscription-level id", "  scope: account\n  properties: {\n    // The subscription-level id"],
     ["no condition version", "conditionVersion: empty(uploader.?pathPrefix ?? '') ? null : '2.0'", "conditionVersion: '1.0'"],
     ["the prefix compared as StringLike", "StringStartsWith \\'${uploader", "StringLike \\'${uploader"],
     ["the condition exempting append", "AND !(ActionMatches{\\'${blobAppend}\\'})", ""],
@@ -116,7 +113,7 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     const mutated = mutate(
       files,
       storage,
-      "roleDefinitionId: dockUploaderRole.id",
+      "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', dockUploaderRole.name)",
       "roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)",
     );
     expect(checkRoleAssignments(mutated, noTriggers).some((p) => p.includes("uploader gets storageBlobDataContributor"))).toBe(true);

@@ -269,7 +269,7 @@ export function checkRoleAssignments(files: Files, triggers: TriggersByIdentity)
  * access loop → one grant per entry of that JSON list, with the entry's entity and identity.
  */
 function roleNamesOf(expression: string, assignment: Declaration, access: ServiceBusAccessFile, declared: Declaration[]): Array<{ role: string; entity?: string; identity?: string }> | undefined {
-  const custom = /^([A-Za-z_][A-Za-z0-9_]*)\.id$/.exec(expression.trim())?.[1];
+  const custom = /^subscriptionResourceId\(\s*'Microsoft\.Authorization\/roleDefinitions'\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\.name\s*\)$/.exec(expression.trim())?.[1];
   if (custom !== undefined && declared.some((d) => d.file === assignment.file && d.symbol === custom && d.type === "Microsoft.Authorization/roleDefinitions" && !d.existing))
     return [{ role: `${CUSTOM_ROLE}${custom}` }];
   const direct = /subscriptionResourceId\(\s*'Microsoft\.Authorization\/roleDefinitions'\s*,\s*roles\.([A-Za-z]+)\s*\)/.exec(expression);
