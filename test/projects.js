@@ -15,6 +15,7 @@ const INTEGRATION = [
   "test/local/blob-event-source.test.ts",
   "test/local/fault-proxy.test.ts",
   "test/local/stand-ins.test.ts",
+  "test/scripts/await-package-roles.test.ts",
   "test/servicebus-emulator/admin-port-sharing.test.ts",
   "test/servicebus-emulator/admin.test.ts",
   "test/servicebus-emulator/operations.test.ts",
