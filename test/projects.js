@@ -7,6 +7,7 @@
 const INTEGRATION = [
   "test/adapters/azure-blob-store-media.test.ts",
   "test/adapters/azure-blob-store.test.ts",
+  "test/adapters/blob-upload-spans.test.ts",
   "test/adapters/ffmpeg-media-tool.test.ts",
   "test/media/mp4-excerpt.test.ts",
   "test/functions/reschedule.test.ts",
@@ -15,6 +16,7 @@ const INTEGRATION = [
   "test/local/blob-event-source.test.ts",
   "test/local/fault-proxy.test.ts",
   "test/local/stand-ins.test.ts",
+  "test/scripts/await-package-roles.test.ts",
   "test/servicebus-emulator/admin-port-sharing.test.ts",
   "test/servicebus-emulator/admin.test.ts",
   "test/servicebus-emulator/operations.test.ts",
