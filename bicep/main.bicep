@@ -18,12 +18,10 @@ param environmentName string
 @description('Region for every resource. It must offer Flex Consumption (az functionapp list-flexconsumption-locations).')
 param location string
 
-@description('Object id of whoever runs azd (AZURE_PRINCIPAL_ID): granted what the `custody` ops commands need. Empty = no operator roles.')
-param principalId string = ''
-
-@allowed(['User', 'Group', 'ServicePrincipal'])
-@description('What principalId is: a user running azd locally, a group of operators, or the pipeline identity in CI.')
-param principalType string = 'User'
+// Operators are a group of their own, never whoever runs azd: azd fills AZURE_PRINCIPAL_ID with the
+// logged-in principal (a CI service principal included) whatever .env says, so nothing reads it.
+@description('Object id of the Entra ID group of operators, granted what the `custody` ops commands need (docs/security.md). Empty = no operator roles.')
+param operatorGroupObjectId string = ''
 
 @minValue(1)
 @maxValue(146000)
@@ -33,8 +31,8 @@ param originalsRetentionDays int = 2557
 @description('Set to true once an operator has locked the originals retention policy (docs/deploy.md): a locked policy can only be extended, with `az storage container immutability-policy extend`, so the template stops declaring it.')
 param originalsPolicyLocked bool = false
 
-@description('Object ids (service principals / managed identities) of docking stations or upload services allowed to add recordings to originals.')
-param uploaderPrincipalIds array = []
+@description('Docking stations / upload services that may add recordings to originals, write-only: [{ principalId: \'<object id of a service principal or managed identity>\', pathPrefix: \'<optional: the only blob-name prefix it may write, e.g. station-07/>\' }].')
+param uploaders array = []
 
 @description('Message time-to-live for every Service Bus entity in Azure. The topology file says PT1H because that is the Microsoft emulator\'s maximum; in Azure messages must outlive an outage of the app (docs/deploy.md).')
 param messageTimeToLive string = 'P14D'
@@ -47,7 +45,8 @@ param nodeVersion string = '22'
 @description('Flex Consumption instance memory of the core app (ingest, hash, index): 4096 MB = 2 vCPU for the hash\'s two digests.')
 param instanceMemoryMB int = 4096
 
-@minValue(1)
+// Flex Consumption accepts 40–1000 (learn.microsoft.com/azure/azure-functions/event-driven-scaling#limit-scale-out).
+@minValue(40)
 @maxValue(1000)
 @description('Upper bound on the core app\'s Flex Consumption instances: caps cost and the load on Cosmos DB at shift-change bursts.')
 param maximumInstanceCount int = 100
@@ -56,7 +55,7 @@ param maximumInstanceCount int = 100
 @description('Flex Consumption instance memory of the media app: 4096 MB = 2 vCPU, which a segment encode uses (2048 MB = 1 vCPU would double every segment\'s time).')
 param mediaInstanceMemoryMB int = 4096
 
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
 @description('Upper bound on the media app\'s instances, one segment run each at a time: 100 runs a 10-hour recording\'s 400 segments in 4 waves. Caps cost and the concurrent reads of the evidence account.')
 param mediaMaximumInstanceCount int = 100
@@ -110,6 +109,11 @@ param malwareScanningCapGBPerMonth int = 5000
 @description('Regulated option: zone redundancy for the host storage accounts, Cosmos DB, Service Bus (Premium) and the Flex Consumption plans (the evidence account is ZRS already).')
 param zoneRedundant bool = false
 
+@minValue(1)
+@maxValue(100)
+@description('Percentage of recordings whose traces are exported to Application Insights (whole traces: the decision follows the trace id). 100 = every recording\'s journey (docs/deploy.md "Observability").')
+param telemetrySamplingPercentage int = 100
+
 var tags = { 'azd-env-name': environmentName, application: 'custody' }
 // Short, stable, unique per subscription + environment + region: storage account names are global.
 var token = toLower(uniqueString(subscription().id, environmentName, location))
@@ -162,9 +166,8 @@ module evidenceStorage 'modules/evidence-storage.bicep' = {
     originalsPolicyLocked: originalsPolicyLocked
     appPrincipalId: identities.outputs.appPrincipalId
     mediaPrincipalId: identities.outputs.mediaPrincipalId
-    operatorPrincipalId: principalId
-    operatorPrincipalType: principalType
-    uploaderPrincipalIds: uploaderPrincipalIds
+    operatorPrincipalId: operatorGroupObjectId
+    uploaders: uploaders
     roles: roles
     privateNetwork: privateNetwork
     eventGridTopicName: eventGridTopicName
@@ -215,8 +218,7 @@ module serviceBus 'modules/servicebus.bicep' = {
     messageTimeToLive: messageTimeToLive
     appAccess: loadJsonContent('service-bus-access.json')
     principalIds: { core: identities.outputs.appPrincipalId, media: identities.outputs.mediaPrincipalId }
-    operatorPrincipalId: principalId
-    operatorPrincipalType: principalType
+    operatorPrincipalId: operatorGroupObjectId
     roles: roles
     // Private endpoints need Premium; Standard only in the trial profile.
     skuName: privateNetwork ? 'Premium' : 'Standard'
@@ -235,7 +237,7 @@ module cosmos 'modules/cosmos.bicep' = {
     serverless: cosmosServerless
     // The core app's identity only: the media app has no index access of any kind.
     appPrincipalId: identities.outputs.appPrincipalId
-    operatorPrincipalId: principalId
+    operatorPrincipalId: operatorGroupObjectId
     privateNetwork: privateNetwork
     zoneRedundant: zoneRedundant
     customerManagedKey: customerManagedKey
@@ -273,6 +275,7 @@ module functions 'modules/functions.bicep' = {
     mediaAppSubnetId: privateNetwork ? network.outputs.mediaAppSubnetId : ''
     deploymentAllowedIpRanges: deploymentAllowedIpRanges
     zoneRedundant: zoneRedundant
+    telemetrySamplingPercentage: telemetrySamplingPercentage
   }
   // The host starts as soon as the code lands; every role it needs — and, when private, every
   // private endpoint it reaches its services through — must exist by then.
@@ -384,3 +387,5 @@ output AZURE_MEDIA_FUNCTION_APP_NAME string = functions.outputs.mediaAppName
 output ServiceBusConnection__fullyQualifiedNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output EvidenceStorage__blobServiceUri string = evidenceStorage.outputs.blobServiceUri
 output EvidenceIndex__accountEndpoint string = cosmos.outputs.accountEndpoint
+// The apps' package-container role assignments, for the predeploy hook that waits for them to take effect on a first `azd up`.
+output CUSTODY_PACKAGE_ROLE_ASSIGNMENT_IDS string = '${hostStorage.outputs.packageRoleAssignmentId},${mediaHostStorage.outputs.packageRoleAssignmentId}'

@@ -14,9 +14,10 @@ param skuName string = 'Standard_ZRS'
 param appPrincipalId string
 @description('The media app\'s identity: transcode and thumbnail read originals through signed URLs and write renditions.')
 param mediaPrincipalId string
+@description('Object id of the operators\' Entra ID group (main.bicep operatorGroupObjectId); empty = none.')
 param operatorPrincipalId string
-param operatorPrincipalType string
-param uploaderPrincipalIds array
+@description('Docking stations: [{ principalId, pathPrefix? }] (main.bicep `uploaders`).')
+param uploaders array
 param roles object
 @description('Private profile: the public endpoint refuses every network (firewall default Deny, no IP or network rules); the apps come in through the blob private endpoint, and only the Event Grid system topic named below, as a trusted service with its managed identity, may write dead-lettered events.')
 param privateNetwork bool
@@ -28,7 +29,7 @@ param uploaderIpRanges array = []
 param customerManagedKey object = {}
 
 // Container names the code uses: ORIGINALS (local/stack.ts, CUSTODY_ACCEPTED_CONTAINERS),
-// DERIVED_CONTAINER (shared/ports/blob-store.ts), AUDIT_CONTAINER (cli/audit-log.ts),
+// DERIVED_CONTAINER (shared/ports/blob-store.ts), AUDIT_CONTAINER (shared/adapters/blob-audit-log.ts),
 // LEDGER_CONTAINER (shared/ports/custody-ledger.ts).
 var originalsName = 'originals'
 var ledgerName = 'ledger'
@@ -248,20 +249,61 @@ resource mediaSignsReadUrls 'Microsoft.Authorization/roleAssignments@2022-04-01'
 // Event Grid's role on event-deadletter is granted in eventgrid.bicep, to the system topic's own
 // (system-assigned) identity.
 
-// ---- Docking stations / upload services: add recordings to originals ----------------------
+// ---- Docking stations / upload services: add recordings to originals, write-only -----------
+// A dock creates blobs (Put Blob, or Put Block + Put Block List) and may append (Append Block);
+// it never needs to list, read or delete, so it gets exactly those two data actions — no
+// built-in role is that narrow (Storage Blob Data Contributor would let a stolen dock identity
+// list and download every recording). Data actions: learn.microsoft.com/azure/role-based-access-control/permissions/storage
+// ("Returns the result of writing a blob", "Returns the result of adding blob content").
+// Overwriting a name creates a new version under the WORM policy; the old bytes stay.
 
-resource uploadersWriteOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for uploader in uploaderPrincipalIds: {
-  name: guid(originals.id, uploader, roles.storageBlobDataContributor)
+var blobWrite = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'
+var blobAppend = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action'
+
+// Assignable in this resource group only; the role name is tenant-unique, hence the group's name
+// in it. Created only when there are docks: defining a role needs roleDefinitions/write (Owner or
+// User Access Administrator), which a deployer holding only Role Based Access Control
+// Administrator lacks.
+resource dockUploaderRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (!empty(uploaders)) {
+  name: guid(resourceGroup().id, 'custody-dock-uploader')
+  properties: {
+    roleName: 'Custody dock uploader (${resourceGroup().name})'
+    description: 'Create and append blobs in the Custody originals container: no read, list or delete.'
+    type: 'CustomRole'
+    assignableScopes: [resourceGroup().id]
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: [blobWrite, blobAppend]
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+// With a pathPrefix, an ABAC condition (version 2.0) narrows the writes to blob names starting
+// with it — the documented blob-path pattern, learn.microsoft.com/azure/storage/blobs/storage-auth-abac-examples:
+// an action other than write/append is not affected (the role has none), a write or append is
+// allowed only when the blob's path starts with the prefix. No prefix: no condition.
+resource uploadersWriteOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for uploader in uploaders: {
+  name: guid(originals.id, uploader.principalId, dockUploaderRole.name)
   scope: originals
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
-    principalId: uploader
+    // The subscription-level id every role definition has (a definition made in a resource-group deployment is still one).
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', dockUploaderRole.name)
+    principalId: uploader.principalId
     principalType: 'ServicePrincipal'
+    description: empty(uploader.?pathPrefix ?? '') ? 'Dock: create and append recordings in originals' : 'Dock: create and append recordings under ${uploader.?pathPrefix ?? ''} in originals'
+    condition: empty(uploader.?pathPrefix ?? '')
+      ? null
+      : '((!(ActionMatches{\'${blobWrite}\'}) AND !(ActionMatches{\'${blobAppend}\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith \'${uploader.?pathPrefix ?? ''}\'))'
+    conditionVersion: empty(uploader.?pathPrefix ?? '') ? null : '2.0'
   }
 }]
 
-// ---- The operator (AZURE_PRINCIPAL_ID): `custody verify` / `reconcile` read originals, and
-// ---- `dlq redrive|purge` / `reconcile` write their audit record ----------------------------
+// ---- The operators' group (operatorGroupObjectId, never the deploying principal): `custody
+// ---- verify` / `reconcile` read originals, `dlq redrive|purge` / `reconcile` write their audit record
 
 resource operatorReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
   name: guid(originals.id, operatorPrincipalId, roles.storageBlobDataReader)
@@ -269,7 +311,7 @@ resource operatorReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
     principalId: operatorPrincipalId
-    principalType: operatorPrincipalType
+    principalType: 'Group'
   }
 }
 
@@ -280,7 +322,7 @@ resource operatorReadsLedger 'Microsoft.Authorization/roleAssignments@2022-04-01
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
     principalId: operatorPrincipalId
-    principalType: operatorPrincipalType
+    principalType: 'Group'
   }
 }
 
@@ -290,7 +332,7 @@ resource operatorWritesAudit 'Microsoft.Authorization/roleAssignments@2022-04-01
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
     principalId: operatorPrincipalId
-    principalType: operatorPrincipalType
+    principalType: 'Group'
   }
 }
 

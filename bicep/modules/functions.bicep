@@ -45,6 +45,8 @@ param mediaAppSubnetId string = ''
 param deploymentAllowedIpRanges array = []
 @description('Flex Consumption zone redundancy: instances spread across availability zones.')
 param zoneRedundant bool = false
+@description('Percentage of recordings whose traces are exported (CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE, both apps).')
+param telemetrySamplingPercentage int
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: appIdentityName
@@ -143,8 +145,13 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: app
   name: 'appsettings'
   properties: {
-    // Host storage (leases, timer locks): identity-based, host-only account.
-    AzureWebJobsStorage__accountName: hostStorage.name
+    // Host storage (leases, timer locks): identity-based, host-only account. The blob endpoint
+    // from the account itself, not __accountName: that one infers *.core.windows.net and "doesn't
+    // work when the storage account is in a sovereign cloud or has a custom DNS" (Functions docs,
+    // "Connecting to host storage with an identity"). Blob only: the host keeps its locks and
+    // keys in blobs; queue and table URIs are for blob triggers and Durable Functions, which this
+    // app has none of (tables would also hold the host's diagnostic events, left off here).
+    AzureWebJobsStorage__blobServiceUri: hostStorage.properties.primaryEndpoints.blob
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: clientId
 
@@ -153,6 +160,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // the exporters use the app identity's Entra ID token (Monitoring Metrics Publisher).
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${clientId};Authorization=AAD'
+    CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE: string(telemetrySamplingPercentage)
 
     // Which functions this app registers (functions/app-roles.ts).
     CUSTODY_APP_ROLE: 'core'
@@ -258,12 +266,13 @@ resource mediaAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: mediaApp
   name: 'appsettings'
   properties: {
-    AzureWebJobsStorage__accountName: mediaHostStorage.name
+    AzureWebJobsStorage__blobServiceUri: mediaHostStorage.properties.primaryEndpoints.blob
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: mediaClientId
 
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${mediaClientId};Authorization=AAD'
+    CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE: string(telemetrySamplingPercentage)
 
     CUSTODY_APP_ROLE: 'media'
 

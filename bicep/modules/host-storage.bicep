@@ -66,3 +66,5 @@ resource appUsesHostStorage 'Microsoft.Authorization/roleAssignments@2022-04-01'
 
 output accountName string = account.name
 output deploymentContainerName string = deploymentContainer.name
+// The predeploy hook (scripts/await-package-roles.js) waits until this assignment has had time to take effect.
+output packageRoleAssignmentId string = appUsesHostStorage.id

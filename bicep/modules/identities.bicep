@@ -3,7 +3,9 @@
 // - the core app's (`app`): ingest, hash, the index and the timers — reads originals, writes the
 //   evidence index, publishes events, claims hashes (stage-results);
 // - the media app's: transcode and thumbnail, the code that parses untrusted video — reads
-//   originals, writes derived renditions, sends to media-results; no index, no other Send;
+//   originals, writes derived renditions, sends to media-results, and owns only the entities
+//   that trigger it; no index, no ledger, no other Send (docs/security.md: what a compromise of
+//   it gives).
 // Event Grid delivers with its system topic's system-assigned identity (eventgrid.bicep): the
 // trusted-services exception of a private Service Bus namespace recognises only that kind.
 param location string

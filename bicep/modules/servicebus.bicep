@@ -19,8 +19,8 @@ param messageTimeToLive string
 param appAccess object
 @description('Principal id of each app identity, by the `identity` names service-bus-access.json uses: { core: …, media: … }.')
 param principalIds object
+@description('Object id of the operators\' Entra ID group (main.bicep operatorGroupObjectId); empty = none.')
 param operatorPrincipalId string
-param operatorPrincipalType string
 param roles object
 @allowed(['Standard', 'Premium'])
 @description('Standard: 256 KB messages, shared capacity, public endpoint only (the trial profile). Premium: 100 MB messages, dedicated capacity, private endpoints (the private profile).')
@@ -142,8 +142,9 @@ resource appTopicRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [f
 // They receive from dead-letter queues, send (redrive, reconcile) to any entity, and read
 // runtime counts through the management endpoint (ServiceBusAdministrationClient), which
 // requires the Manage claim — only Data Owner grants that to an Entra ID caller. Namespace
-// scope because the commands work on every entity. A person, not the app, and only when
-// AZURE_PRINCIPAL_ID is set; drop it where operators use the portal instead. Broad: the role's
+// scope because the commands work on every entity. The operators' group, never the app or
+// whoever deploys, and only when operatorGroupObjectId is set; leave it empty where operators
+// use the portal or just-in-time access instead. Broad: the role's
 // management actions cover the whole namespace (entities, settings, local auth) — docs/deploy.md
 // ("The operator's Service Bus role") describes holding it just in time instead.
 
@@ -153,7 +154,7 @@ resource operatorOperatesQueues 'Microsoft.Authorization/roleAssignments@2022-04
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataOwner)
     principalId: operatorPrincipalId
-    principalType: operatorPrincipalType
+    principalType: 'Group'
   }
 }
 

@@ -29,6 +29,7 @@ import {
   type UnlistableFolder,
   type WrittenBlob,
 } from "../ports/blob-store";
+import { inSingleSpan } from "../telemetry/single-span";
 import { withoutQuery } from "../text/redaction";
 import { decodeMetadata } from "./blob-metadata";
 import { listBlobsIsolatingFailures } from "./blob-listing";
@@ -58,6 +59,9 @@ export interface AzureBlobStoreOptions {
   /** First pause before a resume, doubled each time up to 5 s; default 100 ms. */
   resumeDelayInMs?: number;
 }
+
+/** Block size of rendition uploads: 4 in flight bound the memory, whatever the rendition's size. */
+const UPLOAD_BLOCK_BYTES = 4 * 1024 * 1024;
 
 export class AzureBlobStore implements MediaBlobStore, BlobCatalog {
   private readonly service: BlobServiceClient;
@@ -188,7 +192,8 @@ export class AzureBlobStore implements MediaBlobStore, BlobCatalog {
 
   /**
    * Uploads a rendition to `derived/<evidenceId>/<stage>/<name>` (overwriting), hashing the
-   * bytes as they stream to the service: constant memory (4 × 4 MiB blocks in flight).
+   * bytes as they stream to the service: constant memory (4 × 4 MiB blocks in flight). Traced as
+   * one span, not one per block (shared/telemetry/single-span.ts).
    */
   async writeDerived(target: DerivedBlobTarget, source: DerivedBlobSource, options: { abortSignal?: AbortSignal } = {}): Promise<WrittenBlob> {
     const name = derivedBlobName(target);
@@ -205,14 +210,18 @@ export class AzureBlobStore implements MediaBlobStore, BlobCatalog {
     });
     const input = source.kind === "file" ? createReadStream(source.path) : source.stream;
     try {
-      const [, response] = await Promise.all([
-        pipeline(input, tap, { signal: options.abortSignal }),
-        client.uploadStream(tap, 4 * 1024 * 1024, 4, {
-          blobHTTPHeaders: { blobContentType: target.contentType },
-          metadata: { evidenceid: target.evidenceId, stage: target.stage },
-          abortSignal: options.abortSignal,
-        }),
-      ]);
+      const [, response] = await inSingleSpan("custody.blob.upload", { "custody.blob.container": DERIVED_CONTAINER, "custody.blob.name": name }, async (span) => {
+        const done = await Promise.all([
+          pipeline(input, tap, { signal: options.abortSignal }),
+          client.uploadStream(tap, UPLOAD_BLOCK_BYTES, 4, {
+            blobHTTPHeaders: { blobContentType: target.contentType },
+            metadata: { evidenceid: target.evidenceId, stage: target.stage },
+            abortSignal: options.abortSignal,
+          }),
+        ]);
+        span.setAttributes({ "custody.blob.bytes": size, "custody.blob.blocks": Math.max(1, Math.ceil(size / UPLOAD_BLOCK_BYTES)) });
+        return done;
+      });
       return { container: DERIVED_CONTAINER, name, url: withoutQuery(client.url), size, sha256: hash.digest("hex"), contentType: target.contentType, etag: response.etag ?? "" };
     } catch (error) {
       tap.destroy();

@@ -17,6 +17,8 @@ import { CustodyError } from "../errors";
 
 export const CONNECTION_STRING_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING";
 export const AUTHENTICATION_STRING_SETTING = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING";
+/** Percentage (1–100) of traces exported; 100 when absent. Bicep sets it from `telemetrySamplingPercentage`. */
+export const SAMPLING_PERCENTAGE_SETTING = "CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE";
 
 export type UseAzureMonitor = (options: AzureMonitorOpenTelemetryOptions) => void;
 
@@ -27,7 +29,7 @@ export interface StartTelemetryOptions {
   createCredential?: (clientId: string | undefined) => TokenCredential;
 }
 
-export type TelemetryState = { enabled: false } | { enabled: true; authentication: "entra-id"; clientId?: string };
+export type TelemetryState = { enabled: false } | { enabled: true; authentication: "entra-id"; clientId?: string; samplingRatio: number };
 
 let started: TelemetryState | undefined;
 
@@ -44,25 +46,37 @@ export function startTelemetry(env: Record<string, string | undefined> = process
     return started;
   }
   const clientId = clientIdOf(env[AUTHENTICATION_STRING_SETTING]);
+  const samplingRatio = samplingRatioOf(env[SAMPLING_PERCENTAGE_SETTING]);
   const credential = (options.createCredential ?? defaultCredential)(clientId);
   // Loaded only here: the distro pulls in the whole OpenTelemetry Node SDK, which nothing else needs.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, as said above
   const useAzureMonitor = options.useAzureMonitor ?? (require("@azure/monitor-opentelemetry") as { useAzureMonitor: UseAzureMonitor }).useAzureMonitor;
   useAzureMonitor({
     azureMonitorExporterOptions: { connectionString, credential },
-    // Every recording's journey, not a rate-limited sample of them: volumes are modest (a few
-    // messages per recording) and a trace with holes is no use for "where did this one stop?".
-    samplingRatio: 1,
+    // A fixed share of whole traces, never a per-second rate: the distro's ratio sampler decides
+    // by trace id, so a recording is traced end to end or not at all — a trace with holes is no
+    // use for "where did this one stop?". 100 % by default; lower it when the volume costs more
+    // than the traces are worth (docs/deploy.md "Observability"; logs are not sampled here).
+    samplingRatio,
     tracesPerSecond: 0,
     instrumentationOptions: { azureSdk: { enabled: true }, http: { enabled: true } },
   });
-  started = { enabled: true, authentication: "entra-id", clientId };
+  started = { enabled: true, authentication: "entra-id", clientId, samplingRatio };
   return started;
 }
 
 /** Forgets the process-wide start (tests only: the distro itself cannot be restarted). */
 export function resetTelemetryForTests(): void {
   started = undefined;
+}
+
+function samplingRatioOf(percentage: string | undefined): number {
+  if (percentage === undefined || percentage.trim() === "") return 1;
+  const value = Number(percentage.trim());
+  if (!/^\d+(\.\d+)?$/.test(percentage.trim()) || value <= 0 || value > 100) {
+    throw new CustodyError("InvalidConfiguration", `Setting ${SAMPLING_PERCENTAGE_SETTING} must be a percentage above 0 and at most 100 (got "${percentage}").`);
+  }
+  return value / 100;
 }
 
 function clientIdOf(authentication: string | undefined): string | undefined {

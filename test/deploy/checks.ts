@@ -84,6 +84,8 @@ interface Grant {
 type AllowedGrant = Partial<Grant> & { triggersOnly?: boolean; why: string };
 
 const CONTAINERS = "Microsoft.Storage/storageAccounts/blobServices/containers";
+/** A grant of a custom role is named `custom:<symbol of its roleDefinitions resource>`. */
+export const CUSTOM_ROLE = "custom:";
 const QUEUES = "Microsoft.ServiceBus/namespaces/queues";
 const TOPICS = "Microsoft.ServiceBus/namespaces/topics";
 const SUBSCRIPTIONS = "Microsoft.ServiceBus/namespaces/topics/subscriptions";
@@ -127,7 +129,8 @@ const ALLOWED_GRANTS: AllowedGrant[] = [
   { principal: "core", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "ledger", why: "the index appends to the custody ledger (append blobs under protected append writes)" },
   { principal: "operator", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "ledger", why: "custody reconcile reads the custody ledger" },
   { principal: "operator", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces", why: "custody dlq (runtime counts need Manage)" },
-  { principal: "uploader", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "originals", why: "docks upload recordings" },
+  // The dock's own role (evidence-storage.bicep): create and append only — no read, list or delete (test/deploy/access.test.ts checks its actions).
+  { principal: "uploader", role: `${CUSTOM_ROLE}dockUploaderRole`, scopeType: CONTAINERS, scopeName: "originals", why: "docks upload recordings, write-only" },
   {
     principal: "encryption",
     role: "keyVaultCryptoServiceEncryptionUser",
@@ -146,7 +149,7 @@ const PRINCIPALS: Record<string, Principal> = {
   "topic.identity.principalId": "eventGrid",
   "encryptionIdentity.properties.principalId": "encryption",
   operatorPrincipalId: "operator",
-  uploader: "uploader",
+  "uploader.principalId": "uploader",
 };
 const PER_ENTRY_PRINCIPAL = "principalIds[access.identity]";
 
@@ -221,7 +224,7 @@ export function roleGrants(files: Files): { grants: Array<Grant & { where: strin
       problems.push(`${where}: scope '${scopeExpression}' is not a resource declared in ${assignment.file}`);
       continue;
     }
-    const entries = roleNamesOf(roleExpression, assignment, access);
+    const entries = roleNamesOf(roleExpression, assignment, access, declared);
     if (entries === undefined) {
       problems.push(`${where}: role '${roleExpression}' is not taken from roles.json`);
       continue;
@@ -230,7 +233,7 @@ export function roleGrants(files: Files): { grants: Array<Grant & { where: strin
     const scopeName = resolveName(property(scoped.body, "name"), source);
     const literalEntity = scopeName === undefined ? undefined : scoped.type === QUEUES ? `queue ${scopeName}` : undefined;
     for (const { role: roleName, entity, identity } of entries) {
-      if (roles[roleName] === undefined) {
+      if (roles[roleName] === undefined && !roleName.startsWith(CUSTOM_ROLE)) {
         problems.push(`${where}: role ${roleName} is not in roles.json`);
         continue;
       }
@@ -275,7 +278,10 @@ export function checkRoleAssignments(files: Files, triggers: TriggersByIdentity)
  * `subscriptionResourceId('…roleDefinitions', roles.X)` → [X]; `roles[access.role]` in an
  * access loop → one grant per entry of that JSON list, with the entry's entity and identity.
  */
-function roleNamesOf(expression: string, assignment: Declaration, access: ServiceBusAccessFile): Array<{ role: string; entity?: string; identity?: string }> | undefined {
+function roleNamesOf(expression: string, assignment: Declaration, access: ServiceBusAccessFile, declared: Declaration[]): Array<{ role: string; entity?: string; identity?: string }> | undefined {
+  const custom = /^subscriptionResourceId\(\s*'Microsoft\.Authorization\/roleDefinitions'\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\.name\s*\)$/.exec(expression.trim())?.[1];
+  if (custom !== undefined && declared.some((d) => d.file === assignment.file && d.symbol === custom && d.type === "Microsoft.Authorization/roleDefinitions" && !d.existing))
+    return [{ role: `${CUSTOM_ROLE}${custom}` }];
   const direct = /subscriptionResourceId\(\s*'Microsoft\.Authorization\/roleDefinitions'\s*,\s*roles\.([A-Za-z]+)\s*\)/.exec(expression);
   if (direct) return [{ role: direct[1] }];
   if (/subscriptionResourceId\(\s*'Microsoft\.Authorization\/roleDefinitions'\s*,\s*roles\[access\.role\]\s*\)/.test(expression)) {
@@ -809,7 +815,8 @@ export function appSettings(files: Files, service = "custody"): AppSetting[] {
 export function azureEnvironment(settings: AppSetting[], files?: Files): Record<string, string> {
   const env: Record<string, string> = {};
   for (const { name, expression } of settings) {
-    const value = literal(expression) ?? (files ? literalThroughModules(files, "bicep/modules/functions.bicep", expression) : undefined);
+    const converted = /^string\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$/.exec(expression.trim())?.[1];
+    const value = literal(expression) ?? (files ? literalThroughModules(files, "bicep/modules/functions.bicep", converted ?? expression) : undefined);
     if (value !== undefined) env[name] = value;
     else if (/__clientId$/.test(name)) env[name] = "3f2c1a7e-9b6d-4c1e-8f00-0123456789ab";
     else if (/__fullyQualifiedNamespace$/.test(name)) env[name] = "sb-custody-example.servicebus.windows.net";
@@ -834,6 +841,9 @@ export function literalThroughModules(files: Files, file: string, expression: st
   const caller = modules.find((d) => `bicep/${d.type}` === file);
   const passed = caller ? property(objectProperty(caller.body, "params") ?? "", name)?.trim() : undefined;
   const fromOutput = passed ? /^([A-Za-z_]+)\.outputs\.([A-Za-z_]+)$/.exec(passed) : null;
+  // A main.bicep parameter passed through stands for its default (a number as its digits).
+  const mainDefault = passed ? params(files.get("bicep/main.bicep") ?? "").get(passed)?.defaultValue : undefined;
+  if (mainDefault !== undefined) return literal(mainDefault) ?? (/^\d+$/.test(mainDefault) ? mainDefault : undefined);
   // An interpolated string ('/custody/${environmentName}') stands for a value of its shape.
   if (!fromOutput) return passed ? (literal(passed) ?? literal(passed.replace(/\$\{[^}]*\}/g, "example"))) : undefined;
   const producer = modules.find((d) => d.symbol === fromOutput[1]);
@@ -954,7 +964,7 @@ export function checkAppSettings(files: Files, probe: SettingsProbe, namesInCode
   }
   const prefixes = [...new Set(settings.filter((s) => /__credential$/.test(s.name)).map((s) => s.name.replace(/__credential$/, "")))];
   for (const prefix of prefixes) if (!(`${prefix}__clientId` in env)) problems.push(`${service}: ${prefix}__clientId is not set: the user-assigned identity would not be used`);
-  if ("AzureWebJobsStorage" in env) problems.push(`${service}: AzureWebJobsStorage is a connection string: use AzureWebJobsStorage__accountName with the identity`);
+  if ("AzureWebJobsStorage" in env) problems.push(`${service}: AzureWebJobsStorage is a connection string: use AzureWebJobsStorage__blobServiceUri with the identity`);
   if (!("AzureWebJobsStorage__accountName" in env) && !("AzureWebJobsStorage__blobServiceUri" in env)) problems.push(`${service}: host storage (AzureWebJobsStorage__…) is not identity-based`);
   if (!/^ClientId=[0-9a-f-]{36};Authorization=AAD$/.test(env.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? ""))
     problems.push(`${service}: APPLICATIONINSIGHTS_AUTHENTICATION_STRING is not ClientId=<app identity>;Authorization=AAD`);
@@ -1111,7 +1121,7 @@ export function checkAppIdentities(files: Files): string[] {
     for (const { name, expression } of settings) {
       if (/__clientId$/.test(name) && expression.trim() !== clientIdVar) problems.push(`${wiring.service}: ${name} is ${expression}, not the app's own identity (${clientIdVar ?? "?"})`);
       if (name === "APPLICATIONINSIGHTS_AUTHENTICATION_STRING" && !expression.includes(`\${${clientIdVar}}`)) problems.push(`${wiring.service}: telemetry is sent as another identity`);
-      if (name === "AzureWebJobsStorage__accountName" && expression.trim() !== `${hostSymbol}.name`)
+      if (name === "AzureWebJobsStorage__blobServiceUri" && expression.trim() !== `${hostSymbol}.properties.primaryEndpoints.blob`)
         problems.push(`${wiring.service}: the host storage setting names another account than the app's own`);
     }
     // The host storage account passed for this app is a module instance hosting this identity.
@@ -1238,7 +1248,6 @@ export function checkAzureYaml(files: Files): string[] {
   for (const [name, variable] of [
     ["environmentName", "AZURE_ENV_NAME"],
     ["location", "AZURE_LOCATION"],
-    ["principalId", "AZURE_PRINCIPAL_ID"],
   ]) {
     if (parameters.parameters?.[name]?.value !== `\${${variable}}`) problems.push(`main.parameters.json: ${name} is not \${${variable}}`);
   }

@@ -320,7 +320,7 @@ describe("each check catches the mistake it is for (templates mutated in memory)
   });
 
   test("main.parameters.json must map the azd variables", () => {
-    expect(checkAzureYaml(mutate(files, "bicep/main.parameters.json", "${AZURE_PRINCIPAL_ID}", "${AZURE_PRINCIPAL}"))).not.toEqual([]);
+    expect(checkAzureYaml(mutate(files, "bicep/main.parameters.json", "${AZURE_LOCATION}", "${AZURE_REGION}"))).not.toEqual([]);
   });
 
   test.each([
@@ -632,7 +632,7 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["a pipeline setting not set", "    CUSTODY_FIXITY_SCHEDULE: '0 0 * * * *'\n", ""],
     ["a malformed setting", "CUSTODY_PROXY_MAX_SIDE: '1280'", "CUSTODY_PROXY_MAX_SIDE: '1279'"],
     ["telemetry without Entra ID", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${clientId};Authorization=AAD'\n", ""],
-    ["host storage by connection string", "AzureWebJobsStorage__accountName: hostStorage.name", "AzureWebJobsStorage: 'UseDevelopmentStorage=true'"],
+    ["host storage by connection string", "AzureWebJobsStorage__blobServiceUri: hostStorage.properties.primaryEndpoints.blob", "AzureWebJobsStorage: 'UseDevelopmentStorage=true'"],
   ])("app settings: %s", (_what, search, replacement) => {
     expect(checkAppSettings(mutate(files, functions, search, replacement), probe, settingNamesInCode(sources, []))).not.toEqual([]);
   });
@@ -741,7 +741,12 @@ describe("each check catches the mistake it is for (templates mutated in memory)
       "'${mediaHostStorage.properties.primaryEndpoints.blob}${mediaDeploymentContainerName}'",
       "'${hostStorage.properties.primaryEndpoints.blob}${mediaDeploymentContainerName}'",
     ],
-    ["the media host setting names the core app's account", functions, "AzureWebJobsStorage__accountName: mediaHostStorage.name", "AzureWebJobsStorage__accountName: hostStorage.name"],
+    [
+      "the media host setting names the core app's account",
+      functions,
+      "AzureWebJobsStorage__blobServiceUri: mediaHostStorage.properties.primaryEndpoints.blob",
+      "AzureWebJobsStorage__blobServiceUri: hostStorage.properties.primaryEndpoints.blob",
+    ],
     [
       "both apps share one host storage account",
       "bicep/main.bicep",
@@ -753,8 +758,8 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     [
       "the index given to the media identity",
       "bicep/main.bicep",
-      "    appPrincipalId: identities.outputs.appPrincipalId\n    operatorPrincipalId: principalId",
-      "    appPrincipalId: identities.outputs.mediaPrincipalId\n    operatorPrincipalId: principalId",
+      "    appPrincipalId: identities.outputs.appPrincipalId\n    operatorPrincipalId: operatorGroupObjectId",
+      "    appPrincipalId: identities.outputs.mediaPrincipalId\n    operatorPrincipalId: operatorGroupObjectId",
     ],
   ])("app identities: %s", (_what, file, search, replacement) => {
     expect(checkAppIdentities(mutate(files, file, search, replacement))).not.toEqual([]);

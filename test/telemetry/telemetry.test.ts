@@ -38,7 +38,7 @@ describe("startTelemetry", () => {
       { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION, APPLICATIONINSIGHTS_AUTHENTICATION_STRING: `ClientId=${CLIENT_ID};Authorization=AAD` },
       { useAzureMonitor: (options) => calls.push(options), createCredential },
     );
-    expect(state).toEqual({ enabled: true, authentication: "entra-id", clientId: CLIENT_ID });
+    expect(state).toEqual({ enabled: true, authentication: "entra-id", clientId: CLIENT_ID, samplingRatio: 1 });
     expect(createCredential).toHaveBeenCalledWith(CLIENT_ID);
     expect(calls).toHaveLength(1);
     expect(calls[0].azureMonitorExporterOptions?.connectionString).toBe(CONNECTION);
@@ -46,6 +46,36 @@ describe("startTelemetry", () => {
     // Every recording traced, not a per-second sample.
     expect(calls[0].samplingRatio).toBe(1);
     expect(calls[0].tracesPerSecond).toBe(0);
+  });
+
+  test("samples whole traces by CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE (100 % when absent), never by a per-second rate", () => {
+    const ratios: Array<number | undefined> = [];
+    for (const percentage of [undefined, "25", "100", "0.5"]) {
+      resetTelemetryForTests();
+      startTelemetry(
+        { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION, ...(percentage === undefined ? {} : { CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE: percentage }) },
+        {
+          useAzureMonitor: (options) => {
+            ratios.push(options.samplingRatio);
+            expect(options.tracesPerSecond).toBe(0);
+          },
+          createCredential: () => ({ getToken: async () => null }),
+        },
+      );
+    }
+    expect(ratios).toEqual([1, 0.25, 1, 0.005]);
+  });
+
+  test("refuses a sampling percentage outside (0, 100]", () => {
+    for (const bad of ["0", "101", "-5", "ten", "50%"]) {
+      resetTelemetryForTests();
+      expect(() =>
+        startTelemetry(
+          { APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION, CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE: bad },
+          { useAzureMonitor: jest.fn(), createCredential: () => ({ getToken: async () => null }) },
+        ),
+      ).toThrow(/CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE/);
+    }
   });
 
   test("starts once per process", () => {
