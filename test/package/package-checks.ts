@@ -42,7 +42,6 @@ export const TOOLING_PACKAGES = [
   "commander",
   "cli-progress",
   "jsonc-parser",
-  "fast-xml-builder",
   "@ffmpeg-installer/ffmpeg",
   "@ffprobe-installer/ffprobe",
 ];
