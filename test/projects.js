@@ -15,6 +15,7 @@ const INTEGRATION = [
   "test/local/fault-proxy.test.ts",
   "test/local/stand-ins.test.ts",
   "test/package/app-package.test.ts",
+  "test/package/media-tools.test.ts",
   "test/servicebus-emulator/admin-port-sharing.test.ts",
   "test/servicebus-emulator/admin.test.ts",
   "test/servicebus-emulator/operations.test.ts",
