@@ -39,6 +39,7 @@ const E2E = [
   "test/functions/reconcile-timer.test.ts",
   "test/local/azurite-debug-log.test.ts",
   "test/local/fault-proxied-stack.test.ts",
+  "test/package/cli-package.test.ts",
   "test/pipeline/",
   "test/stages/reconcile-stage.test.ts",
 ];
