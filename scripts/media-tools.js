@@ -70,7 +70,7 @@ async function obtainArchive(pin, { cacheDir = path.join(ROOT, ".custody", "cach
   for (const url of pin.urls) {
     const partial = `${cached}.${process.pid}.part`;
     try {
-      const response = await fetch(url, { redirect: "follow" });
+      const response = await globalThis.fetch(url, { redirect: "follow" });
       if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
       await pipeline(Readable.fromWeb(response.body), fs.createWriteStream(partial));
       await verify(partial, pin.archive, `the download from ${url}`);
@@ -104,7 +104,13 @@ async function installBuild({ pin, archive, into }) {
       fs.chmodSync(path.join(staged, name), 0o755);
     }
     // What ran is on every record (the binaries' `-version` line); this says where it came from.
-    const record = { build: pin.build, version: pin.version, source: pin.source, archive: pin.archive, files: Object.fromEntries(BINARIES.map((name) => [name, { sha256: pin.files[name].sha256, size: pin.files[name].size }])) };
+    const record = {
+      build: pin.build,
+      version: pin.version,
+      source: pin.source,
+      archive: pin.archive,
+      files: Object.fromEntries(BINARIES.map((name) => [name, { sha256: pin.files[name].sha256, size: pin.files[name].size }])),
+    };
     fs.writeFileSync(path.join(staged, "build.json"), `${JSON.stringify(record, null, 2)}\n`);
     fs.rmSync(into, { recursive: true, force: true });
     fs.renameSync(staged, into);

@@ -53,10 +53,13 @@ test("a binary that is not the build its record names fails the start, naming bo
   writeFileSync(path.join(appRoot, "tools", "ffmpeg", "ffprobe"), "#!/bin/sh\necho something else\n");
   const failure = locateMediaBinaries({ env: env(), writableDir: work });
   await expect(failure).rejects.toBeInstanceOf(CustodyError);
-  await expect(failure).rejects.toMatchObject({ code: "InvalidConfiguration", message: expect.stringMatching(/ffprobe .* is not the build its record names \(the pinned build\): SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64}/) });
+  await expect(failure).rejects.toMatchObject({
+    code: "InvalidConfiguration",
+    message: expect.stringMatching(/ffprobe .* is not the build its record names \(the pinned build\): SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64}/),
+  });
 });
 
 test("a record without a digest for a binary refuses to run it unchecked", async () => {
-  writeRecord({ ffmpeg: { sha256: sha256(contents.ffmpeg) } } as Record<string, { sha256: string }>);
+  writeRecord({ ffmpeg: { sha256: sha256(contents.ffmpeg) } });
   await expect(locateMediaBinaries({ env: env(), writableDir: work })).rejects.toMatchObject({ code: "InvalidConfiguration", message: expect.stringContaining("records no SHA-256 for ffprobe") });
 });

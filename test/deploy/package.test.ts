@@ -28,7 +28,8 @@ export function checkMediaTools(files: Files): string[] {
     if (command?.trim() !== "node ../scripts/media-tools.js fetch") problems.push(`custody-media's prepackage hook (${platform}) does not fetch the pinned media tools: ${JSON.stringify(command)}`);
   }
   for (const [platform, command] of Object.entries(hookCommands(core, "prepackage"))) {
-    if (command?.trim() !== "node ../scripts/media-tools.js clean") problems.push(`custody's prepackage hook (${platform}) does not remove media tools from the core package: ${JSON.stringify(command)}`);
+    if (command?.trim() !== "node ../scripts/media-tools.js clean")
+      problems.push(`custody's prepackage hook (${platform}) does not remove media tools from the core package: ${JSON.stringify(command)}`);
   }
   // The hooks run in the service folder: `../scripts` must be the repository's scripts/.
   if (media?.project !== "./app" || core?.project !== "./app") problems.push("the hooks' ../scripts/ path assumes both services deploy ./app");

@@ -38,7 +38,10 @@ beforeAll(() => {
   // A stand-in build laid out like the real one: <name>/bin/ffmpeg and <name>/bin/ffprobe, packed as .tar.xz.
   const bin = path.join(work, "src", "ffmpeg-test-build", "bin");
   mkdirSync(bin, { recursive: true });
-  const scripts = { ffmpeg: "#!/bin/sh\necho 'ffmpeg version n7.1-test Copyright (c) the FFmpeg developers'\n", ffprobe: "#!/bin/sh\necho 'ffprobe version n7.1-test Copyright (c) the FFmpeg developers'\n" };
+  const scripts = {
+    ffmpeg: "#!/bin/sh\necho 'ffmpeg version n7.1-test Copyright (c) the FFmpeg developers'\n",
+    ffprobe: "#!/bin/sh\necho 'ffprobe version n7.1-test Copyright (c) the FFmpeg developers'\n",
+  };
   for (const [name, text] of Object.entries(scripts)) {
     writeFileSync(path.join(bin, name), text);
     chmodSync(path.join(bin, name), 0o644); // installBuild must make them executable

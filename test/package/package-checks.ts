@@ -94,7 +94,8 @@ export function lockMismatches(appLock: LockFile, rootLock: LockFile): string[] 
   for (const [key, entry] of Object.entries(appLock.packages)) {
     if (key === "" || entry.link) continue;
     const name = packageName(key);
-    if (!versions.get(name)?.has(entry.version ?? "")) problems.push(`${key} is ${entry.version} in app/package-lock.json; package-lock.json has ${[...(versions.get(name) ?? [])].join(", ") || "no such package"}`);
+    if (!versions.get(name)?.has(entry.version ?? ""))
+      problems.push(`${key} is ${entry.version} in app/package-lock.json; package-lock.json has ${[...(versions.get(name) ?? [])].join(", ") || "no such package"}`);
   }
   return problems;
 }
