@@ -7,14 +7,14 @@
  * function of functions/definitions.ts must register through `@azure/functions`' real calls,
  * with the binding the host will read — and nothing may be loaded from outside the package.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { APP_ROLES, APP_ROLE_SETTING, type AppRole } from "../../functions/app-roles";
 import { definitionsForRoles } from "../../functions/definitions";
 import { SERVICE_BUS_CONNECTION } from "../../shared/settings";
 import { checkPackagedFiles, devOnlyPackages, filterByFuncignore, lockMismatches } from "./package-checks";
-import { APP_DIR, copyManifest, installedPackages, installProduction, linkPackage, mebibytes, packagedFiles, REPO_ROOT, run } from "./package-build";
+import { APP_DIR, copyManifest, installedPackages, installProduction, mebibytes, packagedFiles, pruneToPackage, removeInBackground, REPO_ROOT, run } from "./package-build";
 
 // Restore (npm ci) and build (tsc) take most of a minute on a busy machine.
 jest.setTimeout(240_000);
@@ -23,30 +23,29 @@ const { stageApp } = require("../../scripts/stage-app.js") as { stageApp: (optio
 
 let work: string;
 let serviceDir: string;
-let packageDir: string;
 let files: string[];
 let bytes: number;
 
 beforeAll(() => {
   work = mkdtempSync(path.join(os.tmpdir(), "custody-package-"));
+  // The service folder becomes the package (pruneToPackage): loaded where it was built, as Azure loads the zip's content.
   serviceDir = path.join(work, "app");
-  packageDir = path.join(work, "package");
   const started = Date.now();
   copyManifest(serviceDir);
   installProduction(serviceDir);
   const installedInMs = Date.now() - started;
   stageApp({ outDir: serviceDir });
   files = packagedFiles(serviceDir);
-  bytes = linkPackage(serviceDir, packageDir, files);
+  bytes = pruneToPackage(serviceDir, files);
   const dependencies = files.filter((file) => file.startsWith("node_modules/"));
   process.stdout.write(
-    `\nDeployment package (app/): ${files.length} files, ${mebibytes(bytes)} — node_modules ${dependencies.length} files in ${installedPackages(packageDir).length} packages; ` +
+    `\nDeployment package (app/): ${files.length} files, ${mebibytes(bytes)} — node_modules ${dependencies.length} files in ${installedPackages(serviceDir).length} packages; ` +
       `install ${(installedInMs / 1000).toFixed(1)} s, all ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );
 });
 
 afterAll(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (work) removeInBackground(work);
 });
 
 describe("the deployment package", () => {
@@ -56,7 +55,7 @@ describe("the deployment package", () => {
 
   test("carries no dev-only or tooling package (TypeScript, jest, Azurite, the Cosmos stand-in, the CLI's own)", () => {
     const rootLock = JSON.parse(readFileSync(path.join(REPO_ROOT, "package-lock.json"), "utf8")) as LockFile;
-    expect(devOnlyPackages(installedPackages(packageDir), rootLock)).toEqual([]);
+    expect(devOnlyPackages(installedPackages(serviceDir), rootLock)).toEqual([]);
   });
 
   test("resolves every package to the version the repository's tests run with (app/package-lock.json agrees with package-lock.json)", () => {
@@ -67,10 +66,10 @@ describe("the deployment package", () => {
 
   test.each(APP_ROLES)("the %s app registers each of its functions through @azure/functions, loading nothing from outside the package", (role: AppRole) => {
     const recordFile = path.join(work, `registrations-${role}.json`);
-    const main = (JSON.parse(readFileSync(path.join(packageDir, "package.json"), "utf8")) as { main: string }).main;
+    const main = (JSON.parse(readFileSync(path.join(serviceDir, "package.json"), "utf8")) as { main: string }).main;
     // A clean environment: what the Functions host would give (the role, nothing of this machine's settings).
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, [APP_ROLE_SETTING]: role, CUSTODY_RECORD_FILE: recordFile, NODE_PATH: "" };
-    run(process.execPath, ["-r", path.join(__dirname, "functions-core-recorder.js"), "-e", `require(${JSON.stringify(path.join(packageDir, main))})`], { cwd: packageDir, env });
+    run(process.execPath, ["-r", path.join(__dirname, "functions-core-recorder.js"), "-e", `require(${JSON.stringify(path.join(serviceDir, main))})`], { cwd: serviceDir, env });
     const recorded = JSON.parse(readFileSync(recordFile, "utf8")) as Recording;
 
     expect(recorded.programmingModel?.name).toBe("@azure/functions");
@@ -87,7 +86,7 @@ describe("the deployment package", () => {
       const registration = recorded.registrations.find((r) => r.name === timer.name);
       expect(Object.values(registration?.bindings ?? {})).toContainEqual(expect.objectContaining({ type: "timerTrigger", schedule: timer.schedule({}), runOnStartup: false }));
     }
-    const outside = recorded.modules.filter((file) => !file.startsWith(packageDir + path.sep) && file !== path.join(__dirname, "functions-core-recorder.js"));
+    const outside = recorded.modules.filter((file) => !file.startsWith(serviceDir + path.sep) && file !== path.join(__dirname, "functions-core-recorder.js"));
     expect(outside).toEqual([]);
   });
 });
@@ -108,7 +107,7 @@ describe("the package checks catch what they are for", () => {
   test("TypeScript in the package is a dev-only package", () => {
     const rootLock = JSON.parse(readFileSync(path.join(REPO_ROOT, "package-lock.json"), "utf8")) as LockFile;
     const typescript = rootLock.packages["node_modules/typescript"];
-    expect(devOnlyPackages([...installedPackages(packageDir), { name: "typescript", location: "node_modules/typescript", version: typescript?.version ?? "?" }], rootLock)).toEqual([
+    expect(devOnlyPackages([...installedPackages(serviceDir), { name: "typescript", location: "node_modules/typescript", version: typescript?.version ?? "?" }], rootLock)).toEqual([
       expect.stringContaining("typescript"),
     ]);
   });

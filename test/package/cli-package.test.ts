@@ -7,11 +7,11 @@
  * installed again: the same files, in seconds instead of a minute and a half.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { waitFor } from "../support/polling";
-import { REPO_ROOT } from "./package-build";
+import { removeInBackground, REPO_ROOT } from "./package-build";
 
 jest.setTimeout(120_000);
 
@@ -63,7 +63,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (work) removeInBackground(work);
 });
 
 /** No NODE_PATH, nothing of this machine's settings: only the folder's own node_modules resolve. */

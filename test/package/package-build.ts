@@ -6,11 +6,11 @@
  *   build    the folder's `npm run build` (scripts/stage-app.js: compile, copy host.json);
  *   package  zip the folder minus what `.funcignore` lists, in gitignore syntax — with a
  *            .funcignore present azd keeps node_modules (without one it would leave it out).
- * The copy is made of hard links (fast, no extra disk), and loaded from there: a file that
- * .funcignore drops is really missing.
+ * The files .funcignore drops are then deleted from the folder, and the app is loaded from it:
+ * a file the zip would not hold is really missing.
  */
-import { spawnSync } from "node:child_process";
-import { cpSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, existsSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import ignore from "ignore";
 
@@ -58,16 +58,15 @@ export function packagedFiles(dir: string): string[] {
   return listFiles(dir).filter((file) => !rules.ignores(file));
 }
 
-/** Hard-links `files` from `from` into `to`; returns their total size in bytes. */
-export function linkPackage(from: string, to: string, files: readonly string[]): number {
-  let bytes = 0;
-  for (const file of files) {
-    const target = path.join(to, file);
-    mkdirSync(path.dirname(target), { recursive: true });
-    linkSync(path.join(from, file), target);
-    bytes += lstatSync(target).size;
-  }
-  return bytes;
+/**
+ * Makes `dir` the package: deletes every file not in `files` (what .funcignore excludes), so
+ * what is loaded from `dir` afterwards is exactly what the zip would hold. Returns the
+ * package's size in bytes.
+ */
+export function pruneToPackage(dir: string, files: readonly string[]): number {
+  const keep = new Set(files);
+  for (const file of listFiles(dir)) if (!keep.has(file)) rmSync(path.join(dir, file));
+  return files.reduce((bytes, file) => bytes + lstatSync(path.join(dir, file)).size, 0);
 }
 
 /** Every installed package under node_modules/ (nested ones too): name, location and version. */
@@ -94,4 +93,17 @@ export function installedPackages(dir: string): { name: string; location: string
 /** Bytes as MiB with one decimal. */
 export function mebibytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * Removes a built package's temporary folder. Tens of thousands of files take seconds to a
+ * minute to delete on a busy disk, and nothing waits for them: on POSIX an `rm -rf` of its own
+ * finishes after the suite; elsewhere it is removed here.
+ */
+export function removeInBackground(dir: string): void {
+  if (process.platform === "win32") {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  spawn("rm", ["-rf", dir], { detached: true, stdio: "ignore" }).unref();
 }
