@@ -42,7 +42,7 @@ function linkTree(from: string, to: string): void {
 }
 
 beforeAll(() => {
-  work = mkdtempSync(path.join(os.tmpdir(), "custody-cli-"));
+  work = mkdtempSync(path.join(os.tmpdir(), "custody-cli-package-"));
   cliDir = path.join(work, "custody");
   const modules = realpathSync(path.join(REPO_ROOT, "node_modules"));
   const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, "package-lock.json"), "utf8")) as LockFile;
