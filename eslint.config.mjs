@@ -12,6 +12,9 @@ export default defineConfig(
     name: "custody/ignores",
     ignores: [
       "dist/",
+      "app/dist/", // the deployment package's build (scripts/stage-app.js)
+      "app/node_modules/",
+      "app/tools/",
       "coverage/",
       ".custody/",
       "fixtures/", // media samples (".ts" there is MPEG transport stream, not TypeScript)

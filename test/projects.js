@@ -19,6 +19,8 @@ const INTEGRATION = [
   "test/local/fault-proxy.test.ts",
   "test/local/stand-ins.test.ts",
   "test/scripts/await-package-roles.test.ts",
+  "test/package/app-package.test.ts",
+  "test/package/media-tools.test.ts",
   "test/servicebus-emulator/admin-port-sharing.test.ts",
   "test/servicebus-emulator/admin.test.ts",
   "test/servicebus-emulator/operations.test.ts",
@@ -42,6 +44,7 @@ const E2E = [
   "test/functions/reconcile-timer.test.ts",
   "test/local/azurite-debug-log.test.ts",
   "test/local/fault-proxied-stack.test.ts",
+  "test/package/cli-package.test.ts",
   "test/pipeline/",
   "test/stages/reconcile-stage.test.ts",
 ];

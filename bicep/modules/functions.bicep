@@ -283,6 +283,12 @@ resource mediaAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     EvidenceStorage__credential: 'managedidentity'
     EvidenceStorage__clientId: mediaClientId
 
+    // The pinned ffmpeg/ffprobe build the media package carries (azure.yaml's prepackage hook,
+    // scripts/media-tools.js: fetched and checked by SHA-256), relative to the app's folder; the
+    // app checks them against their build.json again before first use.
+    FFMPEG_PATH: 'tools/ffmpeg/ffmpeg'
+    FFPROBE_PATH: 'tools/ffmpeg/ffprobe'
+
     CUSTODY_PROXY_MAX_SIDE: '1280'
     CUSTODY_THUMBNAIL_COUNT: '8'
     CUSTODY_MEDIA_STALL_TIMEOUT_MS: '60000'

@@ -861,8 +861,6 @@ export const LOCAL_ONLY_SETTINGS: Record<string, string> = {
   EvidenceIndex__allowSelfSignedCertificate: "the local Cosmos stand-in's certificate only",
   CUSTODY_FIXITY_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_FIXITY_SCHEDULE)",
   CUSTODY_RECONCILE_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_RECONCILE_SCHEDULE)",
-  FFMPEG_PATH: "an override of the bundled ffmpeg binary",
-  FFPROBE_PATH: "an override of the bundled ffprobe binary",
 };
 
 /** Setting names the code names in its source: CUSTODY_* literals and Functions-style connection keys. */
@@ -921,6 +919,8 @@ export const CORE_ONLY_SETTINGS: Record<string, string> = {
 /** Settings only the media app acts on: not set on the core app (the shared loader may read them there, with their defaults). */
 export const MEDIA_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_SEGMENT_SECONDS: "the transcode plan run (media app) chooses the segment length; the index takes it from the plan",
+  FFMPEG_PATH: "the media app's pinned ffmpeg (its package's tools/ffmpeg/); the core app runs no ffmpeg and carries none",
+  FFPROBE_PATH: "the media app's pinned ffprobe (its package's tools/ffmpeg/); the core app runs no ffmpeg and carries none",
 };
 
 /**
@@ -1229,7 +1229,7 @@ export function checkAzureYaml(files: Files): string[] {
   const module = typeof doc?.infra?.module === "string" ? doc.infra.module : "main";
   if (typeof infraPath === "string" && !files.has(`bicep/${module}.bicep`)) problems.push(`azure.yaml points to ${infraPath}/${module}.bicep, which does not exist`);
   if (!files.has("bicep/main.parameters.json")) problems.push("bicep/main.parameters.json is missing");
-  // One package, two apps: each service deploys the repository root to the site tagged with its name.
+  // One package, two apps: each service deploys app/ (the deployment package) to the site tagged with its name.
   for (const name of Object.keys(FUNCTION_APPS)) {
     const service = doc?.services?.[name];
     if (!service) {
@@ -1238,7 +1238,7 @@ export function checkAzureYaml(files: Files): string[] {
     }
     if (service.host !== "function") problems.push(`service ${name} host is ${JSON.stringify(service.host)}, not function`);
     if (service.language !== "ts") problems.push(`service ${name} language is ${JSON.stringify(service.language)}, not ts`);
-    if (service.project !== "." && service.project !== "./") problems.push(`service ${name} project is ${JSON.stringify(service.project)}, not the repository root`);
+    if (service.project !== "./app" && service.project !== "app") problems.push(`service ${name} project is ${JSON.stringify(service.project)}, not app/ (the deployment package)`);
     if (!functionSite(files, name)) problems.push(`service ${name}: no function app is tagged azd-service-name: ${name}`);
   }
   for (const name of Object.keys(doc?.services ?? {}))

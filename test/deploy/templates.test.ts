@@ -168,7 +168,7 @@ function servicesUsedFromCode(sources: Map<string, string>): Record<AppIdentity,
 const sources = codeSources();
 
 describe("the real templates", () => {
-  test("azure.yaml: service custody (function, ts) from the repository root, infrastructure in bicep/", () => {
+  test("azure.yaml: services custody and custody-media (function, ts) from app/, infrastructure in bicep/", () => {
     expect(checkAzureYaml(files)).toEqual([]);
   });
 

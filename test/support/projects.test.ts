@@ -31,6 +31,7 @@ const STARTS_SOMETHING = [
   /from "[./]*\/local\/servicebus-emulator"/,
   /from "\.\.?\/[^"]*harness"/,
   /from "[^"]*run-cli"/,
+  /from "[^"]*package-build"/, // npm ci and node processes (test/package/)
   /from "node:(child_process|net|http|https)"/,
   /require\("@ff(mpeg|probe)-installer\//,
   /from "@ff(mpeg|probe)-installer\//,

@@ -3,7 +3,15 @@
  *
  * Where from, first match wins: the explicit option, `FFMPEG_PATH` / `FFPROBE_PATH`, then the
  * binaries shipped by `@ffmpeg-installer/ffmpeg` / `@ffprobe-installer/ffprobe` (required lazily,
- * so an override works on a platform those packages do not support).
+ * so an override works on a platform those packages do not support). A relative
+ * `FFMPEG_PATH` / `FFPROBE_PATH` is relative to the Functions app's folder (`AzureWebJobsScriptRoot`,
+ * set by the Functions host; else the working directory): the deployed media app names the
+ * build its package carries, `tools/ffmpeg/` (scripts/media-tools.js), wherever the package is
+ * mounted.
+ *
+ * A binary with a `build.json` beside it (the pinned build's record, written by
+ * scripts/media-tools.js) is checked against the SHA-256 recorded there before it is used: a
+ * package altered after it was built fails the start instead of running an unknown ffmpeg.
  *
  * The installers set the exec bit in a postinstall script, which npm 11 may skip, and Flex
  * Consumption mounts the deployed package read-only, so the bit cannot be fixed in place. A
@@ -18,7 +26,7 @@
  * the path and everything tried.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { constants as fsConstants, promises as fs } from "node:fs";
+import { constants as fsConstants, createReadStream, promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CustodyError } from "../../errors";
@@ -33,6 +41,8 @@ export interface MediaBinary {
   source: string;
   /** Set when the original was not executable and `path` is a writable copy of it. */
   copiedFrom?: string;
+  /** SHA-256 of the binary, set when it was checked against its build's record (build.json). */
+  sha256?: string;
 }
 
 export interface LocateMediaBinariesOptions {
@@ -58,10 +68,55 @@ async function locateMediaBinary(name: MediaBinaryName, explicitPath: string | u
   const { packageName, variable } = INSTALLERS[name];
   const fromEnv = (options.env ?? process.env)[variable];
   let located: { path: string; source: string };
+  const env = options.env ?? process.env;
   if (explicitPath) located = { path: explicitPath, source: "option" };
-  else if (fromEnv) located = { path: fromEnv, source: variable };
+  else if (fromEnv) located = { path: path.resolve(env.AzureWebJobsScriptRoot || process.cwd(), fromEnv), source: variable };
   else located = { path: installerPath(name), source: packageName };
-  return ensureExecutable(name, path.resolve(located.path), located.source, options.writableDir ?? os.tmpdir());
+  const binaryPath = path.resolve(located.path);
+  const sha256 = await verifyAgainstBuildRecord(name, binaryPath, located.source);
+  const binary = await ensureExecutable(name, binaryPath, located.source, options.writableDir ?? os.tmpdir());
+  return sha256 === undefined ? binary : { ...binary, sha256 };
+}
+
+/** The pinned build's record beside a binary (scripts/media-tools.js writes it). */
+interface BuildRecord {
+  build?: string;
+  files?: Partial<Record<MediaBinaryName, { sha256?: string }>>;
+}
+
+/**
+ * When `build.json` sits beside the binary, the binary's SHA-256 must be the one it records;
+ * returns the digest then (undefined without a record). A mismatch, or a record that names no
+ * digest for this binary, is an InvalidConfiguration: the start fails.
+ */
+export async function verifyAgainstBuildRecord(name: MediaBinaryName, binaryPath: string, source: string): Promise<string | undefined> {
+  const recordFile = path.join(path.dirname(binaryPath), "build.json");
+  let record: BuildRecord;
+  try {
+    record = JSON.parse(await fs.readFile(recordFile, "utf8")) as BuildRecord;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new CustodyError("InvalidConfiguration", `${name}: ${recordFile} cannot be read: ${reason(error)}`, { cause: error });
+  }
+  const expected = record.files?.[name]?.sha256;
+  if (typeof expected !== "string" || !/^[0-9a-f]{64}$/.test(expected)) {
+    throw new CustodyError("InvalidConfiguration", `${name}: ${recordFile} records no SHA-256 for ${name}; refusing to run ${binaryPath} (from ${source}) unchecked`);
+  }
+  let actual: string;
+  try {
+    const hash = createHash("sha256");
+    for await (const chunk of createReadStream(binaryPath)) hash.update(chunk as Buffer);
+    actual = hash.digest("hex");
+  } catch (error) {
+    throw new CustodyError("InvalidConfiguration", `${name} binary ${binaryPath} (from ${source}) is unusable: ${reason(error)}`, { cause: error });
+  }
+  if (actual !== expected) {
+    throw new CustodyError(
+      "InvalidConfiguration",
+      `${name} binary ${binaryPath} (from ${source}) is not the build its record names (${record.build ?? recordFile}): SHA-256 ${actual}, expected ${expected}`,
+    );
+  }
+  return actual;
 }
 
 function installerPath(name: MediaBinaryName): string {
