@@ -13,6 +13,7 @@ import * as path from "node:path";
 import type { Command } from "commander";
 import { blobCreatedEvent } from "../../shared/contracts/blob-created-cloud-event";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
+import { retentionOf } from "../../shared/evidence/retention";
 import type { EvidenceRecord, EvidenceStatus, TranscodeRun } from "../../shared/evidence/record";
 import { describeSegment } from "../../shared/evidence/segment-run";
 import { isWaiting } from "../../shared/evidence/record-merge";
@@ -392,6 +393,10 @@ export function describeRecord(record: EvidenceRecord): string {
     }
   }
   for (const run of record.transcodeRuns ?? []) lines.push(...describeTranscodeRun(run));
+  const retention = retentionOf(record);
+  lines.push(
+    `  retention  ${retention.category}, kept until ${retention.retainUntil} then ${retention.disposal === "automatic" ? "disposed of unless held" : "reviewed"}${retention.holds.length > 0 ? `; HELD for ${retention.holds.map((h) => printable(h.caseReference)).join(", ")}` : ""}`,
+  );
   for (const finding of record.integrityFindings) lines.push(`  FINDING    ${finding.code}: ${printable(finding.message)}`);
   if (record.rejection) for (const reason of record.rejection.reasons) lines.push(`  REJECTED   ${reason.code}: ${printable(reason.message)}`);
   return lines.join("\n");

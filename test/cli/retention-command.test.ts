@@ -151,6 +151,8 @@ test("case management: a command on the queue is recorded once however often sen
     expect(dead).toHaveLength(1);
     expect(dead[0].deadLetterErrorDescription).toContain('no category "forever" in the retention schedule');
     expect((await storageProtection()).evidential.legalHold).toBe(true);
+    const status = await runCli(["status", evidenceId, "--data-dir", dataDir]);
+    expect(status.stdout).toMatch(/retention {2}evidential, kept until \S+ then reviewed; HELD for CASE-42/);
   } finally {
     await client.close();
   }
