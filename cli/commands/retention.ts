@@ -35,6 +35,9 @@ import { secondsInMs, targetCommand } from "../options";
 import { printResult } from "../output";
 import { operatorOf, resolveStackTarget, withOperations, type StackTarget } from "../stack-target";
 
+/** What operators ask for; disposal is the timer's, once retention has ended. */
+type OperatorAction = Exclude<RetentionCommandMessage["action"], "dispose">;
+
 interface RetentionCommandOptions {
   category?: string;
   case?: string;
@@ -61,7 +64,7 @@ export interface RetentionItem {
 export interface RetentionResult {
   dryRun: boolean;
   id: string;
-  action: RetentionCommandMessage["action"];
+  action: OperatorAction;
   category?: string;
   caseReference?: string;
   requestedBy: string;
@@ -122,7 +125,7 @@ function checkIds(ids: string[]): void {
   for (const id of ids) if (!EVIDENCE_ID_PATTERN.test(id)) throw new Error(`"${id}" is not an evidence id (ev- and 32 hex digits, as \`custody evidence\` shows them)`);
 }
 
-async function run(action: RetentionCommandMessage["action"], evidenceIds: string[], options: RetentionCommandOptions): Promise<void> {
+async function run(action: OperatorAction, evidenceIds: string[], options: RetentionCommandOptions): Promise<void> {
   checkIds(evidenceIds);
   const reason = (options.reason ?? "").trim();
   if (reason === "" || reason.length > 2000) throw new Error("--reason must be 1 to 2,000 characters");

@@ -94,6 +94,18 @@ export class AzureRetentionStore implements RetentionStore {
     }
   }
 
+  async deletePrefix(container: string, prefix: string): Promise<number> {
+    const names = new Set<string>();
+    try {
+      for await (const item of this.service.getContainerClient(container).listBlobsFlat({ prefix })) names.add(item.name);
+    } catch (error) {
+      throw storageError(error, { container, name: prefix });
+    }
+    let removed = 0;
+    for (const name of names) removed += await this.deleteAllVersions(container, name);
+    return removed;
+  }
+
   async deleteAllVersions(container: string, name: string): Promise<number> {
     const containerClient = this.service.getContainerClient(container);
     // The current version first: without versioning that is the blob itself; with versioning

@@ -132,6 +132,18 @@ export class EmulatedRetentionStore implements RetentionStore {
     }
   }
 
+  async deletePrefix(container: string, prefix: string): Promise<number> {
+    const names = new Set<string>();
+    try {
+      for await (const item of this.service.getContainerClient(container).listBlobsFlat({ prefix })) names.add(item.name);
+    } catch (error) {
+      throw toCustodyError(error);
+    }
+    let removed = 0;
+    for (const name of names) removed += await this.deleteAllVersions(container, name);
+    return removed;
+  }
+
   async deleteAllVersions(container: string, name: string): Promise<number> {
     // Azurite keeps one version per blob.
     return (await this.deleteVersion({ container, name })) === "deleted" ? 1 : 0;

@@ -684,8 +684,13 @@ export const RETENTION_COMMAND_SCHEMA = {
     /** Letters, digits and `._:-`, at most 128: the sender's idempotency key. */
     commandId: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" },
     evidenceId: evidenceIdSchema,
-    /** `categorise`: put the recording in `category`; `hold`: a legal hold for `caseReference`; `release`: lift that case's hold. */
-    action: { enum: ["categorise", "hold", "release"] },
+    /**
+     * `categorise`: put the recording in `category`; `hold`: a legal hold for `caseReference`;
+     * `release`: lift that case's hold; `dispose`: delete the original and every rendition — only
+     * accepted once the recording's retention has ended, its category disposes automatically and
+     * no hold remains (sent by the disposal timer; the index checks, whoever sends it).
+     */
+    action: { enum: ["categorise", "hold", "release", "dispose"] },
     /** A category of the retention schedule (categorise). */
     category: { type: "string", pattern: "^[a-z][a-z0-9-]{0,63}$" },
     /** The case the command is for (required for hold and release). */

@@ -152,7 +152,7 @@ export function checkSegmentResult(record: EvidenceRecord | undefined, result: S
 /** A retention command: what the schedule and the record allow (shared/evidence/retention.ts), and not asked for in the future. */
 export function checkRetentionCommandClaim(record: EvidenceRecord | undefined, command: RetentionCommandMessage, nowInMs: number): void {
   refuseIf(futureTime(command.requestedAt, nowInMs, "requestedAt"), command.evidenceId);
-  checkRetentionCommand(record, command);
+  checkRetentionCommand(record, command, nowInMs);
 }
 
 function refuseIf(reason: string | undefined, evidenceId: string): void {

@@ -4,7 +4,7 @@
  * claimed, what every stage did (attempts, last error, results), integrity findings, and an
  * append-only custody log.
  */
-import type { RetentionState } from "./retention-state";
+import type { DisposalState, RetentionState } from "./retention-state";
 import type {
   CaptureMetadata,
   FixitySegmentDifference,
@@ -263,6 +263,8 @@ export interface EvidenceRecord {
   transcodeRuns?: TranscodeRun[];
   /** Category, legal holds and their history (shared/evidence/retention.ts); absent on records from before retention existed (the default applies). */
   retention?: RetentionState;
+  /** The tombstone once the recording is disposed of (shared/evidence/retention.ts); absent until then. */
+  disposal?: DisposalState;
   createdAt: string;
   updatedAt: string;
 }

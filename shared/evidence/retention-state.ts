@@ -14,7 +14,7 @@ export interface RetentionHold {
 /** One accepted retention command, as the history keeps it. */
 export interface RetentionChange {
   commandId: string;
-  action: "categorise" | "hold" | "release";
+  action: "categorise" | "hold" | "release" | "dispose";
   /** When it was asked for (the sender's time). */
   requestedAt: string;
   /** When the index recorded it. */
@@ -42,4 +42,25 @@ export interface RetentionState {
   /** Legal holds in force, one per case. */
   holds: RetentionHold[];
   history: RetentionChange[];
+}
+
+/**
+ * A recording disposed of (or being): decided by a `dispose` command the index accepted, then
+ * the original's version and every derived blob deleted, then announced. Kept on the record as
+ * its tombstone: what it was (fingerprint, category), who decided, when and why.
+ */
+export interface DisposalState {
+  /** `deleting` until every blob is gone (a restart resumes it); then `disposed`. */
+  state: "deleting" | "disposed";
+  commandId: string;
+  decidedAt: string;
+  decidedBy: string;
+  reason: string;
+  category: string;
+  retainUntil: string;
+  /** The original's SHA-256 (the hash stage's), kept after the bytes are gone. */
+  sha256?: string;
+  /** When the last blob went, and what went: the original's version and the derived blobs' versions. */
+  deletedAt?: string;
+  deleted?: { original: "deleted" | "absent"; derivedVersions: number };
 }

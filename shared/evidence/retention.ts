@@ -12,6 +12,10 @@
  * - `hold` places a legal hold for a case (one per case; a second hold for the same case is
  *   recorded in the history and changes nothing else); `release` lifts that case's hold — a
  *   release for a case with no hold is refused. While any hold remains, nothing is disposed.
+ * - `dispose` (the disposal timer's) is accepted only when the category disposes automatically,
+ *   the retention has ended and no hold remains; it marks the record `disposal: deleting` — the
+ *   index then deletes the blobs and marks it `disposed` (a tombstone: fingerprint, category, who
+ *   decided, when, why). A disposed recording takes no other command.
  * - Every accepted command is in the history (who, when, why, case, source) and the custody log,
  *   keyed by its command id: delivered twice, it changes the record once.
  */
@@ -20,9 +24,9 @@ import type { RetentionCommandMessage } from "../contracts/messages";
 import { retentionCommandMessageId } from "../contracts/message-ids";
 import { CustodyError } from "../errors";
 import type { CustodyLogEntry, EvidenceRecord } from "./record";
-import type { RetentionChange, RetentionState } from "./retention-state";
+import type { DisposalState, RetentionChange, RetentionState } from "./retention-state";
 
-export type { RetentionChange, RetentionHold, RetentionState } from "./retention-state";
+export type { DisposalState, RetentionChange, RetentionHold, RetentionState } from "./retention-state";
 
 export interface RetentionPeriod {
   days?: number;
@@ -102,7 +106,7 @@ export function retentionOf(record: EvidenceRecord, schedule: RetentionSchedule 
  * Refuses a command that cannot be applied, naming why (dead-lettered with that reason): an
  * unknown recording or category, a release for a case with no hold.
  */
-export function checkRetentionCommand(record: EvidenceRecord | undefined, command: RetentionCommandMessage, schedule: RetentionSchedule = RETENTION_SCHEDULE): void {
+export function checkRetentionCommand(record: EvidenceRecord | undefined, command: RetentionCommandMessage, nowInMs: number, schedule: RetentionSchedule = RETENTION_SCHEDULE): void {
   const refuse = (why: string): never => {
     throw new CustodyError("InvalidMessage", `retention command ${command.commandId} refused for ${command.evidenceId}: ${why}`, { retryable: false });
   };
@@ -111,9 +115,27 @@ export function checkRetentionCommand(record: EvidenceRecord | undefined, comman
     refuse(`there is no category ${JSON.stringify(command.category)} in the retention schedule (${Object.keys(schedule.categories).join(", ")})`);
   }
   if (isApplied(record, command)) return;
-  if (command.action === "release" && !retentionOf(record, schedule).holds.some((h) => h.caseReference === command.caseReference)) {
+  if (record.disposal !== undefined) {
+    // A second dispose resumes the one decided (a restart in the middle of it); nothing else applies to a disposed recording.
+    if (command.action === "dispose") return;
+    refuse(`the recording was disposed of (${record.disposal.decidedAt}, ${record.disposal.state})`);
+  }
+  const state = retentionOf(record, schedule);
+  if (command.action === "release" && !state.holds.some((h) => h.caseReference === command.caseReference)) {
     refuse(`there is no hold for case ${JSON.stringify(command.caseReference)} to release`);
   }
+  if (command.action === "dispose") {
+    const why = disposalRefusal(state, nowInMs);
+    if (why !== undefined) refuse(why);
+  }
+}
+
+/** Why a recording may not be disposed of now, or undefined when it may: its category disposes automatically, its retention has ended, no hold remains. */
+export function disposalRefusal(state: RetentionState, nowInMs: number): string | undefined {
+  if (state.disposal !== "automatic") return `its category (${state.category}) is reviewed, not disposed of automatically`;
+  if (Date.parse(state.retainUntil) > nowInMs) return `it is kept until ${state.retainUntil}`;
+  if (state.holds.length > 0) return `it is held for ${state.holds.map((h) => h.caseReference).join(", ")}`;
+  return undefined;
 }
 
 function isApplied(record: EvidenceRecord, command: RetentionCommandMessage): boolean {
@@ -125,6 +147,15 @@ function isApplied(record: EvidenceRecord, command: RetentionCommandMessage): bo
  * The record with the command applied (the record itself when it was applied before). Call
  * {@link checkRetentionCommand} first. `append` adds the custody log entry.
  */
+/** The record with its disposal complete: what was deleted, and when (no-op unless it is `deleting`). */
+export function completeDisposal(record: EvidenceRecord, deleted: NonNullable<DisposalState["deleted"]>, nowIso: string): EvidenceRecord {
+  if (record.disposal?.state !== "deleting") return record;
+  const next = structuredClone(record);
+  next.disposal = { ...record.disposal, state: "disposed", deletedAt: nowIso, deleted: { ...deleted } };
+  next.updatedAt = nowIso;
+  return next;
+}
+
 export function applyRetentionCommand(
   record: EvidenceRecord,
   command: RetentionCommandMessage,
@@ -172,9 +203,24 @@ export function applyRetentionCommand(
       state.holds.push({ caseReference, placedAt: context.nowIso, placedBy: command.requestedBy, reason: command.reason, commandId: command.commandId });
       detail = `legal hold placed for case ${caseReference} (${state.holds.length} in force)`;
     }
-  } else {
+  } else if (command.action === "release") {
     state.holds = state.holds.filter((h) => h.caseReference !== caseReference);
     detail = `legal hold for case ${caseReference} released (${state.holds.length} still in force)`;
+  } else if (next.disposal === undefined) {
+    next.disposal = {
+      state: "deleting",
+      commandId: command.commandId,
+      decidedAt: context.nowIso,
+      decidedBy: command.requestedBy,
+      reason: command.reason,
+      category: state.category,
+      retainUntil: state.retainUntil,
+      ...(next.hash === undefined ? {} : { sha256: next.hash.sha256 }),
+    };
+    detail = `disposal decided: kept until ${state.retainUntil} (${state.category}), no hold; the original and every rendition are deleted`;
+  } else {
+    change.changed = false;
+    detail = `disposal decided earlier (${next.disposal.decidedAt}) resumed`;
   }
   state.history.push(change);
   next.retention = state;

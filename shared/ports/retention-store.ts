@@ -69,6 +69,11 @@ export interface RetentionStore {
    * 0 when there was nothing to delete.
    */
   deleteAllVersions(container: string, name: string): Promise<number>;
+  /**
+   * Deletes every blob whose name starts with `prefix` (a recording's derived folder), every
+   * version of each; returns how many versions went. A protected version fails as above.
+   */
+  deletePrefix(container: string, prefix: string): Promise<number>;
 }
 
 /** `container/name` plus the version, as the errors name it. */

@@ -32,7 +32,8 @@ import {
 } from "../contracts/message-ids";
 import { CustodyError, toCustodyError } from "../errors";
 import { checkEvidenceReceived, checkFixityResult, checkRetentionCommandClaim, checkSegmentPlan, checkSegmentResult, checkStageResult } from "../evidence/claim-checks";
-import { applyRetentionCommand } from "../evidence/retention";
+import { applyRetentionCommand, completeDisposal } from "../evidence/retention";
+import { DERIVED_CONTAINER } from "../ports/blob-store";
 import { buildFinalEvent } from "../evidence/final-event";
 import { buildUpdatedEvent } from "../evidence/updated-event";
 import type { EvidenceRecord } from "../evidence/record";
@@ -305,8 +306,44 @@ export async function indexRetentionCommand(
     holds: retention.holds.length,
     caseReference: message.caseReference,
   });
-  if (deps.retentionStore !== undefined) await enforceRetention(record, deps.retentionStore, log);
+  if (deps.retentionStore === undefined) return { record, changed: update.changed };
+  if (record.disposal?.state === "deleting") return { record: await dispose(record, deps.retentionStore, deps, context, log), changed: true };
+  if (record.disposal === undefined) await enforceRetention(record, deps.retentionStore, log);
   return { record, changed: update.changed };
+}
+
+/**
+ * Carries out a disposal the record decided: the original's version first (storage refuses a
+ * protected one — RetentionProtected, never retried: dead-lettered with the reason, nothing else
+ * deleted), then every derived blob of the recording (all renditions, re-runs, segments), then
+ * the record marks it disposed (the tombstone). Every step is idempotent: a restart in the
+ * middle resumes with the next dispose command (the disposal timer sends one for a record left
+ * `deleting`), and what is already gone counts as `absent`.
+ */
+async function dispose(
+  record: EvidenceRecord,
+  store: RetentionStore,
+  deps: Pick<IndexStageDeps, "index" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">,
+  context: StageContext,
+  log: Logger,
+): Promise<EvidenceRecord> {
+  const original = record.original;
+  if (original === undefined) throw new CustodyError("Internal", `the record of ${record.evidenceId} decided a disposal but names no original`, { retryable: false });
+  const ref = { container: original.container, name: original.name, ...(original.versionId === undefined ? {} : { versionId: original.versionId }) };
+  const originalResult = await store.deleteVersion(ref);
+  const derivedVersions = await store.deletePrefix(DERIVED_CONTAINER, `${record.evidenceId}/`);
+  const update = await updateRecord(record.evidenceId, deps, context, log, (current, merge) =>
+    current === undefined ? undefined : completeDisposal(current, { original: originalResult, derivedVersions }, merge.nowIso),
+  );
+  const disposed = update.stored?.record ?? record;
+  log.warn("recording disposed of", {
+    original: originalResult,
+    derivedVersions,
+    category: disposed.disposal?.category,
+    retainUntil: disposed.disposal?.retainUntil,
+    sha256: disposed.disposal?.sha256,
+  });
+  return disposed;
 }
 
 /**

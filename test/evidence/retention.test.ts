@@ -9,7 +9,7 @@ import { checkRetentionCommandClaim as checkRetentionClaim } from "../../shared/
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { appendLogEntry, applyEvidenceReceived, newRecord } from "../../shared/evidence/record-merge";
-import { RETENTION_SCHEDULE, applyRetentionCommand, checkSchedule, periodEnd, retentionOf } from "../../shared/evidence/retention";
+import { RETENTION_SCHEDULE, applyRetentionCommand, checkSchedule, completeDisposal, periodEnd, retentionOf } from "../../shared/evidence/retention";
 import { isCustodyError } from "../../shared/errors";
 
 const NOW = "2026-12-05T12:00:00.000Z";
@@ -133,4 +133,42 @@ test("refused with the reason (dead-lettered): an unknown recording, an unknown 
   expect(refusal(() => apply(recorded(), command("hold", { caseReference: "C", requestedAt: "2026-12-05T13:00:00Z" })))).toContain("requestedAt 2026-12-05T13:00:00Z is in the future");
   expect(isValidMessage("retention-command", { ...command("hold", { caseReference: "C" }), caseReference: undefined })).toBe(false);
   expect(isValidMessage("retention-command", { ...command("categorise", { category: "evidential" }), category: undefined })).toBe(false);
+});
+
+test("dispose: refused while kept, while held, or for a reviewed category; accepted once retention ended with no hold — the record keeps a tombstone and takes no other command; a second dispose resumes", () => {
+  const captured = recorded("2026-10-01T07:00:00Z"); // non-evidential: kept until 2026-11-01
+  const refusal = (record: EvidenceRecord, c: RetentionCommandMessage, now = NOW): string => {
+    try {
+      apply(record, c, now);
+    } catch (error) {
+      if (isCustodyError(error) && error.code === "InvalidMessage") return error.message;
+    }
+    throw new Error("not refused");
+  };
+  const dispose = (extra: Partial<RetentionCommandMessage> = {}) => command("dispose", { requestedBy: "custody/disposal", source: "system", reason: "retention ended", ...extra });
+  expect(refusal(recorded(), dispose())).toContain("it is kept until 2026-12-27T07:00:00.000Z");
+  const held = apply(captured, command("hold", { caseReference: "CASE-1" }));
+  expect(refusal(held, dispose())).toContain("it is held for CASE-1");
+  const evidential = apply(captured, command("categorise", { category: "evidential" }));
+  expect(refusal(evidential, dispose(), "2040-01-01T00:00:00.000Z")).toContain("is reviewed, not disposed of automatically");
+
+  const released = apply(held, command("release", { caseReference: "CASE-1" }));
+  const decided = apply(released, dispose());
+  expect(decided.disposal).toEqual({
+    state: "deleting",
+    commandId: `cmd-${n}`,
+    decidedAt: NOW,
+    decidedBy: "custody/disposal",
+    reason: "retention ended",
+    category: "non-evidential",
+    retainUntil: "2026-11-01T07:00:00.000Z",
+  });
+  expect(decided.custodyLog.at(-1)).toMatchObject({ action: "retention-dispose", actor: "custody/disposal" });
+  expect(refusal(decided, command("hold", { caseReference: "CASE-2" }))).toContain("the recording was disposed of");
+  const resumed = apply(decided, dispose({ reason: "resume" }));
+  expect(resumed.disposal).toEqual(decided.disposal);
+  expect(resumed.retention!.history.at(-1)).toMatchObject({ action: "dispose", changed: false });
+  const done = completeDisposal(resumed, { original: "deleted", derivedVersions: 7 }, "2026-12-05T12:01:00.000Z");
+  expect(done.disposal).toMatchObject({ state: "disposed", deletedAt: "2026-12-05T12:01:00.000Z", deleted: { original: "deleted", derivedVersions: 7 } });
+  expect(completeDisposal(done, { original: "absent", derivedVersions: 0 }, "2026-12-06T00:00:00.000Z")).toBe(done);
 });

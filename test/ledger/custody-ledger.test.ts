@@ -14,6 +14,9 @@ import type { CosmosClient } from "@azure/cosmos";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { AzureBlobStore } from "../../shared/adapters/azure-blob-store";
 import { BlobCustodyLedger } from "../../shared/adapters/blob-custody-ledger";
+import { EmulatedRetentionStore } from "../../shared/adapters/emulated-retention-store";
+import { CustodyError } from "../../shared/errors";
+import type { RetentionStore } from "../../shared/ports/retention-store";
 import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../../shared/adapters/cosmos-evidence-index";
 import { evidenceReadyMessageId, evidenceUpdatedMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
 import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, Rendition, RetentionCommandMessage, StageResultMessage } from "../../shared/contracts/messages";
@@ -325,4 +328,64 @@ test("retention commands through the index: recorded once however often delivere
   const healed = (await lostIndex.read(evidenceId))!.record;
   expect(healed.retention).toMatchObject({ category: "evidential", retainUntil: stored.retention!.retainUntil, holds: [] });
   expect(healed.retention!.history.map((h) => h.commandId)).toEqual(["cms-1", "cms-2", "cms-5"]);
+});
+
+test("disposal: refused while held; after the release the original and every derived blob are deleted and the record keeps the tombstone; a restart in the middle leaves the decision recorded and the next dispose finishes it", async () => {
+  const store = new EmulatedRetentionStore(blobService);
+  const { evidenceId, received } = await upload("A123/cam7/disposal.mp4");
+  // Captured long ago: non-evidential, its 31 days are over.
+  await indexEvidenceReceived({ ...received, capture: { ...received.capture!, recordedAt: "2026-09-01T06:00:00Z" } }, deps({ retentionStore: store }), context);
+  await indexStageResult(
+    result(evidenceId, "hash", 1, { hash: { sha256: SHA, size: received.original.size, segmentSizeInBytes: 4194304, segmentSha256: ["1".repeat(64)] } }),
+    deps({ retentionStore: store }),
+    context,
+  );
+  const derived = blobService.getContainerClient("derived");
+  await derived.createIfNotExists();
+  for (const name of ["transcode/proxy.mp4", "transcode/reprocess-r1/proxy.mp4", "transcode/segments/segment-00000-v-aa.mp4", "thumbnail/poster.jpg"])
+    await derived.getBlockBlobClient(`${evidenceId}/${name}`).upload("x", 1);
+  await derived.getBlockBlobClient(`${evidenceId}x/other.mp4`).upload("x", 1); // another recording's folder that merely shares the prefix text
+  const retention = (commandId: string, action: RetentionCommandMessage["action"], extra: Partial<RetentionCommandMessage> = {}): RetentionCommandMessage => ({
+    schemaVersion: 1,
+    kind: "retention-command",
+    commandId,
+    evidenceId,
+    action,
+    reason: action === "dispose" ? "retention ended" : "case",
+    requestedBy: action === "dispose" ? "custody/disposal" : "case-management",
+    requestedAt: new Date().toISOString(),
+    source: "system",
+    ...extra,
+  });
+  await indexRetentionCommand(retention("h1", "hold", { caseReference: "CASE-3" }), deps({ retentionStore: store }), context);
+  await expect(indexRetentionCommand(retention("d1", "dispose"), deps({ retentionStore: store }), context)).rejects.toMatchObject({
+    code: "InvalidMessage",
+    message: expect.stringContaining("held for CASE-3") as string,
+  });
+  await indexRetentionCommand(retention("r1", "release", { caseReference: "CASE-3" }), deps({ retentionStore: store }), context);
+
+  // The host dies after the original went, before the derived blobs: the decision is on the record already.
+  const dying: RetentionStore = Object.assign(Object.create(store) as RetentionStore, {
+    deletePrefix: () => Promise.reject(new CustodyError("Transient", "host stopped")),
+  });
+  await expect(indexRetentionCommand(retention("d2", "dispose"), deps({ retentionStore: dying }), context)).rejects.toMatchObject({ code: "Transient" });
+  const midway = (await index.read(evidenceId))!.record;
+  expect(midway.disposal).toMatchObject({ state: "deleting", commandId: "d2", decidedBy: "custody/disposal", category: "non-evidential", sha256: SHA });
+  expect(await blobService.getContainerClient("originals").getBlobClient(received.original.name).exists()).toBe(false);
+  expect(await derived.getBlobClient(`${evidenceId}/thumbnail/poster.jpg`).exists()).toBe(true);
+  // Nothing else applies meanwhile.
+  await expect(indexRetentionCommand(retention("h2", "hold", { caseReference: "CASE-4" }), deps({ retentionStore: store }), context)).rejects.toMatchObject({
+    message: expect.stringContaining("was disposed of") as string,
+  });
+
+  // The next dispose (the disposal timer's, for a record left deleting) finishes it.
+  await indexRetentionCommand(retention("d3", "dispose"), deps({ retentionStore: store }), context);
+  const tombstone = (await index.read(evidenceId))!.record;
+  expect(tombstone.disposal).toMatchObject({ state: "disposed", commandId: "d2", sha256: SHA, deleted: { original: "absent", derivedVersions: 4 } });
+  const left: string[] = [];
+  for await (const item of derived.listBlobsFlat({ prefix: evidenceId })) left.push(item.name);
+  expect(left).toEqual([`${evidenceId}x/other.mp4`]);
+  // The ledger has the decision and the resume: a rebuilt record knows it was disposed of.
+  const rebuilt = rebuildRecord(evidenceId, await ledger.read(evidenceId), { requiredStages: ALL })!;
+  expect(rebuilt.disposal).toMatchObject({ state: "deleting", commandId: "d2" });
 });
