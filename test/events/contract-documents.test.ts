@@ -1,8 +1,9 @@
 /**
- * The published contract documents — the JSON Schemas of the events' data and the AsyncAPI 3
- * document of the evidence-ready topic (docs/events/) — are valid, agree with each other, with
- * the code's constants and with the topology file; and every subscription of the topology keeps
- * the redrive invariant the dead-letter redrive relies on.
+ * The published contract documents — the JSON Schemas of the events' data and of the retention
+ * command, and the AsyncAPI 3 document of the evidence-ready topic and the retention-commands
+ * queue (docs/events/) — are valid, agree with each other, with the code's constants and with the
+ * topology file; and every subscription of the topology keeps the redrive invariant the
+ * dead-letter redrive relies on.
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -10,6 +11,9 @@ import { fromFile, Parser } from "@asyncapi/parser";
 import Ajv2020 from "ajv/dist/2020";
 import topologyFile from "../../topology/servicebus.json";
 import { EVIDENCE_EVENT_DATASCHEMAS, EVIDENCE_EVENT_TYPES, eventDataProblems, isEvidenceEventType, parseEvidenceEvent } from "../../shared/contracts/evidence-events";
+import { retentionCommandMessageId } from "../../shared/contracts/message-ids";
+import { RETENTION_COMMAND_SCHEMA } from "../../shared/contracts/messages";
+import { parseMessage } from "../../shared/contracts/validate";
 import { ENTITIES } from "../../shared/topology";
 
 const DOCS = path.join(__dirname, "..", "..", "docs", "events");
@@ -23,7 +27,16 @@ interface FileSubscription {
   Name: string;
   Rules: FileRule[];
 }
-const topics = (topologyFile as unknown as { UserConfig: { Namespaces: Array<{ Topics: Array<{ Name: string; Subscriptions: FileSubscription[] }> }> } }).UserConfig.Namespaces[0].Topics;
+const namespace = (topologyFile as unknown as { UserConfig: { Namespaces: Array<{ Queues: Array<{ Name: string }>; Topics: Array<{ Name: string; Subscriptions: FileSubscription[] }> }> } }).UserConfig
+  .Namespaces[0];
+const topics = namespace.Topics;
+
+interface CommandSchemaGenerator {
+  publishedCommandSchemaSource(schema: unknown): string;
+  RETENTION_COMMAND_SCHEMA_FILE: string;
+}
+const commandSchemaGenerator = require("../../scripts/generate-event-schemas") as CommandSchemaGenerator;
+const publishedRetentionCommandSchema = () => JSON.parse(readFileSync(commandSchemaGenerator.RETENTION_COMMAND_SCHEMA_FILE, "utf8")) as { $schema: string; $id: string };
 
 describe("JSON Schemas of the events' data", () => {
   test.each(Object.entries(SCHEMA_FILES))("%s: draft 2020-12, compiles strictly, and its $id is the events' dataschema", (type, file) => {
@@ -47,7 +60,20 @@ describe("JSON Schemas of the events' data", () => {
   });
 });
 
-describe("AsyncAPI 3 document of the evidence-ready topic", () => {
+describe("JSON Schema of the retention command Custody receives", () => {
+  test("the published file is what the code's schema gives (run scripts/generate-event-schemas.js after changing RETENTION_COMMAND_SCHEMA)", () => {
+    expect(readFileSync(commandSchemaGenerator.RETENTION_COMMAND_SCHEMA_FILE, "utf8")).toBe(commandSchemaGenerator.publishedCommandSchemaSource(RETENTION_COMMAND_SCHEMA));
+  });
+
+  test("draft 2020-12, compiles strictly, and its $id is the code's", () => {
+    const schema = publishedRetentionCommandSchema();
+    expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
+    expect(schema.$id).toBe(RETENTION_COMMAND_SCHEMA.$id);
+    expect(() => new Ajv2020({ strict: true, strictRequired: false }).compile(schema)).not.toThrow();
+  });
+});
+
+describe("AsyncAPI 3 document of the evidence-ready topic and the retention-commands queue", () => {
   const load = async () => {
     const parser = new Parser();
     const { document, diagnostics } = await fromFile(parser, path.join(DOCS, "asyncapi.yaml")).parse();
@@ -63,11 +89,11 @@ describe("AsyncAPI 3 document of the evidence-ready topic", () => {
     expect(document!.version()).toBe("3.0.0");
   }, 30_000);
 
-  test("describes the topic the code publishes to, its two messages and their schemas", async () => {
+  test("describes the topic the code publishes to, its messages and their schemas", async () => {
     const { document } = await load();
     const channels = document!.channels().all();
-    expect(channels.map((c) => c.address())).toEqual([ENTITIES.evidenceReadyTopic]);
-    const messages = document!.messages().all();
+    expect(channels.map((c) => c.address())).toEqual([ENTITIES.evidenceReadyTopic, ENTITIES.retentionCommands.queueName]);
+    const messages = document!.channels().get("evidenceReady")!.messages().all();
     expect(messages.map((m) => m.name()).sort()).toEqual(Object.values(EVIDENCE_EVENT_TYPES).sort());
     for (const message of messages) {
       const type = message.name()!;
@@ -80,7 +106,7 @@ describe("AsyncAPI 3 document of the evidence-ready topic", () => {
   test("its examples are real events: headers and payload pass the same check a consumer makes", async () => {
     const { document } = await load();
     let checked = 0;
-    for (const message of document!.messages().all()) {
+    for (const message of document!.channels().get("evidenceReady")!.messages().all()) {
       const type = message.name()!;
       if (!isEvidenceEventType(type)) throw new Error(`unknown message ${type}`);
       for (const example of message.examples().all()) {
@@ -103,10 +129,42 @@ describe("AsyncAPI 3 document of the evidence-ready topic", () => {
     const declared = topic.Subscriptions.map((s) => ({ name: s.Name, rules: Object.fromEntries(s.Rules.map((r) => [r.Name, r.Properties.SqlFilter?.SqlExpression])) }));
     expect(documented.map((s) => ({ name: s.name, rules: s.rules }))).toEqual(declared);
     const receivers = document!
+      .channels()
+      .get("evidenceReady")!
       .operations()
       .all()
       .filter((o) => o.action() === "receive");
     expect(receivers.map((o) => o.json<{ "x-custody-subscription": string }>()["x-custody-subscription"]).sort()).toEqual(declared.map((s) => s.name).sort());
+  }, 30_000);
+
+  test("describes the queue Custody receives retention commands on: the topology's queue, the code's schema, one receive operation", async () => {
+    const { document } = await load();
+    const channel = document!.channels().get("retentionCommands")!;
+    expect(channel.address()).toBe(ENTITIES.retentionCommands.queueName);
+    expect(channel.json<{ "x-custody-entity": string }>()["x-custody-entity"]).toBe("queue");
+    expect(namespace.Queues.map((q) => q.Name)).toContain(channel.address());
+    const messages = channel.messages().all();
+    expect(messages.map((m) => m.name())).toEqual([RETENTION_COMMAND_SCHEMA.properties.kind.const]);
+    expect(messages[0].contentType()).toBe("application/json");
+    expect(messages[0].payload()!.json<{ $id?: string }>().$id).toBe(RETENTION_COMMAND_SCHEMA.$id);
+    const operations = channel.operations().all();
+    expect(operations.map((o) => [o.action(), o.json<{ title: string }>().title])).toEqual([["receive", "Custody receives retention commands"]]);
+  }, 30_000);
+
+  test("its retention command examples are commands the index accepts, and its message id rule is the code's", async () => {
+    const { document } = await load();
+    const message = document!.channels().get("retentionCommands")!.messages().all()[0];
+    const published = new Ajv2020({ strict: true, strictRequired: false }).compile(publishedRetentionCommandSchema());
+    const template = message.json<{ "x-custody-message-id": string }>()["x-custody-message-id"];
+    let checked = 0;
+    for (const example of message.examples().all()) {
+      const payload = example.payload();
+      const command = parseMessage("retention-command", JSON.stringify(payload));
+      expect(published(payload)).toBe(true);
+      expect(template.replace(/\{(\w+)\}/g, (_, name: "evidenceId" | "commandId") => command[name])).toBe(retentionCommandMessageId(command));
+      checked++;
+    }
+    expect(checked).toBe(2);
   }, 30_000);
 });
 
