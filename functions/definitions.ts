@@ -6,6 +6,7 @@
  * identity's rights.
  */
 import type { AppRole } from "./app-roles";
+import { disposalFunction } from "./disposal";
 import { fixitySampleFunction } from "./fixity-sample";
 import { hashFunction } from "./hash";
 import { indexMediaResultsFunction, indexReceivedFunction, indexResultsFunction } from "./index-evidence";
@@ -41,6 +42,7 @@ export const FUNCTION_DEFINITIONS: readonly AppFunctionDefinition[] = [
 export const TIMER_DEFINITIONS: readonly AppTimerDefinition[] = [
   { ...fixitySampleFunction, role: "core" },
   { ...reconcileFunction, role: "core" },
+  { ...disposalFunction, role: "core" },
 ];
 
 /** The functions and timers a process running `roles` registers. */

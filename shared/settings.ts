@@ -67,6 +67,13 @@ export interface Settings {
    */
   reconcile: { stuckAfterMinutes: number; lookbackHours: number; localIntervalInMs: number };
   /**
+   * The disposal timer (functions/disposal.ts): at most CUSTODY_DISPOSAL_MAX recordings (default
+   * 500) past their retention, in a category that disposes automatically and held by no case, are
+   * sent a dispose command per run; the dev host runs it every CUSTODY_DISPOSAL_INTERVAL_MS
+   * (default 0: off). In Azure the schedule is CUSTODY_DISPOSAL_SCHEDULE.
+   */
+  disposal: { maxPerRun: number; localIntervalInMs: number };
+  /**
    * CloudEvents `source` of the evidence events (CUSTODY_EVENT_SOURCE, default `/custody`): a
    * URI-reference naming this deployment, e.g. `/custody/metpolice-prod`, so a consumer fed by
    * several deployments can tell them apart (`source` + `id` is unique).
@@ -116,6 +123,10 @@ export function loadSettings(env: Environment = process.env, options: LoadSettin
       stuckAfterMinutes: integer(env, "CUSTODY_RECONCILE_STUCK_AFTER_MINUTES", 60, 1, 525_600),
       lookbackHours: integer(env, "CUSTODY_RECONCILE_LOOKBACK_HOURS", 72, 0, 87_600),
       localIntervalInMs: integer(env, "CUSTODY_RECONCILE_INTERVAL_MS", 0, 0, 2_147_483_647),
+    },
+    disposal: {
+      maxPerRun: integer(env, "CUSTODY_DISPOSAL_MAX", 500, 1, 100_000),
+      localIntervalInMs: integer(env, "CUSTODY_DISPOSAL_INTERVAL_MS", 0, 0, 2_147_483_647),
     },
     eventSource: eventSource(env),
     retry: retryPolicy(env),

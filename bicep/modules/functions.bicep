@@ -190,6 +190,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CUSTODY_RECONCILE_SCHEDULE: '0 */30 * * * *'
     CUSTODY_RECONCILE_STUCK_AFTER_MINUTES: '60'
     CUSTODY_RECONCILE_LOOKBACK_HOURS: '72'
+    // The disposal timer: daily; what it may delete is decided by retention/schedule.json and the index.
+    CUSTODY_DISPOSAL_SCHEDULE: '0 0 2 * * *'
+    CUSTODY_DISPOSAL_MAX: '500'
     CUSTODY_RETRY_BUDGET_MINUTES: '360'
     CUSTODY_RETRY_FIRST_DELAY_MS: '5000'
     CUSTODY_RETRY_MAX_DELAY_MS: '300000'

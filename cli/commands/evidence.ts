@@ -394,6 +394,12 @@ export function describeRecord(record: EvidenceRecord): string {
   }
   for (const run of record.transcodeRuns ?? []) lines.push(...describeTranscodeRun(run));
   const retention = retentionOf(record);
+  if (record.disposal !== undefined) {
+    const d = record.disposal;
+    lines.push(
+      `  DISPOSED   ${d.state === "disposed" ? `at ${d.deletedAt ?? "?"}` : "deleting (the next disposal run finishes it)"}: decided ${d.decidedAt} by ${printable(d.decidedBy)} (${printable(d.reason)}); fingerprint ${d.sha256 ?? "none"}`,
+    );
+  }
   lines.push(
     `  retention  ${retention.category}, kept until ${retention.retainUntil} then ${retention.disposal === "automatic" ? "disposed of unless held" : "reviewed"}${retention.holds.length > 0 ? `; HELD for ${retention.holds.map((h) => printable(h.caseReference)).join(", ")}` : ""}`,
   );

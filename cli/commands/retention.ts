@@ -29,6 +29,7 @@ import { appendLogEntry } from "../../shared/evidence/record-merge";
 import { RETENTION_SCHEDULE, applyRetentionCommand, retentionOf, type RetentionState } from "../../shared/evidence/retention";
 import type { AuditRecord } from "../../shared/ports/audit-log";
 import { printable } from "../../shared/text/printable";
+import { disposalCandidates, type DisposalCandidate } from "../../shared/stages/disposal-stage";
 import { ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { secondsInMs, targetCommand } from "../options";
@@ -100,6 +101,22 @@ export function registerRetentionCommands(program: Command): void {
       }
       const state = retentionOf(record);
       printResult(options.json, { evidenceId, ...state }, () => formatState(evidenceId, state));
+    });
+  const disposal = program.command("disposal").description("What the retention schedule disposes of, and when.");
+  targetCommand(disposal, "report", "Recordings whose retention has ended or ends within --within: due for disposal, held, or waiting for a review. Deletes nothing.", "print the result as JSON")
+    .option("--within <days>", "also list those whose retention ends within this many days", "0")
+    .action(async (options: { within: string; json?: boolean; dataDir: string }) => {
+      const days = Number(options.within);
+      if (!/^\d+$/.test(options.within) || !Number.isSafeInteger(days)) throw new Error(`--within must be a whole number of days, not '${options.within}'`);
+      const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
+      let candidates: DisposalCandidate[];
+      const now = new Date();
+      try {
+        candidates = await disposalCandidates(target.services.index, now, new Date(now.getTime() + days * 86_400_000));
+      } finally {
+        await target.close();
+      }
+      printResult(options.json, { at: now.toISOString(), within: days, candidates }, () => formatReport(candidates));
     });
   withChangeOptions(
     targetCommand(program, "hold", "Place a legal hold on recordings for a case (audited): nothing held is ever disposed of.", "print the result as JSON")
@@ -251,6 +268,20 @@ function format(result: RetentionResult): string {
   }
   if (result.audit) lines.push(`Audit record: ${result.audit} (id ${result.id}); see \`custody audit\`.`);
   return lines.join("\n");
+}
+
+function formatReport(candidates: DisposalCandidate[]): string {
+  if (candidates.length === 0) return "nothing due for disposal";
+  const said: Record<DisposalCandidate["status"], string> = {
+    due: "DUE: disposed of at the next disposal run",
+    resume: "DISPOSING: decided, not finished (the next run resumes it)",
+    held: "kept: held",
+    review: "kept: due for review (re-categorise, or it stays)",
+    kept: "kept until then",
+  };
+  return candidates
+    .map((c) => `${c.evidenceId}  ${c.category.padEnd(18)} until ${c.retainUntil}  ${said[c.status]}${c.holds.length > 0 ? ` for ${c.holds.map(printable).join(", ")}` : ""}`)
+    .join("\n");
 }
 
 function formatState(evidenceId: string, state: RetentionState): string {

@@ -181,8 +181,13 @@ export function listQuery(options: ListEvidenceOptions): SqlQuerySpec {
     conditions.push("c.createdAt >= @since");
     parameters.push({ name: "@since", value: options.since });
   }
+  if (options.retainedUntilAtOrBefore !== undefined) {
+    conditions.push("c.retention.retainUntil <= @retainedUntil");
+    parameters.push({ name: "@retainedUntil", value: options.retainedUntilAtOrBefore });
+  }
   const where = conditions.length > 0 ? ` WHERE ${conditions.join(" AND ")}` : "";
-  return { query: `SELECT * FROM c${where} ORDER BY c.createdAt DESC`, parameters };
+  const order = options.retainedUntilAtOrBefore !== undefined ? "c.retention.retainUntil ASC" : "c.createdAt DESC";
+  return { query: `SELECT * FROM c${where} ORDER BY ${order}`, parameters };
 }
 
 function stored(resource: EvidenceRecord | undefined, etag: string | undefined): StoredRecord {

@@ -15,6 +15,8 @@ export interface ListEvidenceOptions {
   officerId?: string;
   /** ISO 8601: records created at or after. */
   since?: string;
+  /** ISO 8601: records whose retention ends at or before (shared/evidence/retention.ts), oldest end first. */
+  retainedUntilAtOrBefore?: string;
   /** Page size hint. */
   maxItemCount?: number;
 }

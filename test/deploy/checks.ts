@@ -861,6 +861,7 @@ export const LOCAL_ONLY_SETTINGS: Record<string, string> = {
   EvidenceIndex__allowSelfSignedCertificate: "the local Cosmos stand-in's certificate only",
   CUSTODY_FIXITY_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_FIXITY_SCHEDULE)",
   CUSTODY_RECONCILE_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_RECONCILE_SCHEDULE)",
+  CUSTODY_DISPOSAL_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_DISPOSAL_SCHEDULE)",
 };
 
 /** Setting names the code names in its source: CUSTODY_* literals and Functions-style connection keys. */
@@ -909,6 +910,8 @@ export const CORE_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_RECONCILE_SCHEDULE: "the reconcile timer",
   CUSTODY_RECONCILE_STUCK_AFTER_MINUTES: "the reconcile timer",
   CUSTODY_RECONCILE_LOOKBACK_HOURS: "the reconcile timer",
+  CUSTODY_DISPOSAL_SCHEDULE: "the disposal timer",
+  CUSTODY_DISPOSAL_MAX: "the disposal timer",
   CUSTODY_COSMOS_DATABASE: "the evidence index",
   CUSTODY_COSMOS_CONTAINER: "the evidence index",
   CUSTODY_RETRY_BUDGET_MINUTES: "the index schedules the stages' retries and ingest/the index re-schedule their own messages",

@@ -6,6 +6,7 @@ test("the timers are defined once each; fixity is hourly unless CUSTODY_FIXITY_S
   expect(TIMER_DEFINITIONS.map((d) => [d.kind, d.name])).toEqual([
     ["timer", "fixity-sample"],
     ["timer", "reconcile"],
+    ["timer", "disposal"],
   ]);
   expect(fixitySchedule({})).toBe(DEFAULT_FIXITY_SCHEDULE);
   expect(DEFAULT_FIXITY_SCHEDULE).toBe("0 0 * * * *");

@@ -32,7 +32,7 @@ test("the media app runs only the stages that parse media; everything that touch
   expect(media.timers).toEqual([]);
   const core = definitionsForRoles(["core"]);
   expect(core.functions.map((d) => d.name).sort()).toEqual(["hash", "index-media-results", "index-received", "index-results", "ingest", "retention-command"]);
-  expect(core.timers.map((d) => d.name).sort()).toEqual(["fixity-sample", "reconcile"]);
+  expect(core.timers.map((d) => d.name).sort()).toEqual(["disposal", "fixity-sample", "reconcile"]);
   const both = definitionsForRoles(appRoles({}));
   expect(both.functions.length + both.timers.length).toBe(FUNCTION_DEFINITIONS.length + TIMER_DEFINITIONS.length);
 });
@@ -91,10 +91,24 @@ const names = (registrations: HostRegistration[]): string[] => registrations.map
 
 test.each([
   ["media", ["thumbnail", "transcode", "transcode-join", "transcode-segment"]],
-  ["core", ["fixity-sample", "hash", "index-media-results", "index-received", "index-results", "ingest", "reconcile", "retention-command"]],
+  ["core", ["disposal", "fixity-sample", "hash", "index-media-results", "index-received", "index-results", "ingest", "reconcile", "retention-command"]],
   [
     undefined,
-    ["fixity-sample", "hash", "index-media-results", "index-received", "index-results", "ingest", "reconcile", "retention-command", "thumbnail", "transcode", "transcode-join", "transcode-segment"],
+    [
+      "disposal",
+      "fixity-sample",
+      "hash",
+      "index-media-results",
+      "index-received",
+      "index-results",
+      "ingest",
+      "reconcile",
+      "retention-command",
+      "thumbnail",
+      "transcode",
+      "transcode-join",
+      "transcode-segment",
+    ],
   ],
 ])("the entry point with CUSTODY_APP_ROLE=%s registers exactly that app's functions", (role, expected) => {
   expect(names(registeredWith(role))).toEqual(expected);
@@ -118,6 +132,7 @@ test("the timers reach the host with their NCRONTAB schedules from the settings,
   expect(timers).toEqual({
     "fixity-sample": [expect.objectContaining({ type: "timerTrigger", direction: "in", schedule: "0 15 2 * * *", runOnStartup: false })],
     reconcile: [expect.objectContaining({ type: "timerTrigger", direction: "in", schedule: "0 */30 * * * *", runOnStartup: false })],
+    disposal: [expect.objectContaining({ type: "timerTrigger", direction: "in", schedule: "0 0 2 * * *", runOnStartup: false })],
   });
 });
 
