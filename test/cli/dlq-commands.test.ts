@@ -125,6 +125,7 @@ test("dlq list shows active, dead-letter and scheduled counts for every queue an
       "blob-created",
       "stage-results",
       "media-results",
+      "retention-commands",
       "transcode-segments",
       "transcode-join",
       "evidence-received/hash",

@@ -8,13 +8,14 @@ import ignore from "ignore";
 /** What the package may hold at its root: the compiled app, the host's and npm's files, its dependencies and the media tools. */
 const ALLOWED_ROOTS = ["dist/", "node_modules/", "tools/ffmpeg/", "host.json", "package.json", "package-lock.json"];
 /** What dist/ may hold: the compiled functions and shared code, and the JSON they import. */
-const ALLOWED_DIST = ["dist/functions/", "dist/shared/", "dist/docs/events/", "dist/topology/"];
+const ALLOWED_DIST = ["dist/functions/", "dist/shared/", "dist/docs/events/", "dist/topology/", "dist/retention/"];
 /** Files the app cannot start without (the entry point, the host's configuration, the JSON required at load). */
 const REQUIRED = [
   "host.json",
   "package.json",
   "dist/functions/index.js",
   "dist/topology/servicebus.json",
+  "dist/retention/schedule.json",
   "dist/docs/events/evidence-ready.v1.schema.json",
   "dist/docs/events/evidence-updated.v1.schema.json",
   "dist/docs/events/evidence-failed.v1.schema.json",
