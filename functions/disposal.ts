@@ -2,7 +2,8 @@
  * disposal — a timer (NCRONTAB CUSTODY_DISPOSAL_SCHEDULE, default daily at 02:00 UTC) that sends
  * a `dispose` retention command for every recording whose retention has ended, whose category
  * disposes automatically and that no case holds (shared/stages/disposal-stage.ts), at most
- * CUSTODY_DISPOSAL_MAX per run; the index checks each again and deletes. It writes nothing
+ * CUSTODY_DISPOSAL_MAX per run, when CUSTODY_DISPOSAL_ENABLED is true (default false); the index
+ * checks each again and deletes. It writes nothing
  * itself. Recordings past their retention but held, or waiting for a review, are counted in the
  * run's log line.
  *
@@ -29,6 +30,10 @@ export const disposalFunction: TimerFunctionDefinition = {
 export async function disposalHandler(_timer: unknown, invocation: InvocationContext): Promise<void> {
   const context = timerContextFor(disposalFunction, invocation);
   const { index, publisher, settings } = await getServices();
+  if (!settings.disposal.enabled) {
+    context.log.info("disposal is off (CUSTODY_DISPOSAL_ENABLED is not true): nothing requested");
+    return;
+  }
   const run = await sendDueDisposals({ index, publisher, queue: ENTITIES.retentionCommands.queueName }, context, { maxPerRun: settings.disposal.maxPerRun });
   context.log.info("disposal run finished", {
     requested: run.sent.length,

@@ -70,9 +70,11 @@ export interface Settings {
    * The disposal timer (functions/disposal.ts): at most CUSTODY_DISPOSAL_MAX recordings (default
    * 500) past their retention, in a category that disposes automatically and held by no case, are
    * sent a dispose command per run; the dev host runs it every CUSTODY_DISPOSAL_INTERVAL_MS
-   * (default 0: off). In Azure the schedule is CUSTODY_DISPOSAL_SCHEDULE.
+   * (default 0: off). In Azure the schedule is CUSTODY_DISPOSAL_SCHEDULE. The timer deletes
+   * nothing unless CUSTODY_DISPOSAL_ENABLED is `true` (default `false`): a deployment turns it on
+   * once storage lets the app dispose (docs/operations.md "Disposal").
    */
-  disposal: { maxPerRun: number; localIntervalInMs: number };
+  disposal: { enabled: boolean; maxPerRun: number; localIntervalInMs: number };
   /**
    * CloudEvents `source` of the evidence events (CUSTODY_EVENT_SOURCE, default `/custody`): a
    * URI-reference naming this deployment, e.g. `/custody/metpolice-prod`, so a consumer fed by
@@ -125,6 +127,7 @@ export function loadSettings(env: Environment = process.env, options: LoadSettin
       localIntervalInMs: integer(env, "CUSTODY_RECONCILE_INTERVAL_MS", 0, 0, 2_147_483_647),
     },
     disposal: {
+      enabled: flag(env, "CUSTODY_DISPOSAL_ENABLED", false),
       maxPerRun: integer(env, "CUSTODY_DISPOSAL_MAX", 500, 1, 100_000),
       localIntervalInMs: integer(env, "CUSTODY_DISPOSAL_INTERVAL_MS", 0, 0, 2_147_483_647),
     },
@@ -242,4 +245,13 @@ function name(env: Environment, key: string, fallback: string): string {
 
 function invalid(setting: string, problem: string): CustodyError {
   return new CustodyError("InvalidConfiguration", `Setting ${setting} ${problem}.`);
+}
+
+/** `true` or `false` (any case); a missing or empty one is `fallback`; anything else fails the start, naming the setting. */
+function flag(env: Environment, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  throw new CustodyError("InvalidConfiguration", `${name} must be true or false, not "${env[name] ?? ""}".`);
 }

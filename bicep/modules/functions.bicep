@@ -192,6 +192,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CUSTODY_RECONCILE_LOOKBACK_HOURS: '72'
     // The disposal timer: daily; what it may delete is decided by retention/schedule.json and the index.
     CUSTODY_DISPOSAL_SCHEDULE: '0 0 2 * * *'
+    // Off until the evidence account lets the app dispose (a short container default policy and
+    // the app's right to delete expired versions): with the 7-year default, storage refuses.
+    CUSTODY_DISPOSAL_ENABLED: 'false'
     CUSTODY_DISPOSAL_MAX: '500'
     CUSTODY_RETRY_BUDGET_MINUTES: '360'
     CUSTODY_RETRY_FIRST_DELAY_MS: '5000'

@@ -30,7 +30,7 @@ import {
   segmentRunTag,
   stageResultMessageId,
 } from "../contracts/message-ids";
-import { CustodyError, toCustodyError } from "../errors";
+import { CustodyError, isCustodyError, toCustodyError } from "../errors";
 import { checkEvidenceReceived, checkFixityResult, checkRetentionCommandClaim, checkSegmentPlan, checkSegmentResult, checkStageResult } from "../evidence/claim-checks";
 import { applyRetentionCommand, completeDisposal } from "../evidence/retention";
 import { DERIVED_CONTAINER } from "../ports/blob-store";
@@ -59,7 +59,7 @@ import type { Logger } from "../logging";
 import type { AppliedMessageEntry, CustodyLedger, PublishedEventEntry } from "../ports/custody-ledger";
 import type { EvidenceIndex, StoredRecord } from "../ports/evidence-index";
 import type { OutgoingMessage, Publisher } from "../ports/publisher";
-import type { RetentionStore } from "../ports/retention-store";
+import type { RetentionStore, VersionProtection } from "../ports/retention-store";
 import type { StageContext } from "./stage-context";
 
 export interface IndexStageDeps {
@@ -283,6 +283,7 @@ export async function indexRetentionCommand(
   const messageId = retentionCommandMessageId(message);
   const log = context.log.child({ evidenceId: message.evidenceId, messageId, stage: "index" });
   const check = (record: EvidenceRecord | undefined, nowInMs: number): void => checkRetentionCommandClaim(record, message, nowInMs);
+  if (message.action === "dispose" && deps.retentionStore !== undefined) await checkStorageLetsGo(message, deps.retentionStore, deps);
   const first = await ledgerFirst(message.evidenceId, messageId, message, check, deps, context, { onlyForKnownRecords: true });
   const update = await updateRecord(
     message.evidenceId,
@@ -310,6 +311,37 @@ export async function indexRetentionCommand(
   if (record.disposal?.state === "deleting") return { record: await dispose(record, deps.retentionStore, deps, context, log), changed: true };
   if (record.disposal === undefined) await enforceRetention(record, deps.retentionStore, log);
   return { record, changed: update.changed };
+}
+
+/**
+ * Before a disposal is decided (recorded, after which the recording takes no other command),
+ * storage must agree: an original still under a legal hold or an unexpired retention policy —
+ * set out of band, or a container default longer than the category — refuses the command with
+ * the reason and nothing is recorded. A decided disposal (resumed) and an original already gone
+ * pass.
+ */
+async function checkStorageLetsGo(message: RetentionCommandMessage, store: RetentionStore, deps: Pick<IndexStageDeps, "index" | "now">): Promise<void> {
+  const record = (await deps.index.read(message.evidenceId))?.record;
+  const now = (deps.now ?? (() => new Date()))();
+  // The record's own reasons first: they are the ones an operator can act on.
+  checkRetentionCommandClaim(record, message, now.getTime());
+  const original = record?.original;
+  if (record === undefined || original === undefined || record.disposal !== undefined) return;
+  let protection: VersionProtection;
+  try {
+    protection = await store.protection({ container: original.container, name: original.name, ...(original.versionId === undefined ? {} : { versionId: original.versionId }) });
+  } catch (error) {
+    if (isCustodyError(error) && error.code === "OriginalNotFound") return;
+    throw error;
+  }
+  const until = protection.immutableUntil !== undefined && protection.immutableUntil > now ? protection.immutableUntil.toISOString() : undefined;
+  if (!protection.legalHold && until === undefined) return;
+  const why = protection.legalHold ? "a legal hold" : `a retention policy until ${until}`;
+  throw new CustodyError(
+    "InvalidMessage",
+    `retention command ${message.commandId} refused for ${message.evidenceId}: storage still protects the original (${why}) although the record allows its disposal; nothing decided — find out why before anything else`,
+    { retryable: false },
+  );
 }
 
 /**

@@ -912,6 +912,7 @@ export const CORE_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_RECONCILE_LOOKBACK_HOURS: "the reconcile timer",
   CUSTODY_DISPOSAL_SCHEDULE: "the disposal timer",
   CUSTODY_DISPOSAL_MAX: "the disposal timer",
+  CUSTODY_DISPOSAL_ENABLED: "the disposal timer (off until storage lets the app dispose)",
   CUSTODY_COSMOS_DATABASE: "the evidence index",
   CUSTODY_COSMOS_CONTAINER: "the evidence index",
   CUSTODY_RETRY_BUDGET_MINUTES: "the index schedules the stages' retries and ingest/the index re-schedule their own messages",

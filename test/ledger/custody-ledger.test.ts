@@ -363,6 +363,15 @@ test("disposal: refused while held; after the release the original and every der
     message: expect.stringContaining("held for CASE-3") as string,
   });
   await indexRetentionCommand(retention("r1", "release", { caseReference: "CASE-3" }), deps({ retentionStore: store }), context);
+  // Storage still holds it (set out of band): the disposal is refused before anything is decided.
+  const originalRef = { container: "originals", name: received.original.name };
+  await store.setLegalHold(originalRef, true);
+  await expect(indexRetentionCommand(retention("d0", "dispose"), deps({ retentionStore: store }), context)).rejects.toMatchObject({
+    code: "InvalidMessage",
+    message: expect.stringContaining("storage still protects the original (a legal hold)") as string,
+  });
+  expect((await index.read(evidenceId))!.record.disposal).toBeUndefined();
+  await store.setLegalHold(originalRef, false);
 
   // The host dies after the original went, before the derived blobs: the decision is on the record already.
   const dying: RetentionStore = Object.assign(Object.create(store) as RetentionStore, {

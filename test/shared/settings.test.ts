@@ -102,3 +102,10 @@ test("the events' CloudEvents source: /custody unless CUSTODY_EVENT_SOURCE names
     expect(failure({ ...local, CUSTODY_EVENT_SOURCE: bad })).toMatch(/CUSTODY_EVENT_SOURCE must be a URI-reference/);
   }
 });
+
+test("the disposal timer is off unless CUSTODY_DISPOSAL_ENABLED is true; anything but true/false fails the start, naming it", () => {
+  expect(loadSettings(local).disposal).toEqual({ enabled: false, maxPerRun: 500, localIntervalInMs: 0 });
+  expect(loadSettings({ ...local, CUSTODY_DISPOSAL_ENABLED: "TRUE", CUSTODY_DISPOSAL_MAX: "20" }).disposal).toMatchObject({ enabled: true, maxPerRun: 20 });
+  expect(loadSettings({ ...local, CUSTODY_DISPOSAL_ENABLED: "false" }).disposal.enabled).toBe(false);
+  expect(() => loadSettings({ ...local, CUSTODY_DISPOSAL_ENABLED: "yes" })).toThrow(/CUSTODY_DISPOSAL_ENABLED must be true or false, not "yes"/);
+});
