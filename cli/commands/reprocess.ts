@@ -36,6 +36,7 @@ import { isCustodyError } from "../../shared/errors";
 import { ENTITIES, ROUTE_TO_SUBSCRIPTION_PROPERTY } from "../../shared/topology";
 import type { AuditRecord } from "../../shared/ports/audit-log";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
+import { pollIndexUntilSettled } from "../index-polling";
 import { secondsInMs, targetCommand } from "../options";
 import { operatorOf, withOperations, type StackTarget } from "../stack-target";
 import { printResult } from "../output";
@@ -184,37 +185,27 @@ async function audit(target: StackTarget, result: ReprocessResult, request: Repr
  * whose key is a stage result of this request, with a final action — or time runs out.
  */
 async function waitForOutcomes(items: ReprocessItem[], requestId: string, timeoutInMs: number, read: (evidenceId: string) => Promise<{ record: EvidenceRecord } | undefined>): Promise<void> {
-  const deadline = Date.now() + timeoutInMs;
   const ofThisRequest = (key: string | undefined): boolean => key !== undefined && reprocessIdOf(key) === requestId;
-  let pending = items;
-  while (pending.length > 0) {
-    // One read per recording per round, however many of its stages were asked for.
-    const records = new Map<string, EvidenceRecord | undefined>();
-    for (const evidenceId of new Set(pending.map((i) => i.evidenceId))) records.set(evidenceId, (await read(evidenceId))?.record);
-    for (const item of pending) {
-      const record = records.get(item.evidenceId);
+  await pollIndexUntilSettled(items, {
+    read,
+    timeoutInMs,
+    intervalInMs: 500,
+    settle: (item, record) => {
       const entry = record?.custodyLog.find((e) => e.stage === item.stage && ofThisRequest(e.key) && e.action !== "stage-attempt-failed");
-      if (record === undefined || entry === undefined) continue;
+      if (record === undefined || entry === undefined) return;
       const state = record.stages[item.stage];
       if (entry.action === "stage-failed") {
         item.outcome = "failed";
         item.error = entry.detail;
-        continue;
+        return;
       }
       item.outcome = entry.action === "stage-skipped" ? "skipped" : "succeeded";
       const primary = ofThisRequest(state?.resultKey) ? state?.renditions?.[0] : undefined;
       if (primary) item.primary = { name: primary.name, sha256: primary.sha256 };
       const replaced = state?.superseded?.at(-1)?.renditions[0];
       if (replaced) item.replaced = { name: replaced.name, sha256: replaced.sha256 };
-    }
-    pending = pending.filter((i) => i.outcome === undefined);
-    if (pending.length === 0) break;
-    if (Date.now() > deadline) {
-      for (const item of pending) item.outcome = "timed-out";
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+    },
+  });
 }
 
 function format(result: ReprocessResult): string {

@@ -32,6 +32,7 @@ import { printable } from "../../shared/text/printable";
 import { disposalCandidates, type DisposalCandidate } from "../../shared/stages/disposal-stage";
 import { ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
+import { pollIndexUntilSettled } from "../index-polling";
 import { secondsInMs, targetCommand } from "../options";
 import { printResult } from "../output";
 import { operatorOf, resolveStackTarget, withOperations, type StackTarget } from "../stack-target";
@@ -229,24 +230,16 @@ async function audit(target: StackTarget, result: RetentionResult): Promise<stri
 
 /** Polls the index until each recording's custody log holds its command's entry, or time runs out. */
 async function waitForRecorded(items: RetentionItem[], timeoutInMs: number, read: (evidenceId: string) => Promise<{ record: EvidenceRecord } | undefined>): Promise<void> {
-  const deadline = Date.now() + timeoutInMs;
-  let pending = items;
-  while (pending.length > 0) {
-    for (const item of pending) {
-      const record = (await read(item.evidenceId))?.record;
-      if (record?.custodyLog.some((e) => e.key === item.messageId)) {
-        item.outcome = "recorded";
-        item.after = summary(retentionOf(record));
-      }
-    }
-    pending = pending.filter((i) => i.outcome === undefined);
-    if (pending.length === 0) break;
-    if (Date.now() > deadline) {
-      for (const item of pending) item.outcome = "timed-out";
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await pollIndexUntilSettled(items, {
+    read,
+    timeoutInMs,
+    intervalInMs: 250,
+    settle: (item, record) => {
+      if (record?.custodyLog.some((e) => e.key === item.messageId) !== true) return;
+      item.outcome = "recorded";
+      item.after = summary(retentionOf(record));
+    },
+  });
 }
 
 function describe(state: RetentionItem["after"]): string {
