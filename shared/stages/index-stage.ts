@@ -244,19 +244,14 @@ export async function indexFixityResult(
   context: StageContext,
 ): Promise<IndexOutcome | undefined> {
   const log = context.log.child({ evidenceId: message.evidenceId, messageId: fixityResultMessageId(message), stage: "index" });
-  const first = await ledgerFirst(message.evidenceId, fixityResultMessageId(message), message, (record, nowInMs) => checkFixityResult(record, message, nowInMs), deps, context, {
-    onlyForKnownRecords: true,
-  });
-  const update = await updateRecord(
-    message.evidenceId,
+  const update = await indexKnownRecordClaim(
+    message,
+    fixityResultMessageId(message),
+    (record, nowInMs) => checkFixityResult(record, message, nowInMs),
+    (current, merge) => applyFixityResult(current, message, merge),
     deps,
     context,
     log,
-    (current, merge) => {
-      checkFixityResult(current, message, Date.parse(merge.nowIso));
-      return current === undefined ? undefined : applyFixityResult(current, message, merge);
-    },
-    first,
   );
   if (update.stored === undefined) {
     log.warn("fixity result for a recording the index does not hold: dropped", { status: message.status });
@@ -284,18 +279,7 @@ export async function indexRetentionCommand(
   const log = context.log.child({ evidenceId: message.evidenceId, messageId, stage: "index" });
   const check = (record: EvidenceRecord | undefined, nowInMs: number): void => checkRetentionCommandClaim(record, message, nowInMs);
   if (message.action === "dispose" && deps.retentionStore !== undefined) await checkStorageLetsGo(message, deps.retentionStore, deps);
-  const first = await ledgerFirst(message.evidenceId, messageId, message, check, deps, context, { onlyForKnownRecords: true });
-  const update = await updateRecord(
-    message.evidenceId,
-    deps,
-    context,
-    log,
-    (current, merge) => {
-      check(current, Date.parse(merge.nowIso));
-      return current === undefined ? undefined : applyRetentionCommand(current, message, merge, appendLogEntry);
-    },
-    first,
-  );
+  const update = await indexKnownRecordClaim(message, messageId, check, (current, merge) => applyRetentionCommand(current, message, merge, appendLogEntry), deps, context, log);
   // onlyForKnownRecords: the check refused an unknown recording, so the record exists and has its retention.
   const record = update.stored?.record;
   const retention = record?.retention;
@@ -392,6 +376,34 @@ async function enforceRetention(record: EvidenceRecord, store: RetentionStore, l
   const kept = await store.extendRetention(ref, new Date(retention.retainUntil));
   const held = await store.setLegalHold(ref, retention.holds.length > 0);
   log.info("retention enforced by storage", { immutableUntil: kept.immutableUntil?.toISOString(), extended: kept.changed, legalHold: held.legalHold });
+}
+
+/**
+ * A claim about a recording the index already holds (a fixity check, a retention command):
+ * checked, in the ledger, then applied on every write round after checking again; never creates
+ * a record (`stored` undefined when there is none).
+ */
+async function indexKnownRecordClaim(
+  message: FixityResultMessage | RetentionCommandMessage,
+  messageId: string,
+  check: (record: EvidenceRecord | undefined, nowInMs: number) => void,
+  apply: (record: EvidenceRecord, merge: MergeContext) => EvidenceRecord,
+  deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">,
+  context: StageContext,
+  log: Logger,
+): Promise<{ stored?: StoredRecord; changed: boolean }> {
+  const first = await ledgerFirst(message.evidenceId, messageId, message, check, deps, context, { onlyForKnownRecords: true });
+  return updateRecord(
+    message.evidenceId,
+    deps,
+    context,
+    log,
+    (current, merge) => {
+      check(current, Date.parse(merge.nowIso));
+      return current === undefined ? undefined : apply(current, merge);
+    },
+    first,
+  );
 }
 
 /**
