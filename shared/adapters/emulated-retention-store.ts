@@ -18,6 +18,7 @@
  * leased, or gone) and is retried, and then finds the blob gone (OriginalNotFound) or the
  * delete refused.
  */
+import { text as streamText } from "node:stream/consumers";
 import type { BlobServiceClient, BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { CustodyError, toCustodyError } from "../errors";
 import {
@@ -198,7 +199,7 @@ export class EmulatedRetentionStore implements RetentionStore {
   private async readRecord(ref: VersionRef): Promise<StoredRecord> {
     try {
       const response = await this.recordBlob(ref).download();
-      const text = await streamText(response.readableStreamBody);
+      const text = response.readableStreamBody === undefined ? "" : await streamText(response.readableStreamBody);
       const parsed = JSON.parse(text) as Partial<ProtectionRecord>;
       // "{}" is the placeholder a delete in progress leases: no protection.
       return { record: parsed.schemaVersion === 1 ? (parsed as ProtectionRecord) : undefined, etag: response.etag };
@@ -262,11 +263,4 @@ async function ignoreStatus(operation: Promise<unknown>, ...statuses: number[]):
 function pause(attempt: number): Promise<void> {
   const delayInMs = Math.min(500, 10 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
   return new Promise((resolve) => setTimeout(resolve, delayInMs));
-}
-
-async function streamText(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (stream === undefined) return "";
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString("utf8");
 }

@@ -268,6 +268,21 @@ export function frameAtOrAfter(index: Mp4SampleIndex, time: number): number | un
 export function syncSampleFor(index: Mp4SampleIndex, i: number): number {
   const { sync } = index;
   if (sync === undefined) return i;
+  let k = syncSamplesUpTo(sync, i) - 1;
+  while (k > 0 && presentationTime(index, sync[k]) > presentationTime(index, i)) k--;
+  return k < 0 ? 0 : sync[k];
+}
+
+/** Whether sample `i` is a sync sample. */
+export function isSyncSample(index: Mp4SampleIndex, i: number): boolean {
+  const { sync } = index;
+  if (sync === undefined) return true;
+  const k = syncSamplesUpTo(sync, i) - 1;
+  return k >= 0 && sync[k] === i;
+}
+
+/** How many sync samples are at or before sample `i` (binary search in the ascending list). */
+function syncSamplesUpTo(sync: Uint32Array, i: number): number {
   let lo = 0;
   let hi = sync.length;
   while (lo < hi) {
@@ -275,7 +290,5 @@ export function syncSampleFor(index: Mp4SampleIndex, i: number): number {
     if (sync[mid] <= i) lo = mid + 1;
     else hi = mid;
   }
-  let k = lo - 1;
-  while (k > 0 && presentationTime(index, sync[k]) > presentationTime(index, i)) k--;
-  return k < 0 ? 0 : sync[k];
+  return lo;
 }

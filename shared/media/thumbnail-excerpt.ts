@@ -17,7 +17,7 @@
  *   MB for 121 frames of 1080p), whatever the recording's length; past
  *   {@link ThumbnailExcerptOptions.maxBytes} (very long groups) the caller seeks instead.
  */
-import { type Mp4SampleIndex, frameAtOrAfter, presentationTime, syncSampleFor } from "./mp4-sample-index";
+import { type Mp4SampleIndex, frameAtOrAfter, isSyncSample, presentationTime, syncSampleFor } from "./mp4-sample-index";
 import { uint32s, writeBox, writeFullBox } from "./mp4-boxes";
 
 export interface ThumbnailExcerptOptions {
@@ -124,7 +124,7 @@ export function excerptHeader(index: Mp4SampleIndex, excerpt: ThumbnailExcerpt):
       decodeTime = here;
       offsets.push(index.ctsOffsets[i]);
       sizes.push(index.sizes[i]);
-      if (index.sync === undefined || i === piece.first || isSync(index, i)) sync.push(n + 1);
+      if (i === piece.first || isSyncSample(index, i)) sync.push(n + 1);
     }
   }
   deltas.push(Math.max(1, index.lastDuration));
@@ -161,19 +161,6 @@ export function excerptHeader(index: Mp4SampleIndex, excerpt: ThumbnailExcerpt):
     at += sizes[k];
   }
   return header;
-}
-
-function isSync(index: Mp4SampleIndex, i: number): boolean {
-  const sync = index.sync;
-  if (sync === undefined) return true;
-  let lo = 0;
-  let hi = sync.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sync[mid] < i) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < sync.length && sync[lo] === i;
 }
 
 /** Run-length pairs [count, value]. */

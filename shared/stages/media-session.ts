@@ -16,6 +16,7 @@
  * `maxAutoLockRenewalDuration`, also honoured by the dev host).
  */
 import { mkdtemp, rm, stat } from "node:fs/promises";
+import { buffer } from "node:stream/consumers";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { EvidenceReceivedMessage, MediaToolRun, PipelineStage, Rendition, RenditionKind, ReportedMediaProbe, StageProvenance } from "../contracts/messages";
@@ -140,10 +141,7 @@ export class MediaSession {
 
   /** `count` bytes of the original from `offset` (a range read of the exact version). */
   async readOriginal(offset: number, count: number): Promise<Buffer> {
-    const stream = await this.deps.blobs.openRead(this.ref, { offset, count, abortSignal: this.context.abortSignal });
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    const bytes = Buffer.concat(chunks);
+    const bytes = await buffer(await this.deps.blobs.openRead(this.ref, { offset, count, abortSignal: this.context.abortSignal }));
     if (bytes.length !== count) throw new CustodyError("OriginalChanged", `Read ${bytes.length} of ${count} bytes at ${offset} of ${this.ref.name}: the original is shorter than it was.`);
     return bytes;
   }
