@@ -182,7 +182,8 @@ export function listQuery(options: ListEvidenceOptions): SqlQuerySpec {
     parameters.push({ name: "@since", value: options.since });
   }
   if (options.retainedUntilAtOrBefore !== undefined) {
-    conditions.push("c.retention.retainUntil <= @retainedUntil");
+    // Disposed ones stay as tombstones for good: left out here, not read and dropped on every run.
+    conditions.push("c.retention.retainUntil <= @retainedUntil", '(NOT IS_DEFINED(c.disposal) OR c.disposal.state != "disposed")');
     parameters.push({ name: "@retainedUntil", value: options.retainedUntilAtOrBefore });
   }
   const where = conditions.length > 0 ? ` WHERE ${conditions.join(" AND ")}` : "";

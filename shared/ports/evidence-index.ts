@@ -15,7 +15,7 @@ export interface ListEvidenceOptions {
   officerId?: string;
   /** ISO 8601: records created at or after. */
   since?: string;
-  /** ISO 8601: records whose retention ends at or before (shared/evidence/retention.ts), oldest end first. */
+  /** ISO 8601: records not yet disposed of whose retention ends at or before (shared/evidence/retention.ts), oldest end first. */
   retainedUntilAtOrBefore?: string;
   /** Page size hint. */
   maxItemCount?: number;

@@ -25,18 +25,14 @@ export interface DisposalCandidate {
   sha256?: string;
 }
 
-/** Recordings whose retention ends at or before `until`, oldest end first, and what happens to each at `now`. Disposed ones are left out. */
+/** Recordings not yet disposed of whose retention ends at or before `until`, oldest end first, and what happens to each at `now`. */
 export async function disposalCandidates(index: EvidenceIndex, now: Date, until: Date = now): Promise<DisposalCandidate[]> {
   const out: DisposalCandidate[] = [];
-  for await (const record of index.list({ retainedUntilAtOrBefore: until.toISOString() })) {
-    const candidate = candidateOf(record, now);
-    if (candidate !== undefined) out.push(candidate);
-  }
+  for await (const record of index.list({ retainedUntilAtOrBefore: until.toISOString() })) out.push(candidateOf(record, now));
   return out;
 }
 
-function candidateOf(record: EvidenceRecord, now: Date): DisposalCandidate | undefined {
-  if (record.disposal?.state === "disposed") return undefined;
+function candidateOf(record: EvidenceRecord, now: Date): DisposalCandidate {
   const state = retentionOf(record);
   const base = {
     evidenceId: record.evidenceId,
