@@ -66,9 +66,9 @@ export async function locateMediaBinaries(options: LocateMediaBinariesOptions = 
 
 async function locateMediaBinary(name: MediaBinaryName, explicitPath: string | undefined, options: LocateMediaBinariesOptions): Promise<MediaBinary> {
   const { packageName, variable } = INSTALLERS[name];
-  const fromEnv = (options.env ?? process.env)[variable];
-  let located: { path: string; source: string };
   const env = options.env ?? process.env;
+  const fromEnv = env[variable];
+  let located: { path: string; source: string };
   if (explicitPath) located = { path: explicitPath, source: "option" };
   else if (fromEnv) located = { path: path.resolve(env.AzureWebJobsScriptRoot || process.cwd(), fromEnv), source: variable };
   else located = { path: installerPath(name), source: packageName };
