@@ -1,0 +1,34 @@
+/**
+ * What signing evidence needs from a key: ES256 signatures (ECDSA P-256 over SHA-256) made
+ * where the private key lives. In Azure the key is in Key Vault and signs through its crypto
+ * API, so the private key never leaves the vault; the local stack keeps a key generated on
+ * first start in its data folder. Verifiers need only the public key, published with its key
+ * id (a JWKS), so a signature made before a key rotation still verifies after it.
+ */
+
+/** The only algorithm Custody signs with: ECDSA on P-256 with SHA-256 (RFC 7518 §3.4). */
+export type SigningAlgorithm = "ES256";
+
+/** A public key as a JSON Web Key (RFC 7517), EC P-256, with the id signatures name it by. */
+export interface PublicSigningKey {
+  kty: "EC";
+  crv: "P-256";
+  x: string;
+  y: string;
+  kid: string;
+  alg: SigningAlgorithm;
+  use: "sig";
+}
+
+export interface EvidenceSigner {
+  readonly algorithm: SigningAlgorithm;
+  /** The id of the key that signs now; stable for the key's life, different for its successor. */
+  readonly keyId: string;
+  /**
+   * Signs `data` (the bytes, not a digest: the signer hashes with SHA-256). Returns the
+   * signature as JWS wants it: r ‖ s, 64 bytes (RFC 7518 §3.4), not DER.
+   */
+  sign(data: Uint8Array): Promise<Uint8Array>;
+  /** The public half of the key that signs now. */
+  publicKey(): Promise<PublicSigningKey>;
+}
