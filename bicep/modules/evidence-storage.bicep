@@ -196,7 +196,7 @@ resource eventDeadLetter 'Microsoft.Storage/storageAccounts/blobServices/contain
   properties: { publicAccess: 'None' }
 }
 
-// ---- The core app: read originals (ingest, hash, fixity, reconcile), nothing else ----------
+// ---- The core app: read originals (ingest, hash, fixity, reconcile); retention rights below --
 
 resource appReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(originals.id, appPrincipalId, roles.storageBlobDataReader)
@@ -216,91 +216,6 @@ resource appAppendsLedger 'Microsoft.Authorization/roleAssignments@2022-04-01' =
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
-  }
-}
-
-// ---- The core app's retention rights: the index makes storage agree with the record ---------
-// (shared/adapters/azure-retention-store.ts): on `originals` it reads a version's protection,
-// sets and extends its retention policy and its legal hold, and deletes a version whose policy
-// has expired and that no hold protects (disposal); on `derived` it lists and deletes a disposed
-// recording's renditions and their versions. No built-in role fits: Storage Blob Data Owner
-// would also let it overwrite, add and permanently delete; Contributor has no right to set
-// policies or delete previous versions and would let it overwrite renditions. The actions,
-// from learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory and
-// learn.microsoft.com/azure/storage/blobs/versioning-overview:
-// - `blobs/immutableStorage/runAsSuperUser/action`: Set Blob Immutability Policy (the same
-//   action deletes or shortens an Unlocked policy: the app writes Locked policies, docs/deploy.md);
-// - `containers/write` (a control-plane action): Set Blob Legal Hold in the REST table; the
-//   ABAC action list gives runAsSuperUser for it instead. Both are granted because the
-//   documents disagree. It also covers container metadata, leases and Undelete Blob;
-// - `blobs/deleteBlobVersion/action`: Delete Blob ?versionid= of a previous version;
-//   `blobs/delete`: the current version through the base blob (it becomes a previous version);
-// - `blobs/read`: Get Blob Properties and listing versions.
-// Never `blobs/write` or `blobs/add/action` (no new or overwritten bytes), nor
-// `blobs/permanentDelete/action` (soft delete keeps a disposed version 30 days). Storage still
-// refuses to delete any version under an unexpired policy or a legal hold, whatever the role.
-
-var blobRead = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
-var blobDelete = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'
-var blobDeleteVersion = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/deleteBlobVersion/action'
-var blobImmutability = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action'
-var containerWrite = 'Microsoft.Storage/storageAccounts/blobServices/containers/write'
-
-resource retentionKeeperRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: guid(resourceGroup().id, 'custody-retention-keeper')
-  properties: {
-    roleName: 'Custody retention keeper (${resourceGroup().name})'
-    description: 'Set and extend retention policies and legal holds on Custody originals, and delete versions storage no longer protects: no write, append or permanent delete.'
-    type: 'CustomRole'
-    assignableScopes: [resourceGroup().id]
-    permissions: [
-      {
-        actions: [containerWrite]
-        notActions: []
-        dataActions: [blobRead, blobImmutability, blobDeleteVersion, blobDelete]
-        notDataActions: []
-      }
-    ]
-  }
-}
-
-resource renditionDisposerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
-  name: guid(resourceGroup().id, 'custody-rendition-disposer')
-  properties: {
-    roleName: 'Custody rendition disposer (${resourceGroup().name})'
-    description: 'List and delete Custody renditions and their versions when their recording is disposed of: no write or permanent delete.'
-    type: 'CustomRole'
-    assignableScopes: [resourceGroup().id]
-    permissions: [
-      {
-        actions: []
-        notActions: []
-        dataActions: [blobRead, blobDeleteVersion, blobDelete]
-        notDataActions: []
-      }
-    ]
-  }
-}
-
-resource appKeepsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(originals.id, appPrincipalId, retentionKeeperRole.name)
-  scope: originals
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', retentionKeeperRole.name)
-    principalId: appPrincipalId
-    principalType: 'ServicePrincipal'
-    description: 'Core app (index): retention policies, legal holds and disposal of originals'
-  }
-}
-
-resource appDisposesRenditions 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(derived.id, appPrincipalId, renditionDisposerRole.name)
-  scope: derived
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', renditionDisposerRole.name)
-    principalId: appPrincipalId
-    principalType: 'ServicePrincipal'
-    description: 'Core app (index): deletes a disposed recording\'s renditions'
   }
 }
 
@@ -395,6 +310,91 @@ resource uploadersWriteOriginals 'Microsoft.Authorization/roleAssignments@2022-0
     conditionVersion: empty(uploader.?pathPrefix ?? '') ? null : '2.0'
   }
 }]
+
+// ---- The core app's retention rights: the index makes storage agree with the record ---------
+// (shared/adapters/azure-retention-store.ts): on `originals` it reads a version's protection,
+// sets and extends its retention policy and its legal hold, and deletes a version whose policy
+// has expired and that no hold protects (disposal); on `derived` it lists and deletes a disposed
+// recording's renditions and their versions. No built-in role fits: Storage Blob Data Owner
+// would also let it overwrite, add and permanently delete; Contributor has no right to set
+// policies or delete previous versions and would let it overwrite renditions. The actions,
+// from learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory and
+// learn.microsoft.com/azure/storage/blobs/versioning-overview:
+// - `blobs/immutableStorage/runAsSuperUser/action`: Set Blob Immutability Policy (the same
+//   action deletes or shortens an Unlocked policy: the app writes Locked policies, docs/deploy.md);
+// - `containers/write` (a control-plane action): Set Blob Legal Hold in the REST table; the
+//   ABAC action list gives runAsSuperUser for it instead. Both are granted because the
+//   documents disagree. It also covers container metadata, leases and Undelete Blob;
+// - `blobs/deleteBlobVersion/action`: Delete Blob ?versionid= of a previous version;
+//   `blobs/delete`: the current version through the base blob (it becomes a previous version);
+// - `blobs/read`: Get Blob Properties and listing versions.
+// Never `blobs/write` or `blobs/add/action` (no new or overwritten bytes), nor
+// `blobs/permanentDelete/action` (soft delete keeps a disposed version 30 days). Storage still
+// refuses to delete any version under an unexpired policy or a legal hold, whatever the role.
+
+var blobRead = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+var blobDelete = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'
+var blobDeleteVersion = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/deleteBlobVersion/action'
+var blobImmutability = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action'
+var containerWrite = 'Microsoft.Storage/storageAccounts/blobServices/containers/write'
+
+resource retentionKeeperRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'custody-retention-keeper')
+  properties: {
+    roleName: 'Custody retention keeper (${resourceGroup().name})'
+    description: 'Set and extend retention policies and legal holds on Custody originals, and delete versions storage no longer protects: no write, append or permanent delete.'
+    type: 'CustomRole'
+    assignableScopes: [resourceGroup().id]
+    permissions: [
+      {
+        actions: [containerWrite]
+        notActions: []
+        dataActions: [blobRead, blobImmutability, blobDeleteVersion, blobDelete]
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource renditionDisposerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'custody-rendition-disposer')
+  properties: {
+    roleName: 'Custody rendition disposer (${resourceGroup().name})'
+    description: 'List and delete Custody renditions and their versions when their recording is disposed of: no write or permanent delete.'
+    type: 'CustomRole'
+    assignableScopes: [resourceGroup().id]
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: [blobRead, blobDeleteVersion, blobDelete]
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource appKeepsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(originals.id, appPrincipalId, retentionKeeperRole.name)
+  scope: originals
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', retentionKeeperRole.name)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    description: 'Core app (index): retention policies, legal holds and disposal of originals'
+  }
+}
+
+resource appDisposesRenditions 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(derived.id, appPrincipalId, renditionDisposerRole.name)
+  scope: derived
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', renditionDisposerRole.name)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    description: 'Core app (index): deletes a disposed recording\'s renditions'
+  }
+}
 
 // ---- The operators' group (operatorGroupObjectId, never the deploying principal): `custody
 // ---- verify` / `reconcile` read originals, `dlq redrive|purge` / `reconcile` write their audit record
