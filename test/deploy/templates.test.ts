@@ -228,6 +228,7 @@ describe("the real templates", () => {
       "queue blob-created",
       "queue media-results",
       "queue retention-commands",
+      "queue retention-releases",
       "queue stage-results",
       "subscription evidence-received/hash",
       "subscription evidence-received/index",
