@@ -186,6 +186,7 @@ module evidenceStorage 'modules/evidence-storage.bicep' = {
     mediaPrincipalId: identities.outputs.mediaPrincipalId
     operatorPrincipalId: operatorGroupObjectId
     uploaders: uploaders
+    recordsOfficerPrincipalId: recordsOfficerGroupObjectId
     roles: roles
     privateNetwork: privateNetwork
     eventGridTopicName: eventGridTopicName
@@ -258,6 +259,7 @@ module cosmos 'modules/cosmos.bicep' = {
     // The core app's identity only: the media app has no index access of any kind.
     appPrincipalId: identities.outputs.appPrincipalId
     operatorPrincipalId: operatorGroupObjectId
+    recordsOfficerPrincipalId: recordsOfficerGroupObjectId
     privateNetwork: privateNetwork
     zoneRedundant: zoneRedundant
     customerManagedKey: customerManagedKey

@@ -11,6 +11,8 @@ param serverless bool
 param autoscaleMaxThroughput int = 4000
 param appPrincipalId string
 param operatorPrincipalId string
+@description('Object id of the records officers\' Entra ID group (main.bicep recordsOfficerGroupObjectId); empty = none.')
+param recordsOfficerPrincipalId string = ''
 @description('Private profile: public network access disabled; the core app comes in through the account\'s private endpoint (Sql).')
 param privateNetwork bool
 @description('Replicas across availability zones in the account\'s region (settable only when the region is added, i.e. at creation).')
@@ -112,6 +114,19 @@ resource operatorReadsIndex 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssign
     scope: '${account.id}/dbs/${databaseName}'
   }
   dependsOn: [appWritesIndex]
+}
+
+// Records officers read records too: `custody release` checks each recording against the index
+// before it sends (and `custody retention show` prints its history). Read only.
+resource recordsOfficerReadsIndex 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = if (!empty(recordsOfficerPrincipalId)) {
+  parent: account
+  name: guid(database.id, recordsOfficerPrincipalId, dataReaderRoleId)
+  properties: {
+    roleDefinitionId: '${account.id}/sqlRoleDefinitions/${dataReaderRoleId}'
+    principalId: recordsOfficerPrincipalId
+    scope: '${account.id}/dbs/${databaseName}'
+  }
+  dependsOn: [operatorReadsIndex]
 }
 
 output accountName string = account.name

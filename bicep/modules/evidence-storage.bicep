@@ -21,6 +21,8 @@ param appPrincipalId string
 param mediaPrincipalId string
 @description('Object id of the operators\' Entra ID group (main.bicep operatorGroupObjectId); empty = none.')
 param operatorPrincipalId string
+@description('Object id of the records officers\' Entra ID group (main.bicep recordsOfficerGroupObjectId); empty = none.')
+param recordsOfficerPrincipalId string = ''
 @description('Docking stations: [{ principalId, pathPrefix? }] (main.bicep `uploaders`).')
 param uploaders array
 param roles object
@@ -426,6 +428,18 @@ resource operatorWritesAudit 'Microsoft.Authorization/roleAssignments@2022-04-01
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
     principalId: operatorPrincipalId
+    principalType: 'Group'
+  }
+}
+
+// ---- Records officers: `custody release` writes its audit record (write-once, like the operators')
+
+resource recordsOfficerWritesAudit 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(recordsOfficerPrincipalId)) {
+  name: guid(audit.id, recordsOfficerPrincipalId, roles.storageBlobDataContributor)
+  scope: audit
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: recordsOfficerPrincipalId
     principalType: 'Group'
   }
 }

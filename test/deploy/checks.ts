@@ -140,6 +140,7 @@ const ALLOWED_GRANTS: AllowedGrant[] = [
   { principal: "core", role: `${CUSTOM_ROLE}renditionDisposerRole`, scopeType: CONTAINERS, scopeName: "derived", why: "the index deletes a disposed recording's renditions" },
   // Retention commands from people and systems outside the apps: Send only, one queue each.
   { principal: "recordsOfficer", role: "serviceBusDataSender", scopeType: QUEUES, entity: "queue retention-releases", why: "records officers release legal holds (custody release)" },
+  { principal: "recordsOfficer", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "audit", why: "custody release writes its audit record (write-once)" },
   { principal: "caseSystem", role: "serviceBusDataSender", scopeType: QUEUES, entity: "queue retention-commands", why: "case-management systems categorise and hold recordings" },
   // The dock's own role (evidence-storage.bicep): create and append only — no read, list or delete (test/deploy/access.test.ts checks its actions).
   { principal: "uploader", role: `${CUSTOM_ROLE}dockUploaderRole`, scopeType: CONTAINERS, scopeName: "originals", why: "docks upload recordings, write-only" },
@@ -389,7 +390,7 @@ export function checkCosmosRoles(files: Files): string[] {
     const roleVar = /sqlRoleDefinitions\/\$\{([A-Za-z_]+)\}/.exec(property(props, "roleDefinitionId") ?? "")?.[1];
     const roleId = roleVar ? literal(variables.get(roleVar)) : undefined;
     const principal = property(props, "principalId")?.trim();
-    const expected = principal === "appPrincipalId" ? COSMOS_DATA_CONTRIBUTOR : principal === "operatorPrincipalId" ? COSMOS_DATA_READER : undefined;
+    const expected = principal === "appPrincipalId" ? COSMOS_DATA_CONTRIBUTOR : principal === "operatorPrincipalId" || principal === "recordsOfficerPrincipalId" ? COSMOS_DATA_READER : undefined;
     if (expected === undefined) problems.push(`${assignment.symbol}: principal ${principal} should have no Cosmos DB data access`);
     else if (roleId !== expected) problems.push(`${assignment.symbol}: ${principal} gets Cosmos role ${roleId ?? "(unknown)"}, expected ${expected}`);
     if (!/\/dbs\//.test(property(props, "scope") ?? "")) problems.push(`${assignment.symbol}: scope is the whole account, not the database`);

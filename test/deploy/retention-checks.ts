@@ -211,8 +211,9 @@ export function checkRetentionRoles(files: Files): string[] {
 
 /**
  * Records officers: a group parameter (empty = none, mapped for azd), Send on `retention-releases`
- * only, when given. Case-management systems: an array parameter, Send on `retention-commands`
- * only, one service-principal assignment per entry.
+ * only, plus what `custody release` reads and writes (the index, read-only; its audit record),
+ * every grant only when the group is given. Case-management systems: an array parameter, Send on
+ * `retention-commands` only, one service-principal assignment per entry.
  */
 export function checkRetentionSenders(files: Files): string[] {
   const problems: string[] = [];
@@ -231,8 +232,8 @@ export function checkRetentionSenders(files: Files): string[] {
   const source = files.get(SERVICE_BUS) ?? "";
   const declared = allDeclarations(files);
   const check = (principal: RegExp, expected: { queue: string; type: string; condition?: string; loop?: RegExp }, who: string): void => {
-    const grants = declared.filter((d) => d.type === ROLE_ASSIGNMENT && principal.test(property(objectProperty(d.body, "properties") ?? "", "principalId")?.trim() ?? ""));
-    if (grants.length !== 1) problems.push(`${grants.length} role assignments for ${who}, expected one`);
+    const grants = declared.filter((d) => d.file === SERVICE_BUS && d.type === ROLE_ASSIGNMENT && principal.test(property(objectProperty(d.body, "properties") ?? "", "principalId")?.trim() ?? ""));
+    if (grants.length !== 1) problems.push(`${grants.length} Service Bus role assignments for ${who}, expected one`);
     for (const grant of grants) {
       const p = objectProperty(grant.body, "properties") ?? "";
       const scoped = declared.find((d) => d.file === grant.file && d.symbol === property(grant.body, "scope")?.trim());
@@ -247,6 +248,22 @@ export function checkRetentionSenders(files: Files): string[] {
   };
   check(/^recordsOfficerPrincipalId$/, { queue: "retention-releases", type: "Group", condition: "!empty(recordsOfficerPrincipalId)" }, "records officers");
   check(/^caseSystem$/, { queue: "retention-commands", type: "ServicePrincipal", loop: /^caseSystem\s+in\s+caseManagementPrincipalIds$/ }, "case-management systems");
+  // What `custody release` needs besides Send: the index read (each recording checked first) and its audit record.
+  for (const module of ["modules/evidence-storage.bicep", "modules/cosmos.bicep"])
+    if (passed(files, module, "recordsOfficerPrincipalId") !== "recordsOfficerGroupObjectId") problems.push(`main.bicep does not pass recordsOfficerGroupObjectId to ${module}`);
+  const officerGrants = declared.filter(
+    (d) =>
+      (d.type === ROLE_ASSIGNMENT || d.type === "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments") &&
+      property(objectProperty(d.body, "properties") ?? "", "principalId")?.trim() === "recordsOfficerPrincipalId",
+  );
+  for (const grant of officerGrants) {
+    if (grant.condition?.replace(/\s/g, "") !== "!empty(recordsOfficerPrincipalId)") problems.push(`${grant.file} ${grant.symbol}: not conditional on a records officers' group being given`);
+    if (grant.type === ROLE_ASSIGNMENT && literal(propertyPath(grant.body, "properties.principalType")) !== "Group") problems.push(`${grant.file} ${grant.symbol}: principalType is not 'Group'`);
+  }
+  const auditGrant = officerGrants.find((d) => d.file === STORAGE && property(d.body, "scope")?.trim() === "audit");
+  if (propertyPath(auditGrant?.body ?? "", "properties.roleDefinitionId")?.replace(/\s/g, "") !== "subscriptionResourceId('Microsoft.Authorization/roleDefinitions',roles.storageBlobDataContributor)")
+    problems.push("records officers cannot write their audit record (Storage Blob Data Contributor on audit)");
+  if (!officerGrants.some((d) => d.type === "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments")) problems.push("records officers cannot read the index (a Cosmos DB data-plane reader role)");
   return problems;
 }
 

@@ -202,6 +202,19 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["the records officers' group defaulting to someone", main, "param recordsOfficerGroupObjectId string = ''", "param recordsOfficerGroupObjectId string = '00000000-0000-0000-0000-000000000000'"],
     ["records officers taken from the operators' group", main, "recordsOfficerPrincipalId: recordsOfficerGroupObjectId", "recordsOfficerPrincipalId: operatorGroupObjectId"],
     ["the group not mapped for azd", parameters, "${CUSTODY_RECORDS_OFFICER_GROUP_ID}", "${AZURE_PRINCIPAL_ID}"],
+    [
+      "no audit record for a release",
+      storage,
+      "  scope: audit\n  properties: {\n    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)\n    principalId: recordsOfficerPrincipalId",
+      "  scope: ledger\n  properties: {\n    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)\n    principalId: recordsOfficerPrincipalId",
+    ],
+    [
+      "the audit grant even without a group",
+      storage,
+      "resource recordsOfficerWritesAudit 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(recordsOfficerPrincipalId)) {",
+      "resource recordsOfficerWritesAudit 'Microsoft.Authorization/roleAssignments@2022-04-01' = {",
+    ],
+    ["no index read", "bicep/modules/cosmos.bicep", "    principalId: recordsOfficerPrincipalId\n", "    principalId: operatorPrincipalId\n"],
   ])("senders: %s", (_what, file, search, replacement) => {
     expect(checkRetentionSenders(mutate(files, file, search, replacement))).not.toEqual([]);
   });
