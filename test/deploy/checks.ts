@@ -931,7 +931,7 @@ export const CORE_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_RECONCILE_LOOKBACK_HOURS: "the reconcile timer",
   CUSTODY_DISPOSAL_SCHEDULE: "the disposal timer",
   CUSTODY_DISPOSAL_MAX: "the disposal timer",
-  CUSTODY_DISPOSAL_ENABLED: "the disposal timer (off until storage lets the app dispose)",
+  CUSTODY_DISPOSAL_ENABLED: "the disposal timer (main.bicep disposalEnabled)",
   CUSTODY_COSMOS_DATABASE: "the evidence index",
   CUSTODY_COSMOS_CONTAINER: "the evidence index",
   CUSTODY_RETRY_BUDGET_MINUTES: "the index schedules the stages' retries and ingest/the index re-schedule their own messages",
@@ -1206,7 +1206,9 @@ export function checkMediaIdentity(files: Files, mediaTriggers: ReadonlySet<stri
  * What each app's functions use, from the function files (`const { … } = await getServices()`),
  * against what its identity is granted: the index ⇔ the Cosmos DB data-plane role; the media
  * tool (ffmpeg reading through signed URLs, renditions written) ⇔ Blob Delegator on the evidence
- * account and Contributor on derived; blobs ⇔ Reader on originals.
+ * account and Contributor on derived; blobs ⇔ Reader on originals; retention (the index's
+ * policies, holds and disposal) ⇔ the retention keeper role on originals and the rendition
+ * disposer role on derived.
  */
 export function checkStorageAndIndexAccessMatchesCode(files: Files, servicesUsed: Record<AppIdentity, Set<string>>): string[] {
   const problems: string[] = [];
