@@ -91,7 +91,8 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
 // role assignment written while the container (or the other assignment) is still being
 // created fails with 412 "another operation is in progress" (seen in
 // hashicorp/terraform-provider-azurerm#15842 and #17233). Nothing here references the
-// container, so ARM would otherwise start all three at once: container → app → operator.
+// container, so ARM would otherwise start them all at once: container → app → operator →
+// records officers.
 resource appWritesIndex 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
   parent: account
   name: guid(database.id, appPrincipalId, dataContributorRoleId)
