@@ -38,7 +38,20 @@ async function handleRetentionCommand(definition: FunctionDefinition, route: Que
       context.log.error("retention command refused: wrong route", { evidenceId: command.evidenceId, route: route.queueName, action: command.action, commandId: command.commandId });
       throw new CustodyError("InvalidMessage", refusal, { retryable: false });
     }
-    const { index, ledger, retention, settings } = await getServices();
-    await indexRetentionCommand(command, { index, ledger, retentionStore: retention, requiredStages: settings.requiredStages, retryPolicy: settings.retry }, context);
+    const { index, ledger, publisher, retention, settings } = await getServices();
+    await indexRetentionCommand(
+      command,
+      {
+        index,
+        ledger,
+        publisher,
+        readyTopic: ENTITIES.evidenceReadyTopic,
+        eventSource: settings.eventSource,
+        retentionStore: retention,
+        requiredStages: settings.requiredStages,
+        retryPolicy: settings.retry,
+      },
+      context,
+    );
   });
 }
