@@ -11,7 +11,6 @@
 import { EVIDENCE_EVENT_TYPES, type EvidenceDisposedData } from "../contracts/evidence-events";
 import type { OutgoingMessage } from "../contracts/envelopes";
 import { CustodyError } from "../errors";
-import { DERIVED_CONTAINER } from "../ports/blob-store";
 import { eventCapture, eventOriginal, evidenceEventMessage, type BuildFinalEventOptions } from "./final-event";
 import type { EvidenceRecord } from "./record";
 
@@ -19,7 +18,12 @@ type DisposedRendition = EvidenceDisposedData["renditions"][number];
 
 const RENDITION_STAGES = ["transcode", "thumbnail"] as const;
 
-export function buildDisposedEvent(record: EvidenceRecord, options: BuildFinalEventOptions = {}): OutgoingMessage {
+export interface BuildDisposedEventOptions extends BuildFinalEventOptions {
+  /** The container renditions live in (an earlier run's files are recorded without it). */
+  derivedContainer: string;
+}
+
+export function buildDisposedEvent(record: EvidenceRecord, options: BuildDisposedEventOptions): OutgoingMessage {
   const original = record.original;
   const disposal = record.disposal;
   if (original === undefined || disposal?.state !== "disposed" || disposal.event === undefined || disposal.deletedAt === undefined || disposal.deleted === undefined) {
@@ -32,7 +36,7 @@ export function buildDisposedEvent(record: EvidenceRecord, options: BuildFinalEv
     status: "disposed",
     original: eventOriginal(original, disposal.sha256 ?? record.hash?.sha256),
     ...(capture === undefined ? {} : { capture }),
-    renditions: disposedRenditions(record),
+    renditions: disposedRenditions(record, options.derivedContainer),
     disposal: {
       commandId: disposal.commandId,
       category: disposal.category,
@@ -49,10 +53,10 @@ export function buildDisposedEvent(record: EvidenceRecord, options: BuildFinalEv
 }
 
 /** Every rendition the record knows — each stage's current files and every earlier run's — once per path. */
-function disposedRenditions(record: EvidenceRecord): DisposedRendition[] {
+function disposedRenditions(record: EvidenceRecord, derivedContainer: string): DisposedRendition[] {
   const out = new Map<string, DisposedRendition>();
   const add = (stage: DisposedRendition["stage"], rendition: { kind: DisposedRendition["kind"]; name: string; container?: string; path: string; size?: number; sha256: string }): void => {
-    const container = rendition.container ?? DERIVED_CONTAINER;
+    const container = rendition.container ?? derivedContainer;
     const key = `${container}/${rendition.path}`;
     if (out.has(key)) return;
     out.set(key, { kind: rendition.kind, stage, name: rendition.name, container, path: rendition.path, ...(rendition.size === undefined ? {} : { size: rendition.size }), sha256: rendition.sha256 });

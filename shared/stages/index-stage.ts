@@ -380,7 +380,15 @@ async function announceDisposal(record: EvidenceRecord, deps: RetentionCommandDe
   if (event === undefined || event.publishedAt !== undefined) return record;
   const current = await deps.index.read(record.evidenceId);
   if (current === undefined) return record;
-  const stored = await announce(record.evidenceId, buildDisposedEvent(current.record, { source: deps.eventSource }), "evidence-disposed", current, deps, context, log);
+  const stored = await announce(
+    record.evidenceId,
+    buildDisposedEvent(current.record, { source: deps.eventSource, derivedContainer: DERIVED_CONTAINER }),
+    "evidence-disposed",
+    current,
+    deps,
+    context,
+    log,
+  );
   return stored.record;
 }
 

@@ -153,8 +153,18 @@ describe("AsyncAPI 3 document of the evidence-ready topic and the retention queu
     const releases = document!.channels().get("retentionReleases")!;
     expect(releases.address()).toBe(ENTITIES.retentionReleases.queueName);
     expect(namespace.Queues.map((q) => q.Name)).toContain(releases.address());
-    expect(releases.messages().all().map((m) => m.payload()!.json<{ $id?: string }>().$id)).toEqual([RETENTION_COMMAND_SCHEMA.$id]);
-    expect(releases.operations().all().map((o) => [o.action(), o.json<{ title: string }>().title])).toEqual([["receive", "Custody receives releases of legal holds"]]);
+    expect(
+      releases
+        .messages()
+        .all()
+        .map((m) => m.payload()!.json<{ $id?: string }>().$id),
+    ).toEqual([RETENTION_COMMAND_SCHEMA.$id]);
+    expect(
+      releases
+        .operations()
+        .all()
+        .map((o) => [o.action(), o.json<{ title: string }>().title]),
+    ).toEqual([["receive", "Custody receives releases of legal holds"]]);
   }, 30_000);
 
   test("its retention command examples are commands the index accepts, and its message id rule is the code's", async () => {

@@ -19,7 +19,19 @@ afterEach(() => {
 test("every function is defined once, on an entity of the topology file, in exactly one app", () => {
   const names = FUNCTION_DEFINITIONS.map((d) => d.name);
   expect(new Set(names).size).toBe(names.length);
-  expect(names.sort()).toEqual(["hash", "index-media-results", "index-received", "index-results", "ingest", "retention-command", "retention-release", "thumbnail", "transcode", "transcode-join", "transcode-segment"]);
+  expect(names.sort()).toEqual([
+    "hash",
+    "index-media-results",
+    "index-received",
+    "index-results",
+    "ingest",
+    "retention-command",
+    "retention-release",
+    "thumbnail",
+    "transcode",
+    "transcode-join",
+    "transcode-segment",
+  ]);
   const namespace = topology.UserConfig.Namespaces[0];
   const paths = new Set([...namespace.Queues.map((q) => q.Name), ...namespace.Topics.flatMap((t) => t.Subscriptions.map((s) => `${t.Name}/Subscriptions/${s.Name}`))]);
   for (const definition of FUNCTION_DEFINITIONS) expect(paths).toContain(entityPath(definition.entity));
