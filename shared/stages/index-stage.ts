@@ -33,7 +33,7 @@ import {
 } from "../contracts/message-ids";
 import { CustodyError, isCustodyError, toCustodyError } from "../errors";
 import { checkEvidenceReceived, checkFixityResult, checkRetentionCommandClaim, checkSegmentPlan, checkSegmentResult, checkStageResult } from "../evidence/claim-checks";
-import { applyRetentionCommand, completeDisposal } from "../evidence/retention";
+import { applyRetentionCommand, completeDisposal, storageDisposalVerdict } from "../evidence/retention";
 import { DERIVED_CONTAINER } from "../ports/blob-store";
 import { buildDisposedEvent } from "../evidence/disposed-event";
 import { buildFinalEvent } from "../evidence/final-event";
@@ -276,7 +276,14 @@ export async function indexRetentionCommand(message: RetentionCommandMessage, de
   const messageId = retentionCommandMessageId(message);
   const log = context.log.child({ evidenceId: message.evidenceId, messageId, stage: "index" });
   const check = (record: EvidenceRecord | undefined, nowInMs: number): void => checkRetentionCommandClaim(record, message, nowInMs);
-  if (message.action === "dispose" && deps.retentionStore !== undefined) await checkStorageLetsGo(message, deps.retentionStore, deps);
+  if (message.action === "dispose" && deps.retentionStore !== undefined) {
+    const waiting = await checkStorageLetsGo(message, deps.retentionStore, deps);
+    if (waiting !== undefined) {
+      // Nothing decided, nothing refused: a later disposal run asks again once storage lets go.
+      log.info("disposal deferred: storage keeps the original until its container default ends (it runs from upload, the category from capture)", { immutableUntil: waiting.until });
+      return { record: waiting.record, changed: false };
+    }
+  }
   const update = await indexKnownRecordClaim(message, messageId, check, (current, merge) => applyRetentionCommand(current, message, merge, appendLogEntry), deps, context, log);
   // onlyForKnownRecords: the check refused an unknown recording, so the record exists and has its retention.
   const record = update.stored?.record;
@@ -310,23 +317,28 @@ export type RetentionCommandDeps = Pick<
  * the reason and nothing is recorded. A decided disposal (resumed) and an original already gone
  * pass.
  */
-async function checkStorageLetsGo(message: RetentionCommandMessage, store: RetentionStore, deps: Pick<IndexStageDeps, "index" | "now">): Promise<void> {
+async function checkStorageLetsGo(
+  message: RetentionCommandMessage,
+  store: RetentionStore,
+  deps: Pick<IndexStageDeps, "index" | "now">,
+): Promise<{ record: EvidenceRecord; until: string } | undefined> {
   const record = (await deps.index.read(message.evidenceId))?.record;
   const now = (deps.now ?? (() => new Date()))();
   // The record's own reasons first: they are the ones an operator can act on.
   checkRetentionCommandClaim(record, message, now.getTime());
   const original = record?.original;
-  if (record === undefined || original === undefined || record.disposal !== undefined) return;
+  if (record === undefined || original === undefined || record.disposal !== undefined) return undefined;
   let protection: VersionProtection;
   try {
     protection = await store.protection({ container: original.container, name: original.name, ...(original.versionId === undefined ? {} : { versionId: original.versionId }) });
   } catch (error) {
-    if (isCustodyError(error) && error.code === "OriginalNotFound") return;
+    if (isCustodyError(error) && error.code === "OriginalNotFound") return undefined;
     throw error;
   }
-  const until = protection.immutableUntil !== undefined && protection.immutableUntil > now ? protection.immutableUntil.toISOString() : undefined;
-  if (!protection.legalHold && until === undefined) return;
-  const why = protection.legalHold ? "a legal hold" : `a retention policy until ${until}`;
+  const answer = storageDisposalVerdict(protection, record, now.getTime());
+  if (answer.verdict === "go") return undefined;
+  if (answer.verdict === "wait") return { record, until: answer.until };
+  const why = answer.why;
   throw new CustodyError(
     "InvalidMessage",
     `retention command ${message.commandId} refused for ${message.evidenceId}: storage still protects the original (${why}) although the record allows its disposal; nothing decided — find out why before anything else`,
@@ -403,7 +415,8 @@ async function enforceRetention(record: EvidenceRecord, store: RetentionStore, l
   const retention = record.retention;
   if (original === undefined || retention === undefined) return;
   const ref = { container: original.container, name: original.name, ...(original.versionId === undefined ? {} : { versionId: original.versionId }) };
-  const kept = await store.extendRetention(ref, new Date(retention.retainUntil));
+  // Locked: from here on nobody — this app included — can shorten or remove it, only extend it.
+  const kept = await store.extendRetention(ref, new Date(retention.retainUntil), { policyMode: "Locked" });
   const held = await store.setLegalHold(ref, retention.holds.length > 0);
   log.info("retention enforced by storage", { immutableUntil: kept.immutableUntil?.toISOString(), extended: kept.changed, legalHold: held.legalHold });
 }

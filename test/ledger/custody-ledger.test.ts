@@ -25,6 +25,7 @@ import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { describeFixity } from "../../shared/evidence/fixity";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { rebuildRecord } from "../../shared/ledger/rebuild";
+import { waitFor } from "../support/polling";
 import { silentLogger } from "../../shared/logging";
 import { LEDGER_CONTAINER } from "../../shared/ports/custody-ledger";
 import type { OutgoingMessage, Publisher } from "../../shared/ports/publisher";
@@ -373,6 +374,13 @@ test("disposal: refused while held; after the release the original and every der
   });
   expect((await index.read(evidenceId))!.record.disposal).toBeUndefined();
   await store.setLegalHold(originalRef, false);
+  // Still under the container default (it runs from upload, the category from capture): the dispose waits — no refusal, nothing decided.
+  const soon = new Date(Date.now() + 2_000);
+  await store.extendRetention(originalRef, soon, { policyMode: "Locked" });
+  await expect(indexRetentionCommand(retention("d-early", "dispose"), deps({ retentionStore: store }), context)).resolves.toMatchObject({ changed: false });
+  expect((await index.read(evidenceId))!.record.disposal).toBeUndefined();
+  expect((await ledger.read(evidenceId)).some((e) => e.kind === "applied" && e.messageId.endsWith(":retention:d-early"))).toBe(false);
+  await waitFor("the policy to run out", async () => ((await store.protection(originalRef)).immutableUntil! <= new Date() ? true : undefined), 10_000);
 
   // The host dies after the original went, before the derived blobs: the decision is on the record already.
   const dying: RetentionStore = Object.assign(Object.create(store) as RetentionStore, {
