@@ -221,6 +221,19 @@ resource appAppendsLedger 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
+// The disposal timer writes one audit record per run, like an operator's (write-once: the
+// container's policy refuses a change or a delete of a record).
+resource appAuditsDisposals 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(audit.id, appPrincipalId, roles.storageBlobDataContributor)
+  scope: audit
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    description: 'Core app (disposal timer): one audit record per disposal run'
+  }
+}
+
 // ---- The media app: read originals, write renditions, sign read URLs for ffmpeg ------------
 
 resource mediaReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = {

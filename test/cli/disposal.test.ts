@@ -16,6 +16,7 @@ import { uploadRecording } from "../../shared/adapters/dock-upload";
 import { openPublisher } from "../../shared/adapters/factories";
 import { DERIVED_CONTAINER, ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import type { EvidenceRecord } from "../../shared/evidence/record";
+import type { AuditRecord } from "../../shared/ports/audit-log";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { sendDueDisposals, type DisposalCandidate } from "../../shared/stages/disposal-stage";
 import { childTraceparent } from "../../shared/tracing";
@@ -53,7 +54,7 @@ async function disposalRun(): Promise<void> {
   const { publisher } = opened;
   try {
     await sendDueDisposals(
-      { index: stack.services!.index, publisher, queue: ENTITIES.retentionCommands.queueName },
+      { index: stack.services!.index, publisher, audit: stack.services!.audit, queue: ENTITIES.retentionCommands.queueName },
       { actor: "custody/disposal@test", attempt: 1, maxAttempts: 1, traceparent: childTraceparent(), log: silentLogger },
       { maxPerRun: 100 },
     );
@@ -74,6 +75,13 @@ async function disposedEvents(): Promise<Array<{ subject: string; kinds: string[
   } finally {
     await client.close();
   }
+}
+
+/** The disposal runs' audit records, oldest first. */
+async function disposalAudits(): Promise<AuditRecord[]> {
+  const shown = await runCli(["audit", "--json", "--data-dir", dataDir]);
+  expect(shown.code).toBe(0);
+  return (JSON.parse(shown.stdout) as AuditRecord[]).filter((r) => r.action === "disposal").reverse();
 }
 
 async function report(): Promise<DisposalCandidate[]> {
@@ -138,6 +146,11 @@ test("past retention and not held → disposed of: original and renditions delet
   expect((await record(ids.held)).disposal).toMatchObject({ state: "disposed", deleted: { original: "deleted" } });
   expect(await derivedNames(ids.held)).toEqual([]);
   expect((await disposedEvents()).map((e) => e.subject)).toEqual([ids.held]);
+  // Each run that asked for a disposal is in the write-once audit log: who (the timer), what, which recordings.
+  expect((await disposalAudits()).map((r) => [r.who, r.entity, r.count, r.evidenceIds])).toEqual([
+    ["custody/disposal@test", "retention-commands", 1, [ids.old]],
+    ["custody/disposal@test", "retention-commands", 1, [ids.held]],
+  ]);
   expect(await report()).toEqual([]);
   expect((await record(ids.recent)).disposal).toBeUndefined();
   expect(await derivedNames(ids.recent)).not.toEqual([]);

@@ -127,6 +127,7 @@ const ALLOWED_GRANTS: AllowedGrant[] = [
   { principal: "operator", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "originals", why: "custody verify / reconcile" },
   { principal: "operator", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "audit", why: "audit records of redrive/purge/reconcile" },
   { principal: "core", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "ledger", why: "the index appends to the custody ledger (append blobs under protected append writes)" },
+  { principal: "core", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "audit", why: "the disposal timer writes one audit record per run (write-once)" },
   { principal: "operator", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "ledger", why: "custody reconcile reads the custody ledger" },
   { principal: "operator", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces", why: "custody dlq (runtime counts need Manage)" },
   // The index's retention rights (evidence-storage.bicep; test/deploy/retention.test.ts checks their actions): policies, holds and disposal on originals, disposal of renditions.
@@ -1230,6 +1231,7 @@ export function checkStorageAndIndexAccessMatchesCode(files: Files, servicesUsed
       [uses.has("blobs") || uses.has("media"), has("storageBlobDataReader", "originals"), "reading originals (Reader on originals)"],
       [uses.has("retention"), has(`${CUSTOM_ROLE}retentionKeeperRole`, "originals"), "setting retention policies and legal holds, and disposing of originals (the retention keeper role on originals)"],
       [uses.has("retention"), has(`${CUSTOM_ROLE}renditionDisposerRole`, "derived"), "deleting a disposed recording's renditions (the rendition disposer role on derived)"],
+      [uses.has("audit"), has("storageBlobDataContributor", "audit"), "writing audit records (Contributor on audit)"],
     ];
     for (const [needed, granted, what] of needs) {
       if (needed && !granted) problems.push(`the ${identity} app's functions need ${what}, which its identity is not granted`);
