@@ -18,6 +18,7 @@ const INTEGRATION = [
   "test/local/emulated-retention-store.test.ts",
   "test/local/fault-proxy.test.ts",
   "test/local/stand-ins.test.ts",
+  "test/provenance/openssl-verify.test.ts",
   "test/scripts/await-package-roles.test.ts",
   "test/package/app-package.test.ts",
   "test/package/media-tools.test.ts",
