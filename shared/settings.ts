@@ -166,6 +166,38 @@ function cosmosSettings(env: Environment): CosmosSettings {
  * talk to the topics alone — `custody subscribe` run by a downstream team has no business
  * needing the storage account's or Cosmos DB's settings.
  */
+/** The key that signs evidence manifests: a Key Vault key id (Azure), or none (a local key in the data folder). */
+export const SIGNING_KEY_SETTING = "CUSTODY_SIGNING_KEY_ID";
+
+/**
+ * Where evidence is signed: `keyVault` when CUSTODY_SIGNING_KEY_ID names a Key Vault key
+ * (`https://<vault>.vault.azure.net/keys/<name>[/<version>]`; versionless = the version current
+ * at start), signing as the app's identity (the client id its storage connection uses);
+ * otherwise `localKey`, a key generated in `localKeyDirectory` (the stack's data folder).
+ */
+export type SigningSettings = { kind: "keyVault"; keyId: string; clientId?: string } | { kind: "localKey"; directory: string };
+
+export function loadSigningSettings(env: Environment = process.env, options: { localKeyDirectory?: string } = {}): SigningSettings {
+  const keyId = env[SIGNING_KEY_SETTING]?.trim();
+  if (keyId) {
+    let url: URL | undefined;
+    try {
+      url = new URL(keyId);
+    } catch {
+      url = undefined;
+    }
+    if (url?.protocol !== "https:" || !/^\/keys\/[0-9A-Za-z-]{1,127}(\/[0-9A-Za-z]{1,64})?\/?$/.test(url.pathname) || url.search !== "" || url.hash !== "") {
+      throw invalid(SIGNING_KEY_SETTING, "must be a Key Vault key id: https://<vault>.vault.azure.net/keys/<name>[/<version>]");
+    }
+    const clientId = env[`${STORAGE_CONNECTION}__clientId`]?.trim();
+    return { kind: "keyVault", keyId, ...(clientId ? { clientId } : {}) };
+  }
+  if (options.localKeyDirectory === undefined) {
+    throw new CustodyError("InvalidConfiguration", `No signing key: set ${SIGNING_KEY_SETTING} to a Key Vault key id (Azure), or run with a data folder for a local key.`);
+  }
+  return { kind: "localKey", directory: options.localKeyDirectory };
+}
+
 export function loadServiceBusConnection(env: Environment = process.env): ConnectionAuth {
   return connection(env, SERVICE_BUS_CONNECTION, "fullyQualifiedNamespace", /^Endpoint=sb:\/\/[^;]+;/i);
 }

@@ -21,6 +21,11 @@ import { jwkThumbprint } from "../provenance/jwks";
 
 export const KEYRING_FILE = "keyring.json";
 
+/** The folder of the local key inside a stack's data folder. */
+export function localSigningKeyDirectory(dataDir: string): string {
+  return path.join(dataDir, "signing-keys");
+}
+
 interface KeyringEntry {
   kid: string;
   x: string;

@@ -7,7 +7,9 @@
 import { createHash, createPublicKey, verify as verifySignature } from "node:crypto";
 import type { KeyClientOptions } from "@azure/keyvault-keys";
 import type { TokenCredential } from "@azure/identity";
+import { openEvidenceSigner } from "../../shared/adapters/factories";
 import { KeyVaultSigner } from "../../shared/adapters/key-vault-signer";
+import { loadSigningSettings } from "../../shared/settings";
 import { buildJwks } from "../../shared/provenance/jwks";
 import { buildEvidenceManifest } from "../../shared/provenance/manifest";
 import { signEvidenceManifest, verifyEvidenceManifest } from "../../shared/provenance/manifest-signature";
@@ -117,4 +119,12 @@ test("what a deployment can get wrong is named: no such key, not an EC P-256 key
   const signer = await KeyVaultSigner.open({ keyId: vault.addVersion("no-permission"), credential, clientOptions });
   vault.refuseSign(true);
   await expect(signer.sign(Buffer.from("x"))).rejects.toMatchObject({ code: "AccessDenied", retryable: true });
+});
+
+test("the factory picks Key Vault when CUSTODY_SIGNING_KEY_ID is set, even with a data folder", async () => {
+  const keyId = vault.addVersion("factory");
+  const settings = loadSigningSettings({ CUSTODY_SIGNING_KEY_ID: keyId }, { localKeyDirectory: "/nonexistent/signing-keys" });
+  const signer = await openEvidenceSigner(settings, { credential, clientOptions });
+  expect(signer).toBeInstanceOf(KeyVaultSigner);
+  expect(signer.keyId).toBe(keyId);
 });
