@@ -131,6 +131,8 @@ const ALLOWED_GRANTS: AllowedGrant[] = [
   { principal: "operator", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces", why: "custody dlq (runtime counts need Manage)" },
   // The dock's own role (evidence-storage.bicep): create and append only — no read, list or delete (test/deploy/access.test.ts checks its actions).
   { principal: "uploader", role: `${CUSTOM_ROLE}dockUploaderRole`, scopeType: CONTAINERS, scopeName: "originals", why: "docks upload recordings, write-only" },
+  // The signer's own role (signing.bicep): sign and read on the one key — no encrypt, decrypt, unwrap or key management.
+  { principal: "core", role: `${CUSTOM_ROLE}signerRole`, scopeType: "Microsoft.KeyVault/vaults/keys", file: "bicep/modules/signing.bicep", why: "sign evidence manifests, publish the public keys" },
   {
     principal: "encryption",
     role: "keyVaultCryptoServiceEncryptionUser",
@@ -913,6 +915,7 @@ export const CORE_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_DISPOSAL_SCHEDULE: "the disposal timer",
   CUSTODY_DISPOSAL_MAX: "the disposal timer",
   CUSTODY_DISPOSAL_ENABLED: "the disposal timer (off until storage lets the app dispose)",
+  CUSTODY_SIGNING_KEY_ID: "the index signs evidence manifests (only the core identity may sign: bicep/modules/signing.bicep)",
   CUSTODY_COSMOS_DATABASE: "the evidence index",
   CUSTODY_COSMOS_CONTAINER: "the evidence index",
   CUSTODY_RETRY_BUDGET_MINUTES: "the index schedules the stages' retries and ingest/the index re-schedule their own messages",
