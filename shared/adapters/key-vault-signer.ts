@@ -55,7 +55,8 @@ export class KeyVaultSigner implements EvidenceSigner, SigningKeyHistory {
     const keys = new KeyClient(parsed.vaultUrl, options.credential, options.clientOptions);
     const key = await call(`read signing key ${options.keyId}`, () => keys.getKey(parsed.name, parsed.version === undefined ? {} : { version: parsed.version }));
     const jwk = es256Jwk(key);
-    if (!(key.keyOperations ?? []).includes("sign")) throw new CustodyError("InvalidConfiguration", `Key Vault key ${jwk.kid} does not allow sign (its key operations: ${(key.keyOperations ?? []).join(", ")}).`);
+    if (!(key.keyOperations ?? []).includes("sign"))
+      throw new CustodyError("InvalidConfiguration", `Key Vault key ${jwk.kid} does not allow sign (its key operations: ${(key.keyOperations ?? []).join(", ")}).`);
     if (key.properties.enabled === false) throw new CustodyError("InvalidConfiguration", `Key Vault key ${jwk.kid} is disabled.`);
     // Built from the key read above (not its id): the client then signs without reading it again.
     const crypto = new CryptographyClient(key, options.credential, options.clientOptions);
@@ -82,12 +83,19 @@ export class KeyVaultSigner implements EvidenceSigner, SigningKeyHistory {
     const published: Array<{ createdOn: number; key: PublishedSigningKey }> = [];
     for (const properties of versions) {
       if (properties.enabled === false || properties.version === undefined) continue;
-      const key = properties.version === this.#key.kid.split("/").pop() ? undefined : await call(`read ${properties.id ?? properties.version}`, () => this.#keys.getKey(this.#name, { version: properties.version }));
+      const key =
+        properties.version === this.#key.kid.split("/").pop()
+          ? undefined
+          : await call(`read ${properties.id ?? properties.version}`, () => this.#keys.getKey(this.#name, { version: properties.version }));
       const jwk = key === undefined ? this.#key : es256Jwk(key);
       const nbf = properties.notBefore ?? properties.createdOn;
       published.push({
         createdOn: properties.createdOn?.getTime() ?? 0,
-        key: { ...jwk, ...(nbf === undefined ? {} : { nbf: Math.floor(nbf.getTime() / 1000) }), ...(properties.expiresOn === undefined ? {} : { exp: Math.floor(properties.expiresOn.getTime() / 1000) }) },
+        key: {
+          ...jwk,
+          ...(nbf === undefined ? {} : { nbf: Math.floor(nbf.getTime() / 1000) }),
+          ...(properties.expiresOn === undefined ? {} : { exp: Math.floor(properties.expiresOn.getTime() / 1000) }),
+        },
       });
     }
     return published.sort((a, b) => b.createdOn - a.createdOn).map((entry) => entry.key);

@@ -45,7 +45,7 @@ export function jwkThumbprint(key: Pick<PublicSigningKey, "kty" | "crv" | "x" | 
 /** Throws unless `key` is an EC P-256 public key for ES256 signatures whose point is on the curve. */
 export function assertEs256PublicKey(key: PublicSigningKey): void {
   if (key.kty !== "EC" || key.crv !== "P-256" || key.alg !== "ES256" || key.use !== "sig") {
-    throw new CustodyError("InvalidConfiguration", `Key ${key.kid} is not an ES256 signing key (kty ${String(key.kty)}, crv ${String(key.crv)}, alg ${String(key.alg)}).`);
+    throw new CustodyError("InvalidConfiguration", `Key ${key.kid} is not an ES256 signing key (kty ${key.kty}, crv ${key.crv}, alg ${key.alg}).`);
   }
   try {
     publicKeyPem(key);

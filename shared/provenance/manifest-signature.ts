@@ -92,7 +92,8 @@ export function verifyEvidenceManifest(input: VerifyManifestInput): ManifestVeri
   const result = (keyId?: string, manifest?: EvidenceManifest): ManifestVerification => ({ valid: problems.length === 0, problems, ...(keyId ? { keyId } : {}), ...(manifest ? { manifest } : {}) });
 
   const manifest = parseManifest(input.manifest, problems);
-  if (input.signature === undefined && input.jws === undefined) problems.push({ code: "MissingSignature", subject: "manifest.sig", message: "Neither manifest.sig nor manifest.jws was given: nothing proves who issued the manifest." });
+  if (input.signature === undefined && input.jws === undefined)
+    problems.push({ code: "MissingSignature", subject: "manifest.sig", message: "Neither manifest.sig nor manifest.jws was given: nothing proves who issued the manifest." });
   if (manifest === undefined || problems.length > 0) return result(undefined, manifest);
 
   const { kid, alg } = manifest.signer;
@@ -102,7 +103,11 @@ export function verifyEvidenceManifest(input: VerifyManifestInput): ManifestVeri
   }
   const key = input.keys.keys.find((candidate) => candidate.kid === kid);
   if (key === undefined) {
-    problems.push({ code: "UnknownKey", subject: "keys", message: `No published key has the id ${kid} the manifest names: it was not signed by a key of this deployment (or the key set given is not the deployment's).` });
+    problems.push({
+      code: "UnknownKey",
+      subject: "keys",
+      message: `No published key has the id ${kid} the manifest names: it was not signed by a key of this deployment (or the key set given is not the deployment's).`,
+    });
     return result(undefined, manifest);
   }
   const publicKey = es256Key(key, problems);
@@ -117,7 +122,11 @@ export function verifyEvidenceManifest(input: VerifyManifestInput): ManifestVeri
     const p1363 = derToP1363(input.signature);
     if (p1363 === undefined) problems.push({ code: "Malformed", subject: "manifest.sig", message: "manifest.sig is not a DER ECDSA P-256 signature." });
     else if (!verifySignature("sha256", input.manifest, { key: publicKey, dsaEncoding: "ieee-p1363" }, p1363)) {
-      problems.push({ code: "BadSignature", subject: "manifest.sig", message: `manifest.sig does not verify over manifest.json with key ${kid}: the manifest or the signature was changed, or another key signed it.` });
+      problems.push({
+        code: "BadSignature",
+        subject: "manifest.sig",
+        message: `manifest.sig does not verify over manifest.json with key ${kid}: the manifest or the signature was changed, or another key signed it.`,
+      });
     }
   }
   return result(kid, manifest);
@@ -144,7 +153,7 @@ function parseManifest(bytes: Uint8Array, problems: ManifestProblem[]): Evidence
 
 function es256Key(key: PublishedSigningKey, problems: ManifestProblem[]): KeyObject | undefined {
   if (key.kty !== "EC" || key.crv !== "P-256" || (key.alg as string | undefined) !== "ES256") {
-    problems.push({ code: "WrongAlgorithm", subject: "keys", message: `Published key ${key.kid} is not an ES256 key (kty ${String(key.kty)}, crv ${String(key.crv)}, alg ${String(key.alg)}).` });
+    problems.push({ code: "WrongAlgorithm", subject: "keys", message: `Published key ${key.kid} is not an ES256 key (kty ${key.kty}, crv ${key.crv}, alg ${key.alg}).` });
     return undefined;
   }
   try {
@@ -162,10 +171,18 @@ function checkValidity(key: PublishedSigningKey, issuedAt: string, problems: Man
     return;
   }
   if (key.exp !== undefined && issued >= key.exp) {
-    problems.push({ code: "KeyExpired", subject: "keys", message: `Key ${key.kid} was retired at ${new Date(key.exp * 1000).toISOString()}; the manifest says it was issued at ${issuedAt}, after that.` });
+    problems.push({
+      code: "KeyExpired",
+      subject: "keys",
+      message: `Key ${key.kid} was retired at ${new Date(key.exp * 1000).toISOString()}; the manifest says it was issued at ${issuedAt}, after that.`,
+    });
   }
   if (key.nbf !== undefined && issued < key.nbf) {
-    problems.push({ code: "KeyNotYetValid", subject: "keys", message: `Key ${key.kid} is valid from ${new Date(key.nbf * 1000).toISOString()}; the manifest says it was issued at ${issuedAt}, before that.` });
+    problems.push({
+      code: "KeyNotYetValid",
+      subject: "keys",
+      message: `Key ${key.kid} is valid from ${new Date(key.nbf * 1000).toISOString()}; the manifest says it was issued at ${issuedAt}, before that.`,
+    });
   }
 }
 

@@ -44,7 +44,10 @@ export interface ManifestOriginal {
   matchesDevice?: boolean;
 }
 
-export type ManifestRendition = Pick<Rendition, "kind" | "name" | "container" | "path" | "contentType" | "size" | "sha256" | "width" | "height" | "durationInSeconds" | "timeInSeconds" | "segmentCount">;
+export type ManifestRendition = Pick<
+  Rendition,
+  "kind" | "name" | "container" | "path" | "contentType" | "size" | "sha256" | "width" | "height" | "durationInSeconds" | "timeInSeconds" | "segmentCount"
+>;
 
 /** One stage's renditions and how they were made (the stage result the record shows). */
 export interface ManifestStage {

@@ -37,6 +37,9 @@ export const VAULT_HOST = "custody-test.vault.azure.net";
 export const TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 export const PAGE_SIZE = 2;
 
+/** What a handler returns once it has answered (so an early `return error(…)` reads as one step). */
+type Answered = "answered";
+
 export interface RecordedKeyVaultRequest {
   method: string;
   path: string;
@@ -111,9 +114,9 @@ export async function startDocumentedKeyVault(): Promise<DocumentedKeyVault> {
     attributes: attributes(v),
   });
 
-  const handle = (request: IncomingMessage, body: string, response: ServerResponse): void => {
+  const handle = (request: IncomingMessage, body: string, response: ServerResponse): Answered => {
     const url = new URL(request.url ?? "/", vaultUrl);
-    const authorized = /^Bearer \S+$/.test(String(request.headers.authorization ?? ""));
+    const authorized = /^Bearer \S+$/.test(request.headers.authorization ?? "");
     let parsedBody: unknown;
     try {
       parsedBody = body === "" ? undefined : JSON.parse(body);
@@ -122,14 +125,18 @@ export async function startDocumentedKeyVault(): Promise<DocumentedKeyVault> {
     }
     const recorded: RecordedKeyVaultRequest = { method: request.method ?? "", path: url.pathname, query: url.searchParams, authorized, ...(parsedBody === undefined ? {} : { body: parsedBody }) };
     requests.push(recorded);
-    const json = (status: number, value: unknown, headers: Record<string, string> = {}): void => {
+    const json = (status: number, value: unknown, headers: Record<string, string> = {}): Answered => {
       response.writeHead(status, { "content-type": "application/json; charset=utf-8", "x-ms-request-id": String(++counter), ...headers }).end(JSON.stringify(value));
+      return "answered";
     };
-    const error = (status: number, code: string, message: string): void => json(status, { error: { code, message } });
+    const error = (status: number, code: string, message: string): Answered => json(status, { error: { code, message } });
 
     if (!authorized) {
-      json(401, { error: { code: "Unauthorized", message: "AKV10000: Request is missing a Bearer or PoP token." } }, { "www-authenticate": `Bearer authorization="https://login.microsoftonline.com/${TENANT_ID}", resource="https://vault.azure.net"` });
-      return;
+      return json(
+        401,
+        { error: { code: "Unauthorized", message: "AKV10000: Request is missing a Bearer or PoP token." } },
+        { "www-authenticate": `Bearer authorization="https://login.microsoftonline.com/${TENANT_ID}", resource="https://vault.azure.net"` },
+      );
     }
     if (!url.searchParams.get("api-version")) return error(400, "BadParameter", "The api-version query parameter is required.");
     const parts = url.pathname.split("/").filter(Boolean);
@@ -139,7 +146,7 @@ export async function startDocumentedKeyVault(): Promise<DocumentedKeyVault> {
     }
     const name = parts[1];
     const versions = keys.get(name) ?? [];
-    const notFound = (): void => error(404, "KeyNotFound", `A key with (name/id) ${name} was not found in this key vault.`);
+    const notFound = (): Answered => error(404, "KeyNotFound", `A key with (name/id) ${name} was not found in this key vault.`);
 
     if (request.method === "GET" && parts.length === 3 && parts[2] === "versions") {
       if (versions.length === 0) return notFound();
@@ -167,13 +174,15 @@ export async function startDocumentedKeyVault(): Promise<DocumentedKeyVault> {
       return json(200, { kid: kid(name, v.version), value: Buffer.from(signDigest(v.jwk, digest)).toString("base64url") });
     }
     unexpected.push(recorded);
-    error(501, "NotImplemented", `${request.method} ${url.pathname}`);
+    return error(501, "NotImplemented", `${request.method} ${url.pathname}`);
   };
 
   const server: Server = createServer({ key: pems.private, cert: pems.cert }, (request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => handle(request, Buffer.concat(chunks).toString("utf8"), response));
+    request.on("end", () => {
+      handle(request, Buffer.concat(chunks).toString("utf8"), response);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;

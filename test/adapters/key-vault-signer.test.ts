@@ -109,11 +109,20 @@ test("a manifest signed in Key Vault verifies with the JWKS built from the key's
 });
 
 test("what a deployment can get wrong is named: no such key, not an EC P-256 key, no sign operation, no sign permission, not a key id", async () => {
-  await expect(KeyVaultSigner.open({ keyId: `${vault.vaultUrl}/keys/absent`, credential, clientOptions })).rejects.toMatchObject({ code: "InvalidConfiguration", message: expect.stringMatching(/no such key/) as unknown });
+  await expect(KeyVaultSigner.open({ keyId: `${vault.vaultUrl}/keys/absent`, credential, clientOptions })).rejects.toMatchObject({
+    code: "InvalidConfiguration",
+    message: expect.stringMatching(/no such key/) as unknown,
+  });
   const rsa = vault.addVersion("rsa-key", { kind: "RSA" });
-  await expect(KeyVaultSigner.open({ keyId: rsa, credential, clientOptions })).rejects.toMatchObject({ code: "InvalidConfiguration", message: expect.stringMatching(/not an EC P-256 key/) as unknown });
+  await expect(KeyVaultSigner.open({ keyId: rsa, credential, clientOptions })).rejects.toMatchObject({
+    code: "InvalidConfiguration",
+    message: expect.stringMatching(/not an EC P-256 key/) as unknown,
+  });
   const verifyOnly = vault.addVersion("verify-only", { keyOps: ["verify"] });
-  await expect(KeyVaultSigner.open({ keyId: verifyOnly, credential, clientOptions })).rejects.toMatchObject({ code: "InvalidConfiguration", message: expect.stringMatching(/does not allow sign/) as unknown });
+  await expect(KeyVaultSigner.open({ keyId: verifyOnly, credential, clientOptions })).rejects.toMatchObject({
+    code: "InvalidConfiguration",
+    message: expect.stringMatching(/does not allow sign/) as unknown,
+  });
   await expect(KeyVaultSigner.open({ keyId: "https://example.com/secrets", credential, clientOptions })).rejects.toMatchObject({ code: "InvalidConfiguration" });
 
   const signer = await KeyVaultSigner.open({ keyId: vault.addVersion("no-permission"), credential, clientOptions });

@@ -107,14 +107,16 @@ function checkSignerRole(all: Files): string[] {
   const block = permissions.slice(permissions.indexOf("{") + 1, permissions.lastIndexOf("}"));
   for (const key of ["actions", "notActions", "notDataActions"]) if (JSON.stringify(listItems(property(block, key), source)) !== "[]") problems.push(`signerRole: ${key} is not []`);
   const dataActions = listItems(property(block, "dataActions"), source) ?? [];
-  if (JSON.stringify([...dataActions].sort()) !== JSON.stringify([READ, SIGN].sort())) problems.push(`signerRole: dataActions are ${JSON.stringify(dataActions)}, not exactly keys/sign/action and keys/read`);
+  if (JSON.stringify([...dataActions].sort()) !== JSON.stringify([READ, SIGN].sort()))
+    problems.push(`signerRole: dataActions are ${JSON.stringify(dataActions)}, not exactly keys/sign/action and keys/read`);
 
   const signing = created(all, SIGNING, "Microsoft.Authorization/roleAssignments");
   if (signing.length !== 1) problems.push(`signing.bicep: ${signing.length} role assignments, expected one (the core app's)`);
   for (const assignment of signing) {
     const p = objectProperty(assignment.body, "properties") ?? "";
     if (squash(property(p, "principalId")) !== "appPrincipalId") problems.push(`${assignment.symbol}: granted to ${squash(property(p, "principalId"))}, not the core app's identity`);
-    if (squash(property(p, "roleDefinitionId")).replace(/\s/g, "") !== "subscriptionResourceId('Microsoft.Authorization/roleDefinitions',signerRole.name)") problems.push(`${assignment.symbol}: not the signer's own role`);
+    if (squash(property(p, "roleDefinitionId")).replace(/\s/g, "") !== "subscriptionResourceId('Microsoft.Authorization/roleDefinitions',signerRole.name)")
+      problems.push(`${assignment.symbol}: not the signer's own role`);
     if (squash(property(assignment.body, "scope")) !== "key") problems.push(`${assignment.symbol}: scoped to ${squash(property(assignment.body, "scope")) || "the resource group"}, not the one key`);
     if (literal(property(p, "principalType")) !== "ServicePrincipal") problems.push(`${assignment.symbol}: principalType is not 'ServicePrincipal'`);
   }
@@ -131,7 +133,8 @@ function checkSigningSetting(all: Files): string[] {
   if (core?.expression.trim() !== "signingKey.properties.keyUri") problems.push(`the core app's CUSTODY_SIGNING_KEY_ID is ${core?.expression ?? "not set"}, not the signing key's keyUri`);
   if (appSettings(all, "custody-media").some((s) => s.name === "CUSTODY_SIGNING_KEY_ID")) problems.push("the media app is told the signing key (it may not sign)");
   const key = allDeclarations(all).find((d) => d.file === FUNCTIONS && d.symbol === "signingKey");
-  if (!key?.existing || key.type !== "Microsoft.KeyVault/vaults/keys" || squash(property(key.body, "name")) !== "'${signingVaultName}/${signingKeyName}'") problems.push("functions.bicep: signingKey is not the existing key named by the signing module");
+  if (!key?.existing || key.type !== "Microsoft.KeyVault/vaults/keys" || squash(property(key.body, "name")) !== "'${signingVaultName}/${signingKeyName}'")
+    problems.push("functions.bicep: signingKey is not the existing key named by the signing module");
   const call = allDeclarations(all).find((d) => d.file === MAIN && d.kind === "module" && d.type === "modules/functions.bicep");
   const params = objectProperty(call?.body ?? "", "params") ?? "";
   if (squash(property(params, "signingVaultName")) !== "signing.outputs.vaultName") problems.push("main.bicep does not pass the signing module's vault to the apps");
@@ -166,8 +169,16 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["public in the private profile", "publicNetworkAccess: privateNetwork ? 'Disabled' : 'Enabled'", "publicNetworkAccess: 'Enabled'"],
     ["a firewall open to Azure services", "bypass: 'None'", "bypass: 'AzureServices'"],
     ["a standard vault (no HSM)", "sku: { family: 'A', name: 'premium' }", "sku: { family: 'A', name: 'standard' }"],
-    ["no private endpoint", "resource vaultEndpoint 'Microsoft.Network/privateEndpoints@2024-05-01' = if (privateNetwork) {", "resource vaultEndpoint 'Microsoft.Network/privateEndpoints@2024-05-01' = if (false) {"],
-    ["the public-cloud zone written in", "var vaultZoneName = 'privatelink${replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.')}'", "var vaultZoneName = 'privatelink.vault.example'"],
+    [
+      "no private endpoint",
+      "resource vaultEndpoint 'Microsoft.Network/privateEndpoints@2024-05-01' = if (privateNetwork) {",
+      "resource vaultEndpoint 'Microsoft.Network/privateEndpoints@2024-05-01' = if (false) {",
+    ],
+    [
+      "the public-cloud zone written in",
+      "var vaultZoneName = 'privatelink${replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.')}'",
+      "var vaultZoneName = 'privatelink.vault.example'",
+    ],
     ["no audit log", "logs: [{ category: 'AuditEvent', enabled: true }]", "logs: []"],
   ])("vault: %s", (_what, search, replacement) => {
     expect(checkSigningVault(mutate(files, SIGNING, search, replacement))).not.toEqual([]);

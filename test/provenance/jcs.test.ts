@@ -7,7 +7,8 @@ import { isCustodyError } from "../../shared/errors";
 import { jcs } from "../../shared/provenance/jcs";
 
 test("RFC 8785 §3.2.2: literals, numbers and string escapes", () => {
-  // The RFC's input, written as the JavaScript values it parses to.
+  // The RFC's input, written as the JavaScript values it parses to (its first number has more digits than a double keeps: the point of the example).
+  // eslint-disable-next-line no-loss-of-precision -- the RFC's own literal
   const input = { numbers: [333333333.33333329, 1e30, 4.5, 2e-3, 0.000000000000000000000000001], string: "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"/", literals: [null, true, false] };
   expect(jcs(input)).toBe('{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}');
 });
@@ -48,6 +49,7 @@ test("where the ledger's canonicalJson differs from RFC 8785: integer-like membe
   expect(canonicalJson({ n: Number.NaN })).toBe('{"n":null}');
   expect(canonicalJson({ s: "\ud800" })).toBe('{"s":"\\ud800"}');
   // Everything else agrees: the RFC's own example.
+  // eslint-disable-next-line no-loss-of-precision -- the RFC's own literal
   const example = { numbers: [333333333.33333329, 1e30, 4.5, 2e-3, 1e-27], string: "\u20ac$\u000F\u000aA'B\"\\/", literals: [null, true, false], nested: { z: 1, y: [{ b: 1, a: 2 }] } };
   expect(canonicalJson(example)).toBe(jcs(example));
 });

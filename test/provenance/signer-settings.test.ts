@@ -9,13 +9,25 @@ import { loadSigningSettings } from "../../shared/settings";
 const KEY = "https://kv-custody-abc.vault.azure.net/keys/custody-manifest-signing";
 
 test("a Key Vault key id selects Key Vault, signing as the app's identity", () => {
-  expect(loadSigningSettings({ CUSTODY_SIGNING_KEY_ID: KEY, EvidenceStorage__clientId: "0000-id" }, { localKeyDirectory: "/data/signing-keys" })).toEqual({ kind: "keyVault", keyId: KEY, clientId: "0000-id" });
+  expect(loadSigningSettings({ CUSTODY_SIGNING_KEY_ID: KEY, EvidenceStorage__clientId: "0000-id" }, { localKeyDirectory: "/data/signing-keys" })).toEqual({
+    kind: "keyVault",
+    keyId: KEY,
+    clientId: "0000-id",
+  });
   expect(loadSigningSettings({ CUSTODY_SIGNING_KEY_ID: `${KEY}/0123456789abcdef0123456789abcdef` })).toEqual({ kind: "keyVault", keyId: `${KEY}/0123456789abcdef0123456789abcdef` });
 });
 
 test("a setting that is not a Key Vault key id fails the start, naming the setting", () => {
-  for (const bad of ["kv-custody-abc", "http://kv.vault.azure.net/keys/k", "https://kv.vault.azure.net/secrets/k", "https://kv.vault.azure.net/keys/k?x=1", "https://kv.vault.azure.net/keys/k/v/extra"]) {
-    expect(() => loadSigningSettings({ CUSTODY_SIGNING_KEY_ID: bad }, { localKeyDirectory: "/d" })).toThrow(expect.objectContaining({ code: "InvalidConfiguration", message: expect.stringContaining("CUSTODY_SIGNING_KEY_ID") as unknown }));
+  for (const bad of [
+    "kv-custody-abc",
+    "http://kv.vault.azure.net/keys/k",
+    "https://kv.vault.azure.net/secrets/k",
+    "https://kv.vault.azure.net/keys/k?x=1",
+    "https://kv.vault.azure.net/keys/k/v/extra",
+  ]) {
+    expect(() => loadSigningSettings({ CUSTODY_SIGNING_KEY_ID: bad }, { localKeyDirectory: "/d" })).toThrow(
+      expect.objectContaining({ code: "InvalidConfiguration", message: expect.stringContaining("CUSTODY_SIGNING_KEY_ID") as unknown }),
+    );
   }
 });
 
