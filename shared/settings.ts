@@ -168,12 +168,16 @@ function cosmosSettings(env: Environment): CosmosSettings {
  */
 /** The key that signs evidence manifests: a Key Vault key id (Azure), or none (a local key in the data folder). */
 export const SIGNING_KEY_SETTING = "CUSTODY_SIGNING_KEY_ID";
+/** Local only: the folder of the local signing key, so every process of one stack (dev host, CLI) uses the same key. */
+export const SIGNING_KEY_DIR_SETTING = "CUSTODY_SIGNING_KEY_DIR";
 
 /**
  * Where evidence is signed: `keyVault` when CUSTODY_SIGNING_KEY_ID names a Key Vault key
  * (`https://<vault>.vault.azure.net/keys/<name>[/<version>]`; versionless = the version current
  * at start), signing as the app's identity (the client id its storage connection uses);
- * otherwise `localKey`, a key generated in `localKeyDirectory` (the stack's data folder).
+ * otherwise `localKey`, a key generated in CUSTODY_SIGNING_KEY_DIR or else `localKeyDirectory`
+ * (the stack's data folder). With neither, the start fails: an app in Azure without the
+ * setting never falls back to a key on its instance's disk.
  */
 export type SigningSettings = { kind: "keyVault"; keyId: string; clientId?: string } | { kind: "localKey"; directory: string };
 
@@ -192,10 +196,11 @@ export function loadSigningSettings(env: Environment = process.env, options: { l
     const clientId = env[`${STORAGE_CONNECTION}__clientId`]?.trim();
     return { kind: "keyVault", keyId, ...(clientId ? { clientId } : {}) };
   }
-  if (options.localKeyDirectory === undefined) {
-    throw new CustodyError("InvalidConfiguration", `No signing key: set ${SIGNING_KEY_SETTING} to a Key Vault key id (Azure), or run with a data folder for a local key.`);
+  const directory = env[SIGNING_KEY_DIR_SETTING]?.trim() || options.localKeyDirectory;
+  if (directory === undefined) {
+    throw new CustodyError("InvalidConfiguration", `No signing key: set ${SIGNING_KEY_SETTING} to a Key Vault key id (Azure), or ${SIGNING_KEY_DIR_SETTING} (or a data folder) for a local key.`);
   }
-  return { kind: "localKey", directory: options.localKeyDirectory };
+  return { kind: "localKey", directory };
 }
 
 export function loadServiceBusConnection(env: Environment = process.env): ConnectionAuth {

@@ -67,6 +67,8 @@ export class LocalKeySigner implements EvidenceSigner, SigningKeyHistory {
   static async open(options: OpenLocalKeySignerOptions): Promise<LocalKeySigner> {
     const directory = path.resolve(options.directory);
     await mkdir(directory, { recursive: true, mode: 0o700 });
+    // A folder made before (or by hand) with a wider mode is narrowed: it holds the private key.
+    if (process.platform !== "win32") await chmod(directory, 0o700);
     let keyring = await readKeyring(directory);
     if (keyring === undefined) {
       await createFirstKey(directory, (options.now ?? (() => new Date()))());

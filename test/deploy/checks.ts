@@ -864,6 +864,7 @@ export const LOCAL_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_FIXITY_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_FIXITY_SCHEDULE)",
   CUSTODY_RECONCILE_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_RECONCILE_SCHEDULE)",
   CUSTODY_DISPOSAL_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_DISPOSAL_SCHEDULE)",
+  CUSTODY_SIGNING_KEY_DIR: "the local signing key's folder; Azure signs in Key Vault (CUSTODY_SIGNING_KEY_ID)",
 };
 
 /** Setting names the code names in its source: CUSTODY_* literals and Functions-style connection keys. */

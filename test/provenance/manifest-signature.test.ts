@@ -72,6 +72,13 @@ test("one changed byte of manifest.json: the payload changed (with the JWS), a b
   expect(codes(verifyEvidenceManifest({ manifest: pretty, signature: signed.signature, jws: signed.jws, keys: jwks }))).toEqual(["PayloadChanged"]);
 });
 
+test("a key id edited in manifest.json: the payload changed (the JWS still names the key that signed), else an unknown key", async () => {
+  const signed = await issue(signer);
+  const edited = Buffer.from(Buffer.from(signed.manifestJson).toString("utf8").replace(signer.keyId, "someone-else"));
+  expect(codes(verifyEvidenceManifest({ manifest: edited, signature: signed.signature, jws: signed.jws, keys: jwks }))).toEqual(["PayloadChanged"]);
+  expect(codes(verifyEvidenceManifest({ manifest: edited, signature: signed.signature, keys: jwks }))).toEqual(["UnknownKey"]);
+});
+
 test("a changed signature or JWS is a bad signature", async () => {
   const signed = await issue(signer);
   const sig = Buffer.from(signed.signature);

@@ -33,6 +33,8 @@ test("a setting that is not a Key Vault key id fails the start, naming the setti
 
 test("without a key id: the local key in the data folder; without a data folder either: a start failure that says what to set", () => {
   expect(loadSigningSettings({ CUSTODY_SIGNING_KEY_ID: " " }, { localKeyDirectory: localSigningKeyDirectory("/data") })).toEqual({ kind: "localKey", directory: path.join("/data", "signing-keys") });
+  // The stack's folder for every process of it (dev host, CLI), over the caller's default.
+  expect(loadSigningSettings({ CUSTODY_SIGNING_KEY_DIR: "/stack/signing-keys" }, { localKeyDirectory: "/elsewhere" })).toEqual({ kind: "localKey", directory: "/stack/signing-keys" });
   expect(() => loadSigningSettings({})).toThrow(expect.objectContaining({ code: "InvalidConfiguration", message: expect.stringContaining("CUSTODY_SIGNING_KEY_ID") as unknown }));
 });
 
