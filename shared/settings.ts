@@ -161,11 +161,6 @@ function cosmosSettings(env: Environment): CosmosSettings {
   };
 }
 
-/**
- * Only the Service Bus connection (ServiceBusConnection or its keyless form): for tools that
- * talk to the topics alone — `custody subscribe` run by a downstream team has no business
- * needing the storage account's or Cosmos DB's settings.
- */
 /** The key that signs evidence manifests: a Key Vault key id (Azure), or none (a local key in the data folder). */
 export const SIGNING_KEY_SETTING = "CUSTODY_SIGNING_KEY_ID";
 /** Local only: the folder of the local signing key, so every process of one stack (dev host, CLI) uses the same key. */
@@ -203,6 +198,11 @@ export function loadSigningSettings(env: Environment = process.env, options: { l
   return { kind: "localKey", directory };
 }
 
+/**
+ * Only the Service Bus connection (ServiceBusConnection or its keyless form): for tools that
+ * talk to the topics alone — `custody subscribe` run by a downstream team has no business
+ * needing the storage account's or Cosmos DB's settings.
+ */
 export function loadServiceBusConnection(env: Environment = process.env): ConnectionAuth {
   return connection(env, SERVICE_BUS_CONNECTION, "fullyQualifiedNamespace", /^Endpoint=sb:\/\/[^;]+;/i);
 }
