@@ -21,7 +21,7 @@
  */
 import scheduleFile from "../../retention/schedule.json";
 import type { RetentionCommandMessage } from "../contracts/messages";
-import { retentionCommandMessageId } from "../contracts/message-ids";
+import { evidenceDisposedMessageId, retentionCommandMessageId } from "../contracts/message-ids";
 import { CustodyError } from "../errors";
 import type { CustodyLogEntry, EvidenceRecord } from "./record";
 import type { DisposalState, RetentionChange, RetentionState } from "./retention-state";
@@ -151,7 +151,8 @@ function isApplied(record: EvidenceRecord, command: RetentionCommandMessage): bo
 export function completeDisposal(record: EvidenceRecord, deleted: NonNullable<DisposalState["deleted"]>, nowIso: string): EvidenceRecord {
   if (record.disposal?.state !== "deleting") return record;
   const next = structuredClone(record);
-  next.disposal = { ...record.disposal, state: "disposed", deletedAt: nowIso, deleted: { ...deleted } };
+  // The event downstream is owed from now on (published after this is stored; a crash re-sends the same id).
+  next.disposal = { ...record.disposal, state: "disposed", deletedAt: nowIso, deleted: { ...deleted }, event: { messageId: evidenceDisposedMessageId(record.evidenceId) } };
   next.updatedAt = nowIso;
   return next;
 }

@@ -25,6 +25,7 @@ import {
   evidenceReceivedMessageId,
   fixityResultMessageId,
   retentionCommandMessageId,
+  evidenceDisposedMessageId,
   segmentPlanMessageId,
   segmentResultMessageId,
   segmentRunTag,
@@ -34,6 +35,7 @@ import { CustodyError, isCustodyError, toCustodyError } from "../errors";
 import { checkEvidenceReceived, checkFixityResult, checkRetentionCommandClaim, checkSegmentPlan, checkSegmentResult, checkStageResult } from "../evidence/claim-checks";
 import { applyRetentionCommand, completeDisposal } from "../evidence/retention";
 import { DERIVED_CONTAINER } from "../ports/blob-store";
+import { buildDisposedEvent } from "../evidence/disposed-event";
 import { buildFinalEvent } from "../evidence/final-event";
 import { buildUpdatedEvent } from "../evidence/updated-event";
 import type { EvidenceRecord } from "../evidence/record";
@@ -270,11 +272,7 @@ export async function indexFixityResult(
  * dead-lettered with the reason) before anything is written; then in the ledger, then applied.
  * Never creates a record, never changes the status or publishes anything.
  */
-export async function indexRetentionCommand(
-  message: RetentionCommandMessage,
-  deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy" | "retentionStore">,
-  context: StageContext,
-): Promise<IndexOutcome> {
+export async function indexRetentionCommand(message: RetentionCommandMessage, deps: RetentionCommandDeps, context: StageContext): Promise<IndexOutcome> {
   const messageId = retentionCommandMessageId(message);
   const log = context.log.child({ evidenceId: message.evidenceId, messageId, stage: "index" });
   const check = (record: EvidenceRecord | undefined, nowInMs: number): void => checkRetentionCommandClaim(record, message, nowInMs);
@@ -293,9 +291,17 @@ export async function indexRetentionCommand(
   });
   if (deps.retentionStore === undefined) return { record, changed: update.changed };
   if (record.disposal?.state === "deleting") return { record: await dispose(record, deps.retentionStore, deps, context, log), changed: true };
+  // Disposed, but a crash came before Service Bus accepted the event: this redelivery sends it.
+  if (record.disposal?.state === "disposed") return { record: await announceDisposal(record, deps, context, log), changed: update.changed };
   if (record.disposal === undefined) await enforceRetention(record, deps.retentionStore, log);
   return { record, changed: update.changed };
 }
+
+/** What applying a retention command needs: the index, the ledger, storage's protections, and the topic a disposal is announced on. */
+export type RetentionCommandDeps = Pick<
+  IndexStageDeps,
+  "index" | "ledger" | "requiredStages" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy" | "retentionStore" | "publisher" | "readyTopic" | "eventSource"
+>;
 
 /**
  * Before a disposal is decided (recorded, after which the recording takes no other command),
@@ -336,20 +342,26 @@ async function checkStorageLetsGo(message: RetentionCommandMessage, store: Reten
  * middle resumes with the next dispose command (the disposal timer sends one for a record left
  * `deleting`), and what is already gone counts as `absent`.
  */
-async function dispose(
-  record: EvidenceRecord,
-  store: RetentionStore,
-  deps: Pick<IndexStageDeps, "index" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">,
-  context: StageContext,
-  log: Logger,
-): Promise<EvidenceRecord> {
+async function dispose(record: EvidenceRecord, store: RetentionStore, deps: RetentionCommandDeps, context: StageContext, log: Logger): Promise<EvidenceRecord> {
   const original = record.original;
-  if (original === undefined) throw new CustodyError("Internal", `the record of ${record.evidenceId} decided a disposal but names no original`, { retryable: false });
+  const commandId = record.disposal?.commandId;
+  if (original === undefined || commandId === undefined) throw new CustodyError("Internal", `the record of ${record.evidenceId} decided a disposal but names no original`, { retryable: false });
   const ref = { container: original.container, name: original.name, ...(original.versionId === undefined ? {} : { versionId: original.versionId }) };
   const originalResult = await store.deleteVersion(ref);
   const derivedVersions = await store.deletePrefix(DERIVED_CONTAINER, `${record.evidenceId}/`);
-  const update = await updateRecord(record.evidenceId, deps, context, log, (current, merge) =>
-    current === undefined ? undefined : completeDisposal(current, { original: originalResult, derivedVersions }, merge.nowIso),
+  const deleted = { original: originalResult, derivedVersions };
+  // In the ledger before the record says so: the proof of what was deleted, and when, outlives the index.
+  const deletedAt = (deps.now ?? (() => new Date()))().toISOString();
+  await deps.ledger?.append(record.evidenceId, [
+    { v: 1, kind: "disposed", evidenceId: record.evidenceId, recordedAt: deletedAt, recordedBy: context.actor, messageId: evidenceDisposedMessageId(record.evidenceId), commandId, deleted },
+  ]);
+  const update = await updateRecord(
+    record.evidenceId,
+    deps,
+    context,
+    log,
+    (current, merge) => (current === undefined ? undefined : completeDisposal(current, deleted, merge.nowIso)),
+    deps.ledger === undefined ? {} : { at: deletedAt },
   );
   const disposed = update.stored?.record ?? record;
   log.warn("recording disposed of", {
@@ -359,7 +371,25 @@ async function dispose(
     retainUntil: disposed.disposal?.retainUntil,
     sha256: disposed.disposal?.sha256,
   });
-  return disposed;
+  return announceDisposal(disposed, deps, context, log);
+}
+
+/** Publishes the evidence-disposed event the record owes (no-op once Service Bus accepted it). */
+async function announceDisposal(record: EvidenceRecord, deps: RetentionCommandDeps, context: StageContext, log: Logger): Promise<EvidenceRecord> {
+  const event = record.disposal?.event;
+  if (event === undefined || event.publishedAt !== undefined) return record;
+  const current = await deps.index.read(record.evidenceId);
+  if (current === undefined) return record;
+  const stored = await announce(
+    record.evidenceId,
+    buildDisposedEvent(current.record, { source: deps.eventSource, derivedContainer: DERIVED_CONTAINER }),
+    "evidence-disposed",
+    current,
+    deps,
+    context,
+    log,
+  );
+  return stored.record;
 }
 
 /**
@@ -477,6 +507,8 @@ async function indexMessage(evidenceId: string, messageId: string, apply: Apply,
   return { record: stored.record, changed: update.changed, ...(publishedMessageId === undefined ? {} : { publishedMessageId }) };
 }
 
+type DispatchDeps = Pick<IndexStageDeps, "index" | "ledger" | "publisher" | "readyTopic" | "now" | "maxWriteAttempts" | "maxBackoffInMs" | "retryPolicy">;
+
 /**
  * Publishes one event the record owes (deterministic id: a re-publish is dropped by duplicate
  * detection), appends it to the ledger as published, then notes it on the record.
@@ -486,7 +518,7 @@ async function announce(
   event: OutgoingMessage,
   eventType: PublishedEventEntry["eventType"],
   stored: StoredRecord,
-  deps: IndexStageDeps,
+  deps: DispatchDeps,
   context: StageContext,
   log: Logger,
 ): Promise<StoredRecord> {
@@ -505,7 +537,7 @@ async function dispatch(
   markerId: string,
   eventType: PublishedEventEntry["eventType"],
   stored: StoredRecord,
-  deps: IndexStageDeps,
+  deps: DispatchDeps,
   context: StageContext,
   log: Logger,
 ): Promise<StoredRecord> {
