@@ -79,6 +79,13 @@ export interface EvidenceManifest {
   stages: ManifestStage[];
   integrityFindings: IntegrityFinding[];
   custodyLog: CustodyLogHead;
+  /** The manifest this one re-issues (after a reprocess): the SHA-256 of its manifest.json and when it was issued, so the issues form a chain. */
+  previousManifest?: PreviousManifest;
+}
+
+export interface PreviousManifest {
+  sha256: string;
+  issuedAt: string;
 }
 
 export interface BuildManifestOptions {
@@ -87,6 +94,8 @@ export interface BuildManifestOptions {
   /** The id of the key that will sign it (EvidenceSigner.keyId). */
   keyId: string;
   issuer?: string;
+  /** When re-issuing: the manifest this one follows. */
+  previousManifest?: PreviousManifest;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -100,6 +109,10 @@ export function buildEvidenceManifest(record: EvidenceRecord, options: BuildMani
     throw incomplete(record.evidenceId, "the custody log head must be a SHA-256 (hex) and a count of at least one entry");
   }
   if (Number.isNaN(Date.parse(options.issuedAt))) throw incomplete(record.evidenceId, `issuedAt ${options.issuedAt} is not a time`);
+  const previous = options.previousManifest;
+  if (previous !== undefined && (!SHA256_HEX.test(previous.sha256) || !(Date.parse(previous.issuedAt) <= Date.parse(options.issuedAt)))) {
+    throw incomplete(record.evidenceId, "the previous manifest must be a SHA-256 (hex) issued no later than this one");
+  }
   const stages: ManifestStage[] = [];
   for (const stage of PIPELINE_STAGES) {
     const state = record.stages[stage];
@@ -144,6 +157,7 @@ export function buildEvidenceManifest(record: EvidenceRecord, options: BuildMani
     stages,
     integrityFindings: record.integrityFindings.map((finding) => ({ ...finding })),
     custodyLog: { sha256: options.custodyLog.sha256, entries: options.custodyLog.entries },
+    previousManifest: previous === undefined ? undefined : { sha256: previous.sha256, issuedAt: previous.issuedAt },
   });
 }
 

@@ -40,6 +40,13 @@ test("names the original version with its digests, every rendition with its prov
   expect(thumbnail?.renditions.map((r) => r.name)).toEqual(["poster.jpg", "thumb-01.jpg"]);
 });
 
+test("a re-issue names the manifest it follows; a first issue names none", () => {
+  expect(buildEvidenceManifest(readyRecord(), options)).not.toHaveProperty("previousManifest");
+  const previousManifest = { sha256: "7".repeat(64), issuedAt: "2026-11-26T09:40:00.000Z" };
+  expect(buildEvidenceManifest(readyRecord(), { ...options, previousManifest }).previousManifest).toEqual(previousManifest);
+  expect(() => buildEvidenceManifest(readyRecord(), { ...options, previousManifest: { ...previousManifest, issuedAt: "2026-12-01T00:00:00.000Z" } })).toThrow(/previous manifest/);
+});
+
 test("integrity findings are carried: a mismatch with the device's digest is not hidden by a signature", () => {
   const record = readyRecord();
   record.integrityFindings = [{ code: "DeviceHashMismatch", message: "differs", at: "2026-11-26T09:31:00Z", expected: "b".repeat(64), actual: "a".repeat(64) }];
