@@ -299,6 +299,9 @@ module functions 'modules/functions.bicep' = {
     zoneRedundant: zoneRedundant
     telemetrySamplingPercentage: telemetrySamplingPercentage
     disposalEnabled: disposalEnabled
+    // Referencing the signing module's output also makes the apps wait for its role assignment.
+    signingVaultName: signing.outputs.vaultName
+    signingKeyName: signingKeyName
   }
   // The host starts as soon as the code lands; every role it needs — and, when private, every
   // private endpoint it reaches its services through — must exist by then.
@@ -318,6 +321,24 @@ module eventGrid 'modules/eventgrid.bicep' = {
   }
   // The queue and the dead-letter container must exist: the topic's identity is granted on them.
   dependsOn: [serviceBus, evidenceStorage]
+}
+
+// Signed evidence manifests: the Key Vault key that signs them; only the core app may sign (docs/decisions/0015).
+var signingKeyName = 'custody-evidence-signing'
+module signing 'modules/signing.bicep' = {
+  name: 'signing'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    token: token
+    appPrincipalId: identities.outputs.appPrincipalId
+    keyName: signingKeyName
+    privateNetwork: privateNetwork
+    vnetId: privateNetwork ? network.outputs.vnetId : ''
+    privateEndpointSubnetId: privateNetwork ? network.outputs.privateEndpointSubnetId : ''
+    workspaceId: monitoring.outputs.workspaceId
+  }
 }
 
 // ---- Private profile: network and private endpoints ----------------------------------------

@@ -49,6 +49,9 @@ param zoneRedundant bool = false
 param telemetrySamplingPercentage int
 @description('The disposal timer on or off (CUSTODY_DISPOSAL_ENABLED, main.bicep disposalEnabled).')
 param disposalEnabled bool
+@description('The key that signs evidence manifests (signing.bicep): its vault and name, for the core app\'s CUSTODY_SIGNING_KEY_ID.')
+param signingVaultName string
+param signingKeyName string
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: appIdentityName
@@ -76,6 +79,10 @@ resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
+}
+
+resource signingKey 'Microsoft.KeyVault/vaults/keys@2023-07-01' existing = {
+  name: '${signingVaultName}/${signingKeyName}'
 }
 
 // The deployment endpoint's allow-list (the private profile).
@@ -202,6 +209,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CUSTODY_RETRY_FIRST_DELAY_MS: '5000'
     CUSTODY_RETRY_MAX_DELAY_MS: '300000'
     CUSTODY_MEDIA_STALL_TIMEOUT_MS: '60000'
+    // The Key Vault key that signs evidence manifests, versionless: the version current when the app starts.
+    CUSTODY_SIGNING_KEY_ID: signingKey.properties.keyUri
   }
 }
 

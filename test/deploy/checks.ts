@@ -145,6 +145,8 @@ const ALLOWED_GRANTS: AllowedGrant[] = [
   { principal: "caseSystem", role: "serviceBusDataSender", scopeType: QUEUES, entity: "queue retention-commands", why: "case-management systems categorise and hold recordings" },
   // The dock's own role (evidence-storage.bicep): create and append only — no read, list or delete (test/deploy/access.test.ts checks its actions).
   { principal: "uploader", role: `${CUSTOM_ROLE}dockUploaderRole`, scopeType: CONTAINERS, scopeName: "originals", why: "docks upload recordings, write-only" },
+  // The signer's own role (signing.bicep): sign and read on the one key — no encrypt, decrypt, unwrap or key management.
+  { principal: "core", role: `${CUSTOM_ROLE}signerRole`, scopeType: "Microsoft.KeyVault/vaults/keys", file: "bicep/modules/signing.bicep", why: "sign evidence manifests, publish the public keys" },
   {
     principal: "encryption",
     role: "keyVaultCryptoServiceEncryptionUser",
@@ -882,6 +884,7 @@ export const LOCAL_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_FIXITY_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_FIXITY_SCHEDULE)",
   CUSTODY_RECONCILE_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_RECONCILE_SCHEDULE)",
   CUSTODY_DISPOSAL_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_DISPOSAL_SCHEDULE)",
+  CUSTODY_SIGNING_KEY_DIR: "the local signing key's folder; Azure signs in Key Vault (CUSTODY_SIGNING_KEY_ID)",
 };
 
 /** Setting names the code names in its source: CUSTODY_* literals and Functions-style connection keys. */
@@ -933,6 +936,7 @@ export const CORE_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_DISPOSAL_SCHEDULE: "the disposal timer",
   CUSTODY_DISPOSAL_MAX: "the disposal timer",
   CUSTODY_DISPOSAL_ENABLED: "the disposal timer (main.bicep disposalEnabled)",
+  CUSTODY_SIGNING_KEY_ID: "the index signs evidence manifests (only the core identity may sign: bicep/modules/signing.bicep)",
   CUSTODY_COSMOS_DATABASE: "the evidence index",
   CUSTODY_COSMOS_CONTAINER: "the evidence index",
   CUSTODY_RETRY_BUDGET_MINUTES: "the index schedules the stages' retries and ingest/the index re-schedule their own messages",
