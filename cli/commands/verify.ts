@@ -2,9 +2,11 @@
  * `custody verify [EVIDENCE_ID…] [--all] [--since T] [--json] [--record]` — is the original
  * intact? Re-hashes each original's current bytes (streamed) and compares them with the hash
  * recorded at ingest — the custody ledger's, which an altered or lost index cannot change —
- * naming the segments (byte ranges) that differ. Exit code 0 when every recording checked is
- * intact, 1 when any original is modified or missing or an index record's fingerprint is not
- * the ledger's, 2 otherwise (a
+ * naming the segments (byte ranges) that differ — and checks the custody ledger's hash chain
+ * (every line linked to the one before it, the index record's head a point of it), naming the
+ * line where it breaks. Exit code 0 when every recording checked is intact, 1 when any original
+ * is modified or missing, an index record's fingerprint is not the ledger's or a ledger's chain
+ * is broken, 2 otherwise (a
  * usage error, an id the index does not hold, a recording with nothing to verify against, or
  * storage that could not be reached).
  */
@@ -12,7 +14,9 @@ import { hostname, userInfo } from "node:os";
 import type { Command } from "commander";
 import { progressBar } from "../progress";
 import { describeFixity } from "../../shared/evidence/fixity";
+import { verifyLedgerChain, type ChainProblem, type LedgerHead } from "../../shared/evidence/ledger-chain";
 import type { EvidenceRecord } from "../../shared/evidence/record";
+import type { CustodyLedger } from "../../shared/ports/custody-ledger";
 import { EVIDENCE_ID_PATTERN } from "../../shared/evidence/evidence-id";
 import { isCustodyError } from "../../shared/errors";
 import { publishFixityResult, verifyEvidence, type FixityReport, type VerifyOriginalDeps } from "../../shared/stages/fixity-stage";
@@ -32,8 +36,21 @@ interface VerifyOptions {
   dataDir: string;
 }
 
-/** One line of output: a report, or why there is none. */
-export type VerifyResult = (FixityReport & { recorded?: boolean }) | { evidenceId: string; status: "not-found" | "error"; reason: string; differingSegments: [] };
+/** The custody ledger's chain, as verify found it (shared/evidence/ledger-chain.ts). */
+export interface LedgerChainCheck {
+  status: "intact" | "broken" | "empty";
+  head?: LedgerHead;
+  /** The index record's head, when it has one (checked to be a point of the chain). */
+  indexHead?: LedgerHead;
+  /** Lines written before the chain existed. */
+  unchained: number;
+  problems: ChainProblem[];
+}
+
+/** One line of output: a report, or why there is none; with the ledger chain's check when the ledger could be read. */
+export type VerifyResult = ((FixityReport & { recorded?: boolean }) | { evidenceId: string; status: "not-found" | "error"; reason: string; differingSegments: [] }) & {
+  ledgerChain?: LedgerChainCheck;
+};
 
 export function registerVerifyCommand(program: Command): void {
   targetCommand(program, "verify [evidenceIds...]", "Re-hash originals and compare them with the hash recorded at ingest; name the byte ranges that differ.", "print a JSON array of results")
@@ -65,7 +82,8 @@ export function registerVerifyCommand(program: Command): void {
 
 /** 1 when any original is modified or missing, or an index record's fingerprint is not the ledger's; else 2 when any could not be verified; else 0. */
 export function exitCodeFor(results: readonly VerifyResult[]): number {
-  if (results.some((r) => r.status === "modified" || r.status === "missing" || ("indexFingerprint" in r && r.indexFingerprint !== undefined))) return EXIT_FAILED_RECORDING;
+  if (results.some((r) => r.status === "modified" || r.status === "missing" || ("indexFingerprint" in r && r.indexFingerprint !== undefined) || r.ledgerChain?.status === "broken"))
+    return EXIT_FAILED_RECORDING;
   if (results.some((r) => r.status !== "intact")) return EXIT_USAGE_OR_INFRASTRUCTURE;
   return EXIT_OK;
 }
@@ -90,12 +108,13 @@ async function verifyAll(target: StackTarget, evidenceIds: string[], options: Ve
     for (let i = next++; i < selected.length; i = next++) {
       const item = selected[i];
       const record = "missing" in item ? undefined : item;
-      results[i] = await verifyOne(
+      const result = await verifyOne(
         item.evidenceId,
         record,
         deps,
         options.record && record !== undefined ? (report) => publishFixityResult(publisher, ENTITIES.stageResults.queueName, report, actor) : undefined,
       );
+      results[i] = { ...result, ...(await checkChain(ledger, item.evidenceId, record?.custodyLogHead)) };
       bar.increment();
     }
   };
@@ -105,6 +124,21 @@ async function verifyAll(target: StackTarget, evidenceIds: string[], options: Ve
     bar.stop();
   }
   return results;
+}
+
+/** The ledger's chain, and the index record's head on it; nothing when the ledger cannot be read (the fingerprint check says why). */
+async function checkChain(ledger: CustodyLedger, evidenceId: string, indexHead: LedgerHead | undefined): Promise<{ ledgerChain?: LedgerChainCheck }> {
+  let lines: string[];
+  try {
+    lines = await ledger.lines(evidenceId);
+  } catch {
+    return {};
+  }
+  const checked = verifyLedgerChain(lines, indexHead);
+  const status = lines.length === 0 ? "empty" : checked.problems.length > 0 ? "broken" : "intact";
+  return {
+    ledgerChain: { status, ...(checked.head === undefined ? {} : { head: checked.head }), ...(indexHead === undefined ? {} : { indexHead }), unchained: checked.unchained, problems: checked.problems },
+  };
 }
 
 /** One recording, by the index record or — when the index lost it — by the ledger alone (then nothing is recorded: the index has no record to record it on). */
@@ -135,17 +169,31 @@ function isReport(result: VerifyResult): result is FixityReport & { recorded?: b
 
 function describeResult(result: VerifyResult): string {
   const head = `${result.status.toUpperCase().padEnd(12)} ${result.evidenceId}`;
-  if (!isReport(result)) return `${head}  ${printable(result.reason)}`;
+  const chain = describeChain(result.ledgerChain);
+  if (!isReport(result)) return `${head}  ${printable(result.reason)}${chain}`;
   const where = result.original
     ? `\n${" ".repeat(13)}${printable(result.original.container)}/${printable(result.original.name)}${result.original.versionId ? ` (version ${printable(result.original.versionId)})` : ""}`
     : "";
-  return `${head}  ${printable(describeFixity(result))}${where}`;
+  return `${head}  ${printable(describeFixity(result))}${where}${chain}`;
+}
+
+function describeChain(chain: LedgerChainCheck | undefined): string {
+  const indent = `\n${" ".repeat(13)}`;
+  if (chain === undefined) return "";
+  if (chain.status === "empty") return `${indent}custody ledger: empty`;
+  const at = chain.head === undefined ? "" : `${chain.head.entries} entries, head ${chain.head.sha256}`;
+  const index = chain.indexHead === undefined ? "" : `; the index's head is entry ${chain.indexHead.entries}`;
+  const legacy = chain.unchained > 0 ? `; the first ${chain.unchained} written before the chain` : "";
+  if (chain.status === "intact") return `${indent}custody ledger: chain intact, ${at}${index}${legacy}`;
+  return `${indent}CUSTODY LEDGER CHAIN BROKEN (${at}): ${chain.problems.map((p) => printable(p.message)).join(`${indent}  `)}`;
 }
 
 function summarise(results: readonly VerifyResult[]): string {
   const counts = new Map<string, number>();
   for (const r of results) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
   const parts = [...counts.entries()].map(([status, count]) => `${count} ${status}`);
+  const broken = results.filter((r) => r.ledgerChain?.status === "broken").length;
+  if (broken > 0) parts.push(`${broken} custody ledger chain(s) BROKEN`);
   return `custody verify: ${results.length} recording(s)${parts.length > 0 ? `: ${parts.join(", ")}` : ""}`;
 }
 

@@ -393,6 +393,28 @@ const INTEGRITY_FINDING_DEF = {
   "additionalProperties": false
 } as const;
 
+const CUSTODY_LOG_HEAD_DEF = {
+  "type": "object",
+  "description": "The head of the recording's custody ledger when Custody decided this event: the SHA-256 of the ledger's last line and how many lines it held. Each ledger line carries the SHA-256 of the line before it, so a verifier holding this head detects any entry removed, reordered or edited before it (`custody verify`; docs/evidence-integrity.md). Absent from events of a deployment without a ledger.",
+  "required": [
+    "sha256",
+    "entries"
+  ],
+  "properties": {
+    "sha256": {
+      "type": "string",
+      "pattern": "^[0-9a-f]{64}$",
+      "description": "SHA-256 of the ledger's last line as stored (UTF-8, without its newline)."
+    },
+    "entries": {
+      "type": "integer",
+      "minimum": 1,
+      "description": "How many lines the ledger held."
+    }
+  },
+  "additionalProperties": false
+} as const;
+
 /** docs/events/evidence-ready.v1.schema.json, closed. */
 export const EVIDENCE_READY_DATA_SCHEMA = {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -456,6 +478,9 @@ export const EVIDENCE_READY_DATA_SCHEMA = {
     },
     "status": {
       "const": "ready"
+    },
+    "custodyLog": {
+      "$ref": "#/$defs/custodyLogHead"
     }
   },
   "$defs": {
@@ -464,7 +489,8 @@ export const EVIDENCE_READY_DATA_SCHEMA = {
     "capture": CAPTURE_DEF,
     "media": MEDIA_DEF,
     "rendition": RENDITION_DEF,
-    "integrityFinding": INTEGRITY_FINDING_DEF
+    "integrityFinding": INTEGRITY_FINDING_DEF,
+    "custodyLogHead": CUSTODY_LOG_HEAD_DEF
   },
   "additionalProperties": false
 } as const;
@@ -579,6 +605,9 @@ export const EVIDENCE_FAILED_DATA_SCHEMA = {
         }
       },
       "additionalProperties": false
+    },
+    "custodyLog": {
+      "$ref": "#/$defs/custodyLogHead"
     }
   },
   "$defs": {
@@ -587,7 +616,8 @@ export const EVIDENCE_FAILED_DATA_SCHEMA = {
     "capture": CAPTURE_DEF,
     "media": MEDIA_DEF,
     "rendition": RENDITION_DEF,
-    "integrityFinding": INTEGRITY_FINDING_DEF
+    "integrityFinding": INTEGRITY_FINDING_DEF,
+    "custodyLogHead": CUSTODY_LOG_HEAD_DEF
   },
   "additionalProperties": false
 } as const;
@@ -702,6 +732,9 @@ export const EVIDENCE_UPDATED_DATA_SCHEMA = {
         }
       },
       "additionalProperties": false
+    },
+    "custodyLog": {
+      "$ref": "#/$defs/custodyLogHead"
     }
   },
   "$defs": {
@@ -867,7 +900,8 @@ export const EVIDENCE_UPDATED_DATA_SCHEMA = {
         }
       },
       "additionalProperties": false
-    }
+    },
+    "custodyLogHead": CUSTODY_LOG_HEAD_DEF
   },
   "additionalProperties": false
 } as const;
@@ -974,6 +1008,9 @@ export const EVIDENCE_DISPOSED_DATA_SCHEMA = {
         }
       },
       "additionalProperties": false
+    },
+    "custodyLog": {
+      "$ref": "#/$defs/custodyLogHead"
     }
   },
   "$defs": {
@@ -1038,7 +1075,8 @@ export const EVIDENCE_DISPOSED_DATA_SCHEMA = {
         }
       },
       "additionalProperties": false
-    }
+    },
+    "custodyLogHead": CUSTODY_LOG_HEAD_DEF
   },
   "additionalProperties": false
 } as const;

@@ -11,7 +11,7 @@
 import { EVIDENCE_EVENT_TYPES, type EvidenceDisposedData } from "../contracts/evidence-events";
 import type { OutgoingMessage } from "../contracts/envelopes";
 import { CustodyError } from "../errors";
-import { eventCapture, eventOriginal, evidenceEventMessage, type BuildFinalEventOptions } from "./final-event";
+import { custodyLogOf, eventCapture, eventOriginal, evidenceEventMessage, type BuildFinalEventOptions } from "./final-event";
 import type { EvidenceRecord } from "./record";
 
 type DisposedRendition = EvidenceDisposedData["renditions"][number];
@@ -47,6 +47,7 @@ export function buildDisposedEvent(record: EvidenceRecord, options: BuildDispose
       deletedAt: disposal.deletedAt,
       derivedBlobsDeleted: disposal.deleted.derivedVersions,
     },
+    ...custodyLogOf(disposal.event),
   };
   const type = EVIDENCE_EVENT_TYPES["evidence-disposed"];
   return evidenceEventMessage({ evidenceId: record.evidenceId, messageId: disposal.event.messageId, type, time: disposal.deletedAt, status: data.status, capture, data, source: options.source });

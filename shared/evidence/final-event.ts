@@ -82,11 +82,18 @@ export function buildFinalEvent(record: EvidenceRecord, options: BuildFinalEvent
     // The id of a refused claim's message is the index's business, not the consumers'.
     integrityFindings: record.integrityFindings.map(({ claimMessageId: _claim, ...finding }) => ({ ...finding, message: withoutQueryStrings(finding.message) })),
     ...(finalEvent.type === "evidence-failed" ? { failure: describeFailure(record) } : {}),
+    ...custodyLogOf(finalEvent),
   } as FinalEventData;
 
   // The event's status, not the record's: a failed record being redriven is `received` again
   // for a while, and a re-publish of its evidence-failed must still say `failed`.
   return evidenceEventMessage({ evidenceId: record.evidenceId, messageId: finalEvent.messageId, type, time: decidedAt(record), status: data.status, capture, data, source: options.source });
+}
+
+/** The custody ledger's head the event was decided at (record-merge.ts advanceLedgerHead), as its data carries it. */
+export function custodyLogOf(event: { custodyLogHead?: { sha256: string; entries: number } } | undefined): { custodyLog?: { sha256: string; entries: number } } {
+  const head = event?.custodyLogHead;
+  return head === undefined ? {} : { custodyLog: { sha256: head.sha256, entries: head.entries } };
 }
 
 /** What every evidence event's message is made of (see buildFinalEvent). */

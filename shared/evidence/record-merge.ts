@@ -50,7 +50,8 @@ import type {
 import { CustodyError } from "../errors";
 import { canonicalJson } from "./canonical-json";
 import { describeFixity } from "./fixity";
-import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, StageRetry, StageState, StageStatus, SupersededRun, UpdateEvent } from "./record";
+import { laterHead, type LedgerHead } from "./ledger-chain";
+import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, PublishedEvent, StageRetry, StageState, StageStatus, SupersededRun, UpdateEvent } from "./record";
 import { isReprocessableStage } from "./reprocess";
 import { DEFAULT_RETRY_POLICY, describeBudget, retryBudgetSpent, retryDelayInMs, type RetryPolicy } from "./retry-policy";
 
@@ -370,6 +371,26 @@ export function markEventPublished(record: EvidenceRecord, messageId: string, no
   const next = clone(record);
   next.updateEvents = (next.updateEvents ?? []).map((update) => (update.messageId === messageId ? { ...update, publishedAt: nowIso } : update));
   return settle(record, next, nowIso);
+}
+
+/**
+ * The record after the custody ledger reached `head`: the later of its head and this one, and
+ * every event it owes that has no head yet stamped with it — the head it was decided at, which
+ * the event then carries on every publish. The record itself when nothing changes.
+ */
+export function advanceLedgerHead(record: EvidenceRecord, head: LedgerHead): EvidenceRecord {
+  const later = laterHead(record.custodyLogHead, head);
+  const owed = (event: PublishedEvent | undefined): boolean => event !== undefined && event.publishedAt === undefined && event.custodyLogHead === undefined;
+  const stampsFinal = owed(record.finalEvent);
+  const stampsUpdates = (record.updateEvents ?? []).some(owed);
+  const stampsDisposal = owed(record.disposal?.event);
+  if (later === record.custodyLogHead && !stampsFinal && !stampsUpdates && !stampsDisposal) return record;
+  const next = clone(record);
+  next.custodyLogHead = later;
+  if (stampsFinal && next.finalEvent !== undefined) next.finalEvent.custodyLogHead = later;
+  if (stampsUpdates) next.updateEvents = (next.updateEvents ?? []).map((update) => (owed(update) ? { ...update, custodyLogHead: later } : update));
+  if (stampsDisposal && next.disposal?.event !== undefined) next.disposal = { ...next.disposal, event: { ...next.disposal.event, custodyLogHead: later } };
+  return next;
 }
 
 /** The evidence-updated events decided and not yet confirmed published, in the order decided. */

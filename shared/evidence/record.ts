@@ -4,6 +4,7 @@
  * claimed, what every stage did (attempts, last error, results), integrity findings, and an
  * append-only custody log.
  */
+import type { LedgerHead } from "./ledger-chain";
 import type { DisposalState, RetentionState } from "./retention-state";
 import type {
   CaptureMetadata,
@@ -150,6 +151,8 @@ export interface CustodyLogEntry {
 
 export interface PublishedEvent {
   messageId: string;
+  /** The custody ledger's head when the event was decided (shared/evidence/ledger-chain.ts): the event carries it, the same on every re-publish. */
+  custodyLogHead?: LedgerHead;
   /** Set once the publish was confirmed; a record that says ready without it re-publishes (same id). */
   publishedAt?: string;
 }
@@ -265,6 +268,12 @@ export interface EvidenceRecord {
   retention?: RetentionState;
   /** The tombstone once the recording is disposed of (shared/evidence/retention.ts); absent until then. */
   disposal?: DisposalState;
+  /**
+   * The custody ledger's head (its last line's SHA-256 and the number of lines) as of the
+   * record's last change: proof, checkable against the ledger's bytes, of the history this
+   * record is a projection of (`custody verify` checks it is a point of the ledger's chain).
+   */
+  custodyLogHead?: LedgerHead;
   createdAt: string;
   updatedAt: string;
 }

@@ -2,6 +2,7 @@
  * A recording's retention as its index record holds it (see shared/evidence/retention.ts for
  * how commands change it and retention/schedule.json for the categories).
  */
+import type { LedgerHead } from "./ledger-chain";
 
 export interface RetentionHold {
   caseReference: string;
@@ -64,5 +65,5 @@ export interface DisposalState {
   deletedAt?: string;
   deleted?: { original: "deleted" | "absent"; derivedVersions: number };
   /** The evidence-disposed event owed once `disposed` (its id), and when Service Bus accepted it. */
-  event?: { messageId: string; publishedAt?: string };
+  event?: { messageId: string; publishedAt?: string; custodyLogHead?: LedgerHead };
 }

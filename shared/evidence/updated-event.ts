@@ -12,7 +12,7 @@
 import { EVIDENCE_EVENT_TYPES, type EvidenceUpdatedData } from "../contracts/evidence-events";
 import { CustodyError } from "../errors";
 import type { OutgoingMessage } from "../contracts/envelopes";
-import { eventCapture, eventOriginal, eventRendition, evidenceEventMessage, renditionUrl, storageBaseUrl, type BuildFinalEventOptions } from "./final-event";
+import { custodyLogOf, eventCapture, eventOriginal, eventRendition, evidenceEventMessage, renditionUrl, storageBaseUrl, type BuildFinalEventOptions } from "./final-event";
 import type { EvidenceRecord, UpdateEvent } from "./record";
 
 export function buildUpdatedEvent(record: EvidenceRecord, update: UpdateEvent, options: BuildFinalEventOptions = {}): OutgoingMessage {
@@ -37,6 +37,7 @@ export function buildUpdatedEvent(record: EvidenceRecord, update: UpdateEvent, o
       return { kind, stage: update.stage, name, container, path, size, sha256: digest, ...(url === undefined ? {} : { url }) };
     }),
     reprocess: { ...update.reprocess },
+    ...custodyLogOf(update),
   };
   if (update.tools !== undefined) data.tools = { ffmpeg: update.tools.ffmpeg, ffprobe: update.tools.ffprobe };
 

@@ -9,6 +9,7 @@
 import type { PipelineStage } from "../contracts/messages";
 import type { EvidenceRecord } from "../evidence/record";
 import {
+  advanceLedgerHead,
   appendLogEntry,
   applyEvidenceReceived,
   applyFinalDecision,
@@ -22,7 +23,7 @@ import {
 import { applyRetentionCommand, completeDisposal } from "../evidence/retention";
 import type { RetryPolicy } from "../evidence/retry-policy";
 import { applySegmentPlan, applySegmentResult } from "../evidence/segment-run";
-import type { AppliedMessageEntry, LedgerEntry } from "../ports/custody-ledger";
+import type { AppliedMessageEntry, RecordedLedgerEntry } from "../ports/custody-ledger";
 
 export interface RebuildOptions {
   /** Required stages for a ledger whose entries do not say (entries written by this version do). */
@@ -31,39 +32,41 @@ export interface RebuildOptions {
 }
 
 /** The record the ledger's entries make, or undefined when it has no applied message. */
-export function rebuildRecord(evidenceId: string, entries: readonly LedgerEntry[], options: RebuildOptions): EvidenceRecord | undefined {
-  const applied = entries.filter((entry): entry is AppliedMessageEntry => entry.kind === "applied" && entry.evidenceId === evidenceId);
+export function rebuildRecord(evidenceId: string, entries: readonly RecordedLedgerEntry[], options: RebuildOptions): EvidenceRecord | undefined {
+  const applied = entries.filter((entry): entry is AppliedMessageEntry & RecordedLedgerEntry => entry.kind === "applied" && entry.evidenceId === evidenceId);
   if (applied.length === 0) return undefined;
   const first = applied[0];
   let record = newRecord(evidenceId, first.requiredStages ?? options.requiredStages, first.recordedAt);
   const seen = new Set<string>();
-  for (const entry of entries) {
-    if (entry.evidenceId !== evidenceId) continue;
-    const key = `${entry.kind}:${entry.messageId}`;
-    if (seen.has(key)) continue; // appended again by a redelivery or a racing instance
-    seen.add(key);
-    const merge: MergeContext = { nowIso: entry.recordedAt, actor: entry.recordedBy, retryPolicy: options.retryPolicy };
-    if (entry.kind === "published") {
-      record = markEventPublished(record, entry.messageId, entry.recordedAt);
-      continue;
-    }
-    if (entry.kind === "disposed") {
-      record = completeDisposal(record, entry.deleted, entry.recordedAt);
-      continue;
-    }
-    const message = entry.message;
-    if (message.kind === "fixity-result") {
-      record = applyFixityResult(record, message, merge);
-      continue;
-    }
-    if (message.kind === "retention-command") {
-      record = applyRetentionCommand(record, message, merge, appendLogEntry);
-      continue;
-    }
-    if (message.kind === "segment-plan") record = applySegmentPlan(record, message, merge);
-    else if (message.kind === "segment-result") record = applySegmentResult(record, message, merge);
-    else record = message.kind === "evidence-received" ? applyEvidenceReceived(record, message, merge) : applyStageResult(record, message, merge);
-    record = applyFinalDecision(record, decideFinalState(record), merge);
+  for (const [position, entry] of entries.entries()) {
+    record = applyEntry(record, entry, evidenceId, seen, options);
+    // The head after this line, as the index had it when it applied the entry (and stamped on what it decided).
+    record = advanceLedgerHead(record, { sha256: entry.lineSha256, entries: position + 1 });
   }
   return record;
+}
+
+function applyEntry(record: EvidenceRecord, entry: RecordedLedgerEntry, evidenceId: string, seen: Set<string>, options: RebuildOptions): EvidenceRecord {
+  if (entry.evidenceId !== evidenceId) return record;
+  const key = `${entry.kind}:${entry.messageId}`;
+  if (seen.has(key)) return record; // appended again by a redelivery or a racing instance
+  seen.add(key);
+  const merge: MergeContext = { nowIso: entry.recordedAt, actor: entry.recordedBy, retryPolicy: options.retryPolicy };
+  if (entry.kind === "published") {
+    return markEventPublished(record, entry.messageId, entry.recordedAt);
+  }
+  if (entry.kind === "disposed") {
+    return completeDisposal(record, entry.deleted, entry.recordedAt);
+  }
+  const message = entry.message;
+  if (message.kind === "fixity-result") {
+    return applyFixityResult(record, message, merge);
+  }
+  if (message.kind === "retention-command") {
+    return applyRetentionCommand(record, message, merge, appendLogEntry);
+  }
+  if (message.kind === "segment-plan") record = applySegmentPlan(record, message, merge);
+  else if (message.kind === "segment-result") record = applySegmentResult(record, message, merge);
+  else record = message.kind === "evidence-received" ? applyEvidenceReceived(record, message, merge) : applyStageResult(record, message, merge);
+  return applyFinalDecision(record, decideFinalState(record), merge);
 }

@@ -8,6 +8,7 @@
  * append blobs under version-level immutability with protected append writes: entries can be
  * added, never changed or removed. Implemented by adapters/blob-custody-ledger.ts.
  */
+import type { LedgerHead } from "../evidence/ledger-chain";
 import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, RetentionCommandMessage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
 
 /** The container the ledger lives in (Bicep makes it immutable, with protected append writes). */
@@ -21,6 +22,12 @@ interface LedgerEntryBase {
   recordedAt: string;
   /** The identity that wrote it (the index function), e.g. `custody/index-results@host`. */
   recordedBy: string;
+  /**
+   * Set by the ledger when it appends the entry (shared/evidence/ledger-chain.ts): its position
+   * (0-based) and the SHA-256 of the line before it. Absent on entries written before the chain.
+   */
+  seq?: number;
+  prev?: string;
 }
 
 /** A message the index accepted (after its claim checks) and applied to the record. */
@@ -60,13 +67,21 @@ export interface DisposalCompletedEntry extends LedgerEntryBase {
 
 export type LedgerEntry = AppliedMessageEntry | PublishedEventEntry | DisposalCompletedEntry;
 
+/** An entry as read back: with the SHA-256 of its line as stored (the chain's link to it). */
+export type RecordedLedgerEntry = LedgerEntry & { lineSha256: string };
+
+export type { LedgerHead };
+
 export interface CustodyLedger {
   /**
-   * Appends entries to the recording's ledger, in order; resolves once they are durable. An
-   * entry already there (same kind and message id) may be appended again by a redelivery or a
-   * racing instance: readers take the first of each.
+   * Appends entries to the recording's ledger, in order, each chained to the line before it
+   * (`seq`, `prev` — set here, whatever the caller passed); resolves once they are durable, with
+   * the ledger's head just after them. An entry already there (same kind and message id) may be
+   * appended again by a redelivery or a racing instance: readers take the first of each.
    */
-  append(evidenceId: string, entries: LedgerEntry[]): Promise<void>;
-  /** The recording's entries in the order they were appended; [] when it has none. */
-  read(evidenceId: string): Promise<LedgerEntry[]>;
+  append(evidenceId: string, entries: LedgerEntry[]): Promise<LedgerHead>;
+  /** The recording's entries in the order they were appended, each with its line's digest; [] when it has none. */
+  read(evidenceId: string): Promise<RecordedLedgerEntry[]>;
+  /** The ledger's lines exactly as stored (without newlines), for verifying the chain; [] when it has none. */
+  lines(evidenceId: string): Promise<string[]>;
 }

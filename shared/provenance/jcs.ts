@@ -41,11 +41,17 @@ function serialize(value: unknown, at: string): string {
       return quote(value, at);
     case "object":
       if (Array.isArray(value)) return `[${value.map((item: unknown, i) => (item === undefined ? missing(`${at}[${i}]`) : serialize(item, `${at}[${i}]`))).join(",")}]`;
-      if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) throw refuse(at, "only plain objects, arrays, strings, numbers, booleans and null are JSON");
+      if (!isPlainObject(value)) throw refuse(at, "only plain objects, arrays, strings, numbers, booleans and null are JSON");
       return serializeObject(value as Record<string, unknown>, at);
     default:
       throw refuse(at, `a ${typeof value} has no JSON form`);
   }
+}
+
+/** An object literal (or a null-prototype object) of any realm — a message cloned across realms included; not a class instance (Date, Buffer, Map…). */
+function isPlainObject(value: object): boolean {
+  const prototype = Object.getPrototypeOf(value) as object | null;
+  return prototype === null || Object.getPrototypeOf(prototype) === null;
 }
 
 function serializeObject(object: Record<string, unknown>, at: string): string {

@@ -40,6 +40,7 @@ import { buildFinalEvent } from "../evidence/final-event";
 import { buildUpdatedEvent } from "../evidence/updated-event";
 import type { EvidenceRecord } from "../evidence/record";
 import {
+  advanceLedgerHead,
   appendLogEntry,
   applyEvidenceReceived,
   applyFinalDecision,
@@ -58,7 +59,7 @@ import { rebuildRecord } from "../ledger/rebuild";
 import { buildStageRetryMessage } from "../evidence/stage-retry";
 import { applySegmentPlan, applySegmentResult, isSegmentRetryBudgetSpent, joinOrder, runsOwingJoin, runsOwingOrders, segmentOrders, segmentRetryOrder } from "../evidence/segment-run";
 import type { Logger } from "../logging";
-import type { AppliedMessageEntry, CustodyLedger, PublishedEventEntry } from "../ports/custody-ledger";
+import type { AppliedMessageEntry, CustodyLedger, LedgerHead, PublishedEventEntry } from "../ports/custody-ledger";
 import type { EvidenceIndex, StoredRecord } from "../ports/evidence-index";
 import type { OutgoingMessage, Publisher } from "../ports/publisher";
 import type { RetentionStore, VersionProtection } from "../ports/retention-store";
@@ -364,7 +365,7 @@ async function dispose(record: EvidenceRecord, store: RetentionStore, deps: Rete
   const deleted = { original: originalResult, derivedVersions };
   // In the ledger before the record says so: the proof of what was deleted, and when, outlives the index.
   const deletedAt = (deps.now ?? (() => new Date()))().toISOString();
-  await deps.ledger?.append(record.evidenceId, [
+  const head = await deps.ledger?.append(record.evidenceId, [
     { v: 1, kind: "disposed", evidenceId: record.evidenceId, recordedAt: deletedAt, recordedBy: context.actor, messageId: evidenceDisposedMessageId(record.evidenceId), commandId, deleted },
   ]);
   const update = await updateRecord(
@@ -373,7 +374,7 @@ async function dispose(record: EvidenceRecord, store: RetentionStore, deps: Rete
     context,
     log,
     (current, merge) => (current === undefined ? undefined : completeDisposal(current, deleted, merge.nowIso)),
-    deps.ledger === undefined ? {} : { at: deletedAt },
+    head === undefined ? {} : { at: deletedAt, head },
   );
   const disposed = update.stored?.record ?? record;
   log.warn("recording disposed of", {
@@ -571,14 +572,14 @@ async function dispatch(
   });
   // In the ledger before the record says so: a record rebuilt from the ledger never sends it again.
   const publishedAt = (deps.now ?? (() => new Date()))().toISOString();
-  await deps.ledger?.append(evidenceId, [{ v: 1, kind: "published", evidenceId, recordedAt: publishedAt, recordedBy: context.actor, messageId: markerId, eventType }]);
+  const head = await deps.ledger?.append(evidenceId, [{ v: 1, kind: "published", evidenceId, recordedAt: publishedAt, recordedBy: context.actor, messageId: markerId, eventType }]);
   const confirmed = await updateRecord(
     evidenceId,
     deps,
     context,
     log,
     (current, merge) => (current === undefined ? undefined : markEventPublished(current, markerId, merge.nowIso)),
-    deps.ledger === undefined ? {} : { at: publishedAt },
+    head === undefined ? {} : { at: publishedAt, head },
   );
   return confirmed.stored ?? stored;
 }
@@ -605,11 +606,11 @@ async function ledgerFirst(
   // The record just read serves the update's first round: one read per message, not two.
   if (current === undefined && options.onlyForKnownRecords) return { read: { stored } };
   if (current?.custodyLog.some((entry) => entry.key === messageId)) return { read: { stored } };
-  await deps.ledger.append(evidenceId, [
+  const head = await deps.ledger.append(evidenceId, [
     { v: 1, kind: "applied", evidenceId, recordedAt: now.toISOString(), recordedBy: context.actor, messageId, message, requiredStages: current?.requiredStages ?? deps.requiredStages },
   ]);
-  // The index applies it at the ledger's time, so a rebuild from the ledger gives the same record.
-  return { at: now.toISOString(), read: { stored } };
+  // The index applies it at the ledger's time and head, so a rebuild from the ledger gives the same record.
+  return { at: now.toISOString(), head, read: { stored } };
 }
 
 /**
@@ -636,6 +637,8 @@ async function healFromLedger(
 /** What ledgerFirst leaves for the update: the time to apply the message at, and the record it read. */
 interface LedgerFirst {
   at?: string;
+  /** The ledger's head after the entry was appended: the record follows it (record-merge.ts advanceLedgerHead). */
+  head?: LedgerHead;
   read?: { stored: StoredRecord | undefined };
 }
 
@@ -654,13 +657,16 @@ async function updateRecord(
   /** The time to apply it at (the ledger's; default the clock at each round) and the record already read for round 1. */
   first: LedgerFirst = {},
 ): Promise<{ stored?: StoredRecord; changed: boolean }> {
-  const { at } = first;
+  const { at, head } = first;
   const maxAttempts = deps.maxWriteAttempts ?? DEFAULT_MAX_WRITE_ATTEMPTS;
   const now = deps.now ?? (() => new Date());
   for (let round = 1; ; round++) {
     throwIfAborted(context.abortSignal);
     const current = round === 1 && first.read !== undefined ? first.read.stored : await deps.index.read(evidenceId);
-    const next = mutate(current?.record, { nowIso: at ?? now().toISOString(), actor: context.actor, retryPolicy: deps.retryPolicy });
+    const base = current?.record === undefined || head === undefined ? current?.record : advanceLedgerHead(current.record, head);
+    const mutated = mutate(base, { nowIso: at ?? now().toISOString(), actor: context.actor, retryPolicy: deps.retryPolicy });
+    // Also stamps what the mutation decided (an event it owes) with the head it was decided at.
+    const next = mutated === undefined || head === undefined ? mutated : advanceLedgerHead(mutated, head);
     if (next === undefined || next === current?.record) return { stored: current, changed: false };
     const written = current === undefined ? await deps.index.create(next) : await deps.index.replace(next, current.etag);
     if (written !== "conflict" && written !== "exists") return { stored: written, changed: true };

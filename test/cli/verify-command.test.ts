@@ -17,6 +17,8 @@ import { ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { createLogger, silentLogger } from "../../shared/logging";
+import { rebuildRecord } from "../../shared/ledger/rebuild";
+import { LEDGER_CONTAINER } from "../../shared/ports/custody-ledger";
 import { waitForRecord as waitForIndexRecord } from "../support/polling";
 import { runCli } from "./run-cli";
 
@@ -207,4 +209,32 @@ test("an index record whose fingerprint was altered: verified against the custod
   expect(run.results[0]).not.toHaveProperty("recorded");
   const text = await verify(ids.untouched);
   expect(text.stdout).toContain(`the index's fingerprint ${"b".repeat(64)}`);
+}, 60_000);
+
+test("the custody ledger's hash chain: intact, the index's head on it (exit 0); one ledger line edited → CHAIN BROKEN naming the line after it (exit 1)", async () => {
+  const index = stack.services!.index;
+  // Put back what the test above altered: the index record as the ledger has it.
+  const stored = (await index.read(ids.untouched))!;
+  const fromLedger = rebuildRecord(ids.untouched, await stack.services!.ledger.read(ids.untouched), { requiredStages: stored.record.requiredStages })!;
+  expect(await index.replace({ ...stored.record, hash: fromLedger.hash }, stored.etag)).not.toBe("conflict");
+  const clean = await runCli(["verify", ids.untouched, "--json", "--data-dir", dataDir]);
+  expect(clean.code).toBe(0);
+  const [result] = JSON.parse(clean.stdout) as Array<{ ledgerChain: { status: string; head: { entries: number }; indexHead: { entries: number }; problems: unknown[] } }>;
+  expect(result.ledgerChain).toMatchObject({ status: "intact", problems: [] });
+  expect(result.ledgerChain.indexHead.entries).toBeLessThanOrEqual(result.ledgerChain.head.entries);
+
+  // Someone with write access to the ledger edits one entry (Azurite has no immutability; Azure's would refuse the rewrite).
+  const blob = blobService.getContainerClient(LEDGER_CONTAINER).getAppendBlobClient(`${ids.untouched}.jsonl`);
+  const lines = (await blob.downloadToBuffer()).toString("utf8").trimEnd().split("\n");
+  lines[1] = lines[1].replace(/"recordedAt":"[^"]+"/, '"recordedAt":"2020-01-01T00:00:00.000Z"');
+  await blob.delete();
+  await blob.create();
+  const text = Buffer.from(lines.map((line) => `${line}\n`).join(""), "utf8");
+  await blob.appendBlock(text, text.length);
+  const broken = await runCli(["verify", ids.untouched, "--data-dir", dataDir]);
+  expect(broken.code).toBe(1);
+  expect(broken.stdout).toMatch(/^INTACT +ev-/m);
+  expect(broken.stdout).toContain("CUSTODY LEDGER CHAIN BROKEN");
+  expect(broken.stdout).toContain("line 3 says the line before it has SHA-256");
+  expect(broken.stderr).toContain("1 custody ledger chain(s) BROKEN");
 }, 60_000);

@@ -25,6 +25,7 @@ import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { describeFixity } from "../../shared/evidence/fixity";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { rebuildRecord } from "../../shared/ledger/rebuild";
+import { lineDigest, verifyLedgerChain, type LedgerHead } from "../../shared/evidence/ledger-chain";
 import { waitFor } from "../support/polling";
 import { silentLogger } from "../../shared/logging";
 import { LEDGER_CONTAINER } from "../../shared/ports/custody-ledger";
@@ -179,6 +180,39 @@ test("every applied message and published event is in the ledger, once, as canon
     expect(keys).toEqual([...keys].sort());
   }
   expect(rebuildRecord(evidenceId, entries, { requiredStages: ALL }) && facts(rebuildRecord(evidenceId, entries, { requiredStages: ALL })!)).toEqual(facts((await index.read(evidenceId))!.record));
+
+  // A hash chain: the record's head is the ledger's, and the ready event carries the head it was decided at.
+  const lines = await ledger.lines(evidenceId);
+  const live = (await index.read(evidenceId))!.record;
+  expect(verifyLedgerChain(lines, live.custodyLogHead)).toEqual({ head: { sha256: lineDigest(lines[4]), entries: 5 }, unchained: 0, problems: [] });
+  expect(live.custodyLogHead).toEqual({ sha256: lineDigest(lines[4]), entries: 5 });
+  const ready = publisher.sent.find((s) => s.message.messageId === evidenceReadyMessageId(evidenceId))!;
+  expect((ready.message.body as { custodyLog: LedgerHead }).custodyLog).toEqual({ sha256: lineDigest(lines[3]), entries: 4 });
+  expect(live.finalEvent!.custodyLogHead).toEqual({ sha256: lineDigest(lines[3]), entries: 4 });
+  // A rebuilt record is the same, heads included.
+  const rebuilt = rebuildRecord(evidenceId, entries, { requiredStages: ALL })!;
+  expect([rebuilt.custodyLogHead, rebuilt.finalEvent?.custodyLogHead]).toEqual([live.custodyLogHead, live.finalEvent!.custodyLogHead]);
+}, 60_000);
+
+test("the chain holds when index instances race: each append chains from the end it finds (Append Position), never two from one line", async () => {
+  const { evidenceId } = await upload("A123/cam7/race.mp4");
+  // Four instances, each with its own view of the ledger's end, appending at once.
+  const instances = Array.from({ length: 4 }, () => new BlobCustodyLedger(blobService));
+  const appended = await Promise.all(
+    instances.flatMap((instance, i) =>
+      Array.from({ length: 5 }, (_, j) =>
+        instance.append(evidenceId, [
+          { v: 1, kind: "published", evidenceId, recordedAt: new Date().toISOString(), recordedBy: `custody/index@host-${i}`, messageId: `m-${i}-${j}`, eventType: "evidence-ready" },
+        ]),
+      ),
+    ),
+  );
+  const lines = await ledger.lines(evidenceId);
+  expect(lines).toHaveLength(20);
+  expect(verifyLedgerChain(lines).problems).toEqual([]);
+  // Each append's head is a point of the chain; together they are every line.
+  expect(appended.map((head) => head.entries).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  for (const head of appended) expect(verifyLedgerChain(lines, head).problems).toEqual([]);
 }, 60_000);
 
 test("index lost: reconcile rebuilds the record from the ledger — fingerprint, findings, superseded runs and log intact — and announces nothing again", async () => {

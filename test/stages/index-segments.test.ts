@@ -23,7 +23,8 @@ import type { EvidenceRecord } from "../../shared/evidence/record";
 import { planIdOf } from "../../shared/evidence/segment-run";
 import { rebuildRecord } from "../../shared/ledger/rebuild";
 import { silentLogger } from "../../shared/logging";
-import type { CustodyLedger, LedgerEntry } from "../../shared/ports/custody-ledger";
+import type { CustodyLedger, LedgerEntry, LedgerHead, RecordedLedgerEntry } from "../../shared/ports/custody-ledger";
+import { chainLines, lineDigest } from "../../shared/evidence/ledger-chain";
 import { indexEvidenceReceived, indexSegmentPlan, indexSegmentResult, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
 import type { StageContext } from "../../shared/stages/stage-context";
 import { childTraceparent } from "../../shared/tracing";
@@ -34,15 +35,20 @@ const SHA = "a".repeat(64);
 const SEGMENTS_QUEUE = "transcode-segments";
 const JOIN_QUEUE = "transcode-join";
 
-/** The ledger's contract, in memory: what the index appended, in order (the blob adapter has its own tests). */
+/** The ledger's contract, in memory: what the index appended, in order, chained (the blob adapter has its own tests). */
 class MemoryLedger implements CustodyLedger {
-  readonly entries = new Map<string, LedgerEntry[]>();
-  append(evidenceId: string, entries: LedgerEntry[]): Promise<void> {
-    this.entries.set(evidenceId, [...(this.entries.get(evidenceId) ?? []), ...structuredClone(entries)]);
-    return Promise.resolve();
+  readonly chained = new Map<string, { lines: string[]; head?: LedgerHead }>();
+  append(evidenceId: string, entries: LedgerEntry[]): Promise<LedgerHead> {
+    const current = this.chained.get(evidenceId) ?? { lines: [] };
+    const appended = chainLines(current.head, entries);
+    this.chained.set(evidenceId, { lines: [...current.lines, ...appended.lines], head: appended.head });
+    return Promise.resolve(appended.head);
   }
-  read(evidenceId: string): Promise<LedgerEntry[]> {
-    return Promise.resolve(structuredClone(this.entries.get(evidenceId) ?? []));
+  async read(evidenceId: string): Promise<RecordedLedgerEntry[]> {
+    return (await this.lines(evidenceId)).map((line) => ({ ...(JSON.parse(line) as LedgerEntry), lineSha256: lineDigest(line) }));
+  }
+  lines(evidenceId: string): Promise<string[]> {
+    return Promise.resolve([...(this.chained.get(evidenceId)?.lines ?? [])]);
   }
 }
 
