@@ -58,8 +58,8 @@ export interface RenditionAction {
   /** One sentence, e.g. "frame at 12.5 s scaled to 320×180". */
   description: string;
   tool: { name: string; version: string };
-  /** The tool's arguments (no secrets: the read URL is redacted by the stage). */
-  arguments: string[];
+  /** The argument vector of each tool run that made it (no secrets: the stage redacts the read URL). */
+  runs: string[][];
   /** Further values worth keeping (time of the frame, size). */
   parameters?: Record<string, string | number>;
 }
@@ -160,7 +160,7 @@ async function signJpeg(lib: ContentCredentialsLibrary, signer: C2paSigner, jpeg
     {
       action: m.ActionType.C2paEdited,
       softwareAgent: { name: action.tool.name, version: action.tool.version },
-      parameters: { description: action.description, "org.custody.rendition": action.kind, "org.custody.arguments": action.arguments, ...action.parameters },
+      parameters: { description: action.description, "org.custody.rendition": action.kind, "org.custody.runs": action.runs, ...action.parameters },
     },
   ];
   manifest.addAssertion(actions);

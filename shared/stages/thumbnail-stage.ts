@@ -14,6 +14,10 @@
  * a seek past its last frame gives nothing, and every later one neither, so the runs after it
  * are not started) are published as they are, with a WebVTT track over the ones that exist.
  *
+ * Every JPEG carries Content Credentials (C2PA) before it is uploaded: the original (by its
+ * SHA-256, read once while ffmpeg works) as ingredient, ffmpeg and its runs as the action,
+ * signed by the evidence signing key (thumbnail-credentials.ts). The WebVTT track is not an image.
+ *
  * A recording without video (voice memo, `.m4a`) is `skipped` with "no video stream" — which
  * counts as done for readiness. No stream at all is UnsupportedMedia.
  */
@@ -26,9 +30,11 @@ import { DEFAULT_THUMBNAIL_COUNT, excerptRun, planThumbnails, spriteRun, webVtt,
 import { mediaRunLimits, type MediaRunLimits } from "../media/run-limits";
 import { cappedSize, describeStreams, displaySize } from "../media/transcode-plan";
 import { missingOrEmpty, verificationFailure } from "../media/verify-output";
+import type { ContentCredentials } from "../media/content-credentials";
 import { MediaSession, type MediaStageDeps } from "./media-session";
 import type { StageWork } from "./report-stage";
 import type { StageContext } from "./stage-context";
+import { digestOriginal, signImages, type CredentialedImage } from "./thumbnail-credentials";
 import { writeThumbnailExcerpt } from "./thumbnail-excerpt-file";
 
 export const NO_VIDEO_SKIP_REASON = "no video stream";
@@ -40,7 +46,12 @@ export interface ThumbnailOptions {
   stallTimeoutInMs?: number;
 }
 
-export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: MediaStageDeps, context: StageContext, options: ThumbnailOptions = {}): Promise<StageWork> {
+export interface ThumbnailStageDeps extends MediaStageDeps {
+  /** Signs each JPEG (Content Credentials) with the evidence signing key under its certificate chain. */
+  contentCredentials: ContentCredentials;
+}
+
+export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: ThumbnailStageDeps, context: StageContext, options: ThumbnailOptions = {}): Promise<StageWork> {
   const session = new MediaSession(input, "thumbnail", deps, context);
   try {
     const probe = await session.open();
@@ -50,6 +61,7 @@ export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: Me
       session.log.info("no video stream: thumbnails skipped");
       return { outcome: "skipped", skipReason: NO_VIDEO_SKIP_REASON, media: probe, renditions: [], provenance: session.provenance() };
     }
+    const digest = digestOriginal(session);
     const dir = await session.tempDir();
     const plan = planThumbnails(probe, video, { count: options.count ?? DEFAULT_THUMBNAIL_COUNT, outputDir: dir });
     const file = (name: string): string => path.join(dir, name);
@@ -72,6 +84,37 @@ export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: Me
     const display = displaySize(video);
     const posterSize = display === undefined ? undefined : cappedSize(display.width, display.height, 1280);
     const sheetSize = { width: plan.sprite.columns * plan.sprite.cell.width, height: plan.sprite.rows * plan.sprite.cell.height };
+    const size = (s: { width?: number; height?: number } | undefined) => (s?.width === undefined || s.height === undefined ? "" : `, ${s.width}×${s.height}`);
+    const credentialed: CredentialedImage[] = [
+      {
+        kind: "poster",
+        file: file(plan.files.poster),
+        name: plan.files.poster,
+        description: `poster: the frame at ${plan.posterTime} s${size(posterSize)}`,
+        purposes: ["thumbnails"],
+        parameters: { timeInSeconds: plan.posterTime },
+      },
+      ...plan.files.thumbnails.slice(0, produced).map(
+        (name, k): CredentialedImage => ({
+          kind: "thumbnail",
+          file: file(name),
+          name,
+          description: `thumbnail: the frame at ${plan.times[k]} s${size(plan.thumbnail)}`,
+          purposes: ["thumbnails"],
+          parameters: { timeInSeconds: plan.times[k] },
+        }),
+      ),
+      ...images.sheets.map(
+        ({ name }): CredentialedImage => ({
+          kind: "sprite",
+          file: file(name),
+          name,
+          description: `sprite sheet: ${plan.sprite.columns}×${plan.sprite.rows} thumbnails of ${plan.sprite.cell.width}×${plan.sprite.cell.height}`,
+          purposes: ["thumbnails", "sprite"],
+        }),
+      ),
+    ];
+    await signImages(session, deps.contentCredentials, digest, credentialed);
     const uploads: Array<Promise<Rendition>> = [
       session.upload("poster", file(plan.files.poster), plan.files.poster, "image/jpeg", { timeInSeconds: plan.posterTime, ...posterSize }),
       ...plan.files.thumbnails.slice(0, produced).map((name, k) => session.upload("thumbnail", file(name), name, "image/jpeg", { timeInSeconds: plan.times[k], ...plan.thumbnail })),

@@ -11,12 +11,16 @@ import type { StageWork } from "../../shared/stages/report-stage";
 import { thumbnailOriginal } from "../../shared/stages/thumbnail-stage";
 import { FIXTURES, sha256, stageContext, startMediaHarness, type MediaHarness } from "./media-harness";
 import { withClaimedMatroskaDuration } from "../support/crafted-media";
+import { verifyContentCredentials } from "../../shared/media/content-credentials";
+import { testContentCredentials, type TestContentCredentials } from "../support/test-signer";
 
 let h: MediaHarness;
+let credentials: TestContentCredentials;
 const context = stageContext("custody/thumbnail@test");
 
 beforeAll(async () => {
   h = await startMediaHarness("thumbnail-stage");
+  credentials = await testContentCredentials();
 }, 60_000);
 
 afterAll(async () => {
@@ -25,7 +29,7 @@ afterAll(async () => {
 
 async function runThumbnails(file: string): Promise<{ work: StageWork; evidenceId: string }> {
   const input = await h.upload(file);
-  return { work: await thumbnailOriginal(input, { blobs: h.store, media: h.media }, context), evidenceId: input.evidenceId };
+  return { work: await thumbnailOriginal(input, { blobs: h.store, media: h.media, contentCredentials: credentials.contentCredentials }, context), evidenceId: input.evidenceId };
 }
 
 /** Downloads every rendition, checks size and SHA-256, returns the bytes by name. */
@@ -66,8 +70,15 @@ test("a rotated phone clip → upright poster, thumbnails and sprite, with a Web
   const thumbnails = work.renditions!.filter((r) => r.kind === "thumbnail");
   expect(thumbnails.map((t) => t.timeInSeconds)).toEqual([...thumbnails.map((t) => t.timeInSeconds!)].sort((a, b) => a - b));
   expect(work.renditions!.find((r) => r.kind === "poster")!.timeInSeconds).toBeCloseTo(0.01, 2);
+  // Every image carries Content Credentials naming this original, valid under the test CA.
+  const originalSha256 = sha256(readFileSync(path.join(FIXTURES, "exo_phone_hevc_mett_track_rot90.mp4")));
+  for (const name of names.filter((n) => n.endsWith(".jpg"))) {
+    const verification = await verifyContentCredentials(files[name], { trustAnchorPems: [credentials.ca.certificatePem], expectedOriginalSha256: originalSha256 });
+    expect({ name, valid: verification.valid, failures: verification.failures }).toEqual({ name, valid: true, failures: [] });
+  }
+  expect(work.provenance!.runs.at(-1)!.arguments.slice(0, 2)).toEqual([`original sha256 ${originalSha256}`, `key ${credentials.signer.keyId}`]);
   // An MP4: one run over an excerpt of it (the HEVC groups of pictures, with the rotation copied).
-  expect(work.provenance!.runs.map((r) => r.purpose)).toEqual(["probe", "excerpt", "thumbnails"]);
+  expect(work.provenance!.runs.map((r) => r.purpose)).toEqual(["probe", "excerpt", "thumbnails", "content-credentials"]);
 }, 30_000);
 
 test("N thumbnails spread over a 10 s clip; the sprite is a 5×2 grid of 160 px cells", async () => {
@@ -125,7 +136,7 @@ test("a 10-minute MP4: 120 thumbnails on six sprite sheets from one run over an 
   // What ran: the sample table read once (the excerpt), then one ffmpeg run whose only input is
   // the local excerpt — never the original, never a seek.
   const runs = work.provenance!.runs;
-  expect(runs.map((r) => r.purpose)).toEqual(["probe", "excerpt", "thumbnails"]);
+  expect(runs.map((r) => r.purpose)).toEqual(["probe", "excerpt", "thumbnails", "content-credentials"]);
   const [excerpt, run] = runs.slice(1);
   const inputs = run.arguments.flatMap((a, i) => (a === "-i" ? [run.arguments[i + 1]] : []));
   expect(inputs).toHaveLength(1);
@@ -163,7 +174,7 @@ test("a 10-minute MKV: the same set by input-side seeks (one open per image) and
   // `-i`), one per image; the sprite run reads only the local cells files.
   const runs = work.provenance!.runs;
   const imageRuns = runs.filter((r) => r.purpose === "thumbnails");
-  expect(runs.map((r) => r.purpose)).toEqual(["probe", ...imageRuns.map(() => "thumbnails"), "sprite"]);
+  expect(runs.map((r) => r.purpose)).toEqual(["probe", ...imageRuns.map(() => "thumbnails"), "sprite", "content-credentials"]);
   const seeks: number[] = [];
   for (const run of imageRuns) {
     const inputs = run.arguments.flatMap((a, i) => (a === "-i" ? [i] : []));
@@ -177,7 +188,7 @@ test("a 10-minute MKV: the same set by input-side seeks (one open per image) and
     });
   }
   expect(seeks).toEqual([1, ...thumbnails.map((t) => t.timeInSeconds)]);
-  const sprite = runs.at(-1)!;
+  const sprite = runs.find((r) => r.purpose === "sprite")!;
   expect(sprite.arguments.filter((a) => a === "-i")).toHaveLength(imageRuns.length);
   expect(sprite.arguments.filter((_, i) => sprite.arguments[i - 1] === "-i").every((a) => a.startsWith("file:") && a.endsWith(".mkv"))).toBe(true);
 }, 120_000);
@@ -185,7 +196,7 @@ test("a 10-minute MKV: the same set by input-side seeks (one open per image) and
 test("a fragmented MP4 (no sample table in its moov) → the same images by input-side seeks", async () => {
   const { work } = await runThumbnails(path.join(FIXTURES, "exo_fragmented_fmp4.mp4"));
   expect(work.outcome).toBe("succeeded");
-  expect(work.provenance!.runs.map((r) => r.purpose)).toEqual(["probe", "thumbnails", "sprite"]);
+  expect(work.provenance!.runs.map((r) => r.purpose)).toEqual(["probe", "thumbnails", "sprite", "content-credentials"]);
   expect(work.provenance!.runs[1].arguments).toContain("-ss");
   const files = await stored(work);
   expect(Object.keys(files).filter((n) => n.startsWith("thumb-")).length).toBeGreaterThan(0);
@@ -212,7 +223,7 @@ test("audio only → skipped with 'no video stream', nothing written", async () 
 
 test("a MOV cut inside its moov → final UnsupportedMedia", async () => {
   const input = await h.upload(path.join(FIXTURES, "ft_mov_truncated_moov.mov"));
-  const failure = await thumbnailOriginal(input, { blobs: h.store, media: h.media }, context).catch((error: unknown) => error);
+  const failure = await thumbnailOriginal(input, { blobs: h.store, media: h.media, contentCredentials: credentials.contentCredentials }, context).catch((error: unknown) => error);
   expect(isCustodyError(failure) && { code: failure.code, retryable: failure.retryable }).toEqual({ code: "UnsupportedMedia", retryable: false });
 }, 30_000);
 
@@ -221,7 +232,7 @@ test("an MKV whose header claims a 10-year duration → final UnsupportedMedia n
   const crafted = withClaimedMatroskaDuration(clip, 10 * 365 * 86_400, path.join(h.work, "ten-years.mkv"));
   expect(Number(h.ffprobe(crafted).format.duration)).toBe(315_360_000); // what the header says
   const input = await h.upload(crafted);
-  const failure = await thumbnailOriginal(input, { blobs: h.store, media: h.media }, context).catch((error: unknown) => error);
+  const failure = await thumbnailOriginal(input, { blobs: h.store, media: h.media, contentCredentials: credentials.contentCredentials }, context).catch((error: unknown) => error);
   expect(isCustodyError(failure) && { code: failure.code, retryable: failure.retryable }).toEqual({ code: "UnsupportedMedia", retryable: false });
   expect((failure as Error).message).toMatch(/claims a duration of 3650 days.*7 days/);
 }, 30_000);

@@ -1,0 +1,84 @@
+/**
+ * Content Credentials for the thumbnail stage's images: the SHA-256 of the exact original (read
+ * once while ffmpeg works: the stage's message does not carry it, the hash stage runs beside
+ * this one), and each JPEG signed in place before it is uploaded — so the rendition's recorded
+ * SHA-256 and size are those of the signed file (shared/media/content-credentials.ts).
+ */
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
+import { Writable } from "node:stream";
+import { CustodyError } from "../errors";
+import type { ContentCredentials, OriginalIngredient, RenditionImageKind } from "../media/content-credentials";
+import type { MediaSession } from "./media-session";
+
+export interface OriginalDigest {
+  /** Resolves with the digest; rejects like a read of the original (OriginalChanged, Transient …). */
+  readonly sha256: Promise<string>;
+}
+
+/**
+ * Starts hashing the exact original (its version, read once from the start). A failure is held
+ * until the digest is awaited, so a stage that fails earlier for another reason reports that one.
+ */
+export function digestOriginal(session: MediaSession): OriginalDigest {
+  const sha256 = (async () => {
+    const hash = createHash("sha256");
+    let bytes = 0;
+    const body = await session.deps.blobs.openRead(session.ref, { abortSignal: session.context.abortSignal });
+    await pipeline(
+      body,
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          bytes += chunk.length;
+          done();
+        },
+      }),
+      { signal: session.context.abortSignal },
+    );
+    const expected = session.input.original.size;
+    if (bytes !== expected) throw new CustodyError("OriginalChanged", `Read ${bytes} bytes of ${session.ref.name} but the event announced ${expected}: the original changed.`);
+    return hash.digest("hex");
+  })();
+  sha256.catch(() => undefined);
+  return { sha256 };
+}
+
+export interface CredentialedImage {
+  kind: RenditionImageKind;
+  /** Local path of the JPEG ffmpeg wrote. */
+  file: string;
+  /** Rendition name (poster.jpg, thumb-01.jpg, sprite.jpg …). */
+  name: string;
+  description: string;
+  /** The runs (session purposes) that made it. */
+  purposes: string[];
+  parameters?: Record<string, string | number>;
+}
+
+/** Signs every image in place, then records what was signed, by which key, for which original (provenance). */
+export async function signImages(session: MediaSession, credentials: ContentCredentials, digest: OriginalDigest, images: CredentialedImage[]): Promise<void> {
+  const started = new Date().toISOString();
+  const { original } = session.input;
+  const ingredient: OriginalIngredient = {
+    name: original.name,
+    sha256: await digest.sha256,
+    size: original.size,
+    etag: original.etag,
+    ...(original.versionId === undefined ? {} : { versionId: original.versionId }),
+    ...(original.contentType === undefined ? {} : { contentType: original.contentType }),
+  };
+  const tool = { name: "ffmpeg", version: session.tools().ffmpeg };
+  for (const image of images) {
+    const runs = session.runs.filter((r) => image.purposes.includes(r.purpose)).map((r) => [...r.arguments]);
+    const signed = await credentials.signJpeg(await readFile(image.file), {
+      title: image.name,
+      original: ingredient,
+      action: { kind: image.kind, description: image.description, tool, runs, ...(image.parameters === undefined ? {} : { parameters: image.parameters }) },
+    });
+    await writeFile(image.file, signed);
+  }
+  session.record("content-credentials", [`original sha256 ${ingredient.sha256}`, `key ${credentials.keyId}`, ...images.map((i) => i.name)], started);
+  session.log.info("content credentials signed", { images: images.length, keyId: credentials.keyId });
+}
