@@ -56,7 +56,7 @@ const EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4";
 export async function createCustodyCa(options: CreateCustodyCaOptions = {}): Promise<CustodyCa> {
   const { x509 } = await loadContentCredentialsLibrary();
   const now = options.now ?? new Date();
-  const keys = (await webcrypto.subtle.generateKey(ECDSA_P256, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ECDSA_P256, true, ["sign", "verify"]);
   const subject = options.subject ?? "CN=Custody local CA, O=Custody";
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
@@ -107,14 +107,15 @@ export async function issueSignerCertificate(ca: CustodyCa, publicKey: SignerPub
 /** Whether the certificate (PEM) certifies exactly this EC P-256 public key. */
 export async function certifiesKey(certificatePem: string, publicKey: Pick<SignerPublicJwk, "x" | "y">): Promise<boolean> {
   const { x509 } = await loadContentCredentialsLibrary();
-  const certificate = new x509.X509Certificate(certificatePem);
-  let jwk: webcrypto.JsonWebKey;
+  const certified = Buffer.from(new x509.X509Certificate(certificatePem).publicKey.rawData);
+  let spki: ArrayBuffer;
   try {
-    jwk = await webcrypto.subtle.exportKey("jwk", await certificate.publicKey.export(ECDSA_P256, ["verify"]));
+    spki = await webcrypto.subtle.exportKey("spki", await webcrypto.subtle.importKey("jwk", { kty: "EC", crv: "P-256", x: publicKey.x, y: publicKey.y }, ECDSA_P256, true, ["verify"]));
   } catch {
     return false;
   }
-  return jwk.x === publicKey.x && jwk.y === publicKey.y;
+  // Both DER SubjectPublicKeyInfo, uncompressed point: equal bytes, the same key.
+  return certified.equals(Buffer.from(spki));
 }
 
 /** A positive 128-bit serial number, hex (RFC 5280 §4.1.2.2). */

@@ -5,11 +5,17 @@
  * are the classes the library checks with `instanceof` (a CommonJS copy of @peculiar/x509 next
  * to the library's ESM one would not be). Loaded once, on first use.
  */
-export type C2paAsset = typeof import("@trustnxt/c2pa-ts/asset", { with: { "resolution-mode": "import" } });
-export type C2paCose = typeof import("@trustnxt/c2pa-ts/cose", { with: { "resolution-mode": "import" } });
-export type C2paJumbf = typeof import("@trustnxt/c2pa-ts/jumbf", { with: { "resolution-mode": "import" } });
-export type C2paManifest = typeof import("@trustnxt/c2pa-ts/manifest", { with: { "resolution-mode": "import" } });
-export type X509 = typeof import("@peculiar/x509", { with: { "resolution-mode": "import" } });
+import type * as C2paAssetModule from "@trustnxt/c2pa-ts/asset" with { "resolution-mode": "import" };
+import type * as C2paCoseModule from "@trustnxt/c2pa-ts/cose" with { "resolution-mode": "import" };
+import type * as C2paJumbfModule from "@trustnxt/c2pa-ts/jumbf" with { "resolution-mode": "import" };
+import type * as C2paManifestModule from "@trustnxt/c2pa-ts/manifest" with { "resolution-mode": "import" };
+import type * as X509Module from "@peculiar/x509" with { "resolution-mode": "import" };
+
+export type C2paAsset = typeof C2paAssetModule;
+export type C2paCose = typeof C2paCoseModule;
+export type C2paJumbf = typeof C2paJumbfModule;
+export type C2paManifest = typeof C2paManifestModule;
+export type X509 = typeof X509Module;
 
 export interface ContentCredentialsLibrary {
   asset: C2paAsset;

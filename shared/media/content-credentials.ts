@@ -139,7 +139,8 @@ async function signJpeg(lib: ContentCredentialsLibrary, signer: C2paSigner, jpeg
     signer,
   });
   manifest.signature = m.Signature.create(signer, SIGNATURE_PADDING_BYTES);
-  const claim = manifest.claim!;
+  const claim = manifest.claim;
+  if (claim === undefined) throw new CustodyError("Internal", "The C2PA library made a manifest without a claim.");
   claim.title = input.title;
   claim.claimGeneratorName = GENERATOR;
   if (options.generatorVersion !== undefined) claim.claimGeneratorVersion = options.generatorVersion;
@@ -252,7 +253,12 @@ export async function verifyContentCredentials(jpeg: Uint8Array, options: Verify
   }
   const failures: ContentCredentialsFailure[] = result.statusEntries
     .filter((entry) => entry.success === false)
-    .map((entry) => ({ check: checkFor(entry.code), code: entry.code, ...(entry.explanation === undefined ? {} : { explanation: entry.explanation }), ...(entry.url === undefined ? {} : { url: entry.url }) }));
+    .map((entry) => ({
+      check: checkFor(entry.code),
+      code: entry.code,
+      ...(entry.explanation === undefined ? {} : { explanation: entry.explanation }),
+      ...(entry.url === undefined ? {} : { url: entry.url }),
+    }));
 
   const manifest = store.getActiveManifest();
   const verification: ContentCredentialsVerification = { valid: false, failures };

@@ -94,25 +94,21 @@ export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: Th
         purposes: ["thumbnails"],
         parameters: { timeInSeconds: plan.posterTime },
       },
-      ...plan.files.thumbnails.slice(0, produced).map(
-        (name, k): CredentialedImage => ({
-          kind: "thumbnail",
-          file: file(name),
-          name,
-          description: `thumbnail: the frame at ${plan.times[k]} s${size(plan.thumbnail)}`,
-          purposes: ["thumbnails"],
-          parameters: { timeInSeconds: plan.times[k] },
-        }),
-      ),
-      ...images.sheets.map(
-        ({ name }): CredentialedImage => ({
-          kind: "sprite",
-          file: file(name),
-          name,
-          description: `sprite sheet: ${plan.sprite.columns}×${plan.sprite.rows} thumbnails of ${plan.sprite.cell.width}×${plan.sprite.cell.height}`,
-          purposes: ["thumbnails", "sprite"],
-        }),
-      ),
+      ...plan.files.thumbnails.slice(0, produced).map((name, k): CredentialedImage => ({
+        kind: "thumbnail",
+        file: file(name),
+        name,
+        description: `thumbnail: the frame at ${plan.times[k]} s${size(plan.thumbnail)}`,
+        purposes: ["thumbnails"],
+        parameters: { timeInSeconds: plan.times[k] },
+      })),
+      ...images.sheets.map(({ name }): CredentialedImage => ({
+        kind: "sprite",
+        file: file(name),
+        name,
+        description: `sprite sheet: ${plan.sprite.columns}×${plan.sprite.rows} thumbnails of ${plan.sprite.cell.width}×${plan.sprite.cell.height}`,
+        purposes: ["thumbnails", "sprite"],
+      })),
     ];
     await signImages(session, deps.contentCredentials, digest, credentialed);
     const uploads: Array<Promise<Rendition>> = [

@@ -57,7 +57,8 @@ function decoded(bytes: Uint8Array, name: string): { width: number; height: numb
   const file = path.join(work, `decoded-${name}`);
   writeFileSync(file, bytes);
   execFileSync(bin.ffmpeg.path, ["-v", "error", "-xerror", "-i", file, "-f", "null", "-"]);
-  const [stream] = (JSON.parse(execFileSync(bin.ffprobe.path, ["-v", "error", "-show_streams", "-of", "json", file], { encoding: "utf8" })) as { streams: Array<{ width: number; height: number }> }).streams;
+  const [stream] = (JSON.parse(execFileSync(bin.ffprobe.path, ["-v", "error", "-show_streams", "-of", "json", file], { encoding: "utf8" })) as { streams: Array<{ width: number; height: number }> })
+    .streams;
   return { width: stream.width, height: stream.height };
 }
 
