@@ -205,7 +205,7 @@ export interface ContentCredentialsVerification {
   /** The ingredient the image names (absent when no manifest could be read). */
   ingredient?: { sha256?: string; name?: string; versionId?: string; format?: string };
   /** The actions recorded (`c2pa.opened`, `c2pa.edited` …) with the tool that did them. */
-  actions?: Array<{ action: string; softwareAgent?: string; description?: string }>;
+  actions?: Array<{ action: string; softwareAgent?: string; description?: string; runs?: string[][] }>;
   signer?: ContentCredentialsSigner;
   claimGenerator?: string;
 }
@@ -279,6 +279,7 @@ export async function verifyContentCredentials(jpeg: Uint8Array, options: Verify
       action: action.action,
       ...(action.softwareAgent === undefined ? {} : { softwareAgent: [action.softwareAgent.name, action.softwareAgent.version].filter(Boolean).join(" ") }),
       ...(typeof action.parameters?.description === "string" ? { description: action.parameters.description } : {}),
+      ...(isRuns(action.parameters?.["org.custody.runs"]) ? { runs: action.parameters["org.custody.runs"] } : {}),
     })),
   );
 
@@ -308,6 +309,10 @@ export async function verifyContentCredentials(jpeg: Uint8Array, options: Verify
   }
   verification.valid = failures.length === 0 && result.isValid;
   return verification;
+}
+
+function isRuns(value: unknown): value is string[][] {
+  return Array.isArray(value) && value.every((run) => Array.isArray(run) && run.every((a) => typeof a === "string"));
 }
 
 function invalid(failure: ContentCredentialsFailure): ContentCredentialsVerification {

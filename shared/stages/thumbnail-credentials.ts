@@ -10,6 +10,7 @@ import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
 import { CustodyError } from "../errors";
 import type { ContentCredentials, OriginalIngredient, RenditionImageKind } from "../media/content-credentials";
+import type { MediaToolRun } from "../contracts/messages";
 import type { MediaSession } from "./media-session";
 
 export interface OriginalDigest {
@@ -45,6 +46,8 @@ export function digestOriginal(session: MediaSession): OriginalDigest {
   return { sha256 };
 }
 
+const SIGNING_CONCURRENCY = 4;
+
 export interface CredentialedImage {
   kind: RenditionImageKind;
   /** Local path of the JPEG ffmpeg wrote. */
@@ -52,7 +55,7 @@ export interface CredentialedImage {
   /** Rendition name (poster.jpg, thumb-01.jpg, sprite.jpg …). */
   name: string;
   description: string;
-  /** The runs (session purposes) that made it. */
+  /** The purposes of the runs that may have made it; of those, the runs naming its file (or a `%02d` pattern matching it) are recorded. */
   purposes: string[];
   parameters?: Record<string, string | number>;
 }
@@ -70,15 +73,35 @@ export async function signImages(session: MediaSession, credentials: ContentCred
     ...(original.contentType === undefined ? {} : { contentType: original.contentType }),
   };
   const tool = { name: "ffmpeg", version: session.tools().ffmpeg };
-  for (const image of images) {
-    const runs = session.runs.filter((r) => image.purposes.includes(r.purpose)).map((r) => [...r.arguments]);
-    const signed = await credentials.signJpeg(await readFile(image.file), {
-      title: image.name,
-      original: ingredient,
-      action: { kind: image.kind, description: image.description, tool, runs, ...(image.parameters === undefined ? {} : { parameters: image.parameters }) },
-    });
-    await writeFile(image.file, signed);
+  // A few at a time: in Azure each signature is a Key Vault call.
+  for (let at = 0; at < images.length; at += SIGNING_CONCURRENCY) {
+    await Promise.all(
+      images.slice(at, at + SIGNING_CONCURRENCY).map(async (image) => {
+        const runs = runsThatWrote(session.runs, image).map((r) => [...r.arguments]);
+        const signed = await credentials.signJpeg(await readFile(image.file), {
+          title: image.name,
+          original: ingredient,
+          action: { kind: image.kind, description: image.description, tool, runs, ...(image.parameters === undefined ? {} : { parameters: image.parameters }) },
+        });
+        await writeFile(image.file, signed);
+      }),
+    );
   }
   session.record("content-credentials", [`original sha256 ${ingredient.sha256}`, `key ${credentials.keyId}`, ...images.map((i) => i.name)], started);
   session.log.info("content credentials signed", { images: images.length, keyId: credentials.keyId });
+}
+
+/** The runs (of the image's purposes) whose outputs name the image's file, directly or as an image2 `%0Nd` pattern; all of them when none does. */
+function runsThatWrote(runs: readonly MediaToolRun[], image: CredentialedImage): MediaToolRun[] {
+  const candidates = runs.filter((r) => image.purposes.includes(r.purpose));
+  const writes = (argument: string) => {
+    const base = argument.slice(argument.lastIndexOf("/") + 1);
+    if (base === image.name) return true;
+    const pattern = /%0(\d)d/.exec(base);
+    if (pattern === null) return false;
+    const [before, after] = [base.slice(0, pattern.index), base.slice(pattern.index + pattern[0].length)];
+    return image.name.startsWith(before) && image.name.endsWith(after) && /^\d+$/.test(image.name.slice(before.length, image.name.length - after.length));
+  };
+  const writers = candidates.filter((r) => r.arguments.some(writes));
+  return writers.length > 0 ? writers : candidates;
 }

@@ -191,6 +191,18 @@ test("a 10-minute MKV: the same set by input-side seeks (one open per image) and
   const sprite = runs.find((r) => r.purpose === "sprite")!;
   expect(sprite.arguments.filter((a) => a === "-i")).toHaveLength(imageRuns.length);
   expect(sprite.arguments.filter((_, i) => sprite.arguments[i - 1] === "-i").every((a) => a.startsWith("file:") && a.endsWith(".mkv"))).toBe(true);
+
+  // Each image's Content Credentials record the run that wrote it, not every run of the stage.
+  const recordedRuns = async (name: string) => {
+    const rendition = work.renditions!.find((r) => r.name === name)!;
+    const verification = await verifyContentCredentials(await h.download(rendition.path), { trustAnchorPems: [credentials.ca.certificatePem] });
+    expect(verification.valid).toBe(true);
+    return verification.actions?.find((a) => a.action === "c2pa.edited")?.runs;
+  };
+  expect(imageRuns.length).toBeGreaterThan(1);
+  expect(await recordedRuns("thumb-01.jpg")).toEqual([imageRuns[0].arguments]);
+  expect(await recordedRuns(thumbnails.at(-1)!.name)).toEqual([imageRuns.at(-1)!.arguments]);
+  expect(await recordedRuns("sprite-06.jpg")).toEqual([sprite.arguments]);
 }, 120_000);
 
 test("a fragmented MP4 (no sample table in its moov) → the same images by input-side seeks", async () => {
