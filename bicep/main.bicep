@@ -23,13 +23,25 @@ param location string
 @description('Object id of the Entra ID group of operators, granted what the `custody` ops commands need (docs/security.md). Empty = no operator roles.')
 param operatorGroupObjectId string = ''
 
+// The originals container's default retention is not a parameter: it is the default category's
+// period in retention/schedule.json (below), the file the app and the CLI read too.
+
 @minValue(1)
 @maxValue(146000)
-@description('Days each original version is kept immutable (WORM) by the originals container default policy. The policy stays unlocked until an operator locks it (docs/deploy.md).')
-param originalsRetentionDays int = 2557
+@description('Days each custody ledger entry and operator audit record stays immutable (WORM) by the ledger and audit containers\' default policies: the proof of what was kept, categorised, held and disposed of (the disposal tombstones included). At least the longest retention period in retention/schedule.json (10 years, 3653 days), so the proof outlives the footage it is about (docs/deploy.md).')
+param proofRetentionDays int = 3653
 
-@description('Set to true once an operator has locked the originals retention policy (docs/deploy.md): a locked policy can only be extended, with `az storage container immutability-policy extend`, so the template stops declaring it.')
+@description('Set to true once an operator has locked the originals, ledger and audit retention policies (docs/deploy.md): a locked policy can only be extended, with `az storage container immutability-policy extend`, so the template stops declaring them.')
 param originalsPolicyLocked bool = false
+
+@description('Object id of the records officers\' Entra ID group: the only ones who may send retention releases (queue retention-releases; docs/security.md). Empty = nobody holds the role.')
+param recordsOfficerGroupObjectId string = ''
+
+@description('Case-management systems that send retention commands (categorise, hold) to the queue retention-commands, send-only: object ids of their service principals or managed identities. They cannot release (only records officers can) or receive.')
+param caseManagementPrincipalIds array = []
+
+@description('The disposal timer (CUSTODY_DISPOSAL_ENABLED): deletes recordings whose retention has ended and that no case holds, as the retention schedule requires (docs/deploy.md "Retention and disposal"). The index asks storage before each delete; storage refuses anything held or under an unexpired policy.')
+param disposalEnabled bool = true
 
 @description('Docking stations / upload services that may add recordings to originals, write-only: [{ principalId: \'<object id of a service principal or managed identity>\', pathPrefix: \'<optional: the only blob-name prefix it may write, e.g. station-07/>\' }].')
 param uploaders array = []
@@ -84,7 +96,7 @@ param uploaderIpRanges array = []
 
 @minValue(365)
 @maxValue(4383)
-@description('Days the audit tables (blob access, Cosmos DB, Service Bus, Event Grid, Key Vault, activity log, app traces) are kept, interactive and long-term together: at least a year; by default as long as the originals.')
+@description('Days the audit tables (blob access, Cosmos DB, Service Bus, Event Grid, Key Vault, activity log, app traces) are kept, interactive and long-term together: at least a year; by default 7 years.')
 param auditRetentionDays int = 2557
 
 @description('Send the subscription\'s activity log (role assignments, policy and lock changes) to the workspace. Turn off where the subscription already exports it elsewhere.')
@@ -122,6 +134,11 @@ var token = toLower(uniqueString(subscription().id, environmentName, location))
 // topics, subscriptions and rules are created from it, so a name cannot drift.
 var topology = loadJsonContent('../topology/servicebus.json')
 var roles = loadJsonContent('roles.json')
+// The retention schedule (categories and periods) the app and the CLI read: the originals
+// container's default policy is its default category's period, in days — new footage is
+// protected that long, and the index extends each version's own policy when it is categorised.
+var retentionSchedule = loadJsonContent('../retention/schedule.json')
+var originalsDefaultRetentionDays = retentionSchedule.categories[retentionSchedule.defaultCategory].retain.days
 var privateNetwork = networkProfile == 'private'
 // Named here because the evidence account's firewall lets this one system topic through.
 var eventGridTopicName = 'evgt-custody-${token}'
@@ -162,12 +179,14 @@ module evidenceStorage 'modules/evidence-storage.bicep' = {
     location: location
     tags: tags
     token: token
-    originalsRetentionDays: originalsRetentionDays
+    originalsDefaultRetentionDays: originalsDefaultRetentionDays
+    proofRetentionDays: proofRetentionDays
     originalsPolicyLocked: originalsPolicyLocked
     appPrincipalId: identities.outputs.appPrincipalId
     mediaPrincipalId: identities.outputs.mediaPrincipalId
     operatorPrincipalId: operatorGroupObjectId
     uploaders: uploaders
+    recordsOfficerPrincipalId: recordsOfficerGroupObjectId
     roles: roles
     privateNetwork: privateNetwork
     eventGridTopicName: eventGridTopicName
@@ -219,6 +238,8 @@ module serviceBus 'modules/servicebus.bicep' = {
     appAccess: loadJsonContent('service-bus-access.json')
     principalIds: { core: identities.outputs.appPrincipalId, media: identities.outputs.mediaPrincipalId }
     operatorPrincipalId: operatorGroupObjectId
+    recordsOfficerPrincipalId: recordsOfficerGroupObjectId
+    caseManagementPrincipalIds: caseManagementPrincipalIds
     roles: roles
     // Private endpoints need Premium; Standard only in the trial profile.
     skuName: privateNetwork ? 'Premium' : 'Standard'
@@ -238,6 +259,7 @@ module cosmos 'modules/cosmos.bicep' = {
     // The core app's identity only: the media app has no index access of any kind.
     appPrincipalId: identities.outputs.appPrincipalId
     operatorPrincipalId: operatorGroupObjectId
+    recordsOfficerPrincipalId: recordsOfficerGroupObjectId
     privateNetwork: privateNetwork
     zoneRedundant: zoneRedundant
     customerManagedKey: customerManagedKey
@@ -276,6 +298,10 @@ module functions 'modules/functions.bicep' = {
     deploymentAllowedIpRanges: deploymentAllowedIpRanges
     zoneRedundant: zoneRedundant
     telemetrySamplingPercentage: telemetrySamplingPercentage
+    disposalEnabled: disposalEnabled
+    // Referencing the signing module's output also makes the apps wait for its role assignment.
+    signingVaultName: signing.outputs.vaultName
+    signingKeyName: signingKeyName
   }
   // The host starts as soon as the code lands; every role it needs — and, when private, every
   // private endpoint it reaches its services through — must exist by then.
@@ -295,6 +321,24 @@ module eventGrid 'modules/eventgrid.bicep' = {
   }
   // The queue and the dead-letter container must exist: the topic's identity is granted on them.
   dependsOn: [serviceBus, evidenceStorage]
+}
+
+// Signed evidence manifests: the Key Vault key that signs them; only the core app may sign (docs/decisions/0015).
+var signingKeyName = 'custody-evidence-signing'
+module signing 'modules/signing.bicep' = {
+  name: 'signing'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    token: token
+    appPrincipalId: identities.outputs.appPrincipalId
+    keyName: signingKeyName
+    privateNetwork: privateNetwork
+    vnetId: privateNetwork ? network.outputs.vnetId : ''
+    privateEndpointSubnetId: privateNetwork ? network.outputs.privateEndpointSubnetId : ''
+    workspaceId: monitoring.outputs.workspaceId
+  }
 }
 
 // ---- Private profile: network and private endpoints ----------------------------------------

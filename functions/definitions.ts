@@ -12,7 +12,7 @@ import { hashFunction } from "./hash";
 import { indexMediaResultsFunction, indexReceivedFunction, indexResultsFunction } from "./index-evidence";
 import { ingestFunction } from "./ingest";
 import { reconcileFunction } from "./reconcile";
-import { retentionCommandFunction } from "./retention-command";
+import { retentionCommandFunction, retentionReleaseFunction } from "./retention-command";
 import type { FunctionDefinition, TimerFunctionDefinition } from "./invocation";
 import { thumbnailFunction } from "./thumbnail";
 import { transcodeFunction } from "./transcode";
@@ -30,6 +30,7 @@ export const FUNCTION_DEFINITIONS: readonly AppFunctionDefinition[] = [
   { ...indexMediaResultsFunction, role: "core" },
   // Retention commands: the index records categories and legal holds.
   { ...retentionCommandFunction, role: "core" },
+  { ...retentionReleaseFunction, role: "core" },
   // The stages that parse untrusted media: their own app and identity (no index, no hash claims).
   { ...transcodeFunction, role: "media" },
   // The segment-parallel transcode's work orders (sent by the index): one run per segment, then the join.

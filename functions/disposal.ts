@@ -29,16 +29,17 @@ export const disposalFunction: TimerFunctionDefinition = {
 
 export async function disposalHandler(_timer: unknown, invocation: InvocationContext): Promise<void> {
   const context = timerContextFor(disposalFunction, invocation);
-  const { index, publisher, settings } = await getServices();
+  const { audit, index, publisher, settings } = await getServices();
   if (!settings.disposal.enabled) {
     context.log.info("disposal is off (CUSTODY_DISPOSAL_ENABLED is not true): nothing requested");
     return;
   }
-  const run = await sendDueDisposals({ index, publisher, queue: ENTITIES.retentionCommands.queueName }, context, { maxPerRun: settings.disposal.maxPerRun });
+  const run = await sendDueDisposals({ index, publisher, audit, queue: ENTITIES.retentionCommands.queueName }, context, { maxPerRun: settings.disposal.maxPerRun });
   context.log.info("disposal run finished", {
     requested: run.sent.length,
     deferred: run.deferred,
     held: run.kept.filter((c) => c.status === "held").length,
     review: run.kept.filter((c) => c.status === "review").length,
+    audit: run.audit,
   });
 }

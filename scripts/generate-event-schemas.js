@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Generates the TypeScript form of the published evidence event schemas, ahead of time:
- * docs/events/evidence-{ready,failed,updated}.v1.schema.json → shared/contracts/evidence-event-schemas.generated.ts
+ * docs/events/evidence-{ready,failed,updated,disposed}.v1.schema.json → shared/contracts/evidence-event-schemas.generated.ts
  * (committed). The published JSON files stay the contract downstream teams read; the generated
  * module holds them as `as const` objects, closed (`additionalProperties: false` on every object
  * that names its properties), so that shared/contracts/evidence-events.ts derives the event types
@@ -24,6 +24,7 @@ const SCHEMAS = [
   { name: "EVIDENCE_READY_DATA_SCHEMA", file: path.join(ROOT, "docs", "events", "evidence-ready.v1.schema.json") },
   { name: "EVIDENCE_FAILED_DATA_SCHEMA", file: path.join(ROOT, "docs", "events", "evidence-failed.v1.schema.json") },
   { name: "EVIDENCE_UPDATED_DATA_SCHEMA", file: path.join(ROOT, "docs", "events", "evidence-updated.v1.schema.json") },
+  { name: "EVIDENCE_DISPOSED_DATA_SCHEMA", file: path.join(ROOT, "docs", "events", "evidence-disposed.v1.schema.json") },
 ];
 const MODULE_FILE = path.join(ROOT, "shared", "contracts", "evidence-event-schemas.generated.ts");
 

@@ -161,6 +161,43 @@ function cosmosSettings(env: Environment): CosmosSettings {
   };
 }
 
+/** The key that signs evidence manifests: a Key Vault key id (Azure), or none (a local key in the data folder). */
+export const SIGNING_KEY_SETTING = "CUSTODY_SIGNING_KEY_ID";
+/** Local only: the folder of the local signing key, so every process of one stack (dev host, CLI) uses the same key. */
+export const SIGNING_KEY_DIR_SETTING = "CUSTODY_SIGNING_KEY_DIR";
+
+/**
+ * Where evidence is signed: `keyVault` when CUSTODY_SIGNING_KEY_ID names a Key Vault key
+ * (`https://<vault>.vault.azure.net/keys/<name>[/<version>]`; versionless = the version current
+ * at start), signing as the app's identity (the client id its storage connection uses);
+ * otherwise `localKey`, a key generated in CUSTODY_SIGNING_KEY_DIR or else `localKeyDirectory`
+ * (the stack's data folder). With neither, the start fails: an app in Azure without the
+ * setting never falls back to a key on its instance's disk.
+ */
+export type SigningSettings = { kind: "keyVault"; keyId: string; clientId?: string } | { kind: "localKey"; directory: string };
+
+export function loadSigningSettings(env: Environment = process.env, options: { localKeyDirectory?: string } = {}): SigningSettings {
+  const keyId = env[SIGNING_KEY_SETTING]?.trim();
+  if (keyId) {
+    let url: URL | undefined;
+    try {
+      url = new URL(keyId);
+    } catch {
+      url = undefined;
+    }
+    if (url?.protocol !== "https:" || !/^\/keys\/[0-9A-Za-z-]{1,127}(\/[0-9A-Za-z]{1,64})?\/?$/.test(url.pathname) || url.search !== "" || url.hash !== "") {
+      throw invalid(SIGNING_KEY_SETTING, "must be a Key Vault key id: https://<vault>.vault.azure.net/keys/<name>[/<version>]");
+    }
+    const clientId = env[`${STORAGE_CONNECTION}__clientId`]?.trim();
+    return { kind: "keyVault", keyId, ...(clientId ? { clientId } : {}) };
+  }
+  const directory = env[SIGNING_KEY_DIR_SETTING]?.trim() || options.localKeyDirectory;
+  if (directory === undefined) {
+    throw new CustodyError("InvalidConfiguration", `No signing key: set ${SIGNING_KEY_SETTING} to a Key Vault key id (Azure), or ${SIGNING_KEY_DIR_SETTING} (or a data folder) for a local key.`);
+  }
+  return { kind: "localKey", directory };
+}
+
 /**
  * Only the Service Bus connection (ServiceBusConnection or its keyless form): for tools that
  * talk to the topics alone — `custody subscribe` run by a downstream team has no business

@@ -104,10 +104,16 @@ export const ENTITIES = {
   transcodeSegments: queue("transcode-segments"),
   transcodeJoin: queue("transcode-join"),
   /**
-   * Retention commands (categorise, hold, release) from operators (`custody retention`, `custody
-   * hold`, `custody release`) and downstream systems (case management); only the index reads it.
+   * Retention commands (categorise, hold, dispose) from operators (`custody retention`, `custody
+   * hold`), downstream systems (case management) and the disposal timer; only the index reads it.
    */
   retentionCommands: queue("retention-commands"),
+  /**
+   * Releases of legal holds (`custody release`): a queue of their own because Service Bus
+   * authorises senders per entity, not per message — only records officers may send here
+   * (bicep/service-bus-access.json), and the index accepts a release from no other route.
+   */
+  retentionReleases: queue("retention-releases"),
   /** The product's public contract: evidence-ready / evidence-failed events. */
   evidenceReadyTopic: topic("evidence-ready"),
 } as const;

@@ -11,6 +11,8 @@ param serverless bool
 param autoscaleMaxThroughput int = 4000
 param appPrincipalId string
 param operatorPrincipalId string
+@description('Object id of the records officers\' Entra ID group (main.bicep recordsOfficerGroupObjectId); empty = none.')
+param recordsOfficerPrincipalId string = ''
 @description('Private profile: public network access disabled; the core app comes in through the account\'s private endpoint (Sql).')
 param privateNetwork bool
 @description('Replicas across availability zones in the account\'s region (settable only when the region is added, i.e. at creation).')
@@ -89,7 +91,8 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
 // role assignment written while the container (or the other assignment) is still being
 // created fails with 412 "another operation is in progress" (seen in
 // hashicorp/terraform-provider-azurerm#15842 and #17233). Nothing here references the
-// container, so ARM would otherwise start all three at once: container → app → operator.
+// container, so ARM would otherwise start them all at once: container → app → operator →
+// records officers.
 resource appWritesIndex 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
   parent: account
   name: guid(database.id, appPrincipalId, dataContributorRoleId)
@@ -112,6 +115,19 @@ resource operatorReadsIndex 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssign
     scope: '${account.id}/dbs/${databaseName}'
   }
   dependsOn: [appWritesIndex]
+}
+
+// Records officers read records too: `custody release` checks each recording against the index
+// before it sends (and `custody retention show` prints its history). Read only.
+resource recordsOfficerReadsIndex 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = if (!empty(recordsOfficerPrincipalId)) {
+  parent: account
+  name: guid(database.id, recordsOfficerPrincipalId, dataReaderRoleId)
+  properties: {
+    roleDefinitionId: '${account.id}/sqlRoleDefinitions/${dataReaderRoleId}'
+    principalId: recordsOfficerPrincipalId
+    scope: '${account.id}/dbs/${databaseName}'
+  }
+  dependsOn: [operatorReadsIndex]
 }
 
 output accountName string = account.name

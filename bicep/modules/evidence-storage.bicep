@@ -1,12 +1,17 @@
 // The evidence account: keyless (shared key off, so no SAS but user-delegation SAS, no
 // connection strings), private containers, TLS 1.2, versioning on, and the `originals`
 // container under version-level immutability (WORM): every version of every recording is kept
-// unaltered and undeletable for `originalsRetentionDays`, whatever role the caller holds.
+// unaltered and undeletable for at least the retention schedule's default period, whatever
+// role the caller holds — and, once the index has categorised or held it, for as long as its
+// own version-level policy and legal hold say (set by the core app, never shortened).
 param location string
 param tags object
 param token string
-param originalsRetentionDays int
-@description('Set after an operator has locked the originals policy (docs/deploy.md): a locked policy can only be extended, so the template stops declaring it.')
+@description('The originals container\'s default retention: the default category\'s period in retention/schedule.json (main.bicep reads it), e.g. 31 days for non-evidential footage.')
+param originalsDefaultRetentionDays int
+@description('The ledger and audit containers\' default retention (main.bicep proofRetentionDays): the proof outlives the footage.')
+param proofRetentionDays int
+@description('Set after an operator has locked the originals, ledger and audit policies (docs/deploy.md): a locked policy can only be extended, so the template stops declaring them.')
 param originalsPolicyLocked bool = false
 @allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS', 'Standard_RAGZRS'])
 param skuName string = 'Standard_ZRS'
@@ -16,6 +21,8 @@ param appPrincipalId string
 param mediaPrincipalId string
 @description('Object id of the operators\' Entra ID group (main.bicep operatorGroupObjectId); empty = none.')
 param operatorPrincipalId string
+@description('Object id of the records officers\' Entra ID group (main.bicep recordsOfficerGroupObjectId); empty = none.')
+param recordsOfficerPrincipalId string = ''
 @description('Docking stations: [{ principalId, pathPrefix? }] (main.bicep `uploaders`).')
 param uploaders array
 param roles object
@@ -116,15 +123,18 @@ resource originals 'Microsoft.Storage/storageAccounts/blobServices/containers@20
   }
 }
 
-// The container's default time-based retention policy: each new version inherits it. Created
-// unlocked — an unlocked policy can still be shortened or removed, so it protects against
-// mistakes but not against an administrator. Locking it (docs/deploy.md) is deliberate and
-// irreversible, and is an operator's step, not the template's.
+// The container's default time-based retention policy: each new version inherits it — the
+// default category's period (non-evidential footage is deleted when it ends); the index
+// extends a version's own policy when the recording is categorised or held. Created unlocked —
+// an unlocked policy can still be shortened or removed, and versions written under it keep an
+// unlocked policy even after the default is locked — so it protects against mistakes but not
+// against an administrator. Locking it before the first real upload (docs/deploy.md) is
+// deliberate and irreversible, and is an operator's step, not the template's.
 resource originalsRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (!originalsPolicyLocked) {
   parent: originals
   name: 'default'
   properties: {
-    immutabilityPeriodSinceCreationInDays: originalsRetentionDays
+    immutabilityPeriodSinceCreationInDays: originalsDefaultRetentionDays
     allowProtectedAppendWrites: false
     allowProtectedAppendWritesAll: false
   }
@@ -138,7 +148,8 @@ resource derived 'Microsoft.Storage/storageAccounts/blobServices/containers@2023
 
 // The custody ledger: one append blob per recording, every fact the index acted on. Write once:
 // version-level immutability with protected append writes — entries can be appended, never
-// changed or deleted, for the same retention as the originals (it is their proof).
+// changed or deleted, for `proofRetentionDays` — longer than any category keeps footage: it is
+// the proof of what was kept and of what was disposed of (the tombstones).
 resource ledger 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobService
   name: ledgerName
@@ -152,7 +163,7 @@ resource ledgerRetention 'Microsoft.Storage/storageAccounts/blobServices/contain
   parent: ledger
   name: 'default'
   properties: {
-    immutabilityPeriodSinceCreationInDays: originalsRetentionDays
+    immutabilityPeriodSinceCreationInDays: proofRetentionDays
     allowProtectedAppendWrites: true
     allowProtectedAppendWritesAll: false
   }
@@ -160,7 +171,7 @@ resource ledgerRetention 'Microsoft.Storage/storageAccounts/blobServices/contain
 
 // Operators' actions (redrive, purge, reconcile, reprocess): one record per run, written once
 // (If-None-Match: *) and, like the originals, never changed or deleted during retention — the
-// operator who wrote a record cannot take it back.
+// operator who wrote a record cannot take it back (kept as long as the ledger).
 resource audit 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobService
   name: auditName
@@ -174,7 +185,7 @@ resource auditRetention 'Microsoft.Storage/storageAccounts/blobServices/containe
   parent: audit
   name: 'default'
   properties: {
-    immutabilityPeriodSinceCreationInDays: originalsRetentionDays
+    immutabilityPeriodSinceCreationInDays: proofRetentionDays
     allowProtectedAppendWrites: false
     allowProtectedAppendWritesAll: false
   }
@@ -187,7 +198,7 @@ resource eventDeadLetter 'Microsoft.Storage/storageAccounts/blobServices/contain
   properties: { publicAccess: 'None' }
 }
 
-// ---- The core app: read originals (ingest, hash, fixity, reconcile), nothing else ----------
+// ---- The core app: read originals (ingest, hash, fixity, reconcile); retention rights below --
 
 resource appReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(originals.id, appPrincipalId, roles.storageBlobDataReader)
@@ -207,6 +218,19 @@ resource appAppendsLedger 'Microsoft.Authorization/roleAssignments@2022-04-01' =
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
+  }
+}
+
+// The disposal timer writes one audit record per run, like an operator's (write-once: the
+// container's policy refuses a change or a delete of a record).
+resource appAuditsDisposals 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(audit.id, appPrincipalId, roles.storageBlobDataContributor)
+  scope: audit
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    description: 'Core app (disposal timer): one audit record per disposal run'
   }
 }
 
@@ -302,6 +326,91 @@ resource uploadersWriteOriginals 'Microsoft.Authorization/roleAssignments@2022-0
   }
 }]
 
+// ---- The core app's retention rights: the index makes storage agree with the record ---------
+// (shared/adapters/azure-retention-store.ts): on `originals` it reads a version's protection,
+// sets and extends its retention policy and its legal hold, and deletes a version whose policy
+// has expired and that no hold protects (disposal); on `derived` it lists and deletes a disposed
+// recording's renditions and their versions. No built-in role fits: Storage Blob Data Owner
+// would also let it overwrite, add and permanently delete; Contributor has no right to set
+// policies or delete previous versions and would let it overwrite renditions. The actions,
+// from learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory and
+// learn.microsoft.com/azure/storage/blobs/versioning-overview:
+// - `blobs/immutableStorage/runAsSuperUser/action`: Set Blob Immutability Policy (the same
+//   action deletes or shortens an Unlocked policy: the app writes Locked policies, docs/deploy.md);
+// - `containers/write` (a control-plane action): Set Blob Legal Hold in the REST table; the
+//   ABAC action list gives runAsSuperUser for it instead. Both are granted because the
+//   documents disagree. It also covers container metadata, leases and Undelete Blob;
+// - `blobs/deleteBlobVersion/action`: Delete Blob ?versionid= of a previous version;
+//   `blobs/delete`: the current version through the base blob (it becomes a previous version);
+// - `blobs/read`: Get Blob Properties and listing versions.
+// Never `blobs/write` or `blobs/add/action` (no new or overwritten bytes), nor
+// `blobs/permanentDelete/action` (soft delete keeps a disposed version 30 days). Storage still
+// refuses to delete any version under an unexpired policy or a legal hold, whatever the role.
+
+var blobRead = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'
+var blobDelete = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'
+var blobDeleteVersion = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/deleteBlobVersion/action'
+var blobImmutability = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action'
+var containerWrite = 'Microsoft.Storage/storageAccounts/blobServices/containers/write'
+
+resource retentionKeeperRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'custody-retention-keeper')
+  properties: {
+    roleName: 'Custody retention keeper (${resourceGroup().name})'
+    description: 'Set and extend retention policies and legal holds on Custody originals, and delete versions storage no longer protects: no write, append or permanent delete.'
+    type: 'CustomRole'
+    assignableScopes: [resourceGroup().id]
+    permissions: [
+      {
+        actions: [containerWrite]
+        notActions: []
+        dataActions: [blobRead, blobImmutability, blobDeleteVersion, blobDelete]
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource renditionDisposerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'custody-rendition-disposer')
+  properties: {
+    roleName: 'Custody rendition disposer (${resourceGroup().name})'
+    description: 'List and delete Custody renditions and their versions when their recording is disposed of: no write or permanent delete.'
+    type: 'CustomRole'
+    assignableScopes: [resourceGroup().id]
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: [blobRead, blobDeleteVersion, blobDelete]
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource appKeepsOriginals 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(originals.id, appPrincipalId, retentionKeeperRole.name)
+  scope: originals
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', retentionKeeperRole.name)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    description: 'Core app (index): retention policies, legal holds and disposal of originals'
+  }
+}
+
+resource appDisposesRenditions 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(derived.id, appPrincipalId, renditionDisposerRole.name)
+  scope: derived
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', renditionDisposerRole.name)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    description: 'Core app (index): deletes a disposed recording\'s renditions'
+  }
+}
+
 // ---- The operators' group (operatorGroupObjectId, never the deploying principal): `custody
 // ---- verify` / `reconcile` read originals, `dlq redrive|purge` / `reconcile` write their audit record
 
@@ -334,6 +443,81 @@ resource operatorWritesAudit 'Microsoft.Authorization/roleAssignments@2022-04-01
     principalId: operatorPrincipalId
     principalType: 'Group'
   }
+}
+
+// ---- Records officers: `custody release` writes its audit record (write-once, like the operators')
+
+resource recordsOfficerWritesAudit 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(recordsOfficerPrincipalId)) {
+  name: guid(audit.id, recordsOfficerPrincipalId, roles.storageBlobDataContributor)
+  scope: audit
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: recordsOfficerPrincipalId
+    principalType: 'Group'
+  }
+}
+
+// ---- Lifecycle: cooler tiers for what the force keeps, never deletion ---------------------
+// Tiering only, and only in originals and derived. Deleting is the index's decision (the
+// disposal timer: it asks storage, records a tombstone, then deletes), and a lifecycle delete
+// action "won't work with any blob in an immutable container" anyway
+// (learn.microsoft.com/azure/storage/blobs/lifecycle-management-overview, known issues); the
+// ledger and audit containers (the proof) are not touched. Every access tier supports
+// immutable storage, and versions can change tier (immutable-storage-overview, versioning-overview).
+// Tiering starts two weeks after the default category's period, when the non-evidential footage
+// is gone and what is left is kept for years: Cool and Cold bill at least 30 and 90 days, so
+// tiering a recording that is about to be disposed of would cost more than it saves. No Archive:
+// an archived recording takes hours to rehydrate before it can be played, disclosed or re-hashed.
+var tierToCoolAfterDays = originalsDefaultRetentionDays + 14
+var tierToColdAfterDays = 180
+
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'originals-cooler-tiers'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: { blobTypes: ['blockBlob'], prefixMatch: ['${originalsName}/'] }
+            actions: {
+              baseBlob: {
+                tierToCool: { daysAfterModificationGreaterThan: tierToCoolAfterDays }
+                tierToCold: { daysAfterModificationGreaterThan: tierToColdAfterDays }
+              }
+              version: {
+                tierToCool: { daysAfterCreationGreaterThan: tierToCoolAfterDays }
+                tierToCold: { daysAfterCreationGreaterThan: tierToColdAfterDays }
+              }
+            }
+          }
+        }
+        {
+          name: 'derived-cooler-tiers'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: { blobTypes: ['blockBlob'], prefixMatch: ['${derivedName}/'] }
+            actions: {
+              baseBlob: {
+                tierToCool: { daysAfterModificationGreaterThan: tierToCoolAfterDays }
+                tierToCold: { daysAfterModificationGreaterThan: tierToColdAfterDays }
+              }
+              version: {
+                tierToCool: { daysAfterCreationGreaterThan: tierToCoolAfterDays }
+                tierToCold: { daysAfterCreationGreaterThan: tierToColdAfterDays }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+  // Created after the containers it names.
+  dependsOn: [originals, derived]
 }
 
 output accountName string = account.name

@@ -47,6 +47,11 @@ param deploymentAllowedIpRanges array = []
 param zoneRedundant bool = false
 @description('Percentage of recordings whose traces are exported (CUSTODY_TELEMETRY_SAMPLING_PERCENTAGE, both apps).')
 param telemetrySamplingPercentage int
+@description('The disposal timer on or off (CUSTODY_DISPOSAL_ENABLED, main.bicep disposalEnabled).')
+param disposalEnabled bool
+@description('The key that signs evidence manifests (signing.bicep): its vault and name, for the core app\'s CUSTODY_SIGNING_KEY_ID.')
+param signingVaultName string
+param signingKeyName string
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: appIdentityName
@@ -74,6 +79,10 @@ resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' existing = {
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
+}
+
+resource signingKey 'Microsoft.KeyVault/vaults/keys@2023-07-01' existing = {
+  name: '${signingVaultName}/${signingKeyName}'
 }
 
 // The deployment endpoint's allow-list (the private profile).
@@ -192,14 +201,16 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CUSTODY_RECONCILE_LOOKBACK_HOURS: '72'
     // The disposal timer: daily; what it may delete is decided by retention/schedule.json and the index.
     CUSTODY_DISPOSAL_SCHEDULE: '0 0 2 * * *'
-    // Off until the evidence account lets the app dispose (a short container default policy and
-    // the app's right to delete expired versions): with the 7-year default, storage refuses.
-    CUSTODY_DISPOSAL_ENABLED: 'false'
+    // On by default: deleting non-evidential footage when its period ends is a legal duty, and
+    // the index asks storage before each delete (storage refuses a held or unexpired version).
+    CUSTODY_DISPOSAL_ENABLED: disposalEnabled ? 'true' : 'false'
     CUSTODY_DISPOSAL_MAX: '500'
     CUSTODY_RETRY_BUDGET_MINUTES: '360'
     CUSTODY_RETRY_FIRST_DELAY_MS: '5000'
     CUSTODY_RETRY_MAX_DELAY_MS: '300000'
     CUSTODY_MEDIA_STALL_TIMEOUT_MS: '60000'
+    // The Key Vault key that signs evidence manifests, versionless: the version current when the app starts.
+    CUSTODY_SIGNING_KEY_ID: signingKey.properties.keyUri
   }
 }
 

@@ -21,6 +21,10 @@ param appAccess object
 param principalIds object
 @description('Object id of the operators\' Entra ID group (main.bicep operatorGroupObjectId); empty = none.')
 param operatorPrincipalId string
+@description('Object id of the records officers\' Entra ID group (main.bicep recordsOfficerGroupObjectId); empty = none.')
+param recordsOfficerPrincipalId string = ''
+@description('Object ids of the case-management systems\' service principals (main.bicep caseManagementPrincipalIds).')
+param caseManagementPrincipalIds array = []
 param roles object
 @allowed(['Standard', 'Premium'])
 @description('Standard: 256 KB messages, shared capacity, public endpoint only (the trial profile). Premium: 100 MB messages, dedicated capacity, private endpoints (the private profile).')
@@ -157,6 +161,47 @@ resource operatorOperatesQueues 'Microsoft.Authorization/roleAssignments@2022-04
     principalType: 'Group'
   }
 }
+
+// ---- Retention: who may ask the index to keep, hold or release footage -------------------
+// A release lifts a legal hold, after which footage may be disposed of: only records officers
+// may send one, on a queue of its own (the index accepts releases from `retention-releases`
+// only). Case-management systems mark footage evidential or hold it, on `retention-commands`,
+// and can neither release nor receive. Both Send-only, at queue scope. The operators' Data
+// Owner on the namespace covers these queues too — hold it just in time (docs/security.md).
+
+resource retentionReleases 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
+  parent: namespace
+  name: 'retention-releases'
+}
+
+resource retentionCommands 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
+  parent: namespace
+  name: 'retention-commands'
+}
+
+resource recordsOfficersRelease 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(recordsOfficerPrincipalId)) {
+  name: guid(retentionReleases.id, recordsOfficerPrincipalId, roles.serviceBusDataSender)
+  scope: retentionReleases
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
+    principalId: recordsOfficerPrincipalId
+    principalType: 'Group'
+    description: 'Records officers: release legal holds (custody release)'
+  }
+  dependsOn: [queues]
+}
+
+resource caseSystemsSendCommands 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for caseSystem in caseManagementPrincipalIds: {
+  name: guid(retentionCommands.id, caseSystem, roles.serviceBusDataSender)
+  scope: retentionCommands
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
+    principalId: caseSystem
+    principalType: 'ServicePrincipal'
+    description: 'Case-management system: categorise and hold recordings (retention commands)'
+  }
+  dependsOn: [queues]
+}]
 
 output namespaceName string = namespace.name
 // The host of the namespace's own endpoint (https://<namespace>.<the cloud's Service Bus

@@ -8,7 +8,8 @@
  *   custody retention show EVIDENCE_ID [--json]
  *
  * A change is a retention command (shared/contracts/messages.ts RETENTION_COMMAND_SCHEMA) sent to
- * the `retention-commands` queue — the same route a case-management system uses — so the index
+ * the `retention-commands` queue — the same route a case-management system uses — or, for a
+ * release, to `retention-releases` (only records officers may send there), so the index
  * stays the only writer of the record and checks the command against the schedule
  * (retention/schedule.json) and the record. One command id per run (also the audit record's
  * id); each recording's message id is `<evidenceId>:retention:<id>`. Before sending, the command
@@ -19,6 +20,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
+import { expectedRetentionRoute } from "../../shared/contracts/retention-routes";
 import { retentionCommandMessageId } from "../../shared/contracts/message-ids";
 import type { RetentionCommandMessage } from "../../shared/contracts/messages";
 import { parseMessage } from "../../shared/contracts/validate";
@@ -30,7 +32,6 @@ import { RETENTION_SCHEDULE, applyRetentionCommand, retentionOf, type RetentionS
 import type { AuditRecord } from "../../shared/ports/audit-log";
 import { printable } from "../../shared/text/printable";
 import { disposalCandidates, type DisposalCandidate } from "../../shared/stages/disposal-stage";
-import { ENTITIES } from "../../shared/topology";
 import { EXIT_FAILED_RECORDING, EXIT_OK, EXIT_USAGE_OR_INFRASTRUCTURE } from "../exit-codes";
 import { pollIndexUntilSettled } from "../index-polling";
 import { secondsInMs, targetCommand } from "../options";
@@ -179,7 +180,7 @@ async function run(action: OperatorAction, evidenceIds: string[], options: Reten
         item.before = summary(retentionOf(record));
         item.after = summary(retentionOf(applyRetentionCommand(record, command, { nowIso: new Date().toISOString() }, appendLogEntry)));
         if (base.dryRun) continue;
-        await operations.send(ENTITIES.retentionCommands.queueName, {
+        await operations.send(expectedRetentionRoute(action), {
           messageId: item.messageId,
           body: command,
           contentType: "application/json",
@@ -218,7 +219,7 @@ async function audit(target: StackTarget, result: RetentionResult): Promise<stri
     action: `retention-${result.action}`,
     who: result.requestedBy,
     at: new Date().toISOString(),
-    entity: ENTITIES.retentionCommands.queueName,
+    entity: expectedRetentionRoute(result.action),
     filter: { reason: result.reason, ...(result.category === undefined ? {} : { category: result.category }), ...(result.caseReference === undefined ? {} : { caseReference: result.caseReference }) },
     count: sent.length,
     messageIds: sent.map((i) => i.messageId),
@@ -255,7 +256,7 @@ function format(result: RetentionResult): string {
   for (const i of result.items) {
     let line = `  ${printable(i.evidenceId)}  `;
     if (i.error !== undefined) line += `NOT SENT: ${printable(i.error)}`;
-    else if (i.outcome === "timed-out") line += `sent, not recorded yet (timed out waiting; \`custody dlq peek ${ENTITIES.retentionCommands.queueName}\` shows a refused command)`;
+    else if (i.outcome === "timed-out") line += `sent, not recorded yet (timed out waiting; \`custody dlq peek ${expectedRetentionRoute(result.action)}\` shows a refused command)`;
     else line += `${describe(i.before)}  →  ${describe(i.after)}${i.outcome === "recorded" ? " (recorded)" : ""}`;
     lines.push(line);
   }

@@ -238,6 +238,11 @@ function textLine(event: EvidenceEvent): string {
     const change = `${update.stage} re-run ${printable(update.reprocess.id)}: ${update.renditions.length} rendition(s) replace ${update.replaced.length}`;
     return `${event.time}  ${event.type}  ${data.evidenceId}  ${data.status.padEnd(8)}  ${who}  ${change}`;
   }
+  if (event.type === "org.custody.evidence.disposed.v1") {
+    const disposal = event.data.disposal;
+    const what = `${printable(disposal.category)}, retention ended ${disposal.retainUntil}: original and ${event.data.renditions.length} rendition(s) deleted — delete your copies`;
+    return `${event.time}  ${event.type}  ${data.evidenceId}  ${data.status.padEnd(8)}  ${who}  ${what}`;
+  }
   const outcome = event.data.status === "ready" ? `${event.data.renditions.length} rendition(s)` : `${event.data.failure.stage}/${event.data.failure.code}: ${printable(event.data.failure.reason)}`;
   const findings = event.data.integrityFindings.length > 0 ? `  INTEGRITY: ${event.data.integrityFindings.map((f) => f.code).join(", ")}` : "";
   return `${event.time}  ${event.type}  ${data.evidenceId}  ${data.status.padEnd(8)}  ${who}  ${outcome}${findings}`;

@@ -33,6 +33,8 @@ export const READY_V1 = "org.custody.evidence.ready.v1";
 export const FAILED_V1 = "org.custody.evidence.failed.v1";
 /** Follows READY_V1 when an operator re-made renditions (e.g. after an ffmpeg upgrade): swap them in. */
 export const UPDATED_V1 = "org.custody.evidence.updated.v1";
+/** The last event of a recording: its retention ended and Custody deleted it — delete your copies. */
+export const DISPOSED_V1 = "org.custody.evidence.disposed.v1";
 const TOPIC = "evidence-ready";
 
 export interface Rendition {
@@ -49,7 +51,7 @@ export interface Rendition {
 
 export interface EvidenceData {
   evidenceId: string;
-  status: "ready" | "failed" | "rejected";
+  status: "ready" | "failed" | "rejected" | "disposed";
   original: { storageAccount: string; container: string; name: string; versionId?: string; size: number; contentType?: string; sha256?: string; url: string };
   capture?: { officerId?: string; deviceId?: string; recordedAt?: string; unit?: string };
   renditions: Rendition[];
@@ -60,12 +62,14 @@ export interface EvidenceData {
   stage?: "transcode" | "thumbnail";
   replaced?: Array<Pick<Rendition, "kind" | "stage" | "name" | "container" | "path" | "size" | "sha256" | "url">>;
   reprocess?: { id: string; requestedBy: string; requestedAt: string; reason?: string };
+  /** Disposed events: the decision (the renditions listed above were deleted with the original). */
+  disposal?: { category: string; retainUntil: string; decidedBy: string; reason: string; deletedAt: string };
 }
 
 export interface EvidenceEvent {
   id: string;
   source: string;
-  type: typeof READY_V1 | typeof FAILED_V1 | typeof UPDATED_V1;
+  type: typeof READY_V1 | typeof FAILED_V1 | typeof UPDATED_V1 | typeof DISPOSED_V1;
   subject: string;
   time: string;
   data: EvidenceData;
@@ -83,7 +87,12 @@ export class UnrecognisedEvent extends Error {
 export function loadValidators(schemaDir: string): Record<string, ValidateFunction> {
   const ajv = new Ajv2020({ allErrors: true, strictRequired: false });
   const load = (file: string) => ajv.compile(JSON.parse(readFileSync(path.join(schemaDir, file), "utf8")) as object);
-  return { [READY_V1]: load("evidence-ready.v1.schema.json"), [FAILED_V1]: load("evidence-failed.v1.schema.json"), [UPDATED_V1]: load("evidence-updated.v1.schema.json") };
+  return {
+    [READY_V1]: load("evidence-ready.v1.schema.json"),
+    [FAILED_V1]: load("evidence-failed.v1.schema.json"),
+    [UPDATED_V1]: load("evidence-updated.v1.schema.json"),
+    [DISPOSED_V1]: load("evidence-disposed.v1.schema.json"),
+  };
 }
 
 /** Reads a binary-mode CloudEvent from a received message; throws UnrecognisedEvent when it is not one this consumer knows. */
@@ -249,11 +258,13 @@ async function main(): Promise<void> {
       const d = event.data;
       const replacedProxy = d.replaced?.find((r) => r.kind === "proxy");
       const detail =
-        event.type === UPDATED_V1
-          ? `${d.stage} re-run (${d.reprocess?.reason ?? "no reason given"}); ${d.renditions.length} new renditions${replacedProxy ? `; proxy ${replacedProxy.sha256} replaced by ${d.renditions.find((r) => r.kind === "proxy")?.sha256 ?? "-"}` : ""}`
-          : d.status === "ready"
-            ? `${d.renditions.length} renditions; proxy ${d.renditions.find((r) => r.kind === "proxy")?.url ?? "-"}`
-            : `${d.failure?.stage}/${d.failure?.code}: ${d.failure?.reason}`;
+        event.type === DISPOSED_V1
+          ? `DISPOSED (${d.disposal?.category}, retention ended ${d.disposal?.retainUntil}): delete the original sha256 ${d.original.sha256 ?? "-"} and ${d.renditions.length} rendition(s)`
+          : event.type === UPDATED_V1
+            ? `${d.stage} re-run (${d.reprocess?.reason ?? "no reason given"}); ${d.renditions.length} new renditions${replacedProxy ? `; proxy ${replacedProxy.sha256} replaced by ${d.renditions.find((r) => r.kind === "proxy")?.sha256 ?? "-"}` : ""}`
+            : d.status === "ready"
+              ? `${d.renditions.length} renditions; proxy ${d.renditions.find((r) => r.kind === "proxy")?.url ?? "-"}`
+              : `${d.failure?.stage}/${d.failure?.code}: ${d.failure?.reason}`;
       console.log(`${event.time} ${event.type} ${d.evidenceId} officer ${d.capture?.officerId ?? "-"}: ${detail}`);
     },
     onDeadLettered: (id, reason) => console.error(`dead-lettered ${id ?? "(no id)"}: ${reason}`),

@@ -12,10 +12,11 @@ import { CustodyError } from "../errors";
 import type { AuditLog } from "../ports/audit-log";
 import type { BlobCatalog, MediaBlobStore } from "../ports/blob-store";
 import type { CustodyLedger } from "../ports/custody-ledger";
+import type { EvidenceSigner, SigningKeyHistory } from "../ports/evidence-signer";
 import type { EvidenceIndex } from "../ports/evidence-index";
 import type { Publisher } from "../ports/publisher";
 import type { RetentionStore } from "../ports/retention-store";
-import type { ConnectionAuth, CosmosSettings, Settings } from "../settings";
+import type { ConnectionAuth, CosmosSettings, Settings, SigningSettings } from "../settings";
 import { AzureBlobStore } from "./azure-blob-store";
 import { AzureRetentionStore } from "./azure-retention-store";
 import { BlobAuditLog } from "./blob-audit-log";
@@ -24,6 +25,8 @@ import { createBlobServiceClient } from "./blob-service-client";
 import { CosmosEvidenceIndex, ensureEvidenceContainer } from "./cosmos-evidence-index";
 import { createCredential } from "./credential";
 import { EmulatedRetentionStore } from "./emulated-retention-store";
+import { KeyVaultSigner, type OpenKeyVaultSignerOptions } from "./key-vault-signer";
+import { LocalKeySigner } from "./local-key-signer";
 import { createServiceBusClient } from "./service-bus-client";
 import { ServiceBusPublisher } from "./service-bus-publisher";
 
@@ -158,6 +161,26 @@ export function noEvidenceIndex(): EvidenceIndex {
       [Symbol.asyncIterator]: () => ({ next: refuse }),
     }),
   };
+}
+
+export interface OpenEvidenceSignerOptions {
+  /** Key Vault only: the credential (default: the app's managed identity) and client options (tests). */
+  credential?: OpenKeyVaultSignerOptions["credential"];
+  clientOptions?: OpenKeyVaultSignerOptions["clientOptions"];
+}
+
+/**
+ * The signer of evidence manifests (shared/settings.ts loadSigningSettings): the Key Vault key
+ * when CUSTODY_SIGNING_KEY_ID is set — the private key never leaves the vault — otherwise the
+ * local key in the data folder, generated on first start.
+ */
+export async function openEvidenceSigner(signing: SigningSettings, options: OpenEvidenceSignerOptions = {}): Promise<EvidenceSigner & SigningKeyHistory> {
+  if (signing.kind === "localKey") return LocalKeySigner.open({ directory: signing.directory });
+  return KeyVaultSigner.open({
+    keyId: signing.keyId,
+    credential: options.credential ?? createCredential(signing.clientId),
+    ...(options.clientOptions === undefined ? {} : { clientOptions: options.clientOptions }),
+  });
 }
 
 /** Who is acting: with a managed identity / `az login`, the token's upn (or oid); else user@host. */

@@ -871,3 +871,174 @@ export const EVIDENCE_UPDATED_DATA_SCHEMA = {
   },
   "additionalProperties": false
 } as const;
+
+/** docs/events/evidence-disposed.v1.schema.json, closed. */
+export const EVIDENCE_DISPOSED_DATA_SCHEMA = {
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://custody.example/schemas/events/evidence-disposed.v1.json",
+  "title": "org.custody.evidence.disposed.v1 data",
+  "description": "The `data` of an evidence-disposed CloudEvent: a recording's retention ended with no legal hold, so Custody deleted its original and every rendition, as the force's retention schedule requires. Delete your copies of it — the original (by `original.sha256`) and each rendition listed — and anything you derived from them. Custody keeps only a tombstone: the fingerprint, the category, who decided, when and why. Sent once per recording, after the last blob is gone. Additive changes (new optional properties) keep this version: ignore properties you do not know.",
+  "type": "object",
+  "required": [
+    "evidenceId",
+    "status",
+    "original",
+    "disposal",
+    "renditions"
+  ],
+  "properties": {
+    "evidenceId": {
+      "$ref": "#/$defs/evidenceId"
+    },
+    "status": {
+      "const": "disposed",
+      "description": "The recording is disposed of: nothing of it is left in Custody's storage."
+    },
+    "original": {
+      "type": "object",
+      "allOf": [
+        {
+          "$ref": "#/$defs/original"
+        }
+      ],
+      "description": "The original as it was: its `url` no longer resolves. `sha256` is absent only for a recording whose hashing failed."
+    },
+    "capture": {
+      "$ref": "#/$defs/capture"
+    },
+    "renditions": {
+      "type": "array",
+      "maxItems": 1024,
+      "items": {
+        "$ref": "#/$defs/disposedRendition"
+      },
+      "description": "Every rendition Custody's events named for this recording (its current ones and those a re-run replaced), all deleted. Empty when none was made."
+    },
+    "disposal": {
+      "type": "object",
+      "description": "Who decided the disposal, when and why, under which retention category.",
+      "required": [
+        "commandId",
+        "category",
+        "retainUntil",
+        "decidedAt",
+        "decidedBy",
+        "reason",
+        "deletedAt",
+        "derivedBlobsDeleted"
+      ],
+      "properties": {
+        "commandId": {
+          "type": "string",
+          "pattern": "^[A-Za-z0-9._:-]{1,128}$",
+          "description": "The dispose command's id (the disposal timer's, or the sender's)."
+        },
+        "category": {
+          "type": "string",
+          "pattern": "^[a-z][a-z0-9-]{0,63}$",
+          "description": "The recording's retention category (Custody's retention schedule)."
+        },
+        "retainUntil": {
+          "type": "string",
+          "pattern": "^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}(:\\d{2}([.,]\\d{1,9})?)?([Zz]|[+-]\\d{2}:\\d{2})$",
+          "maxLength": 64,
+          "description": "When its retention ended."
+        },
+        "decidedAt": {
+          "type": "string",
+          "pattern": "^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}(:\\d{2}([.,]\\d{1,9})?)?([Zz]|[+-]\\d{2}:\\d{2})$",
+          "maxLength": 64,
+          "description": "When Custody's index accepted the disposal."
+        },
+        "decidedBy": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 256,
+          "description": "Who sent the dispose command (the disposal timer, or an operator)."
+        },
+        "reason": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 2000
+        },
+        "deletedAt": {
+          "type": "string",
+          "pattern": "^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}(:\\d{2}([.,]\\d{1,9})?)?([Zz]|[+-]\\d{2}:\\d{2})$",
+          "maxLength": 64,
+          "description": "When the last blob was deleted."
+        },
+        "derivedBlobsDeleted": {
+          "type": "integer",
+          "minimum": 0,
+          "description": "How many derived blob versions were deleted (renditions, and every file a run left)."
+        }
+      },
+      "additionalProperties": false
+    }
+  },
+  "$defs": {
+    "evidenceId": EVIDENCE_ID_DEF,
+    "original": ORIGINAL_DEF,
+    "capture": CAPTURE_DEF,
+    "disposedRendition": {
+      "type": "object",
+      "description": "A rendition that was deleted with the recording, as Custody's events named it (the ready event, or an update). Delete your copy of it: match it by `sha256`, or by `container` and `path`.",
+      "required": [
+        "kind",
+        "stage",
+        "name",
+        "container",
+        "path",
+        "sha256"
+      ],
+      "properties": {
+        "kind": {
+          "enum": [
+            "proxy",
+            "audio-proxy",
+            "playlist",
+            "segment-manifest",
+            "poster",
+            "thumbnail",
+            "sprite",
+            "sprite-vtt"
+          ]
+        },
+        "stage": {
+          "enum": [
+            "transcode",
+            "thumbnail"
+          ],
+          "description": "The stage that made it."
+        },
+        "name": {
+          "type": "string",
+          "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+        },
+        "container": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 63
+        },
+        "path": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 1024,
+          "description": "Blob name in `container` it had (now deleted)."
+        },
+        "size": {
+          "type": "integer",
+          "minimum": 0,
+          "description": "Size in bytes."
+        },
+        "sha256": {
+          "type": "string",
+          "pattern": "^[0-9a-f]{64}$",
+          "description": "SHA-256 of the rendition's bytes, computed while uploading."
+        }
+      },
+      "additionalProperties": false
+    }
+  },
+  "additionalProperties": false
+} as const;

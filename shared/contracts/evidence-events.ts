@@ -1,5 +1,6 @@
 /**
- * The product's public contract: the evidence-ready, evidence-failed and evidence-updated events
+ * The product's public contract: the evidence-ready, evidence-failed, evidence-updated and
+ * evidence-disposed events
  * on the `evidence-ready` topic, as CloudEvents 1.0 in the AMQP binding's **binary** content mode.
  *
  * - The event's `data` is the message body (JSON, `content-type: application/json`, which the
@@ -27,18 +28,20 @@
  * Service Bus message id (duplicate detection must not drop it).
  */
 import Ajv2020 from "ajv/dist/2020";
+import evidenceDisposedSchema from "../../docs/events/evidence-disposed.v1.schema.json";
 import evidenceFailedSchema from "../../docs/events/evidence-failed.v1.schema.json";
 import evidenceReadySchema from "../../docs/events/evidence-ready.v1.schema.json";
 import evidenceUpdatedSchema from "../../docs/events/evidence-updated.v1.schema.json";
 import type { FromSchema } from "json-schema-to-ts";
 import { CustodyError } from "../errors";
-import { EVIDENCE_FAILED_DATA_SCHEMA, EVIDENCE_READY_DATA_SCHEMA, EVIDENCE_UPDATED_DATA_SCHEMA } from "./evidence-event-schemas.generated";
+import { EVIDENCE_DISPOSED_DATA_SCHEMA, EVIDENCE_FAILED_DATA_SCHEMA, EVIDENCE_READY_DATA_SCHEMA, EVIDENCE_UPDATED_DATA_SCHEMA } from "./evidence-event-schemas.generated";
 
 /**
  * The events by their short names: the two outcome events (the record's `finalEvent.type`),
- * and evidence-updated — an operator's re-run replaced renditions of a ready recording.
+ * evidence-updated — an operator's re-run replaced renditions of a ready recording — and
+ * evidence-disposed — its retention ended and everything of it was deleted.
  */
-export type EvidenceEventName = "evidence-ready" | "evidence-failed" | "evidence-updated";
+export type EvidenceEventName = "evidence-ready" | "evidence-failed" | "evidence-updated" | "evidence-disposed";
 
 export const CLOUDEVENTS_SPEC_VERSION = "1.0";
 
@@ -47,6 +50,7 @@ export const EVIDENCE_EVENT_TYPES = {
   "evidence-ready": "org.custody.evidence.ready.v1",
   "evidence-failed": "org.custody.evidence.failed.v1",
   "evidence-updated": "org.custody.evidence.updated.v1",
+  "evidence-disposed": "org.custody.evidence.disposed.v1",
 } as const satisfies Record<EvidenceEventName, string>;
 export type EvidenceEventType = (typeof EVIDENCE_EVENT_TYPES)[EvidenceEventName];
 
@@ -55,6 +59,7 @@ export const EVIDENCE_EVENT_DATASCHEMAS = {
   "org.custody.evidence.ready.v1": evidenceReadySchema.$id,
   "org.custody.evidence.failed.v1": evidenceFailedSchema.$id,
   "org.custody.evidence.updated.v1": evidenceUpdatedSchema.$id,
+  "org.custody.evidence.disposed.v1": evidenceDisposedSchema.$id,
 } as const satisfies Record<EvidenceEventType, string>;
 
 /** The `datacontenttype` (the AMQP content-type in binary mode). */
@@ -91,6 +96,8 @@ export type EvidenceReadyData = FromSchema<typeof EVIDENCE_READY_DATA_SCHEMA>;
 export type EvidenceFailedData = FromSchema<typeof EVIDENCE_FAILED_DATA_SCHEMA>;
 /** An operator's re-run replaced renditions of a ready recording (new paths: a re-run never overwrites what downstream was told). */
 export type EvidenceUpdatedData = FromSchema<typeof EVIDENCE_UPDATED_DATA_SCHEMA>;
+/** A recording's retention ended: its original and every rendition were deleted (downstream deletes its copies). */
+export type EvidenceDisposedData = FromSchema<typeof EVIDENCE_DISPOSED_DATA_SCHEMA>;
 /** The original as the events describe it (evidence-ready and evidence-updated also require its `sha256`). */
 export type EventOriginal = EvidenceFailedData["original"];
 export type EventCapture = NonNullable<EvidenceFailedData["capture"]>;
@@ -106,6 +113,7 @@ export interface EventDataByType {
   "org.custody.evidence.ready.v1": EvidenceReadyData;
   "org.custody.evidence.failed.v1": EvidenceFailedData;
   "org.custody.evidence.updated.v1": EvidenceUpdatedData;
+  "org.custody.evidence.disposed.v1": EvidenceDisposedData;
 }
 
 /** The CloudEvents context attributes of one event (binary mode: its `cloudEvents:` properties and content type). */
@@ -136,6 +144,7 @@ const validators = {
   "org.custody.evidence.ready.v1": ajv.compile(evidenceReadySchema),
   "org.custody.evidence.failed.v1": ajv.compile(evidenceFailedSchema),
   "org.custody.evidence.updated.v1": ajv.compile(evidenceUpdatedSchema),
+  "org.custody.evidence.disposed.v1": ajv.compile(evidenceDisposedSchema),
 } as const;
 /**
  * What Custody checks its own events against: the same schemas closed (`additionalProperties:
@@ -147,6 +156,7 @@ const producerValidators = {
   "org.custody.evidence.ready.v1": producerAjv.compile(EVIDENCE_READY_DATA_SCHEMA),
   "org.custody.evidence.failed.v1": producerAjv.compile(EVIDENCE_FAILED_DATA_SCHEMA),
   "org.custody.evidence.updated.v1": producerAjv.compile(EVIDENCE_UPDATED_DATA_SCHEMA),
+  "org.custody.evidence.disposed.v1": producerAjv.compile(EVIDENCE_DISPOSED_DATA_SCHEMA),
 } as const;
 
 export function isEvidenceEventType(value: unknown): value is EvidenceEventType {

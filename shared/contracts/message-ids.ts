@@ -106,6 +106,11 @@ export function evidenceFailedMessageId(evidenceId: string): string {
   return `${evidenceId}:failed`;
 }
 
+/** A recording is disposed of once: its evidence-disposed event has one id. */
+export function evidenceDisposedMessageId(evidenceId: string): string {
+  return `${evidenceId}:disposed`;
+}
+
 /** One fixity check of a recording: its time is part of it, so each check is its own custody log entry. */
 export function fixityResultMessageId(result: { evidenceId: string; checkedAt: string }): string {
   return `${result.evidenceId}:fixity:${result.checkedAt}`;

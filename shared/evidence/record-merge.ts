@@ -346,9 +346,16 @@ export function markFinalEventPublished(record: EvidenceRecord, messageId: strin
   return settle(record, next, nowIso);
 }
 
-/** Notes that an event — the final one or an evidence-updated one — was accepted by Service Bus (no-op when unknown or already noted). */
+/** Notes that an event — the final one, an evidence-updated or the evidence-disposed one, or a work order — was accepted by Service Bus (no-op when unknown or already noted). */
 export function markEventPublished(record: EvidenceRecord, messageId: string, nowIso: string): EvidenceRecord {
   if (record.finalEvent?.messageId === messageId) return markFinalEventPublished(record, messageId, nowIso);
+  const disposal = record.disposal;
+  if (disposal?.event?.messageId === messageId) {
+    if (disposal.event.publishedAt !== undefined) return record;
+    const next = clone(record);
+    next.disposal = { ...disposal, event: { messageId, publishedAt: nowIso } };
+    return settle(record, next, nowIso);
+  }
   const run = record.transcodeRuns?.findIndex((r) => (r.orders?.key === messageId && r.orders.publishedAt === undefined) || (r.join?.messageId === messageId && r.join.publishedAt === undefined));
   if (run !== undefined && run >= 0) {
     // A work order of a segment-parallel transcode (segment-run.ts): the segment requests of a round, or a join request.

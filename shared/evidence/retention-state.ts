@@ -63,4 +63,6 @@ export interface DisposalState {
   /** When the last blob went, and what went: the original's version and the derived blobs' versions. */
   deletedAt?: string;
   deleted?: { original: "deleted" | "absent"; derivedVersions: number };
+  /** The evidence-disposed event owed once `disposed` (its id), and when Service Bus accepted it. */
+  event?: { messageId: string; publishedAt?: string };
 }

@@ -21,7 +21,7 @@
  */
 import scheduleFile from "../../retention/schedule.json";
 import type { RetentionCommandMessage } from "../contracts/messages";
-import { retentionCommandMessageId } from "../contracts/message-ids";
+import { evidenceDisposedMessageId, retentionCommandMessageId } from "../contracts/message-ids";
 import { CustodyError } from "../errors";
 import type { CustodyLogEntry, EvidenceRecord } from "./record";
 import type { DisposalState, RetentionChange, RetentionState } from "./retention-state";
@@ -138,6 +138,40 @@ export function disposalRefusal(state: RetentionState, nowInMs: number): string 
   return undefined;
 }
 
+/** What storage says of the original, as disposal needs it (the retention store's protection). */
+export interface StorageProtection {
+  legalHold: boolean;
+  immutableUntil?: Date;
+}
+
+/** Storage's answer to a disposal the record allows: go ahead, wait (the container default has not run out yet), or refuse (something else protects it). */
+export type StorageDisposalVerdict = { verdict: "go" } | { verdict: "wait"; until: string } | { verdict: "refuse"; why: string };
+
+/** Slack for the service's clock and whole-second policy times when telling the container default from another policy. */
+const DEFAULT_POLICY_SLACK_IN_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Whether storage lets a recording the record allows be disposed of. Azure's container default
+ * runs from each version's upload while the default category runs from capture, so a recording
+ * docked days after it was made is still under the container default when its own retention
+ * ends: that is expected — wait (the disposal timer asks again on a later run). A legal hold, or
+ * a policy beyond what the container default explains (set out of band), is not: refuse with
+ * the reason, for a person to find out why.
+ */
+export function storageDisposalVerdict(
+  protection: StorageProtection,
+  record: Pick<EvidenceRecord, "uploadedAt" | "createdAt">,
+  nowInMs: number,
+  schedule: RetentionSchedule = RETENTION_SCHEDULE,
+): StorageDisposalVerdict {
+  if (protection.legalHold) return { verdict: "refuse", why: "a legal hold" };
+  const until = protection.immutableUntil;
+  if (until === undefined || until.getTime() <= nowInMs) return { verdict: "go" };
+  const defaultEnd = Date.parse(periodEnd(record.uploadedAt ?? record.createdAt, schedule.categories[schedule.defaultCategory].retain));
+  if (until.getTime() <= defaultEnd + DEFAULT_POLICY_SLACK_IN_MS) return { verdict: "wait", until: until.toISOString() };
+  return { verdict: "refuse", why: `a retention policy until ${until.toISOString()}` };
+}
+
 function isApplied(record: EvidenceRecord, command: RetentionCommandMessage): boolean {
   const key = retentionCommandMessageId(command);
   return record.custodyLog.some((entry) => entry.key === key);
@@ -151,7 +185,8 @@ function isApplied(record: EvidenceRecord, command: RetentionCommandMessage): bo
 export function completeDisposal(record: EvidenceRecord, deleted: NonNullable<DisposalState["deleted"]>, nowIso: string): EvidenceRecord {
   if (record.disposal?.state !== "deleting") return record;
   const next = structuredClone(record);
-  next.disposal = { ...record.disposal, state: "disposed", deletedAt: nowIso, deleted: { ...deleted } };
+  // The event downstream is owed from now on (published after this is stored; a crash re-sends the same id).
+  next.disposal = { ...record.disposal, state: "disposed", deletedAt: nowIso, deleted: { ...deleted }, event: { messageId: evidenceDisposedMessageId(record.evidenceId) } };
   next.updatedAt = nowIso;
   return next;
 }

@@ -19,7 +19,7 @@ import {
   newRecord,
   type MergeContext,
 } from "../evidence/record-merge";
-import { applyRetentionCommand } from "../evidence/retention";
+import { applyRetentionCommand, completeDisposal } from "../evidence/retention";
 import type { RetryPolicy } from "../evidence/retry-policy";
 import { applySegmentPlan, applySegmentResult } from "../evidence/segment-run";
 import type { AppliedMessageEntry, LedgerEntry } from "../ports/custody-ledger";
@@ -45,6 +45,10 @@ export function rebuildRecord(evidenceId: string, entries: readonly LedgerEntry[
     const merge: MergeContext = { nowIso: entry.recordedAt, actor: entry.recordedBy, retryPolicy: options.retryPolicy };
     if (entry.kind === "published") {
       record = markEventPublished(record, entry.messageId, entry.recordedAt);
+      continue;
+    }
+    if (entry.kind === "disposed") {
+      record = completeDisposal(record, entry.deleted, entry.recordedAt);
       continue;
     }
     const message = entry.message;

@@ -1,5 +1,6 @@
 /**
- * The operators' audit log: one record per redrive, purge, reconcile, reprocess or retention change — who, when,
+ * The operators' audit log: one record per redrive, purge, reconcile, reprocess or retention change — and per
+ * disposal run of the timer — who, when,
  * what. Written once and never changed. Implemented by adapters/blob-audit-log.ts (one JSON
  * blob per record in the evidence account's `audit` container). The index (Cosmos) is never
  * written by an operation: the index function is its only writer.
@@ -8,7 +9,7 @@
 export interface AuditRecord {
   /** One id per run (the redrive id for a redrive). */
   id: string;
-  action: "redrive" | "purge" | "reconcile" | "reprocess" | "retention-categorise" | "retention-hold" | "retention-release";
+  action: "redrive" | "purge" | "reconcile" | "reprocess" | "retention-categorise" | "retention-hold" | "retention-release" | "disposal";
   /** The identity in use: the token's upn/oid with a managed identity or `az login`, else user@host. */
   who: string;
   /** ISO 8601, when the run finished. */

@@ -41,10 +41,24 @@ export interface AppliedMessageEntry extends LedgerEntryBase {
 export interface PublishedEventEntry extends LedgerEntryBase {
   kind: "published";
   messageId: string;
-  eventType: "evidence-ready" | "evidence-failed" | "evidence-updated" | "segment-requests" | "join-request";
+  eventType: "evidence-ready" | "evidence-failed" | "evidence-updated" | "evidence-disposed" | "segment-requests" | "join-request";
 }
 
-export type LedgerEntry = AppliedMessageEntry | PublishedEventEntry;
+/**
+ * A disposal carried out: the original's version and every derived blob deleted (`recordedAt`
+ * is when the last went). Appended before the record says `disposed`, so the proof that the
+ * bytes are gone — and what went — outlives the index; `messageId` is the evidence-disposed
+ * event's id, which a rebuilt record then owes (or, with its `published` entry, has sent).
+ */
+export interface DisposalCompletedEntry extends LedgerEntryBase {
+  kind: "disposed";
+  messageId: string;
+  /** The dispose command that decided it. */
+  commandId: string;
+  deleted: { original: "deleted" | "absent"; derivedVersions: number };
+}
+
+export type LedgerEntry = AppliedMessageEntry | PublishedEventEntry | DisposalCompletedEntry;
 
 export interface CustodyLedger {
   /**

@@ -32,3 +32,19 @@ export interface EvidenceSigner {
   /** The public half of the key that signs now. */
   publicKey(): Promise<PublicSigningKey>;
 }
+
+/**
+ * A key verifiers still accept, with the period it signed in: `nbf` (not before) and `exp`
+ * (expiry), NumericDate seconds as in Key Vault's key attributes and JWT (RFC 7519 §4.1.4-5).
+ * A retired key keeps its entry, with `exp` set to its retirement, so what it signed before
+ * stays verifiable and a signature claiming a later time does not.
+ */
+export interface PublishedSigningKey extends PublicSigningKey {
+  nbf?: number;
+  exp?: number;
+}
+
+/** Every key whose signatures should still verify — the current one and the retired ones: what the JWKS publishes. */
+export interface SigningKeyHistory {
+  publishedKeys(): Promise<PublishedSigningKey[]>;
+}

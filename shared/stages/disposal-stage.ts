@@ -11,6 +11,7 @@ import { retentionCommandMessageId } from "../contracts/message-ids";
 import type { RetentionCommandMessage } from "../contracts/messages";
 import type { EvidenceRecord } from "../evidence/record";
 import { disposalRefusal, retentionOf } from "../evidence/retention";
+import type { AuditLog } from "../ports/audit-log";
 import type { EvidenceIndex } from "../ports/evidence-index";
 import type { Publisher } from "../ports/publisher";
 import type { StageContext } from "./stage-context";
@@ -52,11 +53,15 @@ export interface DisposalRunDeps {
   publisher: Publisher;
   /** The retention-commands queue. */
   queue: string;
+  /** Where the run's audit record goes (one per run that requested anything, like an operator's). */
+  audit: AuditLog;
   now?: () => Date;
 }
 
 export interface DisposalRun {
   sent: DisposalCandidate[];
+  /** The run's audit record (`audit/<name>`), when it requested anything. */
+  audit?: string;
   /** Due but left for the next run (more than maxPerRun). */
   deferred: number;
   /** Past their retention but kept: held, or waiting for a review. */
@@ -69,7 +74,35 @@ export async function sendDueDisposals(deps: DisposalRunDeps, context: StageCont
   const candidates = await disposalCandidates(deps.index, now);
   const due = candidates.filter((c) => c.status === "due" || c.status === "resume");
   const run: DisposalRun = { sent: [], deferred: Math.max(0, due.length - options.maxPerRun), kept: candidates.filter((c) => c.status === "held" || c.status === "review") };
-  for (const candidate of due.slice(0, options.maxPerRun)) {
+  const messageIds: string[] = [];
+  try {
+    await sendEach(due.slice(0, options.maxPerRun), run, messageIds, deps, context, now);
+  } catch (error) {
+    run.audit = await auditRun(run, messageIds, deps, context, now, error);
+    throw error;
+  }
+  if (run.sent.length > 0) run.audit = await auditRun(run, messageIds, deps, context, now);
+  return run;
+}
+
+/** The run as the audit log keeps it: who (the timer's identity), what it asked to dispose of, and where it stopped on an error. */
+async function auditRun(run: DisposalRun, messageIds: string[], deps: DisposalRunDeps, context: StageContext, now: Date, error?: unknown): Promise<string> {
+  return deps.audit.write({
+    id: `disposal-${now.toISOString().replace(/[:.]/g, "-")}`,
+    action: "disposal",
+    who: context.actor,
+    at: (deps.now ?? (() => new Date()))().toISOString(),
+    entity: deps.queue,
+    filter: { reason: "retention ended, category disposes automatically, no hold" },
+    count: run.sent.length,
+    messageIds,
+    evidenceIds: run.sent.map((c) => c.evidenceId),
+    ...(error === undefined ? {} : { error: `stopped after ${run.sent.length}: ${(error as Error).message}` }),
+  });
+}
+
+async function sendEach(due: DisposalCandidate[], run: DisposalRun, messageIds: string[], deps: DisposalRunDeps, context: StageContext, now: Date): Promise<void> {
+  for (const candidate of due) {
     const command: RetentionCommandMessage = {
       schemaVersion: 1,
       kind: "retention-command",
@@ -92,6 +125,6 @@ export async function sendDueDisposals(deps: DisposalRunDeps, context: StageCont
     });
     context.log.warn("disposal requested", { evidenceId: candidate.evidenceId, category: candidate.category, retainUntil: candidate.retainUntil, resume: candidate.status === "resume" });
     run.sent.push(candidate);
+    messageIds.push(retentionCommandMessageId(command));
   }
-  return run;
 }

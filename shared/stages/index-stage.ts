@@ -25,6 +25,7 @@ import {
   evidenceReceivedMessageId,
   fixityResultMessageId,
   retentionCommandMessageId,
+  evidenceDisposedMessageId,
   segmentPlanMessageId,
   segmentResultMessageId,
   segmentRunTag,
@@ -32,8 +33,9 @@ import {
 } from "../contracts/message-ids";
 import { CustodyError, isCustodyError, toCustodyError } from "../errors";
 import { checkEvidenceReceived, checkFixityResult, checkRetentionCommandClaim, checkSegmentPlan, checkSegmentResult, checkStageResult } from "../evidence/claim-checks";
-import { applyRetentionCommand, completeDisposal } from "../evidence/retention";
+import { applyRetentionCommand, completeDisposal, storageDisposalVerdict } from "../evidence/retention";
 import { DERIVED_CONTAINER } from "../ports/blob-store";
+import { buildDisposedEvent } from "../evidence/disposed-event";
 import { buildFinalEvent } from "../evidence/final-event";
 import { buildUpdatedEvent } from "../evidence/updated-event";
 import type { EvidenceRecord } from "../evidence/record";
@@ -270,15 +272,18 @@ export async function indexFixityResult(
  * dead-lettered with the reason) before anything is written; then in the ledger, then applied.
  * Never creates a record, never changes the status or publishes anything.
  */
-export async function indexRetentionCommand(
-  message: RetentionCommandMessage,
-  deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy" | "retentionStore">,
-  context: StageContext,
-): Promise<IndexOutcome> {
+export async function indexRetentionCommand(message: RetentionCommandMessage, deps: RetentionCommandDeps, context: StageContext): Promise<IndexOutcome> {
   const messageId = retentionCommandMessageId(message);
   const log = context.log.child({ evidenceId: message.evidenceId, messageId, stage: "index" });
   const check = (record: EvidenceRecord | undefined, nowInMs: number): void => checkRetentionCommandClaim(record, message, nowInMs);
-  if (message.action === "dispose" && deps.retentionStore !== undefined) await checkStorageLetsGo(message, deps.retentionStore, deps);
+  if (message.action === "dispose" && deps.retentionStore !== undefined) {
+    const waiting = await checkStorageLetsGo(message, deps.retentionStore, deps);
+    if (waiting !== undefined) {
+      // Nothing decided, nothing refused: a later disposal run asks again once storage lets go.
+      log.info("disposal deferred: storage keeps the original until its container default ends (it runs from upload, the category from capture)", { immutableUntil: waiting.until });
+      return { record: waiting.record, changed: false };
+    }
+  }
   const update = await indexKnownRecordClaim(message, messageId, check, (current, merge) => applyRetentionCommand(current, message, merge, appendLogEntry), deps, context, log);
   // onlyForKnownRecords: the check refused an unknown recording, so the record exists and has its retention.
   const record = update.stored?.record;
@@ -293,9 +298,17 @@ export async function indexRetentionCommand(
   });
   if (deps.retentionStore === undefined) return { record, changed: update.changed };
   if (record.disposal?.state === "deleting") return { record: await dispose(record, deps.retentionStore, deps, context, log), changed: true };
+  // Disposed, but a crash came before Service Bus accepted the event: this redelivery sends it.
+  if (record.disposal?.state === "disposed") return { record: await announceDisposal(record, deps, context, log), changed: update.changed };
   if (record.disposal === undefined) await enforceRetention(record, deps.retentionStore, log);
   return { record, changed: update.changed };
 }
+
+/** What applying a retention command needs: the index, the ledger, storage's protections, and the topic a disposal is announced on. */
+export type RetentionCommandDeps = Pick<
+  IndexStageDeps,
+  "index" | "ledger" | "requiredStages" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy" | "retentionStore" | "publisher" | "readyTopic" | "eventSource"
+>;
 
 /**
  * Before a disposal is decided (recorded, after which the recording takes no other command),
@@ -304,23 +317,28 @@ export async function indexRetentionCommand(
  * the reason and nothing is recorded. A decided disposal (resumed) and an original already gone
  * pass.
  */
-async function checkStorageLetsGo(message: RetentionCommandMessage, store: RetentionStore, deps: Pick<IndexStageDeps, "index" | "now">): Promise<void> {
+async function checkStorageLetsGo(
+  message: RetentionCommandMessage,
+  store: RetentionStore,
+  deps: Pick<IndexStageDeps, "index" | "now">,
+): Promise<{ record: EvidenceRecord; until: string } | undefined> {
   const record = (await deps.index.read(message.evidenceId))?.record;
   const now = (deps.now ?? (() => new Date()))();
   // The record's own reasons first: they are the ones an operator can act on.
   checkRetentionCommandClaim(record, message, now.getTime());
   const original = record?.original;
-  if (record === undefined || original === undefined || record.disposal !== undefined) return;
+  if (record === undefined || original === undefined || record.disposal !== undefined) return undefined;
   let protection: VersionProtection;
   try {
     protection = await store.protection({ container: original.container, name: original.name, ...(original.versionId === undefined ? {} : { versionId: original.versionId }) });
   } catch (error) {
-    if (isCustodyError(error) && error.code === "OriginalNotFound") return;
+    if (isCustodyError(error) && error.code === "OriginalNotFound") return undefined;
     throw error;
   }
-  const until = protection.immutableUntil !== undefined && protection.immutableUntil > now ? protection.immutableUntil.toISOString() : undefined;
-  if (!protection.legalHold && until === undefined) return;
-  const why = protection.legalHold ? "a legal hold" : `a retention policy until ${until}`;
+  const answer = storageDisposalVerdict(protection, record, now.getTime());
+  if (answer.verdict === "go") return undefined;
+  if (answer.verdict === "wait") return { record, until: answer.until };
+  const why = answer.why;
   throw new CustodyError(
     "InvalidMessage",
     `retention command ${message.commandId} refused for ${message.evidenceId}: storage still protects the original (${why}) although the record allows its disposal; nothing decided — find out why before anything else`,
@@ -336,20 +354,26 @@ async function checkStorageLetsGo(message: RetentionCommandMessage, store: Reten
  * middle resumes with the next dispose command (the disposal timer sends one for a record left
  * `deleting`), and what is already gone counts as `absent`.
  */
-async function dispose(
-  record: EvidenceRecord,
-  store: RetentionStore,
-  deps: Pick<IndexStageDeps, "index" | "maxWriteAttempts" | "maxBackoffInMs" | "now" | "retryPolicy">,
-  context: StageContext,
-  log: Logger,
-): Promise<EvidenceRecord> {
+async function dispose(record: EvidenceRecord, store: RetentionStore, deps: RetentionCommandDeps, context: StageContext, log: Logger): Promise<EvidenceRecord> {
   const original = record.original;
-  if (original === undefined) throw new CustodyError("Internal", `the record of ${record.evidenceId} decided a disposal but names no original`, { retryable: false });
+  const commandId = record.disposal?.commandId;
+  if (original === undefined || commandId === undefined) throw new CustodyError("Internal", `the record of ${record.evidenceId} decided a disposal but names no original`, { retryable: false });
   const ref = { container: original.container, name: original.name, ...(original.versionId === undefined ? {} : { versionId: original.versionId }) };
   const originalResult = await store.deleteVersion(ref);
   const derivedVersions = await store.deletePrefix(DERIVED_CONTAINER, `${record.evidenceId}/`);
-  const update = await updateRecord(record.evidenceId, deps, context, log, (current, merge) =>
-    current === undefined ? undefined : completeDisposal(current, { original: originalResult, derivedVersions }, merge.nowIso),
+  const deleted = { original: originalResult, derivedVersions };
+  // In the ledger before the record says so: the proof of what was deleted, and when, outlives the index.
+  const deletedAt = (deps.now ?? (() => new Date()))().toISOString();
+  await deps.ledger?.append(record.evidenceId, [
+    { v: 1, kind: "disposed", evidenceId: record.evidenceId, recordedAt: deletedAt, recordedBy: context.actor, messageId: evidenceDisposedMessageId(record.evidenceId), commandId, deleted },
+  ]);
+  const update = await updateRecord(
+    record.evidenceId,
+    deps,
+    context,
+    log,
+    (current, merge) => (current === undefined ? undefined : completeDisposal(current, deleted, merge.nowIso)),
+    deps.ledger === undefined ? {} : { at: deletedAt },
   );
   const disposed = update.stored?.record ?? record;
   log.warn("recording disposed of", {
@@ -359,7 +383,25 @@ async function dispose(
     retainUntil: disposed.disposal?.retainUntil,
     sha256: disposed.disposal?.sha256,
   });
-  return disposed;
+  return announceDisposal(disposed, deps, context, log);
+}
+
+/** Publishes the evidence-disposed event the record owes (no-op once Service Bus accepted it). */
+async function announceDisposal(record: EvidenceRecord, deps: RetentionCommandDeps, context: StageContext, log: Logger): Promise<EvidenceRecord> {
+  const event = record.disposal?.event;
+  if (event === undefined || event.publishedAt !== undefined) return record;
+  const current = await deps.index.read(record.evidenceId);
+  if (current === undefined) return record;
+  const stored = await announce(
+    record.evidenceId,
+    buildDisposedEvent(current.record, { source: deps.eventSource, derivedContainer: DERIVED_CONTAINER }),
+    "evidence-disposed",
+    current,
+    deps,
+    context,
+    log,
+  );
+  return stored.record;
 }
 
 /**
@@ -373,7 +415,8 @@ async function enforceRetention(record: EvidenceRecord, store: RetentionStore, l
   const retention = record.retention;
   if (original === undefined || retention === undefined) return;
   const ref = { container: original.container, name: original.name, ...(original.versionId === undefined ? {} : { versionId: original.versionId }) };
-  const kept = await store.extendRetention(ref, new Date(retention.retainUntil));
+  // Locked: from here on nobody — this app included — can shorten or remove it, only extend it.
+  const kept = await store.extendRetention(ref, new Date(retention.retainUntil), { policyMode: "Locked" });
   const held = await store.setLegalHold(ref, retention.holds.length > 0);
   log.info("retention enforced by storage", { immutableUntil: kept.immutableUntil?.toISOString(), extended: kept.changed, legalHold: held.legalHold });
 }
@@ -477,6 +520,8 @@ async function indexMessage(evidenceId: string, messageId: string, apply: Apply,
   return { record: stored.record, changed: update.changed, ...(publishedMessageId === undefined ? {} : { publishedMessageId }) };
 }
 
+type DispatchDeps = Pick<IndexStageDeps, "index" | "ledger" | "publisher" | "readyTopic" | "now" | "maxWriteAttempts" | "maxBackoffInMs" | "retryPolicy">;
+
 /**
  * Publishes one event the record owes (deterministic id: a re-publish is dropped by duplicate
  * detection), appends it to the ledger as published, then notes it on the record.
@@ -486,7 +531,7 @@ async function announce(
   event: OutgoingMessage,
   eventType: PublishedEventEntry["eventType"],
   stored: StoredRecord,
-  deps: IndexStageDeps,
+  deps: DispatchDeps,
   context: StageContext,
   log: Logger,
 ): Promise<StoredRecord> {
@@ -505,7 +550,7 @@ async function dispatch(
   markerId: string,
   eventType: PublishedEventEntry["eventType"],
   stored: StoredRecord,
-  deps: IndexStageDeps,
+  deps: DispatchDeps,
   context: StageContext,
   log: Logger,
 ): Promise<StoredRecord> {

@@ -3,22 +3,27 @@
  * ago) are listed by `custody disposal report`; a disposal run (the timer's stage) sends a
  * dispose for each that no case holds; the index deletes the original and every rendition and
  * keeps the tombstone; a held one stays — original, renditions and record — until its hold is
- * released, then goes at the next run; a recent one is never touched.
+ * released, then goes at the next run; a recent one is never touched. Each disposal is announced
+ * once on the `disposals` subscription (org.custody.evidence.disposed.v1), naming every rendition
+ * the ready event named so downstream can delete its copies.
  */
 import { mkdtempSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { ServiceBusClient } from "@azure/service-bus";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { uploadRecording } from "../../shared/adapters/dock-upload";
 import { openPublisher } from "../../shared/adapters/factories";
 import { DERIVED_CONTAINER, ORIGINALS_CONTAINER, startStack, type RunningStack } from "../../local/stack";
 import type { EvidenceRecord } from "../../shared/evidence/record";
+import type { AuditRecord } from "../../shared/ports/audit-log";
 import { createLogger, silentLogger } from "../../shared/logging";
 import { sendDueDisposals, type DisposalCandidate } from "../../shared/stages/disposal-stage";
 import { childTraceparent } from "../../shared/tracing";
 import { ENTITIES } from "../../shared/topology";
 import { evidenceIdForBlob, waitForRecord } from "../support/polling";
 import { waitForQuietPipeline } from "../support/quiet";
+import { drainEvents } from "../events/event-contract";
 import { runCli } from "./run-cli";
 
 const FIXTURE = path.resolve(__dirname, "..", "..", "fixtures", "media", "exo_fragmented_fmp4.mp4");
@@ -49,7 +54,7 @@ async function disposalRun(): Promise<void> {
   const { publisher } = opened;
   try {
     await sendDueDisposals(
-      { index: stack.services!.index, publisher, queue: ENTITIES.retentionCommands.queueName },
+      { index: stack.services!.index, publisher, audit: stack.services!.audit, queue: ENTITIES.retentionCommands.queueName },
       { actor: "custody/disposal@test", attempt: 1, maxAttempts: 1, traceparent: childTraceparent(), log: silentLogger },
       { maxPerRun: 100 },
     );
@@ -57,6 +62,26 @@ async function disposalRun(): Promise<void> {
     await opened.close();
   }
   await waitForQuietPipeline(stack.serviceBus.namespace);
+}
+
+/** The evidence-disposed events the `disposals` subscription holds now (each checked against the published contract). */
+async function disposedEvents(): Promise<Array<{ subject: string; kinds: string[]; paths: string[]; data: unknown }>> {
+  const client = new ServiceBusClient(stack.environment.ServiceBusConnection);
+  try {
+    return (await drainEvents(client, "disposals")).map(({ event }) => {
+      if (event.type !== "org.custody.evidence.disposed.v1") throw new Error(`${event.type} on the disposals subscription`);
+      return { subject: event.subject, kinds: event.data.renditions.map((r) => r.kind).sort(), paths: event.data.renditions.map((r) => r.path).sort(), data: event.data };
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+/** The disposal runs' audit records, oldest first. */
+async function disposalAudits(): Promise<AuditRecord[]> {
+  const shown = await runCli(["audit", "--json", "--data-dir", dataDir]);
+  expect(shown.code).toBe(0);
+  return (JSON.parse(shown.stdout) as AuditRecord[]).filter((r) => r.action === "disposal").reverse();
 }
 
 async function report(): Promise<DisposalCandidate[]> {
@@ -96,6 +121,17 @@ test("past retention and not held → disposed of: original and renditions delet
   expect(tombstone.custodyLog.at(-1)).toMatchObject({ action: "retention-dispose", actor: "custody/disposal@test" });
   const status = await runCli(["status", ids.old, "--data-dir", dataDir]);
   expect(status.stdout).toContain(`DISPOSED   at ${tombstone.disposal!.deletedAt}`);
+  // Announced once, naming every rendition the ready event named (proxy, poster, thumbnails, sprites…).
+  const announced = old.stages.transcode!.renditions!.concat(old.stages.thumbnail!.renditions!);
+  const disposed = await disposedEvents();
+  expect(disposed.map((e) => e.subject)).toEqual([ids.old]);
+  expect(disposed[0].paths).toEqual(announced.map((r) => r.path).sort());
+  expect(new Set(disposed[0].kinds)).toEqual(new Set(["proxy", "playlist", "segment-manifest", "poster", "thumbnail", "sprite", "sprite-vtt"]));
+  expect(disposed[0].data).toMatchObject({
+    status: "disposed",
+    original: { name: old.original!.name, sha256: old.hash!.sha256 },
+    disposal: { category: "non-evidential", retainUntil: "2026-10-02T08:00:00.000Z", deletedAt: tombstone.disposal!.deletedAt, derivedBlobsDeleted: tombstone.disposal!.deleted!.derivedVersions },
+  });
 
   const held = await record(ids.held);
   expect(held.disposal).toBeUndefined();
@@ -109,6 +145,12 @@ test("past retention and not held → disposed of: original and renditions delet
   await disposalRun();
   expect((await record(ids.held)).disposal).toMatchObject({ state: "disposed", deleted: { original: "deleted" } });
   expect(await derivedNames(ids.held)).toEqual([]);
+  expect((await disposedEvents()).map((e) => e.subject)).toEqual([ids.held]);
+  // Each run that asked for a disposal is in the write-once audit log: who (the timer), what, which recordings.
+  expect((await disposalAudits()).map((r) => [r.who, r.entity, r.count, r.evidenceIds])).toEqual([
+    ["custody/disposal@test", "retention-commands", 1, [ids.old]],
+    ["custody/disposal@test", "retention-commands", 1, [ids.held]],
+  ]);
   expect(await report()).toEqual([]);
   expect((await record(ids.recent)).disposal).toBeUndefined();
   expect(await derivedNames(ids.recent)).not.toEqual([]);

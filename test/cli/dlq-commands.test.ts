@@ -126,6 +126,7 @@ test("dlq list shows active, dead-letter and scheduled counts for every queue an
       "stage-results",
       "media-results",
       "retention-commands",
+      "retention-releases",
       "transcode-segments",
       "transcode-join",
       "evidence-received/hash",
@@ -137,6 +138,7 @@ test("dlq list shows active, dead-letter and scheduled counts for every queue an
       "evidence-ready/failures",
       "evidence-ready/unit-camden",
       "evidence-ready/updates",
+      "evidence-ready/disposals",
     ].sort(),
   );
   expect(byEntity["blob-created"]).toMatchObject({ path: "blob-created", kind: "queue", active: 0, deadLetter: 1, scheduled: 0, transferDeadLetter: 0 });

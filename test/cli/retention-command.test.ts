@@ -3,7 +3,8 @@
  * both routes: an operator through the CLI (`custody retention set`, `custody hold`, `custody
  * release`, `custody retention show` — audited, dry run sends nothing, a command the index would
  * refuse is said and not sent) and a case-management system sending to the `retention-commands`
- * queue (the same command twice is recorded once; a refused one is dead-lettered with the reason).
+ * queue (the same command twice is recorded once; a refused one is dead-lettered with the reason;
+ * a release is accepted only from `retention-releases`, the records officers' queue).
  * Storage enforces what the record says: the original's legal hold and retention policy (the
  * local stack's emulated store, which refuses a delete as Azure does).
  */
@@ -139,17 +140,32 @@ test("case management: a command on the queue is recorded once however often sen
     await sender.sendMessages({ body: command, messageId: "a", contentType: "application/json" });
     await sender.sendMessages({ body: command, messageId: "b", contentType: "application/json" });
     await sender.sendMessages({ body: { ...command, commandId: "cms-43", action: "categorise", category: "forever", caseReference: undefined }, messageId: "c", contentType: "application/json" });
+    // A release is the records officers' right: on this queue (which case management may send to) it is refused, the hold stays.
+    await sender.sendMessages({ body: { ...command, commandId: "cms-44", action: "release", reason: "case closed" }, messageId: "d", contentType: "application/json" });
     await sender.close();
+    // And the records officers' queue carries releases only.
+    const releases = client.createSender(ENTITIES.retentionReleases.queueName);
+    await releases.sendMessages({ body: { ...command, commandId: "cms-45", caseReference: "CASE-45" }, messageId: "e", contentType: "application/json" });
+    await releases.close();
     await waitForQuietPipeline(stack.serviceBus.namespace);
     const state: RetentionState = (await record()).retention!;
     expect(state.holds.map((h) => [h.caseReference, h.placedBy])).toEqual([["CASE-42", "case-management"]]);
     expect(state.history.filter((h) => h.commandId === "cms-42")).toHaveLength(1);
-    expect(state.history.some((h) => h.commandId === "cms-43")).toBe(false);
+    expect(state.history.some((h) => ["cms-43", "cms-44", "cms-45"].includes(h.commandId))).toBe(false);
     const receiver = client.createReceiver(ENTITIES.retentionCommands.queueName, { subQueueType: "deadLetter" });
     const dead = await receiver.peekMessages(10);
     await receiver.close();
-    expect(dead).toHaveLength(1);
-    expect(dead[0].deadLetterErrorDescription).toContain('no category "forever" in the retention schedule');
+    expect(dead).toHaveLength(2);
+    expect(dead.map((m) => m.deadLetterErrorDescription)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('no category "forever" in the retention schedule'),
+        expect.stringContaining("wrong route: a release arrived on retention-commands, but releases are accepted only on retention-releases"),
+      ]),
+    );
+    const releasesReceiver = client.createReceiver(ENTITIES.retentionReleases.queueName, { subQueueType: "deadLetter" });
+    const deadReleases = await releasesReceiver.peekMessages(10);
+    await releasesReceiver.close();
+    expect(deadReleases.map((m) => m.deadLetterErrorDescription)).toEqual([expect.stringContaining("wrong route: a hold command arrived on retention-releases, which carries only releases")]);
     expect((await storageProtection()).evidential.legalHold).toBe(true);
     const status = await runCli(["status", evidenceId, "--data-dir", dataDir]);
     expect(status.stdout).toMatch(/retention {2}evidential, kept until \S+ then reviewed; HELD for CASE-42/);

@@ -63,7 +63,7 @@ export const APP_IDENTITIES = ["core", "media"] as const;
 export type AppIdentity = (typeof APP_IDENTITIES)[number];
 
 /** `hostedApp`: host-storage.bicep's one parameter, the identity of whichever app the account hosts (main.bicep wires each; checkAppIdentities checks it). */
-type Principal = AppIdentity | "hostedApp" | "eventGrid" | "operator" | "uploader" | "encryption";
+type Principal = AppIdentity | "hostedApp" | "eventGrid" | "operator" | "uploader" | "encryption" | "recordsOfficer" | "caseSystem";
 
 /** Per app identity: the entities its functions are triggered by (`queue blob-created`, `subscription evidence-received/hash`). */
 export type TriggersByIdentity = Record<AppIdentity, ReadonlySet<string>>;
@@ -127,10 +127,26 @@ const ALLOWED_GRANTS: AllowedGrant[] = [
   { principal: "operator", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "originals", why: "custody verify / reconcile" },
   { principal: "operator", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "audit", why: "audit records of redrive/purge/reconcile" },
   { principal: "core", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "ledger", why: "the index appends to the custody ledger (append blobs under protected append writes)" },
+  { principal: "core", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "audit", why: "the disposal timer writes one audit record per run (write-once)" },
   { principal: "operator", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "ledger", why: "custody reconcile reads the custody ledger" },
   { principal: "operator", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces", why: "custody dlq (runtime counts need Manage)" },
+  // The index's retention rights (evidence-storage.bicep; test/deploy/retention.test.ts checks their actions): policies, holds and disposal on originals, disposal of renditions.
+  {
+    principal: "core",
+    role: `${CUSTOM_ROLE}retentionKeeperRole`,
+    scopeType: CONTAINERS,
+    scopeName: "originals",
+    why: "the index sets retention policies and legal holds and disposes of expired originals",
+  },
+  { principal: "core", role: `${CUSTOM_ROLE}renditionDisposerRole`, scopeType: CONTAINERS, scopeName: "derived", why: "the index deletes a disposed recording's renditions" },
+  // Retention commands from people and systems outside the apps: Send only, one queue each.
+  { principal: "recordsOfficer", role: "serviceBusDataSender", scopeType: QUEUES, entity: "queue retention-releases", why: "records officers release legal holds (custody release)" },
+  { principal: "recordsOfficer", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "audit", why: "custody release writes its audit record (write-once)" },
+  { principal: "caseSystem", role: "serviceBusDataSender", scopeType: QUEUES, entity: "queue retention-commands", why: "case-management systems categorise and hold recordings" },
   // The dock's own role (evidence-storage.bicep): create and append only — no read, list or delete (test/deploy/access.test.ts checks its actions).
   { principal: "uploader", role: `${CUSTOM_ROLE}dockUploaderRole`, scopeType: CONTAINERS, scopeName: "originals", why: "docks upload recordings, write-only" },
+  // The signer's own role (signing.bicep): sign and read on the one key — no encrypt, decrypt, unwrap or key management.
+  { principal: "core", role: `${CUSTOM_ROLE}signerRole`, scopeType: "Microsoft.KeyVault/vaults/keys", file: "bicep/modules/signing.bicep", why: "sign evidence manifests, publish the public keys" },
   {
     principal: "encryption",
     role: "keyVaultCryptoServiceEncryptionUser",
@@ -150,6 +166,8 @@ const PRINCIPALS: Record<string, Principal> = {
   "encryptionIdentity.properties.principalId": "encryption",
   operatorPrincipalId: "operator",
   "uploader.principalId": "uploader",
+  recordsOfficerPrincipalId: "recordsOfficer",
+  caseSystem: "caseSystem",
 };
 const PER_ENTRY_PRINCIPAL = "principalIds[access.identity]";
 
@@ -375,7 +393,7 @@ export function checkCosmosRoles(files: Files): string[] {
     const roleVar = /sqlRoleDefinitions\/\$\{([A-Za-z_]+)\}/.exec(property(props, "roleDefinitionId") ?? "")?.[1];
     const roleId = roleVar ? literal(variables.get(roleVar)) : undefined;
     const principal = property(props, "principalId")?.trim();
-    const expected = principal === "appPrincipalId" ? COSMOS_DATA_CONTRIBUTOR : principal === "operatorPrincipalId" ? COSMOS_DATA_READER : undefined;
+    const expected = principal === "appPrincipalId" ? COSMOS_DATA_CONTRIBUTOR : principal === "operatorPrincipalId" || principal === "recordsOfficerPrincipalId" ? COSMOS_DATA_READER : undefined;
     if (expected === undefined) problems.push(`${assignment.symbol}: principal ${principal} should have no Cosmos DB data access`);
     else if (roleId !== expected) problems.push(`${assignment.symbol}: ${principal} gets Cosmos role ${roleId ?? "(unknown)"}, expected ${expected}`);
     if (!/\/dbs\//.test(property(props, "scope") ?? "")) problems.push(`${assignment.symbol}: scope is the whole account, not the database`);
@@ -816,7 +834,11 @@ export function azureEnvironment(settings: AppSetting[], files?: Files): Record<
   const env: Record<string, string> = {};
   for (const { name, expression } of settings) {
     const converted = /^string\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$/.exec(expression.trim())?.[1];
-    const value = literal(expression) ?? (files ? literalThroughModules(files, "bicep/modules/functions.bicep", converted ?? expression) : undefined);
+    // `flag ? 'a' : 'b'` with a bool parameter: the branch its default picks.
+    const choice = /^([A-Za-z_][A-Za-z0-9_]*)\s*\?\s*('[^']*')\s*:\s*('[^']*')$/.exec(expression.trim());
+    const flag = choice && files ? literalThroughModules(files, "bicep/modules/functions.bicep", choice[1]) : undefined;
+    const chosen = choice && (flag === "true" || flag === "false") ? literal(flag === "true" ? choice[2] : choice[3]) : undefined;
+    const value = chosen ?? literal(expression) ?? (files ? literalThroughModules(files, "bicep/modules/functions.bicep", converted ?? expression) : undefined);
     if (value !== undefined) env[name] = value;
     else if (/__clientId$/.test(name)) env[name] = "3f2c1a7e-9b6d-4c1e-8f00-0123456789ab";
     else if (/__fullyQualifiedNamespace$/.test(name)) env[name] = "sb-custody-example.servicebus.windows.net";
@@ -841,9 +863,9 @@ export function literalThroughModules(files: Files, file: string, expression: st
   const caller = modules.find((d) => `bicep/${d.type}` === file);
   const passed = caller ? property(objectProperty(caller.body, "params") ?? "", name)?.trim() : undefined;
   const fromOutput = passed ? /^([A-Za-z_]+)\.outputs\.([A-Za-z_]+)$/.exec(passed) : null;
-  // A main.bicep parameter passed through stands for its default (a number as its digits).
+  // A main.bicep parameter passed through stands for its default (a number as its digits, a bool as true or false).
   const mainDefault = passed ? params(files.get("bicep/main.bicep") ?? "").get(passed)?.defaultValue : undefined;
-  if (mainDefault !== undefined) return literal(mainDefault) ?? (/^\d+$/.test(mainDefault) ? mainDefault : undefined);
+  if (mainDefault !== undefined) return literal(mainDefault) ?? (/^(\d+|true|false)$/.test(mainDefault) ? mainDefault : undefined);
   // An interpolated string ('/custody/${environmentName}') stands for a value of its shape.
   if (!fromOutput) return passed ? (literal(passed) ?? literal(passed.replace(/\$\{[^}]*\}/g, "example"))) : undefined;
   const producer = modules.find((d) => d.symbol === fromOutput[1]);
@@ -862,6 +884,7 @@ export const LOCAL_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_FIXITY_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_FIXITY_SCHEDULE)",
   CUSTODY_RECONCILE_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_RECONCILE_SCHEDULE)",
   CUSTODY_DISPOSAL_INTERVAL_MS: "the dev host's timer only (Azure runs CUSTODY_DISPOSAL_SCHEDULE)",
+  CUSTODY_SIGNING_KEY_DIR: "the local signing key's folder; Azure signs in Key Vault (CUSTODY_SIGNING_KEY_ID)",
 };
 
 /** Setting names the code names in its source: CUSTODY_* literals and Functions-style connection keys. */
@@ -912,7 +935,8 @@ export const CORE_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_RECONCILE_LOOKBACK_HOURS: "the reconcile timer",
   CUSTODY_DISPOSAL_SCHEDULE: "the disposal timer",
   CUSTODY_DISPOSAL_MAX: "the disposal timer",
-  CUSTODY_DISPOSAL_ENABLED: "the disposal timer (off until storage lets the app dispose)",
+  CUSTODY_DISPOSAL_ENABLED: "the disposal timer (main.bicep disposalEnabled)",
+  CUSTODY_SIGNING_KEY_ID: "the index signs evidence manifests (only the core identity may sign: bicep/modules/signing.bicep)",
   CUSTODY_COSMOS_DATABASE: "the evidence index",
   CUSTODY_COSMOS_CONTAINER: "the evidence index",
   CUSTODY_RETRY_BUDGET_MINUTES: "the index schedules the stages' retries and ingest/the index re-schedule their own messages",
@@ -1187,7 +1211,9 @@ export function checkMediaIdentity(files: Files, mediaTriggers: ReadonlySet<stri
  * What each app's functions use, from the function files (`const { … } = await getServices()`),
  * against what its identity is granted: the index ⇔ the Cosmos DB data-plane role; the media
  * tool (ffmpeg reading through signed URLs, renditions written) ⇔ Blob Delegator on the evidence
- * account and Contributor on derived; blobs ⇔ Reader on originals.
+ * account and Contributor on derived; blobs ⇔ Reader on originals; retention (the index's
+ * policies, holds and disposal) ⇔ the retention keeper role on originals and the rendition
+ * disposer role on derived.
  */
 export function checkStorageAndIndexAccessMatchesCode(files: Files, servicesUsed: Record<AppIdentity, Set<string>>): string[] {
   const problems: string[] = [];
@@ -1207,6 +1233,9 @@ export function checkStorageAndIndexAccessMatchesCode(files: Files, servicesUsed
       [uses.has("media"), has("storageBlobDelegator", undefined, "Microsoft.Storage/storageAccounts"), "signing read URLs for ffmpeg (Storage Blob Delegator)"],
       [uses.has("media"), has("storageBlobDataContributor", "derived"), "writing renditions (Contributor on derived)"],
       [uses.has("blobs") || uses.has("media"), has("storageBlobDataReader", "originals"), "reading originals (Reader on originals)"],
+      [uses.has("retention"), has(`${CUSTOM_ROLE}retentionKeeperRole`, "originals"), "setting retention policies and legal holds, and disposing of originals (the retention keeper role on originals)"],
+      [uses.has("retention"), has(`${CUSTOM_ROLE}renditionDisposerRole`, "derived"), "deleting a disposed recording's renditions (the rendition disposer role on derived)"],
+      [uses.has("audit"), has("storageBlobDataContributor", "audit"), "writing audit records (Contributor on audit)"],
     ];
     for (const [needed, granted, what] of needs) {
       if (needed && !granted) problems.push(`the ${identity} app's functions need ${what}, which its identity is not granted`);

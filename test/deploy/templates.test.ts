@@ -228,6 +228,7 @@ describe("the real templates", () => {
       "queue blob-created",
       "queue media-results",
       "queue retention-commands",
+      "queue retention-releases",
       "queue stage-results",
       "subscription evidence-received/hash",
       "subscription evidence-received/index",
@@ -361,7 +362,7 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["no version-level immutability", "immutableStorageWithVersioning: { enabled: true }", "immutableStorageWithVersioning: { enabled: false }"],
     ["immutability removed", "    immutableStorageWithVersioning: { enabled: true }\n", ""],
     ["versioning off", "isVersioningEnabled: true", "isVersioningEnabled: false"],
-    ["fixed retention", "immutabilityPeriodSinceCreationInDays: originalsRetentionDays", "immutabilityPeriodSinceCreationInDays: 1"],
+    ["fixed retention", "immutabilityPeriodSinceCreationInDays: originalsDefaultRetentionDays", "immutabilityPeriodSinceCreationInDays: 1"],
     ["policy on another container", "  parent: originals\n  name: 'default'", "  parent: derived\n  name: 'default'"],
   ])("originals: %s", (_what, search, replacement) => {
     expect(checkOriginalsImmutable(mutate(files, storage, search, replacement))).not.toEqual([]);

@@ -73,7 +73,7 @@ describe("JSON Schema of the retention command Custody receives", () => {
   });
 });
 
-describe("AsyncAPI 3 document of the evidence-ready topic and the retention-commands queue", () => {
+describe("AsyncAPI 3 document of the evidence-ready topic and the retention queues", () => {
   const load = async () => {
     const parser = new Parser();
     const { document, diagnostics } = await fromFile(parser, path.join(DOCS, "asyncapi.yaml")).parse();
@@ -92,7 +92,7 @@ describe("AsyncAPI 3 document of the evidence-ready topic and the retention-comm
   test("describes the topic the code publishes to, its messages and their schemas", async () => {
     const { document } = await load();
     const channels = document!.channels().all();
-    expect(channels.map((c) => c.address())).toEqual([ENTITIES.evidenceReadyTopic, ENTITIES.retentionCommands.queueName]);
+    expect(channels.map((c) => c.address())).toEqual([ENTITIES.evidenceReadyTopic, ENTITIES.retentionCommands.queueName, ENTITIES.retentionReleases.queueName]);
     const messages = document!.channels().get("evidenceReady")!.messages().all();
     expect(messages.map((m) => m.name()).sort()).toEqual(Object.values(EVIDENCE_EVENT_TYPES).sort());
     for (const message of messages) {
@@ -117,7 +117,7 @@ describe("AsyncAPI 3 document of the evidence-ready topic and the retention-comm
         checked++;
       }
     }
-    expect(checked).toBe(4);
+    expect(checked).toBe(5);
   }, 30_000);
 
   test("lists exactly the topology's subscriptions of the topic, with the same rules", async () => {
@@ -149,6 +149,22 @@ describe("AsyncAPI 3 document of the evidence-ready topic and the retention-comm
     expect(messages[0].payload()!.json<{ $id?: string }>().$id).toBe(RETENTION_COMMAND_SCHEMA.$id);
     const operations = channel.operations().all();
     expect(operations.map((o) => [o.action(), o.json<{ title: string }>().title])).toEqual([["receive", "Custody receives retention commands"]]);
+    // Releases by their own queue (only records officers may send there), with the same command.
+    const releases = document!.channels().get("retentionReleases")!;
+    expect(releases.address()).toBe(ENTITIES.retentionReleases.queueName);
+    expect(namespace.Queues.map((q) => q.Name)).toContain(releases.address());
+    expect(
+      releases
+        .messages()
+        .all()
+        .map((m) => m.payload()!.json<{ $id?: string }>().$id),
+    ).toEqual([RETENTION_COMMAND_SCHEMA.$id]);
+    expect(
+      releases
+        .operations()
+        .all()
+        .map((o) => [o.action(), o.json<{ title: string }>().title]),
+    ).toEqual([["receive", "Custody receives releases of legal holds"]]);
   }, 30_000);
 
   test("its retention command examples are commands the index accepts, and its message id rule is the code's", async () => {

@@ -9,7 +9,7 @@ import { checkRetentionCommandClaim as checkRetentionClaim } from "../../shared/
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { appendLogEntry, applyEvidenceReceived, newRecord } from "../../shared/evidence/record-merge";
-import { RETENTION_SCHEDULE, applyRetentionCommand, checkSchedule, completeDisposal, periodEnd, retentionOf } from "../../shared/evidence/retention";
+import { RETENTION_SCHEDULE, applyRetentionCommand, checkSchedule, completeDisposal, periodEnd, retentionOf, storageDisposalVerdict } from "../../shared/evidence/retention";
 import { isCustodyError } from "../../shared/errors";
 
 const NOW = "2026-12-05T12:00:00.000Z";
@@ -171,4 +171,28 @@ test("dispose: refused while kept, while held, or for a reviewed category; accep
   const done = completeDisposal(resumed, { original: "deleted", derivedVersions: 7 }, "2026-12-05T12:01:00.000Z");
   expect(done.disposal).toMatchObject({ state: "disposed", deletedAt: "2026-12-05T12:01:00.000Z", deleted: { original: "deleted", derivedVersions: 7 } });
   expect(completeDisposal(done, { original: "absent", derivedVersions: 0 }, "2026-12-06T00:00:00.000Z")).toBe(done);
+});
+
+describe("storage's answer to a disposal the record allows", () => {
+  // Captured on the 1st, docked on the 10th: the category's 31 days end before the container default's (from upload).
+  const record = { uploadedAt: "2026-11-10T08:00:00.000Z", createdAt: "2026-11-10T08:00:05.000Z" };
+  const now = Date.parse("2026-12-05T00:00:00Z");
+
+  test("nothing protects it, or its policy has run out: go", () => {
+    expect(storageDisposalVerdict({ legalHold: false }, record, now)).toEqual({ verdict: "go" });
+    expect(storageDisposalVerdict({ legalHold: false, immutableUntil: new Date("2026-12-04T23:59:59Z") }, record, now)).toEqual({ verdict: "go" });
+  });
+
+  test("under the container default that runs from upload: wait, nothing refused", () => {
+    const containerDefaultEnd = periodEnd(record.uploadedAt, { days: 31 });
+    expect(storageDisposalVerdict({ legalHold: false, immutableUntil: new Date(containerDefaultEnd) }, record, now)).toEqual({ verdict: "wait", until: containerDefaultEnd });
+  });
+
+  test("a legal hold, or a policy longer than the container default explains: refuse, naming it", () => {
+    expect(storageDisposalVerdict({ legalHold: true }, record, now)).toEqual({ verdict: "refuse", why: "a legal hold" });
+    expect(storageDisposalVerdict({ legalHold: false, immutableUntil: new Date("2027-01-20T00:00:00Z") }, record, now)).toEqual({
+      verdict: "refuse",
+      why: "a retention policy until 2027-01-20T00:00:00.000Z",
+    });
+  });
 });

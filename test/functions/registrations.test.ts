@@ -19,7 +19,19 @@ afterEach(() => {
 test("every function is defined once, on an entity of the topology file, in exactly one app", () => {
   const names = FUNCTION_DEFINITIONS.map((d) => d.name);
   expect(new Set(names).size).toBe(names.length);
-  expect(names.sort()).toEqual(["hash", "index-media-results", "index-received", "index-results", "ingest", "retention-command", "thumbnail", "transcode", "transcode-join", "transcode-segment"]);
+  expect(names.sort()).toEqual([
+    "hash",
+    "index-media-results",
+    "index-received",
+    "index-results",
+    "ingest",
+    "retention-command",
+    "retention-release",
+    "thumbnail",
+    "transcode",
+    "transcode-join",
+    "transcode-segment",
+  ]);
   const namespace = topology.UserConfig.Namespaces[0];
   const paths = new Set([...namespace.Queues.map((q) => q.Name), ...namespace.Topics.flatMap((t) => t.Subscriptions.map((s) => `${t.Name}/Subscriptions/${s.Name}`))]);
   for (const definition of FUNCTION_DEFINITIONS) expect(paths).toContain(entityPath(definition.entity));
@@ -31,7 +43,7 @@ test("the media app runs only the stages that parse media; everything that touch
   expect(media.functions.map((d) => d.name).sort()).toEqual(["thumbnail", "transcode", "transcode-join", "transcode-segment"]);
   expect(media.timers).toEqual([]);
   const core = definitionsForRoles(["core"]);
-  expect(core.functions.map((d) => d.name).sort()).toEqual(["hash", "index-media-results", "index-received", "index-results", "ingest", "retention-command"]);
+  expect(core.functions.map((d) => d.name).sort()).toEqual(["hash", "index-media-results", "index-received", "index-results", "ingest", "retention-command", "retention-release"]);
   expect(core.timers.map((d) => d.name).sort()).toEqual(["disposal", "fixity-sample", "reconcile"]);
   const both = definitionsForRoles(appRoles({}));
   expect(both.functions.length + both.timers.length).toBe(FUNCTION_DEFINITIONS.length + TIMER_DEFINITIONS.length);
@@ -91,7 +103,7 @@ const names = (registrations: HostRegistration[]): string[] => registrations.map
 
 test.each([
   ["media", ["thumbnail", "transcode", "transcode-join", "transcode-segment"]],
-  ["core", ["disposal", "fixity-sample", "hash", "index-media-results", "index-received", "index-results", "ingest", "reconcile", "retention-command"]],
+  ["core", ["disposal", "fixity-sample", "hash", "index-media-results", "index-received", "index-results", "ingest", "reconcile", "retention-command", "retention-release"]],
   [
     undefined,
     [
@@ -104,6 +116,7 @@ test.each([
       "ingest",
       "reconcile",
       "retention-command",
+      "retention-release",
       "thumbnail",
       "transcode",
       "transcode-join",

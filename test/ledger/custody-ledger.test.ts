@@ -19,11 +19,13 @@ import { CustodyError } from "../../shared/errors";
 import type { RetentionStore } from "../../shared/ports/retention-store";
 import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../../shared/adapters/cosmos-evidence-index";
 import { evidenceReadyMessageId, evidenceUpdatedMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
+import { eventDataProblems } from "../../shared/contracts/evidence-events";
 import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, Rendition, RetentionCommandMessage, StageResultMessage } from "../../shared/contracts/messages";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { describeFixity } from "../../shared/evidence/fixity";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { rebuildRecord } from "../../shared/ledger/rebuild";
+import { waitFor } from "../support/polling";
 import { silentLogger } from "../../shared/logging";
 import { LEDGER_CONTAINER } from "../../shared/ports/custody-ledger";
 import type { OutgoingMessage, Publisher } from "../../shared/ports/publisher";
@@ -372,6 +374,13 @@ test("disposal: refused while held; after the release the original and every der
   });
   expect((await index.read(evidenceId))!.record.disposal).toBeUndefined();
   await store.setLegalHold(originalRef, false);
+  // Still under the container default (it runs from upload, the category from capture): the dispose waits — no refusal, nothing decided.
+  const soon = new Date(Date.now() + 2_000);
+  await store.extendRetention(originalRef, soon, { policyMode: "Locked" });
+  await expect(indexRetentionCommand(retention("d-early", "dispose"), deps({ retentionStore: store }), context)).resolves.toMatchObject({ changed: false });
+  expect((await index.read(evidenceId))!.record.disposal).toBeUndefined();
+  expect((await ledger.read(evidenceId)).some((e) => e.kind === "applied" && e.messageId.endsWith(":retention:d-early"))).toBe(false);
+  await waitFor("the policy to run out", async () => ((await store.protection(originalRef)).immutableUntil! <= new Date() ? true : undefined), 10_000);
 
   // The host dies after the original went, before the derived blobs: the decision is on the record already.
   const dying: RetentionStore = Object.assign(Object.create(store) as RetentionStore, {
@@ -387,14 +396,38 @@ test("disposal: refused while held; after the release the original and every der
     message: expect.stringContaining("was disposed of") as string,
   });
 
-  // The next dispose (the disposal timer's, for a record left deleting) finishes it.
-  await indexRetentionCommand(retention("d3", "dispose"), deps({ retentionStore: store }), context);
+  // The next dispose (the disposal timer's, for a record left deleting) finishes it — and the host
+  // dies again, after the record says disposed but before Service Bus took the event.
+  const unreachable: Publisher = { publish: () => Promise.reject(new CustodyError("Transient", "Service Bus unreachable")) };
+  await expect(indexRetentionCommand(retention("d3", "dispose"), deps({ retentionStore: store, publisher: unreachable }), context)).rejects.toMatchObject({ code: "Transient" });
   const tombstone = (await index.read(evidenceId))!.record;
-  expect(tombstone.disposal).toMatchObject({ state: "disposed", commandId: "d2", sha256: SHA, deleted: { original: "absent", derivedVersions: 4 } });
+  expect(tombstone.disposal).toMatchObject({ state: "disposed", commandId: "d2", sha256: SHA, deleted: { original: "absent", derivedVersions: 4 }, event: { messageId: `${evidenceId}:disposed` } });
+  expect(tombstone.disposal!.event!.publishedAt).toBeUndefined();
   const left: string[] = [];
   for await (const item of derived.listBlobsFlat({ prefix: evidenceId })) left.push(item.name);
   expect(left).toEqual([`${evidenceId}x/other.mp4`]);
-  // The ledger has the decision and the resume: a rebuilt record knows it was disposed of.
-  const rebuilt = rebuildRecord(evidenceId, await ledger.read(evidenceId), { requiredStages: ALL })!;
-  expect(rebuilt.disposal).toMatchObject({ state: "deleting", commandId: "d2" });
+  // The redelivery announces it, once: a later delivery finds it published.
+  await indexRetentionCommand(retention("d3", "dispose"), deps({ retentionStore: store }), context);
+  await indexRetentionCommand(retention("d3", "dispose"), deps({ retentionStore: store }), context);
+  const announced = publisher.sent.filter((s) => s.message.messageId === `${evidenceId}:disposed`);
+  expect(announced).toHaveLength(1);
+  expect(announced[0].entity).toBe("evidence-ready");
+  const event = announced[0].message;
+  expect(event.applicationProperties).toMatchObject({ "cloudEvents:type": "org.custody.evidence.disposed.v1", eventType: "org.custody.evidence.disposed.v1", status: "disposed", evidenceId });
+  expect(eventDataProblems("org.custody.evidence.disposed.v1", event.body, { closed: true })).toEqual([]);
+  expect(event.body).toMatchObject({
+    evidenceId,
+    status: "disposed",
+    original: { name: received.original.name, sha256: SHA },
+    disposal: { commandId: "d2", category: "non-evidential", decidedBy: "custody/disposal", reason: "retention ended", derivedBlobsDeleted: 4 },
+  });
+  expect((event.applicationProperties!["cloudEvents:time"] as Date).toISOString()).toBe(tombstone.disposal!.deletedAt);
+  expect((await index.read(evidenceId))!.record.disposal!.event!.publishedAt).toBeDefined();
+  // The ledger has the decision, what was deleted and the announcement: a rebuilt record is the tombstone, announced.
+  const entries = await ledger.read(evidenceId);
+  expect(entries.filter((e) => e.kind === "disposed")).toEqual([
+    expect.objectContaining({ commandId: "d2", deleted: { original: "absent", derivedVersions: 4 }, recordedAt: tombstone.disposal!.deletedAt }),
+  ]);
+  const rebuilt = rebuildRecord(evidenceId, entries, { requiredStages: ALL })!;
+  expect(rebuilt.disposal).toEqual((await index.read(evidenceId))!.record.disposal);
 });
