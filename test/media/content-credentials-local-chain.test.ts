@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { CA_CERTIFICATE_FILE, createLocalContentCredentials, localSigningChain } from "../../shared/adapters/local-content-credentials";
 import { verifyContentCredentials } from "../../shared/media/content-credentials";
 import { certifiesKey } from "../../shared/media/content-credentials-chain";
+import { LocalKeySigner } from "../../shared/adapters/local-key-signer";
 import { TestEvidenceSigner } from "../support/test-signer";
 
 let dataDir: string;
@@ -68,4 +69,18 @@ test("Content Credentials built from the data folder sign under that CA: valid w
   });
   const anchor = readFileSync(path.join(dataDir, "content-credentials", CA_CERTIFICATE_FILE), "utf8");
   expect(await verifyContentCredentials(signed, { trustAnchorPems: [anchor], expectedOriginalSha256: "0".repeat(64) })).toMatchObject({ valid: true, failures: [] });
+});
+
+test("with the local stack's own signer (the key file in the data folder): images verify under the local CA", async () => {
+  const signer = await LocalKeySigner.open({ directory: path.join(dataDir, "signing") });
+  const credentials = await createLocalContentCredentials(dataDir, signer);
+  const signed = await credentials.signJpeg(TINY_JPEG, {
+    title: "thumb-01.jpg",
+    original: { name: "clip.mp4", sha256: "1".repeat(64), size: 1 },
+    action: { kind: "thumbnail", description: "thumbnail: the frame at 0 s", tool: { name: "ffmpeg", version: "test" }, runs: [] },
+  });
+  const anchor = readFileSync(path.join(dataDir, "content-credentials", CA_CERTIFICATE_FILE), "utf8");
+  const verification = await verifyContentCredentials(signed, { trustAnchorPems: [anchor], expectedOriginalSha256: "1".repeat(64) });
+  expect(verification).toMatchObject({ valid: true, failures: [] });
+  expect(verification.signer?.subject).toContain(signer.keyId);
 });
