@@ -78,7 +78,7 @@ test("ffmpeg's thumbnail and sprite sheet, signed: valid under the CA, naming th
     expect(verification.ingredient).toEqual({ sha256: ORIGINAL_SHA256, name: "2026/12/05/officer-17/clip.mp4", versionId: "2026-12-05T19:00:00.0000000Z", format: "video/mp4" });
     expect(verification.actions).toEqual([
       { action: "c2pa.opened", description: "the original recording" },
-      { action: "c2pa.edited", softwareAgent: "ffmpeg 7.1-test", description: input(name, kind).action.description },
+      { action: "c2pa.edited", softwareAgent: "ffmpeg 7.1-test", description: input(name, kind).action.description, runs: input(name, kind).action.runs },
     ]);
     expect(verification.claimGenerator).toBe("Custody/test");
     expect(verification.signer).toMatchObject({ subject: expect.stringContaining(cc.signer.keyId) as string, issuer: "CN=Custody test CA, O=Custody" });
