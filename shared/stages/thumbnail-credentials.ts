@@ -16,17 +16,23 @@ import type { MediaSession } from "./media-session";
 export interface OriginalDigest {
   /** Resolves with the digest; rejects like a read of the original (OriginalChanged, Transient …). */
   readonly sha256: Promise<string>;
+  /** Stops the read (the stage ended without needing the digest). */
+  cancel(): void;
 }
 
 /**
  * Starts hashing the exact original (its version, read once from the start). A failure is held
- * until the digest is awaited, so a stage that fails earlier for another reason reports that one.
+ * until the digest is awaited, so a stage that fails earlier for another reason reports that one
+ * — and cancels the read.
  */
 export function digestOriginal(session: MediaSession): OriginalDigest {
+  const controller = new AbortController();
+  const host = session.context.abortSignal;
+  const signal = host === undefined ? controller.signal : AbortSignal.any([host, controller.signal]);
   const sha256 = (async () => {
     const hash = createHash("sha256");
     let bytes = 0;
-    const body = await session.deps.blobs.openRead(session.ref, { abortSignal: session.context.abortSignal });
+    const body = await session.deps.blobs.openRead(session.ref, { abortSignal: signal });
     await pipeline(
       body,
       new Writable({
@@ -36,14 +42,14 @@ export function digestOriginal(session: MediaSession): OriginalDigest {
           done();
         },
       }),
-      { signal: session.context.abortSignal },
+      { signal },
     );
     const expected = session.input.original.size;
     if (bytes !== expected) throw new CustodyError("OriginalChanged", `Read ${bytes} bytes of ${session.ref.name} but the event announced ${expected}: the original changed.`);
     return hash.digest("hex");
   })();
   sha256.catch(() => undefined);
-  return { sha256 };
+  return { sha256, cancel: () => controller.abort() };
 }
 
 const SIGNING_CONCURRENCY = 4;

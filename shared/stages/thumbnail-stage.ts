@@ -34,7 +34,7 @@ import type { ContentCredentials } from "../media/content-credentials";
 import { MediaSession, type MediaStageDeps } from "./media-session";
 import type { StageWork } from "./report-stage";
 import type { StageContext } from "./stage-context";
-import { digestOriginal, signImages, type CredentialedImage } from "./thumbnail-credentials";
+import { digestOriginal, signImages, type CredentialedImage, type OriginalDigest } from "./thumbnail-credentials";
 import { writeThumbnailExcerpt } from "./thumbnail-excerpt-file";
 
 export const NO_VIDEO_SKIP_REASON = "no video stream";
@@ -53,6 +53,7 @@ export interface ThumbnailStageDeps extends MediaStageDeps {
 
 export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: ThumbnailStageDeps, context: StageContext, options: ThumbnailOptions = {}): Promise<StageWork> {
   const session = new MediaSession(input, "thumbnail", deps, context);
+  let digest: OriginalDigest | undefined;
   try {
     const probe = await session.open();
     const video = probe.primaryVideoIndex === undefined ? undefined : probe.streams.find((s) => s.index === probe.primaryVideoIndex);
@@ -61,7 +62,7 @@ export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: Th
       session.log.info("no video stream: thumbnails skipped");
       return { outcome: "skipped", skipReason: NO_VIDEO_SKIP_REASON, media: probe, renditions: [], provenance: session.provenance() };
     }
-    const digest = digestOriginal(session);
+    digest = digestOriginal(session);
     const dir = await session.tempDir();
     const plan = planThumbnails(probe, video, { count: options.count ?? DEFAULT_THUMBNAIL_COUNT, outputDir: dir });
     const file = (name: string): string => path.join(dir, name);
@@ -123,6 +124,7 @@ export async function thumbnailOriginal(input: EvidenceReceivedMessage, deps: Th
   } catch (error) {
     throw session.failure(error);
   } finally {
+    digest?.cancel();
     await session.cleanup();
   }
 }
