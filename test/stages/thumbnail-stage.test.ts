@@ -2,12 +2,15 @@
  * The thumbnail stage with real ffmpeg against Azurite: a rotated phone clip gives upright
  * images, a 0.5 s clip still gets a poster, audio-only is skipped with "no video stream", a
  * truncated MOV fails for good, a 10-minute recording gets 120 thumbnails on six sheets from
- * input-side seeks only; every file exists, is non-empty and matches its SHA-256.
+ * input-side seeks only; every file exists, is non-empty and matches its SHA-256; every JPEG
+ * carries valid Content Credentials naming the original and the run that wrote it.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { isCustodyError } from "../../shared/errors";
 import type { StageWork } from "../../shared/stages/report-stage";
+import { MediaSession } from "../../shared/stages/media-session";
+import { digestOriginal } from "../../shared/stages/thumbnail-credentials";
 import { thumbnailOriginal } from "../../shared/stages/thumbnail-stage";
 import { FIXTURES, sha256, stageContext, startMediaHarness, type MediaHarness } from "./media-harness";
 import { withClaimedMatroskaDuration } from "../support/crafted-media";
@@ -248,3 +251,17 @@ test("an MKV whose header claims a 10-year duration → final UnsupportedMedia n
   expect(isCustodyError(failure) && { code: failure.code, retryable: failure.retryable }).toEqual({ code: "UnsupportedMedia", retryable: false });
   expect((failure as Error).message).toMatch(/claims a duration of 3650 days.*7 days/);
 }, 30_000);
+
+test("the original's digest for the Content Credentials: the exact bytes' SHA-256; a size other than announced → OriginalChanged; cancelled → the read stops", async () => {
+  const file = path.join(FIXTURES, "exo_phone_hevc_mett_track_rot90.mp4");
+  const input = await h.upload(file);
+  const session = (message: typeof input) => new MediaSession(message, "thumbnail", { blobs: h.store, media: h.media }, context);
+  expect(await digestOriginal(session(input)).sha256).toBe(sha256(readFileSync(file)));
+
+  const shorter = await digestOriginal(session({ ...input, original: { ...input.original, size: input.original.size - 1 } })).sha256.catch((error: unknown) => error);
+  expect(isCustodyError(shorter) && shorter.code).toBe("OriginalChanged");
+
+  const cancelled = digestOriginal(session(input));
+  cancelled.cancel();
+  await expect(cancelled.sha256).rejects.toThrow();
+});
