@@ -131,6 +131,8 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     doNotFollow: { path: "(^|/)node_modules/" },
+    // "import" too: an ESM-only package (the C2PA library) exports nothing under "require".
+    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"] },
     exclude: { path: "^dist/|\\.generated\\.ts$" },
     reporterOptions: { text: { highlightFocused: true } },
   },

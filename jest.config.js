@@ -16,7 +16,15 @@ const globs = (list) => list.map((entry) => (entry.endsWith("/") ? `<rootDir>/${
 
 const common = {
   testEnvironment: "node",
-  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] },
+  transform: {
+    // ESM only (the C2PA library) and its loader: to CommonJS for jest (see the transform).
+    "/shared/media/content-credentials-library\\.ts$": "<rootDir>/test/support/commonjs-transform.js",
+    "/node_modules/@trustnxt/c2pa-ts/.+\\.js$": "<rootDir>/test/support/commonjs-transform.js",
+    "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }],
+  },
+  transformIgnorePatterns: ["^(?!.*/node_modules/@trustnxt/c2pa-ts/).*/node_modules/"],
+  // Its package exports name only the `import` condition, which jest's CommonJS resolver does not use.
+  moduleNameMapper: { "^@trustnxt/c2pa-ts/(asset|cose|jumbf|manifest)$": "<rootDir>/node_modules/@trustnxt/c2pa-ts/dist/$1/index.js" },
 };
 const TEST_FILES = ["<rootDir>/test/**/*.test.ts", "<rootDir>/{local,shared,cli,functions}/**/*.test.ts"];
 const ALWAYS_IGNORED = ["/node_modules/", "/dist/"];

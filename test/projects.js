@@ -11,6 +11,7 @@ const INTEGRATION = [
   "test/adapters/blob-upload-spans.test.ts",
   "test/adapters/ffmpeg-media-tool.test.ts",
   "test/adapters/key-vault-signer.test.ts",
+  "test/media/content-credentials.test.ts",
   "test/media/mp4-excerpt.test.ts",
   "test/functions/reschedule.test.ts",
   "test/functions/services.test.ts",
