@@ -1,0 +1,29 @@
+/**
+ * Where the signed evidence manifests are kept (shared/provenance/manifest.ts, decision 0015):
+ * every issue of every recording's manifest — the first when it becomes ready, a new one after a
+ * reprocess — each written once and never replaced, so a disclosure made from an earlier issue
+ * stays checkable. In Azure a container under version-level immutability, like the ledger.
+ */
+
+/** One issue's files, as a disclosure package carries them. */
+export interface SignedManifestFiles {
+  /** manifest.json: the canonical bytes both signatures cover. */
+  manifestJson: Uint8Array;
+  /** manifest.sig: DER ECDSA signature over manifest.json (openssl dgst -sha256 -verify). */
+  signature: Uint8Array;
+  /** manifest.jws: compact JWS whose payload is manifest.json. */
+  jws: string;
+}
+
+export interface ManifestStore {
+  /**
+   * Stores issue `sequence` (1, 2, …) of the recording's manifest; create-only. Resolves when it
+   * is durable; storing the same issue again with the same bytes is a no-op, with other bytes an
+   * error (an issue never changes).
+   */
+  put(evidenceId: string, sequence: number, files: SignedManifestFiles): Promise<void>;
+  /** The recording's issues, oldest first ([] when none). */
+  list(evidenceId: string): Promise<number[]>;
+  /** One issue's files, or undefined when there is no such issue. */
+  get(evidenceId: string, sequence: number): Promise<SignedManifestFiles | undefined>;
+}
