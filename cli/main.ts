@@ -8,6 +8,7 @@ import { registerDlqCommands } from "./commands/dlq";
 import { registerAuditCommand } from "./commands/audit";
 import { registerEmulatorCommands } from "./commands/emulator";
 import { registerEvidenceCommands } from "./commands/evidence";
+import { registerExportCommand } from "./commands/export";
 import { registerReconcileCommand } from "./commands/reconcile";
 import { registerReprocessCommand } from "./commands/reprocess";
 import { registerRetentionCommands } from "./commands/retention";
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerStackCommands(program);
   registerEvidenceCommands(program);
   registerVerifyCommand(program);
+  registerExportCommand(program);
   registerEmulatorCommands(program);
   registerDlqCommands(program);
   registerAuditCommand(program);

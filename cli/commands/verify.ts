@@ -26,6 +26,7 @@ import { integerInRange, isoTime, targetCommand } from "../options";
 import { resolveStackTarget, type StackTarget } from "../stack-target";
 import { printResult, writeErrorLine } from "../output";
 import { printable } from "../../shared/text/printable";
+import { verifyPackageCommand } from "./verify-package";
 
 interface VerifyOptions {
   all?: boolean;
@@ -34,6 +35,8 @@ interface VerifyOptions {
   record?: boolean;
   concurrency: string;
   dataDir: string;
+  package?: string;
+  keys?: string;
 }
 
 /** The custody ledger's chain, as verify found it (shared/evidence/ledger-chain.ts). */
@@ -58,7 +61,15 @@ export function registerVerifyCommand(program: Command): void {
     .option("--since <iso>", "with --all: only recordings indexed at or after this time")
     .option("--record", "also record each result on the recording (custody log entry, integrity finding) through the index function")
     .option("--concurrency <n>", "originals read at once", "4")
+    .option("--package <dir>", "check a disclosure package (custody export) offline instead: no stack, no Azure")
+    .option("--keys <file>", "with --package: the deployment's published keys (JWKS) to check signatures with; else the package's own")
     .action(async (evidenceIds: string[], options: VerifyOptions) => {
+      if (options.package !== undefined) {
+        if (evidenceIds.length > 0 || options.all || options.record) throw new Error("--package checks the package's files only: give no evidence ids, --all or --record with it.");
+        process.exitCode = await verifyPackageCommand(options.package, options.keys, options.json);
+        return;
+      }
+      if (options.keys !== undefined) throw new Error("--keys is for checking a disclosure package: use it with --package.");
       if (options.all && evidenceIds.length > 0) throw new Error("give evidence ids or --all, not both.");
       if (!options.all && evidenceIds.length === 0) throw new Error("name the recordings to verify (evidence ids), or --all.");
       if (options.since && !options.all) throw new Error("--since selects recordings for --all; it needs --all.");
