@@ -13,6 +13,7 @@ const INTEGRATION = [
   "test/adapters/key-vault-signer.test.ts",
   "test/media/content-credentials.test.ts",
   "test/media/mp4-excerpt.test.ts",
+  "test/disclosure/",
   "test/functions/reschedule.test.ts",
   "test/functions/services.test.ts",
   "test/ledger/custody-ledger.test.ts",
