@@ -47,7 +47,12 @@ export interface ExportSources {
 export type ExportResult = ({ status: "written" } & WrittenPackage) | { evidenceId: string; status: "refused" | "not-found"; reason: string };
 
 export function registerExportCommand(program: Command): void {
-  targetCommand(program, "export <evidenceIds...>", "Write a disclosure package per recording that anyone can verify offline (custody verify --package, or VERIFY.txt with sha256sum and openssl).", "print a JSON array of results")
+  targetCommand(
+    program,
+    "export <evidenceIds...>",
+    "Write a disclosure package per recording that anyone can verify offline (custody verify --package, or VERIFY.txt with sha256sum and openssl).",
+    "print a JSON array of results",
+  )
     .requiredOption("--out <dir>", "folder to write the package into (one sub-folder per recording; must not hold them already)")
     .action(async (evidenceIds: string[], options: ExportOptions) => {
       const malformed = evidenceIds.filter((id) => !EVIDENCE_ID_PATTERN.test(id));
@@ -128,4 +133,3 @@ function describeResult(result: ExportResult): string {
   }
   return `${result.status.toUpperCase().padEnd(9)} ${result.evidenceId}  ${printable(result.reason)}`;
 }
-

@@ -26,7 +26,7 @@ async function readJwks(file: string): Promise<JsonWebKeySet> {
   try {
     parsed = JSON.parse(await readFile(file, "utf8"));
   } catch (error) {
-    throw new Error(`--keys ${file}: not readable as JSON (${(error as Error).message}).`);
+    throw new Error(`--keys ${file}: not readable as JSON (${(error as Error).message}).`, { cause: error });
   }
   const keys = (parsed as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys)) throw new Error(`--keys ${file}: not a JWK Set (an object with a "keys" array).`);

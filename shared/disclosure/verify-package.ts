@@ -114,7 +114,8 @@ export async function verifyRecordingFolder(folder: string, options: VerifyPacka
       area: "keys",
       file: JWKS_FILE,
       code: "PackageKeys",
-      message: "Signatures checked with the keys in this package: this proves the files are unchanged since they were signed with that key, NOT who signed them. Check with the deployment's published keys (--keys FILE) to prove origin.",
+      message:
+        "Signatures checked with the keys in this package: this proves the files are unchanged since they were signed with that key, NOT who signed them. Check with the deployment's published keys (--keys FILE) to prove origin.",
     });
   }
 
@@ -177,7 +178,12 @@ async function checkSums(folder: string, files: Set<string>, { ok, fail }: Repor
 
 function reportSignature(checked: ManifestVerification, file: string, { ok, fail }: Report): void {
   if (checked.valid && checked.manifest !== undefined) {
-    ok({ area: "manifest", file, code: "SignatureValid", message: `${file} is signed (ES256, manifest.sig and manifest.jws) by key ${checked.keyId ?? "?"}; issued ${checked.manifest.issuedAt}${checked.manifest.issuer ? ` by ${checked.manifest.issuer}` : ""}.` });
+    ok({
+      area: "manifest",
+      file,
+      code: "SignatureValid",
+      message: `${file} is signed (ES256, manifest.sig and manifest.jws) by key ${checked.keyId ?? "?"}; issued ${checked.manifest.issuedAt}${checked.manifest.issuer ? ` by ${checked.manifest.issuer}` : ""}.`,
+    });
     return;
   }
   for (const problem of checked.problems) {
@@ -234,9 +240,15 @@ async function checkIssues(folder: string, files: Set<string>, latest: EvidenceM
       });
     }
   }
-  if (chain.length > 1 && latest.previousManifest !== undefined) report.ok({ area: "manifest", code: "IssuesChained", message: `${chain.length} issues of the manifest, each naming the one before it.` });
+  if (chain.length > 1 && latest.previousManifest !== undefined)
+    report.ok({ area: "manifest", code: "IssuesChained", message: `${chain.length} issues of the manifest, each naming the one before it.` });
   else if (chain.length === 1 && latest.previousManifest !== undefined) {
-    report.fail({ area: "manifest", file: MANIFEST_JSON, code: "MissingIssue", message: `${MANIFEST_JSON} re-issues an earlier manifest (SHA-256 ${latest.previousManifest.sha256}) that is not in ${ISSUES_FOLDER}/.` });
+    report.fail({
+      area: "manifest",
+      file: MANIFEST_JSON,
+      code: "MissingIssue",
+      message: `${MANIFEST_JSON} re-issues an earlier manifest (SHA-256 ${latest.previousManifest.sha256}) that is not in ${ISSUES_FOLDER}/.`,
+    });
   }
 }
 
@@ -251,7 +263,12 @@ async function checkOriginal(folder: string, files: Set<string>, manifest: Evide
   }
   const { sha256, size, segments } = await hashWithSegments(path.join(folder, file), expected.segmentSizeInBytes);
   if (sha256 === expected.sha256 && size === expected.size) {
-    ok({ area: "original", file, code: "OriginalMatches", message: `${file}: ${size} bytes, SHA-256 ${sha256}, as the manifest names (${expected.container}/${expected.name}${expected.versionId ? `, version ${expected.versionId}` : ""}).` });
+    ok({
+      area: "original",
+      file,
+      code: "OriginalMatches",
+      message: `${file}: ${size} bytes, SHA-256 ${sha256}, as the manifest names (${expected.container}/${expected.name}${expected.versionId ? `, version ${expected.versionId}` : ""}).`,
+    });
     return;
   }
   const byteRanges: NonNullable<PackageCheck["byteRanges"]> = [];
@@ -328,7 +345,13 @@ async function checkCustodyLog(folder: string, manifest: EvidenceManifest, { ok,
       continue;
     }
     if (entry.evidenceId !== manifest.evidenceId) {
-      fail({ area: "custody-log", file: CUSTODY_LOG, code: "WrongRecording", line: index + 1, message: `${CUSTODY_LOG} line ${index + 1} is about ${String(entry.evidenceId)}, not ${manifest.evidenceId}.` });
+      fail({
+        area: "custody-log",
+        file: CUSTODY_LOG,
+        code: "WrongRecording",
+        line: index + 1,
+        message: `${CUSTODY_LOG} line ${index + 1} is about ${String(entry.evidenceId)}, not ${manifest.evidenceId}.`,
+      });
     }
   }
   if (chain.problems.length === 0) {

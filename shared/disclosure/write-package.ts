@@ -54,7 +54,8 @@ export async function writeDisclosurePackage(outDir: string, source: DisclosureS
   const jwks = buildJwks(source.publishedKeys);
   const manifests = source.manifests.map(({ sequence, files }) => {
     const checked = verifyEvidenceManifest({ manifest: files.manifestJson, signature: files.signature, jws: files.jws, keys: jwks });
-    if (!checked.valid || checked.manifest === undefined) throw refused(source.evidenceId, `issue ${sequence} of its manifest does not verify with the published keys: ${checked.problems.map((p) => p.message).join(" ")}`);
+    if (!checked.valid || checked.manifest === undefined)
+      throw refused(source.evidenceId, `issue ${sequence} of its manifest does not verify with the published keys: ${checked.problems.map((p) => p.message).join(" ")}`);
     return { sequence, files, manifest: checked.manifest };
   });
   const manifest = manifests[manifests.length - 1].manifest;
@@ -62,7 +63,8 @@ export async function writeDisclosurePackage(outDir: string, source: DisclosureS
 
   const folder = path.join(outDir, source.evidenceId);
   await mkdir(folder, { recursive: true });
-  if ((await readdir(folder)).length > 0) throw new CustodyError("Internal", `${folder} already exists and is not empty: a disclosure package is written once, into a new folder.`, { retryable: false });
+  if ((await readdir(folder)).length > 0)
+    throw new CustodyError("Internal", `${folder} already exists and is not empty: a disclosure package is written once, into a new folder.`, { retryable: false });
   const files: SumsEntry[] = [];
   let bytes = 0;
   try {
@@ -86,7 +88,10 @@ export async function writeDisclosurePackage(outDir: string, source: DisclosureS
       await pipeline(input, tap, createWriteStream(path.join(folder, relative), { flags: "wx" }));
       const sha256 = hash.digest("hex");
       if (sha256 !== expected.sha256 || size !== expected.size) {
-        throw refused(source.evidenceId, `${expected.what} read from storage is not what the manifest names (SHA-256 ${sha256}, ${size} bytes; the manifest: ${expected.sha256}, ${expected.size} bytes) — run custody verify on it`);
+        throw refused(
+          source.evidenceId,
+          `${expected.what} read from storage is not what the manifest names (SHA-256 ${sha256}, ${size} bytes; the manifest: ${expected.sha256}, ${expected.size} bytes) — run custody verify on it`,
+        );
       }
       files.push({ path: relative, sha256 });
       bytes += size;

@@ -50,7 +50,14 @@ test("a clean package verifies offline: exit 0, a report a reader can follow, an
   const json = await runCli(["verify", "--package", clean, "--keys", publishedFile, "--json", ...offline]);
   expect(json.code).toBe(0);
   const result = JSON.parse(json.stdout) as PackageVerification;
-  expect(result).toMatchObject({ verified: true, keys: "published", recordings: [{ evidenceId: EVIDENCE_A, verified: true }, { evidenceId: EVIDENCE_B, verified: true }] });
+  expect(result).toMatchObject({
+    verified: true,
+    keys: "published",
+    recordings: [
+      { evidenceId: EVIDENCE_A, verified: true },
+      { evidenceId: EVIDENCE_B, verified: true },
+    ],
+  });
 });
 
 test("a tampered package exits 1 naming the changed segment; an unknown key exits 1", async () => {

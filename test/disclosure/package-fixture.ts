@@ -90,7 +90,15 @@ export async function makeRecording(options: MakeRecordingOptions): Promise<Fixt
       transcode: { ...base.stages.transcode!, renditions: [rendition("transcode", "proxy", "proxy.mp4", "video/mp4", proxy)] },
     },
   };
-  const entries = Array.from({ length: 5 }, (_, i) => ({ v: 1, kind: "published", evidenceId, messageId: `m-${i}`, eventType: "evidence-updated", recordedAt: `2026-11-26T09:3${i}:00Z`, recordedBy: "custody/index" }));
+  const entries = Array.from({ length: 5 }, (_, i) => ({
+    v: 1,
+    kind: "published",
+    evidenceId,
+    messageId: `m-${i}`,
+    eventType: "evidence-updated",
+    recordedAt: `2026-11-26T09:3${i}:00Z`,
+    recordedBy: "custody/index",
+  }));
   const { lines } = chainLines(undefined, entries);
   const headAt = (n: number) => ({ sha256: sha(Buffer.from(lines[n - 1], "utf8")), entries: n });
   const issuedAt = options.issuedAt ?? new Date().toISOString();

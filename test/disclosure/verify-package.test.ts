@@ -140,7 +140,12 @@ test.each([
   ["edited", (lines: string[]) => lines.map((l, i) => (i === 1 ? l.replace("2026-11-26T09:31:00Z", "2026-11-26T09:39:00Z") : l)), { code: "BrokenLink", line: 3 }],
 ])("a custody log entry %s: the broken link names the line", async (_what, change, expected) => {
   const root = await tampered(async (a) => {
-    await writeFile(path.join(a, CUSTODY_LOG), change(await logLines(a)).map((l) => `${l}\n`).join(""));
+    await writeFile(
+      path.join(a, CUSTODY_LOG),
+      change(await logLines(a))
+        .map((l) => `${l}\n`)
+        .join(""),
+    );
     await resum(a);
   });
   const result = await verifyDisclosurePackage(root);
@@ -155,7 +160,12 @@ test("a custody log edited and then re-chained from the edit on: the manifest's 
       return entry;
     });
     entries[1] = { ...entries[1], recordedBy: "someone-else" };
-    await writeFile(path.join(a, CUSTODY_LOG), chainLines(undefined, entries).lines.map((l) => `${l}\n`).join(""));
+    await writeFile(
+      path.join(a, CUSTODY_LOG),
+      chainLines(undefined, entries)
+        .lines.map((l) => `${l}\n`)
+        .join(""),
+    );
     await resum(a);
   });
   const result = await verifyDisclosurePackage(root);
