@@ -21,6 +21,7 @@ export interface VerifyGuideInput {
 }
 
 export const COMMAND_PREFIX = "  $ ";
+const SHELL_SAFE = /^[A-Za-z0-9._/-]+$/;
 
 export function verifyGuide(input: VerifyGuideInput): string {
   const cmd = (line: string): string => `${COMMAND_PREFIX}${line}`;
@@ -78,7 +79,10 @@ export function verifyGuide(input: VerifyGuideInput): string {
     ...(input.renditions.length === 0
       ? ["   (this recording has no renditions)"]
       : input.renditions.map((r) =>
-          cmd(`grep -qF "\\"path\\":\\"${r.manifestPath}\\",\\"sha256\\":\\"$(sha256sum ${r.file} | cut -d' ' -f1)\\"" manifest/manifest.json && echo "OK ${r.file}" || echo "MISMATCH ${r.file}"`),
+          // Only names that need no quoting go into a command: a path from the manifest is data, never shell.
+          !SHELL_SAFE.test(r.manifestPath)
+            ? `   (${r.file}: its path in the manifest has characters this guide will not put in a command; compare its SHA-256 with the manifest by eye)`
+            : cmd(`grep -qF "\\"path\\":\\"${r.manifestPath}\\",\\"sha256\\":\\"$(sha256sum ${r.file} | cut -d' ' -f1)\\"" manifest/manifest.json && echo "OK ${r.file}" || echo "MISMATCH ${r.file}"`),
         )),
     "",
     '6. The custody log is one unbroken chain: each line names, as "prev", the SHA-256 of the line',

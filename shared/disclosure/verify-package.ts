@@ -98,7 +98,9 @@ export async function verifyRecordingFolder(folder: string, options: VerifyPacka
     checks,
   });
 
-  const files = await listFiles(folder);
+  const links: string[] = [];
+  const files = await listFiles(folder, links);
+  for (const link of links) fail({ area: "files", file: link, code: "SymbolicLink", message: `${link} is a symbolic link, not a file: a package holds files only; it was not followed.` });
   await checkSums(folder, files, { ok, fail });
 
   // The keys: the deployment's when given, else the package's own (integrity, not origin).
@@ -442,13 +444,14 @@ async function fileSha256(file: string): Promise<string> {
   return (await hashWithSegments(file, 0)).sha256;
 }
 
-/** Every regular file under `folder`, as `/`-separated relative paths. */
-async function listFiles(folder: string): Promise<Set<string>> {
+/** Every file under `folder`, as `/`-separated relative paths; symbolic links are reported, never followed (a package holds files, and a link could point anywhere). */
+async function listFiles(folder: string, links: string[]): Promise<Set<string>> {
   const out = new Set<string>();
   const walk = async (relative: string): Promise<void> => {
     for (const entry of await readdir(path.join(folder, relative), { withFileTypes: true })) {
       const child = relative === "" ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) await walk(child);
+      else if (entry.isSymbolicLink()) links.push(child);
       else out.add(child);
     }
   };

@@ -54,6 +54,8 @@ export interface MakeRecordingOptions {
   /** Issue a second manifest (a reprocess), keeping the first. */
   reissue?: boolean;
   issuedAt?: string;
+  /** The original's blob name (default: the ready record's). */
+  originalName?: string;
 }
 
 export async function makeRecording(options: MakeRecordingOptions): Promise<FixtureRecording> {
@@ -82,7 +84,7 @@ export async function makeRecording(options: MakeRecordingOptions): Promise<Fixt
     ...base,
     id: evidenceId,
     evidenceId,
-    original: { ...base.original!, size: original.length },
+    original: { ...base.original!, size: original.length, ...(options.originalName === undefined ? {} : { name: options.originalName }) },
     hash: { sha256: sha(original), size: original.length, segmentSizeInBytes: SEGMENT, segmentSha256: [0, 1, 2].map((i) => sha(original.subarray(i * SEGMENT, (i + 1) * SEGMENT))) },
     stages: {
       ...base.stages,
