@@ -101,7 +101,14 @@ export async function verifyRecordingFolder(folder: string, options: VerifyPacka
   const links: string[] = [];
   const files = await listFiles(folder, links);
   for (const link of links) fail({ area: "files", file: link, code: "SymbolicLink", message: `${link} is a symbolic link, not a file: a package holds files only; it was not followed.` });
-  await checkSums(folder, files, { ok, fail });
+  // Each file is read once for its digest, however many checks need it (originals can be gigabytes).
+  const digests = new Map<string, Promise<FileDigest>>();
+  const digest: DigestOf = (file) => {
+    let pending = digests.get(file);
+    if (pending === undefined) digests.set(file, (pending = hashWithSegments(path.join(folder, file), 0)));
+    return pending;
+  };
+  await checkSums(folder, files, digest, { ok, fail });
 
   // The keys: the deployment's when given, else the package's own (integrity, not origin).
   const packageKeys = await readJson<JsonWebKeySet>(path.join(folder, JWKS_FILE));
@@ -143,8 +150,8 @@ export async function verifyRecordingFolder(folder: string, options: VerifyPacka
     fail({ area: "manifest", file: MANIFEST_JSON, code: "Malformed", message: "manifest.json lacks the original or the stages: the files cannot be checked against it." });
     return done(manifest.evidenceId);
   }
-  await checkOriginal(folder, files, manifest, { ok, fail });
-  const jpegs = await checkRenditions(folder, files, manifest, { ok, fail });
+  await checkOriginal(folder, files, manifest, digest, { ok, fail });
+  const jpegs = await checkRenditions(files, manifest, digest, { ok, fail });
   await checkCustodyLog(folder, manifest, { ok, fail });
   await checkContentCredentials(folder, jpegs, manifest, { ok, fail, note });
   return done(manifest.evidenceId);
@@ -152,7 +159,13 @@ export async function verifyRecordingFolder(folder: string, options: VerifyPacka
 
 type Report = { ok: (check: Omit<PackageCheck, "status">) => void; fail: (check: Omit<PackageCheck, "status">) => void };
 
-async function checkSums(folder: string, files: Set<string>, { ok, fail }: Report): Promise<void> {
+interface FileDigest {
+  sha256: string;
+  size: number;
+}
+type DigestOf = (file: string) => Promise<FileDigest>;
+
+async function checkSums(folder: string, files: Set<string>, digest: DigestOf, { ok, fail }: Report): Promise<void> {
   const text = await readBytes(path.join(folder, SUMS_FILE));
   if (text === undefined) {
     fail({ area: "files", file: SUMS_FILE, code: "MissingFile", message: `${SUMS_FILE} is missing.` });
@@ -168,7 +181,7 @@ async function checkSums(folder: string, files: Set<string>, { ok, fail }: Repor
       fail({ area: "files", file: entry.path, code: "MissingFile", message: `${entry.path} is listed in ${SUMS_FILE} but is not in the package.` });
       continue;
     }
-    const actual = await fileSha256(path.join(folder, entry.path));
+    const actual = (await digest(entry.path)).sha256;
     if (actual !== entry.sha256) fail({ area: "files", file: entry.path, code: "DigestMismatch", message: `${entry.path} has SHA-256 ${actual}; ${SUMS_FILE} lists ${entry.sha256}.` });
     else matching++;
   }
@@ -254,7 +267,7 @@ async function checkIssues(folder: string, files: Set<string>, latest: EvidenceM
   }
 }
 
-async function checkOriginal(folder: string, files: Set<string>, manifest: EvidenceManifest, { ok, fail }: Report): Promise<void> {
+async function checkOriginal(folder: string, files: Set<string>, manifest: EvidenceManifest, digest: DigestOf, { ok, fail }: Report): Promise<void> {
   const expected = manifest.original;
   const file = originalPath(expected.name);
   const others = [...files].filter((f) => f.startsWith(`${ORIGINAL_FOLDER}/`) && f !== file);
@@ -263,7 +276,7 @@ async function checkOriginal(folder: string, files: Set<string>, manifest: Evide
     fail({ area: "original", file, code: "MissingFile", message: `The original ${file} (${expected.name}) is missing.` });
     return;
   }
-  const { sha256, size, segments } = await hashWithSegments(path.join(folder, file), expected.segmentSizeInBytes);
+  const { sha256, size } = await digest(file);
   if (sha256 === expected.sha256 && size === expected.size) {
     ok({
       area: "original",
@@ -273,6 +286,8 @@ async function checkOriginal(folder: string, files: Set<string>, manifest: Evide
     });
     return;
   }
+  // Only a changed original is read again, segment by segment, to say where.
+  const { segments } = await hashWithSegments(path.join(folder, file), expected.segmentSizeInBytes);
   const byteRanges: NonNullable<PackageCheck["byteRanges"]> = [];
   const count = Math.max(segments.length, expected.segmentSha256.length);
   for (let segment = 0; segment < count; segment++) {
@@ -295,7 +310,7 @@ interface JpegRendition {
   file: string;
 }
 
-async function checkRenditions(folder: string, files: Set<string>, manifest: EvidenceManifest, { ok, fail }: Report): Promise<JpegRendition[]> {
+async function checkRenditions(files: Set<string>, manifest: EvidenceManifest, digest: DigestOf, { ok, fail }: Report): Promise<JpegRendition[]> {
   const expectedFiles = new Set<string>();
   const jpegs: JpegRendition[] = [];
   for (const stage of manifest.stages) {
@@ -306,7 +321,7 @@ async function checkRenditions(folder: string, files: Set<string>, manifest: Evi
         fail({ area: "rendition", file, code: "MissingFile", message: `The ${rendition.kind} rendition ${file} the manifest names (${rendition.path}) is missing.` });
         continue;
       }
-      const { sha256, size } = await hashWithSegments(path.join(folder, file), 0);
+      const { sha256, size } = await digest(file);
       if (sha256 !== rendition.sha256 || size !== rendition.size) {
         fail({
           area: "rendition",
@@ -438,10 +453,6 @@ async function hashWithSegments(file: string, segmentSizeInBytes: number): Promi
   }
   if (inSegment > 0) segments.push(segment.digest("hex"));
   return { sha256: whole.digest("hex"), size, segments };
-}
-
-async function fileSha256(file: string): Promise<string> {
-  return (await hashWithSegments(file, 0)).sha256;
 }
 
 /** Every file under `folder`, as `/`-separated relative paths; symbolic links are reported, never followed (a package holds files, and a link could point anywhere). */
