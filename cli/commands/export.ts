@@ -13,7 +13,7 @@ import type { Command } from "commander";
 import { openEvidenceSigner } from "../../shared/adapters/factories";
 import { localSigningKeyDirectory } from "../../shared/adapters/local-key-signer";
 import { readManifestIssues } from "../../shared/disclosure/manifest-issues";
-import { writeDisclosurePackage, type WrittenPackage } from "../../shared/disclosure/write-package";
+import { parseManifestJson, writeDisclosurePackage, type WrittenPackage } from "../../shared/disclosure/write-package";
 import { EVIDENCE_ID_PATTERN } from "../../shared/evidence/evidence-id";
 import { isCustodyError } from "../../shared/errors";
 import type { BlobStore } from "../../shared/ports/blob-store";
@@ -103,12 +103,9 @@ export async function exportRecordings(sources: ExportSources, evidenceIds: read
       });
       continue;
     }
-    const original = record.original;
-    if (original === undefined) {
-      results.push({ evidenceId, status: "refused", reason: "its original is not known" });
-      continue;
-    }
     try {
+      // The bytes are read as the latest manifest names them (the exact version), not as the record says now.
+      const { original } = parseManifestJson(manifests[manifests.length - 1].files.manifestJson);
       const written = await writeDisclosurePackage(outDir, {
         evidenceId,
         manifests,

@@ -142,7 +142,13 @@ export async function writeDisclosurePackage(outDir: string, source: DisclosureS
 
 /** The issue's manifest as parsed (for callers that need its renditions before writing). */
 export function parseManifestJson(bytes: Uint8Array): EvidenceManifest {
-  return JSON.parse(Buffer.from(bytes).toString("utf8")) as EvidenceManifest;
+  try {
+    const manifest = JSON.parse(Buffer.from(bytes).toString("utf8")) as EvidenceManifest;
+    if (typeof manifest.original?.name !== "string") throw new Error("it names no original");
+    return manifest;
+  } catch (error) {
+    throw new CustodyError("Internal", `A stored manifest is not an evidence manifest: ${(error as Error).message}.`, { retryable: false, cause: error });
+  }
 }
 
 function refused(evidenceId: string, why: string): CustodyError {
