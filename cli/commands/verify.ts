@@ -9,6 +9,9 @@
  * is broken, 2 otherwise (a
  * usage error, an id the index does not hold, a recording with nothing to verify against, or
  * storage that could not be reached).
+ *
+ * `custody verify --package DIR [--keys FILE]` checks a disclosure package instead, offline
+ * (cli/commands/verify-package.ts): no stack, no Azure, the same exit codes.
  */
 import { hostname, userInfo } from "node:os";
 import type { Command } from "commander";
