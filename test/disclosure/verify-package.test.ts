@@ -101,6 +101,12 @@ test("a clean package verifies, with the package's own keys (integrity only, sai
   expect(withPublished.recordings[0].checks.some((c) => c.code === "PackageKeys")).toBe(false);
   // One recording's folder on its own is a package too.
   expect((await verifyDisclosurePackage(path.join(clean, EVIDENCE_B))).verified).toBe(true);
+  // Renamed by whoever received it: still verified, and the report says which recording it holds.
+  const exhibit = path.join(work, "exhibit-3");
+  await cp(path.join(clean, EVIDENCE_B), exhibit, { recursive: true });
+  const renamed = await verifyDisclosurePackage(exhibit);
+  expect(renamed.recordings[0]).toMatchObject({ folder: "exhibit-3", evidenceId: EVIDENCE_B, verified: true });
+  expect(describePackageVerification(renamed)).toMatch(new RegExp(`Recording ${EVIDENCE_B} in folder exhibit-3: VERIFIED`));
 });
 
 test("one byte changed in the original: the segment and its byte range are named, even when SHA256SUMS is rewritten to match", async () => {
