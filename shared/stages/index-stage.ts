@@ -553,11 +553,14 @@ async function issueOwedManifests(stored: StoredRecord, deps: IndexStageDeps, co
     const record = current.record;
     const evidenceId = record.evidenceId;
     const now = (deps.now ?? (() => new Date()))().toISOString();
+    const custodyLog = record.custodyLogHead;
+    // owedManifestSequence owes nothing without a head; this only tells the compiler.
+    if (custodyLog === undefined) break;
     let files = await manifests.get(evidenceId, sequence);
     if (files === undefined) {
       const previous = record.manifests?.at(-1);
       const manifest = buildEvidenceManifest(record, {
-        custodyLog: record.custodyLogHead!,
+        custodyLog,
         issuedAt: now,
         keyId: signer.keyId,
         ...(deps.eventSource === undefined ? {} : { issuer: deps.eventSource }),
