@@ -16,12 +16,11 @@ import type { InvocationContext } from "@azure/functions";
 import type { PipelineStage } from "../shared/contracts/messages";
 import { claimedKind, parseMessage } from "../shared/contracts/validate";
 import { CustodyError } from "../shared/errors";
-import type { Settings } from "../shared/settings";
 import { indexEvidenceReceived, indexFixityResult, indexSegmentPlan, indexSegmentResult, indexStageResult, type IndexStageDeps } from "../shared/stages/index-stage";
 import type { StageContext } from "../shared/stages/stage-context";
 import { ENTITIES, type QueueEntity } from "../shared/topology";
 import { settleWithRetries, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
-import { getServices, retryDeps } from "./services";
+import { getServices, retryDeps, type FunctionServices } from "./services";
 
 export const indexReceivedFunction: FunctionDefinition = {
   name: "index-received",
@@ -82,8 +81,8 @@ export async function indexReceivedHandler(message: unknown, invocation: Invocat
   const context = stageContextFor(indexReceivedFunction, invocation);
   return settleWithRetries(indexReceivedFunction, invocation, context, message, retryDeps, async () => {
     const received = parseMessage("evidence-received", message);
-    const { index, ledger, publisher, settings } = await getServices();
-    await indexEvidenceReceived(received, indexDeps(index, ledger, publisher, settings), context);
+    const { index, ledger, publisher, settings, signer, manifests } = await getServices();
+    await indexEvidenceReceived(received, indexDeps({ index, ledger, publisher, settings, signer, manifests }), context);
   });
 }
 
@@ -98,8 +97,8 @@ async function indexResults(definition: FunctionDefinition, route: QueueEntity, 
   return settleWithRetries(definition, invocation, context, message, retryDeps, async () => {
     const kind = claimedKind(message);
     if (kind === "segment-plan" || kind === "segment-result") {
-      const { index, ledger, publisher, settings } = await getServices();
-      const deps = indexDeps(index, ledger, publisher, settings);
+      const { index, ledger, publisher, settings, signer, manifests } = await getServices();
+      const deps = indexDeps({ index, ledger, publisher, settings, signer, manifests });
       if (kind === "segment-plan") {
         const plan = parseMessage("segment-plan", message);
         refuseWrongRoute(route, { kind }, plan.evidenceId, context);
@@ -120,12 +119,13 @@ async function indexResults(definition: FunctionDefinition, route: QueueEntity, 
     }
     const result = parseMessage("stage-result", message);
     refuseWrongRoute(route, { kind: "stage-result", stage: result.stage }, result.evidenceId, context);
-    const { index, ledger, publisher, settings } = await getServices();
-    await indexStageResult(result, indexDeps(index, ledger, publisher, settings), context);
+    const { index, ledger, publisher, settings, signer, manifests } = await getServices();
+    await indexStageResult(result, indexDeps({ index, ledger, publisher, settings, signer, manifests }), context);
   });
 }
 
-function indexDeps(index: IndexStageDeps["index"], ledger: IndexStageDeps["ledger"], publisher: IndexStageDeps["publisher"], settings: Settings): IndexStageDeps {
+function indexDeps(services: Pick<FunctionServices, "index" | "ledger" | "publisher" | "settings" | "signer" | "manifests">): IndexStageDeps {
+  const { index, ledger, publisher, settings, signer, manifests } = services;
   return {
     index,
     ledger,
@@ -137,6 +137,7 @@ function indexDeps(index: IndexStageDeps["index"], ledger: IndexStageDeps["ledge
     transcodeJoinQueue: ENTITIES.transcodeJoin.queueName,
     eventSource: settings.eventSource,
     retryPolicy: settings.retry,
+    ...(signer === undefined ? {} : { signer, manifests }),
   };
 }
 

@@ -5,7 +5,8 @@
  * needs nor reads the evidence index settings. The dev host may install its own (same
  * adapters, its own settings) with `useServices`.
  */
-import { openPublisher, openServiceClients, type ServiceClients } from "../shared/adapters/factories";
+import { openEvidenceSigner, openPublisher, openServiceClients, type ServiceClients } from "../shared/adapters/factories";
+import type { EvidenceSigner } from "../shared/ports/evidence-signer";
 import type { SegmentMediaTool } from "../shared/ports/media-tool";
 import { loadSettings, type Settings } from "../shared/settings";
 import type { RescheduleDeps } from "./invocation";
@@ -17,6 +18,8 @@ export interface FunctionServices extends ServiceClients {
   settings: Settings;
   /** ffmpeg/ffprobe for the media stages, with the segment join (binaries located and checked at first use). */
   media: SegmentMediaTool;
+  /** The key that signs evidence manifests (the core app, when settings name one; never the media app). */
+  signer?: EvidenceSigner;
 }
 
 let current: Promise<FunctionServices> | undefined;
@@ -61,5 +64,7 @@ export function useServices(services: FunctionServices | undefined): void {
 
 export async function createServices(settings: Settings): Promise<FunctionServices> {
   const clients = await openServiceClients(settings);
-  return { ...clients, settings, media: createMediaTool() };
+  // Only a process that runs the index signs: the media app, which parses untrusted media, never holds the key.
+  const signer = settings.signing !== undefined && settings.cosmos !== undefined ? await openEvidenceSigner(settings.signing) : undefined;
+  return { ...clients, settings, media: createMediaTool(), ...(signer === undefined ? {} : { signer }) };
 }

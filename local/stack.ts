@@ -12,6 +12,7 @@ import { APP_ROLES, type AppRole } from "../functions/app-roles";
 import { definitionsForRoles } from "../functions/definitions";
 import { createServices, useServices, type FunctionServices } from "../functions/services";
 import { createServiceBusClient } from "../shared/adapters/service-bus-client";
+import { localSigningKeyDirectory } from "../shared/adapters/local-key-signer";
 import type { Logger } from "../shared/logging";
 import { loadSettings, type Environment } from "../shared/settings";
 import { DERIVED_CONTAINER, ORIGINALS_CONTAINER } from "../shared/ports/blob-store";
@@ -122,6 +123,8 @@ export async function startStack(options: StartStackOptions): Promise<RunningSta
       EvidenceStorage: azurite.connectionString,
       EvidenceIndex: cosmos.connectionString,
       EvidenceIndex__allowSelfSignedCertificate: "true",
+      // The local key that signs evidence manifests, shared by every process of this stack (dev host, CLI).
+      CUSTODY_SIGNING_KEY_DIR: localSigningKeyDirectory(options.dataDir),
       ...(options.environment as Record<string, string> | undefined),
     };
     let environment = directEnvironment;

@@ -38,6 +38,8 @@ export interface Settings {
   storage: ConnectionAuth;
   /** Undefined when loaded without the evidence index (the media app: LoadSettingsOptions.evidenceIndex false). */
   cosmos: CosmosSettings | undefined;
+  /** The key that signs evidence manifests (loadSigningSettings), when the environment names one. */
+  signing: SigningSettings | undefined;
   /** Stages whose success makes a recording ready (CUSTODY_REQUIRED_STAGES, comma-separated). */
   requiredStages: PipelineStage[];
   /** Containers ingest accepts recordings from (CUSTODY_ACCEPTED_CONTAINERS). */
@@ -133,6 +135,8 @@ export function loadSettings(env: Environment = process.env, options: LoadSettin
     },
     eventSource: eventSource(env),
     retry: retryPolicy(env),
+    // Only when a key is named (the core app in Azure, the local stack): without one no manifest is signed.
+    signing: env[SIGNING_KEY_SETTING]?.trim() || env[SIGNING_KEY_DIR_SETTING]?.trim() ? loadSigningSettings(env) : undefined,
   };
 }
 

@@ -37,11 +37,12 @@ param customerManagedKey object = {}
 
 // Container names the code uses: ORIGINALS (local/stack.ts, CUSTODY_ACCEPTED_CONTAINERS),
 // DERIVED_CONTAINER (shared/ports/blob-store.ts), AUDIT_CONTAINER (shared/adapters/blob-audit-log.ts),
-// LEDGER_CONTAINER (shared/ports/custody-ledger.ts).
+// LEDGER_CONTAINER (shared/ports/custody-ledger.ts), MANIFESTS_CONTAINER (shared/adapters/blob-manifest-store.ts).
 var originalsName = 'originals'
 var ledgerName = 'ledger'
 var derivedName = 'derived'
 var auditName = 'audit'
+var manifestsName = 'manifests'
 var eventDeadLetterName = 'event-deadletter'
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -169,6 +170,28 @@ resource ledgerRetention 'Microsoft.Storage/storageAccounts/blobServices/contain
   }
 }
 
+// Signed evidence manifests (decision 0015): every issue of every recording's manifest, created
+// once by the index and never changed or deleted during retention — kept as long as the ledger,
+// which names each of them.
+resource manifests 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: manifestsName
+  properties: {
+    publicAccess: 'None'
+    immutableStorageWithVersioning: { enabled: true }
+  }
+}
+
+resource manifestsRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = if (!originalsPolicyLocked) {
+  parent: manifests
+  name: 'default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: proofRetentionDays
+    allowProtectedAppendWrites: false
+    allowProtectedAppendWritesAll: false
+  }
+}
+
 // Operators' actions (redrive, purge, reconcile, reprocess): one record per run, written once
 // (If-None-Match: *) and, like the originals, never changed or deleted during retention — the
 // operator who wrote a record cannot take it back (kept as long as the ledger).
@@ -231,6 +254,18 @@ resource appAuditsDisposals 'Microsoft.Authorization/roleAssignments@2022-04-01'
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
     description: 'Core app (disposal timer): one audit record per disposal run'
+  }
+}
+
+// The index stores each signed evidence manifest it issues (create-only; the policy refuses a change).
+resource appStoresManifests 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(manifests.id, appPrincipalId, roles.storageBlobDataContributor)
+  scope: manifests
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    description: 'Core app (index): stores the signed evidence manifests it issues'
   }
 }
 
@@ -428,6 +463,17 @@ resource operatorReadsOriginals 'Microsoft.Authorization/roleAssignments@2022-04
 resource operatorReadsLedger 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
   name: guid(ledger.id, operatorPrincipalId, roles.storageBlobDataReader)
   scope: ledger
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+    principalId: operatorPrincipalId
+    principalType: 'Group'
+  }
+}
+
+// `custody export` reads the signed manifests into a disclosure package.
+resource operatorReadsManifests 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
+  name: guid(manifests.id, operatorPrincipalId, roles.storageBlobDataReader)
+  scope: manifests
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
     principalId: operatorPrincipalId

@@ -20,6 +20,8 @@ import type { ConnectionAuth, CosmosSettings, Settings, SigningSettings } from "
 import { AzureBlobStore } from "./azure-blob-store";
 import { AzureRetentionStore } from "./azure-retention-store";
 import { BlobAuditLog } from "./blob-audit-log";
+import { BlobManifestStore } from "./blob-manifest-store";
+import type { ManifestStore } from "../ports/manifest-store";
 import { BlobCustodyLedger } from "./blob-custody-ledger";
 import { createBlobServiceClient } from "./blob-service-client";
 import { CosmosEvidenceIndex, ensureEvidenceContainer } from "./cosmos-evidence-index";
@@ -42,6 +44,8 @@ export interface ServiceClients {
   audit: AuditLog;
   /** The storage enforcement of retention on the originals (legal holds, retention policies). */
   retention: RetentionStore;
+  /** Every issue of every recording's signed evidence manifest (the evidence account's `manifests` container). */
+  manifests: ManifestStore;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,7 @@ export async function openServiceClients(settings: Settings): Promise<ServiceCli
     ledger: new BlobCustodyLedger(blobService, { createContainer: settings.storage.kind === "connectionString" }),
     audit: new BlobAuditLog(blobService),
     retention: openRetentionStore(settings.storage),
+    manifests: new BlobManifestStore(blobService, { createContainer: settings.storage.kind === "connectionString" }),
     async close() {
       await publisher.close();
       await serviceBus.close();

@@ -51,7 +51,7 @@ import { CustodyError } from "../errors";
 import { canonicalJson } from "./canonical-json";
 import { describeFixity } from "./fixity";
 import { laterHead, type LedgerHead } from "./ledger-chain";
-import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, PublishedEvent, StageRetry, StageState, StageStatus, SupersededRun, UpdateEvent } from "./record";
+import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, IssuedManifest, PublishedEvent, StageRetry, StageState, StageStatus, SupersededRun, UpdateEvent } from "./record";
 import { isReprocessableStage } from "./reprocess";
 import { DEFAULT_RETRY_POLICY, describeBudget, retryBudgetSpent, retryDelayInMs, type RetryPolicy } from "./retry-policy";
 
@@ -391,6 +391,27 @@ export function advanceLedgerHead(record: EvidenceRecord, head: LedgerHead): Evi
   if (stampsUpdates) next.updateEvents = (next.updateEvents ?? []).map((update) => (owed(update) ? { ...update, custodyLogHead: later } : update));
   if (stampsDisposal && next.disposal?.event !== undefined) next.disposal = { ...next.disposal, event: { ...next.disposal.event, custodyLogHead: later } };
   return next;
+}
+
+/**
+ * The manifest issue the record owes, or undefined: a ready recording whose ready event was
+ * published owes its first, and one more for each evidence-updated event published since (a
+ * re-run replaced renditions); a disposed recording owes none.
+ */
+export function owedManifestSequence(record: EvidenceRecord): number | undefined {
+  if (record.status !== "ready" || record.finalEvent?.type !== "evidence-ready" || record.finalEvent.publishedAt === undefined || record.disposal !== undefined) return undefined;
+  if (record.custodyLogHead === undefined || record.hash === undefined) return undefined;
+  const owed = 1 + (record.updateEvents ?? []).filter((update) => update.publishedAt !== undefined).length;
+  const issued = record.manifests?.length ?? 0;
+  return issued < owed ? issued + 1 : undefined;
+}
+
+/** The record with issue `issued.sequence` of its manifest noted (no-op when it already is). */
+export function recordManifestIssued(record: EvidenceRecord, issued: IssuedManifest, nowIso: string): EvidenceRecord {
+  if ((record.manifests ?? []).some((m) => m.sequence === issued.sequence)) return record;
+  const next = clone(record);
+  next.manifests = [...(next.manifests ?? []), { ...issued, custodyLog: { ...issued.custodyLog } }].sort((a, b) => a.sequence - b.sequence);
+  return settle(record, next, nowIso);
 }
 
 /** The evidence-updated events decided and not yet confirmed published, in the order decided. */

@@ -157,6 +157,19 @@ export interface PublishedEvent {
   publishedAt?: string;
 }
 
+/** One issue of a recording's signed evidence manifest, as the record and the ledger name it. */
+export interface IssuedManifest {
+  /** 1, 2, …: the issue's number (its place in the manifests store). */
+  sequence: number;
+  issuedAt: string;
+  /** SHA-256 of its manifest.json (the bytes both signatures cover). */
+  sha256: string;
+  /** The key that signed it (a JWKS key id). */
+  keyId: string;
+  /** The custody ledger's head it names. */
+  custodyLog: LedgerHead;
+}
+
 /** See EvidenceRecord.updateEvents. */
 export interface UpdateEvent extends PublishedEvent {
   stage: "transcode" | "thumbnail";
@@ -274,6 +287,12 @@ export interface EvidenceRecord {
    * record is a projection of (`custody verify` checks it is a point of the ledger's chain).
    */
   custodyLogHead?: LedgerHead;
+  /**
+   * The signed evidence manifests issued for the recording (shared/provenance/manifest.ts), oldest
+   * first: the first when it became ready, one more after each re-run that replaced renditions.
+   * Each is kept in the manifests store and named in the custody ledger.
+   */
+  manifests?: IssuedManifest[];
   createdAt: string;
   updatedAt: string;
 }

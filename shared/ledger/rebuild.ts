@@ -18,6 +18,7 @@ import {
   decideFinalState,
   markEventPublished,
   newRecord,
+  recordManifestIssued,
   type MergeContext,
 } from "../evidence/record-merge";
 import { applyRetentionCommand, completeDisposal } from "../evidence/retention";
@@ -55,6 +56,7 @@ function applyEntry(record: EvidenceRecord, entry: RecordedLedgerEntry, evidence
   if (entry.kind === "published") {
     return markEventPublished(record, entry.messageId, entry.recordedAt);
   }
+  if (entry.kind === "manifest-issued") return recordManifestIssued(record, entry.manifest, entry.recordedAt);
   if (entry.kind === "disposed") {
     return completeDisposal(record, entry.deleted, entry.recordedAt);
   }

@@ -9,6 +9,7 @@
  * added, never changed or removed. Implemented by adapters/blob-custody-ledger.ts.
  */
 import type { LedgerHead } from "../evidence/ledger-chain";
+import type { IssuedManifest } from "../evidence/record";
 import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, RetentionCommandMessage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
 
 /** The container the ledger lives in (Bicep makes it immutable, with protected append writes). */
@@ -65,7 +66,18 @@ export interface DisposalCompletedEntry extends LedgerEntryBase {
   deleted: { original: "deleted" | "absent"; derivedVersions: number };
 }
 
-export type LedgerEntry = AppliedMessageEntry | PublishedEventEntry | DisposalCompletedEntry;
+/**
+ * A signed evidence manifest issued and stored (ports/manifest-store.ts): its number, digest,
+ * key and the ledger head it names, so the ledger proves which manifests exist and a rebuilt
+ * record does not issue them again. `messageId` is `<evidenceId>:manifest:<sequence>`.
+ */
+export interface ManifestIssuedEntry extends LedgerEntryBase {
+  kind: "manifest-issued";
+  messageId: string;
+  manifest: IssuedManifest;
+}
+
+export type LedgerEntry = AppliedMessageEntry | PublishedEventEntry | DisposalCompletedEntry | ManifestIssuedEntry;
 
 /** An entry as read back: with the SHA-256 of its line as stored (the chain's link to it). */
 export type RecordedLedgerEntry = LedgerEntry & { lineSha256: string };

@@ -19,6 +19,7 @@
  * duplicate detection drops the copy. Concurrent handlers may both publish in that window —
  * same id, same content, one delivery.
  */
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, RetentionCommandMessage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
 import {
@@ -38,7 +39,7 @@ import { DERIVED_CONTAINER } from "../ports/blob-store";
 import { buildDisposedEvent } from "../evidence/disposed-event";
 import { buildFinalEvent } from "../evidence/final-event";
 import { buildUpdatedEvent } from "../evidence/updated-event";
-import type { EvidenceRecord } from "../evidence/record";
+import type { EvidenceRecord, IssuedManifest } from "../evidence/record";
 import {
   advanceLedgerHead,
   appendLogEntry,
@@ -51,6 +52,8 @@ import {
   isRetryBudgetSpent,
   markEventPublished,
   newRecord,
+  owedManifestSequence,
+  recordManifestIssued,
   unpublishedUpdateEvents,
   type MergeContext,
 } from "../evidence/record-merge";
@@ -63,6 +66,10 @@ import type { AppliedMessageEntry, CustodyLedger, LedgerHead, PublishedEventEntr
 import type { EvidenceIndex, StoredRecord } from "../ports/evidence-index";
 import type { OutgoingMessage, Publisher } from "../ports/publisher";
 import type { RetentionStore, VersionProtection } from "../ports/retention-store";
+import type { EvidenceSigner } from "../ports/evidence-signer";
+import type { ManifestStore, SignedManifestFiles } from "../ports/manifest-store";
+import { buildEvidenceManifest, type EvidenceManifest } from "../provenance/manifest";
+import { signEvidenceManifest } from "../provenance/manifest-signature";
 import type { StageContext } from "./stage-context";
 
 export interface IndexStageDeps {
@@ -100,6 +107,13 @@ export interface IndexStageDeps {
    * kept at least until its retention ends. Absent only in tests of the index alone.
    */
   retentionStore?: RetentionStore;
+  /**
+   * The key that signs evidence manifests and where they are kept: a recording that becomes
+   * ready (and each re-run that replaces renditions) gets a signed manifest (shared/provenance/).
+   * Absent in the media app and in tests of the index alone: no manifest is issued.
+   */
+  signer?: EvidenceSigner;
+  manifests?: ManifestStore;
 }
 
 export interface IndexOutcome {
@@ -518,10 +532,66 @@ async function indexMessage(evidenceId: string, messageId: string, apply: Apply,
     const order = joinOrder(stored.record, run);
     stored = await dispatch(evidenceId, deps.transcodeJoinQueue ?? "transcode-join", [order], order.messageId, "join-request", stored, deps, context, log);
   }
+  // Announced ready (or updated): the signed evidence manifest the record now owes.
+  stored = await issueOwedManifests(stored, deps, context, log);
   return { record: stored.record, changed: update.changed, ...(publishedMessageId === undefined ? {} : { publishedMessageId }) };
 }
 
 type DispatchDeps = Pick<IndexStageDeps, "index" | "ledger" | "publisher" | "readyTopic" | "now" | "maxWriteAttempts" | "maxBackoffInMs" | "retryPolicy">;
+
+/**
+ * Issues each signed evidence manifest the record owes (record-merge.ts owedManifestSequence):
+ * built from the record as it stands — its custody ledger head included — signed, stored
+ * create-only, named in the ledger, then noted on the record. A crash after storing it is
+ * resumed by adopting the stored issue (never signing a second, different one).
+ */
+async function issueOwedManifests(stored: StoredRecord, deps: IndexStageDeps, context: StageContext, log: Logger): Promise<StoredRecord> {
+  const { signer, manifests, ledger } = deps;
+  if (signer === undefined || manifests === undefined || ledger === undefined) return stored;
+  let current = stored;
+  for (let sequence = owedManifestSequence(current.record); sequence !== undefined; sequence = owedManifestSequence(current.record)) {
+    const record = current.record;
+    const evidenceId = record.evidenceId;
+    const now = (deps.now ?? (() => new Date()))().toISOString();
+    const custodyLog = record.custodyLogHead;
+    // owedManifestSequence owes nothing without a head; this only tells the compiler.
+    if (custodyLog === undefined) break;
+    let files = await manifests.get(evidenceId, sequence);
+    if (files === undefined) {
+      const previous = record.manifests?.at(-1);
+      const manifest = buildEvidenceManifest(record, {
+        custodyLog,
+        issuedAt: now,
+        keyId: signer.keyId,
+        ...(deps.eventSource === undefined ? {} : { issuer: deps.eventSource }),
+        ...(previous === undefined ? {} : { previousManifest: { sha256: previous.sha256, issuedAt: previous.issuedAt } }),
+      });
+      const signed = await signEvidenceManifest(manifest, signer);
+      files = { manifestJson: signed.manifestJson, signature: signed.signature, jws: signed.jws };
+      await manifests.put(evidenceId, sequence, files);
+    }
+    const issued = issuedManifestOf(files, sequence);
+    const head = await ledger.append(evidenceId, [
+      { v: 1, kind: "manifest-issued", evidenceId, recordedAt: now, recordedBy: context.actor, messageId: `${evidenceId}:manifest:${sequence}`, manifest: issued },
+    ]);
+    const update = await updateRecord(evidenceId, deps, context, log, (cur, merge) => (cur === undefined ? undefined : recordManifestIssued(cur, issued, merge.nowIso)), { at: now, head });
+    current = update.stored ?? current;
+    log.info("evidence manifest issued", { sequence, sha256: issued.sha256, keyId: issued.keyId, custodyLogEntries: issued.custodyLog.entries });
+  }
+  return current;
+}
+
+/** What the record and the ledger say of a stored issue: read from its own bytes (a resumed issue says what was signed). */
+function issuedManifestOf(files: SignedManifestFiles, sequence: number): IssuedManifest {
+  const manifest = JSON.parse(new TextDecoder().decode(files.manifestJson)) as EvidenceManifest;
+  return {
+    sequence,
+    issuedAt: manifest.issuedAt,
+    sha256: createHash("sha256").update(files.manifestJson).digest("hex"),
+    keyId: manifest.signer.kid,
+    custodyLog: { sha256: manifest.custodyLog.sha256, entries: manifest.custodyLog.entries },
+  };
+}
 
 /**
  * Publishes one event the record owes (deterministic id: a re-publish is dropped by duplicate

@@ -111,6 +111,8 @@ test("past retention and not held → disposed of: original and renditions delet
   ]);
   const old = await record(ids.old);
   expect(await derivedNames(ids.old)).not.toEqual([]);
+  // Ready on the embedded stack: a signed evidence manifest was issued (it stays, like the ledger, as proof after disposal).
+  expect(old.manifests?.map((m) => m.sequence)).toEqual([1]);
 
   await disposalRun();
   const tombstone = await record(ids.old);
@@ -118,6 +120,7 @@ test("past retention and not held → disposed of: original and renditions delet
   expect(tombstone.disposal!.deleted!.derivedVersions).toBeGreaterThan(0);
   expect(await blobService.getContainerClient(ORIGINALS_CONTAINER).getBlobClient(old.original!.name).exists()).toBe(false);
   expect(await derivedNames(ids.old)).toEqual([]);
+  expect(await stack.services!.manifests.list(ids.old)).toEqual([1]);
   expect(tombstone.custodyLog.at(-1)).toMatchObject({ action: "retention-dispose", actor: "custody/disposal@test" });
   const status = await runCli(["status", ids.old, "--data-dir", dataDir]);
   expect(status.stdout).toContain(`DISPOSED   at ${tombstone.disposal!.deletedAt}`);

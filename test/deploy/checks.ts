@@ -128,6 +128,8 @@ const ALLOWED_GRANTS: AllowedGrant[] = [
   { principal: "operator", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "audit", why: "audit records of redrive/purge/reconcile" },
   { principal: "core", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "ledger", why: "the index appends to the custody ledger (append blobs under protected append writes)" },
   { principal: "core", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "audit", why: "the disposal timer writes one audit record per run (write-once)" },
+  { principal: "core", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "manifests", why: "the index stores the signed evidence manifests it issues (create-only, immutable)" },
+  { principal: "operator", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "manifests", why: "custody export reads the signed manifests" },
   { principal: "operator", role: "storageBlobDataReader", scopeType: CONTAINERS, scopeName: "ledger", why: "custody reconcile reads the custody ledger" },
   { principal: "operator", role: "serviceBusDataOwner", scopeType: "Microsoft.ServiceBus/namespaces", why: "custody dlq (runtime counts need Manage)" },
   // The index's retention rights (evidence-storage.bicep; test/deploy/retention.test.ts checks their actions): policies, holds and disposal on originals, disposal of renditions.
@@ -651,7 +653,7 @@ export function checkLedgerImmutable(files: Files): string[] {
 
 /** The operators' audit log: write once, never changed or deleted (its writer holds Data Contributor). */
 export function checkAuditImmutable(files: Files): string[] {
-  return checkImmutableContainer(files, "audit", { protectedAppendWrites: false });
+  return [...checkImmutableContainer(files, "audit", { protectedAppendWrites: false }), ...checkImmutableContainer(files, "manifests", { protectedAppendWrites: false })];
 }
 
 function checkImmutableContainer(files: Files, name: string, expected: { protectedAppendWrites: boolean }): string[] {
@@ -844,6 +846,8 @@ export function azureEnvironment(settings: AppSetting[], files?: Files): Record<
     else if (/__fullyQualifiedNamespace$/.test(name)) env[name] = "sb-custody-example.servicebus.windows.net";
     else if (/__blobServiceUri$/.test(name)) env[name] = "https://stcustodyevexample.blob.core.windows.net/";
     else if (/__accountEndpoint$/.test(name)) env[name] = "https://cosmos-custody-example.documents.azure.com:443/";
+    // A Key Vault key's keyUri (versionless): what `<key>.properties.keyUri` gives.
+    else if (/\.properties\.keyUri$/.test(expression.trim())) env[name] = "https://kv-sign-example.vault.azure.net/keys/custody-evidence-signing";
     else if (name === "APPLICATIONINSIGHTS_AUTHENTICATION_STRING") env[name] = expression.replace(/^'|'$/g, "").replace(/\$\{[A-Za-z]+\}/, "3f2c1a7e-9b6d-4c1e-8f00-0123456789ab");
     else env[name] = `<${expression}>`;
   }
@@ -1236,6 +1240,7 @@ export function checkStorageAndIndexAccessMatchesCode(files: Files, servicesUsed
       [uses.has("retention"), has(`${CUSTOM_ROLE}retentionKeeperRole`, "originals"), "setting retention policies and legal holds, and disposing of originals (the retention keeper role on originals)"],
       [uses.has("retention"), has(`${CUSTOM_ROLE}renditionDisposerRole`, "derived"), "deleting a disposed recording's renditions (the rendition disposer role on derived)"],
       [uses.has("audit"), has("storageBlobDataContributor", "audit"), "writing audit records (Contributor on audit)"],
+      [uses.has("manifests"), has("storageBlobDataContributor", "manifests"), "storing signed evidence manifests (Contributor on manifests)"],
     ];
     for (const [needed, granted, what] of needs) {
       if (needed && !granted) problems.push(`the ${identity} app's functions need ${what}, which its identity is not granted`);

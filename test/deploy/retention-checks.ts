@@ -137,7 +137,7 @@ export function checkOriginalsDefaultFromSchedule(files: Files, scheduleText: st
 export function checkProofRetention(files: Files, scheduleText: string): string[] {
   const problems: string[] = [];
   const main = files.get(MAIN) ?? "";
-  for (const container of ["ledger", "audit"]) {
+  for (const container of ["ledger", "audit", "manifests"]) {
     const days = propertyPath(containerPolicy(files, container)?.body ?? "", "properties.immutabilityPeriodSinceCreationInDays")?.trim();
     if (days !== "proofRetentionDays") problems.push(`the ${container} policy's period is ${days ?? "not set"}, not proofRetentionDays`);
   }

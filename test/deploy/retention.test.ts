@@ -95,8 +95,14 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     [
       "audit fixed",
       storage,
-      "immutabilityPeriodSinceCreationInDays: proofRetentionDays\n    allowProtectedAppendWrites: false",
-      "immutabilityPeriodSinceCreationInDays: 365\n    allowProtectedAppendWrites: false",
+      "  parent: audit\n  name: 'default'\n  properties: {\n    immutabilityPeriodSinceCreationInDays: proofRetentionDays",
+      "  parent: audit\n  name: 'default'\n  properties: {\n    immutabilityPeriodSinceCreationInDays: 365",
+    ],
+    [
+      "manifests fixed",
+      storage,
+      "  parent: manifests\n  name: 'default'\n  properties: {\n    immutabilityPeriodSinceCreationInDays: proofRetentionDays",
+      "  parent: manifests\n  name: 'default'\n  properties: {\n    immutabilityPeriodSinceCreationInDays: 365",
     ],
     ["a default shorter than the longest category (the old 7 years)", main, "param proofRetentionDays int = 3653", "param proofRetentionDays int = 2557"],
     ["unbounded", main, "@maxValue(146000)\n@description('Days each custody ledger entry", "@description('Days each custody ledger entry"],

@@ -389,6 +389,11 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ],
     ["no retention policy", "  parent: audit\n  name: 'default'", "  parent: ledger\n  name: 'default'"],
     [
+      "manifests without version-level immutability",
+      "  name: manifestsName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: true }",
+      "  name: manifestsName\n  properties: {\n    publicAccess: 'None'\n    immutableStorageWithVersioning: { enabled: false }",
+    ],
+    [
       "appendable",
       "    allowProtectedAppendWrites: false\n    allowProtectedAppendWritesAll: false\n  }\n}\n\n// Event Grid",
       "    allowProtectedAppendWrites: true\n    allowProtectedAppendWritesAll: false\n  }\n}\n\n// Event Grid",

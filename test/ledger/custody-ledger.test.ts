@@ -6,6 +6,7 @@
  * re-hashing the original or announcing anything again. The publisher is a recording stand-in
  * that models the topic's duplicate detection (as in the index stage's tests).
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -14,6 +15,10 @@ import type { CosmosClient } from "@azure/cosmos";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { AzureBlobStore } from "../../shared/adapters/azure-blob-store";
 import { BlobCustodyLedger } from "../../shared/adapters/blob-custody-ledger";
+import { BlobManifestStore } from "../../shared/adapters/blob-manifest-store";
+import { LocalKeySigner } from "../../shared/adapters/local-key-signer";
+import { buildJwks } from "../../shared/provenance/jwks";
+import { verifyEvidenceManifest } from "../../shared/provenance/manifest-signature";
 import { EmulatedRetentionStore } from "../../shared/adapters/emulated-retention-store";
 import { CustodyError } from "../../shared/errors";
 import type { RetentionStore } from "../../shared/ports/retention-store";
@@ -28,7 +33,7 @@ import { rebuildRecord } from "../../shared/ledger/rebuild";
 import { lineDigest, verifyLedgerChain, type LedgerHead } from "../../shared/evidence/ledger-chain";
 import { waitFor } from "../support/polling";
 import { silentLogger } from "../../shared/logging";
-import { LEDGER_CONTAINER } from "../../shared/ports/custody-ledger";
+import { LEDGER_CONTAINER, type CustodyLedger } from "../../shared/ports/custody-ledger";
 import type { OutgoingMessage, Publisher } from "../../shared/ports/publisher";
 import { indexEvidenceReceived, indexFixityResult, indexRetentionCommand, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
 import { verifyEvidence, verifyOriginal } from "../../shared/stages/fixity-stage";
@@ -465,3 +470,54 @@ test("disposal: refused while held; after the release the original and every der
   const rebuilt = rebuildRecord(evidenceId, entries, { requiredStages: ALL })!;
   expect(rebuilt.disposal).toEqual((await index.read(evidenceId))!.record.disposal);
 });
+
+test("a recording announced ready gets a signed evidence manifest — stored, in the ledger, verifiable with the published keys; a crash after storing it is adopted, not re-signed; a re-run issues the next, linked to the first; a rebuild knows both", async () => {
+  const signer = await LocalKeySigner.open({ directory: path.join(mkdtempSync(path.join(os.tmpdir(), "custody-keys-")), "signing-keys") });
+  const manifests = new BlobManifestStore(blobService, { createContainer: true });
+  const { evidenceId, received } = await upload("A123/cam7/manifest.mp4");
+  const size = received.original.size;
+  const signing = { signer, manifests, eventSource: "/custody/test" };
+  await indexEvidenceReceived(received, deps(signing), context);
+  await indexStageResult(result(evidenceId, "hash", 1, { hash: { sha256: SHA, size, segmentSizeInBytes: 4194304, segmentSha256: ["1".repeat(64)] } }), deps(signing), context);
+  await indexStageResult(result(evidenceId, "transcode", 2), deps(signing), context);
+  // The host dies after the manifest is stored, before the ledger names it.
+  const dying: CustodyLedger = {
+    append: (id, entries) => (entries.some((e) => e.kind === "manifest-issued") ? Promise.reject(new CustodyError("Transient", "host stopped")) : ledger.append(id, entries)),
+    read: (id) => ledger.read(id),
+    lines: (id) => ledger.lines(id),
+  };
+  const thumbnail = result(evidenceId, "thumbnail", 3);
+  await expect(indexStageResult(thumbnail, deps({ ...signing, ledger: dying }), context)).rejects.toMatchObject({ code: "Transient" });
+  expect(await manifests.list(evidenceId)).toEqual([1]);
+  const stored = (await manifests.get(evidenceId, 1))!;
+  // The redelivery adopts the stored issue: the same bytes, never a second signature.
+  await indexStageResult(thumbnail, deps(signing), context);
+  await indexStageResult(thumbnail, deps(signing), context);
+  const record = (await index.read(evidenceId))!.record;
+  expect(record.status).toBe("ready");
+  expect(record.manifests).toEqual([expect.objectContaining({ sequence: 1, sha256: createHash("sha256").update(stored.manifestJson).digest("hex"), keyId: signer.keyId })]);
+  expect(await manifests.list(evidenceId)).toEqual([1]);
+
+  // It verifies with the published keys, names the original and the renditions, and its log head is a point of the ledger's chain.
+  const checked = verifyEvidenceManifest({ manifest: stored.manifestJson, signature: stored.signature, jws: stored.jws, keys: buildJwks(await signer.publishedKeys()) });
+  expect(checked.problems).toEqual([]);
+  expect(checked.manifest).toMatchObject({ evidenceId, status: "ready", issuer: "/custody/test", original: { name: received.original.name, sha256: SHA } });
+  expect(checked.manifest!.stages.map((s) => s.stage).sort()).toEqual(["thumbnail", "transcode"]);
+  const lines = await ledger.lines(evidenceId);
+  expect(verifyLedgerChain(lines, checked.manifest!.custodyLog).problems).toEqual([]);
+  expect(lines.filter((line) => line.includes('"kind":"manifest-issued"'))).toHaveLength(1);
+
+  // A re-run that replaces the proxy: the next issue, linked to the first.
+  const reprocessed = result(evidenceId, "transcode", 20, { reprocess: { id: "r-9", requestedBy: "ops@test", requestedAt: "2026-12-05T07:19:00.000Z", reason: "ffmpeg upgrade" } });
+  reprocessed.renditions = [{ ...reprocessed.renditions![0], path: `${evidenceId}/transcode/reprocess-r-9/proxy.mp4`, sha256: "f".repeat(64) }];
+  await indexStageResult(reprocessed, deps(signing), context);
+  expect(await manifests.list(evidenceId)).toEqual([1, 2]);
+  const second = verifyEvidenceManifest({ ...(await manifests.get(evidenceId, 2))!, manifest: (await manifests.get(evidenceId, 2))!.manifestJson, keys: buildJwks(await signer.publishedKeys()) });
+  expect(second.problems).toEqual([]);
+  expect(second.manifest!.previousManifest).toEqual({ sha256: record.manifests![0].sha256, issuedAt: record.manifests![0].issuedAt });
+  const live = (await index.read(evidenceId))!.record;
+  expect(live.manifests!.map((m) => m.sequence)).toEqual([1, 2]);
+  // The ledger names both: a rebuilt record owes none.
+  const rebuilt = rebuildRecord(evidenceId, await ledger.read(evidenceId), { requiredStages: ALL })!;
+  expect(rebuilt.manifests).toEqual(live.manifests);
+}, 60_000);

@@ -1,0 +1,108 @@
+/**
+ * The signed evidence manifests on Blob Storage: `manifests/<evidenceId>/<issue, 6 digits>/`
+ * holding manifest.json, manifest.sig and manifest.jws, each created once (If-None-Match: *) and
+ * never replaced. In Azure the container has version-level immutability like the ledger's
+ * (bicep/modules/evidence-storage.bicep). manifest.json is written last, so an issue whose
+ * writer died half-way lists as absent and is completed by the next attempt.
+ */
+import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
+import { CustodyError, toCustodyError } from "../errors";
+import { EVIDENCE_ID_PATTERN } from "../evidence/evidence-id";
+import type { ManifestStore, SignedManifestFiles } from "../ports/manifest-store";
+
+/** The container the manifests live in (Bicep makes it immutable). */
+export const MANIFESTS_CONTAINER = "manifests";
+
+const FILES = { signature: "manifest.sig", jws: "manifest.jws", manifestJson: "manifest.json" } as const;
+
+export class BlobManifestStore implements ManifestStore {
+  private readonly container: ContainerClient;
+  private containerReady: Promise<unknown> | undefined;
+
+  /** `createContainer`: locally the app creates it; in Azure Bicep does. */
+  constructor(
+    service: BlobServiceClient,
+    private readonly options: { createContainer?: boolean } = {},
+  ) {
+    this.container = service.getContainerClient(MANIFESTS_CONTAINER);
+  }
+
+  async put(evidenceId: string, sequence: number, files: SignedManifestFiles): Promise<void> {
+    const folder = folderOf(evidenceId, sequence);
+    const contents: Record<keyof typeof FILES, Buffer> = {
+      signature: Buffer.from(files.signature),
+      jws: Buffer.from(files.jws, "utf8"),
+      manifestJson: Buffer.from(files.manifestJson),
+    };
+    try {
+      await this.ensureContainer();
+      // manifest.json last: its presence is what makes the issue exist.
+      for (const part of ["signature", "jws", "manifestJson"] as const) await this.createOnce(`${folder}/${FILES[part]}`, contents[part]);
+    } catch (error) {
+      throw error instanceof CustodyError ? error : toCustodyError(error);
+    }
+  }
+
+  async list(evidenceId: string): Promise<number[]> {
+    const prefix = `${folderOf(evidenceId, 0).split("/")[0]}/`;
+    const sequences: number[] = [];
+    try {
+      for await (const item of this.container.listBlobsFlat({ prefix })) {
+        const match = /^[^/]+\/(\d{6})\/manifest\.json$/.exec(item.name);
+        if (match !== null) sequences.push(Number(match[1]));
+      }
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return [];
+      throw toCustodyError(error);
+    }
+    return sequences.sort((a, b) => a - b);
+  }
+
+  async get(evidenceId: string, sequence: number): Promise<SignedManifestFiles | undefined> {
+    const folder = folderOf(evidenceId, sequence);
+    const read = async (name: string): Promise<Buffer | undefined> => {
+      try {
+        return await this.container.getBlobClient(`${folder}/${name}`).downloadToBuffer();
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+        throw toCustodyError(error);
+      }
+    };
+    const manifestJson = await read(FILES.manifestJson);
+    if (manifestJson === undefined) return undefined;
+    const [signature, jws] = await Promise.all([read(FILES.signature), read(FILES.jws)]);
+    if (signature === undefined || jws === undefined) {
+      throw new CustodyError("Internal", `manifest issue ${sequence} of ${evidenceId} has its manifest.json but not both signatures`, { retryable: false });
+    }
+    return { manifestJson: new Uint8Array(manifestJson), signature: new Uint8Array(signature), jws: jws.toString("utf8") };
+  }
+
+  /** Creates the blob, or finds it already there with the same bytes (a retried write); other bytes: an issue never changes. */
+  private async createOnce(name: string, bytes: Buffer): Promise<void> {
+    const blob = this.container.getBlockBlobClient(name);
+    try {
+      await blob.uploadData(bytes, { conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: name.endsWith(".json") ? "application/json" : "application/octet-stream" } });
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status !== 409 && status !== 412) throw error;
+      const existing = await blob.downloadToBuffer();
+      if (!existing.equals(bytes)) {
+        throw new CustodyError("Internal", `${MANIFESTS_CONTAINER}/${name} already holds other bytes: a manifest issue is never replaced`, { retryable: false });
+      }
+    }
+  }
+
+  private ensureContainer(): Promise<unknown> {
+    if (!this.options.createContainer) return Promise.resolve();
+    this.containerReady ??= this.container.createIfNotExists().catch((error: unknown) => {
+      this.containerReady = undefined;
+      throw error;
+    });
+    return this.containerReady;
+  }
+}
+
+function folderOf(evidenceId: string, sequence: number): string {
+  if (!EVIDENCE_ID_PATTERN.test(evidenceId)) throw new CustodyError("InvalidMessage", `not an evidence id: ${JSON.stringify(evidenceId)}`, { retryable: false });
+  return `${evidenceId}/${String(sequence).padStart(6, "0")}`;
+}
