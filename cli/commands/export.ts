@@ -63,8 +63,7 @@ export function registerExportCommand(program: Command): void {
       const target = await resolveStackTarget({ dataDir: options.dataDir, allowEmbedded: false });
       let results: ExportResult[];
       try {
-        const services = target.services as typeof target.services & { manifests?: ManifestStore };
-        if (services.manifests === undefined) throw new Error(`${target.description} keeps no evidence manifests: this version cannot export.`);
+        const { services } = target;
         const environment = readRunningStack(options.dataDir)?.environment ?? process.env;
         const signing = loadSigningSettings(environment, { localKeyDirectory: localSigningKeyDirectory(options.dataDir) });
         const sources: ExportSources = {

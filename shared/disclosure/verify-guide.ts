@@ -73,7 +73,8 @@ export function verifyGuide(input: VerifyGuideInput): string {
       `N=${lastSegment}; [ "$(dd if=${input.originalPath} bs=${input.segmentSizeInBytes} skip=$N count=1 2>/dev/null | sha256sum | cut -d' ' -f1)" = "$(grep -o '"segmentSha256":\\[[^]]*\\]' manifest/manifest.json | cut -d'[' -f2 | tr -d ']"' | tr ',' '\\n' | sed -n "$((N+1))p")" ] && echo MATCH || echo MISMATCH`,
     ),
     "",
-    "5. Every rendition is the one the manifest names (its path there, and its SHA-256).",
+    "5. Every rendition is the one the manifest names: the SHA-256 the manifest gives for its path",
+    "   (the first entry with that path: the current rendition; replaced ones follow under superseded).",
     "   Expected: one OK per rendition",
     "",
     ...(input.renditions.length === 0
@@ -82,7 +83,9 @@ export function verifyGuide(input: VerifyGuideInput): string {
           // Only names that need no quoting go into a command: a path from the manifest is data, never shell.
           !SHELL_SAFE.test(r.manifestPath)
             ? `   (${r.file}: its path in the manifest has characters this guide will not put in a command; compare its SHA-256 with the manifest by eye)`
-            : cmd(`grep -qF "\\"path\\":\\"${r.manifestPath}\\",\\"sha256\\":\\"$(sha256sum ${r.file} | cut -d' ' -f1)\\"" manifest/manifest.json && echo "OK ${r.file}" || echo "MISMATCH ${r.file}"`),
+            : cmd(
+                `[ "$(grep -o '{[^{}]*"path":"${r.manifestPath.replace(/\./g, "\\.")}"[^{}]*}' manifest/manifest.json | head -n 1 | grep -o '"sha256":"[0-9a-f]\\{64\\}"' | cut -d'"' -f4)" = "$(sha256sum ${r.file} | cut -d' ' -f1)" ] && echo "OK ${r.file}" || echo "MISMATCH ${r.file}"`,
+              ),
         )),
     "",
     '6. The custody log is one unbroken chain: each line names, as "prev", the SHA-256 of the line',

@@ -89,7 +89,8 @@ export async function makeRecording(options: MakeRecordingOptions): Promise<Fixt
     stages: {
       ...base.stages,
       thumbnail: { ...base.stages.thumbnail!, renditions: thumbnails },
-      transcode: { ...base.stages.transcode!, renditions: [rendition("transcode", "proxy", "proxy.mp4", "video/mp4", proxy)] },
+      // segmentCount sorts between path and sha256 in the canonical manifest: the VERIFY guide must not rely on their order.
+      transcode: { ...base.stages.transcode!, renditions: [{ ...rendition("transcode", "proxy", "proxy.mp4", "video/mp4", proxy), segmentCount: 2 }] },
     },
   };
   const entries = Array.from({ length: 5 }, (_, i) => ({
