@@ -288,22 +288,26 @@ async function checkOriginal(folder: string, files: Set<string>, manifest: Evide
     return;
   }
   // Only a changed original is read again, segment by segment, to say where.
-  const { segments } = await hashWithSegments(path.join(folder, file), expected.segmentSizeInBytes);
+  // Segments within the length both share are compared; a longer or shorter file is said once, not segment by segment.
+  const common = Math.min(size, expected.size);
+  const { segments } = await hashWithSegments(path.join(folder, file), expected.segmentSizeInBytes, common);
   const byteRanges: NonNullable<PackageCheck["byteRanges"]> = [];
-  const count = Math.max(segments.length, expected.segmentSha256.length);
-  for (let segment = 0; segment < count; segment++) {
+  const shared = Math.ceil(common / expected.segmentSizeInBytes);
+  for (let segment = 0; segment < shared; segment++) {
     if (segments[segment] !== expected.segmentSha256[segment]) {
       const start = segment * expected.segmentSizeInBytes;
-      byteRanges.push({ segment, start, end: Math.min(start + expected.segmentSizeInBytes, Math.max(size, expected.size)) - 1 });
+      byteRanges.push({ segment, start, end: Math.min(start + expected.segmentSizeInBytes, common) - 1 });
     }
   }
-  const where = byteRanges.map((r) => `segment ${r.segment} (bytes ${r.start}–${r.end})`).join(", ");
+  const inSegments = byteRanges.map((r) => `segment ${r.segment} (bytes ${r.start}–${r.end})`).join(", ");
+  const tail = size > expected.size ? `${size - expected.size} bytes added after byte ${expected.size - 1}` : size < expected.size ? `${expected.size - size} bytes missing from byte ${size} on` : "";
+  const where = [inSegments === "" ? "" : `differs in ${inSegments}`, tail].filter(Boolean).join("; ") || "differs in no single segment";
   fail({
     area: "original",
     file,
     code: size === expected.size ? "SegmentMismatch" : "SizeMismatch",
     byteRanges,
-    message: `${file} is NOT the original the manifest names: SHA-256 ${sha256} (${size} bytes), the manifest: ${expected.sha256} (${expected.size} bytes). Differs in ${where || "no single segment"}.`,
+    message: `${file} is NOT the original the manifest names: SHA-256 ${sha256} (${size} bytes), the manifest: ${expected.sha256} (${expected.size} bytes): it ${where}.`,
   });
 }
 
@@ -428,8 +432,8 @@ function isShapedManifest(manifest: EvidenceManifest): boolean {
   );
 }
 
-/** The file's SHA-256 and size, and — with a segment size — each segment's SHA-256, in one streamed read. */
-async function hashWithSegments(file: string, segmentSizeInBytes: number): Promise<{ sha256: string; size: number; segments: string[] }> {
+/** The file's SHA-256 and size, and — with a segment size — the SHA-256 of each segment of its first `limit` bytes, in one streamed read. */
+async function hashWithSegments(file: string, segmentSizeInBytes: number, limit = Number.POSITIVE_INFINITY): Promise<{ sha256: string; size: number; segments: string[] }> {
   const whole = createHash("sha256");
   const segments: string[] = [];
   let segment = createHash("sha256");
@@ -437,11 +441,13 @@ async function hashWithSegments(file: string, segmentSizeInBytes: number): Promi
   let size = 0;
   for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
     whole.update(chunk);
+    const before = size;
     size += chunk.length;
     if (segmentSizeInBytes <= 0) continue;
+    const usable = Math.max(0, Math.min(chunk.length, limit - before));
     let offset = 0;
-    while (offset < chunk.length) {
-      const take = Math.min(chunk.length - offset, segmentSizeInBytes - inSegment);
+    while (offset < usable) {
+      const take = Math.min(usable - offset, segmentSizeInBytes - inSegment);
       segment.update(chunk.subarray(offset, offset + take));
       inSegment += take;
       offset += take;

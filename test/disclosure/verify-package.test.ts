@@ -124,6 +124,24 @@ test("one byte changed in the original: the segment and its byte range are named
   expect(describePackageVerification(result)).toMatch(/NOT VERIFIED — 1 finding\(s\)[\s\S]*FAILED/);
 });
 
+test("a truncated or extended original: the size change is said once, with the last shared segment that differs", async () => {
+  const file = "original/2026-11-26T09-00-00Z.mp4";
+  const truncated = await verifyDisclosurePackage(
+    await tampered(async (a) => {
+      const bytes = await readFile(path.join(a, file));
+      await writeFile(path.join(a, file), bytes.subarray(0, bytes.length - 100));
+    }),
+  );
+  const [cut] = failures(truncated).filter((c) => c.area === "original");
+  expect(cut).toMatchObject({ code: "SizeMismatch", byteRanges: [{ segment: 2, start: 2 * SEGMENT, end: 2 * SEGMENT + 899 }] });
+  expect(cut.message).toMatch(/: it differs in segment 2 \(bytes 8192–9091\); 100 bytes missing from byte 9092 on\.$/);
+
+  const extended = await verifyDisclosurePackage(await tampered((a) => writeFile(path.join(a, file), Buffer.alloc(50 * SEGMENT, 1), { flag: "a" })));
+  const [longer] = failures(extended).filter((c) => c.area === "original");
+  expect(longer).toMatchObject({ code: "SizeMismatch", byteRanges: [] });
+  expect(longer.message).toMatch(/: it 204800 bytes added after byte 9191\.$/);
+});
+
 test("one byte changed in a rendition (SHA256SUMS left as it was): the file list and the manifest both say so", async () => {
   const result = await verifyDisclosurePackage(await tampered((a) => flipByte(path.join(a, "renditions/transcode/proxy.mp4"), 100)));
   expect(codes(result).sort()).toEqual(["DigestMismatch", "RenditionMismatch"]);
