@@ -10,13 +10,17 @@ import { createHash } from "node:crypto";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LocalKeySigner } from "../../shared/adapters/local-key-signer";
+import { execFileSync } from "node:child_process";
+import { LocalKeySigner, rotateLocalSigningKey } from "../../shared/adapters/local-key-signer";
 import { CUSTODY_LOG, JWKS_FILE, keyPemPath, MANIFEST_JSON, MANIFEST_JWS, MANIFEST_SIG, SUMS_FILE } from "../../shared/disclosure/layout";
 import { describePackageVerification } from "../../shared/disclosure/report";
 import { formatSums, parseSums } from "../../shared/disclosure/sha256sums";
 import { verifyDisclosurePackage, type PackageCheck, type PackageVerification } from "../../shared/disclosure/verify-package";
-import { writeDisclosurePackage } from "../../shared/disclosure/write-package";
-import { chainLines } from "../../shared/evidence/ledger-chain";
+import { parseManifestJson, writeDisclosurePackage } from "../../shared/disclosure/write-package";
+import { chainLines, lineDigest } from "../../shared/evidence/ledger-chain";
+import { COMMAND_PREFIX } from "../../shared/disclosure/verify-guide";
+import { buildEvidenceManifest } from "../../shared/provenance/manifest";
+import { signEvidenceManifest } from "../../shared/provenance/manifest-signature";
 import { buildJwks, publicKeyPem, type JsonWebKeySet } from "../../shared/provenance/jwks";
 import type { EvidenceManifest } from "../../shared/provenance/manifest";
 import { manifestBytes } from "../../shared/provenance/manifest";
@@ -264,4 +268,52 @@ test("the writer refuses a recording with no manifest, bytes that are not what t
   await expect(writeDisclosurePackage(path.join(work, "swapped"), swapped)).rejects.toThrow(/the original read from storage is not what the manifest names/);
   await expect(readFile(path.join(work, "swapped", EVIDENCE_B, SUMS_FILE))).rejects.toThrow(/ENOENT/);
   await expect(writeDisclosurePackage(clean, source)).rejects.toThrow(/already exists and is not empty/);
+});
+
+test("after a key rotation each issue verifies with the key that signed it, by the verifier and by the guide's openssl commands", async () => {
+  const directory = path.join(work, "rotating-keys");
+  const first = await LocalKeySigner.open({ directory });
+  const recording = await makeRecording({ evidenceId: EVIDENCE_B, signer: first, poster: await makeJpeg(work, "rotating.jpg") });
+  // The successor is created (and the first key retired) a few seconds on, and signs the re-issue after that.
+  const later = Date.now() + 5_000;
+  await rotateLocalSigningKey({ directory, now: () => new Date(later) });
+  const second = await LocalKeySigner.open({ directory });
+  const [issue1] = recording.manifests;
+  const reissued = await signEvidenceManifest(
+    buildEvidenceManifest(recording.record, {
+      custodyLog: { sha256: lineDigest(recording.ledgerLines[3]), entries: 4 },
+      issuedAt: new Date(later + 1_000).toISOString(),
+      keyId: second.keyId,
+      previousManifest: {
+        sha256: createHash("sha256").update(issue1.files.manifestJson).digest("hex"),
+        issuedAt: parseManifestJson(issue1.files.manifestJson).issuedAt,
+      },
+    }),
+    second,
+  );
+  const source = await sourceFor({ ...recording, manifests: [issue1, { sequence: 2, files: reissued }] }, second);
+  const written = await writeDisclosurePackage(path.join(work, "rotated"), source);
+
+  const result = await verifyDisclosurePackage(written.folder, { publishedKeys: buildJwks(await second.publishedKeys()) });
+  expect(failures(result, EVIDENCE_B)).toEqual([]);
+  expect(result.recordings[0].checks.filter((c) => c.code === "SignatureValid").map((c) => c.message)).toEqual([
+    expect.stringContaining(`manifest/manifest.json is signed (ES256, manifest.sig and manifest.jws) by key ${second.keyId}`),
+    expect.stringContaining(`manifest/issues/1/manifest.json is signed (ES256, manifest.sig and manifest.jws) by key ${first.keyId}`),
+  ]);
+  const guide = (await readFile(path.join(written.folder, "VERIFY.txt"), "utf8")).split("\n").filter((l) => l.startsWith(`${COMMAND_PREFIX}openssl`));
+  expect(guide).toHaveLength(2);
+  for (const command of guide) expect(execFileSync("sh", ["-c", command.slice(COMMAND_PREFIX.length)], { cwd: written.folder, encoding: "utf8" })).toBe("Verified OK\n");
+
+  // The first key signing after its retirement is refused.
+  const late = await signEvidenceManifest(
+    buildEvidenceManifest(recording.record, { custodyLog: { sha256: lineDigest(recording.ledgerLines[2]), entries: 3 }, issuedAt: new Date(later + 60_000).toISOString(), keyId: first.keyId }),
+    {
+      algorithm: "ES256",
+      keyId: first.keyId,
+      sign: (data) => first.sign(data),
+      publicKey: () => first.publicKey(),
+    },
+  );
+  const lateSource = await sourceFor({ ...recording, manifests: [{ sequence: 1, files: late }] }, second);
+  await expect(writeDisclosurePackage(path.join(work, "late"), lateSource)).rejects.toThrow(/does not verify with the published keys: Key .* was retired at/);
 });
