@@ -3,11 +3,13 @@
  * holding manifest.json, manifest.sig and manifest.jws, each created once (If-None-Match: *) and
  * never replaced. In Azure the container has version-level immutability like the ledger's
  * (bicep/modules/evidence-storage.bicep). manifest.json is written last, so an issue whose
- * writer died half-way lists as absent and is completed by the next attempt.
+ * writer died half-way lists as absent and is completed by the next attempt. The public keys
+ * that signed them are under `manifests/keys/` (the deployment's JWKS).
  */
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { CustodyError, toCustodyError } from "../errors";
 import { EVIDENCE_ID_PATTERN } from "../evidence/evidence-id";
+import type { PublicSigningKey } from "../ports/evidence-signer";
 import type { ManifestStore, SignedManifestFiles } from "../ports/manifest-store";
 
 /** The container the manifests live in (Bicep makes it immutable). */
@@ -77,6 +79,31 @@ export class BlobManifestStore implements ManifestStore {
     return { manifestJson: new Uint8Array(manifestJson), signature: new Uint8Array(signature), jws: jws.toString("utf8") };
   }
 
+  async publishKey(key: PublicSigningKey): Promise<void> {
+    const { kty, crv, x, y, kid, alg, use } = key;
+    const bytes = Buffer.from(JSON.stringify({ kty, crv, x, y, kid, alg, use }), "utf8");
+    try {
+      await this.ensureContainer();
+      await this.createOnce(keyBlobName(kid), bytes);
+    } catch (error) {
+      throw error instanceof CustodyError ? error : toCustodyError(error);
+    }
+  }
+
+  async publishedKeys(): Promise<PublicSigningKey[]> {
+    const found: Array<{ key: PublicSigningKey; createdOn: number }> = [];
+    try {
+      for await (const item of this.container.listBlobsFlat({ prefix: KEYS_PREFIX })) {
+        const text = (await this.container.getBlobClient(item.name).downloadToBuffer()).toString("utf8");
+        found.push({ key: JSON.parse(text) as PublicSigningKey, createdOn: item.properties.createdOn?.getTime() ?? 0 });
+      }
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return [];
+      throw toCustodyError(error);
+    }
+    return found.sort((a, b) => a.createdOn - b.createdOn).map((f) => f.key);
+  }
+
   /** Creates the blob, or finds it already there with the same bytes (a retried write); other bytes: an issue never changes. */
   private async createOnce(name: string, bytes: Buffer): Promise<void> {
     const blob = this.container.getBlockBlobClient(name);
@@ -100,6 +127,13 @@ export class BlobManifestStore implements ManifestStore {
     });
     return this.containerReady;
   }
+}
+
+/** Published public keys: `keys/<key id, URI-encoded>.json` (a Key Vault key id is a URL). */
+const KEYS_PREFIX = "keys/";
+
+function keyBlobName(kid: string): string {
+  return `${KEYS_PREFIX}${encodeURIComponent(kid)}.json`;
 }
 
 function folderOf(evidenceId: string, sequence: number): string {

@@ -2,8 +2,11 @@
  * Where the signed evidence manifests are kept (shared/provenance/manifest.ts, decision 0015):
  * every issue of every recording's manifest — the first when it becomes ready, a new one after a
  * reprocess — each written once and never replaced, so a disclosure made from an earlier issue
- * stays checkable. In Azure a container under version-level immutability, like the ledger.
+ * stays checkable. In Azure a container under version-level immutability, like the ledger. The
+ * public keys that signed them are published beside them (the deployment's JWKS, by key id), so
+ * anyone allowed to read the manifests can check them — and a key, once published, stays.
  */
+import type { PublicSigningKey } from "./evidence-signer";
 
 /** One issue's files, as a disclosure package carries them. */
 export interface SignedManifestFiles {
@@ -26,4 +29,8 @@ export interface ManifestStore {
   list(evidenceId: string): Promise<number[]>;
   /** One issue's files, or undefined when there is no such issue. */
   get(evidenceId: string, sequence: number): Promise<SignedManifestFiles | undefined>;
+  /** Publishes a signing key's public half under its key id; create-only (the same key again is a no-op). */
+  publishKey(key: PublicSigningKey): Promise<void>;
+  /** Every key published so far (the deployment's JWKS), oldest first. */
+  publishedKeys(): Promise<PublicSigningKey[]>;
 }

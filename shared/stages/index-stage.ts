@@ -566,6 +566,8 @@ async function issueOwedManifests(stored: StoredRecord, deps: IndexStageDeps, co
         ...(deps.eventSource === undefined ? {} : { issuer: deps.eventSource }),
         ...(previous === undefined ? {} : { previousManifest: { sha256: previous.sha256, issuedAt: previous.issuedAt } }),
       });
+      // The key is published before anything it signs is stored: a stored issue always has its key beside it.
+      await manifests.publishKey(await signer.publicKey());
       const signed = await signEvidenceManifest(manifest, signer);
       files = { manifestJson: signed.manifestJson, signature: signed.signature, jws: signed.jws };
       await manifests.put(evidenceId, sequence, files);

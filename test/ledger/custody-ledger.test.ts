@@ -498,8 +498,10 @@ test("a recording announced ready gets a signed evidence manifest — stored, in
   expect(record.manifests).toEqual([expect.objectContaining({ sequence: 1, sha256: createHash("sha256").update(stored.manifestJson).digest("hex"), keyId: signer.keyId })]);
   expect(await manifests.list(evidenceId)).toEqual([1]);
 
+  // The key is published beside the manifests (the deployment's JWKS, readable by whoever may read the manifests).
+  expect(await manifests.publishedKeys()).toEqual([await signer.publicKey()]);
   // It verifies with the published keys, names the original and the renditions, and its log head is a point of the ledger's chain.
-  const checked = verifyEvidenceManifest({ manifest: stored.manifestJson, signature: stored.signature, jws: stored.jws, keys: buildJwks(await signer.publishedKeys()) });
+  const checked = verifyEvidenceManifest({ manifest: stored.manifestJson, signature: stored.signature, jws: stored.jws, keys: buildJwks(await manifests.publishedKeys()) });
   expect(checked.problems).toEqual([]);
   expect(checked.manifest).toMatchObject({ evidenceId, status: "ready", issuer: "/custody/test", original: { name: received.original.name, sha256: SHA } });
   expect(checked.manifest!.stages.map((s) => s.stage).sort()).toEqual(["thumbnail", "transcode"]);
