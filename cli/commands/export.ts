@@ -10,8 +10,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
-import { openEvidenceSigner } from "../../shared/adapters/factories";
-import { localSigningKeyDirectory } from "../../shared/adapters/local-key-signer";
 import { readManifestIssues } from "../../shared/disclosure/manifest-issues";
 import { parseManifestJson, writeDisclosurePackage, type WrittenPackage } from "../../shared/disclosure/write-package";
 import { EVIDENCE_ID_PATTERN } from "../../shared/evidence/evidence-id";
@@ -21,9 +19,7 @@ import type { CustodyLedger } from "../../shared/ports/custody-ledger";
 import type { EvidenceIndex } from "../../shared/ports/evidence-index";
 import type { PublishedSigningKey } from "../../shared/ports/evidence-signer";
 import type { ManifestStore } from "../../shared/ports/manifest-store";
-import { loadSigningSettings } from "../../shared/settings";
 import { printable } from "../../shared/text/printable";
-import { readRunningStack } from "../../local/stack-file";
 import { EXIT_FAILED_RECORDING, EXIT_OK } from "../exit-codes";
 import { targetCommand } from "../options";
 import { printResult } from "../output";
@@ -64,14 +60,13 @@ export function registerExportCommand(program: Command): void {
       let results: ExportResult[];
       try {
         const { services } = target;
-        const environment = readRunningStack(options.dataDir)?.environment ?? process.env;
-        const signing = loadSigningSettings(environment, { localKeyDirectory: localSigningKeyDirectory(options.dataDir) });
         const sources: ExportSources = {
           index: services.index,
           blobs: services.blobs,
           ledger: services.ledger,
           manifests: services.manifests,
-          publishedKeys: async () => (await openEvidenceSigner(signing)).publishedKeys(),
+          // The keys the index published beside the manifests: readable by whoever may read the manifests, no Key Vault right needed.
+          publishedKeys: () => services.manifests.publishedKeys(),
         };
         results = await exportRecordings(sources, evidenceIds, options.out);
       } finally {

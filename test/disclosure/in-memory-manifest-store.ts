@@ -1,8 +1,19 @@
 /** A ManifestStore that keeps the issues' bytes in memory (pure storage, as the port describes it): create-only, the same bytes again a no-op. */
+import type { PublicSigningKey } from "../../shared/ports/evidence-signer";
 import type { ManifestStore, SignedManifestFiles } from "../../shared/ports/manifest-store";
 
 export class InMemoryManifestStore implements ManifestStore {
   readonly #issues = new Map<string, Map<number, SignedManifestFiles>>();
+  readonly #keys = new Map<string, PublicSigningKey>();
+
+  publishKey(key: PublicSigningKey): Promise<void> {
+    if (!this.#keys.has(key.kid)) this.#keys.set(key.kid, { ...key });
+    return Promise.resolve();
+  }
+
+  publishedKeys(): Promise<PublicSigningKey[]> {
+    return Promise.resolve([...this.#keys.values()]);
+  }
 
   put(evidenceId: string, sequence: number, files: SignedManifestFiles): Promise<void> {
     const issues = this.#issues.get(evidenceId) ?? new Map<number, SignedManifestFiles>();
