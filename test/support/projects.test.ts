@@ -59,6 +59,14 @@ test("the classification sees the heavy files as heavy", () => {
   expect(projectOf("test/stages/hash-stage.test.ts")).toBe("integration");
   expect(projectOf("test/evidence/record-merge.test.ts")).toBe("unit");
   // The rule catches what it is for: every integration file would fail it.
-  const caught = INTEGRATION.filter((file) => STARTS_SOMETHING.some((pattern) => pattern.test(readFileSync(path.join(ROOT, file), "utf8"))));
+  // A folder entry is one unit: what its files start (a test and the fixture it imports) is read together.
+  const sourceOf = (entry: string): string =>
+    entry.endsWith("/")
+      ? readdirSync(path.join(ROOT, entry))
+          .filter((name) => name.endsWith(".ts"))
+          .map((name) => readFileSync(path.join(ROOT, entry, name), "utf8"))
+          .join("\n")
+      : readFileSync(path.join(ROOT, entry), "utf8");
+  const caught = INTEGRATION.filter((entry) => STARTS_SOMETHING.some((pattern) => pattern.test(sourceOf(entry))));
   expect(caught).toEqual(INTEGRATION);
 });
