@@ -13,6 +13,7 @@ import { isCustodyError, toCustodyError } from "../errors";
 import { EVIDENCE_ID_PATTERN } from "../evidence/evidence-id";
 import { GENESIS_DIGEST, chainLines, lineDigest, type LedgerHead } from "../evidence/ledger-chain";
 import { CustodyError } from "../errors";
+import { containerCreator } from "./blob-container";
 import { LEDGER_CONTAINER, type CustodyLedger, type LedgerEntry, type RecordedLedgerEntry } from "../ports/custody-ledger";
 
 /** Where a ledger blob ends: its length in bytes and its head. */
@@ -29,16 +30,14 @@ const NEWLINE = 0x0a;
 
 export class BlobCustodyLedger implements CustodyLedger {
   private readonly container: ContainerClient;
-  private containerReady: Promise<unknown> | undefined;
+  private readonly ensureContainer: () => Promise<unknown>;
   /** The end this instance last wrote or read, per recording: the next append tries it first (no read). */
   private readonly ends = new Map<string, LedgerEnd>();
 
   /** `createContainer`: locally the app creates it; in Azure Bicep does (the app has no control-plane rights). */
-  constructor(
-    service: BlobServiceClient,
-    private readonly options: { createContainer?: boolean } = {},
-  ) {
+  constructor(service: BlobServiceClient, options: { createContainer?: boolean } = {}) {
     this.container = service.getContainerClient(LEDGER_CONTAINER);
+    this.ensureContainer = containerCreator(this.container, options.createContainer);
   }
 
   async append(evidenceId: string, entries: LedgerEntry[]): Promise<LedgerHead> {
@@ -91,15 +90,6 @@ export class BlobCustodyLedger implements CustodyLedger {
       throw toCustodyError(error);
     }
     return text.split("\n").filter((line) => line.trim() !== "");
-  }
-
-  private ensureContainer(): Promise<unknown> {
-    if (!this.options.createContainer) return Promise.resolve();
-    this.containerReady ??= this.container.createIfNotExists().catch((error: unknown) => {
-      this.containerReady = undefined;
-      throw error;
-    });
-    return this.containerReady;
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { CustodyError, toCustodyError } from "../errors";
+import { containerCreator } from "./blob-container";
 import { EVIDENCE_ID_PATTERN } from "../evidence/evidence-id";
 import type { PublicSigningKey } from "../ports/evidence-signer";
 import type { ManifestStore, SignedManifestFiles } from "../ports/manifest-store";
@@ -19,14 +20,12 @@ const FILES = { signature: "manifest.sig", jws: "manifest.jws", manifestJson: "m
 
 export class BlobManifestStore implements ManifestStore {
   private readonly container: ContainerClient;
-  private containerReady: Promise<unknown> | undefined;
+  private readonly ensureContainer: () => Promise<unknown>;
 
   /** `createContainer`: locally the app creates it; in Azure Bicep does. */
-  constructor(
-    service: BlobServiceClient,
-    private readonly options: { createContainer?: boolean } = {},
-  ) {
+  constructor(service: BlobServiceClient, options: { createContainer?: boolean } = {}) {
     this.container = service.getContainerClient(MANIFESTS_CONTAINER);
+    this.ensureContainer = containerCreator(this.container, options.createContainer);
   }
 
   async put(evidenceId: string, sequence: number, files: SignedManifestFiles): Promise<void> {
@@ -117,15 +116,6 @@ export class BlobManifestStore implements ManifestStore {
         throw new CustodyError("Internal", `${MANIFESTS_CONTAINER}/${name} already holds other bytes: a manifest issue is never replaced`, { retryable: false });
       }
     }
-  }
-
-  private ensureContainer(): Promise<unknown> {
-    if (!this.options.createContainer) return Promise.resolve();
-    this.containerReady ??= this.container.createIfNotExists().catch((error: unknown) => {
-      this.containerReady = undefined;
-      throw error;
-    });
-    return this.containerReady;
   }
 }
 
