@@ -11,12 +11,10 @@
 import { EVIDENCE_EVENT_TYPES, type EvidenceDisposedData } from "../contracts/evidence-events";
 import type { OutgoingMessage } from "../contracts/envelopes";
 import { CustodyError } from "../errors";
-import { custodyLogOf, eventCapture, eventOriginal, evidenceEventMessage, type BuildFinalEventOptions } from "./final-event";
+import { RENDITION_STAGES, custodyLogOf, eventCapture, eventOriginal, evidenceEventMessage, type BuildFinalEventOptions } from "./final-event";
 import type { EvidenceRecord } from "./record";
 
 type DisposedRendition = EvidenceDisposedData["renditions"][number];
-
-const RENDITION_STAGES = ["transcode", "thumbnail"] as const;
 
 export interface BuildDisposedEventOptions extends BuildFinalEventOptions {
   /** The container renditions live in (an earlier run's files are recorded without it). */

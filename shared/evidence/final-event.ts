@@ -168,7 +168,8 @@ export function eventCapture(capture: EvidenceRecord["capture"]): EventCapture |
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
-const RENDITION_STAGES = ["transcode", "thumbnail"] as const;
+/** The stages whose files are renditions, in the order the events list them. */
+export const RENDITION_STAGES = ["transcode", "thumbnail"] as const;
 
 /** The renditions of every media stage that succeeded (a failed stage's files are not evidence anyone should use). */
 function eventRenditions(record: EvidenceRecord, original: OriginalRef): EventRendition[] {
