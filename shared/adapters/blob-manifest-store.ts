@@ -21,6 +21,7 @@ const FILES = { signature: "manifest.sig", jws: "manifest.jws", manifestJson: "m
 export class BlobManifestStore implements ManifestStore {
   private readonly container: ContainerClient;
   private readonly ensureContainer: () => Promise<unknown>;
+  private readonly publishedKeyIds = new Set<string>();
 
   /** `createContainer`: locally the app creates it; in Azure Bicep does. */
   constructor(service: BlobServiceClient, options: { createContainer?: boolean } = {}) {
@@ -79,11 +80,14 @@ export class BlobManifestStore implements ManifestStore {
   }
 
   async publishKey(key: PublicSigningKey): Promise<void> {
+    // Once per key and process: every issue publishes its key first, and a key never changes.
+    if (this.publishedKeyIds.has(key.kid)) return;
     const { kty, crv, x, y, kid, alg, use } = key;
     const bytes = Buffer.from(JSON.stringify({ kty, crv, x, y, kid, alg, use }), "utf8");
     try {
       await this.ensureContainer();
       await this.createOnce(keyBlobName(kid), bytes);
+      this.publishedKeyIds.add(kid);
     } catch (error) {
       throw error instanceof CustodyError ? error : toCustodyError(error);
     }
