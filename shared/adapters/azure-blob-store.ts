@@ -9,10 +9,10 @@
  * Azurite ignores version ids (`withVersion()` returns the current blob), so locally the ETag
  * alone carries that guarantee.
  */
-import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { Readable, Transform } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { digestingTap } from "../streams/digesting-tap";
 import { BlobSASPermissions, SASProtocol, StorageSharedKeyCredential, generateBlobSASQueryParameters, type BlobClient, type BlobServiceClient, type UserDelegationKey } from "@azure/storage-blob";
 import { CustodyError, toCustodyError } from "../errors";
 import {
@@ -199,15 +199,7 @@ export class AzureBlobStore implements MediaBlobStore, BlobCatalog {
     const name = derivedBlobName(target);
     const ref = { container: DERIVED_CONTAINER, name };
     const client = this.service.getContainerClient(DERIVED_CONTAINER).getBlockBlobClient(name);
-    const hash = createHash("sha256");
-    let size = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    });
+    const { tap, size, sha256 } = digestingTap();
     const input = source.kind === "file" ? createReadStream(source.path) : source.stream;
     try {
       const [, response] = await inSingleSpan("custody.blob.upload", { "custody.blob.container": DERIVED_CONTAINER, "custody.blob.name": name }, async (span) => {
@@ -219,10 +211,10 @@ export class AzureBlobStore implements MediaBlobStore, BlobCatalog {
             abortSignal: options.abortSignal,
           }),
         ]);
-        span.setAttributes({ "custody.blob.bytes": size, "custody.blob.blocks": Math.max(1, Math.ceil(size / UPLOAD_BLOCK_BYTES)) });
+        span.setAttributes({ "custody.blob.bytes": size(), "custody.blob.blocks": Math.max(1, Math.ceil(size() / UPLOAD_BLOCK_BYTES)) });
         return done;
       });
-      return { container: DERIVED_CONTAINER, name, url: withoutQuery(client.url), size, sha256: hash.digest("hex"), contentType: target.contentType, etag: response.etag ?? "" };
+      return { container: DERIVED_CONTAINER, name, url: withoutQuery(client.url), size: size(), sha256: sha256(), contentType: target.contentType, etag: response.etag ?? "" };
     } catch (error) {
       tap.destroy();
       if ((error as { statusCode?: unknown } | null)?.statusCode === 404) {

@@ -12,8 +12,8 @@ import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { Transform } from "node:stream";
 import { CustodyError } from "../errors";
+import { digestingTap } from "../streams/digesting-tap";
 import type { PublishedSigningKey } from "../ports/evidence-signer";
 import type { SignedManifestFiles } from "../ports/manifest-store";
 import { buildJwks, publicKeyPem } from "../provenance/jwks";
@@ -76,17 +76,10 @@ export async function writeDisclosurePackage(outDir: string, source: DisclosureS
     };
     const stream = async (relative: string, input: Readable, expected: { sha256: string; size: number; what: string }): Promise<void> => {
       await mkdir(path.dirname(path.join(folder, relative)), { recursive: true });
-      const hash = createHash("sha256");
-      let size = 0;
-      const tap = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          hash.update(chunk);
-          size += chunk.length;
-          done(null, chunk);
-        },
-      });
-      await pipeline(input, tap, createWriteStream(path.join(folder, relative), { flags: "wx" }));
-      const sha256 = hash.digest("hex");
+      const digesting = digestingTap();
+      await pipeline(input, digesting.tap, createWriteStream(path.join(folder, relative), { flags: "wx" }));
+      const sha256 = digesting.sha256();
+      const size = digesting.size();
       if (sha256 !== expected.sha256 || size !== expected.size) {
         throw refused(
           source.evidenceId,
