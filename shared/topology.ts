@@ -104,6 +104,12 @@ export const ENTITIES = {
   transcodeSegments: queue("transcode-segments"),
   transcodeJoin: queue("transcode-join"),
   /**
+   * Orders to sign a recording's images with Content Credentials (docs/decisions/0016), sent by
+   * the index (the only sender) to the core app — which alone may sign with the evidence key —
+   * once the recording's SHA-256 and its thumbnail result are both recorded.
+   */
+  contentCredentials: queue("content-credentials"),
+  /**
    * Retention commands (categorise, hold, dispose) from operators (`custody retention`, `custody
    * hold`), downstream systems (case management) and the disposal timer; only the index reads it.
    */

@@ -93,6 +93,17 @@ export function segmentResultMessageId(result: {
   return bounded(`${result.evidenceId}:segres:${segmentRunTag(result.planId, result.reprocess?.id)}:${result.segment.index}:s${result.retry?.round ?? 0}:${result.attempt}:${result.outcome}${suffix}`);
 }
 
+/** The index's order to sign one thumbnail result's images (contracts/messages.ts credentials-request), per retry round. */
+export function credentialsRequestMessageId(evidenceId: string, requestId: string, round: number): string {
+  return `${evidenceId}:c2pa:${requestId.slice(0, 16)}:r${round}`;
+}
+
+/** One signing run's report (each attempt and round its own, a final failure marked as such: see stageResultMessageId). */
+export function credentialsResultMessageId(result: { evidenceId: string; requestId: string; attempt: number; outcome: string; final: boolean; retry?: { round: number } }): string {
+  const suffix = result.outcome === "failed" && result.final ? ":final" : "";
+  return `${result.evidenceId}:c2pares:${result.requestId.slice(0, 16)}:r${result.retry?.round ?? 0}:${result.attempt}:${result.outcome}${suffix}`;
+}
+
 /** The index's order to join a plan's segments, per generation of the run's orders. */
 export function joinRequestMessageId(evidenceId: string, planId: string, reprocessId: string | undefined, generation: number): string {
   return bounded(`${evidenceId}:join:${segmentRunTag(planId, reprocessId)}:g${generation}`);

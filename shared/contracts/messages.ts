@@ -600,6 +600,85 @@ export const JOIN_REQUEST_SCHEMA = {
 } as const;
 export type JoinRequestMessage = FromSchema<typeof JOIN_REQUEST_SCHEMA>;
 
+// ---- Content Credentials on the JPEG renditions (docs/decisions/0016) --------------------------
+//
+// The thumbnail stage (media app) writes its images unsigned. Once the recording's SHA-256 and
+// the thumbnail result are both on the record, the index — the only one that knows both as
+// facts — sends one `credentials-request` to `content-credentials`; the core app, which alone
+// may sign with the evidence key, embeds a signed C2PA manifest in each image, writes the
+// signed set to its own folder and claims a `credentials-result` on stage-results. The
+// thumbnail stage's renditions on the record are then the signed ones; the recording is ready
+// only after that.
+
+/** Image kinds that carry Content Credentials; the WebVTT track is copied beside them unchanged (it names the sheets by file name). */
+export const CREDENTIAL_IMAGE_KINDS = ["poster", "thumbnail", "sprite"] as const;
+
+/** The order: sign these exact files (by digest) as made from this exact original (by SHA-256). */
+export const CREDENTIALS_REQUEST_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "https://custody.example/schemas/credentials-request.v1.json",
+  title: "credentials-request",
+  type: "object",
+  additionalProperties: false,
+  required: ["schemaVersion", "kind", "evidenceId", "requestId", "original", "originalSha256", "sources", "folder", "tools", "runs"],
+  properties: {
+    schemaVersion: { const: 1 },
+    kind: { const: "credentials-request" },
+    evidenceId: evidenceIdSchema,
+    /** SHA-256 of the canonical JSON of what is to be signed (shared/evidence/content-credentials-run.ts): the index checks it. */
+    requestId: sha256Hex,
+    original: originalSchema,
+    /** The recording's fingerprint, from the hash stage's result on the record: the images' ingredient. */
+    originalSha256: sha256Hex,
+    /** The thumbnail stage's renditions to sign (images) or copy (the WebVTT track), as its result recorded them. */
+    sources: { type: "array", minItems: 1, maxItems: 256, items: renditionSchema },
+    /** Where the signed set goes in the derived container: `<thumbnail folder>c2pa-<first 16 hex of requestId>/`. */
+    folder: shortText(1024),
+    /** The tools that made the images and their runs (the thumbnail result's provenance). */
+    tools: provenanceSchema.properties.tools,
+    runs: provenanceSchema.properties.runs,
+    reprocess: reprocessSchema,
+    /** Present when the index re-sends the order after a transient failure (its round; the budget counts from firstFailedAt). */
+    retry: retrySchema,
+  },
+} as const;
+export type CredentialsRequestMessage = FromSchema<typeof CREDENTIALS_REQUEST_SCHEMA>;
+
+/** The core app's claim: the signed set (same names, in the order's folder), or why it could not be made. */
+export const CREDENTIALS_RESULT_SCHEMA = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $id: "https://custody.example/schemas/credentials-result.v1.json",
+  title: "credentials-result",
+  type: "object",
+  additionalProperties: false,
+  required: ["schemaVersion", "kind", "evidenceId", "requestId", "outcome", "final", "attempt", "startedAt", "finishedAt", "actor"],
+  properties: {
+    schemaVersion: { const: 1 },
+    kind: { const: "credentials-result" },
+    evidenceId: evidenceIdSchema,
+    requestId: sha256Hex,
+    outcome: { enum: ["succeeded", "failed"] },
+    /** False for a failure the index retries (transient). */
+    final: { type: "boolean" },
+    attempt: { type: "integer", minimum: 1 },
+    startedAt: isoTime,
+    finishedAt: isoTime,
+    actor: shortText(256),
+    /** One per source, in the order's order: each image with its Content Credentials, the WebVTT track as copied. */
+    renditions: { type: "array", minItems: 1, maxItems: 256, items: renditionSchema },
+    /** The key id (RFC 7638 thumbprint) that signed the claims. */
+    keyId: shortText(256),
+    error: stageErrorSchema,
+    reprocess: reprocessSchema,
+    retry: retrySchema,
+  },
+  allOf: [
+    { if: { properties: { outcome: { const: "failed" } } }, then: { required: ["error"] } },
+    { if: { properties: { outcome: { const: "succeeded" } } }, then: { required: ["renditions", "keyId"] } },
+  ],
+} as const;
+export type CredentialsResultMessage = FromSchema<typeof CREDENTIALS_RESULT_SCHEMA>;
+
 export type PipelineMessage = EvidenceReceivedMessage | StageResultMessage;
 
 /** At most this many differing segments travel in a fixity-result message (the count is always given). */

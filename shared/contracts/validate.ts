@@ -6,6 +6,8 @@
 import Ajv2020 from "ajv/dist/2020";
 import { CustodyError } from "../errors";
 import {
+  CREDENTIALS_REQUEST_SCHEMA,
+  CREDENTIALS_RESULT_SCHEMA,
   EVIDENCE_RECEIVED_SCHEMA,
   FIXITY_RESULT_SCHEMA,
   JOIN_REQUEST_SCHEMA,
@@ -14,6 +16,8 @@ import {
   SEGMENT_REQUEST_SCHEMA,
   SEGMENT_RESULT_SCHEMA,
   STAGE_RESULT_SCHEMA,
+  type CredentialsRequestMessage,
+  type CredentialsResultMessage,
   type EvidenceReceivedMessage,
   type FixityResultMessage,
   type JoinRequestMessage,
@@ -33,6 +37,8 @@ export interface MessageKinds {
   "segment-result": SegmentResultMessage;
   "join-request": JoinRequestMessage;
   "retention-command": RetentionCommandMessage;
+  "credentials-request": CredentialsRequestMessage;
+  "credentials-result": CredentialsResultMessage;
 }
 export type MessageKind = keyof MessageKinds;
 
@@ -47,6 +53,8 @@ const validators = {
   "segment-result": ajv.compile(SEGMENT_RESULT_SCHEMA),
   "join-request": ajv.compile(JOIN_REQUEST_SCHEMA),
   "retention-command": ajv.compile(RETENTION_COMMAND_SCHEMA),
+  "credentials-request": ajv.compile(CREDENTIALS_REQUEST_SCHEMA),
+  "credentials-result": ajv.compile(CREDENTIALS_RESULT_SCHEMA),
 };
 
 /** Validates a received body (an object, a JSON string or a Buffer of JSON) as `kind`. */
