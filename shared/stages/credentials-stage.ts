@@ -195,7 +195,9 @@ async function writeSigned(
   context: StageContext,
 ): Promise<{ rendition: Rendition; adopted: boolean }> {
   const kind = source.kind;
-  const output = isImageKind(kind) ? Buffer.from(await deps.contentCredentials.signJpeg(bytes, { title: source.name, original: ingredientOf(request), action: actionOf(request, source, kind) })) : bytes;
+  const output = isImageKind(kind)
+    ? Buffer.from(await deps.contentCredentials.signJpeg(bytes, { title: source.name, original: ingredientOf(request), action: actionOf(request, source, kind) }))
+    : bytes;
   const target = `${request.folder}${source.name}`;
   const created = await deps.blobs.createDerivedFile(target, output, {
     contentType: source.contentType,
