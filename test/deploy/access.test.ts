@@ -130,7 +130,7 @@ describe("each check catches the mistake it is for (templates mutated in memory)
       "name: guid(derived.id, appPrincipalId, imageSignerRole.name)\n  scope: account",
     ],
     ["given to the media identity", "roleDefinitions', imageSignerRole.name)\n    principalId: appPrincipalId", "roleDefinitions', imageSignerRole.name)\n    principalId: mediaPrincipalId"],
-    ["no condition", /\n    condition: '\(\(!\(ActionMatches\{\\'\$\{blobWrite\}[^\n]*\n    conditionVersion: '2.0'/, ""],
+    ["no condition", /\n {4}condition: '\(\(!\(ActionMatches\{\\'\$\{blobWrite\}[^\n]*\n {4}conditionVersion: '2.0'/, ""],
     ["writes allowed in every thumbnail folder", "StringLike \\'*/thumbnail/c2pa-*\\'", "StringLike \\'*/thumbnail/*\\'"],
     [
       "the condition on the container name instead of the path",
