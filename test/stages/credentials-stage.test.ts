@@ -12,7 +12,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { InvocationContext } from "@azure/functions";
 import type { ServiceBusReceiver } from "@azure/service-bus";
+import { contentCredentialsHandler } from "../../functions/content-credentials";
+import { useServices, type FunctionServices } from "../../functions/services";
 import { AzureBlobStore } from "../../shared/adapters/azure-blob-store";
 import { createBlobServiceClient } from "../../shared/adapters/blob-service-client";
 import { CA_CERTIFICATE_FILE, createLocalContentCredentials } from "../../shared/adapters/local-content-credentials";
@@ -284,3 +287,29 @@ function closedPort(): Promise<number> {
     });
   });
 }
+
+test("the content-credentials function: the order parsed, signed and reported on stage-results; an app that cannot sign reports a transient failure; another kind of message is dead-lettered", async () => {
+  const invocation = () => new InvocationContext({ functionName: "content-credentials", invocationId: "test", triggerMetadata: { deliveryCount: 1, messageId: "m-1" }, logHandler: () => undefined });
+  // Only what the function takes from the composition root.
+  const services = (contentCredentials?: ContentCredentials) => ({ blobs: h.store, publisher, ...(contentCredentials === undefined ? {} : { contentCredentials }) }) as unknown as FunctionServices;
+  try {
+    const request = order();
+    useServices(services(credentials));
+    expect(await contentCredentialsHandler(request, invocation())).toEqual({ settle: "complete" });
+    const [signed] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 10_000 });
+    expect(parseMessage("credentials-result", signed.body)).toMatchObject({ outcome: "succeeded", final: true, requestId: request.requestId, actor: expect.stringContaining("content-credentials") });
+
+    useServices(services(undefined));
+    expect(await contentCredentialsHandler(order(), invocation())).toEqual({ settle: "complete" });
+    const [unsigned] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 10_000 });
+    expect(parseMessage("credentials-result", unsigned.body)).toMatchObject({
+      outcome: "failed",
+      final: false,
+      error: { code: "InvalidConfiguration", retryable: true, message: expect.stringContaining("CUSTODY_CONTENT_CREDENTIALS_CHAIN") },
+    });
+
+    expect(await contentCredentialsHandler({ ...request, kind: "join-request" }, invocation())).toMatchObject({ settle: "deadLetter", reason: "InvalidMessage" });
+  } finally {
+    useServices(undefined);
+  }
+}, 60_000);
