@@ -143,7 +143,8 @@ function checkOrder(request: CredentialsRequestMessage): void {
     throw new CustodyError("InvalidMessage", `The credentials request ${request.requestId.slice(0, 16)} for ${request.evidenceId} ${why}.`, { retryable: false });
   };
   const folder = request.sources[0].path.slice(0, request.sources[0].path.length - request.sources[0].name.length);
-  if (!folder.startsWith(`${request.evidenceId}/thumbnail/`)) refuse(`names ${request.sources[0].path}, not a file of the recording's thumbnail stage`);
+  // The thumbnail stage's own folder or one of its reprocess folders (contracts/rendition-path.ts) — what the signer's write condition in Azure allows too.
+  if (!new RegExp(`^${request.evidenceId}/thumbnail/(reprocess-[A-Za-z0-9-]{1,64}/)?$`).test(folder)) refuse(`names ${request.sources[0].path}, not a file of the recording's thumbnail stage`);
   const names = new Set<string>();
   for (const source of request.sources) {
     if (source.container !== DERIVED_CONTAINER) refuse(`names ${source.container}/${source.path}: sources are in the ${DERIVED_CONTAINER} container`);

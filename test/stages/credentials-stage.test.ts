@@ -171,7 +171,7 @@ test("a source changed since the thumbnail stage recorded it: OutputVerification
   const request = order();
   const thumb = request.sources.find((s) => s.kind === "thumbnail")!;
   // A copy of the set in a folder of its own, one thumbnail a byte longer than the order says.
-  const folder = `${made.input.evidenceId}/thumbnail/changed-${request.requestId.slice(0, 8)}/`;
+  const folder = `${made.input.evidenceId}/thumbnail/reprocess-changed-${request.requestId.slice(0, 8)}/`;
   const sources = request.sources.map((s) => ({ ...s, path: `${folder}${s.name}` }));
   for (const source of request.sources) {
     const bytes = await h.download(source.path);
@@ -238,7 +238,10 @@ test("an order whose target is not its own folder beside the thumbnail files is 
   for (const bad of [
     { folder: `${made.input.evidenceId}/transcode/` },
     { folder: `${made.input.evidenceId}/thumbnail/c2pa-${"0".repeat(16)}/` },
-    { sources: request.sources.map((s) => ({ ...s, path: `ev-${"0".repeat(32)}/thumbnail/${s.name}` })) },
+    // Sources and target consistent with each other, in a folder that is not the thumbnail stage's.
+    ...[`ev-${"0".repeat(32)}/thumbnail/`, `${made.input.evidenceId}/transcode/`, `${made.input.evidenceId}/thumbnail/../transcode/`, `${made.input.evidenceId}/thumbnail/c2pa-${"1".repeat(16)}/`].map(
+      (folder) => ({ sources: request.sources.map((s) => ({ ...s, path: `${folder}${s.name}` })), folder: `${folder}c2pa-${request.requestId.slice(0, 16)}/` }),
+    ),
     { sources: request.sources.map((s, i) => (i === 0 ? { ...s, kind: "proxy" as const } : s)) },
   ]) {
     const failure = await failureOf(signThumbnailImages({ ...request, ...bad }, deps(), context));
