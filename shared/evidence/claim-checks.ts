@@ -23,7 +23,6 @@ import type {
   StageResultMessage,
 } from "../contracts/messages";
 import { CustodyError } from "../errors";
-import { DERIVED_CONTAINER } from "../ports/blob-store";
 import { renditionFolder } from "../contracts/rendition-path";
 import { deriveEvidenceId } from "./evidence-id";
 import type { EvidenceRecord } from "./record";
@@ -141,13 +140,15 @@ export function checkCredentialsResult(record: EvidenceRecord | undefined, resul
   }
   const signed = result.renditions;
   if (signed === undefined) return;
+  // The thumbnail stage's container (derived): the signed set sits beside what it signs.
+  const container = record?.stages.thumbnail?.renditions?.[0]?.container ?? "derived";
   if (signed.length !== run.sources.length) refuseIf(`the signed set has ${signed.length} files; the request named ${run.sources.length}`, id);
   signed.forEach((file, index) => {
     const source = run.sources[index] as (typeof run.sources)[number] | undefined;
     if (source === undefined) return;
     if (file.kind !== source.kind || file.name !== source.name) refuseIf(`signed file ${index + 1} is ${file.kind} ${file.name}; the request named ${source.kind} ${source.name} there`, id);
-    if (file.container !== DERIVED_CONTAINER || file.path !== `${run.folder}${source.name}`) {
-      refuseIf(`signed file ${file.name} is at ${file.container}/${file.path}; the request's folder is ${DERIVED_CONTAINER}/${run.folder}`, id);
+    if (file.container !== container || file.path !== `${run.folder}${source.name}`) {
+      refuseIf(`signed file ${file.name} is at ${file.container}/${file.path}; the request's folder is ${container}/${run.folder}`, id);
     }
     if (file.kind === "sprite-vtt" && file.sha256 !== source.sha256) refuseIf(`the WebVTT track ${file.name} was to be copied unchanged (SHA-256 ${source.sha256}), not ${file.sha256}`, id);
   });

@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { credentialsRequestMessageId, credentialsResultMessageId } from "../contracts/message-ids";
 import type { CredentialsRequestMessage, CredentialsResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
-import type { OutgoingMessage } from "../ports/publisher";
+import type { OutgoingMessage } from "../contracts/envelopes";
 import { canonicalJson } from "./canonical-json";
 import { currentCredentialsRun, isCredentialImage } from "./content-credentials-state";
 import type { CredentialsRun, EvidenceRecord } from "./record";
