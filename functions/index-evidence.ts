@@ -1,8 +1,9 @@
 /**
  * index — the only writer of the evidence index (Cosmos DB). Three triggers:
  *   index-received:      evidence-received (subscription `index`) creates/merges the record;
- *   index-results:       stage-results, the core app's claims: hash results, and fixity checks
- *                        (`fixity-result`, from the fixity-sample timer or `custody verify --record`);
+ *   index-results:       stage-results, the core app's claims: hash results, fixity checks
+ *                        (`fixity-result`, from the fixity-sample timer or `custody verify --record`)
+ *                        and the images' Content Credentials (`credentials-result`);
  *   index-media-results: media-results, the media app's claims: transcode and thumbnail results,
  *                        and the segment-parallel transcode's plans and segment results.
  * When every required stage is done it publishes evidence-ready (or evidence-failed) once.
@@ -16,7 +17,7 @@ import type { InvocationContext } from "@azure/functions";
 import type { PipelineStage } from "../shared/contracts/messages";
 import { claimedKind, parseMessage } from "../shared/contracts/validate";
 import { CustodyError } from "../shared/errors";
-import { indexEvidenceReceived, indexFixityResult, indexSegmentPlan, indexSegmentResult, indexStageResult, type IndexStageDeps } from "../shared/stages/index-stage";
+import { indexCredentialsResult, indexEvidenceReceived, indexFixityResult, indexSegmentPlan, indexSegmentResult, indexStageResult, type IndexStageDeps } from "../shared/stages/index-stage";
 import type { StageContext } from "../shared/stages/stage-context";
 import { ENTITIES, type QueueEntity } from "../shared/topology";
 import { settleWithRetries, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
@@ -41,7 +42,7 @@ export const indexMediaResultsFunction: FunctionDefinition = {
 };
 
 /** A claim as the route rule sees it. */
-export type ResultClaim = { kind: "stage-result"; stage: PipelineStage } | { kind: "fixity-result" } | { kind: "segment-plan" } | { kind: "segment-result" };
+export type ResultClaim = { kind: "stage-result"; stage: PipelineStage } | { kind: "fixity-result" } | { kind: "segment-plan" } | { kind: "segment-result" } | { kind: "credentials-result" };
 
 /**
  * The one queue each kind of claim may arrive by: its producer's. Exhaustive over the stages,
@@ -53,6 +54,8 @@ const STAGE_ROUTES: Record<PipelineStage, string> = {
   thumbnail: ENTITIES.mediaResults.queueName,
 };
 const FIXITY_ROUTE = ENTITIES.stageResults.queueName;
+/** Content Credentials are signed in the core app (it alone holds the signing key's sign right). */
+const CREDENTIALS_ROUTE = ENTITIES.stageResults.queueName;
 /** The segment-parallel transcode runs in the media app: its plans and segment results come by its route. */
 const SEGMENT_ROUTE = ENTITIES.mediaResults.queueName;
 
@@ -61,6 +64,8 @@ export function expectedResultRoute(claim: ResultClaim): string {
   switch (claim.kind) {
     case "fixity-result":
       return FIXITY_ROUTE;
+    case "credentials-result":
+      return CREDENTIALS_ROUTE;
     case "segment-plan":
     case "segment-result":
       return SEGMENT_ROUTE;
@@ -110,6 +115,13 @@ async function indexResults(definition: FunctionDefinition, route: QueueEntity, 
       }
       return;
     }
+    if (kind === "credentials-result") {
+      const result = parseMessage("credentials-result", message);
+      refuseWrongRoute(route, { kind }, result.evidenceId, context);
+      const { index, ledger, publisher, settings, signer, manifests } = await getServices();
+      await indexCredentialsResult(result, indexDeps({ index, ledger, publisher, settings, signer, manifests }), context);
+      return;
+    }
     if (kind === "fixity-result") {
       const fixity = parseMessage("fixity-result", message);
       refuseWrongRoute(route, { kind: "fixity-result" }, fixity.evidenceId, context);
@@ -135,6 +147,7 @@ function indexDeps(services: Pick<FunctionServices, "index" | "ledger" | "publis
     receivedTopic: ENTITIES.evidenceReceivedTopic,
     transcodeSegmentsQueue: ENTITIES.transcodeSegments.queueName,
     transcodeJoinQueue: ENTITIES.transcodeJoin.queueName,
+    contentCredentialsQueue: ENTITIES.contentCredentials.queueName,
     eventSource: settings.eventSource,
     retryPolicy: settings.retry,
     ...(signer === undefined ? {} : { signer, manifests }),

@@ -35,6 +35,7 @@ const INTEGRATION = [
   "test/stages/hash-stage.test.ts",
   "test/stages/index-segments.test.ts",
   "test/stages/index-stage.test.ts",
+  "test/stages/index-credentials.test.ts",
   "test/stages/segment-join.test.ts",
   "test/stages/thumbnail-stage.test.ts",
   "test/stages/transcode-segments.test.ts",

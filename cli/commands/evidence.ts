@@ -16,7 +16,9 @@ import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { retentionOf } from "../../shared/evidence/retention";
 import type { EvidenceRecord, EvidenceStatus, TranscodeRun } from "../../shared/evidence/record";
 import { describeSegment } from "../../shared/evidence/segment-run";
-import { isWaiting } from "../../shared/evidence/record-merge";
+import { failedRequiredStage, failedStageError, isWaiting } from "../../shared/evidence/record-merge";
+import type { PipelineStage } from "../../shared/contracts/messages";
+import { credentialsHold, currentCredentialsRun, isCredentialImage } from "../../shared/evidence/content-credentials-state";
 import { ENTITIES } from "../../shared/topology";
 import { openDock, type DockUploadResult } from "../../shared/adapters/dock-upload";
 import { ORIGINALS_CONTAINER } from "../../shared/ports/blob-store";
@@ -246,8 +248,9 @@ async function waitForFinal(target: StackTarget, evidenceId: string, timeoutInMs
 function reasonOf(record: EvidenceRecord): string | undefined {
   if (record.status === "rejected") return record.rejection?.reasons.map((r) => `${r.code}: ${r.message}`).join("; ");
   if (record.status === "failed") {
-    const failed = Object.entries(record.stages).find(([, state]) => state?.status === "failed");
-    return failed ? `${failed[0]} failed: ${failed[1]?.lastError?.code ?? ""} ${failed[1]?.lastError?.message ?? ""}`.trim() : "failed";
+    const stage = failedRequiredStage(record) ?? (Object.entries(record.stages).find(([, state]) => state?.status === "failed")?.[0] as PipelineStage | undefined);
+    const error = stage === undefined ? undefined : failedStageError(record, stage);
+    return stage ? `${stage} failed: ${error?.code ?? ""} ${error?.message ?? ""}`.trim() : "failed";
   }
   return undefined;
 }
@@ -393,6 +396,7 @@ export function describeRecord(record: EvidenceRecord): string {
     }
   }
   for (const run of record.transcodeRuns ?? []) lines.push(...describeTranscodeRun(run));
+  lines.push(...describeCredentials(record));
   const retention = retentionOf(record);
   if (record.disposal !== undefined) {
     const d = record.disposal;
@@ -406,6 +410,27 @@ export function describeRecord(record: EvidenceRecord): string {
   for (const finding of record.integrityFindings) lines.push(`  FINDING    ${finding.code}: ${printable(finding.message)}`);
   if (record.rejection) for (const reason of record.rejection.reasons) lines.push(`  REJECTED   ${reason.code}: ${printable(reason.message)}`);
   return lines.join("\n");
+}
+
+/** Content Credentials on the images of the thumbnail stage's current result: signed, owed, waiting for a retry, or failed (with why). */
+function describeCredentials(record: EvidenceRecord): string[] {
+  const run = currentCredentialsRun(record);
+  if (run === undefined)
+    return record.contentCredentials?.required === true && credentialsHold(record) === "pending" ? ["  c2pa       owed (ordered once the fingerprint and the images are both in)"] : [];
+  const images = run.sources.filter((s) => isCredentialImage(s.kind)).length;
+  const error = run.lastError === undefined ? "" : ` ${run.lastError.code}: ${printable(run.lastError.message)}`;
+  switch (run.status) {
+    case "succeeded":
+      return [`  c2pa       ${images} images signed (key ${printable(run.keyId ?? "?")}) in ${printable(run.folder)}`];
+    case "failed":
+      return [`  c2pa       FAILED (attempts ${run.attempts}):${error}`];
+    case "pending":
+      return [
+        run.retry === undefined
+          ? `  c2pa       ${images} images to sign (order ${run.order.publishedAt === undefined ? "owed" : "sent"})`
+          : `  c2pa       waiting: retry ${run.retry.round + 1} due ${run.retry.nextAttemptAt} (failing since ${run.retry.firstFailedAt};${error})`,
+      ];
+  }
 }
 
 /** A segment-parallel transcode run: progress, and what an operator must look at (segments waiting or failed, the join). */

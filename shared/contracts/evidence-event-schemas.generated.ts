@@ -277,7 +277,7 @@ const RENDITION_DEF = {
       "type": "string",
       "minLength": 1,
       "maxLength": 1024,
-      "description": "Blob name in `container`: `<evidenceId>/<stage>/<name>` for the pipeline's own run, `<evidenceId>/<stage>/reprocess-<id>/<name>` for a re-run."
+      "description": "Blob name in `container`: `<evidenceId>/<stage>/<name>` for the pipeline's own run, `<evidenceId>/<stage>/reprocess-<id>/<name>` for a re-run; a JPEG signed with Content Credentials, and the sprite track beside it, are in that folder's `c2pa-<16 hex>/`."
     },
     "contentType": {
       "type": "string",
@@ -787,7 +787,7 @@ export const EVIDENCE_UPDATED_DATA_SCHEMA = {
           "type": "string",
           "minLength": 1,
           "maxLength": 1024,
-          "description": "Blob name in `container`: `<evidenceId>/<stage>/<name>` for the pipeline's own run, `<evidenceId>/<stage>/reprocess-<id>/<name>` for a re-run."
+          "description": "Blob name in `container`: `<evidenceId>/<stage>/<name>` for the pipeline's own run, `<evidenceId>/<stage>/reprocess-<id>/<name>` for a re-run; a JPEG signed with Content Credentials, and the sprite track beside it, are in that folder's `c2pa-<16 hex>/`."
         },
         "contentType": {
           "type": "string",
@@ -880,7 +880,7 @@ export const EVIDENCE_UPDATED_DATA_SCHEMA = {
           "type": "string",
           "minLength": 1,
           "maxLength": 1024,
-          "description": "Blob name in `container`: `<evidenceId>/<stage>/<name>` for the pipeline's own run, `<evidenceId>/<stage>/reprocess-<id>/<name>` for a re-run."
+          "description": "Blob name in `container`: `<evidenceId>/<stage>/<name>` for the pipeline's own run, `<evidenceId>/<stage>/reprocess-<id>/<name>` for a re-run; a JPEG signed with Content Credentials, and the sprite track beside it, are in that folder's `c2pa-<16 hex>/`."
         },
         "size": {
           "type": "integer",

@@ -12,7 +12,16 @@
  * Pure: the caller passes the time.
  */
 import { segmentRunTag } from "../contracts/message-ids";
-import type { EvidenceReceivedMessage, FixityResultMessage, OriginalRef, RetentionCommandMessage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
+import type {
+  CredentialsResultMessage,
+  EvidenceReceivedMessage,
+  FixityResultMessage,
+  OriginalRef,
+  RetentionCommandMessage,
+  SegmentPlanMessage,
+  SegmentResultMessage,
+  StageResultMessage,
+} from "../contracts/messages";
 import { CustodyError } from "../errors";
 import { renditionFolder } from "../contracts/rendition-path";
 import { deriveEvidenceId } from "./evidence-id";
@@ -112,6 +121,37 @@ export function checkSegmentPlan(_record: EvidenceRecord | undefined, message: S
     }
     previous = segment.startInMicroseconds;
   }
+}
+
+/**
+ * A signing run's claim (content-credentials-run.ts): for a request the index handed out, and a
+ * signed set that is exactly the request's files — same kinds and names, in the request's folder
+ * of the derived container; the WebVTT track unchanged (same digest: it names the sheets by file
+ * name, so it only moves).
+ */
+export function checkCredentialsResult(record: EvidenceRecord | undefined, result: CredentialsResultMessage, nowInMs: number): void {
+  const id = result.evidenceId;
+  refuseIf(futureTime(result.startedAt, nowInMs, "startedAt") ?? futureTime(result.finishedAt, nowInMs, "finishedAt"), id);
+  if (result.retry !== undefined) refuseIf(futureTime(result.retry.firstFailedAt, nowInMs, "retry.firstFailedAt"), id);
+  const run = record?.contentCredentials?.runs.find((candidate) => candidate.requestId === result.requestId);
+  if (run === undefined) {
+    refuseIf(`a Content Credentials result for request ${result.requestId.slice(0, 16)}, which the index never handed out`, id);
+    return;
+  }
+  const signed = result.renditions;
+  if (signed === undefined) return;
+  // The thumbnail stage's container (derived): the signed set sits beside what it signs.
+  const container = record?.stages.thumbnail?.renditions?.[0]?.container ?? "derived";
+  if (signed.length !== run.sources.length) refuseIf(`the signed set has ${signed.length} files; the request named ${run.sources.length}`, id);
+  signed.forEach((file, index) => {
+    const source = run.sources[index] as (typeof run.sources)[number] | undefined;
+    if (source === undefined) return;
+    if (file.kind !== source.kind || file.name !== source.name) refuseIf(`signed file ${index + 1} is ${file.kind} ${file.name}; the request named ${source.kind} ${source.name} there`, id);
+    if (file.container !== container || file.path !== `${run.folder}${source.name}`) {
+      refuseIf(`signed file ${file.name} is at ${file.container}/${file.path}; the request's folder is ${container}/${run.folder}`, id);
+    }
+    if (file.kind === "sprite-vtt" && file.sha256 !== source.sha256) refuseIf(`the WebVTT track ${file.name} was to be copied unchanged (SHA-256 ${source.sha256}), not ${file.sha256}`, id);
+  });
 }
 
 /**

@@ -40,7 +40,7 @@ import { CustodyError } from "../errors";
 import type { OutgoingMessage } from "../contracts/envelopes";
 import { withoutQuery, withoutQueryStrings } from "../text/redaction";
 import type { EvidenceRecord } from "./record";
-import { failedRequiredStage } from "./record-merge";
+import { failedRequiredStage, failedStageError } from "./record-merge";
 
 export interface BuildFinalEventOptions {
   /** CloudEvents `source` of this deployment (CUSTODY_EVENT_SOURCE). Default `/custody`. */
@@ -263,6 +263,6 @@ function describeFailureAsRecorded(record: EvidenceRecord): EventFailure {
   }
   const stage = failedRequiredStage(record);
   if (stage === undefined) return { stage: "ingest", code: "Unknown", reason: "failed without a failed required stage on record" };
-  const error = record.stages[stage]?.lastError;
+  const error = failedStageError(record, stage);
   return { stage, code: error?.code ?? "Unknown", reason: error?.message ?? `${stage} failed` };
 }

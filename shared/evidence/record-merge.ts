@@ -49,6 +49,7 @@ import type {
 } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import { canonicalJson } from "./canonical-json";
+import { credentialsHold, currentCredentialsRun, isCredentialImage } from "./content-credentials-state";
 import { describeFixity } from "./fixity";
 import { laterHead, type LedgerHead } from "./ledger-chain";
 import type { CustodyLogEntry, EvidenceRecord, EvidenceStatus, IntegrityFinding, IssuedManifest, PublishedEvent, StageRetry, StageState, StageStatus, SupersededRun, UpdateEvent } from "./record";
@@ -76,8 +77,14 @@ export interface FinalDecision {
 /** The stages a rejected recording still goes through: it must be fingerprinted all the same. */
 export const REJECTED_REQUIRED_STAGES: readonly PipelineStage[] = ["hash"];
 
-export function newRecord(evidenceId: string, requiredStages: readonly PipelineStage[], nowIso: string): EvidenceRecord {
-  return {
+/** What a new record is created with besides its stages (configuration, frozen into it). */
+export interface NewRecordOptions {
+  /** Its images must carry Content Credentials before it is ready (a signing chain is configured). */
+  contentCredentials?: boolean;
+}
+
+export function newRecord(evidenceId: string, requiredStages: readonly PipelineStage[], nowIso: string, options: NewRecordOptions = {}): EvidenceRecord {
+  const record: EvidenceRecord = {
     id: evidenceId,
     evidenceId,
     schemaVersion: 1,
@@ -89,6 +96,8 @@ export function newRecord(evidenceId: string, requiredStages: readonly PipelineS
     createdAt: nowIso,
     updatedAt: nowIso,
   };
+  if (options.contentCredentials === true) record.contentCredentials = { required: true, runs: [] };
+  return record;
 }
 
 /**
@@ -290,7 +299,13 @@ export function decideFinalState(record: EvidenceRecord): FinalDecision {
     return hash === undefined || hash === "pending" ? { status: "received" } : { status: "rejected", event: failed };
   }
   const statuses = record.requiredStages.map((stage) => record.stages[stage]?.status ?? "pending");
-  if (statuses.every((status) => status === "succeeded" || status === "skipped")) return { status: "ready", event: ready };
+  if (statuses.every((status) => status === "succeeded" || status === "skipped")) {
+    // The images' Content Credentials are part of the thumbnail stage's work (content-credentials-run.ts).
+    const hold = record.requiredStages.includes("thumbnail") ? credentialsHold(record) : undefined;
+    if (hold === undefined) return { status: "ready", event: ready };
+    if (hold === "failed") return { status: "failed", event: failed };
+    return { status: hold === "waiting" ? "waiting" : "received" };
+  }
   // evidence-failed carries the fingerprint when hashing succeeded, so it waits for the hash
   // stage's outcome even when a media stage failed first (hash is always required).
   const hashDone = (record.stages.hash?.status ?? "pending") !== "pending";
@@ -366,6 +381,14 @@ export function markEventPublished(record: EvidenceRecord, messageId: string, no
     if (target.join?.messageId === messageId) target.join.publishedAt = nowIso;
     return settle(record, next, nowIso);
   }
+  const order = record.contentCredentials?.runs.findIndex((r) => r.order.messageId === messageId && r.order.publishedAt === undefined);
+  if (order !== undefined && order >= 0) {
+    // The order to sign a thumbnail result's images (content-credentials-run.ts).
+    const next = clone(record);
+    const run = (next.contentCredentials?.runs ?? [])[order];
+    run.order.publishedAt = nowIso;
+    return settle(record, next, nowIso);
+  }
   const pending = record.updateEvents?.find((update) => update.messageId === messageId);
   if (pending === undefined || pending.publishedAt !== undefined) return record;
   const next = clone(record);
@@ -416,12 +439,35 @@ export function recordManifestIssued(record: EvidenceRecord, issued: IssuedManif
 
 /** The evidence-updated events decided and not yet confirmed published, in the order decided. */
 export function unpublishedUpdateEvents(record: EvidenceRecord): UpdateEvent[] {
-  return (record.updateEvents ?? []).filter((update) => update.publishedAt === undefined);
+  return (record.updateEvents ?? []).filter((update) => update.publishedAt === undefined && !awaitsCredentials(record, update));
+}
+
+/**
+ * A thumbnail re-run's update waits for its images' Content Credentials (then names the signed
+ * set); one whose signing failed for good is announced with the images as made, the failure on
+ * the record and in the custody log.
+ */
+function awaitsCredentials(record: EvidenceRecord, update: UpdateEvent): boolean {
+  if (update.stage !== "thumbnail" || record.contentCredentials?.required !== true || !update.renditions.some((r) => isCredentialImage(r.kind))) return false;
+  const run = record.contentCredentials.runs.find((candidate) => candidate.sourceKey === update.resultKey);
+  if (run === undefined) return record.stages.thumbnail?.resultKey === update.resultKey;
+  return run.status === "pending";
 }
 
 /** The required stage whose final failure the record reports (first in `requiredStages` order). */
 export function failedRequiredStage(record: EvidenceRecord): PipelineStage | undefined {
-  return record.requiredStages.find((stage) => record.stages[stage]?.status === "failed");
+  const failed = record.requiredStages.find((stage) => record.stages[stage]?.status === "failed");
+  if (failed !== undefined) return failed;
+  // Signing its images failed for good: the thumbnail stage's work is not done (its lastError: failedStageError).
+  return record.requiredStages.includes("thumbnail") && credentialsHold(record) === "failed" ? "thumbnail" : undefined;
+}
+
+/** Why `stage` failed, as recorded: its last error, or — when its images' Content Credentials failed for good — that failure. */
+export function failedStageError(record: EvidenceRecord, stage: PipelineStage): StageState["lastError"] {
+  const state = record.stages[stage];
+  if (state?.status === "failed" || stage !== "thumbnail") return state?.lastError;
+  const error = currentCredentialsRun(record)?.lastError;
+  return error === undefined ? state?.lastError : { ...error, message: `Content Credentials for the images could not be made: ${error.message}` };
 }
 
 // ---------------------------------------------------------------------------------------------

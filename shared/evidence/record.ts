@@ -246,6 +246,46 @@ export interface TranscodeRun {
   join?: { messageId: string; round: number; generation: number; publishedAt?: string };
 }
 
+/**
+ * Content Credentials (C2PA) on the thumbnail stage's images (docs/decisions/0016): the signing of
+ * one thumbnail result's files, ordered by the index once the recording's SHA-256 is known too,
+ * done by the core app (shared/evidence/content-credentials-run.ts). One per thumbnail result
+ * signed; the one whose `sourceKey` is the thumbnail stage's current result is what readiness
+ * waits for, and its signed set is what the stage's renditions then are.
+ */
+export interface CredentialsRun {
+  /** SHA-256 of what is signed (contracts/messages.ts credentials-request `requestId`). */
+  requestId: string;
+  /** The thumbnail stage-result whose renditions are signed (its message id). */
+  sourceKey: string;
+  /** Where the signed set goes (derived container): the thumbnail folder's `c2pa-<first 16 hex of requestId>/`. */
+  folder: string;
+  /** The files signed (images) or copied (the WebVTT track), as the thumbnail result recorded them. */
+  sources: Array<Pick<Rendition, "kind" | "name" | "path" | "size" | "sha256">>;
+  status: "pending" | "succeeded" | "failed";
+  /** Highest attempt reported. */
+  attempts: number;
+  /** The credentials-result message whose outcome this shows. */
+  resultKey?: string;
+  finishedAt?: string;
+  /** The signed set (from the winning success), one per source in the same order. */
+  renditions?: Rendition[];
+  /** The key that signed the claims (a JWKS key id). */
+  keyId?: string;
+  lastError?: StageError & { at: string; attempt: number };
+  /** Transient failures and the retry the index scheduled (as StageState.retry). */
+  retry?: StageRetry;
+  /** The order owed: its message id and round; `publishedAt` once Service Bus accepted it. */
+  order: { messageId: string; round: number; publishedAt?: string };
+}
+
+/** See EvidenceRecord.contentCredentials. */
+export interface ContentCredentialsState {
+  /** Whether the recording's images must carry Content Credentials before it is ready (configuration, frozen when the record is created). */
+  required: boolean;
+  runs: CredentialsRun[];
+}
+
 export interface EvidenceRecord {
   /** = evidenceId (Cosmos `id` and partition key `/id`). */
   id: string;
@@ -293,6 +333,8 @@ export interface EvidenceRecord {
    * Each is kept in the manifests store and named in the custody ledger.
    */
   manifests?: IssuedManifest[];
+  /** Content Credentials on the images (see CredentialsRun); absent on records created where no signing chain is configured. */
+  contentCredentials?: ContentCredentialsState;
   createdAt: string;
   updatedAt: string;
 }

@@ -12,15 +12,14 @@ import {
   advanceLedgerHead,
   appendLogEntry,
   applyEvidenceReceived,
-  applyFinalDecision,
   applyFixityResult,
   applyStageResult,
-  decideFinalState,
   markEventPublished,
   newRecord,
   recordManifestIssued,
   type MergeContext,
 } from "../evidence/record-merge";
+import { applyCredentialsResult, decideAndOrder } from "../evidence/content-credentials-run";
 import { applyRetentionCommand, completeDisposal } from "../evidence/retention";
 import type { RetryPolicy } from "../evidence/retry-policy";
 import { applySegmentPlan, applySegmentResult } from "../evidence/segment-run";
@@ -37,7 +36,7 @@ export function rebuildRecord(evidenceId: string, entries: readonly RecordedLedg
   const applied = entries.filter((entry): entry is AppliedMessageEntry & RecordedLedgerEntry => entry.kind === "applied" && entry.evidenceId === evidenceId);
   if (applied.length === 0) return undefined;
   const first = applied[0];
-  let record = newRecord(evidenceId, first.requiredStages ?? options.requiredStages, first.recordedAt);
+  let record = newRecord(evidenceId, first.requiredStages ?? options.requiredStages, first.recordedAt, { contentCredentials: first.contentCredentials === true });
   const seen = new Set<string>();
   for (const [position, entry] of entries.entries()) {
     record = applyEntry(record, entry, evidenceId, seen, options);
@@ -69,6 +68,7 @@ function applyEntry(record: EvidenceRecord, entry: RecordedLedgerEntry, evidence
   }
   if (message.kind === "segment-plan") record = applySegmentPlan(record, message, merge);
   else if (message.kind === "segment-result") record = applySegmentResult(record, message, merge);
+  else if (message.kind === "credentials-result") record = applyCredentialsResult(record, message, merge);
   else record = message.kind === "evidence-received" ? applyEvidenceReceived(record, message, merge) : applyStageResult(record, message, merge);
-  return applyFinalDecision(record, decideFinalState(record), merge);
+  return decideAndOrder(record, merge);
 }

@@ -10,7 +10,16 @@
  */
 import type { LedgerHead } from "../evidence/ledger-chain";
 import type { IssuedManifest } from "../evidence/record";
-import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, RetentionCommandMessage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
+import type {
+  CredentialsResultMessage,
+  EvidenceReceivedMessage,
+  FixityResultMessage,
+  PipelineStage,
+  RetentionCommandMessage,
+  SegmentPlanMessage,
+  SegmentResultMessage,
+  StageResultMessage,
+} from "../contracts/messages";
 
 /** The container the ledger lives in (Bicep makes it immutable, with protected append writes). */
 export const LEDGER_CONTAINER = "ledger";
@@ -35,9 +44,11 @@ interface LedgerEntryBase {
 export interface AppliedMessageEntry extends LedgerEntryBase {
   kind: "applied";
   messageId: string;
-  message: EvidenceReceivedMessage | StageResultMessage | FixityResultMessage | SegmentPlanMessage | SegmentResultMessage | RetentionCommandMessage;
+  message: EvidenceReceivedMessage | StageResultMessage | FixityResultMessage | SegmentPlanMessage | SegmentResultMessage | RetentionCommandMessage | CredentialsResultMessage;
   /** The record's required stages when it was applied (a rebuild creates the record with them). */
   requiredStages?: PipelineStage[];
+  /** Whether the record requires Content Credentials on its images (likewise frozen into a rebuilt record). */
+  contentCredentials?: boolean;
 }
 
 /**
@@ -49,7 +60,7 @@ export interface AppliedMessageEntry extends LedgerEntryBase {
 export interface PublishedEventEntry extends LedgerEntryBase {
   kind: "published";
   messageId: string;
-  eventType: "evidence-ready" | "evidence-failed" | "evidence-updated" | "evidence-disposed" | "segment-requests" | "join-request";
+  eventType: "evidence-ready" | "evidence-failed" | "evidence-updated" | "evidence-disposed" | "segment-requests" | "join-request" | "credentials-request";
 }
 
 /**

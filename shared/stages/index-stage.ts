@@ -21,8 +21,18 @@
  */
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, RetentionCommandMessage, SegmentPlanMessage, SegmentResultMessage, StageResultMessage } from "../contracts/messages";
+import type {
+  CredentialsResultMessage,
+  EvidenceReceivedMessage,
+  FixityResultMessage,
+  PipelineStage,
+  RetentionCommandMessage,
+  SegmentPlanMessage,
+  SegmentResultMessage,
+  StageResultMessage,
+} from "../contracts/messages";
 import {
+  credentialsResultMessageId,
   evidenceReceivedMessageId,
   fixityResultMessageId,
   retentionCommandMessageId,
@@ -33,7 +43,7 @@ import {
   stageResultMessageId,
 } from "../contracts/message-ids";
 import { CustodyError, isCustodyError, toCustodyError } from "../errors";
-import { checkEvidenceReceived, checkFixityResult, checkRetentionCommandClaim, checkSegmentPlan, checkSegmentResult, checkStageResult } from "../evidence/claim-checks";
+import { checkCredentialsResult, checkEvidenceReceived, checkFixityResult, checkRetentionCommandClaim, checkSegmentPlan, checkSegmentResult, checkStageResult } from "../evidence/claim-checks";
 import { applyRetentionCommand, completeDisposal, storageDisposalVerdict } from "../evidence/retention";
 import { DERIVED_CONTAINER } from "../ports/blob-store";
 import { buildDisposedEvent } from "../evidence/disposed-event";
@@ -44,10 +54,8 @@ import {
   advanceLedgerHead,
   appendLogEntry,
   applyEvidenceReceived,
-  applyFinalDecision,
   applyFixityResult,
   applyStageResult,
-  decideFinalState,
   isConflictingHashClaim,
   isRetryBudgetSpent,
   markEventPublished,
@@ -58,6 +66,8 @@ import {
   type MergeContext,
 } from "../evidence/record-merge";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../evidence/retry-policy";
+import { applyCredentialsResult, credentialsOrder, credentialsRetryOrder, decideAndOrder, isCredentialsRetryBudgetSpent, runsOwingCredentialsOrders } from "../evidence/content-credentials-run";
+import { currentCredentialsRun } from "../evidence/content-credentials-state";
 import { rebuildRecord } from "../ledger/rebuild";
 import { buildStageRetryMessage } from "../evidence/stage-retry";
 import { applySegmentPlan, applySegmentResult, isSegmentRetryBudgetSpent, joinOrder, runsOwingJoin, runsOwingOrders, segmentOrders, segmentRetryOrder } from "../evidence/segment-run";
@@ -89,6 +99,14 @@ export interface IndexStageDeps {
   transcodeSegmentsQueue?: string;
   /** Queue of the join requests (ENTITIES.transcodeJoin). Default `transcode-join`. */
   transcodeJoinQueue?: string;
+  /**
+   * Whether the core app signs images with Content Credentials (a signing chain is configured):
+   * records created now require them before they are ready (content-credentials-run.ts). Absent:
+   * false — records go ready with their images as the thumbnail stage made them.
+   */
+  contentCredentials?: boolean;
+  /** Queue of the signing orders (ENTITIES.contentCredentials). Default `content-credentials`. */
+  contentCredentialsQueue?: string;
   /**
    * The custody ledger (ports/custody-ledger.ts): every message is appended there before the
    * index applies it, and every published final event after Service Bus accepted it. Absent
@@ -240,6 +258,40 @@ export async function indexSegmentResult(message: SegmentResultMessage, deps: In
       context.log.info("segment retry scheduled", {
         evidenceId: message.evidenceId,
         segment: message.segment.index,
+        round: retry.body.retry?.round,
+        dueAt: retry.scheduledEnqueueTime?.toISOString(),
+        cause: message.error?.code,
+        retryMessageId: retry.messageId,
+      });
+    }
+  }
+  return outcome;
+}
+
+/**
+ * Records a signing run's outcome for the images (content-credentials-run.ts), checked against
+ * the request the index handed out. A transient failure schedules the order's next round to
+ * `content-credentials` with backoff, until the retry budget is spent; a success puts the signed
+ * set in place of the thumbnail stage's renditions, after which the recording can be ready.
+ */
+export async function indexCredentialsResult(message: CredentialsResultMessage, deps: IndexStageDeps, context: StageContext): Promise<IndexOutcome> {
+  const outcome = await indexClaim(
+    message,
+    credentialsResultMessageId(message),
+    (record, nowInMs) => checkCredentialsResult(record, message, nowInMs),
+    (record, merge) => applyCredentialsResult(record, message, merge),
+    deps,
+    context,
+  );
+  const policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  if (message.outcome === "failed" && !message.final && !isCredentialsRetryBudgetSpent(message, policy)) {
+    const run = currentCredentialsRun(outcome.record);
+    // A run that succeeded meanwhile (a duplicate) or that signs a replaced result needs no retry.
+    if (run?.requestId === message.requestId && run.status === "pending") {
+      const retry = credentialsRetryOrder(outcome.record, message, policy);
+      await deps.publisher.publish(deps.contentCredentialsQueue ?? "content-credentials", { ...retry, traceparent: context.traceparent });
+      context.log.info("Content Credentials retry scheduled", {
+        evidenceId: message.evidenceId,
         round: retry.body.retry?.round,
         dueAt: retry.scheduledEnqueueTime?.toISOString(),
         cause: message.error?.code,
@@ -483,7 +535,7 @@ async function indexClaim(
     messageId,
     (record, merge) => {
       check(record, Date.parse(merge.nowIso));
-      return apply(record ?? newRecord(message.evidenceId, deps.requiredStages, merge.nowIso), merge);
+      return apply(record ?? newRecord(message.evidenceId, deps.requiredStages, merge.nowIso, { contentCredentials: deps.contentCredentials === true }), merge);
     },
     deps,
     context,
@@ -496,17 +548,7 @@ type Apply = (record: EvidenceRecord | undefined, context: MergeContext) => Evid
 
 async function indexMessage(evidenceId: string, messageId: string, apply: Apply, deps: IndexStageDeps, context: StageContext, first: LedgerFirst = {}): Promise<IndexOutcome> {
   const log = context.log.child({ evidenceId, messageId, stage: "index" });
-  const update = await updateRecord(
-    evidenceId,
-    deps,
-    context,
-    log,
-    (current, merge) => {
-      const applied = apply(current, merge);
-      return applyFinalDecision(applied, decideFinalState(applied), merge);
-    },
-    first,
-  );
+  const update = await updateRecord(evidenceId, deps, context, log, (current, merge) => decideAndOrder(apply(current, merge), merge), first);
   // The mutation above always yields a record, so a stored one exists now.
   if (update.stored === undefined) throw new CustodyError("Internal", `${evidenceId}: the index update stored no record`);
   let stored = update.stored;
@@ -531,6 +573,11 @@ async function indexMessage(evidenceId: string, messageId: string, apply: Apply,
   for (const run of runsOwingJoin(stored.record)) {
     const order = joinOrder(stored.record, run);
     stored = await dispatch(evidenceId, deps.transcodeJoinQueue ?? "transcode-join", [order], order.messageId, "join-request", stored, deps, context, log);
+  }
+  // The images' Content Credentials, ordered once the fingerprint and the thumbnail result are both in.
+  for (const run of runsOwingCredentialsOrders(stored.record)) {
+    const order = credentialsOrder(stored.record, run);
+    stored = await dispatch(evidenceId, deps.contentCredentialsQueue ?? "content-credentials", [order], run.order.messageId, "credentials-request", stored, deps, context, log);
   }
   // Announced ready (or updated): the signed evidence manifest the record now owes.
   stored = await issueOwedManifests(stored, deps, context, log);
@@ -666,7 +713,7 @@ async function ledgerFirst(
   messageId: string,
   message: AppliedMessageEntry["message"],
   check: (record: EvidenceRecord | undefined, nowInMs: number) => void,
-  deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "now" | "retryPolicy">,
+  deps: Pick<IndexStageDeps, "index" | "ledger" | "requiredStages" | "now" | "retryPolicy" | "contentCredentials">,
   context: StageContext,
   options: { onlyForKnownRecords?: boolean } = {},
 ): Promise<LedgerFirst> {
@@ -678,8 +725,19 @@ async function ledgerFirst(
   // The record just read serves the update's first round: one read per message, not two.
   if (current === undefined && options.onlyForKnownRecords) return { read: { stored } };
   if (current?.custodyLog.some((entry) => entry.key === messageId)) return { read: { stored } };
+  const contentCredentials = current === undefined ? deps.contentCredentials === true : current.contentCredentials?.required === true;
   const head = await deps.ledger.append(evidenceId, [
-    { v: 1, kind: "applied", evidenceId, recordedAt: now.toISOString(), recordedBy: context.actor, messageId, message, requiredStages: current?.requiredStages ?? deps.requiredStages },
+    {
+      v: 1,
+      kind: "applied",
+      evidenceId,
+      recordedAt: now.toISOString(),
+      recordedBy: context.actor,
+      messageId,
+      message,
+      requiredStages: current?.requiredStages ?? deps.requiredStages,
+      ...(contentCredentials ? { contentCredentials } : {}),
+    },
   ]);
   // The index applies it at the ledger's time and head, so a rebuild from the ledger gives the same record.
   return { at: now.toISOString(), head, read: { stored } };

@@ -95,4 +95,5 @@ test("what cannot be read is a usage error (exit 2), and export with no stack sa
   expect(exported.stderr).toMatch(/No Custody to talk to/);
   expect((await runCli(["export", "not-an-id", "--out", path.join(work, "out"), ...offline])).stderr).toMatch(/not an evidence id: not-an-id/);
   expect((await runCli(["export", EVIDENCE_A, ...offline])).code).toBe(2);
-});
+  // Nine CLI processes, one after another: each start takes seconds on a loaded two-core machine.
+}, 120_000);

@@ -78,3 +78,34 @@ test("a segment-parallel transcode shows its progress, the segment waiting for a
   expect(text).toContain("             waiting segment 2 of 3 (00:01:00.011–00:02:00.021): retry 1 due 2026-11-26T08:10:07.000Z (Transient: storage answered 503)");
   expect(text).toContain("             FAILED segment 3 of 3 (00:02:00.021–00:02:50.000): UnsupportedMedia: invalid data");
 });
+
+test("Content Credentials of the current images: signed with the key and folder, waiting for a retry with its cause, failed with why", () => {
+  const thumbnail = {
+    status: "succeeded" as const,
+    attempts: 1,
+    resultKey: "thumb-result",
+    renditions: [{ kind: "poster" as const, name: "poster.jpg", container: "derived", path: `${EVIDENCE_ID}/thumbnail/poster.jpg`, contentType: "image/jpeg", size: 10, sha256: "1".repeat(64) }],
+  };
+  const run = {
+    requestId: "f".repeat(64),
+    sourceKey: "thumb-result",
+    folder: `${EVIDENCE_ID}/thumbnail/c2pa-ffffffffffffffff/`,
+    sources: [{ kind: "poster" as const, name: "poster.jpg", path: `${EVIDENCE_ID}/thumbnail/poster.jpg`, size: 10, sha256: "1".repeat(64) }],
+    attempts: 2,
+    order: { messageId: "order", round: 0, publishedAt: "2026-11-26T08:11:00.000Z" },
+  };
+  const withRun = (extra: object, status: EvidenceRecord["status"]): EvidenceRecord => ({
+    ...record({ status: "succeeded", attempts: 1 }, status),
+    requiredStages: ["hash", "thumbnail"],
+    stages: { hash: { status: "succeeded", attempts: 1 }, thumbnail },
+    contentCredentials: { required: true, runs: [{ ...run, status: "pending", ...extra }] },
+  });
+  expect(describeRecord(withRun({ status: "succeeded", keyId: "kid-1" }, "ready"))).toContain(`  c2pa       1 images signed (key kid-1) in ${EVIDENCE_ID}/thumbnail/c2pa-ffffffffffffffff/`);
+  const retry = { firstFailedAt: "2026-11-26T08:12:00.000Z", round: 0, lastFailedAt: "2026-11-26T08:12:00.000Z", nextAttemptAt: "2026-11-26T08:13:00.000Z" };
+  expect(describeRecord(withRun({ retry, lastError: ERROR }, "waiting"))).toContain(
+    "  c2pa       waiting: retry 1 due 2026-11-26T08:13:00.000Z (failing since 2026-11-26T08:12:00.000Z; Transient: storage answered 503)",
+  );
+  expect(describeRecord(withRun({ status: "failed", lastError: { ...ERROR, code: "OutputVerificationFailed", message: "poster.jpg no longer matches" } }, "failed"))).toContain(
+    "  c2pa       FAILED (attempts 2): OutputVerificationFailed: poster.jpg no longer matches",
+  );
+});

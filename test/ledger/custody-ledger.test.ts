@@ -23,9 +23,18 @@ import { EmulatedRetentionStore } from "../../shared/adapters/emulated-retention
 import { CustodyError } from "../../shared/errors";
 import type { RetentionStore } from "../../shared/ports/retention-store";
 import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../../shared/adapters/cosmos-evidence-index";
-import { evidenceReadyMessageId, evidenceUpdatedMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
+import { credentialsRequestMessageId, credentialsResultMessageId, evidenceReadyMessageId, evidenceUpdatedMessageId, stageResultMessageId } from "../../shared/contracts/message-ids";
 import { eventDataProblems } from "../../shared/contracts/evidence-events";
-import type { EvidenceReceivedMessage, FixityResultMessage, PipelineStage, Rendition, RetentionCommandMessage, StageResultMessage } from "../../shared/contracts/messages";
+import type {
+  CredentialsRequestMessage,
+  CredentialsResultMessage,
+  EvidenceReceivedMessage,
+  FixityResultMessage,
+  PipelineStage,
+  Rendition,
+  RetentionCommandMessage,
+  StageResultMessage,
+} from "../../shared/contracts/messages";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { describeFixity } from "../../shared/evidence/fixity";
 import type { EvidenceRecord } from "../../shared/evidence/record";
@@ -35,7 +44,7 @@ import { waitFor } from "../support/polling";
 import { silentLogger } from "../../shared/logging";
 import { LEDGER_CONTAINER, type CustodyLedger } from "../../shared/ports/custody-ledger";
 import type { OutgoingMessage, Publisher } from "../../shared/ports/publisher";
-import { indexEvidenceReceived, indexFixityResult, indexRetentionCommand, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
+import { indexCredentialsResult, indexEvidenceReceived, indexFixityResult, indexRetentionCommand, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
 import { verifyEvidence, verifyOriginal } from "../../shared/stages/fixity-stage";
 import { digestStream } from "../../shared/stages/hash-stage";
 import { reconcile } from "../../shared/stages/reconcile-stage";
@@ -159,6 +168,61 @@ function facts(record: EvidenceRecord) {
     updateEvents: record.updateEvents?.map(({ publishedAt, ...update }) => ({ ...update, published: publishedAt !== undefined })),
   };
 }
+
+test("Content Credentials: the order, the signing claim and the ready event are in the ledger; a rebuilt record owes and has sent the same, heads included", async () => {
+  const { evidenceId, received } = await upload("A123/cam7/credentials.mp4");
+  const withCredentials = deps({ contentCredentials: true });
+  const hash = result(evidenceId, "hash", 1, { hash: { sha256: SHA, size: received.original.size, segmentSizeInBytes: 4194304, segmentSha256: ["1".repeat(64)] } });
+  const thumbnail = result(evidenceId, "thumbnail", 3, {
+    provenance: {
+      source: { container: "originals", name: received.original.name, etag: received.original.etag },
+      tools: { ffmpeg: "4.0.2", ffprobe: "6.1" },
+      runs: [],
+      startedAt: "2026-12-05T07:02:00.000Z",
+      finishedAt: "2026-12-05T07:03:00.000Z",
+    },
+  });
+  for (const message of [received, hash, result(evidenceId, "transcode", 2), thumbnail]) {
+    await (message.kind === "evidence-received" ? indexEvidenceReceived(message, withCredentials, context) : indexStageResult(message, withCredentials, context));
+  }
+  const order = publisher.sent.find((s) => s.entity === "content-credentials")?.message.body as CredentialsRequestMessage;
+  expect(order).toMatchObject({ evidenceId, originalSha256: SHA });
+  const signedSet = order.sources.map((source) => ({ ...source, container: "derived", contentType: "image/jpeg", path: `${order.folder}${source.name}`, sha256: "c".repeat(64), size: 4510 }));
+  const claim: CredentialsResultMessage = {
+    schemaVersion: 1,
+    kind: "credentials-result",
+    evidenceId,
+    requestId: order.requestId,
+    outcome: "succeeded",
+    final: true,
+    attempt: 1,
+    startedAt: "2026-12-05T07:04:00.000Z",
+    finishedAt: "2026-12-05T07:05:00.000Z",
+    actor: "custody/content-credentials@host",
+    keyId: "kid-1",
+    renditions: signedSet,
+  };
+  await indexCredentialsResult(claim, withCredentials, context);
+
+  const entries = await ledger.read(evidenceId);
+  expect(entries.map((e) => [e.kind, e.messageId])).toEqual([
+    ["applied", `${evidenceId}:received`],
+    ["applied", stageResultMessageId(hash)],
+    ["applied", stageResultMessageId(result(evidenceId, "transcode", 2))],
+    ["applied", stageResultMessageId(thumbnail)],
+    ["published", credentialsRequestMessageId(evidenceId, order.requestId, 0)],
+    ["applied", credentialsResultMessageId(claim)],
+    ["published", evidenceReadyMessageId(evidenceId)],
+  ]);
+  expect(entries[0]).toMatchObject({ contentCredentials: true });
+  const live = (await index.read(evidenceId))!.record;
+  expect(live.status).toBe("ready");
+  expect(live.stages.thumbnail?.renditions).toEqual(signedSet);
+  const rebuilt = rebuildRecord(evidenceId, entries, { requiredStages: ALL })!;
+  expect(facts(rebuilt)).toEqual(facts(live));
+  expect(rebuilt.contentCredentials).toEqual(live.contentCredentials);
+  expect([rebuilt.custodyLogHead, rebuilt.finalEvent?.custodyLogHead]).toEqual([live.custodyLogHead, live.finalEvent!.custodyLogHead]);
+}, 60_000);
 
 test("every applied message and published event is in the ledger, once, as canonical JSON lines; a refused claim is not", async () => {
   const { evidenceId, received } = await upload("A123/cam7/one.mp4");
