@@ -43,6 +43,9 @@ param caseManagementPrincipalIds array = []
 @description('The disposal timer (CUSTODY_DISPOSAL_ENABLED): deletes recordings whose retention has ended and that no case holds, as the retention schedule requires (docs/deploy.md "Retention and disposal"). The index asks storage before each delete; storage refuses anything held or under an unexpired policy.')
 param disposalEnabled bool = true
 
+@description('The certificate chain Content Credentials on the images are signed under (CUSTODY_CONTENT_CREDENTIALS_CHAIN, PEM: the certificate the force\'s CA issued for the evidence signing key first, then the CA certificates; public, not a secret). Empty = the images are not signed (the core app logs a warning at start); they stay covered by the signed evidence manifest. docs/deploy.md "Content Credentials".')
+param contentCredentialsChain string = ''
+
 @description('Docking stations / upload services that may add recordings to originals, write-only: [{ principalId: \'<object id of a service principal or managed identity>\', pathPrefix: \'<optional: the only blob-name prefix it may write, e.g. station-07/>\' }].')
 param uploaders array = []
 
@@ -302,6 +305,7 @@ module functions 'modules/functions.bicep' = {
     // Referencing the signing module's output also makes the apps wait for its role assignment.
     signingVaultName: signing.outputs.vaultName
     signingKeyName: signingKeyName
+    contentCredentialsChain: contentCredentialsChain
   }
   // The host starts as soon as the code lands; every role it needs — and, when private, every
   // private endpoint it reaches its services through — must exist by then.

@@ -6,6 +6,7 @@
  * identity's rights.
  */
 import type { AppRole } from "./app-roles";
+import { contentCredentialsFunction } from "./content-credentials";
 import { disposalFunction } from "./disposal";
 import { fixitySampleFunction } from "./fixity-sample";
 import { hashFunction } from "./hash";
@@ -31,6 +32,8 @@ export const FUNCTION_DEFINITIONS: readonly AppFunctionDefinition[] = [
   // Retention commands: the index records categories and legal holds.
   { ...retentionCommandFunction, role: "core" },
   { ...retentionReleaseFunction, role: "core" },
+  // Content Credentials on the images: signed with the evidence key, which only the core app holds.
+  { ...contentCredentialsFunction, role: "core" },
   // The stages that parse untrusted media: their own app and identity (no index, no hash claims).
   { ...transcodeFunction, role: "media" },
   // The segment-parallel transcode's work orders (sent by the index): one run per segment, then the join.

@@ -5,10 +5,12 @@
  * needs nor reads the evidence index settings. The dev host may install its own (same
  * adapters, its own settings) with `useServices`.
  */
-import { openEvidenceSigner, openPublisher, openServiceClients, type ServiceClients } from "../shared/adapters/factories";
+import { openContentCredentials, openEvidenceSigner, openPublisher, openServiceClients, type ServiceClients } from "../shared/adapters/factories";
+import { createLogger } from "../shared/logging";
+import type { ContentCredentials } from "../shared/media/content-credentials";
 import type { EvidenceSigner } from "../shared/ports/evidence-signer";
 import type { SegmentMediaTool } from "../shared/ports/media-tool";
-import { loadSettings, type Settings } from "../shared/settings";
+import { CONTENT_CREDENTIALS_CHAIN_SETTING, loadSettings, type Settings } from "../shared/settings";
 import type { RescheduleDeps } from "./invocation";
 import { appRoles, rolesNeedEvidenceIndex } from "./app-roles";
 import { createMediaTool } from "./service-factories";
@@ -20,6 +22,20 @@ export interface FunctionServices extends ServiceClients {
   media: SegmentMediaTool;
   /** The key that signs evidence manifests (the core app, when settings name one; never the media app). */
   signer?: EvidenceSigner;
+  /**
+   * Content Credentials on the images, signed by that same key (the content-credentials
+   * function): wherever there is a signer and a chain for it — the local key always (its chain is
+   * made locally), a Key Vault key when CUSTODY_CONTENT_CREDENTIALS_CHAIN is set. See {@link signsImages}.
+   */
+  contentCredentials?: ContentCredentials;
+}
+
+/**
+ * Whether this process signs images with Content Credentials: what the index asks before it
+ * orders a recording's images signed (an order no one here can carry out would only fail).
+ */
+export function signsImages(services: Pick<FunctionServices, "contentCredentials">): boolean {
+  return services.contentCredentials !== undefined;
 }
 
 let current: Promise<FunctionServices> | undefined;
@@ -66,5 +82,19 @@ export async function createServices(settings: Settings): Promise<FunctionServic
   const clients = await openServiceClients(settings);
   // Only a process that runs the index signs: the media app, which parses untrusted media, never holds the key.
   const signer = settings.signing !== undefined && settings.cosmos !== undefined ? await openEvidenceSigner(settings.signing) : undefined;
-  return { ...clients, settings, media: createMediaTool(), ...(signer === undefined ? {} : { signer }) };
+  const contentCredentials = signer === undefined || settings.signing === undefined ? undefined : await openContentCredentials(settings.signing, signer);
+  if (signer !== undefined && contentCredentials === undefined) warnUnsignedImagesOnce();
+  return { ...clients, settings, media: createMediaTool(), ...(signer === undefined ? {} : { signer }), ...(contentCredentials === undefined ? {} : { contentCredentials }) };
+}
+
+let warnedUnsignedImages = false;
+
+/** Once per process (a failed start is retried): evidence is signed, the images are not. */
+function warnUnsignedImagesOnce(): void {
+  if (warnedUnsignedImages) return;
+  warnedUnsignedImages = true;
+  createLogger().warn(
+    `Images are not signed with Content Credentials: ${CONTENT_CREDENTIALS_CHAIN_SETTING} is not set (the certificate chain for the signing key, PEM). They stay covered by the signed evidence manifest.`,
+    { setting: CONTENT_CREDENTIALS_CHAIN_SETTING },
+  );
 }

@@ -178,7 +178,16 @@ export const SIGNING_KEY_DIR_SETTING = "CUSTODY_SIGNING_KEY_DIR";
  * (the stack's data folder). With neither, the start fails: an app in Azure without the
  * setting never falls back to a key on its instance's disk.
  */
-export type SigningSettings = { kind: "keyVault"; keyId: string; clientId?: string } | { kind: "localKey"; directory: string };
+export type SigningSettings = { kind: "keyVault"; keyId: string; clientId?: string; contentCredentialsChainPem?: string } | { kind: "localKey"; directory: string };
+
+/**
+ * The certificate chain Content Credentials are signed under when the key is in Key Vault
+ * (docs/decisions/0016): PEM, the signing certificate first (issued for the Key Vault key), then
+ * the CA certificates up to the one verifiers trust. Public, not a secret. Literal `\n` sequences
+ * are read as line breaks (an app setting pasted on one line). Unset: the images are not signed.
+ * Locally the chain is made in the key's folder (shared/adapters/local-content-credentials.ts).
+ */
+export const CONTENT_CREDENTIALS_CHAIN_SETTING = "CUSTODY_CONTENT_CREDENTIALS_CHAIN";
 
 export function loadSigningSettings(env: Environment = process.env, options: { localKeyDirectory?: string } = {}): SigningSettings {
   const keyId = env[SIGNING_KEY_SETTING]?.trim();
@@ -193,7 +202,8 @@ export function loadSigningSettings(env: Environment = process.env, options: { l
       throw invalid(SIGNING_KEY_SETTING, "must be a Key Vault key id: https://<vault>.vault.azure.net/keys/<name>[/<version>]");
     }
     const clientId = env[`${STORAGE_CONNECTION}__clientId`]?.trim();
-    return { kind: "keyVault", keyId, ...(clientId ? { clientId } : {}) };
+    const chain = env[CONTENT_CREDENTIALS_CHAIN_SETTING]?.trim();
+    return { kind: "keyVault", keyId, ...(clientId ? { clientId } : {}), ...(chain ? { contentCredentialsChainPem: chain } : {}) };
   }
   const directory = env[SIGNING_KEY_DIR_SETTING]?.trim() || options.localKeyDirectory;
   if (directory === undefined) {

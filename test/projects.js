@@ -31,6 +31,7 @@ const INTEGRATION = [
   "test/servicebus-emulator/queues.test.ts",
   "test/servicebus-emulator/sessions.test.ts",
   "test/servicebus-emulator/topics-and-rules.test.ts",
+  "test/stages/credentials-stage.test.ts",
   "test/stages/hash-stage.test.ts",
   "test/stages/index-segments.test.ts",
   "test/stages/index-stage.test.ts",

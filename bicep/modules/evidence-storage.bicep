@@ -446,6 +446,47 @@ resource appDisposesRenditions 'Microsoft.Authorization/roleAssignments@2022-04-
   }
 }
 
+// ---- The core app's Content Credentials signer (functions/content-credentials.ts) -----------
+// It reads the thumbnail stage's images and creates their signed copies in the order's folder
+// beside them, `<evidenceId>/thumbnail/[reprocess-<id>/]c2pa-<request>/`, create-only
+// (If-None-Match: * — shared/stages/credentials-stage.ts). Storage Blob Data Contributor would
+// also let it delete and overwrite every rendition; the narrowest fit is a role of its own with
+// read and blob write (Put Blob) only, and an ABAC condition (version 2.0, the blob-path pattern
+// of learn.microsoft.com/azure/storage/blobs/storage-auth-abac-examples) that allows the write
+// only under a `c2pa-` folder of a thumbnail folder: the proxy, the thumbnail stage's own files
+// and every other rendition stay out of its reach. No delete, no add/action, no tags.
+
+resource imageSignerRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'custody-image-signer')
+  properties: {
+    roleName: 'Custody image signer (${resourceGroup().name})'
+    description: 'Read Custody renditions and create the signed copies of a recording\'s images in their c2pa- folders: no delete, and no write anywhere else.'
+    type: 'CustomRole'
+    assignableScopes: [resourceGroup().id]
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: [blobRead, blobWrite]
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource appSignsImages 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(derived.id, appPrincipalId, imageSignerRole.name)
+  scope: derived
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', imageSignerRole.name)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    description: 'Core app (content-credentials): creates the signed images in the c2pa- folders of thumbnail folders'
+    condition: '((!(ActionMatches{\'${blobWrite}\'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/thumbnail/c2pa-*\' OR @Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike \'*/thumbnail/reprocess-*/c2pa-*\'))'
+    conditionVersion: '2.0'
+  }
+}
+
 // ---- The operators' group (operatorGroupObjectId, never the deploying principal): `custody
 // ---- verify` / `reconcile` read originals, `dlq redrive|purge` / `reconcile` write their audit record
 

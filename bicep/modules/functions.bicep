@@ -52,6 +52,8 @@ param disposalEnabled bool
 @description('The key that signs evidence manifests (signing.bicep): its vault and name, for the core app\'s CUSTODY_SIGNING_KEY_ID.')
 param signingVaultName string
 param signingKeyName string
+@description('The certificate chain (PEM, leaf first) Content Credentials on the images are signed under, for the core app\'s CUSTODY_CONTENT_CREDENTIALS_CHAIN; empty = images not signed.')
+param contentCredentialsChain string = ''
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: appIdentityName
@@ -211,6 +213,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CUSTODY_MEDIA_STALL_TIMEOUT_MS: '60000'
     // The Key Vault key that signs evidence manifests, versionless: the version current when the app starts.
     CUSTODY_SIGNING_KEY_ID: signingKey.properties.keyUri
+    // The chain that certifies that key for Content Credentials on the images (public; empty: images unsigned).
+    CUSTODY_CONTENT_CREDENTIALS_CHAIN: contentCredentialsChain
   }
 }
 

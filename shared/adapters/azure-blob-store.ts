@@ -9,6 +9,7 @@
  * Azurite ignores version ids (`withVersion()` returns the current blob), so locally the ETag
  * alone carries that guarantee.
  */
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -21,11 +22,15 @@ import {
   type BlobCatalog,
   type BlobProperties,
   type BlobRef,
+  type CreateDerivedFileOptions,
+  type CreatedDerivedFile,
   type DerivedBlobSource,
+  type DerivedFileStore,
   type DerivedBlobTarget,
   type ListedBlob,
   type MediaBlobStore,
   type OpenReadOptions,
+  type ReadDerivedFileOptions,
   type UnlistableFolder,
   type WrittenBlob,
 } from "../ports/blob-store";
@@ -63,7 +68,7 @@ export interface AzureBlobStoreOptions {
 /** Block size of rendition uploads: 4 in flight bound the memory, whatever the rendition's size. */
 const UPLOAD_BLOCK_BYTES = 4 * 1024 * 1024;
 
-export class AzureBlobStore implements MediaBlobStore, BlobCatalog {
+export class AzureBlobStore implements MediaBlobStore, DerivedFileStore, BlobCatalog {
   private readonly service: BlobServiceClient;
   private readonly maxDownloadResumes: number;
   private readonly resumeDelayInMs: number;
@@ -224,6 +229,54 @@ export class AzureBlobStore implements MediaBlobStore, BlobCatalog {
       if ((error as { code?: unknown } | null)?.code === "ENOENT")
         throw new CustodyError("Internal", `Cannot upload ${source.kind === "file" ? source.path : "stream"}: ${(error as Error).message}`, { cause: error, retryable: false });
       throw blobError(error, ref, "upload");
+    }
+  }
+
+  /** The whole derived blob, read through openRead (resumed on a dropped connection), refused past `maxBytes` without reading on. */
+  async readDerivedFile(name: string, options: ReadDerivedFileOptions): Promise<Buffer> {
+    const ref = { container: DERIVED_CONTAINER, name };
+    const stream = await this.openRead(ref, { abortSignal: options.abortSignal });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > options.maxBytes) {
+        stream.destroy();
+        throw new CustodyError("OutputVerificationFailed", `${describe(ref)} is larger than ${options.maxBytes} bytes: not read into memory.`);
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, size);
+  }
+
+  /**
+   * One Put Blob with If-None-Match: * — the service writes the bytes only where no blob is, in
+   * one request (all or nothing), so two runs racing for a name leave exactly one's bytes. A
+   * blob already there is reported, not replaced: 409 BlobAlreadyExists (Azure, Azurite) or
+   * 412 ConditionNotMet (what a conditional write can also be answered with).
+   */
+  async createDerivedFile(name: string, bytes: Uint8Array, options: CreateDerivedFileOptions): Promise<CreatedDerivedFile> {
+    const ref = { container: DERIVED_CONTAINER, name };
+    const client = this.blobClient(ref).getBlockBlobClient();
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    try {
+      const response = await client.upload(bytes, bytes.byteLength, {
+        conditions: { ifNoneMatch: "*" },
+        blobHTTPHeaders: { blobContentType: options.contentType },
+        ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+        abortSignal: options.abortSignal,
+      });
+      return {
+        created: true,
+        blob: { container: DERIVED_CONTAINER, name, url: withoutQuery(client.url), size: bytes.byteLength, sha256, contentType: options.contentType, etag: response.etag ?? "" },
+      };
+    } catch (error) {
+      const status = (error as { statusCode?: unknown } | null)?.statusCode;
+      if (status === 409 || status === 412) return { created: false, container: DERIVED_CONTAINER, name };
+      if (status === 404) {
+        throw new CustodyError("InvalidConfiguration", `Cannot write ${DERIVED_CONTAINER}/${name}: the '${DERIVED_CONTAINER}' container does not exist (the deployment creates it).`, { cause: error });
+      }
+      throw blobError(error, ref, "create");
     }
   }
 

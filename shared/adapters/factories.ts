@@ -10,13 +10,15 @@ import { CosmosClient } from "@azure/cosmos";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import { CustodyError } from "../errors";
 import type { AuditLog } from "../ports/audit-log";
-import type { BlobCatalog, MediaBlobStore } from "../ports/blob-store";
+import type { BlobCatalog, DerivedFileStore, MediaBlobStore } from "../ports/blob-store";
 import type { CustodyLedger } from "../ports/custody-ledger";
 import type { EvidenceSigner, SigningKeyHistory } from "../ports/evidence-signer";
 import type { EvidenceIndex } from "../ports/evidence-index";
 import type { Publisher } from "../ports/publisher";
 import type { RetentionStore } from "../ports/retention-store";
-import type { ConnectionAuth, CosmosSettings, Settings, SigningSettings } from "../settings";
+import { createContentCredentials, type ContentCredentials } from "../media/content-credentials";
+import { parseSigningChainPem } from "../media/content-credentials-chain";
+import { CONTENT_CREDENTIALS_CHAIN_SETTING, type ConnectionAuth, type CosmosSettings, type Settings, type SigningSettings } from "../settings";
 import { AzureBlobStore } from "./azure-blob-store";
 import { AzureRetentionStore } from "./azure-retention-store";
 import { BlobAuditLog } from "./blob-audit-log";
@@ -28,13 +30,14 @@ import { CosmosEvidenceIndex, ensureEvidenceContainer } from "./cosmos-evidence-
 import { createCredential } from "./credential";
 import { EmulatedRetentionStore } from "./emulated-retention-store";
 import { KeyVaultSigner, type OpenKeyVaultSignerOptions } from "./key-vault-signer";
+import { createLocalContentCredentials } from "./local-content-credentials";
 import { LocalKeySigner } from "./local-key-signer";
 import { createServiceBusClient } from "./service-bus-client";
 import { ServiceBusPublisher } from "./service-bus-publisher";
 
 /** The clients every part of Custody that talks to a deployment uses (the function app, the operator CLI). */
 export interface ServiceClients {
-  blobs: MediaBlobStore & BlobCatalog;
+  blobs: MediaBlobStore & DerivedFileStore & BlobCatalog;
   /** The evidence index; without index settings (the media app) one that refuses every call. */
   index: EvidenceIndex;
   publisher: Publisher;
@@ -186,6 +189,19 @@ export async function openEvidenceSigner(signing: SigningSettings, options: Open
     credential: options.credential ?? createCredential(signing.clientId),
     ...(options.clientOptions === undefined ? {} : { clientOptions: options.clientOptions }),
   });
+}
+
+/**
+ * Content Credentials for the JPEG renditions, signed by the evidence signer (docs/decisions/0016):
+ * with a local key, under the local chain kept in the key's folder (its CA made on first start);
+ * with a Key Vault key, under the chain CUSTODY_CONTENT_CREDENTIALS_CHAIN names — undefined when
+ * that setting is absent (the images then stay covered by the signed evidence manifest only). A
+ * chain that is malformed or does not certify the key fails the start (InvalidConfiguration).
+ */
+export async function openContentCredentials(signing: SigningSettings, signer: EvidenceSigner): Promise<ContentCredentials | undefined> {
+  if (signing.kind === "localKey") return createLocalContentCredentials(signing.directory, signer);
+  if (signing.contentCredentialsChainPem === undefined) return undefined;
+  return createContentCredentials(signer, await parseSigningChainPem(signing.contentCredentialsChainPem, `Setting ${CONTENT_CREDENTIALS_CHAIN_SETTING}`));
 }
 
 /** Who is acting: with a managed identity / `az login`, the token's upn (or oid); else user@host. */

@@ -1,6 +1,8 @@
 /**
- * The local stack's certificate chain for Content Credentials, kept in the data folder
- * (`<dataDir>/content-credentials/`): a Custody CA made on first start (its private key in a
+ * The local stack's certificate chain for Content Credentials, kept in a folder of its own under
+ * `dataDir` (`<dataDir>/content-credentials/`; the app passes the local signing key's folder, so
+ * the local stack's chain is in `<data folder>/signing-keys/content-credentials/`, beside the key
+ * it certifies): a Custody CA made on first start (its private key in a
  * file only the owner can read — the local stack's counterpart of a CA Custody does not hold in
  * Azure) and a leaf certificate per evidence signing key, issued from the key's published public
  * half. A leaf that no longer certifies the signer's key (a new key, an edited file) is issued

@@ -10,6 +10,7 @@
  * certificates in, PEM out; where they are kept is the caller's (local: the data folder).
  */
 import { webcrypto } from "node:crypto";
+import { CustodyError } from "../errors";
 import { loadContentCredentialsLibrary } from "./content-credentials-library";
 
 /** The public half of the signing key as the evidence signer publishes it (RFC 7517, EC P-256). */
@@ -124,4 +125,34 @@ function serialNumber(): string {
   bytes[0] &= 0x7f;
   bytes[0] |= 0x01;
   return Buffer.from(bytes).toString("hex");
+}
+
+/**
+ * A signing chain from PEM text (`source` names where it came from, for the error): the signing
+ * certificate first, then each issuer up to the CA verifiers trust — at least two certificates
+ * (C2PA validators refuse a self-signed signer), each issued by the next (signature checked), so
+ * a chain pasted out of order or with a stranger in it fails at start, not at the first image.
+ * Whether the first certifies the signing key is checked by createContentCredentials.
+ */
+export async function parseSigningChainPem(text: string, source: string): Promise<{ certificatePem: string; chainPems: string[] }> {
+  const { x509 } = await loadContentCredentialsLibrary();
+  const blocks = text.replace(/\\n/g, "\n").match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const refuse = (why: string, cause?: unknown): never => {
+    throw new CustodyError("InvalidConfiguration", `${source} must be the Content Credentials certificate chain in PEM, the signing certificate first and its CA last: ${why}.`, { cause });
+  };
+  if (blocks.length < 2) refuse(`it holds ${blocks.length} certificate${blocks.length === 1 ? "" : "s"}, not a signing certificate and at least one CA`);
+  const certificates = blocks.map((pem, i) => {
+    try {
+      return new x509.X509Certificate(pem);
+    } catch (error) {
+      return refuse(`certificate ${i + 1} cannot be read (${error instanceof Error ? error.message : String(error)})`, error);
+    }
+  });
+  for (let i = 0; i + 1 < certificates.length; i++) {
+    const [child, issuer] = [certificates[i], certificates[i + 1]];
+    const signed = child.issuer === issuer.subject && (await child.verify({ publicKey: issuer.publicKey, signatureOnly: true }, webcrypto));
+    if (!signed) refuse(`certificate ${i + 1} (${child.subject}) is not issued by certificate ${i + 2} (${issuer.subject})`);
+  }
+  const [leaf, ...chain] = certificates.map((c) => c.toString("pem"));
+  return { certificatePem: leaf, chainPems: chain };
 }

@@ -77,6 +77,12 @@ export interface ContentCredentials {
   signJpeg(jpeg: Uint8Array, input: SignJpegInput): Promise<Uint8Array>;
   /** The key id of the key that signs (provenance). */
   readonly keyId: string;
+  /**
+   * The CA certificate (PEM) the signing chain ends at: what a verifier of these credentials is
+   * given as its trust anchor (verifyContentCredentials), the signer itself included when it
+   * checks an image it may have signed before.
+   */
+  readonly trustAnchorPems: readonly string[];
 }
 
 export interface ContentCredentialsOptions {
@@ -113,10 +119,12 @@ export async function createContentCredentials(signer: ClaimSigner, chain: Signi
     chainCertificates: chain.chainPems.map((pem) => new lib.x509.X509Certificate(pem)),
     sign: (payload: Uint8Array) => signer.sign(payload),
   };
+  const anchor = chain.chainPems.at(-1);
   return {
     get keyId() {
       return signer.keyId;
     },
+    trustAnchorPems: anchor === undefined ? [] : [anchor],
     async signJpeg(jpeg, input) {
       await checkKey();
       return signJpeg(lib, c2paSigner, jpeg, input, options);
@@ -202,6 +210,8 @@ export interface ContentCredentialsVerification {
   valid: boolean;
   /** Empty when valid. */
   failures: ContentCredentialsFailure[];
+  /** The claim's title: the rendition's file name it was signed as (absent when no manifest could be read). */
+  title?: string;
   /** The ingredient the image names (absent when no manifest could be read). */
   ingredient?: { sha256?: string; name?: string; versionId?: string; format?: string };
   /** The actions recorded (`c2pa.opened`, `c2pa.edited` …) with the tool that did them. */
@@ -262,7 +272,10 @@ export async function verifyContentCredentials(jpeg: Uint8Array, options: Verify
 
   const manifest = store.getActiveManifest();
   const verification: ContentCredentialsVerification = { valid: false, failures };
-  if (manifest?.claim !== undefined) verification.claimGenerator = [manifest.claim.claimGeneratorName, manifest.claim.claimGeneratorVersion].filter(Boolean).join("/");
+  if (manifest?.claim !== undefined) {
+    verification.claimGenerator = [manifest.claim.claimGeneratorName, manifest.claim.claimGeneratorVersion].filter(Boolean).join("/");
+    if (manifest.claim.title !== undefined) verification.title = manifest.claim.title;
+  }
   const ingredient = manifest?.assertions?.assertions.find((a) => a instanceof lib.manifest.IngredientAssertion);
   if (ingredient !== undefined) {
     const sha256 = /^sha256:([0-9a-f]{64})$/.exec(ingredient.instanceID ?? "")?.[1];

@@ -92,6 +92,36 @@ export interface MediaBlobStore extends BlobStore {
   writeDerived(target: DerivedBlobTarget, source: DerivedBlobSource, options?: { abortSignal?: AbortSignal }): Promise<WrittenBlob>;
 }
 
+export interface ReadDerivedFileOptions {
+  /** Refuse (OutputVerificationFailed) a blob larger than this: the whole file is held in memory. */
+  maxBytes: number;
+  abortSignal?: AbortSignal;
+}
+
+export interface CreateDerivedFileOptions {
+  contentType: string;
+  /** Blob metadata (lower-case keys), as writeDerived sets `evidenceid` and `stage`. */
+  metadata?: Record<string, string>;
+  abortSignal?: AbortSignal;
+}
+
+/** What a create-only write did: wrote the bytes, or found a blob already at that name and left it as it was. */
+export type CreatedDerivedFile = { created: true; blob: WrittenBlob } | { created: false; container: string; name: string };
+
+/**
+ * Derived files addressed by their exact blob name, for a run that works on another stage's
+ * files and writes beside them (the Content Credentials signer: it reads the thumbnail stage's
+ * images and writes the signed ones to its own folder). Writes are create-only: a blob already
+ * at the name is never replaced, so what was written once — and may already be on the record —
+ * cannot change under it; the caller decides whether what is there is what it would have made.
+ */
+export interface DerivedFileStore {
+  /** The whole blob `derived/<name>` (OriginalNotFound when there is none). */
+  readDerivedFile(name: string, options: ReadDerivedFileOptions): Promise<Buffer>;
+  /** Creates `derived/<name>` with `bytes` in one request, unless a blob is already there (If-None-Match: *). */
+  createDerivedFile(name: string, bytes: Uint8Array, options: CreateDerivedFileOptions): Promise<CreatedDerivedFile>;
+}
+
 /** One blob as a container listing shows it. */
 export interface ListedBlob {
   name: string;

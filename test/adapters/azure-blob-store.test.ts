@@ -277,6 +277,35 @@ describe("openRead", () => {
   });
 });
 
+describe("derived files by exact name (the Content Credentials signer)", () => {
+  let derived: ContainerClient;
+  beforeAll(async () => {
+    derived = createBlobServiceClient({ connectionString: azurite.connectionString }).getContainerClient("derived");
+    await derived.createIfNotExists();
+  });
+
+  test("create-only: the first write creates the blob with its digest; a second finds it there and leaves it as it is", async () => {
+    const name = `ev-${"c".repeat(32)}/thumbnail/c2pa-${Date.now()}/poster.jpg`;
+    const first = randomBytes(3000);
+    const created = await store.createDerivedFile(name, first, { contentType: "image/jpeg", metadata: { stage: "thumbnail" } });
+    expect(created).toMatchObject({ created: true, blob: { container: "derived", name, size: 3000, sha256: sha256(first), contentType: "image/jpeg" } });
+    const properties = await derived.getBlobClient(name).getProperties();
+    expect([properties.contentType, properties.metadata]).toEqual(["image/jpeg", { stage: "thumbnail" }]);
+
+    expect(await store.createDerivedFile(name, randomBytes(10), { contentType: "image/jpeg" })).toEqual({ created: false, container: "derived", name });
+    expect((await derived.getBlobClient(name).getProperties()).etag).toBe(properties.etag);
+    expect(sha256(await store.readDerivedFile(name, { maxBytes: 3000 }))).toBe(sha256(first));
+  });
+
+  test("a read is refused past its bound, and a missing file is OriginalNotFound", async () => {
+    const name = `ev-${"c".repeat(32)}/thumbnail/big-${Date.now()}.jpg`;
+    await derived.getBlockBlobClient(name).uploadData(randomBytes(300_000));
+    expect(await caught(store.readDerivedFile(name, { maxBytes: 299_999 }))).toMatchObject({ code: "OutputVerificationFailed", retryable: false });
+    expect((await store.readDerivedFile(name, { maxBytes: 300_000 })).length).toBe(300_000);
+    expect(await caught(store.readDerivedFile(`${name}.missing`, { maxBytes: 10 }))).toMatchObject({ code: "OriginalNotFound" });
+  });
+});
+
 describe("blob metadata encoding", () => {
   test("every value becomes a safe ASCII header value and decodes back", () => {
     for (const value of ["Zoë O'Brien", "Łukasz Wróbel", "50% done", " padded ", "line\nbreak", "日本語", ""]) {

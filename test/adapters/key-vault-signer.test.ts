@@ -7,7 +7,14 @@
 import { createHash, createPublicKey, verify as verifySignature } from "node:crypto";
 import type { KeyClientOptions } from "@azure/keyvault-keys";
 import type { TokenCredential } from "@azure/identity";
-import { openEvidenceSigner } from "../../shared/adapters/factories";
+import { mkdtempSync, rmSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { openContentCredentials, openEvidenceSigner } from "../../shared/adapters/factories";
+import { verifyContentCredentials } from "../../shared/media/content-credentials";
+import { createCustodyCa, issueSignerCertificate } from "../../shared/media/content-credentials-chain";
+import { makeJpeg } from "../disclosure/package-fixture";
+import { TestEvidenceSigner } from "../support/test-signer";
 import { KeyVaultSigner } from "../../shared/adapters/key-vault-signer";
 import { loadSigningSettings } from "../../shared/settings";
 import { buildJwks } from "../../shared/provenance/jwks";
@@ -137,3 +144,42 @@ test("the factory picks Key Vault when CUSTODY_SIGNING_KEY_ID is set, even with 
   expect(signer).toBeInstanceOf(KeyVaultSigner);
   expect(signer.keyId).toBe(keyId);
 });
+
+test("Content Credentials with the Key Vault key: under the chain CUSTODY_CONTENT_CREDENTIALS_CHAIN names, none without it, refused at start when it does not certify the key or is out of order", async () => {
+  const keyId = vault.addVersion("images");
+  const signer = await openEvidenceSigner(loadSigningSettings({ CUSTODY_SIGNING_KEY_ID: keyId }), { credential, clientOptions });
+  expect(await openContentCredentials(loadSigningSettings({ CUSTODY_SIGNING_KEY_ID: keyId }), signer)).toBeUndefined();
+
+  // The force's CA issues the leaf for the vault key's public half; the setting is pasted on one line.
+  const ca = await createCustodyCa({ subject: "CN=Force evidence CA, O=Force" });
+  const leaf = await issueSignerCertificate(ca, await signer.publicKey());
+  const chainSetting = (pems: string[]) => ({ CUSTODY_SIGNING_KEY_ID: keyId, CUSTODY_CONTENT_CREDENTIALS_CHAIN: pems.join("").replace(/\r?\n/g, "\\n") });
+  const credentials = await openContentCredentials(loadSigningSettings(chainSetting([leaf, ca.certificatePem])), signer);
+  expect(credentials?.keyId).toBe(keyId);
+  const work = mkdtempSync(path.join(os.tmpdir(), "custody-kv-c2pa-"));
+  try {
+    const jpeg = await makeJpeg(work, "poster.jpg");
+    vault.requests.length = 0;
+    const original = { name: "borough-07/cam-1/a.mp4", sha256: "a".repeat(64), size: 1 };
+    const signed = await credentials!.signJpeg(jpeg, { title: "poster.jpg", original, action: { kind: "poster", description: "poster", tool: { name: "ffmpeg", version: "test" }, runs: [] } });
+    // Signed by the vault (the key never leaves it), verifiable with the force's CA — the anchor the credentials name.
+    expect(vault.requests.filter((r) => r.method === "POST" && r.authorized && r.path.endsWith("/sign"))).toHaveLength(1);
+    for (const anchors of [[ca.certificatePem], [...credentials!.trustAnchorPems]]) {
+      const verification = await verifyContentCredentials(signed, { trustAnchorPems: anchors, expectedOriginalSha256: original.sha256 });
+      expect(verification.failures).toEqual([]);
+      expect(verification.valid).toBe(true);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const otherLeaf = await issueSignerCertificate(ca, await new TestEvidenceSigner().publicKey());
+  for (const [pems, message] of [
+    [[otherLeaf, ca.certificatePem], /does not certify the evidence signing key/],
+    [[ca.certificatePem, leaf], /certificate 1 \(CN=Force evidence CA, O=Force\) is not issued by certificate 2/],
+    [[leaf], /holds 1 certificate, not a signing certificate and at least one CA/],
+    [[leaf, (await createCustodyCa()).certificatePem], /is not issued by certificate 2/],
+  ] as const) {
+    await expect(openContentCredentials(loadSigningSettings(chainSetting([...pems])), signer)).rejects.toMatchObject({ code: "InvalidConfiguration", message: expect.stringMatching(message) });
+  }
+}, 30_000);

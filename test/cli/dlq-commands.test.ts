@@ -129,6 +129,7 @@ test("dlq list shows active, dead-letter and scheduled counts for every queue an
       "retention-releases",
       "transcode-segments",
       "transcode-join",
+      "content-credentials",
       "evidence-received/hash",
       "evidence-received/transcode",
       "evidence-received/thumbnail",

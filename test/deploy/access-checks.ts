@@ -122,7 +122,7 @@ export function checkDockAccess(files: Files): string[] {
   if (!role) return [...problems, "evidence-storage.bicep: no dockUploaderRole custom role definition"];
   // The index's retention roles are reviewed by checkRetentionRoles (retention-checks.ts), the evidence signer's by test/deploy/signing.test.ts.
   const reviewedElsewhere = (d: (typeof definitions)[number]): boolean =>
-    (d.file === STORAGE && d.symbol in RETENTION_ROLES) || (d.file === "bicep/modules/signing.bicep" && d.symbol === "signerRole");
+    (d.file === STORAGE && (d.symbol in RETENTION_ROLES || d.symbol === "imageSignerRole")) || (d.file === "bicep/modules/signing.bicep" && d.symbol === "signerRole");
   for (const other of definitions.filter((d) => d !== role && !reviewedElsewhere(d))) problems.push(`${other.file} ${other.symbol}: a custom role nobody reviewed`);
   if (role.condition?.replace(/\s/g, "") !== "!empty(uploaders)") problems.push("dockUploaderRole is not created only when there are docks (if (!empty(uploaders)))");
   const props = objectProperty(role.body, "properties") ?? "";
@@ -168,6 +168,80 @@ export function checkDockAccess(files: Files): string[] {
     "OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'station-07/'))";
   if (rendered !== expected) problems.push(`the dock condition for prefix station-07/ renders as ${rendered ?? "(unreadable)"}, expected ${expected}`);
   return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Content Credentials signer
+
+/** Read (the thumbnail stage's images) and Put Blob (their signed copies): no delete, no append or create-by-add, no tags. */
+export const IMAGE_SIGNER_DATA_ACTIONS = ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"];
+
+/** What ARM stores as the condition of the signer's assignment: writes only under a thumbnail folder's `c2pa-` folders. */
+export const IMAGE_SIGNER_CONDITION =
+  "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write'})) OR " +
+  "(@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike '*/thumbnail/c2pa-*' OR " +
+  "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringLike '*/thumbnail/reprocess-*/c2pa-*'))";
+
+/**
+ * The core app signs images (functions/content-credentials.ts) with a custom role of exactly read
+ * and write, assignable in the resource group only, assigned once to the core identity on
+ * `derived`, with an ABAC condition (version 2.0) allowing the write only in the `c2pa-` folders
+ * the signed copies go to (shared/stages/credentials-stage.ts checks its orders' folders the same
+ * way). No built-in data role: Contributor would let it delete or overwrite every rendition.
+ */
+export function checkImageSignerAccess(files: Files): string[] {
+  const problems: string[] = [];
+  const source = files.get(STORAGE) ?? "";
+  const variables = vars(source);
+  const role = allDeclarations(files).find((d) => d.file === STORAGE && d.type === ROLE_DEFINITION && d.symbol === "imageSignerRole");
+  if (!role) return ["evidence-storage.bicep: no imageSignerRole custom role definition"];
+  if (role.condition !== undefined) problems.push("imageSignerRole is created only under a condition: the core app always runs content-credentials");
+  const props = objectProperty(role.body, "properties") ?? "";
+  if (literal(property(props, "type")) !== "CustomRole") problems.push("imageSignerRole: type is not 'CustomRole'");
+  if (property(props, "assignableScopes")?.replace(/\s/g, "") !== "[resourceGroup().id]") problems.push("imageSignerRole: assignable beyond this resource group");
+  if (!/\$\{resourceGroup\(\)\.name\}/.test(property(props, "roleName") ?? "")) problems.push("imageSignerRole: roleName does not name the resource group (role names are unique in the tenant)");
+  const permissions = property(props, "permissions")?.trim() ?? "";
+  if (!permissions.startsWith("[") || [...permissions.matchAll(/\{/g)].length !== 1) problems.push("imageSignerRole: not exactly one permissions block");
+  const permission = permissions.slice(permissions.indexOf("{") + 1, permissions.lastIndexOf("}"));
+  const list = (key: string): string[] | undefined => {
+    const value = property(permission, key)?.trim();
+    if (value === undefined || !value.startsWith("[")) return undefined;
+    return value
+      .slice(1, -1)
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map((item) => literal(item) ?? literal(variables.get(item)) ?? `<${item}>`);
+  };
+  for (const key of ["actions", "notActions", "notDataActions"]) if (JSON.stringify(list(key)) !== "[]") problems.push(`imageSignerRole: ${key} is ${JSON.stringify(list(key))}, not []`);
+  const dataActions = list("dataActions") ?? [];
+  if (JSON.stringify([...dataActions].sort()) !== JSON.stringify([...IMAGE_SIGNER_DATA_ACTIONS].sort()))
+    problems.push(`imageSignerRole: dataActions are ${JSON.stringify(dataActions)}, not exactly read (blobs/read) and write (blobs/write)`);
+
+  const assignments = allDeclarations(files).filter((d) => d.type === ROLE_ASSIGNMENT && /imageSignerRole\.name/.test(property(objectProperty(d.body, "properties") ?? "", "roleDefinitionId") ?? ""));
+  if (assignments.length !== 1) problems.push(`${assignments.length} assignments of imageSignerRole, expected one (the core identity on derived)`);
+  for (const assignment of assignments) {
+    const where = `${assignment.file} ${assignment.symbol}`;
+    const p = objectProperty(assignment.body, "properties") ?? "";
+    if (property(p, "roleDefinitionId")?.replace(/\s/g, "") !== "subscriptionResourceId('Microsoft.Authorization/roleDefinitions',imageSignerRole.name)")
+      problems.push(`${where}: the role is not named by its subscription-level id`);
+    if (property(p, "principalId")?.trim() !== "appPrincipalId") problems.push(`${where}: not the core app's identity`);
+    if (property(assignment.body, "scope")?.trim() !== "derived") problems.push(`${where}: not scoped to the derived container`);
+    if (literal(property(p, "principalType")) !== "ServicePrincipal") problems.push(`${where}: principalType is not 'ServicePrincipal'`);
+    if (literal(property(p, "conditionVersion")) !== "2.0") problems.push(`${where}: conditionVersion is not '2.0'`);
+    const rendered = renderCondition(property(p, "condition"), variables);
+    if (rendered !== IMAGE_SIGNER_CONDITION) problems.push(`${where}: the condition renders as ${rendered ?? "(unreadable)"}, expected ${IMAGE_SIGNER_CONDITION}`);
+  }
+  return problems;
+}
+
+/** A single-quoted Bicep string with `${var}` interpolations of the module's vars resolved (escaped quotes unescaped). */
+function renderCondition(expression: string | undefined, variables: Map<string, string>): string | undefined {
+  const text = expression?.trim();
+  if (text === undefined || !text.startsWith("'") || !text.endsWith("'")) return undefined;
+  return text
+    .slice(1, -1)
+    .replace(/\$\{([^}]*)\}/g, (_all, inner: string) => literal(variables.get(inner.trim())) ?? `<${inner.trim()}>`)
+    .replace(/\\'/g, "'");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import {
   checkCitedPathsExist,
   checkDockAccess,
   checkHostStorageEndpoints,
+  checkImageSignerAccess,
   checkInstanceCountBounds,
   checkOperatorAccess,
   checkPackageRoleWait,
@@ -38,6 +39,10 @@ describe("the real templates", () => {
   test("docks: a write-only custom role (create and append) on originals, an ABAC path condition when a prefix is given", () => {
     expect(checkDockAccess(files)).toEqual([]);
     expect(renderDockCondition(files, "station-07/")).toContain("StringStartsWith 'station-07/'");
+  });
+
+  test("the Content Credentials signer: a custom role of read and write only on derived, for the core identity, writes allowed only in c2pa- folders of thumbnail folders", () => {
+    expect(checkImageSignerAccess(files)).toEqual([]);
   });
 
   test("host storage by its blob endpoint, no __accountName, no queue or table URI", () => {
@@ -107,6 +112,33 @@ describe("each check catches the mistake it is for (templates mutated in memory)
     ["the condition on the container name instead of the path", "blobServices/containers/blobs:path]", "blobServices/containers:name]"],
   ])("docks: %s", (_what, search, replacement) => {
     expect(checkDockAccess(mutate(files, storage, search, replacement))).not.toEqual([]);
+  });
+
+  test.each([
+    ["delete added", "dataActions: [blobRead, blobWrite]", "dataActions: [blobRead, blobWrite, blobDelete]"],
+    ["add/action added", "dataActions: [blobRead, blobWrite]", "dataActions: [blobRead, blobWrite, blobAppend]"],
+    ["a wildcard data action", "dataActions: [blobRead, blobWrite]", "dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*']"],
+    [
+      "assignable in the whole subscription",
+      "    roleName: 'Custody image signer (${resourceGroup().name})'\n    description: 'Read Custody renditions and create the signed copies of a recording\\'s images in their c2pa- folders: no delete, and no write anywhere else.'\n    type: 'CustomRole'\n    assignableScopes: [resourceGroup().id]",
+      "    roleName: 'Custody image signer (${resourceGroup().name})'\n    description: 'Read Custody renditions and create the signed copies of a recording\\'s images in their c2pa- folders: no delete, and no write anywhere else.'\n    type: 'CustomRole'\n    assignableScopes: [subscription().id]",
+    ],
+    ["a tenant-wide role name", "roleName: 'Custody image signer (${resourceGroup().name})'", "roleName: 'Custody image signer'"],
+    [
+      "the role on the whole account",
+      "name: guid(derived.id, appPrincipalId, imageSignerRole.name)\n  scope: derived",
+      "name: guid(derived.id, appPrincipalId, imageSignerRole.name)\n  scope: account",
+    ],
+    ["given to the media identity", "roleDefinitions', imageSignerRole.name)\n    principalId: appPrincipalId", "roleDefinitions', imageSignerRole.name)\n    principalId: mediaPrincipalId"],
+    ["no condition", /\n {4}condition: '\(\(!\(ActionMatches\{\\'\$\{blobWrite\}[^\n]*\n {4}conditionVersion: '2.0'/, ""],
+    ["writes allowed in every thumbnail folder", "StringLike \\'*/thumbnail/c2pa-*\\'", "StringLike \\'*/thumbnail/*\\'"],
+    [
+      "the condition on the container name instead of the path",
+      "blobServices/containers/blobs:path] StringLike \\'*/thumbnail/c2pa-*",
+      "blobServices/containers:name] StringLike \\'*/thumbnail/c2pa-*",
+    ],
+  ])("image signer: %s", (_what, search, replacement) => {
+    expect(checkImageSignerAccess(mutate(files, storage, search, replacement))).not.toEqual([]);
   });
 
   test("docks: a dock given Contributor anywhere is refused by the role-assignment rules too", () => {

@@ -141,6 +141,14 @@ const ALLOWED_GRANTS: AllowedGrant[] = [
     why: "the index sets retention policies and legal holds and disposes of expired originals",
   },
   { principal: "core", role: `${CUSTOM_ROLE}renditionDisposerRole`, scopeType: CONTAINERS, scopeName: "derived", why: "the index deletes a disposed recording's renditions" },
+  // The Content Credentials signer's own role (evidence-storage.bicep; test/deploy/access.test.ts checks its actions and path condition).
+  {
+    principal: "core",
+    role: `${CUSTOM_ROLE}imageSignerRole`,
+    scopeType: CONTAINERS,
+    scopeName: "derived",
+    why: "content-credentials reads the thumbnail stage's images and creates their signed copies (c2pa- folders only)",
+  },
   // Retention commands from people and systems outside the apps: Send only, one queue each.
   { principal: "recordsOfficer", role: "serviceBusDataSender", scopeType: QUEUES, entity: "queue retention-releases", why: "records officers release legal holds (custody release)" },
   { principal: "recordsOfficer", role: "storageBlobDataContributor", scopeType: CONTAINERS, scopeName: "audit", why: "custody release writes its audit record (write-once)" },
@@ -941,6 +949,7 @@ export const CORE_ONLY_SETTINGS: Record<string, string> = {
   CUSTODY_DISPOSAL_MAX: "the disposal timer",
   CUSTODY_DISPOSAL_ENABLED: "the disposal timer (main.bicep disposalEnabled)",
   CUSTODY_SIGNING_KEY_ID: "the index signs evidence manifests (only the core identity may sign: bicep/modules/signing.bicep)",
+  CUSTODY_CONTENT_CREDENTIALS_CHAIN: "the content-credentials function signs images with the same key (core app only)",
   CUSTODY_COSMOS_DATABASE: "the evidence index",
   CUSTODY_COSMOS_CONTAINER: "the evidence index",
   CUSTODY_RETRY_BUDGET_MINUTES: "the index schedules the stages' retries and ingest/the index re-schedule their own messages",
@@ -1239,6 +1248,7 @@ export function checkStorageAndIndexAccessMatchesCode(files: Files, servicesUsed
       [uses.has("blobs") || uses.has("media"), has("storageBlobDataReader", "originals"), "reading originals (Reader on originals)"],
       [uses.has("retention"), has(`${CUSTOM_ROLE}retentionKeeperRole`, "originals"), "setting retention policies and legal holds, and disposing of originals (the retention keeper role on originals)"],
       [uses.has("retention"), has(`${CUSTOM_ROLE}renditionDisposerRole`, "derived"), "deleting a disposed recording's renditions (the rendition disposer role on derived)"],
+      [uses.has("contentCredentials"), has(`${CUSTOM_ROLE}imageSignerRole`, "derived"), "reading the thumbnail stage's images and creating their signed copies (the image signer role on derived)"],
       [uses.has("audit"), has("storageBlobDataContributor", "audit"), "writing audit records (Contributor on audit)"],
       [uses.has("manifests"), has("storageBlobDataContributor", "manifests"), "storing signed evidence manifests (Contributor on manifests)"],
     ];

@@ -226,6 +226,7 @@ describe("the real templates", () => {
     expect([...uses.media].filter((u) => u.startsWith("send ")).sort()).toEqual(["send queue media-results"]);
     expect([...triggeredEntities.core].sort()).toEqual([
       "queue blob-created",
+      "queue content-credentials",
       "queue media-results",
       "queue retention-commands",
       "queue retention-releases",

@@ -20,6 +20,7 @@ test("every function is defined once, on an entity of the topology file, in exac
   const names = FUNCTION_DEFINITIONS.map((d) => d.name);
   expect(new Set(names).size).toBe(names.length);
   expect(names.sort()).toEqual([
+    "content-credentials",
     "hash",
     "index-media-results",
     "index-received",
@@ -43,7 +44,16 @@ test("the media app runs only the stages that parse media; everything that touch
   expect(media.functions.map((d) => d.name).sort()).toEqual(["thumbnail", "transcode", "transcode-join", "transcode-segment"]);
   expect(media.timers).toEqual([]);
   const core = definitionsForRoles(["core"]);
-  expect(core.functions.map((d) => d.name).sort()).toEqual(["hash", "index-media-results", "index-received", "index-results", "ingest", "retention-command", "retention-release"]);
+  expect(core.functions.map((d) => d.name).sort()).toEqual([
+    "content-credentials",
+    "hash",
+    "index-media-results",
+    "index-received",
+    "index-results",
+    "ingest",
+    "retention-command",
+    "retention-release",
+  ]);
   expect(core.timers.map((d) => d.name).sort()).toEqual(["disposal", "fixity-sample", "reconcile"]);
   const both = definitionsForRoles(appRoles({}));
   expect(both.functions.length + both.timers.length).toBe(FUNCTION_DEFINITIONS.length + TIMER_DEFINITIONS.length);
@@ -103,10 +113,11 @@ const names = (registrations: HostRegistration[]): string[] => registrations.map
 
 test.each([
   ["media", ["thumbnail", "transcode", "transcode-join", "transcode-segment"]],
-  ["core", ["disposal", "fixity-sample", "hash", "index-media-results", "index-received", "index-results", "ingest", "reconcile", "retention-command", "retention-release"]],
+  ["core", ["content-credentials", "disposal", "fixity-sample", "hash", "index-media-results", "index-received", "index-results", "ingest", "reconcile", "retention-command", "retention-release"]],
   [
     undefined,
     [
+      "content-credentials",
       "disposal",
       "fixity-sample",
       "hash",

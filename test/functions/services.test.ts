@@ -3,7 +3,10 @@
  * at the first invocation) must not be remembered — the next invocation tries again, instead of
  * every later message failing until the process restarts.
  */
-import { getServices, useServices } from "../../functions/services";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { getServices, signsImages, useServices } from "../../functions/services";
 import { LOCAL_COSMOS_KEY, startLocalCosmos, type CosmosInstance } from "../../local/cosmos";
 
 const saved = { ...process.env };
@@ -62,3 +65,33 @@ test("the media app (CUSTODY_APP_ROLE=media) starts without any evidence index s
   process.env.CUSTODY_APP_ROLE = "thumbnails";
   await expect(getServices()).rejects.toMatchObject({ code: "InvalidConfiguration", message: expect.stringContaining("CUSTODY_APP_ROLE") });
 });
+
+test("the core app with a local signing key signs images under the local chain made in the key's folder; the media app never holds the signer", async () => {
+  useServices(undefined);
+  cosmos = await startLocalCosmos();
+  const keys = mkdtempSync(path.join(os.tmpdir(), "custody-services-keys-"));
+  try {
+    Object.assign(process.env, {
+      CUSTODY_APP_ROLE: "core",
+      ServiceBusConnection: "Endpoint=sb://localhost:1;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true",
+      EvidenceStorage: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${LOCAL_COSMOS_KEY};BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;`,
+      EvidenceIndex: cosmos.connectionString,
+      EvidenceIndex__allowSelfSignedCertificate: "true",
+      CUSTODY_SIGNING_KEY_DIR: keys,
+    });
+    const core = await getServices();
+    expect(signsImages(core)).toBe(true);
+    expect(core.contentCredentials?.keyId).toBe(core.signer?.keyId);
+    expect(core.contentCredentials?.trustAnchorPems).toEqual([readFileSync(path.join(keys, "content-credentials", "custody-ca.pem"), "utf8")]);
+    await core.close();
+
+    useServices(undefined);
+    for (const key of Object.keys(process.env)) if (key.startsWith("EvidenceIndex")) delete process.env[key];
+    process.env.CUSTODY_APP_ROLE = "media";
+    const media = await getServices();
+    expect(media.signer).toBeUndefined();
+    expect(signsImages(media)).toBe(false);
+  } finally {
+    rmSync(keys, { recursive: true, force: true });
+  }
+}, 30_000);
