@@ -21,7 +21,7 @@ import { indexCredentialsResult, indexEvidenceReceived, indexFixityResult, index
 import type { StageContext } from "../shared/stages/stage-context";
 import { ENTITIES, type QueueEntity } from "../shared/topology";
 import { settleWithRetries, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
-import { getServices, retryDeps, type FunctionServices } from "./services";
+import { getServices, retryDeps, signsImages, type FunctionServices } from "./services";
 
 export const indexReceivedFunction: FunctionDefinition = {
   name: "index-received",
@@ -86,8 +86,7 @@ export async function indexReceivedHandler(message: unknown, invocation: Invocat
   const context = stageContextFor(indexReceivedFunction, invocation);
   return settleWithRetries(indexReceivedFunction, invocation, context, message, retryDeps, async () => {
     const received = parseMessage("evidence-received", message);
-    const { index, ledger, publisher, settings, signer, manifests } = await getServices();
-    await indexEvidenceReceived(received, indexDeps({ index, ledger, publisher, settings, signer, manifests }), context);
+    await indexEvidenceReceived(received, indexDeps(await getServices()), context);
   });
 }
 
@@ -102,8 +101,7 @@ async function indexResults(definition: FunctionDefinition, route: QueueEntity, 
   return settleWithRetries(definition, invocation, context, message, retryDeps, async () => {
     const kind = claimedKind(message);
     if (kind === "segment-plan" || kind === "segment-result") {
-      const { index, ledger, publisher, settings, signer, manifests } = await getServices();
-      const deps = indexDeps({ index, ledger, publisher, settings, signer, manifests });
+      const deps = indexDeps(await getServices());
       if (kind === "segment-plan") {
         const plan = parseMessage("segment-plan", message);
         refuseWrongRoute(route, { kind }, plan.evidenceId, context);
@@ -118,8 +116,7 @@ async function indexResults(definition: FunctionDefinition, route: QueueEntity, 
     if (kind === "credentials-result") {
       const result = parseMessage("credentials-result", message);
       refuseWrongRoute(route, { kind }, result.evidenceId, context);
-      const { index, ledger, publisher, settings, signer, manifests } = await getServices();
-      await indexCredentialsResult(result, indexDeps({ index, ledger, publisher, settings, signer, manifests }), context);
+      await indexCredentialsResult(result, indexDeps(await getServices()), context);
       return;
     }
     if (kind === "fixity-result") {
@@ -131,12 +128,11 @@ async function indexResults(definition: FunctionDefinition, route: QueueEntity, 
     }
     const result = parseMessage("stage-result", message);
     refuseWrongRoute(route, { kind: "stage-result", stage: result.stage }, result.evidenceId, context);
-    const { index, ledger, publisher, settings, signer, manifests } = await getServices();
-    await indexStageResult(result, indexDeps({ index, ledger, publisher, settings, signer, manifests }), context);
+    await indexStageResult(result, indexDeps(await getServices()), context);
   });
 }
 
-function indexDeps(services: Pick<FunctionServices, "index" | "ledger" | "publisher" | "settings" | "signer" | "manifests">): IndexStageDeps {
+function indexDeps(services: Pick<FunctionServices, "index" | "ledger" | "publisher" | "settings" | "signer" | "manifests" | "contentCredentials">): IndexStageDeps {
   const { index, ledger, publisher, settings, signer, manifests } = services;
   return {
     index,
@@ -148,6 +144,8 @@ function indexDeps(services: Pick<FunctionServices, "index" | "ledger" | "publis
     transcodeSegmentsQueue: ENTITIES.transcodeSegments.queueName,
     transcodeJoinQueue: ENTITIES.transcodeJoin.queueName,
     contentCredentialsQueue: ENTITIES.contentCredentials.queueName,
+    // Records created now require Content Credentials on their images only where this app can sign them.
+    contentCredentials: signsImages(services),
     eventSource: settings.eventSource,
     retryPolicy: settings.retry,
     ...(signer === undefined ? {} : { signer, manifests }),

@@ -1,7 +1,7 @@
 /**
  * `custody export` on the embedded stack (real Azurite, Cosmos stand-in, Service Bus emulator,
- * the app's functions, real ffmpeg): a real recording processed to ready gets its signed
- * manifest issued; export writes its package from the running stack; `custody verify --package`
+ * the app's functions, real ffmpeg): a real recording processed to ready gets its images signed
+ * with Content Credentials and its signed manifest issued; export writes its package from the running stack; `custody verify --package`
  * verifies it with the deployment's published keys, and again after the stack has stopped; every
  * command of its VERIFY.txt succeeds; a recording that failed (no manifest) is refused, saying why.
  */
@@ -72,6 +72,14 @@ test("export writes a package that verifies with the published keys, by the CLI 
   expect(verified.code).toBe(0);
   expect(verified.stdout).toMatch(new RegExp(`Recording ${ids.ready}: VERIFIED`));
   expect(verified.stdout).toMatch(/OK +renditions\/transcode\/proxy\.mp4/);
+  // The images were signed on the index's order: each carries Content Credentials naming this original.
+  const record = (await stack!.services!.index.read(ids.ready))!.record;
+  const images = (record.stages.thumbnail?.renditions ?? []).filter((r) => r.kind !== "sprite-vtt");
+  expect(images.length).toBeGreaterThan(2);
+  for (const image of images) expect(image.path).toMatch(new RegExp(`^${ids.ready}/thumbnail/c2pa-[0-9a-f]{16}/${image.name}$`));
+  expect(verified.stdout).not.toMatch(/carries no Content Credentials/);
+  expect(verified.stdout.match(/Content Credentials valid/g)?.length).toBe(images.length);
+  expect(verified.stdout).toMatch(new RegExp(`naming original ${record.hash!.sha256} as ingredient`));
 
   const folder = path.join(out, ids.ready);
   const commands = (await readFile(path.join(folder, GUIDE_FILE), "utf8"))
