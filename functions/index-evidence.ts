@@ -21,7 +21,7 @@ import { indexCredentialsResult, indexEvidenceReceived, indexFixityResult, index
 import type { StageContext } from "../shared/stages/stage-context";
 import { ENTITIES, type QueueEntity } from "../shared/topology";
 import { settleWithRetries, stageContextFor, type FunctionDefinition, type HandlerOutcome } from "./invocation";
-import { getServices, retryDeps, signsImages, type FunctionServices } from "./services";
+import { getServices, retryDeps, signsImages } from "./services";
 
 export const indexReceivedFunction: FunctionDefinition = {
   name: "index-received",
@@ -86,7 +86,7 @@ export async function indexReceivedHandler(message: unknown, invocation: Invocat
   const context = stageContextFor(indexReceivedFunction, invocation);
   return settleWithRetries(indexReceivedFunction, invocation, context, message, retryDeps, async () => {
     const received = parseMessage("evidence-received", message);
-    await indexEvidenceReceived(received, indexDeps(await getServices()), context);
+    await indexEvidenceReceived(received, await indexDeps(), context);
   });
 }
 
@@ -101,7 +101,7 @@ async function indexResults(definition: FunctionDefinition, route: QueueEntity, 
   return settleWithRetries(definition, invocation, context, message, retryDeps, async () => {
     const kind = claimedKind(message);
     if (kind === "segment-plan" || kind === "segment-result") {
-      const deps = indexDeps(await getServices());
+      const deps = await indexDeps();
       if (kind === "segment-plan") {
         const plan = parseMessage("segment-plan", message);
         refuseWrongRoute(route, { kind }, plan.evidenceId, context);
@@ -116,7 +116,7 @@ async function indexResults(definition: FunctionDefinition, route: QueueEntity, 
     if (kind === "credentials-result") {
       const result = parseMessage("credentials-result", message);
       refuseWrongRoute(route, { kind }, result.evidenceId, context);
-      await indexCredentialsResult(result, indexDeps(await getServices()), context);
+      await indexCredentialsResult(result, await indexDeps(), context);
       return;
     }
     if (kind === "fixity-result") {
@@ -128,12 +128,13 @@ async function indexResults(definition: FunctionDefinition, route: QueueEntity, 
     }
     const result = parseMessage("stage-result", message);
     refuseWrongRoute(route, { kind: "stage-result", stage: result.stage }, result.evidenceId, context);
-    await indexStageResult(result, indexDeps(await getServices()), context);
+    await indexStageResult(result, await indexDeps(), context);
   });
 }
 
-function indexDeps(services: Pick<FunctionServices, "index" | "ledger" | "publisher" | "settings" | "signer" | "manifests" | "contentCredentials">): IndexStageDeps {
-  const { index, ledger, publisher, settings, signer, manifests } = services;
+/** The index stage's dependencies from the app's services (destructured here, so the deploy checks see what the index uses). */
+async function indexDeps(): Promise<IndexStageDeps> {
+  const { index, ledger, publisher, settings, signer, manifests, contentCredentials } = await getServices();
   return {
     index,
     ledger,
@@ -145,7 +146,7 @@ function indexDeps(services: Pick<FunctionServices, "index" | "ledger" | "publis
     transcodeJoinQueue: ENTITIES.transcodeJoin.queueName,
     contentCredentialsQueue: ENTITIES.contentCredentials.queueName,
     // Records created now require Content Credentials on their images only where this app can sign them.
-    contentCredentials: signsImages(services),
+    contentCredentials: signsImages({ contentCredentials }),
     eventSource: settings.eventSource,
     retryPolicy: settings.retry,
     ...(signer === undefined ? {} : { signer, manifests }),

@@ -126,26 +126,7 @@ export function checkDockAccess(files: Files): string[] {
   for (const other of definitions.filter((d) => d !== role && !reviewedElsewhere(d))) problems.push(`${other.file} ${other.symbol}: a custom role nobody reviewed`);
   if (role.condition?.replace(/\s/g, "") !== "!empty(uploaders)") problems.push("dockUploaderRole is not created only when there are docks (if (!empty(uploaders)))");
   const props = objectProperty(role.body, "properties") ?? "";
-  if (literal(property(props, "type")) !== "CustomRole") problems.push("dockUploaderRole: type is not 'CustomRole'");
-  if (property(props, "assignableScopes")?.replace(/\s/g, "") !== "[resourceGroup().id]") problems.push("dockUploaderRole: assignable beyond this resource group");
-  if (!/\$\{resourceGroup\(\)\.name\}/.test(property(props, "roleName") ?? "")) problems.push("dockUploaderRole: roleName does not name the resource group (role names are unique in the tenant)");
-  const permissions = property(props, "permissions")?.trim() ?? "";
-  const blocks = [...permissions.matchAll(/\{/g)];
-  if (!permissions.startsWith("[") || blocks.length !== 1) problems.push("dockUploaderRole: not exactly one permissions block");
-  const permission = permissions.slice(permissions.indexOf("{") + 1, permissions.lastIndexOf("}"));
-  const list = (key: string): string[] | undefined => {
-    const value = property(permission, key)?.trim();
-    if (value === undefined || !value.startsWith("[")) return undefined;
-    return value
-      .slice(1, -1)
-      .split(/[\s,]+/)
-      .filter(Boolean)
-      .map((item) => literal(item) ?? literal(variables.get(item)) ?? `<${item}>`);
-  };
-  for (const key of ["actions", "notActions", "notDataActions"]) if (JSON.stringify(list(key)) !== "[]") problems.push(`dockUploaderRole: ${key} is ${JSON.stringify(list(key))}, not []`);
-  const dataActions = list("dataActions") ?? [];
-  if (JSON.stringify([...dataActions].sort()) !== JSON.stringify([...DOCK_DATA_ACTIONS].sort()))
-    problems.push(`dockUploaderRole: dataActions are ${JSON.stringify(dataActions)}, not exactly create (blobs/write) and append (blobs/add/action)`);
+  problems.push(...customRoleProblems("dockUploaderRole", props, variables, DOCK_DATA_ACTIONS, "create (blobs/write) and append (blobs/add/action)"));
 
   const assignments = allDeclarations(files).filter((d) => d.type === ROLE_ASSIGNMENT && property(objectProperty(d.body, "properties") ?? "", "principalId")?.trim() === "uploader.principalId");
   if (assignments.length !== 1) problems.push(`${assignments.length} dock role assignments, expected one loop over uploaders`);
@@ -197,25 +178,7 @@ export function checkImageSignerAccess(files: Files): string[] {
   if (!role) return ["evidence-storage.bicep: no imageSignerRole custom role definition"];
   if (role.condition !== undefined) problems.push("imageSignerRole is created only under a condition: the core app always runs content-credentials");
   const props = objectProperty(role.body, "properties") ?? "";
-  if (literal(property(props, "type")) !== "CustomRole") problems.push("imageSignerRole: type is not 'CustomRole'");
-  if (property(props, "assignableScopes")?.replace(/\s/g, "") !== "[resourceGroup().id]") problems.push("imageSignerRole: assignable beyond this resource group");
-  if (!/\$\{resourceGroup\(\)\.name\}/.test(property(props, "roleName") ?? "")) problems.push("imageSignerRole: roleName does not name the resource group (role names are unique in the tenant)");
-  const permissions = property(props, "permissions")?.trim() ?? "";
-  if (!permissions.startsWith("[") || [...permissions.matchAll(/\{/g)].length !== 1) problems.push("imageSignerRole: not exactly one permissions block");
-  const permission = permissions.slice(permissions.indexOf("{") + 1, permissions.lastIndexOf("}"));
-  const list = (key: string): string[] | undefined => {
-    const value = property(permission, key)?.trim();
-    if (value === undefined || !value.startsWith("[")) return undefined;
-    return value
-      .slice(1, -1)
-      .split(/[\s,]+/)
-      .filter(Boolean)
-      .map((item) => literal(item) ?? literal(variables.get(item)) ?? `<${item}>`);
-  };
-  for (const key of ["actions", "notActions", "notDataActions"]) if (JSON.stringify(list(key)) !== "[]") problems.push(`imageSignerRole: ${key} is ${JSON.stringify(list(key))}, not []`);
-  const dataActions = list("dataActions") ?? [];
-  if (JSON.stringify([...dataActions].sort()) !== JSON.stringify([...IMAGE_SIGNER_DATA_ACTIONS].sort()))
-    problems.push(`imageSignerRole: dataActions are ${JSON.stringify(dataActions)}, not exactly read (blobs/read) and write (blobs/write)`);
+  problems.push(...customRoleProblems("imageSignerRole", props, variables, IMAGE_SIGNER_DATA_ACTIONS, "read (blobs/read) and write (blobs/write)"));
 
   const assignments = allDeclarations(files).filter((d) => d.type === ROLE_ASSIGNMENT && /imageSignerRole\.name/.test(property(objectProperty(d.body, "properties") ?? "", "roleDefinitionId") ?? ""));
   if (assignments.length !== 1) problems.push(`${assignments.length} assignments of imageSignerRole, expected one (the core identity on derived)`);
@@ -366,5 +329,33 @@ export function checkCitedPathsExist(files: Files, exists: (repoPath: string) =>
   const cited = citedPaths(files);
   const problems = cited.filter(({ cited: p }) => !exists(p)).map(({ file, cited: p }) => `${file} cites ${p}, which does not exist`);
   if (cited.length === 0) problems.push("no cited paths found (the scan itself is broken)");
+  return problems;
+}
+
+/**
+ * What every custom data role here must be: a CustomRole assignable in this resource group only,
+ * named after it (role names are unique in the tenant), one permissions block with no control-plane
+ * actions and no exclusions, and exactly `expected` as its data actions.
+ */
+function customRoleProblems(symbol: string, props: string, variables: Map<string, string>, expected: readonly string[], described: string): string[] {
+  const problems: string[] = [];
+  if (literal(property(props, "type")) !== "CustomRole") problems.push(`${symbol}: type is not 'CustomRole'`);
+  if (property(props, "assignableScopes")?.replace(/\s/g, "") !== "[resourceGroup().id]") problems.push(`${symbol}: assignable beyond this resource group`);
+  if (!/\$\{resourceGroup\(\)\.name\}/.test(property(props, "roleName") ?? "")) problems.push(`${symbol}: roleName does not name the resource group (role names are unique in the tenant)`);
+  const permissions = property(props, "permissions")?.trim() ?? "";
+  if (!permissions.startsWith("[") || [...permissions.matchAll(/\{/g)].length !== 1) problems.push(`${symbol}: not exactly one permissions block`);
+  const permission = permissions.slice(permissions.indexOf("{") + 1, permissions.lastIndexOf("}"));
+  const list = (key: string): string[] | undefined => {
+    const value = property(permission, key)?.trim();
+    if (value === undefined || !value.startsWith("[")) return undefined;
+    return value
+      .slice(1, -1)
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .map((item) => literal(item) ?? literal(variables.get(item)) ?? `<${item}>`);
+  };
+  for (const key of ["actions", "notActions", "notDataActions"]) if (JSON.stringify(list(key)) !== "[]") problems.push(`${symbol}: ${key} is ${JSON.stringify(list(key))}, not []`);
+  const dataActions = list("dataActions") ?? [];
+  if (JSON.stringify([...dataActions].sort()) !== JSON.stringify([...expected].sort())) problems.push(`${symbol}: dataActions are ${JSON.stringify(dataActions)}, not exactly ${described}`);
   return problems;
 }
