@@ -137,6 +137,7 @@ export async function writeDisclosurePackage(outDir: string, source: DisclosureS
         segmentCount: manifest.original.segmentSha256.length,
         renditions,
         earlierIssues: manifests.slice(0, -1).map((issue) => ({ sequence: issue.sequence, keyPemPath: keyPemPath(issue.manifest.signer.kid) })),
+        trustAnchorPaths: [...anchors.values()].map(trustAnchorPath),
       }),
     );
     await writeFile(path.join(folder, SUMS_FILE), formatSums(files));
