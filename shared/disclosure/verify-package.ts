@@ -1,7 +1,8 @@
 /**
  * Checks a disclosure package (layout.ts) with no Azure and no index: only the files and,
- * when given, the deployment's published keys and its Content Credentials CA certificate. Every finding names the file, and where it can
- * the byte range or the custody log line, so an examiner can look at the bytes themselves.
+ * when given, the deployment's published keys and its Content Credentials CA certificate. Every
+ * finding names the file, and where it can the byte range or the custody log line, so an
+ * examiner can look at the bytes themselves.
  *
  * What anchors the checks is the signed manifest: the original's SHA-256 and segment digests,
  * each rendition's SHA-256 and the custody log's head are read from it once its signature has
@@ -424,39 +425,30 @@ async function checkCustodyLog(folder: string, manifest: EvidenceManifest, { ok,
 interface SourcedAnchor extends TrustAnchor {
   /** "--trust <file>" or the package file. */
   source: string;
+  /** Came with the package (proves integrity, not origin). */
+  inPackage: boolean;
 }
 
-/**
- * The anchors for one recording: the given ones, else the package's own
- * keys/content-credentials-ca*.pem — each must be a certificate, and the report says that one
- * from the package proves only what the package's own keys prove.
- */
+/** The anchors for one recording: the given ones, else the package's own keys/content-credentials-ca*.pem (each must be a certificate). */
 async function trustAnchorsFor(folder: string, files: Set<string>, options: VerifyPackageOptions, report: Report & { note: Report["ok"] }): Promise<SourcedAnchor[]> {
   if (options.trustAnchorPems !== undefined) {
     const source = `--trust ${options.trustFile ?? "(given)"}`;
-    return options.trustAnchorPems.flatMap((pem) => parseTrustAnchors(pem, source)).map((anchor) => ({ ...anchor, source }));
+    return options.trustAnchorPems.flatMap((pem) => parseTrustAnchors(pem, source)).map((anchor) => ({ ...anchor, source, inPackage: false }));
   }
   const anchors: SourcedAnchor[] = [];
   for (const file of [...files].filter(isTrustAnchorPath).sort()) {
     try {
-      anchors.push(...parseTrustAnchors(await readFile(path.join(folder, file), "utf8"), file).map((anchor) => ({ ...anchor, source: file })));
+      anchors.push(...parseTrustAnchors(await readFile(path.join(folder, file), "utf8"), file).map((anchor) => ({ ...anchor, source: file, inPackage: true })));
     } catch (error) {
       report.fail({ area: "keys", file, code: "MalformedTrustAnchor", message: `${file} should be the Content Credentials CA certificate: ${(error as Error).message}` });
     }
-  }
-  if (anchors.length > 0) {
-    report.note({
-      area: "keys",
-      file: anchors[0].source,
-      code: "PackageTrustAnchor",
-      message: `Content Credentials checked against the CA certificate in this package (${anchors.map((a) => `${a.source}: ${a.subject}`).join("; ")}): this proves the images were signed under that CA, NOT that it is the deployment's CA — anyone can make a CA. Check with the CA certificate obtained from the force separately (--trust FILE) to prove that.`,
-    });
   }
   return anchors;
 }
 
 async function checkContentCredentials(folder: string, jpegs: JpegRendition[], manifest: EvidenceManifest, anchors: SourcedAnchor[], report: Report & { note: Report["ok"] }): Promise<void> {
   const trustAnchorPems = anchors.map((a) => a.pem);
+  let carried = 0;
   for (const { file } of jpegs) {
     const bytes = await readFile(path.join(folder, file));
     const result = await verifyContentCredentials(bytes, { trustAnchorPems, expectedOriginalSha256: manifest.original.sha256 });
@@ -469,7 +461,10 @@ async function checkContentCredentials(folder: string, jpegs: JpegRendition[], m
         code: "NoContentCredentials",
         message: `${file} carries no Content Credentials (C2PA): it was made by a deployment without a signing chain, or before JPEG renditions were signed; its SHA-256 is covered by the signed manifest.`,
       });
-    } else if (failures.length > 0) {
+      continue;
+    }
+    carried++;
+    if (failures.length > 0) {
       for (const failure of failures) {
         const against =
           failure.check === "trust"
@@ -490,6 +485,15 @@ async function checkContentCredentials(folder: string, jpegs: JpegRendition[], m
         message: `${file}: Content Credentials valid, bound to these bytes, naming original ${result.ingredient?.sha256 ?? "?"} as ingredient${result.signer ? `, signed by ${result.signer.subject}` : ""}${trust}.`,
       });
     }
+  }
+  // Like the package's own keys: a CA that came with the package proves integrity, not origin.
+  if (carried > 0 && anchors.some((a) => a.inPackage)) {
+    report.note({
+      area: "keys",
+      file: anchors[0].source,
+      code: "PackageTrustAnchor",
+      message: `Content Credentials checked against the CA certificate in this package (${anchors.map((a) => `${a.source}: ${a.subject}`).join("; ")}): this proves the images were signed under that CA, NOT that it is the deployment's CA — anyone can make a CA. Check with the CA certificate obtained from the force separately (--trust FILE) to prove that.`,
+    });
   }
 }
 

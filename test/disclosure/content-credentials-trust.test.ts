@@ -33,6 +33,8 @@ let caFile: string;
 let genuine: string;
 /** Signed under a rogue CA with the same name; the package carries the deployment's CA. */
 let rogueSigned: string;
+/** No image with Content Credentials; the package carries the deployment's CA. */
+let unsigned: string;
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), "custody-cc-trust-"));
@@ -47,6 +49,8 @@ beforeAll(async () => {
   await writeDisclosurePackage(genuine, await sourceFor(await makeRecording({ evidenceId: EVIDENCE_A, signer, poster, contentCredentials: cc }), signer, [cc.ca.certificatePem]));
   rogueSigned = path.join(work, "rogue");
   await writeDisclosurePackage(rogueSigned, await sourceFor(await makeRecording({ evidenceId: EVIDENCE_A, signer, poster, contentCredentials: rogue }), signer, [cc.ca.certificatePem]));
+  unsigned = path.join(work, "unsigned");
+  await writeDisclosurePackage(unsigned, await sourceFor(await makeRecording({ evidenceId: EVIDENCE_A, signer, poster }), signer, [cc.ca.certificatePem]));
 }, 60_000);
 
 afterAll(() => rm(work, { recursive: true, force: true }));
@@ -86,6 +90,13 @@ test("with the CA certificate the package carries: the image chains to it, and t
   const report = describePackageVerification(result);
   expect(report).toMatch(/Content Credentials: checked against each recording's own keys\/content-credentials-ca\*\.pem.*NOT that it is the deployment's CA/);
   expect(report).toMatch(/RESULT: VERIFIED/);
+});
+
+test("a package that carries the CA but no image with Content Credentials: nothing was checked against it, so the report says nothing about it", async () => {
+  const result = await verifyDisclosurePackage(unsigned);
+  expect(result.verified).toBe(true);
+  expect(check(result, "NoContentCredentials")).toMatchObject({ status: "note" });
+  expect(check(result, "PackageTrustAnchor")).toBeUndefined();
 });
 
 test("an image signed under a rogue CA with the deployment CA's name fails untrusted, naming the package's CA", async () => {
