@@ -1,11 +1,11 @@
 /**
  * `custody export EVIDENCE_ID… --out DIR [--json]` — writes a disclosure package: per
  * recording, the original, its current renditions, every issue of its signed manifest, the
- * custody ledger's lines as stored, the signer's published keys, SHA256SUMS and a VERIFY guide
- * (shared/disclosure/). Refuses a recording that has no issued manifest, or whose bytes in
- * storage are not what its manifest names, saying why; the others are still written. Exit code
- * 0 when every recording was written, 1 when any was refused, 2 on a usage error or storage
- * that could not be reached.
+ * custody ledger's lines as stored, the signer's published keys, the Content Credentials CA
+ * certificates the deployment publishes, SHA256SUMS and a VERIFY guide (shared/disclosure/).
+ * Refuses a recording that has no issued manifest, or whose bytes in storage are not what its
+ * manifest names, saying why; the others are still written. Exit code 0 when every recording
+ * was written, 1 when any was refused, 2 on a usage error or storage that could not be reached.
  */
 import { existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
@@ -38,6 +38,8 @@ export interface ExportSources {
   ledger: Pick<CustodyLedger, "lines">;
   manifests: Pick<ManifestStore, "list" | "get">;
   publishedKeys(): Promise<PublishedSigningKey[]>;
+  /** The Content Credentials CA certificates (PEM) published beside the keys. */
+  publishedTrustAnchors(): Promise<string[]>;
 }
 
 export type ExportResult = ({ status: "written" } & WrittenPackage) | { evidenceId: string; status: "refused" | "not-found"; reason: string };
@@ -67,6 +69,7 @@ export function registerExportCommand(program: Command): void {
           manifests: services.manifests,
           // The keys the index published beside the manifests: readable by whoever may read the manifests, no Key Vault right needed.
           publishedKeys: () => services.manifests.publishedKeys(),
+          publishedTrustAnchors: () => services.manifests.publishedTrustAnchors(),
         };
         results = await exportRecordings(sources, evidenceIds, options.out);
       } finally {
@@ -80,6 +83,7 @@ export function registerExportCommand(program: Command): void {
 /** Writes each recording's package in turn; a refusal is a result, storage that cannot be reached an error (exit 2). */
 export async function exportRecordings(sources: ExportSources, evidenceIds: readonly string[], outDir: string): Promise<ExportResult[]> {
   const keys = await sources.publishedKeys();
+  const trustAnchorPems = await sources.publishedTrustAnchors();
   const results: ExportResult[] = [];
   for (const evidenceId of evidenceIds) {
     const stored = await sources.index.read(evidenceId);
@@ -105,6 +109,7 @@ export async function exportRecordings(sources: ExportSources, evidenceIds: read
         manifests,
         ledgerLines: await sources.ledger.lines(evidenceId),
         publishedKeys: keys,
+        trustAnchorPems,
         openOriginal: () => sources.blobs.openRead({ container: original.container, name: original.name, versionId: original.versionId, etag: original.etag }),
         openRendition: (rendition) => sources.blobs.openRead({ container: rendition.container ?? "derived", name: rendition.path }),
       });

@@ -10,8 +10,8 @@
  * usage error, an id the index does not hold, a recording with nothing to verify against, or
  * storage that could not be reached).
  *
- * `custody verify --package DIR [--keys FILE]` checks a disclosure package instead, offline
- * (cli/commands/verify-package.ts): no stack, no Azure, the same exit codes.
+ * `custody verify --package DIR [--keys FILE] [--trust FILE]` checks a disclosure package
+ * instead, offline (cli/commands/verify-package.ts): no stack, no Azure, the same exit codes.
  */
 import { hostname, userInfo } from "node:os";
 import type { Command } from "commander";
@@ -40,6 +40,7 @@ interface VerifyOptions {
   dataDir: string;
   package?: string;
   keys?: string;
+  trust?: string;
 }
 
 /** The custody ledger's chain, as verify found it (shared/evidence/ledger-chain.ts). */
@@ -66,13 +67,15 @@ export function registerVerifyCommand(program: Command): void {
     .option("--concurrency <n>", "originals read at once", "4")
     .option("--package <dir>", "check a disclosure package (custody export) offline instead: no stack, no Azure")
     .option("--keys <file>", "with --package: the deployment's published keys (JWKS) to check signatures with; else the package's own")
+    .option("--trust <file>", "with --package: the deployment's Content Credentials CA certificate(s) (PEM) the images must chain to; else the package's own")
     .action(async (evidenceIds: string[], options: VerifyOptions) => {
       if (options.package !== undefined) {
         if (evidenceIds.length > 0 || options.all || options.record) throw new Error("--package checks the package's files only: give no evidence ids, --all or --record with it.");
-        process.exitCode = await verifyPackageCommand(options.package, options.keys, options.json);
+        process.exitCode = await verifyPackageCommand(options.package, { keysFile: options.keys, trustFile: options.trust, json: options.json });
         return;
       }
       if (options.keys !== undefined) throw new Error("--keys is for checking a disclosure package: use it with --package.");
+      if (options.trust !== undefined) throw new Error("--trust is for checking a disclosure package: use it with --package.");
       if (options.all && evidenceIds.length > 0) throw new Error("give evidence ids or --all, not both.");
       if (!options.all && evidenceIds.length === 0) throw new Error("name the recordings to verify (evidence ids), or --all.");
       if (options.since && !options.all) throw new Error("--since selects recordings for --all; it needs --all.");

@@ -4,7 +4,9 @@
  * never replaced. In Azure the container has version-level immutability like the ledger's
  * (bicep/modules/evidence-storage.bicep). manifest.json is written last, so an issue whose
  * writer died half-way lists as absent and is completed by the next attempt. The public keys
- * that signed them are under `manifests/keys/` (the deployment's JWKS).
+ * that signed them are under `manifests/keys/` (the deployment's JWKS), and so is the CA certificate
+ * the JPEG renditions' Content Credentials chain to (`keys/content-credentials-ca-<id>.pem`,
+ * shared/provenance/trust-anchors.ts).
  */
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
 import { CustodyError, toCustodyError } from "../errors";
@@ -12,6 +14,7 @@ import { containerCreator } from "./blob-container";
 import { EVIDENCE_ID_PATTERN } from "../evidence/evidence-id";
 import type { PublicSigningKey } from "../ports/evidence-signer";
 import type { ManifestStore, SignedManifestFiles } from "../ports/manifest-store";
+import { parseTrustAnchor, trustAnchorFileName } from "../provenance/trust-anchors";
 
 /** The container the manifests live in (Bicep makes it immutable). */
 export const MANIFESTS_CONTAINER = "manifests";
@@ -22,6 +25,7 @@ export class BlobManifestStore implements ManifestStore {
   private readonly container: ContainerClient;
   private readonly ensureContainer: () => Promise<unknown>;
   private readonly publishedKeyIds = new Set<string>();
+  private readonly publishedAnchorDigests = new Set<string>();
 
   /** `createContainer`: locally the app creates it; in Azure Bicep does. */
   constructor(service: BlobServiceClient, options: { createContainer?: boolean } = {}) {
@@ -97,6 +101,8 @@ export class BlobManifestStore implements ManifestStore {
     const found: Array<{ key: PublicSigningKey; createdOn: number }> = [];
     try {
       for await (const item of this.container.listBlobsFlat({ prefix: KEYS_PREFIX })) {
+        // Keys are the .json blobs; the trust anchors' PEMs live beside them.
+        if (!item.name.endsWith(".json")) continue;
         const text = (await this.container.getBlobClient(item.name).downloadToBuffer()).toString("utf8");
         found.push({ key: JSON.parse(text) as PublicSigningKey, createdOn: item.properties.createdOn?.getTime() ?? 0 });
       }
@@ -105,6 +111,32 @@ export class BlobManifestStore implements ManifestStore {
       throw toCustodyError(error);
     }
     return found.sort((a, b) => a.createdOn - b.createdOn).map((f) => f.key);
+  }
+
+  async publishTrustAnchor(certificatePem: string): Promise<void> {
+    const anchor = parseTrustAnchor(certificatePem, "the Content Credentials trust anchor");
+    // Once per certificate and process, like the keys: the host publishes it at every start.
+    if (this.publishedAnchorDigests.has(anchor.sha256)) return;
+    try {
+      await this.ensureContainer();
+      await this.createOnce(`${KEYS_PREFIX}${trustAnchorFileName(anchor)}`, Buffer.from(anchor.pem, "utf8"));
+      this.publishedAnchorDigests.add(anchor.sha256);
+    } catch (error) {
+      throw error instanceof CustodyError ? error : toCustodyError(error);
+    }
+  }
+
+  async publishedTrustAnchors(): Promise<string[]> {
+    const found: string[] = [];
+    try {
+      for await (const item of this.container.listBlobsFlat({ prefix: TRUST_ANCHORS_PREFIX })) {
+        if (item.name.endsWith(".pem")) found.push((await this.container.getBlobClient(item.name).downloadToBuffer()).toString("utf8"));
+      }
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return [];
+      throw toCustodyError(error);
+    }
+    return found;
   }
 
   /** Creates the blob, or finds it already there with the same bytes (a retried write); other bytes: an issue never changes. */
@@ -125,6 +157,8 @@ export class BlobManifestStore implements ManifestStore {
 
 /** Published public keys: `keys/<key id, URI-encoded>.json` (a Key Vault key id is a URL). */
 const KEYS_PREFIX = "keys/";
+/** Published trust anchors: beside the keys, `keys/content-credentials-ca-<id>.pem`. */
+const TRUST_ANCHORS_PREFIX = `${KEYS_PREFIX}content-credentials-ca-`;
 
 function keyBlobName(kid: string): string {
   return `${KEYS_PREFIX}${encodeURIComponent(kid)}.json`;

@@ -8,6 +8,9 @@
  *   <evidenceId>/manifest/issues/<n>/…               earlier issues (after a reprocess)
  *   <evidenceId>/custody-log.jsonl                   the custody ledger's lines, as stored
  *   <evidenceId>/keys/jwks.json, keys/<kid>.pem      the signer's published keys
+ *   <evidenceId>/keys/content-credentials-ca-<id>.pem each published Content Credentials CA
+ *                                                    certificate (id: first 16 hex of its DER's
+ *                                                    SHA-256); none when the deployment has none
  *   <evidenceId>/SHA256SUMS                          `sha256sum -c` over every file above
  *   <evidenceId>/VERIFY.txt                          how to check it all with sha256sum and openssl
  *
@@ -15,6 +18,7 @@
  * renditions the manifest names without trusting anything else the package says.
  */
 import type { ManifestRendition, ManifestStage } from "../provenance/manifest";
+import { isTrustAnchorFileName, trustAnchorFileName, type TrustAnchor } from "../provenance/trust-anchors";
 
 export const ORIGINAL_FOLDER = "original";
 export const RENDITIONS_FOLDER = "renditions";
@@ -48,6 +52,17 @@ export function renditionPath(stage: ManifestStage["stage"], rendition: Pick<Man
 /** The key's PEM file (key ids are RFC 7638 thumbprints, base64url; anything else is made safe). */
 export function keyPemPath(kid: string): string {
   return `${KEYS_FOLDER}/${safeFileName(kid)}.pem`;
+}
+
+/** A Content Credentials trust anchor's place: beside the keys, named by its digest. */
+export function trustAnchorPath(anchor: Pick<TrustAnchor, "id">): string {
+  return `${KEYS_FOLDER}/${trustAnchorFileName(anchor)}`;
+}
+
+/** Whether a file in the package is a trust anchor: `keys/content-credentials-ca*.pem`. */
+export function isTrustAnchorPath(file: string): boolean {
+  const [folder, name, ...deeper] = file.split("/");
+  return folder === KEYS_FOLDER && name !== undefined && deeper.length === 0 && isTrustAnchorFileName(name);
 }
 
 /** Where an earlier issue's files go. */

@@ -10,6 +10,11 @@ export function describePackageVerification(result: PackageVerification): string
       ? `Keys: the deployment's published keys${result.keysFile ? ` (${result.keysFile})` : ""}: a valid signature proves the manifest was issued with the deployment's key.`
       : "Keys: the package's own keys/jwks.json: a valid signature proves the files are unchanged since signing, NOT who signed; give the deployment's published keys with --keys to prove that.",
   );
+  lines.push(
+    result.trust === "given"
+      ? `Content Credentials: checked against the CA certificate(s) given${result.trustFile ? ` (${result.trustFile})` : ""}${result.trustAnchors?.length ? `: ${result.trustAnchors.map((a) => a.subject).join("; ")}` : ""}; an image that chains to one was signed under that CA.`
+      : "Content Credentials: checked against each recording's own keys/content-credentials-ca*.pem, where it has one: that proves the images were signed under the CA in the package, NOT that it is the deployment's CA; give the CA certificate obtained from the force with --trust FILE to prove that.",
+  );
   if (result.recordings.length === 0) lines.push("", "No recording folders found (each has manifest/manifest.json).");
   for (const recording of result.recordings) {
     const findings = recording.checks.filter((c) => c.status === "fail");

@@ -18,6 +18,8 @@ export interface VerifyGuideInput {
   renditions: Array<{ file: string; manifestPath: string }>;
   /** Earlier manifest issues in the package (manifest/issues/<n>/). */
   earlierIssues: Array<{ sequence: number; keyPemPath: string }>;
+  /** The Content Credentials CA certificates in the package (keys/content-credentials-ca-<id>.pem). */
+  trustAnchorPaths: string[];
 }
 
 export const COMMAND_PREFIX = "  $ ";
@@ -112,6 +114,25 @@ export function verifyGuide(input: VerifyGuideInput): string {
     ...(input.earlierIssues.length === 0
       ? ["   (this recording has one issue only)"]
       : input.earlierIssues.map(({ sequence: n, keyPemPath }) => cmd(`openssl dgst -sha256 -verify ${keyPemPath} -signature manifest/issues/${n}/manifest.sig manifest/issues/${n}/manifest.json`))),
+    "",
+    "8. Content Credentials (C2PA) in the JPEG renditions. A poster, thumbnail or sprite sheet the",
+    "   deployment signed carries a C2PA manifest inside the image: it names this recording's",
+    "   original by SHA-256, says how the image was made, is bound to the image's bytes, and is",
+    "   signed under a certificate issued by the deployment's Content Credentials CA. That",
+    "   certificate and the signature sit in a JUMBF box holding a COSE signature, which sha256sum",
+    "   and openssl cannot take apart: check them with `custody verify --package . --trust <the",
+    "   force's CA certificate>`, or with any C2PA validator given that CA certificate as its trust",
+    "   anchor. (Step 5 already proves each image is the file the signed manifest names.)",
+    "",
+    ...(input.trustAnchorPaths.length === 0
+      ? ["   (this package carries no Content Credentials CA certificate: the deployment published none)"]
+      : [
+          "   The CA certificate in this folder proves nothing by itself (anyone can make a CA): compare",
+          "   its SHA-256 fingerprint with the one the force gives for its Content Credentials CA,",
+          "   obtained separately, like the key in step 2. Expected: its subject and fingerprint",
+          "",
+          ...input.trustAnchorPaths.map((file) => cmd(`openssl x509 -in ${file} -noout -subject -fingerprint -sha256`)),
+        ]),
     "",
     "WHAT THIS DOES NOT PROVE: see docs/evidence-integrity.md in Custody. In short: the signature",
     "proves the manifest was made with the key, not when (no trusted timestamp); trust in the key",

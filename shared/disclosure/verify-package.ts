@@ -1,7 +1,8 @@
 /**
  * Checks a disclosure package (layout.ts) with no Azure and no index: only the files and,
- * when given, the deployment's published keys. Every finding names the file, and where it can
- * the byte range or the custody log line, so an examiner can look at the bytes themselves.
+ * when given, the deployment's published keys and its Content Credentials CA certificate. Every
+ * finding names the file, and where it can the byte range or the custody log line, so an
+ * examiner can look at the bytes themselves.
  *
  * What anchors the checks is the signed manifest: the original's SHA-256 and segment digests,
  * each rendition's SHA-256 and the custody log's head are read from it once its signature has
@@ -16,7 +17,22 @@ import { verifyContentCredentials } from "../media/content-credentials";
 import { publicKeyPem, type JsonWebKeySet } from "../provenance/jwks";
 import type { EvidenceManifest } from "../provenance/manifest";
 import { verifyEvidenceManifest, type ManifestVerification } from "../provenance/manifest-signature";
-import { CUSTODY_LOG, ISSUES_FOLDER, JWKS_FILE, keyPemPath, MANIFEST_JSON, MANIFEST_JWS, MANIFEST_SIG, ORIGINAL_FOLDER, originalPath, RENDITIONS_FOLDER, renditionPath, SUMS_FILE } from "./layout";
+import { parseTrustAnchors, type TrustAnchor } from "../provenance/trust-anchors";
+import {
+  CUSTODY_LOG,
+  ISSUES_FOLDER,
+  isTrustAnchorPath,
+  JWKS_FILE,
+  keyPemPath,
+  MANIFEST_JSON,
+  MANIFEST_JWS,
+  MANIFEST_SIG,
+  ORIGINAL_FOLDER,
+  originalPath,
+  RENDITIONS_FOLDER,
+  renditionPath,
+  SUMS_FILE,
+} from "./layout";
 import { parseSums } from "./sha256sums";
 
 export type CheckArea = "files" | "manifest" | "keys" | "original" | "rendition" | "custody-log" | "content-credentials";
@@ -50,6 +66,15 @@ export interface PackageVerification {
   /** Whose keys the signatures were checked with: the deployment's published JWKS (`--keys`), or the package's own (integrity only). */
   keys: "published" | "package";
   keysFile?: string;
+  /**
+   * What the images' Content Credentials were checked against: the CA certificates given
+   * (`--trust`), or each recording's own keys/content-credentials-ca*.pem (signed under the CA in
+   * the package, not proof it is the deployment's), when it has any.
+   */
+  trust: "given" | "package";
+  trustFile?: string;
+  /** The certificates given, when `trust` is "given". */
+  trustAnchors?: Array<{ subject: string; sha256: string }>;
   verified: boolean;
   recordings: RecordingPackageVerification[];
 }
@@ -58,6 +83,9 @@ export interface VerifyPackageOptions {
   /** The deployment's published JWKS, read by the caller; without it the package's own keys/jwks.json is used. */
   publishedKeys?: JsonWebKeySet;
   keysFile?: string;
+  /** The deployment's Content Credentials CA certificates (PEM), read by the caller; without them each recording's own keys/content-credentials-ca*.pem is used. */
+  trustAnchorPems?: readonly string[];
+  trustFile?: string;
 }
 
 /** The package's recordings: `dir` itself when it is one recording's folder, else each sub-folder that has a manifest folder. */
@@ -74,6 +102,8 @@ export async function findRecordingFolders(dir: string): Promise<string[]> {
 
 /** Verifies every recording in the package; throws (usage) when `dir` holds none. */
 export async function verifyDisclosurePackage(dir: string, options: VerifyPackageOptions = {}): Promise<PackageVerification> {
+  // Given anchors are the caller's to check (a usage error, not a finding): parsing throws on one that is not a certificate.
+  const given = options.trustAnchorPems?.flatMap((pem) => parseTrustAnchors(pem, options.trustFile ?? "the trust anchors"));
   const folders = await findRecordingFolders(dir);
   const recordings: RecordingPackageVerification[] = [];
   for (const folder of folders) recordings.push(await verifyRecordingFolder(folder, options));
@@ -81,6 +111,9 @@ export async function verifyDisclosurePackage(dir: string, options: VerifyPackag
     packagePath: dir,
     keys: options.publishedKeys === undefined ? "package" : "published",
     ...(options.keysFile === undefined ? {} : { keysFile: options.keysFile }),
+    trust: given === undefined ? "package" : "given",
+    ...(options.trustFile === undefined ? {} : { trustFile: options.trustFile }),
+    ...(given === undefined ? {} : { trustAnchors: given.map(({ subject, sha256 }) => ({ subject, sha256 })) }),
     verified: recordings.length > 0 && recordings.every((r) => r.verified),
     recordings,
   };
@@ -154,7 +187,8 @@ export async function verifyRecordingFolder(folder: string, options: VerifyPacka
   await checkOriginal(folder, files, manifest, digest, { ok, fail });
   const jpegs = await checkRenditions(files, manifest, digest, { ok, fail });
   await checkCustodyLog(folder, manifest, { ok, fail });
-  await checkContentCredentials(folder, jpegs, manifest, { ok, fail, note });
+  const anchors = await trustAnchorsFor(folder, files, options, { ok, fail, note });
+  await checkContentCredentials(folder, jpegs, manifest, anchors, { ok, fail, note });
   return done(manifest.evidenceId);
 }
 
@@ -387,34 +421,94 @@ async function checkCustodyLog(folder: string, manifest: EvidenceManifest, { ok,
   }
 }
 
-async function checkContentCredentials(folder: string, jpegs: JpegRendition[], manifest: EvidenceManifest, report: Report & { note: Report["ok"] }): Promise<void> {
+/** A CA certificate the images are checked against, and where it came from (for the report). */
+interface SourcedAnchor extends TrustAnchor {
+  /** "--trust <file>" or the package file. */
+  source: string;
+  /** Came with the package (proves integrity, not origin). */
+  inPackage: boolean;
+}
+
+/** The anchors for one recording: the given ones, else the package's own keys/content-credentials-ca*.pem (each must be a certificate). */
+async function trustAnchorsFor(folder: string, files: Set<string>, options: VerifyPackageOptions, report: Report & { note: Report["ok"] }): Promise<SourcedAnchor[]> {
+  if (options.trustAnchorPems !== undefined) {
+    const source = `--trust ${options.trustFile ?? "(given)"}`;
+    return options.trustAnchorPems.flatMap((pem) => parseTrustAnchors(pem, source)).map((anchor) => ({ ...anchor, source, inPackage: false }));
+  }
+  const anchors: SourcedAnchor[] = [];
+  for (const file of [...files].filter(isTrustAnchorPath).sort()) {
+    try {
+      anchors.push(...parseTrustAnchors(await readFile(path.join(folder, file), "utf8"), file).map((anchor) => ({ ...anchor, source: file, inPackage: true })));
+    } catch (error) {
+      report.fail({ area: "keys", file, code: "MalformedTrustAnchor", message: `${file} should be the Content Credentials CA certificate: ${(error as Error).message}` });
+    }
+  }
+  return anchors;
+}
+
+async function checkContentCredentials(folder: string, jpegs: JpegRendition[], manifest: EvidenceManifest, anchors: SourcedAnchor[], report: Report & { note: Report["ok"] }): Promise<void> {
+  const trustAnchorPems = anchors.map((a) => a.pem);
+  let carried = 0;
   for (const { file } of jpegs) {
     const bytes = await readFile(path.join(folder, file));
-    // The package carries no C2PA trust anchor: whether the signing certificate chains to the
-    // deployment's CA is the C2PA validator's question; the claim, its binding to these bytes,
-    // its signature and the ingredient (this recording's original) are checked here.
-    const result = await verifyContentCredentials(bytes, { trustAnchorPems: [], expectedOriginalSha256: manifest.original.sha256 });
-    const failures = result.failures.filter((f) => f.check !== "trust");
+    const result = await verifyContentCredentials(bytes, { trustAnchorPems, expectedOriginalSha256: manifest.original.sha256 });
+    // With no anchor, every signer is "untrusted": that check is left out (and the report says so) rather than failed.
+    const failures = anchors.length === 0 ? result.failures.filter((f) => f.check !== "trust") : result.failures;
     if (result.failures.some((f) => f.code === "custody.manifest.absent")) {
       report.note({
         area: "content-credentials",
         file,
         code: "NoContentCredentials",
-        message: `${file} carries no Content Credentials (C2PA): JPEG renditions are not signed with them yet; its SHA-256 is covered by the signed manifest.`,
+        message: `${file} carries no Content Credentials (C2PA): it was made by a deployment without a signing chain, or before JPEG renditions were signed; its SHA-256 is covered by the signed manifest.`,
       });
-    } else if (failures.length > 0) {
+      continue;
+    }
+    carried++;
+    if (failures.length > 0) {
       for (const failure of failures) {
-        report.fail({ area: "content-credentials", file, code: failure.code, message: `${file}: its Content Credentials fail (${failure.check}): ${failure.explanation ?? failure.code}.` });
+        const against =
+          failure.check === "trust"
+            ? ` — its signing certificate${result.signer ? ` (${result.signer.subject}, issued by ${result.signer.issuer})` : ""} does not chain to ${describeAnchors(anchors)}`
+            : "";
+        report.fail({ area: "content-credentials", file, code: failure.code, message: `${file}: its Content Credentials fail (${failure.check}): ${failure.explanation ?? failure.code}${against}.` });
       }
     } else {
+      const anchor = anchors.length === 0 ? undefined : await anchorUsed(bytes, anchors, manifest.original.sha256);
+      const trust =
+        anchors.length === 0
+          ? " (certificate trust not checked: no CA certificate in the package and none given with --trust)"
+          : `, and its certificate chains to ${anchor === undefined ? `one of ${describeAnchors(anchors)}` : `${anchor.subject} (${anchor.source})`}`;
       report.ok({
         area: "content-credentials",
         file,
         code: "ContentCredentialsValid",
-        message: `${file}: Content Credentials valid, bound to these bytes, naming original ${result.ingredient?.sha256 ?? "?"} as ingredient${result.signer ? `, signed by ${result.signer.subject}` : ""} (certificate trust not checked offline).`,
+        message: `${file}: Content Credentials valid, bound to these bytes, naming original ${result.ingredient?.sha256 ?? "?"} as ingredient${result.signer ? `, signed by ${result.signer.subject}` : ""}${trust}.`,
       });
     }
   }
+  // Like the package's own keys: a CA that came with the package proves integrity, not origin.
+  if (carried > 0 && anchors.some((a) => a.inPackage)) {
+    report.note({
+      area: "keys",
+      file: anchors[0].source,
+      code: "PackageTrustAnchor",
+      message: `Content Credentials checked against the CA certificate in this package (${anchors.map((a) => `${a.source}: ${a.subject}`).join("; ")}): this proves the images were signed under that CA, NOT that it is the deployment's CA — anyone can make a CA. Check with the CA certificate obtained from the force separately (--trust FILE) to prove that.`,
+    });
+  }
+}
+
+/** Which anchor a valid image chains to (the report names it): the only one, or the first that alone makes its trust check pass. */
+async function anchorUsed(jpeg: Uint8Array, anchors: SourcedAnchor[], expectedOriginalSha256: string): Promise<SourcedAnchor | undefined> {
+  if (anchors.length === 1) return anchors[0];
+  for (const anchor of anchors) {
+    const alone = await verifyContentCredentials(jpeg, { trustAnchorPems: [anchor.pem], expectedOriginalSha256 });
+    if (!alone.failures.some((f) => f.check === "trust")) return anchor;
+  }
+  return undefined;
+}
+
+function describeAnchors(anchors: SourcedAnchor[]): string {
+  return anchors.map((a) => `${a.subject} (${a.source}, SHA-256 ${a.sha256})`).join(" or ");
 }
 
 function isShapedManifest(manifest: EvidenceManifest): boolean {

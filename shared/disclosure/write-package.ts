@@ -1,10 +1,11 @@
 /**
  * Writes one recording's disclosure folder (layout.ts) from what the deployment holds: the
  * original's and renditions' bytes (streamed, hashed as they are written), the manifest's
- * issues exactly as stored, the custody ledger's lines exactly as stored and the signer's
- * published keys. The writer checks nothing it cannot vouch for — verifying is the verifier's
- * job — but it refuses to write a package that would not verify on arrival: bytes that differ
- * from the manifest, or a manifest not signed by a published key, are an error here.
+ * issues exactly as stored, the custody ledger's lines exactly as stored, the signer's
+ * published keys and the Content Credentials CA certificates it publishes. The writer checks
+ * nothing it cannot vouch for — verifying is the verifier's job — but it refuses to write a
+ * package that would not verify on arrival: bytes that differ from the manifest, or a manifest
+ * not signed by a published key, are an error here.
  */
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
@@ -19,7 +20,8 @@ import type { SignedManifestFiles } from "../ports/manifest-store";
 import { buildJwks, publicKeyPem } from "../provenance/jwks";
 import type { EvidenceManifest } from "../provenance/manifest";
 import { verifyEvidenceManifest } from "../provenance/manifest-signature";
-import { CUSTODY_LOG, GUIDE_FILE, issueFolder, JWKS_FILE, keyPemPath, MANIFEST_JSON, MANIFEST_JWS, MANIFEST_SIG, originalPath, renditionPath, SUMS_FILE } from "./layout";
+import { parseTrustAnchor, type TrustAnchor } from "../provenance/trust-anchors";
+import { CUSTODY_LOG, GUIDE_FILE, issueFolder, JWKS_FILE, keyPemPath, MANIFEST_JSON, MANIFEST_JWS, MANIFEST_SIG, originalPath, renditionPath, SUMS_FILE, trustAnchorPath } from "./layout";
 import { formatSums, type SumsEntry } from "./sha256sums";
 import { verifyGuide } from "./verify-guide";
 
@@ -31,6 +33,8 @@ export interface DisclosureSource {
   ledgerLines: readonly string[];
   /** Every key the deployment publishes (the current and the retired ones). */
   publishedKeys: readonly PublishedSigningKey[];
+  /** Every CA certificate (PEM) the deployment publishes as its Content Credentials trust anchor; none: the package carries none. */
+  trustAnchorPems?: readonly string[];
   /** The original's bytes (the exact version the manifest names). */
   openOriginal(): Promise<Readable>;
   /** A rendition's bytes, by its place in the derived container. */
@@ -60,6 +64,16 @@ export async function writeDisclosurePackage(outDir: string, source: DisclosureS
   });
   const manifest = manifests[manifests.length - 1].manifest;
   if (manifest.evidenceId !== source.evidenceId) throw refused(source.evidenceId, `its latest manifest is for ${manifest.evidenceId}`);
+  const anchors = new Map<string, TrustAnchor>();
+  for (const [index, pem] of (source.trustAnchorPems ?? []).entries()) {
+    let anchor: TrustAnchor;
+    try {
+      anchor = parseTrustAnchor(pem, `published trust anchor ${index + 1}`);
+    } catch (error) {
+      throw refused(source.evidenceId, (error as Error).message.replace(/\.$/, ""));
+    }
+    anchors.set(anchor.sha256, anchor);
+  }
 
   const folder = path.join(outDir, source.evidenceId);
   await mkdir(folder, { recursive: true });
@@ -111,6 +125,7 @@ export async function writeDisclosurePackage(outDir: string, source: DisclosureS
     await put(CUSTODY_LOG, source.ledgerLines.map((line) => `${line}\n`).join(""));
     await put(JWKS_FILE, `${JSON.stringify(jwks, null, 2)}\n`);
     for (const key of jwks.keys) await put(keyPemPath(key.kid), publicKeyPem(key));
+    for (const anchor of anchors.values()) await put(trustAnchorPath(anchor), anchor.pem);
     await put(
       GUIDE_FILE,
       verifyGuide({
@@ -122,6 +137,7 @@ export async function writeDisclosurePackage(outDir: string, source: DisclosureS
         segmentCount: manifest.original.segmentSha256.length,
         renditions,
         earlierIssues: manifests.slice(0, -1).map((issue) => ({ sequence: issue.sequence, keyPemPath: keyPemPath(issue.manifest.signer.kid) })),
+        trustAnchorPaths: [...anchors.values()].map(trustAnchorPath),
       }),
     );
     await writeFile(path.join(folder, SUMS_FILE), formatSums(files));

@@ -4,7 +4,8 @@
  * reprocess — each written once and never replaced, so a disclosure made from an earlier issue
  * stays checkable. In Azure a container under version-level immutability, like the ledger. The
  * public keys that signed them are published beside them (the deployment's JWKS, by key id), so
- * anyone allowed to read the manifests can check them — and a key, once published, stays.
+ * anyone allowed to read the manifests can check them — and a key, once published, stays. So is
+ * the CA certificate the JPEG renditions' Content Credentials chain to (their trust anchor).
  */
 import type { PublicSigningKey } from "./evidence-signer";
 
@@ -33,4 +34,12 @@ export interface ManifestStore {
   publishKey(key: PublicSigningKey): Promise<void>;
   /** Every key published so far (the deployment's JWKS), oldest first. */
   publishedKeys(): Promise<PublicSigningKey[]>;
+  /**
+   * Publishes a CA certificate (PEM, one certificate) that Content Credentials signing
+   * certificates chain to; create-only, named by the certificate's digest, so the same
+   * certificate again is a no-op. InvalidConfiguration when the text is not one certificate.
+   */
+  publishTrustAnchor(certificatePem: string): Promise<void>;
+  /** Every trust anchor published so far (PEM), each once ([] when none). */
+  publishedTrustAnchors(): Promise<string[]>;
 }

@@ -4,6 +4,7 @@
  * with Content Credentials and its signed manifest issued; export writes its package from the running stack; `custody verify --package`
  * verifies it with the deployment's published keys, and again after the stack has stopped; every
  * command of its VERIFY.txt succeeds; a recording that failed (no manifest) is refused, saying why.
+ * A Content Credentials CA certificate published beside the keys is in the package.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +15,8 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { uploadRecording } from "../../shared/adapters/dock-upload";
 import { LocalKeySigner, localSigningKeyDirectory } from "../../shared/adapters/local-key-signer";
 import { GUIDE_FILE } from "../../shared/disclosure/layout";
+import { createCustodyCa } from "../../shared/media/content-credentials-chain";
+import { parseTrustAnchor } from "../../shared/provenance/trust-anchors";
 import { COMMAND_PREFIX } from "../../shared/disclosure/verify-guide";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import { createLogger, silentLogger } from "../../shared/logging";
@@ -58,6 +61,9 @@ function sh(command: string, cwd: string): Promise<{ code: number; output: strin
 }
 
 test("export writes a package that verifies with the published keys, by the CLI and by VERIFY.txt; a recording without a manifest is refused", async () => {
+  // The deployment's Content Credentials CA, published beside the keys through the stack's own manifest store.
+  const ca = await createCustodyCa({ subject: "CN=Custody export test CA, O=Custody" });
+  await stack!.services!.manifests.publishTrustAnchor(ca.certificatePem);
   const run = await runCli(["export", ids.ready, ids.failed, "--out", out, "--data-dir", dataDir, "--json"]);
   expect(run.stderr).toBe("");
   expect(run.code).toBe(1);
@@ -82,6 +88,8 @@ test("export writes a package that verifies with the published keys, by the CLI 
   expect(verified.stdout).toMatch(new RegExp(`naming original ${record.hash!.sha256} as ingredient`));
 
   const folder = path.join(out, ids.ready);
+  const caFile = `keys/content-credentials-ca-${parseTrustAnchor(ca.certificatePem, "the test CA").id}.pem`;
+  expect(parseTrustAnchor(await readFile(path.join(folder, caFile), "utf8"), caFile).pem).toBe(parseTrustAnchor(ca.certificatePem, "the test CA").pem);
   const commands = (await readFile(path.join(folder, GUIDE_FILE), "utf8"))
     .split("\n")
     .filter((l) => l.startsWith(COMMAND_PREFIX))
@@ -90,6 +98,7 @@ test("export writes a package that verifies with the published keys, by the CLI 
     const { code, output } = await sh(command, folder);
     expect({ command, code, bad: /MISMATCH|BROKEN|FAILED|Verification failure/.test(output) }).toEqual({ command, code: 0, bad: false });
   }
+  expect(commands).toContain(`openssl x509 -in ${caFile} -noout -subject -fingerprint -sha256`);
 
   await stack!.stop();
   stack = undefined;

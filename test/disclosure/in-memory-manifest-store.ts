@@ -1,10 +1,12 @@
 /** A ManifestStore that keeps the issues' bytes in memory (pure storage, as the port describes it): create-only, the same bytes again a no-op. */
 import type { PublicSigningKey } from "../../shared/ports/evidence-signer";
 import type { ManifestStore, SignedManifestFiles } from "../../shared/ports/manifest-store";
+import { parseTrustAnchor } from "../../shared/provenance/trust-anchors";
 
 export class InMemoryManifestStore implements ManifestStore {
   readonly #issues = new Map<string, Map<number, SignedManifestFiles>>();
   readonly #keys = new Map<string, PublicSigningKey>();
+  readonly #anchors = new Map<string, string>();
 
   publishKey(key: PublicSigningKey): Promise<void> {
     if (!this.#keys.has(key.kid)) this.#keys.set(key.kid, { ...key });
@@ -13,6 +15,16 @@ export class InMemoryManifestStore implements ManifestStore {
 
   publishedKeys(): Promise<PublicSigningKey[]> {
     return Promise.resolve([...this.#keys.values()]);
+  }
+
+  publishTrustAnchor(certificatePem: string): Promise<void> {
+    const anchor = parseTrustAnchor(certificatePem, "the trust anchor");
+    if (!this.#anchors.has(anchor.sha256)) this.#anchors.set(anchor.sha256, anchor.pem);
+    return Promise.resolve();
+  }
+
+  publishedTrustAnchors(): Promise<string[]> {
+    return Promise.resolve([...this.#anchors.values()]);
   }
 
   put(evidenceId: string, sequence: number, files: SignedManifestFiles): Promise<void> {

@@ -118,12 +118,14 @@ export async function makeRecording(options: MakeRecordingOptions): Promise<Fixt
   return { evidenceId, record, original, renditions, ledgerLines: lines, manifests };
 }
 
-export async function sourceFor(recording: FixtureRecording, signer: LocalKeySigner): Promise<DisclosureSource> {
+/** What the deployment holds for `recording`; with `trustAnchorPems`, the Content Credentials CA certificates it publishes. */
+export async function sourceFor(recording: FixtureRecording, signer: LocalKeySigner, trustAnchorPems?: readonly string[]): Promise<DisclosureSource> {
   return {
     evidenceId: recording.evidenceId,
     manifests: recording.manifests,
     ledgerLines: recording.ledgerLines,
     publishedKeys: await signer.publishedKeys(),
+    ...(trustAnchorPems === undefined ? {} : { trustAnchorPems }),
     openOriginal: () => Promise.resolve(Readable.from([recording.original.subarray(0, 5000), recording.original.subarray(5000)])),
     openRendition: (r) => {
       const bytes = recording.renditions.get(r.path);

@@ -1,29 +1,36 @@
 /**
  * VERIFY.txt's promise: every command in it runs as written with sh, sha256sum, openssl and
  * POSIX tools on a real package, says OK / MATCH / Verified OK on a clean one, and MISMATCH /
- * FAILED / BROKEN where a byte was changed.
+ * FAILED / BROKEN where a byte was changed. The Content Credentials CA certificate the package
+ * carries is shown (subject, SHA-256 fingerprint) for comparison with the force's; the images'
+ * credentials themselves are left to a C2PA validator, and the guide says so.
  */
+import { createHash, X509Certificate } from "node:crypto";
 import { execFile } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalKeySigner } from "../../shared/adapters/local-key-signer";
 import { CUSTODY_LOG, GUIDE_FILE } from "../../shared/disclosure/layout";
-import { COMMAND_PREFIX } from "../../shared/disclosure/verify-guide";
+import { COMMAND_PREFIX, verifyGuide } from "../../shared/disclosure/verify-guide";
 import { writeDisclosurePackage } from "../../shared/disclosure/write-package";
-import { testContentCredentials } from "../support/test-signer";
+import { testContentCredentials, type TestContentCredentials } from "../support/test-signer";
 import { EVIDENCE_A, makeJpeg, makeRecording, SEGMENT, sourceFor } from "./package-fixture";
 
 let work: string;
 let folder: string;
 let commands: string[];
+let guide: string;
+let cc: TestContentCredentials;
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), "custody-guide-"));
   const signer = await LocalKeySigner.open({ directory: path.join(work, "keys") });
-  const recording = await makeRecording({ evidenceId: EVIDENCE_A, signer, poster: await makeJpeg(work, "a.jpg"), contentCredentials: await testContentCredentials(), reissue: true });
-  folder = (await writeDisclosurePackage(path.join(work, "package"), await sourceFor(recording, signer))).folder;
-  commands = (await readFile(path.join(folder, GUIDE_FILE), "utf8"))
+  cc = await testContentCredentials();
+  const recording = await makeRecording({ evidenceId: EVIDENCE_A, signer, poster: await makeJpeg(work, "a.jpg"), contentCredentials: cc, reissue: true });
+  folder = (await writeDisclosurePackage(path.join(work, "package"), await sourceFor(recording, signer, [cc.ca.certificatePem]))).folder;
+  guide = await readFile(path.join(folder, GUIDE_FILE), "utf8");
+  commands = guide
     .split("\n")
     .filter((line) => line.startsWith(COMMAND_PREFIX))
     .map((line) => line.slice(COMMAND_PREFIX.length));
@@ -62,6 +69,32 @@ test("every command of VERIFY.txt runs and reports success on a clean package", 
   const renditions = commands.filter((c) => c.includes('echo "OK renditions/'));
   expect(renditions).toHaveLength(3);
   for (const command of renditions) expect((await sh(command, folder)).output).toMatch(/^OK renditions\//);
+});
+
+test("the Content Credentials CA certificate the package carries is shown by openssl, subject and SHA-256 fingerprint, to compare with the force's; the images are left to a C2PA validator", async () => {
+  const ca = new X509Certificate(cc.ca.certificatePem);
+  const fingerprint = createHash("sha256").update(ca.raw).digest("hex").toUpperCase().match(/../g)!.join(":");
+  const { code, output } = await sh(find("openssl x509 -in keys/content-credentials-ca-"), folder);
+  expect(code).toBe(0);
+  expect(output).toMatch(/subject=.*CN *= *Custody test CA/);
+  expect(output).toContain(`Fingerprint=${fingerprint}`);
+  expect(guide).toMatch(/custody verify --package \. --trust/);
+  expect(guide).toMatch(/C2PA validator/);
+
+  // A package without a CA certificate says so, and has no command for one.
+  const without = verifyGuide({
+    evidenceId: EVIDENCE_A,
+    keyId: "k",
+    keyPemPath: "keys/k.pem",
+    originalPath: "original/a.mp4",
+    segmentSizeInBytes: SEGMENT,
+    segmentCount: 1,
+    renditions: [],
+    earlierIssues: [],
+    trustAnchorPaths: [],
+  });
+  expect(without).toMatch(/carries no Content Credentials CA certificate/);
+  expect(without).not.toMatch(/openssl x509/);
 });
 
 test("the same commands say where a copy was changed: a byte of the original (its segment), of a rendition, of the manifest, and a custody log line", async () => {

@@ -94,7 +94,7 @@ test("a clean package verifies, with the package's own keys (integrity only, sai
     expect.arrayContaining(["SumsMatch", "SignatureValid", "IssuesChained", "OriginalMatches", "RenditionMatches", "ChainIntact", "ContentCredentialsValid"]),
   );
   expect(a.find((c) => c.code === "PackageKeys")?.message).toMatch(/NOT who signed/);
-  // The poster carries no Content Credentials: a note, not a failure (JPEG renditions are not signed yet).
+  // The poster carries no Content Credentials: a note, not a failure (made where no signing chain was set up).
   expect(a.find((c) => c.code === "NoContentCredentials")).toMatchObject({ status: "note", file: "renditions/thumbnail/poster.jpg" });
   expect(a.find((c) => c.code === "ChainIntact")?.message).toMatch(/5 entries.*entry 4.*1 entries appended after/);
   expect(describePackageVerification(own)).toMatch(/RESULT: VERIFIED — 2 recording\(s\)/);
