@@ -150,6 +150,7 @@ async function indexDeps(): Promise<IndexStageDeps> {
     eventSource: settings.eventSource,
     retryPolicy: settings.retry,
     ...(signer === undefined ? {} : { signer, manifests }),
+    ...(contentCredentials === undefined ? {} : { trustAnchorPems: contentCredentials.trustAnchorPems }),
   };
 }
 

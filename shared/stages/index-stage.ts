@@ -132,6 +132,11 @@ export interface IndexStageDeps {
    */
   signer?: EvidenceSigner;
   manifests?: ManifestStore;
+  /**
+   * The CA certificate(s) the images' Content Credentials chain to, published beside the keys
+   * with the manifests (a disclosure package carries them). Absent where images are not signed.
+   */
+  trustAnchorPems?: readonly string[];
 }
 
 export interface IndexOutcome {
@@ -613,8 +618,10 @@ async function issueOwedManifests(stored: StoredRecord, deps: IndexStageDeps, co
         ...(deps.eventSource === undefined ? {} : { issuer: deps.eventSource }),
         ...(previous === undefined ? {} : { previousManifest: { sha256: previous.sha256, issuedAt: previous.issuedAt } }),
       });
-      // The key is published before anything it signs is stored: a stored issue always has its key beside it.
+      // The key is published before anything it signs is stored: a stored issue always has its key beside it
+      // (and the CA its images' Content Credentials chain to).
       await manifests.publishKey(await signer.publicKey());
+      for (const pem of deps.trustAnchorPems ?? []) await manifests.publishTrustAnchor(pem);
       const signed = await signEvidenceManifest(manifest, signer);
       files = { manifestJson: signed.manifestJson, signature: signed.signature, jws: signed.jws };
       await manifests.put(evidenceId, sequence, files);

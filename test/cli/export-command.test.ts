@@ -15,7 +15,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { uploadRecording } from "../../shared/adapters/dock-upload";
 import { LocalKeySigner, localSigningKeyDirectory } from "../../shared/adapters/local-key-signer";
 import { GUIDE_FILE } from "../../shared/disclosure/layout";
-import { createCustodyCa } from "../../shared/media/content-credentials-chain";
+import { CA_CERTIFICATE_FILE } from "../../shared/adapters/local-content-credentials";
 import { parseTrustAnchor } from "../../shared/provenance/trust-anchors";
 import { COMMAND_PREFIX } from "../../shared/disclosure/verify-guide";
 import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
@@ -61,9 +61,8 @@ function sh(command: string, cwd: string): Promise<{ code: number; output: strin
 }
 
 test("export writes a package that verifies with the published keys, by the CLI and by VERIFY.txt; a recording without a manifest is refused", async () => {
-  // The deployment's Content Credentials CA, published beside the keys through the stack's own manifest store.
-  const ca = await createCustodyCa({ subject: "CN=Custody export test CA, O=Custody" });
-  await stack!.services!.manifests.publishTrustAnchor(ca.certificatePem);
+  // The local stack's Content Credentials CA (made on first start beside the signing key); the index publishes it with the keys.
+  const ca = { certificatePem: await readFile(path.join(localSigningKeyDirectory(dataDir), "content-credentials", CA_CERTIFICATE_FILE), "utf8") };
   const run = await runCli(["export", ids.ready, ids.failed, "--out", out, "--data-dir", dataDir, "--json"]);
   expect(run.stderr).toBe("");
   expect(run.code).toBe(1);
@@ -86,6 +85,7 @@ test("export writes a package that verifies with the published keys, by the CLI 
   expect(verified.stdout).not.toMatch(/carries no Content Credentials/);
   expect(verified.stdout.match(/Content Credentials valid/g)?.length).toBe(images.length);
   expect(verified.stdout).toMatch(new RegExp(`naming original ${record.hash!.sha256} as ingredient`));
+  expect(verified.stdout.match(/its certificate chains to CN=/g)?.length).toBe(images.length);
 
   const folder = path.join(out, ids.ready);
   const caFile = `keys/content-credentials-ca-${parseTrustAnchor(ca.certificatePem, "the test CA").id}.pem`;
