@@ -6,85 +6,52 @@
  * budget and a final one fails the recording naming the thumbnail stage. The signing itself is
  * tested in test/stages/credentials-stage.test.ts, the whole pipeline in test/pipeline.
  */
-import { randomBytes } from "node:crypto";
-import type { CosmosClient } from "@azure/cosmos";
-import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../../shared/adapters/cosmos-evidence-index";
 import { credentialsRequestMessageId, evidenceFailedMessageId, evidenceReadyMessageId } from "../../shared/contracts/message-ids";
 import type { CredentialsRequestMessage, CredentialsResultMessage, EvidenceReceivedMessage, PipelineStage, Rendition, StageResultMessage } from "../../shared/contracts/messages";
 import { isValidMessage } from "../../shared/contracts/validate";
 import { eventDataProblems, type EvidenceFailedData, type EvidenceReadyData } from "../../shared/contracts/evidence-events";
-import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../../shared/evidence/record";
-import { silentLogger } from "../../shared/logging";
 import { indexCredentialsResult, indexEvidenceReceived, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
-import type { StageContext } from "../../shared/stages/stage-context";
-import { childTraceparent } from "../../shared/tracing";
-import { createLocalCosmosClient, startLocalCosmos, type CosmosInstance } from "../../local/cosmos";
+import { indexContext, receivedRecording, useLocalEvidenceIndex } from "../support/index-harness";
 import { RecordingPublisher } from "../support/recording-publisher";
 
 const ALL: PipelineStage[] = ["hash", "transcode", "thumbnail"];
 const QUEUE = "content-credentials";
 const SHA = "a".repeat(64);
 
-let cosmos: CosmosInstance;
-let client: CosmosClient;
-let index: CosmosEvidenceIndex;
+const stack = useLocalEvidenceIndex();
 let publisher: RecordingPublisher;
-
-beforeAll(async () => {
-  cosmos = await startLocalCosmos();
-  client = createLocalCosmosClient(cosmos.endpoint);
-  index = new CosmosEvidenceIndex(await ensureEvidenceContainer(client));
-});
-
-afterAll(async () => {
-  client?.dispose();
-  await cosmos?.stop();
-});
 
 beforeEach(() => {
   publisher = new RecordingPublisher();
 });
 
 function deps(overrides: Partial<IndexStageDeps> = {}): IndexStageDeps {
-  return { index, publisher, requiredStages: ALL, readyTopic: "evidence-ready", receivedTopic: "evidence-received", contentCredentials: true, contentCredentialsQueue: QUEUE, ...overrides };
+  return {
+    index: stack.index,
+    publisher,
+    requiredStages: ALL,
+    readyTopic: "evidence-ready",
+    receivedTopic: "evidence-received",
+    contentCredentials: true,
+    contentCredentialsQueue: QUEUE,
+    ...overrides,
+  };
 }
 
-function context(attempt = 1): StageContext {
-  return { actor: "custody/index@test", attempt, maxAttempts: 10, traceparent: childTraceparent(), log: silentLogger };
-}
-
-const ORIGINALS = new Map<string, EvidenceReceivedMessage["original"]>();
+const context = indexContext;
+const ORIGINALS = new Map<string, EvidenceReceivedMessage>();
 
 function newEvidenceId(): string {
-  const token = randomBytes(8).toString("hex");
-  const original = {
-    account: "devstoreaccount1",
-    container: "originals",
-    name: `A123/cam7/${token}.mp4`,
-    etag: '"0x8DD"',
-    url: `https://example/originals/${token}.mp4`,
-    size: 2048,
-    contentType: "video/mp4",
-  };
-  const evidenceId = deriveEvidenceId(original);
-  ORIGINALS.set(evidenceId, original);
-  return evidenceId;
+  const message = receivedRecording();
+  ORIGINALS.set(message.evidenceId, message);
+  return message.evidenceId;
 }
 
 const time = (minute: number) => new Date(Date.UTC(2026, 10, 26, 9, 40 + minute)).toISOString();
 
 function received(evidenceId: string): EvidenceReceivedMessage {
-  return {
-    schemaVersion: 1,
-    kind: "evidence-received",
-    evidenceId,
-    original: { ...ORIGINALS.get(evidenceId)! },
-    capture: { officerId: "A123", deviceId: "cam7", recordedAt: "2026-11-26T09:00:00+00:00" },
-    acceptance: { status: "accepted" },
-    uploadedAt: "2026-11-26T09:30:00.000Z",
-    sourceEventId: `evt-${evidenceId}`,
-  };
+  return structuredClone(ORIGINALS.get(evidenceId)!);
 }
 
 function thumbnails(evidenceId: string, folder = `${evidenceId}/thumbnail/`): Rendition[] {
@@ -120,7 +87,7 @@ function stage(evidenceId: string, name: PipelineStage, minute: number, extra: P
         ? thumbnails(evidenceId)
         : [{ kind: "proxy", name: "proxy.mp4", container: "derived", path: `${evidenceId}/transcode/proxy.mp4`, contentType: "video/mp4", size: 5000, sha256: "9".repeat(64) }];
     message.provenance = {
-      source: { container: "originals", name: ORIGINALS.get(evidenceId)!.name, etag: '"0x8DD"' },
+      source: { container: "originals", name: ORIGINALS.get(evidenceId)!.original.name, etag: '"0x8DD"' },
       tools: { ffmpeg: "ffmpeg version 4.0.2", ffprobe: "ffprobe version 6.1" },
       runs: [{ purpose: "thumbnails", arguments: ["-i", "input", "poster.jpg"], startedAt: time(minute - 1), finishedAt: time(minute) }],
       startedAt: time(minute - 1),
@@ -171,7 +138,7 @@ function orders(evidenceId: string): CredentialsRequestMessage[] {
 }
 
 async function readRecord(evidenceId: string): Promise<EvidenceRecord> {
-  const stored = await index.read(evidenceId);
+  const stored = await stack.index.read(evidenceId);
   if (!stored) throw new Error(`no record for ${evidenceId}`);
   return stored.record;
 }
@@ -193,7 +160,7 @@ describe("index: Content Credentials on the images", () => {
     const id = newEvidenceId();
     const order = await awaitingCredentials(id);
     expect(isValidMessage("credentials-request", order)).toBe(true);
-    expect(order).toMatchObject({ evidenceId: id, originalSha256: SHA, original: { name: ORIGINALS.get(id)!.name }, tools: { ffmpeg: "ffmpeg version 4.0.2" } });
+    expect(order).toMatchObject({ evidenceId: id, originalSha256: SHA, original: { name: ORIGINALS.get(id)!.original.name }, tools: { ffmpeg: "ffmpeg version 4.0.2" } });
     expect(order.sources).toEqual(thumbnails(id));
     expect(order.folder).toBe(`${id}/thumbnail/c2pa-${order.requestId.slice(0, 16)}/`);
     expect(publisher.to(QUEUE, id)[0].messageId).toBe(credentialsRequestMessageId(id, order.requestId, 0));

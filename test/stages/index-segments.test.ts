@@ -5,9 +5,6 @@
  * fails the stage naming a segment that failed for good, and sends exactly one join request once
  * every segment succeeded — never a partial one. The ledger it writes rebuilds the same record.
  */
-import { randomBytes } from "node:crypto";
-import type { CosmosClient } from "@azure/cosmos";
-import { CosmosEvidenceIndex, ensureEvidenceContainer } from "../../shared/adapters/cosmos-evidence-index";
 import type {
   EvidenceReceivedMessage,
   JoinRequestMessage,
@@ -18,17 +15,14 @@ import type {
   StageResultMessage,
 } from "../../shared/contracts/messages";
 import { isValidMessage } from "../../shared/contracts/validate";
-import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { planIdOf } from "../../shared/evidence/segment-run";
 import { rebuildRecord } from "../../shared/ledger/rebuild";
-import { silentLogger } from "../../shared/logging";
 import type { CustodyLedger, LedgerEntry, LedgerHead, RecordedLedgerEntry } from "../../shared/ports/custody-ledger";
 import { chainLines, lineDigest } from "../../shared/evidence/ledger-chain";
 import { indexEvidenceReceived, indexSegmentPlan, indexSegmentResult, indexStageResult, type IndexStageDeps } from "../../shared/stages/index-stage";
 import type { StageContext } from "../../shared/stages/stage-context";
-import { childTraceparent } from "../../shared/tracing";
-import { createLocalCosmosClient, startLocalCosmos, type CosmosInstance } from "../../local/cosmos";
+import { indexContext, receivedRecording, useLocalEvidenceIndex } from "../support/index-harness";
 import { RecordingPublisher } from "../support/recording-publisher";
 
 const SHA = "a".repeat(64);
@@ -52,22 +46,9 @@ class MemoryLedger implements CustodyLedger {
   }
 }
 
-let cosmos: CosmosInstance;
-let client: CosmosClient;
-let index: CosmosEvidenceIndex;
+const stack = useLocalEvidenceIndex();
 let publisher: RecordingPublisher;
 let ledger: MemoryLedger;
-
-beforeAll(async () => {
-  cosmos = await startLocalCosmos();
-  client = createLocalCosmosClient(cosmos.endpoint);
-  index = new CosmosEvidenceIndex(await ensureEvidenceContainer(client));
-});
-
-afterAll(async () => {
-  client?.dispose();
-  await cosmos?.stop();
-});
 
 beforeEach(() => {
   publisher = new RecordingPublisher();
@@ -76,7 +57,7 @@ beforeEach(() => {
 
 function deps(): IndexStageDeps {
   return {
-    index,
+    index: stack.index,
     ledger,
     publisher,
     requiredStages: ["hash", "transcode"],
@@ -87,33 +68,12 @@ function deps(): IndexStageDeps {
   };
 }
 
-function context(): StageContext {
-  return { actor: "custody/index@test", attempt: 1, maxAttempts: 10, traceparent: childTraceparent(), log: silentLogger };
-}
+const context = (): StageContext => indexContext();
 
 const time = (seconds: number) => new Date(Date.UTC(2026, 10, 26, 9, 40) + seconds * 1000).toISOString();
 
 function recording(): EvidenceReceivedMessage {
-  const token = randomBytes(8).toString("hex");
-  const original = {
-    account: "devstoreaccount1",
-    container: "originals",
-    name: `A123/cam7/${token}.mp4`,
-    etag: '"0x8DD"',
-    url: `https://example/originals/${token}.mp4`,
-    size: 2048,
-    contentType: "video/mp4",
-  };
-  return {
-    schemaVersion: 1,
-    kind: "evidence-received",
-    evidenceId: deriveEvidenceId(original),
-    original,
-    capture: { officerId: "A123", deviceId: "cam7", recordedAt: "2026-11-26T09:00:00+00:00" },
-    acceptance: { status: "accepted" },
-    uploadedAt: time(0),
-    sourceEventId: `evt-${token}`,
-  };
+  return receivedRecording(time(0));
 }
 
 /** Three segments on the 48 kHz AAC grid (60.010667 s each, the last to the end). */
@@ -222,7 +182,7 @@ function withSource(received: EvidenceReceivedMessage, message: SegmentResultMes
 }
 
 async function record(evidenceId: string): Promise<EvidenceRecord> {
-  const stored = await index.read(evidenceId);
+  const stored = await stack.index.read(evidenceId);
   if (stored === undefined) throw new Error(`no record for ${evidenceId}`);
   return stored.record;
 }
