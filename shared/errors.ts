@@ -53,6 +53,12 @@ export type CustodyErrorCode =
    */
   | "RetentionProtected"
   /**
+   * A disclosure package cannot be written as asked: the recording has no signed manifest yet,
+   * storage holds other bytes than the manifest names, the keys do not verify it, or the output
+   * folder is not empty. The package would not verify, so none is written. Never retried.
+   */
+  | "NotDisclosable"
+  /**
    * Anything not classified. Retried (it may be a transient cause we did not recognise) —
    * except a plain TypeError, RangeError, ReferenceError or SyntaxError: a bug, final.
    */
@@ -74,6 +80,7 @@ const RETRYABLE: Record<CustodyErrorCode, boolean> = {
   MediaToolCrashed: false,
   OutputVerificationFailed: false,
   RetentionProtected: false,
+  NotDisclosable: false,
   Internal: true,
 };
 

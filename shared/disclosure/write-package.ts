@@ -77,8 +77,7 @@ export async function writeDisclosurePackage(outDir: string, source: DisclosureS
 
   const folder = path.join(outDir, source.evidenceId);
   await mkdir(folder, { recursive: true });
-  if ((await readdir(folder)).length > 0)
-    throw new CustodyError("Internal", `${folder} already exists and is not empty: a disclosure package is written once, into a new folder.`, { retryable: false });
+  if ((await readdir(folder)).length > 0) throw new CustodyError("NotDisclosable", `${folder} already exists and is not empty: a disclosure package is written once, into a new folder.`);
   const files: SumsEntry[] = [];
   let bytes = 0;
   try {
@@ -156,10 +155,10 @@ export function parseManifestJson(bytes: Uint8Array): EvidenceManifest {
     if (typeof manifest.original?.name !== "string") throw new Error("it names no original");
     return manifest;
   } catch (error) {
-    throw new CustodyError("Internal", `A stored manifest is not an evidence manifest: ${(error as Error).message}.`, { retryable: false, cause: error });
+    throw new CustodyError("NotDisclosable", `A stored manifest is not an evidence manifest: ${(error as Error).message}.`, { retryable: false, cause: error });
   }
 }
 
 function refused(evidenceId: string, why: string): CustodyError {
-  return new CustodyError("Internal", `No disclosure package for ${evidenceId}: ${why}.`, { retryable: false });
+  return new CustodyError("NotDisclosable", `No disclosure package for ${evidenceId}: ${why}.`, { retryable: false });
 }

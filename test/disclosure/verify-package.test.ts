@@ -267,7 +267,7 @@ test("the writer refuses a recording with no manifest, bytes that are not what t
   const swapped = { ...source, openOriginal: () => sourceFor(recordingA, signer).then((s) => s.openOriginal()) };
   await expect(writeDisclosurePackage(path.join(work, "swapped"), swapped)).rejects.toThrow(/the original read from storage is not what the manifest names/);
   await expect(readFile(path.join(work, "swapped", EVIDENCE_B, SUMS_FILE))).rejects.toThrow(/ENOENT/);
-  await expect(writeDisclosurePackage(clean, source)).rejects.toThrow(/already exists and is not empty/);
+  await expect(writeDisclosurePackage(clean, source)).rejects.toMatchObject({ code: "NotDisclosable", retryable: false, message: expect.stringMatching(/already exists and is not empty/) });
 });
 
 test("after a key rotation each issue verifies with the key that signed it, by the verifier and by the guide's openssl commands", async () => {
