@@ -19,7 +19,7 @@ import type { CredentialsRequestMessage, CredentialsResultMessage } from "../con
 import { CustodyError } from "../errors";
 import type { OutgoingMessage } from "../contracts/envelopes";
 import { canonicalJson } from "./canonical-json";
-import { currentCredentialsRun, isCredentialImage } from "./content-credentials-state";
+import { currentCredentialsRun, isCredentialImage, sameFiles } from "./content-credentials-state";
 import type { CredentialsRun, EvidenceRecord } from "./record";
 import { appendLogEntry, applyFinalDecision, compareText, compareTime, decideFinalState, joinRetry, settle, withRetryBudget, type MergeContext } from "./record-merge";
 import { DEFAULT_RETRY_POLICY, retryDelayInMs, type RetryPolicy } from "./retry-policy";
@@ -43,19 +43,31 @@ export function decideAndOrder(record: EvidenceRecord, context: MergeContext): E
 /**
  * The record with the signing run it now owes added (pending, its order not yet sent), or the
  * record itself: owed when the record requires Content Credentials, has its fingerprint, and the
- * thumbnail stage's current result has images no run signs yet.
+ * thumbnail stage shows images no run signs yet. When the stage shows files a run already signed
+ * (a redelivered thumbnail result put them back), that run's signed set is put in place again.
  */
 export function planContentCredentials(record: EvidenceRecord, nowIso: string): EvidenceRecord {
-  const source = owedSource(record);
-  if (source === undefined || record.hash === undefined) return record;
-  const requestId = credentialsRequestIdOf(record.evidenceId, source.sourceKey, record.hash.sha256, source.sources);
+  const credentials = record.contentCredentials;
+  const thumbnail = record.stages.thumbnail;
+  const sourceKey = thumbnail?.resultKey;
+  if (credentials?.required !== true || record.disposal !== undefined || record.hash === undefined || record.original === undefined) return record;
+  if (thumbnail?.status !== "succeeded" || sourceKey === undefined || thumbnail.renditions === undefined || !thumbnail.renditions.some((r) => isCredentialImage(r.kind))) return record;
+  const current = currentCredentialsRun(record);
+  if (current !== undefined) {
+    if (current.status !== "succeeded" || current.renditions === undefined || sameFiles(current.renditions, thumbnail.renditions)) return record;
+    const next = structuredClone(record);
+    putSignedSet(next, current);
+    return settle(record, next, nowIso);
+  }
+  const sources = thumbnail.renditions.map(({ kind, name, path, size, sha256 }) => ({ kind, name, path, size: size ?? 0, sha256 }));
+  const requestId = credentialsRequestIdOf(record.evidenceId, sourceKey, record.hash.sha256, sources);
   const next = structuredClone(record);
   const state = next.contentCredentials ?? { required: true, runs: [] };
   state.runs.push({
     requestId,
-    sourceKey: source.sourceKey,
-    folder: `${folderOf(source.sources[0].path)}c2pa-${requestId.slice(0, 16)}/`,
-    sources: source.sources,
+    sourceKey,
+    folder: `${folderOf(sources[0].path)}c2pa-${requestId.slice(0, 16)}/`,
+    sources,
     status: "pending",
     attempts: 0,
     order: { messageId: credentialsRequestMessageId(record.evidenceId, requestId, 0), round: 0 },
@@ -64,15 +76,14 @@ export function planContentCredentials(record: EvidenceRecord, nowIso: string): 
   return settle(record, next, nowIso);
 }
 
-function owedSource(record: EvidenceRecord): { sourceKey: string; sources: CredentialsRun["sources"] } | undefined {
-  const credentials = record.contentCredentials;
-  if (credentials?.required !== true || record.disposal !== undefined || record.hash === undefined || record.original === undefined) return undefined;
+/** The run's signed set as the thumbnail stage's renditions (and an unannounced update's, for a re-run). */
+function putSignedSet(record: EvidenceRecord, run: CredentialsRun): void {
   const thumbnail = record.stages.thumbnail;
-  const sourceKey = thumbnail?.resultKey;
-  if (thumbnail?.status !== "succeeded" || sourceKey === undefined || thumbnail.renditions === undefined) return undefined;
-  if (!thumbnail.renditions.some((r) => isCredentialImage(r.kind))) return undefined;
-  if (credentials.runs.some((run) => run.sourceKey === sourceKey)) return undefined;
-  return { sourceKey, sources: thumbnail.renditions.map(({ kind, name, path, size, sha256 }) => ({ kind, name, path, size: size ?? 0, sha256 })) };
+  if (thumbnail === undefined || run.renditions === undefined) return;
+  thumbnail.renditions = structuredClone(run.renditions);
+  for (const update of record.updateEvents ?? []) {
+    if (update.resultKey === run.sourceKey && update.publishedAt === undefined) update.renditions = structuredClone(run.renditions);
+  }
 }
 
 /** Runs whose order is owed and not yet accepted by Service Bus (only the current one: a replaced result's images are not signed any more). */
@@ -173,13 +184,8 @@ export function applyCredentialsResult(record: EvidenceRecord, reported: Credent
       }
     }
   }
-  const thumbnail = next.stages.thumbnail;
-  if (run.status === "succeeded" && run.renditions !== undefined && thumbnail?.resultKey === run.sourceKey) {
-    thumbnail.renditions = structuredClone(run.renditions);
-    for (const update of next.updateEvents ?? []) {
-      if (update.resultKey === run.sourceKey && update.publishedAt === undefined) update.renditions = structuredClone(run.renditions);
-    }
-  }
+  // The signed set replaces the files it was made from, when they are still what the stage shows.
+  if (run.status === "succeeded" && currentCredentialsRun(next)?.requestId === run.requestId) putSignedSet(next, run);
   appendLogEntry(next, {
     key,
     at: result.finishedAt,

@@ -11,11 +11,25 @@ export function isCredentialImage(kind: Rendition["kind"]): boolean {
   return (CREDENTIAL_IMAGE_KINDS as readonly string[]).includes(kind);
 }
 
-/** The run signing the thumbnail stage's current result, when one is owed or made. */
+/**
+ * The run for the thumbnail stage's current files, when one is owed or made: the run whose signed
+ * set the stage shows, else the one signing exactly the files it shows (same paths and digests).
+ * A redelivered thumbnail result (same message id, a later run) puts its own files back on the
+ * stage: when they are the ones a run signed, that run is still current; when their bytes differ,
+ * none is, and a new one is owed.
+ */
 export function currentCredentialsRun(record: EvidenceRecord): CredentialsRun | undefined {
-  const sourceKey = record.stages.thumbnail?.resultKey;
-  if (record.contentCredentials?.required !== true || sourceKey === undefined) return undefined;
-  return record.contentCredentials.runs.find((run) => run.sourceKey === sourceKey);
+  const state = record.stages.thumbnail;
+  const sourceKey = state?.resultKey;
+  if (record.contentCredentials?.required !== true || sourceKey === undefined || state?.renditions === undefined) return undefined;
+  const files = state.renditions;
+  const runs = record.contentCredentials.runs.filter((run) => run.sourceKey === sourceKey);
+  return runs.find((run) => run.renditions !== undefined && sameFiles(run.renditions, files)) ?? runs.find((run) => sameFiles(run.sources, files));
+}
+
+/** Whether two lists name the same files (paths and digests), in the same order. */
+export function sameFiles(a: ReadonlyArray<Pick<Rendition, "path" | "sha256">>, b: ReadonlyArray<Pick<Rendition, "path" | "sha256">>): boolean {
+  return a.length === b.length && a.every((file, i) => file.path === b[i].path && file.sha256 === b[i].sha256);
 }
 
 /**

@@ -449,9 +449,9 @@ export function unpublishedUpdateEvents(record: EvidenceRecord): UpdateEvent[] {
  */
 function awaitsCredentials(record: EvidenceRecord, update: UpdateEvent): boolean {
   if (update.stage !== "thumbnail" || record.contentCredentials?.required !== true || !update.renditions.some((r) => isCredentialImage(r.kind))) return false;
-  const run = record.contentCredentials.runs.find((candidate) => candidate.sourceKey === update.resultKey);
-  if (run === undefined) return record.stages.thumbnail?.resultKey === update.resultKey;
-  return run.status === "pending";
+  const runs = record.contentCredentials.runs.filter((candidate) => candidate.sourceKey === update.resultKey);
+  if (runs.length === 0) return record.stages.thumbnail?.resultKey === update.resultKey;
+  return runs.some((run) => run.status === "pending");
 }
 
 /** The required stage whose final failure the record reports (first in `requiredStages` order). */

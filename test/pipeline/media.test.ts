@@ -162,7 +162,11 @@ test("evidence-received delivered again → the thumbnails rewritten, the transc
   const segmentFile = /\/transcode\/segment-\d{5}-(video|audio)-[0-9a-f]{16}\.mp4$/;
   const segmentFiles = [...before.keys()].filter((name) => segmentFile.test(name));
   expect(segmentFiles.length).toBeGreaterThanOrEqual(2);
-  expect(before.size).toBe(first.stages.transcode!.renditions!.length + first.stages.thumbnail!.renditions!.length + segmentFiles.length);
+  // The thumbnail stage's own files and, beside them, the signed set its record shows (Content Credentials).
+  const signing = first.contentCredentials!.runs;
+  expect(signing.map((run) => run.status)).toEqual(["succeeded"]);
+  const unsigned = signing[0].sources.map((r) => r.path);
+  expect(before.size).toBe(first.stages.transcode!.renditions!.length + first.stages.thumbnail!.renditions!.length + unsigned.length + segmentFiles.length);
   const transcodeBlobs = (blobs: Map<string, string>) => [...blobs].filter(([name]) => name.startsWith(`${evidenceId}/transcode/`));
 
   // What ingest published, sent again outside duplicate detection (a new message id).
@@ -184,8 +188,8 @@ test("evidence-received delivered again → the thumbnails rewritten, the transc
   await sender.close();
   await client.close();
 
-  // The thumbnail's blobs are rewritten (new ETag) by the second run.
-  const thumbnailPaths = first.stages.thumbnail!.renditions!.map((r) => r.path);
+  // The thumbnail stage's blobs are rewritten (new ETag) by the second run.
+  const thumbnailPaths = unsigned;
   const deadline = Date.now() + 30_000;
   let after = await derivedBlobs(evidenceId);
   while (thumbnailPaths.some((name) => after.get(name) === before.get(name)) && Date.now() < deadline) {

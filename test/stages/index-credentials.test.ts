@@ -187,6 +187,25 @@ describe("index: Content Credentials on the images", () => {
     await indexStageResult(stage(id, "thumbnail", 2), deps(), context(2));
     expect(orders(id)).toHaveLength(1);
     expect(publisher.sentIds(id)).toEqual([evidenceReadyMessageId(id)]);
+    // The thumbnail run again (evidence-received delivered twice): same result id, a later run, the same files — the signed set stays.
+    await indexStageResult(stage(id, "thumbnail", 7), deps(), context());
+    expect((await readRecord(id)).stages.thumbnail?.renditions).toEqual(result.renditions);
+    expect(orders(id)).toHaveLength(1);
+  });
+
+  test("a later run of the same thumbnail result with other bytes: its files are signed anew, into their own folder", async () => {
+    const id = newEvidenceId();
+    const order = await awaitingCredentials(id);
+    await indexCredentialsResult(signed(order, 5), deps(), context());
+    const rewritten = thumbnails(id).map((r) => ({ ...r, sha256: r.kind === "sprite-vtt" ? r.sha256 : "8".repeat(64) }));
+    await indexStageResult(stage(id, "thumbnail", 7, { renditions: rewritten }), deps(), context());
+    const [, second] = orders(id);
+    expect(second.sources).toEqual(rewritten);
+    expect(second.folder).not.toBe(order.folder);
+    const result = signed(second, 8);
+    await indexCredentialsResult(result, deps(), context());
+    expect((await readRecord(id)).stages.thumbnail?.renditions).toEqual(result.renditions);
+    expect(publisher.sentIds(id)).toEqual([evidenceReadyMessageId(id)]);
   });
 
   test("a record created where no signing chain is configured goes ready with the images as made, ordering nothing", async () => {
