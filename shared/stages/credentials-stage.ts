@@ -27,6 +27,7 @@ import { DERIVED_CONTAINER, type DerivedFileStore } from "../ports/blob-store";
 import type { Publisher } from "../ports/publisher";
 import { stageAttempt, stageError } from "./report-stage";
 import type { StageContext } from "./stage-context";
+import { mapLimited } from "./map-limited";
 
 /** The largest source file read into memory: thumbnails are kilobytes, sprite sheets well under a megabyte. */
 export const MAX_CREDENTIAL_SOURCE_BYTES = 64 * 1024 * 1024;
@@ -288,26 +289,4 @@ function describeImage(request: CredentialsRequestMessage, source: Source, kind:
 
 function sha256Of(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-/** `fn` over `items`, at most `limit` at once, results in the items' order; the first failure rejects once those running have finished, and none starts after it. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !failed) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i], i);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  const outcomes = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
-  if (rejected !== undefined) throw rejected.reason;
-  return results;
 }

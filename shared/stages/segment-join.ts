@@ -41,6 +41,7 @@ import { verificationFailure } from "../media/verify-output";
 import type { BlobRef, MediaBlobStore, WrittenBlob } from "../ports/blob-store";
 import type { MediaProbe, MediaRunResult, SegmentMediaTool } from "../ports/media-tool";
 import { SecretRedactor } from "../text/redaction";
+import { mapLimited } from "./map-limited";
 
 /** One stored file of a segment, as the segment run reported it. */
 export interface JoinSegmentFile {
@@ -454,24 +455,4 @@ class DiskSampler {
     }
     this.peak = Math.max(this.peak, total);
   }
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    // After a failure the others stop taking items: the join fails anyway.
-    while (next < items.length && !failed) {
-      const at = next++;
-      try {
-        results[at] = await fn(items[at]);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }
