@@ -12,7 +12,6 @@ import type { EvidenceReceivedMessage, FixityResultMessage, HashResult, Pipeline
 import { isValidMessage } from "../../shared/contracts/validate";
 import { CustodyError, isCustodyError } from "../../shared/errors";
 import { eventDataProblems, type EvidenceFailedData, type EvidenceReadyData } from "../../shared/contracts/evidence-events";
-import { deriveEvidenceId } from "../../shared/evidence/evidence-id";
 import type { EvidenceRecord } from "../../shared/evidence/record";
 import { applyEvidenceReceived, applyStageResult, decideFinalState, newRecord } from "../../shared/evidence/record-merge";
 import { silentLogger } from "../../shared/logging";
@@ -20,6 +19,7 @@ import { indexEvidenceReceived, indexFixityResult, indexStageResult, type IndexS
 import type { StageContext } from "../../shared/stages/stage-context";
 import { childTraceparent } from "../../shared/tracing";
 import { createLocalCosmosClient, startLocalCosmos, type CosmosInstance } from "../../local/cosmos";
+import { receivedRecording } from "../support/index-harness";
 import { RecordingPublisher } from "../support/recording-publisher";
 
 const ALL: PipelineStage[] = ["hash", "transcode", "thumbnail"];
@@ -62,17 +62,7 @@ function context(attempt = 1): StageContext {
 const ORIGINALS = new Map<string, EvidenceReceivedMessage["original"]>();
 
 function newEvidenceId(): string {
-  const token = randomBytes(8).toString("hex");
-  const original = {
-    account: "devstoreaccount1",
-    container: "originals",
-    name: `A123/cam7/${token}.mp4`,
-    etag: '"0x8DD"',
-    url: `https://example/originals/${token}.mp4`,
-    size: 2048,
-    contentType: "video/mp4",
-  };
-  const evidenceId = deriveEvidenceId(original);
+  const { evidenceId, original } = receivedRecording();
   ORIGINALS.set(evidenceId, original);
   return evidenceId;
 }
