@@ -12,6 +12,7 @@ const MEDIA = ENTITIES.mediaResults.queueName;
 test.each<[string, ResultClaim, string]>([
   ["a hash result", { kind: "stage-result", stage: "hash" }, CORE],
   ["a fixity result", { kind: "fixity-result" }, CORE],
+  ["a Content Credentials result (signed only where the evidence key is)", { kind: "credentials-result" }, CORE],
   ["a transcode result", { kind: "stage-result", stage: "transcode" }, MEDIA],
   ["a thumbnail result", { kind: "stage-result", stage: "thumbnail" }, MEDIA],
 ])("%s is taken only from its producer's queue (%#)", (_what, claim, route) => {
@@ -27,6 +28,8 @@ test.each<[string, ResultClaim, string]>([
 test("a hash claim from the media route is refused: the code that parses hostile media cannot set a fingerprint", () => {
   expect(resultRouteRefusal(MEDIA, { kind: "stage-result", stage: "hash" })).toMatch(/^wrong route: a hash stage-result arrived on media-results/);
   expect(resultRouteRefusal(MEDIA, { kind: "fixity-result" })).toMatch(/^wrong route: a fixity-result arrived on media-results/);
+  // Nor claim signed images: the media app cannot sign, and cannot pass off other files as signed.
+  expect(resultRouteRefusal(MEDIA, { kind: "credentials-result" })).toMatch(/^wrong route: a credentials-result arrived on media-results/);
 });
 
 test("every pipeline stage has a route, and a queue that is no results route takes nothing", () => {
