@@ -83,7 +83,8 @@ test("the reconcile timer is scheduled every 30 minutes by default and validates
 test("the timer re-announces an original whose event was lost, and the recording becomes ready", async () => {
   const lost = await upload("PC4711/BWV-0007/lost-event.mp4");
   // Without the timer nothing announces it: the pipeline has settled with no record for it.
-  await waitForQuietPipeline(stack.serviceBus.namespace);
+  // Stage runs the timer's repeated re-announcements started may have scheduled retries (backoff from 5 s, doubling): let them settle.
+  await waitForQuietPipeline(stack.serviceBus.namespace, { timeoutInMs: 150_000 });
   expect(await stack.services!.index.read(lost.evidenceId)).toBeUndefined();
 
   const settings = loadSettings({ ...stack.environment, CUSTODY_RECONCILE_INTERVAL_MS: "1000" });
@@ -93,7 +94,7 @@ test("the timer re-announces an original whose event was lost, and the recording
   expect(record.custodyLog.map((e) => e.action)).toEqual(expect.arrayContaining(["received", "hashed", "ready"]));
   await timers.stop();
   timers = undefined;
-}, 120_000);
+}, 240_000);
 
 test("a record stuck in received (its stage messages lost) is re-announced by reconcile --stuck-after and becomes ready", async () => {
   const stuck = await upload("PC4711/BWV-0007/stuck.mp4");
@@ -120,7 +121,8 @@ test("a record stuck in received (its stage messages lost) is re-announced by re
   const received = await waitFor(stuck.evidenceId, (r) => r.original !== undefined);
   expect(received.status).toBe("received");
   // Nothing else comes for it: with the pipeline settled, it is still received.
-  await waitForQuietPipeline(stack.serviceBus.namespace);
+  // Stage runs the timer's repeated re-announcements started may have scheduled retries (backoff from 5 s, doubling): let them settle.
+  await waitForQuietPipeline(stack.serviceBus.namespace, { timeoutInMs: 150_000 });
   expect((await stack.services!.index.read(stuck.evidenceId))!.record.status).toBe("received");
   // --stuck-after 2s below: the record must be that old.
   await waitForCondition("the record to be older than 2 s", () => (Date.now() - Date.parse(received.updatedAt) > 2_000 ? true : undefined));
@@ -136,4 +138,4 @@ test("a record stuck in received (its stage messages lost) is re-announced by re
   expect((JSON.parse(run.stdout) as ReconcileResult).items).toEqual([expect.objectContaining({ evidenceId: stuck.evidenceId, sent: true })]);
   const record = await waitFor(stuck.evidenceId, (r) => r.status === "ready" && r.finalEvent?.publishedAt !== undefined);
   expect(record.stages.hash?.status).toBe("succeeded");
-}, 120_000);
+}, 240_000);
