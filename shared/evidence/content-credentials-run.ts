@@ -21,8 +21,8 @@ import type { OutgoingMessage } from "../contracts/envelopes";
 import { canonicalJson } from "./canonical-json";
 import { currentCredentialsRun, isCredentialImage, sameFiles } from "./content-credentials-state";
 import type { CredentialsRun, EvidenceRecord } from "./record";
-import { appendLogEntry, applyFinalDecision, compareText, compareTime, decideFinalState, joinRetry, settle, withRetryBudget, type MergeContext } from "./record-merge";
-import { DEFAULT_RETRY_POLICY, retryDelayInMs, type RetryPolicy } from "./retry-policy";
+import { appendLogEntry, applyFinalDecision, decideFinalState, joinLastError, joinRetry, resultBeats, retryDueAt, settle, withRetryBudget, type MergeContext } from "./record-merge";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry-policy";
 
 /** The request id of signing one thumbnail result's files as made from one original: the digest of exactly that. */
 export function credentialsRequestIdOf(evidenceId: string, sourceKey: string, originalSha256: string, sources: CredentialsRun["sources"]): string {
@@ -135,14 +135,7 @@ export function credentialsRetryOrder(record: EvidenceRecord, failure: Credentia
 }
 
 export function nextCredentialsRetryAt(failure: Pick<CredentialsResultMessage, "evidenceId" | "requestId" | "finishedAt" | "retry">, policy: RetryPolicy): string {
-  const round = (failure.retry?.round ?? 0) + 1;
-  const delay = retryDelayInMs(policy, round, `${failure.evidenceId}:c2pa:${failure.requestId}:${round}`);
-  const base = Date.parse(failure.finishedAt);
-  return new Date((Number.isFinite(base) ? base : 0) + delay).toISOString();
-}
-
-export function isCredentialsRetryBudgetSpent(result: CredentialsResultMessage, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
-  return withRetryBudget(result, policy) !== result;
+  return retryDueAt(failure, policy, (round) => `${failure.evidenceId}:c2pa:${failure.requestId}:${round}`);
 }
 
 /**
@@ -162,15 +155,12 @@ export function applyCredentialsResult(record: EvidenceRecord, reported: Credent
   run.attempts = Math.max(run.attempts, result.attempt);
   if (result.outcome === "failed") {
     const error = result.error ?? { code: "Unknown", message: "signing failed without an error description", retryable: !result.final };
-    const candidate = { ...error, at: result.finishedAt, attempt: result.attempt };
-    if (run.lastError === undefined || (compareTime(candidate.at, run.lastError.at) || candidate.attempt - run.lastError.attempt || compareText(candidate.message, run.lastError.message)) > 0) {
-      run.lastError = candidate;
-    }
+    joinLastError(run, { ...error, at: result.finishedAt, attempt: result.attempt });
     if (!result.final) joinRetry(run, result, nextCredentialsRetryAt(result, policy));
   }
   if (result.outcome === "succeeded" || result.final) {
     const status = result.outcome === "succeeded" ? "succeeded" : "failed";
-    if (runOutcomeBeats(status, result.finishedAt, key, run)) {
+    if (resultBeats(RUN_PRECEDENCE, { status, finishedAt: result.finishedAt, key }, run)) {
       run.status = status;
       run.resultKey = key;
       run.finishedAt = result.finishedAt;
@@ -199,15 +189,7 @@ export function applyCredentialsResult(record: EvidenceRecord, reported: Credent
   return settle(record, next, context.nowIso);
 }
 
-const RUN_PRECEDENCE = { pending: 0, failed: 1, succeeded: 2 } as const;
-
-function runOutcomeBeats(status: "succeeded" | "failed", finishedAt: string, key: string, current: CredentialsRun): boolean {
-  const byPrecedence = RUN_PRECEDENCE[status] - RUN_PRECEDENCE[current.status];
-  if (byPrecedence !== 0) return byPrecedence > 0;
-  const byTime = current.finishedAt === undefined ? 1 : compareTime(finishedAt, current.finishedAt);
-  if (byTime !== 0) return byTime > 0;
-  return compareText(key, current.resultKey ?? "") > 0;
-}
+const RUN_PRECEDENCE: Record<CredentialsRun["status"], number> = { pending: 0, failed: 1, succeeded: 2 };
 
 function describeResult(result: CredentialsResultMessage, run: CredentialsRun): string {
   const round = result.retry === undefined ? "" : ` (retry round ${result.retry.round})`;

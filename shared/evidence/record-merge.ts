@@ -157,7 +157,7 @@ export function applyStageResult(record: EvidenceRecord, reported: StageResultMe
   if (result.outcome === "failed") {
     const error = result.error ?? { code: "Unknown", message: `${result.stage} failed without an error description`, retryable: !result.final };
     const candidate = { ...error, at: result.finishedAt, attempt: result.attempt };
-    if (state.lastError === undefined || compareErrors(candidate, state.lastError) > 0) state.lastError = candidate;
+    joinLastError(state, candidate);
     if (!result.final) joinRetry(state, result, nextRetryAt(result, policy));
   }
 
@@ -476,7 +476,20 @@ const PRECEDENCE: Record<StageStatus, number> = { pending: 0, failed: 1, skipped
 
 /** Whether a final outcome should replace the outcome the stage shows (a total order, so the winner is the same in any order). */
 function outcomeBeats(candidate: { status: StageStatus; finishedAt: string; key: string }, current: StageState): boolean {
-  const byPrecedence = PRECEDENCE[candidate.status] - PRECEDENCE[current.status];
+  return resultBeats(PRECEDENCE, candidate, current);
+}
+
+/**
+ * Whether a final outcome replaces the one shown — for a stage, a segment or a signing run: by
+ * precedence of status (success beats failure), then the later finish, then the message id. A
+ * total order, so the winner is the same whichever result arrives first.
+ */
+export function resultBeats<S extends string>(
+  precedence: Record<S, number>,
+  candidate: { status: S; finishedAt: string; key: string },
+  current: { status: S; finishedAt?: string; resultKey?: string },
+): boolean {
+  const byPrecedence = precedence[candidate.status] - precedence[current.status];
   if (byPrecedence !== 0) return byPrecedence > 0;
   const byTime = current.finishedAt === undefined ? 1 : compareTime(candidate.finishedAt, current.finishedAt);
   if (byTime !== 0) return byTime > 0;
@@ -515,6 +528,11 @@ function addSuperseded(state: StageState, run: SupersededRun): void {
 }
 
 type LastError = NonNullable<StageState["lastError"]>;
+
+/** Keeps the failure with the highest attempt (then time, code, message) as the last error: a join. */
+export function joinLastError(state: { lastError?: LastError }, candidate: LastError): void {
+  if (state.lastError === undefined || compareErrors(candidate, state.lastError) > 0) state.lastError = candidate;
+}
 
 function compareErrors(a: LastError, b: LastError): number {
   return a.attempt - b.attempt || compareTime(a.at, b.at) || compareText(a.code, b.code) || compareText(a.message, b.message) || Number(a.retryable) - Number(b.retryable);
@@ -710,14 +728,23 @@ export function joinRetry(state: { retry?: StageRetry }, result: RetriedFailure,
  * the retry for exactly this time, whichever instance handles the result).
  */
 export function nextRetryAt(result: Pick<StageResultMessage, "evidenceId" | "stage" | "finishedAt" | "retry" | "reprocess">, policy: RetryPolicy): string {
-  const round = (result.retry?.round ?? 0) + 1;
-  const delay = retryDelayInMs(policy, round, `${result.evidenceId}:${result.stage}:${result.reprocess?.id ?? ""}:${round}`);
-  const base = Date.parse(result.finishedAt);
+  return retryDueAt(result, policy, (round) => `${result.evidenceId}:${result.stage}:${result.reprocess?.id ?? ""}:${round}`);
+}
+
+/**
+ * When the next round after a transient failure is due: its finish plus the policy's backoff for
+ * that round, jittered by `jitterKey(round)` (each kind of work keys its own, so retries of
+ * different work spread out). Stages, segments and signing orders all schedule by it.
+ */
+export function retryDueAt(failure: Pick<RetriedFailure, "finishedAt" | "retry">, policy: RetryPolicy, jitterKey: (round: number) => string): string {
+  const round = (failure.retry?.round ?? 0) + 1;
+  const delay = retryDelayInMs(policy, round, jitterKey(round));
+  const base = Date.parse(failure.finishedAt);
   return new Date((Number.isFinite(base) ? base : 0) + delay).toISOString();
 }
 
 /** Whether a non-final failure is past its retry budget (then the index records it as final and schedules nothing). */
-export function isRetryBudgetSpent(result: StageResultMessage, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
+export function isRetryBudgetSpent(result: RetriedFailure, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
   return withRetryBudget(result, policy) !== result;
 }
 

@@ -23,8 +23,8 @@ import type { JoinRequestMessage, SegmentPlanBody, SegmentPlanMessage, SegmentPl
 import { CustodyError } from "../errors";
 import { canonicalJson } from "./canonical-json";
 import type { EvidenceRecord, SegmentState, TranscodeRun } from "./record";
-import { appendLogEntry, applyStageResult, compareText, compareTime, joinRetry, pickMedia, settle, withRetryBudget, type MergeContext } from "./record-merge";
-import { DEFAULT_RETRY_POLICY, retryDelayInMs, type RetryPolicy } from "./retry-policy";
+import { appendLogEntry, applyStageResult, compareText, compareTime, joinRetry, pickMedia, resultBeats, retryDueAt, settle, withRetryBudget, type MergeContext } from "./record-merge";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry-policy";
 
 /** The plan's id: SHA-256 of its canonical JSON. The index recomputes it, so a claim cannot name one plan and carry another. */
 export function planIdOf(plan: SegmentPlanBody): string {
@@ -137,7 +137,7 @@ export function applySegmentResult(record: EvidenceRecord, reported: SegmentResu
   let failedForGood = false;
   if (result.outcome === "succeeded" || result.final) {
     const status = result.outcome === "succeeded" ? "succeeded" : "failed";
-    if (segmentOutcomeBeats(status, result.finishedAt, key, segment)) {
+    if (resultBeats(SEGMENT_PRECEDENCE, { status, finishedAt: result.finishedAt, key }, segment)) {
       segment.status = status;
       segment.resultKey = key;
       segment.finishedAt = result.finishedAt;
@@ -234,16 +234,10 @@ export function runsOwingJoin(record: EvidenceRecord): TranscodeRun[] {
 
 /** When the retry after a segment's transient failure is due (jitter keyed by recording, run, segment and round). */
 export function nextSegmentRetryAt(failure: Pick<SegmentResultMessage, "evidenceId" | "planId" | "segment" | "finishedAt" | "retry" | "reprocess">, policy: RetryPolicy): string {
-  const round = (failure.retry?.round ?? 0) + 1;
-  const delay = retryDelayInMs(policy, round, `${failure.evidenceId}:${segmentRunTag(failure.planId, failure.reprocess?.id)}:${failure.segment.index}:${round}`);
-  const base = Date.parse(failure.finishedAt);
-  return new Date((Number.isFinite(base) ? base : 0) + delay).toISOString();
+  return retryDueAt(failure, policy, (round) => `${failure.evidenceId}:${segmentRunTag(failure.planId, failure.reprocess?.id)}:${failure.segment.index}:${round}`);
 }
 
 /** Whether a transient segment failure is past the retry budget (then it is final, and nothing is scheduled). */
-export function isSegmentRetryBudgetSpent(result: SegmentResultMessage, policy: RetryPolicy = DEFAULT_RETRY_POLICY): boolean {
-  return withRetryBudget(result, policy) !== result;
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -271,12 +265,6 @@ function proxyMadeBy(record: EvidenceRecord, run: TranscodeRun): boolean {
 }
 
 const SEGMENT_PRECEDENCE: Record<SegmentState["status"], number> = { pending: 0, failed: 1, succeeded: 2 };
-
-function segmentOutcomeBeats(status: SegmentState["status"], finishedAt: string, key: string, current: SegmentState): boolean {
-  const order = SEGMENT_PRECEDENCE[status] - SEGMENT_PRECEDENCE[current.status];
-  if (order !== 0) return order > 0;
-  return (compareTime(finishedAt, current.finishedAt ?? "") || compareText(key, current.resultKey ?? "")) > 0;
-}
 
 /** The transcode stage's failure a segment's final failure makes: code and message name the segment and its range. */
 function stageFailureOf(result: SegmentResultMessage, run: TranscodeRun): StageResultMessage {

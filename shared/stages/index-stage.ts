@@ -27,6 +27,7 @@ import type {
   FixityResultMessage,
   PipelineStage,
   RetentionCommandMessage,
+  RetryRound,
   SegmentPlanMessage,
   SegmentResultMessage,
   StageResultMessage,
@@ -66,11 +67,11 @@ import {
   type MergeContext,
 } from "../evidence/record-merge";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../evidence/retry-policy";
-import { applyCredentialsResult, credentialsOrder, credentialsRetryOrder, decideAndOrder, isCredentialsRetryBudgetSpent, runsOwingCredentialsOrders } from "../evidence/content-credentials-run";
+import { applyCredentialsResult, credentialsOrder, credentialsRetryOrder, decideAndOrder, runsOwingCredentialsOrders } from "../evidence/content-credentials-run";
 import { currentCredentialsRun } from "../evidence/content-credentials-state";
 import { rebuildRecord } from "../ledger/rebuild";
 import { buildStageRetryMessage } from "../evidence/stage-retry";
-import { applySegmentPlan, applySegmentResult, isSegmentRetryBudgetSpent, joinOrder, runsOwingJoin, runsOwingOrders, segmentOrders, segmentRetryOrder } from "../evidence/segment-run";
+import { applySegmentPlan, applySegmentResult, joinOrder, runsOwingJoin, runsOwingOrders, segmentOrders, segmentRetryOrder } from "../evidence/segment-run";
 import type { Logger } from "../logging";
 import type { AppliedMessageEntry, CustodyLedger, LedgerHead, PublishedEventEntry } from "../ports/custody-ledger";
 import type { EvidenceIndex, StoredRecord } from "../ports/evidence-index";
@@ -211,10 +212,23 @@ async function scheduleStageRetry(record: EvidenceRecord, failure: StageResultMe
     throw new CustodyError("Transient", `evidence ${failure.evidenceId}: cannot schedule the ${failure.stage} retry before the record names its original`);
   }
   const retry = buildStageRetryMessage(record, failure, deps.retryPolicy ?? DEFAULT_RETRY_POLICY);
-  await deps.publisher.publish(deps.receivedTopic ?? "evidence-received", { ...retry, traceparent: context.traceparent });
-  context.log.info("stage retry scheduled", {
+  await sendRetry(deps.receivedTopic ?? "evidence-received", retry, failure, "stage retry scheduled", { stage: failure.stage }, deps, context);
+}
+
+/** Sends the next round of work that failed for a transient cause (enqueued when its backoff says), and logs it. */
+async function sendRetry(
+  entity: string,
+  retry: OutgoingMessage & { body: { retry?: RetryRound } },
+  failure: { evidenceId: string; error?: { code: string } },
+  what: string,
+  fields: Record<string, unknown>,
+  deps: Pick<IndexStageDeps, "publisher">,
+  context: StageContext,
+): Promise<void> {
+  await deps.publisher.publish(entity, { ...retry, traceparent: context.traceparent });
+  context.log.info(what, {
     evidenceId: failure.evidenceId,
-    stage: failure.stage,
+    ...fields,
     round: retry.body.retry?.round,
     dueAt: retry.scheduledEnqueueTime?.toISOString(),
     cause: failure.error?.code,
@@ -254,20 +268,12 @@ export async function indexSegmentResult(message: SegmentResultMessage, deps: In
     context,
   );
   const policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
-  if (message.outcome === "failed" && !message.final && !isSegmentRetryBudgetSpent(message, policy)) {
+  if (message.outcome === "failed" && !message.final && !isRetryBudgetSpent(message, policy)) {
     const run = outcome.record.transcodeRuns?.find((candidate) => candidate.tag === segmentRunTag(message.planId, message.reprocess?.id));
     // A segment that succeeded meanwhile (a duplicate run) needs no retry.
     if (run?.segments[message.segment.index]?.status === "pending") {
       const retry = segmentRetryOrder(outcome.record, message, policy);
-      await deps.publisher.publish(deps.transcodeSegmentsQueue ?? "transcode-segments", { ...retry, traceparent: context.traceparent });
-      context.log.info("segment retry scheduled", {
-        evidenceId: message.evidenceId,
-        segment: message.segment.index,
-        round: retry.body.retry?.round,
-        dueAt: retry.scheduledEnqueueTime?.toISOString(),
-        cause: message.error?.code,
-        retryMessageId: retry.messageId,
-      });
+      await sendRetry(deps.transcodeSegmentsQueue ?? "transcode-segments", retry, message, "segment retry scheduled", { segment: message.segment.index }, deps, context);
     }
   }
   return outcome;
@@ -289,19 +295,12 @@ export async function indexCredentialsResult(message: CredentialsResultMessage, 
     context,
   );
   const policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
-  if (message.outcome === "failed" && !message.final && !isCredentialsRetryBudgetSpent(message, policy)) {
+  if (message.outcome === "failed" && !message.final && !isRetryBudgetSpent(message, policy)) {
     const run = currentCredentialsRun(outcome.record);
     // A run that succeeded meanwhile (a duplicate) or that signs a replaced result needs no retry.
     if (run?.requestId === message.requestId && run.status === "pending") {
       const retry = credentialsRetryOrder(outcome.record, message, policy);
-      await deps.publisher.publish(deps.contentCredentialsQueue ?? "content-credentials", { ...retry, traceparent: context.traceparent });
-      context.log.info("Content Credentials retry scheduled", {
-        evidenceId: message.evidenceId,
-        round: retry.body.retry?.round,
-        dueAt: retry.scheduledEnqueueTime?.toISOString(),
-        cause: message.error?.code,
-        retryMessageId: retry.messageId,
-      });
+      await sendRetry(deps.contentCredentialsQueue ?? "content-credentials", retry, message, "Content Credentials retry scheduled", {}, deps, context);
     }
   }
   return outcome;
