@@ -81,9 +81,13 @@ export function useServices(services: FunctionServices | undefined): void {
 export async function createServices(settings: Settings): Promise<FunctionServices> {
   const clients = await openServiceClients(settings);
   // Only a process that runs the index signs: the media app, which parses untrusted media, never holds the key.
-  const signer = settings.signing !== undefined && settings.cosmos !== undefined ? await openEvidenceSigner(settings.signing) : undefined;
-  const contentCredentials = signer === undefined || settings.signing === undefined ? undefined : await openContentCredentials(settings.signing, signer);
-  if (signer !== undefined && contentCredentials === undefined) warnUnsignedImagesOnce();
+  let signer: EvidenceSigner | undefined;
+  let contentCredentials: ContentCredentials | undefined;
+  if (settings.signing !== undefined && settings.cosmos !== undefined) {
+    signer = await openEvidenceSigner(settings.signing);
+    contentCredentials = await openContentCredentials(settings.signing, signer);
+    if (contentCredentials === undefined) warnUnsignedImagesOnce();
+  }
   return { ...clients, settings, media: createMediaTool(), ...(signer === undefined ? {} : { signer }), ...(contentCredentials === undefined ? {} : { contentCredentials }) };
 }
 

@@ -12,3 +12,12 @@ import type { PipelineStage } from "./messages";
 export function renditionFolder(evidenceId: string, stage: PipelineStage, reprocessId?: string): string {
   return `${evidenceId}/${stage}/${reprocessId === undefined ? "" : `reprocess-${reprocessId}/`}`;
 }
+
+/**
+ * Where the signed copies of a thumbnail folder's images go (docs/decisions/0016): a folder of
+ * their own inside it, named by the signing request, so the index's order and the signer's check
+ * name the same place.
+ */
+export function credentialsFolder(thumbnailFolder: string, requestId: string): string {
+  return `${thumbnailFolder}c2pa-${requestId.slice(0, 16)}/`;
+}

@@ -18,6 +18,7 @@ import { credentialsRequestMessageId, credentialsResultMessageId } from "../cont
 import type { CredentialsRequestMessage, CredentialsResultMessage } from "../contracts/messages";
 import { CustodyError } from "../errors";
 import type { OutgoingMessage } from "../contracts/envelopes";
+import { credentialsFolder } from "../contracts/rendition-path";
 import { canonicalJson } from "./canonical-json";
 import { currentCredentialsRun, isCredentialImage, sameFiles } from "./content-credentials-state";
 import type { CredentialsRun, EvidenceRecord } from "./record";
@@ -66,7 +67,7 @@ export function planContentCredentials(record: EvidenceRecord, nowIso: string): 
   state.runs.push({
     requestId,
     sourceKey,
-    folder: `${folderOf(sources[0].path)}c2pa-${requestId.slice(0, 16)}/`,
+    folder: credentialsFolder(folderOf(sources[0].path), requestId),
     sources,
     status: "pending",
     attempts: 0,

@@ -7,7 +7,7 @@ import { CREDENTIAL_IMAGE_KINDS, type Rendition } from "../contracts/messages";
 import type { CredentialsRun, EvidenceRecord } from "./record";
 
 /** Whether a rendition kind gets Content Credentials embedded (the others are copied beside them unchanged). */
-export function isCredentialImage(kind: Rendition["kind"]): boolean {
+export function isCredentialImage(kind: Rendition["kind"]): kind is (typeof CREDENTIAL_IMAGE_KINDS)[number] {
   return (CREDENTIAL_IMAGE_KINDS as readonly string[]).includes(kind);
 }
 

@@ -19,10 +19,12 @@
  */
 import { createHash } from "node:crypto";
 import { credentialsResultMessageId } from "../contracts/message-ids";
-import { CREDENTIAL_IMAGE_KINDS, type CredentialsRequestMessage, type CredentialsResultMessage, type MediaToolRun, type Rendition } from "../contracts/messages";
+import type { CredentialsRequestMessage, CredentialsResultMessage, MediaToolRun, Rendition } from "../contracts/messages";
 import { CustodyError, toCustodyError } from "../errors";
 import { verifyContentCredentials, type ContentCredentials, type RenditionAction, type RenditionImageKind } from "../media/content-credentials";
 import { CELLS_PER_SHEET } from "../media/thumbnail-plan";
+import { credentialsFolder } from "../contracts/rendition-path";
+import { isCredentialImage } from "../evidence/content-credentials-state";
 import { DERIVED_CONTAINER, type DerivedFileStore } from "../ports/blob-store";
 import type { Publisher } from "../ports/publisher";
 import { stageAttempt, stageError } from "./report-stage";
@@ -30,23 +32,16 @@ import type { StageContext } from "./stage-context";
 import { mapLimited } from "./map-limited";
 
 /** The largest source file read into memory: thumbnails are kilobytes, sprite sheets well under a megabyte. */
-export const MAX_CREDENTIAL_SOURCE_BYTES = 64 * 1024 * 1024;
+const MAX_SOURCE_BYTES = 64 * 1024 * 1024;
 /** What a signed image may add to its source: the manifest (~4.5 kB, more with many long runs) — bounded all the same. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** Images signed at once: each is a Key Vault call in Azure (the decision's "four at a time"). */
-const DEFAULT_CONCURRENCY = 4;
+const CONCURRENCY = 4;
 
 export interface CredentialsStageDeps {
   blobs: DerivedFileStore;
   /** The signer with its chain (functions/services.ts: only where the signing key is). */
   contentCredentials: ContentCredentials;
-}
-
-export interface SignThumbnailImagesOptions {
-  /** Sources larger than this are refused (OutputVerificationFailed); default {@link MAX_CREDENTIAL_SOURCE_BYTES}. */
-  maxSourceBytes?: number;
-  /** Images signed at once; default 4. */
-  concurrency?: number;
 }
 
 /** The signed set, one rendition per source in the order's order, and the key that signed. */
@@ -58,17 +53,11 @@ export interface SignedThumbnailImages {
 }
 
 /** The work of one run (the caller reports it: {@link signAndReportCredentials}). */
-export async function signThumbnailImages(
-  request: CredentialsRequestMessage,
-  deps: CredentialsStageDeps,
-  context: StageContext,
-  options: SignThumbnailImagesOptions = {},
-): Promise<SignedThumbnailImages> {
+export async function signThumbnailImages(request: CredentialsRequestMessage, deps: CredentialsStageDeps, context: StageContext): Promise<SignedThumbnailImages> {
   checkOrder(request);
-  const maxSourceBytes = options.maxSourceBytes ?? MAX_CREDENTIAL_SOURCE_BYTES;
   // Every source is read and checked before anything is written: a changed file leaves no partial set behind.
-  const sources = await mapLimited(request.sources, options.concurrency ?? DEFAULT_CONCURRENCY, (source) => readSource(deps.blobs, source, maxSourceBytes, context));
-  const results = await mapLimited(request.sources, options.concurrency ?? DEFAULT_CONCURRENCY, (source, i) => writeSigned(request, deps, source, sources[i], maxSourceBytes, context));
+  const sources = await mapLimited(request.sources, CONCURRENCY, (source) => readSource(deps.blobs, source, MAX_SOURCE_BYTES, context));
+  const results = await mapLimited(request.sources, CONCURRENCY, (source, i) => writeSigned(request, deps, source, sources[i], MAX_SOURCE_BYTES, context));
   const adopted = results.filter((r) => r.adopted).length;
   context.log.info("images signed with Content Credentials", { evidenceId: request.evidenceId, files: results.length, adopted, keyId: deps.contentCredentials.keyId });
   return { renditions: results.map((r) => r.rendition), keyId: deps.contentCredentials.keyId, adopted };
@@ -152,14 +141,10 @@ function checkOrder(request: CredentialsRequestMessage): void {
     if (source.path !== `${folder}${source.name}`) refuse(`names ${source.path}, not in the folder ${folder} of its other files`);
     if (names.has(source.name)) refuse(`names ${source.name} twice`);
     names.add(source.name);
-    if (!isImageKind(source.kind) && source.kind !== "sprite-vtt") refuse(`names ${source.name} of kind ${source.kind}: only the thumbnail stage's images and track are signed or copied`);
+    if (!isCredentialImage(source.kind) && source.kind !== "sprite-vtt") refuse(`names ${source.name} of kind ${source.kind}: only the thumbnail stage's images and track are signed or copied`);
   }
-  const expected = `${folder}c2pa-${request.requestId.slice(0, 16)}/`;
+  const expected = credentialsFolder(folder, request.requestId);
   if (request.folder !== expected) refuse(`targets ${request.folder}, not ${expected}`);
-}
-
-function isImageKind(kind: string): kind is RenditionImageKind {
-  return (CREDENTIAL_IMAGE_KINDS as readonly string[]).includes(kind);
 }
 
 /** A source's bytes, exactly those the thumbnail stage recorded (size and SHA-256); a file gone or changed is final. */
@@ -197,9 +182,7 @@ async function writeSigned(
   context: StageContext,
 ): Promise<{ rendition: Rendition; adopted: boolean }> {
   const kind = source.kind;
-  const output = isImageKind(kind)
-    ? Buffer.from(await deps.contentCredentials.signJpeg(bytes, { title: source.name, original: ingredientOf(request), action: actionOf(request, source, kind) }))
-    : bytes;
+  const output = isCredentialImage(kind) ? await deps.contentCredentials.signJpeg(bytes, { title: source.name, original: ingredientOf(request), action: actionOf(request, source, kind) }) : bytes;
   const target = `${request.folder}${source.name}`;
   const created = await deps.blobs.createDerivedFile(target, output, {
     contentType: source.contentType,
@@ -209,7 +192,7 @@ async function writeSigned(
   if (created.created) return { rendition: renditionOf(source, target, created.blob.size, created.blob.sha256), adopted: false };
 
   const existing = await deps.blobs.readDerivedFile(target, { maxBytes: maxSourceBytes + MAX_MANIFEST_BYTES, abortSignal: context.abortSignal });
-  const problem = isImageKind(kind) ? await notOurImage(existing, source, request, deps.contentCredentials) : existing.equals(bytes) ? undefined : "it is not a byte-for-byte copy of the track";
+  const problem = isCredentialImage(kind) ? await notOurImage(existing, source, request, deps.contentCredentials) : existing.equals(bytes) ? undefined : "it is not a byte-for-byte copy of the track";
   if (problem !== undefined) {
     throw new CustodyError("OutputVerificationFailed", `${DERIVED_CONTAINER}/${target} already exists and is not what this order makes (${problem}); it is left as it is.`);
   }
