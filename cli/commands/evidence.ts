@@ -4,9 +4,8 @@
  * code 0 when every recording is ready, 1 when some recording failed or was rejected, 2 for
  * usage or infrastructure errors.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { readdir, stat, mkdir, writeFile } from "node:fs/promises";
 import * as path from "node:path";
@@ -28,6 +27,7 @@ import { DEFAULT_DATA_DIR, secondsInMs, targetCommand } from "../options";
 import { resolveStackTarget, type StackTarget } from "../stack-target";
 import { printResult, writeErrorLine } from "../output";
 import { printable, printableJson } from "../../shared/text/printable";
+import { digestingTap } from "../../shared/streams/digesting-tap";
 
 interface CommonOptions {
   dataDir: string;
@@ -319,19 +319,10 @@ async function writeRenditions(target: StackTarget, record: EvidenceRecord, dir:
       const folder = path.join(dir, stage);
       await mkdir(folder, { recursive: true });
       const file = path.join(folder, path.basename(rendition.name));
-      const digest = createHash("sha256");
+      const digest = digestingTap();
       const body = await target.services.blobs.openRead({ container: rendition.container, name: rendition.path });
-      await pipeline(
-        body,
-        new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            digest.update(chunk);
-            callback(null, chunk);
-          },
-        }),
-        createWriteStream(file),
-      );
-      const sha256 = digest.digest("hex");
+      await pipeline(body, digest.tap, createWriteStream(file));
+      const sha256 = digest.sha256();
       if (sha256 !== rendition.sha256) {
         writeErrorLine(`custody: ${record.evidenceId} ${stage}/${rendition.name}: downloaded SHA-256 ${sha256} differs from the record's ${rendition.sha256} (rewritten by a later run?)`);
       }

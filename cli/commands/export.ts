@@ -14,7 +14,7 @@ import { readManifestIssues } from "../../shared/disclosure/manifest-issues";
 import { parseManifestJson, writeDisclosurePackage, type WrittenPackage } from "../../shared/disclosure/write-package";
 import { EVIDENCE_ID_PATTERN } from "../../shared/evidence/evidence-id";
 import { isCustodyError } from "../../shared/errors";
-import type { BlobStore } from "../../shared/ports/blob-store";
+import { DERIVED_CONTAINER, type BlobStore } from "../../shared/ports/blob-store";
 import type { CustodyLedger } from "../../shared/ports/custody-ledger";
 import type { EvidenceIndex } from "../../shared/ports/evidence-index";
 import type { PublishedSigningKey } from "../../shared/ports/evidence-signer";
@@ -111,7 +111,7 @@ export async function exportRecordings(sources: ExportSources, evidenceIds: read
         publishedKeys: keys,
         trustAnchorPems,
         openOriginal: () => sources.blobs.openRead({ container: original.container, name: original.name, versionId: original.versionId, etag: original.etag }),
-        openRendition: (rendition) => sources.blobs.openRead({ container: rendition.container ?? "derived", name: rendition.path }),
+        openRendition: (rendition) => sources.blobs.openRead({ container: rendition.container ?? DERIVED_CONTAINER, name: rendition.path }),
       });
       results.push({ status: "written", ...written });
     } catch (error) {

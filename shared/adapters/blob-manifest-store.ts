@@ -25,7 +25,7 @@ export class BlobManifestStore implements ManifestStore {
   private readonly container: ContainerClient;
   private readonly ensureContainer: () => Promise<unknown>;
   private readonly publishedKeyIds = new Set<string>();
-  private readonly publishedAnchorDigests = new Set<string>();
+  private readonly publishedAnchorPems = new Set<string>();
 
   /** `createContainer`: locally the app creates it; in Azure Bicep does. */
   constructor(service: BlobServiceClient, options: { createContainer?: boolean } = {}) {
@@ -45,7 +45,7 @@ export class BlobManifestStore implements ManifestStore {
       // manifest.json last: its presence is what makes the issue exist.
       for (const part of ["signature", "jws", "manifestJson"] as const) await this.createOnce(`${folder}/${FILES[part]}`, contents[part]);
     } catch (error) {
-      throw error instanceof CustodyError ? error : toCustodyError(error);
+      throw toCustodyError(error);
     }
   }
 
@@ -93,7 +93,7 @@ export class BlobManifestStore implements ManifestStore {
       await this.createOnce(keyBlobName(kid), bytes);
       this.publishedKeyIds.add(kid);
     } catch (error) {
-      throw error instanceof CustodyError ? error : toCustodyError(error);
+      throw toCustodyError(error);
     }
   }
 
@@ -114,15 +114,15 @@ export class BlobManifestStore implements ManifestStore {
   }
 
   async publishTrustAnchor(certificatePem: string): Promise<void> {
+    // Once per certificate and process, like the keys: the index offers it before every manifest issue.
+    if (this.publishedAnchorPems.has(certificatePem)) return;
     const anchor = parseTrustAnchor(certificatePem, "the Content Credentials trust anchor");
-    // Once per certificate and process, like the keys: the host publishes it at every start.
-    if (this.publishedAnchorDigests.has(anchor.sha256)) return;
     try {
       await this.ensureContainer();
       await this.createOnce(`${KEYS_PREFIX}${trustAnchorFileName(anchor)}`, Buffer.from(anchor.pem, "utf8"));
-      this.publishedAnchorDigests.add(anchor.sha256);
+      this.publishedAnchorPems.add(certificatePem);
     } catch (error) {
-      throw error instanceof CustodyError ? error : toCustodyError(error);
+      throw toCustodyError(error);
     }
   }
 

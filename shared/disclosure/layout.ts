@@ -22,7 +22,6 @@ import { isTrustAnchorFileName, trustAnchorFileName, type TrustAnchor } from "..
 
 export const ORIGINAL_FOLDER = "original";
 export const RENDITIONS_FOLDER = "renditions";
-export const MANIFEST_FOLDER = "manifest";
 export const ISSUES_FOLDER = "manifest/issues";
 export const MANIFEST_JSON = "manifest/manifest.json";
 export const MANIFEST_SIG = "manifest/manifest.sig";

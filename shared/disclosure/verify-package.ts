@@ -89,7 +89,7 @@ export interface VerifyPackageOptions {
 }
 
 /** The package's recordings: `dir` itself when it is one recording's folder, else each sub-folder that has a manifest folder. */
-export async function findRecordingFolders(dir: string): Promise<string[]> {
+async function findRecordingFolders(dir: string): Promise<string[]> {
   if (await exists(path.join(dir, MANIFEST_JSON))) return [dir];
   const entries = await readdir(dir, { withFileTypes: true });
   const folders: string[] = [];
@@ -100,7 +100,7 @@ export async function findRecordingFolders(dir: string): Promise<string[]> {
   return folders;
 }
 
-/** Verifies every recording in the package; throws (usage) when `dir` holds none. */
+/** Verifies every recording in the package (none found: an empty list, which the report says). */
 export async function verifyDisclosurePackage(dir: string, options: VerifyPackageOptions = {}): Promise<PackageVerification> {
   // Given anchors are the caller's to check (a usage error, not a finding): parsing throws on one that is not a certificate.
   const given = options.trustAnchorPems?.flatMap((pem) => parseTrustAnchors(pem, options.trustFile ?? "the trust anchors"));
@@ -119,7 +119,7 @@ export async function verifyDisclosurePackage(dir: string, options: VerifyPackag
   };
 }
 
-export async function verifyRecordingFolder(folder: string, options: VerifyPackageOptions = {}): Promise<RecordingPackageVerification> {
+async function verifyRecordingFolder(folder: string, options: VerifyPackageOptions = {}): Promise<RecordingPackageVerification> {
   const checks: PackageCheck[] = [];
   const ok = (check: Omit<PackageCheck, "status">): void => void checks.push({ status: "ok", ...check });
   const fail = (check: Omit<PackageCheck, "status">): void => void checks.push({ status: "fail", ...check });
