@@ -13,7 +13,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { CustodyError } from "../errors";
-import { certifiesKey, createCustodyCa, issueSignerCertificate, type CustodyCa, type SignerPublicJwk } from "../media/content-credentials-chain";
+import { certifiesKey, createCustodyCa, issuedBy, issueSignerCertificate, type CustodyCa, type SignerPublicJwk } from "../media/content-credentials-chain";
 import { loadContentCredentialsLibrary } from "../media/content-credentials-library";
 import { createContentCredentials, type ClaimSigner, type ContentCredentials, type ContentCredentialsOptions, type SigningCertificateChain } from "../media/content-credentials";
 
@@ -34,7 +34,7 @@ export async function localSigningChain(dataDir: string, signer: Pick<ClaimSigne
   const key = await signer.publicKey();
   const leafFile = path.join(folder, `signer-${fileSafe(key.kid)}.pem`);
   let certificatePem = await readIfExists(leafFile);
-  if (certificatePem === undefined || !(await certifiesKey(certificatePem, key)) || !(await issuedBy(certificatePem, ca))) {
+  if (certificatePem === undefined || !(await certifiesKey(certificatePem, key)) || !(await issuedByCa(certificatePem, ca))) {
     certificatePem = await issueSignerCertificate(ca, key);
     await writeFile(leafFile, certificatePem, { mode: 0o644 });
   }
@@ -73,11 +73,9 @@ async function waitForCa(certificateFile: string, keyFile: string): Promise<Cust
   throw new CustodyError("InvalidConfiguration", `${keyFile} exists without ${certificateFile}: remove both to make a new local CA.`);
 }
 
-async function issuedBy(certificatePem: string, ca: CustodyCa): Promise<boolean> {
+async function issuedByCa(certificatePem: string, ca: CustodyCa): Promise<boolean> {
   const { x509 } = await loadContentCredentialsLibrary();
-  const leaf = new x509.X509Certificate(certificatePem);
-  const issuer = new x509.X509Certificate(ca.certificatePem);
-  return leaf.issuer === issuer.subject && (await leaf.verify({ publicKey: issuer.publicKey, signatureOnly: true }));
+  return issuedBy(new x509.X509Certificate(certificatePem), new x509.X509Certificate(ca.certificatePem));
 }
 
 async function readIfExists(file: string): Promise<string | undefined> {

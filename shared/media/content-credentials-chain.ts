@@ -11,7 +11,8 @@
  */
 import { webcrypto } from "node:crypto";
 import { CustodyError } from "../errors";
-import { loadContentCredentialsLibrary } from "./content-credentials-library";
+import { certificateBlocks } from "../provenance/trust-anchors";
+import { loadContentCredentialsLibrary, type ContentCredentialsLibrary } from "./content-credentials-library";
 
 /** The public half of the signing key as the evidence signer publishes it (RFC 7517, EC P-256). */
 export interface SignerPublicJwk {
@@ -136,7 +137,7 @@ function serialNumber(): string {
  */
 export async function parseSigningChainPem(text: string, source: string): Promise<{ certificatePem: string; chainPems: string[] }> {
   const { x509 } = await loadContentCredentialsLibrary();
-  const blocks = text.replace(/\\n/g, "\n").match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = certificateBlocks(text.replace(/\\n/g, "\n"));
   const refuse = (why: string, cause?: unknown): never => {
     throw new CustodyError("InvalidConfiguration", `${source} must be the Content Credentials certificate chain in PEM, the signing certificate first and its CA last: ${why}.`, { cause });
   };
@@ -150,9 +151,16 @@ export async function parseSigningChainPem(text: string, source: string): Promis
   });
   for (let i = 0; i + 1 < certificates.length; i++) {
     const [child, issuer] = [certificates[i], certificates[i + 1]];
-    const signed = child.issuer === issuer.subject && (await child.verify({ publicKey: issuer.publicKey, signatureOnly: true }, webcrypto));
-    if (!signed) refuse(`certificate ${i + 1} (${child.subject}) is not issued by certificate ${i + 2} (${issuer.subject})`);
+    if (!(await issuedBy(child, issuer))) refuse(`certificate ${i + 1} (${child.subject}) is not issued by certificate ${i + 2} (${issuer.subject})`);
   }
   const [leaf, ...chain] = certificates.map((c) => c.toString("pem"));
   return { certificatePem: leaf, chainPems: chain };
+}
+
+/** An X.509 certificate as the C2PA library (@peculiar/x509) reads it. */
+export type Certificate = InstanceType<ContentCredentialsLibrary["x509"]["X509Certificate"]>;
+
+/** Whether `issuer` issued `child`: its subject is the child's issuer and its key verifies the child's signature. */
+export async function issuedBy(child: Certificate, issuer: Certificate): Promise<boolean> {
+  return child.issuer === issuer.subject && (await child.verify({ publicKey: issuer.publicKey, signatureOnly: true }, webcrypto));
 }

@@ -18,9 +18,9 @@
  * docs/decisions/0016-content-credentials-on-jpeg-renditions.md); the signed evidence manifest
  * covers them.
  */
-import { randomUUID, webcrypto } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { CustodyError } from "../errors";
-import { certifiesKey, type SignerPublicJwk } from "./content-credentials-chain";
+import { certifiesKey, issuedBy, type Certificate, type SignerPublicJwk } from "./content-credentials-chain";
 import { loadContentCredentialsLibrary, type ContentCredentialsLibrary } from "./content-credentials-library";
 
 /** What signing needs of the evidence signer (shared/ports/evidence-signer.ts satisfies it). */
@@ -332,8 +332,6 @@ function invalid(failure: ContentCredentialsFailure): ContentCredentialsVerifica
   return { valid: false, failures: [failure] };
 }
 
-type Certificate = InstanceType<ContentCredentialsLibrary["x509"]["X509Certificate"]>;
-
 /**
  * Walks from the signing certificate up through the certificates the claim carries to one of
  * the trust anchors, checking each signature and validity. Undefined when it gets there; else
@@ -342,15 +340,14 @@ type Certificate = InstanceType<ContentCredentialsLibrary["x509"]["X509Certifica
 async function chainsToAnchor(lib: ContentCredentialsLibrary, leaf: Certificate, carried: Certificate[], anchorPems: string[], at: Date): Promise<string | undefined> {
   const anchors = anchorPems.map((pem) => new lib.x509.X509Certificate(pem));
   const isAnchor = (c: Certificate) => anchors.some((a) => Buffer.from(a.rawData).equals(Buffer.from(c.rawData)));
-  const verifiedBy = async (child: Certificate, issuer: Certificate) => child.issuer === issuer.subject && (await child.verify({ publicKey: issuer.publicKey, signatureOnly: true }, webcrypto));
   let current = leaf;
   for (let depth = 0; depth <= carried.length; depth++) {
     if (isAnchor(current)) return undefined;
-    const anchor = await firstOf(anchors, (a) => verifiedBy(current, a));
+    const anchor = await firstOf(anchors, (a) => issuedBy(current, a));
     if (anchor !== undefined) return anchor.notBefore <= at && at <= anchor.notAfter ? undefined : `the trust anchor ${anchor.subject} is not valid at ${at.toISOString()}`;
     const next = await firstOf(
       carried.filter((c) => c !== current),
-      (c) => verifiedBy(current, c),
+      (c) => issuedBy(current, c),
     );
     if (next === undefined) return `${current.subject} is not issued by any trusted CA (issuer ${current.issuer})`;
     if (!(next.notBefore <= at && at <= next.notAfter)) return `${next.subject} is not valid at ${at.toISOString()}`;

@@ -24,13 +24,18 @@ export interface TrustAnchor {
 
 const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
+/** The CERTIFICATE blocks of a PEM text, in order (text between them ignored). */
+export function certificateBlocks(text: string): string[] {
+  return text.match(CERTIFICATE_BLOCK) ?? [];
+}
+
 /**
  * Every certificate in a PEM text (one or more CERTIFICATE blocks; text between blocks, such as
  * openssl's `subject=` lines, is ignored). InvalidConfiguration when there is none or a block is
  * not an X.509 certificate; `source` names where the text came from in the message.
  */
 export function parseTrustAnchors(text: string, source: string): TrustAnchor[] {
-  const blocks = text.match(CERTIFICATE_BLOCK) ?? [];
+  const blocks = certificateBlocks(text);
   if (blocks.length === 0) throw new CustodyError("InvalidConfiguration", `${source} holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
   return blocks.map((block, index) => {
     let certificate: X509Certificate;
