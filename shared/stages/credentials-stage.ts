@@ -27,7 +27,7 @@ import { credentialsFolder } from "../contracts/rendition-path";
 import { isCredentialImage } from "../evidence/content-credentials-state";
 import { DERIVED_CONTAINER, type DerivedFileStore } from "../ports/blob-store";
 import type { Publisher } from "../ports/publisher";
-import { stageAttempt, stageError } from "./report-stage";
+import { reportedFailure, stageAttempt } from "./report-stage";
 import type { StageContext } from "./stage-context";
 import { mapLimited } from "./map-limited";
 
@@ -97,17 +97,9 @@ export async function signAndReportCredentials(
     const signed = await work();
     result = { ...base, outcome: "succeeded", final: true, finishedAt: new Date().toISOString(), renditions: signed.renditions, keyId: signed.keyId };
   } catch (error) {
-    const failure = stageError(error);
+    const fields = { evidenceId: request.evidenceId, requestId: request.requestId, attempt: base.attempt, round: request.retry?.round ?? 0 };
+    const failure = reportedFailure(error, "content credentials", fields, context);
     result = { ...base, outcome: "failed", final: !failure.retryable, finishedAt: new Date().toISOString(), error: failure };
-    context.log.warn(`content credentials failed${failure.retryable ? " (transient: the index schedules a retry)" : ""}`, {
-      evidenceId: request.evidenceId,
-      requestId: request.requestId,
-      attempt: base.attempt,
-      round: request.retry?.round ?? 0,
-      code: failure.code,
-      retryable: failure.retryable,
-      error: failure.message,
-    });
   }
   await report.publisher.publish(report.resultsEntity, {
     messageId: credentialsResultMessageId(result),

@@ -85,25 +85,12 @@ export async function runStageReportingFailure<T, R>(
     done = await work();
   } catch (error) {
     const failure = toCustodyError(error);
-    const result: StageResultMessage = {
-      ...stageResultBase(options, context, run),
-      outcome: "failed",
-      final: !failure.retryable,
-      finishedAt: new Date().toISOString(),
-      error: stageError(failure),
-    };
+    const reported = reportedFailure(failure, options.stage, { evidenceId: options.evidenceId, attempt: run.attempt, round: options.retry?.round ?? 0 }, context);
+    const result: StageResultMessage = { ...stageResultBase(options, context, run), outcome: "failed", final: !reported.retryable, finishedAt: new Date().toISOString(), error: reported };
     if (failure instanceof StageFailure) {
       if (failure.details.media !== undefined) result.media = failure.details.media;
       if (failure.details.provenance !== undefined) result.provenance = failure.details.provenance;
     }
-    context.log.warn(`${options.stage} failed${failure.retryable ? " (transient: the index schedules a retry)" : ""}`, {
-      evidenceId: options.evidenceId,
-      attempt: run.attempt,
-      round: options.retry?.round ?? 0,
-      code: failure.code,
-      retryable: failure.retryable,
-      error: failure.message,
-    });
     await publishStageResult(options, context, result);
     return result;
   }
@@ -138,6 +125,16 @@ async function publishStageResult(options: ReportStageOptions, context: StageCon
     applicationProperties: { stage: result.stage, outcome: result.outcome },
     traceparent: context.traceparent,
   });
+}
+
+/**
+ * A run's failure as its report carries it (the `error` field), logged once — a transient one
+ * saying the index schedules the retry. For every reporter: stages, the signing of images.
+ */
+export function reportedFailure(error: unknown, what: string, fields: Record<string, unknown>, context: StageContext): StageError {
+  const failure = stageError(error);
+  context.log.warn(`${what} failed${failure.retryable ? " (transient: the index schedules a retry)" : ""}`, { ...fields, code: failure.code, retryable: failure.retryable, error: failure.message });
+  return failure;
 }
 
 /** A message's error field from any failure (classified, bounded). */
